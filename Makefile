@@ -1,0 +1,112 @@
+# mikaka build: `make` builds build/mikakad and build/mikaka; `make check` runs every test;
+# `make run` starts the daemon on the sample configuration; `make bench`, `make fuzz`.
+CC      ?= cc
+PKGS    := openssl
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+INCS    := $(patsubst %,-I%,$(wildcard src/*))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcrypto)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS_BASE := $(CSTD) $(WARN) $(INCS) $(PKG_CFLAGS) -DMIKAKA_VERSION=\"$(VERSION)\"
+LDLIBS_BASE := $(PKG_LIBS)
+
+# Release build (default) and sanitizer build (tests) live in separate trees.
+BUILD ?= build
+ifeq ($(SAN),1)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(SAN),fuzz)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+else
+  OPT := -O2 -g
+endif
+CFLAGS  += $(CFLAGS_BASE) $(OPT)
+LDLIBS  += $(LDLIBS_BASE)
+SANFLAGS := -fsanitize=address,undefined
+LDFLAGS += $(if $(filter 1,$(SAN)),$(SANFLAGS))
+
+# Every src/<module>/*.c goes into one library, except the two programs' entry points.
+PROG_SRCS := src/daemon/main.c src/cli/mikaka.c
+LIB_SRCS  := $(filter-out $(PROG_SRCS),$(wildcard src/*/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB       := $(BUILD)/libmikaka.a
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run check check-long unit e2e fuzz bench clean format tools
+
+all: $(BUILD)/mikakad $(BUILD)/mikaka
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mikakad: $(BUILD)/obj/src/daemon/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mikaka: $(BUILD)/obj/src/cli/mikaka.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tools: $(TOOL_BINS)
+
+deps:
+	scripts/deps.sh run
+
+run: deps
+	$(MAKE) all
+	scripts/run-daemon.sh
+
+# The sanitizer tree: build/check. Unit tests, tools and daemon are built there and used by the
+# end-to-end tests, so every test runs under ASan+UBSan.
+check:
+	scripts/deps.sh check
+	$(MAKE) SAN=1 BUILD=build/check all tools unit-bins
+	$(MAKE) all
+	scripts/run-tests.sh build/check
+
+check-long:
+	scripts/deps.sh check
+	$(MAKE) SAN=1 BUILD=build/check all tools unit-bins
+	LONG=1 scripts/run-tests.sh build/check
+
+unit-bins: $(UNIT_BINS)
+
+bench: all
+	scripts/deps.sh bench
+	$(MAKE) BUILD=build $(BENCH_BINS) $(TOOL_BINS)
+	bench/run.sh
+
+fuzz:
+	scripts/deps.sh check
+	tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tools/*.c bench/*.c tests/fuzz/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# deps.sh: the one list of Debian packages mikaka needs; installs whichever are missing.
+# Usage: scripts/deps.sh run|check|bench|all
+set -euo pipefail
+
+# Building the daemon and the client.
+BUILD_PKGS=(gcc make pkg-config libssl-dev)
+# Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
+# end-to-end scripts.
+CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc)
+# Benchmarks: Kamailio is the peer measured in the same run.
+BENCH_PKGS=(kamailio sip-tester procps)
+
+mode=${1:-run}
+case "$mode" in
+run) want=("${BUILD_PKGS[@]}") ;;
+check) want=("${BUILD_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+bench) want=("${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+all) want=("${BUILD_PKGS[@]}" "${CHECK_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+*) echo "usage: $0 run|check|bench|all" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null; then SUDO=sudo; else
+		echo "deps: missing packages and not root: apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

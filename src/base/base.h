@@ -1,0 +1,175 @@
+/* base: small building blocks every module uses: pointer-length strings, growable buffers,
+ * socket addresses, refcounted memory, intrusive lists and logging. */
+#ifndef MIKAKA_BASE_H
+#define MIKAKA_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Pointer-length strings. A `struct pl` never owns its bytes: it points into a buffer that
+ * somebody else keeps alive (a received message, a config file). Not NUL-terminated.
+ */
+struct pl {
+	const char *p;
+	size_t l;
+};
+
+#define PL(s) ((struct pl){(s), sizeof(s) - 1})
+#define PL_INIT {NULL, 0}
+/* For printf("%.*s", PL_ARG(x)). */
+#define PL_ARG(x) (int)(x).l, (x).p
+
+static inline struct pl pl_from(const char *p, size_t l) { return (struct pl){p, l}; }
+struct pl pl_from_str(const char *s);
+static inline bool pl_isset(const struct pl *pl) { return pl && pl->p != NULL; }
+/* Exact byte comparison; 0 when equal. */
+int pl_cmp(const struct pl *a, const struct pl *b);
+/* ASCII case-insensitive comparison; 0 when equal. */
+int pl_casecmp(const struct pl *a, const struct pl *b);
+bool pl_eq_str(const struct pl *a, const char *s);
+bool pl_caseeq_str(const struct pl *a, const char *s);
+/* Strict unsigned decimal: digits only (leading zeros allowed), ERANGE above max, EINVAL otherwise. */
+int pl_u32(const struct pl *pl, uint32_t *out);
+int pl_u64(const struct pl *pl, uint64_t *out);
+/* Removes leading and trailing SP, HTAB, CR and LF. */
+void pl_trim(struct pl *pl);
+/* Finds a byte; NULL when absent. */
+const char *pl_chr(const struct pl *pl, char c);
+/* Copies into dst (size bytes including the NUL); ENOSPC when it does not fit. */
+int pl_strcpy(const struct pl *pl, char *dst, size_t size);
+/* Returns a malloc'ed NUL-terminated copy (caller frees with free()), NULL on ENOMEM. */
+char *pl_strdup(const struct pl *pl);
+
+/* ---------------------------------------------------------------------------------------------
+ * Growable byte buffer for building outgoing messages. `end` is the number of bytes written.
+ */
+struct mbuf {
+	uint8_t *buf;
+	size_t size;
+	size_t end;
+};
+
+void mbuf_init(struct mbuf *mb);
+/* Frees the storage and resets the buffer to empty. */
+void mbuf_reset(struct mbuf *mb);
+int mbuf_reserve(struct mbuf *mb, size_t extra);
+int mbuf_write(struct mbuf *mb, const void *p, size_t n);
+int mbuf_write_str(struct mbuf *mb, const char *s);
+int mbuf_write_pl(struct mbuf *mb, const struct pl *pl);
+int mbuf_printf(struct mbuf *mb, const char *fmt, ...) PRINTF_LIKE(2, 3);
+int mbuf_vprintf(struct mbuf *mb, const char *fmt, va_list ap);
+
+/* ---------------------------------------------------------------------------------------------
+ * Socket addresses (IPv4 and IPv6).
+ */
+struct sa {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_storage ss;
+	} u;
+	socklen_t len;
+};
+
+/* Parses a literal IPv4 or IPv6 address (brackets allowed around IPv6) and sets the port. */
+int sa_set_str(struct sa *sa, const char *addr, uint16_t port);
+int sa_set_pl(struct sa *sa, const struct pl *addr, uint16_t port);
+/* Parses "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT"; default_port when none is given. */
+int sa_decode(struct sa *sa, const char *str, uint16_t default_port);
+int sa_af(const struct sa *sa);
+uint16_t sa_port(const struct sa *sa);
+void sa_set_port(struct sa *sa, uint16_t port);
+bool sa_isset(const struct sa *sa);
+bool sa_is_any(const struct sa *sa);
+/* Address and port equal. */
+bool sa_eq(const struct sa *a, const struct sa *b);
+/* Address only. */
+bool sa_eq_addr(const struct sa *a, const struct sa *b);
+/* "1.2.3.4" or "2001:db8::1" (no brackets) into buf; returns buf. */
+const char *sa_ntop(const struct sa *sa, char *buf, size_t size);
+/* "1.2.3.4:5060" or "[2001:db8::1]:5060" into buf; returns buf. */
+const char *sa_fmt(const struct sa *sa, char *buf, size_t size);
+#define SA_STRLEN 64
+
+/* ---------------------------------------------------------------------------------------------
+ * Refcounted memory. mem_zalloc() returns zeroed memory with one reference; mem_deref() drops a
+ * reference and, on the last one, runs the destructor and frees. Used for objects that more
+ * than one owner can find (a message held by a transaction and a connection, for example).
+ */
+typedef void(mem_destroy_h)(void *data);
+
+void *mem_zalloc(size_t size, mem_destroy_h *dh);
+void *mem_ref(void *data);
+/* Always returns NULL, so `p = mem_deref(p);` clears the caller's pointer. NULL is accepted. */
+void *mem_deref(void *data);
+uint32_t mem_nrefs(const void *data);
+
+/* ---------------------------------------------------------------------------------------------
+ * Intrusive doubly linked list: embed `struct le` in the object, so linking never allocates.
+ */
+struct le {
+	struct le *prev;
+	struct le *next;
+	struct list *list;
+	void *data;
+};
+
+struct list {
+	struct le *head;
+	struct le *tail;
+	size_t count;
+};
+
+#define LIST_INIT {NULL, NULL, 0}
+void list_init(struct list *list);
+void list_append(struct list *list, struct le *le, void *data);
+void list_prepend(struct list *list, struct le *le, void *data);
+/* Safe on an element that is not linked. */
+void list_unlink(struct le *le);
+static inline size_t list_count(const struct list *list) { return list ? list->count : 0; }
+#define LIST_FOREACH(list, le) for (struct le *le = (list)->head; le; le = le->next)
+
+/* ---------------------------------------------------------------------------------------------
+ * Hashing (for transaction and dialog tables).
+ */
+uint32_t hash_bytes(const void *p, size_t n);
+uint32_t hash_pl_case(const struct pl *pl);
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging to stderr: "LEVEL module: message". The level is global; tests may raise it.
+ */
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR, LOG_NONE };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_msg(enum log_level level, const char *module, const char *fmt, ...) PRINTF_LIKE(3, 4);
+#define log_debug(...) log_msg(LOG_DEBUG, LOG_MODULE, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, LOG_MODULE, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_NOTICE, LOG_MODULE, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, LOG_MODULE, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, LOG_MODULE, __VA_ARGS__)
+
+/* ---------------------------------------------------------------------------------------------
+ * Randomness from OpenSSL, for tags, branches and Call-IDs.
+ */
+int rand_bytes(void *buf, size_t n);
+/* Writes n random characters from [0-9a-z] plus a NUL; buf must hold n + 1 bytes. */
+void rand_token(char *buf, size_t n);
+
+#endif /* MIKAKA_BASE_H */

@@ -1,0 +1,99 @@
+/* mbuf: a growable byte buffer for building messages; it never truncates. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+
+void mbuf_init(struct mbuf *mb)
+{
+	mb->buf = NULL;
+	mb->size = 0;
+	mb->end = 0;
+}
+
+void mbuf_reset(struct mbuf *mb)
+{
+	free(mb->buf);
+	mbuf_init(mb);
+}
+
+int mbuf_reserve(struct mbuf *mb, size_t extra)
+{
+	size_t need = mb->end + extra;
+	size_t size;
+	uint8_t *buf;
+
+	if (need < mb->end)
+		return EOVERFLOW;
+	if (need <= mb->size)
+		return 0;
+	size = mb->size ? mb->size : 256;
+	while (size < need)
+		size *= 2;
+	buf = realloc(mb->buf, size);
+	if (!buf)
+		return ENOMEM;
+	mb->buf = buf;
+	mb->size = size;
+	return 0;
+}
+
+int mbuf_write(struct mbuf *mb, const void *p, size_t n)
+{
+	int err = mbuf_reserve(mb, n);
+
+	if (err)
+		return err;
+	if (n)
+		memcpy(mb->buf + mb->end, p, n);
+	mb->end += n;
+	return 0;
+}
+
+int mbuf_write_str(struct mbuf *mb, const char *s)
+{
+	return mbuf_write(mb, s, strlen(s));
+}
+
+int mbuf_write_pl(struct mbuf *mb, const struct pl *pl)
+{
+	return mbuf_write(mb, pl->p, pl->l);
+}
+
+int mbuf_vprintf(struct mbuf *mb, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+	int err;
+
+	va_copy(aq, ap);
+	/* Try in the space we already have; grow once to the exact size if it did not fit. */
+	n = vsnprintf(mb->buf ? (char *)mb->buf + mb->end : NULL, mb->buf ? mb->size - mb->end : 0,
+		      fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return EINVAL;
+	if ((size_t)n < (mb->buf ? mb->size - mb->end : 0)) {
+		mb->end += (size_t)n;
+		return 0;
+	}
+	err = mbuf_reserve(mb, (size_t)n + 1);
+	if (err)
+		return err;
+	vsnprintf((char *)mb->buf + mb->end, mb->size - mb->end, fmt, ap);
+	mb->end += (size_t)n;
+	return 0;
+}
+
+int mbuf_printf(struct mbuf *mb, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = mbuf_vprintf(mb, fmt, ap);
+	va_end(ap);
+	return err;
+}

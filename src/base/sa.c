@@ -1,0 +1,163 @@
+/* sa: IPv4/IPv6 socket addresses: parsing, comparing and printing. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+
+int sa_set_str(struct sa *sa, const char *addr, uint16_t port)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(addr);
+
+	memset(sa, 0, sizeof(*sa));
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		if (n - 2 >= sizeof(buf))
+			return EINVAL;
+		memcpy(buf, addr + 1, n - 2);
+		buf[n - 2] = '\0';
+		addr = buf;
+	}
+	if (inet_pton(AF_INET, addr, &sa->u.in.sin_addr) == 1) {
+		sa->u.in.sin_family = AF_INET;
+		sa->u.in.sin_port = htons(port);
+		sa->len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &sa->u.in6.sin6_addr) == 1) {
+		sa->u.in6.sin6_family = AF_INET6;
+		sa->u.in6.sin6_port = htons(port);
+		sa->len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return EINVAL;
+}
+
+int sa_set_pl(struct sa *sa, const struct pl *addr, uint16_t port)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+
+	if (pl_strcpy(addr, buf, sizeof(buf)))
+		return EINVAL;
+	return sa_set_str(sa, buf, port);
+}
+
+int sa_decode(struct sa *sa, const char *str, uint16_t default_port)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL;
+	size_t hl;
+
+	if (str[0] == '[') {
+		const char *rb = strchr(str, ']');
+		if (!rb)
+			return EINVAL;
+		hl = (size_t)(rb - str) - 1;
+		if (hl >= sizeof(host))
+			return EINVAL;
+		memcpy(host, str + 1, hl);
+		host[hl] = '\0';
+		if (rb[1] == ':')
+			port = rb + 2;
+		else if (rb[1] != '\0')
+			return EINVAL;
+	} else {
+		const char *c = strchr(str, ':');
+		if (c && strchr(c + 1, ':'))
+			c = NULL; /* bare IPv6 without brackets: no port */
+		hl = c ? (size_t)(c - str) : strlen(str);
+		if (hl >= sizeof(host))
+			return EINVAL;
+		memcpy(host, str, hl);
+		host[hl] = '\0';
+		if (c)
+			port = c + 1;
+	}
+	if (port) {
+		uint32_t p;
+		struct pl pp = pl_from_str(port);
+		if (pl_u32(&pp, &p) || p > 65535)
+			return EINVAL;
+		default_port = (uint16_t)p;
+	}
+	return sa_set_str(sa, host, default_port);
+}
+
+int sa_af(const struct sa *sa)
+{
+	return sa->u.sa.sa_family;
+}
+
+uint16_t sa_port(const struct sa *sa)
+{
+	switch (sa->u.sa.sa_family) {
+	case AF_INET:
+		return ntohs(sa->u.in.sin_port);
+	case AF_INET6:
+		return ntohs(sa->u.in6.sin6_port);
+	default:
+		return 0;
+	}
+}
+
+void sa_set_port(struct sa *sa, uint16_t port)
+{
+	if (sa->u.sa.sa_family == AF_INET)
+		sa->u.in.sin_port = htons(port);
+	else if (sa->u.sa.sa_family == AF_INET6)
+		sa->u.in6.sin6_port = htons(port);
+}
+
+bool sa_isset(const struct sa *sa)
+{
+	return sa && (sa->u.sa.sa_family == AF_INET || sa->u.sa.sa_family == AF_INET6);
+}
+
+bool sa_is_any(const struct sa *sa)
+{
+	if (sa->u.sa.sa_family == AF_INET)
+		return sa->u.in.sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->u.sa.sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&sa->u.in6.sin6_addr);
+	return true;
+}
+
+bool sa_eq_addr(const struct sa *a, const struct sa *b)
+{
+	if (a->u.sa.sa_family != b->u.sa.sa_family)
+		return false;
+	if (a->u.sa.sa_family == AF_INET)
+		return a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
+	if (a->u.sa.sa_family == AF_INET6)
+		return memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
+	return false;
+}
+
+bool sa_eq(const struct sa *a, const struct sa *b)
+{
+	return sa_eq_addr(a, b) && sa_port(a) == sa_port(b);
+}
+
+const char *sa_ntop(const struct sa *sa, char *buf, size_t size)
+{
+	const void *src = sa->u.sa.sa_family == AF_INET6 ? (const void *)&sa->u.in6.sin6_addr
+							 : (const void *)&sa->u.in.sin_addr;
+
+	if (!sa_isset(sa) || !inet_ntop(sa->u.sa.sa_family, src, buf, (socklen_t)size))
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+const char *sa_fmt(const struct sa *sa, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	sa_ntop(sa, a, sizeof(a));
+	if (sa_af(sa) == AF_INET6)
+		snprintf(buf, size, "[%s]:%u", a, sa_port(sa));
+	else
+		snprintf(buf, size, "%s:%u", a, sa_port(sa));
+	return buf;
+}

@@ -1,0 +1,109 @@
+/* mikaka: the command-line client: sends one command to mikakad's control socket and prints
+ * the answer, in the words Asterisk users know from `asterisk -rx`. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: mikaka [-s CTLSOCKET] COMMAND...\n"
+		   "  -s PATH  the daemon's control socket; default " CTL_DEFAULT_PATH "\n"
+		   "  'mikaka help' lists the commands.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = CTL_DEFAULT_PATH;
+	struct sockaddr_un sun;
+	char line[4096];
+	char buf[4096];
+	size_t len = 0, got = 0;
+	bool status_done = false;
+	int status = 0;
+	int opt, fd;
+
+	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
+		switch (opt) {
+		case 's':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
+		int n = snprintf(line + len, sizeof(line) - len, "%s%s", i > optind ? " " : "",
+				 argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(line) - len - 1) {
+			fprintf(stderr, "mikaka: command too long\n");
+			return 2;
+		}
+		len += (size_t)n;
+	}
+	line[len++] = '\n';
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "mikaka: socket path too long\n");
+		return 2;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "mikaka: cannot connect to %s: %s (is mikakad running?)\n", path,
+			strerror(errno));
+		return 1;
+	}
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		fprintf(stderr, "mikaka: send: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	/* The first line is the status ("200 OK"); the rest is printed as it is. */
+	for (;;) {
+		ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (!status_done) {
+			char *nl = memchr(buf, '\n', got);
+			if (!nl && got < sizeof(buf))
+				continue;
+			status = atoi(buf);
+			if (status != 200 && nl)
+				fprintf(stderr, "mikaka: %.*s\n", (int)(nl - buf), buf);
+			status_done = true;
+			if (nl) {
+				size_t skip = (size_t)(nl - buf) + 1;
+				memmove(buf, nl + 1, got - skip);
+				got -= skip;
+			}
+		}
+		fwrite(buf, 1, got, stdout);
+		got = 0;
+	}
+	close(fd);
+	if (!status_done) {
+		fprintf(stderr, "mikaka: no answer from %s\n", path);
+		return 1;
+	}
+	return status == 200 ? 0 : 1;
+}

@@ -1,0 +1,539 @@
+/* loop: the single-threaded event loop: epoll for fds, a binary min-heap of timers, signalfd. */
+/*
+ * One loop turn (loop_run_once), in this order:
+ *
+ *  1. Compute the wait: 0 when a timer is already due, otherwise the time to the nearest timer
+ *     (capped at LOOP_MAX_WAIT_MS so a clock jump cannot park us for days), -1 when no timer is
+ *     armed; the caller's max_wait_ms bounds it further.
+ *  2. epoll_wait(). EINTR counts as "no events", not as an error.
+ *  3. Dispatch every fd event of the batch, in the order epoll returned them. A handler may remove
+ *     (and close) any fd, including ones later in the same batch: each registration carries a
+ *     generation number in the epoll data, and an event whose fd is no longer registered, or was
+ *     re-registered (same number, new generation) after the batch was read, is dropped.
+ *  4. Fire expired timers (loop_timers_run), in (expires, seq) order. The clock is read once at
+ *     the start; timers armed while firing wait for the next turn even when already due, so a
+ *     timer re-armed with delay 0 in its own handler cannot spin one turn forever.
+ *     Timers run after fds so that work triggered by I/O (a retransmission answered, a timer
+ *     cancelled by the response that just arrived) is seen before the timer would fire.
+ *  5. Run the after-turn hooks in registration order (batching: e.g. one store transaction per
+ *     turn covers everything the fd and timer handlers changed).
+ *
+ * loop_run repeats turns until loop_stop(); the stop flag is checked between turns, so the turn
+ * in which loop_stop() is called completes (its timers and hooks still run).
+ */
+#include "loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+
+#define LOOP_MAX_WAIT_MS (3600 * 1000)
+#define LOOP_MAX_EVENTS 64
+
+struct loop_fd {
+	loop_fd_h *h; /* NULL: not registered */
+	void *arg;
+	uint32_t events;
+	uint32_t gen;
+};
+
+struct loop_after {
+	loop_after_h *h;
+	void *arg;
+};
+
+struct loop {
+	int epfd;
+	int sigfd;
+	bool stopped;
+
+	struct loop_fd *fds; /* indexed by fd number */
+	size_t nfds;
+	uint32_t gen;
+
+	struct loop_timer **heap;
+	size_t heap_len;
+	size_t heap_cap;
+	uint64_t seq;
+
+	loop_clock_h *clock;
+	void *clock_arg;
+
+	struct loop_after *after;
+	size_t after_len;
+
+	loop_signal_h *sig_h;
+	void *sig_arg;
+};
+
+static uint64_t loop_clock_monotonic(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int loop_alloc(struct loop **lp)
+{
+	struct loop *loop;
+	int err;
+
+	if (!lp)
+		return EINVAL;
+	loop = calloc(1, sizeof(*loop));
+	if (!loop)
+		return ENOMEM;
+	loop->sigfd = -1;
+	loop->clock = loop_clock_monotonic;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd < 0) {
+		err = errno;
+		goto fail;
+	}
+	*lp = loop;
+	return 0;
+
+fail:
+	free(loop);
+	return err;
+}
+
+void loop_free(struct loop *loop)
+{
+	if (!loop)
+		return;
+	/* Disarm what is left so an owner cancelling afterwards does not touch the freed loop. */
+	for (size_t i = 0; i < loop->heap_len; i++) {
+		loop->heap[i]->heap_idx = 0;
+		loop->heap[i]->loop = NULL;
+	}
+	if (loop->sigfd >= 0)
+		close(loop->sigfd);
+	if (loop->epfd >= 0)
+		close(loop->epfd);
+	free(loop->heap);
+	free(loop->fds);
+	free(loop->after);
+	free(loop);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * File descriptors
+ */
+
+static uint32_t loop_events_to_epoll(uint32_t events)
+{
+	uint32_t ev = 0;
+
+	if (events & LOOP_READ)
+		ev |= EPOLLIN;
+	if (events & LOOP_WRITE)
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+static int loop_fds_grow(struct loop *loop, int fd)
+{
+	size_t n = loop->nfds ? loop->nfds : 16;
+	struct loop_fd *fds;
+
+	if ((size_t)fd < loop->nfds)
+		return 0;
+	while (n <= (size_t)fd)
+		n *= 2;
+	fds = realloc(loop->fds, n * sizeof(*fds));
+	if (!fds)
+		return ENOMEM;
+	memset(fds + loop->nfds, 0, (n - loop->nfds) * sizeof(*fds));
+	loop->fds = fds;
+	loop->nfds = n;
+	return 0;
+}
+
+int loop_fd_listen(struct loop *loop, int fd, uint32_t events, loop_fd_h *h, void *arg)
+{
+	struct epoll_event ev = {0};
+	struct loop_fd *e;
+	uint32_t gen;
+	int err;
+
+	if (!loop || fd < 0 || !h)
+		return EINVAL;
+	err = loop_fds_grow(loop, fd);
+	if (err)
+		return err;
+	e = &loop->fds[fd];
+	/* A modified registration keeps its generation: it is the same registration, and events
+	 * already read for it are still meant for it. */
+	gen = e->h ? e->gen : ++loop->gen;
+	ev.events = loop_events_to_epoll(events);
+	ev.data.u64 = (uint64_t)gen << 32 | (uint32_t)fd;
+	if (e->h) {
+		/* The owner may have closed the fd without removing it (epoll then forgot it)
+		 * and got the same number back: fall back to adding it. */
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) {
+			if (errno != ENOENT)
+				return errno;
+			if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+				return errno;
+		}
+	} else if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		if (errno != EEXIST)
+			return errno;
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+			return errno;
+	}
+	e->h = h;
+	e->arg = arg;
+	e->events = events;
+	e->gen = gen;
+	return 0;
+}
+
+void loop_fd_remove(struct loop *loop, int fd)
+{
+	struct loop_fd *e;
+
+	if (!loop || fd < 0 || (size_t)fd >= loop->nfds)
+		return;
+	e = &loop->fds[fd];
+	if (!e->h)
+		return;
+	/* Fails harmlessly (EBADF/ENOENT) when the owner already closed the fd. */
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	e->h = NULL;
+	e->arg = NULL;
+	e->events = 0;
+}
+
+static void loop_fd_dispatch(struct loop *loop, const struct epoll_event *ev)
+{
+	int fd = (int)(uint32_t)ev->data.u64;
+	uint32_t gen = (uint32_t)(ev->data.u64 >> 32);
+	uint32_t events = 0;
+	struct loop_fd *e;
+
+	if ((size_t)fd >= loop->nfds)
+		return;
+	e = &loop->fds[fd];
+	/* Removed by an earlier handler of this batch, or removed and re-registered: stale. */
+	if (!e->h || e->gen != gen)
+		return;
+	if ((ev->events & EPOLLIN) && (e->events & LOOP_READ))
+		events |= LOOP_READ;
+	if ((ev->events & EPOLLOUT) && (e->events & LOOP_WRITE))
+		events |= LOOP_WRITE;
+	if (ev->events & (EPOLLERR | EPOLLHUP))
+		events |= LOOP_ERROR;
+	if (!events)
+		return;
+	e->h(fd, events, e->arg);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Clock and timers
+ */
+
+uint64_t loop_now(const struct loop *loop)
+{
+	return loop->clock(loop->clock_arg);
+}
+
+void loop_clock_set(struct loop *loop, loop_clock_h *clock, void *arg)
+{
+	if (!loop)
+		return;
+	loop->clock = clock ? clock : loop_clock_monotonic;
+	loop->clock_arg = clock ? arg : NULL;
+}
+
+static bool loop_timer_before(const struct loop_timer *a, const struct loop_timer *b)
+{
+	if (a->expires != b->expires)
+		return a->expires < b->expires;
+	return a->seq < b->seq;
+}
+
+static void loop_heap_set(struct loop *loop, size_t i, struct loop_timer *t)
+{
+	loop->heap[i] = t;
+	t->heap_idx = i + 1;
+}
+
+static void loop_heap_up(struct loop *loop, size_t i)
+{
+	struct loop_timer *t = loop->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!loop_timer_before(t, loop->heap[parent]))
+			break;
+		loop_heap_set(loop, i, loop->heap[parent]);
+		i = parent;
+	}
+	loop_heap_set(loop, i, t);
+}
+
+static void loop_heap_down(struct loop *loop, size_t i)
+{
+	struct loop_timer *t = loop->heap[i];
+	size_t n = loop->heap_len;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && loop_timer_before(loop->heap[c + 1], loop->heap[c]))
+			c++;
+		if (!loop_timer_before(loop->heap[c], t))
+			break;
+		loop_heap_set(loop, i, loop->heap[c]);
+		i = c;
+	}
+	loop_heap_set(loop, i, t);
+}
+
+void loop_timer_init(struct loop_timer *t)
+{
+	if (t)
+		memset(t, 0, sizeof(*t));
+}
+
+void loop_timer_cancel(struct loop_timer *t)
+{
+	struct loop *loop;
+	size_t i;
+
+	if (!t || !t->heap_idx || !t->loop)
+		return;
+	loop = t->loop;
+	i = t->heap_idx - 1;
+	t->heap_idx = 0;
+	loop->heap_len--;
+	if (i == loop->heap_len)
+		return;
+	/* Move the last element into the hole; it may need to go either way. */
+	loop_heap_set(loop, i, loop->heap[loop->heap_len]);
+	if (i > 0 && loop_timer_before(loop->heap[i], loop->heap[(i - 1) / 2]))
+		loop_heap_up(loop, i);
+	else
+		loop_heap_down(loop, i);
+}
+
+int loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms, loop_timer_h *h,
+		     void *arg)
+{
+	uint64_t now;
+
+	if (!loop || !t || !h)
+		return EINVAL;
+	loop_timer_cancel(t);
+	if (loop->heap_len == loop->heap_cap) {
+		size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+		struct loop_timer **heap = realloc(loop->heap, cap * sizeof(*heap));
+
+		if (!heap)
+			return ENOMEM;
+		loop->heap = heap;
+		loop->heap_cap = cap;
+	}
+	now = loop_now(loop);
+	t->loop = loop;
+	t->expires = delay_ms > UINT64_MAX - now ? UINT64_MAX : now + delay_ms;
+	t->seq = loop->seq++;
+	t->h = h;
+	t->arg = arg;
+	loop->heap_len++;
+	loop_heap_set(loop, loop->heap_len - 1, t);
+	loop_heap_up(loop, loop->heap_len - 1);
+	return 0;
+}
+
+bool loop_timer_active(const struct loop_timer *t)
+{
+	return t && t->heap_idx != 0;
+}
+
+uint64_t loop_timer_remaining(const struct loop_timer *t)
+{
+	uint64_t now;
+
+	if (!loop_timer_active(t) || !t->loop)
+		return 0;
+	now = loop_now(t->loop);
+	return t->expires > now ? t->expires - now : 0;
+}
+
+unsigned loop_timers_run(struct loop *loop)
+{
+	uint64_t now = loop_now(loop);
+	/* Timers armed from here on (seq >= limit) wait for the next call; with a monotonic
+	 * clock they sort after every timer that was due at the start, so stopping at the first
+	 * one is exact. */
+	uint64_t limit = loop->seq;
+	unsigned n = 0;
+
+	while (loop->heap_len > 0) {
+		struct loop_timer *t = loop->heap[0];
+
+		if (t->expires > now || t->seq >= limit)
+			break;
+		loop_timer_cancel(t);
+		n++;
+		/* Last use of t: the handler may free it. */
+		t->h(t->arg);
+	}
+	return n;
+}
+
+size_t loop_timer_count(const struct loop *loop)
+{
+	return loop ? loop->heap_len : 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Signals
+ */
+
+static void loop_signal_read(int fd, uint32_t events, void *arg)
+{
+	struct loop *loop = arg;
+	struct signalfd_siginfo si;
+
+	/* Bounded: the signalfd is non-blocking and coalesces each pending signal into one read. */
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = read(fd, &si, sizeof(si));
+
+		if (n != (ssize_t)sizeof(si))
+			break;
+		if (!loop->sig_h)
+			continue;
+		if (si.ssi_signo == SIGHUP)
+			loop->sig_h(LOOP_SIG_HUP, loop->sig_arg);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			loop->sig_h(LOOP_SIG_TERM, loop->sig_arg);
+	}
+}
+
+int loop_signals_listen(struct loop *loop, loop_signal_h *h, void *arg)
+{
+	sigset_t set;
+	int err;
+
+	if (!loop || !h)
+		return EINVAL;
+	loop->sig_h = h;
+	loop->sig_arg = arg;
+	if (loop->sigfd >= 0)
+		return 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked so they stay pending for the signalfd instead of running default actions. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return errno;
+	/* Sockets write to peers that may have gone; EPIPE from send() is handled, not fatal. */
+	signal(SIGPIPE, SIG_IGN);
+	loop->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (loop->sigfd < 0)
+		return errno;
+	err = loop_fd_listen(loop, loop->sigfd, LOOP_READ, loop_signal_read, loop);
+	if (err) {
+		close(loop->sigfd);
+		loop->sigfd = -1;
+	}
+	return err;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Running
+ */
+
+int loop_after_add(struct loop *loop, loop_after_h *h, void *arg)
+{
+	struct loop_after *after;
+
+	if (!loop || !h)
+		return EINVAL;
+	after = realloc(loop->after, (loop->after_len + 1) * sizeof(*after));
+	if (!after)
+		return ENOMEM;
+	after[loop->after_len].h = h;
+	after[loop->after_len].arg = arg;
+	loop->after = after;
+	loop->after_len++;
+	return 0;
+}
+
+static int loop_wait_ms(struct loop *loop, int max_wait_ms)
+{
+	int wait = -1;
+
+	if (loop->heap_len > 0) {
+		uint64_t now = loop_now(loop);
+		uint64_t expires = loop->heap[0]->expires;
+
+		if (expires <= now)
+			wait = 0;
+		else if (expires - now > LOOP_MAX_WAIT_MS)
+			wait = LOOP_MAX_WAIT_MS;
+		else
+			wait = (int)(expires - now);
+	}
+	if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
+		wait = max_wait_ms;
+	return wait;
+}
+
+int loop_run_once(struct loop *loop, int max_wait_ms)
+{
+	struct epoll_event evs[LOOP_MAX_EVENTS];
+	int n;
+
+	if (!loop)
+		return EINVAL;
+	n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, loop_wait_ms(loop, max_wait_ms));
+	if (n < 0) {
+		if (errno != EINTR)
+			return errno;
+		n = 0;
+	}
+	for (int i = 0; i < n; i++)
+		loop_fd_dispatch(loop, &evs[i]);
+	loop_timers_run(loop);
+	/* Hooks may be added while running; the array may move, so index it afresh each time. */
+	for (size_t i = 0; i < loop->after_len; i++)
+		loop->after[i].h(loop->after[i].arg);
+	return 0;
+}
+
+int loop_run(struct loop *loop)
+{
+	int err = 0;
+
+	if (!loop)
+		return EINVAL;
+	loop->stopped = false;
+	while (!loop->stopped) {
+		err = loop_run_once(loop, -1);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+void loop_stop(struct loop *loop)
+{
+	if (loop)
+		loop->stopped = true;
+}

@@ -1,0 +1,48 @@
+/* server: the running daemon's SIP side: listening sockets from sip.conf [general], the stack, and
+ * the answers given to requests no other module handles. */
+#ifndef MIKAKA_SERVER_H
+#define MIKAKA_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "conf.h"
+#include "sip.h"
+
+#define SERVER_LISTEN_MAX 8
+
+struct server_listen {
+	enum sip_transport tp;
+	struct sa addr;
+};
+
+/* Everything the SIP side takes from the configuration. */
+struct server_settings {
+	struct server_listen listen[SERVER_LISTEN_MAX];
+	size_t nlisten;
+	int tos_sip;	     /* TOS byte (DSCP << 2) */
+	uint32_t t1, t2, t4; /* transaction timers, ms */
+	char useragent[128];
+};
+
+/* Fills settings from sip.conf (and mikaka.conf, may be NULL). Problems are appended to diags
+ * with the file:line of the offending value; returns EINVAL when any is an error. */
+int server_settings_load(struct server_settings *set, const struct conf *sipconf,
+			 const struct conf *mikakaconf, struct conf_diags *diags);
+
+/* Parses an Asterisk tos value: a number is the TOS byte itself; a name (cs0-cs7, af11-af43, ef)
+ * is a DSCP code point, shifted into the TOS byte. */
+int server_tos_parse(const char *text, int *tos);
+
+struct server;
+
+/* Opens every listening socket and starts answering. */
+int server_alloc(struct server **srvp, struct loop *loop, const struct server_settings *set);
+void server_free(struct server *srv);
+struct sip_stack *server_stack(struct server *srv);
+
+/* The Allow header value this server advertises. */
+extern const char server_allow[];
+
+#endif /* MIKAKA_SERVER_H */

@@ -1,0 +1,161 @@
+/* settings: reads the SIP listening addresses, DSCP and timers from sip.conf [general] (Asterisk
+ * keys udpbindaddr, bindport, tcpenable, tcpbindaddr, tos_sip, timert1) and mikaka.conf [sip]. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server.h"
+
+static const struct {
+	const char *name;
+	int dscp;
+} dscp_names[] = {
+	{"cs0", 0},   {"cs1", 8},   {"cs2", 16},  {"cs3", 24},	{"cs4", 32},  {"cs5", 40},
+	{"cs6", 48},  {"cs7", 56},  {"af11", 10}, {"af12", 12}, {"af13", 14}, {"af21", 18},
+	{"af22", 20}, {"af23", 22}, {"af31", 26}, {"af32", 28}, {"af33", 30}, {"af41", 34},
+	{"af42", 36}, {"af43", 38}, {"ef", 46},
+};
+
+int server_tos_parse(const char *text, int *tos)
+{
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dscp_names); i++) {
+		if (!strcasecmp(text, dscp_names[i].name)) {
+			*tos = dscp_names[i].dscp << 2;
+			return 0;
+		}
+	}
+	errno = 0;
+	v = strtol(text, &end, 0);
+	if (errno || end == text || *end || v < 0 || v > 255)
+		return EINVAL;
+	*tos = (int)v;
+	return 0;
+}
+
+static int parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+{
+	struct pl pl = pl_from_str(text);
+	uint32_t v;
+
+	if (pl_u32(&pl, &v) || v < min || v > max)
+		return EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int add_listen(struct server_settings *set, enum sip_transport tp, const struct sa *addr,
+		      const struct conf_var *var, struct conf_diags *diags)
+{
+	if (set->nlisten >= SERVER_LISTEN_MAX) {
+		conf_diag_add(diags, CONF_ERROR, var ? var->origin.file : "sip.conf",
+			      var ? var->origin.line : 0, "too many listening addresses (at most %d)",
+			      SERVER_LISTEN_MAX);
+		return EINVAL;
+	}
+	set->listen[set->nlisten].tp = tp;
+	set->listen[set->nlisten].addr = *addr;
+	set->nlisten++;
+	return 0;
+}
+
+/* Reads every value of `key` as an address; none given means `def` on the bind port. */
+static int load_addrs(struct server_settings *set, const struct conf_section *gen, const char *key,
+		      enum sip_transport tp, uint16_t port, struct conf_diags *diags)
+{
+	bool any = false;
+	int err = 0;
+	struct sa sa;
+
+	for (const struct conf_var *v = gen ? gen->vars : NULL; v; v = v->next) {
+		if (strcasecmp(v->name, key))
+			continue;
+		any = true;
+		if (sa_decode(&sa, v->value, port)) {
+			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+				      "%s: '%s' is not an IPv4 or IPv6 address (ADDR, ADDR:PORT or "
+				      "[V6]:PORT)",
+				      key, v->value);
+			err = EINVAL;
+			continue;
+		}
+		if (add_listen(set, tp, &sa, v, diags))
+			err = EINVAL;
+	}
+	if (!any) {
+		sa_set_str(&sa, "0.0.0.0", port);
+		err |= add_listen(set, tp, &sa, NULL, diags);
+	}
+	return err;
+}
+
+static void diag_bad(struct conf_diags *diags, const struct conf_var *v, const char *what)
+{
+	conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line, "%s: '%s' is not %s",
+		      v->name, v->value, what);
+}
+
+int server_settings_load(struct server_settings *set, const struct conf *sipconf,
+			 const struct conf *mikakaconf, struct conf_diags *diags)
+{
+	const struct conf_section *gen = sipconf ? conf_section_find(sipconf, "general") : NULL;
+	const struct conf_section *msip = mikakaconf ? conf_section_find(mikakaconf, "sip") : NULL;
+	const struct conf_var *v;
+	uint32_t port = SIP_PORT_DEFAULT;
+	bool tcp = false;
+	int err = 0;
+
+	memset(set, 0, sizeof(*set));
+	set->tos_sip = 32 << 2; /* DSCP 32 (CS4): what the NGN expects on signalling. */
+	set->t1 = SIP_T1_DEFAULT;
+	set->t2 = SIP_T2_DEFAULT;
+	set->t4 = SIP_T4_DEFAULT;
+	snprintf(set->useragent, sizeof(set->useragent), "mikaka/%s", MIKAKA_VERSION);
+
+	if ((v = gen ? conf_var_find(gen, "bindport") : NULL) &&
+	    parse_u32(v->value, 1, 65535, &port)) {
+		diag_bad(diags, v, "a port number (1-65535)");
+		err = EINVAL;
+	}
+	if ((v = gen ? conf_var_find(gen, "tcpenable") : NULL)) {
+		if (!strcasecmp(v->value, "yes") || !strcasecmp(v->value, "true") ||
+		    !strcmp(v->value, "1") || !strcasecmp(v->value, "on")) {
+			tcp = true;
+		} else if (strcasecmp(v->value, "no") && strcasecmp(v->value, "false") &&
+			   strcmp(v->value, "0") && strcasecmp(v->value, "off")) {
+			diag_bad(diags, v, "yes or no");
+			err = EINVAL;
+		}
+	}
+	if ((v = gen ? conf_var_find(gen, "tos_sip") : NULL) &&
+	    server_tos_parse(v->value, &set->tos_sip)) {
+		diag_bad(diags, v, "a TOS value (cs0-cs7, af11-af43, ef or 0-255)");
+		err = EINVAL;
+	}
+	if ((v = gen ? conf_var_find(gen, "timert1") : NULL) &&
+	    parse_u32(v->value, 100, 10000, &set->t1)) {
+		diag_bad(diags, v, "a T1 in milliseconds (100-10000)");
+		err = EINVAL;
+	}
+	if ((v = gen ? conf_var_find(gen, "useragent") : NULL))
+		snprintf(set->useragent, sizeof(set->useragent), "%s", v->value);
+	if ((v = msip ? conf_var_find(msip, "timert2") : NULL) &&
+	    parse_u32(v->value, 1000, 60000, &set->t2)) {
+		diag_bad(diags, v, "a T2 in milliseconds (1000-60000)");
+		err = EINVAL;
+	}
+	if ((v = msip ? conf_var_find(msip, "timert4") : NULL) &&
+	    parse_u32(v->value, 1000, 60000, &set->t4)) {
+		diag_bad(diags, v, "a T4 in milliseconds (1000-60000)");
+		err = EINVAL;
+	}
+
+	err |= load_addrs(set, gen, "udpbindaddr", SIP_TP_UDP, (uint16_t)port, diags);
+	if (tcp)
+		err |= load_addrs(set, gen, "tcpbindaddr", SIP_TP_TCP, (uint16_t)port, diags);
+	return err ? EINVAL : 0;
+}

@@ -1,0 +1,239 @@
+/* build: writes SIP responses and requests into growable buffers (RFC 3261 §8.2.6, §8.1.1, §18.2.1). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "sip.h"
+
+/* Copies the request's topmost via-parm, replacing any received/rport parameters by the ones
+ * this server must add: received when the sent-by host differs from the packet's source
+ * (RFC 3261 §18.2.1), and both received and rport=<source port> when the client asked for rport
+ * (RFC 3581 §4). */
+static int write_top_via(struct mbuf *mb, const struct sip_msg *req)
+{
+	const struct sip_via *via = &req->via;
+	char ip[SA_STRLEN];
+	struct pl rest;
+	bool want_received;
+	int err;
+
+	if (!sa_isset(&req->src))
+		return mbuf_write_pl(mb, &via->raw);
+
+	if (via->params.l && via->params.p)
+		err = mbuf_write(mb, via->raw.p, (size_t)(via->params.p - via->raw.p));
+	else
+		err = mbuf_write_pl(mb, &via->raw);
+	if (err)
+		return err;
+
+	/* Copy every parameter except received and rport, which are rewritten below. */
+	rest = via->params;
+	while (rest.l > 0 && rest.p) {
+		const char *start = rest.p;
+		const char *semi;
+		struct pl name;
+		size_t len;
+
+		/* rest begins at ';' */
+		semi = rest.l > 1 ? memchr(rest.p + 1, ';', rest.l - 1) : NULL;
+		len = semi ? (size_t)(semi - start) : rest.l;
+		name = pl_from(start + 1, len - 1);
+		{
+			const char *eq = pl_chr(&name, '=');
+			if (eq)
+				name.l = (size_t)(eq - name.p);
+			pl_trim(&name);
+		}
+		if (!pl_caseeq_str(&name, "received") && !pl_caseeq_str(&name, "rport")) {
+			err = mbuf_write(mb, start, len);
+			if (err)
+				return err;
+		}
+		rest.p += len;
+		rest.l -= len;
+	}
+
+	sa_ntop(&req->src, ip, sizeof(ip));
+	if (via->rport) {
+		want_received = true;
+	} else {
+		struct pl srcip = pl_from_str(ip);
+		want_received = pl_casecmp(&via->host, &srcip) != 0;
+	}
+	if (want_received) {
+		/* IPv6 in received is written without brackets, per the RFC 3261 grammar. */
+		err = mbuf_printf(mb, ";received=%s", ip);
+		if (err)
+			return err;
+	}
+	if (via->rport)
+		err = mbuf_printf(mb, ";rport=%u", sa_port(&req->src));
+	return err;
+}
+
+static int write_hdr(struct mbuf *mb, const char *name, const struct pl *value)
+{
+	int err = mbuf_printf(mb, "%s: ", name);
+
+	if (!err)
+		err = mbuf_write_pl(mb, value);
+	if (!err)
+		err = mbuf_write(mb, "\r\n", 2);
+	return err;
+}
+
+int sip_build_response(struct mbuf *mb, const struct sip_msg *req, uint16_t code,
+		       const char *reason, const char *totag, const char *extra, const char *ctype,
+		       const struct pl *body)
+{
+	bool top_done = false;
+	int err;
+
+	if (!mb || !req || code < 100 || code > 699)
+		return EINVAL;
+
+	err = mbuf_printf(mb, "SIP/2.0 %u %s\r\n", code, reason ? reason : "");
+	if (err)
+		return err;
+
+	for (size_t i = 0; i < req->nhdrs; i++) {
+		const struct sip_hdr *h = &req->hdrs[i];
+
+		if (h->id != SIP_HDR_VIA)
+			continue;
+		if (!top_done && req->via_ok && req->via.raw.p >= h->value.p &&
+		    req->via.raw.p < h->value.p + h->value.l) {
+			/* The first Via header holds the topmost via-parm, maybe with others after it. */
+			const char *after = req->via.raw.p + req->via.raw.l;
+			size_t before = (size_t)(req->via.raw.p - h->value.p);
+
+			err = mbuf_write_str(mb, "Via: ");
+			if (!err)
+				err = mbuf_write(mb, h->value.p, before);
+			if (!err)
+				err = write_top_via(mb, req);
+			if (!err)
+				err = mbuf_write(mb, after,
+						 (size_t)(h->value.p + h->value.l - after));
+			if (!err)
+				err = mbuf_write(mb, "\r\n", 2);
+			top_done = true;
+		} else {
+			err = write_hdr(mb, "Via", &h->value);
+		}
+		if (err)
+			return err;
+	}
+
+	for (size_t i = 0; i < req->nhdrs && !err; i++) {
+		const struct sip_hdr *h = &req->hdrs[i];
+
+		switch (h->id) {
+		case SIP_HDR_FROM:
+			err = write_hdr(mb, "From", &h->value);
+			break;
+		case SIP_HDR_TO:
+			err = write_hdr(mb, "To", &h->value);
+			if (!err && totag && code > 100 && !(req->to_ok && pl_isset(&req->to.tag))) {
+				mb->end -= 2; /* reopen the line to append the tag */
+				err = mbuf_printf(mb, ";tag=%s\r\n", totag);
+			}
+			break;
+		case SIP_HDR_CALL_ID:
+			err = write_hdr(mb, "Call-ID", &h->value);
+			break;
+		case SIP_HDR_CSEQ:
+			err = write_hdr(mb, "CSeq", &h->value);
+			break;
+		case SIP_HDR_TIMESTAMP:
+			/* RFC 3261 §8.2.6.1: echo Timestamp in responses. */
+			err = write_hdr(mb, "Timestamp", &h->value);
+			break;
+		default:
+			break;
+		}
+	}
+	if (err)
+		return err;
+
+	if (extra && *extra) {
+		err = mbuf_write_str(mb, extra);
+		if (err)
+			return err;
+	}
+	if (ctype && body && body->l) {
+		err = mbuf_printf(mb, "Content-Type: %s\r\n", ctype);
+		if (err)
+			return err;
+	}
+	err = mbuf_printf(mb, "Content-Length: %zu\r\n\r\n", body ? body->l : 0);
+	if (!err && body && body->l)
+		err = mbuf_write_pl(mb, body);
+	return err;
+}
+
+static bool needs_brackets(const char *host)
+{
+	return host[0] != '[' && strchr(host, ':') != NULL;
+}
+
+int sip_build_request(struct mbuf *mb, const struct sip_request_spec *s)
+{
+	const char *tpname;
+	int err;
+
+	if (!mb || !s || !s->method || !s->ruri || !s->via_host || !s->branch || !s->from ||
+	    !s->to || !s->call_id)
+		return EINVAL;
+
+	tpname = sip_transport_name(s->tp != SIP_TP_NONE ? s->tp : SIP_TP_UDP);
+	err = mbuf_printf(mb, "%s %s SIP/2.0\r\n", s->method, s->ruri);
+	if (!err)
+		err = mbuf_printf(mb, "Via: SIP/2.0/%s %s%s%s", tpname,
+				  needs_brackets(s->via_host) ? "[" : "", s->via_host,
+				  needs_brackets(s->via_host) ? "]" : "");
+	if (!err && s->via_port)
+		err = mbuf_printf(mb, ":%u", s->via_port);
+	if (!err)
+		err = mbuf_printf(mb, ";branch=%s%s\r\n", s->branch, s->rport ? ";rport" : "");
+	if (!err)
+		err = mbuf_printf(mb, "Max-Forwards: %d\r\n",
+				  s->max_forwards < 0 ? 70 : s->max_forwards);
+	if (!err)
+		err = mbuf_printf(mb, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u %s\r\n",
+				  s->from, s->to, s->call_id, s->cseq,
+				  s->cseq_method ? s->cseq_method : s->method);
+	if (!err && s->contact)
+		err = mbuf_printf(mb, "Contact: %s\r\n", s->contact);
+	if (!err && s->extra)
+		err = mbuf_write_str(mb, s->extra);
+	if (!err && s->ctype && s->body && s->body->l)
+		err = mbuf_printf(mb, "Content-Type: %s\r\n", s->ctype);
+	if (!err)
+		err = mbuf_printf(mb, "Content-Length: %zu\r\n\r\n", s->body ? s->body->l : 0);
+	if (!err && s->body && s->body->l)
+		err = mbuf_write_pl(mb, s->body);
+	return err;
+}
+
+void sip_branch_new(char *buf, size_t size)
+{
+	static const char cookie[] = "z9hG4bK";
+
+	if (size < sizeof(cookie) + 1) {
+		if (size)
+			buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, cookie, sizeof(cookie) - 1);
+	/* 20 random base-36 characters: ~103 bits, unique across restarts without state. */
+	rand_token(buf + sizeof(cookie) - 1, MIN(size - sizeof(cookie), (size_t)20));
+}
+
+void sip_tag_new(char *buf, size_t size)
+{
+	if (!size)
+		return;
+	rand_token(buf, MIN(size - 1, (size_t)16));
+}

@@ -1,0 +1,94 @@
+/* sip_int: private helpers of the SIP message parser (character classes, list splitting,
+ * parameter scanning), shared by hdr.c, uri.c, addr.c and msg.c. */
+#ifndef MIKAKA_SIP_SIP_INT_H
+#define MIKAKA_SIP_SIP_INT_H
+
+#include "sip.h"
+
+/* Character classes of RFC 3261 §25.1, one bit each, in sip_ctype[]. */
+enum {
+	SIP_CT_TOKEN = 1 << 0,	/* token: alphanum and -.!%*_+`'~ */
+	SIP_CT_LWS = 1 << 1,	/* SP, HTAB, CR, LF (folded line ends are LWS) */
+	SIP_CT_DIGIT = 1 << 2,
+	SIP_CT_HEX = 1 << 3,
+	SIP_CT_UNRES = 1 << 4,	/* unreserved: alphanum and -_.!~*'() */
+	SIP_CT_USER = 1 << 5,	/* unreserved and user-unreserved &=+$,;?/ */
+	SIP_CT_PASS = 1 << 6,	/* unreserved and &=+$, */
+	SIP_CT_PARAM = 1 << 7,	/* paramchar: unreserved and []/:&+$ */
+	SIP_CT_HNV = 1 << 8,	/* URI header name/value: unreserved and []/?:+$ */
+	SIP_CT_HOST = 1 << 9,	/* hostname and IPv4: alphanum, '-', '.', and '_' (seen in the wild) */
+	SIP_CT_SCHEME = 1 << 10, /* alphanum and +-. */
+	SIP_CT_GENVAL = 1 << 11, /* unquoted header parameter value (liberal): VCHAR but ;,"<> */
+	SIP_CT_V6 = 1 << 12,	/* inside an IPv6 reference: HEXDIG ':' '.' */
+	SIP_CT_SPLIT = 1 << 13,	/* bytes the list splitter must look at: , " < > \ */
+};
+
+extern const uint16_t sip_ctype[256];
+extern const uint8_t sip_lower[256];
+
+static inline bool sip_ct(char c, uint16_t cls)
+{
+	return (sip_ctype[(unsigned char)c] & cls) != 0;
+}
+
+static inline bool sip_is_lws(char c)
+{
+	return sip_ct(c, SIP_CT_LWS);
+}
+
+/* Skips LWS (SP, HTAB, CR, LF) from p up to end. */
+static inline const char *sip_skip_lws(const char *p, const char *end)
+{
+	while (p < end && sip_is_lws(*p))
+		p++;
+	return p;
+}
+
+/* ASCII case-insensitive equality of two byte ranges of the same length. */
+static inline bool sip_caseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sip_lower[(unsigned char)a[i]] != sip_lower[(unsigned char)b[i]])
+			return false;
+	}
+	return true;
+}
+
+/* Header id of a name given as bytes (long or compact form, case-insensitive). */
+enum sip_hdr_id sip_hdr_lookup_raw(const char *p, size_t l);
+
+/* Takes the next element of a comma-separated list from *rest (commas inside quoted strings
+ * and <> do not split), trimmed, into *value; empty elements are skipped. False at the end. */
+bool sip_list_next(struct pl *rest, struct pl *value);
+
+/* Scans a parameter list ";a=b;c" one parameter at a time. `uri` selects the strict URI
+ * grammar (paramchar, no LWS); otherwise header parameters (token names, LWS around ';' and
+ * '=', token/host/quoted-string values). */
+struct sip_param_scan {
+	const char *p, *end;
+	bool uri;
+};
+
+/* Next parameter: 0 with name and value (value unset when there is no '='; quoted values keep
+ * their quotes), ENOENT at the end, EBADMSG on a grammar violation. */
+int sip_param_next(struct sip_param_scan *ps, struct pl *name, struct pl *value);
+
+/* Whole parameter list valid? */
+int sip_params_check(const struct pl *params, bool uri);
+
+/* Scans a quoted-string starting at p (which points at '"'); returns the position of the closing
+ * quote, or NULL when it is not terminated before end. quoted-pairs are skipped. */
+const char *sip_quoted_end(const char *p, const char *end);
+
+/* Port digits at *pp (1 to 65535, or 0 written as such); advances *pp. */
+int sip_port_decode(const char **pp, const char *end, uint16_t *port);
+/* "[IPv6]" at *pp ('[' included); host gets the address without brackets; advances *pp. */
+int sip_v6ref_decode(const char **pp, const char *end, struct pl *host);
+
+/* CSeq value: number (at most 2^32-1), LWS, method. EBADMSG otherwise. */
+int sip_cseq_decode(struct sip_cseq *cseq, const struct pl *text);
+
+/* Like sip_addr_decode(), with a short reason for the failure (for the 400 reason phrase). */
+int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char **why);
+
+#endif /* MIKAKA_SIP_SIP_INT_H */

@@ -1,0 +1,859 @@
+/* trans: SIP server and client transactions (RFC 3261 §17, §9 CANCEL, RFC 6026 Accepted state),
+ * their matching rules (§17.1.3, §17.2.3 with the RFC 2543 fallback) and timers A-M. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "sip"
+#include "trans_int.h"
+
+enum strans_state {
+	STRANS_TRYING,	   /* non-INVITE, nothing sent yet */
+	STRANS_PROCEEDING, /* INVITE from the start; non-INVITE after a provisional */
+	STRANS_COMPLETED,  /* final sent (INVITE: non-2xx, waiting for the ACK) */
+	STRANS_CONFIRMED,  /* INVITE: ACK received, timer I absorbs ACK retransmissions */
+	STRANS_ACCEPTED,   /* INVITE: 2xx sent (RFC 6026), timer L */
+};
+
+struct sip_strans {
+	struct le le;
+	struct sip_stack *stack;
+	struct sip_msg *msg; /* the request that created it (referenced) */
+	uint32_t hkey;
+	bool cookie;	     /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
+	bool invite;
+	bool reliable;
+	enum strans_state state;
+	struct mbuf resp;    /* last response sent, for retransmissions */
+	uint16_t code;	     /* its status code, 0 before any */
+	uint64_t g_ival;
+	struct loop_timer tmr_retx; /* INVITE: the 200 ms 100 Trying, then timer G */
+	struct loop_timer tmr_end;  /* H, I, J, L */
+	char *totag;
+	sip_cancel_h *cancelh;
+	void *cancel_arg;
+};
+
+enum ctrans_state {
+	CTRANS_CALLING,	   /* "Trying" for non-INVITE */
+	CTRANS_PROCEEDING,
+	CTRANS_COMPLETED,
+	CTRANS_ACCEPTED, /* INVITE got a 2xx (RFC 6026), timer M */
+	CTRANS_TERMINATED,
+};
+
+struct sip_ctrans {
+	struct le le;
+	struct sip_stack *stack;
+	struct sip_msg *req; /* our own request, parsed; raw is what goes on the wire */
+	enum sip_transport type;
+	struct sa dst;
+	bool invite;
+	bool reliable;
+	enum ctrans_state state;
+	uint64_t retx_ival;
+	struct loop_timer tmr_retx; /* A, E */
+	struct loop_timer tmr_end;  /* B, F, D, K, M, and the §9.1 wait after CANCEL */
+	struct mbuf ack;	    /* INVITE: the ACK for a non-2xx final, resent on retransmission */
+	sip_response_h *h;
+	void *arg;
+	bool cancel_pending; /* CANCEL asked for before any provisional */
+	bool cancel_sent;
+	char *cancel_reason;
+};
+
+bool sip_branch_has_cookie(const struct pl *branch)
+{
+	return branch && branch->p && branch->l > 7 && memcmp(branch->p, "z9hG4bK", 7) == 0;
+}
+
+static bool method_eq(const struct sip_msg *a, const struct sip_msg *b)
+{
+	if (a->mid != b->mid)
+		return false;
+	return a->mid != SIP_METHOD_OTHER || pl_cmp(&a->method, &b->method) == 0;
+}
+
+/* Tags are tokens, compared case-insensitively; an absent tag equals only an absent tag. */
+static bool tag_eq(const struct pl *a, const struct pl *b)
+{
+	return pl_casecmp(a, b) == 0;
+}
+
+static bool via_eq(const struct sip_via *a, const struct sip_via *b)
+{
+	return a->tp == b->tp && pl_casecmp(&a->host, &b->host) == 0 && a->port == b->port &&
+	       pl_casecmp(&a->params, &b->params) == 0;
+}
+
+static bool ruri_eq(const struct sip_msg *a, const struct sip_msg *b)
+{
+	if (a->uri_ok && b->uri_ok)
+		return sip_uri_eq(&a->uri, &b->uri);
+	return pl_cmp(&a->ruri, &b->ruri) == 0;
+}
+
+static uint32_t strans_key(const struct sip_msg *req)
+{
+	if (sip_branch_has_cookie(&req->via.branch))
+		return hash_pl_case(&req->via.branch);
+	return hash_bytes(req->call_id.p, req->call_id.l);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Server transactions
+ */
+
+enum strans_match {
+	MATCH_SAME,   /* a retransmission of the request */
+	MATCH_ACK,    /* an ACK for the INVITE */
+	MATCH_CANCEL, /* the INVITE a CANCEL is about */
+};
+
+/* RFC 3261 §17.2.3, and §9.2 for CANCEL. */
+static bool strans_match(const struct sip_strans *st, const struct sip_msg *req,
+			 enum strans_match how)
+{
+	const struct sip_msg *orig = st->msg;
+	bool cookie = sip_branch_has_cookie(&req->via.branch);
+
+	if (how == MATCH_SAME) {
+		if (!method_eq(orig, req))
+			return false;
+	} else if (orig->mid != SIP_METHOD_INVITE) {
+		return false;
+	}
+
+	if (cookie != st->cookie)
+		return false;
+	if (cookie)
+		return pl_casecmp(&orig->via.branch, &req->via.branch) == 0 &&
+		       pl_casecmp(&orig->via.host, &req->via.host) == 0 &&
+		       orig->via.port == req->via.port;
+
+	/* RFC 2543 peers: the dialog and transaction identifiers instead of the branch. */
+	if (!ruri_eq(orig, req) || pl_cmp(&orig->call_id, &req->call_id) != 0 ||
+	    orig->cseq.num != req->cseq.num || !tag_eq(&orig->from.tag, &req->from.tag) ||
+	    !via_eq(&orig->via, &req->via))
+		return false;
+	if (how == MATCH_ACK) {
+		/* The ACK carries the To tag of our response, not of the INVITE. */
+		struct pl ours = pl_from_str(st->totag);
+
+		return st->code > 100 ? tag_eq(&ours, &req->to.tag)
+				      : tag_eq(&orig->to.tag, &req->to.tag);
+	}
+	return tag_eq(&orig->to.tag, &req->to.tag);
+}
+
+static struct sip_strans *strans_find(struct sip_stack *stack, const struct sip_msg *req,
+				      enum strans_match how)
+{
+	uint32_t key = strans_key(req);
+	struct list *bucket = &stack->stab[key & (SIP_TRANS_BUCKETS - 1)];
+
+	LIST_FOREACH(bucket, le)
+	{
+		struct sip_strans *st = le->data;
+
+		if (st->hkey == key && strans_match(st, req, how))
+			return st;
+	}
+	return NULL;
+}
+
+static void strans_destroy(void *data)
+{
+	struct sip_strans *st = data;
+
+	loop_timer_cancel(&st->tmr_retx);
+	loop_timer_cancel(&st->tmr_end);
+	if (st->le.list) {
+		list_unlink(&st->le);
+		st->stack->nst--;
+	}
+	mem_deref(st->msg);
+	mbuf_reset(&st->resp);
+	free(st->totag);
+}
+
+/* Only timer handlers and sip_stack_free end a server transaction, never a call the TU makes,
+ * so st stays valid for the rest of any TU callback. */
+static void strans_terminate(struct sip_strans *st)
+{
+	mem_deref(st);
+}
+
+static void strans_send_last(struct sip_strans *st)
+{
+	int err = sip_transp_send_response(st->stack->tp, st->msg, st->resp.buf, st->resp.end);
+
+	if (err)
+		log_debug("response %u retransmission failed: %s", st->code, strerror(err));
+}
+
+static void strans_retx_h(void *arg)
+{
+	struct sip_strans *st = arg;
+
+	if (st->state == STRANS_PROCEEDING && st->code == 0) {
+		/* §17.2.1: the TU was silent for 200 ms; stop the client's retransmissions. */
+		sip_strans_reply(st, 100, "Trying", NULL, NULL, NULL);
+		return;
+	}
+	if (st->state != STRANS_COMPLETED)
+		return;
+	/* Timer G: T1, doubling, capped at T2 (§17.2.1). */
+	strans_send_last(st);
+	st->g_ival = MIN(st->g_ival * 2, st->stack->t2);
+	loop_timer_start(st->stack->loop, &st->tmr_retx, st->g_ival, strans_retx_h, st);
+}
+
+static void strans_end_h(void *arg)
+{
+	struct sip_strans *st = arg;
+
+	if (st->invite && st->state == STRANS_COMPLETED)
+		log_info("no ACK for %u to INVITE (Call-ID %.*s): timer H", st->code,
+			 PL_ARG(st->msg->call_id));
+	strans_terminate(st);
+}
+
+static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct sip_msg *req)
+{
+	struct sip_strans *st;
+	char tag[24];
+
+	st = mem_zalloc(sizeof(*st), strans_destroy);
+	if (!st)
+		return ENOMEM;
+	st->stack = stack;
+	st->msg = mem_ref(req);
+	st->hkey = strans_key(req);
+	st->cookie = sip_branch_has_cookie(&req->via.branch);
+	st->invite = req->mid == SIP_METHOD_INVITE;
+	st->reliable = sip_transport_reliable(req->tp);
+	st->state = st->invite ? STRANS_PROCEEDING : STRANS_TRYING;
+	mbuf_init(&st->resp);
+	/* An in-dialog request already names our tag; otherwise this transaction picks one. */
+	if (req->to_ok && pl_isset(&req->to.tag)) {
+		st->totag = pl_strdup(&req->to.tag);
+	} else {
+		sip_tag_new(tag, sizeof(tag));
+		st->totag = strdup(tag);
+	}
+	if (!st->totag) {
+		mem_deref(st);
+		return ENOMEM;
+	}
+	if (st->invite) {
+		int err = loop_timer_start(stack->loop, &st->tmr_retx, 200, strans_retx_h, st);
+
+		if (err) {
+			mem_deref(st);
+			return err;
+		}
+	}
+	list_append(&stack->stab[st->hkey & (SIP_TRANS_BUCKETS - 1)], &st->le, st);
+	stack->nst++;
+	*stp = st;
+	return 0;
+}
+
+/* Sends a response and moves the state machine. Takes the bytes out of mb. */
+static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
+{
+	struct sip_stack *stack = st->stack;
+	struct mbuf old = st->resp;
+	int err;
+
+	if (st->state != STRANS_TRYING && st->state != STRANS_PROCEEDING)
+		return EALREADY;
+
+	st->resp = *mb;
+	*mb = old;
+	st->code = code;
+	err = sip_transp_send_response(stack->tp, st->msg, st->resp.buf, st->resp.end);
+	if (err)
+		log_info("sending %u to %.*s failed: %s", code, PL_ARG(st->msg->method),
+			 strerror(err));
+
+	if (code < 200) {
+		if (st->invite)
+			loop_timer_cancel(&st->tmr_retx);
+		st->state = STRANS_PROCEEDING;
+		return 0;
+	}
+
+	loop_timer_cancel(&st->tmr_retx);
+	if (st->invite && code < 300) {
+		/* RFC 6026 §7.1: the TU retransmits the 2xx; we absorb INVITE retransmissions
+		 * for timer L. */
+		st->state = STRANS_ACCEPTED;
+		err = loop_timer_start(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
+				       strans_end_h, st);
+	} else if (st->invite) {
+		st->state = STRANS_COMPLETED;
+		err = 0;
+		if (!st->reliable) {
+			st->g_ival = stack->t1;
+			err = loop_timer_start(stack->loop, &st->tmr_retx, st->g_ival,
+					       strans_retx_h, st);
+		}
+		if (!err)
+			err = loop_timer_start(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
+					       strans_end_h, st);
+	} else {
+		st->state = STRANS_COMPLETED;
+		err = loop_timer_start(stack->loop, &st->tmr_end,
+				       st->reliable ? 0 : 64 * (uint64_t)stack->t1, strans_end_h, st);
+	}
+	/* A timer that cannot be armed would leave the transaction forever: end it at once. */
+	if (err) {
+		log_error("transaction timer failed: %s", strerror(err));
+		loop_timer_cancel(&st->tmr_retx);
+		loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st);
+	}
+	return 0;
+}
+
+int sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason, const char *extra,
+		     const char *ctype, const struct pl *body)
+{
+	struct mbuf mb;
+	int err;
+
+	if (!st || code < 100 || code > 699)
+		return EINVAL;
+	if (st->state != STRANS_TRYING && st->state != STRANS_PROCEEDING)
+		return EALREADY;
+	mbuf_init(&mb);
+	err = sip_build_response(&mb, st->msg, code, reason, st->totag, extra, ctype, body);
+	if (!err)
+		err = strans_send(st, code, &mb);
+	mbuf_reset(&mb);
+	return err;
+}
+
+int sip_strans_reply_raw(struct sip_strans *st, uint16_t code, const struct mbuf *resp)
+{
+	struct mbuf mb;
+	int err;
+
+	if (!st || !resp || code < 100 || code > 699)
+		return EINVAL;
+	if (st->state != STRANS_TRYING && st->state != STRANS_PROCEEDING)
+		return EALREADY;
+	mbuf_init(&mb);
+	err = mbuf_write(&mb, resp->buf, resp->end);
+	if (!err)
+		err = strans_send(st, code, &mb);
+	mbuf_reset(&mb);
+	return err;
+}
+
+const struct sip_msg *sip_strans_msg(const struct sip_strans *st)
+{
+	return st ? st->msg : NULL;
+}
+
+const char *sip_strans_totag(const struct sip_strans *st)
+{
+	return st ? st->totag : NULL;
+}
+
+void sip_strans_set_cancel_handler(struct sip_strans *st, sip_cancel_h *h, void *arg)
+{
+	if (!st)
+		return;
+	st->cancelh = h;
+	st->cancel_arg = arg;
+}
+
+static void strans_ack(struct sip_strans *st, struct sip_msg *ack)
+{
+	struct sip_stack *stack = st->stack;
+
+	switch (st->state) {
+	case STRANS_COMPLETED:
+		/* §17.2.1: Confirmed; timer I soaks up ACK retransmissions. */
+		st->state = STRANS_CONFIRMED;
+		loop_timer_cancel(&st->tmr_retx);
+		if (loop_timer_start(stack->loop, &st->tmr_end, st->reliable ? 0 : stack->t4,
+				     strans_end_h, st))
+			loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st);
+		break;
+	case STRANS_ACCEPTED:
+		/* RFC 6026 §8.7: an ACK for the 2xx is the TU's (rare with the same branch). */
+		stack->reqh(stack, NULL, ack, stack->arg);
+		break;
+	default:
+		log_debug("ACK absorbed by INVITE transaction");
+		break;
+	}
+}
+
+static void strans_retransmission(struct sip_strans *st)
+{
+	switch (st->state) {
+	case STRANS_PROCEEDING:
+		if (st->code)
+			strans_send_last(st);
+		break;
+	case STRANS_COMPLETED:
+		strans_send_last(st);
+		break;
+	default:
+		/* Trying: the TU has not answered yet. Confirmed, Accepted: absorbed (a 2xx is
+		 * retransmitted by the TU, RFC 6026 §8.5). */
+		break;
+	}
+}
+
+/* §9.2: the CANCEL has its own transaction cst; the INVITE it cancels, if still pending, goes
+ * to the TU's cancel handler (or is answered 487 when the TU set none). */
+static void strans_cancel(struct sip_stack *stack, struct sip_strans *cst)
+{
+	struct sip_strans *ist = strans_find(stack, cst->msg, MATCH_CANCEL);
+	char *tag;
+
+	if (!ist) {
+		sip_strans_reply(cst, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
+		return;
+	}
+	/* §9.2: the To tag of the CANCEL's response SHOULD equal that of the INVITE's. */
+	tag = strdup(ist->totag);
+	if (tag) {
+		free(cst->totag);
+		cst->totag = tag;
+	}
+	sip_strans_reply(cst, 200, "OK", NULL, NULL, NULL);
+	if (ist->state != STRANS_PROCEEDING)
+		return; /* already answered: the CANCEL has no effect */
+	if (ist->cancelh) {
+		mem_ref(ist);
+		ist->cancelh(ist, cst->msg, ist->cancel_arg);
+		mem_deref(ist);
+	} else {
+		sip_strans_reply(ist, 487, "Request Terminated", NULL, NULL, NULL);
+	}
+}
+
+void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
+{
+	struct sip_strans *st;
+	int err;
+
+	if (req->mid == SIP_METHOD_ACK) {
+		st = strans_find(stack, req, MATCH_ACK);
+		if (st)
+			strans_ack(st, req);
+		else
+			stack->reqh(stack, NULL, req, stack->arg);
+		return;
+	}
+
+	st = strans_find(stack, req, MATCH_SAME);
+	if (st) {
+		strans_retransmission(st);
+		return;
+	}
+
+	err = strans_alloc(&st, stack, req);
+	if (err) {
+		/* Dropped: the client retransmits, and memory may be back by then. */
+		log_warn("no server transaction for %.*s: %s", PL_ARG(req->method), strerror(err));
+		return;
+	}
+	if (req->mid == SIP_METHOD_CANCEL) {
+		strans_cancel(stack, st);
+		return;
+	}
+	mem_ref(st);
+	stack->reqh(stack, st, st->msg, stack->arg);
+	mem_deref(st);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Client transactions
+ */
+
+static void ctrans_destroy(void *data)
+{
+	struct sip_ctrans *ct = data;
+
+	loop_timer_cancel(&ct->tmr_retx);
+	loop_timer_cancel(&ct->tmr_end);
+	if (ct->le.list) {
+		list_unlink(&ct->le);
+		ct->stack->nct--;
+	}
+	mem_deref(ct->req);
+	mbuf_reset(&ct->ack);
+	free(ct->cancel_reason);
+}
+
+static void ctrans_terminate(struct sip_ctrans *ct)
+{
+	ct->state = CTRANS_TERMINATED;
+	mem_deref(ct);
+}
+
+/* The TU's callback, with ct kept alive across it (the TU may abandon or cancel it there). */
+static void ctrans_notify(struct sip_ctrans *ct, int err, const struct sip_msg *resp)
+{
+	if (!ct->h)
+		return;
+	mem_ref(ct);
+	ct->h(err, resp, ct->arg);
+	mem_deref(ct);
+}
+
+static int ctrans_send(struct sip_ctrans *ct, const void *data, size_t len)
+{
+	return sip_transp_send(ct->stack->tp, ct->type, NULL, NULL, &ct->dst, data, len);
+}
+
+static void ctrans_retx_h(void *arg)
+{
+	struct sip_ctrans *ct = arg;
+	struct sip_stack *stack = ct->stack;
+	int err;
+
+	if (ct->state != CTRANS_CALLING && !(ct->state == CTRANS_PROCEEDING && !ct->invite))
+		return;
+	err = ctrans_send(ct, ct->req->raw.p, ct->req->raw.l);
+	if (err)
+		log_debug("retransmission of %.*s failed: %s", PL_ARG(ct->req->method),
+			  strerror(err));
+	if (ct->invite)
+		ct->retx_ival *= 2; /* timer A doubles until B ends it (§17.1.1.2) */
+	else if (ct->state == CTRANS_PROCEEDING)
+		ct->retx_ival = stack->t2; /* §17.1.2.2 */
+	else
+		ct->retx_ival = MIN(ct->retx_ival * 2, stack->t2);
+	loop_timer_start(stack->loop, &ct->tmr_retx, ct->retx_ival, ctrans_retx_h, ct);
+}
+
+static void ctrans_end_h(void *arg)
+{
+	struct sip_ctrans *ct = arg;
+
+	if (ct->state == CTRANS_CALLING || ct->state == CTRANS_PROCEEDING) {
+		/* Timer B/F, or no final answer 64*T1 after our CANCEL (§9.1). */
+		log_info("%.*s to %.*s timed out", PL_ARG(ct->req->method), PL_ARG(ct->req->ruri));
+		loop_timer_cancel(&ct->tmr_retx);
+		ct->state = CTRANS_TERMINATED;
+		ctrans_notify(ct, ETIMEDOUT, NULL);
+	}
+	ctrans_terminate(ct);
+}
+
+static int write_hdr_lines(struct mbuf *mb, const struct sip_msg *msg, enum sip_hdr_id id,
+			   const char *name)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < msg->nhdrs && !err; i++) {
+		if (msg->hdrs[i].id == id)
+			err = mbuf_printf(mb, "%s: %.*s\r\n", name, PL_ARG(msg->hdrs[i].value));
+	}
+	return err;
+}
+
+/* ACK (§17.1.1.3) and CANCEL (§9.1) are built from our own request: same Request-URI,
+ * Call-ID, From, CSeq number, the top Via only, and its Route set; the To comes from the
+ * response for an ACK and from the request for a CANCEL. */
+static int ctrans_build_related(struct mbuf *mb, const struct sip_ctrans *ct, const char *method,
+				const struct sip_msg *resp, const char *reason)
+{
+	const struct sip_msg *req = ct->req;
+	const struct sip_hdr *from = sip_msg_hdr(req, SIP_HDR_FROM);
+	const struct sip_hdr *to = sip_msg_hdr(resp ? resp : req, SIP_HDR_TO);
+	int err;
+
+	if (!from || !to)
+		return EINVAL;
+	err = mbuf_printf(mb, "%s %.*s SIP/2.0\r\nVia: %.*s\r\nMax-Forwards: 70\r\n", method,
+			  PL_ARG(req->ruri), PL_ARG(req->via.raw));
+	if (!err)
+		err = write_hdr_lines(mb, req, SIP_HDR_ROUTE, "Route");
+	if (!err)
+		err = mbuf_printf(mb, "From: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\nCSeq: %u %s\r\n",
+				  PL_ARG(from->value), PL_ARG(to->value), PL_ARG(req->call_id),
+				  req->cseq.num, method);
+	if (!err && reason && *reason)
+		err = mbuf_printf(mb, "Reason: %s\r\n", reason);
+	if (!err)
+		err = mbuf_write_str(mb, "Content-Length: 0\r\n\r\n");
+	return err;
+}
+
+static void ctrans_send_cancel(struct sip_ctrans *ct)
+{
+	struct sip_stack *stack = ct->stack;
+	struct mbuf mb;
+	int err;
+
+	ct->cancel_pending = false;
+	ct->cancel_sent = true;
+	mbuf_init(&mb);
+	err = ctrans_build_related(&mb, ct, "CANCEL", NULL, ct->cancel_reason);
+	if (!err)
+		err = sip_ctrans_request(NULL, stack, ct->type, &ct->dst, &mb, NULL, NULL);
+	mbuf_reset(&mb);
+	if (err)
+		log_warn("CANCEL for %.*s failed: %s", PL_ARG(ct->req->call_id), strerror(err));
+	/* §9.1: without a final response 64*T1 after the CANCEL, give the INVITE up. */
+	loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h, ct);
+}
+
+static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp)
+{
+	struct sip_stack *stack = ct->stack;
+	uint16_t code = resp->scode;
+	int err;
+
+	switch (ct->state) {
+	case CTRANS_CALLING:
+	case CTRANS_PROCEEDING:
+		loop_timer_cancel(&ct->tmr_retx);
+		if (code < 200) {
+			/* Timer B only runs in Calling; after a provisional the TU decides how
+			 * long to wait (§17.1.1.2). */
+			if (ct->state == CTRANS_CALLING)
+				loop_timer_cancel(&ct->tmr_end);
+			ct->state = CTRANS_PROCEEDING;
+			if (ct->cancel_pending)
+				ctrans_send_cancel(ct);
+			ctrans_notify(ct, 0, resp);
+			return;
+		}
+		ct->cancel_pending = false;
+		if (code < 300) {
+			ct->state = CTRANS_ACCEPTED;
+			err = loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1,
+					       ctrans_end_h, ct);
+		} else {
+			ct->state = CTRANS_COMPLETED;
+			err = ctrans_build_related(&ct->ack, ct, "ACK", resp, NULL);
+			if (!err)
+				err = ctrans_send(ct, ct->ack.buf, ct->ack.end);
+			if (err)
+				log_info("ACK for %u failed: %s", code, strerror(err));
+			/* Timer D: at least 32 s for unreliable transports (§17.1.1.2). */
+			err = loop_timer_start(stack->loop, &ct->tmr_end,
+					       ct->reliable ? 0 : MAX(32000, 64 * (uint64_t)stack->t1),
+					       ctrans_end_h, ct);
+		}
+		if (err)
+			loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct);
+		ctrans_notify(ct, 0, resp);
+		return;
+	case CTRANS_COMPLETED:
+		if (code >= 300 && ct->ack.end) {
+			err = ctrans_send(ct, ct->ack.buf, ct->ack.end);
+			if (err)
+				log_debug("ACK retransmission failed: %s", strerror(err));
+		}
+		return;
+	case CTRANS_ACCEPTED:
+		/* RFC 6026 §8.4: every 2xx (retransmission or fork) goes to the TU, which
+		 * ACKs it. */
+		if (code >= 200 && code < 300)
+			ctrans_notify(ct, 0, resp);
+		return;
+	default:
+		return;
+	}
+}
+
+static void ctrans_recv_noninvite(struct sip_ctrans *ct, const struct sip_msg *resp)
+{
+	struct sip_stack *stack = ct->stack;
+	uint16_t code = resp->scode;
+
+	if (ct->state != CTRANS_CALLING && ct->state != CTRANS_PROCEEDING)
+		return; /* Completed: retransmitted finals are absorbed */
+	if (code < 200) {
+		ct->state = CTRANS_PROCEEDING;
+		ctrans_notify(ct, 0, resp);
+		return;
+	}
+	ct->state = CTRANS_COMPLETED;
+	loop_timer_cancel(&ct->tmr_retx);
+	if (loop_timer_start(stack->loop, &ct->tmr_end, ct->reliable ? 0 : stack->t4, ctrans_end_h,
+			     ct))
+		loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct);
+	ctrans_notify(ct, 0, resp);
+}
+
+/* §17.1.3: the branch of the top Via and the CSeq method. */
+static struct sip_ctrans *ctrans_find(struct sip_stack *stack, const struct sip_msg *resp)
+{
+	uint32_t key = hash_pl_case(&resp->via.branch);
+	struct list *bucket = &stack->ctab[key & (SIP_TRANS_BUCKETS - 1)];
+
+	if (!pl_isset(&resp->via.branch))
+		return NULL;
+	LIST_FOREACH(bucket, le)
+	{
+		struct sip_ctrans *ct = le->data;
+		const struct sip_cseq *cs = &ct->req->cseq;
+
+		if (pl_casecmp(&ct->req->via.branch, &resp->via.branch) == 0 &&
+		    cs->mid == resp->cseq.mid &&
+		    (cs->mid != SIP_METHOD_OTHER || pl_cmp(&cs->method, &resp->cseq.method) == 0))
+			return ct;
+	}
+	return NULL;
+}
+
+void sip_ctrans_recv_response(struct sip_stack *stack, const struct sip_msg *resp)
+{
+	struct sip_ctrans *ct = ctrans_find(stack, resp);
+
+	if (!ct) {
+		if (stack->strayh) {
+			stack->strayh(stack, resp, stack->stray_arg);
+		} else {
+			log_debug("stray %u response to %.*s dropped", resp->scode,
+				  PL_ARG(resp->cseq.method));
+		}
+		return;
+	}
+	if (ct->invite)
+		ctrans_recv_invite(ct, resp);
+	else
+		ctrans_recv_noninvite(ct, resp);
+}
+
+int sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *stack, enum sip_transport type,
+		       const struct sa *dst, const struct mbuf *req, sip_response_h *h, void *arg)
+{
+	struct sip_parse_error perr = {0};
+	struct sip_ctrans *ct;
+	struct sip_msg *msg = NULL;
+	size_t used = 0;
+	uint32_t key;
+	int err;
+
+	if (!stack || !dst || !req || !req->buf || !req->end || type == SIP_TP_NONE)
+		return EINVAL;
+	err = sip_msg_parse(&msg, req->buf, req->end, true, &used, &perr);
+	if (err)
+		return err;
+	/* Our own request must carry the keys the responses are matched with; an ACK has no
+	 * transaction (send it with sip_transp_send). */
+	if (!msg->is_request || msg->err_reason || !msg->via_ok || !msg->cseq_ok ||
+	    !sip_branch_has_cookie(&msg->via.branch) || msg->mid == SIP_METHOD_ACK) {
+		if (msg->err_reason)
+			log_warn("refusing to send a broken request: %s", msg->err_reason);
+		mem_deref(msg);
+		return EINVAL;
+	}
+
+	ct = mem_zalloc(sizeof(*ct), ctrans_destroy);
+	if (!ct) {
+		mem_deref(msg);
+		return ENOMEM;
+	}
+	ct->stack = stack;
+	ct->req = msg;
+	ct->type = type;
+	ct->dst = *dst;
+	ct->invite = msg->mid == SIP_METHOD_INVITE;
+	ct->reliable = sip_transport_reliable(type);
+	ct->state = CTRANS_CALLING;
+	ct->h = h;
+	ct->arg = arg;
+	mbuf_init(&ct->ack);
+
+	err = ctrans_send(ct, msg->raw.p, msg->raw.l);
+	if (err)
+		goto fail;
+	if (!ct->reliable) {
+		ct->retx_ival = stack->t1;
+		err = loop_timer_start(stack->loop, &ct->tmr_retx, ct->retx_ival, ctrans_retx_h, ct);
+		if (err)
+			goto fail;
+	}
+	err = loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h,
+			       ct);
+	if (err)
+		goto fail;
+
+	key = hash_pl_case(&msg->via.branch);
+	list_append(&stack->ctab[key & (SIP_TRANS_BUCKETS - 1)], &ct->le, ct);
+	stack->nct++;
+	if (ctp)
+		*ctp = ct;
+	return 0;
+
+fail:
+	mem_deref(ct);
+	return err;
+}
+
+int sip_ctrans_cancel(struct sip_ctrans *ct, const char *reason_hdr)
+{
+	if (!ct || !ct->invite)
+		return EINVAL;
+	if (ct->cancel_pending || ct->cancel_sent)
+		return EALREADY;
+	switch (ct->state) {
+	case CTRANS_CALLING:
+		/* §9.1: a CANCEL may not overtake the INVITE's first provisional. */
+		if (reason_hdr) {
+			ct->cancel_reason = strdup(reason_hdr);
+			if (!ct->cancel_reason)
+				return ENOMEM;
+		}
+		ct->cancel_pending = true;
+		return 0;
+	case CTRANS_PROCEEDING:
+		if (reason_hdr) {
+			ct->cancel_reason = strdup(reason_hdr);
+			if (!ct->cancel_reason)
+				return ENOMEM;
+		}
+		ctrans_send_cancel(ct);
+		return 0;
+	default:
+		return EALREADY;
+	}
+}
+
+void sip_ctrans_abandon(struct sip_ctrans *ct)
+{
+	if (!ct)
+		return;
+	ct->h = NULL;
+	ct->arg = NULL;
+}
+
+void sip_trans_flush(struct sip_stack *stack)
+{
+	/* Unlinked first, so the loops end even if somebody still held a reference. */
+	for (size_t i = 0; i < SIP_TRANS_BUCKETS; i++) {
+		while (stack->stab[i].head) {
+			struct sip_strans *st = stack->stab[i].head->data;
+
+			list_unlink(&st->le);
+			stack->nst--;
+			loop_timer_cancel(&st->tmr_retx);
+			loop_timer_cancel(&st->tmr_end);
+			mem_deref(st);
+		}
+		while (stack->ctab[i].head) {
+			struct sip_ctrans *ct = stack->ctab[i].head->data;
+
+			list_unlink(&ct->le);
+			stack->nct--;
+			loop_timer_cancel(&ct->tmr_retx);
+			loop_timer_cancel(&ct->tmr_end);
+			ct->h = NULL;
+			mem_deref(ct);
+		}
+	}
+}

@@ -1,0 +1,38 @@
+/* trans_int: private declarations shared by the stack's receive path (stack.c) and the
+ * transaction state machines (trans.c), RFC 3261 §17 and RFC 6026. */
+#ifndef MIKAKA_SIP_TRANS_INT_H
+#define MIKAKA_SIP_TRANS_INT_H
+
+#include "loop.h"
+#include "sip.h"
+
+/* Buckets of each transaction table (a power of two): a household PBX holds a few dozen
+ * transactions at once, so collisions stay rare without resizing. */
+#define SIP_TRANS_BUCKETS 256
+
+struct sip_stack {
+	struct loop *loop;
+	struct sip_transp *tp;
+	uint32_t t1, t2, t4;
+	char *allow; /* Allow value of the stack's own 501s */
+	sip_request_h *reqh;
+	void *arg;
+	sip_stray_response_h *strayh;
+	void *stray_arg;
+	struct list stab[SIP_TRANS_BUCKETS]; /* server transactions by branch or Call-ID hash */
+	struct list ctab[SIP_TRANS_BUCKETS]; /* client transactions by branch hash */
+	size_t nst, nct;
+};
+
+/* The RFC 3261 magic cookie that marks a branch as globally unique (§8.1.1.7). */
+bool sip_branch_has_cookie(const struct pl *branch);
+
+/* A request with no framing or version error: retransmission, ACK, CANCEL or a new request
+ * for the TU. */
+void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req);
+/* A well-formed response: delivered to its client transaction, else to the stray handler. */
+void sip_ctrans_recv_response(struct sip_stack *stack, const struct sip_msg *resp);
+/* Frees every transaction without calling anybody (sip_stack_free). */
+void sip_trans_flush(struct sip_stack *stack);
+
+#endif /* MIKAKA_SIP_TRANS_INT_H */

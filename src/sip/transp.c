@@ -1,0 +1,1105 @@
+/* transp: SIP transports (RFC 3261 §18, RFC 3581, RFC 5626 §4.4.1): UDP and TCP sockets on IPv4
+ * and IPv6, stream framing by Content-Length, replies leaving from the arrival address. */
+#define LOG_MODULE "sip"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "transp_int.h"
+
+#define UDP_BATCH 16	      /* datagrams per recvmmsg() */
+#define RX_SLOT 65536	      /* one datagram (the largest UDP payload fits) or one TCP read */
+#define CONN_BUCKETS 64	      /* open connections hashed by peer address */
+#define ACCEPT_BATCH 32	      /* accepts per wake-up, so one listener cannot starve the rest */
+#define OUT_MAX (1024 * 1024) /* queued output of a peer that does not read: then we close */
+#define ACCEPT_PAUSE_MS 100   /* accept() failing for lack of descriptors: retry after this */
+
+#define LIMIT_CONNS_DEFAULT 1024
+#define LIMIT_IDLE_DEFAULT (5 * 60 * 1000)
+#define LIMIT_FRAME_DEFAULT (32 * 1000)
+
+/* A listening socket: UDP (receives and sends) or TCP (accepts). */
+struct transp_sock {
+	struct le le;
+	struct sip_transp *tp;
+	enum sip_transport type;
+	int fd;
+	struct sa laddr; /* as bound, with the real port */
+	bool wildcard;
+	int tos;
+	struct loop_timer pause_tmr; /* TCP: accepting paused after running out of descriptors */
+};
+
+union transp_cmsg {
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr align;
+};
+
+/* Sockets for sip_transp_local_for(), created on first use and kept. Separate from the
+ * transport so that a const transport can still fill the cache. */
+struct transp_probe {
+	int fd4;
+	int fd6;
+};
+
+struct sip_transp {
+	struct loop *loop;
+	sip_transp_recv_h *h;
+	void *arg;
+	struct sip_transp_limits limits;
+	struct list socks; /* struct transp_sock, in listen order */
+	struct list conns[CONN_BUCKETS];
+	size_t nconns;
+	struct transp_probe *probe;
+
+	/* Receive area: UDP_BATCH slots of RX_SLOT bytes. mmap'ed, so a page costs memory only
+	 * once a datagram has been written into it: an idle daemon keeps its RSS small while a
+	 * burst can still be read in one system call. TCP reads use slot 0 (reads never nest). */
+	uint8_t *rx;
+	struct mmsghdr mmsg[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage from[UDP_BATCH];
+	union transp_cmsg ctl[UDP_BATCH];
+};
+
+static void conn_close(struct sip_conn *conn, const char *why);
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers
+ */
+
+static socklen_t sa_socklen(const struct sa *sa)
+{
+	return sa_af(sa) == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static bool sa_is_bcast(const struct sa *sa)
+{
+	return sa_af(sa) == AF_INET && sa->u.in.sin_addr.s_addr == htonl(INADDR_BROADCAST);
+}
+
+static void sa_from_sockaddr(struct sa *sa, const void *ss, socklen_t len)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (len > sizeof(sa->u.ss))
+		len = sizeof(sa->u.ss);
+	memcpy(&sa->u.ss, ss, len);
+	sa->len = len;
+}
+
+static int sock_local(int fd, struct sa *sa)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return errno;
+	sa_from_sockaddr(sa, &ss, len);
+	return 0;
+}
+
+static void sock_set_tos(int fd, int af, int tos)
+{
+	if (tos <= 0)
+		return;
+	if (af == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+	else
+		(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+}
+
+static uint32_t peer_hash(const struct sa *sa)
+{
+	uint16_t port = sa_port(sa);
+	uint32_t h;
+
+	if (sa_af(sa) == AF_INET6)
+		h = hash_bytes(&sa->u.in6.sin6_addr, sizeof(sa->u.in6.sin6_addr));
+	else
+		h = hash_bytes(&sa->u.in.sin_addr, sizeof(sa->u.in.sin_addr));
+	return (h ^ (h >> 16) ^ port * 2654435761u) % CONN_BUCKETS;
+}
+
+/* RFC 5626 §3.5.1 keep-alives and stray line ends: a datagram of nothing but whitespace. */
+static bool is_blank(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '\r' && p[i] != '\n' && p[i] != ' ' && p[i] != '\t')
+			return false;
+	}
+	return true;
+}
+
+static int rx_area(struct sip_transp *tp)
+{
+	void *p;
+
+	if (tp->rx)
+		return 0;
+	p = mmap(NULL, (size_t)UDP_BATCH * RX_SLOT, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return ENOMEM;
+	tp->rx = p;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Allocation and limits
+ */
+
+int sip_transp_alloc(struct sip_transp **tpp, struct loop *loop, sip_transp_recv_h *h, void *arg)
+{
+	struct sip_transp *tp;
+
+	if (!tpp || !loop || !h)
+		return EINVAL;
+	tp = calloc(1, sizeof(*tp));
+	if (!tp)
+		return ENOMEM;
+	tp->probe = calloc(1, sizeof(*tp->probe));
+	if (!tp->probe) {
+		free(tp);
+		return ENOMEM;
+	}
+	tp->probe->fd4 = -1;
+	tp->probe->fd6 = -1;
+	tp->loop = loop;
+	tp->h = h;
+	tp->arg = arg;
+	sip_transp_set_limits(tp, NULL);
+	*tpp = tp;
+	return 0;
+}
+
+void sip_transp_free(struct sip_transp *tp)
+{
+	if (!tp)
+		return;
+	for (size_t i = 0; i < CONN_BUCKETS; i++) {
+		while (tp->conns[i].head)
+			conn_close(tp->conns[i].head->data, "transport closed");
+	}
+	while (tp->socks.head) {
+		struct transp_sock *s = tp->socks.head->data;
+
+		list_unlink(&s->le);
+		loop_timer_cancel(&s->pause_tmr);
+		loop_fd_remove(tp->loop, s->fd);
+		close(s->fd);
+		free(s);
+	}
+	if (tp->probe->fd4 >= 0)
+		close(tp->probe->fd4);
+	if (tp->probe->fd6 >= 0)
+		close(tp->probe->fd6);
+	free(tp->probe);
+	if (tp->rx)
+		munmap(tp->rx, (size_t)UDP_BATCH * RX_SLOT);
+	free(tp);
+}
+
+void sip_transp_set_limits(struct sip_transp *tp, const struct sip_transp_limits *limits)
+{
+	struct sip_transp_limits l = {0};
+
+	if (!tp)
+		return;
+	if (limits)
+		l = *limits;
+	tp->limits.max_conns = l.max_conns ? l.max_conns : LIMIT_CONNS_DEFAULT;
+	tp->limits.idle_timeout_ms = l.idle_timeout_ms ? l.idle_timeout_ms : LIMIT_IDLE_DEFAULT;
+	tp->limits.frame_timeout_ms = l.frame_timeout_ms ? l.frame_timeout_ms : LIMIT_FRAME_DEFAULT;
+}
+
+size_t sip_transp_conn_count(const struct sip_transp *tp)
+{
+	return tp ? tp->nconns : 0;
+}
+
+struct sip_conn *sip_conn_ref(struct sip_conn *conn)
+{
+	return mem_ref(conn);
+}
+
+void sip_conn_deref(struct sip_conn *conn)
+{
+	mem_deref(conn);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * UDP
+ */
+
+static void udp_deliver(struct transp_sock *s, struct msghdr *mh, size_t len, const uint8_t *data)
+{
+	struct sip_transp *tp = s->tp;
+	struct sip_parse_error perr = {0};
+	struct sip_msg *msg = NULL;
+	struct sa src, dst = s->laddr;
+	char buf[SA_STRLEN];
+	size_t used = 0;
+	int err;
+
+	sa_from_sockaddr(&src, mh->msg_name, mh->msg_namelen);
+	/* Keep-alives (RFC 5626 §4.4.2 STUN, or CRLF as many phones send) carry no message. A
+	 * STUN message starts with two zero bits, never a SIP token. */
+	if (is_blank(data, len) || data[0] < 0x20)
+		return;
+	if (mh->msg_flags & MSG_TRUNC) {
+		log_debug("udp: truncated datagram from %s dropped",
+			  sa_fmt(&src, buf, sizeof(buf)));
+		return;
+	}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			/* spec_dst is the local address a reply should come from; it differs
+			 * from the header's destination only for broadcasts. */
+			dst.u.in.sin_addr = pi.ipi_spec_dst.s_addr ? pi.ipi_spec_dst : pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			dst.u.in6.sin6_addr = pi.ipi6_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+				dst.u.in6.sin6_scope_id = pi.ipi6_ifindex;
+		}
+	}
+	err = sip_msg_parse(&msg, data, len, true, &used, &perr);
+	if (err) {
+		log_debug("udp: datagram from %s dropped: %s", sa_fmt(&src, buf, sizeof(buf)),
+			  perr.reason ? perr.reason : strerror(err));
+		return;
+	}
+	msg->tp = SIP_TP_UDP;
+	msg->src = src;
+	msg->dst = dst;
+	msg->conn = NULL;
+	msg->sock = s->fd;
+	tp->h(msg, tp->arg);
+	mem_deref(msg);
+}
+
+static void udp_recv_h(int fd, uint32_t events, void *arg)
+{
+	struct transp_sock *s = arg;
+	struct sip_transp *tp = s->tp;
+	int n;
+
+	if (!(events & LOOP_READ))
+		return;
+	for (size_t i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *mh = &tp->mmsg[i].msg_hdr;
+
+		tp->iov[i].iov_base = tp->rx + i * RX_SLOT;
+		tp->iov[i].iov_len = RX_SLOT;
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_name = &tp->from[i];
+		mh->msg_namelen = sizeof(tp->from[i]);
+		mh->msg_iov = &tp->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = tp->ctl[i].buf;
+		mh->msg_controllen = sizeof(tp->ctl[i].buf);
+		tp->mmsg[i].msg_len = 0;
+	}
+	n = recvmmsg(fd, tp->mmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			log_debug("udp: recvmmsg: %s", strerror(errno));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (tp->mmsg[i].msg_len == 0)
+			continue;
+		udp_deliver(s, &tp->mmsg[i].msg_hdr, tp->mmsg[i].msg_len, tp->iov[i].iov_base);
+	}
+}
+
+/* The UDP socket to send from: the preferred one (where the request arrived) when it fits the
+ * destination's family, else the one bound to src, else a wildcard one (src then goes into
+ * IP_PKTINFO), preferring src's port. */
+static struct transp_sock *udp_pick(struct sip_transp *tp, int prefer_fd, const struct sa *src,
+				    const struct sa *dst)
+{
+	struct transp_sock *best = NULL;
+	int best_score = -1;
+	int af = sa_af(dst);
+
+	LIST_FOREACH (&tp->socks, le) {
+		struct transp_sock *s = le->data;
+		int score = 0;
+
+		if (s->type != SIP_TP_UDP || sa_af(&s->laddr) != af)
+			continue;
+		if (prefer_fd >= 0 && s->fd == prefer_fd)
+			return s;
+		if (src && sa_isset(src) && !sa_is_any(src)) {
+			if (!s->wildcard && sa_eq_addr(&s->laddr, src))
+				score = 8;
+			else if (s->wildcard)
+				score = 4;
+			if (sa_port(src) && sa_port(src) == sa_port(&s->laddr))
+				score += 2;
+		} else if (s->wildcard) {
+			score = 4;
+		}
+		if (score > best_score) {
+			best = s;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static int udp_sendmsg(struct transp_sock *s, const struct sa *src, const struct sa *dst,
+		       const void *data, size_t len)
+{
+	union transp_cmsg ctl;
+	struct iovec iov = {(void *)data, len};
+	struct msghdr mh = {0};
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	mh.msg_name = (void *)&dst->u.sa;
+	mh.msg_namelen = sa_socklen(dst);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (src && s->wildcard && sa_af(src) == sa_af(dst) && !sa_is_any(src)) {
+		struct cmsghdr *c;
+
+		mh.msg_control = ctl.buf;
+		if (sa_af(src) == AF_INET6) {
+			struct in6_pktinfo pi = {0};
+
+			pi.ipi6_addr = src->u.in6.sin6_addr;
+			pi.ipi6_ifindex = src->u.in6.sin6_scope_id;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			struct in_pktinfo pi = {0};
+
+			pi.ipi_spec_dst = src->u.in.sin_addr;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
+	}
+	n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && errno == EINVAL && mh.msg_control) {
+		/* The source address is no longer ours (an interface went away): let the
+		 * kernel choose rather than lose the message. */
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	if (n < 0)
+		return errno;
+	return (size_t)n == len ? 0 : EMSGSIZE;
+}
+
+static int udp_send(struct sip_transp *tp, int prefer_fd, const struct sa *src,
+		    const struct sa *dst, const void *data, size_t len)
+{
+	struct transp_sock *s;
+
+	if (!sa_isset(dst))
+		return EINVAL;
+	if (sa_is_bcast(dst))
+		return EPERM;
+	s = udp_pick(tp, prefer_fd, src, dst);
+	if (!s)
+		return EAFNOSUPPORT;
+	return udp_sendmsg(s, src, dst, data, len);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * TCP connections
+ */
+
+static void conn_destroy(void *data)
+{
+	struct sip_conn *conn = data;
+
+	/* Only reached after conn_close (the transport's reference keeps it alive until then). */
+	mbuf_reset(&conn->in);
+	mbuf_reset(&conn->out);
+}
+
+static void conn_close(struct sip_conn *conn, const char *why)
+{
+	struct sip_transp *tp = conn->tp;
+	char buf[SA_STRLEN];
+
+	if (!tp)
+		return;
+	log_debug("tcp: connection with %s closed: %s", sa_fmt(&conn->peer, buf, sizeof(buf)), why);
+	loop_fd_remove(tp->loop, conn->fd);
+	close(conn->fd);
+	conn->fd = -1;
+	conn->tp = NULL;
+	loop_timer_cancel(&conn->idle_tmr);
+	loop_timer_cancel(&conn->frame_tmr);
+	list_unlink(&conn->le);
+	tp->nconns--;
+	mbuf_reset(&conn->out);
+	conn->out_off = 0;
+	if (!conn->processing)
+		mbuf_reset(&conn->in);
+	mem_deref(conn); /* the transport's reference */
+}
+
+static void conn_idle_h(void *arg)
+{
+	struct sip_conn *conn = arg;
+	struct sip_transp *tp = conn->tp;
+	uint64_t now = loop_now(tp->loop);
+	uint64_t idle = tp->limits.idle_timeout_ms;
+
+	/* Activity only stamps last_active; the timer catches up here, so busy connections do
+	 * not touch the timer heap on every read. */
+	if (now - conn->last_active < idle) {
+		loop_timer_start(tp->loop, &conn->idle_tmr, idle - (now - conn->last_active),
+				 conn_idle_h, conn);
+		return;
+	}
+	conn_close(conn, "idle");
+}
+
+static void conn_frame_h(void *arg)
+{
+	conn_close(arg, "incomplete message timed out");
+}
+
+static void conn_io_h(int fd, uint32_t events, void *arg);
+
+static int conn_events(struct sip_conn *conn)
+{
+	uint32_t ev = LOOP_READ;
+
+	if (conn->want_write)
+		ev |= LOOP_WRITE;
+	return loop_fd_listen(conn->tp->loop, conn->fd, ev, conn_io_h, conn);
+}
+
+static int conn_alloc(struct sip_conn **connp, struct sip_transp *tp, enum sip_transport type,
+		      int fd, const struct sa *peer, int tos, bool connecting)
+{
+	struct sip_conn *conn;
+	int one = 1;
+	int err;
+
+	conn = mem_zalloc(sizeof(*conn), conn_destroy);
+	if (!conn) {
+		close(fd);
+		return ENOMEM;
+	}
+	conn->fd = fd;
+	conn->tp = tp;
+	conn->type = type;
+	conn->peer = *peer;
+	conn->outgoing = connecting;
+	conn->connecting = connecting;
+	conn->want_write = connecting;
+	conn->last_active = loop_now(tp->loop);
+	mbuf_init(&conn->in);
+	mbuf_init(&conn->out);
+	sock_set_tos(fd, sa_af(peer), tos);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)sock_local(fd, &conn->local);
+	list_append(&tp->conns[peer_hash(peer)], &conn->le, conn);
+	tp->nconns++;
+	err = conn_events(conn);
+	if (!err)
+		err = loop_timer_start(tp->loop, &conn->idle_tmr, tp->limits.idle_timeout_ms,
+				       conn_idle_h, conn);
+	if (err) {
+		conn_close(conn, "setup failed");
+		return err;
+	}
+	*connp = conn;
+	return 0;
+}
+
+static struct sip_conn *conn_find(struct sip_transp *tp, enum sip_transport type,
+				  const struct sa *peer)
+{
+	LIST_FOREACH (&tp->conns[peer_hash(peer)], le) {
+		struct sip_conn *conn = le->data;
+
+		if (conn->type == type && sa_eq(&conn->peer, peer))
+			return conn;
+	}
+	return NULL;
+}
+
+/* DSCP for connections we open: that of a listening socket of the same family, TCP first. */
+static int tos_for(const struct sip_transp *tp, int af)
+{
+	int tos = 0;
+
+	LIST_FOREACH (&tp->socks, le) {
+		const struct transp_sock *s = le->data;
+
+		if (sa_af(&s->laddr) != af)
+			continue;
+		if (s->type == SIP_TP_TCP)
+			return s->tos;
+		if (!tos)
+			tos = s->tos;
+	}
+	return tos;
+}
+
+static int conn_connect(struct sip_conn **connp, struct sip_transp *tp, enum sip_transport type,
+			const struct sa *src, const struct sa *dst)
+{
+	int af = sa_af(dst);
+	int fd, err;
+
+	if (af != AF_INET && af != AF_INET6)
+		return EAFNOSUPPORT;
+	if (sa_is_bcast(dst))
+		return EPERM;
+	if (sa_is_any(dst) || sa_port(dst) == 0)
+		return EINVAL;
+	if (tp->nconns >= tp->limits.max_conns)
+		return EMFILE;
+	fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return errno;
+	if (src && sa_af(src) == af && !sa_is_any(src)) {
+		/* Leave from the address the caller chose (multi-homed host), any port. */
+		struct sa b = *src;
+
+		sa_set_port(&b, 0);
+		if (bind(fd, &b.u.sa, sa_socklen(&b)) < 0) {
+			err = errno;
+			close(fd);
+			return err;
+		}
+	}
+	if (connect(fd, &dst->u.sa, sa_socklen(dst)) < 0 && errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		return err;
+	}
+	return conn_alloc(connp, tp, type, fd, dst, tos_for(tp, af), true);
+}
+
+/* Sends what the socket takes; returns 0 (the rest stays queued) or closes on error. */
+static int conn_flush(struct sip_conn *conn)
+{
+	while (conn->out_off < conn->out.end) {
+		ssize_t n = send(conn->fd, conn->out.buf + conn->out_off,
+				 conn->out.end - conn->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			int err = errno;
+
+			if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+				return 0;
+			conn_close(conn, strerror(err));
+			return err;
+		}
+		conn->out_off += (size_t)n;
+		conn->last_active = loop_now(conn->tp->loop);
+	}
+	/* Drained: give the memory back (idle connections should cost next to nothing). */
+	mbuf_reset(&conn->out);
+	conn->out_off = 0;
+	if (conn->want_write) {
+		conn->want_write = false;
+		return conn_events(conn);
+	}
+	return 0;
+}
+
+static int conn_write(struct sip_conn *conn, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t queued;
+	int err;
+
+	if (!sip_conn_is_open(conn))
+		return ENOTCONN;
+	if (!conn->connecting && conn->out_off == conn->out.end) {
+		ssize_t n = send(conn->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			err = errno;
+			if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+				conn_close(conn, strerror(err));
+				return err;
+			}
+			n = 0;
+		}
+		conn->last_active = loop_now(conn->tp->loop);
+		p += n;
+		len -= (size_t)n;
+		if (len == 0)
+			return 0;
+	}
+	queued = conn->out.end - conn->out_off;
+	if (queued + len > OUT_MAX) {
+		conn_close(conn, "peer does not read (output queue full)");
+		return ENOBUFS;
+	}
+	if (conn->out_off && conn->out_off >= conn->out.end / 2) {
+		memmove(conn->out.buf, conn->out.buf + conn->out_off, queued);
+		conn->out.end = queued;
+		conn->out_off = 0;
+	}
+	err = mbuf_write(&conn->out, p, len);
+	if (err)
+		return err;
+	if (!conn->want_write && !conn->connecting) {
+		conn->want_write = true;
+		return conn_events(conn);
+	}
+	return 0;
+}
+
+/* Frames one message (or keep-alive) at the start of p. Returns 0 with *used set, ENODATA when
+ * more bytes are needed, or another error after closing the connection. */
+static int conn_frame_one(struct sip_conn *conn, const uint8_t *p, size_t len, size_t *used)
+{
+	static const char ping[] = "\r\n\r\n";
+	struct sip_transp *tp = conn->tp;
+	struct sip_parse_error perr = {0};
+	struct sip_msg *msg = NULL;
+	bool broken;
+	int err;
+
+	if (p[0] == '\r' || p[0] == '\n') {
+		/* RFC 5626 §4.4.1: a double CRLF is a ping, answered with one CRLF (pong). Any
+		 * other line end between messages is ignored (RFC 3261 §7.5). */
+		if (len >= 4 && memcmp(p, ping, 4) == 0) {
+			*used = 4;
+			err = conn_write(conn, "\r\n", 2);
+			return err;
+		}
+		if (len < 4 && memcmp(p, ping, len) == 0)
+			return ENODATA; /* maybe the start of a ping */
+		*used = (len >= 2 && p[0] == '\r' && p[1] == '\n') ? 2 : 1;
+		return 0;
+	}
+	err = sip_msg_parse(&msg, p, len, false, used, &perr);
+	if (err == ENODATA)
+		return ENODATA;
+	if (err || *used == 0) {
+		char buf[SA_STRLEN];
+
+		log_debug("tcp: bad stream from %s: %s", sa_fmt(&conn->peer, buf, sizeof(buf)),
+			  perr.reason ? perr.reason : strerror(err ? err : EBADMSG));
+		mem_deref(msg);
+		conn_close(conn, "unframeable input");
+		return err ? err : EBADMSG;
+	}
+	msg->tp = conn->type;
+	msg->src = conn->peer;
+	msg->dst = conn->local;
+	msg->conn = mem_ref(conn);
+	msg->sock = -1;
+	/* Without a valid Content-Length the end of this message, and so the start of the next,
+	 * is a guess (RFC 3261 §18.3): answer this one, then give up on the stream. */
+	broken = !msg->has_clen;
+	tp->h(msg, tp->arg);
+	mem_deref(msg);
+	if (broken) {
+		conn_close(conn, "no valid Content-Length");
+		return EPROTO;
+	}
+	return 0;
+}
+
+static void conn_input(struct sip_conn *conn, const uint8_t *rd, size_t n)
+{
+	struct sip_transp *tp = conn->tp;
+	const uint8_t *data = rd;
+	size_t len = n, off = 0, rest;
+	bool blank;
+
+	if (conn->in.end) {
+		if (mbuf_write(&conn->in, rd, n)) {
+			conn_close(conn, "out of memory");
+			return;
+		}
+		data = conn->in.buf;
+		len = conn->in.end;
+	}
+	conn->processing = true;
+	while (off < len && sip_conn_is_open(conn)) {
+		size_t used = 0;
+
+		if (conn_frame_one(conn, data + off, len - off, &used))
+			break;
+		off += used;
+	}
+	conn->processing = false;
+	if (!sip_conn_is_open(conn)) {
+		mbuf_reset(&conn->in);
+		return;
+	}
+	rest = len - off;
+	if (rest > SIP_MSG_MAX) {
+		conn_close(conn, "message too large");
+		return;
+	}
+	if (data == conn->in.buf) {
+		memmove(conn->in.buf, conn->in.buf + off, rest);
+		conn->in.end = rest;
+		if (rest == 0)
+			mbuf_reset(&conn->in);
+	} else if (rest && mbuf_write(&conn->in, data + off, rest)) {
+		conn_close(conn, "out of memory");
+		return;
+	}
+	/* A pending CRLF (half a ping, or a pong) is not a message under way. */
+	blank = is_blank(conn->in.buf, conn->in.end);
+	if (!blank && !loop_timer_active(&conn->frame_tmr))
+		loop_timer_start(tp->loop, &conn->frame_tmr, tp->limits.frame_timeout_ms,
+				 conn_frame_h, conn);
+	else if (blank)
+		loop_timer_cancel(&conn->frame_tmr);
+}
+
+static void conn_read(struct sip_conn *conn)
+{
+	struct sip_transp *tp = conn->tp;
+	ssize_t n;
+
+	if (rx_area(tp)) {
+		conn_close(conn, "out of memory");
+		return;
+	}
+	n = recv(conn->fd, tp->rx, RX_SLOT, MSG_DONTWAIT);
+	if (n == 0) {
+		conn_close(conn, "closed by peer");
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(conn, strerror(errno));
+		return;
+	}
+	conn->last_active = loop_now(tp->loop);
+	conn_input(conn, tp->rx, (size_t)n);
+}
+
+static void conn_io_h(int fd, uint32_t events, void *arg)
+{
+	struct sip_conn *conn = mem_ref(arg);
+
+	if (conn->connecting && (events & (LOOP_WRITE | LOOP_ERROR))) {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr) {
+			conn_close(conn, strerror(soerr));
+			goto out;
+		}
+		conn->connecting = false;
+		(void)sock_local(fd, &conn->local);
+		conn->want_write = conn->out_off < conn->out.end;
+		if (conn_events(conn)) {
+			conn_close(conn, "event registration failed");
+			goto out;
+		}
+		if (conn_flush(conn))
+			goto out;
+	} else if (events & LOOP_WRITE) {
+		if (conn_flush(conn))
+			goto out;
+	}
+	if (sip_conn_is_open(conn) && (events & (LOOP_READ | LOOP_ERROR)))
+		conn_read(conn);
+out:
+	mem_deref(conn);
+}
+
+static void tcp_accept_h(int fd, uint32_t events, void *arg);
+
+static void tcp_resume_h(void *arg)
+{
+	struct transp_sock *s = arg;
+
+	if (loop_fd_listen(s->tp->loop, s->fd, LOOP_READ, tcp_accept_h, s))
+		loop_timer_start(s->tp->loop, &s->pause_tmr, ACCEPT_PAUSE_MS, tcp_resume_h, s);
+}
+
+static void tcp_accept_h(int fd, uint32_t events, void *arg)
+{
+	struct transp_sock *s = arg;
+	struct sip_transp *tp = s->tp;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct sip_conn *conn;
+		struct sa peer;
+		char buf[SA_STRLEN];
+		int cfd;
+
+		cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			int err = errno;
+
+			if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR ||
+			    err == ECONNABORTED)
+				return;
+			/* Out of descriptors or memory: the listener stays readable, so stop
+			 * watching it for a moment instead of spinning on the error. */
+			log_warn("tcp: accept: %s; pausing", strerror(err));
+			loop_fd_remove(tp->loop, fd);
+			loop_timer_start(tp->loop, &s->pause_tmr, ACCEPT_PAUSE_MS, tcp_resume_h, s);
+			return;
+		}
+		sa_from_sockaddr(&peer, &ss, sl);
+		if (tp->nconns >= tp->limits.max_conns) {
+			/* Accept and drop rather than leave it in the backlog, where the peer
+			 * would wait for nothing and the listener would stay readable. */
+			log_debug("tcp: connection from %s refused: %zu connections open",
+				  sa_fmt(&peer, buf, sizeof(buf)), tp->nconns);
+			close(cfd);
+			continue;
+		}
+		if (conn_alloc(&conn, tp, s->type, cfd, &peer, s->tos, false))
+			log_warn("tcp: connection from %s dropped: out of memory",
+				 sa_fmt(&peer, buf, sizeof(buf)));
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Listening
+ */
+
+int sip_transp_listen(struct sip_transp *tp, enum sip_transport type, const struct sa *laddr,
+		      int tos)
+{
+	struct transp_sock *s = NULL;
+	int af, fd = -1, one = 1, err;
+
+	if (!tp || !sa_isset(laddr))
+		return EINVAL;
+	if (type != SIP_TP_UDP && type != SIP_TP_TCP)
+		return EPROTONOSUPPORT;
+	af = sa_af(laddr);
+	err = rx_area(tp);
+	if (err)
+		return err;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	fd = socket(af, (type == SIP_TP_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
+			    SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail_errno;
+	if (af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail_errno;
+	if (type == SIP_TP_UDP) {
+		/* Learn the local address of every datagram, so the reply leaves from it. */
+		if (af == AF_INET6) {
+			if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
+				goto fail_errno;
+		} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
+			goto fail_errno;
+		}
+	}
+	sock_set_tos(fd, af, tos);
+	if (bind(fd, &laddr->u.sa, sa_socklen(laddr)) < 0)
+		goto fail_errno;
+	if (type == SIP_TP_TCP && listen(fd, SOMAXCONN) < 0)
+		goto fail_errno;
+	err = sock_local(fd, &s->laddr);
+	if (err)
+		goto fail;
+	s->tp = tp;
+	s->type = type;
+	s->fd = fd;
+	s->tos = tos;
+	s->wildcard = sa_is_any(&s->laddr);
+	err = loop_fd_listen(tp->loop, fd, LOOP_READ,
+			     type == SIP_TP_UDP ? udp_recv_h : tcp_accept_h, s);
+	if (err)
+		goto fail;
+	list_append(&tp->socks, &s->le, s);
+	return 0;
+
+fail_errno:
+	err = errno;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(s);
+	return err;
+}
+
+int sip_transp_bound(const struct sip_transp *tp, enum sip_transport type, size_t n,
+		     struct sa *laddr)
+{
+	if (!tp || !laddr)
+		return EINVAL;
+	LIST_FOREACH (&tp->socks, le) {
+		const struct transp_sock *s = le->data;
+
+		if (s->type != type)
+			continue;
+		if (n-- == 0) {
+			*laddr = s->laddr;
+			return 0;
+		}
+	}
+	return ENOENT;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Sending
+ */
+
+int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
+		    const struct sa *src, const struct sa *dst, const void *data, size_t len)
+{
+	int err;
+
+	if (!tp || (!data && len))
+		return EINVAL;
+	switch (type) {
+	case SIP_TP_UDP:
+		if (!dst)
+			return EINVAL;
+		return udp_send(tp, -1, src, dst, data, len);
+	case SIP_TP_TCP:
+		if (conn && conn->tp == tp && sip_conn_is_open(conn) && conn->type == type)
+			return conn_write(conn, data, len);
+		if (!dst || !sa_isset(dst))
+			return ENOTCONN;
+		conn = conn_find(tp, type, dst);
+		if (!conn) {
+			err = conn_connect(&conn, tp, type, src, dst);
+			if (err)
+				return err;
+		}
+		return conn_write(conn, data, len);
+	default:
+		return EPROTONOSUPPORT;
+	}
+}
+
+/* An IP literal from a Via parameter, with port; EHOSTUNREACH for a name (no resolver here). */
+static int via_addr(struct sa *sa, const struct pl *host, uint16_t port)
+{
+	return sa_set_pl(sa, host, port) ? EHOSTUNREACH : 0;
+}
+
+int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
+			     const void *data, size_t len)
+{
+	const struct sip_via *via = &req->via;
+	const struct sa *src = sa_isset(&req->dst) ? &req->dst : NULL;
+	uint16_t port;
+	struct sa dst;
+	int err;
+
+	if (!tp || !req || (!data && len))
+		return EINVAL;
+	if (req->via_ok && via->port)
+		port = via->port;
+	else
+		port = req->tp == SIP_TP_TLS ? SIP_TLS_PORT_DEFAULT : SIP_PORT_DEFAULT;
+
+	if (sip_transport_reliable(req->tp)) {
+		/* §18.2.2: the connection the request came on; if it is gone, a new one to the
+		 * received address (the source: what received would say) and the sent-by port. */
+		if (req->conn && req->conn->tp == tp && sip_conn_is_open(req->conn))
+			return conn_write(req->conn, data, len);
+		dst = req->src;
+		if (req->via_ok && pl_isset(&via->received) && via_addr(&dst, &via->received, port))
+			dst = req->src;
+		sa_set_port(&dst, port);
+		return sip_transp_send(tp, req->tp, NULL, src, &dst, data, len);
+	}
+	if (req->tp != SIP_TP_UDP)
+		return EPROTONOSUPPORT;
+
+	if (!req->via_ok) {
+		dst = req->src;
+	} else if (pl_isset(&via->maddr) && via->maddr.l) {
+		err = via_addr(&dst, &via->maddr, port);
+		if (err)
+			return err;
+	} else if (via->rport) {
+		/* RFC 3581 §4: back to the source address and port, whatever rport says. */
+		dst = req->src;
+	} else {
+		dst = req->src;
+		if (pl_isset(&via->received) && via_addr(&dst, &via->received, port))
+			dst = req->src;
+		sa_set_port(&dst, port);
+	}
+	return udp_send(tp, req->sock, src, &dst, data, len);
+}
+
+int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, struct sa *local)
+{
+	int af, *fdp;
+	struct sa to, l;
+	int err;
+
+	if (!tp || !sa_isset(dst) || !local)
+		return EINVAL;
+	af = sa_af(dst);
+	fdp = af == AF_INET6 ? &tp->probe->fd6 : &tp->probe->fd4;
+	if (*fdp < 0) {
+		*fdp = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (*fdp < 0)
+			return errno;
+	}
+	to = *dst;
+	if (!sa_port(&to))
+		sa_set_port(&to, SIP_PORT_DEFAULT);
+	/* Connecting a UDP socket sends nothing: it only asks the routing table for a source. */
+	if (connect(*fdp, &to.u.sa, sa_socklen(&to)) < 0)
+		return errno;
+	err = sock_local(*fdp, &l);
+	if (err)
+		return err;
+	/* The probe's own port means nothing: give the port of a listening socket that can
+	 * use this address (UDP first), or 0. */
+	sa_set_port(&l, 0);
+	for (int pass = 0; pass < 2 && !sa_port(&l); pass++) {
+		LIST_FOREACH (&tp->socks, le) {
+			const struct transp_sock *s = le->data;
+
+			if ((pass == 0) != (s->type == SIP_TP_UDP) || sa_af(&s->laddr) != af)
+				continue;
+			if (s->wildcard || sa_eq_addr(&s->laddr, &l)) {
+				sa_set_port(&l, sa_port(&s->laddr));
+				break;
+			}
+		}
+	}
+	*local = l;
+	return 0;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# badinput.sh: nothing a peer sends may crash, hang or leak the daemon. Oversized and countless
+# headers, NUL bytes, junk and keep-alives over UDP; pipelined, split, oversized, badly framed,
+# truncated, stalled and silent TCP streams; a flood of connections that never send. Each case
+# must get a 400 with a reason, a close or silence, and after each the daemon must still answer
+# a valid OPTIONS over UDP within 2 s; at the end it must exit cleanly with no sanitizer report.
+. "$(dirname "$0")/lib.sh"
+
+ADDR=127.0.0.14 PORT=5070
+T=$ADDR:$PORT
+AB=$TOOLS/sipabuse
+CONF=$WORK/conf
+
+# Run the daemon under the usual default soft limit on descriptors (1024), as it would run from
+# a shell or most service managers, so that the flood meets its descriptor limit as well as its
+# connection cap. The hard limit stays, so sipabuse can raise its own soft limit for the flood.
+ulimit -Sn 1024 2>/dev/null
+
+write_sipconf "$CONF" "$ADDR" "$PORT" tcp
+[ -x "$AB" ] || { notok "sipabuse-built ($AB missing)"; exit 1; }
+start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
+ok "daemon-start"
+
+alive() { # alive NAME: the liveness probe that follows every case
+	check "$1-then-udp-alive" "$AB" probe "$T" udp
+}
+case_() { # case_ NAME SUBCOMMAND ARGS...: one case and its liveness probe
+	local name=$1; shift
+	check "$name" "$AB" "$@"
+	alive "$name"
+}
+
+check "baseline-udp" "$AB" probe "$T" udp
+check "baseline-tcp" "$AB" probe "$T" tcp
+
+# Half a message on a connection that then stays silent must be dropped by the daemon's
+# incomplete-message timer (32 s by default); it runs alongside the other cases.
+"$AB" tcp-stall "$T" 45 >"$WORK/stall.out" 2>&1 &
+STALL_PID=$!
+PIDS+=("$STALL_PID")
+
+# UDP
+case_ udp-bigheader udp bigheader "$T"
+case_ udp-10000-headers udp manyheaders "$T"
+case_ udp-nul-startline udp nul-startline "$T"
+case_ udp-nul-header-name udp nul-hdrname "$T"
+case_ udp-nul-header-value udp nul-value "$T"
+case_ udp-binary-junk udp junk "$T"
+case_ udp-empty-datagram udp empty "$T"
+case_ udp-crlf-keepalive udp crlf "$T"
+
+# TCP
+case_ tcp-5-in-one-write tcp-pipeline "$T" 5
+case_ tcp-split-writes tcp-split "$T"
+case_ tcp-header-over-64k-closed tcp-bighdr "$T"
+case_ tcp-bad-content-length-400-closed tcp-badclen "$T"
+case_ tcp-content-length-over-64k-closed tcp-hugeclen "$T"
+case_ tcp-binary-junk-closed tcp-junk "$T"
+case_ tcp-nul-header-name tcp-nul "$T"
+case_ tcp-truncated-streams tcp-truncated "$T"
+# The idle timeout (5 min by default) is too long to wait for here: only that a silent
+# connection does not stop the daemon from answering others.
+case_ tcp-silent-peer-others-answered tcp-idle "$T" 2
+
+# 2,000 connections that never send, from one process; the log must not run away meanwhile.
+lines_before=$(wc -l <"$DAEMON_LOG")
+case_ tcp-flood-2000 flood "$T" 2000
+lines_after=$(wc -l <"$DAEMON_LOG")
+echo "# daemon log grew by $((lines_after - lines_before)) lines during the flood"
+check "tcp-flood-no-log-storm" test $((lines_after - lines_before)) -lt 2000
+check "tcp-after-flood" "$AB" probe "$T" tcp
+
+# The stalled connection's verdict.
+wait "$STALL_PID"; rc=$?
+cat "$WORK/stall.out"
+check "tcp-stalled-half-message-closed" test "$rc" = 0
+alive "tcp-stalled-half-message-closed"
+
+check "daemon-alive-at-end" daemon_alive
+check "sigterm-clean-exit" stop_daemon
+finish

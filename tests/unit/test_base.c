@@ -1,0 +1,160 @@
+/* test_base: pointer-length strings, buffers, socket addresses, refcounting and lists. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "base.h"
+
+static void test_pl_numbers(void **state)
+{
+	static const struct {
+		const char *text;
+		int err;
+		uint32_t value;
+	} cases[] = {
+		{"0", 0, 0},		 {"0068", 0, 68},	 {"4294967295", 0, UINT32_MAX},
+		{"4294967296", ERANGE, 0}, {"36893488147419103232", ERANGE, 0},
+		{"", EINVAL, 0},	 {"-1", EINVAL, 0},	 {"12a", EINVAL, 0},
+		{" 1", EINVAL, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct pl pl = pl_from_str(cases[i].text);
+		uint32_t v = 12345;
+		assert_int_equal(pl_u32(&pl, &v), cases[i].err);
+		if (!cases[i].err)
+			assert_int_equal(v, cases[i].value);
+	}
+}
+
+static void test_pl_compare_trim(void **state)
+{
+	struct pl a = PL("Via"), b = PL("vIA"), t = PL(" \t x y \r\n");
+	char buf[4];
+
+	(void)state;
+	assert_int_equal(pl_casecmp(&a, &b), 0);
+	assert_int_not_equal(pl_cmp(&a, &b), 0);
+	assert_true(pl_caseeq_str(&a, "VIA"));
+	assert_false(pl_eq_str(&a, "Vi"));
+	pl_trim(&t);
+	assert_true(pl_eq_str(&t, "x y"));
+	assert_int_equal(pl_strcpy(&t, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "x y");
+	assert_int_equal(pl_strcpy(&a, buf, 3), ENOSPC);
+}
+
+static void test_mbuf_grows(void **state)
+{
+	struct mbuf mb;
+	char big[3000];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	mbuf_init(&mb);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(mbuf_printf(&mb, "%d,", i), 0);
+	assert_int_equal(mbuf_printf(&mb, "%s", big), 0);
+	assert_int_equal(mb.end, 290 + sizeof(big) - 1);
+	assert_memory_equal(mb.buf, "0,1,2,", 6);
+	assert_int_equal(mb.buf[mb.end - 1], 'x');
+	mbuf_reset(&mb);
+	assert_null(mb.buf);
+}
+
+static void test_sa(void **state)
+{
+	struct sa a, b;
+	char buf[SA_STRLEN];
+
+	(void)state;
+	assert_int_equal(sa_decode(&a, "127.0.0.1:5070", 5060), 0);
+	assert_int_equal(sa_port(&a), 5070);
+	assert_int_equal(sa_decode(&b, "[::1]:5080", 5060), 0);
+	assert_string_equal(sa_fmt(&b, buf, sizeof(buf)), "[::1]:5080");
+	assert_int_equal(sa_decode(&b, "::1", 5060), 0);
+	assert_int_equal(sa_port(&b), 5060);
+	assert_int_equal(sa_decode(&b, "127.0.0.1", 5060), 0);
+	assert_true(sa_eq_addr(&a, &b));
+	assert_false(sa_eq(&a, &b));
+	assert_int_equal(sa_decode(&b, "example.com", 5060), EINVAL);
+	assert_int_equal(sa_decode(&b, "1.2.3.4:99999", 5060), EINVAL);
+	assert_int_equal(sa_decode(&b, "[::1", 5060), EINVAL);
+	assert_int_equal(sa_decode(&b, "0.0.0.0", 1), 0);
+	assert_true(sa_is_any(&b));
+}
+
+static int destroyed;
+static void dtor(void *p)
+{
+	(void)p;
+	destroyed++;
+}
+
+static void test_mem_refcount(void **state)
+{
+	void *p = mem_zalloc(100, dtor);
+
+	(void)state;
+	destroyed = 0;
+	assert_non_null(p);
+	assert_int_equal(mem_nrefs(p), 1);
+	mem_ref(p);
+	assert_null(mem_deref(p));
+	assert_int_equal(destroyed, 0);
+	assert_null(mem_deref(p));
+	assert_int_equal(destroyed, 1);
+	assert_null(mem_deref(NULL));
+}
+
+static void test_list(void **state)
+{
+	struct list l = LIST_INIT;
+	struct le e[3];
+	int vals[3] = {1, 2, 3};
+	int sum = 0;
+
+	(void)state;
+	memset(e, 0, sizeof(e));
+	list_append(&l, &e[1], &vals[1]);
+	list_append(&l, &e[2], &vals[2]);
+	list_prepend(&l, &e[0], &vals[0]);
+	assert_int_equal(list_count(&l), 3);
+	assert_ptr_equal(l.head->data, &vals[0]);
+	list_unlink(&e[1]);
+	list_unlink(&e[1]); /* unlinked twice: no effect */
+	LIST_FOREACH(&l, le) sum += *(int *)le->data;
+	assert_int_equal(sum, 4);
+	assert_int_equal(list_count(&l), 2);
+	assert_ptr_equal(l.tail, &e[2]);
+}
+
+static void test_rand_token(void **state)
+{
+	char a[17], b[17];
+
+	(void)state;
+	rand_token(a, 16);
+	rand_token(b, 16);
+	assert_int_equal(strlen(a), 16);
+	assert_string_not_equal(a, b);
+	for (int i = 0; i < 16; i++)
+		assert_non_null(strchr("0123456789abcdefghijklmnopqrstuvwxyz", a[i]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pl_numbers), cmocka_unit_test(test_pl_compare_trim),
+		cmocka_unit_test(test_mbuf_grows), cmocka_unit_test(test_sa),
+		cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
+		cmocka_unit_test(test_rand_token),
+	};
+	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}

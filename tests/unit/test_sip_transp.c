@@ -1,0 +1,982 @@
+/* Unit tests for the SIP transports: real UDP/TCP sockets on 127.0.0.0/8 and ::1, a real loop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "base.h"
+#include "loop.h"
+#include "sip.h"
+#include "transp_int.h"
+
+#define MAX_MSGS 64
+
+struct env {
+	struct loop *loop;
+	struct sip_transp *tp;
+	struct sip_msg *msgs[MAX_MSGS];
+	size_t n;
+	bool reply; /* answer every request with sip_transp_send_response from the handler */
+	int reply_err;
+};
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char resp_200[] = "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+static void recv_h(struct sip_msg *msg, void *arg)
+{
+	struct env *e = arg;
+
+	if (e->reply && msg->is_request)
+		e->reply_err = sip_transp_send_response(e->tp, msg, resp_200, strlen(resp_200));
+	if (e->n < MAX_MSGS)
+		e->msgs[e->n++] = mem_ref(msg);
+}
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	assert_int_equal(loop_alloc(&e->loop), 0);
+	assert_int_equal(sip_transp_alloc(&e->tp, e->loop, recv_h, e), 0);
+	*state = e;
+	return 0;
+}
+
+static void env_clear(struct env *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		e->msgs[i] = mem_deref(e->msgs[i]);
+	e->n = 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	env_clear(e);
+	sip_transp_free(e->tp);
+	assert_int_equal(loop_timer_count(e->loop), 0);
+	loop_free(e->loop);
+	free(e);
+	return 0;
+}
+
+/* Runs the loop until n messages arrived or max_ms passed. */
+static bool run_msgs(struct env *e, size_t n, int max_ms)
+{
+	uint64_t end = real_ms() + (uint64_t)max_ms;
+
+	while (e->n < n) {
+		if (real_ms() > end)
+			return false;
+		loop_run_once(e->loop, 5);
+	}
+	return true;
+}
+
+static bool run_conns(struct env *e, size_t n, int max_ms)
+{
+	uint64_t end = real_ms() + (uint64_t)max_ms;
+
+	while (sip_transp_conn_count(e->tp) != n) {
+		if (real_ms() > end)
+			return false;
+		loop_run_once(e->loop, 5);
+	}
+	return true;
+}
+
+static void run_for(struct env *e, int ms)
+{
+	uint64_t end = real_ms() + (uint64_t)ms;
+
+	while (real_ms() < end)
+		loop_run_once(e->loop, 2);
+}
+
+/* Reads from a client socket while running the loop: until `want` bytes, EOF (returns the byte
+ * count and sets *eof) or max_ms. */
+static size_t client_read(struct env *e, int fd, char *buf, size_t size, size_t want, bool *eof,
+			  int max_ms)
+{
+	uint64_t end = real_ms() + (uint64_t)max_ms;
+	size_t got = 0;
+
+	if (eof)
+		*eof = false;
+	while (got < want && real_ms() < end) {
+		ssize_t r;
+
+		loop_run_once(e->loop, 2);
+		r = recv(fd, buf + got, size - got, MSG_DONTWAIT);
+		if (r == 0 || (r < 0 && errno == ECONNRESET)) {
+			if (eof)
+				*eof = true;
+			break;
+		}
+		if (r > 0)
+			got += (size_t)r;
+	}
+	return got;
+}
+
+static size_t build_options(char *buf, size_t size, const char *tpname, const char *via_host,
+			    unsigned via_port, unsigned cseq, const char *body)
+{
+	int n = snprintf(buf, size,
+			 "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n"
+			 "Via: SIP/2.0/%s %s:%u;branch=z9hG4bK-%u\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:alice@127.0.0.1>;tag=a%u\r\n"
+			 "To: <sip:bob@127.0.0.1>\r\n"
+			 "Call-ID: call%u@test\r\n"
+			 "CSeq: %u OPTIONS\r\n"
+			 "Content-Type: text/plain\r\n"
+			 "Content-Length: %zu\r\n"
+			 "\r\n%s",
+			 tpname, via_host, via_port, cseq, cseq, cseq, cseq, strlen(body), body);
+
+	assert_true(n > 0 && (size_t)n < size);
+	return (size_t)n;
+}
+
+static int udp_client(const char *addr, struct sa *bound)
+{
+	struct sa a;
+	int fd;
+
+	assert_int_equal(sa_set_str(&a, addr, 0), 0);
+	fd = socket(sa_af(&a), SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, &a.u.sa, a.len), 0);
+	if (bound) {
+		bound->len = sizeof(bound->u.ss);
+		assert_int_equal(getsockname(fd, &bound->u.sa, &bound->len), 0);
+	}
+	return fd;
+}
+
+static struct sa listen_on(struct env *e, enum sip_transport type, const char *addr, int tos)
+{
+	struct sa la, b;
+	size_t n = 0;
+
+	assert_int_equal(sa_set_str(&la, addr, 0), 0);
+	assert_int_equal(sip_transp_listen(e->tp, type, &la, tos), 0);
+	while (sip_transp_bound(e->tp, type, n + 1, &b) == 0)
+		n++;
+	assert_int_equal(sip_transp_bound(e->tp, type, n, &b), 0);
+	assert_int_not_equal(sa_port(&b), 0);
+	return b;
+}
+
+static uint16_t sock_port(int fd)
+{
+	struct sa a;
+
+	a.len = sizeof(a.u.ss);
+	assert_int_equal(getsockname(fd, &a.u.sa, &a.len), 0);
+	return sa_port(&a);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * UDP
+ */
+
+static void test_udp_receive_v4(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+	struct sa cli;
+	int fd = udp_client("127.0.0.1", &cli);
+	char req[1024];
+	size_t len = build_options(req, sizeof(req), "UDP", "127.0.0.1", sa_port(&cli), 1, "");
+	struct sip_msg *m;
+
+	assert_int_equal(sendto(fd, req, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	m = e->msgs[0];
+	assert_true(m->is_request);
+	assert_int_equal(m->mid, SIP_METHOD_OPTIONS);
+	assert_null(m->err_reason);
+	assert_int_equal(m->tp, SIP_TP_UDP);
+	assert_true(sa_eq(&m->src, &cli));
+	assert_true(sa_eq(&m->dst, &srv));
+	assert_null(m->conn);
+	assert_true(m->sock >= 0);
+	assert_int_equal(m->cseq.num, 1);
+	close(fd);
+}
+
+static void test_udp_keepalive_and_garbage(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+	static const char *junk[] = {"\r\n\r\n", "\r\n", " \t\r\n", "",
+				     "\x00\x01\x00\x00\x21\x12\xa4\x42"};
+	static const size_t junk_len[] = {4, 2, 4, 0, 8};
+	struct sa cli;
+	int fd = udp_client("127.0.0.1", &cli);
+	char req[1024];
+	size_t len = build_options(req, sizeof(req), "UDP", "127.0.0.1", sa_port(&cli), 7, "");
+
+	/* Keep-alives: never reach the handler. */
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++)
+		assert_int_equal(sendto(fd, junk[i], junk_len[i], 0, &srv.u.sa, srv.len),
+				 (ssize_t)junk_len[i]);
+	assert_int_equal(sendto(fd, req, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	run_for(e, 30);
+	assert_int_equal(e->n, 1);
+	assert_int_equal(e->msgs[0]->cseq.num, 7);
+	env_clear(e);
+
+	/* Garbage: dropped, or delivered flagged for a 400; never taken as well-formed. */
+	assert_int_equal(sendto(fd, "hello world\r\n", 13, 0, &srv.u.sa, srv.len), 13);
+	assert_int_equal(sendto(fd, "INVITE\r\n\r\n", 10, 0, &srv.u.sa, srv.len), 10);
+	run_for(e, 30);
+	for (size_t i = 0; i < e->n; i++)
+		assert_non_null(e->msgs[i]->err_reason);
+	close(fd);
+}
+
+/* The reply must leave from the address the request was sent to, here 127.0.0.2 on a wildcard
+ * socket, not from the kernel's default source toward the client (127.0.0.1). */
+static void test_udp_reply_from_arrival_address(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_UDP, "0.0.0.0", 0);
+	struct sa to, cli, from;
+	int fd = udp_client("127.0.0.1", &cli);
+	char req[1024], buf[512];
+	size_t len = build_options(req, sizeof(req), "UDP", "127.0.0.1", sa_port(&cli), 2, "");
+
+	assert_int_equal(sa_set_str(&to, "127.0.0.2", sa_port(&srv)), 0);
+	e->reply = true;
+	assert_int_equal(sendto(fd, req, len, 0, &to.u.sa, to.len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	assert_int_equal(e->reply_err, 0);
+	assert_true(sa_eq(&e->msgs[0]->dst, &to));
+	assert_true(sa_eq(&e->msgs[0]->src, &cli));
+	for (int i = 0; i < 400; i++) {
+		ssize_t r;
+
+		loop_run_once(e->loop, 2);
+		from.len = sizeof(from.u.ss);
+		r = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, &from.u.sa, &from.len);
+		if (r > 0) {
+			assert_int_equal(r, strlen(resp_200));
+			assert_memory_equal(buf, resp_200, (size_t)r);
+			assert_true(sa_eq(&from, &to)); /* 127.0.0.2:port, not 127.0.0.1 */
+			close(fd);
+			return;
+		}
+	}
+	fail_msg("no reply");
+}
+
+/* Where a UDP response goes (RFC 3261 §18.2.2, RFC 3581): socket A sends the request, socket B
+ * is the port written in the Via. */
+static void test_udp_response_destination(void **state)
+{
+	static const struct {
+		const char *via; /* %u: B's port */
+		char to;	 /* 'A', 'B', or 0 for an error */
+		int err;
+	} cases[] = {
+		{"SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK1;rport", 'A', 0},
+		{"SIP/2.0/UDP 127.0.0.1:%u;rport=1234;branch=z9hG4bK1", 'A', 0},
+		{"SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bK1", 'B', 0},
+		{"SIP/2.0/UDP host.invalid:%u;branch=z9hG4bK1", 'B', 0},
+		{"SIP/2.0/UDP host.invalid:%u;received=127.0.0.1;branch=z9hG4bK1", 'B', 0},
+		{"SIP/2.0/UDP 10.255.255.1:%u;maddr=127.0.0.1;branch=z9hG4bK1", 'B', 0},
+		{"SIP/2.0/UDP 10.255.255.1:%u;maddr=255.255.255.255;branch=z9hG4bK1", 0, EPERM},
+	};
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sa a, b;
+		int fa = udp_client("127.0.0.1", &a);
+		int fb = udp_client("127.0.0.1", &b);
+		char via[256], req[1024], buf[512];
+		int n;
+
+		snprintf(via, sizeof(via), cases[i].via, sa_port(&b));
+		n = snprintf(req, sizeof(req),
+			     "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: %s\r\n"
+			     "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c%zu\r\n"
+			     "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			     via, i);
+		assert_int_equal(sendto(fa, req, (size_t)n, 0, &srv.u.sa, srv.len), n);
+		assert_true(run_msgs(e, 1, 2000));
+		assert_int_equal(sip_transp_send_response(e->tp, e->msgs[0], resp_200,
+							  strlen(resp_200)),
+				 cases[i].err);
+		run_for(e, 10);
+		{
+			ssize_t ra = recv(fa, buf, sizeof(buf), MSG_DONTWAIT);
+			ssize_t rb = recv(fb, buf, sizeof(buf), MSG_DONTWAIT);
+
+			if (cases[i].to == 'A') {
+				assert_int_equal(ra, strlen(resp_200));
+				assert_int_equal(rb, -1);
+			} else if (cases[i].to == 'B') {
+				assert_int_equal(rb, strlen(resp_200));
+				assert_int_equal(ra, -1);
+			} else {
+				assert_int_equal(ra, -1);
+				assert_int_equal(rb, -1);
+			}
+		}
+		env_clear(e);
+		close(fa);
+		close(fb);
+	}
+}
+
+static void test_udp_v6(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_UDP, "::1", 0);
+	struct sa cli, from;
+	int fd = udp_client("::1", &cli);
+	char req[1024], buf[512];
+	size_t len = build_options(req, sizeof(req), "UDP", "[::1]", sa_port(&cli), 4, "hi");
+	struct sip_msg *m;
+
+	e->reply = true;
+	assert_int_equal(sendto(fd, req, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	m = e->msgs[0];
+	assert_int_equal(sa_af(&m->src), AF_INET6);
+	assert_true(sa_eq(&m->src, &cli));
+	assert_true(sa_eq(&m->dst, &srv));
+	assert_int_equal(m->body.l, 2);
+	assert_memory_equal(m->body.p, "hi", 2);
+	assert_int_equal(e->reply_err, 0);
+	for (int i = 0; i < 400; i++) {
+		ssize_t r;
+
+		loop_run_once(e->loop, 2);
+		from.len = sizeof(from.u.ss);
+		r = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, &from.u.sa, &from.len);
+		if (r > 0) {
+			assert_int_equal(r, strlen(resp_200));
+			assert_true(sa_eq(&from, &srv));
+			close(fd);
+			return;
+		}
+	}
+	fail_msg("no reply over IPv6");
+}
+
+/* sip_transp_send picks the socket bound to src, or a wildcard one with src as the source. */
+static void test_udp_send_source(void **state)
+{
+	struct env *e = *state;
+	struct sa s1 = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+	struct sa s2 = listen_on(e, SIP_TP_UDP, "0.0.0.0", 0);
+	struct sa cli, src, from;
+	int fd = udp_client("127.0.0.1", &cli);
+	struct {
+		const char *addr;
+		uint16_t port;
+		const char *exp_addr;
+		uint16_t exp_port;
+	} cases[] = {
+		{"127.0.0.1", sa_port(&s1), "127.0.0.1", sa_port(&s1)},
+		{"127.0.0.3", sa_port(&s2), "127.0.0.3", sa_port(&s2)},
+		{"127.0.0.4", 0, "127.0.0.4", sa_port(&s2)},
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sa exp;
+
+		assert_int_equal(sa_set_str(&src, cases[i].addr, cases[i].port), 0);
+		assert_int_equal(sa_set_str(&exp, cases[i].exp_addr, cases[i].exp_port), 0);
+		assert_int_equal(sip_transp_send(e->tp, SIP_TP_UDP, NULL, &src, &cli, "x", 1), 0);
+		from.len = sizeof(from.u.ss);
+		assert_int_equal(recvfrom(fd, buf, sizeof(buf), 0, &from.u.sa, &from.len), 1);
+		assert_true(sa_eq(&from, &exp));
+	}
+	/* No IPv6 socket: nothing to send from. */
+	assert_int_equal(sa_set_str(&src, "::1", 5060), 0);
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_UDP, NULL, NULL, &src, "x", 1),
+			 EAFNOSUPPORT);
+	assert_int_equal(sa_set_str(&src, "255.255.255.255", 5060), 0);
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_UDP, NULL, NULL, &src, "x", 1), EPERM);
+	close(fd);
+}
+
+static void test_dscp(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0xb8);
+	struct sa tsrv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0xb8);
+	struct sa cli;
+	int fd = udp_client("127.0.0.1", &cli);
+	int tfd, tos = 0;
+	socklen_t sl = sizeof(tos);
+	char req[1024];
+	size_t len = build_options(req, sizeof(req), "UDP", "127.0.0.1", sa_port(&cli), 1, "");
+	struct sip_conn *conn;
+
+	assert_int_equal(sendto(fd, req, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	assert_int_equal(getsockopt(e->msgs[0]->sock, IPPROTO_IP, IP_TOS, &tos, &sl), 0);
+	assert_int_equal(tos, 0xb8);
+	close(fd);
+
+	tfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(tfd, &tsrv.u.sa, tsrv.len), 0);
+	len = build_options(req, sizeof(req), "TCP", "127.0.0.1", 5060, 2, "");
+	assert_int_equal(write(tfd, req, len), (ssize_t)len);
+	assert_true(run_msgs(e, 2, 2000));
+	conn = e->msgs[1]->conn;
+	assert_non_null(conn);
+	tos = 0;
+	assert_int_equal(getsockopt(conn->fd, IPPROTO_IP, IP_TOS, &tos, &sl), 0);
+	assert_int_equal(tos, 0xb8);
+	close(tfd);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * TCP
+ */
+
+static int tcp_client(const struct sa *srv)
+{
+	int fd = socket(sa_af(srv), SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, &srv->u.sa, srv->len), 0);
+	return fd;
+}
+
+static void test_tcp_several_in_one_write(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = tcp_client(&srv);
+	char buf[4096];
+	size_t len = 0;
+	struct sa cli;
+
+	cli.len = sizeof(cli.u.ss);
+	assert_int_equal(getsockname(fd, &cli.u.sa, &cli.len), 0);
+	len += build_options(buf + len, sizeof(buf) - len, "TCP", "127.0.0.1", 5060, 1, "one");
+	len += build_options(buf + len, sizeof(buf) - len, "TCP", "127.0.0.1", 5060, 2, "");
+	memcpy(buf + len, "\r\n", 2); /* a stray CRLF between messages is ignored */
+	len += 2;
+	len += build_options(buf + len, sizeof(buf) - len, "TCP", "127.0.0.1", 5060, 3, "three");
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	assert_true(run_msgs(e, 3, 2000));
+	for (unsigned i = 0; i < 3; i++) {
+		struct sip_msg *m = e->msgs[i];
+
+		assert_int_equal(m->cseq.num, i + 1);
+		assert_int_equal(m->tp, SIP_TP_TCP);
+		assert_null(m->err_reason);
+		assert_non_null(m->conn);
+		assert_int_equal(m->sock, -1);
+		assert_true(sa_eq(&m->src, &cli));
+		assert_true(sa_eq(&m->dst, &srv));
+	}
+	assert_int_equal(e->msgs[0]->body.l, 3);
+	assert_memory_equal(e->msgs[0]->body.p, "one", 3);
+	assert_int_equal(e->msgs[1]->body.l, 0);
+	assert_memory_equal(e->msgs[2]->body.p, "three", 5);
+	assert_ptr_equal(e->msgs[0]->conn, e->msgs[2]->conn);
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	close(fd);
+	assert_true(run_conns(e, 0, 2000));
+}
+
+/* Every split point of a message with a body, header/body boundary included. */
+static void test_tcp_split_every_offset(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = tcp_client(&srv);
+	char msg[2048];
+	size_t len = build_options(msg, sizeof(msg), "TCP", "127.0.0.1", 5060, 9, "v=0\r\nbody");
+	int one = 1;
+
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	for (size_t off = 1; off < len; off++) {
+		assert_int_equal(write(fd, msg, off), (ssize_t)off);
+		run_for(e, 1);
+		assert_int_equal(e->n, 0);
+		assert_int_equal(write(fd, msg + off, len - off), (ssize_t)(len - off));
+		assert_true(run_msgs(e, 1, 2000));
+		run_for(e, 1);
+		assert_int_equal(e->n, 1);
+		assert_null(e->msgs[0]->err_reason);
+		assert_int_equal(e->msgs[0]->cseq.num, 9);
+		assert_int_equal(e->msgs[0]->body.l, 9);
+		assert_memory_equal(e->msgs[0]->body.p, "v=0\r\nbody", 9);
+		assert_int_equal(e->msgs[0]->raw.l, len);
+		env_clear(e);
+	}
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	close(fd);
+}
+
+static void test_tcp_too_large(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = tcp_client(&srv);
+	size_t blen = SIP_MSG_MAX + 100;
+	char *body = malloc(blen + 1), *msg = malloc(blen + 1024), buf[16];
+	size_t len;
+	bool eof;
+
+	memset(body, 'a', blen);
+	body[blen] = '\0';
+	len = build_options(msg, blen + 1024, "TCP", "127.0.0.1", 5060, 1, body);
+	/* The server may close before reading it all: write without failing on EPIPE/RST. */
+	(void)send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)client_read(e, fd, buf, sizeof(buf), 1, &eof, 2000);
+	assert_true(eof);
+	assert_true(run_conns(e, 0, 2000));
+	assert_int_equal(e->n, 0);
+	close(fd);
+
+	/* Headers alone that never end also hit the limit. */
+	fd = tcp_client(&srv);
+	memset(msg, 0, 1);
+	len = (size_t)snprintf(msg, 200, "OPTIONS sip:a@b SIP/2.0\r\nX-Long: ");
+	memset(msg + len, 'b', SIP_MSG_MAX + 10);
+	len += SIP_MSG_MAX + 10;
+	(void)send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)client_read(e, fd, buf, sizeof(buf), 1, &eof, 2000);
+	assert_true(eof);
+	assert_true(run_conns(e, 0, 2000));
+	assert_int_equal(e->n, 0);
+	close(fd);
+	free(body);
+	free(msg);
+}
+
+/* The largest message the limit allows still goes through. */
+static void test_tcp_near_limit(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = tcp_client(&srv);
+	char hdr[1024], *msg;
+	size_t hl = build_options(hdr, sizeof(hdr), "TCP", "127.0.0.1", 5060, 1, "");
+	size_t blen = SIP_MSG_MAX - hl - 10;
+	char *body = malloc(blen + 1);
+	size_t len, off = 0;
+
+	memset(body, 'z', blen);
+	body[blen] = '\0';
+	msg = malloc(SIP_MSG_MAX + 1);
+	len = build_options(msg, SIP_MSG_MAX + 1, "TCP", "127.0.0.1", 5060, 1, body);
+	assert_true(len <= SIP_MSG_MAX);
+	while (off < len) {
+		ssize_t w = send(fd, msg + off, len - off, MSG_DONTWAIT);
+
+		if (w > 0)
+			off += (size_t)w;
+		loop_run_once(e->loop, 2);
+	}
+	assert_true(run_msgs(e, 1, 2000));
+	assert_null(e->msgs[0]->err_reason);
+	assert_int_equal(e->msgs[0]->body.l, blen);
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	close(fd);
+	free(body);
+	free(msg);
+}
+
+static void test_tcp_bad_content_length(void **state)
+{
+	static const char *const clen[] = {"Content-Length: abc\r\n", "Content-Length: -1\r\n",
+					   ""};
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+
+	for (size_t i = 0; i < ARRAY_SIZE(clen); i++) {
+		int fd = tcp_client(&srv);
+		char msg[1024], buf[16];
+		int n = snprintf(msg, sizeof(msg),
+				 "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n"
+				 "Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-1\r\n"
+				 "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c1\r\n"
+				 "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n%s\r\n",
+				 clen[i]);
+		bool eof;
+
+		assert_int_equal(write(fd, msg, (size_t)n), n);
+		assert_true(run_msgs(e, 1, 2000));
+		assert_non_null(e->msgs[0]->err_reason);
+		assert_int_equal(e->msgs[0]->tp, SIP_TP_TCP);
+		(void)client_read(e, fd, buf, sizeof(buf), 1, &eof, 2000);
+		assert_true(eof);
+		assert_true(run_conns(e, 0, 2000));
+		/* The message outlives its connection; sending on it now fails cleanly. */
+		assert_non_null(e->msgs[0]->conn);
+		assert_int_equal(sip_transp_send(e->tp, SIP_TP_TCP, e->msgs[0]->conn, NULL, NULL,
+						 "x", 1),
+				 ENOTCONN);
+		env_clear(e);
+		close(fd);
+	}
+}
+
+static void test_tcp_idle_and_frame_timeout(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	struct sip_transp_limits lim = {.max_conns = 10, .idle_timeout_ms = 200,
+					.frame_timeout_ms = 100};
+	char buf[16];
+	bool eof;
+	int fd;
+
+	fake_now = 10000;
+	loop_clock_set(e->loop, fake_clock, NULL);
+	sip_transp_set_limits(e->tp, &lim);
+
+	/* Idle: activity pushes the deadline back. */
+	fd = tcp_client(&srv);
+	assert_true(run_conns(e, 1, 2000));
+	fake_now += 150;
+	assert_int_equal(write(fd, "\r\n", 2), 2);
+	for (int i = 0; i < 20; i++)
+		loop_run_once(e->loop, 1);
+	fake_now += 150; /* 300 since the accept, 150 since the CRLF */
+	loop_timers_run(e->loop);
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	fake_now += 60;
+	loop_timers_run(e->loop);
+	assert_int_equal(sip_transp_conn_count(e->tp), 0);
+	(void)client_read(e, fd, buf, sizeof(buf), 1, &eof, 1000);
+	assert_true(eof);
+	close(fd);
+
+	/* Frame: a message that never completes, however much the peer trickles. */
+	fd = tcp_client(&srv);
+	assert_true(run_conns(e, 1, 2000));
+	assert_int_equal(write(fd, "OPTIONS sip:", 12), 12);
+	for (int i = 0; i < 20; i++)
+		loop_run_once(e->loop, 1);
+	fake_now += 60;
+	assert_int_equal(write(fd, "a@b", 3), 3);
+	for (int i = 0; i < 20; i++)
+		loop_run_once(e->loop, 1);
+	fake_now += 50;
+	loop_timers_run(e->loop);
+	assert_int_equal(sip_transp_conn_count(e->tp), 0);
+	assert_int_equal(e->n, 0);
+	close(fd);
+	loop_clock_set(e->loop, NULL, NULL);
+}
+
+static void test_tcp_conn_cap(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	struct sip_transp_limits lim = {.max_conns = 2};
+	struct sa dst;
+	int fd[3];
+	char buf[16];
+	bool eof;
+
+	sip_transp_set_limits(e->tp, &lim);
+	fd[0] = tcp_client(&srv);
+	fd[1] = tcp_client(&srv);
+	assert_true(run_conns(e, 2, 2000));
+	fd[2] = tcp_client(&srv);
+	(void)client_read(e, fd[2], buf, sizeof(buf), 1, &eof, 2000);
+	assert_true(eof);
+	assert_int_equal(sip_transp_conn_count(e->tp), 2);
+	/* Outgoing connections count too. */
+	assert_int_equal(sa_set_str(&dst, "127.0.0.1", sa_port(&srv)), 0);
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_TCP, NULL, NULL, &dst, "x", 1), EMFILE);
+	close(fd[0]);
+	assert_true(run_conns(e, 1, 2000));
+	for (int i = 1; i < 3; i++)
+		close(fd[i]);
+}
+
+static void test_tcp_ping_pong(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = tcp_client(&srv);
+	char buf[64], req[1024];
+	size_t len;
+	bool eof;
+
+	assert_int_equal(write(fd, "\r\n\r\n", 4), 4);
+	assert_int_equal(client_read(e, fd, buf, sizeof(buf), 2, &eof, 2000), 2);
+	assert_memory_equal(buf, "\r\n", 2);
+	/* A ping split in two is still one ping. */
+	assert_int_equal(write(fd, "\r\n", 2), 2);
+	run_for(e, 5);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(write(fd, "\r\n", 2), 2);
+	assert_int_equal(client_read(e, fd, buf, sizeof(buf), 2, &eof, 2000), 2);
+	/* Then a message on the same connection. */
+	len = build_options(req, sizeof(req), "TCP", "127.0.0.1", 5060, 5, "");
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	assert_int_equal(e->msgs[0]->cseq.num, 5);
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	close(fd);
+}
+
+static void test_tcp_response_same_conn(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = tcp_client(&srv);
+	char buf[256], req[1024];
+	size_t len = build_options(req, sizeof(req), "TCP", "127.0.0.1", 5060, 1, "");
+	bool eof;
+
+	e->reply = true;
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	assert_int_equal(e->reply_err, 0);
+	assert_int_equal(client_read(e, fd, buf, sizeof(buf), strlen(resp_200), &eof, 2000),
+			 strlen(resp_200));
+	assert_memory_equal(buf, resp_200, strlen(resp_200));
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	close(fd);
+}
+
+/* §18.2.2: the request's connection is gone, so the response opens a new one to the Via. */
+static void test_tcp_response_after_close(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sa la;
+	int fd, afd = -1;
+	char buf[256], req[1024];
+	size_t len;
+	bool eof;
+
+	assert_int_equal(sa_set_str(&la, "127.0.0.1", 0), 0);
+	assert_int_equal(bind(lfd, &la.u.sa, la.len), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	fd = tcp_client(&srv);
+	len = build_options(req, sizeof(req), "TCP", "127.0.0.1", sock_port(lfd), 1, "");
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	close(fd);
+	assert_true(run_conns(e, 0, 2000));
+	assert_int_equal(sip_transp_send_response(e->tp, e->msgs[0], resp_200, strlen(resp_200)),
+			 0);
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	for (int i = 0; i < 500 && afd < 0; i++) {
+		loop_run_once(e->loop, 2);
+		afd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+	}
+	assert_true(afd >= 0);
+	assert_int_equal(client_read(e, afd, buf, sizeof(buf), strlen(resp_200), &eof, 2000),
+			 strlen(resp_200));
+	assert_memory_equal(buf, resp_200, strlen(resp_200));
+	close(afd);
+	close(lfd);
+	assert_true(run_conns(e, 0, 2000));
+}
+
+/* An outgoing connection: data queued while connecting, reuse by address, a message back. */
+static void test_tcp_outgoing(void **state)
+{
+	struct env *e = *state;
+	int lfd = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sa la, dst;
+	int afd = -1;
+	char buf[256], resp[1024];
+	size_t len;
+	bool eof;
+
+	assert_int_equal(sa_set_str(&la, "::1", 0), 0);
+	assert_int_equal(bind(lfd, &la.u.sa, la.len), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_int_equal(sa_set_str(&dst, "::1", sock_port(lfd)), 0);
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_TCP, NULL, NULL, &dst, "hello ", 6), 0);
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_TCP, NULL, NULL, &dst, "world", 5), 0);
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	for (int i = 0; i < 500 && afd < 0; i++) {
+		loop_run_once(e->loop, 2);
+		afd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+	}
+	assert_true(afd >= 0);
+	assert_int_equal(client_read(e, afd, buf, sizeof(buf), 11, &eof, 2000), 11);
+	assert_memory_equal(buf, "hello world", 11);
+	/* A message back on it reaches the handler with the connection. */
+	len = (size_t)snprintf(resp, sizeof(resp),
+			       "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP [::1]:5060;branch=z9hG4bK-1\r\n"
+			       "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c1\r\n"
+			       "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(write(afd, resp, len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	assert_false(e->msgs[0]->is_request);
+	assert_int_equal(e->msgs[0]->scode, 200);
+	assert_true(sa_eq(&e->msgs[0]->src, &dst));
+	assert_true(e->msgs[0]->conn->outgoing);
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_TCP, e->msgs[0]->conn, NULL, NULL, "!", 1),
+			 0);
+	assert_int_equal(client_read(e, afd, buf, sizeof(buf), 1, &eof, 2000), 1);
+	assert_int_equal(buf[0], '!');
+	close(afd);
+	assert_true(run_conns(e, 0, 2000));
+	close(lfd);
+
+	/* Nobody listening: the connection fails and goes away. */
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_TCP, NULL, NULL, &dst, "x", 1), 0);
+	assert_true(run_conns(e, 0, 2000));
+}
+
+static void test_tcp_peer_closes_mid_message(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "::1", 0);
+	int fd = tcp_client(&srv);
+	char req[1024];
+	size_t len = build_options(req, sizeof(req), "TCP", "[::1]", 5060, 1, "body");
+
+	assert_int_equal(write(fd, req, len - 2), (ssize_t)(len - 2));
+	assert_true(run_conns(e, 1, 2000));
+	run_for(e, 10);
+	close(fd);
+	assert_true(run_conns(e, 0, 2000));
+	assert_int_equal(e->n, 0);
+}
+
+/* A peer that never reads: its queue is capped and the connection closed. */
+static void test_tcp_output_cap(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int small = 4096, err = 0;
+	static char chunk[60000];
+	char req[1024];
+	size_t len;
+
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	assert_int_equal(connect(fd, &srv.u.sa, srv.len), 0);
+	len = build_options(req, sizeof(req), "TCP", "127.0.0.1", 5060, 1, "");
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	memset(chunk, 'q', sizeof(chunk));
+	for (int i = 0; i < 1000 && !err; i++)
+		err = sip_transp_send(e->tp, SIP_TP_TCP, e->msgs[0]->conn, NULL, NULL, chunk,
+				      sizeof(chunk));
+	assert_int_equal(err, ENOBUFS);
+	assert_int_equal(sip_transp_conn_count(e->tp), 0);
+	close(fd);
+}
+
+/* Freeing the transport closes connections that messages still hold. */
+static void test_free_with_held_conn(void **state)
+{
+	struct env *e = *state;
+	struct sa srv = listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	int fd = tcp_client(&srv);
+	char req[1024];
+	size_t len = build_options(req, sizeof(req), "TCP", "127.0.0.1", 5060, 1, "");
+	struct sip_conn *conn;
+
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
+	assert_true(run_msgs(e, 1, 2000));
+	conn = sip_conn_ref(e->msgs[0]->conn);
+	sip_transp_free(e->tp);
+	assert_false(sip_conn_is_open(conn));
+	sip_conn_deref(conn);
+	assert_int_equal(sip_transp_alloc(&e->tp, e->loop, recv_h, e), 0); /* for teardown */
+	close(fd);
+}
+
+static void test_local_for_and_bound(void **state)
+{
+	struct env *e = *state;
+	struct sa u = listen_on(e, SIP_TP_UDP, "0.0.0.0", 0);
+	struct sa dst, local, exp;
+
+	assert_int_equal(sa_set_str(&dst, "127.0.0.9", 5060), 0);
+	assert_int_equal(sip_transp_local_for(e->tp, &dst, &local), 0);
+	assert_int_equal(sa_set_str(&exp, "127.0.0.1", sa_port(&u)), 0);
+	assert_true(sa_eq(&local, &exp));
+	assert_int_equal(sa_set_str(&dst, "::1", 0), 0);
+	assert_int_equal(sip_transp_local_for(e->tp, &dst, &local), 0);
+	assert_int_equal(sa_set_str(&exp, "::1", 0), 0); /* no IPv6 listener: port 0 */
+	assert_true(sa_eq(&local, &exp));
+	assert_int_equal(sip_transp_bound(e->tp, SIP_TP_UDP, 0, &local), 0);
+	assert_true(sa_eq(&local, &u));
+	assert_int_equal(sip_transp_bound(e->tp, SIP_TP_UDP, 1, &local), ENOENT);
+	assert_int_equal(sip_transp_bound(e->tp, SIP_TP_TCP, 0, &local), ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_udp_receive_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_keepalive_and_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_reply_from_arrival_address, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_udp_response_destination, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_send_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dscp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_several_in_one_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_split_every_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_too_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_near_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_bad_content_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_idle_and_frame_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_conn_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_ping_pong, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_response_same_conn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_response_after_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_outgoing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_peer_closes_mid_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_output_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_with_held_conn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_for_and_bound, setup, teardown),
+	};
+
+	log_set_level(LOG_WARN);
+	return cmocka_run_group_tests_name("sip_transp", tests, NULL, NULL);
+}
