@@ -34,6 +34,7 @@ done
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
 	n=$(basename "$t" .sh)
+	[ "$n" = lib ] && continue # shared helpers, not a test
 	if [ "${LONG:-0}" != 1 ] && grep -q '^# long-test' "$t"; then continue; fi
 	timeout 1200 bash "$t" >"$LOGDIR/e2e-$n.log" 2>&1
 	rc=$?

@@ -1205,6 +1205,7 @@ static int cmd_flood(const struct sa *target, long nreq)
 	uint64_t deadline, t0;
 	size_t *idx;
 	signed char *state; /* per socket: 0 connecting, 1 connected, -1 failed */
+	const char *udp_during = "ok", *tcp_during = "ok", *tcp_after = "ok", *udp_after = "ok";
 	int *fds, rc = 0, err = 0;
 	struct sa l;
 
@@ -1283,22 +1284,22 @@ static int cmd_flood(const struct sa *target, long nreq)
 	say("flood: %zu of them closed by the server (connection cap), %zu held open", closed,
 	    connected - closed);
 
-	/* While the flood is held: UDP must answer; TCP must answer or refuse promptly. */
+	/* While the flood is held: UDP must answer; TCP must answer or refuse promptly (a
+	 * connection left waiting in the listen backlog is a hang to its peer). */
 	if (udp_probe(target, PROBE_MS)) {
 		say("flood: UDP probe during the flood FAILED");
-		rc = 1;
-	} else {
-		say("flood: UDP probe during the flood: 200");
+		udp_during = "fail";
 	}
 	err = tcp_probe_once(target, 3000, "flood tcp probe");
 	if (!err) {
 		say("flood: TCP probe during the flood: 200");
 	} else if (err == EPIPE || err == ECONNRESET || err == ECONNREFUSED) {
 		say("flood: TCP probe during the flood refused (connection cap): closed promptly");
+		tcp_during = "refused";
 	} else {
-		say("flood: TCP probe during the flood neither answered nor refused: %s",
+		say("flood: TCP probe during the flood neither answered nor refused within 3 s: %s",
 		    strerror(err));
-		rc = 1;
+		tcp_during = "hang";
 	}
 	for (size_t i = 0; i < opened; i++) {
 		if (fds[i] >= 0)
@@ -1318,14 +1319,21 @@ static int cmd_flood(const struct sa *target, long nreq)
 	}
 	if (err) {
 		say("flood: TCP probe after the flood FAILED");
-		rc = 1;
+		tcp_after = "fail";
 	} else {
 		say("flood: TCP probe after the flood: 200");
 	}
 	if (udp_probe(target, PROBE_MS)) {
 		say("flood: UDP probe after the flood FAILED");
-		rc = 1;
+		udp_after = "fail";
 	}
+	/* One machine-readable line for the script, which turns each part into a check. */
+	printf("flood-result established=%s udp-during=%s tcp-during=%s tcp-after=%s "
+	       "udp-after=%s\n",
+	       rc ? "too-few" : "ok", udp_during, tcp_during, tcp_after, udp_after);
+	if (strcmp(udp_during, "ok") || !strcmp(tcp_during, "hang") || strcmp(tcp_after, "ok") ||
+	    strcmp(udp_after, "ok"))
+		rc = 1;
 	free(fds);
 	free(pfds);
 	free(idx);

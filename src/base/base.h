@@ -71,6 +71,8 @@ int mbuf_reserve(struct mbuf *mb, size_t extra);
 int mbuf_write(struct mbuf *mb, const void *p, size_t n);
 int mbuf_write_str(struct mbuf *mb, const char *s);
 int mbuf_write_pl(struct mbuf *mb, const struct pl *pl);
+/* Decimal digits of v, without printf. */
+int mbuf_write_u64(struct mbuf *mb, uint64_t v);
 int mbuf_printf(struct mbuf *mb, const char *fmt, ...) PRINTF_LIKE(2, 3);
 int mbuf_vprintf(struct mbuf *mb, const char *fmt, va_list ap);
 
@@ -128,6 +130,7 @@ struct le {
 	struct le *next;
 	struct list *list;
 	void *data;
+	uint32_t key; /* the hash key, when the element lives in a struct htab */
 };
 
 struct list {
@@ -146,10 +149,32 @@ static inline size_t list_count(const struct list *list) { return list ? list->c
 #define LIST_FOREACH(list, le) for (struct le *le = (list)->head; le; le = le->next)
 
 /* ---------------------------------------------------------------------------------------------
- * Hashing (for transaction and dialog tables).
+ * Hashing, and a chained hash table that doubles its buckets as it fills, so lookups stay short
+ * whether it holds ten entries or a million (transactions, dialogs, registrations).
  */
 uint32_t hash_bytes(const void *p, size_t n);
 uint32_t hash_pl_case(const struct pl *pl);
+
+struct htab {
+	struct list *buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count;
+};
+
+/* nbuckets is rounded up to a power of two. */
+int htab_init(struct htab *h, size_t nbuckets);
+/* Frees the bucket array; the elements must have been unlinked (or are simply forgotten). */
+void htab_reset(struct htab *h);
+/* The chain to search for key. */
+static inline struct list *htab_bucket(const struct htab *h, uint32_t key)
+{
+	return &h->buckets[key & (h->nbuckets - 1)];
+}
+/* Links le (for data) under key; grows the table when chains get long (if that allocation
+ * fails the table keeps working, only slower). */
+void htab_add(struct htab *h, struct le *le, uint32_t key, void *data);
+/* Unlinks an element added with htab_add; safe on one that is not linked. */
+void htab_unlink(struct htab *h, struct le *le);
 
 /* ---------------------------------------------------------------------------------------------
  * Logging to stderr: "LEVEL module: message". The level is global; tests may raise it.
@@ -166,7 +191,8 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...) PRI
 #define log_error(...) log_msg(LOG_ERROR, LOG_MODULE, __VA_ARGS__)
 
 /* ---------------------------------------------------------------------------------------------
- * Randomness from OpenSSL, for tags, branches and Call-IDs.
+ * Randomness from the kernel's CSPRNG (getrandom), drawn in blocks, for tags, branches,
+ * Call-IDs and nonces.
  */
 int rand_bytes(void *buf, size_t n);
 /* Writes n random characters from [0-9a-z] plus a NUL; buf must hold n + 1 bytes. */

@@ -62,6 +62,18 @@ int mbuf_write_pl(struct mbuf *mb, const struct pl *pl)
 	return mbuf_write(mb, pl->p, pl->l);
 }
 
+int mbuf_write_u64(struct mbuf *mb, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return mbuf_write(mb, digits + sizeof(digits) - n, n);
+}
+
 int mbuf_vprintf(struct mbuf *mb, const char *fmt, va_list ap)
 {
 	va_list aq;

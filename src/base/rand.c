@@ -1,14 +1,55 @@
-/* rand: unpredictable tokens (tags, branches, Call-IDs, nonces) from OpenSSL's CSPRNG. */
+/* rand: unpredictable tokens (tags, branches, Call-IDs, nonces) from the kernel's CSPRNG.
+ * getrandom() is drawn 256 bytes at a time: one system call serves a few dozen tags. */
 #include <errno.h>
-#include <openssl/rand.h>
+#include <string.h>
+#include <sys/random.h>
 
 #include "base.h"
 
+static uint8_t pool[256];
+static size_t pool_left;
+
+static int fill(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+
+	while (n) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
 int rand_bytes(void *buf, size_t n)
 {
-	if (n > INT32_MAX)
-		return EINVAL;
-	return RAND_bytes(buf, (int)n) == 1 ? 0 : EIO;
+	uint8_t *out = buf;
+
+	if (n > sizeof(pool))
+		return fill(buf, n);
+	while (n) {
+		size_t take;
+
+		if (!pool_left) {
+			int err = fill(pool, sizeof(pool));
+			if (err)
+				return err;
+			pool_left = sizeof(pool);
+		}
+		take = MIN(n, pool_left);
+		memcpy(out, pool + sizeof(pool) - pool_left, take);
+		/* Bytes handed out are wiped from the pool so they are never given twice. */
+		memset(pool + sizeof(pool) - pool_left, 0, take);
+		pool_left -= take;
+		out += take;
+		n -= take;
+	}
+	return 0;
 }
 
 void rand_token(char *buf, size_t n)
@@ -18,11 +59,15 @@ void rand_token(char *buf, size_t n)
 
 	while (n) {
 		size_t chunk = MIN(n, sizeof(raw));
-		if (rand_bytes(raw, chunk)) {
-			/* OpenSSL never fails once seeded; keep going with the bytes we have. */
-		}
-		for (size_t i = 0; i < chunk; i++)
+
+		/* getrandom() on Linux >= 3.17 does not fail once the pool is initialised. */
+		(void)rand_bytes(raw, chunk);
+		for (size_t i = 0; i < chunk; i++) {
+			/* 252 = 7 * 36: reject the top bytes so every character is equally likely. */
+			while (raw[i] >= 252)
+				(void)rand_bytes(&raw[i], 1);
 			*buf++ = alphabet[raw[i] % 36];
+		}
 		n -= chunk;
 	}
 	*buf = '\0';

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,20 @@ struct config_set {
 	struct conf *extensions;
 	struct conf *mikaka;
 };
+
+/* Each TCP connection costs a descriptor: take all the kernel allows this process (the soft
+ * limit is often 1024 while the hard one is far higher). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
+			rl.rlim_cur = 1048576;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 static void usage(FILE *f)
 {
@@ -236,6 +251,7 @@ int main(int argc, char **argv)
 	}
 	(void)dbpath; /* the state store arrives with registrations */
 
+	raise_fd_limit();
 	d.started = d.reloaded = time(NULL);
 	err = loop_alloc(&d.loop);
 	if (!err)

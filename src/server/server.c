@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "loop.h"
 #include "server.h"
@@ -21,7 +22,10 @@ struct server {
 	struct loop *loop;
 	struct sip_stack *stack;
 	struct server_settings set;
-	char server_hdr[160];
+	/* Header blocks built once: answering an OPTIONS flood should cost no formatting. */
+	char hdr_plain[160];	/* Server */
+	char hdr_allow[400];	/* Server, Allow */
+	char hdr_options[600];	/* Server, Allow, Accept, Accept-Encoding, ... */
 };
 
 static bool method_allowed(enum sip_method m)
@@ -72,19 +76,15 @@ static size_t unsupported_requires(const struct sip_msg *msg, struct mbuf *mb)
 	return n;
 }
 
+/* Answers with a header block; non-INVITE answers are stateless (sip.h explains why). */
 static void reply(struct server *srv, struct sip_strans *st, uint16_t code, const char *reason,
-		  const char *extra)
+		  const char *hdrs)
 {
-	struct mbuf hdrs;
-	int err;
+	int err = sip_strans_reply_stateless(st, code, reason, hdrs ? hdrs : srv->hdr_plain, NULL,
+					     NULL);
 
-	mbuf_init(&hdrs);
-	err = mbuf_printf(&hdrs, "%s%s", srv->server_hdr, extra ? extra : "");
-	if (!err)
-		err = sip_strans_reply(st, code, reason, (const char *)hdrs.buf, NULL, NULL);
 	if (err)
 		log_warn("could not send %u %s: %s", code, reason, strerror(err));
-	mbuf_reset(&hdrs);
 }
 
 static void request_handler(struct sip_stack *stack, struct sip_strans *st,
@@ -92,7 +92,6 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 {
 	struct server *srv = arg;
 	struct mbuf mb;
-	char line[256];
 
 	(void)stack;
 	if (!st) /* an ACK outside any transaction: nothing to answer */
@@ -100,8 +99,7 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 
 	/* RFC 3261 §8.2.1: method inspection first. */
 	if (!method_allowed(msg->mid)) {
-		snprintf(line, sizeof(line), "Allow: %s\r\n", server_allow);
-		reply(srv, st, 501, "Not Implemented", line);
+		reply(srv, st, 501, "Not Implemented", srv->hdr_allow);
 		return;
 	}
 	/* §8.2.2.1: a Request-URI scheme we cannot handle. */
@@ -116,7 +114,8 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 		struct mbuf hdr;
 
 		mbuf_init(&hdr);
-		mbuf_printf(&hdr, "Unsupported: %.*s\r\n", (int)mb.end, (const char *)mb.buf);
+		mbuf_printf(&hdr, "%sUnsupported: %.*s\r\n", srv->hdr_plain, (int)mb.end,
+			    (const char *)mb.buf);
 		mbuf_write(&hdr, "", 1);
 		reply(srv, st, 420, "Bad Extension", (const char *)hdr.buf);
 		mbuf_reset(&hdr);
@@ -127,11 +126,7 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 
 	if (msg->mid == SIP_METHOD_OPTIONS) {
 		/* An endpoint answers OPTIONS even with Max-Forwards 0 (RFC 4475 §3.3.14). */
-		snprintf(line, sizeof(line),
-			 "Allow: %s\r\nAccept: application/sdp\r\nAccept-Encoding: identity\r\n"
-			 "Accept-Language: en\r\nSupported: \r\n",
-			 server_allow);
-		reply(srv, st, 200, "OK", line);
+		reply(srv, st, 200, "OK", srv->hdr_options);
 		return;
 	}
 	if (msg->max_forwards == 0) {
@@ -157,7 +152,13 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct server_se
 		return ENOMEM;
 	srv->loop = loop;
 	srv->set = *set;
-	snprintf(srv->server_hdr, sizeof(srv->server_hdr), "Server: %s\r\n", set->useragent);
+	snprintf(srv->hdr_plain, sizeof(srv->hdr_plain), "Server: %s\r\n", set->useragent);
+	snprintf(srv->hdr_allow, sizeof(srv->hdr_allow), "%sAllow: %s\r\n", srv->hdr_plain,
+		 server_allow);
+	snprintf(srv->hdr_options, sizeof(srv->hdr_options),
+		 "%sAccept: application/sdp\r\nAccept-Encoding: identity\r\n"
+		 "Accept-Language: en\r\nSupported: \r\n",
+		 srv->hdr_allow);
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.t1 = set->t1;
@@ -167,6 +168,26 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct server_se
 	err = sip_stack_alloc(&srv->stack, loop, &cfg, request_handler, srv);
 	if (err)
 		goto fail;
+
+	{
+		/* Every connection is a descriptor: keep the cap below the descriptor limit (with
+		 * room for listeners, the store and the control socket), or a flood would make
+		 * accept() fail before the cap ever refuses anyone. */
+		struct sip_transp_limits lim = set->tcp;
+		struct rlimit rl;
+
+		if (!lim.max_conns)
+			lim.max_conns = 1024;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur > 128 && lim.max_conns > rl.rlim_cur - 64) {
+			log_warn("tcp_max_connections lowered from %zu to %lu by the descriptor "
+				 "limit (ulimit -n %lu)",
+				 lim.max_conns, (unsigned long)(rl.rlim_cur - 64),
+				 (unsigned long)rl.rlim_cur);
+			lim.max_conns = rl.rlim_cur - 64;
+		}
+		sip_transp_set_limits(sip_stack_transp(srv->stack), &lim);
+	}
 
 	for (size_t i = 0; i < set->nlisten; i++) {
 		const struct server_listen *l = &set->listen[i];

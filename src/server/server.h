@@ -23,6 +23,7 @@ struct server_settings {
 	size_t nlisten;
 	int tos_sip;	     /* TOS byte (DSCP << 2) */
 	uint32_t t1, t2, t4; /* transaction timers, ms */
+	struct sip_transp_limits tcp; /* connection cap and timeouts (0 = transport default) */
 	char useragent[128];
 };
 

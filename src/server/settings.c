@@ -154,6 +154,34 @@ int server_settings_load(struct server_settings *set, const struct conf *sipconf
 		err = EINVAL;
 	}
 
+	if ((v = msip ? conf_var_find(msip, "tcp_max_connections") : NULL)) {
+		uint32_t n;
+		if (parse_u32(v->value, 1, 1000000, &n)) {
+			diag_bad(diags, v, "a number of connections (1-1000000)");
+			err = EINVAL;
+		} else {
+			set->tcp.max_conns = n;
+		}
+	}
+	if ((v = msip ? conf_var_find(msip, "tcp_idle_timeout") : NULL)) {
+		uint32_t secs;
+		if (parse_u32(v->value, 1, 86400, &secs)) {
+			diag_bad(diags, v, "a time in seconds (1-86400)");
+			err = EINVAL;
+		} else {
+			set->tcp.idle_timeout_ms = secs * 1000;
+		}
+	}
+	if ((v = msip ? conf_var_find(msip, "tcp_frame_timeout") : NULL)) {
+		uint32_t secs;
+		if (parse_u32(v->value, 1, 3600, &secs)) {
+			diag_bad(diags, v, "a time in seconds (1-3600)");
+			err = EINVAL;
+		} else {
+			set->tcp.frame_timeout_ms = secs * 1000;
+		}
+	}
+
 	err |= load_addrs(set, gen, "udpbindaddr", SIP_TP_UDP, (uint16_t)port, diags);
 	if (tcp)
 		err |= load_addrs(set, gen, "tcpbindaddr", SIP_TP_TCP, (uint16_t)port, diags);

@@ -5,6 +5,9 @@
 
 #include "sip_int.h"
 
+static const struct sip_addr zero_addr;
+static const struct sip_via zero_via;
+
 /* Header parameters after the URI: checked and the tag taken out, in one pass. */
 static int addr_params(struct sip_addr *a, const char *p, const char *end, const char **why)
 {
@@ -37,19 +40,14 @@ static int addr_params(struct sip_addr *a, const char *p, const char *end, const
 	return 0;
 }
 
-int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char **why)
+/* Decodes straight into *a (see uri_decode() for why there is no local copy). */
+static int addr_decode(struct sip_addr *a, struct pl t, const char **why)
 {
-	struct sip_addr a;
-	struct pl t;
 	const char *p, *end, *s;
 	int err;
 
-	*why = "malformed";
-	if (!addr || !text || !text->p)
-		return EBADMSG;
-	memset(&a, 0, sizeof(a));
-	t = *text;
-	pl_trim(&t);
+	*a = zero_addr;
+	sip_trim(&t);
 	if (t.l == 0) {
 		*why = "empty";
 		return EBADMSG;
@@ -57,9 +55,8 @@ int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char
 	p = t.p;
 	end = p + t.l;
 	if (t.l == 1 && *p == '*') {
-		a.wildcard = true;
-		a.auri = t;
-		*addr = a;
+		a->wildcard = true;
+		a->auri = t;
 		return 0;
 	}
 
@@ -70,7 +67,7 @@ int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char
 			*why = "unterminated quoted string";
 			return EBADMSG;
 		}
-		a.dname = pl_from(p + 1, (size_t)(q - p - 1));
+		a->dname = pl_from(p + 1, (size_t)(q - p - 1));
 		p = sip_skip_lws(q + 1, end);
 		if (p == end || *p != '<') {
 			*why = "missing '<' after the display name";
@@ -85,15 +82,15 @@ int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char
 		if (p < end && *p == '<') {
 			struct pl dn = pl_from(s, (size_t)(p - s));
 
-			pl_trim(&dn);
+			sip_trim(&dn);
 			if (dn.l)
-				a.dname = dn;
+				a->dname = dn;
 		} else if (p < end && *p == ':') {
 			p = s;
 		} else {
-			*why = p < end && *p == '"' && !sip_quoted_end(p, end) ?
-				       "unterminated quoted string" :
-				       "bad display name";
+			*why = p < end && *p == '"' && !sip_quoted_end(p, end)
+				   ? "unterminated quoted string"
+				   : "bad display name";
 			return EBADMSG;
 		}
 	}
@@ -105,7 +102,7 @@ int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char
 			*why = "missing '>'";
 			return EBADMSG;
 		}
-		a.auri = pl_from(p + 1, (size_t)(gt - p - 1));
+		a->auri = pl_from(p + 1, (size_t)(gt - p - 1));
 		p = gt + 1;
 	} else {
 		/* addr-spec: the URI ends at the first ';' or LWS (§20.10: a URI with ';', '?'
@@ -113,22 +110,34 @@ int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char
 		s = p;
 		while (p < end && *p != ';' && !sip_is_lws(*p))
 			p++;
-		a.auri = pl_from(s, (size_t)(p - s));
-		if (memchr(s, '?', a.auri.l)) {
+		a->auri = pl_from(s, (size_t)(p - s));
+		if (memchr(s, '?', a->auri.l)) {
 			*why = "URI with headers outside <>";
 			return EBADMSG;
 		}
 	}
-	err = sip_uri_decode(&a.uri, &a.auri);
+	err = sip_uri_decode(&a->uri, &a->auri);
 	if (err) {
 		*why = "bad URI";
 		return err;
 	}
-	err = addr_params(&a, p, end, why);
+	err = addr_params(a, p, end, why);
 	if (err)
 		return err;
-	*addr = a;
 	return 0;
+}
+
+int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char **why)
+{
+	int err;
+
+	*why = "malformed";
+	if (!addr || !text || !text->p)
+		return EBADMSG;
+	err = addr_decode(addr, pl_from(text->p, text->l), why);
+	if (err)
+		*addr = zero_addr;
+	return err;
 }
 
 int sip_addr_decode(struct sip_addr *addr, const struct pl *text)
@@ -193,21 +202,17 @@ static int via_params(struct sip_via *v, const char *p, const char *end)
 	return err == ENOENT ? 0 : err;
 }
 
-int sip_via_decode(struct sip_via *via, const struct pl *text)
+static int via_decode(struct sip_via *v, struct pl t)
 {
-	struct sip_via v;
-	struct pl t, proto;
+	struct pl proto;
 	const char *p, *end, *q;
 	int err;
 
-	if (!via || !text || !text->p)
-		return EBADMSG;
-	memset(&v, 0, sizeof(v));
-	t = *text;
-	pl_trim(&t);
+	*v = zero_via;
+	sip_trim(&t);
 	p = t.p;
 	end = p + t.l;
-	v.raw = t;
+	v->raw = t;
 
 	/* sent-protocol = protocol-name SLASH protocol-version SLASH transport, SLASH being
 	 * SWS "/" SWS (RFC 3261 §25.1), so LWS may surround each '/'. */
@@ -218,26 +223,26 @@ int sip_via_decode(struct sip_via *via, const struct pl *text)
 	if (p == end || *p != '/')
 		return EBADMSG;
 	p = sip_skip_lws(p + 1, end);
-	p = via_token(p, end, &v.version);
-	if (!v.version.l)
+	p = via_token(p, end, &v->version);
+	if (!v->version.l)
 		return EBADMSG;
 	p = sip_skip_lws(p, end);
 	if (p == end || *p != '/')
 		return EBADMSG;
 	p = sip_skip_lws(p + 1, end);
-	p = via_token(p, end, &v.transport);
-	if (!v.transport.l)
+	p = via_token(p, end, &v->transport);
+	if (!v->transport.l)
 		return EBADMSG;
-	v.tp = sip_transport_lookup(&v.transport);
+	v->tp = sip_transport_lookup(&v->transport);
 	if (p == end || !sip_is_lws(*p))
 		return EBADMSG;
 	p = sip_skip_lws(p, end);
 
 	if (p < end && *p == '[') {
-		err = sip_v6ref_decode(&p, end, &v.host);
+		err = sip_v6ref_decode(&p, end, &v->host);
 		if (err)
 			return err;
-		v.host_ipv6 = true;
+		v->host_ipv6 = true;
 	} else {
 		const char *s = p;
 
@@ -245,12 +250,12 @@ int sip_via_decode(struct sip_via *via, const struct pl *text)
 			p++;
 		if (p == s)
 			return EBADMSG;
-		v.host = pl_from(s, (size_t)(p - s));
+		v->host = pl_from(s, (size_t)(p - s));
 	}
 	q = sip_skip_lws(p, end);
 	if (q < end && *q == ':') {
 		p = sip_skip_lws(q + 1, end);
-		err = sip_port_decode(&p, end, &v.port);
+		err = sip_port_decode(&p, end, &v->port);
 		if (err)
 			return err;
 		q = sip_skip_lws(p, end);
@@ -258,13 +263,24 @@ int sip_via_decode(struct sip_via *via, const struct pl *text)
 	if (q < end) {
 		if (*q != ';')
 			return EBADMSG;
-		v.params = pl_from(q, (size_t)(end - q));
-		err = via_params(&v, q, end);
+		v->params = pl_from(q, (size_t)(end - q));
+		err = via_params(v, q, end);
 		if (err)
 			return err;
 	}
-	*via = v;
 	return 0;
+}
+
+int sip_via_decode(struct sip_via *via, const struct pl *text)
+{
+	int err;
+
+	if (!via || !text || !text->p)
+		return EBADMSG;
+	err = via_decode(via, pl_from(text->p, text->l));
+	if (err)
+		*via = zero_via;
+	return err;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -279,8 +295,8 @@ int sip_cseq_decode(struct sip_cseq *cseq, const struct pl *text)
 
 	if (!text || !text->p)
 		return EBADMSG;
-	t = *text;
-	pl_trim(&t);
+	t = pl_from(text->p, text->l);
+	sip_trim(&t);
 	p = t.p;
 	end = p + t.l;
 	s = p;

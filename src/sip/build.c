@@ -63,19 +63,27 @@ static int write_top_via(struct mbuf *mb, const struct sip_msg *req)
 	}
 	if (want_received) {
 		/* IPv6 in received is written without brackets, per the RFC 3261 grammar. */
-		err = mbuf_printf(mb, ";received=%s", ip);
+		err = mbuf_write(mb, ";received=", 10);
+		if (!err)
+			err = mbuf_write_str(mb, ip);
 		if (err)
 			return err;
 	}
-	if (via->rport)
-		err = mbuf_printf(mb, ";rport=%u", sa_port(&req->src));
+	if (via->rport) {
+		err = mbuf_write(mb, ";rport=", 7);
+		if (!err)
+			err = mbuf_write_u64(mb, sa_port(&req->src));
+	}
 	return err;
 }
 
+/* Writes "Name: value\r\n". The buffer is reserved up front, so these are plain copies. */
 static int write_hdr(struct mbuf *mb, const char *name, const struct pl *value)
 {
-	int err = mbuf_printf(mb, "%s: ", name);
+	int err = mbuf_write_str(mb, name);
 
+	if (!err)
+		err = mbuf_write(mb, ": ", 2);
 	if (!err)
 		err = mbuf_write_pl(mb, value);
 	if (!err)
@@ -93,7 +101,19 @@ int sip_build_response(struct mbuf *mb, const struct sip_msg *req, uint16_t code
 	if (!mb || !req || code < 100 || code > 699)
 		return EINVAL;
 
-	err = mbuf_printf(mb, "SIP/2.0 %u %s\r\n", code, reason ? reason : "");
+	/* A response is about as long as the request's headers plus what we add. */
+	err = mbuf_reserve(mb, req->raw.l - req->body.l + (extra ? strlen(extra) : 0) +
+				       (body ? body->l : 0) + 128);
+	if (!err)
+		err = mbuf_write(mb, "SIP/2.0 ", 8);
+	if (!err)
+		err = mbuf_write_u64(mb, code);
+	if (!err)
+		err = mbuf_write(mb, " ", 1);
+	if (!err && reason)
+		err = mbuf_write_str(mb, reason);
+	if (!err)
+		err = mbuf_write(mb, "\r\n", 2);
 	if (err)
 		return err;
 
@@ -137,7 +157,11 @@ int sip_build_response(struct mbuf *mb, const struct sip_msg *req, uint16_t code
 			err = write_hdr(mb, "To", &h->value);
 			if (!err && totag && code > 100 && !(req->to_ok && pl_isset(&req->to.tag))) {
 				mb->end -= 2; /* reopen the line to append the tag */
-				err = mbuf_printf(mb, ";tag=%s\r\n", totag);
+				err = mbuf_write(mb, ";tag=", 5);
+				if (!err)
+					err = mbuf_write_str(mb, totag);
+				if (!err)
+					err = mbuf_write(mb, "\r\n", 2);
 			}
 			break;
 		case SIP_HDR_CALL_ID:
@@ -167,7 +191,11 @@ int sip_build_response(struct mbuf *mb, const struct sip_msg *req, uint16_t code
 		if (err)
 			return err;
 	}
-	err = mbuf_printf(mb, "Content-Length: %zu\r\n\r\n", body ? body->l : 0);
+	err = mbuf_write_str(mb, "Content-Length: ");
+	if (!err)
+		err = mbuf_write_u64(mb, body ? body->l : 0);
+	if (!err)
+		err = mbuf_write(mb, "\r\n\r\n", 4);
 	if (!err && body && body->l)
 		err = mbuf_write_pl(mb, body);
 	return err;

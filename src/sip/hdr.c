@@ -7,7 +7,8 @@
 /* ---------------------------------------------------------------------------------------------
  * Character classes, built at compile time so that no initialisation order matters.
  */
-#define CT_ALNUM(c) (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define CT_ALNUM(c)                                                                                \
+	(((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
 #define CT_MARK(c)                                                                                 \
 	((c) == '-' || (c) == '_' || (c) == '.' || (c) == '!' || (c) == '~' || (c) == '*' ||       \
 	 (c) == '\'' || (c) == '(' || (c) == ')')
@@ -15,11 +16,13 @@
 #define CT_TOKEN_(c)                                                                               \
 	(CT_ALNUM(c) || (c) == '-' || (c) == '.' || (c) == '!' || (c) == '%' || (c) == '*' ||      \
 	 (c) == '_' || (c) == '+' || (c) == '`' || (c) == '\'' || (c) == '~')
-#define CT_HEX_(c) (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
+#define CT_HEX_(c)                                                                                 \
+	(((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
 #define CT_USER_(c)                                                                                \
 	(CT_UNRES_(c) || (c) == '&' || (c) == '=' || (c) == '+' || (c) == '$' || (c) == ',' ||     \
 	 (c) == ';' || (c) == '?' || (c) == '/')
-#define CT_PASS_(c) (CT_UNRES_(c) || (c) == '&' || (c) == '=' || (c) == '+' || (c) == '$' || (c) == ',')
+#define CT_PASS_(c)                                                                                \
+	(CT_UNRES_(c) || (c) == '&' || (c) == '=' || (c) == '+' || (c) == '$' || (c) == ',')
 #define CT_PARAM_(c)                                                                               \
 	(CT_UNRES_(c) || (c) == '[' || (c) == ']' || (c) == '/' || (c) == ':' || (c) == '&' ||     \
 	 (c) == '+' || (c) == '$')
@@ -27,7 +30,7 @@
 	(CT_UNRES_(c) || (c) == '[' || (c) == ']' || (c) == '/' || (c) == '?' || (c) == ':' ||     \
 	 (c) == '+' || (c) == '$')
 #define CT_GENVAL_(c)                                                                              \
-	((c) > 0x20 && (c) < 0x7f && (c) != ';' && (c) != ',' && (c) != '"' && (c) != '<' &&      \
+	((c) > 0x20 && (c) < 0x7f && (c) != ';' && (c) != ',' && (c) != '"' && (c) != '<' &&       \
 	 (c) != '>')
 #define CT(c)                                                                                      \
 	((CT_TOKEN_(c) ? SIP_CT_TOKEN : 0) |                                                       \
@@ -40,15 +43,16 @@
 	 ((CT_ALNUM(c) || (c) == '+' || (c) == '-' || (c) == '.') ? SIP_CT_SCHEME : 0) |           \
 	 (CT_GENVAL_(c) ? SIP_CT_GENVAL : 0) |                                                     \
 	 ((CT_HEX_(c) || (c) == ':' || (c) == '.') ? SIP_CT_V6 : 0) |                              \
-	 (((c) == ',' || (c) == '"' || (c) == '<' || (c) == '>' || (c) == '\\') ? SIP_CT_SPLIT : 0))
-#define CT4(b) CT(b), CT((b) + 1), CT((b) + 2), CT((b) + 3)
+	 (((c) == ',' || (c) == '"' || (c) == '<' || (c) == '>' || (c) == '\\') ? SIP_CT_SPLIT     \
+										: 0))
+#define CT4(b)	CT(b), CT((b) + 1), CT((b) + 2), CT((b) + 3)
 #define CT16(b) CT4(b), CT4((b) + 4), CT4((b) + 8), CT4((b) + 12)
 #define CT64(b) CT16(b), CT16((b) + 16), CT16((b) + 32), CT16((b) + 48)
 
 const uint16_t sip_ctype[256] = {CT64(0), CT64(64), CT64(128), CT64(192)};
 
-#define LO(c) (uint8_t)(((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
-#define LO4(b) LO(b), LO((b) + 1), LO((b) + 2), LO((b) + 3)
+#define LO(c)	(uint8_t)(((c) >= 'A' && (c) <= 'Z') ? (c) + 32 : (c))
+#define LO4(b)	LO(b), LO((b) + 1), LO((b) + 2), LO((b) + 3)
 #define LO16(b) LO4(b), LO4((b) + 4), LO4((b) + 8), LO4((b) + 12)
 #define LO64(b) LO16(b), LO16((b) + 16), LO16((b) + 32), LO16((b) + 48)
 
@@ -64,10 +68,10 @@ struct hdr_info {
 	bool list;
 };
 
-static const struct hdr_info hdr_info[SIP_HDR_COUNT] = {
-	[SIP_HDR_OTHER] = {NULL, 0, 0, false},
-#define SIP_HDR_INFO(id, name, compact, list) [SIP_HDR_##id] = {name, sizeof(name) - 1, compact, list},
-	SIP_HDR_TABLE(SIP_HDR_INFO)
+static const struct hdr_info hdr_info[SIP_HDR_COUNT] = {[SIP_HDR_OTHER] = {NULL, 0, 0, false},
+#define SIP_HDR_INFO(id, name, compact, list)                                                      \
+	[SIP_HDR_##id] = {name, sizeof(name) - 1, compact, list},
+							SIP_HDR_TABLE(SIP_HDR_INFO)
 #undef SIP_HDR_INFO
 };
 
@@ -77,6 +81,18 @@ static const struct hdr_info hdr_info[SIP_HDR_COUNT] = {
 static uint8_t hdr_bucket[HDR_MAXLEN][32];
 static uint8_t hdr_next[SIP_HDR_COUNT];
 static uint8_t hdr_compact[32];
+static char hdr_lname[SIP_HDR_COUNT][HDR_MAXLEN]; /* lower-case names for the comparison */
+
+/* The same names as 64-bit words, for comparing 8 bytes at once: `fold` has 0x20 where the
+ * name has a letter (OR-ing it folds the case), `mask` keeps the bytes of the last word. */
+#define HDR_WORDS (HDR_MAXLEN / 8)
+struct hdr_words {
+	uint64_t lw[HDR_WORDS];
+	uint64_t fold[HDR_WORDS];
+	uint64_t mask;
+	unsigned nw;
+};
+static struct hdr_words hdr_words[SIP_HDR_COUNT];
 
 __attribute__((constructor)) static void hdr_table_init(void)
 {
@@ -84,6 +100,18 @@ __attribute__((constructor)) static void hdr_table_init(void)
 		const struct hdr_info *h = &hdr_info[id];
 		uint8_t *head = &hdr_bucket[h->len][sip_lower[(unsigned char)h->name[0]] & 31];
 
+		char fold[HDR_MAXLEN] = {0}, mask[8] = {0};
+		struct hdr_words *w = &hdr_words[id];
+
+		for (size_t i = 0; i < h->len; i++) {
+			hdr_lname[id][i] = (char)sip_lower[(unsigned char)h->name[i]];
+			fold[i] = hdr_lname[id][i] >= 'a' && hdr_lname[id][i] <= 'z' ? 0x20 : 0;
+		}
+		w->nw = (h->len + 7) / 8;
+		memcpy(w->lw, hdr_lname[id], sizeof(w->lw));
+		memcpy(w->fold, fold, sizeof(w->fold));
+		memset(mask, 0xff, h->len % 8 ? h->len % 8 : 8);
+		memcpy(&w->mask, mask, sizeof(w->mask));
 		hdr_next[id] = *head;
 		*head = (uint8_t)id;
 		if (h->compact)
@@ -103,7 +131,46 @@ enum sip_hdr_id sip_hdr_lookup_raw(const char *p, size_t l)
 	if (l == 1)
 		return (enum sip_hdr_id)hdr_compact[c & 31];
 	for (unsigned id = hdr_bucket[l][c & 31]; id; id = hdr_next[id]) {
-		if (sip_caseeq(p, hdr_info[id].name, l))
+		const char *k = hdr_lname[id];
+		size_t i = 1;
+
+		/* Names hold only letters and '-': OR-ing 0x20 folds the case of a letter. */
+		for (; i < l; i++) {
+			char x = k[i] >= 'a' ? (char)(p[i] | 0x20) : p[i];
+
+			if (x != k[i])
+				break;
+		}
+		if (i == l)
+			return (enum sip_hdr_id)id;
+	}
+	return SIP_HDR_OTHER;
+}
+
+enum sip_hdr_id sip_hdr_lookup_padded(const char *p, size_t l)
+{
+	unsigned c;
+
+	if (l < 2 || l >= HDR_MAXLEN)
+		return sip_hdr_lookup_raw(p, l);
+	c = sip_lower[(unsigned char)p[0]];
+	if (c < 'a' || c > 'z')
+		return SIP_HDR_OTHER;
+	for (unsigned id = hdr_bucket[l][c & 31]; id; id = hdr_next[id]) {
+		const struct hdr_words *w = &hdr_words[id];
+		unsigned i = 0;
+
+		for (; i < w->nw; i++) {
+			uint64_t x;
+
+			memcpy(&x, p + 8 * i, sizeof(x));
+			x |= w->fold[i];
+			if (i + 1 == w->nw)
+				x &= w->mask;
+			if (x != w->lw[i])
+				break;
+		}
+		if (i == w->nw)
 			return (enum sip_hdr_id)id;
 	}
 	return SIP_HDR_OTHER;
@@ -134,14 +201,21 @@ bool sip_hdr_is_list(enum sip_hdr_id id)
  * Methods (case-sensitive, RFC 3261 §7.1) and transports (case-insensitive, §7.3.1).
  */
 static const char *const method_names[] = {
-	[SIP_METHOD_OTHER] = NULL,	       [SIP_METHOD_INVITE] = "INVITE",
-	[SIP_METHOD_ACK] = "ACK",	       [SIP_METHOD_BYE] = "BYE",
-	[SIP_METHOD_CANCEL] = "CANCEL",	       [SIP_METHOD_OPTIONS] = "OPTIONS",
-	[SIP_METHOD_REGISTER] = "REGISTER",    [SIP_METHOD_PRACK] = "PRACK",
-	[SIP_METHOD_UPDATE] = "UPDATE",	       [SIP_METHOD_INFO] = "INFO",
-	[SIP_METHOD_REFER] = "REFER",	       [SIP_METHOD_NOTIFY] = "NOTIFY",
-	[SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",  [SIP_METHOD_MESSAGE] = "MESSAGE",
-	[SIP_METHOD_PUBLISH] = "PUBLISH",
+    [SIP_METHOD_OTHER] = NULL,
+    [SIP_METHOD_INVITE] = "INVITE",
+    [SIP_METHOD_ACK] = "ACK",
+    [SIP_METHOD_BYE] = "BYE",
+    [SIP_METHOD_CANCEL] = "CANCEL",
+    [SIP_METHOD_OPTIONS] = "OPTIONS",
+    [SIP_METHOD_REGISTER] = "REGISTER",
+    [SIP_METHOD_PRACK] = "PRACK",
+    [SIP_METHOD_UPDATE] = "UPDATE",
+    [SIP_METHOD_INFO] = "INFO",
+    [SIP_METHOD_REFER] = "REFER",
+    [SIP_METHOD_NOTIFY] = "NOTIFY",
+    [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE",
+    [SIP_METHOD_MESSAGE] = "MESSAGE",
+    [SIP_METHOD_PUBLISH] = "PUBLISH",
 };
 
 enum sip_method sip_method_lookup(const struct pl *name)
@@ -164,10 +238,18 @@ const char *sip_method_name(enum sip_method m)
 	return method_names[m];
 }
 
+/* clang-format off */
 static const char *const tp_names[] = {
-	[SIP_TP_NONE] = NULL, [SIP_TP_UDP] = "UDP", [SIP_TP_TCP] = "TCP", [SIP_TP_TLS] = "TLS",
-	[SIP_TP_SCTP] = "SCTP", [SIP_TP_WS] = "WS",  [SIP_TP_WSS] = "WSS", [SIP_TP_OTHER] = NULL,
+	[SIP_TP_NONE] = NULL,
+	[SIP_TP_UDP] = "UDP",
+	[SIP_TP_TCP] = "TCP",
+	[SIP_TP_TLS] = "TLS",
+	[SIP_TP_SCTP] = "SCTP",
+	[SIP_TP_WS] = "WS",
+	[SIP_TP_WSS] = "WSS",
+	[SIP_TP_OTHER] = NULL,
 };
+/* clang-format on */
 
 const char *sip_transport_name(enum sip_transport tp)
 {
@@ -212,6 +294,18 @@ bool sip_list_next(struct pl *rest, struct pl *value)
 		return false;
 	p = rest->p;
 	end = p + rest->l;
+	if (!memchr(p, ',', rest->l)) {
+		/* No comma at all (the usual case): one element, whatever the quotes. */
+		struct pl v = pl_from(rest->p, rest->l);
+
+		rest->p = end;
+		rest->l = 0;
+		sip_trim(&v);
+		if (!v.l)
+			return false;
+		*value = v;
+		return true;
+	}
 	while (p < end) {
 		const char *start = p;
 		bool quoted = false, angle = false;
@@ -240,7 +334,7 @@ bool sip_list_next(struct pl *rest, struct pl *value)
 		v = pl_from(start, (size_t)(p - start));
 		if (p < end)
 			p++; /* the comma */
-		pl_trim(&v);
+		sip_trim(&v);
 		if (v.l) {
 			*value = v;
 			rest->p = p;

@@ -7,15 +7,56 @@
 
 #include "sip_int.h"
 
+/* Where RFC 4475 and RFC 5118 leave a choice (each is checked by tests/unit/test_sip_parser.c):
+ * - Request-Line: exactly one SP between the elements and none at the end, else 400
+ *   (lwsstart, trws, lwsruri); a Request-URI in <> or with ?headers is 400 (ltgtruri, escruri).
+ * - "SIP/7.0" is kept without error: the stack answers 505 (badvers).
+ * - CSeq method differing from the request method: err EPROTO, so the stack can answer 501 to
+ *   an unknown method (mismatch02) and 400 otherwise (mismatch01).
+ * - Date is never parsed, so a non-GMT zone is accepted (baddate).
+ * - IPv6 references are checked with inet_pton(): [2001:db8:::192.0.2.1] is refused (400)
+ *   rather than repaired (RFC 5118 §4.10; RFC 5954 fixed the ABNF).
+ * - Requests need Via, From, To, Call-ID and CSeq, not Max-Forwards (RFC 2543 peers, inv2543);
+ *   responses need none of them to parse: the transaction layer drops what it cannot match.
+ * - Contact is checked at once (regbadct, badinv01): registrars and dialogs depend on it.
+ * - A datagram without the empty line after the headers is an error (baddn). */
+
 /* What a first pass over the received bytes learns before anything is allocated. */
 struct frame {
-	size_t start;	    /* first byte of the start line (leading CRLFs skipped) */
-	size_t hend;	    /* first byte after the empty line, or len when there is none */
-	bool terminated;    /* the empty line was seen */
-	size_t lines;	    /* physical lines after the start line (bounds the header count) */
-	size_t cl_line[2];  /* where the first two Content-Length header lines start */
+	size_t start;	   /* first byte of the start line (leading CRLFs skipped) */
+	size_t hend;	   /* first byte after the empty line, or len when there is none */
+	bool terminated;   /* the empty line was seen */
+	size_t lines;	   /* physical lines after the start line (bounds the header count) */
+	size_t cl_line[2]; /* where the first two Content-Length header lines start */
 	size_t ncl;
 };
+
+/* Positions of the first line ends ('\n'), relative to the start line, found by the framing
+ * pass so that splitting the headers does not search for them again. */
+#define NL_INDEX_MAX 256
+struct nl_index {
+	uint32_t nl[NL_INDEX_MAX];
+	size_t n;      /* recorded */
+	size_t i;      /* cursor: positions only grow */
+	bool complete; /* every line end of the header section is recorded */
+};
+
+/* The first '\n' at or after pos, or limit when there is none before it. */
+static size_t find_nl(const char *b, size_t pos, size_t limit, struct nl_index *x)
+{
+	const char *p;
+
+	if (x) {
+		while (x->i < x->n && x->nl[x->i] < pos)
+			x->i++;
+		if (x->i < x->n)
+			return x->nl[x->i] < limit ? x->nl[x->i] : limit;
+		if (x->complete)
+			return limit;
+	}
+	p = pos < limit ? memchr(b + pos, '\n', limit - pos) : NULL;
+	return p ? (size_t)(p - b) : limit;
+}
 
 static void set_err(struct sip_msg *msg, int err, const char *reason)
 {
@@ -34,6 +75,9 @@ static bool line_is_clen(const char *d, size_t p, const char *nl)
 
 	if (c != 'c' && c != 'l')
 		return false;
+	/* Most 'C' lines (Call-ID, CSeq, Contact, Content-Type) fail here at once. */
+	if (c == 'c' && (nl - q < 15 || q[7] != '-' || sip_lower[(unsigned char)q[8]] != 'l'))
+		return false;
 	while (s < nl && sip_ct(*s, SIP_CT_TOKEN))
 		s++;
 	n = (size_t)(s - q);
@@ -46,7 +90,7 @@ static bool line_is_clen(const char *d, size_t p, const char *nl)
 
 /* Finds the empty line ending the header section (CRLF or bare LF line ends), counting lines
  * and noting Content-Length lines on the way. One memchr per line: O(n). */
-static void frame_scan(const char *d, size_t len, struct frame *f)
+static void frame_scan(const char *d, size_t len, struct frame *f, struct nl_index *x)
 {
 	size_t p = f->start;
 	bool first = true;
@@ -54,6 +98,9 @@ static void frame_scan(const char *d, size_t len, struct frame *f)
 	f->terminated = false;
 	f->lines = 0;
 	f->ncl = 0;
+	x->n = 0;
+	x->i = 0;
+	x->complete = true;
 	for (;;) {
 		const char *nl = memchr(d + p, '\n', len - p);
 		size_t next;
@@ -64,6 +111,10 @@ static void frame_scan(const char *d, size_t len, struct frame *f)
 				f->lines++; /* an unterminated last line */
 			return;
 		}
+		if (x->n < NL_INDEX_MAX)
+			x->nl[x->n++] = (uint32_t)(nl - d - f->start);
+		else
+			x->complete = false;
 		if (!first) {
 			f->lines++;
 			if (line_is_clen(d, p, nl) && f->ncl++ < 2)
@@ -88,23 +139,22 @@ static void frame_scan(const char *d, size_t len, struct frame *f)
 /* End of the logical header line starting at p: folded continuation lines (line end followed
  * by SP or HTAB) belong to it. Returns the position of its final '\n' (or limit), and the
  * start of the next line in *next. */
-static size_t logical_end(const char *d, size_t p, size_t limit, size_t *next)
+static size_t logical_end(const char *d, size_t p, size_t limit, size_t *next, struct nl_index *x)
 {
 	for (;;) {
-		const char *nl = memchr(d + p, '\n', limit - p);
-		size_t e;
+		size_t nl = find_nl(d, p, limit, x), e;
 
-		if (!nl) {
+		if (nl >= limit) {
 			*next = limit;
 			return limit;
 		}
-		e = (size_t)(nl - d) + 1;
+		e = nl + 1;
 		if (e < limit && (d[e] == ' ' || d[e] == '\t')) {
 			p = e;
 			continue;
 		}
 		*next = e;
-		return (size_t)(nl - d);
+		return nl;
 	}
 }
 
@@ -117,11 +167,11 @@ static int clen_value(const char *d, size_t p, size_t limit, uint32_t *v)
 
 	if (!colon)
 		return EBADMSG;
-	e = logical_end(d, p, limit, &next);
+	e = logical_end(d, p, limit, &next, NULL);
 	if ((size_t)(colon - d) >= e)
 		return EBADMSG;
 	val = pl_from(colon + 1, e - (size_t)(colon - d) - 1);
-	pl_trim(&val);
+	sip_trim(&val);
 	return pl_u32(&val, v) ? EBADMSG : 0;
 }
 
@@ -248,7 +298,7 @@ static void note_key(struct keys *k, enum sip_hdr_id id, size_t idx)
 
 /* Splits the header lines of b[p..hend) into msg->hdrs (at most cap). */
 static void split_headers(struct sip_msg *msg, const char *b, size_t p, size_t hend, size_t cap,
-			  struct keys *k)
+			  struct keys *k, struct nl_index *x)
 {
 	while (p < hend) {
 		const char *s = b + p, *q;
@@ -260,11 +310,11 @@ static void split_headers(struct sip_msg *msg, const char *b, size_t p, size_t h
 		if (*s == ' ' || *s == '\t') {
 			/* Only the start line can be followed by this: nothing to continue. */
 			set_err(msg, EBADMSG, "Malformed header line");
-			logical_end(b, p, hend, &next);
+			logical_end(b, p, hend, &next, x);
 			p = next;
 			continue;
 		}
-		e = logical_end(b, p, hend, &next);
+		e = logical_end(b, p, hend, &next, x);
 		q = s;
 		while (q < b + e && sip_ct(*q, SIP_CT_TOKEN))
 			q++;
@@ -288,10 +338,10 @@ static void split_headers(struct sip_msg *msg, const char *b, size_t p, size_t h
 		}
 		q++;
 		h->value = pl_from(q, (size_t)(b + e - q));
-		pl_trim(&h->value);
+		sip_trim(&h->value);
 		if (!h->value.l)
 			h->value.p = q; /* keep a pointer into the message for empty values */
-		h->id = sip_hdr_lookup_raw(h->name.p, h->name.l);
+		h->id = sip_hdr_lookup_padded(h->name.p, h->name.l);
 		note_key(k, h->id, msg->nhdrs);
 		msg->nhdrs++;
 		p = next;
@@ -308,7 +358,8 @@ static const char *addr_reason(enum sip_hdr_id id, const char *why)
 	case SIP_HDR_TO:
 		return unterminated ? "Unterminated quoted string in To" : "Bad To header";
 	default:
-		return unterminated ? "Unterminated quoted string in Contact" : "Bad Contact header";
+		return unterminated ? "Unterminated quoted string in Contact"
+				    : "Bad Contact header";
 	}
 }
 
@@ -442,6 +493,7 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 	struct sip_parse_error dummy;
 	const char *d = data;
 	struct frame f;
+	struct nl_index nlx;
 	struct sip_msg *msg;
 	struct keys k;
 	const char *clerr = NULL;
@@ -479,7 +531,7 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 		return E2BIG;
 	}
 
-	frame_scan(d, len, &f);
+	frame_scan(d, len, &f, &nlx);
 	if (!f.terminated) {
 		if (!datagram) {
 			if (len - f.start > SIP_MSG_MAX) {
@@ -543,9 +595,11 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 	 * private copy of the bytes every pl points into. */
 	msglen = end - f.start;
 	cap = MIN(f.lines, (size_t)SIP_HDRS_MAX);
-	hoff = (sizeof(struct sip_msg) + alignof(struct sip_hdr) - 1) & ~(alignof(struct sip_hdr) - 1);
+	hoff =
+	    (sizeof(struct sip_msg) + alignof(struct sip_hdr) - 1) & ~(alignof(struct sip_hdr) - 1);
 	boff = hoff + cap * sizeof(struct sip_hdr);
-	msg = mem_zalloc(boff + msglen + 1, msg_destroy);
+	/* NUL-terminated, and padded so that header names can be compared a word at a time. */
+	msg = mem_zalloc(boff + msglen + 8, msg_destroy);
 	if (!msg) {
 		perr->reason = "Out of memory";
 		return ENOMEM;
@@ -563,17 +617,13 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 	if (clerr)
 		set_err(msg, EBADMSG, clerr);
 
-	{
-		const char *nl = memchr(b, '\n', msglen);
-
-		le = nl ? (size_t)(nl - b) : msglen;
-	}
+	le = find_nl(b, 0, msglen, &nlx);
 	line_ok = start_line(msg, b, le > 0 && b[le - 1] == '\r' ? le - 1 : le);
 	if (!line_ok)
 		set_err(msg, EBADMSG, msg->is_request ? "Bad request line" : "Bad status line");
 
 	k = (struct keys){NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, 0, 0, 0, 0, 0, false};
-	split_headers(msg, b, le < msglen ? le + 1 : msglen, f.hend - f.start, cap, &k);
+	split_headers(msg, b, le < msglen ? le + 1 : msglen, f.hend - f.start, cap, &k, &nlx);
 	decode_keys(msg, &k, line_ok);
 
 	*msgp = msg;

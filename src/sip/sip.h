@@ -448,6 +448,13 @@ size_t sip_stack_ctrans_count(const struct sip_stack *stack);
  * the TU must not use st after sending a final response. */
 int sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason, const char *extra,
 		     const char *ctype, const struct pl *body);
+/* Answers a non-INVITE request and ends the transaction at once instead of keeping it for
+ * timer J: a retransmission of the request reaches the TU again and is answered again. For
+ * answers that are the same every time (OPTIONS, errors), so that a flood of them costs no
+ * memory (Kamailio's sl_send_reply does the same). An INVITE gets sip_strans_reply(): its
+ * non-2xx answer needs the transaction to absorb the ACK. */
+int sip_strans_reply_stateless(struct sip_strans *st, uint16_t code, const char *reason,
+			       const char *extra, const char *ctype, const struct pl *body);
 /* Same with a response the caller built itself (the bytes are copied). */
 int sip_strans_reply_raw(struct sip_strans *st, uint16_t code, const struct mbuf *resp);
 const struct sip_msg *sip_strans_msg(const struct sip_strans *st);

@@ -7,20 +7,21 @@
 
 /* Character classes of RFC 3261 §25.1, one bit each, in sip_ctype[]. */
 enum {
-	SIP_CT_TOKEN = 1 << 0,	/* token: alphanum and -.!%*_+`'~ */
-	SIP_CT_LWS = 1 << 1,	/* SP, HTAB, CR, LF (folded line ends are LWS) */
+	SIP_CT_TOKEN = 1 << 0, /* token: alphanum and -.!%*_+`'~ */
+	SIP_CT_LWS = 1 << 1,   /* SP, HTAB, CR, LF (folded line ends are LWS) */
 	SIP_CT_DIGIT = 1 << 2,
 	SIP_CT_HEX = 1 << 3,
-	SIP_CT_UNRES = 1 << 4,	/* unreserved: alphanum and -_.!~*'() */
-	SIP_CT_USER = 1 << 5,	/* unreserved and user-unreserved &=+$,;?/ */
-	SIP_CT_PASS = 1 << 6,	/* unreserved and &=+$, */
-	SIP_CT_PARAM = 1 << 7,	/* paramchar: unreserved and []/:&+$ */
-	SIP_CT_HNV = 1 << 8,	/* URI header name/value: unreserved and []/?:+$ */
-	SIP_CT_HOST = 1 << 9,	/* hostname and IPv4: alphanum, '-', '.', and '_' (seen in the wild) */
+	SIP_CT_UNRES = 1 << 4, /* unreserved: alphanum and -_.!~*'() */
+	SIP_CT_USER = 1 << 5,  /* unreserved and user-unreserved &=+$,;?/ */
+	SIP_CT_PASS = 1 << 6,  /* unreserved and &=+$, */
+	SIP_CT_PARAM = 1 << 7, /* paramchar: unreserved and []/:&+$ */
+	SIP_CT_HNV = 1 << 8,   /* URI header name/value: unreserved and []/?:+$ */
+	SIP_CT_HOST =
+	    1 << 9, /* hostname and IPv4: alphanum, '-', '.', and '_' (seen in the wild) */
 	SIP_CT_SCHEME = 1 << 10, /* alphanum and +-. */
 	SIP_CT_GENVAL = 1 << 11, /* unquoted header parameter value (liberal): VCHAR but ;,"<> */
-	SIP_CT_V6 = 1 << 12,	/* inside an IPv6 reference: HEXDIG ':' '.' */
-	SIP_CT_SPLIT = 1 << 13,	/* bytes the list splitter must look at: , " < > \ */
+	SIP_CT_V6 = 1 << 12,	 /* inside an IPv6 reference: HEXDIG ':' '.' */
+	SIP_CT_SPLIT = 1 << 13,	 /* bytes the list splitter must look at: , " < > \ */
 };
 
 extern const uint16_t sip_ctype[256];
@@ -44,6 +45,17 @@ static inline const char *sip_skip_lws(const char *p, const char *end)
 	return p;
 }
 
+/* pl_trim() for the hot path: drops LWS at both ends. */
+static inline void sip_trim(struct pl *pl)
+{
+	while (pl->l && sip_is_lws(pl->p[0])) {
+		pl->p++;
+		pl->l--;
+	}
+	while (pl->l && sip_is_lws(pl->p[pl->l - 1]))
+		pl->l--;
+}
+
 /* ASCII case-insensitive equality of two byte ranges of the same length. */
 static inline bool sip_caseeq(const char *a, const char *b, size_t n)
 {
@@ -56,6 +68,8 @@ static inline bool sip_caseeq(const char *a, const char *b, size_t n)
 
 /* Header id of a name given as bytes (long or compact form, case-insensitive). */
 enum sip_hdr_id sip_hdr_lookup_raw(const char *p, size_t l);
+/* The same, reading whole 64-bit words: p[0 .. l + 7) must be readable. */
+enum sip_hdr_id sip_hdr_lookup_padded(const char *p, size_t l);
 
 /* Takes the next element of a comma-separated list from *rest (commas inside quoted strings
  * and <> do not split), trimmed, into *value; empty elements are skipped. False at the end. */

@@ -12,8 +12,8 @@ static const char allow_default[] = "INVITE, ACK, CANCEL, BYE, OPTIONS";
 
 /* Answers req outside any transaction: for errors found before a transaction could be matched.
  * A retransmission simply gets the same answer again. */
-static void stack_reply_stateless(struct sip_stack *stack, const struct sip_msg *req,
-				  uint16_t code, const char *reason, const char *extra)
+static void stack_reply_stateless(struct sip_stack *stack, const struct sip_msg *req, uint16_t code,
+				  const char *reason, const char *extra)
 {
 	char totag[24];
 	struct mbuf mb;
@@ -41,8 +41,8 @@ static void stack_recv_request(struct sip_stack *stack, struct sip_msg *req)
 		return;
 	}
 	/* An ACK is never answered (§17.2.3): a broken one is just dropped. */
-	if (req->mid == SIP_METHOD_ACK && (req->err_reason || !pl_caseeq_str(&req->version,
-									      "SIP/2.0"))) {
+	if (req->mid == SIP_METHOD_ACK &&
+	    (req->err_reason || !pl_caseeq_str(&req->version, "SIP/2.0"))) {
 		log_debug("malformed ACK dropped");
 		return;
 	}
@@ -106,10 +106,11 @@ int sip_stack_alloc(struct sip_stack **stackp, struct loop *loop,
 		err = ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < SIP_TRANS_BUCKETS; i++) {
-		list_init(&stack->stab[i]);
-		list_init(&stack->ctab[i]);
-	}
+	err = htab_init(&stack->stab, SIP_TRANS_BUCKETS);
+	if (!err)
+		err = htab_init(&stack->ctab, SIP_TRANS_BUCKETS);
+	if (err)
+		goto fail;
 	err = sip_transp_alloc(&stack->tp, loop, stack_recv, stack);
 	if (err)
 		goto fail;
@@ -117,6 +118,8 @@ int sip_stack_alloc(struct sip_stack **stackp, struct loop *loop,
 	return 0;
 
 fail:
+	htab_reset(&stack->stab);
+	htab_reset(&stack->ctab);
 	free(stack->allow);
 	free(stack);
 	return err;
@@ -130,6 +133,8 @@ void sip_stack_free(struct sip_stack *stack)
 	 * transport. */
 	sip_trans_flush(stack);
 	sip_transp_free(stack->tp);
+	htab_reset(&stack->stab);
+	htab_reset(&stack->ctab);
 	free(stack->allow);
 	free(stack);
 }
@@ -155,10 +160,10 @@ struct loop *sip_stack_loop(struct sip_stack *stack)
 
 size_t sip_stack_strans_count(const struct sip_stack *stack)
 {
-	return stack ? stack->nst : 0;
+	return stack ? stack->stab.count : 0;
 }
 
 size_t sip_stack_ctrans_count(const struct sip_stack *stack)
 {
-	return stack ? stack->nct : 0;
+	return stack ? stack->ctab.count : 0;
 }

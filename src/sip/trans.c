@@ -20,12 +20,12 @@ struct sip_strans {
 	struct sip_stack *stack;
 	struct sip_msg *msg; /* the request that created it (referenced) */
 	uint32_t hkey;
-	bool cookie;	     /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
+	bool cookie; /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
 	bool invite;
 	bool reliable;
 	enum strans_state state;
-	struct mbuf resp;    /* last response sent, for retransmissions */
-	uint16_t code;	     /* its status code, 0 before any */
+	struct mbuf resp; /* last response sent, for retransmissions */
+	uint16_t code;	  /* its status code, 0 before any */
 	uint64_t g_ival;
 	struct loop_timer tmr_retx; /* INVITE: the 200 ms 100 Trying, then timer G */
 	struct loop_timer tmr_end;  /* H, I, J, L */
@@ -35,7 +35,7 @@ struct sip_strans {
 };
 
 enum ctrans_state {
-	CTRANS_CALLING,	   /* "Trying" for non-INVITE */
+	CTRANS_CALLING, /* "Trying" for non-INVITE */
 	CTRANS_PROCEEDING,
 	CTRANS_COMPLETED,
 	CTRANS_ACCEPTED, /* INVITE got a 2xx (RFC 6026), timer M */
@@ -54,7 +54,7 @@ struct sip_ctrans {
 	uint64_t retx_ival;
 	struct loop_timer tmr_retx; /* A, E */
 	struct loop_timer tmr_end;  /* B, F, D, K, M, and the §9.1 wait after CANCEL */
-	struct mbuf ack;	    /* INVITE: the ACK for a non-2xx final, resent on retransmission */
+	struct mbuf ack; /* INVITE: the ACK for a non-2xx final, resent on retransmission */
 	sip_response_h *h;
 	void *arg;
 	bool cancel_pending; /* CANCEL asked for before any provisional */
@@ -150,7 +150,7 @@ static struct sip_strans *strans_find(struct sip_stack *stack, const struct sip_
 				      enum strans_match how)
 {
 	uint32_t key = strans_key(req);
-	struct list *bucket = &stack->stab[key & (SIP_TRANS_BUCKETS - 1)];
+	struct list *bucket = htab_bucket(&stack->stab, key);
 
 	LIST_FOREACH(bucket, le)
 	{
@@ -168,10 +168,7 @@ static void strans_destroy(void *data)
 
 	loop_timer_cancel(&st->tmr_retx);
 	loop_timer_cancel(&st->tmr_end);
-	if (st->le.list) {
-		list_unlink(&st->le);
-		st->stack->nst--;
-	}
+	htab_unlink(&st->stack->stab, &st->le);
 	mem_deref(st->msg);
 	mbuf_reset(&st->resp);
 	free(st->totag);
@@ -254,8 +251,7 @@ static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct
 			return err;
 		}
 	}
-	list_append(&stack->stab[st->hkey & (SIP_TRANS_BUCKETS - 1)], &st->le, st);
-	stack->nst++;
+	htab_add(&stack->stab, &st->le, st->hkey, st);
 	*stp = st;
 	return 0;
 }
@@ -305,8 +301,9 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 					       strans_end_h, st);
 	} else {
 		st->state = STRANS_COMPLETED;
-		err = loop_timer_start(stack->loop, &st->tmr_end,
-				       st->reliable ? 0 : 64 * (uint64_t)stack->t1, strans_end_h, st);
+		err =
+		    loop_timer_start(stack->loop, &st->tmr_end,
+				     st->reliable ? 0 : 64 * (uint64_t)stack->t1, strans_end_h, st);
 	}
 	/* A timer that cannot be armed would leave the transaction forever: end it at once. */
 	if (err) {
@@ -333,6 +330,24 @@ int sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason, c
 		err = strans_send(st, code, &mb);
 	mbuf_reset(&mb);
 	return err;
+}
+
+int sip_strans_reply_stateless(struct sip_strans *st, uint16_t code, const char *reason,
+			       const char *extra, const char *ctype, const struct pl *body)
+{
+	int err;
+
+	if (!st || code < 200 || st->invite)
+		return sip_strans_reply(st, code, reason, extra, ctype, body);
+	err = sip_strans_reply(st, code, reason, extra, ctype, body);
+	if (err)
+		return err;
+	/* Out of the table now, so a retransmission is a new request; freed on the next timer
+	 * run, so st stays valid for the rest of the TU's callback. */
+	htab_unlink(&st->stack->stab, &st->le);
+	loop_timer_cancel(&st->tmr_retx);
+	loop_timer_start(st->stack->loop, &st->tmr_end, 0, strans_end_h, st);
+	return 0;
 }
 
 int sip_strans_reply_raw(struct sip_strans *st, uint16_t code, const struct mbuf *resp)
@@ -484,10 +499,7 @@ static void ctrans_destroy(void *data)
 
 	loop_timer_cancel(&ct->tmr_retx);
 	loop_timer_cancel(&ct->tmr_end);
-	if (ct->le.list) {
-		list_unlink(&ct->le);
-		ct->stack->nct--;
-	}
+	htab_unlink(&ct->stack->ctab, &ct->le);
 	mem_deref(ct->req);
 	mbuf_reset(&ct->ack);
 	free(ct->cancel_reason);
@@ -643,7 +655,8 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 				log_info("ACK for %u failed: %s", code, strerror(err));
 			/* Timer D: at least 32 s for unreliable transports (§17.1.1.2). */
 			err = loop_timer_start(stack->loop, &ct->tmr_end,
-					       ct->reliable ? 0 : MAX(32000, 64 * (uint64_t)stack->t1),
+					       ct->reliable ? 0
+							    : MAX(32000, 64 * (uint64_t)stack->t1),
 					       ctrans_end_h, ct);
 		}
 		if (err)
@@ -692,7 +705,7 @@ static void ctrans_recv_noninvite(struct sip_ctrans *ct, const struct sip_msg *r
 static struct sip_ctrans *ctrans_find(struct sip_stack *stack, const struct sip_msg *resp)
 {
 	uint32_t key = hash_pl_case(&resp->via.branch);
-	struct list *bucket = &stack->ctab[key & (SIP_TRANS_BUCKETS - 1)];
+	struct list *bucket = htab_bucket(&stack->ctab, key);
 
 	if (!pl_isset(&resp->via.branch))
 		return NULL;
@@ -774,18 +787,18 @@ int sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *stack, enum si
 		goto fail;
 	if (!ct->reliable) {
 		ct->retx_ival = stack->t1;
-		err = loop_timer_start(stack->loop, &ct->tmr_retx, ct->retx_ival, ctrans_retx_h, ct);
+		err =
+		    loop_timer_start(stack->loop, &ct->tmr_retx, ct->retx_ival, ctrans_retx_h, ct);
 		if (err)
 			goto fail;
 	}
-	err = loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h,
-			       ct);
+	err =
+	    loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h, ct);
 	if (err)
 		goto fail;
 
 	key = hash_pl_case(&msg->via.branch);
-	list_append(&stack->ctab[key & (SIP_TRANS_BUCKETS - 1)], &ct->le, ct);
-	stack->nct++;
+	htab_add(&stack->ctab, &ct->le, key, ct);
 	if (ctp)
 		*ctp = ct;
 	return 0;
@@ -835,21 +848,21 @@ void sip_ctrans_abandon(struct sip_ctrans *ct)
 void sip_trans_flush(struct sip_stack *stack)
 {
 	/* Unlinked first, so the loops end even if somebody still held a reference. */
-	for (size_t i = 0; i < SIP_TRANS_BUCKETS; i++) {
-		while (stack->stab[i].head) {
-			struct sip_strans *st = stack->stab[i].head->data;
+	for (size_t i = 0; i < stack->stab.nbuckets; i++) {
+		while (stack->stab.buckets[i].head) {
+			struct sip_strans *st = stack->stab.buckets[i].head->data;
 
-			list_unlink(&st->le);
-			stack->nst--;
+			htab_unlink(&stack->stab, &st->le);
 			loop_timer_cancel(&st->tmr_retx);
 			loop_timer_cancel(&st->tmr_end);
 			mem_deref(st);
 		}
-		while (stack->ctab[i].head) {
-			struct sip_ctrans *ct = stack->ctab[i].head->data;
+	}
+	for (size_t i = 0; i < stack->ctab.nbuckets; i++) {
+		while (stack->ctab.buckets[i].head) {
+			struct sip_ctrans *ct = stack->ctab.buckets[i].head->data;
 
-			list_unlink(&ct->le);
-			stack->nct--;
+			htab_unlink(&stack->ctab, &ct->le);
 			loop_timer_cancel(&ct->tmr_retx);
 			loop_timer_cancel(&ct->tmr_end);
 			ct->h = NULL;

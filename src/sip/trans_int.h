@@ -6,8 +6,8 @@
 #include "loop.h"
 #include "sip.h"
 
-/* Buckets of each transaction table (a power of two): a household PBX holds a few dozen
- * transactions at once, so collisions stay rare without resizing. */
+/* Initial buckets of each transaction table; the tables double as they fill (a flood of
+ * OPTIONS keeps tens of thousands of transactions alive for timer J). */
 #define SIP_TRANS_BUCKETS 256
 
 struct sip_stack {
@@ -19,9 +19,8 @@ struct sip_stack {
 	void *arg;
 	sip_stray_response_h *strayh;
 	void *stray_arg;
-	struct list stab[SIP_TRANS_BUCKETS]; /* server transactions by branch or Call-ID hash */
-	struct list ctab[SIP_TRANS_BUCKETS]; /* client transactions by branch hash */
-	size_t nst, nct;
+	struct htab stab; /* server transactions by branch or Call-ID hash */
+	struct htab ctab; /* client transactions by branch hash */
 };
 
 /* The RFC 3261 magic cookie that marks a branch as globally unique (§8.1.1.7). */

@@ -14,6 +14,7 @@
 #include "transp_int.h"
 
 #define UDP_BATCH 16	      /* datagrams per recvmmsg() */
+#define UDP_SOCKBUF (4 << 20) /* socket buffer asked for, bytes */
 #define RX_SLOT 65536	      /* one datagram (the largest UDP payload fits) or one TCP read */
 #define CONN_BUCKETS 64	      /* open connections hashed by peer address */
 #define ACCEPT_BATCH 32	      /* accepts per wake-up, so one listener cannot starve the rest */
@@ -287,6 +288,19 @@ static void udp_deliver(struct transp_sock *s, struct msghdr *mh, size_t len, co
 	msg->sock = s->fd;
 	tp->h(msg, tp->arg);
 	mem_deref(msg);
+}
+
+/* A burst of requests (a load test, or every phone re-registering after an outage) must wait
+ * in the socket rather than be dropped while the loop is busy or descheduled: ask for 4 MiB,
+ * beyond net.core.rmem_max when we may (root), else take what the kernel allows. */
+static void udp_set_buffers(int fd)
+{
+	int size = UDP_SOCKBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
 static void udp_recv_h(int fd, uint32_t events, void *arg)
@@ -926,6 +940,7 @@ int sip_transp_listen(struct sip_transp *tp, enum sip_transport type, const stru
 		} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
 			goto fail_errno;
 		}
+		udp_set_buffers(fd);
 	}
 	sock_set_tos(fd, af, tos);
 	if (bind(fd, &laddr->u.sa, sa_socklen(laddr)) < 0)
@@ -1007,12 +1022,6 @@ int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_c
 	}
 }
 
-/* An IP literal from a Via parameter, with port; EHOSTUNREACH for a name (no resolver here). */
-static int via_addr(struct sa *sa, const struct pl *host, uint16_t port)
-{
-	return sa_set_pl(sa, host, port) ? EHOSTUNREACH : 0;
-}
-
 int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
 			     const void *data, size_t len)
 {
@@ -1020,7 +1029,6 @@ int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
 	const struct sa *src = sa_isset(&req->dst) ? &req->dst : NULL;
 	uint16_t port;
 	struct sa dst;
-	int err;
 
 	if (!tp || !req || (!data && len))
 		return EINVAL;
@@ -1029,35 +1037,26 @@ int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
 	else
 		port = req->tp == SIP_TP_TLS ? SIP_TLS_PORT_DEFAULT : SIP_PORT_DEFAULT;
 
+	/* Where a response goes is decided by the packet's source, never by addresses the
+	 * sender wrote: a request's own `received` is meaningless (the receiving server adds
+	 * it), and honouring it or `maddr` would let any sender aim our responses at a third
+	 * party. The source address is what `received` would say anyway (§18.2.1). */
 	if (sip_transport_reliable(req->tp)) {
 		/* §18.2.2: the connection the request came on; if it is gone, a new one to the
-		 * received address (the source: what received would say) and the sent-by port. */
+		 * source address and the sent-by port. */
 		if (req->conn && req->conn->tp == tp && sip_conn_is_open(req->conn))
 			return conn_write(req->conn, data, len);
 		dst = req->src;
-		if (req->via_ok && pl_isset(&via->received) && via_addr(&dst, &via->received, port))
-			dst = req->src;
 		sa_set_port(&dst, port);
 		return sip_transp_send(tp, req->tp, NULL, src, &dst, data, len);
 	}
 	if (req->tp != SIP_TP_UDP)
 		return EPROTONOSUPPORT;
 
-	if (!req->via_ok) {
-		dst = req->src;
-	} else if (pl_isset(&via->maddr) && via->maddr.l) {
-		err = via_addr(&dst, &via->maddr, port);
-		if (err)
-			return err;
-	} else if (via->rport) {
-		/* RFC 3581 §4: back to the source address and port, whatever rport says. */
-		dst = req->src;
-	} else {
-		dst = req->src;
-		if (pl_isset(&via->received) && via_addr(&dst, &via->received, port))
-			dst = req->src;
+	dst = req->src;
+	/* RFC 3581 §4: with rport, back to the source port too; without, to the sent-by port. */
+	if (req->via_ok && !via->rport)
 		sa_set_port(&dst, port);
-	}
 	return udp_send(tp, req->sock, src, &dst, data, len);
 }
 

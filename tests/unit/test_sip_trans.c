@@ -280,9 +280,8 @@ static void stack_request(const char *method, const char *branch, struct sip_ctr
 	spec.extra = "Route: <sip:proxy1.example.net;lr>\r\nRoute: <sip:proxy2.example.net;lr>\r\n";
 	mbuf_init(&mb);
 	assert_int_equal(sip_build_request(&mb, &spec), 0);
-	assert_int_equal(sip_ctrans_request(ctp, fx.stack, SIP_TP_UDP, &fx.peer_addr, &mb,
-					    on_response, &fx),
-			 0);
+	assert_int_equal(
+	    sip_ctrans_request(ctp, fx.stack, SIP_TP_UDP, &fx.peer_addr, &mb, on_response, &fx), 0);
 	mbuf_reset(&mb);
 }
 
@@ -327,7 +326,7 @@ static void test_ctrans_invite_timer_a_b(void **state)
 
 static void test_ctrans_noninvite_timer_e_f(void **state)
 {
-	static const uint64_t retx[] = {500,   1500,  3500,  7500,	11500,
+	static const uint64_t retx[] = {500,   1500,  3500,  7500,  11500,
 					15500, 19500, 23500, 27500, 31500};
 	struct sip_msg *m;
 
@@ -515,8 +514,8 @@ static void test_ctrans_cancel(void **state)
 	stack_request("INVITE", "z9hG4bK-inv-c", &fx.ct);
 	req = expect_request(SIP_METHOD_INVITE);
 	/* Before any provisional the CANCEL waits (§9.1). */
-	assert_int_equal(sip_ctrans_cancel(fx.ct, "SIP;cause=200;text=\"Call completed elsewhere\""),
-			 0);
+	assert_int_equal(
+	    sip_ctrans_cancel(fx.ct, "SIP;cause=200;text=\"Call completed elsewhere\""), 0);
 	assert_int_equal(sip_ctrans_cancel(fx.ct, NULL), EALREADY);
 	clock_at(100);
 	expect_none();
@@ -531,8 +530,8 @@ static void test_ctrans_cancel(void **state)
 	assert_false(pl_isset(&cancel->to.tag));
 	assert_true(hdr_eq(cancel, SIP_HDR_TO, "<sip:bob@example.net>"));
 	assert_true(pl_cmp(&cancel->call_id, &req->call_id) == 0);
-	assert_true(hdr_eq(cancel, SIP_HDR_REASON,
-			   "SIP;cause=200;text=\"Call completed elsewhere\""));
+	assert_true(
+	    hdr_eq(cancel, SIP_HDR_REASON, "SIP;cause=200;text=\"Call completed elsewhere\""));
 	sip_hdr_iter_init(&it, cancel, SIP_HDR_ROUTE, NULL);
 	assert_true(sip_hdr_iter_next(&it, &v));
 	assert_true(sip_hdr_iter_next(&it, &v));
@@ -604,9 +603,9 @@ static void test_ctrans_bad_input(void **state)
 					     "Call-ID: c\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
 					     "Content-Length: 0\r\n\r\n"),
 			 0);
-	assert_int_equal(sip_ctrans_request(&ct, fx.stack, SIP_TP_UDP, &fx.peer_addr, &mb,
-					    on_response, &fx),
-			 EINVAL);
+	assert_int_equal(
+	    sip_ctrans_request(&ct, fx.stack, SIP_TP_UDP, &fx.peer_addr, &mb, on_response, &fx),
+	    EINVAL);
 	assert_null(ct);
 	assert_int_equal(sip_stack_ctrans_count(fx.stack), 0);
 	mbuf_reset(&mb);
@@ -648,17 +647,29 @@ static void test_strans_noninvite_retransmission(void **state)
 		peer_send_raw(buf, (size_t)n);
 		assert_int_equal(fx.nreq, 2);
 		assert_int_equal(sip_stack_strans_count(fx.stack), 2);
+		/* Same host, another port. */
+		n = snprintf(buf, sizeof(buf),
+			     "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n"
+			     "Via: SIP/2.0/UDP 127.0.0.2:%u;branch=z9hG4bK-o1\r\n"
+			     "Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=fromtag1\r\n"
+			     "To: <sip:bob@127.0.0.1>\r\nCall-ID: call-o1\r\n"
+			     "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			     fx.peer_port + 1);
+		peer_send_raw(buf, (size_t)n);
+		assert_int_equal(fx.nreq, 3);
 		drain();
 	}
 	/* Same branch, another method: another transaction. */
 	peer_request("INFO", ";branch=z9hG4bK-o1", NULL, "call-o1", 2, NULL);
-	assert_int_equal(fx.nreq, 3);
+	assert_int_equal(fx.nreq, 4);
 	mem_deref(expect_response(200, SIP_METHOD_INFO));
 
 	/* Timer J = 64*T1 from the final. */
 	clock_at(31999);
-	assert_int_equal(sip_stack_strans_count(fx.stack), 3);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 4);
 	clock_at(32000);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 3); /* those answered at 1000 */
+	clock_at(33000);
 	assert_int_equal(sip_stack_strans_count(fx.stack), 0);
 	mem_deref(r1);
 	mem_deref(r2);
@@ -985,8 +996,8 @@ static void test_strans_stateless_errors(void **state)
  * Two stacks in one process, real sockets both ways.
  */
 
-static void b_on_request(struct sip_stack *stack, struct sip_strans *st,
-			 const struct sip_msg *msg, void *arg)
+static void b_on_request(struct sip_stack *stack, struct sip_strans *st, const struct sip_msg *msg,
+			 void *arg)
 {
 	int *n = arg;
 
@@ -1024,9 +1035,8 @@ static void test_two_stacks(void **state)
 	spec.max_forwards = -1;
 	mbuf_init(&mb);
 	assert_int_equal(sip_build_request(&mb, &spec), 0);
-	assert_int_equal(sip_ctrans_request(NULL, fx.stack, SIP_TP_UDP, &baddr, &mb, on_response,
-					    &fx),
-			 0);
+	assert_int_equal(
+	    sip_ctrans_request(NULL, fx.stack, SIP_TP_UDP, &baddr, &mb, on_response, &fx), 0);
 	mbuf_reset(&mb);
 	for (int i = 0; i < 20 && fx.nresp == 0; i++)
 		loop_run_once(fx.loop, 50);
@@ -1040,36 +1050,83 @@ static void test_two_stacks(void **state)
 	assert_int_equal(sip_stack_ctrans_count(fx.stack), 0);
 }
 
+/* Over TCP nothing is retransmitted and timers J and K are 0. */
+static void test_two_stacks_tcp(void **state)
+{
+	struct sip_stack *b = NULL;
+	struct sa any, baddr, aaddr;
+	char via_host[SA_STRLEN], ruri[128];
+	struct sip_request_spec spec = {0};
+	struct mbuf mb;
+	int nb = 0;
+
+	assert_int_equal(sip_stack_alloc(&b, fx.loop, NULL, b_on_request, &nb), 0);
+	assert_int_equal(sa_set_str(&any, "127.0.0.1", 0), 0);
+	assert_int_equal(sip_transp_listen(sip_stack_transp(b), SIP_TP_TCP, &any, 0), 0);
+	assert_int_equal(sip_transp_bound(sip_stack_transp(b), SIP_TP_TCP, 0, &baddr), 0);
+	assert_int_equal(sip_transp_listen(sip_stack_transp(fx.stack), SIP_TP_TCP, &any, 0), 0);
+	assert_int_equal(sip_transp_bound(sip_stack_transp(fx.stack), SIP_TP_TCP, 0, &aaddr), 0);
+
+	sa_ntop(&aaddr, via_host, sizeof(via_host));
+	snprintf(ruri, sizeof(ruri), "sip:b@127.0.0.1:%u;transport=tcp", sa_port(&baddr));
+	spec.method = "OPTIONS";
+	spec.ruri = ruri;
+	spec.tp = SIP_TP_TCP;
+	spec.via_host = via_host;
+	spec.via_port = sa_port(&aaddr);
+	spec.branch = "z9hG4bK-tcp";
+	spec.from = "<sip:a@127.0.0.1>;tag=a1";
+	spec.to = "<sip:b@127.0.0.1>";
+	spec.call_id = "two-stacks-tcp";
+	spec.cseq = 1;
+	spec.max_forwards = -1;
+	mbuf_init(&mb);
+	assert_int_equal(sip_build_request(&mb, &spec), 0);
+	assert_int_equal(
+	    sip_ctrans_request(NULL, fx.stack, SIP_TP_TCP, &baddr, &mb, on_response, &fx), 0);
+	mbuf_reset(&mb);
+	/* No timer A/E over TCP: only B/F is armed for the transaction. */
+	clock_at(600);
+	for (int i = 0; i < 40 && fx.nresp == 0; i++)
+		loop_run_once(fx.loop, 50);
+	assert_int_equal(nb, 1);
+	assert_int_equal(fx.nresp, 1);
+	assert_int_equal(fx.codes[0], 200);
+	/* Timers J and K are 0 on a reliable transport: gone on the next timer run. */
+	loop_timers_run(fx.loop);
+	assert_int_equal(sip_stack_strans_count(b), 0);
+	assert_int_equal(sip_stack_ctrans_count(fx.stack), 0);
+	sip_stack_free(b);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ctrans_invite_timer_a_b, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_noninvite_timer_e_f, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_noninvite_proceeding_completed, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_invite_non2xx_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_invite_2xx_accepted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_abandon_and_stray, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_cancel_never_sent_after_final, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_cancel_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ctrans_bad_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strans_noninvite_retransmission, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_strans_noninvite_trying_proceeding, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_strans_invite_trying_and_timer_g, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_strans_invite_timer_h, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strans_invite_2xx_accepted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strans_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strans_cancel_after_final, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strans_cancel_without_handler, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_strans_rfc2543, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strans_stateless_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_stacks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_invite_timer_a_b, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_noninvite_timer_e_f, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_noninvite_proceeding_completed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_invite_non2xx_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_invite_2xx_accepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_abandon_and_stray, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_cancel_never_sent_after_final, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_cancel_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_bad_input, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_noninvite_retransmission, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_noninvite_trying_proceeding, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_invite_trying_and_timer_g, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_invite_timer_h, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_invite_2xx_accepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_cancel_after_final, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_cancel_without_handler, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_rfc2543, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_stateless_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_stacks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_stacks_tcp, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("sip_trans", tests, NULL, NULL);

@@ -1,0 +1,78 @@
+/* bench_parser: how many typical INVITEs (with SDP) the SIP parser frames and decodes per second
+ * on one core; prints "parser_invites_per_sec N". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sip.h"
+
+static const char invite[] =
+    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport\r\n"
+    "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKnashds8;received=192.0.2.1\r\n"
+    "Max-Forwards: 69\r\n"
+    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+    "From: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+    "CSeq: 314159 INVITE\r\n"
+    "Contact: <sip:alice@192.0.2.1:5060;transport=udp>\r\n"
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, REFER, NOTIFY\r\n"
+    "Supported: replaces, timer, 100rel\r\n"
+    "Session-Expires: 1800\r\n"
+    "User-Agent: bench-phone/1.0\r\n"
+    "Content-Type: application/sdp\r\n"
+    "Content-Length: 224\r\n"
+    "\r\n"
+    "v=0\r\n"
+    "o=alice 2890844526 2890844526 IN IP4 192.0.2.1\r\n"
+    "s=-\r\n"
+    "c=IN IP4 192.0.2.1\r\n"
+    "t=0 0\r\n"
+    "m=audio 49170 RTP/AVP 0 8 101\r\n"
+    "a=rtpmap:0 PCMU/8000\r\n"
+    "a=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\n"
+    "a=fmtp:101 0-15\r\n"
+    "a=sendrecv\r\n";
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(void)
+{
+	const size_t len = sizeof(invite) - 1;
+	uint64_t n = 0, sink = 0;
+	double start = now_s(), elapsed;
+
+	do {
+		for (int i = 0; i < 1000; i++) {
+			struct sip_msg *msg = NULL;
+			size_t used;
+
+			if (sip_msg_parse(&msg, invite, len, true, &used, NULL) ||
+			    msg->err_reason) {
+				fprintf(stderr, "bench_parser: the INVITE does not parse: %s\n",
+					msg && msg->err_reason ? msg->err_reason : "error");
+				return 1;
+			}
+			/* What a transaction layer reads from every request. */
+			sink += msg->mid + msg->uri.host.l + msg->via.branch.l + msg->via.port +
+				msg->from.tag.l + msg->to.uri.user.l + msg->call_id.l +
+				msg->cseq.num + msg->body.l;
+			mem_deref(msg);
+		}
+		n += 1000;
+		elapsed = now_s() - start;
+	} while (elapsed < 2.0);
+
+	if (sink == 0)
+		return 1;
+	printf("parser_invites_per_sec %.0f\n", (double)n / elapsed);
+	return 0;
+}
