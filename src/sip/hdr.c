@@ -218,6 +218,9 @@ static const char *const method_names[] = {
     [SIP_METHOD_PUBLISH] = "PUBLISH",
 };
 
+static const uint8_t method_len[] = {0, 6, 3, 3, 6, 7, 8, 5, 6, 4, 5, 6, 9, 7, 7};
+_Static_assert(ARRAY_SIZE(method_len) == ARRAY_SIZE(method_names), "one length per method");
+
 enum sip_method sip_method_lookup(const struct pl *name)
 {
 	if (!name || !name->p || name->l < 3 || name->l > 9)
@@ -225,7 +228,8 @@ enum sip_method sip_method_lookup(const struct pl *name)
 	for (size_t m = 1; m < ARRAY_SIZE(method_names); m++) {
 		const char *s = method_names[m];
 
-		if (s[0] == name->p[0] && strlen(s) == name->l && memcmp(s, name->p, name->l) == 0)
+		if (method_len[m] == name->l && s[0] == name->p[0] &&
+		    memcmp(s, name->p, name->l) == 0)
 			return (enum sip_method)m;
 	}
 	return SIP_METHOD_OTHER;
@@ -251,6 +255,9 @@ static const char *const tp_names[] = {
 };
 /* clang-format on */
 
+static const uint8_t tp_len[] = {0, 3, 3, 3, 4, 2, 3, 0};
+_Static_assert(ARRAY_SIZE(tp_len) == ARRAY_SIZE(tp_names), "one length per transport");
+
 const char *sip_transport_name(enum sip_transport tp)
 {
 	if ((unsigned)tp >= ARRAY_SIZE(tp_names))
@@ -263,7 +270,7 @@ enum sip_transport sip_transport_lookup(const struct pl *name)
 	if (!name || !name->p || name->l == 0)
 		return SIP_TP_NONE;
 	for (size_t t = SIP_TP_UDP; t <= SIP_TP_WSS; t++) {
-		if (strlen(tp_names[t]) == name->l && sip_caseeq(tp_names[t], name->p, name->l))
+		if (tp_len[t] == name->l && sip_caseeq(tp_names[t], name->p, name->l))
 			return (enum sip_transport)t;
 	}
 	return SIP_TP_OTHER;

@@ -42,7 +42,7 @@ struct nl_index {
 };
 
 /* The first '\n' at or after pos, or limit when there is none before it. */
-static size_t find_nl(const char *b, size_t pos, size_t limit, struct nl_index *x)
+static inline size_t find_nl(const char *b, size_t pos, size_t limit, struct nl_index *x)
 {
 	const char *p;
 
@@ -184,7 +184,7 @@ static void msg_destroy(void *data)
 }
 
 /* "SIP/" 1*DIGIT "." 1*DIGIT */
-static bool version_ok(const struct pl *v)
+bool sip_version_ok(const struct pl *v)
 {
 	size_t i = 4, d1 = 0, d2 = 0;
 
@@ -213,7 +213,7 @@ static bool start_line(struct sip_msg *msg, const char *p, size_t l)
 		if (!sp1)
 			return false;
 		msg->version = pl_from(p, (size_t)(sp1 - p));
-		if (!version_ok(&msg->version))
+		if (!sip_version_ok(&msg->version))
 			return false;
 		s = sp1 + 1;
 		if (end - s < 3)
@@ -249,14 +249,14 @@ static bool start_line(struct sip_msg *msg, const char *p, size_t l)
 		return false;
 	msg->ruri = pl_from(sp1 + 1, (size_t)(sp2 - sp1 - 1));
 	msg->version = pl_from(sp2 + 1, (size_t)(end - sp2 - 1));
-	return version_ok(&msg->version);
+	return sip_version_ok(&msg->version);
 }
 
 /* Header indices the eager decoding needs (first occurrence) and duplicate counts. */
 struct keys {
 	size_t via, from, to, call_id, cseq, maxfwd;
+	size_t contact;
 	unsigned n_from, n_to, n_call_id, n_cseq, n_maxfwd;
-	bool contact;
 };
 
 #define NO_HDR SIZE_MAX
@@ -289,16 +289,30 @@ static void note_key(struct keys *k, enum sip_hdr_id id, size_t idx)
 			k->maxfwd = idx;
 		break;
 	case SIP_HDR_CONTACT:
-		k->contact = true;
+		if (k->contact == NO_HDR)
+			k->contact = idx;
 		break;
 	default:
 		break;
 	}
 }
 
-/* Splits the header lines of b[p..hend) into msg->hdrs (at most cap). */
+/* A NUL is only legal as a quoted-pair inside a quoted string ("\\\0", RFC 3261 §25.1; RFC
+ * 4475 intmeth); anywhere else it is an attack on C string handling further down the line. */
+static bool has_bare_nul(const char *p, const char *end)
+{
+	for (const char *z = p; (z = memchr(z, '\0', (size_t)(end - z))); z++) {
+		if (z == p || z[-1] != '\\')
+			return true;
+	}
+	return false;
+}
+
+/* Splits the header lines of b[p..hend) into msg->hdrs (at most cap). `nul` says the header
+ * section holds a NUL somewhere, so lines are checked for one (rare: not worth a scan per line
+ * otherwise). */
 static void split_headers(struct sip_msg *msg, const char *b, size_t p, size_t hend, size_t cap,
-			  struct keys *k, struct nl_index *x)
+			  struct keys *k, struct nl_index *x, bool nul)
 {
 	while (p < hend) {
 		const char *s = b + p, *q;
@@ -315,6 +329,10 @@ static void split_headers(struct sip_msg *msg, const char *b, size_t p, size_t h
 			continue;
 		}
 		e = logical_end(b, p, hend, &next, x);
+		if (e - p > SIP_HDR_LINE_MAX)
+			set_err(msg, EBADMSG, "Header field too long");
+		if (nul && has_bare_nul(s, b + e))
+			set_err(msg, EBADMSG, "NUL byte in header field");
 		q = s;
 		while (q < b + e && sip_ct(*q, SIP_CT_TOKEN))
 			q++;
@@ -454,17 +472,17 @@ static void decode_keys(struct sip_msg *msg, const struct keys *k, bool line_ok)
 
 	/* Contact is checked now too: registrars and dialogs cannot work with a broken one, and
 	 * RFC 4475 (badinv01, regbadct) expects the 400 at once. */
-	if (k->contact) {
-		struct sip_hdr_iter it;
+	for (size_t i = k->contact; i < msg->nhdrs; i++) {
+		struct pl rest = msg->hdrs[i].value, v;
 		struct sip_addr a;
-		struct pl v;
+		const char *why;
 
-		sip_hdr_iter_init(&it, msg, SIP_HDR_CONTACT, NULL);
-		while (sip_hdr_iter_next(&it, &v)) {
-			const char *why;
-
+		if (msg->hdrs[i].id != SIP_HDR_CONTACT)
+			continue;
+		while (sip_list_next(&rest, &v)) {
 			if (sip_addr_decode_why(&a, &v, &why)) {
 				set_err(msg, EBADMSG, addr_reason(SIP_HDR_CONTACT, why));
+				i = msg->nhdrs;
 				break;
 			}
 		}
@@ -622,8 +640,9 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 	if (!line_ok)
 		set_err(msg, EBADMSG, msg->is_request ? "Bad request line" : "Bad status line");
 
-	k = (struct keys){NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, 0, 0, 0, 0, 0, false};
-	split_headers(msg, b, le < msglen ? le + 1 : msglen, f.hend - f.start, cap, &k, &nlx);
+	k = (struct keys){NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, 0, 0, 0, 0, 0};
+	split_headers(msg, b, le < msglen ? le + 1 : msglen, f.hend - f.start, cap, &k, &nlx,
+		      memchr(b, '\0', f.hend - f.start) != NULL);
 	decode_keys(msg, &k, line_ok);
 
 	*msgp = msg;

@@ -18,6 +18,7 @@ struct loop;
 
 #define SIP_MSG_MAX 65536  /* largest message accepted on any transport */
 #define SIP_HDRS_MAX 1024  /* more header lines than this: 400 */
+#define SIP_HDR_LINE_MAX 8192 /* a longer header field (folded lines included): 400 */
 #define SIP_PORT_DEFAULT 5060
 #define SIP_TLS_PORT_DEFAULT 5061
 

@@ -101,6 +101,8 @@ int sip_v6ref_decode(const char **pp, const char *end, struct pl *host);
 
 /* CSeq value: number (at most 2^32-1), LWS, method. EBADMSG otherwise. */
 int sip_cseq_decode(struct sip_cseq *cseq, const struct pl *text);
+/* "SIP/" 1*DIGIT "." 1*DIGIT: a SIP-Version, whichever version it names. */
+bool sip_version_ok(const struct pl *v);
 
 /* Like sip_addr_decode(), with a short reason for the failure (for the 400 reason phrase). */
 int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char **why);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define LOG_MODULE "sip"
+#include "sip_int.h"
 #include "trans_int.h"
 
 static const char allow_default[] = "INVITE, ACK, CANCEL, BYE, OPTIONS";
@@ -30,12 +31,36 @@ static void stack_reply_stateless(struct sip_stack *stack, const struct sip_msg 
 	mbuf_reset(&mb);
 }
 
+/* A request whose top Via has broken parameters (RFC 4475 badinv01: "192.0.2.15;;,;,,") still
+ * names where it came from; its sent-by is enough to send the 400 back (§18.2.2). */
+static bool via_sentby_fallback(struct sip_msg *req)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_VIA);
+	struct sip_via via;
+	struct pl v;
+	const char *cut;
+
+	if (!h || !req->err_reason)
+		return false;
+	v = h->value;
+	cut = memchr(v.p, ';', v.l);
+	if (!cut)
+		cut = memchr(v.p, ',', v.l);
+	if (cut)
+		v.l = (size_t)(cut - v.p);
+	if (sip_via_decode(&via, &v))
+		return false;
+	req->via = via;
+	req->via_ok = true;
+	return true;
+}
+
 static void stack_recv_request(struct sip_stack *stack, struct sip_msg *req)
 {
 	char allow[256];
 
 	/* Without a top Via there is nowhere to send an answer (§18.2.2). */
-	if (!req->via_ok) {
+	if (!req->via_ok && !via_sentby_fallback(req)) {
 		log_debug("request without a usable Via dropped (%s)",
 			  req->err_reason ? req->err_reason : "no Via");
 		return;
@@ -48,7 +73,7 @@ static void stack_recv_request(struct sip_stack *stack, struct sip_msg *req)
 	}
 	/* Checked before the other errors: a message in another SIP version may be otherwise
 	 * fine, and 505 tells the sender what is wrong (§8.2.2.1 ... §21.5.20). */
-	if (!pl_caseeq_str(&req->version, "SIP/2.0")) {
+	if (sip_version_ok(&req->version) && !pl_caseeq_str(&req->version, "SIP/2.0")) {
 		stack_reply_stateless(stack, req, 505, "Version Not Supported", NULL);
 		return;
 	}
