@@ -18,8 +18,14 @@ const char server_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK,
  * Empty until the modules that implement them (100rel, timer, replaces) exist. */
 static const char *const supported_options[] = {NULL};
 
+struct server_route_entry {
+	server_method_h *h;
+	void *arg;
+};
+
 struct server {
 	struct loop *loop;
+	struct server_route_entry routes[SIP_METHOD_PUBLISH + 1];
 	struct sip_stack *stack;
 	struct server_settings set;
 	/* Header blocks built once: answering an OPTIONS flood should cost no formatting. */
@@ -94,8 +100,12 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 	struct mbuf mb;
 
 	(void)stack;
-	if (!st) /* an ACK outside any transaction: nothing to answer */
+	if (!st) {
+		/* An ACK outside any transaction (for a 2xx): the call engine's, if any. */
+		if (srv->routes[SIP_METHOD_ACK].h)
+			srv->routes[SIP_METHOD_ACK].h(NULL, msg, srv->routes[SIP_METHOD_ACK].arg);
 		return;
+	}
 
 	/* RFC 3261 §8.2.1: method inspection first. */
 	if (!method_allowed(msg->mid)) {
@@ -123,6 +133,10 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 		return;
 	}
 	mbuf_reset(&mb);
+
+	if (msg->mid != SIP_METHOD_OTHER && srv->routes[msg->mid].h &&
+	    srv->routes[msg->mid].h(st, msg, srv->routes[msg->mid].arg))
+		return;
 
 	if (msg->mid == SIP_METHOD_OPTIONS) {
 		/* An endpoint answers OPTIONS even with Max-Forwards 0 (RFC 4475 §3.3.14). */
@@ -216,6 +230,15 @@ void server_free(struct server *srv)
 	if (srv->stack)
 		sip_stack_free(srv->stack);
 	free(srv);
+}
+
+int server_route(struct server *srv, enum sip_method method, server_method_h *h, void *arg)
+{
+	if (!srv || method <= SIP_METHOD_OTHER || method > SIP_METHOD_PUBLISH)
+		return EINVAL;
+	srv->routes[method].h = h;
+	srv->routes[method].arg = arg;
+	return 0;
 }
 
 struct sip_stack *server_stack(struct server *srv)

@@ -43,6 +43,15 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct server_se
 void server_free(struct server *srv);
 struct sip_stack *server_stack(struct server *srv);
 
+/* A module that handles one method (the registrar REGISTER, the call engine INVITE, ...). It is
+ * offered each request of that method that passed the checks every UAS makes (501, 416, 420);
+ * it returns true when it took the request (and answers st, now or later), false to let the
+ * server answer as if nobody handled the method (483, 481, 404). ACKs outside any transaction
+ * arrive with st == NULL. */
+typedef bool(server_method_h)(struct sip_strans *st, const struct sip_msg *msg, void *arg);
+
+int server_route(struct server *srv, enum sip_method method, server_method_h *h, void *arg);
+
 /* The Allow header value this server advertises. */
 extern const char server_allow[];
 
