@@ -10,12 +10,56 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "line.h" /* line discovery */
+
+/* line discovery: `mikaka line probe IFACE [--json] [--timeout S]` runs here, without the
+ * daemon (it needs CAP_NET_RAW for the packet socket). */
+static int line_probe_cmd(int argc, char **argv)
+{
+	const char *ifname = NULL;
+	struct mbuf out;
+	bool json = false;
+	int timeout_s = 10, err;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			timeout_s = atoi(argv[++i]);
+			if (timeout_s <= 0 || timeout_s > 3600) {
+				fprintf(stderr, "mikaka: --timeout takes seconds (1-3600)\n");
+				return 2;
+			}
+		} else if (!ifname && argv[i][0] != '-') {
+			ifname = argv[i];
+		} else {
+			ifname = NULL;
+			break;
+		}
+	}
+	if (!ifname) {
+		fprintf(stderr, "usage: mikaka line probe IFACE [--json] [--timeout S]\n");
+		return 2;
+	}
+	mbuf_init(&out);
+	err = line_probe(ifname, timeout_s * 1000, json, &out);
+	if (out.end)
+		fwrite(out.buf, 1, out.end, stdout);
+	mbuf_reset(&out);
+	if (err) {
+		fprintf(stderr, "mikaka: line probe on %s: %s\n", ifname,
+			err == ETIMEDOUT ? "no DHCP server answered" : strerror(err));
+		return 1;
+	}
+	return 0;
+}
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mikaka [-s CTLSOCKET] COMMAND...\n"
 		   "  -s PATH  the daemon's control socket; default " CTL_DEFAULT_PATH "\n"
-		   "  'mikaka help' lists the commands.\n");
+		   "  'mikaka help' lists the commands.\n"
+		   "  mikaka line probe IFACE [--json] [--timeout S]: one DHCP discovery (root)\n");
 }
 
 int main(int argc, char **argv)
@@ -46,6 +90,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (argc - optind >= 2 && !strcmp(argv[optind], "line") &&
+	    !strcmp(argv[optind + 1], "probe")) /* line discovery */
+		return line_probe_cmd(argc - optind - 2, argv + optind + 2);
 	for (int i = optind; i < argc; i++) {
 		int n = snprintf(line + len, sizeof(line) - len, "%s%s", i > optind ? " " : "",
 				 argv[i]);

@@ -124,6 +124,8 @@ int ctl_execute(struct ctl *ctl, const char *line, struct mbuf *out)
 		mbuf_write_str(out, "400 Bad arguments\n");
 	else if (err == ENOENT)
 		mbuf_write_str(out, "404 Not found\n");
+	else if (err == ECANCELED)
+		mbuf_write_str(out, "409 Refused\n");
 	else
 		mbuf_printf(out, "500 %s\n", strerror(err));
 	mbuf_write(out, body.buf, body.end);

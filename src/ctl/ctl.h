@@ -13,7 +13,9 @@ struct ctl;
 #define CTL_DEFAULT_PATH "/run/mikaka/mikaka.ctl"
 
 /* A command handler writes its output to `out` and returns 0, or an errno value (the client then
- * exits non-zero). argv holds the words after the command's own words. */
+ * exits non-zero): EINVAL for bad arguments, ENOENT for nothing found, ECANCELED for a request
+ * refused (a reload of a broken configuration). argv holds the words after the command's own
+ * words. */
 typedef int(ctl_cmd_h)(struct mbuf *out, int argc, char **argv, void *arg);
 
 struct ctl_cmd {

@@ -1,4 +1,5 @@
-/* mikakad: the daemon's entry point: options, configuration, and the event loop. */
+/* mikakad: the daemon's entry point: options, the configuration snapshot and its reload, the
+ * modules wired together, and the event loop. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -6,13 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "conf.h"
 #include "ctl.h"
+#include "line.h" /* line discovery */
 #include "loop.h"
+#include "pbx.h"
+#include "peer.h"
 #include "server.h"
+#include "store.h"
 
 #define LOG_MODULE "mikakad"
 #define DEFAULT_CONFDIR "/etc/mikaka"
@@ -22,17 +29,13 @@ struct daemon {
 	struct loop *loop;
 	struct server *server;
 	struct ctl *ctl;
+	struct store *store;
+	struct line *line; /* line discovery */
+	struct cfg *cfg;   /* the configuration in force (one reference) */
 	const char *confdir;
+	const char *dbpath;
 	time_t started;
 	time_t reloaded;
-	bool stopping;
-};
-
-/* The configuration files, read together so -t and reload see the same thing. */
-struct config_set {
-	struct conf *sip;
-	struct conf *extensions;
-	struct conf *mikaka;
 };
 
 /* Each TCP connection costs a descriptor: take all the kernel allows this process (the soft
@@ -61,43 +64,40 @@ static void usage(FILE *f)
 		   "  -V       print the version and exit\n");
 }
 
-static void config_set_free(struct config_set *cs)
+/* The line's values as dialplan globals: discovered ones when discovery runs. */
+static struct pbx_vars *line_vars(const struct daemon *d)
 {
-	conf_free(cs->sip);
-	conf_free(cs->extensions);
-	conf_free(cs->mikaka);
-	memset(cs, 0, sizeof(*cs));
+	static const char *const names[] = {"LINE_NUMBER", "LINE_NUMBERS", "LINE_DOMAIN",
+					    "LINE_SERVER", "LINE_ADDRESS"};
+	struct pbx_vars *vars = NULL;
+	char buf[512];
+
+	if (!d->line || pbx_vars_alloc(&vars))
+		return vars;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (line_var(d->line, names[i], buf, sizeof(buf)) == 0)
+			pbx_vars_set(vars, names[i], buf);
+	}
+	return vars;
 }
 
-/* Loads one file; a missing optional file is not an error. Returns 0 or EINVAL. */
-static int load_one(struct conf **confp, const char *dir, const char *name, bool required,
-		    struct conf_diags *diags)
+/* Loads and checks a new snapshot; problems go to diags. Installs it only when it is clean. */
+static int apply_config(struct daemon *d, struct conf_diags *diags)
 {
-	char path[PATH_MAX];
+	struct pbx_vars *vars = line_vars(d);
+	struct cfg *cfg = NULL;
 	int err;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (access(path, F_OK) != 0) {
-		if (required)
-			conf_diag_add(diags, CONF_WARNING, path, 0,
-				      "not found; using the built-in defaults");
-		return 0;
-	}
-	err = conf_load(confp, path, diags);
-	return err ? EINVAL : 0;
-}
-
-static int config_set_load(struct config_set *cs, const char *dir, struct server_settings *set,
-			   struct conf_diags *diags)
-{
-	int err = 0;
-
-	memset(cs, 0, sizeof(*cs));
-	err |= load_one(&cs->sip, dir, "sip.conf", true, diags);
-	err |= load_one(&cs->extensions, dir, "extensions.conf", false, diags);
-	err |= load_one(&cs->mikaka, dir, "mikaka.conf", false, diags);
-	err |= server_settings_load(set, cs->sip, cs->mikaka, diags);
-	return err ? EINVAL : 0;
+	err = cfg_load(&cfg, d->confdir, vars, diags);
+	pbx_vars_free(vars);
+	if (err)
+		return err;
+	/* Calls and registrations hold their own references to the old snapshot. */
+	mem_deref(d->cfg);
+	d->cfg = cfg;
+	d->reloaded = time(NULL);
+	/* registrar: reg_reconfigure(d->reg, cfg->peers) once it exists */
+	return 0;
 }
 
 static int cmd_version(struct mbuf *out, int argc, char **argv, void *arg)
@@ -108,15 +108,15 @@ static int cmd_version(struct mbuf *out, int argc, char **argv, void *arg)
 
 static void fmt_duration(struct mbuf *out, const char *label, time_t secs)
 {
-	long d = (long)(secs / 86400), h = (long)(secs % 86400 / 3600);
+	long dd = (long)(secs / 86400), h = (long)(secs % 86400 / 3600);
 	long m = (long)(secs % 3600 / 60), s = (long)(secs % 60);
 
 	mbuf_printf(out, "%s: ", label);
-	if (d)
-		mbuf_printf(out, "%ld day%s, ", d, d == 1 ? "" : "s");
-	if (d || h)
+	if (dd)
+		mbuf_printf(out, "%ld day%s, ", dd, dd == 1 ? "" : "s");
+	if (dd || h)
 		mbuf_printf(out, "%ld hour%s, ", h, h == 1 ? "" : "s");
-	if (d || h || m)
+	if (dd || h || m)
 		mbuf_printf(out, "%ld minute%s, ", m, m == 1 ? "" : "s");
 	mbuf_printf(out, "%ld second%s\n", s, s == 1 ? "" : "s");
 }
@@ -136,35 +136,91 @@ static int cmd_stop(struct mbuf *out, int argc, char **argv, void *arg)
 	struct daemon *d = arg;
 
 	mbuf_write_str(out, "Stopping mikakad\n");
-	d->stopping = true;
 	loop_stop(d->loop);
 	return 0;
 }
 
-static void reload(struct daemon *d)
-{
-	struct conf_diags diags = {0};
-	struct server_settings set;
-	struct config_set cs;
-
-	/* Checked now, applied by the modules as they learn to reload (listening sockets stay). */
-	if (config_set_load(&cs, d->confdir, &set, &diags)) {
-		conf_diags_print(&diags);
-		log_error("reload: configuration has errors; keeping the running one");
-	} else {
-		conf_diags_print(&diags);
-		log_notice("reload: configuration read");
-		d->reloaded = time(NULL);
-	}
-	config_set_free(&cs);
-	conf_diags_reset(&diags);
-}
-
+/* `reload`: the whole new configuration is checked first; on any error the running one stays
+ * and the caller sees every problem with file:line. */
 static int cmd_reload(struct mbuf *out, int argc, char **argv, void *arg)
 {
-	reload(arg);
-	mbuf_write_str(out, "Reloaded\n");
-	return 0;
+	struct daemon *d = arg;
+	struct conf_diags diags = {0};
+	int err = apply_config(d, &diags);
+
+	cfg_diags_format(&diags, out);
+	if (err) {
+		mbuf_printf(out, "Reload refused: the configuration in %s has errors; the running "
+				 "one stays in force.\n",
+			    d->confdir);
+		log_error("reload refused: configuration has errors");
+	} else {
+		mbuf_write_str(out, "Configuration reloaded.\n");
+		log_notice("configuration reloaded");
+	}
+	conf_diags_reset(&diags);
+	return err ? ECANCELED : 0;
+}
+
+static int cmd_dialplan_show(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (argc > 1)
+		return EINVAL;
+	return dialplan_show(d->cfg->dialplan, argc ? argv[0] : NULL, out);
+}
+
+static int cmd_sip_show_peers(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	/* registrar: live contact state via its peer_state_h */
+	return sipcfg_show_peers(d->cfg->peers, out, NULL, NULL);
+}
+
+static int cmd_sip_show_peer(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (argc != 1)
+		return EINVAL;
+	return sipcfg_show_peer(d->cfg->peers, argv[0], out, NULL, NULL);
+}
+
+static int cmd_sip_show_settings(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	return sipcfg_show_settings(d->cfg->peers, out);
+}
+
+static int cmd_sip_show_registry(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	return sipcfg_show_registry(d->cfg->peers, out, NULL, NULL);
+}
+
+/* line discovery */
+static int cmd_line_show(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	return line_show(d->line, out);
+}
+
+/* line discovery: a new number, domain or server changes the dialplan's LINE_* globals. */
+static void line_changed(const struct line_info *info, unsigned changes, void *arg)
+{
+	struct daemon *d = arg;
+	struct conf_diags diags = {0};
+
+	if (apply_config(d, &diags))
+		log_warn("line changed, but the configuration now has errors; LINE_* variables "
+			 "keep their old values");
+	conf_diags_reset(&diags);
+	/* registrar: reg_line_changed(...) */
 }
 
 static void signal_handler(enum loop_signal sig, void *arg)
@@ -172,27 +228,59 @@ static void signal_handler(enum loop_signal sig, void *arg)
 	struct daemon *d = arg;
 
 	if (sig == LOOP_SIG_HUP) {
+		struct conf_diags diags = {0};
+
 		log_notice("SIGHUP: reloading");
-		reload(d);
+		if (apply_config(d, &diags)) {
+			conf_diags_print(&diags);
+			log_error("reload refused: configuration has errors; keeping the running one");
+		} else {
+			conf_diags_print(&diags);
+			log_notice("configuration reloaded");
+		}
+		conf_diags_reset(&diags);
 		return;
 	}
 	log_notice("terminating");
 	loop_stop(d->loop);
 }
 
+static int register_commands(struct daemon *d)
+{
+	const struct ctl_cmd cmds[] = {
+		{"core show version", "show the version", cmd_version, d},
+		{"core show uptime", "show how long the daemon has run", cmd_uptime, d},
+		{"core stop gracefully", "stop the daemon", cmd_stop, d},
+		{"core stop now", "stop the daemon", cmd_stop, d},
+		{"reload", "re-read and check the configuration; apply it if it has no error",
+		 cmd_reload, d},
+		{"dialplan show", "dialplan show [[EXTEN@]CONTEXT]: show the dialplan",
+		 cmd_dialplan_show, d},
+		{"sip show peers", "list the sip.conf peers", cmd_sip_show_peers, d},
+		{"sip show peer", "sip show peer NAME: one peer in detail", cmd_sip_show_peer, d},
+		{"sip show settings", "the [general] settings", cmd_sip_show_settings, d},
+		{"sip show registry", "outbound registrations", cmd_sip_show_registry, d},
+		{"line show", "show the discovered line", cmd_line_show, d}, /* line discovery */
+	};
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++)
+		err = ctl_register(d->ctl, &cmds[i]);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	const char *ctlpath = CTL_DEFAULT_PATH;
-	const char *dbpath = DEFAULT_DB;
 	struct conf_diags diags = {0};
-	struct server_settings set;
+	struct line_config line_cfg; /* line discovery */
 	struct daemon d = {0};
-	struct config_set cs;
 	bool check_only = false;
 	int verbosity = LOG_INFO;
 	int opt, err;
 
 	d.confdir = DEFAULT_CONFDIR;
+	d.dbpath = DEFAULT_DB;
 	while ((opt = getopt(argc, argv, "C:s:d:tvqVh")) != -1) {
 		switch (opt) {
 		case 'C':
@@ -202,7 +290,7 @@ int main(int argc, char **argv)
 			ctlpath = optarg;
 			break;
 		case 'd':
-			dbpath = optarg;
+			d.dbpath = optarg;
 			break;
 		case 't':
 			check_only = true;
@@ -232,58 +320,69 @@ int main(int argc, char **argv)
 	}
 	log_set_level((enum log_level)verbosity);
 
-	err = config_set_load(&cs, d.confdir, &set, &diags);
+	err = apply_config(&d, &diags);
+	/* line discovery: [line] in mikaka.conf (checked by -t too) */
+	memset(&line_cfg, 0, sizeof(line_cfg));
+	if (d.cfg && line_config_load(&line_cfg, d.cfg->mikaka, &diags))
+		err = EINVAL;
 	conf_diags_print(&diags);
 	if (check_only) {
 		printf("%s: configuration %s (%zu error%s, %zu warning%s)\n", d.confdir,
 		       err ? "has errors" : "OK", diags.errors, diags.errors == 1 ? "" : "s",
 		       diags.count - diags.errors, diags.count - diags.errors == 1 ? "" : "s");
 		conf_diags_reset(&diags);
-		config_set_free(&cs);
+		mem_deref(d.cfg);
 		return err ? 1 : 0;
 	}
 	conf_diags_reset(&diags);
 	if (err) {
 		log_error("configuration has errors; not starting (check with: mikakad -C %s -t)",
 			  d.confdir);
-		config_set_free(&cs);
+		mem_deref(d.cfg);
 		return 1;
 	}
-	(void)dbpath; /* the state store arrives with registrations */
 
 	raise_fd_limit();
 	d.started = d.reloaded = time(NULL);
 	err = loop_alloc(&d.loop);
 	if (!err)
 		err = loop_signals_listen(d.loop, signal_handler, &d);
+	if (!err) {
+		err = store_open(&d.store, d.loop, d.dbpath);
+		if (err)
+			log_error("state database %s: %s", d.dbpath, strerror(err));
+	}
 	if (!err)
-		err = server_alloc(&d.server, d.loop, &set);
+		err = server_alloc(&d.server, d.loop, &d.cfg->server);
 	if (!err) {
 		err = ctl_alloc(&d.ctl, d.loop, ctlpath);
 		if (err)
 			log_error("control socket %s: %s", ctlpath, strerror(err));
 	}
-	if (!err) {
-		const struct ctl_cmd cmds[] = {
-			{"core show version", "show the version", cmd_version, &d},
-			{"core show uptime", "show how long the daemon has run", cmd_uptime, &d},
-			{"core stop gracefully", "stop the daemon", cmd_stop, &d},
-			{"core stop now", "stop the daemon", cmd_stop, &d},
-			{"reload", "re-read the configuration", cmd_reload, &d},
-		};
-		for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++)
-			err = ctl_register(d.ctl, &cmds[i]);
+	if (!err)
+		err = register_commands(&d);
+	/* registrar: reg_alloc() and server_route(SIP_METHOD_REGISTER) go here */
+	/* line discovery: start the DHCP client (or lease-file reader). */
+	if (!err && line_cfg.ifname[0]) {
+		if (!line_cfg.state_file[0])
+			line_state_path(line_cfg.state_file, sizeof(line_cfg.state_file), d.dbpath,
+					line_cfg.ifname);
+		err = line_alloc(&d.line, d.loop, &line_cfg, line_changed, &d);
+		if (err)
+			log_error("line discovery on %s: %s", line_cfg.ifname, strerror(err));
 	}
 	if (!err) {
-		log_notice("mikakad %s started (config %s, control %s)", MIKAKA_VERSION, d.confdir,
-			   ctlpath);
+		log_notice("mikakad %s started (config %s, control %s, database %s)",
+			   MIKAKA_VERSION, d.confdir, ctlpath, d.dbpath);
 		err = loop_run(d.loop);
 	}
 
+	line_free(d.line); /* line discovery */
 	ctl_free(d.ctl);
 	server_free(d.server);
+	store_close(d.store);
 	loop_free(d.loop);
-	config_set_free(&cs);
+	mem_deref(d.cfg);
 	if (err)
 		log_error("exiting: %s", strerror(err));
 	return err ? 1 : 0;

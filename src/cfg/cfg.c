@@ -1,0 +1,130 @@
+/* cfg: loads and checks the whole configuration as one snapshot (see cfg.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "pbx.h"
+#include "peer.h"
+
+static void cfg_destroy(void *data)
+{
+	struct cfg *cfg = data;
+
+	dialplan_free(cfg->dialplan);
+	mem_deref(cfg->peers);
+	conf_free(cfg->sip);
+	conf_free(cfg->extensions);
+	conf_free(cfg->mikaka);
+	free(cfg->dir);
+}
+
+/* Loads DIR/NAME into *confp when it exists. Returns 0, or EINVAL after an error. */
+static int load_file(struct conf **confp, const char *dir, const char *name, bool warn_missing,
+		     struct conf_diags *diags)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (access(path, F_OK) != 0) {
+		if (warn_missing)
+			conf_diag_add(diags, CONF_WARNING, path, 0,
+				      "not found; using the built-in defaults");
+		return 0;
+	}
+	return conf_load(confp, path, diags) ? EINVAL : 0;
+}
+
+/* The contexts calls can enter the dialplan by: [general] context= and every peer's. */
+static int entry_contexts(const struct sipcfg *peers, const char ***listp, size_t *np)
+{
+	size_t n = sipcfg_peer_count(peers);
+	const char **list = calloc(n + 1, sizeof(*list));
+	size_t k = 0;
+
+	if (!list)
+		return ENOMEM;
+	if (sipcfg_general(peers)->context)
+		list[k++] = sipcfg_general(peers)->context;
+	for (size_t i = 0; i < n; i++) {
+		const struct peer *p = sipcfg_peer_at(peers, i);
+		if (p->context)
+			list[k++] = p->context;
+	}
+	*listp = list;
+	*np = k;
+	return 0;
+}
+
+int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_vars,
+	     struct conf_diags *diags)
+{
+	struct conf *empty_sip = NULL, *empty_ext = NULL;
+	const char **entries = NULL;
+	size_t nentries = 0;
+	struct cfg *cfg;
+	int err = 0;
+
+	cfg = mem_zalloc(sizeof(*cfg), cfg_destroy);
+	if (!cfg)
+		return ENOMEM;
+	cfg->dir = strdup(dir);
+	if (!cfg->dir) {
+		mem_deref(cfg);
+		return ENOMEM;
+	}
+	err |= load_file(&cfg->sip, dir, "sip.conf", true, diags);
+	err |= load_file(&cfg->extensions, dir, "extensions.conf", false, diags);
+	err |= load_file(&cfg->mikaka, dir, "mikaka.conf", false, diags);
+	if (err)
+		goto out; /* syntax errors: the meaning would only repeat them */
+
+	err |= server_settings_load(&cfg->server, cfg->sip, cfg->mikaka, diags);
+
+	/* An absent file means an empty one: no peers, no contexts. */
+	if (!cfg->sip && conf_load_string(&empty_sip, "sip.conf", "", diags) != 0) {
+		err = ENOMEM;
+		goto out;
+	}
+	if (sipcfg_load(&cfg->peers, cfg->sip ? cfg->sip : empty_sip, diags))
+		err = EINVAL;
+	if (!cfg->extensions && conf_load_string(&empty_ext, "extensions.conf", "", diags) != 0) {
+		err = ENOMEM;
+		goto out;
+	}
+	if (dialplan_load(&cfg->dialplan, cfg->extensions ? cfg->extensions : empty_ext, line_vars,
+			  diags))
+		err = EINVAL;
+	if (cfg->peers && cfg->dialplan) {
+		if (entry_contexts(cfg->peers, &entries, &nentries)) {
+			err = ENOMEM;
+			goto out;
+		}
+		if (dialplan_check(cfg->dialplan, entries, nentries, diags))
+			err = EINVAL;
+	}
+
+out:
+	free(entries);
+	conf_free(empty_sip);
+	conf_free(empty_ext);
+	if (err) {
+		mem_deref(cfg);
+		return err == ENOMEM ? ENOMEM : EINVAL;
+	}
+	*cfgp = cfg;
+	return 0;
+}
+
+void cfg_diags_format(const struct conf_diags *diags, struct mbuf *out)
+{
+	for (size_t i = 0; i < diags->count; i++) {
+		char line[1200];
+
+		conf_diag_format(&diags->items[i], line, sizeof(line));
+		mbuf_printf(out, "%s\n", line);
+	}
+}

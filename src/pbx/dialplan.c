@@ -1,0 +1,1735 @@
+/* dialplan: loads extensions.conf into contexts (exact extensions in a hash table, patterns in a
+ * trie kept in Asterisk's sort order), finds what runs for a number, `dialplan show` and the
+ * `mikakad -t` checks. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_int.h"
+
+#define LOG_MODULE "pbx"
+
+/* Longest extension (pattern positions, or digits looked up). */
+#define DP_EXTEN_MAX 256
+/* Contexts visited through include => in one lookup (also ends include loops). */
+#define DP_INCLUDE_MAX 128
+
+static const char *const app_names[PBX_APP_COUNT] = {
+	[PBX_APP_NOOP] = "NoOp",
+	[PBX_APP_SET] = "Set",
+	[PBX_APP_GOTO] = "Goto",
+	[PBX_APP_GOTOIF] = "GotoIf",
+	[PBX_APP_GOSUB] = "Gosub",
+	[PBX_APP_RETURN] = "Return",
+	[PBX_APP_ANSWER] = "Answer",
+	[PBX_APP_HANGUP] = "Hangup",
+	[PBX_APP_WAIT] = "Wait",
+	[PBX_APP_BUSY] = "Busy",
+	[PBX_APP_CONGESTION] = "Congestion",
+	[PBX_APP_PROGRESS] = "Progress",
+	[PBX_APP_RINGING] = "Ringing",
+	[PBX_APP_VERBOSE] = "Verbose",
+	[PBX_APP_LOG] = "Log",
+	[PBX_APP_DIAL] = "Dial",
+};
+
+const char *pbx_app_name(enum pbx_app app)
+{
+	return app < PBX_APP_COUNT ? app_names[app] : "?";
+}
+
+static int app_lookup(const char *name, size_t n, enum pbx_app *appp)
+{
+	for (size_t i = 0; i < PBX_APP_COUNT; i++) {
+		if (strlen(app_names[i]) == n && strncasecmp(app_names[i], name, n) == 0) {
+			*appp = (enum pbx_app)i;
+			return 0;
+		}
+	}
+	return ENOENT;
+}
+
+/* ---- patterns -------------------------------------------------------------------------------- */
+
+/* A pattern position while compiling, with its set inline. */
+struct pat_el {
+	uint32_t weight;
+	uint8_t kind;
+	uint8_t c;
+	uint8_t set[32];
+};
+
+static void set_add(uint8_t *set, unsigned c)
+{
+	set[c / 8] |= (uint8_t)(1u << (c % 8));
+}
+
+static bool set_has(const uint8_t *set, unsigned c)
+{
+	return set[c / 8] & (1u << (c % 8));
+}
+
+static void el_range(struct pat_el *el, unsigned lo, unsigned hi)
+{
+	el->kind = DP_EL_SET;
+	for (unsigned c = lo; c <= hi; c++)
+		set_add(el->set, c);
+	el->weight = ((hi - lo + 1) << 8) | lo;
+}
+
+/* Compiles the text after '_' into positions. EINVAL for an empty pattern, an unclosed or empty
+ * [...] set; E2BIG when it is too long. */
+static int pat_compile(const char *p, struct pat_el *els, size_t max, size_t *np)
+{
+	size_t n = 0;
+
+	for (; *p; p++) {
+		struct pat_el *el;
+		unsigned char c = (unsigned char)*p;
+
+		if (c == ' ' || c == '-')
+			continue;
+		if (n == max)
+			return E2BIG;
+		el = &els[n++];
+		memset(el, 0, sizeof(*el));
+		switch (c) {
+		case 'X':
+		case 'x':
+			el_range(el, '0', '9');
+			break;
+		case 'Z':
+		case 'z':
+			el_range(el, '1', '9');
+			break;
+		case 'N':
+		case 'n':
+			el_range(el, '2', '9');
+			break;
+		case '.':
+			el->kind = DP_EL_DOT;
+			el->weight = DP_W_DOT;
+			break;
+		case '!':
+			el->kind = DP_EL_BANG;
+			el->weight = DP_W_BANG;
+			break;
+		case '[': {
+			unsigned count = 0, first = 256;
+			const char *q = p + 1;
+
+			for (; *q && *q != ']'; q++) {
+				unsigned lo = (unsigned char)*q, hi = lo;
+
+				if (q[1] == '-' && q[2] && q[2] != ']') {
+					hi = (unsigned char)q[2];
+					q += 2;
+				}
+				if (hi < lo)
+					return EINVAL;
+				for (unsigned x = lo; x <= hi; x++)
+					set_add(el->set, x);
+			}
+			if (*q != ']')
+				return EINVAL;
+			for (unsigned x = 0; x < 256; x++) {
+				if (set_has(el->set, x)) {
+					count++;
+					if (first == 256)
+						first = x;
+				}
+			}
+			if (!count)
+				return EINVAL;
+			p = q;
+			if (count == 1) {
+				/* [5] is the literal 5: same weight, same set. */
+				memset(el->set, 0, sizeof(el->set));
+				el->kind = DP_EL_LIT;
+				el->c = (uint8_t)first;
+				el->weight = 0x100u | first;
+			} else {
+				el->kind = DP_EL_SET;
+				el->weight = (count << 8) | first;
+			}
+			break;
+		}
+		default:
+			el->kind = DP_EL_LIT;
+			el->c = c;
+			el->weight = 0x100u | c;
+			break;
+		}
+	}
+	if (!n)
+		return EINVAL;
+	*np = n;
+	return 0;
+}
+
+/* Asterisk's order of two positions: by weight, then (equal weight, different sets) by the sets
+ * compared as bytes, the larger one first. */
+static int el_cmp(uint32_t wa, uint8_t ka, const uint8_t *sa, uint32_t wb, uint8_t kb,
+		  const uint8_t *sb)
+{
+	if (wa != wb)
+		return wa < wb ? -1 : 1;
+	if (ka == DP_EL_SET && kb == DP_EL_SET)
+		return memcmp(sb, sa, 32);
+	return 0;
+}
+
+/* Strips '-' and ' ' (Asterisk ignores them in extensions and dialled numbers). */
+static int exten_norm(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		if (*s == '-' || *s == ' ')
+			continue;
+		if (n + 1 >= size)
+			return E2BIG;
+		buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+int dp_ext_cmp(const char *a, const char *b)
+{
+	struct pat_el ea[DP_EXTEN_MAX], eb[DP_EXTEN_MAX];
+	size_t na, nb;
+
+	if (a[0] != '_' || b[0] != '_') {
+		char x[DP_EXTEN_MAX], y[DP_EXTEN_MAX];
+
+		if (a[0] != '_' && b[0] == '_')
+			return -1;
+		if (a[0] == '_')
+			return 1;
+		if (exten_norm(a, x, sizeof(x)) || exten_norm(b, y, sizeof(y)))
+			return strcmp(a, b);
+		return strcmp(x, y);
+	}
+	if (pat_compile(a + 1, ea, DP_EXTEN_MAX, &na) || pat_compile(b + 1, eb, DP_EXTEN_MAX, &nb))
+		return strcmp(a, b);
+	for (size_t i = 0;; i++) {
+		uint32_t wa = i < na ? ea[i].weight : DP_W_END;
+		uint32_t wb = i < nb ? eb[i].weight : DP_W_END;
+		int c;
+
+		if (i >= na && i >= nb)
+			return 0;
+		c = el_cmp(wa, i < na ? ea[i].kind : 0, i < na ? ea[i].set : NULL, wb,
+			   i < nb ? eb[i].kind : 0, i < nb ? eb[i].set : NULL);
+		if (c)
+			return c;
+	}
+}
+
+static bool pat_match_els(const struct pat_el *els, size_t n, const char *s)
+{
+	size_t i = 0;
+
+	for (; *s; s++) {
+		if (*s == '-')
+			continue;
+		if (i == n)
+			return false;
+		switch (els[i].kind) {
+		case DP_EL_LIT:
+			if ((unsigned char)*s != els[i].c)
+				return false;
+			break;
+		case DP_EL_SET:
+			if (!set_has(els[i].set, (unsigned char)*s))
+				return false;
+			break;
+		case DP_EL_DOT:
+		case DP_EL_BANG:
+			return true;
+		}
+		i++;
+	}
+	return i == n || els[i].kind == DP_EL_BANG;
+}
+
+bool dp_ext_match(const char *name, const char *exten)
+{
+	struct pat_el els[DP_EXTEN_MAX];
+	char x[DP_EXTEN_MAX], y[DP_EXTEN_MAX];
+	size_t n;
+
+	if (name[0] != '_') {
+		if (exten_norm(name, x, sizeof(x)) || exten_norm(exten, y, sizeof(y)))
+			return false;
+		return strcmp(x, y) == 0;
+	}
+	if (pat_compile(name + 1, els, DP_EXTEN_MAX, &n))
+		return false;
+	return pat_match_els(els, n, exten);
+}
+
+/* ---- the trie ---------------------------------------------------------------------------------- */
+
+/* X, Z and N are shared by every edge that uses them instead of one copy per edge. */
+static uint8_t set_x[32], set_z[32], set_n[32];
+
+static uint8_t *set_shared(const uint8_t *set)
+{
+	static bool init;
+
+	if (!init) {
+		for (unsigned c = '0'; c <= '9'; c++) {
+			set_add(set_x, c);
+			if (c >= '1')
+				set_add(set_z, c);
+			if (c >= '2')
+				set_add(set_n, c);
+		}
+		init = true;
+	}
+	if (!memcmp(set, set_x, 32))
+		return set_x;
+	if (!memcmp(set, set_z, 32))
+		return set_z;
+	if (!memcmp(set, set_n, 32))
+		return set_n;
+	return NULL;
+}
+
+static void set_free(uint8_t *set)
+{
+	if (set != set_x && set != set_z && set != set_n)
+		free(set);
+}
+
+static void node_free(struct dp_node *n)
+{
+	for (uint32_t i = 0; i < n->nedges; i++) {
+		node_free(n->edges[i].child);
+		free(n->edges[i].child);
+		set_free(n->edges[i].el.set);
+	}
+	free(n->edges);
+}
+
+/* The node reached by the positions, created as needed. */
+static int trie_insert(struct dp_node *n, const struct pat_el *els, size_t nels,
+		       struct dp_node **nodep)
+{
+	for (size_t k = 0; k < nels; k++) {
+		const struct pat_el *el = &els[k];
+		uint32_t lo = 0, hi = n->nedges;
+		struct dp_edge *e;
+
+		while (lo < hi) {
+			uint32_t mid = (lo + hi) / 2;
+			const struct dp_edge *m = &n->edges[mid];
+			int c = el_cmp(m->el.weight, m->el.kind, m->el.set, el->weight, el->kind,
+				       el->set);
+
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n->nedges &&
+		    !el_cmp(n->edges[lo].el.weight, n->edges[lo].el.kind, n->edges[lo].el.set,
+			    el->weight, el->kind, el->set)) {
+			n = n->edges[lo].child;
+			continue;
+		}
+		if (n->nedges == n->cap) {
+			uint32_t cap = n->cap ? n->cap * 2 : 1;
+			struct dp_edge *ne = realloc(n->edges, cap * sizeof(*ne));
+
+			if (!ne)
+				return ENOMEM;
+			n->edges = ne;
+			n->cap = cap;
+		}
+		e = &n->edges[lo];
+		memmove(e + 1, e, (n->nedges - lo) * sizeof(*e));
+		memset(e, 0, sizeof(*e));
+		n->nedges++;
+		e->el.weight = el->weight;
+		e->el.kind = el->kind;
+		e->el.c = el->c;
+		e->child = calloc(1, sizeof(*e->child));
+		if (el->kind == DP_EL_SET) {
+			e->el.set = set_shared(el->set);
+			if (!e->el.set) {
+				e->el.set = malloc(32);
+				if (e->el.set)
+					memcpy(e->el.set, el->set, 32);
+			}
+		}
+		if (!e->child || (el->kind == DP_EL_SET && !e->el.set)) {
+			free(e->child);
+			set_free(e->el.set);
+			n->nedges--;
+			memmove(e, e + 1, (n->nedges - lo) * sizeof(*e));
+			return ENOMEM;
+		}
+		if (el->kind == DP_EL_LIT)
+			n->nlit++;
+		n = e->child;
+	}
+	*nodep = n;
+	return 0;
+}
+
+/* Sets `first` in every node, and appends the patterns in order to list (when not NULL). */
+static struct dp_ext *trie_finish(struct dp_node *n, struct dp_ext **list, size_t *count)
+{
+	n->first = NULL;
+	for (uint32_t i = 0; i < n->nedges; i++) {
+		struct dp_ext *f = trie_finish(n->edges[i].child, list, count);
+
+		if (!n->first)
+			n->first = f;
+	}
+	if (n->term) {
+		if (!n->first)
+			n->first = n->term;
+		if (list)
+			list[(*count)++] = n->term;
+	}
+	return n->first;
+}
+
+static const struct dp_prio *ext_prio(const struct dp_ext *e, const struct dp_want *w)
+{
+	if (!e || !e->nprios)
+		return NULL;
+	if (w->label) {
+		for (size_t i = 0; i < e->nprios; i++) {
+			if (e->prios[i].label && !strcmp(e->prios[i].label, w->label))
+				return &e->prios[i];
+		}
+		return NULL;
+	}
+	if (!w->prio)
+		return &e->prios[0];
+	size_t lo = 0, hi = e->nprios;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (e->prios[mid].prio < w->prio)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->nprios && e->prios[lo].prio == w->prio ? &e->prios[lo] : NULL;
+}
+
+/* The first pattern of the subtree that has the wanted priority. */
+static const struct dp_ext *trie_first(const struct dp_node *n, const struct dp_want *w)
+{
+	if (!n->first)
+		return NULL;
+	if (ext_prio(n->first, w))
+		return n->first;
+	for (uint32_t i = 0; i < n->nedges; i++) {
+		const struct dp_ext *r = trie_first(n->edges[i].child, w);
+
+		if (r)
+			return r;
+	}
+	return n->term && ext_prio(n->term, w) ? n->term : NULL;
+}
+
+/* Depth-first in edge order: the first pattern met is the first in Asterisk's sorted list. */
+static const struct dp_ext *trie_match(const struct dp_node *n, const char *s, size_t len,
+				       size_t pos, const struct dp_want *w)
+{
+	const struct dp_ext *r;
+
+	if (pos < len) {
+		unsigned char c = (unsigned char)s[pos];
+		uint32_t lo = 0, hi = n->nlit;
+
+		while (lo < hi) {
+			uint32_t mid = (lo + hi) / 2;
+
+			if (n->edges[mid].el.c < c)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n->nlit && n->edges[lo].el.c == c) {
+			r = trie_match(n->edges[lo].child, s, len, pos + 1, w);
+			if (r)
+				return r;
+		}
+		for (uint32_t i = n->nlit; i < n->nedges; i++) {
+			const struct dp_edge *e = &n->edges[i];
+
+			if (e->el.kind == DP_EL_SET) {
+				if (!set_has(e->el.set, c))
+					continue;
+				r = trie_match(e->child, s, len, pos + 1, w);
+			} else {
+				/* '.' (one or more: there is one) and '!' match the rest. */
+				r = trie_first(e->child, w);
+			}
+			if (r)
+				return r;
+		}
+		return NULL;
+	}
+	for (uint32_t i = n->nlit; i < n->nedges; i++) {
+		if (n->edges[i].el.kind == DP_EL_BANG) {
+			r = trie_first(n->edges[i].child, w);
+			if (r)
+				return r;
+		}
+	}
+	return n->term && ext_prio(n->term, w) ? n->term : NULL;
+}
+
+/* ---- lookup ------------------------------------------------------------------------------------ */
+
+const struct dp_ctx *dp_ctx_find(const struct dialplan *dp, const char *name)
+{
+	uint32_t key;
+
+	if (!dp || !name)
+		return NULL;
+	key = hash_bytes(name, strlen(name));
+	LIST_FOREACH(htab_bucket(&dp->ctxs, key), le)
+	{
+		const struct dp_ctx *c = le->data;
+
+		if (le->key == key && !strcmp(c->name, name))
+			return c;
+	}
+	return NULL;
+}
+
+static struct dp_ext *exact_find(const struct dp_ctx *ctx, const char *key, size_t len)
+{
+	uint32_t h = hash_bytes(key, len);
+
+	LIST_FOREACH(htab_bucket(&ctx->exact, h), le)
+	{
+		struct dp_ext *e = le->data;
+
+		if (le->key == h && !strcmp(e->key, key))
+			return e;
+	}
+	return NULL;
+}
+
+struct dp_search {
+	const char *s;
+	size_t len;
+	const struct dp_want *want;
+	const struct dp_ctx *seen[DP_INCLUDE_MAX];
+	size_t nseen;
+};
+
+static const struct dp_prio *ctx_search(const struct dp_ctx *ctx, struct dp_search *q,
+					const struct dp_ext **extp)
+{
+	const struct dp_ext *e;
+	const struct dp_prio *p;
+
+	for (size_t i = 0; i < q->nseen; i++) {
+		if (q->seen[i] == ctx)
+			return NULL;
+	}
+	if (q->nseen == DP_INCLUDE_MAX)
+		return NULL;
+	q->seen[q->nseen++] = ctx;
+
+	e = exact_find(ctx, q->s, q->len);
+	p = ext_prio(e, q->want);
+	if (!p) {
+		e = ctx->root.first ? trie_match(&ctx->root, q->s, q->len, 0, q->want) : NULL;
+		p = ext_prio(e, q->want);
+	}
+	if (p) {
+		if (extp)
+			*extp = e;
+		return p;
+	}
+	for (size_t i = 0; i < ctx->nincs; i++) {
+		if (!ctx->incs[i].ctx)
+			continue;
+		p = ctx_search(ctx->incs[i].ctx, q, extp);
+		if (p)
+			return p;
+	}
+	return NULL;
+}
+
+const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ctx,
+			      const char *exten, const struct dp_want *want,
+			      const struct dp_ext **extp)
+{
+	struct dp_search q;
+	char buf[DP_EXTEN_MAX];
+
+	(void)dp;
+	if (!ctx || !exten || exten_norm(exten, buf, sizeof(buf)))
+		return NULL;
+	q.s = buf;
+	q.len = strlen(buf);
+	q.want = want;
+	q.nseen = 0;
+	return ctx_search(ctx, &q, extp);
+}
+
+int dialplan_find(const struct dialplan *dp, const char *context, const char *exten,
+		  unsigned priority, const char **namep)
+{
+	struct dp_want w = {priority, NULL};
+	const struct dp_ext *e = NULL;
+
+	if (!dp_find(dp, dp_ctx_find(dp, context), exten, &w, &e))
+		return ENOENT;
+	if (namep)
+		*namep = e->name;
+	return 0;
+}
+
+bool dialplan_has_context(const struct dialplan *dp, const char *context)
+{
+	return dp_ctx_find(dp, context) != NULL;
+}
+
+const char *dialplan_global(const struct dialplan *dp, const char *name)
+{
+	return dp ? pbx_vars_get(&dp->globals, name) : NULL;
+}
+
+size_t dialplan_context_count(const struct dialplan *dp)
+{
+	return dp ? dp->nctx : 0;
+}
+
+/* ---- memory ------------------------------------------------------------------------------------ */
+
+static void ext_free(struct dp_ext *e)
+{
+	for (size_t i = 0; i < e->nprios; i++) {
+		free(e->prios[i].label);
+		free(e->prios[i].args);
+	}
+	free(e->prios);
+	if (e->key != e->name)
+		free(e->key);
+	free(e->name);
+	free(e);
+}
+
+static void ctx_free(struct dp_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nexts; i++)
+		ext_free(ctx->exts[i]);
+	free(ctx->exts);
+	htab_reset(&ctx->exact);
+	node_free(&ctx->root);
+	for (size_t i = 0; i < ctx->nincs; i++)
+		free(ctx->incs[i].name);
+	free(ctx->incs);
+	free(ctx->name);
+	free(ctx);
+}
+
+static void dialplan_destroy(void *arg)
+{
+	struct dialplan *dp = arg;
+
+	for (size_t i = 0; i < dp->nctx; i++)
+		ctx_free(dp->ctxv[i]);
+	free(dp->ctxv);
+	htab_reset(&dp->ctxs);
+	pbx_vars_clear(&dp->globals);
+	for (size_t i = 0; i < dp->nfiles; i++)
+		free(dp->files[i]);
+	free(dp->files);
+}
+
+void dialplan_free(struct dialplan *dp)
+{
+	mem_deref(dp);
+}
+
+struct dialplan *dialplan_ref(struct dialplan *dp)
+{
+	return mem_ref(dp);
+}
+
+/* ---- loading ----------------------------------------------------------------------------------- */
+
+struct load {
+	struct dialplan *dp;
+	struct conf_diags *diags;
+	unsigned errors;
+	int err; /* ENOMEM */
+	/* per section */
+	struct dp_ctx *ctx;
+	struct dp_ext *last_ext;
+	unsigned lastpri;
+	bool have_last;
+};
+
+static void PRINTF_LIKE(4, 5)
+	ld_diag(struct load *ld, enum conf_severity sev, const struct conf_var *v, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sev == CONF_ERROR)
+		ld->errors++;
+	conf_diag_add(ld->diags, sev, v->origin.file, v->origin.line, "%s", msg);
+}
+
+static const char *intern_file(struct load *ld, const char *file)
+{
+	struct dialplan *dp = ld->dp;
+	char **nf, *copy;
+
+	if (!file)
+		file = "?";
+	for (size_t i = 0; i < dp->nfiles; i++) {
+		if (!strcmp(dp->files[i], file))
+			return dp->files[i];
+	}
+	nf = realloc(dp->files, (dp->nfiles + 1) * sizeof(*nf));
+	if (!nf)
+		goto nomem;
+	dp->files = nf;
+	copy = strdup(file);
+	if (!copy)
+		goto nomem;
+	dp->files[dp->nfiles++] = copy;
+	return copy;
+
+nomem:
+	ld->err = ENOMEM;
+	return "?";
+}
+
+static char *dup_trim(const char *s, size_t n)
+{
+	struct pl pl = pl_from(s, n);
+
+	pl_trim(&pl);
+	return pl_strdup(&pl);
+}
+
+static struct dp_ctx *ctx_get(struct load *ld, const struct conf_section *sec)
+{
+	struct dialplan *dp = ld->dp;
+	struct dp_ctx *ctx = (struct dp_ctx *)dp_ctx_find(dp, sec->name);
+
+	if (ctx)
+		return ctx;
+	if (dp->nctx == dp->cap) {
+		size_t cap = dp->cap ? dp->cap * 2 : 8;
+		struct dp_ctx **nv = realloc(dp->ctxv, cap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		dp->ctxv = nv;
+		dp->cap = cap;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return NULL;
+	ctx->name = strdup(sec->name);
+	if (!ctx->name || htab_init(&ctx->exact, 16)) {
+		free(ctx->name);
+		free(ctx);
+		return NULL;
+	}
+	ctx->file = intern_file(ld, sec->origin.file);
+	ctx->line = sec->origin.line;
+	htab_add(&dp->ctxs, &ctx->he, hash_bytes(ctx->name, strlen(ctx->name)), ctx);
+	dp->ctxv[dp->nctx++] = ctx;
+	return ctx;
+}
+
+static int ctx_push_ext(struct dp_ctx *ctx, struct dp_ext *e)
+{
+	if (ctx->nexts == ctx->cap) {
+		size_t cap = ctx->cap ? ctx->cap * 2 : 8;
+		struct dp_ext **nv = realloc(ctx->exts, cap * sizeof(*nv));
+
+		if (!nv)
+			return ENOMEM;
+		ctx->exts = nv;
+		ctx->cap = cap;
+	}
+	ctx->exts[ctx->nexts++] = e;
+	return 0;
+}
+
+/* The extension named `name` in the context, created when new; NULL with a diagnostic. */
+static struct dp_ext *ext_get(struct load *ld, const struct conf_var *v, const char *name)
+{
+	struct pat_el els[DP_EXTEN_MAX];
+	struct dp_ctx *ctx = ld->ctx;
+	char key[DP_EXTEN_MAX];
+	struct dp_ext *e = NULL;
+	struct dp_node *node = NULL;
+	size_t n;
+	int err;
+
+	if (!*name) {
+		ld_diag(ld, CONF_ERROR, v, "empty extension");
+		return NULL;
+	}
+	if (strchr(name, '/')) {
+		ld_diag(ld, CONF_ERROR, v,
+			"caller ID matching ('%s') is not supported", name);
+		return NULL;
+	}
+	if (name[0] == '_') {
+		err = pat_compile(name + 1, els, DP_EXTEN_MAX, &n);
+		if (err) {
+			ld_diag(ld, CONF_ERROR, v, "invalid pattern '%s'%s", name,
+				err == E2BIG ? ": too long" : "");
+			return NULL;
+		}
+		err = trie_insert(&ctx->root, els, n, &node);
+		if (err) {
+			ld->err = err;
+			return NULL;
+		}
+		if (node->term)
+			return node->term;
+	} else {
+		if (exten_norm(name, key, sizeof(key)) || !key[0]) {
+			ld_diag(ld, CONF_ERROR, v, "invalid extension '%s'", name);
+			return NULL;
+		}
+		e = exact_find(ctx, key, strlen(key));
+		if (e)
+			return e;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		goto nomem;
+	e->name = strdup(name);
+	e->pattern = name[0] == '_';
+	/* The key is usually the name itself (no '-' or ' ' to strip): share it. */
+	if (!e->pattern)
+		e->key = e->name && !strcmp(name, key) ? e->name : strdup(key);
+	if (!e->name || (!e->pattern && !e->key) || ctx_push_ext(ctx, e))
+		goto nomem;
+	e->file = intern_file(ld, v->origin.file);
+	e->line = v->origin.line;
+	if (e->pattern)
+		node->term = e;
+	else
+		htab_add(&ctx->exact, &e->he, hash_bytes(key, strlen(key)), e);
+	return e;
+
+nomem:
+	if (e) {
+		if (e->key != e->name)
+			free(e->key);
+		free(e->name);
+		free(e);
+	}
+	ld->err = ENOMEM;
+	return NULL;
+}
+
+static bool parse_uint(const char *s, size_t n, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+		if (v > max)
+			return false;
+	}
+	*out = (unsigned)v;
+	return true;
+}
+
+#define DP_PRIO_MAX 1000000000u
+
+/* "1", "n", "next", "s", "same", each optionally "+N", then optionally "(label)"; or "hint". */
+static int parse_prio(struct load *ld, const struct conf_var *v, const char *s, size_t n,
+		      unsigned *priop, char **labelp, bool *hintp)
+{
+	struct pl pl = pl_from(s, n), base;
+	const char *open, *plus;
+	unsigned prio = 0, add = 0;
+
+	pl_trim(&pl);
+	*labelp = NULL;
+	*hintp = false;
+	open = pl_chr(&pl, '(');
+	if (open) {
+		struct pl lab = pl_from(open + 1, (size_t)(pl.p + pl.l - open - 1));
+
+		if (!lab.l || lab.p[lab.l - 1] != ')') {
+			ld_diag(ld, CONF_ERROR, v, "invalid priority label '%.*s'", PL_ARG(pl));
+			return EINVAL;
+		}
+		lab.l--;
+		pl_trim(&lab);
+		if (!lab.l) {
+			ld_diag(ld, CONF_ERROR, v, "empty priority label");
+			return EINVAL;
+		}
+		*labelp = pl_strdup(&lab);
+		if (!*labelp)
+			return ENOMEM;
+		pl.l = (size_t)(open - pl.p);
+		pl_trim(&pl);
+	}
+	base = pl;
+	plus = pl_chr(&pl, '+');
+	if (plus) {
+		base.l = (size_t)(plus - pl.p);
+		if (!parse_uint(plus + 1, (size_t)(pl.p + pl.l - plus - 1), DP_PRIO_MAX, &add))
+			goto bad;
+	}
+	if (pl_caseeq_str(&base, "hint") && !plus) {
+		*hintp = true;
+		return 0;
+	}
+	if (pl_eq_str(&base, "n") || pl_eq_str(&base, "next") || pl_eq_str(&base, "s") ||
+	    pl_eq_str(&base, "same")) {
+		if (!ld->have_last) {
+			ld_diag(ld, CONF_ERROR, v, "priority '%.*s' with no previous priority",
+				PL_ARG(base));
+			goto fail;
+		}
+		prio = ld->lastpri + (base.p[0] == 'n' ? 1 : 0);
+	} else if (!parse_uint(base.p, base.l, DP_PRIO_MAX, &prio)) {
+		goto bad;
+	}
+	prio += add;
+	if (prio < 1 || prio > DP_PRIO_MAX)
+		goto bad;
+	*priop = prio;
+	return 0;
+
+bad:
+	ld_diag(ld, CONF_ERROR, v, "invalid priority '%.*s'", PL_ARG(pl));
+fail:
+	free(*labelp);
+	*labelp = NULL;
+	return EINVAL;
+}
+
+static int ext_add_prio(struct load *ld, const struct conf_var *v, struct dp_ext *e,
+			unsigned prio, char *label, enum pbx_app app, const char *args,
+			size_t argslen)
+{
+	size_t pos = 0;
+	struct dp_prio *p;
+	char *copy = NULL;
+
+	while (pos < e->nprios && e->prios[pos].prio < prio)
+		pos++;
+	if (pos < e->nprios && e->prios[pos].prio == prio) {
+		ld_diag(ld, CONF_WARNING, v,
+			"priority %u of extension '%s' already defined at %s:%u; line ignored",
+			prio, e->name, e->prios[pos].file, e->prios[pos].line);
+		free(label);
+		return 0;
+	}
+	if (label) {
+		for (size_t i = 0; i < e->nprios; i++) {
+			if (e->prios[i].label && !strcmp(e->prios[i].label, label)) {
+				ld_diag(ld, CONF_WARNING, v,
+					"label '%s' of extension '%s' already used at %s:%u", label,
+					e->name, e->prios[i].file, e->prios[i].line);
+				break;
+			}
+		}
+	}
+	copy = malloc(argslen + 1);
+	if (!copy)
+		goto nomem;
+	memcpy(copy, args, argslen);
+	copy[argslen] = '\0';
+	if (e->nprios == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 1;
+		struct dp_prio *np = realloc(e->prios, cap * sizeof(*np));
+
+		if (!np)
+			goto nomem;
+		e->prios = np;
+		e->cap = cap;
+	}
+	p = &e->prios[pos];
+	memmove(p + 1, p, (e->nprios - pos) * sizeof(*p));
+	e->nprios++;
+	memset(p, 0, sizeof(*p));
+	p->prio = prio;
+	p->app = app;
+	p->label = label;
+	p->args = copy;
+	p->file = intern_file(ld, v->origin.file);
+	p->line = v->origin.line;
+	return 0;
+
+nomem:
+	free(copy);
+	free(label);
+	ld->err = ENOMEM;
+	return ENOMEM;
+}
+
+/* The first ',' outside [...] (patterns may hold sets), or NULL. */
+static const char *next_comma(const char *start)
+{
+	const char *s = start;
+	int br = 0;
+
+	for (; *s; s++) {
+		if (*s == '[')
+			br++;
+		else if (*s == ']' && br)
+			br--;
+		else if (*s == ',' && !br)
+			return s;
+	}
+	/* An unclosed '[': the first comma, so the pattern gets the blame. */
+	return strchr(start, ',');
+}
+
+/* PRIO,App(args) for the extension e (exten => EXT,... and same => ...). */
+static void load_prio_line(struct load *ld, const struct conf_var *v, struct dp_ext *e,
+			   const char *rest)
+{
+	const char *c = strchr(rest, ','), *app, *open, *comma, *args = "";
+	size_t applen, argslen = 0;
+	enum pbx_app id;
+	char *label = NULL;
+	unsigned prio;
+	bool hint;
+
+	if (!c) {
+		ld_diag(ld, CONF_ERROR, v, "expected 'EXTEN,PRIORITY,Application(args)'");
+		return;
+	}
+	if (parse_prio(ld, v, rest, (size_t)(c - rest), &prio, &label, &hint))
+		return;
+	if (hint) {
+		ld_diag(ld, CONF_WARNING, v, "hints are not supported; line ignored");
+		return;
+	}
+	ld->lastpri = prio;
+	ld->have_last = true;
+	if (!e) {
+		free(label);
+		return;
+	}
+
+	app = c + 1;
+	while (*app == ' ' || *app == '\t')
+		app++;
+	open = strchr(app, '(');
+	comma = strchr(app, ',');
+	if (open && (!comma || open < comma)) {
+		const char *close = strrchr(open, ')');
+
+		applen = (size_t)(open - app);
+		args = open + 1;
+		if (close) {
+			argslen = (size_t)(close - args);
+		} else {
+			ld_diag(ld, CONF_WARNING, v, "no closing parenthesis; taking the rest");
+			argslen = strlen(args);
+		}
+	} else if (comma) {
+		/* The old App,args form. */
+		applen = (size_t)(comma - app);
+		args = comma + 1;
+		argslen = strlen(args);
+	} else {
+		applen = strlen(app);
+	}
+	while (applen && (app[applen - 1] == ' ' || app[applen - 1] == '\t'))
+		applen--;
+	if (!applen) {
+		ld_diag(ld, CONF_ERROR, v, "missing application");
+		free(label);
+		return;
+	}
+	if (app_lookup(app, applen, &id)) {
+		ld_diag(ld, CONF_ERROR, v, "unknown application '%.*s'", (int)applen, app);
+		free(label);
+		return;
+	}
+	ext_add_prio(ld, v, e, prio, label, id, args, argslen);
+}
+
+static void load_exten(struct load *ld, const struct conf_var *v)
+{
+	const char *c = next_comma(v->value);
+	struct dp_ext *e;
+	char *name;
+
+	if (!c) {
+		ld_diag(ld, CONF_ERROR, v, "expected 'EXTEN,PRIORITY,Application(args)'");
+		return;
+	}
+	name = dup_trim(v->value, (size_t)(c - v->value));
+	if (!name) {
+		ld->err = ENOMEM;
+		return;
+	}
+	e = ext_get(ld, v, name);
+	free(name);
+	ld->last_ext = e;
+	load_prio_line(ld, v, e, c + 1);
+}
+
+static void load_include(struct load *ld, const struct conf_var *v)
+{
+	struct dp_ctx *ctx = ld->ctx;
+	struct dp_include *inc;
+	char *name;
+
+	if (strchr(v->value, ',') || strchr(v->value, '|')) {
+		ld_diag(ld, CONF_ERROR, v, "time-restricted includes are not supported");
+		return;
+	}
+	name = dup_trim(v->value, strlen(v->value));
+	if (!name) {
+		ld->err = ENOMEM;
+		return;
+	}
+	if (!*name) {
+		ld_diag(ld, CONF_ERROR, v, "include => needs a context name");
+		free(name);
+		return;
+	}
+	if (ctx->nincs == ctx->incap) {
+		size_t cap = ctx->incap ? ctx->incap * 2 : 4;
+		struct dp_include *ni = realloc(ctx->incs, cap * sizeof(*ni));
+
+		if (!ni) {
+			free(name);
+			ld->err = ENOMEM;
+			return;
+		}
+		ctx->incs = ni;
+		ctx->incap = cap;
+	}
+	inc = &ctx->incs[ctx->nincs++];
+	inc->name = name;
+	inc->ctx = NULL;
+	inc->file = intern_file(ld, v->origin.file);
+	inc->line = v->origin.line;
+}
+
+static void load_context(struct load *ld, const struct conf_section *sec)
+{
+	ld->ctx = ctx_get(ld, sec);
+	ld->last_ext = NULL;
+	ld->have_last = false;
+	ld->lastpri = 0;
+	if (!ld->ctx) {
+		ld->err = ENOMEM;
+		return;
+	}
+	for (const struct conf_var *v = sec->vars; v && !ld->err; v = v->next) {
+		if (!strcasecmp(v->name, "exten")) {
+			load_exten(ld, v);
+		} else if (!strcasecmp(v->name, "same")) {
+			if (!ld->last_ext) {
+				ld_diag(ld, CONF_ERROR, v, "'same =>' with no 'exten =>' before it");
+				continue;
+			}
+			load_prio_line(ld, v, ld->last_ext, v->value);
+		} else if (!strcasecmp(v->name, "include")) {
+			load_include(ld, v);
+		} else if (!strcasecmp(v->name, "ignorepat")) {
+			ld_diag(ld, CONF_WARNING, v, "ignorepat is not supported; line ignored");
+		} else if (!strcasecmp(v->name, "switch") || !strcasecmp(v->name, "lswitch") ||
+			   !strcasecmp(v->name, "eswitch")) {
+			ld_diag(ld, CONF_ERROR, v, "%s => is not supported", v->name);
+		} else {
+			ld_diag(ld, CONF_ERROR, v, "unknown key '%s' in context '%s'", v->name,
+				sec->name);
+		}
+	}
+}
+
+static void load_general(struct load *ld, const struct conf_section *sec)
+{
+	for (const struct conf_var *v = sec->vars; v; v = v->next) {
+		/* static/writeprotect concern `dialplan save`, which never rewrites our files;
+		 * globals are always rebuilt on reload. */
+		if (!strcasecmp(v->name, "static") || !strcasecmp(v->name, "writeprotect") ||
+		    !strcasecmp(v->name, "clearglobalvars"))
+			continue;
+		if (!strcasecmp(v->name, "autofallthrough") &&
+		    (!strcasecmp(v->value, "yes") || !strcasecmp(v->value, "true")))
+			continue;
+		ld_diag(ld, CONF_WARNING, v, "'%s' in [general] is not implemented; ignored",
+			v->name);
+	}
+}
+
+static void load_globals(struct load *ld, const struct conf_section *sec)
+{
+	struct mbuf mb;
+
+	mbuf_init(&mb);
+	for (const struct conf_var *v = sec->vars; v && !ld->err; v = v->next) {
+		struct pbx_env env = {NULL, &ld->dp->globals, 0};
+
+		mb.end = 0;
+		if (pbx_subst(&env, v->value, strlen(v->value), &mb) ||
+		    pbx_vars_setn(&ld->dp->globals, v->name, strlen(v->name),
+				  mb.buf ? (const char *)mb.buf : "", mb.end))
+			ld->err = ENOMEM;
+	}
+	mbuf_reset(&mb);
+}
+
+static int ext_key_cmp(const void *a, const void *b)
+{
+	const struct dp_ext *x = *(const struct dp_ext *const *)a;
+	const struct dp_ext *y = *(const struct dp_ext *const *)b;
+
+	return strcmp(x->key, y->key);
+}
+
+/* Resolves includes and puts the extensions in Asterisk's order. */
+static void ctx_finish(struct load *ld, struct dp_ctx *ctx)
+{
+	size_t nexact = 0, npat = 0;
+
+	for (size_t i = 0; i < ctx->nincs; i++) {
+		struct dp_include *inc = &ctx->incs[i];
+
+		inc->ctx = (struct dp_ctx *)dp_ctx_find(ld->dp, inc->name);
+		if (!inc->ctx)
+			conf_diag_add(ld->diags, CONF_WARNING, inc->file, inc->line,
+				      "context '%s' includes '%s', which does not exist", ctx->name,
+				      inc->name);
+	}
+	for (size_t i = 0; i < ctx->nexts; i++) {
+		if (!ctx->exts[i]->pattern)
+			ctx->exts[nexact++] = ctx->exts[i];
+	}
+	if (nexact > 1)
+		qsort(ctx->exts, nexact, sizeof(*ctx->exts), ext_key_cmp);
+	npat = nexact;
+	trie_finish(&ctx->root, ctx->exts, &npat);
+}
+
+int dialplan_load(struct dialplan **dpp, const struct conf *extensions,
+		  const struct pbx_vars *globals, struct conf_diags *diags)
+{
+	struct load ld = {0};
+	struct dialplan *dp;
+
+	if (!dpp || !extensions)
+		return EINVAL;
+	dp = mem_zalloc(sizeof(*dp), dialplan_destroy);
+	if (!dp)
+		return ENOMEM;
+	if (htab_init(&dp->ctxs, 16)) {
+		mem_deref(dp);
+		return ENOMEM;
+	}
+	ld.dp = dp;
+	ld.diags = diags;
+	for (size_t i = 0; globals && i < globals->n && !ld.err; i++) {
+		if (pbx_vars_set(&dp->globals, globals->v[i].name, globals->v[i].value))
+			ld.err = ENOMEM;
+	}
+	for (const struct conf_section *s = conf_sections(extensions); s && !ld.err; s = s->next) {
+		if (s->is_template)
+			continue;
+		if (!strcmp(s->name, "general"))
+			load_general(&ld, s);
+		else if (!strcmp(s->name, "globals"))
+			load_globals(&ld, s);
+		else
+			load_context(&ld, s);
+	}
+	for (size_t i = 0; i < dp->nctx && !ld.err; i++)
+		ctx_finish(&ld, dp->ctxv[i]);
+	if (ld.err || ld.errors) {
+		mem_deref(dp);
+		return ld.err ? ld.err : EINVAL;
+	}
+	*dpp = dp;
+	return 0;
+}
+
+/* ---- dialplan show ----------------------------------------------------------------------------- */
+
+struct show {
+	struct mbuf *out;
+	const char *exten; /* filter, or NULL */
+	unsigned nexten, nprio, nctx;
+	const struct dp_ctx *seen[DP_INCLUDE_MAX];
+	size_t nseen;
+};
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void show_prio(struct show *sh, const char *col1, const struct dp_prio *p)
+{
+	struct mbuf tmp;
+
+	mbuf_init(&tmp);
+	mbuf_printf(&tmp, "%u. %s(%s)", p->prio, pbx_app_name(p->app), p->args);
+	mbuf_printf(sh->out, "  %-17s %-45.*s [%s:%u]\n", col1, (int)tmp.end,
+		    tmp.buf ? (const char *)tmp.buf : "", base_name(p->file), p->line);
+	mbuf_reset(&tmp);
+}
+
+static bool show_ext_wanted(const struct show *sh, const struct dp_ext *e)
+{
+	return !sh->exten || !strcmp(e->name, sh->exten) || dp_ext_match(e->name, sh->exten);
+}
+
+/* Whether ctx (or, with a filter, a context it includes) has something to show. */
+static bool show_has_match(const struct show *sh, const struct dp_ctx *ctx, unsigned depth)
+{
+	if (depth > 16)
+		return false;
+	for (size_t i = 0; i < ctx->nexts; i++) {
+		if (show_ext_wanted(sh, ctx->exts[i]))
+			return true;
+	}
+	if (!sh->exten)
+		return false;
+	for (size_t i = 0; i < ctx->nincs; i++) {
+		if (ctx->incs[i].ctx && show_has_match(sh, ctx->incs[i].ctx, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+static void show_ctx(struct show *sh, const struct dp_ctx *ctx, bool included)
+{
+	for (size_t i = 0; i < sh->nseen; i++) {
+		if (sh->seen[i] == ctx)
+			return;
+	}
+	if (sh->nseen == DP_INCLUDE_MAX)
+		return;
+	sh->seen[sh->nseen++] = ctx;
+	if (sh->exten && !show_has_match(sh, ctx, 0))
+		return;
+
+	mbuf_printf(sh->out, "[ %s '%s' created by 'pbx_config' ]\n",
+		    included ? "Included context" : "Context", ctx->name);
+	sh->nctx++;
+	for (size_t i = 0; i < ctx->nexts; i++) {
+		const struct dp_ext *e = ctx->exts[i];
+		char col1[300];
+
+		if (!show_ext_wanted(sh, e) || !e->nprios)
+			continue;
+		sh->nexten++;
+		snprintf(col1, sizeof(col1), "'%s' =>", e->name);
+		for (size_t k = 0; k < e->nprios; k++) {
+			const struct dp_prio *p = &e->prios[k];
+			char lab[300] = "";
+
+			if (k && p->label)
+				snprintf(lab, sizeof(lab), "   [%s]", p->label);
+			show_prio(sh, k ? lab : col1, p);
+			sh->nprio++;
+		}
+	}
+	for (size_t i = 0; i < ctx->nincs; i++) {
+		char q[300];
+
+		snprintf(q, sizeof(q), "'%s'", ctx->incs[i].name);
+		mbuf_printf(sh->out, "  Include =>        %-45s [pbx_config]\n", q);
+	}
+	mbuf_write_str(sh->out, "\n");
+	if (!sh->exten)
+		return;
+	for (size_t i = 0; i < ctx->nincs; i++) {
+		if (ctx->incs[i].ctx)
+			show_ctx(sh, ctx->incs[i].ctx, true);
+	}
+}
+
+int dialplan_show(const struct dialplan *dp, const char *arg, struct mbuf *out)
+{
+	struct show sh = {0};
+	const char *at = arg ? strrchr(arg, '@') : NULL;
+	char *exten = NULL;
+	const char *cname = arg;
+	int err = 0;
+
+	if (!dp || !out)
+		return EINVAL;
+	sh.out = out;
+	if (at) {
+		exten = strndup(arg, (size_t)(at - arg));
+		if (!exten)
+			return ENOMEM;
+		sh.exten = exten;
+		cname = at + 1;
+	}
+	if (cname && *cname) {
+		const struct dp_ctx *ctx = dp_ctx_find(dp, cname);
+
+		if (!ctx) {
+			mbuf_printf(out, "There is no existence of '%s' context\n", cname);
+			err = ENOENT;
+			goto out;
+		}
+		show_ctx(&sh, ctx, false);
+	} else {
+		for (size_t i = 0; i < dp->nctx; i++) {
+			sh.nseen = 0;
+			show_ctx(&sh, dp->ctxv[i], false);
+		}
+	}
+	if (sh.exten && !sh.nexten) {
+		mbuf_printf(out, "There is no existence of %s@%s extension\n", sh.exten,
+			    cname && *cname ? cname : "");
+		err = ENOENT;
+		goto out;
+	}
+	mbuf_printf(out, "-= %u %s (%u %s) in %u %s. =-\n", sh.nexten,
+		    sh.nexten == 1 ? "extension" : "extensions", sh.nprio,
+		    sh.nprio == 1 ? "priority" : "priorities", sh.nctx,
+		    sh.nctx == 1 ? "context" : "contexts");
+out:
+	free(exten);
+	return err;
+}
+
+/* ---- mikakad -t --------------------------------------------------------------------------------- */
+
+struct check {
+	const struct dialplan *dp;
+	struct conf_diags *diags;
+	unsigned errors;
+	bool *reach; /* per context index, for the reachability walk */
+};
+
+static size_t ctx_index(const struct dialplan *dp, const struct dp_ctx *ctx)
+{
+	for (size_t i = 0; i < dp->nctx; i++) {
+		if (dp->ctxv[i] == ctx)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static bool is_literal(const char *s, size_t n)
+{
+	return !memchr(s, '$', n);
+}
+
+/* Splits "a,b,c" (at most 3 fields) trimmed into pl parts; returns the count, 0 when more. */
+static size_t split3(const char *s, size_t n, struct pl *parts)
+{
+	size_t k = 0, start = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == ',') {
+			if (k == 3)
+				return 0;
+			parts[k] = pl_from(s + start, i - start);
+			pl_trim(&parts[k]);
+			k++;
+			start = i + 1;
+		}
+	}
+	return k;
+}
+
+/* A literal [[context,]exten,]priority target of the priority p in extension e of ctx; errors
+ * for missing ones; marks a named context reachable. */
+static void check_target(struct check *ck, const struct dp_ctx *ctx, const struct dp_ext *e,
+			 const struct dp_prio *p, const char *what, const char *s, size_t n)
+{
+	struct pl parts[3], pc = PL_INIT, pe = PL_INIT, pp;
+	char cname[256], ename[DP_EXTEN_MAX], pname[256];
+	const struct dp_ctx *tctx = ctx;
+	struct dp_want w = {0, NULL};
+	size_t k = split3(s, n, parts);
+	unsigned prio;
+
+	if (!k) {
+		conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+			      "%s: too many fields in target '%.*s'", what, (int)n, s);
+		ck->errors++;
+		return;
+	}
+	pp = parts[k - 1];
+	if (k == 3) {
+		pc = parts[0];
+		pe = parts[1];
+	} else if (k == 2) {
+		pe = parts[0];
+	}
+	if (pl_strcpy(&pp, pname, sizeof(pname)) || pl_strcpy(&pc, cname, sizeof(cname)) ||
+	    pl_strcpy(&pe, ename, sizeof(ename)))
+		return;
+	if (!pp.l) {
+		conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line, "%s: empty priority in '%.*s'",
+			      what, (int)n, s);
+		ck->errors++;
+		return;
+	}
+	if (pc.l) {
+		tctx = dp_ctx_find(ck->dp, cname);
+		if (!tctx) {
+			conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+				      "%s: context '%s' does not exist", what, cname);
+			ck->errors++;
+			return;
+		}
+		if (ck->reach)
+			ck->reach[ctx_index(ck->dp, tctx)] = true;
+	}
+	if (parse_uint(pp.p, pp.l, DP_PRIO_MAX, &prio))
+		w.prio = prio;
+	else
+		w.label = pname;
+	if (!pe.l) {
+		if (!ext_prio(e, &w)) {
+			conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+				      "%s: priority '%s' does not exist in extension '%s'", what,
+				      pname, e->name);
+			ck->errors++;
+		}
+		return;
+	}
+	if (!dp_find(ck->dp, tctx, ename, &w, NULL)) {
+		conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+			      "%s: target %s,%s,%s does not exist", what, tctx->name, ename, pname);
+		ck->errors++;
+	}
+}
+
+static const char *dial_known_opts = "tTrmgHhLSwWkKfFiIoUuAdDeGcnNpPCxXzM";
+
+static void check_dial(struct check *ck, const struct dp_prio *p)
+{
+	const char *s = p->args, *end = strchr(s, ','), *opts;
+	size_t n = end ? (size_t)(end - s) : strlen(s);
+
+	while (n) {
+		const char *amp = memchr(s, '&', n);
+		size_t tl = amp ? (size_t)(amp - s) : n;
+		const char *slash = memchr(s, '/', tl);
+		struct pl tech = pl_from(s, slash ? (size_t)(slash - s) : tl);
+
+		pl_trim(&tech);
+		if (is_literal(tech.p, tech.l) && !pl_caseeq_str(&tech, "SIP")) {
+			conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+				      "Dial: unknown channel technology '%.*s'", PL_ARG(tech));
+			ck->errors++;
+		} else if (is_literal(s, tl) && (!slash || slash + 1 == s + tl)) {
+			conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+				      "Dial: target '%.*s' names no peer", (int)tl, s);
+			ck->errors++;
+		}
+		if (!amp)
+			break;
+		n -= tl + 1;
+		s = amp + 1;
+	}
+	if (!end)
+		return;
+	opts = strchr(end + 1, ',');
+	if (!opts || !is_literal(opts, strlen(opts)))
+		return;
+	for (const char *o = opts + 1; *o && *o != ','; o++) {
+		if (*o == '(') {
+			const char *close = strchr(o, ')');
+
+			if (!close)
+				break;
+			o = close;
+			continue;
+		}
+		if (!strchr(dial_known_opts, *o)) {
+			conf_diag_add(ck->diags, CONF_WARNING, p->file, p->line,
+				      "Dial: unknown option '%c'", *o);
+		} else if (!strchr("tTrm", *o)) {
+			conf_diag_add(ck->diags, CONF_WARNING, p->file, p->line,
+				      "Dial: option '%c' is not implemented; ignored", *o);
+		}
+	}
+}
+
+static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct dp_ext *e,
+		       const struct dp_prio *p)
+{
+	const char *a = p->args;
+	size_t n = strlen(a);
+
+	switch (p->app) {
+	case PBX_APP_GOTO:
+		if (is_literal(a, n))
+			check_target(ck, ctx, e, p, "Goto", a, n);
+		break;
+	case PBX_APP_GOSUB: {
+		const char *open = strchr(a, '(');
+		size_t tl = open ? (size_t)(open - a) : n;
+
+		if (is_literal(a, tl))
+			check_target(ck, ctx, e, p, "Gosub", a, tl);
+		break;
+	}
+	case PBX_APP_GOTOIF: {
+		/* cond?label1:label2 -- the '?' outside ${...} and $[...]. */
+		int depth = 0;
+		const char *q = NULL, *s;
+
+		for (s = a; *s; s++) {
+			if (*s == '$' && (s[1] == '{' || s[1] == '[')) {
+				depth++;
+				s++;
+			} else if ((*s == '}' || *s == ']') && depth) {
+				depth--;
+			} else if (*s == '?' && !depth) {
+				q = s;
+				break;
+			}
+		}
+		if (!q) {
+			conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+				      "GotoIf: expected 'condition?label1[:label2]'");
+			ck->errors++;
+			break;
+		}
+		s = q + 1;
+		while (*s) {
+			const char *colon = strchr(s, ':');
+			size_t l = colon ? (size_t)(colon - s) : strlen(s);
+			struct pl lab = pl_from(s, l);
+
+			pl_trim(&lab);
+			if (lab.l && is_literal(lab.p, lab.l))
+				check_target(ck, ctx, e, p, "GotoIf", lab.p, lab.l);
+			if (!colon)
+				break;
+			s = colon + 1;
+		}
+		break;
+	}
+	case PBX_APP_DIAL:
+		check_dial(ck, p);
+		break;
+	default:
+		break;
+	}
+}
+
+int dialplan_check(const struct dialplan *dp, const char *const *entry_contexts, size_t n,
+		   struct conf_diags *diags)
+{
+	struct check ck = {dp, diags, 0, NULL};
+	const char *top = dp && dp->nfiles ? dp->files[0] : "extensions.conf";
+	bool *reach;
+	size_t *queue = NULL, qh = 0, qt = 0;
+
+	if (!dp)
+		return EINVAL;
+	reach = calloc(dp->nctx + 1, sizeof(*reach));
+	queue = calloc(dp->nctx + 1, sizeof(*queue));
+	if (!reach || !queue) {
+		free(reach);
+		free(queue);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < dp->nctx; i++) {
+		const struct dp_ctx *ctx = dp->ctxv[i];
+
+		for (size_t k = 0; k < ctx->nexts; k++) {
+			const struct dp_ext *e = ctx->exts[k];
+
+			for (size_t j = 0; j < e->nprios; j++)
+				check_prio(&ck, ctx, e, &e->prios[j]);
+		}
+	}
+
+	/* Reachability: from the entry contexts through includes and literal Goto/Gosub
+	 * contexts. */
+	for (size_t i = 0; i < n; i++) {
+		const struct dp_ctx *ctx = dp_ctx_find(dp, entry_contexts[i]);
+		size_t idx;
+
+		if (!ctx) {
+			conf_diag_add(diags, CONF_WARNING, top, 0,
+				      "context '%s' (a peer's context=) does not exist in the dialplan",
+				      entry_contexts[i]);
+			continue;
+		}
+		idx = ctx_index(dp, ctx);
+		if (!reach[idx]) {
+			reach[idx] = true;
+			queue[qt++] = idx;
+		}
+	}
+	while (qh < qt) {
+		const struct dp_ctx *ctx = dp->ctxv[queue[qh++]];
+		bool *before = calloc(dp->nctx + 1, sizeof(*before));
+
+		if (!before)
+			break;
+		for (size_t i = 0; i < ctx->nincs; i++) {
+			if (ctx->incs[i].ctx)
+				before[ctx_index(dp, ctx->incs[i].ctx)] = true;
+		}
+		/* Literal targets: rerun the target checks quietly to collect their contexts. */
+		{
+			struct check quiet = {dp, NULL, 0, before};
+
+			for (size_t k = 0; k < ctx->nexts; k++) {
+				const struct dp_ext *e = ctx->exts[k];
+
+				for (size_t j = 0; j < e->nprios; j++)
+					check_prio(&quiet, ctx, e, &e->prios[j]);
+			}
+		}
+		for (size_t i = 0; i < dp->nctx; i++) {
+			if (before[i] && !reach[i]) {
+				reach[i] = true;
+				queue[qt++] = i;
+			}
+		}
+		free(before);
+	}
+	for (size_t i = 0; i < dp->nctx; i++) {
+		if (!reach[i])
+			conf_diag_add(diags, CONF_WARNING, dp->ctxv[i]->file, dp->ctxv[i]->line,
+				      "context '%s' is unreachable (no peer's context=, no include "
+				      "=> or Goto leads to it)",
+				      dp->ctxv[i]->name);
+	}
+	free(reach);
+	free(queue);
+	return ck.errors ? EINVAL : 0;
+}

@@ -1,0 +1,168 @@
+/* pbx: the dialplan engine: extensions.conf contexts and patterns in Asterisk's order, variables,
+ * functions and $[ ] expressions, and the applications a call runs, as a step machine that the
+ * call engine drives (no thread per call: applications that wait hand control back). */
+#ifndef MIKAKA_PBX_H
+#define MIKAKA_PBX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct conf;
+struct conf_diags;
+struct mbuf;
+
+struct dialplan;
+struct pbx_vars;
+struct pbx_chan;
+
+/* Limits (see docs/DIALPLAN.md). */
+#define PBX_STEPS_MAX 10000	/* priorities run by one pbx_chan_run() call before it gives up */
+#define PBX_GOSUB_MAX 128	/* Gosub nesting */
+#define PBX_VALUE_MAX 8192	/* bytes of one substituted string (longer results are cut) */
+#define PBX_DIAL_TARGETS_MAX 32 /* targets in one Dial(A&B&...) */
+
+/* Q.850 causes the engine itself uses. */
+#define PBX_CAUSE_UNALLOCATED 1 /* no such extension and no `i` extension */
+#define PBX_CAUSE_NORMAL 16	/* Hangup() without a cause */
+#define PBX_CAUSE_FAILURE 38	/* a dialplan error: step bound, Gosub depth, bad Goto */
+
+/* ---------------------------------------------------------------------------------------------
+ * Variable lists: names to values, copied in. Used for global variables handed in from outside
+ * (LINE_NUMBER, LINE_DOMAIN, LINE_SERVER). Names are case-sensitive, as Asterisk's.
+ */
+int pbx_vars_alloc(struct pbx_vars **varsp);
+/* NULL is accepted. */
+void pbx_vars_free(struct pbx_vars *vars);
+/* Sets (or replaces) a variable; a NULL value removes it. EINVAL for an empty name. */
+int pbx_vars_set(struct pbx_vars *vars, const char *name, const char *value);
+/* The value, or NULL. The pointer lives until the variable is changed or the list freed. */
+const char *pbx_vars_get(const struct pbx_vars *vars, const char *name);
+
+/* ---------------------------------------------------------------------------------------------
+ * The dialplan: immutable once loaded, refcounted (mem_ref/mem_deref work on it), so a call keeps
+ * the dialplan it started with across a reload.
+ */
+
+/* Reads every context of an extensions.conf (sections other than [general] and [globals];
+ * templates skipped; several sections of one name form one context). `globals` (may be NULL)
+ * are set first, then [globals] (whose values may use ${...} of the globals before them) and so
+ * override them. Problems go to diags with file:line: unknown applications, bad priorities,
+ * unsupported keys are errors; duplicate priorities and unimplemented [general] keys warnings.
+ * Returns 0 and sets *dpp (one reference), EINVAL when there was any error, ENOMEM. */
+int dialplan_load(struct dialplan **dpp, const struct conf *extensions,
+		  const struct pbx_vars *globals, struct conf_diags *diags);
+/* Drops the caller's reference (the same as mem_deref); NULL is accepted. Channels hold their
+ * own reference, so the dialplan lives until the last call using it ends. */
+void dialplan_free(struct dialplan *dp);
+/* Takes another reference; returns dp. */
+struct dialplan *dialplan_ref(struct dialplan *dp);
+
+/* The checks of `mikakad -t` beyond loading: Goto/GotoIf/Gosub targets written literally that do
+ * not exist and Dial targets of an unknown technology are errors; contexts that cannot be reached
+ * from `entry_contexts` (the peers' context= values) by include => or a literal Goto/Gosub are
+ * warnings. Returns 0, or EINVAL when an error was added to diags. */
+int dialplan_check(const struct dialplan *dp, const char *const *entry_contexts, size_t n,
+		   struct conf_diags *diags);
+
+/* `dialplan show`: arg NULL for every context, "CONTEXT", or "EXTEN@CONTEXT" (the extensions
+ * matching EXTEN, in the context and the contexts it includes), in Asterisk's layout. Returns 0,
+ * ENOENT (with Asterisk's "There is no existence of ..." line written) when nothing matched. */
+int dialplan_show(const struct dialplan *dp, const char *arg, struct mbuf *out);
+
+/* Whether the context exists. */
+bool dialplan_has_context(const struct dialplan *dp, const char *context);
+/* Finds what runs for `exten` at `priority` in `context` (its own extensions, exact ones first,
+ * then patterns in Asterisk's order, then its includes in order). Returns 0 and sets *namep (may
+ * be NULL) to the extension as written ("_0."), or ENOENT. */
+int dialplan_find(const struct dialplan *dp, const char *context, const char *exten,
+		  unsigned priority, const char **namep);
+/* A global variable's value ([globals] and the ones handed to dialplan_load), or NULL. */
+const char *dialplan_global(const struct dialplan *dp, const char *name);
+/* Number of contexts. */
+size_t dialplan_context_count(const struct dialplan *dp);
+
+/* ---------------------------------------------------------------------------------------------
+ * Running a call through the dialplan.
+ */
+enum pbx_act_type {
+	PBX_ACT_ANSWER,	    /* Answer(): send 200 OK */
+	PBX_ACT_PROGRESS,   /* Progress(): 183 with media */
+	PBX_ACT_RINGING,    /* Ringing(): 180 */
+	PBX_ACT_WAIT,	    /* Wait(): wait_ms, then call pbx_chan_run() again */
+	PBX_ACT_DIAL,	    /* Dial(): see dial; set DIALSTATUS (+ HANGUPCAUSE) and run again */
+	PBX_ACT_BUSY,	    /* Busy(): answer busy, the call ends */
+	PBX_ACT_CONGESTION, /* Congestion(): answer congestion, the call ends */
+	PBX_ACT_HANGUP,	    /* Hangup(cause) or a dialplan error: hang up with cause */
+	PBX_ACT_END,	    /* nothing more to run (off the end of an extension, or after h) */
+};
+
+enum pbx_dial_opt {
+	PBX_DIAL_OPT_t = 1 << 0, /* the called party may transfer */
+	PBX_DIAL_OPT_T = 1 << 1, /* the calling party may transfer */
+	PBX_DIAL_OPT_r = 1 << 2, /* indicate ringing to the caller */
+	PBX_DIAL_OPT_m = 1 << 3, /* music on hold instead of ringing */
+};
+
+struct pbx_dial_target {
+	const char *tech;   /* "SIP" (as written) */
+	const char *peer;   /* the peer (or extension) name */
+	const char *number; /* SIP/peer/NUMBER or SIP/NUMBER@peer, else NULL */
+};
+
+/* A parsed Dial(); the strings live in the channel until its next pbx_chan_run() or free. */
+struct pbx_dial {
+	struct pbx_dial_target targets[PBX_DIAL_TARGETS_MAX];
+	size_t ntargets;
+	unsigned timeout_s; /* 0: none */
+	unsigned opts;	    /* enum pbx_dial_opt */
+	const char *moh_class; /* m(class), else NULL */
+};
+
+struct pbx_action {
+	enum pbx_act_type type;
+	unsigned wait_ms; /* PBX_ACT_WAIT */
+	unsigned cause;	  /* PBX_ACT_HANGUP: Q.850 cause */
+	struct pbx_dial dial;
+};
+
+/* Starts a call in `context` at `exten` (NULL or "" is "s"), priority 1, holding a reference to
+ * dp. The caller ID is copied. ENOENT when the context does not exist. */
+int pbx_chan_alloc(struct pbx_chan **chp, struct dialplan *dp, const char *context,
+		   const char *exten, const char *callerid_num, const char *callerid_name);
+/* Frees the channel's state and drops its dialplan reference; NULL is accepted. */
+void pbx_chan_free(struct pbx_chan *ch);
+
+/* Runs priorities until an application needs the host, then fills *act and returns 0. The host
+ * does it and calls again (after a Dial, once DIALSTATUS is set). NoOp, Set, Goto, GotoIf,
+ * Gosub, Return, Verbose and Log run inside. A missing extension goes to `i` (INVALID_EXTEN set)
+ * or hangs up with PBX_CAUSE_UNALLOCATED; more than PBX_STEPS_MAX priorities in one call, a Gosub
+ * deeper than PBX_GOSUB_MAX or a bad Goto hang up with PBX_CAUSE_FAILURE and a logged error.
+ * After Busy, Congestion, Hangup or END every further call returns END. After pbx_chan_hangup()
+ * the `h` extension runs: applications that need a live call are skipped there. */
+int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act);
+/* The call has ended: switches to the `h` extension of the current context when there is one
+ * (returns 0: run pbx_chan_run() until PBX_ACT_END), else ENOENT. Only once per channel. */
+int pbx_chan_hangup(struct pbx_chan *ch);
+/* A timeout the host tracks (absolute or digit timeout) fired: jumps to the `t` extension of the
+ * current context (0), or ENOENT when it has none. */
+int pbx_chan_timeout(struct pbx_chan *ch);
+
+/* Sets a channel variable (DIALSTATUS, HANGUPCAUSE, ...); a NULL value removes it. "CALLERID(num)"
+ * and "CALLERID(name)" set the caller ID. EINVAL for an empty name, ENOSPC past the limit. */
+int pbx_chan_set_var(struct pbx_chan *ch, const char *name, const char *value);
+/* A variable as ${name} would see it (built-ins EXTEN, CONTEXT, PRIORITY, then the channel's,
+ * then globals), or NULL. The pointer lives until the channel changes. */
+const char *pbx_chan_get_var(struct pbx_chan *ch, const char *name);
+/* Substitutes ${...} and $[...] in `in` as the dialplan would and appends the result to out. */
+int pbx_chan_eval(struct pbx_chan *ch, const char *in, struct mbuf *out);
+
+const char *pbx_chan_context(const struct pbx_chan *ch);
+const char *pbx_chan_exten(const struct pbx_chan *ch);
+unsigned pbx_chan_priority(const struct pbx_chan *ch);
+/* The caller ID as the dialplan left it (Set(CALLERID(num)=...)); "" when unset. */
+const char *pbx_chan_callerid_num(const struct pbx_chan *ch);
+const char *pbx_chan_callerid_name(const struct pbx_chan *ch);
+/* The current Gosub nesting. */
+size_t pbx_chan_gosub_depth(const struct pbx_chan *ch);
+
+#endif /* MIKAKA_PBX_H */

@@ -1,0 +1,177 @@
+/* pbx_int.h: the pbx module's private structures and the functions its files share. */
+#ifndef MIKAKA_PBX_INT_H
+#define MIKAKA_PBX_INT_H
+
+#include <stdint.h>
+
+#include "base.h"
+#include "conf.h"
+#include "pbx.h"
+
+/* Applications; the table in dialplan.c gives their names. */
+enum pbx_app {
+	PBX_APP_NOOP,
+	PBX_APP_SET,
+	PBX_APP_GOTO,
+	PBX_APP_GOTOIF,
+	PBX_APP_GOSUB,
+	PBX_APP_RETURN,
+	PBX_APP_ANSWER,
+	PBX_APP_HANGUP,
+	PBX_APP_WAIT,
+	PBX_APP_BUSY,
+	PBX_APP_CONGESTION,
+	PBX_APP_PROGRESS,
+	PBX_APP_RINGING,
+	PBX_APP_VERBOSE,
+	PBX_APP_LOG,
+	PBX_APP_DIAL,
+	PBX_APP_COUNT
+};
+
+const char *pbx_app_name(enum pbx_app app);
+
+struct pbx_var {
+	char *name;
+	char *value;
+};
+
+struct pbx_vars {
+	struct pbx_var *v;
+	size_t n;
+	size_t cap;
+};
+
+/* The same operations on a list embedded in another object (a channel, the dialplan). */
+int pbx_vars_setn(struct pbx_vars *vars, const char *name, size_t nlen, const char *value,
+		  size_t vlen);
+const char *pbx_vars_getn(const struct pbx_vars *vars, const char *name, size_t nlen);
+void pbx_vars_clear(struct pbx_vars *vars);
+
+/* One priority of an extension. */
+struct dp_prio {
+	unsigned prio;
+	enum pbx_app app;
+	char *label; /* n(label), or NULL */
+	char *args;  /* as written; substituted when it runs */
+	const char *file; /* interned in the dialplan */
+	unsigned line;
+};
+
+struct dp_ext {
+	struct le he;  /* in the context's exact-extension table */
+	char *name;    /* as written: "_0.", "801" */
+	char *key;     /* exact extensions: the name without '-' and ' ' */
+	bool pattern;
+	struct dp_prio *prios; /* sorted by priority */
+	size_t nprios;
+	size_t cap;
+	const char *file;
+	unsigned line;
+};
+
+/* One pattern position: a literal, a character set (X, Z, N, [...]), '.' or '!'. `weight`
+ * orders positions as Asterisk does: (set size << 8 | lowest character), '.' and '!' after
+ * every set, and the end of a pattern after everything. */
+enum dp_elem_kind { DP_EL_LIT, DP_EL_SET, DP_EL_DOT, DP_EL_BANG };
+#define DP_W_DOT 0x18000u
+#define DP_W_BANG 0x28000u
+#define DP_W_END 0x30000u
+
+struct dp_elem {
+	uint32_t weight;
+	uint8_t kind;
+	uint8_t c;    /* DP_EL_LIT */
+	uint8_t *set; /* DP_EL_SET: 32 bytes, bit (c % 8) of byte c / 8 */
+};
+
+struct dp_node;
+struct dp_edge {
+	struct dp_elem el;
+	struct dp_node *child;
+};
+
+/* The patterns of a context as a trie whose edges are kept in Asterisk's order, so a depth-first
+ * walk meets patterns in their sorted order and the first match is the one Asterisk picks. */
+struct dp_node {
+	struct dp_edge *edges;
+	uint32_t nedges;
+	uint32_t cap;
+	uint32_t nlit;	    /* the first nlit edges are literals (sorted by character) */
+	struct dp_ext *term;  /* the pattern ending here */
+	struct dp_ext *first; /* the first pattern in this subtree */
+};
+
+struct dp_include {
+	char *name;
+	struct dp_ctx *ctx; /* NULL when no such context */
+	const char *file;
+	unsigned line;
+};
+
+struct dp_ctx {
+	struct le he; /* in dialplan.ctxs */
+	char *name;
+	const char *file;
+	unsigned line;
+	struct htab exact;
+	struct dp_node root;
+	struct dp_ext **exts; /* after loading: exact ones (sorted), then patterns in order */
+	size_t nexts;
+	size_t cap;
+	struct dp_include *incs;
+	size_t nincs;
+	size_t incap;
+};
+
+struct dialplan {
+	struct htab ctxs;
+	struct dp_ctx **ctxv; /* in file order */
+	size_t nctx;
+	size_t cap;
+	struct pbx_vars globals;
+	char **files;
+	size_t nfiles;
+};
+
+/* What to look for: a priority number, a label, or (prio 0, no label) any priority. */
+struct dp_want {
+	unsigned prio;
+	const char *label;
+};
+
+const struct dp_ctx *dp_ctx_find(const struct dialplan *dp, const char *name);
+/* Finds the first extension (own exact, own patterns, then includes in order) matching exten that
+ * has the wanted priority. Sets *extp (may be NULL). */
+const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ctx,
+			      const char *exten, const struct dp_want *want,
+			      const struct dp_ext **extp);
+/* Asterisk's extension order (exact < pattern; patterns position by position); <0, 0, >0. */
+int dp_ext_cmp(const char *a, const char *b);
+/* Whether `exten` matches the extension name (exact or "_pattern"). */
+bool dp_ext_match(const char *name, const char *exten);
+
+/* Substitution environment: the channel (may be NULL) and the globals. */
+struct pbx_env {
+	struct pbx_chan *ch;
+	const struct pbx_vars *globals;
+	unsigned depth;
+};
+
+/* Appends `in` with ${...} and $[...] substituted to out, at most PBX_VALUE_MAX bytes. */
+int pbx_subst(struct pbx_env *env, const char *in, size_t len, struct mbuf *out);
+/* Evaluates an already substituted $[ ] expression and appends the result ("" on an error). */
+int pbx_expr_eval(const char *expr, size_t len, struct mbuf *out);
+/* Asterisk's truth of a condition: empty is false, a leading integer is its value, else true. */
+bool pbx_truth(const char *s);
+
+/* Channel side of a lookup (built-ins, Gosub arguments, channel variables); NULL when unset. */
+const char *pbx_chan_lookup(struct pbx_chan *ch, const char *name, size_t nlen);
+/* The dialplan's globals of a channel. */
+const struct pbx_vars *pbx_chan_globals(const struct pbx_chan *ch);
+
+/* Parses Dial() arguments (already substituted; modified in place) into dial. Unknown
+ * technologies are skipped; *bad (may be NULL) counts them. EINVAL when no target remains. */
+int pbx_dial_parse(char *args, struct pbx_dial *dial, unsigned *bad);
+
+#endif /* MIKAKA_PBX_INT_H */

@@ -1,0 +1,537 @@
+/* store: the SQLite connection, its schema migrations and the write batch committed once per
+ * loop turn (docs/STORE.md explains why this is crash-safe). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "store_int.h"
+
+#define LOG_MODULE "store"
+
+#define STORE_BUSY_DEFAULT_MS 250
+/* 'MKKA': marks the file as ours, so another program's database is refused, not migrated. */
+#define STORE_APP_ID 0x4d4b4b41
+/* Callback arrays bigger than this after a burst are freed rather than kept. */
+#define STORE_KEEP_CAP 4096
+/* The WAL is truncated back to this size after a checkpoint (bytes). */
+#define STORE_WAL_LIMIT 4194304
+#define STORE_XSTR(x) #x
+#define STORE_STR(x) STORE_XSTR(x)
+
+/* The schema, one step per version. Never edit a released step: append a new one. */
+static const struct store_migration store_schema[STORE_SCHEMA_VERSION] = {
+	{"PRAGMA application_id = 1296780097;" /* STORE_APP_ID */
+	 "CREATE TABLE reg ("
+	 " peer TEXT NOT NULL,"
+	 " contact TEXT NOT NULL,"
+	 " src_ip TEXT, src_port INTEGER,"
+	 " local_ip TEXT, local_port INTEGER,"
+	 " transport TEXT, path TEXT, instance TEXT, reg_id INTEGER NOT NULL DEFAULT 0,"
+	 " user_agent TEXT, call_id TEXT, cseq INTEGER NOT NULL DEFAULT 0,"
+	 " expires INTEGER NOT NULL, registered_at INTEGER NOT NULL,"
+	 " PRIMARY KEY (peer, contact));"
+	 "CREATE INDEX reg_expires ON reg (expires);"
+	 "CREATE TABLE cdr ("
+	 " id INTEGER PRIMARY KEY,"
+	 " uniqueid TEXT, src TEXT, dst TEXT, dcontext TEXT, clid TEXT,"
+	 " channel TEXT, dstchannel TEXT, lastapp TEXT, lastdata TEXT,"
+	 " start_ms INTEGER NOT NULL DEFAULT 0, answer_ms INTEGER NOT NULL DEFAULT 0,"
+	 " end_ms INTEGER NOT NULL DEFAULT 0, duration INTEGER NOT NULL DEFAULT 0,"
+	 " billsec INTEGER NOT NULL DEFAULT 0, disposition TEXT NOT NULL, media TEXT);"
+	 "CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);"},
+};
+
+static const char *const store_sql[STORE_STMT_N] = {
+	[STORE_BEGIN] = "BEGIN IMMEDIATE",
+	[STORE_COMMIT] = "COMMIT",
+	[STORE_ROLLBACK] = "ROLLBACK",
+	[STORE_REG_PUT] = "INSERT OR REPLACE INTO reg (peer, contact, src_ip, src_port, local_ip,"
+			  " local_port, transport, path, instance, reg_id, user_agent, call_id,"
+			  " cseq, expires, registered_at)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[STORE_REG_DEL] = "DELETE FROM reg WHERE peer = ?1 AND contact = ?2",
+	[STORE_REG_DEL_PEER] = "DELETE FROM reg WHERE peer = ?1",
+	[STORE_REG_EXPIRE] = "DELETE FROM reg WHERE expires <= ?1",
+	[STORE_REG_LOAD] = "SELECT peer, contact, src_ip, src_port, local_ip, local_port, transport,"
+			   " path, instance, reg_id, user_agent, call_id, cseq, expires,"
+			   " registered_at FROM reg WHERE expires > ?1 ORDER BY peer, contact",
+	[STORE_CDR_ADD] = "INSERT INTO cdr (uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
+			  " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
+			  " disposition, media)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+			  " ?16)",
+	[STORE_CDR_LIST] = "SELECT id, uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
+			   " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
+			   " disposition, media FROM cdr ORDER BY id DESC LIMIT ?1",
+	[STORE_KV_SET] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
+	[STORE_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
+	[STORE_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+};
+
+static uint64_t store_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int store_sqlite_err(struct store *st, int rc, const char *what)
+{
+	sqlite3 *db = st ? st->db : NULL;
+
+	log_error("%s: %s (%d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	case SQLITE_FULL:
+		return ENOSPC;
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		return EINVAL;
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY: {
+		int e = db ? sqlite3_system_errno(db) : 0;
+
+		return e ? e : EACCES;
+	}
+	default:
+		return EIO;
+	}
+}
+
+int store_bind_pl(sqlite3_stmt *stmt, int idx, const struct pl *pl)
+{
+	if (!pl || !pl->p)
+		return sqlite3_bind_null(stmt, idx);
+	/* The statement is stepped before the caller's bytes go away, so no copy is needed. */
+	return sqlite3_bind_text64(stmt, idx, pl->p, pl->l, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+struct pl store_column_pl(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *p = sqlite3_column_text(stmt, col);
+
+	if (!p)
+		return (struct pl)PL_INIT;
+	return pl_from((const char *)p, (size_t)sqlite3_column_bytes(stmt, col));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Opening: directories, pragmas, schema
+ */
+
+/* mkdir -p of path's directory part. */
+static int store_mkdirs(const char *path)
+{
+	char *dir = strdup(path);
+	char *slash;
+	int err = 0;
+
+	if (!dir)
+		return ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		goto out;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+			err = errno;
+			goto out;
+		}
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		err = errno;
+out:
+	if (err)
+		log_error("cannot create the directory of %s: %s", path, strerror(err));
+	free(dir);
+	return err;
+}
+
+static int store_pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(stmt, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int store_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		log_error("%.60s...: %s", sql, msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc;
+}
+
+int store_migrate(sqlite3 *db, const struct store_migration *steps, size_t target)
+{
+	int64_t version = 0;
+	char sql[64];
+	int rc;
+
+	rc = store_pragma_int(db, "PRAGMA user_version", &version);
+	if (rc != SQLITE_OK)
+		return store_sqlite_err(NULL, rc, "reading the schema version");
+	if (version < 0 || (uint64_t)version > target) {
+		log_error("the database has schema version %lld, newer than this mikaka's %zu: "
+			  "refusing to use it (upgrade mikaka, or move the file away)",
+			  (long long)version, target);
+		return EPROTONOSUPPORT;
+	}
+	for (size_t v = (size_t)version; v < target; v++) {
+		/* IMMEDIATE, and the version read again inside: a second process opening the same
+		 * file at the same moment waits, then finds the step done. */
+		rc = store_exec(db, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK)
+			return EIO;
+		rc = store_pragma_int(db, "PRAGMA user_version", &version);
+		if (rc == SQLITE_OK && (uint64_t)version > v) {
+			store_exec(db, "COMMIT");
+			continue;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", v + 1);
+		if (rc != SQLITE_OK || store_exec(db, steps[v].sql) != SQLITE_OK ||
+		    store_exec(db, sql) != SQLITE_OK || store_exec(db, "COMMIT") != SQLITE_OK) {
+			log_error("schema migration to version %zu failed", v + 1);
+			store_exec(db, "ROLLBACK");
+			return EIO;
+		}
+		log_info("database schema migrated to version %zu", v + 1);
+	}
+	return 0;
+}
+
+/* Refuses a file that holds somebody else's tables: user_version 0 with tables, or a foreign
+ * application_id. */
+static int store_check_owner(sqlite3 *db, const char *path)
+{
+	int64_t app = 0, version = 0, tables = 0;
+	int rc;
+
+	rc = store_pragma_int(db, "PRAGMA application_id", &app);
+	if (rc == SQLITE_OK)
+		rc = store_pragma_int(db, "PRAGMA user_version", &version);
+	if (rc == SQLITE_OK)
+		rc = store_pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables);
+	if (rc != SQLITE_OK)
+		return store_sqlite_err(NULL, rc, path);
+	if (app == STORE_APP_ID || (app == 0 && version == 0 && tables == 0))
+		return 0;
+	log_error("%s is not a mikaka database (application_id %lld)", path, (long long)app);
+	return EINVAL;
+}
+
+/* The loop cannot remove an after-turn hook (there is no loop_after_remove yet), and a store may
+ * be closed and reopened on the same loop (tests, a future "reopen on SIGHUP"). So the hook's
+ * argument is a small ticket that outlives the store: store_close only clears it. Tickets stay
+ * on a static list so they are reachable, not leaks; one per store_open, 16 bytes each.
+ * TODO: with loop_after_remove, register the store itself and drop the tickets. */
+struct store_ticket {
+	struct store *st;
+	struct store_ticket *next;
+};
+
+static struct store_ticket *store_tickets;
+
+static void store_after(void *arg)
+{
+	struct store_ticket *t = arg;
+
+	if (t->st)
+		store_flush(t->st);
+}
+
+static void store_kick(void *arg)
+{
+	/* Nothing to do: being due made the loop take a turn instead of sleeping, and the turn's
+	 * after-hook commits. */
+	(void)arg;
+}
+
+int store_open_opts(struct store **sp, struct loop *loop, const char *path,
+		    const struct store_opts *opts)
+{
+	unsigned busy = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : STORE_BUSY_DEFAULT_MS;
+	char mode[16] = "";
+	struct store *st;
+	sqlite3_stmt *stmt;
+	int rc, err;
+
+	if (!sp)
+		return EINVAL;
+	if (!path)
+		path = STORE_DEFAULT_PATH;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return ENOMEM;
+	err = store_mkdirs(path);
+	if (err)
+		goto fail;
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err = store_sqlite_err(st, rc, path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, (int)busy);
+
+	/* WAL: a commit appends to the -wal file and never rewrites the database in place, so a
+	 * process killed mid-commit leaves the last committed state readable. */
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			const unsigned char *m = sqlite3_column_text(stmt, 0);
+
+			snprintf(mode, sizeof(mode), "%s", m ? (const char *)m : "");
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(stmt);
+	}
+	if (rc != SQLITE_OK) {
+		err = store_sqlite_err(st, rc, path);
+		goto fail;
+	}
+	if (strcmp(mode, "wal") != 0) {
+		log_error("%s: cannot use WAL journaling (got \"%s\")", path, mode);
+		err = EIO;
+		goto fail;
+	}
+	if (store_exec(st->db, opts && opts->sync_full ? "PRAGMA synchronous = FULL"
+						       : "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
+	    store_exec(st->db, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
+	    store_exec(st->db, "PRAGMA journal_size_limit = " STORE_STR(STORE_WAL_LIMIT)) !=
+		    SQLITE_OK) {
+		err = EIO;
+		goto fail;
+	}
+	err = store_check_owner(st->db, path);
+	if (err)
+		goto fail;
+	err = store_migrate(st->db, store_schema, ARRAY_SIZE(store_schema));
+	if (err)
+		goto fail;
+
+	for (size_t i = 0; i < STORE_STMT_N; i++) {
+		rc = sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&st->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			err = store_sqlite_err(st, rc, store_sql[i]);
+			goto fail;
+		}
+	}
+	/* The thread only exists with a loop to protect; a tool without one lets SQLite
+	 * checkpoint inside its commits. */
+	if (loop && store_ckpt_start(st, path) != 0)
+		log_warn("no checkpointer thread: commits will checkpoint themselves");
+	if (loop) {
+		struct store_ticket *t = calloc(1, sizeof(*t));
+
+		if (!t) {
+			err = ENOMEM;
+			goto fail;
+		}
+		err = loop_after_add(loop, store_after, t);
+		if (err) {
+			free(t);
+			goto fail;
+		}
+		t->st = st;
+		t->next = store_tickets;
+		store_tickets = t;
+		st->ticket = t;
+		st->loop = loop;
+	}
+	loop_timer_init(&st->kick);
+	*sp = st;
+	return 0;
+
+fail:
+	store_ckpt_stop(st);
+	for (size_t i = 0; i < STORE_STMT_N; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close_v2(st->db);
+	free(st);
+	return err;
+}
+
+int store_open(struct store **sp, struct loop *loop, const char *path)
+{
+	return store_open_opts(sp, loop, path, NULL);
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	store_flush(st);
+	loop_timer_cancel(&st->kick);
+	if (st->ticket)
+		st->ticket->st = NULL;
+	store_ckpt_stop(st);
+	for (size_t i = 0; i < STORE_STMT_N; i++)
+		sqlite3_finalize(st->stmt[i]);
+	/* The last connection to close checkpoints the WAL into the database and removes it. */
+	if (sqlite3_close_v2(st->db) != SQLITE_OK)
+		log_warn("close: %s", sqlite3_errmsg(st->db));
+	free(st->ops);
+	free(st->spare);
+	free(st);
+}
+
+void store_stats_get(const struct store *st, struct store_stats *stats)
+{
+	if (!st || !stats)
+		return;
+	*stats = st->stats;
+	stats->queued = st->nops;
+	stats->checkpoints = store_ckpt_count(st);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The batch
+ */
+
+static int store_step_reset(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int store_write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp)
+{
+	int rc;
+
+	if (st->nops >= STORE_BATCH_MAX)
+		return ENOBUFS;
+	if (st->nops == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+		struct store_op *ops = realloc(st->ops, cap * sizeof(*ops));
+
+		if (!ops)
+			return ENOMEM;
+		st->ops = ops;
+		st->cap = cap;
+	}
+	if (!st->batch_err && !st->in_txn) {
+		/* IMMEDIATE takes the write lock now: a lock held elsewhere is waited for (busy
+		 * timeout) once here, not discovered at COMMIT. */
+		rc = store_step_reset(st->stmt[STORE_BEGIN]);
+		if (rc == SQLITE_DONE)
+			st->in_txn = true;
+		else
+			st->batch_err = store_sqlite_err(st, rc, "begin");
+	}
+	if (st->loop && !loop_timer_active(&st->kick))
+		loop_timer_start(st->loop, &st->kick, 0, store_kick, st);
+	*stmtp = st->batch_err ? NULL : st->stmt[which];
+	return 0;
+}
+
+void store_write_end(struct store *st, sqlite3_stmt *stmt, store_done_h *done, void *arg)
+{
+	if (stmt) {
+		int rc = store_step_reset(stmt);
+
+		sqlite3_clear_bindings(stmt);
+		if (rc != SQLITE_DONE && !st->batch_err)
+			st->batch_err = store_sqlite_err(st, rc, "write");
+	}
+	st->ops[st->nops].done = done;
+	st->ops[st->nops].arg = arg;
+	st->nops++;
+	st->stats.writes++;
+}
+
+int store_flush(struct store *st)
+{
+	struct store_op *ops;
+	size_t n, cap;
+	int err;
+
+	if (!st)
+		return EINVAL;
+	if (!st->nops && !st->in_txn)
+		return 0;
+	/* A done callback that calls us would find the arrays swapped: refuse it. */
+	if (st->flushing)
+		return EBUSY;
+	err = st->batch_err;
+	if (st->in_txn) {
+		if (!err) {
+			uint64_t t0 = store_now_us();
+			int rc = store_step_reset(st->stmt[STORE_COMMIT]);
+			uint64_t dt;
+
+			if (rc == SQLITE_DONE)
+				store_ckpt_valve(st);
+			dt = store_now_us() - t0;
+			if (rc == SQLITE_DONE) {
+				st->stats.commits++;
+				st->stats.last_commit_us = dt;
+				st->stats.max_commit_us = MAX(st->stats.max_commit_us, dt);
+			} else {
+				err = store_sqlite_err(st, rc, "commit");
+			}
+		}
+		/* After some errors SQLite has already rolled back; a second ROLLBACK would fail. */
+		if (err && !sqlite3_get_autocommit(st->db))
+			store_step_reset(st->stmt[STORE_ROLLBACK]);
+		st->in_txn = false;
+	}
+	if (err) {
+		st->stats.failed++;
+		err = EIO;
+		log_warn("%zu write(s) not stored", st->nops);
+	}
+
+	/* Callbacks may queue writes for the next batch: give them the spare array. */
+	ops = st->ops;
+	n = st->nops;
+	cap = st->cap;
+	st->ops = st->spare;
+	st->cap = st->spare_cap;
+	st->nops = 0;
+	st->batch_err = 0;
+	st->spare = NULL;
+	st->spare_cap = 0;
+	st->flushing = true;
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].done)
+			ops[i].done(err, ops[i].arg);
+	}
+	if (cap > STORE_KEEP_CAP) {
+		free(ops);
+		ops = NULL;
+		cap = 0;
+	}
+	st->spare = ops;
+	st->spare_cap = cap;
+	st->flushing = false;
+	return err;
+}

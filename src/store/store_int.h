@@ -1,0 +1,94 @@
+/* store_int: the store's private parts shared by store.c (connection, schema, batching) and
+ * records.c (registrations, call records, key/value), and visible to the unit tests. */
+#ifndef MIKAKA_STORE_INT_H
+#define MIKAKA_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "loop.h"
+#include "store.h"
+
+/* Every prepared statement, prepared once at open (SQLITE_PREPARE_PERSISTENT). */
+enum store_stmt {
+	STORE_BEGIN,
+	STORE_COMMIT,
+	STORE_ROLLBACK,
+	STORE_REG_PUT,
+	STORE_REG_DEL,
+	STORE_REG_DEL_PEER,
+	STORE_REG_EXPIRE,
+	STORE_REG_LOAD,
+	STORE_CDR_ADD,
+	STORE_CDR_LIST,
+	STORE_KV_SET,
+	STORE_KV_DEL,
+	STORE_KV_GET,
+	STORE_STMT_N,
+};
+
+struct store_op {
+	store_done_h *done;
+	void *arg;
+};
+
+struct store {
+	sqlite3 *db;
+	struct loop *loop;
+	struct store_ticket *ticket; /* the after-turn hook's argument (see store.c) */
+	/* Armed (delay 0) when a batch starts, so the loop never sleeps on uncommitted writes:
+	 * a write queued from a done callback or a later hook still gets a turn soon. */
+	struct loop_timer kick;
+	sqlite3_stmt *stmt[STORE_STMT_N];
+
+	bool in_txn;   /* BEGIN issued for the current batch */
+	int batch_err; /* first failure of this batch: later writes fail fast, all get EIO */
+	struct store_op *ops; /* the current batch's callbacks, in order */
+	size_t nops;
+	size_t cap;
+	struct store_op *spare; /* the other array, swapped in while callbacks run */
+	size_t spare_cap;
+	bool flushing; /* running done callbacks */
+
+	struct store_stats stats;
+	struct store_ckpt *ckpt; /* the checkpointer thread (ckpt.c); NULL: SQLite's autocheckpoint */
+};
+
+/* Migration step i takes user_version from i to i + 1. */
+struct store_migration {
+	const char *sql;
+};
+
+/* Applies steps[from..target) each in its own transaction together with its user_version.
+ * Returns EPROTONOSUPPORT when the database is newer than target, EIO when a step fails (that
+ * step is rolled back; earlier ones stay). */
+int store_migrate(sqlite3 *db, const struct store_migration *steps, size_t target);
+
+/* The write path: reserves a callback slot and opens the batch's transaction when needed.
+ * Returns ENOBUFS/ENOMEM (nothing queued) or 0; *stmtp is the statement to bind, or NULL when
+ * the batch has already failed (the write is only queued, to get EIO). */
+int store_write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp);
+/* Steps the bound statement (if any) and queues done. Always "succeeds": a failure marks the
+ * batch failed and surfaces through the callbacks. */
+void store_write_end(struct store *st, sqlite3_stmt *stmt, store_done_h *done, void *arg);
+
+/* Binds a pl as text (NULL when unset); the bytes must stay valid until the statement is
+ * stepped. */
+int store_bind_pl(sqlite3_stmt *stmt, int idx, const struct pl *pl);
+/* A column as pl (unset when NULL); valid until the statement is stepped or reset. */
+struct pl store_column_pl(sqlite3_stmt *stmt, int col);
+/* Starts the checkpointer thread on its own connection to path and turns the loop connection's
+ * automatic checkpoints off; on failure the caller keeps SQLite's automatic checkpoints. */
+int store_ckpt_start(struct store *st, const char *path);
+/* Stops and joins the thread; safe when none runs. */
+void store_ckpt_stop(struct store *st);
+/* After a commit: when the WAL has grown past its bound, checkpoints and truncates it on the
+ * loop's connection (a stall, but a bounded file). */
+void store_ckpt_valve(struct store *st);
+/* Checkpoints the thread has run (tests). */
+uint64_t store_ckpt_count(const struct store *st);
+
+/* Logs SQLite's message for rc and returns the matching errno value. */
+int store_sqlite_err(struct store *st, int rc, const char *what);
+
+#endif /* MIKAKA_STORE_INT_H */

@@ -1,0 +1,1102 @@
+/* test_pbx: unit tests for the dialplan engine (src/pbx): loading, Asterisk's pattern order,
+ * variables and expressions, applications, Gosub, bounds on bad dialplans, show and -t checks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "conf.h"
+#include "pbx.h"
+#include "pbx_int.h"
+
+#define SEED_EXT "tests/unit/data/seed-extensions.conf"
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+/* Loads a dialplan from text; returns dialplan_load's result, diagnostics in diags. */
+static int load_text(struct dialplan **dpp, const char *text, const struct pbx_vars *globals,
+		     struct conf_diags *diags)
+{
+	struct conf *conf = NULL;
+	int err = conf_load_string(&conf, "t.conf", text, diags);
+
+	if (err)
+		return err;
+	err = dialplan_load(dpp, conf, globals, diags);
+	conf_free(conf);
+	return err;
+}
+
+static struct dialplan *load_ok(const char *text)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = NULL;
+	int err = load_text(&dp, text, NULL, &diags);
+
+	if (err || diags.count) {
+		conf_diags_print(&diags);
+		fail_msg("load failed: %d", err);
+	}
+	conf_diags_reset(&diags);
+	return dp;
+}
+
+/* Whether some diagnostic formats to a string containing `needle`. */
+static bool diags_have(const struct conf_diags *diags, const char *needle)
+{
+	char buf[512];
+
+	for (size_t i = 0; i < diags->count; i++) {
+		conf_diag_format(&diags->items[i], buf, sizeof(buf));
+		if (strstr(buf, needle))
+			return true;
+	}
+	return false;
+}
+
+static size_t diags_count(const struct conf_diags *diags, enum conf_severity sev)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < diags->count; i++)
+		n += diags->items[i].severity == sev;
+	return n;
+}
+
+static void run_expect(struct pbx_chan *ch, enum pbx_act_type type, struct pbx_action *act)
+{
+	assert_int_equal(pbx_chan_run(ch, act), 0);
+	assert_int_equal(act->type, type);
+}
+
+/* ---- the post's extensions.conf ---------------------------------------------------------------- */
+
+static void test_seed(void **state)
+{
+	struct conf_diags diags = {0};
+	struct conf *conf = NULL;
+	struct dialplan *dp = NULL;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+	const char *name = NULL;
+	const char *entries[] = {"from_mikaka", "from_phone"};
+
+	(void)state;
+	assert_int_equal(conf_load(&conf, SEED_EXT, &diags), 0);
+	assert_int_equal(dialplan_load(&dp, conf, NULL, &diags), 0);
+	assert_int_equal(diags.count, 0);
+	assert_int_equal(dialplan_context_count(dp), 2);
+	assert_true(dialplan_has_context(dp, "from_mikaka"));
+	assert_true(dialplan_has_context(dp, "from_phone"));
+	assert_false(dialplan_has_context(dp, "default"));
+
+	assert_int_equal(dialplan_find(dp, "from_mikaka", "0312345678", 1, &name), 0);
+	assert_string_equal(name, "_X.");
+	assert_int_equal(dialplan_find(dp, "from_phone", "0312345678", 1, &name), 0);
+	assert_string_equal(name, "_0.");
+	assert_int_equal(dialplan_find(dp, "from_phone", "0312345678", 2, &name), 0);
+	assert_int_equal(dialplan_find(dp, "from_phone", "0312345678", 3, &name), ENOENT);
+	assert_int_equal(dialplan_find(dp, "from_phone", "802", 1, &name), 0);
+	assert_string_equal(name, "_80Z");
+	assert_int_equal(dialplan_find(dp, "from_phone", "800", 1, NULL), ENOENT);
+	assert_int_equal(dialplan_find(dp, "from_phone", "8021", 1, NULL), ENOENT);
+
+	assert_int_equal(dialplan_check(dp, entries, 2, &diags), 0);
+	assert_int_equal(diags.count, 0);
+
+	/* A phone calls out: the caller ID becomes the line's number, Dial goes to the gateway. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "from_phone", "0311112222", "801", "Phone"), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_int_equal(act.dial.ntargets, 1);
+	assert_string_equal(act.dial.targets[0].tech, "SIP");
+	assert_string_equal(act.dial.targets[0].peer, "mikaka-gw");
+	assert_string_equal(act.dial.targets[0].number, "0311112222");
+	assert_int_equal(act.dial.timeout_s, 0);
+	assert_string_equal(pbx_chan_callerid_num(ch), "0312345678");
+	assert_string_equal(pbx_chan_callerid_name(ch), "Phone");
+	assert_int_equal(pbx_chan_set_var(ch, "DIALSTATUS", "ANSWER"), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	run_expect(ch, PBX_ACT_END, &act);
+	pbx_chan_free(ch);
+
+	/* Phone to phone. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "from_phone", "802", "801", NULL), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_int_equal(act.dial.ntargets, 1);
+	assert_string_equal(act.dial.targets[0].peer, "802");
+	assert_null(act.dial.targets[0].number);
+	pbx_chan_free(ch);
+
+	/* The line calls in. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "from_mikaka", "0312345678", "0399998888", ""),
+			 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(act.dial.targets[0].peer, "801");
+	pbx_chan_free(ch);
+
+	ch = NULL;
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "nosuch", "1", NULL, NULL), ENOENT);
+	assert_null(ch);
+
+	dialplan_free(dp);
+	conf_free(conf);
+	conf_diags_reset(&diags);
+}
+
+/* ---- patterns and Asterisk's order ------------------------------------------------------------ */
+
+struct match_case {
+	const char *extens; /* names separated by spaces */
+	const char *number;
+	const char *want; /* NULL: no match */
+};
+
+static const struct match_case match_cases[] = {
+	{"_X. _0.", "0312345678", "_0."},
+	{"_X. _0.", "1234", "_X."},
+	{"_X. _0.", "0", NULL},
+	{"_80Z", "801", "_80Z"},
+	{"_80Z", "800", NULL},
+	{"_80Z", "8011", NULL},
+	{"_N", "1", NULL},
+	{"_N", "2", "_N"},
+	{"_Z", "0", NULL},
+	{"_Z", "9", "_Z"},
+	{"_X", "a", NULL},
+	{"_[1-5]", "3", "_[1-5]"},
+	{"_[1-5]", "6", NULL},
+	{"_[a-c]", "b", "_[a-c]"},
+	{"_[a-c]", "d", NULL},
+	{"_[15-7]", "6", "_[15-7]"},
+	{"_X. _X!", "1", "_X!"},
+	{"_X. _X!", "12", "_X."},
+	{"_1!", "1", "_1!"},
+	{"_1!", "1234", "_1!"},
+	{"100 _1XX", "100", "100"},
+	{"100 _1XX", "101", "_1XX"},
+	{"_1XX _10X", "101", "_10X"},
+	{"_1XX _1[01]X", "105", "_1[01]X"},
+	{"_1XX _1[01]X", "125", "_1XX"},
+	{"_NXX _ZXX", "234", "_NXX"},
+	{"_NXX _ZXX", "123", "_ZXX"},
+	{"_X. _XXX", "123", "_XXX"},
+	{"_X. _XXX", "1234", "_X."},
+	{"_XX _XXX", "12", "_XX"},
+	{"_X. _XX.", "123", "_XX."},
+	{"_[12] _[13]", "1", "_[13]"},
+	{"_0X. _0[1-9].", "0312", "_0[1-9]."},
+	{"_0X. _0[1-9].", "0012", "_0X."},
+	{"_X. _!", "1", "_!"},
+	{"_X. _!", "12", "_X."},
+	{"_. _X", "5", "_X"},
+	{"_.", "abc", "_."},
+	{"_555-1212", "5551212", "_555-1212"},
+	{"_555-1212", "555-1212", "_555-1212"},
+	{"555-1212", "5551212", "555-1212"},
+	{"_x.", "12", "_x."},
+	{"_n", "5", "_n"},
+	{"s _X.", "s", "s"},
+	{"_[5]", "5", "_[5]"},
+	{"_0[3-6]XXXXXXXX _0X.", "0312345678", "_0[3-6]XXXXXXXX"},
+	{"_0[3-6]XXXXXXXX _0X.", "0712345678", "_0X."},
+	{"_X. _0312345678", "0312345678", "_0312345678"},
+	{"_X.5 _X.", "12", "_X.5"},
+	{"_XXXX _1.", "1234", "_1."},
+	{"_[0-9]XX _NXX", "234", "_NXX"},
+	{"h i s t", "h", "h"},
+	{"801 802", "803", NULL},
+};
+
+static void test_patterns(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(match_cases); i++) {
+		const struct match_case *mc = &match_cases[i];
+		char text[1024], *copy = strdup(mc->extens), *save = NULL;
+		size_t off = (size_t)snprintf(text, sizeof(text), "[c]\n");
+		struct dialplan *dp;
+		const char *name = NULL;
+		int err;
+
+		for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+						"exten => %s,1,NoOp(%s)\n", t, t);
+		free(copy);
+		dp = load_ok(text);
+		err = dialplan_find(dp, "c", mc->number, 1, &name);
+		if (mc->want) {
+			if (err || strcmp(name, mc->want))
+				fail_msg("case %zu: %s with [%s]: got %s, want %s", i, mc->number,
+					 mc->extens, err ? "none" : name, mc->want);
+		} else if (!err) {
+			fail_msg("case %zu: %s with [%s]: got %s, want none", i, mc->number,
+				 mc->extens, name);
+		}
+		dialplan_free(dp);
+	}
+}
+
+struct cmp_case {
+	const char *a, *b;
+	int sign;
+};
+
+static const struct cmp_case cmp_cases[] = {
+	{"100", "_1XX", -1},   {"_1XX", "100", 1},	  {"_1XX", "_10X", 1},
+	{"_X.", "_X!", -1},    {"_X", "_X.", 1},	  {"_[13]", "_[12]", -1},
+	{"_NXX", "_ZXX", -1},  {"_ZXX", "_XXX", -1},	  {"_X", "_[0-9]", 0},
+	{"_x.", "_X.", 0},     {"100", "101", -1},	  {"1-00", "100", 0},
+	{"_0.", "_80Z", -1},   {"_[1-2]X", "_[2-3]X", -1}, {"_X.", "_XX", 1},
+};
+
+static int sign(int v)
+{
+	return v < 0 ? -1 : v > 0;
+}
+
+static void test_ext_cmp(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cmp_cases); i++) {
+		int got = sign(dp_ext_cmp(cmp_cases[i].a, cmp_cases[i].b));
+
+		if (got != cmp_cases[i].sign)
+			fail_msg("ext_cmp(%s, %s) = %d, want %d", cmp_cases[i].a, cmp_cases[i].b,
+				 got, cmp_cases[i].sign);
+	}
+	assert_true(dp_ext_match("_0.", "0312345678"));
+	assert_false(dp_ext_match("_0.", "0"));
+	assert_true(dp_ext_match("801", "801"));
+	assert_false(dp_ext_match("801", "8011"));
+}
+
+/* Patterns that are the same to Asterisk form one extension; a missing priority falls through
+ * to the next matching extension; includes come after the context's own extensions. */
+static void test_lookup_rules(void **state)
+{
+	struct dialplan *dp;
+	const char *name = NULL;
+
+	(void)state;
+	dp = load_ok("[c]\n"
+		     "exten => _X,1,NoOp()\n"
+		     "exten => _[0-9],2,NoOp()\n"
+		     "exten => 100,1,NoOp()\n"
+		     "exten => _1XX,1,NoOp()\n"
+		     "exten => _1XX,2,NoOp()\n"
+		     "[a]\n"
+		     "include => b\n"
+		     "exten => _X.,1,NoOp()\n"
+		     "exten => 200,1,NoOp()\n"
+		     "[b]\n"
+		     "include => a\n"
+		     "include => d\n"
+		     "exten => 100,1,NoOp()\n"
+		     "exten => _9,1,NoOp()\n"
+		     "[d]\n"
+		     "exten => 7,1,NoOp()\n");
+	assert_int_equal(dialplan_find(dp, "c", "5", 2, &name), 0);
+	assert_string_equal(name, "_X");
+	assert_int_equal(dialplan_find(dp, "c", "100", 1, &name), 0);
+	assert_string_equal(name, "100");
+	assert_int_equal(dialplan_find(dp, "c", "100", 2, &name), 0);
+	assert_string_equal(name, "_1XX");
+	/* own pattern before the included exact extension */
+	assert_int_equal(dialplan_find(dp, "a", "100", 1, &name), 0);
+	assert_string_equal(name, "_X.");
+	assert_int_equal(dialplan_find(dp, "a", "9", 1, &name), 0);
+	assert_string_equal(name, "_9");
+	assert_int_equal(dialplan_find(dp, "a", "7", 1, &name), 0);
+	assert_string_equal(name, "7");
+	/* a includes b includes a: the loop ends */
+	assert_int_equal(dialplan_find(dp, "b", "555", 1, &name), 0);
+	assert_string_equal(name, "_X.");
+	assert_int_equal(dialplan_find(dp, "b", "x", 1, NULL), ENOENT);
+	assert_int_equal(dialplan_find(dp, "nosuch", "1", 1, NULL), ENOENT);
+	dialplan_free(dp);
+}
+
+/* ---- variables, functions, expressions ---------------------------------------------------------- */
+
+struct eval_case {
+	const char *in;
+	const char *want;
+};
+
+static const struct eval_case eval_cases[] = {
+	{"${EXTEN}", "0312345678"},
+	{"${EXTEN:1}", "312345678"},
+	{"${EXTEN:-4}", "5678"},
+	{"${EXTEN:-4:2}", "56"},
+	{"${EXTEN:0:3}", "031"},
+	{"${EXTEN:2:-2}", "123456"},
+	{"${EXTEN::2}", "03"},
+	{"${EXTEN:20}", ""},
+	{"${EXTEN:-20:2}", "03"},
+	{"${EXTEN:3:-20}", ""},
+	{"${EXTEN:1:}", "312345678"},
+	{"${${X}}", "bar"},
+	{"${${X}:1}", "ar"},
+	{"${UNSET}", ""},
+	{"a${FOO}b", "abarb"},
+	{"${FOO}${NUM}", "bar42"},
+	{"${CONTEXT},${PRIORITY}", "t,1"},
+	{"${LINE_NUMBER}", "0312345678"},
+	{"${CALLERID(num)}", "801"},
+	{"${CALLERID(name)}", "Alice"},
+	{"${CALLERID(all)}", "\"Alice\" <801>"},
+	{"${CALLERID(num):1}", "01"},
+	{"${LEN(${EXTEN})}", "10"},
+	{"${LEN()}", "0"},
+	{"${IF($[${NUM} > 40]?big:small)}", "big"},
+	{"${IF($[${NUM} > 50]?big:small)}", "small"},
+	{"${IF(0?a:b)}", "b"},
+	{"${IF(?a:b)}", "b"},
+	{"${IF(1?a)}", "a"},
+	{"${IF(0?a)}", ""},
+	{"${IF(abc?a:b)}", "a"},
+	{"$[1 + 2]", "3"},
+	{"$[1+2]", "3"},
+	{"$[2*3+4]", "10"},
+	{"$[2*(3+4)]", "14"},
+	{"$[7 / 2]", "3"},
+	{"$[7 % 3]", "1"},
+	{"$[-5 + 2]", "-3"},
+	{"$[1 - -1]", "2"},
+	{"$[${NUM} = 42]", "1"},
+	{"$[${NUM} == 42]", "1"},
+	{"$[abc = abc]", "1"},
+	{"$[abc < abd]", "1"},
+	{"$[10 > 9]", "1"},
+	{"$[10 != 10]", "0"},
+	{"$[3 >= 3]", "1"},
+	{"$[2 <= 1]", "0"},
+	{"$[1 & 0]", "0"},
+	{"$[5 & 6]", "5"},
+	{"$[0 | 7]", "7"},
+	{"$[3 | 7]", "3"},
+	{"$[!0]", "1"},
+	{"$[!abc]", "0"},
+	{"$[${EXTEN} : 03]", "2"},
+	{"$[${EXTEN} : 3]", "0"},
+	{"$[${EXTEN} =~ 3]", "1"},
+	{"$[${EXTEN} : \"0([0-9]{2})\"]", "31"},
+	{"$[${EXTEN} =~ \"(45)\"]", "45"},
+	{"$[${EXTEN} : \"[0-9]+\"]", "10"},
+	{"$[abc : \"x(.)\"]", ""},
+	{"$[\"a b\" = \"a b\"]", "1"},
+	{"$[1 ? yes :: no]", "yes"},
+	{"$[0 ? yes :: no]", "no"},
+	{"$[${EXTEN:0:1} = 0]", "1"},
+	{"$[1 = 1 & 2 = 2]", "1"},
+	{"$[abc + 1]", "1"},
+	{"$[1 / 0]", ""},
+	{"$[1 +]", ""},
+	{"$[(1]", ""},
+	{"$[]", ""},
+	{"$[9223372036854775807 + 1]", ""},
+	{"$[\"unterminated]", ""},
+	{"$[a : \\(a\\)\\1]", ""},
+	{"${EXTEN", "${EXTEN"},
+	{"$$ $x ${", "$$ $x ${"},
+	{"plain", "plain"},
+	{"$[$[1+1]*$[2+1]]", "6"},
+};
+
+static struct dialplan *eval_dp(void)
+{
+	struct conf_diags diags = {0};
+	struct pbx_vars *g = NULL;
+	struct dialplan *dp = NULL;
+
+	assert_int_equal(pbx_vars_alloc(&g), 0);
+	assert_int_equal(pbx_vars_set(g, "LINE_NUMBER", "0312345678"), 0);
+	assert_int_equal(pbx_vars_set(g, "LINE_DOMAIN", "ntt-east.ne.jp"), 0);
+	assert_int_equal(pbx_vars_set(g, "GONE", "x"), 0);
+	assert_int_equal(pbx_vars_set(g, "GONE", NULL), 0);
+	assert_null(pbx_vars_get(g, "GONE"));
+	assert_int_equal(load_text(&dp, "[t]\nexten => _X.,1,NoOp()\n", g, &diags), 0);
+	pbx_vars_free(g);
+	conf_diags_reset(&diags);
+	return dp;
+}
+
+static void test_eval(void **state)
+{
+	struct dialplan *dp = eval_dp();
+	struct pbx_chan *ch = NULL;
+	struct mbuf mb;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "t", "0312345678", "801", "Alice"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "FOO", "bar"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "NUM", "42"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "X", "FOO"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "", "x"), EINVAL);
+	mbuf_init(&mb);
+	for (size_t i = 0; i < ARRAY_SIZE(eval_cases); i++) {
+		mb.end = 0;
+		assert_int_equal(pbx_chan_eval(ch, eval_cases[i].in, &mb), 0);
+		if (mb.end != strlen(eval_cases[i].want) ||
+		    memcmp(mb.buf, eval_cases[i].want, mb.end))
+			fail_msg("eval(%s) = '%.*s', want '%s'", eval_cases[i].in, (int)mb.end,
+				 mb.buf ? (char *)mb.buf : "", eval_cases[i].want);
+	}
+	assert_string_equal(pbx_chan_get_var(ch, "LINE_DOMAIN"), "ntt-east.ne.jp");
+	assert_string_equal(pbx_chan_get_var(ch, "EXTEN"), "0312345678");
+	assert_null(pbx_chan_get_var(ch, "UNSET"));
+
+	/* Hostile nesting stays bounded. */
+	{
+		char deep[2048];
+		size_t n = 0;
+
+		for (int i = 0; i < 300; i++)
+			n += (size_t)snprintf(deep + n, sizeof(deep) - n, "${");
+		for (int i = 0; i < 300; i++)
+			n += (size_t)snprintf(deep + n, sizeof(deep) - n, "}");
+		mb.end = 0;
+		assert_int_equal(pbx_chan_eval(ch, deep, &mb), 0);
+		n = 0;
+		for (int i = 0; i < 300; i++)
+			n += (size_t)snprintf(deep + n, sizeof(deep) - n, "$[(");
+		mb.end = 0;
+		assert_int_equal(pbx_chan_eval(ch, deep, &mb), 0);
+	}
+	/* Values are cut at PBX_VALUE_MAX. */
+	{
+		char *big = malloc(3 * PBX_VALUE_MAX);
+
+		memset(big, 'a', 3 * PBX_VALUE_MAX - 1);
+		big[3 * PBX_VALUE_MAX - 1] = '\0';
+		assert_int_equal(pbx_chan_set_var(ch, "BIG", big), 0);
+		mb.end = 0;
+		assert_int_equal(pbx_chan_eval(ch, "${BIG}${BIG}", &mb), 0);
+		assert_int_equal(mb.end, PBX_VALUE_MAX);
+		free(big);
+	}
+	mbuf_reset(&mb);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
+/* ---- applications ------------------------------------------------------------------------------- */
+
+static void test_apps(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[c]\n"
+		     "exten => s,1,Answer()\n"
+		     " same => n,Progress\n"
+		     " same => n,Ringing()\n"
+		     " same => n,Wait(1.5)\n"
+		     " same => n,Wait(0)\n"
+		     " same => n,Set(CALLERID(all)=\"Bob\" <123>)\n"
+		     " same => n,Set(__INHERIT=yes)\n"
+		     " same => n,Verbose(2,hello ${CALLERID(name)})\n"
+		     " same => n,Log(NOTICE,log line)\n"
+		     " same => n,Goto(lbl)\n"
+		     " same => n,Hangup(1)\n"
+		     " same => n(lbl),Dial(SIP/801&SIP/802&IAX2/x,30,tTr)\n"
+		     " same => n,GotoIf($[\"${DIALSTATUS}\" = \"BUSY\"]?busy:other,5,1)\n"
+		     " same => n(busy),Busy()\n"
+		     "[other]\n"
+		     "exten => 5,1,Dial(SIP/0312@mikaka-gw,,m(jazz))\n"
+		     " same => n,Dial(IAX2/nothing)\n"
+		     " same => n,Set(S=${DIALSTATUS})\n"
+		     " same => n,Congestion()\n"
+		     "exten => 6,1,Hangup()\n"
+		     "exten => 7,1,Hangup(17)\n"
+		     "exten => 8,1,NoOp()\n"
+		     "exten => 8,3,Hangup(21)\n");
+
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "801", "Al"), 0);
+	assert_string_equal(pbx_chan_exten(ch), "s");
+	run_expect(ch, PBX_ACT_ANSWER, &act);
+	run_expect(ch, PBX_ACT_PROGRESS, &act);
+	run_expect(ch, PBX_ACT_RINGING, &act);
+	run_expect(ch, PBX_ACT_WAIT, &act);
+	assert_int_equal(act.wait_ms, 1500);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_callerid_name(ch), "Bob");
+	assert_string_equal(pbx_chan_callerid_num(ch), "123");
+	assert_string_equal(pbx_chan_get_var(ch, "INHERIT"), "yes");
+	assert_int_equal(act.dial.ntargets, 2);
+	assert_string_equal(act.dial.targets[0].peer, "801");
+	assert_string_equal(act.dial.targets[1].peer, "802");
+	assert_int_equal(act.dial.timeout_s, 30);
+	assert_int_equal(act.dial.opts, PBX_DIAL_OPT_t | PBX_DIAL_OPT_T | PBX_DIAL_OPT_r);
+	assert_int_equal(pbx_chan_priority(ch), 13);
+	assert_int_equal(pbx_chan_set_var(ch, "DIALSTATUS", "BUSY"), 0);
+	run_expect(ch, PBX_ACT_BUSY, &act);
+	run_expect(ch, PBX_ACT_END, &act);
+	pbx_chan_free(ch);
+
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pbx_chan_run(ch, &act), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_int_equal(pbx_chan_set_var(ch, "DIALSTATUS", "NOANSWER"), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_context(ch), "other");
+	assert_int_equal(act.dial.ntargets, 1);
+	assert_string_equal(act.dial.targets[0].peer, "mikaka-gw");
+	assert_string_equal(act.dial.targets[0].number, "0312");
+	assert_int_equal(act.dial.timeout_s, 0);
+	assert_int_equal(act.dial.opts, PBX_DIAL_OPT_m);
+	assert_string_equal(act.dial.moh_class, "jazz");
+	/* Dial(IAX2/...) fails by itself: CHANUNAVAIL, and the dialplan goes on. */
+	run_expect(ch, PBX_ACT_CONGESTION, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "S"), "CHANUNAVAIL");
+	pbx_chan_free(ch);
+
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "other", "6", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, PBX_CAUSE_NORMAL);
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "other", "7", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 17);
+	pbx_chan_free(ch);
+	/* A gap in the priorities ends the extension, as Asterisk's autofallthrough. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "other", "8", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
+struct dial_case {
+	const char *args;
+	int err;
+	size_t ntargets;
+	const char *peer0, *number0;
+	unsigned timeout, opts, bad;
+};
+
+static const struct dial_case dial_cases[] = {
+	{"SIP/801&SIP/802,30,tT", 0, 2, "801", NULL, 30, PBX_DIAL_OPT_t | PBX_DIAL_OPT_T, 0},
+	{"SIP/mikaka-gw/0312345678", 0, 1, "mikaka-gw", "0312345678", 0, 0, 0},
+	{"SIP/801,30,r", 0, 1, "801", NULL, 30, PBX_DIAL_OPT_r, 0},
+	{"SIP/0312@gw", 0, 1, "gw", "0312", 0, 0, 0},
+	{"sip/801 & SIP/802 ,20,m", 0, 2, "801", NULL, 20, PBX_DIAL_OPT_m, 0},
+	{"IAX2/foo&SIP/801", 0, 1, "801", NULL, 0, 0, 1},
+	{"SIP/801,abc,L(1000)r", 0, 1, "801", NULL, 0, PBX_DIAL_OPT_r, 0},
+	{"IAX2/x", EINVAL, 0, NULL, NULL, 0, 0, 1},
+	{"SIP/", EINVAL, 0, NULL, NULL, 0, 0, 1},
+	{"801", EINVAL, 0, NULL, NULL, 0, 0, 1},
+	{"", EINVAL, 0, NULL, NULL, 0, 0, 0},
+};
+
+static void test_dial_parse(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(dial_cases); i++) {
+		const struct dial_case *dc = &dial_cases[i];
+		char *a = strdup(dc->args);
+		struct pbx_dial d;
+		unsigned bad = 99;
+
+		assert_int_equal(pbx_dial_parse(a, &d, &bad), dc->err);
+		assert_int_equal(d.ntargets, dc->ntargets);
+		assert_int_equal(bad, dc->bad);
+		if (dc->ntargets) {
+			assert_string_equal(d.targets[0].tech, i == 4 ? "sip" : "SIP");
+			assert_string_equal(d.targets[0].peer, dc->peer0);
+			if (dc->number0)
+				assert_string_equal(d.targets[0].number, dc->number0);
+			else
+				assert_null(d.targets[0].number);
+			assert_int_equal(d.timeout_s, dc->timeout);
+			assert_int_equal(d.opts, dc->opts);
+		}
+		free(a);
+	}
+}
+
+static void test_gosub(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	dp = load_ok("[t]\n"
+		     "exten => s,1,Set(R=start)\n"
+		     " same => n,Gosub(sub,s,1(x,y))\n"
+		     " same => n,Set(R=${R}-${GOSUB_RETVAL}-${ARG1})\n"
+		     " same => n,Gosub(sub2,s,1)\n"
+		     " same => n,Hangup(17)\n"
+		     "[sub]\n"
+		     "exten => s,1,Set(R=${R}-${ARG1}${ARG2})\n"
+		     " same => n,Gosub(sub2,s,1(z,,w))\n"
+		     " same => n,Return(${ARG1}${GOSUB_RETVAL})\n"
+		     "[sub2]\n"
+		     "exten => s,1,Return(${ARG1}${ARG2}${ARG3})\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "t", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 17);
+	assert_string_equal(pbx_chan_get_var(ch, "R"), "start-xy-xzw-");
+	assert_string_equal(pbx_chan_get_var(ch, "GOSUB_RETVAL"), "");
+	assert_int_equal(pbx_chan_gosub_depth(ch), 0);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+}
+
+static void test_bad_dialplans(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[loop]\n"
+		     "exten => s,1,Goto(s,1)\n"
+		     "[loop2]\n"
+		     "exten => s,1,NoOp()\n"
+		     " same => n,Goto(1)\n"
+		     "[waitloop]\n"
+		     "exten => s,1,Wait(1)\n"
+		     " same => n,Goto(1)\n"
+		     "[deep]\n"
+		     "exten => s,1,Gosub(s,1)\n"
+		     "[ret]\n"
+		     "exten => s,1,Return()\n"
+		     "[badgoto]\n"
+		     "exten => s,1,Goto(nolabel)\n"
+		     "[badgosub]\n"
+		     "exten => s,1,Gosub(nowhere,s,1)\n"
+		     "[gotoctx]\n"
+		     "exten => s,1,Goto(nosuchctx,s,1)\n");
+	const char *fails[] = {"loop", "loop2", "deep", "ret", "badgoto", "badgosub", "gotoctx"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fails); i++) {
+		assert_int_equal(pbx_chan_alloc(&ch, dp, fails[i], "s", NULL, NULL), 0);
+		run_expect(ch, PBX_ACT_HANGUP, &act);
+		assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+		if (!strcmp(fails[i], "deep"))
+			assert_int_equal(pbx_chan_gosub_depth(ch), PBX_GOSUB_MAX);
+		run_expect(ch, PBX_ACT_END, &act);
+		pbx_chan_free(ch);
+	}
+	/* A loop that waits is legitimate: every turn hands control back. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "waitloop", "s", NULL, NULL), 0);
+	for (int i = 0; i < 3 * PBX_STEPS_MAX; i++) {
+		assert_int_equal(pbx_chan_run(ch, &act), 0);
+		if (act.type != PBX_ACT_WAIT)
+			fail_msg("turn %d: %d", i, act.type);
+	}
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
+static void test_special_extens(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[c]\n"
+		     "exten => s,1,Answer()\n"
+		     " same => n,Goto(nowhere,1)\n"
+		     "exten => i,1,Set(BAD=${INVALID_EXTEN})\n"
+		     " same => n,Hangup(1)\n"
+		     "exten => h,1,Set(H=done-${EXTEN})\n"
+		     " same => n,Answer()\n"
+		     " same => n,Dial(SIP/801)\n"
+		     " same => n,Set(H2=yes)\n"
+		     "exten => t,1,Hangup(19)\n"
+		     "[noi]\n"
+		     "exten => 100,1,Answer()\n"
+		     "[hbusy]\n"
+		     "exten => s,1,Busy()\n"
+		     "exten => h,1,Hangup()\n"
+		     " same => n,Set(NOTREACHED=1)\n");
+
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_ANSWER, &act);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 1);
+	assert_string_equal(pbx_chan_get_var(ch, "BAD"), "nowhere");
+	assert_int_equal(pbx_chan_hangup(ch), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "H"), "done-h");
+	assert_string_equal(pbx_chan_get_var(ch, "H2"), "yes");
+	assert_int_equal(pbx_chan_hangup(ch), ENOENT);
+	run_expect(ch, PBX_ACT_END, &act);
+	pbx_chan_free(ch);
+
+	/* An unknown number with an i extension. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "999", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "BAD"), "999");
+	pbx_chan_free(ch);
+
+	/* t */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_ANSWER, &act);
+	assert_int_equal(pbx_chan_timeout(ch), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 19);
+	pbx_chan_free(ch);
+
+	/* No i: hang up as an unallocated number; no h or t either. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "noi", "555", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, PBX_CAUSE_UNALLOCATED);
+	assert_int_equal(pbx_chan_timeout(ch), ENOENT);
+	assert_int_equal(pbx_chan_hangup(ch), ENOENT);
+	run_expect(ch, PBX_ACT_END, &act);
+	pbx_chan_free(ch);
+
+	/* Hangup() inside h ends h. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "hbusy", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_BUSY, &act);
+	assert_int_equal(pbx_chan_hangup(ch), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_null(pbx_chan_get_var(ch, "NOTREACHED"));
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
+static void test_labels_priorities(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	dp = load_ok("[c]\n"
+		     "exten => 5,1,NoOp()\n"
+		     "exten => 5,n+2,Goto(6,end)\n"
+		     "exten => 6,10,Hangup(3)\n"
+		     "exten => 6,s+1(end),Hangup(4)\n"
+		     "exten => 7,1(start),Set(X=${X}a)\n"
+		     " same => n,GotoIf($[${LEN(${X})} < 3]?start)\n"
+		     " same => n,Hangup(${LEN(${X})})\n");
+	/* n+2 after priority 1 is 1 + 1 + 2 */
+	assert_int_equal(dialplan_find(dp, "c", "5", 4, NULL), 0);
+	assert_int_equal(dialplan_find(dp, "c", "5", 3, NULL), ENOENT);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "5", NULL, NULL), 0);
+	/* 5,1 runs, 5,2 is missing: the extension ends there (as Asterisk) */
+	run_expect(ch, PBX_ACT_END, &act);
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "7", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 3);
+	assert_string_equal(pbx_chan_get_var(ch, "X"), "aaa");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+
+	dp = load_ok("[c]\n"
+		     "exten => s,1,Goto(6,end)\n"
+		     "exten => 6,10,Hangup(3)\n"
+		     "exten => 6,s+1(end),Hangup(4)\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 4);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+}
+
+/* ---- loading: errors, warnings, globals ------------------------------------------------------- */
+
+struct load_case {
+	const char *text;
+	int err;
+	const char *needle;
+};
+
+static const struct load_case load_cases[] = {
+	{"[c]\nexten => s,1,Foo(bar)\n", EINVAL, "t.conf:2: error: unknown application 'Foo'"},
+	{"[c]\nexten => s,x,NoOp()\n", EINVAL, "t.conf:2: error: invalid priority 'x'"},
+	{"[c]\nexten => s,0,NoOp()\n", EINVAL, "t.conf:2: error: invalid priority"},
+	{"[c]\nexten => s,n,NoOp()\n", EINVAL, "t.conf:2: error: priority 'n' with no previous"},
+	{"[c]\nsame => n,NoOp()\n", EINVAL, "t.conf:2: error: 'same =>' with no 'exten =>'"},
+	{"[c]\nfoo => bar\n", EINVAL, "t.conf:2: error: unknown key 'foo'"},
+	{"[c]\nswitch => Realtime\n", EINVAL, "t.conf:2: error: switch => is not supported"},
+	{"[c]\nexten => _[12,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_[12'"},
+	{"[c]\nexten => _,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_'"},
+	{"[c]\nexten => 1/801,1,NoOp()\n", EINVAL, "caller ID matching"},
+	{"[c]\nexten => s\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
+	{"[c]\nexten => s,1\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
+	{"[c]\nexten => s,1,\n", EINVAL, "t.conf:2: error: missing application"},
+	{"[c]\ninclude => a,9:00-17:00,*,*,*\n", EINVAL, "time-restricted includes"},
+	{"[c]\nexten => s,1(),NoOp()\n", EINVAL, "empty priority label"},
+	{"[c]\nexten => s,1,NoOp()\nexten => s,1,Answer()\n", 0,
+	 "t.conf:3: warning: priority 1 of extension 's' already defined at t.conf:2"},
+	{"[c]\nexten => s,hint,SIP/801\n", 0, "t.conf:2: warning: hints are not supported"},
+	{"[general]\nstatic=yes\nfoo=bar\n[c]\nexten => s,1,NoOp\n", 0,
+	 "t.conf:3: warning: 'foo' in [general] is not implemented"},
+	{"[c]\ninclude => nosuch\n", 0, "t.conf:2: warning: context 'c' includes 'nosuch'"},
+	{"[c]\nexten => s,1,NoOp(\n", 0, "t.conf:2: warning: no closing parenthesis"},
+	{"[c]\nignorepat => 9\n", 0, "t.conf:2: warning: ignorepat is not supported"},
+};
+
+static void test_load_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(load_cases); i++) {
+		struct conf_diags diags = {0};
+		struct dialplan *dp = NULL;
+		int err = load_text(&dp, load_cases[i].text, NULL, &diags);
+
+		if (err != load_cases[i].err || !diags_have(&diags, load_cases[i].needle)) {
+			conf_diags_print(&diags);
+			fail_msg("case %zu: err %d (want %d), want '%s'", i, err, load_cases[i].err,
+				 load_cases[i].needle);
+		}
+		if (err)
+			assert_null(dp);
+		dialplan_free(dp);
+		conf_diags_reset(&diags);
+	}
+}
+
+static void test_globals_and_merge(void **state)
+{
+	struct conf_diags diags = {0};
+	struct pbx_vars *g = NULL;
+	struct dialplan *dp = NULL;
+	const char *name;
+
+	(void)state;
+	assert_int_equal(pbx_vars_alloc(&g), 0);
+	assert_int_equal(pbx_vars_set(g, "LINE_NUMBER", "0300000000"), 0);
+	assert_int_equal(pbx_vars_set(g, "LINE_SERVER", "10.0.0.1"), 0);
+	assert_int_equal(load_text(&dp,
+				   "[globals]\n"
+				   "A=1\n"
+				   "B=${A}2\n"
+				   "LINE_NUMBER=0312345678\n"
+				   "[tpl](!)\n"
+				   "exten => 9,1,NoOp()\n"
+				   "[c](tpl)\n"
+				   "exten => 1,1,NoOp()\n"
+				   "[c]\n"
+				   "exten => 2,1,NoOp()\n",
+				   g, &diags),
+			 0);
+	assert_int_equal(diags.count, 0);
+	assert_string_equal(dialplan_global(dp, "B"), "12");
+	assert_string_equal(dialplan_global(dp, "LINE_NUMBER"), "0312345678");
+	assert_string_equal(dialplan_global(dp, "LINE_SERVER"), "10.0.0.1");
+	assert_null(dialplan_global(dp, "C"));
+	assert_int_equal(dialplan_context_count(dp), 1);
+	assert_false(dialplan_has_context(dp, "tpl"));
+	assert_int_equal(dialplan_find(dp, "c", "1", 1, &name), 0);
+	assert_int_equal(dialplan_find(dp, "c", "2", 1, &name), 0);
+	assert_int_equal(dialplan_find(dp, "c", "9", 1, &name), 0);
+	dialplan_free(dp);
+	pbx_vars_free(g);
+	conf_diags_reset(&diags);
+}
+
+/* ---- dialplan show ---------------------------------------------------------------------------- */
+
+static const char show_from_phone[] =
+    "[ Context 'from_phone' created by 'pbx_config' ]\n"
+    "  '_0.' =>          1. Set(CALLERID(num)=0312345678)              [seed-extensions.conf:6]\n"
+    "                    2. Dial(SIP/mikaka-gw/${EXTEN})               [seed-extensions.conf:7]\n"
+    "  '_80Z' =>         1. Dial(SIP/${EXTEN})                         [seed-extensions.conf:5]\n"
+    "\n"
+    "-= 2 extensions (3 priorities) in 1 context. =-\n";
+
+static const char show_match[] =
+    "[ Context 'from_phone' created by 'pbx_config' ]\n"
+    "  '_0.' =>          1. Set(CALLERID(num)=0312345678)              [seed-extensions.conf:6]\n"
+    "                    2. Dial(SIP/mikaka-gw/${EXTEN})               [seed-extensions.conf:7]\n"
+    "\n"
+    "-= 1 extension (2 priorities) in 1 context. =-\n";
+
+static void show_expect(const struct dialplan *dp, const char *arg, int err, const char *want)
+{
+	struct mbuf mb;
+
+	mbuf_init(&mb);
+	assert_int_equal(dialplan_show(dp, arg, &mb), err);
+	mbuf_write(&mb, "", 1);
+	if (strcmp((char *)mb.buf, want))
+		fail_msg("dialplan show %s:\n%s\nwant:\n%s", arg ? arg : "", (char *)mb.buf, want);
+	mbuf_reset(&mb);
+}
+
+static void test_show(void **state)
+{
+	struct conf_diags diags = {0};
+	struct conf *conf = NULL;
+	struct dialplan *dp = NULL;
+	struct mbuf mb;
+
+	(void)state;
+	assert_int_equal(conf_load(&conf, SEED_EXT, &diags), 0);
+	assert_int_equal(dialplan_load(&dp, conf, NULL, &diags), 0);
+	conf_free(conf);
+	show_expect(dp, "from_phone", 0, show_from_phone);
+	show_expect(dp, "0312345678@from_phone", 0, show_match);
+	show_expect(dp, "_0.@from_phone", 0, show_match);
+	show_expect(dp, "999@from_phone", ENOENT,
+		    "There is no existence of 999@from_phone extension\n");
+	show_expect(dp, "nosuch", ENOENT, "There is no existence of 'nosuch' context\n");
+
+	mbuf_init(&mb);
+	assert_int_equal(dialplan_show(dp, NULL, &mb), 0);
+	mbuf_write(&mb, "", 1);
+	assert_non_null(strstr((char *)mb.buf, "[ Context 'from_mikaka' created by 'pbx_config' ]\n"
+					       "  '_X.' =>          1. Dial(SIP/801)"));
+	assert_non_null(strstr((char *)mb.buf, "-= 3 extensions (4 priorities) in 2 contexts. =-\n"));
+	assert_true(strstr((char *)mb.buf, "from_mikaka") < strstr((char *)mb.buf, "from_phone"));
+	mbuf_reset(&mb);
+	dialplan_free(dp);
+
+	/* Includes, labels, exact before patterns. */
+	dp = load_ok("[a]\n"
+		     "exten => _X.,1,NoOp(pat)\n"
+		     "exten => 100,1,NoOp(exact)\n"
+		     " same => n(lbl),Hangup()\n"
+		     "include => b\n"
+		     "[b]\n"
+		     "exten => 555,1,NoOp()\n");
+	show_expect(dp, "a", 0,
+		    "[ Context 'a' created by 'pbx_config' ]\n"
+		    "  '100' =>          1. NoOp(exact)                                [t.conf:3]\n"
+		    "     [lbl]          2. Hangup()                                   [t.conf:4]\n"
+		    "  '_X.' =>          1. NoOp(pat)                                  [t.conf:2]\n"
+		    "  Include =>        'b'                                           [pbx_config]\n"
+		    "\n"
+		    "-= 2 extensions (3 priorities) in 1 context. =-\n");
+	show_expect(dp, "555@a", 0,
+		    "[ Context 'a' created by 'pbx_config' ]\n"
+		    "  '_X.' =>          1. NoOp(pat)                                  [t.conf:2]\n"
+		    "  Include =>        'b'                                           [pbx_config]\n"
+		    "\n"
+		    "[ Included context 'b' created by 'pbx_config' ]\n"
+		    "  '555' =>          1. NoOp()                                     [t.conf:7]\n"
+		    "\n"
+		    "-= 2 extensions (2 priorities) in 2 contexts. =-\n");
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
+/* ---- mikakad -t ------------------------------------------------------------------------------- */
+
+static void test_check(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp;
+	const char *entries[] = {"a", "nosuchentry"};
+
+	(void)state;
+	dp = load_ok("[a]\n"
+		     "exten => s,1,Goto(b,s,1)\n"
+		     " same => n,Goto(b,nosuch,1)\n"
+		     " same => n,Goto(zz,s,1)\n"
+		     " same => n,GotoIf($[${X} = 1]?s,1:lbl)\n"
+		     " same => n,Gosub(b,s,1(x))\n"
+		     " same => n,Dial(IAX2/foo)\n"
+		     " same => n,Goto(${X},1)\n"
+		     " same => n,Dial(SIP/801,30,tTrm%)\n"
+		     " same => n(here),Goto(here)\n"
+		     " same => n,Goto(gosubbed,s,start)\n"
+		     " same => n,Gosub(b,s,9)\n"
+		     "[b]\n"
+		     "exten => s,1,NoOp()\n"
+		     "include => inc\n"
+		     "[inc]\n"
+		     "exten => s,1,NoOp()\n"
+		     "[gosubbed]\n"
+		     "exten => s,1(start),NoOp()\n"
+		     "[orphan]\n"
+		     "exten => s,1,NoOp()\n"
+		     "[orphan2]\n"
+		     "include => orphan\n");
+	assert_int_equal(dialplan_check(dp, entries, 2, &diags), EINVAL);
+	if (getenv("PBX_TEST_VERBOSE"))
+		conf_diags_print(&diags);
+	assert_true(diags_have(&diags, "t.conf:3: error: Goto: target b,nosuch,1 does not exist"));
+	assert_true(diags_have(&diags, "t.conf:4: error: Goto: context 'zz' does not exist"));
+	assert_true(diags_have(&diags, "t.conf:5: error: GotoIf: priority 'lbl' does not exist"));
+	assert_true(diags_have(&diags, "t.conf:7: error: Dial: unknown channel technology 'IAX2'"));
+	assert_true(diags_have(&diags, "t.conf:9: warning: Dial: unknown option '%'"));
+	assert_true(diags_have(&diags, "t.conf:12: error: Gosub: target b,s,9 does not exist"));
+	assert_true(diags_have(&diags, "t.conf:20: warning: context 'orphan' is unreachable"));
+	assert_true(diags_have(&diags, "t.conf:22: warning: context 'orphan2' is unreachable"));
+	assert_true(diags_have(&diags, "warning: context 'nosuchentry' (a peer's context=)"));
+	assert_false(diags_have(&diags, "'inc' is unreachable"));
+	assert_false(diags_have(&diags, "'gosubbed' is unreachable"));
+	assert_int_equal(diags_count(&diags, CONF_ERROR), 5);
+	assert_int_equal(diags_count(&diags, CONF_WARNING), 4);
+	conf_diags_reset(&diags);
+	dialplan_free(dp);
+}
+
+/* ---- reload -------------------------------------------------------------------------------------- */
+
+static void test_reload_refcount(void **state)
+{
+	struct dialplan *dp1, *dp2;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	dp1 = load_ok("[c]\nexten => s,1,Wait(1)\n same => n,Hangup(5)\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp1, "c", "s", NULL, NULL), 0);
+	assert_int_equal(mem_nrefs(dp1), 2);
+	run_expect(ch, PBX_ACT_WAIT, &act);
+	/* Reload: the daemon swaps in dp2 and drops dp1; the call keeps running dp1. */
+	dp2 = load_ok("[c]\nexten => s,1,Hangup(6)\n");
+	dialplan_free(dp1);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 5);
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp2, "c", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 6);
+	pbx_chan_free(ch);
+	assert_ptr_equal(dialplan_ref(dp2), dp2);
+	dialplan_free(dp2);
+	dialplan_free(dp2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed),
+		cmocka_unit_test(test_patterns),
+		cmocka_unit_test(test_ext_cmp),
+		cmocka_unit_test(test_lookup_rules),
+		cmocka_unit_test(test_eval),
+		cmocka_unit_test(test_apps),
+		cmocka_unit_test(test_dial_parse),
+		cmocka_unit_test(test_gosub),
+		cmocka_unit_test(test_bad_dialplans),
+		cmocka_unit_test(test_special_extens),
+		cmocka_unit_test(test_labels_priorities),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_globals_and_merge),
+		cmocka_unit_test(test_show),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_reload_refcount),
+	};
+
+	return cmocka_run_group_tests_name("pbx", tests, NULL, NULL);
+}
