@@ -11,7 +11,7 @@
 #include "conf.h"
 #include "pbx.h"
 
-#define NEXACT 5000
+#define NEXACT	 5000
 #define NPATTERN 5000
 #define SEED_EXT "tests/unit/data/seed-extensions.conf"
 
@@ -93,10 +93,12 @@ int main(int argc, char **argv)
 			snprintf(numbers[i], sizeof(numbers[i]), "7%04d12345", (i * 3 * 41) % 4995);
 			break;
 		case 2:
-			snprintf(numbers[i], sizeof(numbers[i]), "8%04d399", 1 + 3 * ((i * 13) % 1600));
+			snprintf(numbers[i], sizeof(numbers[i]), "8%04d399",
+				 1 + 3 * ((i * 13) % 1600));
 			break;
 		case 3:
-			snprintf(numbers[i], sizeof(numbers[i]), "9%04d29", 2 + 3 * ((i * 7) % 1600));
+			snprintf(numbers[i], sizeof(numbers[i]), "9%04d29",
+				 2 + 3 * ((i * 7) % 1600));
 			break;
 		case 4:
 			snprintf(numbers[i], sizeof(numbers[i]), "0312345678");

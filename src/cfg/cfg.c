@@ -59,6 +59,58 @@ static int entry_contexts(const struct sipcfg *peers, const char ***listp, size_
 	return 0;
 }
 
+/* The native form: no sip.conf, and mikaka.conf names the phones ([phones] NAME = SECRET) and
+ * the line ([line] interface = ...). The Asterisk files it stands for are written here as text
+ * and read by the same code as hand-written ones, so `dialplan show` and `sip show peers` show
+ * exactly what runs. Calls from the line ring every phone at once; phones call each other by
+ * name and call out through the line with 0..., 1.. (110, 118, 119, 117, 184/186 prefixes). */
+static int native_files(const struct conf *mikaka, const struct pbx_vars *line_vars,
+			struct mbuf *sip, struct mbuf *ext)
+{
+	const struct conf_section *phones = conf_section_find(mikaka, "phones");
+	const char *server = line_vars ? pbx_vars_get(line_vars, "LINE_SERVER") : NULL;
+	const char *number = line_vars ? pbx_vars_get(line_vars, "LINE_NUMBER") : NULL;
+	int err = 0;
+
+	err |= mbuf_printf(sip,
+			   "; generated from mikaka.conf [phones] and [line]\n"
+			   "[general]\ncontext=from_line\nallowguest=no\nalwaysauthreject=yes\n"
+			   "[phone](!)\ntype=friend\nhost=dynamic\ncontext=from_phone\n"
+			   "dtmfmode=rfc2833\nnat=force_rport,comedia\nqualify=yes\n"
+			   "disallow=all\nallow=ulaw,alaw\n");
+	err |= mbuf_printf(ext, "; generated from mikaka.conf [phones] and [line]\n"
+				"[from_phone]\n");
+	for (const struct conf_var *v = phones->vars; v; v = v->next) {
+		err |= mbuf_printf(sip, "[%s](phone)\nsecret=%s\ncallerid=\"%s\" <%s>\n", v->name,
+				   v->value, v->name, v->name);
+		err |= mbuf_printf(ext, "exten => %s,1,Dial(SIP/%s,30)\n same => n,Hangup()\n",
+				   v->name, v->name);
+	}
+	if (server) {
+		/* The carrier: calls come only from its address; no OPTIONS toward it (405). */
+		err |= mbuf_printf(sip,
+				   "[line]\ntype=peer\nhost=%s\nport=5060\ncontext=from_line\n"
+				   "insecure=port,invite\nqualify=no\ndtmfmode=inband\n"
+				   "disallow=all\nallow=ulaw\ndirectmedia=no\n",
+				   server);
+		err |= mbuf_printf(ext,
+				   "exten => _0.,1,Set(CALLERID(num)=%s)\n"
+				   " same => n,Dial(SIP/line/${EXTEN})\n same => n,Hangup()\n"
+				   "exten => _1XX,1,Set(CALLERID(num)=%s)\n"
+				   " same => n,Dial(SIP/line/${EXTEN})\n same => n,Hangup()\n"
+				   "exten => _18[46]X.,1,Set(CALLERID(num)=%s)\n"
+				   " same => n,Dial(SIP/line/${EXTEN})\n same => n,Hangup()\n",
+				   number ? number : "", number ? number : "", number ? number : "");
+	}
+	err |= mbuf_printf(ext, "[from_line]\nexten => _X.,1,Dial(");
+	for (const struct conf_var *v = phones->vars; v; v = v->next)
+		err |= mbuf_printf(ext, "%sSIP/%s", v == phones->vars ? "" : "&", v->name);
+	err |= mbuf_printf(ext, ",60)\n same => n,Hangup()\n");
+	err |= mbuf_write(sip, "", 1);
+	err |= mbuf_write(ext, "", 1);
+	return err ? ENOMEM : 0;
+}
+
 int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_vars,
 	     struct conf_diags *diags)
 {
@@ -76,9 +128,34 @@ int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_var
 		mem_deref(cfg);
 		return ENOMEM;
 	}
-	err |= load_file(&cfg->sip, dir, "sip.conf", true, diags);
-	err |= load_file(&cfg->extensions, dir, "extensions.conf", false, diags);
 	err |= load_file(&cfg->mikaka, dir, "mikaka.conf", false, diags);
+	if (cfg->mikaka && conf_section_find(cfg->mikaka, "phones")) {
+		char path[PATH_MAX];
+		struct mbuf sip, ext;
+
+		snprintf(path, sizeof(path), "%s/sip.conf", dir);
+		if (access(path, F_OK) == 0) {
+			conf_diag_add(diags, CONF_ERROR, path, 0,
+				      "both sip.conf and mikaka.conf [phones] exist: use one");
+			err = EINVAL;
+			goto out;
+		}
+		mbuf_init(&sip);
+		mbuf_init(&ext);
+		err = native_files(cfg->mikaka, line_vars, &sip, &ext);
+		if (!err && conf_load_string(&cfg->sip, "sip.conf (from mikaka.conf)",
+					     (const char *)sip.buf, diags))
+			err = EINVAL;
+		if (!err && conf_load_string(&cfg->extensions,
+					     "extensions.conf (from mikaka.conf)",
+					     (const char *)ext.buf, diags))
+			err = EINVAL;
+		mbuf_reset(&sip);
+		mbuf_reset(&ext);
+	} else {
+		err |= load_file(&cfg->sip, dir, "sip.conf", true, diags);
+		err |= load_file(&cfg->extensions, dir, "extensions.conf", false, diags);
+	}
 	if (err)
 		goto out; /* syntax errors: the meaning would only repeat them */
 

@@ -38,8 +38,8 @@ struct pbx_chan {
 	bool in_h; /* running the h extension */
 	bool hung; /* pbx_chan_hangup() was called */
 	char prio_buf[16];
-	struct mbuf args;     /* the current application's substituted arguments */
-	struct mbuf dialbuf;  /* the strings of the last PBX_ACT_DIAL */
+	struct mbuf args;    /* the current application's substituted arguments */
+	struct mbuf dialbuf; /* the strings of the last PBX_ACT_DIAL */
 };
 
 enum step {
@@ -73,7 +73,8 @@ static int set_str(char **dst, const char *s, size_t n)
 
 static int set_loc(struct pbx_chan *ch, const char *ctx, const char *exten, unsigned prio)
 {
-	if (ctx != ch->context && strcmp(ctx, ch->context) && set_str(&ch->context, ctx, strlen(ctx)))
+	if (ctx != ch->context && strcmp(ctx, ch->context) &&
+	    set_str(&ch->context, ctx, strlen(ctx)))
 		return ENOMEM;
 	if (exten != ch->exten && strcmp(exten, ch->exten) &&
 	    set_str(&ch->exten, exten, strlen(exten)))
@@ -283,7 +284,7 @@ int pbx_chan_eval(struct pbx_chan *ch, const char *in, struct mbuf *out)
 	return pbx_subst(&env, in, strlen(in), out);
 }
 
-/* ---- Dial() ------------------------------------------------------------------------------------ */
+/* ---- Dial() ---------------------------------------------------------------------------------- */
 
 static char *trim_inplace(char *s)
 {
@@ -397,34 +398,36 @@ int pbx_dial_parse(char *args, struct pbx_dial *dial, unsigned *bad)
 	return dial->ntargets ? 0 : EINVAL;
 }
 
-/* ---- applications ------------------------------------------------------------------------------- */
+/* ---- applications ---------------------------------------------------------------------------- */
 
 /* Splits "[[context,]exten,]priority" and resolves a label to its priority. */
 static int resolve_target(struct pbx_chan *ch, char *s, char **ctxp, char **extp, unsigned *priop)
 {
-	char *parts[3], *save = NULL, *p;
+	char *parts[3], *p = s;
 	size_t k = 0;
 	const char *ctx = ch->context, *ext = ch->exten;
 	unsigned long v;
 	char *end;
 
-	for (p = s;; p = NULL) {
-		char *tok = strtok_r(p, ",", &save);
+	/* Up to three fields; an empty one keeps the current context or extension. */
+	for (;;) {
+		char *comma = strchr(p, ',');
 
-		if (!tok)
-			break;
 		if (k == 3)
 			return EINVAL;
-		parts[k++] = trim_inplace(tok);
+		if (comma)
+			*comma = '\0';
+		parts[k++] = trim_inplace(p);
+		if (!comma)
+			break;
+		p = comma + 1;
 	}
-	if (!k)
-		return EINVAL;
-	if (k == 3)
+	if (k == 3 && *parts[0])
 		ctx = parts[0];
-	if (k >= 2)
+	if (k >= 2 && *parts[k - 2])
 		ext = parts[k - 2];
 	p = parts[k - 1];
-	if (!*ctx || !*ext || !*p)
+	if (!*p)
 		return EINVAL;
 	v = strtoul(p, &end, 10);
 	if (isdigit((unsigned char)*p) && !*end) {
@@ -660,8 +663,7 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 	char *args;
 
 	ch->args.end = 0;
-	if (pbx_subst(&env, p->args, strlen(p->args), &ch->args) ||
-	    mbuf_write(&ch->args, "", 1))
+	if (pbx_subst(&env, p->args, strlen(p->args), &ch->args) || mbuf_write(&ch->args, "", 1))
 		return STEP_FAIL;
 	args = (char *)ch->args.buf;
 
@@ -801,9 +803,10 @@ int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act)
 		enum step st;
 
 		if (steps >= PBX_STEPS_MAX) {
-			log_error("%s,%s,%u: more than %u priorities without waiting (a Goto loop?); "
-				  "hanging up",
-				  ch->context, ch->exten, ch->prio, PBX_STEPS_MAX);
+			log_error(
+			    "%s,%s,%u: more than %u priorities without waiting (a Goto loop?); "
+			    "hanging up",
+			    ch->context, ch->exten, ch->prio, PBX_STEPS_MAX);
 			fail(ch, act);
 			return 0;
 		}

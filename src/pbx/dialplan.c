@@ -18,22 +18,22 @@
 #define DP_INCLUDE_MAX 128
 
 static const char *const app_names[PBX_APP_COUNT] = {
-	[PBX_APP_NOOP] = "NoOp",
-	[PBX_APP_SET] = "Set",
-	[PBX_APP_GOTO] = "Goto",
-	[PBX_APP_GOTOIF] = "GotoIf",
-	[PBX_APP_GOSUB] = "Gosub",
-	[PBX_APP_RETURN] = "Return",
-	[PBX_APP_ANSWER] = "Answer",
-	[PBX_APP_HANGUP] = "Hangup",
-	[PBX_APP_WAIT] = "Wait",
-	[PBX_APP_BUSY] = "Busy",
-	[PBX_APP_CONGESTION] = "Congestion",
-	[PBX_APP_PROGRESS] = "Progress",
-	[PBX_APP_RINGING] = "Ringing",
-	[PBX_APP_VERBOSE] = "Verbose",
-	[PBX_APP_LOG] = "Log",
-	[PBX_APP_DIAL] = "Dial",
+    [PBX_APP_NOOP] = "NoOp",
+    [PBX_APP_SET] = "Set",
+    [PBX_APP_GOTO] = "Goto",
+    [PBX_APP_GOTOIF] = "GotoIf",
+    [PBX_APP_GOSUB] = "Gosub",
+    [PBX_APP_RETURN] = "Return",
+    [PBX_APP_ANSWER] = "Answer",
+    [PBX_APP_HANGUP] = "Hangup",
+    [PBX_APP_WAIT] = "Wait",
+    [PBX_APP_BUSY] = "Busy",
+    [PBX_APP_CONGESTION] = "Congestion",
+    [PBX_APP_PROGRESS] = "Progress",
+    [PBX_APP_RINGING] = "Ringing",
+    [PBX_APP_VERBOSE] = "Verbose",
+    [PBX_APP_LOG] = "Log",
+    [PBX_APP_DIAL] = "Dial",
 };
 
 const char *pbx_app_name(enum pbx_app app)
@@ -273,7 +273,7 @@ bool dp_ext_match(const char *name, const char *exten)
 	return pat_match_els(els, n, exten);
 }
 
-/* ---- the trie ---------------------------------------------------------------------------------- */
+/* ---- the trie -------------------------------------------------------------------------------- */
 
 /* X, Z and N are shared by every edge that uses them instead of one copy per edge. */
 static uint8_t set_x[32], set_z[32], set_n[32];
@@ -337,9 +337,8 @@ static int trie_insert(struct dp_node *n, const struct pat_el *els, size_t nels,
 			else
 				hi = mid;
 		}
-		if (lo < n->nedges &&
-		    !el_cmp(n->edges[lo].el.weight, n->edges[lo].el.kind, n->edges[lo].el.set,
-			    el->weight, el->kind, el->set)) {
+		if (lo < n->nedges && !el_cmp(n->edges[lo].el.weight, n->edges[lo].el.kind,
+					      n->edges[lo].el.set, el->weight, el->kind, el->set)) {
 			n = n->edges[lo].child;
 			continue;
 		}
@@ -493,7 +492,7 @@ static const struct dp_ext *trie_match(const struct dp_node *n, const char *s, s
 	return n->term && ext_prio(n->term, w) ? n->term : NULL;
 }
 
-/* ---- lookup ------------------------------------------------------------------------------------ */
+/* ---- lookup ---------------------------------------------------------------------------------- */
 
 const struct dp_ctx *dp_ctx_find(const struct dialplan *dp, const char *name)
 {
@@ -614,7 +613,7 @@ size_t dialplan_context_count(const struct dialplan *dp)
 	return dp ? dp->nctx : 0;
 }
 
-/* ---- memory ------------------------------------------------------------------------------------ */
+/* ---- memory ---------------------------------------------------------------------------------- */
 
 static void ext_free(struct dp_ext *e)
 {
@@ -667,7 +666,7 @@ struct dialplan *dialplan_ref(struct dialplan *dp)
 	return mem_ref(dp);
 }
 
-/* ---- loading ----------------------------------------------------------------------------------- */
+/* ---- loading --------------------------------------------------------------------------------- */
 
 struct load {
 	struct dialplan *dp;
@@ -682,7 +681,7 @@ struct load {
 };
 
 static void PRINTF_LIKE(4, 5)
-	ld_diag(struct load *ld, enum conf_severity sev, const struct conf_var *v, const char *fmt, ...)
+    ld_diag(struct load *ld, enum conf_severity sev, const struct conf_var *v, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -792,8 +791,7 @@ static struct dp_ext *ext_get(struct load *ld, const struct conf_var *v, const c
 		return NULL;
 	}
 	if (strchr(name, '/')) {
-		ld_diag(ld, CONF_ERROR, v,
-			"caller ID matching ('%s') is not supported", name);
+		ld_diag(ld, CONF_ERROR, v, "caller ID matching ('%s') is not supported", name);
 		return NULL;
 	}
 	if (name[0] == '_') {
@@ -934,9 +932,8 @@ fail:
 	return EINVAL;
 }
 
-static int ext_add_prio(struct load *ld, const struct conf_var *v, struct dp_ext *e,
-			unsigned prio, char *label, enum pbx_app app, const char *args,
-			size_t argslen)
+static int ext_add_prio(struct load *ld, const struct conf_var *v, struct dp_ext *e, unsigned prio,
+			char *label, enum pbx_app app, const char *args, size_t argslen)
 {
 	size_t pos = 0;
 	struct dp_prio *p;
@@ -1154,7 +1151,8 @@ static void load_context(struct load *ld, const struct conf_section *sec)
 			load_exten(ld, v);
 		} else if (!strcasecmp(v->name, "same")) {
 			if (!ld->last_ext) {
-				ld_diag(ld, CONF_ERROR, v, "'same =>' with no 'exten =>' before it");
+				ld_diag(ld, CONF_ERROR, v,
+					"'same =>' with no 'exten =>' before it");
 				continue;
 			}
 			load_prio_line(ld, v, ld->last_ext, v->value);
@@ -1278,7 +1276,7 @@ int dialplan_load(struct dialplan **dpp, const struct conf *extensions,
 	return 0;
 }
 
-/* ---- dialplan show ----------------------------------------------------------------------------- */
+/* ---- dialplan show --------------------------------------------------------------------------- */
 
 struct show {
 	struct mbuf *out;
@@ -1425,7 +1423,7 @@ out:
 	return err;
 }
 
-/* ---- mikakad -t --------------------------------------------------------------------------------- */
+/* ---- mikakad -t ------------------------------------------------------------------------------ */
 
 struct check {
 	const struct dialplan *dp;
@@ -1495,8 +1493,8 @@ static void check_target(struct check *ck, const struct dp_ctx *ctx, const struc
 	    pl_strcpy(&pe, ename, sizeof(ename)))
 		return;
 	if (!pp.l) {
-		conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line, "%s: empty priority in '%.*s'",
-			      what, (int)n, s);
+		conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+			      "%s: empty priority in '%.*s'", what, (int)n, s);
 		ck->errors++;
 		return;
 	}
@@ -1682,9 +1680,10 @@ int dialplan_check(const struct dialplan *dp, const char *const *entry_contexts,
 		size_t idx;
 
 		if (!ctx) {
-			conf_diag_add(diags, CONF_WARNING, top, 0,
-				      "context '%s' (a peer's context=) does not exist in the dialplan",
-				      entry_contexts[i]);
+			conf_diag_add(
+			    diags, CONF_WARNING, top, 0,
+			    "context '%s' (a peer's context=) does not exist in the dialplan",
+			    entry_contexts[i]);
 			continue;
 		}
 		idx = ctx_index(dp, ctx);

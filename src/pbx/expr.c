@@ -17,9 +17,9 @@
 /* Nesting of parentheses and unary operators: a bound on the parser's recursion. */
 #define EXPR_DEPTH_MAX 64
 /* Regular expressions: size, and {m,n} bounds (glibc expands them when compiling). */
-#define EXPR_RE_MAX 256
+#define EXPR_RE_MAX	  256
 #define EXPR_RE_BOUND_MAX 32
-#define EXPR_RE_BOUNDS 2
+#define EXPR_RE_BOUNDS	  2
 
 enum tok {
 	T_STR,
@@ -60,7 +60,7 @@ struct xp {
 	int err;
 };
 
-/* ---- tokens ------------------------------------------------------------------------------------- */
+/* ---- tokens ---------------------------------------------------------------------------------- */
 
 static bool is_op_char(char c)
 {
@@ -178,7 +178,7 @@ static int tokenize(const char *s, size_t len, struct xp *x)
 	return 0;
 }
 
-/* ---- values ------------------------------------------------------------------------------------- */
+/* ---- values ---------------------------------------------------------------------------------- */
 
 /* Values are malloc'ed strings; NULL means an error happened (x->err is set). */
 static char *v_dup(struct xp *x, const char *p, size_t l)
@@ -236,7 +236,7 @@ static bool v_false(const char *s)
 	return !*s || (v_num(s, &n) && n == 0);
 }
 
-/* ---- regular expressions ------------------------------------------------------------------------ */
+/* ---- regular expressions --------------------------------------------------------------------- */
 
 /* Refuses patterns that would make glibc's matcher slow or its compiler big: back-references
  * (exponential matching) and large or many {m,n} bounds (expanded at compile time). */
@@ -300,7 +300,7 @@ static char *op_regex(struct xp *x, const char *a, const char *b, bool anchored)
 	return r;
 }
 
-/* ---- the parser --------------------------------------------------------------------------------- */
+/* ---- the parser ------------------------------------------------------------------------------ */
 
 static char *p_cond(struct xp *x);
 

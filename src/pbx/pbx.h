@@ -16,15 +16,15 @@ struct pbx_vars;
 struct pbx_chan;
 
 /* Limits (see docs/DIALPLAN.md). */
-#define PBX_STEPS_MAX 10000	/* priorities run by one pbx_chan_run() call before it gives up */
-#define PBX_GOSUB_MAX 128	/* Gosub nesting */
-#define PBX_VALUE_MAX 8192	/* bytes of one substituted string (longer results are cut) */
-#define PBX_DIAL_TARGETS_MAX 32 /* targets in one Dial(A&B&...) */
+#define PBX_STEPS_MAX	     10000 /* priorities run by one pbx_chan_run() call before it gives up */
+#define PBX_GOSUB_MAX	     128   /* Gosub nesting */
+#define PBX_VALUE_MAX	     8192  /* bytes of one substituted string (longer results are cut) */
+#define PBX_DIAL_TARGETS_MAX 32	   /* targets in one Dial(A&B&...) */
 
 /* Q.850 causes the engine itself uses. */
-#define PBX_CAUSE_UNALLOCATED 1 /* no such extension and no `i` extension */
-#define PBX_CAUSE_NORMAL 16	/* Hangup() without a cause */
-#define PBX_CAUSE_FAILURE 38	/* a dialplan error: step bound, Gosub depth, bad Goto */
+#define PBX_CAUSE_UNALLOCATED 1	 /* no such extension and no `i` extension */
+#define PBX_CAUSE_NORMAL      16 /* Hangup() without a cause */
+#define PBX_CAUSE_FAILURE     38 /* a dialplan error: step bound, Gosub depth, bad Goto */
 
 /* ---------------------------------------------------------------------------------------------
  * Variable lists: names to values, copied in. Used for global variables handed in from outside
@@ -113,8 +113,8 @@ struct pbx_dial_target {
 struct pbx_dial {
 	struct pbx_dial_target targets[PBX_DIAL_TARGETS_MAX];
 	size_t ntargets;
-	unsigned timeout_s; /* 0: none */
-	unsigned opts;	    /* enum pbx_dial_opt */
+	unsigned timeout_s;    /* 0: none */
+	unsigned opts;	       /* enum pbx_dial_opt */
 	const char *moh_class; /* m(class), else NULL */
 };
 

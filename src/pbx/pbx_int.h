@@ -52,16 +52,16 @@ void pbx_vars_clear(struct pbx_vars *vars);
 struct dp_prio {
 	unsigned prio;
 	enum pbx_app app;
-	char *label; /* n(label), or NULL */
-	char *args;  /* as written; substituted when it runs */
+	char *label;	  /* n(label), or NULL */
+	char *args;	  /* as written; substituted when it runs */
 	const char *file; /* interned in the dialplan */
 	unsigned line;
 };
 
 struct dp_ext {
-	struct le he;  /* in the context's exact-extension table */
-	char *name;    /* as written: "_0.", "801" */
-	char *key;     /* exact extensions: the name without '-' and ' ' */
+	struct le he; /* in the context's exact-extension table */
+	char *name;   /* as written: "_0.", "801" */
+	char *key;    /* exact extensions: the name without '-' and ' ' */
 	bool pattern;
 	struct dp_prio *prios; /* sorted by priority */
 	size_t nprios;
@@ -74,9 +74,9 @@ struct dp_ext {
  * orders positions as Asterisk does: (set size << 8 | lowest character), '.' and '!' after
  * every set, and the end of a pattern after everything. */
 enum dp_elem_kind { DP_EL_LIT, DP_EL_SET, DP_EL_DOT, DP_EL_BANG };
-#define DP_W_DOT 0x18000u
+#define DP_W_DOT  0x18000u
 #define DP_W_BANG 0x28000u
-#define DP_W_END 0x30000u
+#define DP_W_END  0x30000u
 
 struct dp_elem {
 	uint32_t weight;
@@ -97,7 +97,7 @@ struct dp_node {
 	struct dp_edge *edges;
 	uint32_t nedges;
 	uint32_t cap;
-	uint32_t nlit;	    /* the first nlit edges are literals (sorted by character) */
+	uint32_t nlit;	      /* the first nlit edges are literals (sorted by character) */
 	struct dp_ext *term;  /* the pattern ending here */
 	struct dp_ext *first; /* the first pattern in this subtree */
 };

@@ -66,6 +66,15 @@ check "check-peer-without-host-fails" test $rc = 1 -a -n "$(grep 'sip.conf:3' <<
 
 cp "$WORK/ext.good" "$CONF/extensions.conf"
 check "reload-after-fix" M reload
+
+# The native form: mikaka.conf [phones] alone stands for a sip.conf and an extensions.conf.
+mkdir -p "$WORK/native"
+printf '[phones]\n801 = secret-one\n802 = secret-two\n' >"$WORK/native/mikaka.conf"
+out=$("$MIKAKAD" -C "$WORK/native" -t 2>&1)
+check "native-form-check-ok" grep -q "configuration OK (0 errors" <<<"$out"
+printf 'x = y\n' >"$WORK/native/sip.conf"
+"$MIKAKAD" -C "$WORK/native" -t >/dev/null 2>&1
+check "native-form-and-sip-conf-refused" test $? = 1
 check "alive" daemon_alive
 check "clean-exit" stop_daemon
 finish

@@ -15,6 +15,9 @@ IF_C=vl$$c
 line_cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "$WORK/dnsmasq.pid" "$WORK"/*kea-dhcp4*.pid; do
+		[ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null
+	done
 	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
 	wait 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
@@ -59,7 +62,7 @@ write_opts 0312345678
 
 DNSMASQ_PID=
 start_dnsmasq() {
-	in_s dnsmasq --keep-in-foreground --port=0 --user=root --interface="$IF_S" --bind-interfaces \
+	ip netns exec "$NS_S" dnsmasq --keep-in-foreground --port=0 --user=root --interface="$IF_S" --bind-interfaces \
 		--dhcp-range=203.0.113.6,203.0.113.6,255.255.255.252,2m \
 		--dhcp-option=option:router,203.0.113.5 \
 		--dhcp-option=option:sip-server,198.51.100.10 \
@@ -89,7 +92,7 @@ ms=$(sed -n 's/.* in \([0-9]*\) ms$/\1/p' <<<"$out" | head -1)
 check "probe-under-1s (${ms:-?} ms)" test "${ms:-9999}" -le 1000
 check "probe-installs-nothing" test -z "$(in_c ip -4 addr show dev "$IF_C" | grep 203.0.113.6)"
 json=$(in_c timeout 20 "$MIKAKA" line probe "$IF_C" --json --timeout 10 2>/dev/null)
-check "probe-json-valid" jq -e . <<<"$json"
+check "probe-json-valid" sh -c 'jq -e . >/dev/null' <<<"$json"
 check "probe-json-values" test "$(jq -r '.number + " " + .domain + " " + .sip_servers[0] + " " + (.numbers|join(","))' <<<"$json")" = \
 	"0312345678 ntt-east.ne.jp 198.51.100.10 0312345678,0312345679"
 # the client's request carried option 124 with enterprise 210 and its MAC, and asked for 120/125
@@ -196,10 +199,11 @@ if command -v kea-dhcp4 >/dev/null; then
   "loggers": [ { "name": "kea-dhcp4", "output_options": [ { "output": "$WORK/kea.log" } ], "severity": "INFO" } ]
 } }
 EOF
-	KEA_PIDFILE_DIR=$WORK KEA_LOCKFILE_DIR=$WORK in_s kea-dhcp4 -c "$WORK/kea.json" >"$WORK/kea.out" 2>&1 &
+	KEA_PIDFILE_DIR=$WORK KEA_LOCKFILE_DIR=$WORK ip netns exec "$NS_S" kea-dhcp4 -c "$WORK/kea.json" \
+		>"$WORK/kea.out" 2>&1 &
 	KEA_PID=$!
 	PIDS+=("$KEA_PID")
-	sleep 1
+	wait_for 5 grep -q DHCP4_STARTED "$WORK/kea.log"
 	out=$(in_c timeout 20 "$MIKAKA" line probe "$IF_C" --timeout 10 2>/dev/null)
 	echo "$out" >"$WORK/probe-kea.out"
 	check "kea-probe-number" grep -q "numbers *0355550000 0355550001" <<<"$out"

@@ -18,7 +18,7 @@
 
 #define SEED_EXT "tests/unit/data/seed-extensions.conf"
 
-/* ---- helpers -------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 /* Loads a dialplan from text; returns dialplan_load's result, diagnostics in diags. */
 static int load_text(struct dialplan **dpp, const char *text, const struct pbx_vars *globals,
@@ -76,7 +76,7 @@ static void run_expect(struct pbx_chan *ch, enum pbx_act_type type, struct pbx_a
 	assert_int_equal(act->type, type);
 }
 
-/* ---- the post's extensions.conf ---------------------------------------------------------------- */
+/* ---- the post's extensions.conf -------------------------------------------------------------- */
 
 static void test_seed(void **state)
 {
@@ -135,8 +135,7 @@ static void test_seed(void **state)
 	pbx_chan_free(ch);
 
 	/* The line calls in. */
-	assert_int_equal(pbx_chan_alloc(&ch, dp, "from_mikaka", "0312345678", "0399998888", ""),
-			 0);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "from_mikaka", "0312345678", "0399998888", ""), 0);
 	run_expect(ch, PBX_ACT_DIAL, &act);
 	assert_string_equal(act.dial.targets[0].peer, "801");
 	pbx_chan_free(ch);
@@ -150,7 +149,7 @@ static void test_seed(void **state)
 	conf_diags_reset(&diags);
 }
 
-/* ---- patterns and Asterisk's order ------------------------------------------------------------ */
+/* ---- patterns and Asterisk's order ----------------------------------------------------------- */
 
 struct match_case {
 	const char *extens; /* names separated by spaces */
@@ -159,59 +158,59 @@ struct match_case {
 };
 
 static const struct match_case match_cases[] = {
-	{"_X. _0.", "0312345678", "_0."},
-	{"_X. _0.", "1234", "_X."},
-	{"_X. _0.", "0", NULL},
-	{"_80Z", "801", "_80Z"},
-	{"_80Z", "800", NULL},
-	{"_80Z", "8011", NULL},
-	{"_N", "1", NULL},
-	{"_N", "2", "_N"},
-	{"_Z", "0", NULL},
-	{"_Z", "9", "_Z"},
-	{"_X", "a", NULL},
-	{"_[1-5]", "3", "_[1-5]"},
-	{"_[1-5]", "6", NULL},
-	{"_[a-c]", "b", "_[a-c]"},
-	{"_[a-c]", "d", NULL},
-	{"_[15-7]", "6", "_[15-7]"},
-	{"_X. _X!", "1", "_X!"},
-	{"_X. _X!", "12", "_X."},
-	{"_1!", "1", "_1!"},
-	{"_1!", "1234", "_1!"},
-	{"100 _1XX", "100", "100"},
-	{"100 _1XX", "101", "_1XX"},
-	{"_1XX _10X", "101", "_10X"},
-	{"_1XX _1[01]X", "105", "_1[01]X"},
-	{"_1XX _1[01]X", "125", "_1XX"},
-	{"_NXX _ZXX", "234", "_NXX"},
-	{"_NXX _ZXX", "123", "_ZXX"},
-	{"_X. _XXX", "123", "_XXX"},
-	{"_X. _XXX", "1234", "_X."},
-	{"_XX _XXX", "12", "_XX"},
-	{"_X. _XX.", "123", "_XX."},
-	{"_[12] _[13]", "1", "_[13]"},
-	{"_0X. _0[1-9].", "0312", "_0[1-9]."},
-	{"_0X. _0[1-9].", "0012", "_0X."},
-	{"_X. _!", "1", "_!"},
-	{"_X. _!", "12", "_X."},
-	{"_. _X", "5", "_X"},
-	{"_.", "abc", "_."},
-	{"_555-1212", "5551212", "_555-1212"},
-	{"_555-1212", "555-1212", "_555-1212"},
-	{"555-1212", "5551212", "555-1212"},
-	{"_x.", "12", "_x."},
-	{"_n", "5", "_n"},
-	{"s _X.", "s", "s"},
-	{"_[5]", "5", "_[5]"},
-	{"_0[3-6]XXXXXXXX _0X.", "0312345678", "_0[3-6]XXXXXXXX"},
-	{"_0[3-6]XXXXXXXX _0X.", "0712345678", "_0X."},
-	{"_X. _0312345678", "0312345678", "_0312345678"},
-	{"_X.5 _X.", "12", "_X.5"},
-	{"_XXXX _1.", "1234", "_1."},
-	{"_[0-9]XX _NXX", "234", "_NXX"},
-	{"h i s t", "h", "h"},
-	{"801 802", "803", NULL},
+    {"_X. _0.", "0312345678", "_0."},
+    {"_X. _0.", "1234", "_X."},
+    {"_X. _0.", "0", NULL},
+    {"_80Z", "801", "_80Z"},
+    {"_80Z", "800", NULL},
+    {"_80Z", "8011", NULL},
+    {"_N", "1", NULL},
+    {"_N", "2", "_N"},
+    {"_Z", "0", NULL},
+    {"_Z", "9", "_Z"},
+    {"_X", "a", NULL},
+    {"_[1-5]", "3", "_[1-5]"},
+    {"_[1-5]", "6", NULL},
+    {"_[a-c]", "b", "_[a-c]"},
+    {"_[a-c]", "d", NULL},
+    {"_[15-7]", "6", "_[15-7]"},
+    {"_X. _X!", "1", "_X!"},
+    {"_X. _X!", "12", "_X."},
+    {"_1!", "1", "_1!"},
+    {"_1!", "1234", "_1!"},
+    {"100 _1XX", "100", "100"},
+    {"100 _1XX", "101", "_1XX"},
+    {"_1XX _10X", "101", "_10X"},
+    {"_1XX _1[01]X", "105", "_1[01]X"},
+    {"_1XX _1[01]X", "125", "_1XX"},
+    {"_NXX _ZXX", "234", "_NXX"},
+    {"_NXX _ZXX", "123", "_ZXX"},
+    {"_X. _XXX", "123", "_XXX"},
+    {"_X. _XXX", "1234", "_X."},
+    {"_XX _XXX", "12", "_XX"},
+    {"_X. _XX.", "123", "_XX."},
+    {"_[12] _[13]", "1", "_[13]"},
+    {"_0X. _0[1-9].", "0312", "_0[1-9]."},
+    {"_0X. _0[1-9].", "0012", "_0X."},
+    {"_X. _!", "1", "_!"},
+    {"_X. _!", "12", "_X."},
+    {"_. _X", "5", "_X"},
+    {"_.", "abc", "_."},
+    {"_555-1212", "5551212", "_555-1212"},
+    {"_555-1212", "555-1212", "_555-1212"},
+    {"555-1212", "5551212", "555-1212"},
+    {"_x.", "12", "_x."},
+    {"_n", "5", "_n"},
+    {"s _X.", "s", "s"},
+    {"_[5]", "5", "_[5]"},
+    {"_0[3-6]XXXXXXXX _0X.", "0312345678", "_0[3-6]XXXXXXXX"},
+    {"_0[3-6]XXXXXXXX _0X.", "0712345678", "_0X."},
+    {"_X. _0312345678", "0312345678", "_0312345678"},
+    {"_X.5 _X.", "12", "_X.5"},
+    {"_XXXX _1.", "1234", "_1."},
+    {"_[0-9]XX _NXX", "234", "_NXX"},
+    {"h i s t", "h", "h"},
+    {"801 802", "803", NULL},
 };
 
 static void test_patterns(void **state)
@@ -249,11 +248,10 @@ struct cmp_case {
 };
 
 static const struct cmp_case cmp_cases[] = {
-	{"100", "_1XX", -1},   {"_1XX", "100", 1},	  {"_1XX", "_10X", 1},
-	{"_X.", "_X!", -1},    {"_X", "_X.", 1},	  {"_[13]", "_[12]", -1},
-	{"_NXX", "_ZXX", -1},  {"_ZXX", "_XXX", -1},	  {"_X", "_[0-9]", 0},
-	{"_x.", "_X.", 0},     {"100", "101", -1},	  {"1-00", "100", 0},
-	{"_0.", "_80Z", -1},   {"_[1-2]X", "_[2-3]X", -1}, {"_X.", "_XX", 1},
+    {"100", "_1XX", -1}, {"_1XX", "100", 1},	     {"_1XX", "_10X", 1},  {"_X.", "_X!", -1},
+    {"_X", "_X.", 1},	 {"_[13]", "_[12]", -1},     {"_NXX", "_ZXX", -1}, {"_ZXX", "_XXX", -1},
+    {"_X", "_[0-9]", 0}, {"_x.", "_X.", 0},	     {"100", "101", -1},   {"1-00", "100", 0},
+    {"_0.", "_80Z", -1}, {"_[1-2]X", "_[2-3]X", -1}, {"_X.", "_XX", 1},
 };
 
 static int sign(int v)
@@ -323,7 +321,7 @@ static void test_lookup_rules(void **state)
 	dialplan_free(dp);
 }
 
-/* ---- variables, functions, expressions ---------------------------------------------------------- */
+/* ---- variables, functions, expressions ------------------------------------------------------- */
 
 struct eval_case {
 	const char *in;
@@ -331,83 +329,83 @@ struct eval_case {
 };
 
 static const struct eval_case eval_cases[] = {
-	{"${EXTEN}", "0312345678"},
-	{"${EXTEN:1}", "312345678"},
-	{"${EXTEN:-4}", "5678"},
-	{"${EXTEN:-4:2}", "56"},
-	{"${EXTEN:0:3}", "031"},
-	{"${EXTEN:2:-2}", "123456"},
-	{"${EXTEN::2}", "03"},
-	{"${EXTEN:20}", ""},
-	{"${EXTEN:-20:2}", "03"},
-	{"${EXTEN:3:-20}", ""},
-	{"${EXTEN:1:}", "312345678"},
-	{"${${X}}", "bar"},
-	{"${${X}:1}", "ar"},
-	{"${UNSET}", ""},
-	{"a${FOO}b", "abarb"},
-	{"${FOO}${NUM}", "bar42"},
-	{"${CONTEXT},${PRIORITY}", "t,1"},
-	{"${LINE_NUMBER}", "0312345678"},
-	{"${CALLERID(num)}", "801"},
-	{"${CALLERID(name)}", "Alice"},
-	{"${CALLERID(all)}", "\"Alice\" <801>"},
-	{"${CALLERID(num):1}", "01"},
-	{"${LEN(${EXTEN})}", "10"},
-	{"${LEN()}", "0"},
-	{"${IF($[${NUM} > 40]?big:small)}", "big"},
-	{"${IF($[${NUM} > 50]?big:small)}", "small"},
-	{"${IF(0?a:b)}", "b"},
-	{"${IF(?a:b)}", "b"},
-	{"${IF(1?a)}", "a"},
-	{"${IF(0?a)}", ""},
-	{"${IF(abc?a:b)}", "a"},
-	{"$[1 + 2]", "3"},
-	{"$[1+2]", "3"},
-	{"$[2*3+4]", "10"},
-	{"$[2*(3+4)]", "14"},
-	{"$[7 / 2]", "3"},
-	{"$[7 % 3]", "1"},
-	{"$[-5 + 2]", "-3"},
-	{"$[1 - -1]", "2"},
-	{"$[${NUM} = 42]", "1"},
-	{"$[${NUM} == 42]", "1"},
-	{"$[abc = abc]", "1"},
-	{"$[abc < abd]", "1"},
-	{"$[10 > 9]", "1"},
-	{"$[10 != 10]", "0"},
-	{"$[3 >= 3]", "1"},
-	{"$[2 <= 1]", "0"},
-	{"$[1 & 0]", "0"},
-	{"$[5 & 6]", "5"},
-	{"$[0 | 7]", "7"},
-	{"$[3 | 7]", "3"},
-	{"$[!0]", "1"},
-	{"$[!abc]", "0"},
-	{"$[${EXTEN} : 03]", "2"},
-	{"$[${EXTEN} : 3]", "0"},
-	{"$[${EXTEN} =~ 3]", "1"},
-	{"$[${EXTEN} : \"0([0-9]{2})\"]", "31"},
-	{"$[${EXTEN} =~ \"(45)\"]", "45"},
-	{"$[${EXTEN} : \"[0-9]+\"]", "10"},
-	{"$[abc : \"x(.)\"]", ""},
-	{"$[\"a b\" = \"a b\"]", "1"},
-	{"$[1 ? yes :: no]", "yes"},
-	{"$[0 ? yes :: no]", "no"},
-	{"$[${EXTEN:0:1} = 0]", "1"},
-	{"$[1 = 1 & 2 = 2]", "1"},
-	{"$[abc + 1]", "1"},
-	{"$[1 / 0]", ""},
-	{"$[1 +]", ""},
-	{"$[(1]", ""},
-	{"$[]", ""},
-	{"$[9223372036854775807 + 1]", ""},
-	{"$[\"unterminated]", ""},
-	{"$[a : \\(a\\)\\1]", ""},
-	{"${EXTEN", "${EXTEN"},
-	{"$$ $x ${", "$$ $x ${"},
-	{"plain", "plain"},
-	{"$[$[1+1]*$[2+1]]", "6"},
+    {"${EXTEN}", "0312345678"},
+    {"${EXTEN:1}", "312345678"},
+    {"${EXTEN:-4}", "5678"},
+    {"${EXTEN:-4:2}", "56"},
+    {"${EXTEN:0:3}", "031"},
+    {"${EXTEN:2:-2}", "123456"},
+    {"${EXTEN::2}", "03"},
+    {"${EXTEN:20}", ""},
+    {"${EXTEN:-20:2}", "03"},
+    {"${EXTEN:3:-20}", ""},
+    {"${EXTEN:1:}", "312345678"},
+    {"${${X}}", "bar"},
+    {"${${X}:1}", "ar"},
+    {"${UNSET}", ""},
+    {"a${FOO}b", "abarb"},
+    {"${FOO}${NUM}", "bar42"},
+    {"${CONTEXT},${PRIORITY}", "t,1"},
+    {"${LINE_NUMBER}", "0312345678"},
+    {"${CALLERID(num)}", "801"},
+    {"${CALLERID(name)}", "Alice"},
+    {"${CALLERID(all)}", "\"Alice\" <801>"},
+    {"${CALLERID(num):1}", "01"},
+    {"${LEN(${EXTEN})}", "10"},
+    {"${LEN()}", "0"},
+    {"${IF($[${NUM} > 40]?big:small)}", "big"},
+    {"${IF($[${NUM} > 50]?big:small)}", "small"},
+    {"${IF(0?a:b)}", "b"},
+    {"${IF(?a:b)}", "b"},
+    {"${IF(1?a)}", "a"},
+    {"${IF(0?a)}", ""},
+    {"${IF(abc?a:b)}", "a"},
+    {"$[1 + 2]", "3"},
+    {"$[1+2]", "3"},
+    {"$[2*3+4]", "10"},
+    {"$[2*(3+4)]", "14"},
+    {"$[7 / 2]", "3"},
+    {"$[7 % 3]", "1"},
+    {"$[-5 + 2]", "-3"},
+    {"$[1 - -1]", "2"},
+    {"$[${NUM} = 42]", "1"},
+    {"$[${NUM} == 42]", "1"},
+    {"$[abc = abc]", "1"},
+    {"$[abc < abd]", "1"},
+    {"$[10 > 9]", "1"},
+    {"$[10 != 10]", "0"},
+    {"$[3 >= 3]", "1"},
+    {"$[2 <= 1]", "0"},
+    {"$[1 & 0]", "0"},
+    {"$[5 & 6]", "5"},
+    {"$[0 | 7]", "7"},
+    {"$[3 | 7]", "3"},
+    {"$[!0]", "1"},
+    {"$[!abc]", "0"},
+    {"$[${EXTEN} : 03]", "2"},
+    {"$[${EXTEN} : 3]", "0"},
+    {"$[${EXTEN} =~ 3]", "1"},
+    {"$[${EXTEN} : \"0([0-9]{2})\"]", "31"},
+    {"$[${EXTEN} =~ \"(45)\"]", "45"},
+    {"$[${EXTEN} : \"[0-9]+\"]", "10"},
+    {"$[abc : \"x(.)\"]", ""},
+    {"$[\"a b\" = \"a b\"]", "1"},
+    {"$[1 ? yes :: no]", "yes"},
+    {"$[0 ? yes :: no]", "no"},
+    {"$[${EXTEN:0:1} = 0]", "1"},
+    {"$[1 = 1 & 2 = 2]", "1"},
+    {"$[abc + 1]", "1"},
+    {"$[1 / 0]", ""},
+    {"$[1 +]", ""},
+    {"$[(1]", ""},
+    {"$[]", ""},
+    {"$[9223372036854775807 + 1]", ""},
+    {"$[\"unterminated]", ""},
+    {"$[a : \\(a\\)\\1]", ""},
+    {"${EXTEN", "${EXTEN"},
+    {"$$ $x ${", "$$ $x ${"},
+    {"plain", "plain"},
+    {"$[$[1+1]*$[2+1]]", "6"},
 };
 
 static struct dialplan *eval_dp(void)
@@ -489,7 +487,7 @@ static void test_eval(void **state)
 	log_set_level(LOG_INFO);
 }
 
-/* ---- applications ------------------------------------------------------------------------------- */
+/* ---- applications ---------------------------------------------------------------------------- */
 
 static void test_apps(void **state)
 {
@@ -589,17 +587,17 @@ struct dial_case {
 };
 
 static const struct dial_case dial_cases[] = {
-	{"SIP/801&SIP/802,30,tT", 0, 2, "801", NULL, 30, PBX_DIAL_OPT_t | PBX_DIAL_OPT_T, 0},
-	{"SIP/mikaka-gw/0312345678", 0, 1, "mikaka-gw", "0312345678", 0, 0, 0},
-	{"SIP/801,30,r", 0, 1, "801", NULL, 30, PBX_DIAL_OPT_r, 0},
-	{"SIP/0312@gw", 0, 1, "gw", "0312", 0, 0, 0},
-	{"sip/801 & SIP/802 ,20,m", 0, 2, "801", NULL, 20, PBX_DIAL_OPT_m, 0},
-	{"IAX2/foo&SIP/801", 0, 1, "801", NULL, 0, 0, 1},
-	{"SIP/801,abc,L(1000)r", 0, 1, "801", NULL, 0, PBX_DIAL_OPT_r, 0},
-	{"IAX2/x", EINVAL, 0, NULL, NULL, 0, 0, 1},
-	{"SIP/", EINVAL, 0, NULL, NULL, 0, 0, 1},
-	{"801", EINVAL, 0, NULL, NULL, 0, 0, 1},
-	{"", EINVAL, 0, NULL, NULL, 0, 0, 0},
+    {"SIP/801&SIP/802,30,tT", 0, 2, "801", NULL, 30, PBX_DIAL_OPT_t | PBX_DIAL_OPT_T, 0},
+    {"SIP/mikaka-gw/0312345678", 0, 1, "mikaka-gw", "0312345678", 0, 0, 0},
+    {"SIP/801,30,r", 0, 1, "801", NULL, 30, PBX_DIAL_OPT_r, 0},
+    {"SIP/0312@gw", 0, 1, "gw", "0312", 0, 0, 0},
+    {"sip/801 & SIP/802 ,20,m", 0, 2, "801", NULL, 20, PBX_DIAL_OPT_m, 0},
+    {"IAX2/foo&SIP/801", 0, 1, "801", NULL, 0, 0, 1},
+    {"SIP/801,abc,L(1000)r", 0, 1, "801", NULL, 0, PBX_DIAL_OPT_r, 0},
+    {"IAX2/x", EINVAL, 0, NULL, NULL, 0, 0, 1},
+    {"SIP/", EINVAL, 0, NULL, NULL, 0, 0, 1},
+    {"801", EINVAL, 0, NULL, NULL, 0, 0, 1},
+    {"", EINVAL, 0, NULL, NULL, 0, 0, 0},
 };
 
 static void test_dial_parse(void **state)
@@ -808,7 +806,7 @@ static void test_labels_priorities(void **state)
 	dialplan_free(dp);
 
 	dp = load_ok("[c]\n"
-		     "exten => s,1,Goto(6,end)\n"
+		     "exten => s,1,Goto(,6,end)\n"
 		     "exten => 6,10,Hangup(3)\n"
 		     "exten => 6,s+1(end),Hangup(4)\n");
 	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
@@ -818,7 +816,7 @@ static void test_labels_priorities(void **state)
 	dialplan_free(dp);
 }
 
-/* ---- loading: errors, warnings, globals ------------------------------------------------------- */
+/* ---- loading: errors, warnings, globals ------------------------------------------------------ */
 
 struct load_case {
 	const char *text;
@@ -827,29 +825,29 @@ struct load_case {
 };
 
 static const struct load_case load_cases[] = {
-	{"[c]\nexten => s,1,Foo(bar)\n", EINVAL, "t.conf:2: error: unknown application 'Foo'"},
-	{"[c]\nexten => s,x,NoOp()\n", EINVAL, "t.conf:2: error: invalid priority 'x'"},
-	{"[c]\nexten => s,0,NoOp()\n", EINVAL, "t.conf:2: error: invalid priority"},
-	{"[c]\nexten => s,n,NoOp()\n", EINVAL, "t.conf:2: error: priority 'n' with no previous"},
-	{"[c]\nsame => n,NoOp()\n", EINVAL, "t.conf:2: error: 'same =>' with no 'exten =>'"},
-	{"[c]\nfoo => bar\n", EINVAL, "t.conf:2: error: unknown key 'foo'"},
-	{"[c]\nswitch => Realtime\n", EINVAL, "t.conf:2: error: switch => is not supported"},
-	{"[c]\nexten => _[12,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_[12'"},
-	{"[c]\nexten => _,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_'"},
-	{"[c]\nexten => 1/801,1,NoOp()\n", EINVAL, "caller ID matching"},
-	{"[c]\nexten => s\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
-	{"[c]\nexten => s,1\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
-	{"[c]\nexten => s,1,\n", EINVAL, "t.conf:2: error: missing application"},
-	{"[c]\ninclude => a,9:00-17:00,*,*,*\n", EINVAL, "time-restricted includes"},
-	{"[c]\nexten => s,1(),NoOp()\n", EINVAL, "empty priority label"},
-	{"[c]\nexten => s,1,NoOp()\nexten => s,1,Answer()\n", 0,
-	 "t.conf:3: warning: priority 1 of extension 's' already defined at t.conf:2"},
-	{"[c]\nexten => s,hint,SIP/801\n", 0, "t.conf:2: warning: hints are not supported"},
-	{"[general]\nstatic=yes\nfoo=bar\n[c]\nexten => s,1,NoOp\n", 0,
-	 "t.conf:3: warning: 'foo' in [general] is not implemented"},
-	{"[c]\ninclude => nosuch\n", 0, "t.conf:2: warning: context 'c' includes 'nosuch'"},
-	{"[c]\nexten => s,1,NoOp(\n", 0, "t.conf:2: warning: no closing parenthesis"},
-	{"[c]\nignorepat => 9\n", 0, "t.conf:2: warning: ignorepat is not supported"},
+    {"[c]\nexten => s,1,Foo(bar)\n", EINVAL, "t.conf:2: error: unknown application 'Foo'"},
+    {"[c]\nexten => s,x,NoOp()\n", EINVAL, "t.conf:2: error: invalid priority 'x'"},
+    {"[c]\nexten => s,0,NoOp()\n", EINVAL, "t.conf:2: error: invalid priority"},
+    {"[c]\nexten => s,n,NoOp()\n", EINVAL, "t.conf:2: error: priority 'n' with no previous"},
+    {"[c]\nsame => n,NoOp()\n", EINVAL, "t.conf:2: error: 'same =>' with no 'exten =>'"},
+    {"[c]\nfoo => bar\n", EINVAL, "t.conf:2: error: unknown key 'foo'"},
+    {"[c]\nswitch => Realtime\n", EINVAL, "t.conf:2: error: switch => is not supported"},
+    {"[c]\nexten => _[12,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_[12'"},
+    {"[c]\nexten => _,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_'"},
+    {"[c]\nexten => 1/801,1,NoOp()\n", EINVAL, "caller ID matching"},
+    {"[c]\nexten => s\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
+    {"[c]\nexten => s,1\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
+    {"[c]\nexten => s,1,\n", EINVAL, "t.conf:2: error: missing application"},
+    {"[c]\ninclude => a,9:00-17:00,*,*,*\n", EINVAL, "time-restricted includes"},
+    {"[c]\nexten => s,1(),NoOp()\n", EINVAL, "empty priority label"},
+    {"[c]\nexten => s,1,NoOp()\nexten => s,1,Answer()\n", 0,
+     "t.conf:3: warning: priority 1 of extension 's' already defined at t.conf:2"},
+    {"[c]\nexten => s,hint,SIP/801\n", 0, "t.conf:2: warning: hints are not supported"},
+    {"[general]\nstatic=yes\nfoo=bar\n[c]\nexten => s,1,NoOp\n", 0,
+     "t.conf:3: warning: 'foo' in [general] is not implemented"},
+    {"[c]\ninclude => nosuch\n", 0, "t.conf:2: warning: context 'c' includes 'nosuch'"},
+    {"[c]\nexten => s,1,NoOp(\n", 0, "t.conf:2: warning: no closing parenthesis"},
+    {"[c]\nignorepat => 9\n", 0, "t.conf:2: warning: ignorepat is not supported"},
 };
 
 static void test_load_errors(void **state)
@@ -911,7 +909,7 @@ static void test_globals_and_merge(void **state)
 	conf_diags_reset(&diags);
 }
 
-/* ---- dialplan show ---------------------------------------------------------------------------- */
+/* ---- dialplan show --------------------------------------------------------------------------- */
 
 static const char show_from_phone[] =
     "[ Context 'from_phone' created by 'pbx_config' ]\n"
@@ -963,7 +961,8 @@ static void test_show(void **state)
 	mbuf_write(&mb, "", 1);
 	assert_non_null(strstr((char *)mb.buf, "[ Context 'from_mikaka' created by 'pbx_config' ]\n"
 					       "  '_X.' =>          1. Dial(SIP/801)"));
-	assert_non_null(strstr((char *)mb.buf, "-= 3 extensions (4 priorities) in 2 contexts. =-\n"));
+	assert_non_null(
+	    strstr((char *)mb.buf, "-= 3 extensions (4 priorities) in 2 contexts. =-\n"));
 	assert_true(strstr((char *)mb.buf, "from_mikaka") < strstr((char *)mb.buf, "from_phone"));
 	mbuf_reset(&mb);
 	dialplan_free(dp);
@@ -976,28 +975,30 @@ static void test_show(void **state)
 		     "include => b\n"
 		     "[b]\n"
 		     "exten => 555,1,NoOp()\n");
-	show_expect(dp, "a", 0,
-		    "[ Context 'a' created by 'pbx_config' ]\n"
-		    "  '100' =>          1. NoOp(exact)                                [t.conf:3]\n"
-		    "     [lbl]          2. Hangup()                                   [t.conf:4]\n"
-		    "  '_X.' =>          1. NoOp(pat)                                  [t.conf:2]\n"
-		    "  Include =>        'b'                                           [pbx_config]\n"
-		    "\n"
-		    "-= 2 extensions (3 priorities) in 1 context. =-\n");
-	show_expect(dp, "555@a", 0,
-		    "[ Context 'a' created by 'pbx_config' ]\n"
-		    "  '_X.' =>          1. NoOp(pat)                                  [t.conf:2]\n"
-		    "  Include =>        'b'                                           [pbx_config]\n"
-		    "\n"
-		    "[ Included context 'b' created by 'pbx_config' ]\n"
-		    "  '555' =>          1. NoOp()                                     [t.conf:7]\n"
-		    "\n"
-		    "-= 2 extensions (2 priorities) in 2 contexts. =-\n");
+	show_expect(
+	    dp, "a", 0,
+	    "[ Context 'a' created by 'pbx_config' ]\n"
+	    "  '100' =>          1. NoOp(exact)                                [t.conf:3]\n"
+	    "     [lbl]          2. Hangup()                                   [t.conf:4]\n"
+	    "  '_X.' =>          1. NoOp(pat)                                  [t.conf:2]\n"
+	    "  Include =>        'b'                                           [pbx_config]\n"
+	    "\n"
+	    "-= 2 extensions (3 priorities) in 1 context. =-\n");
+	show_expect(
+	    dp, "555@a", 0,
+	    "[ Context 'a' created by 'pbx_config' ]\n"
+	    "  '_X.' =>          1. NoOp(pat)                                  [t.conf:2]\n"
+	    "  Include =>        'b'                                           [pbx_config]\n"
+	    "\n"
+	    "[ Included context 'b' created by 'pbx_config' ]\n"
+	    "  '555' =>          1. NoOp()                                     [t.conf:7]\n"
+	    "\n"
+	    "-= 2 extensions (2 priorities) in 2 contexts. =-\n");
 	dialplan_free(dp);
 	conf_diags_reset(&diags);
 }
 
-/* ---- mikakad -t ------------------------------------------------------------------------------- */
+/* ---- mikakad -t ------------------------------------------------------------------------------ */
 
 static void test_check(void **state)
 {
@@ -1049,7 +1050,8 @@ static void test_check(void **state)
 	dialplan_free(dp);
 }
 
-/* ---- reload -------------------------------------------------------------------------------------- */
+/* ---- reload
+ * -------------------------------------------------------------------------------------- */
 
 static void test_reload_refcount(void **state)
 {
@@ -1080,22 +1082,22 @@ static void test_reload_refcount(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_seed),
-		cmocka_unit_test(test_patterns),
-		cmocka_unit_test(test_ext_cmp),
-		cmocka_unit_test(test_lookup_rules),
-		cmocka_unit_test(test_eval),
-		cmocka_unit_test(test_apps),
-		cmocka_unit_test(test_dial_parse),
-		cmocka_unit_test(test_gosub),
-		cmocka_unit_test(test_bad_dialplans),
-		cmocka_unit_test(test_special_extens),
-		cmocka_unit_test(test_labels_priorities),
-		cmocka_unit_test(test_load_errors),
-		cmocka_unit_test(test_globals_and_merge),
-		cmocka_unit_test(test_show),
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_reload_refcount),
+	    cmocka_unit_test(test_seed),
+	    cmocka_unit_test(test_patterns),
+	    cmocka_unit_test(test_ext_cmp),
+	    cmocka_unit_test(test_lookup_rules),
+	    cmocka_unit_test(test_eval),
+	    cmocka_unit_test(test_apps),
+	    cmocka_unit_test(test_dial_parse),
+	    cmocka_unit_test(test_gosub),
+	    cmocka_unit_test(test_bad_dialplans),
+	    cmocka_unit_test(test_special_extens),
+	    cmocka_unit_test(test_labels_priorities),
+	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_globals_and_merge),
+	    cmocka_unit_test(test_show),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_reload_refcount),
 	};
 
 	return cmocka_run_group_tests_name("pbx", tests, NULL, NULL);
