@@ -24,11 +24,11 @@ static void state_set(struct line *line, enum line_state st)
 const char *line_state_name(enum line_state state)
 {
 	static const char *const names[] = {
-		[LINE_STOPPED] = "STOPPED",	[LINE_INIT] = "INIT",
-		[LINE_SELECTING] = "SELECTING", [LINE_REQUESTING] = "REQUESTING",
-		[LINE_REBOOTING] = "INIT-REBOOT", [LINE_CHECKING] = "CHECKING",
-		[LINE_BOUND] = "BOUND",		[LINE_RENEWING] = "RENEWING",
-		[LINE_REBINDING] = "REBINDING", [LINE_FILE] = "FROM-FILE",
+	    [LINE_STOPPED] = "STOPPED",	      [LINE_INIT] = "INIT",
+	    [LINE_SELECTING] = "SELECTING",   [LINE_REQUESTING] = "REQUESTING",
+	    [LINE_REBOOTING] = "INIT-REBOOT", [LINE_CHECKING] = "CHECKING",
+	    [LINE_BOUND] = "BOUND",	      [LINE_RENEWING] = "RENEWING",
+	    [LINE_REBINDING] = "REBINDING",   [LINE_FILE] = "FROM-FILE",
 	};
 	if ((unsigned)state < ARRAY_SIZE(names) && names[state])
 		return names[state];
@@ -81,15 +81,15 @@ static int send_msg(struct line *line, enum dhcp_type type, struct in_addr ciadd
 		    struct in_addr req_addr, struct in_addr server_id, struct in_addr dst)
 {
 	struct dhcp_req req = {
-		.type = type,
-		.xid = line->xid,
-		.secs = secs_elapsed(line),
-		/* Unconfigured, we cannot receive unicast for an address we do not have yet. */
-		.broadcast = ciaddr.s_addr == INADDR_ANY,
-		.ciaddr = ciaddr,
-		.req_addr = req_addr,
-		.server_id = server_id,
-		.vendor_class = line->cfg.vendor_class,
+	    .type = type,
+	    .xid = line->xid,
+	    .secs = secs_elapsed(line),
+	    /* Unconfigured, we cannot receive unicast for an address we do not have yet. */
+	    .broadcast = ciaddr.s_addr == INADDR_ANY,
+	    .ciaddr = ciaddr,
+	    .req_addr = req_addr,
+	    .server_id = server_id,
+	    .vendor_class = line->cfg.vendor_class,
 	};
 	struct mbuf mb;
 	int err;
@@ -269,8 +269,8 @@ static void lose_lease(struct line *line, const char *why)
 	loop_timer_cancel(&line->expire);
 	line->t1_at = line->t2_at = line->expire_at = 0;
 	if (line->has_applied) {
-		log_notice("%s: removing %s (%s)", line->cfg.ifname,
-			   IP(line->applied.address), why);
+		log_notice("%s: removing %s (%s)", line->cfg.ifname, IP(line->applied.address),
+			   why);
 		line->ops->remove(line, &line->applied);
 		line->has_applied = false;
 	}
@@ -325,8 +325,9 @@ static void bind_lease(struct line *line, const struct line_lease *l, const uint
 	if (line->cfg.install) {
 		err = line->ops->apply(line, line->has_applied ? &line->applied : NULL, l);
 		if (err) {
-			log_error("%s: installing %s failed (%s); nothing applied, retrying in 10 s",
-				  line->cfg.ifname, IP(l->address), strerror(err));
+			log_error(
+			    "%s: installing %s failed (%s); nothing applied, retrying in 10 s",
+			    line->cfg.ifname, IP(l->address), strerror(err));
 			lose_lease(line, "install failed");
 			init_after(line, LINE_DECLINE_WAIT_MS);
 			return;
@@ -346,13 +347,9 @@ static void bind_lease(struct line *line, const struct line_lease *l, const uint
 		ch |= LINE_CHG_ADDRESS; /* the first lease is always news */
 	line->info.lease = *l;
 	line->info.bound = true;
-	if (rawlen && rawlen <= sizeof(line->ack)) {
-		memcpy(line->ack, raw, rawlen);
-		line->ack_len = rawlen;
-		if (line->cfg.state_file[0] && line_state_save(line))
-			log_warn("%s: cannot store the lease in %s", line->cfg.ifname,
-				 line->cfg.state_file);
-	}
+	if (rawlen && line->cfg.state_file[0] && line_state_save(line, raw, rawlen))
+		log_warn("%s: cannot store the lease in %s", line->cfg.ifname,
+			 line->cfg.state_file);
 	announce(line, ch);
 }
 
@@ -416,8 +413,7 @@ static void t1_h(void *arg)
 
 	if (line->info.state != LINE_BOUND)
 		return;
-	log_info("%s: T1: renewing with %s", line->cfg.ifname,
-		 IP(line->applied.server_id));
+	log_info("%s: T1: renewing with %s", line->cfg.ifname, IP(line->applied.server_id));
 	new_xid(line);
 	line->start_ms = loop_now(line->loop);
 	enter(line, LINE_RENEWING);
@@ -490,7 +486,8 @@ static void handle_ack(struct line *line, const struct line_lease *l, const uint
 	if (st == LINE_REQUESTING || st == LINE_REBOOTING) {
 		bool known = line->has_applied && line->applied.address.s_addr == l->address.s_addr;
 		line->offer = *l;
-		if (!line->probe && line->cfg.arp_probe_ms && !known && len <= sizeof(line->pending_ack)) {
+		if (!line->probe && line->cfg.arp_probe_ms && !known &&
+		    len <= sizeof(line->pending_ack)) {
 			memcpy(line->pending_ack, raw, len);
 			line->pending_len = len;
 			state_set(line, LINE_CHECKING);
@@ -651,8 +648,7 @@ void line_stop(struct line *line)
 	loop_timer_cancel(&line->expire);
 	loop_timer_cancel(&line->watch);
 	if (line->has_applied && !line->cfg.keep_on_exit) {
-		log_info("%s: removing %s on exit", line->cfg.ifname,
-			 IP(line->applied.address));
+		log_info("%s: removing %s on exit", line->cfg.ifname, IP(line->applied.address));
 		line->ops->remove(line, &line->applied);
 		line->has_applied = false;
 	}

@@ -619,23 +619,40 @@ end:
 static const char *opt_name(uint8_t code)
 {
 	switch (code) {
-	case 1: return "subnet-mask";
-	case 3: return "routers";
-	case 6: return "dns-servers";
-	case 12: return "host-name";
-	case 15: return "domain-name";
-	case 28: return "broadcast-address";
-	case 51: return "lease-time";
-	case 52: return "overload";
-	case 53: return "message-type";
-	case 54: return "server-id";
-	case 56: return "message";
-	case 58: return "renewal-time";
-	case 59: return "rebinding-time";
-	case 120: return "sip-servers";
-	case 121: return "classless-routes";
-	case 125: return "vendor-information";
-	default: return NULL;
+	case 1:
+		return "subnet-mask";
+	case 3:
+		return "routers";
+	case 6:
+		return "dns-servers";
+	case 12:
+		return "host-name";
+	case 15:
+		return "domain-name";
+	case 28:
+		return "broadcast-address";
+	case 51:
+		return "lease-time";
+	case 52:
+		return "overload";
+	case 53:
+		return "message-type";
+	case 54:
+		return "server-id";
+	case 56:
+		return "message";
+	case 58:
+		return "renewal-time";
+	case 59:
+		return "rebinding-time";
+	case 120:
+		return "sip-servers";
+	case 121:
+		return "classless-routes";
+	case 125:
+		return "vendor-information";
+	default:
+		return NULL;
 	}
 }
 
@@ -660,8 +677,8 @@ static void print_vendor_extras(const uint8_t *p, size_t len, bool json, struct 
 			return;
 		if (ent != DHCP_NGN_ENTERPRISE) {
 			if (json) {
-				mbuf_printf(out, "%s{\"enterprise\":%u,\"hex\":\"", *first ? "" : ",",
-					    ent);
+				mbuf_printf(out, "%s{\"enterprise\":%u,\"hex\":\"",
+					    *first ? "" : ",", ent);
 				hex(out, d, dl);
 				mbuf_write_str(out, "\"}");
 			} else {
@@ -683,7 +700,8 @@ static void print_vendor_extras(const uint8_t *p, size_t len, bool json, struct 
 						hex(out, d + j + 2, sl);
 						mbuf_write_str(out, "\"}");
 					} else {
-						mbuf_printf(out, "  125 enterprise 210 sub %u: ", c);
+						mbuf_printf(out,
+							    "  125 enterprise 210 sub %u: ", c);
 						hex(out, d + j + 2, sl);
 						mbuf_write_str(out, "\n");
 					}

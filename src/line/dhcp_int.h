@@ -9,12 +9,12 @@
 
 #include "line.h"
 
-#define DHCP_SERVER_PORT 67
-#define DHCP_CLIENT_PORT 68
-#define DHCP_FIXED_LEN 236 /* op .. file, before the magic cookie */
-#define DHCP_MIN_LEN 240   /* fixed part and magic cookie */
-#define DHCP_MAX_LEN 1500  /* largest reply accepted (one Ethernet frame's worth of UDP data) */
-#define DHCP_MAGIC 0x63825363u
+#define DHCP_SERVER_PORT    67
+#define DHCP_CLIENT_PORT    68
+#define DHCP_FIXED_LEN	    236 /* op .. file, before the magic cookie */
+#define DHCP_MIN_LEN	    240 /* fixed part and magic cookie */
+#define DHCP_MAX_LEN	    1500 /* largest reply accepted (one Ethernet frame's worth of UDP data) */
+#define DHCP_MAGIC	    0x63825363u
 #define DHCP_NGN_ENTERPRISE 210
 
 enum dhcp_type {
@@ -100,10 +100,10 @@ struct dhcp_req {
 	enum dhcp_type type;
 	uint32_t xid;
 	uint16_t secs;
-	bool broadcast;		 /* BOOTP broadcast flag */
+	bool broadcast; /* BOOTP broadcast flag */
 	uint8_t mac[6];
-	struct in_addr ciaddr;	 /* RENEWING/REBINDING (and RELEASE) */
-	struct in_addr req_addr; /* option 50 (SELECTING, INIT-REBOOT, DECLINE) */
+	struct in_addr ciaddr;	  /* RENEWING/REBINDING (and RELEASE) */
+	struct in_addr req_addr;  /* option 50 (SELECTING, INIT-REBOOT, DECLINE) */
 	struct in_addr server_id; /* option 54 (REQUEST after OFFER, DECLINE) */
 	const char *vendor_class; /* option 60 when not NULL/empty */
 };

@@ -12,8 +12,8 @@
 
 #include "line_int.h"
 
-#define LOG_MODULE "line"
-#define IP(a) inet_ntop(AF_INET, &(a), (char[INET_ADDRSTRLEN]){0}, INET_ADDRSTRLEN)
+#define LOG_MODULE    "line"
+#define IP(a)	      inet_ntop(AF_INET, &(a), (char[INET_ADDRSTRLEN]){0}, INET_ADDRSTRLEN)
 #define LINE_WATCH_MS 5000
 
 /* ---------------------------------------------------------------------------------------------
@@ -210,7 +210,8 @@ static void watch_h(void *arg)
 	off_t size = 0;
 	struct timespec m = file_mtime(line->cfg.lease_file, &size);
 
-	if (m.tv_sec != line->watch_mtime.tv_sec || m.tv_nsec != line->watch_mtime.tv_nsec || size != line->watch_size) {
+	if (m.tv_sec != line->watch_mtime.tv_sec || m.tv_nsec != line->watch_mtime.tv_nsec ||
+	    size != line->watch_size) {
 		line->watch_mtime = m;
 		line->watch_size = size;
 		file_read(line);
@@ -222,8 +223,8 @@ static void watch_h(void *arg)
  * Life cycle
  */
 
-int line_alloc(struct line **lp, struct loop *loop, const struct line_config *cfg,
-	       line_change_h *h, void *arg)
+int line_alloc(struct line **lp, struct loop *loop, const struct line_config *cfg, line_change_h *h,
+	       void *arg)
 {
 	struct line *line = NULL;
 	uint8_t ifmac[6];
@@ -385,8 +386,8 @@ void line_lease_print(const struct line_lease *l, bool json, struct mbuf *out)
 		mbuf_printf(out,
 			    "\"address\":\"%s\",\"prefix\":%u,\"router\":\"%s\","
 			    "\"server_id\":\"%s\",\"lease_time\":%u,\"t1\":%u,\"t2\":%u,",
-			    IP(l->address), l->plen, IP(l->router), IP(l->server_id),
-			    l->lease_time, l->t1, l->t2);
+			    IP(l->address), l->plen, IP(l->router), IP(l->server_id), l->lease_time,
+			    l->t1, l->t2);
 		mbuf_write_str(out, "\"sip_servers\":[");
 		for (size_t i = 0; i < l->nsip_servers; i++)
 			mbuf_printf(out, "%s\"%s\"", i ? "," : "", IP(l->sip_servers[i]));
@@ -394,7 +395,9 @@ void line_lease_print(const struct line_lease *l, bool json, struct mbuf *out)
 			mbuf_printf(out, "%s\"%s\"", i || l->nsip_servers ? "," : "",
 				    l->sip_names[i]);
 		mbuf_printf(out, "],\"sip_encoding\":%d,",
-			    l->nsip_servers ? 1 : l->nsip_names ? 0 : -1);
+			    l->nsip_servers ? 1
+			    : l->nsip_names ? 0
+					    : -1);
 		mbuf_printf(out, "\"number\":\"%s\",\"numbers\":[",
 			    l->has_number ? l->numbers[0] : "");
 		for (size_t i = 0; i < l->nnumbers; i++)
@@ -425,8 +428,10 @@ void line_lease_print(const struct line_lease *l, bool json, struct mbuf *out)
 		mbuf_printf(out, " %s", l->sip_names[i]);
 	if (!l->nsip_servers && !l->nsip_names)
 		mbuf_write_str(out, " -");
-	mbuf_printf(out, "%s\n", l->nsip_servers ? " (option 120, IPv4)"
-				 : l->nsip_names ? " (option 120, names)" : "");
+	mbuf_printf(out, "%s\n",
+		    l->nsip_servers ? " (option 120, IPv4)"
+		    : l->nsip_names ? " (option 120, names)"
+				    : "");
 	mbuf_printf(out, "  number       %s\n", l->has_number ? l->numbers[0] : "-");
 	mbuf_write_str(out, "  numbers     ");
 	for (size_t i = 0; i < l->nnumbers; i++)
@@ -461,7 +466,8 @@ int line_show(const struct line *line, struct mbuf *out)
 	uint64_t now;
 
 	if (!line) {
-		mbuf_write_str(out, "Line discovery is off (mikaka.conf [line] interface = NAME).\n");
+		mbuf_write_str(out,
+			       "Line discovery is off (mikaka.conf [line] interface = NAME).\n");
 		return 0;
 	}
 	info = &line->info;
@@ -567,11 +573,10 @@ int line_probe(const char *ifname, int timeout_ms, bool json, struct mbuf *out)
 	}
 	dhcp_lease_decode(l, pkt, &probs);
 	if (json) {
-		mbuf_printf(out, "{\"interface\":\"%s\",\"mac\":\"%s\",\"message\":\"%s\",",
-			    ifname, line_mac_fmt(line->mac, mac, sizeof(mac)),
+		mbuf_printf(out, "{\"interface\":\"%s\",\"mac\":\"%s\",\"message\":\"%s\",", ifname,
+			    line_mac_fmt(line->mac, mac, sizeof(mac)),
 			    pkt->type == DHCP_ACK ? "ACK" : "OFFER");
-		mbuf_printf(out, "\"elapsed_ms\":%llu,",
-			    (unsigned long long)(loop_now(loop) - t0));
+		mbuf_printf(out, "\"elapsed_ms\":%llu,", (unsigned long long)(loop_now(loop) - t0));
 		line_lease_print(l, true, out);
 		mbuf_printf(out, ",\"problems\":\"%s\",", probs.text);
 		dhcp_pkt_print(pkt, true, out);

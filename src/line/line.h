@@ -17,11 +17,11 @@
 struct loop;
 struct line;
 
-#define LINE_NUMBERS_MAX 8  /* 202 plus up to 7 additional numbers (203) */
-#define LINE_NUMBER_LEN 32  /* digits, NUL included */
-#define LINE_DOMAIN_LEN 256 /* a DNS name as text, NUL included */
+#define LINE_NUMBERS_MAX 8   /* 202 plus up to 7 additional numbers (203) */
+#define LINE_NUMBER_LEN	 32  /* digits, NUL included */
+#define LINE_DOMAIN_LEN	 256 /* a DNS name as text, NUL included */
 #define LINE_SERVERS_MAX 4
-#define LINE_ROUTES_MAX 32
+#define LINE_ROUTES_MAX	 32
 
 /* One option-121 route (RFC 3442). gw 0.0.0.0 means "on link". Network byte order. */
 struct line_route {
@@ -33,9 +33,9 @@ struct line_route {
 /* The values decoded from one DHCPACK (or from an external lease file). Addresses are in
  * network byte order; a zero s_addr means "absent". */
 struct line_lease {
-	struct in_addr address; /* yiaddr */
-	uint8_t plen;		/* from option 1 (32 when absent) */
-	struct in_addr router;	/* option 3, first address (informative: never installed) */
+	struct in_addr address;	  /* yiaddr */
+	uint8_t plen;		  /* from option 1 (32 when absent) */
+	struct in_addr router;	  /* option 3, first address (informative: never installed) */
 	struct in_addr server_id; /* option 54 */
 	uint32_t lease_time;	  /* option 51, seconds; LINE_LEASE_INFINITE for 0xffffffff */
 	uint32_t t1, t2;	  /* options 58/59, or the RFC 2131 defaults (0.5, 0.875) */
@@ -47,7 +47,7 @@ struct line_lease {
 	size_t nroutes;
 	char numbers[LINE_NUMBERS_MAX][LINE_NUMBER_LEN]; /* [0] = 202, then each 203 */
 	size_t nnumbers;
-	bool has_number; /* numbers[0] came from sub-option 202 */
+	bool has_number;		/* numbers[0] came from sub-option 202 */
 	char domain[LINE_DOMAIN_LEN];	/* 125/210/204, without the trailing dot */
 	char firmware[LINE_DOMAIN_LEN]; /* 125/210/210, not used */
 	uint8_t mac[6];			/* 125/210/201 */
@@ -58,15 +58,15 @@ struct line_lease {
 
 enum line_state {
 	LINE_STOPPED = 0,
-	LINE_INIT,	  /* waiting before a new DISCOVER (after NAK, DECLINE or expiry) */
-	LINE_SELECTING,	  /* DISCOVER sent, waiting for an OFFER */
-	LINE_REQUESTING,  /* REQUEST for an OFFER sent */
-	LINE_REBOOTING,	  /* INIT-REBOOT: REQUEST for the stored lease sent */
-	LINE_CHECKING,	  /* ACK received, ARP probe for the address in progress */
+	LINE_INIT,	 /* waiting before a new DISCOVER (after NAK, DECLINE or expiry) */
+	LINE_SELECTING,	 /* DISCOVER sent, waiting for an OFFER */
+	LINE_REQUESTING, /* REQUEST for an OFFER sent */
+	LINE_REBOOTING,	 /* INIT-REBOOT: REQUEST for the stored lease sent */
+	LINE_CHECKING,	 /* ACK received, ARP probe for the address in progress */
 	LINE_BOUND,
-	LINE_RENEWING,	  /* after T1: unicast REQUEST to the server */
-	LINE_REBINDING,	  /* after T2: broadcast REQUEST */
-	LINE_FILE,	  /* values read from an external DHCP client's lease file */
+	LINE_RENEWING,	/* after T1: unicast REQUEST to the server */
+	LINE_REBINDING, /* after T2: broadcast REQUEST */
+	LINE_FILE,	/* values read from an external DHCP client's lease file */
 };
 
 /* What changed, in a line_change_h call. */
@@ -101,10 +101,10 @@ struct line_config {
 	bool has_mac;
 	char vendor_class[256]; /* vendor_class = TEXT: option 60 (empty: not sent) */
 	char lease_file[512];	/* lease_file = PATH: read an external client's lease instead */
-	char state_file[512];	/* where our lease is stored (state_file =, else set by the daemon) */
-	bool keep_on_exit;	/* keep_on_exit = yes: leave address and routes installed */
-	uint32_t arp_probe_ms;	/* arp_probe = MS: wait for an ARP conflict (0: off), default 200 */
-	bool install;		/* false: decode only (probe); default true */
+	char state_file[512]; /* where our lease is stored (state_file =, else set by the daemon) */
+	bool keep_on_exit;    /* keep_on_exit = yes: leave address and routes installed */
+	uint32_t arp_probe_ms; /* arp_probe = MS: wait for an ARP conflict (0: off), default 200 */
+	bool install;	       /* false: decode only (probe); default true */
 };
 
 /* Reads [line] from mikaka.conf (NULL or no section: discovery disabled, cfg->ifname empty).
@@ -118,8 +118,8 @@ void line_state_path(char *buf, size_t size, const char *dbpath, const char *ifn
 
 /* Starts the client on cfg->ifname (or the lease-file watcher when cfg->lease_file is set). A
  * stored, unexpired lease is tried first (INIT-REBOOT). Needs CAP_NET_RAW and CAP_NET_ADMIN. */
-int line_alloc(struct line **lp, struct loop *loop, const struct line_config *cfg,
-	       line_change_h *h, void *arg);
+int line_alloc(struct line **lp, struct loop *loop, const struct line_config *cfg, line_change_h *h,
+	       void *arg);
 /* Stops the client; removes the address and routes unless keep_on_exit. NULL is accepted. */
 void line_free(struct line *line);
 

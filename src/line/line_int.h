@@ -35,11 +35,11 @@ struct line_ops {
 extern const struct line_ops line_ops_linux;
 
 /* RFC 2131 §4.1 retransmission: 4 s doubling to 64 s, each +-1 s. */
-#define LINE_RETX_FIRST_MS 4000
-#define LINE_RETX_MAX_MS 64000
-#define LINE_REQUEST_TRIES 4 /* REQUESTING: then back to DISCOVER */
-#define LINE_REBOOT_TRIES 3  /* INIT-REBOOT: then DISCOVER */
-#define LINE_RENEW_MIN_MS 60000
+#define LINE_RETX_FIRST_MS   4000
+#define LINE_RETX_MAX_MS     64000
+#define LINE_REQUEST_TRIES   4 /* REQUESTING: then back to DISCOVER */
+#define LINE_REBOOT_TRIES    3 /* INIT-REBOOT: then DISCOVER */
+#define LINE_RENEW_MIN_MS    60000
 #define LINE_DECLINE_WAIT_MS 10000 /* RFC 2131 §3.1.5 */
 
 struct line {
@@ -66,12 +66,10 @@ struct line {
 	bool has_reboot;
 	struct line_lease applied; /* installed in the kernel */
 	bool has_applied;
-	uint8_t ack[DHCP_MAX_LEN]; /* the raw ACK, for the state file */
-	size_t ack_len;
 	uint8_t pending_ack[DHCP_MAX_LEN]; /* while CHECKING */
 	size_t pending_len;
 
-	struct loop_timer retx;	  /* retransmission, INIT delay, ARP wait */
+	struct loop_timer retx; /* retransmission, INIT delay, ARP wait */
 	struct loop_timer t1, t2, expire;
 	struct loop_timer watch; /* lease_file mode: re-read when the file changes */
 	struct timespec watch_mtime;
@@ -101,9 +99,9 @@ void line_arp_conflict(struct line *line);
 
 /* State file: writes the raw ACK with the acquisition time; reads it back into a lease that is
  * still valid by the wall clock (ENOENT, ESTALE when expired, EINVAL when unusable). */
-int line_state_save(const struct line *line);
-int line_state_load(const struct line_config *cfg, const uint8_t mac[6],
-		    struct line_lease *lease, time_t *acquired);
+int line_state_save(const struct line *line, const uint8_t *ack, size_t len);
+int line_state_load(const struct line_config *cfg, const uint8_t mac[6], struct line_lease *lease,
+		    time_t *acquired);
 
 /* External lease files: dhclient's `lease { ... }` blocks (the last one) or systemd-networkd's
  * KEY=VALUE leases. Fills lease; EINVAL when neither format is recognised. */

@@ -13,13 +13,16 @@
 
 #include "line_int.h"
 
-#define LOG_MODULE "line"
-#define IP(a) inet_ntop(AF_INET, &(a), (char[INET_ADDRSTRLEN]){0}, INET_ADDRSTRLEN)
+#define LOG_MODULE  "line"
+#define NL_REQ_SIZE 512 /* one address or route request */
+#define IP(a)	    inet_ntop(AF_INET, &(a), (char[INET_ADDRSTRLEN]){0}, INET_ADDRSTRLEN)
 
 /* Sends one request and waits for its acknowledgement. Returns 0 or the kernel's errno. */
 static int nl_talk(struct nlmsghdr *nlh)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* Only acknowledgements come back (an error echoes our small request): 2 KiB is plenty,
+	 * and keeps the stack the client touches small. */
+	char buf[2048];
 	struct mnl_socket *nl;
 	unsigned portid, seq;
 	int ret, err = 0;
@@ -61,7 +64,7 @@ close:
 
 static int nl_addr(int ifindex, uint16_t type, const struct line_lease *l)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
 
@@ -99,7 +102,7 @@ static bool gw_on_link(const struct line_lease *l, struct in_addr gw)
 static int nl_route(int ifindex, uint16_t type, const struct line_lease *l,
 		    const struct line_route *r)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
 
@@ -114,7 +117,8 @@ static int nl_route(int ifindex, uint16_t type, const struct line_lease *l,
 	rtm->rtm_scope = r->gw.s_addr ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	if (r->gw.s_addr && !gw_on_link(l, r->gw))
-		rtm->rtm_flags |= RTNH_F_ONLINK; /* a gateway outside our prefix (RFC 3442 allows) */
+		rtm->rtm_flags |=
+		    RTNH_F_ONLINK; /* a gateway outside our prefix (RFC 3442 allows) */
 	mnl_attr_put(nlh, RTA_DST, 4, &r->dst.s_addr);
 	if (r->gw.s_addr)
 		mnl_attr_put(nlh, RTA_GATEWAY, 4, &r->gw.s_addr);
@@ -149,8 +153,8 @@ void line_nl_remove(int ifindex, const struct line_lease *l)
 
 int line_nl_apply(int ifindex, const struct line_lease *prev, const struct line_lease *next)
 {
-	bool same = prev && prev->address.s_addr == next->address.s_addr &&
-		    prev->plen == next->plen;
+	bool same =
+	    prev && prev->address.s_addr == next->address.s_addr && prev->plen == next->plen;
 	size_t done = 0;
 	int err;
 
@@ -163,7 +167,8 @@ int line_nl_apply(int ifindex, const struct line_lease *prev, const struct line_
 		const struct line_route *r = &next->routes[done];
 		if (!installable(r)) {
 			log_warn("option 121 default route via %s not installed (the line is not "
-				 "the internet)", IP(r->gw));
+				 "the internet)",
+				 IP(r->gw));
 			continue;
 		}
 		err = nl_route(ifindex, RTM_NEWROUTE, next, r);
@@ -175,7 +180,8 @@ int line_nl_apply(int ifindex, const struct line_lease *prev, const struct line_
 	}
 	if (prev) {
 		for (size_t i = 0; i < prev->nroutes; i++)
-			if (installable(&prev->routes[i]) && (!same || !route_in(next, &prev->routes[i])))
+			if (installable(&prev->routes[i]) &&
+			    (!same || !route_in(next, &prev->routes[i])))
 				(void)nl_route(ifindex, RTM_DELROUTE, prev, &prev->routes[i]);
 		if (!same)
 			(void)nl_addr(ifindex, RTM_DELADDR, prev);
@@ -194,7 +200,7 @@ rollback:
 
 int line_nl_set_mac(int ifindex, const uint8_t mac[6])
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NL_REQ_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifinfomsg *ifi;
 

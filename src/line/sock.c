@@ -81,8 +81,8 @@ static void raw_read_h(int fd, uint32_t events, void *arg)
 	for (int n = 0; n < 32; n++) {
 		struct sockaddr_ll sll;
 		socklen_t sl = sizeof(sll);
-		ssize_t got = recvfrom(fd, frame, sizeof(frame), MSG_DONTWAIT,
-				       (struct sockaddr *)&sll, &sl);
+		ssize_t got =
+		    recvfrom(fd, frame, sizeof(frame), MSG_DONTWAIT, (struct sockaddr *)&sll, &sl);
 		size_t ihl, tot, ulen;
 		const uint8_t *ip, *udp;
 
@@ -113,17 +113,17 @@ static int raw_open(struct line *line)
 {
 	/* UDP to port 68, not fragmented, on Ethernet (SOCK_RAW keeps the link header). */
 	static struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 8),
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 6),
-		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
-		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),
-		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
-		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_CLIENT_PORT, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0xffff),
-		BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 8),
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 6),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20),
+	    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),
+	    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, DHCP_CLIENT_PORT, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_fprog prog = {.len = ARRAY_SIZE(code), .filter = code};
 	struct sockaddr_ll sll = {0};
@@ -431,10 +431,10 @@ static void linux_close(struct line *line)
 }
 
 const struct line_ops line_ops_linux = {
-	.open = linux_open,
-	.send = linux_send,
-	.apply = linux_apply,
-	.remove = linux_remove,
-	.arp_probe = linux_arp_probe,
-	.close = linux_close,
+    .open = linux_open,
+    .send = linux_send,
+    .apply = linux_apply,
+    .remove = linux_remove,
+    .arp_probe = linux_arp_probe,
+    .close = linux_close,
 };

@@ -16,8 +16,8 @@
 
 const char *line_mac_fmt(const uint8_t mac[6], char *buf, size_t size)
 {
-	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
+	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
 	return buf;
 }
 
@@ -70,7 +70,7 @@ static int hex_decode(const char *s, uint8_t *out, size_t size, size_t *len)
  * Our state file
  */
 
-int line_state_save(const struct line *line)
+int line_state_save(const struct line *line, const uint8_t *ack, size_t len)
 {
 	char tmp[sizeof(line->cfg.state_file) + 8], mac[20];
 	FILE *f;
@@ -92,13 +92,13 @@ int line_state_save(const struct line *line)
 	fprintf(f, "interface=%s\n", line->cfg.ifname);
 	fprintf(f, "mac=%s\n", line_mac_fmt(line->mac, mac, sizeof(mac)));
 	/* The lease counts from the REQUEST; convert that loop time to the wall clock. */
-	fprintf(f, "acquired=%lld\n",
-		(long long)(time(NULL) -
-			    (time_t)((loop_now(line->loop) - line->req_sent_ms) / 1000)));
+	fprintf(
+	    f, "acquired=%lld\n",
+	    (long long)(time(NULL) - (time_t)((loop_now(line->loop) - line->req_sent_ms) / 1000)));
 	fprintf(f, "address=%s\n", inet_ntoa(line->info.lease.address));
 	fprintf(f, "ack=");
-	for (size_t i = 0; i < line->ack_len; i++)
-		fprintf(f, "%02x", line->ack[i]);
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", ack[i]);
 	fprintf(f, "\n");
 	if (fflush(f) || fsync(fd))
 		err = errno ? errno : EIO;
@@ -111,8 +111,8 @@ int line_state_save(const struct line *line)
 	return err;
 }
 
-int line_state_load(const struct line_config *cfg, const uint8_t mac[6],
-		    struct line_lease *lease, time_t *acquired)
+int line_state_load(const struct line_config *cfg, const uint8_t mac[6], struct line_lease *lease,
+		    time_t *acquired)
 {
 	char buf[4 * DHCP_MAX_LEN], want_mac[20];
 	uint8_t *raw = NULL;
@@ -319,8 +319,7 @@ static void dhclient_option(struct dhcp_pkt *pkt, struct line_lease *named, char
 	}
 }
 
-static int read_dhclient(FILE *f, struct dhcp_pkt *pkt, struct line_lease *lease,
-			 time_t *expires)
+static int read_dhclient(FILE *f, struct dhcp_pkt *pkt, struct line_lease *lease, time_t *expires)
 {
 	struct line_lease named;
 	char line[2048];
@@ -380,8 +379,7 @@ static int read_dhclient(FILE *f, struct dhcp_pkt *pkt, struct line_lease *lease
 	return 0;
 }
 
-static int read_networkd(FILE *f, struct dhcp_pkt *pkt, struct line_lease *lease,
-			 time_t *expires)
+static int read_networkd(FILE *f, struct dhcp_pkt *pkt, struct line_lease *lease, time_t *expires)
 {
 	char line[2048];
 	struct in_addr addr = {0};

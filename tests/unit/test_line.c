@@ -37,8 +37,8 @@ static const uint8_t *find_opt(const uint8_t *p, size_t len, uint8_t code)
 static void test_build_discover(void **state)
 {
 	struct dhcp_req req = {.type = DHCP_DISCOVER, .xid = 0x11223344, .broadcast = true};
-	static const uint8_t opt124[] = {0x7c, 0x0c, 0x00, 0x00, 0x00, 0xd2, 0x07, 0x06,
-					 0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};
+	static const uint8_t opt124[] = {0x7c, 0x0c, 0x00, 0x00, 0x00, 0xd2, 0x07,
+					 0x06, 0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};
 	static const uint8_t opt55[] = {0x37, 9, 1, 3, 51, 54, 58, 59, 120, 121, 125};
 	static const uint8_t opt61[] = {0x3d, 7, 1, 0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};
 	const uint8_t *o;
@@ -109,7 +109,8 @@ static void decode_ngn(struct dhcp_pkt *pkt, struct line_lease *l)
 {
 	uint8_t buf[DHCP_MAX_LEN];
 	struct dhcp_problems probs = {.n = 0};
-	size_t n = test_reply(buf, DHCP_ACK, 1, test_mac, "203.0.113.6", ngn_opts, sizeof(ngn_opts));
+	size_t n =
+	    test_reply(buf, DHCP_ACK, 1, test_mac, "203.0.113.6", ngn_opts, sizeof(ngn_opts));
 
 	assert_int_equal(dhcp_pkt_decode(pkt, buf, n), 0);
 	dhcp_lease_decode(l, pkt, &probs);
@@ -155,14 +156,14 @@ static void test_decode_ngn_ack(void **state)
 static void test_opt120(void **state)
 {
 	static const uint8_t enc1[] = {1, 198, 51, 100, 10, 198, 51, 100, 11};
-	static const uint8_t enc0[] = {0, 3, 's', 'i', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-				       3, 'c', 'o', 'm', 0,
+	static const uint8_t enc0[] = {0, 3, 's', 'i', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
+				       'c', 'o', 'm', 0,
 				       /* second name: "sip2" + pointer to offset 5 (example.com) */
 				       4, 's', 'i', 'p', '2', 0xc0, 5};
 	static const uint8_t enc7[] = {7, 198, 51, 100, 10};
 	static const uint8_t enc1_bad_len[] = {1, 198, 51, 100};
-	static const uint8_t loop_self[] = {0, 1, 'a', 0xc0, 1};	/* points at itself */
-	static const uint8_t loop_fwd[] = {0, 0xc0, 3, 0xc0, 1};	/* forward, then back */
+	static const uint8_t loop_self[] = {0, 1, 'a', 0xc0, 1}; /* points at itself */
+	static const uint8_t loop_fwd[] = {0, 0xc0, 3, 0xc0, 1}; /* forward, then back */
 	static const uint8_t unterminated[] = {0, 3, 's', 'i', 'p'};
 	static const uint8_t label_past[] = {0, 9, 's', 'i', 'p', 0};
 	struct line_lease l;
@@ -209,6 +210,7 @@ static void test_dns_name_pointer_chain(void **state)
 /* Option 121 with /0, /1, /8, /24, /25, /32 (RFC 3442 §3 examples). */
 static void test_opt121(void **state)
 {
+	/* clang-format off */
 	static const uint8_t routes[] = {
 		0, 203, 0, 113, 5,			/* 0.0.0.0/0 */
 		1, 0x80, 203, 0, 113, 5,		/* 128.0.0.0/1 */
@@ -217,6 +219,7 @@ static void test_opt121(void **state)
 		25, 198, 51, 100, 0xff, 0, 0, 0, 0,	/* 198.51.100.128/25 on link; stray bits */
 		32, 198, 51, 100, 7, 203, 0, 113, 5,	/* host route */
 	};
+	/* clang-format on */
 	static const uint8_t too_wide[] = {33, 1, 2, 3, 4, 5, 203, 0, 113, 5};
 	static const uint8_t truncated[] = {24, 192, 0, 2, 203, 0, 113};
 	struct line_lease l;
@@ -247,18 +250,20 @@ static void test_opt121(void **state)
 /* Option 125: two enterprises, repeated 203, 210 firmware host, an unknown sub-option. */
 static void test_opt125(void **state)
 {
+	/* clang-format off */
 	static const uint8_t v[] = {
 		0x00, 0x00, 0x11, 0x8b, 0x04, 0x01, 0x02, 0xaa, 0xbb, /* enterprise 4491 */
-		0x00, 0x00, 0x00, 0xd2, 0x4f,
+		0x00, 0x00, 0x00, 0xd2, 0x4f,			/* enterprise 210, 79 bytes */
 		0xca, 0x0a, '0', '6', '1', '2', '3', '4', '5', '6', '7', '8',
-		0xfa, 0x02, 0x12, 0x34, /* unknown 250 */
+		0xfa, 0x02, 0x12, 0x34,				/* unknown 250 */
 		0xcb, 0x0b, '0', '5', '0', '1', '2', '3', '4', '5', '6', '7', '8',
 		0xcb, 0x0a, '0', '6', '9', '9', '9', '9', '0', '0', '0', '1',
-		0xcc, 0x10, 0x08, 'n', 't', 't', '-', 'w', 'e', 's', 't', 0x02, 'n', 'e', 0x02, 'j',
-		'p', 0x00,
+		0xcc, 0x10, 0x08, 'n', 't', 't', '-', 'w', 'e', 's', 't', 0x02, 'n', 'e', 0x02,
+		'j', 'p', 0x00,
 		0xd2, 0x12, 3, 'w', 'w', 'w', 7, 'v', 'e', 'r', 'i', 'n', 'f', 'o', 3, 'h', 'g',
 		'w', 0, 0,
 	};
+	/* clang-format on */
 	struct line_lease l;
 
 	memset(&l, 0, sizeof(l));
@@ -288,8 +293,11 @@ static void test_opt125_bad(void **state)
 	const struct {
 		const uint8_t *p;
 		size_t n;
-	} cases[] = {{claims, sizeof(claims)}, {sub_past, sizeof(sub_past)},
-		     {letters, sizeof(letters)}, {mac5, sizeof(mac5)}, {tail, sizeof(tail)}};
+	} cases[] = {{claims, sizeof(claims)},
+		     {sub_past, sizeof(sub_past)},
+		     {letters, sizeof(letters)},
+		     {mac5, sizeof(mac5)},
+		     {tail, sizeof(tail)}};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct line_lease l;
@@ -309,8 +317,11 @@ static void test_rfc3396(void **state)
 	struct dhcp_problems probs = {.n = 0};
 	size_t n = 0, len;
 	/* 125 payload: enterprise 210, 202 + 204 */
-	static const uint8_t v[] = {0, 0, 0, 0xd2, 0x1e, 0xca, 0x0a, '0', '3', '1', '2', '3',
-				    '4', '5', '6', '7', '8', 0xcc, 0x10, WIRE_NTT_EAST};
+	/* clang-format off */
+	static const uint8_t v[] = {0, 0, 0, 0xd2, 0x1e,
+				    0xca, 0x0a, '0', '3', '1', '2', '3', '4', '5', '6', '7', '8',
+				    0xcc, 0x10, WIRE_NTT_EAST};
+	/* clang-format on */
 
 	/* first part: 10 bytes, second: the rest */
 	opts[n++] = 125;
@@ -355,7 +366,8 @@ static void test_bad_packets(void **state)
 {
 	struct dhcp_pkt *pkt = malloc(sizeof(*pkt));
 	uint8_t buf[DHCP_MAX_LEN];
-	size_t n = test_reply(buf, DHCP_ACK, 1, test_mac, "203.0.113.6", ngn_opts, sizeof(ngn_opts));
+	size_t n =
+	    test_reply(buf, DHCP_ACK, 1, test_mac, "203.0.113.6", ngn_opts, sizeof(ngn_opts));
 	uint8_t bad[DHCP_MAX_LEN];
 	struct line_lease l;
 
@@ -546,26 +558,26 @@ static void test_lease_files(void **state)
 {
 	/* KMO's dhclient lease with documentation values; 125 also as vivso hex. */
 	static const char dhclient[] =
-		"default-duid \"\\000\\001\";\n"
-		"lease {\n  interface \"eth0\";\n  fixed-address 203.0.113.9;\n}\n"
-		"lease {\n"
-		"  interface \"eth0\";\n"
-		"  fixed-address 203.0.113.6;\n"
-		"  option subnet-mask 255.255.255.252;\n"
-		"  option dhcp-lease-time 14400;\n"
-		"  option routers 203.0.113.5;\n"
-		"  option dhcp-message-type 5;\n"
-		"  option dhcp-server-identifier 198.51.100.1;\n"
-		"  option dhcp-renewal-time 7200;\n"
-		"  option ip-sip-servers true 198.51.100.10;\n"
-		"  option dhcp-rebinding-time 10800;\n"
-		"  option rfc3442-classless-static-routes 24,192,0,2,203,0,113,5;\n"
-		"  option vivso 0:0:0:d2:c:ca:a:30:33:31:32:33:34:35:36:37:38;\n"
-		"  option ntt.domain \"ntt-east.ne.jp.\";\n"
-		"  option ntt.number \"0399999999\";\n"
-		"  renew 3 2021/02/24 12:00:00;\n"
-		"  expire 3 2099/02/24 12:00:00;\n"
-		"}\n";
+	    "default-duid \"\\000\\001\";\n"
+	    "lease {\n  interface \"eth0\";\n  fixed-address 203.0.113.9;\n}\n"
+	    "lease {\n"
+	    "  interface \"eth0\";\n"
+	    "  fixed-address 203.0.113.6;\n"
+	    "  option subnet-mask 255.255.255.252;\n"
+	    "  option dhcp-lease-time 14400;\n"
+	    "  option routers 203.0.113.5;\n"
+	    "  option dhcp-message-type 5;\n"
+	    "  option dhcp-server-identifier 198.51.100.1;\n"
+	    "  option dhcp-renewal-time 7200;\n"
+	    "  option ip-sip-servers true 198.51.100.10;\n"
+	    "  option dhcp-rebinding-time 10800;\n"
+	    "  option rfc3442-classless-static-routes 24,192,0,2,203,0,113,5;\n"
+	    "  option vivso 0:0:0:d2:c:ca:a:30:33:31:32:33:34:35:36:37:38;\n"
+	    "  option ntt.domain \"ntt-east.ne.jp.\";\n"
+	    "  option ntt.number \"0399999999\";\n"
+	    "  renew 3 2021/02/24 12:00:00;\n"
+	    "  expire 3 2099/02/24 12:00:00;\n"
+	    "}\n";
 	static const char networkd[] = "# This is private data. Do not parse.\n"
 				       "ADDRESS=203.0.113.6\nNETMASK=255.255.255.252\n"
 				       "ROUTER=203.0.113.5\nSERVER_ADDRESS=198.51.100.1\n"
@@ -610,22 +622,22 @@ static void test_lease_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_discover),
-		cmocka_unit_test(test_build_request),
-		cmocka_unit_test(test_decode_ngn_ack),
-		cmocka_unit_test(test_opt120),
-		cmocka_unit_test(test_dns_name_pointer_chain),
-		cmocka_unit_test(test_opt121),
-		cmocka_unit_test(test_opt125),
-		cmocka_unit_test(test_opt125_bad),
-		cmocka_unit_test(test_rfc3396),
-		cmocka_unit_test(test_bad_packets),
-		cmocka_unit_test(test_lease_check),
-		cmocka_unit_test(test_probe_print),
-		cmocka_unit_test(test_config),
-		cmocka_unit_test(test_state_path),
-		cmocka_unit_test(test_vars),
-		cmocka_unit_test(test_lease_files),
+	    cmocka_unit_test(test_build_discover),
+	    cmocka_unit_test(test_build_request),
+	    cmocka_unit_test(test_decode_ngn_ack),
+	    cmocka_unit_test(test_opt120),
+	    cmocka_unit_test(test_dns_name_pointer_chain),
+	    cmocka_unit_test(test_opt121),
+	    cmocka_unit_test(test_opt125),
+	    cmocka_unit_test(test_opt125_bad),
+	    cmocka_unit_test(test_rfc3396),
+	    cmocka_unit_test(test_bad_packets),
+	    cmocka_unit_test(test_lease_check),
+	    cmocka_unit_test(test_probe_print),
+	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_state_path),
+	    cmocka_unit_test(test_vars),
+	    cmocka_unit_test(test_lease_files),
 	};
 
 	log_set_level(LOG_NONE);

@@ -108,7 +108,8 @@ static struct line *mk_line(struct fix *f)
 {
 	struct line *line = NULL;
 
-	assert_int_equal(line_alloc_ops(&line, f->loop, &f->cfg, &fake_ops, NULL, change_h, NULL), 0);
+	assert_int_equal(line_alloc_ops(&line, f->loop, &f->cfg, &fake_ops, NULL, change_h, NULL),
+			 0);
 	line->jitter = false;
 	return line;
 }
@@ -169,8 +170,8 @@ static bool has_opt(const struct dhcp_pkt *p, uint8_t code)
 	return p->present[code];
 }
 
-static void feed(struct fix *f, uint8_t type, uint32_t xid, const char *yiaddr,
-		 const uint8_t *opts, size_t n)
+static void feed(struct fix *f, uint8_t type, uint32_t xid, const char *yiaddr, const uint8_t *opts,
+		 size_t n)
 {
 	uint8_t buf[DHCP_MAX_LEN];
 	size_t len = test_reply(buf, type, xid, test_mac, yiaddr, opts, n);
@@ -217,7 +218,7 @@ static void test_dora(void **state)
 	assert_int_equal(info->lease.address.s_addr, test_ip("203.0.113.6"));
 	assert_int_equal(R->nchanges, 1);
 	assert_int_equal(R->changes[0], LINE_CHG_ADDRESS | LINE_CHG_SERVER | LINE_CHG_NUMBER |
-						LINE_CHG_DOMAIN | LINE_CHG_ROUTES);
+					    LINE_CHG_DOMAIN | LINE_CHG_ROUTES);
 	assert_int_equal(R->opens_udp, 1);
 	assert_int_equal(line_var(f->line, "LINE_NUMBER", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "0312345678");
@@ -430,13 +431,12 @@ static void test_ignored(void **state)
 	feed(f, DHCP_OFFER, xid + 1, "203.0.113.6", ngn_opts, sizeof(ngn_opts));
 	assert_int_equal(f->line->info.state, LINE_SELECTING);
 	/* another MAC */
-	len = test_reply(buf, DHCP_OFFER, xid, other_mac, "203.0.113.6", ngn_opts,
-			 sizeof(ngn_opts));
+	len =
+	    test_reply(buf, DHCP_OFFER, xid, other_mac, "203.0.113.6", ngn_opts, sizeof(ngn_opts));
 	line_input(f->line, buf, len);
 	assert_int_equal(f->line->info.state, LINE_SELECTING);
 	/* truncated */
-	len = test_reply(buf, DHCP_OFFER, xid, test_mac, "203.0.113.6", ngn_opts,
-			 sizeof(ngn_opts));
+	len = test_reply(buf, DHCP_OFFER, xid, test_mac, "203.0.113.6", ngn_opts, sizeof(ngn_opts));
 	for (size_t k = 0; k < 250; k++)
 		line_input(f->line, buf, k);
 	assert_int_equal(f->line->info.state, LINE_SELECTING);
@@ -582,23 +582,68 @@ static void test_keep_on_exit(void **state)
 	assert_int_equal(R->removes, 0);
 }
 
+/* lease_file: values from an external client's lease, re-read when the file changes. */
+static void test_lease_file_mode(void **state)
+{
+	struct fix *f = *state;
+	struct line *line = NULL;
+	struct line_config cfg = f->cfg;
+	char path[] = "/tmp/mikaka-line-lease.XXXXXX", buf[64];
+	const char *lease =
+	    "ADDRESS=203.0.113.6\nNETMASK=255.255.255.252\nSERVER_ADDRESS=198.51.100.1\n"
+	    "LIFETIME=14400\nSIP=198.51.100.10\n";
+	FILE *fp;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, lease, strlen(lease)), (ssize_t)strlen(lease));
+	close(fd);
+	snprintf(cfg.lease_file, sizeof(cfg.lease_file), "%s", path);
+	assert_int_equal(line_alloc(&line, f->loop, &cfg, change_h, NULL), 0);
+	assert_int_equal(line_current(line)->state, LINE_FILE);
+	assert_true(line_current(line)->bound);
+	assert_int_equal(R->nchanges, 1);
+	assert_int_equal(line_var(line, "LINE_SERVER", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "198.51.100.10");
+	/* the external client got another server */
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("ADDRESS=203.0.113.6\nNETMASK=255.255.255.252\nSERVER_ADDRESS=198.51.100.1\n"
+	      "LIFETIME=14400\nSIP=198.51.100.20\n# changed\n",
+	      fp);
+	fclose(fp);
+	advance(f, 5000);
+	assert_int_equal(R->nchanges, 2);
+	assert_int_equal(R->changes[1], LINE_CHG_SERVER);
+	assert_int_equal(line_var(line, "LINE_SERVER", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "198.51.100.20");
+	/* gone: the line is lost */
+	unlink(path);
+	advance(f, 5000);
+	assert_false(line_current(line)->bound);
+	assert_true(R->changes[R->nchanges - 1] & LINE_CHG_LOST);
+	assert_int_equal(R->nsent, 0); /* no DHCP of our own */
+	line_free(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_dora, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_renew_rebind_expire, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_renew_changed_number, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nak, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nak_while_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backoff_jitter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_gives_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_infinite_lease, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_arp_conflict_decline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apply_failure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_init_reboot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keep_on_exit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dora, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renew_rebind_expire, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renew_changed_number, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nak, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nak_while_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backoff_jitter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_gives_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ignored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_infinite_lease, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_arp_conflict_decline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_apply_failure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_reboot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keep_on_exit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_file_mode, setup, teardown),
 	};
 
 	log_set_level(LOG_NONE);

@@ -10,11 +10,13 @@
 static const uint8_t test_mac[6] = {0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};
 
 /* ntt-east.ne.jp in DNS wire format: 16 bytes (NGN-NOTES §1.3) */
-#define WIRE_NTT_EAST 0x08, 'n', 't', 't', '-', 'e', 'a', 's', 't', 0x02, 'n', 'e', 0x02, 'j', 'p', 0x00
+#define WIRE_NTT_EAST                                                                              \
+	0x08, 'n', 't', 't', '-', 'e', 'a', 's', 't', 0x02, 'n', 'e', 0x02, 'j', 'p', 0x00
 
 /* The options of a typical NGN DHCPACK: /30, router, 14400/7200/10800, server id, option 120
  * (198.51.100.10), option 121 (192.0.2.0/24 and 198.51.100.0/24 via 203.0.113.5), option 125
  * (enterprise 210: 201 MAC, 202 number, 203 additional number, 204 ntt-east.ne.jp). */
+/* clang-format off */
 static const uint8_t ngn_opts[] = {
 	0x01, 0x04, 0xff, 0xff, 0xff, 0xfc,		/* subnet mask /30 */
 	0x03, 0x04, 0xcb, 0x00, 0x71, 0x05,		/* router 203.0.113.5 */
@@ -31,6 +33,7 @@ static const uint8_t ngn_opts[] = {
 	0xcb, 0x0a, '0', '3', '1', '2', '3', '4', '5', '6', '7', '9', /* 203 */
 	0xcc, 0x10, WIRE_NTT_EAST,			/* 204 */
 };
+/* clang-format on */
 
 /* Builds a BOOTREPLY into buf: type (option 53), then opts verbatim, then END. */
 static inline size_t test_reply(uint8_t *buf, uint8_t type, uint32_t xid, const uint8_t mac[6],
