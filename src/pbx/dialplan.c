@@ -1390,7 +1390,7 @@ int dialplan_show(const struct dialplan *dp, const char *arg, struct mbuf *out)
 		exten = strndup(arg, (size_t)(at - arg));
 		if (!exten)
 			return ENOMEM;
-		sh.exten = exten;
+		sh.exten = *exten ? exten : NULL; /* "@ctx" is the whole context */
 		cname = at + 1;
 	}
 	if (cname && *cname) {

@@ -16,10 +16,10 @@
 
 /* Nesting of parentheses and unary operators: a bound on the parser's recursion. */
 #define EXPR_DEPTH_MAX 64
-/* Regular expressions: size, and {m,n} bounds (glibc expands them when compiling). */
+/* Regular expressions: size, {m,n} bounds, and how much compiling may multiply them. */
 #define EXPR_RE_MAX	  256
 #define EXPR_RE_BOUND_MAX 32
-#define EXPR_RE_BOUNDS	  2
+#define EXPR_RE_GROWTH	  4096
 
 enum tok {
 	T_STR,
@@ -239,11 +239,13 @@ static bool v_false(const char *s)
 /* ---- regular expressions --------------------------------------------------------------------- */
 
 /* Refuses patterns that would make glibc's matcher slow or its compiler big: back-references
- * (exponential matching) and large or many {m,n} bounds (expanded at compile time). */
+ * (exponential matching), and repetition that glibc expands when compiling: `x+` becomes `xx*`
+ * and `x{m,n}` n copies, so nested ones multiply. Their product (counted as if all were nested)
+ * stays under EXPR_RE_GROWTH. */
 static bool re_safe(const char *re)
 {
 	size_t n = strlen(re);
-	unsigned bounds = 0;
+	unsigned long growth = 1;
 
 	if (n > EXPR_RE_MAX)
 		return false;
@@ -254,21 +256,25 @@ static bool re_safe(const char *re)
 			i++;
 			continue;
 		}
-		if (re[i] == '{') {
-			unsigned long v = 0;
+		if (re[i] == '+') {
+			growth *= 2;
+		} else if (re[i] == '{') {
+			unsigned long v = 0, max = 0;
 
-			if (++bounds > EXPR_RE_BOUNDS)
-				return false;
 			for (size_t j = i + 1; j < n && re[j] != '}'; j++) {
 				if (isdigit((unsigned char)re[j])) {
 					v = v * 10 + (unsigned)(re[j] - '0');
 					if (v > EXPR_RE_BOUND_MAX)
 						return false;
+					max = MAX(max, v);
 				} else {
 					v = 0;
 				}
 			}
+			growth *= max + 1;
 		}
+		if (growth > EXPR_RE_GROWTH)
+			return false;
 	}
 	return true;
 }

@@ -72,8 +72,8 @@ int dialplan_show(const struct dialplan *dp, const char *arg, struct mbuf *out);
 /* Whether the context exists. */
 bool dialplan_has_context(const struct dialplan *dp, const char *context);
 /* Finds what runs for `exten` at `priority` in `context` (its own extensions, exact ones first,
- * then patterns in Asterisk's order, then its includes in order). Returns 0 and sets *namep (may
- * be NULL) to the extension as written ("_0."), or ENOENT. */
+ * then patterns in Asterisk's order, then its includes in order); priority 0 means any. Returns 0
+ * and sets *namep (may be NULL) to the extension as written ("_0."), or ENOENT. */
 int dialplan_find(const struct dialplan *dp, const char *context, const char *exten,
 		  unsigned priority, const char **namep);
 /* A global variable's value ([globals] and the ones handed to dialplan_load), or NULL. */
@@ -156,11 +156,15 @@ const char *pbx_chan_get_var(struct pbx_chan *ch, const char *name);
 /* Substitutes ${...} and $[...] in `in` as the dialplan would and appends the result to out. */
 int pbx_chan_eval(struct pbx_chan *ch, const char *in, struct mbuf *out);
 
+/* Where the call is (for `core show channels` and logs): context, extension, next priority. */
 const char *pbx_chan_context(const struct pbx_chan *ch);
+/* The current extension ("s", "h", "i" or the number). */
 const char *pbx_chan_exten(const struct pbx_chan *ch);
+/* The priority that runs next. */
 unsigned pbx_chan_priority(const struct pbx_chan *ch);
-/* The caller ID as the dialplan left it (Set(CALLERID(num)=...)); "" when unset. */
+/* The caller number as the dialplan left it (Set(CALLERID(num)=...)); "" when unset. */
 const char *pbx_chan_callerid_num(const struct pbx_chan *ch);
+/* The caller name, likewise. */
 const char *pbx_chan_callerid_name(const struct pbx_chan *ch);
 /* The current Gosub nesting. */
 size_t pbx_chan_gosub_depth(const struct pbx_chan *ch);

@@ -1,5 +1,6 @@
 /* fuzz_expr: libFuzzer target for the dialplan's variable substitution (${...}, substrings,
- * CALLERID/LEN/IF) and its $[ ] expression evaluator. */
+ * CALLERID/LEN/IF) and its $[ ] expression evaluator; an input starting with '[' is instead read
+ * as an extensions.conf, loaded, checked, shown and run for a few turns. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,62 @@ static int setup(void)
 	return 0;
 }
 
+/* Drives one call through a fuzzed dialplan, answering every host action. */
+static void run_call(struct dialplan *fdp, const char *ctx, const char *exten)
+{
+	struct pbx_chan *fch = NULL;
+	struct pbx_action act;
+
+	if (pbx_chan_alloc(&fch, fdp, ctx, exten, "801", "Fuzz"))
+		return;
+	for (int turn = 0; turn < 8; turn++) {
+		if (pbx_chan_run(fch, &act))
+			abort();
+		if (act.type == PBX_ACT_DIAL) {
+			if (!act.dial.ntargets || !act.dial.targets[0].peer)
+				abort();
+			pbx_chan_set_var(fch, "DIALSTATUS", turn & 1 ? "BUSY" : "NOANSWER");
+		} else if (act.type >= PBX_ACT_BUSY) {
+			if (pbx_chan_hangup(fch))
+				break;
+		}
+	}
+	pbx_chan_free(fch);
+}
+
+static void fuzz_dialplan(const uint8_t *data, size_t size)
+{
+	struct conf_diags diags = {0};
+	struct conf *conf = NULL;
+	struct dialplan *fdp = NULL;
+	const struct conf_section *first;
+	struct mbuf out;
+
+	if (conf_load_buf(&conf, "fuzz.conf", (const char *)data, size, &diags))
+		goto out;
+	if (dialplan_load(&fdp, conf, NULL, &diags))
+		goto out;
+	first = conf_sections(conf);
+	while (first && (first->is_template || !dialplan_has_context(fdp, first->name)))
+		first = first->next;
+	if (first) {
+		const char *entry = first->name;
+
+		(void)dialplan_check(fdp, &entry, 1, &diags);
+		mbuf_init(&out);
+		(void)dialplan_show(fdp, NULL, &out);
+		out.end = 0;
+		(void)dialplan_show(fdp, "100@", &out);
+		mbuf_reset(&out);
+		run_call(fdp, entry, "s");
+		run_call(fdp, entry, "100");
+	}
+out:
+	dialplan_free(fdp);
+	conf_free(conf);
+	conf_diags_reset(&diags);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -50,6 +107,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = setup() == 0 ? 1 : -1;
 	if (ready < 0)
 		abort();
+	if (size && data[0] == '[') {
+		fuzz_dialplan(data, size);
+		return 0;
+	}
 	mbuf_init(&out);
 	/* The raw bytes straight into the evaluator. */
 	if (pbx_expr_eval((const char *)data, size, &out) == 0 && out.end > PBX_VALUE_MAX * 4)

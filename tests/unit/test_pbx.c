@@ -103,6 +103,7 @@ static void test_seed(void **state)
 	assert_string_equal(name, "_0.");
 	assert_int_equal(dialplan_find(dp, "from_phone", "0312345678", 2, &name), 0);
 	assert_int_equal(dialplan_find(dp, "from_phone", "0312345678", 3, &name), ENOENT);
+	assert_int_equal(dialplan_find(dp, "from_phone", "0312345678", 0, &name), 0);
 	assert_int_equal(dialplan_find(dp, "from_phone", "802", 1, &name), 0);
 	assert_string_equal(name, "_80Z");
 	assert_int_equal(dialplan_find(dp, "from_phone", "800", 1, NULL), ENOENT);
@@ -952,6 +953,7 @@ static void test_show(void **state)
 	show_expect(dp, "from_phone", 0, show_from_phone);
 	show_expect(dp, "0312345678@from_phone", 0, show_match);
 	show_expect(dp, "_0.@from_phone", 0, show_match);
+	show_expect(dp, "@from_phone", 0, show_from_phone);
 	show_expect(dp, "999@from_phone", ENOENT,
 		    "There is no existence of 999@from_phone extension\n");
 	show_expect(dp, "nosuch", ENOENT, "There is no existence of 'nosuch' context\n");
