@@ -278,6 +278,21 @@ if [ -s "$WORK/mk.best" ]; then
 	mk_detail="$ok ok, $fail failed in ${secs} s"
 fi
 
+# ---- in-process figures: dialplan lookup, sip.conf loading, the store ----
+# bench_value PROGRAM KEY: the number after KEY in the program's output, or n/a.
+bench_value()
+{
+	local out
+	[ -x "$BUILD/bench/$1" ] || { echo n/a; return; }
+	out=$(timeout 120 "$BUILD/bench/$1" 2>/dev/null) || { echo n/a; return; }
+	awk -v k="$2" '$1 == k { print $2; found = 1; exit } END { if (!found) print "n/a" }' <<<"$out"
+}
+dp_ns=$(bench_value bench_dialplan dialplan_lookup_ns)
+dp_load=$(bench_value bench_dialplan dialplan_load_ms)
+peers_ms=$(bench_value bench_peers peers_load_ms)
+peer_bytes=$(bench_value bench_peers peer_bytes)
+store_rate=$(bench_value bench_store store_reg_puts_per_sec)
+
 # ---- the table ----
 num() { case "$1" in '' | n/a*) echo "${1:-n/a}" ;; *) fmt "$1" ;; esac; }
 # verdict VALUE OP TARGET: ok, MISS, or - when there is no figure.
@@ -305,6 +320,11 @@ row "OPTIONS transactions/s" "$(num "$mk_tx")" "$(num "$kam_tx")" ">= peer" \
 	"$tx_verdict (ratio $ratio)"
 row "idle RSS after start" "$mk_mem" "$kam_mem" "<= 2 MiB" "$(verdict "$mk_kib" "<=" 2048)"
 row "registrations/s" "n/a (not yet)" "n/a (not yet)" "-" "-"
+row "dialplan lookup, 10,000 exts (ns)" "$(num "$dp_ns")" "n/a" "<= 2,000" "$(verdict "$dp_ns" "<=" 2000)"
+row "post's extensions.conf load (ms)" "$dp_load" "n/a" "<= 5" "$(verdict "$dp_load" "<=" 5)"
+row "10,000-peer sip.conf load (ms)" "$peers_ms" "n/a" "<= 100" "$(verdict "$peers_ms" "<=" 100)"
+row "memory per peer (bytes)" "$peer_bytes" "n/a" "<= 1,024" "$(verdict "$peer_bytes" "<=" 1024)"
+row "store: registrations written/s" "$(num "$store_rate")" "n/a" "-" "-"
 row "B2BUA calls/s" "n/a (not yet)" "n/a (not yet)" "-" "-"
 row "RTP packets/s relayed" "n/a (not yet)" "n/a (not yet)" "-" "-"
 row "memory per call" "n/a (not yet)" "n/a (not yet)" "-" "-"
