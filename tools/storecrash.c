@@ -21,7 +21,7 @@
 #include "store.h"
 
 #define LOG_MODULE "storecrash"
-#define RING 1024
+#define RING	   1024
 
 static int64_t ring[RING]; /* committed registrations that may be deleted later */
 static size_t ring_n;
@@ -68,12 +68,12 @@ static int put(struct store *st, int64_t id)
 {
 	char peer[32], contact[64], uid[32];
 	struct store_reg r = {
-		.transport = PL("udp"),
-		.user_agent = PL("storecrash/1"),
-		.call_id = PL("crash-test-call-id@127.0.0.1"),
-		.cseq = (uint32_t)id,
-		.expires = (int64_t)time(NULL) + 86400,
-		.registered_at = (int64_t)time(NULL),
+	    .transport = PL("udp"),
+	    .user_agent = PL("storecrash/1"),
+	    .call_id = PL("crash-test-call-id@127.0.0.1"),
+	    .cseq = (uint32_t)id,
+	    .expires = (int64_t)time(NULL) + 86400,
+	    .registered_at = (int64_t)time(NULL),
 	};
 	int err;
 
@@ -85,14 +85,14 @@ static int put(struct store *st, int64_t id)
 	err = store_reg_put(st, &r, reg_done, (void *)(intptr_t)id);
 	if (!err && id % 10 == 0) {
 		struct store_cdr c = {
-			.src = PL("0312345678"),
-			.dst = PL("801"),
-			.dcontext = PL("from-line"),
-			.lastapp = PL("Dial"),
-			.start_ms = (int64_t)time(NULL) * 1000,
-			.end_ms = (int64_t)time(NULL) * 1000 + 1000,
-			.duration = 1,
-			.disposition = STORE_CDR_NO_ANSWER,
+		    .src = PL("0312345678"),
+		    .dst = PL("801"),
+		    .dcontext = PL("from-line"),
+		    .lastapp = PL("Dial"),
+		    .start_ms = (int64_t)time(NULL) * 1000,
+		    .end_ms = (int64_t)time(NULL) * 1000 + 1000,
+		    .duration = 1,
+		    .disposition = STORE_CDR_NO_ANSWER,
 		};
 
 		snprintf(uid, sizeof(uid), "%" PRId64, id);
@@ -321,7 +321,8 @@ int main(int argc, char **argv)
 	if (argc >= 6)
 		kill_after = atol(argv[5]);
 	if (argc >= 4 && !strcmp(argv[1], "write"))
-		return cmd_write(argv[2], strtoll(argv[3], NULL, 10), argc > 4 ? atoi(argv[4]) : 30);
+		return cmd_write(argv[2], strtoll(argv[3], NULL, 10),
+				 argc > 4 ? atoi(argv[4]) : 30);
 	if (argc >= 4 && !strcmp(argv[1], "check"))
 		return cmd_check(argv[2], argc - 3, argv + 3);
 	fprintf(stderr, "usage: storecrash write DB FIRST_ID [SECONDS] | check DB LOG...\n");

@@ -66,6 +66,7 @@ struct loop {
 
 	struct loop_after *after;
 	size_t after_len;
+	bool after_dirty; /* a hook was removed: compact after the hooks have run */
 
 	loop_signal_h *sig_h;
 	void *sig_arg;
@@ -475,6 +476,33 @@ int loop_after_add(struct loop *loop, loop_after_h *h, void *arg)
 	return 0;
 }
 
+int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg)
+{
+	if (!loop || !h)
+		return EINVAL;
+	for (size_t i = 0; i < loop->after_len; i++) {
+		if (loop->after[i].h == h && loop->after[i].arg == arg) {
+			/* Compacted after the hooks have run, so an index in use stays valid. */
+			loop->after[i].h = NULL;
+			loop->after_dirty = true;
+			return 0;
+		}
+	}
+	return ENOENT;
+}
+
+static void loop_after_compact(struct loop *loop)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < loop->after_len; i++) {
+		if (loop->after[i].h)
+			loop->after[k++] = loop->after[i];
+	}
+	loop->after_len = k;
+	loop->after_dirty = false;
+}
+
 static int loop_wait_ms(struct loop *loop, int max_wait_ms)
 {
 	int wait = -1;
@@ -512,8 +540,12 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 		loop_fd_dispatch(loop, &evs[i]);
 	loop_timers_run(loop);
 	/* Hooks may be added while running; the array may move, so index it afresh each time. */
-	for (size_t i = 0; i < loop->after_len; i++)
-		loop->after[i].h(loop->after[i].arg);
+	for (size_t i = 0; i < loop->after_len; i++) {
+		if (loop->after[i].h)
+			loop->after[i].h(loop->after[i].arg);
+	}
+	if (loop->after_dirty)
+		loop_after_compact(loop);
 	return 0;
 }
 

@@ -84,5 +84,7 @@ size_t loop_timer_count(const struct loop *loop);
 /* A hook run at the end of every loop turn (batching: one store transaction per turn). */
 typedef void(loop_after_h)(void *arg);
 int loop_after_add(struct loop *loop, loop_after_h *h, void *arg);
+/* Removes a hook added with the same h and arg (safe from inside any hook); ENOENT if absent. */
+int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg);
 
 #endif /* MIKAKA_LOOP_H */

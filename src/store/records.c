@@ -138,17 +138,17 @@ int store_reg_load_all(struct store *st, int64_t now, store_reg_h *each, void *a
 	rc = sqlite3_bind_int64(stmt, 1, now);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_reg r = {
-			.peer = store_column_pl(stmt, 0),
-			.contact = store_column_pl(stmt, 1),
-			.transport = store_column_pl(stmt, 6),
-			.path = store_column_pl(stmt, 7),
-			.instance = store_column_pl(stmt, 8),
-			.reg_id = (uint32_t)sqlite3_column_int64(stmt, 9),
-			.user_agent = store_column_pl(stmt, 10),
-			.call_id = store_column_pl(stmt, 11),
-			.cseq = (uint32_t)sqlite3_column_int64(stmt, 12),
-			.expires = sqlite3_column_int64(stmt, 13),
-			.registered_at = sqlite3_column_int64(stmt, 14),
+		    .peer = store_column_pl(stmt, 0),
+		    .contact = store_column_pl(stmt, 1),
+		    .transport = store_column_pl(stmt, 6),
+		    .path = store_column_pl(stmt, 7),
+		    .instance = store_column_pl(stmt, 8),
+		    .reg_id = (uint32_t)sqlite3_column_int64(stmt, 9),
+		    .user_agent = store_column_pl(stmt, 10),
+		    .call_id = store_column_pl(stmt, 11),
+		    .cseq = (uint32_t)sqlite3_column_int64(stmt, 12),
+		    .expires = sqlite3_column_int64(stmt, 13),
+		    .registered_at = sqlite3_column_int64(stmt, 14),
 		};
 
 		store_column_sa(stmt, 2, &r.source);
@@ -172,10 +172,10 @@ int store_reg_load_all(struct store *st, int64_t now, store_reg_h *each, void *a
  */
 
 static const char *const store_disp_names[] = {
-	[STORE_CDR_ANSWERED] = "ANSWERED",
-	[STORE_CDR_NO_ANSWER] = "NO ANSWER",
-	[STORE_CDR_BUSY] = "BUSY",
-	[STORE_CDR_FAILED] = "FAILED",
+    [STORE_CDR_ANSWERED] = "ANSWERED",
+    [STORE_CDR_NO_ANSWER] = "NO ANSWER",
+    [STORE_CDR_BUSY] = "BUSY",
+    [STORE_CDR_FAILED] = "FAILED",
 };
 
 const char *store_cdr_disp_name(enum store_cdr_disp d)
@@ -237,23 +237,23 @@ int store_cdr_list(struct store *st, unsigned limit, store_cdr_h *each, void *ar
 	rc = sqlite3_bind_int64(stmt, 1, limit ? (int64_t)limit : -1);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_cdr c = {
-			.id = sqlite3_column_int64(stmt, 0),
-			.uniqueid = store_column_pl(stmt, 1),
-			.src = store_column_pl(stmt, 2),
-			.dst = store_column_pl(stmt, 3),
-			.dcontext = store_column_pl(stmt, 4),
-			.clid = store_column_pl(stmt, 5),
-			.channel = store_column_pl(stmt, 6),
-			.dstchannel = store_column_pl(stmt, 7),
-			.lastapp = store_column_pl(stmt, 8),
-			.lastdata = store_column_pl(stmt, 9),
-			.start_ms = sqlite3_column_int64(stmt, 10),
-			.answer_ms = sqlite3_column_int64(stmt, 11),
-			.end_ms = sqlite3_column_int64(stmt, 12),
-			.duration = sqlite3_column_int64(stmt, 13),
-			.billsec = sqlite3_column_int64(stmt, 14),
-			.disposition = store_cdr_disp_parse(sqlite3_column_text(stmt, 15)),
-			.media = store_column_pl(stmt, 16),
+		    .id = sqlite3_column_int64(stmt, 0),
+		    .uniqueid = store_column_pl(stmt, 1),
+		    .src = store_column_pl(stmt, 2),
+		    .dst = store_column_pl(stmt, 3),
+		    .dcontext = store_column_pl(stmt, 4),
+		    .clid = store_column_pl(stmt, 5),
+		    .channel = store_column_pl(stmt, 6),
+		    .dstchannel = store_column_pl(stmt, 7),
+		    .lastapp = store_column_pl(stmt, 8),
+		    .lastdata = store_column_pl(stmt, 9),
+		    .start_ms = sqlite3_column_int64(stmt, 10),
+		    .answer_ms = sqlite3_column_int64(stmt, 11),
+		    .end_ms = sqlite3_column_int64(stmt, 12),
+		    .duration = sqlite3_column_int64(stmt, 13),
+		    .billsec = sqlite3_column_int64(stmt, 14),
+		    .disposition = store_cdr_disp_parse(sqlite3_column_text(stmt, 15)),
+		    .media = store_column_pl(stmt, 16),
 		};
 
 		err = each(&c, arg);
@@ -328,8 +328,7 @@ int store_kv_get(struct store *st, const char *key, struct mbuf *mb)
 		size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
 
 		err = n ? mbuf_write(mb, p, n) : 0;
-	}
-	else if (rc == SQLITE_DONE)
+	} else if (rc == SQLITE_DONE)
 		err = ENOENT;
 	else
 		err = store_sqlite_err(st, rc, "reading a key");

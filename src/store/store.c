@@ -18,57 +18,57 @@
 #define STORE_KEEP_CAP 4096
 /* The WAL is truncated back to this size after a checkpoint (bytes). */
 #define STORE_WAL_LIMIT 4194304
-#define STORE_XSTR(x) #x
-#define STORE_STR(x) STORE_XSTR(x)
+#define STORE_XSTR(x)	#x
+#define STORE_STR(x)	STORE_XSTR(x)
 
 /* The schema, one step per version. Never edit a released step: append a new one. */
 static const struct store_migration store_schema[STORE_SCHEMA_VERSION] = {
-	{"PRAGMA application_id = 1296780097;" /* STORE_APP_ID */
-	 "CREATE TABLE reg ("
-	 " peer TEXT NOT NULL,"
-	 " contact TEXT NOT NULL,"
-	 " src_ip TEXT, src_port INTEGER,"
-	 " local_ip TEXT, local_port INTEGER,"
-	 " transport TEXT, path TEXT, instance TEXT, reg_id INTEGER NOT NULL DEFAULT 0,"
-	 " user_agent TEXT, call_id TEXT, cseq INTEGER NOT NULL DEFAULT 0,"
-	 " expires INTEGER NOT NULL, registered_at INTEGER NOT NULL,"
-	 " PRIMARY KEY (peer, contact));"
-	 "CREATE INDEX reg_expires ON reg (expires);"
-	 "CREATE TABLE cdr ("
-	 " id INTEGER PRIMARY KEY,"
-	 " uniqueid TEXT, src TEXT, dst TEXT, dcontext TEXT, clid TEXT,"
-	 " channel TEXT, dstchannel TEXT, lastapp TEXT, lastdata TEXT,"
-	 " start_ms INTEGER NOT NULL DEFAULT 0, answer_ms INTEGER NOT NULL DEFAULT 0,"
-	 " end_ms INTEGER NOT NULL DEFAULT 0, duration INTEGER NOT NULL DEFAULT 0,"
-	 " billsec INTEGER NOT NULL DEFAULT 0, disposition TEXT NOT NULL, media TEXT);"
-	 "CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);"},
+    {"PRAGMA application_id = 1296780097;" /* STORE_APP_ID */
+     "CREATE TABLE reg ("
+     " peer TEXT NOT NULL,"
+     " contact TEXT NOT NULL,"
+     " src_ip TEXT, src_port INTEGER,"
+     " local_ip TEXT, local_port INTEGER,"
+     " transport TEXT, path TEXT, instance TEXT, reg_id INTEGER NOT NULL DEFAULT 0,"
+     " user_agent TEXT, call_id TEXT, cseq INTEGER NOT NULL DEFAULT 0,"
+     " expires INTEGER NOT NULL, registered_at INTEGER NOT NULL,"
+     " PRIMARY KEY (peer, contact));"
+     "CREATE INDEX reg_expires ON reg (expires);"
+     "CREATE TABLE cdr ("
+     " id INTEGER PRIMARY KEY,"
+     " uniqueid TEXT, src TEXT, dst TEXT, dcontext TEXT, clid TEXT,"
+     " channel TEXT, dstchannel TEXT, lastapp TEXT, lastdata TEXT,"
+     " start_ms INTEGER NOT NULL DEFAULT 0, answer_ms INTEGER NOT NULL DEFAULT 0,"
+     " end_ms INTEGER NOT NULL DEFAULT 0, duration INTEGER NOT NULL DEFAULT 0,"
+     " billsec INTEGER NOT NULL DEFAULT 0, disposition TEXT NOT NULL, media TEXT);"
+     "CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);"},
 };
 
 static const char *const store_sql[STORE_STMT_N] = {
-	[STORE_BEGIN] = "BEGIN IMMEDIATE",
-	[STORE_COMMIT] = "COMMIT",
-	[STORE_ROLLBACK] = "ROLLBACK",
-	[STORE_REG_PUT] = "INSERT OR REPLACE INTO reg (peer, contact, src_ip, src_port, local_ip,"
-			  " local_port, transport, path, instance, reg_id, user_agent, call_id,"
-			  " cseq, expires, registered_at)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-	[STORE_REG_DEL] = "DELETE FROM reg WHERE peer = ?1 AND contact = ?2",
-	[STORE_REG_DEL_PEER] = "DELETE FROM reg WHERE peer = ?1",
-	[STORE_REG_EXPIRE] = "DELETE FROM reg WHERE expires <= ?1",
-	[STORE_REG_LOAD] = "SELECT peer, contact, src_ip, src_port, local_ip, local_port, transport,"
-			   " path, instance, reg_id, user_agent, call_id, cseq, expires,"
-			   " registered_at FROM reg WHERE expires > ?1 ORDER BY peer, contact",
-	[STORE_CDR_ADD] = "INSERT INTO cdr (uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
-			  " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
-			  " disposition, media)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-			  " ?16)",
-	[STORE_CDR_LIST] = "SELECT id, uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
-			   " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
-			   " disposition, media FROM cdr ORDER BY id DESC LIMIT ?1",
-	[STORE_KV_SET] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
-	[STORE_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
-	[STORE_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+    [STORE_BEGIN] = "BEGIN IMMEDIATE",
+    [STORE_COMMIT] = "COMMIT",
+    [STORE_ROLLBACK] = "ROLLBACK",
+    [STORE_REG_PUT] = "INSERT OR REPLACE INTO reg (peer, contact, src_ip, src_port, local_ip,"
+		      " local_port, transport, path, instance, reg_id, user_agent, call_id,"
+		      " cseq, expires, registered_at)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    [STORE_REG_DEL] = "DELETE FROM reg WHERE peer = ?1 AND contact = ?2",
+    [STORE_REG_DEL_PEER] = "DELETE FROM reg WHERE peer = ?1",
+    [STORE_REG_EXPIRE] = "DELETE FROM reg WHERE expires <= ?1",
+    [STORE_REG_LOAD] = "SELECT peer, contact, src_ip, src_port, local_ip, local_port, transport,"
+		       " path, instance, reg_id, user_agent, call_id, cseq, expires,"
+		       " registered_at FROM reg WHERE expires > ?1 ORDER BY peer, contact",
+    [STORE_CDR_ADD] = "INSERT INTO cdr (uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
+		      " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
+		      " disposition, media)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		      " ?16)",
+    [STORE_CDR_LIST] = "SELECT id, uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
+		       " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
+		       " disposition, media FROM cdr ORDER BY id DESC LIMIT ?1",
+    [STORE_KV_SET] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
+    [STORE_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
+    [STORE_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
 };
 
 static uint64_t store_now_us(void)
@@ -243,24 +243,10 @@ static int store_check_owner(sqlite3 *db, const char *path)
 	return EINVAL;
 }
 
-/* The loop cannot remove an after-turn hook (there is no loop_after_remove yet), and a store may
- * be closed and reopened on the same loop (tests, a future "reopen on SIGHUP"). So the hook's
- * argument is a small ticket that outlives the store: store_close only clears it. Tickets stay
- * on a static list so they are reachable, not leaks; one per store_open, 16 bytes each.
- * TODO: with loop_after_remove, register the store itself and drop the tickets. */
-struct store_ticket {
-	struct store *st;
-	struct store_ticket *next;
-};
-
-static struct store_ticket *store_tickets;
-
+/* The after-turn hook: one commit per loop turn (see store.h). */
 static void store_after(void *arg)
 {
-	struct store_ticket *t = arg;
-
-	if (t->st)
-		store_flush(t->st);
+	store_flush(arg);
 }
 
 static void store_kick(void *arg)
@@ -273,7 +259,8 @@ static void store_kick(void *arg)
 int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 		    const struct store_opts *opts)
 {
-	unsigned busy = opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : STORE_BUSY_DEFAULT_MS;
+	unsigned busy =
+	    opts && opts->busy_timeout_ms ? opts->busy_timeout_ms : STORE_BUSY_DEFAULT_MS;
 	char mode[16] = "";
 	struct store *st;
 	sqlite3_stmt *stmt;
@@ -289,8 +276,8 @@ int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 	err = store_mkdirs(path);
 	if (err)
 		goto fail;
-	rc = sqlite3_open_v2(path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+	    path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		err = store_sqlite_err(st, rc, path);
 		goto fail;
@@ -298,6 +285,10 @@ int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, (int)busy);
 
+	/* Before anything is changed: another program's file is left exactly as it was. */
+	err = store_check_owner(st->db, path);
+	if (err)
+		goto fail;
 	/* WAL: a commit appends to the -wal file and never rewrites the database in place, so a
 	 * process killed mid-commit leaves the last committed state readable. */
 	rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
@@ -320,17 +311,15 @@ int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 		err = EIO;
 		goto fail;
 	}
-	if (store_exec(st->db, opts && opts->sync_full ? "PRAGMA synchronous = FULL"
-						       : "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
+	if (store_exec(st->db, opts && opts->sync_full
+				   ? "PRAGMA synchronous = FULL"
+				   : "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
 	    store_exec(st->db, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
 	    store_exec(st->db, "PRAGMA journal_size_limit = " STORE_STR(STORE_WAL_LIMIT)) !=
-		    SQLITE_OK) {
+		SQLITE_OK) {
 		err = EIO;
 		goto fail;
 	}
-	err = store_check_owner(st->db, path);
-	if (err)
-		goto fail;
 	err = store_migrate(st->db, store_schema, ARRAY_SIZE(store_schema));
 	if (err)
 		goto fail;
@@ -348,21 +337,9 @@ int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 	if (loop && store_ckpt_start(st, path) != 0)
 		log_warn("no checkpointer thread: commits will checkpoint themselves");
 	if (loop) {
-		struct store_ticket *t = calloc(1, sizeof(*t));
-
-		if (!t) {
-			err = ENOMEM;
+		err = loop_after_add(loop, store_after, st);
+		if (err)
 			goto fail;
-		}
-		err = loop_after_add(loop, store_after, t);
-		if (err) {
-			free(t);
-			goto fail;
-		}
-		t->st = st;
-		t->next = store_tickets;
-		store_tickets = t;
-		st->ticket = t;
 		st->loop = loop;
 	}
 	loop_timer_init(&st->kick);
@@ -389,8 +366,8 @@ void store_close(struct store *st)
 		return;
 	store_flush(st);
 	loop_timer_cancel(&st->kick);
-	if (st->ticket)
-		st->ticket->st = NULL;
+	if (st->loop)
+		loop_after_remove(st->loop, store_after, st);
 	store_ckpt_stop(st);
 	for (size_t i = 0; i < STORE_STMT_N; i++)
 		sqlite3_finalize(st->stmt[i]);
@@ -499,7 +476,8 @@ int store_flush(struct store *st)
 				err = store_sqlite_err(st, rc, "commit");
 			}
 		}
-		/* After some errors SQLite has already rolled back; a second ROLLBACK would fail. */
+		/* After some errors SQLite has already rolled back; a second ROLLBACK would fail.
+		 */
 		if (err && !sqlite3_get_autocommit(st->db))
 			store_step_reset(st->stmt[STORE_ROLLBACK]);
 		st->in_txn = false;

@@ -55,13 +55,13 @@ void store_close(struct store *st);
 int store_flush(struct store *st);
 
 struct store_stats {
-	uint64_t writes;	 /* writes queued */
-	uint64_t commits;	 /* batches committed */
-	uint64_t failed;	 /* batches abandoned (their writes got EIO) */
-	uint64_t last_commit_us; /* duration of the last COMMIT */
-	uint64_t max_commit_us;	 /* worst COMMIT so far */
-	size_t queued;		 /* writes in the current, uncommitted batch */
-	uint64_t checkpoints;	 /* WAL checkpoints run by the checkpointer thread */
+	uint64_t writes;	     /* writes queued */
+	uint64_t commits;	     /* batches committed */
+	uint64_t failed;	     /* batches abandoned (their writes got EIO) */
+	uint64_t last_commit_us;     /* duration of the last COMMIT */
+	uint64_t max_commit_us;	     /* worst COMMIT so far */
+	size_t queued;		     /* writes in the current, uncommitted batch */
+	uint64_t checkpoints;	     /* WAL checkpoints run by the checkpointer thread */
 	uint64_t forced_checkpoints; /* run on the loop because the WAL outgrew its bound */
 };
 void store_stats_get(const struct store *st, struct store_stats *stats);
@@ -72,10 +72,10 @@ void store_stats_get(const struct store *st, struct store_stats *stats);
  * the callback.
  */
 struct store_reg {
-	struct pl peer;	      /* the address-of-record / peer name ("801") */
-	struct pl contact;    /* the Contact URI as registered */
-	struct sa source;     /* where the REGISTER came from (after NAT); unset: not stored */
-	struct sa local;      /* the local address it arrived on (replies and requests leave from it) */
+	struct pl peer;	   /* the address-of-record / peer name ("801") */
+	struct pl contact; /* the Contact URI as registered */
+	struct sa source;  /* where the REGISTER came from (after NAT); unset: not stored */
+	struct sa local; /* the local address it arrived on (replies and requests leave from it) */
 	struct pl transport;  /* "udp", "tcp", "tls", "ws", "wss" */
 	struct pl path;	      /* the Path header values, comma-separated (RFC 3327) */
 	struct pl instance;   /* +sip.instance (RFC 5626) */

@@ -35,14 +35,13 @@ struct store_op {
 struct store {
 	sqlite3 *db;
 	struct loop *loop;
-	struct store_ticket *ticket; /* the after-turn hook's argument (see store.c) */
 	/* Armed (delay 0) when a batch starts, so the loop never sleeps on uncommitted writes:
 	 * a write queued from a done callback or a later hook still gets a turn soon. */
 	struct loop_timer kick;
 	sqlite3_stmt *stmt[STORE_STMT_N];
 
-	bool in_txn;   /* BEGIN issued for the current batch */
-	int batch_err; /* first failure of this batch: later writes fail fast, all get EIO */
+	bool in_txn;	      /* BEGIN issued for the current batch */
+	int batch_err;	      /* first failure of this batch: later writes fail fast, all get EIO */
 	struct store_op *ops; /* the current batch's callbacks, in order */
 	size_t nops;
 	size_t cap;
@@ -51,7 +50,8 @@ struct store {
 	bool flushing; /* running done callbacks */
 
 	struct store_stats stats;
-	struct store_ckpt *ckpt; /* the checkpointer thread (ckpt.c); NULL: SQLite's autocheckpoint */
+	struct store_ckpt
+	    *ckpt; /* the checkpointer thread (ckpt.c); NULL: SQLite's autocheckpoint */
 };
 
 /* Migration step i takes user_version from i to i + 1. */

@@ -591,6 +591,44 @@ static void after_h(void *arg)
 	(*n)++;
 }
 
+struct after_rm {
+	struct loop *loop;
+	int runs_a, runs_b;
+};
+
+static void after_b(void *arg);
+
+/* Hook A removes B (which comes after it) and itself while the hooks run. */
+static void after_a(void *arg)
+{
+	struct after_rm *r = arg;
+
+	r->runs_a++;
+	assert_int_equal(loop_after_remove(r->loop, after_b, r), 0);
+	assert_int_equal(loop_after_remove(r->loop, after_a, r), 0);
+}
+
+static void after_b(void *arg)
+{
+	((struct after_rm *)arg)->runs_b++;
+}
+
+static void test_after_remove(void **state)
+{
+	struct after_rm r = {0};
+
+	(void)state;
+	assert_int_equal(loop_alloc(&r.loop), 0);
+	assert_int_equal(loop_after_add(r.loop, after_a, &r), 0);
+	assert_int_equal(loop_after_add(r.loop, after_b, &r), 0);
+	assert_int_equal(loop_run_once(r.loop, 0), 0);
+	assert_int_equal(loop_run_once(r.loop, 0), 0);
+	assert_int_equal(r.runs_a, 1);
+	assert_int_equal(r.runs_b, 0);
+	assert_int_equal(loop_after_remove(r.loop, after_a, &r), ENOENT);
+	loop_free(r.loop);
+}
+
 static void test_after_hook(void **state)
 {
 	struct loop *loop = fake_loop();
@@ -714,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_run_once_timeout),
 		cmocka_unit_test(test_run_once_real_timer),
 		cmocka_unit_test(test_after_hook),
+		cmocka_unit_test(test_after_remove),
 		cmocka_unit_test(test_run_stop),
 		cmocka_unit_test(test_signals),
 	};

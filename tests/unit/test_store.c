@@ -222,6 +222,10 @@ static void test_foreign_files_refused(void **state)
 	sqlite3_close(db);
 	assert_int_equal(store_open(&st, fx->loop, path), EINVAL);
 	assert_null(st);
+	/* ...and left as it was (not switched to WAL). */
+	db = raw_open(path);
+	assert_string_equal(raw_text(db, "PRAGMA journal_mode"), "delete");
+	sqlite3_close(db);
 
 	/* Not a database at all. */
 	snprintf(path, sizeof(path), "%s/text.db", fx->dir);
@@ -243,9 +247,9 @@ static void test_migrate_steps(void **state)
 {
 	struct fx *fx = *state;
 	static const struct store_migration steps[] = {
-		{"CREATE TABLE one (x INTEGER)"},
-		{"CREATE TABLE two (y INTEGER); INSERT INTO one VALUES (2)"},
-		{"CREATE TABLE three (z); THIS IS NOT SQL"},
+	    {"CREATE TABLE one (x INTEGER)"},
+	    {"CREATE TABLE two (y INTEGER); INSERT INTO one VALUES (2)"},
+	    {"CREATE TABLE three (z); THIS IS NOT SQL"},
 	};
 	char path[160];
 	sqlite3 *db;
@@ -327,14 +331,14 @@ static struct store_reg reg_make(const char *peer, const char *contact, const ch
 				 int64_t expires, uint32_t cseq)
 {
 	struct store_reg r = {
-		.peer = pl_from_str(peer),
-		.contact = pl_from_str(contact),
-		.transport = PL("udp"),
-		.user_agent = PL("Linphone/5.2"),
-		.call_id = PL("abc@host"),
-		.cseq = cseq,
-		.expires = expires,
-		.registered_at = NOW,
+	    .peer = pl_from_str(peer),
+	    .contact = pl_from_str(contact),
+	    .transport = PL("udp"),
+	    .user_agent = PL("Linphone/5.2"),
+	    .call_id = PL("abc@host"),
+	    .cseq = cseq,
+	    .expires = expires,
+	    .registered_at = NOW,
 	};
 
 	if (src)
@@ -351,10 +355,10 @@ static void load(struct fx *fx, int64_t now, struct reg_set *set)
 static void test_reg_put_load_fields(void **state)
 {
 	struct fx *fx = *state;
-	struct store_reg r = reg_make("801", "sip:801@192.0.2.5:5062;ob", "192.0.2.5:5062",
-				      NOW + 3600, 7);
-	struct store_reg r6 = reg_make("801", "sip:801@[2001:db8::5]", "[2001:db8::5]:40000",
-				       NOW + 60, 1);
+	struct store_reg r =
+	    reg_make("801", "sip:801@192.0.2.5:5062;ob", "192.0.2.5:5062", NOW + 3600, 7);
+	struct store_reg r6 =
+	    reg_make("801", "sip:801@[2001:db8::5]", "[2001:db8::5]:40000", NOW + 60, 1);
 	struct done_log log = {.n = 0};
 	struct done_ctx c1 = {&log, 1}, c2 = {&log, 2};
 	struct reg_set set;
@@ -384,7 +388,8 @@ static void test_reg_put_load_fields(void **state)
 	assert_string_equal(set.r[0].local, "127.0.0.1:5060");
 	assert_string_equal(set.r[0].transport, "udp");
 	assert_string_equal(set.r[0].path, "<sip:proxy.example;lr>");
-	assert_string_equal(set.r[0].instance, "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"");
+	assert_string_equal(set.r[0].instance,
+			    "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"");
 	assert_int_equal(set.r[0].reg_id, 2);
 	assert_string_equal(set.r[0].ua, "Linphone/5.2");
 	assert_string_equal(set.r[0].call_id, "abc@host");
@@ -561,10 +566,10 @@ static void test_cdr_add_list(void **state)
 		enum store_cdr_disp disp;
 		int64_t billsec;
 	} calls[] = {
-		{"call-1", STORE_CDR_ANSWERED, 42},
-		{"call-2", STORE_CDR_NO_ANSWER, 0},
-		{"call-3", STORE_CDR_BUSY, 0},
-		{"call-4", STORE_CDR_FAILED, 0},
+	    {"call-1", STORE_CDR_ANSWERED, 42},
+	    {"call-2", STORE_CDR_NO_ANSWER, 0},
+	    {"call-3", STORE_CDR_BUSY, 0},
+	    {"call-4", STORE_CDR_FAILED, 0},
 	};
 	struct cdr_set set = {.n = 0};
 	int counts[2] = {0, 0};
@@ -573,22 +578,22 @@ static void test_cdr_add_list(void **state)
 	fx_open(fx);
 	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
 		struct store_cdr c = {
-			.uniqueid = pl_from_str(calls[i].uid),
-			.src = PL("0312345678"),
-			.dst = PL("801"),
-			.dcontext = PL("from-line"),
-			.clid = PL("\"\" <0312345678>"),
-			.channel = PL("SIP/line-00000001"),
-			.dstchannel = PL("SIP/801-00000002"),
-			.lastapp = PL("Dial"),
-			.lastdata = PL("SIP/801,30"),
-			.start_ms = NOW * 1000LL + (int64_t)i,
-			.answer_ms = calls[i].billsec ? NOW * 1000LL + 5000 : 0,
-			.end_ms = NOW * 1000LL + 47000,
-			.duration = 47,
-			.billsec = calls[i].billsec,
-			.disposition = calls[i].disp,
-			.media = i == 0 ? PL("{\"rx\":100}") : (struct pl)PL_INIT,
+		    .uniqueid = pl_from_str(calls[i].uid),
+		    .src = PL("0312345678"),
+		    .dst = PL("801"),
+		    .dcontext = PL("from-line"),
+		    .clid = PL("\"\" <0312345678>"),
+		    .channel = PL("SIP/line-00000001"),
+		    .dstchannel = PL("SIP/801-00000002"),
+		    .lastapp = PL("Dial"),
+		    .lastdata = PL("SIP/801,30"),
+		    .start_ms = NOW * 1000LL + (int64_t)i,
+		    .answer_ms = calls[i].billsec ? NOW * 1000LL + 5000 : 0,
+		    .end_ms = NOW * 1000LL + 47000,
+		    .duration = 47,
+		    .billsec = calls[i].billsec,
+		    .disposition = calls[i].disp,
+		    .media = i == 0 ? PL("{\"rx\":100}") : (struct pl)PL_INIT,
 		};
 
 		assert_int_equal(store_cdr_add(fx->st, &c, done_count, counts), 0);
@@ -621,7 +626,8 @@ static void test_cdr_add_list(void **state)
 
 	/* Asterisk's words on disk, for the sqlite3 shell and exports. */
 	db = raw_open(fx->path);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr WHERE disposition = 'NO ANSWER'"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr WHERE disposition = 'NO ANSWER'"),
+			 1);
 	sqlite3_close(db);
 	assert_string_equal(store_cdr_disp_name(STORE_CDR_ANSWERED), "ANSWERED");
 	assert_string_equal(store_cdr_disp_name(STORE_CDR_BUSY), "BUSY");
@@ -906,31 +912,87 @@ static void test_batch_bounded(void **state)
 	assert_int_equal(counts[0], 1);
 }
 
+/* The checkpointer thread copies the WAL back into the database (off the loop), so the WAL is
+ * restarted instead of growing. */
+static void test_checkpointer_keeps_wal_short(void **state)
+{
+	struct fx *fx = *state;
+	enum { ROWS = 3000, TURN = 100, UA = 2048 };
+	char *ua = malloc(UA);
+	struct store_stats s;
+	char wal[160];
+	struct stat sb;
+	uint64_t t0;
+
+	assert_non_null(ua);
+	memset(ua, 'u', UA);
+	fx_open(fx);
+	assert_non_null(fx->st->ckpt);
+	for (int i = 0; i < ROWS; i += TURN) {
+		for (int j = i; j < i + TURN; j++) {
+			char contact[32];
+			struct store_reg r = reg_make("801", "", NULL, NOW + 60, 1);
+
+			snprintf(contact, sizeof(contact), "sip:801@10.0.%d.%d", j / 256, j % 256);
+			r.contact = pl_from_str(contact);
+			r.user_agent = pl_from(ua, UA);
+			assert_int_equal(store_reg_put(fx->st, &r, NULL, NULL), 0);
+		}
+		turn(fx);
+	}
+	/* Bounded wait for the thread (it runs on its own, at its own pace). */
+	t0 = mono_ms();
+	do {
+		store_stats_get(fx->st, &s);
+		if (s.checkpoints > 0)
+			break;
+		usleep(10000);
+	} while (mono_ms() - t0 < 5000);
+	assert_true(s.checkpoints > 0);
+	/* Once everything is copied, the next write starts the WAL over and cuts the file back
+	 * (journal_size_limit): it ends up smaller than the data written through it. */
+	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
+	t0 = mono_ms();
+	do {
+		struct pl v = PL("v");
+
+		usleep(20000);
+		assert_int_equal(store_kv_set(fx->st, "k", &v, NULL, NULL), 0);
+		turn(fx);
+		assert_int_equal(stat(wal, &sb), 0);
+	} while (sb.st_size >= (off_t)ROWS * UA && mono_ms() - t0 < 5000);
+	assert_true(sb.st_size < (off_t)ROWS * UA);
+	free(ua);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM reg"), ROWS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_open_sync_full_option, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_files_refused, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_steps, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_reg_put_load_fields, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_reg_replace_delete_expire, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_reg_load_skips_and_deletes_expired, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_reg_invalid_and_stop, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_cdr_add_list, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_kv, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_batch_one_transaction_in_order, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_batch_write_from_callback_not_stranded, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_flush_without_loop, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_batch_locked_fails_every_write, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_batch_disk_full_rolls_back_all, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_batch_bounded, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_sync_full_option, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_files_refused, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_steps, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reg_put_load_fields, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reg_replace_delete_expire, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reg_load_skips_and_deletes_expired, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reg_invalid_and_stop, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_add_list, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_kv, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_one_transaction_in_order, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_write_from_callback_not_stranded, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_without_loop, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_locked_fails_every_write, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_disk_full_rolls_back_all, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_bounded, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpointer_keeps_wal_short, fx_setup,
+					    fx_teardown),
 	};
 
 	log_set_level(LOG_NONE);
