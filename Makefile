@@ -1,7 +1,7 @@
 # mikaka build: `make` builds build/mikakad and build/mikaka; `make check` runs every test;
 # `make run` starts the daemon on the sample configuration; `make bench`, `make fuzz`.
 CC      ?= cc
-PKGS    := sqlite3 libmnl
+PKGS    := sqlite3 libmnl nettle
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 INCS    := $(patsubst %,-I%,$(wildcard src/*))
@@ -39,7 +39,7 @@ TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check check-long unit e2e fuzz bench clean format tools
+.PHONY: all deps run check check-long unit e2e fuzz bench clean format tools print-libs
 
 all: $(BUILD)/mikakad $(BUILD)/mikaka
 
@@ -105,6 +105,10 @@ fuzz:
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c tools/*.c bench/*.c tests/fuzz/*.c)
+
+# For scripts that link against the library (tests/fuzz/run.sh).
+print-libs:
+	@echo $(LDLIBS)
 
 clean:
 	rm -rf build

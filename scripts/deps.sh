@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Building the daemon and the client.
-BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev)
+BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev)
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
 # end-to-end scripts.
 CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq)

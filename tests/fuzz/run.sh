@@ -23,7 +23,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
 	bin=$out/$name
 	if ! clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined \
-		$(printf -- '-I%s ' src/*/) "$src" $out/libmikaka.a $(pkg-config --libs sqlite3 libmnl) -o "$bin" 2>"$out/$name.build.log"; then
+		$(printf -- '-I%s ' src/*/) "$src" $out/libmikaka.a $(make -s print-libs) -o "$bin" 2>"$out/$name.build.log"; then
 		echo "not ok $name (build: $out/$name.build.log)"
 		continue
 	fi
