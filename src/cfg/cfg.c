@@ -86,6 +86,16 @@ static int native_files(const struct conf *mikaka, const struct pbx_vars *line_v
 		err |= mbuf_printf(ext, "exten => %s,1,Dial(SIP/%s,30)\n same => n,Hangup()\n",
 				   v->name, v->name);
 	}
+	/* Toll-fraud guards: international and premium-rate prefixes are refused unless the
+	 * user writes a dialplan of their own (these come before _0. and so win). */
+	err |= mbuf_printf(ext, "exten => _010.,1,Log(WARNING,international call to ${EXTEN} "
+				"refused)\n same => n,Congestion()\n"
+				"exten => _0570.,1,Log(WARNING,premium-rate call to ${EXTEN} refused)\n"
+				" same => n,Congestion()\n"
+				"exten => _0990.,1,Log(WARNING,premium-rate call to ${EXTEN} refused)\n"
+				" same => n,Congestion()\n"
+				"exten => _0180.,1,Log(WARNING,premium-rate call to ${EXTEN} refused)\n"
+				" same => n,Congestion()\n");
 	if (server) {
 		/* The carrier: calls come only from its address; no OPTIONS toward it (405). */
 		err |= mbuf_printf(sip,

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "call.h" /* calls */
 #include "cfg.h"
 #include "conf.h"
 #include "ctl.h"
@@ -18,6 +19,7 @@
 #include "loop.h"
 #include "pbx.h"
 #include "peer.h"
+#include "reg.h" /* registrar */
 #include "server.h"
 #include "store.h"
 
@@ -31,6 +33,9 @@ struct daemon {
 	struct ctl *ctl;
 	struct store *store;
 	struct line *line; /* line discovery */
+	struct call_eng *calls; /* calls */
+	struct reg *reg;	/* registrar */
+	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
 	struct cfg *cfg;   /* the configuration in force (one reference) */
 	const char *confdir;
 	const char *dbpath;
@@ -90,13 +95,26 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 
 	err = cfg_load(&cfg, d->confdir, vars, diags);
 	pbx_vars_free(vars);
-	if (err)
+	/* registrar: its settings are checked with the rest (errors refuse the snapshot) */
+	{
+		struct reg_settings rs;
+
+		if (reg_settings_load(&rs, cfg ? cfg->mikaka : NULL, diags))
+			err = EINVAL;
+		else if (!err)
+			d->regset = rs;
+	}
+	if (err) {
+		mem_deref(cfg);
 		return err;
+	}
 	/* Calls and registrations hold their own references to the old snapshot. */
 	mem_deref(d->cfg);
 	d->cfg = cfg;
 	d->reloaded = time(NULL);
-	/* registrar: reg_reconfigure(d->reg, cfg->peers) once it exists */
+	call_eng_set_cfg(d->calls, cfg); /* calls */
+	if (d->reg) /* registrar */
+		reg_reconfigure(d->reg, cfg->peers, &d->regset);
 	return 0;
 }
 
@@ -176,7 +194,7 @@ static int cmd_sip_show_peers(struct mbuf *out, int argc, char **argv, void *arg
 	struct daemon *d = arg;
 
 	/* registrar: live contact state via its peer_state_h */
-	return sipcfg_show_peers(d->cfg->peers, out, NULL, NULL);
+	return sipcfg_show_peers(d->cfg->peers, out, reg_peer_state, d->reg);
 }
 
 static int cmd_sip_show_peer(struct mbuf *out, int argc, char **argv, void *arg)
@@ -185,7 +203,7 @@ static int cmd_sip_show_peer(struct mbuf *out, int argc, char **argv, void *arg)
 
 	if (argc != 1)
 		return EINVAL;
-	return sipcfg_show_peer(d->cfg->peers, argv[0], out, NULL, NULL);
+	return sipcfg_show_peer(d->cfg->peers, argv[0], out, reg_peer_state, d->reg);
 }
 
 static int cmd_sip_show_settings(struct mbuf *out, int argc, char **argv, void *arg)
@@ -199,6 +217,8 @@ static int cmd_sip_show_registry(struct mbuf *out, int argc, char **argv, void *
 {
 	struct daemon *d = arg;
 
+	if (d->reg) /* registrar: live state, and the line's registration from discovery */
+		return reg_show_registry(d->reg, out);
 	return sipcfg_show_registry(d->cfg->peers, out, NULL, NULL);
 }
 
@@ -220,7 +240,26 @@ static void line_changed(const struct line_info *info, unsigned changes, void *a
 		log_warn("line changed, but the configuration now has errors; LINE_* variables "
 			 "keep their old values");
 	conf_diags_reset(&diags);
-	/* registrar: reg_line_changed(...) */
+	reg_line_change_h(info, changes, d->reg); /* registrar */
+	/* calls: the line's numbers, domain, server and our address for both directions */
+	if (info->bound && info->lease.nsip_servers) {
+		struct call_line cl;
+
+		memset(&cl, 0, sizeof(cl));
+		for (size_t i = 0; i < info->lease.nnumbers && i < ARRAY_SIZE(cl.numbers); i++)
+			snprintf(cl.numbers[i], sizeof(cl.numbers[i]), "%s", info->lease.numbers[i]);
+		cl.nnumbers = MIN(info->lease.nnumbers, ARRAY_SIZE(cl.numbers));
+		snprintf(cl.domain, sizeof(cl.domain), "%s", info->lease.domain);
+		cl.server.u.in.sin_family = AF_INET;
+		cl.server.u.in.sin_addr = info->lease.sip_servers[0];
+		cl.server.u.in.sin_port = htons(SIP_PORT_DEFAULT);
+		cl.server.len = sizeof(cl.server.u.in);
+		cl.local = cl.server;
+		cl.local.u.in.sin_addr = info->lease.address;
+		call_eng_set_line(d->calls, &cl);
+	} else {
+		call_eng_set_line(d->calls, NULL);
+	}
 }
 
 static void signal_handler(enum loop_signal sig, void *arg)
@@ -361,7 +400,31 @@ int main(int argc, char **argv)
 	}
 	if (!err)
 		err = register_commands(&d);
-	/* registrar: reg_alloc() and server_route(SIP_METHOD_REGISTER) go here */
+	/* registrar: stored bindings loaded, `register =>` lines started, REGISTER routed */
+	if (!err) {
+		err = reg_alloc(&d.reg, d.loop, server_stack(d.server), d.store, d.cfg->peers,
+				&d.regset);
+		if (!err)
+			err = server_route(d.server, SIP_METHOD_REGISTER, reg_handle_register, d.reg);
+		if (!err)
+			err = reg_ctl_register(d.ctl, d.reg);
+	}
+	/* calls: the B2BUA takes INVITEs and every in-dialog request (d.reg: registered
+	 * contacts and the authentication ban). */
+	if (!err)
+		err = call_eng_alloc(&d.calls, d.loop, server_stack(d.server), d.store, d.reg, d.cfg,
+				     NULL);
+	if (!err) {
+		static const enum sip_method call_methods[] = {
+			SIP_METHOD_INVITE, SIP_METHOD_ACK,  SIP_METHOD_BYE,   SIP_METHOD_PRACK,
+			SIP_METHOD_UPDATE, SIP_METHOD_INFO, SIP_METHOD_REFER,
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(call_methods) && !err; i++)
+			err = server_route(d.server, call_methods[i], call_handle_request, d.calls);
+		if (!err)
+			err = call_ctl_register(d.ctl, d.calls, d.store);
+	}
 	/* line discovery: start the DHCP client (or lease-file reader). */
 	if (!err && line_cfg.ifname[0]) {
 		if (!line_cfg.state_file[0])
@@ -377,7 +440,9 @@ int main(int argc, char **argv)
 		err = loop_run(d.loop);
 	}
 
+	call_eng_free(d.calls); /* calls */
 	line_free(d.line); /* line discovery */
+	reg_free(d.reg);   /* registrar: before the stack and the store it uses */
 	ctl_free(d.ctl);
 	server_free(d.server);
 	store_close(d.store);

@@ -15,8 +15,8 @@ const char server_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK,
 			    "REFER, NOTIFY";
 
 /* Option tags this server implements; a Require naming any other gets 420 (RFC 3261 §8.2.2.3).
- * Empty until the modules that implement them (100rel, timer, replaces) exist. */
-static const char *const supported_options[] = {NULL};
+ * timer: session timers (RFC 4028) in the call engine. */
+static const char *const supported_options[] = {"timer", NULL};
 
 struct server_route_entry {
 	server_method_h *h;
@@ -171,7 +171,7 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct server_se
 		 server_allow);
 	snprintf(srv->hdr_options, sizeof(srv->hdr_options),
 		 "%sAccept: application/sdp\r\nAccept-Encoding: identity\r\n"
-		 "Accept-Language: en\r\nSupported: \r\n",
+		 "Accept-Language: en\r\nSupported: timer\r\n",
 		 srv->hdr_allow);
 
 	memset(&cfg, 0, sizeof(cfg));

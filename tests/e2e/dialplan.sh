@@ -75,6 +75,9 @@ check "native-form-check-ok" grep -q "configuration OK (0 errors" <<<"$out"
 printf 'x = y\n' >"$WORK/native/sip.conf"
 "$MIKAKAD" -C "$WORK/native" -t >/dev/null 2>&1
 check "native-form-and-sip-conf-refused" test $? = 1
+# The control socket survives garbage, cut-off commands, endless lines and silent clients.
+check "ctl-abuse-handled" "$TOOLS/ctlabuse" "$CTL"
+check "ctl-still-answers" M core show version
 check "alive" daemon_alive
 check "clean-exit" stop_daemon
 finish

@@ -1,0 +1,104 @@
+/* call: the call engine: a back-to-back user agent (RFC 3261 dialogs on each leg) driven by the
+ * dialplan's step machine: INVITEs from phones (digest-authenticated) and from the line (by
+ * source address), Dial() to registered contacts, trunks and the line, forking, CANCEL, BYE,
+ * session timers (RFC 4028), PRACK (RFC 3262), UPDATE (RFC 3311), call records and the
+ * `core show channels` family of commands. */
+#ifndef MIKAKA_CALL_H
+#define MIKAKA_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "reg.h"
+#include "sip.h"
+
+struct loop;
+struct store;
+struct cfg;
+struct ctl;
+struct call_eng;
+
+/* Finds the current bindings of a peer (reg_contacts' contract: calls h per binding, returns 0,
+ * h's non-zero value, or ENOENT when there is none). The daemon passes the registrar's; tests
+ * pass their own. */
+typedef int(call_locate_h)(const char *peer, reg_contact_h *h, void *harg, void *arg);
+
+/* Limits and switches of the engine (mikaka.conf [calls] later; defaults from
+ * call_settings_default). */
+struct call_settings {
+	uint32_t max_calls;    /* calls at once, all peers (global toll-fraud / overload limit) */
+	uint32_t session_expires; /* Session-Expires we offer on outgoing legs (s) */
+	uint32_t min_se;       /* our Min-SE (s); smaller Session-Expires get 422 */
+	uint32_t line_se;      /* Session-Expires we answer the line with (NGN-NOTES §2.5: 300) */
+	uint32_t nonce_lifetime; /* seconds a digest nonce of an INVITE challenge stays valid */
+	uint32_t retry_after;  /* Retry-After of the 503 beyond max_calls */
+};
+
+/* The built-in defaults: 64 calls, 1800 s offered, Min-SE 90, 300 toward the line, 300 s
+ * nonces, Retry-After 10. */
+void call_settings_default(struct call_settings *set);
+
+/* The discovered line (all strings may be empty when there is no line). */
+struct call_line {
+	char numbers[8][32]; /* [0]: the main number, then additional ones (DHCP 203) */
+	size_t nnumbers;
+	char domain[256];
+	struct sa server; /* the carrier's SIP server (port 0: 5060); unset: no line */
+	struct sa local;  /* our line-side address (port ignored) */
+};
+
+/* Starts the engine on stack (it installs the stack's stray-response handler). store and reg may
+ * be NULL (tests: no records, no authentication ban). cfg is referenced. set NULL: defaults. */
+int call_eng_alloc(struct call_eng **engp, struct loop *loop, struct sip_stack *stack,
+		   struct store *store, struct reg *reg, struct cfg *cfg,
+		   const struct call_settings *set);
+/* Ends every call (BYE/CANCEL sent, records written) and frees the engine. NULL is accepted.
+ * Call before the stack, the registrar and the store are freed. */
+void call_eng_free(struct call_eng *eng);
+/* A reload: new calls use newcfg (referenced); running calls keep their snapshot. */
+void call_eng_set_cfg(struct call_eng *eng, struct cfg *newcfg);
+/* Where registered contacts come from (default: reg_contacts on the registrar given). */
+void call_eng_set_locator(struct call_eng *eng, call_locate_h *h, void *arg);
+/* The line changed (NULL: no line). */
+void call_eng_set_line(struct call_eng *eng, const struct call_line *line);
+
+/* The request handler for server_route() of INVITE, ACK, BYE, PRACK, UPDATE, INFO and REFER
+ * (arg: the engine). Takes INVITEs and every request inside a dialog it knows; returns false
+ * for the rest (the server answers 481/404). */
+bool call_handle_request(struct sip_strans *st, const struct sip_msg *msg, void *arg);
+
+/* Calls in progress (for tests and the overload check). */
+size_t call_count(const struct call_eng *eng);
+size_t call_leg_count(const struct call_eng *eng);
+
+/* `core show channels [verbose]`, `sip show channels`: Asterisk-like tables into out. */
+int call_show_channels(struct call_eng *eng, bool verbose, struct mbuf *out);
+int call_show_sip_channels(struct call_eng *eng, struct mbuf *out);
+/* `channel request hangup NAME|all`: ENOENT when no channel has that name. */
+int call_hangup_channel(struct call_eng *eng, const char *name, struct mbuf *out);
+/* `cdr show [N]` (newest first) and `cdr export --csv` (Asterisk's Master.csv columns). */
+int call_cdr_show(struct store *store, unsigned n, struct mbuf *out);
+int call_cdr_export_csv(struct store *store, struct mbuf *out);
+
+/* Registers the commands above on ctl (core show channels, sip show channels, channel request
+ * hangup, cdr show, cdr export). */
+int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store);
+
+/* Dial status for a final response code (Asterisk's DIALSTATUS words): 486/600 BUSY,
+ * 408/480/487 NOANSWER, 404/484/410/604 CHANUNAVAIL, 503/5xx CONGESTION, others CHANUNAVAIL. */
+const char *call_dialstatus_for(uint16_t code);
+/* Q.850 cause for a final response code (RFC 3398 §8.2.6.2 mapping, the common subset). */
+unsigned call_cause_for(uint16_t code);
+/* The response code that carries a Q.850 cause back to a caller (RFC 3398 §7.2.4.1 subset). */
+uint16_t call_code_for_cause(unsigned cause);
+
+/* The number an incoming call from the line is for: P-Called-Party-ID's user (or tel: number),
+ * else the To URI's. Visual separators ('-', '.', '(', ')') dropped. ENOENT when none. */
+int call_called_number(const struct sip_msg *msg, char *buf, size_t size);
+/* The caller of an incoming call: the first P-Asserted-Identity (sip: or tel:), else From;
+ * "anonymous" when withheld (anonymous.invalid / anonymous user). Display name into name. */
+int call_caller_id(const struct sip_msg *msg, char *num, size_t nsize, char *name, size_t namesize);
+
+#endif /* MIKAKA_CALL_H */

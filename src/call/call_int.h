@@ -1,0 +1,139 @@
+/* call_int: the call engine's private structures: the engine, calls, legs (one dialog each). */
+#ifndef MIKAKA_CALL_INT_H
+#define MIKAKA_CALL_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "call.h"
+#include "loop.h"
+#include "pbx.h"
+#include "sip.h"
+
+enum leg_state {
+	LEG_CALLING,	/* INVITE sent / received, nothing more */
+	LEG_EARLY,	/* a provisional with a To tag */
+	LEG_CONFIRMED,	/* 2xx sent or received */
+	LEG_TERMINATED, /* final non-2xx, BYE, CANCEL */
+};
+
+struct call;
+
+/* One leg: one dialog (RFC 3261 §12) between mikaka and one peer. */
+struct call_leg {
+	struct le le_call; /* in call->legs */
+	struct le le_hash; /* in eng->legs by hash of Call-ID */
+	struct le le_eng;  /* in eng->orphans once its call is gone but a transaction remains */
+	struct call_eng *eng;
+	struct call *call; /* NULL: orphan, waiting for its INVITE's final response */
+	bool uac;	   /* we sent the INVITE (a callee leg) */
+	bool is_line;	   /* toward/from the carrier line (NGN rules: no rport, timer) */
+	char name[96];	   /* channel name, SIP/801-00000001 */
+	char peer[64];
+	enum leg_state state;
+	uint16_t final; /* final response code of the INVITE (0: none yet) */
+
+	/* Dialog state. */
+	char *call_id;
+	char *ltag, *rtag;
+	char *lhdr;  /* our side's From/To value without the tag parameter */
+	char *rhdr;  /* the peer's side's value as written, without our added tag */
+	char *target; /* remote target URI (Contact) */
+	char *routes; /* "Route: ...\r\n" lines of the route set, or NULL */
+	uint32_t lcseq, rcseq;
+	uint32_t inv_cseq;
+	char *contact; /* our Contact value for this leg */
+	enum sip_transport tp;
+	struct sa dst;	 /* where requests go (the peer's source or the line server) */
+	struct sa local; /* our address facing it */
+
+	/* UAS (caller) side. */
+	struct sip_strans *st; /* the INVITE's server transaction until it is answered */
+	struct sip_msg *inv;   /* the INVITE (referenced) */
+	struct mbuf ok;	       /* our 2xx, resent until the ACK */
+	struct loop_timer ok_tmr;
+	uint32_t ok_interval;
+	uint64_t ok_started;
+	bool sent_180, sent_183;
+
+	/* UAC (callee) side. */
+	struct sip_ctrans *ct; /* the INVITE client transaction while it may report */
+	struct mbuf ack;       /* our ACK to the 2xx, resent on a retransmitted 2xx */
+	bool cancelled;
+	uint32_t rseq; /* last RSeq PRACKed */
+	struct sip_ctrans *rct; /* a re-INVITE/UPDATE we relay across, pending */
+	struct sip_strans *rst; /* the peer's re-INVITE/UPDATE that started it */
+	bool allow_update;
+
+	/* SDP. */
+	char *sdp_remote; /* last SDP from this peer */
+	char *sdp_local;  /* last SDP sent to this peer */
+
+	/* Session timer (RFC 4028). */
+	uint32_t se;	 /* interval, s (0: no session timer) */
+	bool refresher;	 /* we refresh */
+	struct loop_timer se_tmr;
+};
+
+enum call_state { CALL_ROUTING, CALL_DIALING, CALL_UP, CALL_ENDING };
+
+struct call {
+	struct le le; /* in eng->calls */
+	struct call_eng *eng;
+	struct cfg *cfg; /* referenced */
+	struct pbx_chan *chan;
+	enum call_state state;
+	struct call_leg *a; /* the caller */
+	struct call_leg *b; /* the answered callee */
+	struct list legs;   /* every leg, the caller's first */
+	struct loop_timer tmr; /* Wait(), Dial() timeout */
+	bool running;	    /* inside run(): no recursion */
+	bool rerun;
+	bool answered; /* caller got a 2xx */
+	bool dial_open; /* a Dial() is collecting answers */
+	uint16_t best;  /* best final response of the Dial so far */
+	unsigned cause;
+	uint64_t id;
+	int64_t start_ms, answer_ms, end_ms;
+	char src[64], dst[64], dcontext[80], clid[160];
+	char lastapp[32], lastdata[256];
+	char cid_num[64], cid_name[80];
+};
+
+struct call_eng {
+	struct loop *loop;
+	struct sip_stack *stack;
+	struct sip_transp *tp;
+	struct store *store;
+	struct reg *reg;
+	struct cfg *cfg;
+	struct call_settings set;
+	call_locate_h *locate;
+	void *locate_arg;
+	struct call_line line;
+	bool line_up;
+	struct list calls;
+	struct list orphans;
+	struct htab legs;
+	uint64_t seq;
+	void *nkey; /* digest nonce key (auth.c) */
+	uint64_t n_refused;
+};
+
+/* auth.c: digest authentication of requests from phones. */
+enum call_auth { CALL_AUTH_OK, CALL_AUTH_ANSWERED };
+int call_auth_init(struct call_eng *eng);
+void call_auth_free(struct call_eng *eng);
+/* Verifies msg's credentials for peer p (NULL: unknown); answers st (401/403) when they are
+ * missing or wrong. */
+enum call_auth call_auth_check(struct call_eng *eng, struct sip_strans *st,
+			       const struct sip_msg *msg, const struct peer *p);
+
+/* call.c */
+int64_t call_wall_ms(void);
+void call_refused(struct call_eng *eng, const struct sip_msg *msg, const char *why);
+void call_hangup(struct call *call, unsigned cause);
+void call_cdr_write(struct call *call);
+
+#endif /* MIKAKA_CALL_INT_H */

@@ -1,0 +1,178 @@
+/* call cli: the control-socket commands of the call engine and the call records. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "call_int.h"
+#include "ctl.h"
+#include "store.h"
+
+struct cdr_out {
+	struct mbuf *out;
+	bool csv;
+	unsigned n;
+};
+
+static void fmt_time(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!ms) {
+		buf[0] = '\0';
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* A CSV field in double quotes, quotes doubled (Asterisk's Master.csv quotes every text). */
+static void csv_field(struct mbuf *out, const struct pl *v, bool last)
+{
+	mbuf_write_str(out, "\"");
+	for (size_t i = 0; v->p && i < v->l; i++) {
+		if (v->p[i] == '"')
+			mbuf_write_str(out, "\"");
+		mbuf_write(out, &v->p[i], 1);
+	}
+	mbuf_write_str(out, last ? "\"\n" : "\",");
+}
+
+static int cdr_each(const struct store_cdr *c, void *arg)
+{
+	struct cdr_out *o = arg;
+	char st[32], an[32], en[32];
+
+	fmt_time(c->start_ms, st, sizeof(st));
+	fmt_time(c->answer_ms, an, sizeof(an));
+	fmt_time(c->end_ms, en, sizeof(en));
+	if (o->csv) {
+		struct pl f[] = {PL(""), c->src, c->dst, c->dcontext, c->clid, c->channel,
+				 c->dstchannel, c->lastapp, c->lastdata};
+
+		for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+			csv_field(o->out, &f[i], false);
+		mbuf_printf(o->out, "\"%s\",\"%s\",\"%s\",%lld,%lld,\"%s\",\"DOCUMENTATION\",",
+			    st, an, en, (long long)c->duration, (long long)c->billsec,
+			    store_cdr_disp_name(c->disposition));
+		csv_field(o->out, &c->uniqueid, false);
+		csv_field(o->out, &c->media, true);
+	} else {
+		mbuf_printf(o->out, "%-20s %-12.*s %-12.*s %-14.*s %-26.*s %-26.*s %-10s %5lld %5lld %.*s\n",
+			    st, PL_ARG(c->src), PL_ARG(c->dst), PL_ARG(c->dcontext),
+			    PL_ARG(c->channel), PL_ARG(c->dstchannel),
+			    store_cdr_disp_name(c->disposition), (long long)c->duration,
+			    (long long)c->billsec, PL_ARG(c->media));
+	}
+	o->n++;
+	return 0;
+}
+
+int call_cdr_show(struct store *store, unsigned n, struct mbuf *out)
+{
+	struct cdr_out o = {out, false, 0};
+
+	if (!store)
+		return ENOENT;
+	mbuf_printf(out, "%-20s %-12s %-12s %-14s %-26s %-26s %-10s %5s %5s %s\n", "Start", "Src",
+		    "Dst", "Context", "Channel", "DstChannel", "Disposition", "Dur", "Bill",
+		    "Cause/Call-IDs");
+	int err = store_cdr_list(store, n, cdr_each, &o);
+
+	mbuf_printf(out, "%u record%s\n", o.n, o.n == 1 ? "" : "s");
+	return err;
+}
+
+int call_cdr_export_csv(struct store *store, struct mbuf *out)
+{
+	struct cdr_out o = {out, true, 0};
+
+	if (!store)
+		return ENOENT;
+	return store_cdr_list(store, 0, cdr_each, &o);
+}
+
+struct cli_ctx {
+	struct call_eng *eng;
+	struct store *store;
+};
+
+static struct cli_ctx cli_ctx_static;
+
+static int cmd_channels(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+
+	if (argc > 1 || (argc == 1 && strcasecmp(argv[0], "verbose")))
+		return EINVAL;
+	return call_show_channels(x->eng, argc == 1, out);
+}
+
+static int cmd_sip_channels(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+
+	return call_show_sip_channels(x->eng, out);
+}
+
+static int cmd_hangup(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+
+	if (argc != 1)
+		return EINVAL;
+	return call_hangup_channel(x->eng, argv[0], out);
+}
+
+static int cmd_cdr_show(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+	unsigned n = 20;
+
+	if (argc > 1)
+		return EINVAL;
+	if (argc == 1) {
+		char *end;
+		unsigned long v = strtoul(argv[0], &end, 10);
+
+		if (*end || v > 1000000)
+			return EINVAL;
+		n = (unsigned)v;
+	}
+	return call_cdr_show(x->store, n, out);
+}
+
+static int cmd_cdr_export(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+
+	if (argc != 1 || strcmp(argv[0], "--csv"))
+		return EINVAL;
+	return call_cdr_export_csv(x->store, out);
+}
+
+int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store)
+{
+	struct cli_ctx *x = &cli_ctx_static; /* one engine per daemon */
+	int err = 0;
+
+	x->eng = eng;
+	x->store = store;
+	const struct ctl_cmd cmds[] = {
+		{"core show channels", "core show channels [verbose]: calls in progress",
+		 cmd_channels, x},
+		{"sip show channels", "SIP dialogs in progress", cmd_sip_channels, x},
+		{"channel request hangup", "channel request hangup NAME|all: end calls", cmd_hangup,
+		 x},
+		{"cdr show", "cdr show [N]: the last N call records", cmd_cdr_show, x},
+		{"cdr export", "cdr export --csv: every call record as Master.csv", cmd_cdr_export,
+		 x},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++)
+		err = ctl_register(ctl, &cmds[i]);
+	return err;
+}

@@ -1,0 +1,253 @@
+/* reg_int: the registration module's private structures and the functions its files share. */
+#ifndef MIKAKA_REG_INT_H
+#define MIKAKA_REG_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "loop.h"
+#include "peer.h"
+#include "reg.h"
+#include "sip.h"
+#include "store.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Digest (digest.c): hashes (nettle), the Authorization / WWW-Authenticate syntax, nonces.
+ */
+enum reg_alg { REG_DIGEST_MD5 = 0, REG_DIGEST_SHA256 };
+
+#define REG_HASH_HEX_MAX 65 /* SHA-256 in hex plus NUL */
+#define REG_NONCE_LEN 48    /* hex: 8 bytes time, 4 random, 12 MAC */
+#define REG_AUTH_PARAM_MAX 1024 /* a longer parameter value is a bad header */
+
+/* Hex digest length of an algorithm (32 or 64). */
+size_t reg_digest_hexlen(enum reg_alg alg);
+/* "MD5" / "SHA-256" */
+const char *reg_digest_name(enum reg_alg alg);
+/* H(data) in lower-case hex into out (REG_HASH_HEX_MAX bytes). Parts are concatenated with ':'
+ * between them (the digest's own separator), n parts. */
+void reg_digest_hash(enum reg_alg alg, const struct pl *parts, size_t n, char *out);
+/* HA1 = H(user:realm:password). */
+void reg_digest_ha1(enum reg_alg alg, const struct pl *user, const struct pl *realm,
+		    const struct pl *password, char *out);
+/* response = H(HA1:nonce:nc:cnonce:qop:H(method:uri)), or H(HA1:nonce:H(method:uri)) when qop
+ * is unset (RFC 2069). */
+void reg_digest_response(enum reg_alg alg, const char *ha1, const struct pl *nonce,
+			 const struct pl *nc, const struct pl *cnonce, const struct pl *qop,
+			 const struct pl *method, const struct pl *uri, char *out);
+
+/* The parameters of one Digest credentials or challenge header (values unquoted, escapes
+ * left as written). `dup` is set when a parameter appeared twice. */
+struct reg_auth {
+	struct pl username, realm, nonce, uri, response, algorithm, cnonce, opaque, qop, nc,
+	    stale, domain;
+	bool dup;
+};
+/* Parses "Digest a=b, c="d"". EBADMSG on a syntax error, a duplicated parameter, or a value
+ * over REG_AUTH_PARAM_MAX; EPROTO when the scheme is not Digest. */
+int reg_auth_parse(struct reg_auth *a, const struct pl *value);
+/* Algorithm from its name (absent: MD5); EINVAL for one we do not do. */
+int reg_alg_from(const struct pl *name, enum reg_alg *alg);
+
+/* Stateless nonces: hex(time ms, 8 bytes | random, 4 bytes | HMAC-SHA256(key, both)[0..12]). */
+struct reg_nonce_key {
+	uint8_t key[32];
+};
+void reg_nonce_key_init(struct reg_nonce_key *k);
+/* Writes a nonce for time `now_ms` into out (REG_NONCE_LEN + 1 bytes). */
+void reg_nonce_make(const struct reg_nonce_key *k, uint64_t now_ms, char *out);
+enum reg_nonce_check { REG_NONCE_OK, REG_NONCE_STALE, REG_NONCE_BAD };
+/* Checks a nonce: ours and younger than lifetime_ms. *tag gets 8 bytes identifying it (for the
+ * nc replay check). */
+enum reg_nonce_check reg_nonce_check(const struct reg_nonce_key *k, const struct pl *nonce,
+				     uint64_t now_ms, uint64_t lifetime_ms, uint64_t *tag);
+
+/* ---------------------------------------------------------------------------------------------
+ * The ban (ban.c): failures counted per source address in a window.
+ */
+struct reg_ban_entry {
+	struct le le;	  /* in bans.tab */
+	struct le lru;	  /* in bans.order: oldest first, for eviction */
+	uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d */
+	uint32_t failures;
+	uint64_t window_start; /* loop ms */
+	uint64_t banned_until; /* loop ms; 0: not banned */
+};
+
+struct reg_bans {
+	struct htab tab;
+	struct list order;
+	uint32_t failures, max; /* settings */
+	uint64_t window_ms, ban_ms;
+	uint64_t banned_total; /* bans started, for tests and the CLI */
+};
+
+int reg_bans_init(struct reg_bans *b, uint32_t failures, uint32_t window_s, uint32_t ban_s,
+		  uint32_t max);
+void reg_bans_reset(struct reg_bans *b);
+/* Counts one failure at now_ms; returns true when this failure started a ban. */
+bool reg_bans_fail(struct reg_bans *b, const struct sa *addr, uint64_t now_ms);
+bool reg_bans_banned(struct reg_bans *b, const struct sa *addr, uint64_t now_ms);
+/* Removes the entry of addr; ENOENT when there is none. */
+int reg_bans_remove(struct reg_bans *b, const struct sa *addr);
+/* Drops entries whose window and ban are both over. */
+void reg_bans_purge(struct reg_bans *b, uint64_t now_ms);
+size_t reg_bans_count(const struct reg_bans *b);
+
+/* ---------------------------------------------------------------------------------------------
+ * Bindings (registrar.c).
+ */
+#define REG_NC_SLOTS 4 /* nonces remembered per peer for the nc replay check */
+
+struct reg_contact {
+	struct le le; /* in aor->contacts, most recent first */
+	struct reg_aor *aor;
+	struct loop_timer tmr; /* expiry */
+	struct sip_ctrans *qct; /* qualify OPTIONS in flight */
+	uint64_t qsent;		/* loop ms the OPTIONS left */
+	uint64_t expires_ms;	/* loop ms */
+	int64_t expires;	/* Unix seconds */
+	int64_t registered_at;
+	struct sa source, local;
+	enum sip_transport tp;
+	uint32_t cseq;
+	int lastms;
+	char *call_id; /* point into text[] */
+	char *user_agent;
+	char uri[]; /* then call_id, then user_agent */
+};
+
+struct reg_nc_slot {
+	uint64_t tag;
+	uint32_t nc;
+	uint64_t used; /* loop ms, for replacement */
+};
+
+struct reg_aor {
+	struct le le; /* in reg->aors */
+	struct reg *reg;
+	struct list contacts;
+	struct reg_nc_slot nc[REG_NC_SLOTS];
+	struct loop_timer qtmr; /* next qualify round */
+	int lastms;		/* best of the contacts' */
+	char name[];
+};
+
+/* A REGISTER waiting for its store writes (answered from the last done callback). */
+struct reg_pending {
+	struct reg *reg; /* NULL once the registrar is gone */
+	struct le le;	 /* in reg->pending */
+	struct sip_strans *st;
+	char *aor;
+	unsigned writes; /* outstanding */
+	int err;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Outbound registrations (outbound.c).
+ */
+enum reg_out_state {
+	REG_OUT_UNREGISTERED,
+	REG_OUT_REQUEST_SENT,
+	REG_OUT_AUTH_SENT,
+	REG_OUT_REGISTERED,
+	REG_OUT_REJECTED,
+	REG_OUT_TIMEOUT,
+	REG_OUT_NOAUTH,
+	REG_OUT_FAILED,
+};
+
+struct reg_out {
+	struct le le; /* in reg->outs */
+	struct reg *reg;
+	const struct sipcfg_register *cr; /* NULL: the registration from line discovery */
+	bool ngn;			  /* NGN shape: no rport, no auth, Expires 3600 */
+	bool line;			  /* uses the discovered line's values */
+	char user[64];
+	char contact_user[64];
+	char domain[256];
+	char host[256];
+	uint16_t port;	   /* of host */
+	uint16_t dport;	   /* domain port (0: none) */
+	struct sa dst;	   /* resolved; unset: not resolvable now */
+	struct sa local;   /* our address toward dst (port: our socket's) */
+	enum sip_transport tp;
+	char call_id[40];
+	char from_tag[24];
+	uint32_t cseq;
+	uint32_t expiry;  /* asked */
+	uint32_t granted; /* by the last 200 */
+	int64_t regtime;  /* Unix seconds of the last 200 */
+	enum reg_out_state state;
+	unsigned failures; /* consecutive, for the back-off */
+	struct loop_timer tmr;
+	struct sip_ctrans *ct;
+	bool ct_auth;	 /* the request in flight carried credentials */
+	bool stopped;	 /* removed by a reload: gets no new request */
+	/* The last challenge (ITSP trunks). */
+	char *realm, *nonce, *opaque;
+	enum reg_alg alg;
+	bool qop;
+	uint32_t nc;
+	bool proxy; /* 407: Proxy-Authorization */
+};
+
+/* Back-off before attempt `failures` (1 = after the first failure): min * 2^(failures-1),
+ * capped at max, plus up to a quarter of it of jitter from rnd (0..UINT32_MAX), still capped.
+ * Seconds. */
+uint32_t reg_backoff_delay(uint32_t min, uint32_t max, unsigned failures, uint32_t rnd);
+/* When to refresh a registration granted for `granted` seconds: before half of it (ms). */
+uint64_t reg_refresh_delay_ms(uint32_t granted);
+const char *reg_out_state_name(enum reg_out_state s);
+
+/* ---------------------------------------------------------------------------------------------
+ * The registrar object.
+ */
+struct reg {
+	struct loop *loop;
+	struct sip_stack *stack;
+	struct store *store;
+	struct sipcfg *cfg; /* referenced */
+	struct reg_settings set;
+	struct reg_nonce_key nkey;
+	struct reg_bans bans;
+	struct htab aors; /* struct reg_aor by hash_pl_case(name) */
+	size_t nbindings;
+	struct list pending;
+	struct list outs;
+	struct loop_timer purge_tmr;
+	/* Wall clock derived from the loop clock, so a fake clock moves both. */
+	int64_t wall0;
+	uint64_t mono0;
+	/* The discovered line. */
+	char line_number[64];
+	char line_domain[256];
+	struct sa line_server, line_local;
+	bool line_up;
+	/* Counters for tests and logs. */
+	uint64_t n_ok, n_challenged, n_failed, n_banned_drop;
+};
+
+int64_t reg_now_unix(const struct reg *reg);
+
+/* registrar.c */
+struct reg_aor *reg_aor_find(const struct reg *reg, const char *name);
+void reg_aor_free(struct reg_aor *aor, bool del_store);
+void reg_aors_free_all(struct reg *reg);
+int reg_bindings_load(struct reg *reg);
+/* Removes the bindings of peers that no longer exist as dynamic peers in reg->cfg. */
+void reg_bindings_prune(struct reg *reg);
+
+/* qualify.c */
+void reg_qualify_start(struct reg_aor *aor, bool soon);
+void reg_qualify_stop(struct reg_aor *aor);
+void reg_qualify_contact_gone(struct reg_contact *c);
+
+/* outbound.c */
+int reg_outs_start(struct reg *reg);
+void reg_outs_free(struct reg *reg);
+int reg_outs_reconfigure(struct reg *reg);
+void reg_outs_line_changed(struct reg *reg, bool moved);
+
+#endif /* MIKAKA_REG_INT_H */

@@ -1,0 +1,167 @@
+/* test_call: the call engine's pure parts: response code to DIALSTATUS / Q.850 cause and back,
+ * the called and calling numbers of carrier INVITEs (P-Called-Party-ID, tel: To, PAI lists,
+ * anonymous), and an engine started and stopped on a real stack without leaks. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "call.h"
+#include "loop.h"
+#include "sip.h"
+
+static struct sip_msg *parse(const char *text)
+{
+	struct sip_msg *msg = NULL;
+	struct sip_parse_error perr;
+	size_t used;
+
+	assert_int_equal(sip_msg_parse(&msg, text, strlen(text), true, &used, &perr), 0);
+	return msg;
+}
+
+static void test_dialstatus(void **state)
+{
+	static const struct {
+		uint16_t code;
+		const char *status;
+		unsigned cause;
+	} t[] = {
+		{200, "ANSWER", 16},	  {486, "BUSY", 17},	    {600, "BUSY", 17},
+		{480, "NOANSWER", 19},	  {408, "NOANSWER", 102},   {487, "NOANSWER", 19},
+		{404, "CHANUNAVAIL", 1},  {484, "CHANUNAVAIL", 28}, {503, "CONGESTION", 34},
+		{500, "CONGESTION", 41},  {403, "CHANUNAVAIL", 21},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		assert_string_equal(call_dialstatus_for(t[i].code), t[i].status);
+		assert_int_equal(call_cause_for(t[i].code), t[i].cause);
+	}
+	assert_int_equal(call_code_for_cause(17), 486);
+	assert_int_equal(call_code_for_cause(1), 404);
+	assert_int_equal(call_code_for_cause(34), 503);
+	assert_int_equal(call_code_for_cause(19), 480);
+	assert_int_equal(call_code_for_cause(21), 403);
+}
+
+#define HDRS                                                                                       \
+	"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n"                                      \
+	"i: x@y\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+
+static void test_called_number(void **state)
+{
+	static const struct {
+		const char *hdrs;
+		const char *want;
+	} t[] = {
+		/* P-Called-Party-ID wins over To. */
+		{"f: <sip:0901234567@ntt-east.ne.jp>;tag=1\r\nt: <sip:0312345678@192.0.2.2>\r\n"
+		 "P-Called-Party-ID: <sip:0398765432@ntt-east.ne.jp>\r\n",
+		 "0398765432"},
+		/* tel: To with separators. */
+		{"f: <sip:0901234567@ntt-east.ne.jp>;tag=1\r\nt: <tel:03-1234-5678>\r\n",
+		 "0312345678"},
+		/* sip: To. */
+		{"From: <sip:a@b>;tag=1\r\nTo: \"Home\" <sip:0312345678@ntt-east.ne.jp>\r\n",
+		 "0312345678"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char text[1024], buf[64];
+		struct sip_msg *msg;
+
+		snprintf(text, sizeof(text), "INVITE sip:0312345678@192.0.2.2 SIP/2.0\r\n" HDRS
+					     "%sContent-Length: 0\r\n\r\n",
+			 t[i].hdrs);
+		msg = parse(text);
+		assert_int_equal(call_called_number(msg, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, t[i].want);
+		mem_deref(msg);
+	}
+}
+
+static void test_caller_id(void **state)
+{
+	static const struct {
+		const char *hdrs;
+		const char *num, *name;
+	} t[] = {
+		/* PAI with two URIs, folded: the first usable one. */
+		{"f: <sip:0000@ntt-east.ne.jp>;tag=1\r\nt: <tel:0312345678>\r\n"
+		 "P-Asserted-Identity: \"Taro\" <sip:0901234567@ntt-east.ne.jp>,\r\n"
+		 " <tel:0901234567;phone-context=ntt-east.ne.jp>\r\n",
+		 "0901234567", "Taro"},
+		/* tel: PAI. */
+		{"f: <sip:0000@x>;tag=1\r\nt: <tel:1>\r\nP-Asserted-Identity: <tel:0451112222>\r\n",
+		 "0451112222", ""},
+		/* Withheld: anonymous, whatever else. */
+		{"f: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=1\r\nt: <tel:1>\r\n",
+		 "anonymous", "Anonymous"},
+		/* No PAI: From. */
+		{"f: <sip:0312223333@ntt-east.ne.jp>;tag=1\r\nt: <tel:1>\r\n", "0312223333", ""},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char text[1024], num[64], name[80];
+		struct sip_msg *msg;
+
+		snprintf(text, sizeof(text), "INVITE sip:0312345678@192.0.2.2 SIP/2.0\r\n" HDRS
+					     "%sContent-Length: 0\r\n\r\n",
+			 t[i].hdrs);
+		msg = parse(text);
+		assert_int_equal(call_caller_id(msg, num, sizeof(num), name, sizeof(name)), 0);
+		assert_string_equal(num, t[i].num);
+		assert_string_equal(name, t[i].name);
+		mem_deref(msg);
+	}
+}
+
+static void noop_req(struct sip_stack *stack, struct sip_strans *st, const struct sip_msg *msg,
+		     void *arg)
+{
+}
+
+static void test_engine_lifecycle(void **state)
+{
+	struct sip_stack_config scfg = {0};
+	struct loop *loop = NULL;
+	struct sip_stack *stack = NULL;
+	struct call_eng *eng = NULL;
+	struct call_settings set;
+	struct mbuf out;
+
+	assert_int_equal(loop_alloc(&loop), 0);
+	assert_int_equal(sip_stack_alloc(&stack, loop, &scfg, noop_req, NULL), 0);
+	call_settings_default(&set);
+	assert_int_equal(set.max_calls, 64);
+	assert_int_equal(set.line_se, 300);
+	assert_int_equal(call_eng_alloc(&eng, loop, stack, NULL, NULL, NULL, &set), 0);
+	assert_int_equal(call_count(eng), 0);
+	mbuf_init(&out);
+	assert_int_equal(call_show_channels(eng, false, &out), 0);
+	mbuf_write(&out, "", 1);
+	assert_non_null(strstr((const char *)out.buf, "0 active channels"));
+	mbuf_reset(&out);
+	assert_int_equal(call_hangup_channel(eng, "SIP/none-1", &out), ENOENT);
+	mbuf_reset(&out);
+	call_eng_free(eng);
+	sip_stack_free(stack);
+	loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dialstatus),
+		cmocka_unit_test(test_called_number),
+		cmocka_unit_test(test_caller_id),
+		cmocka_unit_test(test_engine_lifecycle),
+	};
+
+	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
+}

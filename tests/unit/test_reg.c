@@ -1,0 +1,353 @@
+/* test_reg: the registration module's pure parts: digest vectors from RFC 2617 and RFC 7616 (MD5
+ * and SHA-256), the credentials syntax, nonces on a given clock, the back-off schedule, the ban
+ * window, and the [registrar] settings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reg_int.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Digest vectors.
+ */
+struct digest_vector {
+	const char *name;
+	enum reg_alg alg;
+	const char *user, *realm, *password, *nonce, *nc, *cnonce, *qop, *method, *uri;
+	const char *ha1; /* NULL: not checked */
+	const char *response;
+};
+
+static const struct digest_vector vectors[] = {
+    /* RFC 2617 §3.5 */
+    {"rfc2617", REG_DIGEST_MD5, "Mufasa", "testrealm@host.com", "Circle Of Life",
+     "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth", "GET",
+     "/dir/index.html", "939e7578ed9e3c518a452acee763bce9", "6629fae49393a05397450978507c4ef1"},
+    /* RFC 7616 §3.9.1, MD5 */
+    {"rfc7616-md5", REG_DIGEST_MD5, "Mufasa", "http-auth@example.org", "Circle of Life",
+     "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", "00000001",
+     "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", "auth", "GET", "/dir/index.html", NULL,
+     "8ca523f5e9506fed4657c9700eebdbec"},
+    /* RFC 7616 §3.9.1, SHA-256 */
+    {"rfc7616-sha256", REG_DIGEST_SHA256, "Mufasa", "http-auth@example.org", "Circle of Life",
+     "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", "00000001",
+     "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", "auth", "GET", "/dir/index.html", NULL,
+     "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"},
+};
+
+static void test_digest_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(vectors); i++) {
+		const struct digest_vector *v = &vectors[i];
+		char ha1[REG_HASH_HEX_MAX], resp[REG_HASH_HEX_MAX];
+		struct pl u = pl_from_str(v->user), r = pl_from_str(v->realm);
+		struct pl pw = pl_from_str(v->password), n = pl_from_str(v->nonce);
+		struct pl nc = pl_from_str(v->nc), cn = pl_from_str(v->cnonce);
+		struct pl q = pl_from_str(v->qop), m = pl_from_str(v->method);
+		struct pl uri = pl_from_str(v->uri);
+
+		reg_digest_ha1(v->alg, &u, &r, &pw, ha1);
+		if (v->ha1)
+			assert_string_equal(ha1, v->ha1);
+		assert_int_equal(strlen(ha1), reg_digest_hexlen(v->alg));
+		reg_digest_response(v->alg, ha1, &n, &nc, &cn, &q, &m, &uri, resp);
+		if (strcmp(resp, v->response))
+			fail_msg("%s: got %s", v->name, resp);
+	}
+}
+
+static void test_digest_rfc2069(void **state)
+{
+	/* Without qop: H(HA1:nonce:HA2) (RFC 2617 §3.2.2.1, the RFC 2069 form). */
+	char ha1[REG_HASH_HEX_MAX], resp[REG_HASH_HEX_MAX], expect[REG_HASH_HEX_MAX], ha2[REG_HASH_HEX_MAX];
+	struct pl u = PL("u"), r = PL("r"), pw = PL("p"), n = PL("abc"), none = PL_INIT;
+	struct pl m = PL("REGISTER"), uri = PL("sip:x");
+
+	(void)state;
+	reg_digest_ha1(REG_DIGEST_MD5, &u, &r, &pw, ha1);
+	reg_digest_response(REG_DIGEST_MD5, ha1, &n, &none, &none, &none, &m, &uri, resp);
+	{
+		struct pl a2[2] = {m, uri};
+		reg_digest_hash(REG_DIGEST_MD5, a2, 2, ha2);
+	}
+	{
+		struct pl p[3] = {pl_from_str(ha1), n, pl_from_str(ha2)};
+		reg_digest_hash(REG_DIGEST_MD5, p, 3, expect);
+	}
+	assert_string_equal(resp, expect);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Credentials syntax.
+ */
+static void test_auth_parse_ok(void **state)
+{
+	struct reg_auth a;
+	struct pl v = PL("Digest username=\"801\",realm=\"mikaka\", nonce=\"abc, def\" ,uri=\"sip:"
+			 "127.0.0.1\",\r\n response=\"0123\", algorithm=SHA-256, qop=auth, "
+			 "nc=00000001, cnonce=\"xyz\", opaque=\"\", unknown=whatever");
+
+	(void)state;
+	assert_int_equal(reg_auth_parse(&a, &v), 0);
+	assert_true(pl_eq_str(&a.username, "801"));
+	assert_true(pl_eq_str(&a.realm, "mikaka"));
+	assert_true(pl_eq_str(&a.nonce, "abc, def"));
+	assert_true(pl_eq_str(&a.uri, "sip:127.0.0.1"));
+	assert_true(pl_eq_str(&a.algorithm, "SHA-256"));
+	assert_true(pl_eq_str(&a.qop, "auth"));
+	assert_true(pl_eq_str(&a.nc, "00000001"));
+	assert_true(pl_eq_str(&a.cnonce, "xyz"));
+	assert_true(pl_isset(&a.opaque));
+	assert_int_equal(a.opaque.l, 0);
+	assert_false(pl_isset(&a.stale));
+}
+
+static void test_auth_parse_bad(void **state)
+{
+	static const struct {
+		const char *text;
+		int err;
+	} cases[] = {
+	    {"Basic dXNlcjpwYXNz", EPROTO},
+	    {"Digestusername=\"a\"", EPROTO},
+	    {"Digest username=\"a\", username=\"b\"", EBADMSG},	 /* duplicated */
+	    {"Digest nonce=\"a\", NONCE=\"b\"", EBADMSG},	 /* duplicated, any case */
+	    {"Digest username=\"a", EBADMSG},			 /* unterminated */
+	    {"Digest username", EBADMSG},			 /* no value */
+	    {"Digest username=", EBADMSG},			 /* empty token */
+	    {"Digest =\"a\"", EBADMSG},				 /* no name */
+	    {"Digest username=\"a\" realm=\"b\"", EBADMSG},	 /* no comma */
+	};
+	struct reg_auth a;
+	char big[12000];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct pl v = pl_from_str(cases[i].text);
+
+		if (reg_auth_parse(&a, &v) != cases[i].err)
+			fail_msg("case %zu: %s", i, cases[i].text);
+	}
+	/* A 10 KB nonce. */
+	memcpy(big, "Digest nonce=\"", 14);
+	memset(big + 14, 'a', 10240);
+	memcpy(big + 14 + 10240, "\"", 2);
+	{
+		struct pl v = pl_from_str(big);
+		assert_int_equal(reg_auth_parse(&a, &v), EBADMSG);
+	}
+	/* Algorithms. */
+	{
+		enum reg_alg alg;
+		struct pl md5 = PL("md5"), sha = PL("SHA-256"), sess = PL("MD5-sess"), none = PL_INIT;
+
+		assert_int_equal(reg_alg_from(&md5, &alg), 0);
+		assert_int_equal(alg, REG_DIGEST_MD5);
+		assert_int_equal(reg_alg_from(&sha, &alg), 0);
+		assert_int_equal(alg, REG_DIGEST_SHA256);
+		assert_int_equal(reg_alg_from(&none, &alg), 0);
+		assert_int_equal(alg, REG_DIGEST_MD5);
+		assert_int_equal(reg_alg_from(&sess, &alg), EINVAL);
+	}
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Nonces.
+ */
+static void test_nonce(void **state)
+{
+	struct reg_nonce_key k, other;
+	char n1[REG_NONCE_LEN + 1], n2[REG_NONCE_LEN + 1];
+	uint64_t tag1 = 0, tag2 = 0;
+	struct pl p1, p2;
+
+	(void)state;
+	reg_nonce_key_init(&k);
+	reg_nonce_key_init(&other);
+	reg_nonce_make(&k, 1000000, n1);
+	reg_nonce_make(&k, 1000000, n2);
+	assert_int_equal(strlen(n1), REG_NONCE_LEN);
+	assert_string_not_equal(n1, n2); /* same millisecond, still different */
+	p1 = pl_from_str(n1);
+	p2 = pl_from_str(n2);
+	assert_int_equal(reg_nonce_check(&k, &p1, 1000000, 30000, &tag1), REG_NONCE_OK);
+	assert_int_equal(reg_nonce_check(&k, &p2, 1000000, 30000, &tag2), REG_NONCE_OK);
+	assert_true(tag1 != tag2);
+	/* Valid until the lifetime has passed, stale after. */
+	assert_int_equal(reg_nonce_check(&k, &p1, 1030000, 30000, NULL), REG_NONCE_OK);
+	assert_int_equal(reg_nonce_check(&k, &p1, 1030001, 30000, NULL), REG_NONCE_STALE);
+	/* Another process's key (a restart): not ours. */
+	assert_int_equal(reg_nonce_check(&other, &p1, 1000000, 30000, NULL), REG_NONCE_BAD);
+	/* Tampered: one hex digit of the time changed. */
+	n1[5] = n1[5] == '0' ? '1' : '0';
+	assert_int_equal(reg_nonce_check(&k, &p1, 1000000, 30000, NULL), REG_NONCE_BAD);
+	/* Wrong length, not hex. */
+	p1.l--;
+	assert_int_equal(reg_nonce_check(&k, &p1, 1000000, 30000, NULL), REG_NONCE_BAD);
+	memset(n2, 'z', REG_NONCE_LEN);
+	assert_int_equal(reg_nonce_check(&k, &p2, 1000000, 30000, NULL), REG_NONCE_BAD);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Back-off and refresh.
+ */
+static void test_backoff_schedule(void **state)
+{
+	static const uint32_t expect[] = {30, 60, 120, 240, 480, 960, 1800, 1800, 1800};
+
+	(void)state;
+	for (unsigned i = 0; i < ARRAY_SIZE(expect); i++) {
+		uint32_t lo = reg_backoff_delay(30, 1800, i + 1, 0);
+		uint32_t hi = reg_backoff_delay(30, 1800, i + 1, UINT32_MAX);
+
+		assert_int_equal(lo, expect[i]);
+		assert_true(hi >= lo);
+		assert_true(hi <= expect[i] + expect[i] / 4);
+		assert_true(hi <= 1800);
+	}
+	/* Jitter really varies with the random input. */
+	assert_true(reg_backoff_delay(30, 1800, 3, UINT32_MAX / 2) > 120);
+	/* A huge failure count does not overflow. */
+	assert_int_equal(reg_backoff_delay(30, 1800, 1000, 0), 1800);
+	/* Refresh before half the grant. */
+	assert_true(reg_refresh_delay_ms(3600) < 1800000);
+	assert_true(reg_refresh_delay_ms(3600) > 1500000);
+	assert_true(reg_refresh_delay_ms(10) < 5000);
+	assert_int_equal(reg_refresh_delay_ms(0), 500);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Ban.
+ */
+static void test_ban_window(void **state)
+{
+	struct reg_bans b;
+	struct sa a, other, v6;
+	uint64_t t = 5000000;
+
+	(void)state;
+	sa_set_str(&a, "192.0.2.7", 5060);
+	sa_set_str(&other, "192.0.2.8", 5060);
+	sa_set_str(&v6, "2001:db8::7", 5060);
+	assert_int_equal(reg_bans_init(&b, 10, 60, 900, 4), 0);
+
+	/* Nine failures in the window: not banned. */
+	for (int i = 0; i < 9; i++)
+		assert_false(reg_bans_fail(&b, &a, t + (uint64_t)i * 1000));
+	assert_false(reg_bans_banned(&b, &a, t + 9000));
+	/* The tenth within 60 s bans, for 900 s; another address is not affected. */
+	assert_true(reg_bans_fail(&b, &a, t + 59000));
+	assert_true(reg_bans_banned(&b, &a, t + 59000));
+	assert_false(reg_bans_banned(&b, &other, t + 59000));
+	assert_true(reg_bans_banned(&b, &a, t + 59000 + 899999));
+	assert_false(reg_bans_banned(&b, &a, t + 59000 + 900000));
+	/* Failures while banned do not extend it (nor start a second ban). */
+	assert_false(reg_bans_fail(&b, &a, t + 60000));
+	assert_int_equal(b.banned_total, 1);
+
+	/* Failures spread over more than the window never ban. */
+	for (int i = 0; i < 30; i++)
+		assert_false(reg_bans_fail(&b, &other, t + (uint64_t)i * 7000));
+	assert_false(reg_bans_banned(&b, &other, t + 30 * 7000));
+
+	/* unban */
+	for (int i = 0; i < 10; i++)
+		reg_bans_fail(&b, &v6, t);
+	assert_true(reg_bans_banned(&b, &v6, t));
+	assert_int_equal(reg_bans_remove(&b, &v6), 0);
+	assert_false(reg_bans_banned(&b, &v6, t));
+	assert_int_equal(reg_bans_remove(&b, &v6), ENOENT);
+
+	/* The table is bounded: 4 entries at most, the least recently touched goes. */
+	for (int i = 0; i < 100; i++) {
+		struct sa x;
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i);
+		sa_set_str(&x, ip, 0);
+		reg_bans_fail(&b, &x, t);
+		assert_true(reg_bans_count(&b) <= 4);
+	}
+	/* Purge drops entries whose window is over. */
+	reg_bans_purge(&b, t + 3600000);
+	assert_int_equal(reg_bans_count(&b), 0);
+	reg_bans_reset(&b);
+}
+
+static void test_ban_off(void **state)
+{
+	struct reg_bans b;
+	struct sa a;
+
+	(void)state;
+	sa_set_str(&a, "192.0.2.7", 5060);
+	assert_int_equal(reg_bans_init(&b, 0, 60, 900, 16), 0);
+	for (int i = 0; i < 100; i++)
+		assert_false(reg_bans_fail(&b, &a, 1000));
+	assert_false(reg_bans_banned(&b, &a, 1000));
+	reg_bans_reset(&b);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Settings.
+ */
+static void test_settings(void **state)
+{
+	struct conf_diags diags = {0};
+	struct reg_settings set;
+	struct conf *conf = NULL;
+
+	(void)state;
+	assert_int_equal(reg_settings_load(&set, NULL, &diags), 0);
+	assert_int_equal(set.ban_failures, 10);
+	assert_int_equal(set.ban_window, 60);
+	assert_int_equal(set.ban_time, 900);
+	assert_int_equal(set.algorithms, REG_ALG_MD5 | REG_ALG_SHA256);
+	assert_false(set.sha256_first);
+	assert_int_equal(set.backoff_min, 30);
+	assert_int_equal(set.backoff_max, 1800);
+
+	assert_int_equal(conf_load_string(&conf, "mikaka.conf",
+					  "[registrar]\nban_failures=3\nban_window=10\nban_time=20\n"
+					  "digest_algorithms=sha-256, md5\nline_number=0312345678\n"
+					  "register_backoff_min=1\n",
+					  &diags),
+			 0);
+	assert_int_equal(reg_settings_load(&set, conf, &diags), 0);
+	assert_int_equal(set.ban_failures, 3);
+	assert_int_equal(set.ban_window, 10);
+	assert_int_equal(set.ban_time, 20);
+	assert_true(set.sha256_first);
+	assert_string_equal(set.line_number, "0312345678");
+	assert_int_equal(set.backoff_min, 1);
+	conf_free(conf);
+	conf = NULL;
+
+	assert_int_equal(conf_load_string(&conf, "mikaka.conf",
+					  "[registrar]\nban_failures=-1\ndigest_algorithms=sha-1\n"
+					  "line_number=210VALUE\nfoo=bar\n",
+					  &diags),
+			 0);
+	assert_int_equal(reg_settings_load(&set, conf, &diags), EINVAL);
+	assert_int_equal(diags.errors, 3);
+	conf_free(conf);
+	conf_diags_reset(&diags);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_digest_vectors),   cmocka_unit_test(test_digest_rfc2069),
+	    cmocka_unit_test(test_auth_parse_ok),    cmocka_unit_test(test_auth_parse_bad),
+	    cmocka_unit_test(test_nonce),	     cmocka_unit_test(test_backoff_schedule),
+	    cmocka_unit_test(test_ban_window),	     cmocka_unit_test(test_ban_off),
+	    cmocka_unit_test(test_settings),
+	};
+	return cmocka_run_group_tests_name("reg", tests, NULL, NULL);
+}
