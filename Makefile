@@ -1,7 +1,7 @@
 # mikaka build: `make` builds build/mikakad and build/mikaka; `make check` runs every test;
 # `make run` starts the daemon on the sample configuration; `make bench`, `make fuzz`.
 CC      ?= cc
-PKGS    := sqlite3 libmnl nettle
+PKGS    := sqlite3 libmnl nettle spandsp
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 INCS    := $(patsubst %,-I%,$(wildcard src/*))
@@ -10,7 +10,7 @@ PKG_LIBS   := $(if $(PKGS),$(shell pkg-config --libs $(PKGS)))
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS_BASE := $(CSTD) $(WARN) $(INCS) $(PKG_CFLAGS) -DMIKAKA_VERSION=\"$(VERSION)\"
-LDLIBS_BASE := $(PKG_LIBS)
+LDLIBS_BASE := $(PKG_LIBS) -pthread
 
 # Release build (default) and sanitizer build (tests) live in separate trees.
 BUILD ?= build
