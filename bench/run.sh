@@ -292,6 +292,14 @@ dp_load=$(bench_value bench_dialplan dialplan_load_ms)
 peers_ms=$(bench_value bench_peers peers_load_ms)
 peer_bytes=$(bench_value bench_peers peer_bytes)
 store_rate=$(bench_value bench_store store_reg_puts_per_sec)
+# The relay bench runs once and prints every rtp_* figure; read them from one run.
+rtp_out=$( [ -x "$BUILD/bench/bench_rtp" ] && timeout 300 "$BUILD/bench/bench_rtp" 2>/dev/null )
+rtp_value() { awk -v k="$1" '$1 == k { print $2; f = 1; exit } END { if (!f) print "n/a" }' <<<"$rtp_out"; }
+rtp_pps=$(rtp_value rtp_pps)
+rtp_ceiling=$(rtp_value rtp_ceiling_pps)
+rtp_engine=$(rtp_value rtpengine_pps)
+rtp_p99=$(rtp_value rtp_latency_p99_us)
+rtp_bytes=$(rtp_value rtp_bytes_per_stream)
 
 # ---- the table ----
 num() { case "$1" in '' | n/a*) echo "${1:-n/a}" ;; *) fmt "$1" ;; esac; }
@@ -326,7 +334,12 @@ row "10,000-peer sip.conf load (ms)" "$peers_ms" "n/a" "<= 100" "$(verdict "$pee
 row "memory per peer (bytes)" "$peer_bytes" "n/a" "<= 1,024" "$(verdict "$peer_bytes" "<=" 1024)"
 row "store: registrations written/s" "$(num "$store_rate")" "n/a" "-" "-"
 row "B2BUA calls/s" "n/a (not yet)" "n/a (not yet)" "-" "-"
-row "RTP packets/s relayed" "n/a (not yet)" "n/a (not yet)" "-" "-"
+row "RTP packets/s relayed (200 streams)" "$(num "$rtp_pps")" "$(num "$rtp_engine") (rtpengine)" ">= peer" \
+	"$(verdict "$rtp_pps" ">=" "${rtp_engine/n\/a/0}")"
+row "RTP forwarder ceiling (pkt/s)" "$(num "$rtp_ceiling")" "n/a" "mikaka >= 90%" \
+	"$(awk -v a="$rtp_pps" -v b="$rtp_ceiling" 'BEGIN { if (b + 0 > 0) print (a / b >= 0.9 ? "ok" : "MISS") " (" int(100 * a / b) "%)"; else print "-" }')"
+row "RTP added latency p99 (us)" "$rtp_p99" "n/a" "<= 500" "$(verdict "$rtp_p99" "<=" 500)"
+row "memory per RTP stream (bytes)" "$rtp_bytes" "n/a" "<= 4,096" "$(verdict "$rtp_bytes" "<=" 4096)"
 row "memory per call" "n/a (not yet)" "n/a (not yet)" "-" "-"
 echo
 echo "OPTIONS: SIPp x$NSIPP over UDP on loopback, $CONC outstanding each, $TX per run, best of $REPS."
