@@ -354,6 +354,7 @@ static void leg_free(struct call_leg *leg)
 {
 	if (!leg)
 		return;
+	call_media_leg_free(leg);
 	if (leg->st)
 		sip_strans_reply(leg->st, 500, "Server Internal Error", NULL, NULL, NULL);
 	if (leg->rst)
@@ -781,6 +782,7 @@ static void cancel_pending(struct call *c, struct call_leg *except, const char *
 		if (leg == except || !leg->uac || !leg->ct || leg->cancelled)
 			continue;
 		leg->cancelled = true;
+		call_media_leg_free(leg); /* a loser: its ports go back at once */
 		sip_ctrans_cancel(leg->ct, reason);
 	}
 }
@@ -811,7 +813,8 @@ static void note_final(struct call *c, uint16_t code)
 void call_cdr_write(struct call *c)
 {
 	struct store_cdr r = {0};
-	char uid[48], media[512];
+	char uid[48];
+	struct mbuf media;
 	const char *chan = c->a ? c->a->name : "";
 	const char *dchan = "";
 	const char *cid_a = c->a ? c->a->call_id : "";
@@ -834,9 +837,19 @@ void call_cdr_write(struct call *c)
 	}
 	snprintf(uid, sizeof(uid), "%lld.%llu", (long long)(c->start_ms / 1000),
 		 (unsigned long long)c->id);
-	snprintf(media, sizeof(media),
-		 "{\"hangupcause\":%u,\"callid\":\"%s\",\"dstcallid\":\"%s\"}", c->cause,
-		 str_or(cid_a, ""), str_or(cid_b, ""));
+	mbuf_init(&media);
+	mbuf_printf(&media, "{\"hangupcause\":%u,\"callid\":\"%s\",\"dstcallid\":\"%s\"",
+		    c->cause, str_or(cid_a, ""), str_or(cid_b, ""));
+	if (c->eng->media && c->a) {
+		mbuf_write_str(&media, ",\"rtp\":");
+		call_media_json(c->a, &media);
+		mbuf_write_str(&media, ",\"dstrtp\":");
+		if (c->b)
+			call_media_json(c->b, &media);
+		else
+			mbuf_write_str(&media, "null");
+	}
+	mbuf_write(&media, "}", 2);
 	r.uniqueid = pl_from_str(uid);
 	r.src = pl_from_str(c->src);
 	r.dst = pl_from_str(c->dst);
@@ -859,15 +872,17 @@ void call_cdr_write(struct call *c)
 		r.disposition = STORE_CDR_NO_ANSWER;
 	else
 		r.disposition = STORE_CDR_FAILED;
-	r.media = pl_from_str(media);
+	r.media = pl_from_str((const char *)media.buf);
 	if (store_cdr_add(c->eng->store, &r, NULL, NULL))
 		log_error("call %s: the call record could not be queued", uid);
+	mbuf_reset(&media);
 }
 
 /* Leaves a leg whose INVITE is still unanswered to finish on its own (a CANCEL was sent; a 2xx
  * crossing it gets ACK and BYE). */
 static void leg_orphan(struct call_leg *leg)
 {
+	call_media_leg_free(leg);
 	list_unlink(&leg->le_call);
 	leg->call = NULL;
 	list_append(&leg->eng->orphans, &leg->le_eng, leg);
@@ -894,7 +909,10 @@ void call_hangup(struct call *c, unsigned cause)
 			continue;
 		}
 		if (!leg->uac && leg->st)
-			a_reply(leg, &leg->st, call_code_for_cause(c->cause), NULL);
+			a_reply(leg, &leg->st,
+				c->media_code && !c->answered ? c->media_code
+							      : call_code_for_cause(c->cause),
+				NULL);
 		leg_bye(leg);
 		if (leg == c->a || leg == c->b) {
 			/* Keep the names and Call-IDs for the record. */
@@ -1025,6 +1043,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	struct call_leg *leg = leg_alloc(eng, c, true);
 	char tag[32], cid[64], host[SA_STRLEN], ex[1024];
 	const char *sdp = c->a ? c->a->sdp_remote : NULL;
+	char *msdp = NULL;
 	int err;
 
 	if (!leg)
@@ -1063,14 +1082,31 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		 "Allow: " CALL_ALLOW "\r\nSupported: " CALL_SUPPORTED
 		 "\r\nSession-Expires: %u\r\nMin-SE: %u\r\n%s",
 		 eng->set.session_expires, eng->set.min_se, extra_line ? extra_line : "");
+	if (eng->media && c->a && c->a->ml) {
+		/* Our own offer from our address facing the callee (the line's address toward the
+		 * carrier), restricted to what the caller offered. */
+		const struct sa *ml_local =
+			is_line && eng->line_up && sa_isset(&eng->line.local) ? &eng->line.local
+									      : local;
+
+		err = call_media_callee_offer(leg, c->a, d->p, ml_local, &msdp);
+		if (err) {
+			c->media_code = err == ENOTSUP ? 488 : 503;
+			leg_free(leg);
+			return err;
+		}
+		sdp = msdp;
+	}
 	leg->inv_cseq = leg->lcseq + 1;
 	err = leg_request(leg, "INVITE", ex, "application/sdp", sdp, b_resp_h, leg, &leg->ct, 0);
 	if (err) {
+		free(msdp);
 		leg_free(leg);
 		return err;
 	}
 	if (sdp)
 		leg->sdp_local = strdup(sdp);
+	free(msdp);
 	d->started++;
 	log_info("%s: calling %s", leg->name, ruri);
 	return 0;
@@ -1232,10 +1268,13 @@ static void do_dial(struct call *c, const struct pbx_dial *dial)
 	if (pbx_chan_callerid_name(c->chan)[0])
 		snprintf(c->cid_name, sizeof(c->cid_name), "%s", pbx_chan_callerid_name(c->chan));
 	c->best = 0;
+	c->media_code = 0;
 	for (size_t i = 0; i < dial->ntargets; i++)
 		dial_target(c, &dial->targets[i], &unavail, &busy, &started);
+	if (started)
+		c->media_code = 0;
 	if (!started) {
-		set_dialstatus(c, busy ? 486 : 404);
+		set_dialstatus(c, busy ? 486 : c->media_code ? c->media_code : 404);
 		c->rerun = true;
 		return;
 	}
@@ -1260,19 +1299,34 @@ static void prack_resp_h(int err, const struct sip_msg *resp, void *arg)
 static void relay_provisional(struct call *c, struct call_leg *leg, const struct sip_msg *resp)
 {
 	struct call_leg *a = c->a;
+	bool has_sdp = resp->body.l > 0;
+	char *sdp = NULL;
 
-	if (!a || !a->st || c->answered)
+	if (has_sdp && a && a->ml && leg->ml && !c->answered) {
+		/* Early media: applied on the callee's leg and bridged even when the caller
+		 * already had its 183 (the 2xx may come without SDP). */
+		int err = call_media_answer(a, leg, &resp->body, &sdp);
+
+		if (err) {
+			log_notice("%s: unusable SDP in %u: %s", leg->name, resp->scode,
+				   strerror(err));
+			has_sdp = false;
+		}
+	} else if (has_sdp) {
+		sdp = body_dup(resp);
+	}
+	if (!a || !a->st || c->answered) {
+		free(sdp);
 		return;
-	if (resp->body.l && !a->sent_183) {
-		char *sdp = body_dup(resp);
-
+	}
+	if (has_sdp && !a->sent_183) {
 		a->sent_183 = true;
 		a_reply(a, &a->st, 183, sdp);
-		free(sdp);
 	} else if (resp->scode == 180 && !a->sent_180 && !a->sent_183) {
 		a->sent_180 = true;
 		a_reply(a, &a->st, 180, NULL);
 	}
+	free(sdp);
 }
 
 static void leg_confirm_from(struct call_leg *leg, const struct sip_msg *resp)
@@ -1346,7 +1400,7 @@ out:
 	free(cid);
 }
 
-static void answer_caller(struct call *c, struct call_leg *b)
+static void answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 {
 	struct call_leg *a = c->a;
 
@@ -1357,8 +1411,8 @@ static void answer_caller(struct call *c, struct call_leg *b)
 	pbx_chan_set_var(c->chan, "DIALSTATUS", "ANSWER");
 	if (!a || !a->st)
 		return;
-	/* TODO(media): rewrite through the relay (src/media) once it exists; passed as is. */
-	a_reply(a, &a->st, 200, b->sdp_remote);
+	/* With the relay, sdp is our answer to the caller; without, the callee's passes as is. */
+	a_reply(a, &a->st, 200, sdp ? sdp : b->sdp_remote);
 	a->state = LEG_CONFIRMED;
 	se_timer_start(a);
 }
@@ -1368,6 +1422,7 @@ static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 	struct call_leg *leg = arg;
 	struct call *c = leg->call;
 	uint16_t code = resp ? resp->scode : 408;
+	char *msdp = NULL;
 
 	if (resp && code < 200) {
 		if (code == 100 || !c)
@@ -1433,11 +1488,26 @@ static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 			}
 			return;
 		}
+		if (c->a && c->a->ml && leg->ml) {
+			int merr = call_media_answer(c->a, leg, resp->body.l ? &resp->body : NULL,
+						     &msdp);
+
+			if (merr) {
+				log_notice("%s: answered with unusable SDP (%s): BYE", leg->name,
+					   strerror(merr));
+				leg_bye(leg);
+				note_final(c, 488);
+				leg_free(leg);
+				dial_check(c);
+				return;
+			}
+		}
 		log_info("%s: answered", leg->name);
 		cancel_pending(c, leg, "SIP;cause=200;text=\"Call completed elsewhere\"");
 		c->dial_open = false;
 		loop_timer_cancel(&c->tmr);
-		answer_caller(c, leg);
+		answer_caller(c, leg, msdp);
+		free(msdp);
 		return;
 	}
 	leg->state = LEG_TERMINATED;
@@ -1509,10 +1579,16 @@ static void run(struct call *c)
 		case PBX_ACT_ANSWER:
 			snprintf(c->lastapp, sizeof(c->lastapp), "Answer");
 			if (c->a && c->a->st) {
-				/* TODO(media): a local media endpoint; our SDP echoes no media. */
+				/* No local media endpoint: with the relay our answer carries our
+				 * address (nothing is bridged); without, the offer is echoed. */
+				char *msdp = NULL;
+
 				c->answered = true;
 				c->answer_ms = call_wall_ms();
-				a_reply(c->a, &c->a->st, 200, c->a->sdp_remote);
+				if (c->a->ml)
+					call_media_local_answer(c->a, &msdp);
+				a_reply(c->a, &c->a->st, 200, msdp ? msdp : c->a->sdp_remote);
+				free(msdp);
 				c->a->state = LEG_CONFIRMED;
 			}
 			c->rerun = true;
@@ -1794,6 +1870,15 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	leg_index(a);
 	sip_strans_set_cancel_handler(st, a_cancel_h, c);
 	log_info("%s: call from %s to %s@%s", a->name, num, exten, context);
+	if (eng->media) {
+		uint16_t mcode = call_media_caller(a, msg, p);
+
+		if (mcode) {
+			c->media_code = mcode;
+			call_hangup(c, call_cause_for(mcode));
+			return;
+		}
+	}
 	/* Calls from the line: 180 promptly, whatever the dialplan does (NGN-NOTES §2.5). */
 	if (from_line) {
 		a->sent_180 = true;
@@ -1863,6 +1948,22 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 		leg->refresher = pl_isset(&refresher) && pl_caseeq_str(&refresher, "uas");
 	}
 	se_timer_start(leg);
+	if (changes && leg->ml) {
+		/* With the relay each leg negotiates on its own: answered here, the other side's
+		 * session is unchanged (codecs restricted to what still reaches it). */
+		char *ans = NULL;
+		int err = call_media_reoffer(leg, &msg->body, &ans);
+
+		set_str(&leg->sdp_remote, body_dup(msg));
+		if (err) {
+			log_notice("%s: new offer refused: %s", leg->name, strerror(err));
+			sip_strans_reply(st, 488, "Not Acceptable Here", NULL, NULL, NULL);
+		} else {
+			a_reply(leg, &st, 200, ans);
+		}
+		free(ans);
+		return;
+	}
 	if (changes && other && other->state == LEG_CONFIRMED) {
 		char *sdp = body_dup(msg);
 		int err;
@@ -2065,6 +2166,12 @@ void call_eng_set_locator(struct call_eng *eng, call_locate_h *h, void *arg)
 	eng->locate_arg = arg;
 }
 
+void call_eng_set_media(struct call_eng *eng, struct media *m)
+{
+	if (eng)
+		eng->media = m;
+}
+
 void call_eng_set_line(struct call_eng *eng, const struct call_line *line)
 {
 	if (!line || !sa_isset(&line->server)) {
@@ -2138,6 +2245,8 @@ int call_show_channels(struct call_eng *eng, bool verbose, struct mbuf *out)
 					    leg_state_name(leg), app, c->cid_num,
 					    (long long)(dur / 3600), (long long)(dur / 60 % 60),
 					    (long long)(dur % 60), leg->call_id);
+			if (verbose)
+				call_media_show(leg, out);
 			else
 				mbuf_printf(out, "%-28s %-28s %-7s %s\n", leg->name, loc,
 					    leg_state_name(leg), app);

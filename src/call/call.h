@@ -19,6 +19,7 @@ struct store;
 struct cfg;
 struct ctl;
 struct call_eng;
+struct media;
 
 /* Finds the current bindings of a peer (reg_contacts' contract: calls h per binding, returns 0,
  * h's non-zero value, or ENOENT when there is none). The daemon passes the registrar's; tests
@@ -61,6 +62,10 @@ void call_eng_free(struct call_eng *eng);
 void call_eng_set_cfg(struct call_eng *eng, struct cfg *newcfg);
 /* Where registered contacts come from (default: reg_contacts on the registrar given). */
 void call_eng_set_locator(struct call_eng *eng, call_locate_h *h, void *arg);
+/* The media relay (NULL: none; SDP then passes across unchanged). With it, every leg's SDP
+ * carries our address facing that leg and a relay port, negotiated per leg (docs/CALLS.md).
+ * Set before calls arrive; the engine must be freed before the media engine. */
+void call_eng_set_media(struct call_eng *eng, struct media *m);
 /* The line changed (NULL: no line). */
 void call_eng_set_line(struct call_eng *eng, const struct call_line *line);
 

@@ -8,7 +8,9 @@
 #include "base.h"
 #include "call.h"
 #include "loop.h"
+#include "media.h"
 #include "pbx.h"
+#include "sdp.h"
 #include "sip.h"
 
 enum leg_state {
@@ -70,6 +72,17 @@ struct call_leg {
 	char *sdp_remote; /* last SDP from this peer */
 	char *sdp_local;  /* last SDP sent to this peer */
 
+	/* Media (callmedia.c): the relay leg facing this peer and its offer/answer state. */
+	struct media_leg *ml;
+	struct sdp_origin origin; /* our o= line on this leg */
+	struct sdp_policy pol;	  /* what this peer may use */
+	struct sdp_desc desc;	  /* our last offer (callee legs) */
+	struct sdp_neg neg;	  /* the agreed result (neg.ok once set) */
+	enum media_dtmf dtmf;
+	unsigned rflags; /* MEDIA_REMOTE_* */
+	struct media_stats mst; /* last statistics, kept for the record once ml is freed */
+	bool mst_ok;
+
 	/* Session timer (RFC 4028). */
 	uint32_t se;	 /* interval, s (0: no session timer) */
 	bool refresher;	 /* we refresh */
@@ -93,6 +106,7 @@ struct call {
 	bool answered; /* caller got a 2xx */
 	bool dial_open; /* a Dial() is collecting answers */
 	uint16_t best;  /* best final response of the Dial so far */
+	uint16_t media_code; /* 503 (no ports) / 488 (no common codec) for the caller, 0: none */
 	unsigned cause;
 	uint64_t id;
 	int64_t start_ms, answer_ms, end_ms;
@@ -118,6 +132,7 @@ struct call_eng {
 	struct htab legs;
 	uint64_t seq;
 	void *nkey; /* digest nonce key (auth.c) */
+	struct media *media; /* NULL: SDP passes unchanged */
 	uint64_t n_refused;
 };
 
@@ -135,5 +150,27 @@ int64_t call_wall_ms(void);
 void call_refused(struct call_eng *eng, const struct sip_msg *msg, const char *why);
 void call_hangup(struct call *call, unsigned cause);
 void call_cdr_write(struct call *call);
+
+/* callmedia.c: the relay legs and per-leg SDP (only when eng->media is set). */
+/* The caller's offer: allocates its media leg on the address the INVITE came to. 0, or the
+ * response code to refuse the call with (488 no usable codec / bad SDP, 503 no ports). */
+uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const struct peer *p);
+/* Our offer toward a callee leg (a media leg on `local`), restricted to what the caller
+ * offered: the body into *sdp (malloc'ed). ENOTSUP (no common codec), EADDRINUSE (ports). */
+int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const struct peer *p,
+			    const struct sa *local, char **sdp);
+/* The callee answered (18x/2xx body, NULL: reuse the earlier one): applies it on b, answers the
+ * caller's offer on a, bridges. The caller's answer body into *sdp. */
+int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *body, char **sdp);
+/* Answers the caller's offer with no callee (Answer()): our address, nothing bridged. */
+int call_media_local_answer(struct call_leg *a, char **sdp);
+/* A new offer inside the dialog on leg: answered on this leg only (the other side keeps its
+ * session). The answer into *sdp. ENOTSUP: 488. */
+int call_media_reoffer(struct call_leg *leg, const struct pl *body, char **sdp);
+/* Frees the leg's relay sockets (statistics kept in leg->mst). */
+void call_media_leg_free(struct call_leg *leg);
+/* `core show channels verbose` / CDR: one leg's media line and JSON object. */
+void call_media_show(const struct call_leg *leg, struct mbuf *out);
+void call_media_json(const struct call_leg *leg, struct mbuf *out);
 
 #endif /* MIKAKA_CALL_INT_H */

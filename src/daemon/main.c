@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "line.h" /* line discovery */
 #include "loop.h"
+#include "media.h" /* media */
 #include "pbx.h"
 #include "peer.h"
 #include "reg.h" /* registrar */
@@ -34,6 +35,7 @@ struct daemon {
 	struct store *store;
 	struct line *line; /* line discovery */
 	struct call_eng *calls; /* calls */
+	struct media *media;	/* media */
 	struct reg *reg;	/* registrar */
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
 	struct cfg *cfg;   /* the configuration in force (one reference) */
@@ -84,6 +86,38 @@ static struct pbx_vars *line_vars(const struct daemon *d)
 			pbx_vars_set(vars, names[i], buf);
 	}
 	return vars;
+}
+
+/* media: rtp.conf from the configuration directory when present (a missing file: defaults). The
+ * port range defaults to even ports in 49152-65534 (the carrier's range; Asterisk's 10000-20000
+ * is not accepted there) unless rtp.conf sets rtpstart/rtpend. */
+static int media_setup(struct daemon *d)
+{
+	struct media_config mc;
+	struct conf_diags diags = {0};
+	struct conf *rc = NULL;
+	char path[4096];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/rtp.conf", d->confdir);
+	err = conf_load(&rc, path, &diags);
+	if (err == ENOENT)
+		err = 0;
+	if (!err)
+		err = media_config_load(&mc, rc, &diags);
+	if (!err && (!rc || !conf_var_find(conf_section_find(rc, "general"), "rtpend")))
+		mc.rtpend = 65534;
+	conf_diags_print(&diags);
+	conf_diags_reset(&diags);
+	conf_free(rc);
+	if (err) {
+		log_error("%s: %s", path, strerror(err));
+		return err;
+	}
+	err = media_alloc(&d->media, d->loop, &mc);
+	if (!err)
+		call_eng_set_media(d->calls, d->media);
+	return err;
 }
 
 /* Loads and checks a new snapshot; problems go to diags. Installs it only when it is clean. */
@@ -425,6 +459,8 @@ int main(int argc, char **argv)
 		if (!err)
 			err = call_ctl_register(d.ctl, d.calls, d.store);
 	}
+	if (!err) /* media */
+		err = media_setup(&d);
 	/* line discovery: start the DHCP client (or lease-file reader). */
 	if (!err && line_cfg.ifname[0]) {
 		if (!line_cfg.state_file[0])
@@ -441,6 +477,7 @@ int main(int argc, char **argv)
 	}
 
 	call_eng_free(d.calls); /* calls */
+	media_free(d.media);	/* media: after the calls that hold its legs */
 	line_free(d.line); /* line discovery */
 	reg_free(d.reg);   /* registrar: before the stack and the store it uses */
 	ctl_free(d.ctl);

@@ -1,0 +1,330 @@
+/* callmedia: the call engine's media side: one relay leg per call leg bound to the address that
+ * faces that peer, per-leg offer/answer (each peer sees only our address and its own codecs),
+ * bridging, RTP timeouts and statistics. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "call_int.h"
+#include "cfg.h"
+#include "peer.h"
+
+#define LOG_MODULE "call"
+
+static const struct sipcfg_general *general_of(const struct call_leg *leg)
+{
+	const struct cfg *cfg = leg->call ? leg->call->cfg : leg->eng->cfg;
+
+	return cfg ? sipcfg_general(cfg->peers) : NULL;
+}
+
+/* The leg's policy from its peer (NULL: the [general] defaults). Toward and from the carrier
+ * (NGN-NOTES §2.4-2.7): PCMU only, ptime 20, one codec; telephone-event unless dtmfmode=inband. */
+static void leg_policy(struct call_leg *leg, const struct peer *p)
+{
+	const struct sipcfg_general *g = general_of(leg);
+	const struct peer *src = p ? p : (g ? g->defaults : NULL);
+
+	memset(&leg->pol, 0, sizeof(leg->pol));
+	leg->dtmf = src ? (enum media_dtmf)src->dtmfmode : MEDIA_DTMF_RFC4733;
+	leg->rflags = src && (src->nat & PEER_NAT_COMEDIA) ? MEDIA_REMOTE_COMEDIA : 0;
+	if (leg->is_line) {
+		leg->pol.codecs[0] = SDP_CODEC_PCMU;
+		leg->pol.ncodecs = 1;
+		leg->pol.single_codec = true;
+		leg->pol.ptime = 20;
+	} else if (src && src->ncodecs) {
+		for (uint8_t i = 0; i < src->ncodecs && i < SDP_CODEC_COUNT; i++)
+			leg->pol.codecs[leg->pol.ncodecs++] = src->codecs[i];
+	} else {
+		leg->pol.codecs[0] = SDP_CODEC_PCMU;
+		leg->pol.codecs[1] = SDP_CODEC_PCMA;
+		leg->pol.ncodecs = 2;
+	}
+	leg->pol.telephone_event = leg->dtmf == MEDIA_DTMF_RFC4733 || leg->dtmf == MEDIA_DTMF_AUTO;
+}
+
+static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void *arg)
+{
+	struct call_leg *leg = arg;
+	char a[SA_STRLEN];
+
+	(void)ml;
+	switch (ev->type) {
+	case MEDIA_EV_TIMEOUT:
+		log_notice("%s: no RTP from the peer for too long: ending the call", leg->name);
+		if (leg->call)
+			call_hangup(leg->call, 16); /* may free leg and ml */
+		break;
+	case MEDIA_EV_DTMF:
+		log_info("%s: DTMF '%c' (%s)", leg->name, ev->digit,
+			 ev->inband ? "in-band" : "RFC 4733");
+		break;
+	case MEDIA_EV_LATCHED:
+		log_debug("%s: media from %s", leg->name, sa_fmt(&ev->addr, a, sizeof(a)));
+		break;
+	}
+}
+
+static int leg_ml_alloc(struct call_leg *leg, const struct sa *local)
+{
+	const struct sipcfg_general *g = general_of(leg);
+	int err;
+
+	err = media_leg_alloc(&leg->ml, leg->eng->media, local, g ? g->tos_audio : -1, media_ev_h,
+			      leg);
+	if (err) {
+		char a[SA_STRLEN];
+
+		log_warn("%s: no media port on %s: %s", leg->name, sa_ntop(local, a, sizeof(a)),
+			 strerror(err));
+		return err;
+	}
+	sdp_origin_init(&leg->origin);
+	return 0;
+}
+
+static void leg_sdp_local(const struct call_leg *leg, struct sdp_local *loc)
+{
+	memset(loc, 0, sizeof(*loc));
+	media_leg_local(leg->ml, &loc->addr);
+	loc->dir = SDP_SENDRECV;
+	loc->origin = (struct sdp_origin *)&leg->origin;
+}
+
+static int build_str(const struct sdp_desc *d, char **out)
+{
+	struct mbuf mb;
+	int err;
+
+	mbuf_init(&mb);
+	err = sdp_build(&mb, d);
+	if (!err)
+		err = mbuf_write(&mb, "", 1);
+	if (!err) {
+		*out = strdup((const char *)mb.buf);
+		if (!*out)
+			err = ENOMEM;
+	}
+	mbuf_reset(&mb);
+	return err;
+}
+
+uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const struct peer *p)
+{
+	struct sdp_session s;
+	struct sdp_neg neg;
+	struct sdp_desc d;
+	struct sdp_local loc = {.addr = a->local, .dir = SDP_SENDRECV, .origin = &a->origin};
+	int err;
+
+	if (!a->eng->media || !inv->body.l)
+		return 0;
+	leg_policy(a, p);
+	if (sdp_parse(&s, &inv->body)) {
+		log_notice("%s: unreadable SDP offer", a->name);
+		return 488;
+	}
+	/* Refused before anything rings when no codec of the caller's could ever be used. */
+	if (sdp_answer(&neg, &d, &s, &a->pol, &loc)) {
+		log_notice("%s: no acceptable audio codec in the offer", a->name);
+		return 488;
+	}
+	err = leg_ml_alloc(a, &a->local);
+	if (err)
+		return 503;
+	return 0;
+}
+
+int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const struct peer *p,
+			    const struct sa *local, char **sdp)
+{
+	struct sdp_session s;
+	struct sdp_local loc;
+	uint8_t have[SDP_CODEC_COUNT];
+	unsigned n;
+	int err;
+
+	if (!b->eng->media || !a || !a->ml || !a->sdp_remote)
+		return ENOENT;
+	leg_policy(b, p);
+	{
+		struct pl body = pl_from_str(a->sdp_remote);
+
+		if (sdp_parse(&s, &body))
+			return ENOTSUP;
+	}
+	n = sdp_codecs(&s, have, ARRAY_SIZE(have));
+	sdp_policy_restrict(&b->pol, have, n);
+	if (!b->pol.ncodecs) {
+		log_notice("%s: no codec of the caller's offer is allowed toward %s", b->name,
+			   b->peer);
+		return ENOTSUP;
+	}
+	err = leg_ml_alloc(b, local);
+	if (err)
+		return err;
+	leg_sdp_local(b, &loc);
+	err = sdp_offer(&b->desc, &b->pol, &loc);
+	if (!err)
+		err = build_str(&b->desc, sdp);
+	if (err)
+		call_media_leg_free(b);
+	return err;
+}
+
+/* Answers the caller's stored offer with policy pol: sets a's relay side, the body into *sdp. */
+static int answer_a(struct call_leg *a, const struct sdp_policy *pol, char **sdp)
+{
+	struct sdp_session s;
+	struct sdp_neg neg;
+	struct sdp_desc d;
+	struct sdp_local loc;
+	struct pl body;
+	int err;
+
+	if (!a->ml || !a->sdp_remote)
+		return ENOENT;
+	body = pl_from_str(a->sdp_remote);
+	if (sdp_parse(&s, &body))
+		return EBADMSG;
+	leg_sdp_local(a, &loc);
+	err = sdp_answer(&neg, &d, &s, pol, &loc);
+	if (err)
+		return err;
+	err = media_leg_set_sdp(a->ml, &neg, a->dtmf, a->rflags);
+	if (err)
+		return err;
+	a->neg = neg;
+	return build_str(&d, sdp);
+}
+
+int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *body, char **sdp)
+{
+	struct sdp_policy pol;
+	uint8_t have[SDP_CODEC_COUNT];
+	unsigned n = 0;
+	int err;
+
+	if (!a || !b || !a->ml || !b->ml)
+		return ENOENT;
+	if (body && body->l) {
+		struct sdp_session s;
+		struct sdp_neg neg;
+
+		if (sdp_parse(&s, body))
+			return EBADMSG;
+		err = sdp_answer_apply(&neg, &s, &b->desc);
+		if (err)
+			return err;
+		err = media_leg_set_sdp(b->ml, &neg, b->dtmf, b->rflags);
+		if (err)
+			return err;
+		b->neg = neg;
+	} else if (!b->neg.ok) {
+		return EPROTO; /* a 2xx without an answer, and none came in a provisional */
+	}
+	for (uint8_t i = 0; i < b->neg.nfmt && n < ARRAY_SIZE(have); i++)
+		have[n++] = b->neg.fmt[i].codec;
+	pol = a->pol;
+	sdp_policy_restrict(&pol, have, n);
+	if (!pol.ncodecs)
+		return ENOTSUP;
+	err = answer_a(a, &pol, sdp);
+	if (err)
+		return err;
+	return media_bridge(a->ml, b->ml);
+}
+
+int call_media_local_answer(struct call_leg *a, char **sdp)
+{
+	return answer_a(a, &a->pol, sdp);
+}
+
+int call_media_reoffer(struct call_leg *leg, const struct pl *body, char **sdp)
+{
+	struct call_leg *other = NULL;
+	struct sdp_session s;
+	struct sdp_neg neg;
+	struct sdp_desc d;
+	struct sdp_local loc;
+	struct sdp_policy pol = leg->pol;
+	int err;
+
+	if (!leg->ml)
+		return ENOENT;
+	if (leg->call)
+		other = leg == leg->call->a ? leg->call->b : leg->call->a;
+	if (sdp_parse(&s, body))
+		return ENOTSUP;
+	/* The other side keeps its session: only codecs that still reach it. */
+	if (other && other->neg.ok) {
+		uint8_t have[SDP_CODEC_COUNT];
+		unsigned n = 0;
+
+		for (uint8_t i = 0; i < other->neg.nfmt && n < ARRAY_SIZE(have); i++)
+			have[n++] = other->neg.fmt[i].codec;
+		sdp_policy_restrict(&pol, have, n);
+	}
+	leg_sdp_local(leg, &loc);
+	err = sdp_answer(&neg, &d, &s, &pol, &loc);
+	if (err)
+		return err;
+	err = media_leg_set_sdp(leg->ml, &neg, leg->dtmf, leg->rflags);
+	if (err)
+		return err;
+	leg->neg = neg;
+	return build_str(&d, sdp);
+}
+
+void call_media_leg_free(struct call_leg *leg)
+{
+	if (!leg || !leg->ml)
+		return;
+	if (!media_leg_stats(leg->ml, &leg->mst))
+		leg->mst_ok = true;
+	media_leg_free(leg->ml);
+	leg->ml = NULL;
+}
+
+static bool leg_stats(const struct call_leg *leg, struct media_stats *st)
+{
+	if (leg->ml)
+		return media_leg_stats(leg->ml, st) == 0;
+	if (leg->mst_ok)
+		*st = leg->mst;
+	return leg->mst_ok;
+}
+
+void call_media_show(const struct call_leg *leg, struct mbuf *out)
+{
+	struct media_stats st;
+	struct sa local;
+	char l[SA_STRLEN], r[SA_STRLEN];
+
+	if (!leg->ml || !leg_stats(leg, &st))
+		return;
+	media_leg_local(leg->ml, &local);
+	mbuf_printf(out, "  media %s <-> %s %s: ", sa_fmt(&local, l, sizeof(l)),
+		    sa_isset(&st.remote) ? sa_fmt(&st.remote, r, sizeof(r)) : "-",
+		    leg->neg.ok && leg->neg.nfmt ? sdp_codec_name(leg->neg.fmt[0].codec) : "-");
+	media_stats_format(&st, out);
+	mbuf_write_str(out, "\n");
+}
+
+void call_media_json(const struct call_leg *leg, struct mbuf *out)
+{
+	struct media_stats st;
+
+	if (!leg_stats(leg, &st)) {
+		mbuf_write_str(out, "null");
+		return;
+	}
+	mbuf_printf(out,
+		    "{\"rx\":%llu,\"tx\":%llu,\"rxdrop\":%llu,\"lost\":%d,\"jitter_ms\":%.1f,"
+		    "\"rtcp_rx\":%llu,\"dtmf_rx\":%u,\"dtmf_tx\":%u}",
+		    (unsigned long long)st.rx_packets, (unsigned long long)st.tx_packets,
+		    (unsigned long long)st.rx_dropped, st.rx_lost, st.rx_jitter_ms,
+		    (unsigned long long)st.rtcp_rx, st.dtmf_rx, st.dtmf_tx);
+}
