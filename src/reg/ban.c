@@ -44,8 +44,7 @@ void reg_bans_reset(struct reg_bans *b)
 	htab_reset(&b->tab);
 }
 
-static struct reg_ban_entry *entry_find(const struct reg_bans *b, const uint8_t key[16],
-					uint32_t h)
+static struct reg_ban_entry *entry_find(const struct reg_bans *b, const uint8_t key[16], uint32_t h)
 {
 	if (!b->tab.buckets)
 		return NULL;

@@ -237,7 +237,7 @@ int reg_auth_parse(struct reg_auth *a, const struct pl *value)
  */
 #define NONCE_TIME 8
 #define NONCE_RAND 4
-#define NONCE_MAC 12
+#define NONCE_MAC  12
 
 void reg_nonce_key_init(struct reg_nonce_key *k)
 {

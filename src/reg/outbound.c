@@ -14,7 +14,7 @@
 #include "reg_int.h"
 
 #define NGN_EXPIRES 3600
-#define NGN_ALLOW "INVITE, ACK, BYE, CANCEL, PRACK, UPDATE" /* no OPTIONS (§2.1) */
+#define NGN_ALLOW   "INVITE, ACK, BYE, CANCEL, PRACK, UPDATE" /* no OPTIONS (§2.1) */
 #define TRUNK_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER, NOTIFY"
 
 static void out_send(struct reg_out *o);
@@ -82,8 +82,8 @@ static bool reg_line_eq(const struct sipcfg_register *a, const struct sipcfg_reg
 	return str_eq(a->peer, b->peer) && a->transport == b->transport &&
 	       str_eq(a->user, b->user) && str_eq(a->domain, b->domain) &&
 	       a->domainport == b->domainport && str_eq(a->secret, b->secret) &&
-	       str_eq(a->authuser, b->authuser) && str_eq(a->host, b->host) &&
-	       a->port == b->port && str_eq(a->contact, b->contact) && a->expiry == b->expiry;
+	       str_eq(a->authuser, b->authuser) && str_eq(a->host, b->host) && a->port == b->port &&
+	       str_eq(a->contact, b->contact) && a->expiry == b->expiry;
 }
 
 /* Whether a `register =>` line is the discovered line's. */
@@ -192,7 +192,7 @@ static void out_setup(struct reg_out *o)
 {
 	struct reg *reg = o->reg;
 	const struct sipcfg_register *cr = o->cr;
-	const char *number = reg->line_number[0]	  ? reg->line_number
+	const char *number = reg->line_number[0]       ? reg->line_number
 			     : reg->set.line_number[0] ? reg->set.line_number
 						       : NULL;
 	int err;
@@ -216,8 +216,8 @@ static void out_setup(struct reg_out *o)
 	if (o->line) {
 		snprintf(o->domain, sizeof(o->domain), "%s", reg->line_domain);
 		sa_ntop(&reg->line_server, o->host, sizeof(o->host));
-		o->port = sa_port(&reg->line_server) ? sa_port(&reg->line_server)
-						     : SIP_PORT_DEFAULT;
+		o->port =
+		    sa_port(&reg->line_server) ? sa_port(&reg->line_server) : SIP_PORT_DEFAULT;
 		o->dport = 0;
 	}
 	if (o->ngn && number && strcmp(o->user, number)) {
@@ -231,8 +231,8 @@ static void out_setup(struct reg_out *o)
 				   reg->line_number[0] ? "discovered" : "configured", o->user);
 		snprintf(o->user, sizeof(o->user), "%s", number);
 	}
-	if (o->ngn && (!o->contact_user[0] || !strcmp(o->contact_user, "s") ||
-		       !all_digits(o->contact_user)))
+	if (o->ngn &&
+	    (!o->contact_user[0] || !strcmp(o->contact_user, "s") || !all_digits(o->contact_user)))
 		snprintf(o->contact_user, sizeof(o->contact_user), "%s", o->user);
 	if (!o->contact_user[0])
 		snprintf(o->contact_user, sizeof(o->contact_user), "s");
@@ -309,7 +309,8 @@ static void out_fail(struct reg_out *o, enum reg_out_state state, uint32_t retry
 /* Picks a challenge we can answer from a 401/407. */
 static bool take_challenge(struct reg_out *o, const struct sip_msg *resp, bool *stale)
 {
-	enum sip_hdr_id id = resp->scode == 407 ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE;
+	enum sip_hdr_id id =
+	    resp->scode == 407 ? SIP_HDR_PROXY_AUTHENTICATE : SIP_HDR_WWW_AUTHENTICATE;
 
 	for (size_t i = 0; i < resp->nhdrs; i++) {
 		struct reg_auth a;
@@ -366,8 +367,9 @@ static void write_authorization(struct reg_out *o, const char *ruri, struct mbuf
 	reg_digest_ha1(o->alg, &pu, &pr, &pp, ha1);
 	reg_digest_response(o->alg, ha1, &pn, &pnc, &pcn, o->qop ? &qop : &none, &method, &uri,
 			    resp);
-	mbuf_printf(mb, "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
-			"response=\"%s\", algorithm=%s",
+	mbuf_printf(mb,
+		    "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
+		    "response=\"%s\", algorithm=%s",
 		    o->proxy ? "Proxy-Authorization" : "Authorization", user, o->realm, o->nonce,
 		    ruri, resp, reg_digest_name(o->alg));
 	if (o->qop)
@@ -545,9 +547,10 @@ static void out_resp_h(int err, const struct sip_msg *resp, void *arg)
 		if (o->ngn) {
 			/* NGN-NOTES §2.1: the line never asks for credentials; a 401 means the
 			 * line is not provisioned for this device (address, MAC). */
-			log_warn("register %s@%s: the line answered %u: a provisioning problem, not "
-				 "a password question",
-				 o->user, o->domain, resp->scode);
+			log_warn(
+			    "register %s@%s: the line answered %u: a provisioning problem, not "
+			    "a password question",
+			    o->user, o->domain, resp->scode);
 			out_fail(o, REG_OUT_NOAUTH, retry_after_of(resp));
 			return;
 		}
@@ -581,9 +584,9 @@ static void out_resp_h(int err, const struct sip_msg *resp, void *arg)
 		return;
 	}
 	default:
-		out_fail(o, resp->scode >= 500 && resp->scode < 600 ? REG_OUT_FAILED
-								     : REG_OUT_REJECTED,
-			 retry_after_of(resp));
+		out_fail(
+		    o, resp->scode >= 500 && resp->scode < 600 ? REG_OUT_FAILED : REG_OUT_REJECTED,
+		    retry_after_of(resp));
 	}
 }
 
@@ -732,7 +735,8 @@ void reg_registry_state(const struct sipcfg_register *r, struct sipcfg_reg_live 
 		const struct reg_out *o = le->data;
 
 		if (o->cr && (o->cr == r || reg_line_eq(o->cr, r))) {
-			snprintf(out->state, sizeof(out->state), "%s", reg_out_state_name(o->state));
+			snprintf(out->state, sizeof(out->state), "%s",
+				 reg_out_state_name(o->state));
 			out->refresh = o->granted ? o->granted : o->expiry;
 			out->regtime = o->state == REG_OUT_REGISTERED ? o->regtime : 0;
 			return;
@@ -742,7 +746,8 @@ void reg_registry_state(const struct sipcfg_register *r, struct sipcfg_reg_live 
 
 static void trim_row(struct mbuf *out, size_t start)
 {
-	while (out->end > start && (out->buf[out->end - 1] == ' ' || out->buf[out->end - 1] == '\n'))
+	while (out->end > start &&
+	       (out->buf[out->end - 1] == ' ' || out->buf[out->end - 1] == '\n'))
 		out->end--;
 	mbuf_write(out, "\n", 1);
 }

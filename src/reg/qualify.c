@@ -73,8 +73,9 @@ static void options_send(struct reg_contact *c)
 	sip_branch_new(branch, sizeof(branch));
 	sip_tag_new(tag, sizeof(tag));
 	sip_tag_new(callid, sizeof(callid));
-	snprintf(from, sizeof(from), "<sip:mikaka@%s%s%s>;tag=%s", sa_af(&local) == AF_INET6 ? "[" : "",
-		 host, sa_af(&local) == AF_INET6 ? "]" : "", tag);
+	snprintf(from, sizeof(from), "<sip:mikaka@%s%s%s>;tag=%s",
+		 sa_af(&local) == AF_INET6 ? "[" : "", host, sa_af(&local) == AF_INET6 ? "]" : "",
+		 tag);
 	{
 		char to[600];
 
@@ -122,8 +123,9 @@ static void qualify_round_h(void *arg)
 		if (!c->qct)
 			options_send(c);
 	}
-	loop_timer_start(aor->reg->loop, &aor->qtmr, (uint64_t)(p->qualifyfreq ? p->qualifyfreq : 60) * 1000,
-			 qualify_round_h, aor);
+	loop_timer_start(aor->reg->loop, &aor->qtmr,
+			 (uint64_t)(p->qualifyfreq ? p->qualifyfreq : 60) * 1000, qualify_round_h,
+			 aor);
 }
 
 void reg_qualify_start(struct reg_aor *aor, bool soon)

@@ -64,7 +64,8 @@ static int parse_algorithms(const struct conf_var *v, struct reg_settings *set,
 
 		if (n == 6 && !strncasecmp(p, "sha256", 6))
 			n = 6;
-		if ((n == 7 && !strncasecmp(p, "sha-256", 7)) || (n == 6 && !strncasecmp(p, "sha256", 6))) {
+		if ((n == 7 && !strncasecmp(p, "sha-256", 7)) ||
+		    (n == 6 && !strncasecmp(p, "sha256", 6))) {
 			algs |= REG_ALG_SHA256;
 			if (!first_seen)
 				set->sha256_first = true;
@@ -401,8 +402,9 @@ int reg_show_bans(struct reg *reg, struct mbuf *out)
 			    (unsigned long long)((e->banned_until - now + 999) / 1000));
 		banned++;
 	}
-	return mbuf_printf(out, "%zu banned address%s (%zu tracked; %u failures in %u s ban for "
-				"%u s)\n",
+	return mbuf_printf(out,
+			   "%zu banned address%s (%zu tracked; %u failures in %u s ban for "
+			   "%u s)\n",
 			   banned, banned == 1 ? "" : "es", reg_bans_count(&reg->bans),
 			   reg->set.ban_failures, reg->set.ban_window, reg->set.ban_time);
 }

@@ -17,8 +17,8 @@
  */
 enum reg_alg { REG_DIGEST_MD5 = 0, REG_DIGEST_SHA256 };
 
-#define REG_HASH_HEX_MAX 65 /* SHA-256 in hex plus NUL */
-#define REG_NONCE_LEN 48    /* hex: 8 bytes time, 4 random, 12 MAC */
+#define REG_HASH_HEX_MAX   65	/* SHA-256 in hex plus NUL */
+#define REG_NONCE_LEN	   48	/* hex: 8 bytes time, 4 random, 12 MAC */
 #define REG_AUTH_PARAM_MAX 1024 /* a longer parameter value is a bad header */
 
 /* Hex digest length of an algorithm (32 or 64). */
@@ -40,8 +40,8 @@ void reg_digest_response(enum reg_alg alg, const char *ha1, const struct pl *non
 /* The parameters of one Digest credentials or challenge header (values unquoted, escapes
  * left as written). `dup` is set when a parameter appeared twice. */
 struct reg_auth {
-	struct pl username, realm, nonce, uri, response, algorithm, cnonce, opaque, qop, nc,
-	    stale, domain;
+	struct pl username, realm, nonce, uri, response, algorithm, cnonce, opaque, qop, nc, stale,
+	    domain;
 	bool dup;
 };
 /* Parses "Digest a=b, c="d"". EBADMSG on a syntax error, a duplicated parameter, or a value
@@ -103,7 +103,7 @@ size_t reg_bans_count(const struct reg_bans *b);
 struct reg_contact {
 	struct le le; /* in aor->contacts, most recent first */
 	struct reg_aor *aor;
-	struct loop_timer tmr; /* expiry */
+	struct loop_timer tmr;	/* expiry */
 	struct sip_ctrans *qct; /* qualify OPTIONS in flight */
 	uint64_t qsent;		/* loop ms the OPTIONS left */
 	uint64_t expires_ms;	/* loop ms */
@@ -168,10 +168,10 @@ struct reg_out {
 	char contact_user[64];
 	char domain[256];
 	char host[256];
-	uint16_t port;	   /* of host */
-	uint16_t dport;	   /* domain port (0: none) */
-	struct sa dst;	   /* resolved; unset: not resolvable now */
-	struct sa local;   /* our address toward dst (port: our socket's) */
+	uint16_t port;	 /* of host */
+	uint16_t dport;	 /* domain port (0: none) */
+	struct sa dst;	 /* resolved; unset: not resolvable now */
+	struct sa local; /* our address toward dst (port: our socket's) */
 	enum sip_transport tp;
 	char call_id[40];
 	char from_tag[24];
@@ -183,8 +183,8 @@ struct reg_out {
 	unsigned failures; /* consecutive, for the back-off */
 	struct loop_timer tmr;
 	struct sip_ctrans *ct;
-	bool ct_auth;	 /* the request in flight carried credentials */
-	bool stopped;	 /* removed by a reload: gets no new request */
+	bool ct_auth; /* the request in flight carried credentials */
+	bool stopped; /* removed by a reload: gets no new request */
 	/* The last challenge (ITSP trunks). */
 	char *realm, *nonce, *opaque;
 	enum reg_alg alg;

@@ -10,9 +10,9 @@
 #define LOG_MODULE "reg"
 #include "reg_int.h"
 
-#define URI_MAX 512	/* a longer Contact URI is refused (400) */
+#define URI_MAX	   512 /* a longer Contact URI is refused (400) */
 #define CALLID_MAX 256
-#define UA_MAX 127 /* User-Agent is kept truncated */
+#define UA_MAX	   127 /* User-Agent is kept truncated */
 
 /* ---------------------------------------------------------------------------------------------
  * Address-of-record state and bindings.
@@ -262,7 +262,8 @@ int reg_bindings_load(struct reg *reg)
 	for (size_t i = 0; i < lc.ngone; i++) {
 		struct pl peer = pl_from_str(lc.gone[i]);
 
-		log_notice("stored bindings of '%s' dropped: no such host=dynamic peer", lc.gone[i]);
+		log_notice("stored bindings of '%s' dropped: no such host=dynamic peer",
+			   lc.gone[i]);
 		store_reg_del_peer(reg->store, &peer, store_done_nop, NULL);
 		free(lc.gone[i]);
 	}
@@ -392,7 +393,8 @@ static void reply_ok(struct reg *reg, struct sip_strans *st, const char *aorname
 		LIST_FOREACH(&aor->contacts, le)
 		{
 			const struct reg_contact *c = le->data;
-			uint64_t left = c->expires_ms > now ? (c->expires_ms - now + 999) / 1000 : 0;
+			uint64_t left =
+			    c->expires_ms > now ? (c->expires_ms - now + 999) / 1000 : 0;
 
 			mbuf_printf(&mb, "Contact: <%s>;expires=%llu\r\n", c->uri,
 				    (unsigned long long)left);
@@ -665,7 +667,7 @@ static enum auth_result authenticate(struct reg *reg, struct sip_strans *st,
 
 /* Collects the Contact values. Returns 0, or answers and returns an errno value. */
 static int collect_contacts(struct reg *reg, struct sip_strans *st, const struct sip_msg *msg,
-			   struct req_contact *rc, size_t *np, bool *wildcard)
+			    struct req_contact *rc, size_t *np, bool *wildcard)
 {
 	const struct sip_hdr *eh = sip_msg_hdr(msg, SIP_HDR_EXPIRES);
 	const struct sipcfg_general *g = sipcfg_general(reg->cfg);
@@ -696,7 +698,8 @@ static int collect_contacts(struct reg *reg, struct sip_strans *st, const struct
 		}
 		if (c->addr.wildcard) {
 			*wildcard = true;
-		} else if (c->addr.uri.scheme != SIP_URI_SIP && c->addr.uri.scheme != SIP_URI_SIPS) {
+		} else if (c->addr.uri.scheme != SIP_URI_SIP &&
+			   c->addr.uri.scheme != SIP_URI_SIPS) {
 			reply(reg, st, 400, "Bad Contact URI Scheme", NULL);
 			return EBADMSG;
 		} else if (c->addr.auri.l > URI_MAX) {
@@ -770,8 +773,8 @@ static void evict_one(struct reg_pending *p, struct reg_aor *aor)
 	}
 	if (!victim)
 		return;
-	log_info("%s: binding %s dropped for a newer one (max_contacts %u)", aor->name,
-		 victim->uri, aor->reg->set.max_contacts);
+	log_info("%s: binding %s dropped for a newer one (max_contacts %u)", aor->name, victim->uri,
+		 aor->reg->set.max_contacts);
 	if (p->reg->store)
 		pending_del(p, victim);
 	contact_free(victim, false);
@@ -879,7 +882,8 @@ bool reg_handle_register(struct sip_strans *st, const struct sip_msg *msg, void 
 		return true;
 	}
 	/* §10.3 step 5: the address-of-record is the To URI; its user part names the peer. */
-	if (!msg->to_ok || (msg->to.uri.scheme != SIP_URI_SIP && msg->to.uri.scheme != SIP_URI_SIPS)) {
+	if (!msg->to_ok ||
+	    (msg->to.uri.scheme != SIP_URI_SIP && msg->to.uri.scheme != SIP_URI_SIPS)) {
 		reply(reg, st, 400, "Bad To Header", NULL);
 		return true;
 	}

@@ -26,8 +26,8 @@ struct digest_vector {
 static const struct digest_vector vectors[] = {
     /* RFC 2617 §3.5 */
     {"rfc2617", REG_DIGEST_MD5, "Mufasa", "testrealm@host.com", "Circle Of Life",
-     "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth", "GET",
-     "/dir/index.html", "939e7578ed9e3c518a452acee763bce9", "6629fae49393a05397450978507c4ef1"},
+     "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth", "GET", "/dir/index.html",
+     "939e7578ed9e3c518a452acee763bce9", "6629fae49393a05397450978507c4ef1"},
     /* RFC 7616 §3.9.1, MD5 */
     {"rfc7616-md5", REG_DIGEST_MD5, "Mufasa", "http-auth@example.org", "Circle of Life",
      "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", "00000001",
@@ -65,7 +65,8 @@ static void test_digest_vectors(void **state)
 static void test_digest_rfc2069(void **state)
 {
 	/* Without qop: H(HA1:nonce:HA2) (RFC 2617 §3.2.2.1, the RFC 2069 form). */
-	char ha1[REG_HASH_HEX_MAX], resp[REG_HASH_HEX_MAX], expect[REG_HASH_HEX_MAX], ha2[REG_HASH_HEX_MAX];
+	char ha1[REG_HASH_HEX_MAX], resp[REG_HASH_HEX_MAX], expect[REG_HASH_HEX_MAX],
+	    ha2[REG_HASH_HEX_MAX];
 	struct pl u = PL("u"), r = PL("r"), pw = PL("p"), n = PL("abc"), none = PL_INIT;
 	struct pl m = PL("REGISTER"), uri = PL("sip:x");
 
@@ -116,13 +117,13 @@ static void test_auth_parse_bad(void **state)
 	} cases[] = {
 	    {"Basic dXNlcjpwYXNz", EPROTO},
 	    {"Digestusername=\"a\"", EPROTO},
-	    {"Digest username=\"a\", username=\"b\"", EBADMSG},	 /* duplicated */
-	    {"Digest nonce=\"a\", NONCE=\"b\"", EBADMSG},	 /* duplicated, any case */
-	    {"Digest username=\"a", EBADMSG},			 /* unterminated */
-	    {"Digest username", EBADMSG},			 /* no value */
-	    {"Digest username=", EBADMSG},			 /* empty token */
-	    {"Digest =\"a\"", EBADMSG},				 /* no name */
-	    {"Digest username=\"a\" realm=\"b\"", EBADMSG},	 /* no comma */
+	    {"Digest username=\"a\", username=\"b\"", EBADMSG}, /* duplicated */
+	    {"Digest nonce=\"a\", NONCE=\"b\"", EBADMSG},	/* duplicated, any case */
+	    {"Digest username=\"a", EBADMSG},			/* unterminated */
+	    {"Digest username", EBADMSG},			/* no value */
+	    {"Digest username=", EBADMSG},			/* empty token */
+	    {"Digest =\"a\"", EBADMSG},				/* no name */
+	    {"Digest username=\"a\" realm=\"b\"", EBADMSG},	/* no comma */
 	};
 	struct reg_auth a;
 	char big[12000];
@@ -145,7 +146,8 @@ static void test_auth_parse_bad(void **state)
 	/* Algorithms. */
 	{
 		enum reg_alg alg;
-		struct pl md5 = PL("md5"), sha = PL("SHA-256"), sess = PL("MD5-sess"), none = PL_INIT;
+		struct pl md5 = PL("md5"), sha = PL("SHA-256"), sess = PL("MD5-sess"),
+			  none = PL_INIT;
 
 		assert_int_equal(reg_alg_from(&md5, &alg), 0);
 		assert_int_equal(alg, REG_DIGEST_MD5);
@@ -313,12 +315,13 @@ static void test_settings(void **state)
 	assert_int_equal(set.backoff_min, 30);
 	assert_int_equal(set.backoff_max, 1800);
 
-	assert_int_equal(conf_load_string(&conf, "mikaka.conf",
-					  "[registrar]\nban_failures=3\nban_window=10\nban_time=20\n"
-					  "digest_algorithms=sha-256, md5\nline_number=0312345678\n"
-					  "register_backoff_min=1\n",
-					  &diags),
-			 0);
+	assert_int_equal(
+	    conf_load_string(&conf, "mikaka.conf",
+			     "[registrar]\nban_failures=3\nban_window=10\nban_time=20\n"
+			     "digest_algorithms=sha-256, md5\nline_number=0312345678\n"
+			     "register_backoff_min=1\n",
+			     &diags),
+	    0);
 	assert_int_equal(reg_settings_load(&set, conf, &diags), 0);
 	assert_int_equal(set.ban_failures, 3);
 	assert_int_equal(set.ban_window, 10);
@@ -343,10 +346,10 @@ static void test_settings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_digest_vectors),   cmocka_unit_test(test_digest_rfc2069),
-	    cmocka_unit_test(test_auth_parse_ok),    cmocka_unit_test(test_auth_parse_bad),
-	    cmocka_unit_test(test_nonce),	     cmocka_unit_test(test_backoff_schedule),
-	    cmocka_unit_test(test_ban_window),	     cmocka_unit_test(test_ban_off),
+	    cmocka_unit_test(test_digest_vectors), cmocka_unit_test(test_digest_rfc2069),
+	    cmocka_unit_test(test_auth_parse_ok),  cmocka_unit_test(test_auth_parse_bad),
+	    cmocka_unit_test(test_nonce),	   cmocka_unit_test(test_backoff_schedule),
+	    cmocka_unit_test(test_ban_window),	   cmocka_unit_test(test_ban_off),
 	    cmocka_unit_test(test_settings),
 	};
 	return cmocka_run_group_tests_name("reg", tests, NULL, NULL);

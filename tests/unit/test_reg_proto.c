@@ -207,7 +207,8 @@ static struct sip_msg *phone_recv(void)
 		ssize_t n = recv(fx.phone, buf, sizeof(buf), 0);
 
 		if (n > 0) {
-			assert_int_equal(sip_msg_parse(&msg, buf, (size_t)n, true, &used, &perr), 0);
+			assert_int_equal(sip_msg_parse(&msg, buf, (size_t)n, true, &used, &perr),
+					 0);
 			return msg;
 		}
 		loop_run_once(fx.loop, 5);
@@ -257,9 +258,9 @@ static void send_register(const struct regreq *r)
 		 fx.phone_port, fx.cseq, (unsigned)rand(), r->user, fx.cseq, r->user,
 		 r->call_id ? r->call_id : "cid-1", r->cseq ? r->cseq : fx.cseq + 1,
 		 "Contact: ", r->contact ? r->contact : contact, "\r\n",
-		 r->expires ? "Expires: " : "", r->expires ? r->expires : "", r->expires ? "\r\n" : "",
-		 r->auth ? "Authorization: " : "", r->auth ? r->auth : "", r->auth ? "\r\n" : "",
-		 r->extra ? r->extra : "");
+		 r->expires ? "Expires: " : "", r->expires ? r->expires : "",
+		 r->expires ? "\r\n" : "", r->auth ? "Authorization: " : "", r->auth ? r->auth : "",
+		 r->auth ? "\r\n" : "", r->extra ? r->extra : "");
 	fx.cseq = r->cseq ? r->cseq : fx.cseq + 1;
 	phone_send(text);
 }
@@ -440,9 +441,9 @@ static void test_live_state_and_contacts(void **state)
 
 	(void)state;
 	/* The Contact names another address than the packet came from: NAT. */
-	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, "600",
-				     "<sip:801@10.0.0.99:5062>", NULL),
-			 200);
+	assert_int_equal(
+	    do_register("801", "pw801", REG_DIGEST_MD5, "600", "<sip:801@10.0.0.99:5062>", NULL),
+	    200);
 	assert_int_equal(reg_contacts(fx.reg, "801", collect_h, &ci), 1);
 	assert_string_equal(ci.uri, "sip:801@10.0.0.99:5062");
 	assert_true(sa_eq(&ci.source, &fx.phone_addr)); /* calls go to the source */
@@ -678,9 +679,8 @@ static void test_wildcard(void **state)
 	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, NULL, "*", NULL), 400);
 	assert_int_equal(reg_contact_count(fx.reg, "801"), 2);
 	/* "*" with another contact: 400. */
-	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, "0", "*, <sip:a@127.0.0.1>",
-				     NULL),
-			 400);
+	assert_int_equal(
+	    do_register("801", "pw801", REG_DIGEST_MD5, "0", "*, <sip:a@127.0.0.1>", NULL), 400);
 	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, "0", "*", NULL), 200);
 	assert_int_equal(reg_contact_count(fx.reg, "801"), 0);
 }
@@ -693,15 +693,15 @@ static void test_many_contacts(void **state)
 	(void)state;
 	/* 100 URIs in one REGISTER: refused, nothing bound. */
 	for (int i = 0; i < 100; i++)
-		n += (size_t)snprintf(contacts + n, sizeof(contacts) - n, "%s<sip:801@127.0.0.1:%d>",
-				      i ? ", " : "", 10000 + i);
+		n += (size_t)snprintf(contacts + n, sizeof(contacts) - n,
+				      "%s<sip:801@127.0.0.1:%d>", i ? ", " : "", 10000 + i);
 	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, "600", contacts, NULL), 403);
 	assert_int_equal(reg_contact_count(fx.reg, "801"), 0);
 	/* 12 in one: max_contacts (10) kept. */
 	n = 0;
 	for (int i = 0; i < 12; i++)
-		n += (size_t)snprintf(contacts + n, sizeof(contacts) - n, "%s<sip:801@127.0.0.1:%d>",
-				      i ? ", " : "", 10000 + i);
+		n += (size_t)snprintf(contacts + n, sizeof(contacts) - n,
+				      "%s<sip:801@127.0.0.1:%d>", i ? ", " : "", 10000 + i);
 	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, "600", contacts, NULL), 200);
 	assert_int_equal(reg_contact_count(fx.reg, "801"), 10);
 }
@@ -710,16 +710,19 @@ static void test_bad_auth_headers(void **state)
 {
 	static const char *const bad[] = {
 	    /* missing response */
-	    "Digest username=\"801\", realm=\"mikaka\", nonce=\"x\", uri=\"sip:127.0.0.1\", qop=auth, "
+	    "Digest username=\"801\", realm=\"mikaka\", nonce=\"x\", uri=\"sip:127.0.0.1\", "
+	    "qop=auth, "
 	    "nc=00000001, cnonce=\"a\"",
 	    /* duplicated nonce */
 	    "Digest username=\"801\", realm=\"mikaka\", nonce=\"x\", nonce=\"y\", uri=\"sip:a\", "
 	    "response=\"00\", qop=auth, nc=00000001, cnonce=\"a\"",
 	    /* bad nc */
-	    "Digest username=\"801\", realm=\"mikaka\", nonce=\"x\", uri=\"sip:a\", response=\"00\", "
+	    "Digest username=\"801\", realm=\"mikaka\", nonce=\"x\", uri=\"sip:a\", "
+	    "response=\"00\", "
 	    "qop=auth, nc=1, cnonce=\"a\"",
 	    /* unknown algorithm */
-	    "Digest username=\"801\", realm=\"mikaka\", nonce=\"x\", uri=\"sip:a\", response=\"00\", "
+	    "Digest username=\"801\", realm=\"mikaka\", nonce=\"x\", uri=\"sip:a\", "
+	    "response=\"00\", "
 	    "qop=auth, nc=00000001, cnonce=\"a\", algorithm=SHA-512-256",
 	    /* unterminated */
 	    "Digest username=\"801, realm=\"mikaka\"",
@@ -739,8 +742,9 @@ static void test_bad_auth_headers(void **state)
 		mem_deref(m);
 	}
 	/* A 7 KB nonce (under the parser's 8 KB line limit): 400, not a crash. */
-	snprintf(big, sizeof(big), "Digest username=\"801\", realm=\"mikaka\", nonce=\"%07000d\", "
-				   "uri=\"sip:a\", response=\"00\", qop=auth, nc=00000001, cnonce=\"a\"",
+	snprintf(big, sizeof(big),
+		 "Digest username=\"801\", realm=\"mikaka\", nonce=\"%07000d\", "
+		 "uri=\"sip:a\", response=\"00\", qop=auth, nc=00000001, cnonce=\"a\"",
 		 0);
 	{
 		struct regreq r = {.user = "801", .expires = "600", .auth = big};
@@ -775,7 +779,8 @@ static void test_ban(void **state)
 	(void)state;
 	/* ban_failures = 5 in this fixture. */
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(do_register("801", "wrong", REG_DIGEST_MD5, "600", NULL, NULL), 403);
+		assert_int_equal(do_register("801", "wrong", REG_DIGEST_MD5, "600", NULL, NULL),
+				 403);
 	assert_true(reg_is_banned(fx.reg, &fx.phone_addr));
 	/* Banned: even the right password gets nothing but 403, and no challenge. */
 	{
@@ -1010,8 +1015,7 @@ static void start_ngn(const char *line, const char *mikakaconf_number)
 		struct conf *conf = NULL;
 		struct conf_diags d = {0};
 
-		snprintf(text, sizeof(text),
-			 "[general]\nrealm=mikaka\nregister => ");
+		snprintf(text, sizeof(text), "[general]\nrealm=mikaka\nregister => ");
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), line, port);
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "\n%s", extra);
 		assert_int_equal(conf_load_string(&conf, "sip.conf", text, &d), 0);
@@ -1126,7 +1130,8 @@ static void test_line_register_backoff(void **state)
 	assert_true(phone_silent());
 	advance(1500);
 	m = carrier_expect_register();
-	/* 401 from the line: a provisioning problem, backed off, never answered with credentials. */
+	/* 401 from the line: a provisioning problem, backed off, never answered with credentials.
+	 */
 	carrier_answer(m, 401, "Unauthorized",
 		       "WWW-Authenticate: Digest realm=\"x\", nonce=\"y\", qop=\"auth\"\r\n");
 	mem_deref(m);
@@ -1259,7 +1264,8 @@ static void test_trunk_digest(void **state)
 	assert_true(pl_eq_str(&a.opaque, "op"));
 	assert_true(pl_eq_str(&a.nc, "00000001"));
 	{
-		struct pl u = PL("authname"), r = PL("itsp"), p = PL("s3cret"), meth = PL("REGISTER");
+		struct pl u = PL("authname"), r = PL("itsp"), p = PL("s3cret"),
+			  meth = PL("REGISTER");
 
 		reg_digest_ha1(REG_DIGEST_MD5, &u, &r, &p, ha1);
 		reg_digest_response(REG_DIGEST_MD5, ha1, &a.nonce, &a.nc, &a.cnonce, &a.qop, &meth,
@@ -1267,8 +1273,9 @@ static void test_trunk_digest(void **state)
 		assert_true(pl_eq_str(&a.response, expect));
 	}
 	/* The same credentials refused again: Rejected, backed off (no loop). */
-	carrier_answer(m, 401, "Unauthorized",
-		       "WWW-Authenticate: Digest realm=\"itsp\", nonce=\"n0nce2\", qop=\"auth\"\r\n");
+	carrier_answer(
+	    m, 401, "Unauthorized",
+	    "WWW-Authenticate: Digest realm=\"itsp\", nonce=\"n0nce2\", qop=\"auth\"\r\n");
 	mem_deref(m);
 	assert_true(phone_silent());
 	{

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# register.sh: the registrations benchmark, called by run.sh (or alone). SIPp phones register with
+# MD5 digest (REGISTER, 401, REGISTER with credentials, 200) as fast as the server answers,
+# REG_USERS users from a CSV, against mikakad and against Kamailio (registrar + auth, users in an
+# htable, contacts in memory) in the same run; then the memory one registered contact costs
+# mikakad. Prints "name value" lines: reg_mk_per_sec, reg_kam_per_sec, reg_mk_detail,
+# reg_kam_detail, reg_mk_bytes_per_contact.
+#
+# Knobs: REG_USERS (10000), REG_TX registrations per run (100000), BENCH_SECS time cap per run
+# (15), BENCH_SIPP parallel SIPp clients (3), BENCH_CONC registrations in flight per client
+# (100), KAM_CHILDREN (2), BUILD (build), BENCH_KEEP=1 keeps the work directory.
+# Uses only 127.0.0.0/8 and stops every process it started, by PID.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+BUILD=${BUILD:-build}
+USERS=${REG_USERS:-10000}
+TX=${REG_TX:-100000}
+SECS=${BENCH_SECS:-15}
+NSIPP=${BENCH_SIPP:-3}
+CONC=${BENCH_CONC:-100}
+KAM_CHILDREN=${KAM_CHILDREN:-2}
+KAM_BIN=${KAM_BIN:-$(command -v kamailio || echo /usr/sbin/kamailio)}
+MK_ADDR=127.0.0.23
+KAM_ADDR=127.0.0.24
+PORT=5100
+CLI_ADDR=127.0.0.25
+CLI_PORT0=17000
+SCENARIO=$PWD/tests/e2e/sipp/reg-phone.xml
+
+WORK=$(mktemp -d /tmp/mikaka-bench-reg.XXXXXX)
+PIDS=()
+cleanup()
+{
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "register: kept $WORK" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+say() { echo "register: $*" >&2; }
+forget()
+{
+	local p keep=()
+	for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+stop_pid()
+{
+	kill "$1" 2>/dev/null
+	for _ in $(seq 1 25); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	forget "$1"
+}
+kib_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# The users: 100000 .. 100000+USERS-1, password "pw", as peers and as the SIPp CSV.
+{
+	echo SEQUENTIAL
+	for i in $(seq 0 $((USERS - 1))); do
+		u=$((100000 + i))
+		echo "$u;[authentication username=$u password=pw];3600;"
+	done
+} >"$WORK/users.csv"
+
+mk_start()
+{
+	mkdir -p "$WORK/mk"
+	{
+		printf '[general]\nudpbindaddr=%s\nbindport=%s\ntcpenable=no\nrealm=mikaka\n' \
+			"$MK_ADDR" "$PORT"
+		printf 'maxexpiry=3600\n[u](!)\ntype=friend\nhost=dynamic\nsecret=pw\n'
+		for i in $(seq 0 $((USERS - 1))); do printf '[%d](u)\n' $((100000 + i)); done
+	} >"$WORK/mk/sip.conf"
+	printf '[registrar]\nban_failures=0\n' >"$WORK/mk/mikaka.conf"
+	rm -f "$WORK/mk/mikaka.db"*
+	"$BUILD/mikakad" -C "$WORK/mk" -s "$WORK/mk/ctl" -d "$WORK/mk/mikaka.db" -q \
+		>>"$WORK/mk/log" 2>&1 &
+	mk_pid=$!
+	PIDS+=("$mk_pid")
+	for _ in $(seq 1 50); do
+		"$BUILD/mikaka" -s "$WORK/mk/ctl" core show version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	say "mikakad did not start: $(tail -n 5 "$WORK/mk/log")"
+	return 1
+}
+
+kam_start()
+{
+	mkdir -p "$WORK/kam"
+	cat >"$WORK/kam/kamailio.cfg" <<'EOF'
+#!KAMAILIO
+# kamailio-register.cfg: the registrations benchmark peer: a registrar with digest (MD5, qop=auth,
+# nonce-count replay checks) for REG_USERS users held in an htable, contacts in memory (usrloc
+# db_mode 0). bench/register.sh sets listen, children and REG_USERS.
+debug=0
+log_stderror=yes
+disable_tcp=yes
+auto_aliases=no
+max_while_loops=1000000
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+loadmodule "htable.so"
+modparam("usrloc", "db_mode", 0)
+modparam("htable", "htable", "users=>size=16;")
+modparam("auth", "qop", "auth")
+modparam("auth", "nonce_count", 1)
+modparam("auth", "nonce_expire", 300)
+event_route[htable:mod-init] {
+	$var(i) = 0;
+	while ($var(i) < REG_USERS) {
+		$var(k) = 100000 + $var(i);
+		$sht(users=>$var(k)) = "pw";
+		$var(i) = $var(i) + 1;
+	}
+}
+request_route {
+	if (method != "REGISTER") {
+		sl_send_reply("405", "Method Not Allowed");
+		exit;
+	}
+	if (!pv_www_authenticate("$td", "$sht(users=>$tU)", "0")) {
+		www_challenge("$td", "1");
+		exit;
+	}
+	if (!save("location"))
+		sl_reply_error();
+	exit;
+}
+EOF
+	"$KAM_BIN" -f "$WORK/kam/kamailio.cfg" -DD -E -Y "$WORK/kam" -w "$WORK/kam" \
+		-n "$KAM_CHILDREN" -l "udp:$KAM_ADDR:$PORT" -m 256 -M 16 -A "REG_USERS=$USERS" \
+		>>"$WORK/kam/log" 2>&1 &
+	kam_pid=$!
+	PIDS+=("$kam_pid")
+	sleep 1.5
+	kill -0 "$kam_pid" 2>/dev/null || { say "kamailio did not start: $(tail -n 5 "$WORK/kam/log")"; return 1; }
+}
+
+# load ADDR TAG [M]: NSIPP clients register TX users' worth (or M each) in parallel; writes
+# "PER_SEC OK FAIL SECS" to $WORK/TAG.result.
+load()
+{
+	local addr=$1 tag=$2 per=${3:-$(((TX + NSIPP - 1) / NSIPP))} i pids=() ok=0 fail=0 t0 t1 line
+	t0=$(date +%s.%N)
+	for i in $(seq 1 "$NSIPP"); do
+		timeout $((SECS + 20)) sipp "$addr:$PORT" -sf "$SCENARIO" -inf "$WORK/users.csv" \
+			-i "$CLI_ADDR" -p $((CLI_PORT0 + i)) -t u1 -nostdin -m "$per" -r 1000000 \
+			-rp 1000 -l "$CONC" -timeout "$SECS" -max_recv_loops 10000 \
+			-max_sched_loops 10000 -buff_size 1048576 -trace_stat \
+			-stf "$WORK/$tag-$i.csv" -fd 3600 >"$WORK/$tag-$i.out" 2>&1 &
+		pids+=($!)
+		PIDS+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" 2>/dev/null; forget "$i"; done
+	t1=$(date +%s.%N)
+	for i in $(seq 1 "$NSIPP"); do
+		line=$(tail -n 1 "$WORK/$tag-$i.csv" 2>/dev/null)
+		case "$line" in '' | StartTime*) continue ;; esac
+		ok=$((ok + $(echo "$line" | awk -F';' '{ print $16 + 0 }')))
+		fail=$((fail + $(echo "$line" | awk -F';' '{ print $18 + 0 }')))
+	done
+	awk -v ok="$ok" -v fail="$fail" -v t0="$t0" -v t1="$t1" \
+		'BEGIN { s = t1 - t0; printf "%d %d %d %.2f\n", (s > 0 ? ok / s : 0), ok, fail, s }' \
+		>"$WORK/$tag.result"
+}
+
+command -v sipp >/dev/null || { say "sipp missing"; exit 1; }
+mk=n/a kam=n/a mkd="" kamd="" bpc=n/a
+
+if [ -x "$KAM_BIN" ] && kam_start; then
+	load "$KAM_ADDR" kam
+	read -r kam ok fail secs <"$WORK/kam.result"
+	kamd="$ok ok, $fail failed in $secs s"
+	say "kamailio: $kam registrations/s ($kamd)"
+	stop_pid "$kam_pid"
+fi
+
+if [ -x "$BUILD/mikakad" ] && mk_start; then
+	load "$MK_ADDR" mk
+	read -r mk ok fail secs <"$WORK/mk.result"
+	mkd="$ok ok, $fail failed in $secs s"
+	say "mikakad: $mk registrations/s ($mkd)"
+	stop_pid "$mk_pid"
+	# Memory per contact: a fresh daemon, RSS before and after USERS registrations (one
+	# client, so one binding per user).
+	if mk_start; then
+		sleep 0.5
+		r0=$(kib_of "$mk_pid")
+		NSIPP_SAVE=$NSIPP
+		NSIPP=1
+		load "$MK_ADDR" mkmem "$USERS"
+		NSIPP=$NSIPP_SAVE
+		sleep 0.5
+		r1=$(kib_of "$mk_pid")
+		n=$("$BUILD/mikaka" -s "$WORK/mk/ctl" sip show peers | grep -c "^1[0-9]*/.* $CLI_ADDR ")
+		if [ -n "$r0" ] && [ -n "$r1" ] && [ "$n" -gt 0 ]; then
+			bpc=$(((r1 - r0) * 1024 / n))
+			say "mikakad: RSS $r0 KiB -> $r1 KiB for $n contacts: $bpc bytes each"
+		fi
+		stop_pid "$mk_pid"
+	fi
+fi
+
+echo "reg_mk_per_sec $mk"
+echo "reg_kam_per_sec $kam"
+echo "reg_mk_detail $mkd"
+echo "reg_kam_detail $kamd"
+echo "reg_mk_bytes_per_contact $bpc"
