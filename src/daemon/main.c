@@ -100,9 +100,7 @@ static int media_setup(struct daemon *d)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/rtp.conf", d->confdir);
-	err = conf_load(&rc, path, &diags);
-	if (err == ENOENT)
-		err = 0;
+	err = access(path, F_OK) == 0 ? conf_load(&rc, path, &diags) : 0;
 	if (!err)
 		err = media_config_load(&mc, rc, &diags);
 	if (!err && (!rc || !conf_var_find(conf_section_find(rc, "general"), "rtpend")))
