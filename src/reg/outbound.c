@@ -449,7 +449,8 @@ static void out_send(struct reg_out *o)
 	err = sip_build_request(&req, &s);
 	o->ct_auth = !o->ngn && o->nonce;
 	if (!err)
-		err = sip_ctrans_request(&o->ct, reg->stack, o->tp, &o->dst, &req, out_resp_h, o);
+		err = sip_ctrans_request_from(&o->ct, reg->stack, o->tp, &o->local, &o->dst, &req,
+					      out_resp_h, o);
 	mbuf_reset(&req);
 	mbuf_reset(&extra);
 	if (err) {

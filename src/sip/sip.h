@@ -469,6 +469,12 @@ void sip_strans_set_cancel_handler(struct sip_strans *st, sip_cancel_h *h, void 
  * NULL when the caller never cancels it. */
 int sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *stack, enum sip_transport type,
 		       const struct sa *dst, const struct mbuf *req, sip_response_h *h, void *arg);
+/* Same, sent (with its retransmissions, ACK and CANCEL) from the local address src, so that on a
+ * multi-homed host a request toward the line leaves from the line-side address even when the
+ * sockets are bound to specific addresses (src may be NULL or a wildcard: the kernel's choice). */
+int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
+			    enum sip_transport type, const struct sa *src, const struct sa *dst,
+			    const struct mbuf *req, sip_response_h *h, void *arg);
 /* Sends CANCEL for an INVITE client transaction (after a provisional response, or as soon as
  * one arrives, RFC 3261 §9.1). */
 int sip_ctrans_cancel(struct sip_ctrans *ct, const char *reason_hdr);

@@ -48,6 +48,7 @@ struct sip_ctrans {
 	struct sip_msg *req; /* our own request, parsed; raw is what goes on the wire */
 	enum sip_transport type;
 	struct sa dst;
+	struct sa src; /* local address to send from (unset: the kernel's choice) */
 	bool invite;
 	bool reliable;
 	enum ctrans_state state;
@@ -523,7 +524,8 @@ static void ctrans_notify(struct sip_ctrans *ct, int err, const struct sip_msg *
 
 static int ctrans_send(struct sip_ctrans *ct, const void *data, size_t len)
 {
-	return sip_transp_send(ct->stack->tp, ct->type, NULL, NULL, &ct->dst, data, len);
+	return sip_transp_send(ct->stack->tp, ct->type, NULL, sa_isset(&ct->src) ? &ct->src : NULL,
+			       &ct->dst, data, len);
 }
 
 static void ctrans_retx_h(void *arg)
@@ -744,6 +746,13 @@ void sip_ctrans_recv_response(struct sip_stack *stack, const struct sip_msg *res
 int sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *stack, enum sip_transport type,
 		       const struct sa *dst, const struct mbuf *req, sip_response_h *h, void *arg)
 {
+	return sip_ctrans_request_from(ctp, stack, type, NULL, dst, req, h, arg);
+}
+
+int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
+			    enum sip_transport type, const struct sa *src, const struct sa *dst,
+			    const struct mbuf *req, sip_response_h *h, void *arg)
+{
 	struct sip_parse_error perr = {0};
 	struct sip_ctrans *ct;
 	struct sip_msg *msg = NULL;
@@ -775,6 +784,8 @@ int sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *stack, enum si
 	ct->req = msg;
 	ct->type = type;
 	ct->dst = *dst;
+	if (src && sa_isset(src) && !sa_is_any(src))
+		ct->src = *src;
 	ct->invite = msg->mid == SIP_METHOD_INVITE;
 	ct->reliable = sip_transport_reliable(type);
 	ct->state = CTRANS_CALLING;

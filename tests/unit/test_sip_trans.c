@@ -296,6 +296,53 @@ static bool hdr_eq(const struct sip_msg *m, enum sip_hdr_id id, const char *valu
  * Client transactions
  */
 
+/* A request sent "from" one of several specifically bound sockets leaves from that address, and
+ * so do its retransmissions (multi-homed: the line-side address toward the line). */
+static void test_ctrans_from_source_address(void **state)
+{
+	struct sa a62, a63, from;
+	struct sip_request_spec spec = {0};
+	char ruri[128], buf[4096];
+	struct mbuf mb;
+	socklen_t len;
+
+	(void)state;
+	assert_int_equal(sa_set_str(&a62, "127.0.0.62", 0), 0);
+	assert_int_equal(sa_set_str(&a63, "127.0.0.63", 0), 0);
+	assert_int_equal(sip_transp_listen(sip_stack_transp(fx.stack), SIP_TP_UDP, &a62, 0), 0);
+	assert_int_equal(sip_transp_listen(sip_stack_transp(fx.stack), SIP_TP_UDP, &a63, 0), 0);
+	assert_int_equal(sip_transp_bound(sip_stack_transp(fx.stack), SIP_TP_UDP, 2, &a63), 0);
+	snprintf(ruri, sizeof(ruri), "sip:bob@%s:%u", fx.peer_host, fx.peer_port);
+	spec.method = "OPTIONS";
+	spec.ruri = ruri;
+	spec.tp = SIP_TP_UDP;
+	spec.via_host = "127.0.0.63";
+	spec.via_port = sa_port(&a63);
+	spec.branch = "z9hG4bKfrom63";
+	spec.from = "<sip:alice@example.net>;tag=f63";
+	spec.to = "<sip:bob@example.net>";
+	spec.call_id = "from63@example.net";
+	spec.cseq = 1;
+	spec.max_forwards = -1;
+	mbuf_init(&mb);
+	assert_int_equal(sip_build_request(&mb, &spec), 0);
+	assert_int_equal(sip_ctrans_request_from(NULL, fx.stack, SIP_TP_UDP, &a63, &fx.peer_addr,
+						 &mb, on_response, &fx),
+			 0);
+	mbuf_reset(&mb);
+	for (int round = 0; round < 2; round++) {
+		struct pollfd pfd = {.fd = fx.peer, .events = POLLIN};
+
+		if (round == 1)
+			clock_at(SIP_T1_DEFAULT); /* timer E: the retransmission */
+		assert_int_equal(poll(&pfd, 1, 1000), 1);
+		len = sizeof(from.u.ss);
+		assert_true(recvfrom(fx.peer, buf, sizeof(buf), 0, &from.u.sa, &len) > 0);
+		from.len = len;
+		assert_true(sa_eq(&from, &a63));
+	}
+}
+
 static void test_ctrans_invite_timer_a_b(void **state)
 {
 	static const uint64_t retx[] = {500, 1500, 3500, 7500, 15500, 31500};
@@ -1103,6 +1150,7 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ctrans_invite_timer_a_b, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_from_source_address, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ctrans_noninvite_timer_e_f, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ctrans_noninvite_proceeding_completed, setup,
 					    teardown),
