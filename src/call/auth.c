@@ -10,7 +10,6 @@
 #include "cfg.h"
 #include "peer.h"
 #include "reg.h"
-#include "reg_int.h"
 
 #define LOG_MODULE "call"
 

@@ -13,57 +13,6 @@
 #include "store.h"
 
 /* ---------------------------------------------------------------------------------------------
- * Digest (digest.c): hashes (nettle), the Authorization / WWW-Authenticate syntax, nonces.
- */
-enum reg_alg { REG_DIGEST_MD5 = 0, REG_DIGEST_SHA256 };
-
-#define REG_HASH_HEX_MAX   65	/* SHA-256 in hex plus NUL */
-#define REG_NONCE_LEN	   48	/* hex: 8 bytes time, 4 random, 12 MAC */
-#define REG_AUTH_PARAM_MAX 1024 /* a longer parameter value is a bad header */
-
-/* Hex digest length of an algorithm (32 or 64). */
-size_t reg_digest_hexlen(enum reg_alg alg);
-/* "MD5" / "SHA-256" */
-const char *reg_digest_name(enum reg_alg alg);
-/* H(data) in lower-case hex into out (REG_HASH_HEX_MAX bytes). Parts are concatenated with ':'
- * between them (the digest's own separator), n parts. */
-void reg_digest_hash(enum reg_alg alg, const struct pl *parts, size_t n, char *out);
-/* HA1 = H(user:realm:password). */
-void reg_digest_ha1(enum reg_alg alg, const struct pl *user, const struct pl *realm,
-		    const struct pl *password, char *out);
-/* response = H(HA1:nonce:nc:cnonce:qop:H(method:uri)), or H(HA1:nonce:H(method:uri)) when qop
- * is unset (RFC 2069). */
-void reg_digest_response(enum reg_alg alg, const char *ha1, const struct pl *nonce,
-			 const struct pl *nc, const struct pl *cnonce, const struct pl *qop,
-			 const struct pl *method, const struct pl *uri, char *out);
-
-/* The parameters of one Digest credentials or challenge header (values unquoted, escapes
- * left as written). `dup` is set when a parameter appeared twice. */
-struct reg_auth {
-	struct pl username, realm, nonce, uri, response, algorithm, cnonce, opaque, qop, nc, stale,
-	    domain;
-	bool dup;
-};
-/* Parses "Digest a=b, c="d"". EBADMSG on a syntax error, a duplicated parameter, or a value
- * over REG_AUTH_PARAM_MAX; EPROTO when the scheme is not Digest. */
-int reg_auth_parse(struct reg_auth *a, const struct pl *value);
-/* Algorithm from its name (absent: MD5); EINVAL for one we do not do. */
-int reg_alg_from(const struct pl *name, enum reg_alg *alg);
-
-/* Stateless nonces: hex(time ms, 8 bytes | random, 4 bytes | HMAC-SHA256(key, both)[0..12]). */
-struct reg_nonce_key {
-	uint8_t key[32];
-};
-void reg_nonce_key_init(struct reg_nonce_key *k);
-/* Writes a nonce for time `now_ms` into out (REG_NONCE_LEN + 1 bytes). */
-void reg_nonce_make(const struct reg_nonce_key *k, uint64_t now_ms, char *out);
-enum reg_nonce_check { REG_NONCE_OK, REG_NONCE_STALE, REG_NONCE_BAD };
-/* Checks a nonce: ours and younger than lifetime_ms. *tag gets 8 bytes identifying it (for the
- * nc replay check). */
-enum reg_nonce_check reg_nonce_check(const struct reg_nonce_key *k, const struct pl *nonce,
-				     uint64_t now_ms, uint64_t lifetime_ms, uint64_t *tag);
-
-/* ---------------------------------------------------------------------------------------------
  * The ban (ban.c): failures counted per source address in a window.
  */
 struct reg_ban_entry {
