@@ -1624,6 +1624,12 @@ static void run(struct call *c)
 			break;
 		case PBX_ACT_HANGUP:
 			snprintf(c->lastapp, sizeof(c->lastapp), "Hangup");
+			/* Hangup() without a cause keeps what the last Dial() ended with (a busy
+			 * phone gives the caller 486, not 480), as Asterisk does. The dialplan
+			 * reports an empty cause as 16, so 16 on an unanswered call is taken
+			 * as "no cause". */
+			if ((!act.cause || act.cause == 16) && !c->answered && c->best)
+				act.cause = call_cause_for(c->best);
 			call_hangup(c, act.cause ? act.cause : 16);
 			break;
 		case PBX_ACT_END:

@@ -1099,6 +1099,22 @@ int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, stru
 			}
 		}
 	}
+	if (!sa_port(&l)) {
+		/* No socket can send from the kernel's choice (the daemon is bound to specific
+		 * addresses only): what we put in Via, Contact and SDP must be an address we
+		 * listen on, so take the first bound one of that family (UDP first). */
+		for (int pass = 0; pass < 2 && !sa_port(&l); pass++) {
+			LIST_FOREACH (&tp->socks, le) {
+				const struct transp_sock *s = le->data;
+
+				if ((pass == 0) != (s->type == SIP_TP_UDP) ||
+				    sa_af(&s->laddr) != af || s->wildcard)
+					continue;
+				l = s->laddr;
+				break;
+			}
+		}
+	}
 	*local = l;
 	return 0;
 }

@@ -952,6 +952,19 @@ static void test_local_for_and_bound(void **state)
 	assert_int_equal(sip_transp_bound(e->tp, SIP_TP_TCP, 0, &local), ENOENT);
 }
 
+/* Bound to one specific address only: the kernel would pick 127.0.0.1 toward 127.0.0.9, but
+ * Via/Contact/SDP must name the address and port we listen on. */
+static void test_local_for_specific_bind(void **state)
+{
+	struct env *e = *state;
+	struct sa u = listen_on(e, SIP_TP_UDP, "127.0.0.40", 0);
+	struct sa dst, local;
+
+	assert_int_equal(sa_set_str(&dst, "127.0.0.9", 5060), 0);
+	assert_int_equal(sip_transp_local_for(e->tp, &dst, &local), 0);
+	assert_true(sa_eq(&local, &u));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -978,6 +991,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tcp_output_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_held_conn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_for_and_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_for_specific_bind, setup, teardown),
 	};
 
 	log_set_level(LOG_WARN);
