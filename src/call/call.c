@@ -1,5 +1,6 @@
 /* call: the B2BUA core: calls, legs as RFC 3261 dialogs, the dialplan step machine driven per
  * call, Dial() forking, CANCEL, BYE, re-INVITE/UPDATE, PRACK, session timers and call records. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "call_int.h"
+#include "media.h"
 #include "cfg.h"
 #include "peer.h"
 #include "store.h"
@@ -1994,6 +1996,69 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 		a_reply(leg, &st, 200, msg->body.l ? leg->sdp_local : NULL);
 }
 
+/* SIP INFO with application/dtmf-relay ("Signal=5\r\nDuration=160") or application/dtmf
+ * ("5") from one leg: the digit goes out of the other leg's media in that leg's DTMF mode
+ * (RFC 4733 events or in-band tones). Other INFO bodies are just acknowledged. */
+static void info_dtmf(struct call_leg *leg, const struct sip_msg *msg)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(msg, SIP_HDR_CONTENT_TYPE);
+	struct call *c = leg->call;
+	struct call_leg *other;
+	uint32_t duration = 100;
+	char digit = 0;
+	struct pl body = msg->body;
+
+	if (!c || !ct || !body.l)
+		return;
+	other = leg == c->a ? c->b : leg == c->b ? c->a : NULL;
+	if (!other || !other->ml)
+		return;
+	if (ct->value.l >= 22 && !strncasecmp(ct->value.p, "application/dtmf-relay", 22)) {
+		const char *p = body.p, *end = body.p + body.l;
+
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *le = nl ? nl : end;
+			struct pl line = pl_from(p, (size_t)(le - p)), val;
+			const char *eq = pl_chr(&line, '=');
+
+			if (eq) {
+				struct pl key = pl_from(line.p, (size_t)(eq - line.p));
+
+				val = pl_from(eq + 1, (size_t)(le - eq - 1));
+				pl_trim(&key);
+				pl_trim(&val);
+				if (pl_caseeq_str(&key, "Signal") && val.l) {
+					if (pl_eq_str(&val, "10"))
+						digit = '*';
+					else if (pl_eq_str(&val, "11"))
+						digit = '#';
+					else if (val.l == 1)
+						digit = val.p[0];
+				} else if (pl_caseeq_str(&key, "Duration")) {
+					uint32_t d;
+
+					if (!pl_u32(&val, &d) && d >= 40 && d <= 5000)
+						duration = d;
+				}
+			}
+			p = nl ? nl + 1 : end;
+		}
+	} else if (ct->value.l >= 16 && !strncasecmp(ct->value.p, "application/dtmf", 16)) {
+		struct pl v = body;
+
+		pl_trim(&v);
+		if (v.l == 1)
+			digit = v.p[0];
+	}
+	if (!digit || !strchr("0123456789*#ABCDabcd", digit))
+		return;
+	if (media_leg_send_dtmf(other->ml, (char)toupper((unsigned char)digit), duration))
+		log_info("%s: INFO digit %c not sent toward %s", leg->name, digit, other->name);
+	else
+		log_info("%s: INFO digit %c sent toward %s", leg->name, digit, other->name);
+}
+
 static bool in_dialog(struct call_eng *eng, struct sip_strans *st, const struct sip_msg *msg)
 {
 	struct call_leg *leg = leg_find(eng, &msg->call_id, &msg->to.tag, &msg->from.tag);
@@ -2049,7 +2114,7 @@ static bool in_dialog(struct call_eng *eng, struct sip_strans *st, const struct 
 		return true;
 	}
 	case SIP_METHOD_INFO:
-		/* TODO: relay DTMF INFO to the other leg. */
+		info_dtmf(leg, msg);
 		sip_strans_reply(st, 200, "OK", NULL, NULL, NULL);
 		return true;
 	case SIP_METHOD_REFER:

@@ -85,7 +85,7 @@ start_call() {
 	sipp_bg "$1-carrier" media-carrier-uas.xml 127.0.0.52 5252 -mp 41000 \
 		-key rtpaddr 127.0.0.52 -key rtpport 40010; CARRIER=$BG
 	sleep 0.3
-	sipp_bg "$1-phone" media-phone-out.xml 127.0.0.51 5251 127.0.0.50:$PORT -mp 41100 \
+	sipp_bg "$1-phone" "${2:-media-phone-out.xml}" 127.0.0.51 5251 127.0.0.50:$PORT -mp 41100 \
 		-key rtpaddr 127.0.0.51 -key rtpport 40020; PHONE=$BG
 	local a p
 	for _ in $(seq 50); do
@@ -140,6 +140,15 @@ tool_bg phone.out 127.0.0.51:40020 "$PHONE_SIDE" silence 3000 ev=123; p=$BG
 tool_check dtmf-inband-to-rfc4733 "$p" phone.out
 wait "$c"
 end_call dtmf-down
+
+# 4b. SIP INFO digits (application/dtmf-relay) from the phone become in-band tones toward the
+# inband carrier.
+start_call dtmf-info media-phone-info.xml
+tool_bg carrier.out 127.0.0.52:40010 "$LINE" silence 3500 dtmf=123; c=$BG
+tool_bg phone.out 127.0.0.51:40020 "$PHONE_SIDE" silence 3300; p=$BG
+tool_check dtmf-info-to-inband "$c" carrier.out
+wait "$p"
+end_call dtmf-info
 
 # 5. Latching: the phone sends from port 40030 (its SDP says 40020): relayed both ways under
 # nat=comedia; a hijacker on 127.0.0.53 (SSRC deadbeef) sending to the phone-side port is not
