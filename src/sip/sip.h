@@ -398,6 +398,10 @@ int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, stru
 struct sip_conn *sip_conn_ref(struct sip_conn *conn);
 void sip_conn_deref(struct sip_conn *conn);
 size_t sip_transp_conn_count(const struct sip_transp *tp);
+/* Overload signal (RFC 6357): true while received datagrams wait too long in the kernel before
+ * we read them, i.e. the loop cannot keep up. New work (out-of-dialog INVITEs) is then refused
+ * with 503 + Retry-After while in-dialog traffic and responses are still handled. */
+bool sip_transp_overloaded(const struct sip_transp *tp);
 
 /* ---------------------------------------------------------------------------------------------
  * Transactions (RFC 3261 §17, RFC 6026) on top of a transport.

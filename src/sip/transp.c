@@ -224,6 +224,12 @@ size_t sip_transp_conn_count(const struct sip_transp *tp)
 	return tp ? tp->nconns : 0;
 }
 
+bool sip_transp_overloaded(const struct sip_transp *tp)
+{
+	(void)tp;
+	return false; /* TODO(overload): queueing delay measurement */
+}
+
 struct sip_conn *sip_conn_ref(struct sip_conn *conn)
 {
 	return mem_ref(conn);
