@@ -875,6 +875,9 @@ void call_cdr_write(struct call *c)
 	else
 		r.disposition = STORE_CDR_FAILED;
 	r.media = pl_from_str((const char *)media.buf);
+	r.hangupcause = c->cause;
+	r.callid = pl_from_str(str_or(cid_a, ""));
+	r.dstcallid = pl_from_str(str_or(cid_b, ""));
 	if (store_cdr_add(c->eng->store, &r, NULL, NULL))
 		log_error("call %s: the call record could not be queued", uid);
 	mbuf_reset(&media);

@@ -59,13 +59,21 @@ static int cdr_each(const struct store_cdr *c, void *arg)
 			    st, an, en, (long long)c->duration, (long long)c->billsec,
 			    store_cdr_disp_name(c->disposition));
 		csv_field(o->out, &c->uniqueid, false);
-		csv_field(o->out, &c->media, true);
+		/* Asterisk's userfield slot carries the media statistics; our extra columns follow. */
+		csv_field(o->out, &c->media, false);
+		mbuf_printf(o->out, "%u,", c->hangupcause);
+		csv_field(o->out, &c->callid, false);
+		csv_field(o->out, &c->dstcallid, true);
 	} else {
-		mbuf_printf(o->out, "%-20s %-12.*s %-12.*s %-14.*s %-26.*s %-26.*s %-10s %5lld %5lld %.*s\n",
+		mbuf_printf(o->out,
+			    "%-20s %-12.*s %-12.*s %-14.*s %-26.*s %-26.*s %-10s %5lld %5lld %5u "
+			    "%.*s %.*s %.*s\n",
 			    st, PL_ARG(c->src), PL_ARG(c->dst), PL_ARG(c->dcontext),
 			    PL_ARG(c->channel), PL_ARG(c->dstchannel),
 			    store_cdr_disp_name(c->disposition), (long long)c->duration,
-			    (long long)c->billsec, PL_ARG(c->media));
+			    (long long)c->billsec, c->hangupcause, PL_ARG(c->callid),
+			    c->dstcallid.l ? (int)c->dstcallid.l : 1,
+			    c->dstcallid.l ? c->dstcallid.p : "-", PL_ARG(c->media));
 	}
 	o->n++;
 	return 0;
@@ -77,9 +85,9 @@ int call_cdr_show(struct store *store, unsigned n, struct mbuf *out)
 
 	if (!store)
 		return ENOENT;
-	mbuf_printf(out, "%-20s %-12s %-12s %-14s %-26s %-26s %-10s %5s %5s %s\n", "Start", "Src",
-		    "Dst", "Context", "Channel", "DstChannel", "Disposition", "Dur", "Bill",
-		    "Cause/Call-IDs");
+	mbuf_printf(out, "%-20s %-12s %-12s %-14s %-26s %-26s %-10s %5s %5s %5s %s\n", "Start",
+		    "Src", "Dst", "Context", "Channel", "DstChannel", "Disposition", "Dur", "Bill",
+		    "Cause", "CallID DstCallID Media");
 	int err = store_cdr_list(store, n, cdr_each, &o);
 
 	mbuf_printf(out, "%u record%s\n", o.n, o.n == 1 ? "" : "s");

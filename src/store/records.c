@@ -220,6 +220,9 @@ int store_cdr_add(struct store *st, const struct store_cdr *c, store_done_h *don
 			: sqlite3_bind_text(stmt, 15, store_cdr_disp_name(c->disposition), -1,
 					    SQLITE_STATIC);
 		rc = rc ? rc : store_bind_pl(stmt, 16, &c->media);
+		rc = rc ? rc : sqlite3_bind_int64(stmt, 17, c->hangupcause);
+		rc = rc ? rc : store_bind_pl(stmt, 18, &c->callid);
+		rc = rc ? rc : store_bind_pl(stmt, 19, &c->dstcallid);
 		store_bind_failed(st, rc);
 	}
 	store_write_end(st, rc ? NULL : stmt, done, arg);
@@ -254,6 +257,9 @@ int store_cdr_list(struct store *st, unsigned limit, store_cdr_h *each, void *ar
 		    .billsec = sqlite3_column_int64(stmt, 14),
 		    .disposition = store_cdr_disp_parse(sqlite3_column_text(stmt, 15)),
 		    .media = store_column_pl(stmt, 16),
+		    .hangupcause = (unsigned)sqlite3_column_int64(stmt, 17),
+		    .callid = store_column_pl(stmt, 18),
+		    .dstcallid = store_column_pl(stmt, 19),
 		};
 
 		err = each(&c, arg);

@@ -42,6 +42,10 @@ static const struct store_migration store_schema[STORE_SCHEMA_VERSION] = {
      " end_ms INTEGER NOT NULL DEFAULT 0, duration INTEGER NOT NULL DEFAULT 0,"
      " billsec INTEGER NOT NULL DEFAULT 0, disposition TEXT NOT NULL, media TEXT);"
      "CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);"},
+    /* 2: the hang-up cause and both legs' Call-IDs as columns (they were only in media). */
+    {"ALTER TABLE cdr ADD COLUMN hangupcause INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE cdr ADD COLUMN callid TEXT;"
+     "ALTER TABLE cdr ADD COLUMN dstcallid TEXT;"},
 };
 
 static const char *const store_sql[STORE_STMT_N] = {
@@ -60,12 +64,13 @@ static const char *const store_sql[STORE_STMT_N] = {
 		       " registered_at FROM reg WHERE expires > ?1 ORDER BY peer, contact",
     [STORE_CDR_ADD] = "INSERT INTO cdr (uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
 		      " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
-		      " disposition, media)"
+		      " disposition, media, hangupcause, callid, dstcallid)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		      " ?16)",
+		      " ?16, ?17, ?18, ?19)",
     [STORE_CDR_LIST] = "SELECT id, uniqueid, src, dst, dcontext, clid, channel, dstchannel,"
 		       " lastapp, lastdata, start_ms, answer_ms, end_ms, duration, billsec,"
-		       " disposition, media FROM cdr ORDER BY id DESC LIMIT ?1",
+		       " disposition, media, hangupcause, callid, dstcallid"
+		       " FROM cdr ORDER BY id DESC LIMIT ?1",
     [STORE_KV_SET] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
     [STORE_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
     [STORE_KV_GET] = "SELECT value FROM kv WHERE key = ?1",

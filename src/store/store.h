@@ -15,7 +15,7 @@ struct store;
 /* Where the database lives when `mikakad -d` is not given. */
 #define STORE_DEFAULT_PATH "/var/lib/mikaka/mikaka.db"
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* Most writes one batch (loop turn) may queue; beyond it writes fail with ENOBUFS. */
 #define STORE_BATCH_MAX 65536
 
@@ -135,6 +135,9 @@ struct store_cdr {
 	int64_t billsec;  /* seconds from answer to end */
 	enum store_cdr_disp disposition;
 	struct pl media; /* per-leg media statistics, JSON text (unset: none) */
+	unsigned hangupcause; /* Q.850 cause the call ended with (16 normal, 17 busy, ...) */
+	struct pl callid;     /* Call-ID of the calling leg's dialog */
+	struct pl dstcallid;  /* Call-ID of the called leg's dialog (unset: none was placed) */
 };
 
 typedef int(store_cdr_h)(const struct store_cdr *c, void *arg);

@@ -144,5 +144,9 @@ check "refusal-logged" grep -q "refused INVITE from 127.0.0.34" "$DAEMON_LOG"
 
 "$MIKAKA" -s "$CTL" cdr export --csv >"$WORK/cdr.csv"
 check "cdr-export-csv" grep -q '"ANSWERED"' "$WORK/cdr.csv"
+# Hang-up cause and both legs' Call-IDs are columns of their own (16: normal clearing).
+n=$(sqlite3 "$WORK/mikaka.db" "SELECT count(*) FROM cdr WHERE disposition = 'ANSWERED' AND
+	hangupcause = 16 AND length(callid) > 0 AND length(dstcallid) > 0 AND callid <> dstcallid")
+check "cdr-cause-and-callids" [ "${n:-0}" -ge 1 ]
 check "sigterm-clean-exit" stop_daemon
 finish

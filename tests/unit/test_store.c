@@ -537,6 +537,8 @@ struct cdr_set {
 	char uniqueid[8][32];
 	char src[8][32];
 	char media[8][64];
+	char callid[8][32], dstcallid[8][32];
+	unsigned cause[8];
 	enum store_cdr_disp disp[8];
 	int64_t start[8], billsec[8], id[8];
 	size_t n;
@@ -550,6 +552,9 @@ static int cdr_collect(const struct store_cdr *c, void *arg)
 	cp(set->uniqueid[set->n], sizeof(set->uniqueid[0]), &c->uniqueid);
 	cp(set->src[set->n], sizeof(set->src[0]), &c->src);
 	cp(set->media[set->n], sizeof(set->media[0]), &c->media);
+	cp(set->callid[set->n], sizeof(set->callid[0]), &c->callid);
+	cp(set->dstcallid[set->n], sizeof(set->dstcallid[0]), &c->dstcallid);
+	set->cause[set->n] = c->hangupcause;
 	set->disp[set->n] = c->disposition;
 	set->start[set->n] = c->start_ms;
 	set->billsec[set->n] = c->billsec;
@@ -594,6 +599,9 @@ static void test_cdr_add_list(void **state)
 		    .billsec = calls[i].billsec,
 		    .disposition = calls[i].disp,
 		    .media = i == 0 ? PL("{\"rx\":100}") : (struct pl)PL_INIT,
+		    .hangupcause = 16 + (unsigned)i,
+		    .callid = PL("a84b4c76e66710@pc33"),
+		    .dstcallid = i == 3 ? (struct pl)PL_INIT : PL("b-leg-1"),
 		};
 
 		assert_int_equal(store_cdr_add(fx->st, &c, done_count, counts), 0);
@@ -612,6 +620,9 @@ static void test_cdr_add_list(void **state)
 		assert_int_equal(set.billsec[i], calls[k].billsec);
 		assert_int_equal(set.start[i], NOW * 1000LL + (int64_t)k);
 		assert_string_equal(set.src[i], "0312345678");
+		assert_int_equal(set.cause[i], 16 + k);
+		assert_string_equal(set.callid[i], "a84b4c76e66710@pc33");
+		assert_string_equal(set.dstcallid[i], k == 3 ? "(null)" : "b-leg-1");
 		if (i > 0)
 			assert_true(set.id[i] < set.id[i - 1]);
 	}
@@ -632,6 +643,48 @@ static void test_cdr_add_list(void **state)
 	assert_string_equal(store_cdr_disp_name(STORE_CDR_ANSWERED), "ANSWERED");
 	assert_string_equal(store_cdr_disp_name(STORE_CDR_BUSY), "BUSY");
 	assert_string_equal(store_cdr_disp_name((enum store_cdr_disp)77), "FAILED");
+}
+
+/* A version-1 file (before the hang-up cause and Call-ID columns) is upgraded in place and its
+ * rows are kept. */
+static void test_upgrade_from_v1(void **state)
+{
+	struct fx *fx = *state;
+	struct cdr_set set = {.n = 0};
+	char dir[sizeof(fx->dir) + 8];
+	sqlite3 *db;
+
+	snprintf(dir, sizeof(dir), "%s/a", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/a/b", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	db = raw_open(fx->path);
+	raw_exec(db, "PRAGMA application_id = 1296780097;"
+		     "CREATE TABLE reg (peer TEXT NOT NULL, contact TEXT NOT NULL, src_ip TEXT,"
+		     " src_port INTEGER, local_ip TEXT, local_port INTEGER, transport TEXT, path TEXT,"
+		     " instance TEXT, reg_id INTEGER NOT NULL DEFAULT 0, user_agent TEXT,"
+		     " call_id TEXT, cseq INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL,"
+		     " registered_at INTEGER NOT NULL, PRIMARY KEY (peer, contact));"
+		     "CREATE TABLE cdr (id INTEGER PRIMARY KEY, uniqueid TEXT, src TEXT, dst TEXT,"
+		     " dcontext TEXT, clid TEXT, channel TEXT, dstchannel TEXT, lastapp TEXT,"
+		     " lastdata TEXT, start_ms INTEGER NOT NULL DEFAULT 0,"
+		     " answer_ms INTEGER NOT NULL DEFAULT 0, end_ms INTEGER NOT NULL DEFAULT 0,"
+		     " duration INTEGER NOT NULL DEFAULT 0, billsec INTEGER NOT NULL DEFAULT 0,"
+		     " disposition TEXT NOT NULL, media TEXT);"
+		     "CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+		     "INSERT INTO cdr (uniqueid, src, disposition) VALUES ('old', '0311112222',"
+		     " 'ANSWERED');"
+		     "PRAGMA user_version = 1;");
+	sqlite3_close(db);
+	fx_open(fx);
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT hangupcause FROM cdr WHERE uniqueid = 'old'"), 0);
+	sqlite3_close(db);
+	assert_int_equal(store_cdr_list(fx->st, 0, cdr_collect, &set), 0);
+	assert_int_equal(set.n, 1);
+	assert_string_equal(set.src[0], "0311112222");
+	assert_int_equal(set.cause[0], 0);
 }
 
 static void test_kv(void **state)
@@ -972,6 +1025,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_open_sync_full_option, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade_from_v1, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_files_refused, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_steps, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_reg_put_load_fields, fx_setup, fx_teardown),
