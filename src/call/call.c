@@ -361,6 +361,11 @@ static void leg_free(struct call_leg *leg)
 		sip_strans_reply(leg->st, 500, "Server Internal Error", NULL, NULL, NULL);
 	if (leg->rst)
 		sip_strans_reply(leg->rst, 500, "Server Internal Error", NULL, NULL, NULL);
+	if (leg->pend_st)
+		sip_strans_reply(leg->pend_st, 500, "Server Internal Error", NULL, NULL, NULL);
+	loop_timer_cancel(&leg->prov_tmr);
+	mbuf_reset(&leg->prov);
+	free(leg->pend_sdp);
 	sip_ctrans_abandon(leg->ct);
 	sip_ctrans_abandon(leg->rct);
 	loop_timer_cancel(&leg->ok_tmr);
@@ -640,8 +645,129 @@ static void ok_retx_h(void *arg)
 	loop_timer_start(eng->loop, &leg->ok_tmr, leg->ok_interval, ok_retx_h, leg);
 }
 
+static void a_reply(struct call_leg *leg, struct sip_strans **stp, uint16_t code,
+		    const char *sdp);
+
+static void prov_stop(struct call_leg *leg)
+{
+	loop_timer_cancel(&leg->prov_tmr);
+	mbuf_reset(&leg->prov);
+	leg->prov_sdp = false;
+}
+
+static void prov_retx_h(void *arg)
+{
+	struct call_leg *leg = arg;
+	struct call_eng *eng = leg->eng;
+	struct sip_strans *st = leg->st ? leg->st : leg->pend_st;
+
+	if (!leg->prov.end || !st)
+		return;
+	if (loop_now(eng->loop) - leg->prov_started >= 64 * SIP_T1_DEFAULT) {
+		/* RFC 3262 §3: no PRACK in 64*T1: the INVITE is rejected with a 5xx. */
+		log_warn("%s: no PRACK for our reliable %u: ending the call", leg->name,
+			 (unsigned)leg->pend_code);
+		prov_stop(leg);
+		if (leg->pend_st) {
+			leg->st = leg->pend_st;
+			leg->pend_st = NULL;
+			leg->state = LEG_EARLY;
+		}
+		leg->pend_code = 0;
+		a_reply(leg, &leg->st, 504, NULL);
+		if (leg->call)
+			call_hangup(leg->call, 102);
+		return;
+	}
+	sip_strans_reply_raw(st, 180, &leg->prov);
+	/* No T2 cap here: RFC 3262 §3 doubles the interval on every retransmission. */
+	leg->prov_interval *= 2;
+	loop_timer_start(eng->loop, &leg->prov_tmr, leg->prov_interval, prov_retx_h, leg);
+}
+
+/* A PRACK on the caller's leg: acknowledges our outstanding reliable provisional when its RAck
+ * names it exactly (RSeq, CSeq number and method), then sends what waited for it. */
+static void a_prack(struct call_leg *leg, struct sip_strans *st, const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_RACK);
+	uint32_t rseq = 0, cseq = 0;
+	char method[16] = "";
+	char *sdp;
+	uint16_t code;
+
+	if (h) {
+		char v[96];
+
+		pl_strcpy(&h->value, v, sizeof(v));
+		if (sscanf(v, "%u %u %15s", &rseq, &cseq, method) != 3)
+			rseq = 0;
+	}
+	if (!rseq || rseq != leg->prov_rseq || !leg->inv || cseq != leg->inv->cseq.num ||
+	    strcasecmp(method, "INVITE")) {
+		sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
+		return;
+	}
+	sip_strans_reply(st, 200, "OK", NULL, NULL, NULL);
+	if (!leg->prov.end)
+		return; /* a PRACK we already took (a new transaction with the same RAck) */
+	prov_stop(leg);
+	code = leg->pend_code;
+	leg->pend_code = 0;
+	sdp = leg->pend_sdp;
+	leg->pend_sdp = NULL;
+	if (code >= 200 && leg->pend_st) {
+		struct sip_strans *pst = leg->pend_st;
+
+		leg->pend_st = NULL;
+		a_reply(leg, &pst, code, sdp);
+	} else if (code && leg->st) {
+		a_reply(leg, &leg->st, code, sdp);
+	}
+	free(sdp);
+}
+
+/* Sends a provisional reliably (Require: 100rel, RSeq), or queues it behind the one not yet
+ * PRACKed (RFC 3262 §3 allows one at a time). */
+static void a_reply_reliable(struct call_leg *leg, struct sip_strans *st, uint16_t code,
+			     const char *sdp)
+{
+	const struct sip_msg *req = sip_strans_msg(st);
+	struct pl body = sdp ? pl_from_str(sdp) : (struct pl)PL_INIT;
+	struct mbuf ex;
+
+	if (leg->prov.end) {
+		/* Keep the one that matters most: a session description beats plain ringing. */
+		if (!leg->pend_code || sdp || !leg->pend_sdp) {
+			leg->pend_code = code;
+			set_str(&leg->pend_sdp, sdp ? strdup(sdp) : NULL);
+		}
+		return;
+	}
+	mbuf_init(&ex);
+	a_headers(leg, &ex, code);
+	mbuf_printf(&ex, "Require: 100rel\r\nRSeq: %u\r\n", ++leg->prov_rseq);
+	mbuf_write(&ex, "", 1);
+	mbuf_reset(&leg->prov);
+	if (!sip_build_response(&leg->prov, req, code, reason_for(code), sip_strans_totag(st),
+				(const char *)ex.buf, sdp ? "application/sdp" : NULL,
+				sdp ? &body : NULL) &&
+	    !sip_strans_reply_raw(st, code, &leg->prov)) {
+		leg->prov_sdp = sdp != NULL;
+		leg->prov_interval = SIP_T1_DEFAULT;
+		leg->prov_started = loop_now(leg->eng->loop);
+		loop_timer_start(leg->eng->loop, &leg->prov_tmr, leg->prov_interval, prov_retx_h,
+				 leg);
+		if (sdp)
+			set_str(&leg->sdp_local, strdup(sdp));
+	} else {
+		mbuf_reset(&leg->prov);
+	}
+	mbuf_reset(&ex);
+}
+
 /* Answers the caller's INVITE (or re-INVITE) transaction st. A 2xx is built here and resent
- * until the ACK (RFC 6026: the transaction does not). */
+ * until the ACK (RFC 6026: the transaction does not). Toward a caller that takes 100rel, 18x go
+ * reliably and a 2xx waits while a reliable 18x with SDP is unacknowledged. */
 static void a_reply(struct call_leg *leg, struct sip_strans **stp, uint16_t code,
 		    const char *sdp)
 {
@@ -653,6 +779,25 @@ static void a_reply(struct call_leg *leg, struct sip_strans **stp, uint16_t code
 	if (!st)
 		return;
 	req = sip_strans_msg(st);
+	if (leg->rel100 && st == leg->st && req->mid == SIP_METHOD_INVITE) {
+		if (code > 100 && code < 200) {
+			a_reply_reliable(leg, st, code, sdp);
+			return;
+		}
+		if (code >= 200 && code < 300 && leg->prov.end && leg->prov_sdp) {
+			/* RFC 3262 §3: no 2xx before the PRACK of an 18x that carried SDP. */
+			leg->pend_code = code;
+			set_str(&leg->pend_sdp, sdp ? strdup(sdp) : NULL);
+			leg->pend_st = st;
+			leg->st = NULL;
+			*stp = NULL;
+			return;
+		}
+		if (code >= 200) {
+			prov_stop(leg);
+			leg->pend_code = 0;
+		}
+	}
 	mbuf_init(&ex);
 	if (code > 100)
 		a_headers(leg, &ex, code);
@@ -912,6 +1057,14 @@ void call_hangup(struct call *c, unsigned cause)
 		if (leg->uac && leg->ct) {
 			leg_orphan(leg);
 			continue;
+		}
+		if (!leg->uac && leg->pend_st) {
+			/* Our 2xx still waited for a PRACK: never sent, so the INVITE fails. */
+			prov_stop(leg);
+			leg->st = leg->pend_st;
+			leg->pend_st = NULL;
+			leg->pend_code = 0;
+			leg->state = LEG_EARLY;
 		}
 		if (!leg->uac && leg->st)
 			a_reply(leg, &leg->st,
@@ -1830,6 +1983,8 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	snprintf(a->name, sizeof(a->name), "SIP/%s-%08llx", a->peer, (unsigned long long)++eng->seq);
 	a->st = st;
 	a->inv = mem_ref((void *)msg);
+	a->rel100 = eng->set.rel100 && (sip_msg_has_option(msg, SIP_HDR_SUPPORTED, "100rel") ||
+					sip_msg_has_option(msg, SIP_HDR_REQUIRE, "100rel"));
 	a->tp = msg->tp;
 	a->dst = msg->src;
 	if (msg->via_ok && !msg->via.rport && msg->via.port && !sip_transport_reliable(msg->tp))
@@ -2111,11 +2266,13 @@ static bool in_dialog(struct call_eng *eng, struct sip_strans *st, const struct 
 		}
 		in_dialog_offer(leg, st, msg);
 		return true;
-	case SIP_METHOD_PRACK: {
-		/* We send no reliable provisionals yet: any RAck names nothing of ours. */
-		sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
+	case SIP_METHOD_PRACK:
+		if (leg->uac)
+			sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL,
+					 NULL);
+		else
+			a_prack(leg, st, msg);
 		return true;
-	}
 	case SIP_METHOD_INFO:
 		info_dtmf(leg, msg);
 		sip_strans_reply(st, 200, "OK", NULL, NULL, NULL);
@@ -2167,6 +2324,7 @@ void call_settings_default(struct call_settings *set)
 	set->max_calls = 64;
 	set->session_expires = 1800;
 	set->min_se = 90;
+	set->rel100 = true;
 	set->line_se = 300;
 	set->nonce_lifetime = 300;
 	set->retry_after = 10;

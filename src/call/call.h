@@ -35,6 +35,7 @@ struct call_settings {
 	uint32_t line_se;      /* Session-Expires we answer the line with (NGN-NOTES §2.5: 300) */
 	uint32_t nonce_lifetime; /* seconds a digest nonce of an INVITE challenge stays valid */
 	uint32_t retry_after;  /* Retry-After of the 503 beyond max_calls */
+	bool rel100;	       /* 18x toward a caller that supports 100rel are sent reliably */
 };
 
 /* The built-in defaults: 64 calls, 1800 s offered, Min-SE 90, 300 toward the line, 300 s

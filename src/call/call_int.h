@@ -58,6 +58,17 @@ struct call_leg {
 	uint32_t ok_interval;
 	uint64_t ok_started;
 	bool sent_180, sent_183;
+	/* Reliable provisionals toward this caller (RFC 3262), when its INVITE allows them. */
+	bool rel100;
+	uint32_t prov_rseq;	   /* RSeq of the last reliable provisional sent */
+	struct mbuf prov;	   /* that provisional while unacknowledged (resent until PRACK) */
+	bool prov_sdp;		   /* it carried a session description */
+	struct loop_timer prov_tmr;
+	uint32_t prov_interval;
+	uint64_t prov_started;
+	uint16_t pend_code;	   /* a provisional or 2xx waiting for that PRACK (0: none) */
+	char *pend_sdp;
+	struct sip_strans *pend_st; /* the INVITE transaction of a deferred 2xx */
 
 	/* UAC (callee) side. */
 	struct sip_ctrans *ct; /* the INVITE client transaction while it may report */
