@@ -608,8 +608,9 @@ static void leg_bye(struct call_leg *leg)
 	leg_request(leg, "BYE", NULL, NULL, NULL, NULL, NULL, NULL, 0);
 }
 
-/* Headers every response we send on the caller's leg carries. */
-static void a_headers(struct call_leg *leg, struct mbuf *mb, uint16_t code)
+/* Headers every response we send on the caller's leg carries; req is the request answered. */
+static void a_headers(struct call_leg *leg, const struct sip_msg *req, struct mbuf *mb,
+		      uint16_t code)
 {
 	mbuf_printf(mb, "Contact: %s\r\nAllow: " CALL_ALLOW "\r\nSupported: " CALL_SUPPORTED "\r\n",
 		    leg->contact);
@@ -618,8 +619,10 @@ static void a_headers(struct call_leg *leg, struct mbuf *mb, uint16_t code)
 	if (code >= 200 && code < 300 && leg->se) {
 		mbuf_printf(mb, "Session-Expires: %u;refresher=%s\r\n", leg->se,
 			    leg->refresher ? "uas" : "uac");
-		if (leg->inv && (sip_msg_has_option(leg->inv, SIP_HDR_SUPPORTED, "timer") ||
-				 sip_msg_has_option(leg->inv, SIP_HDR_REQUIRE, "timer")))
+		/* RFC 4028 §9: the refresher is the UAC, so its support becomes a requirement;
+		 * on refreshes too, not only on the first 2xx. */
+		if (req && (sip_msg_has_option(req, SIP_HDR_SUPPORTED, "timer") ||
+			    sip_msg_has_option(req, SIP_HDR_REQUIRE, "timer")))
 			mbuf_write_str(mb, "Require: timer\r\n");
 	}
 }
@@ -744,7 +747,7 @@ static void a_reply_reliable(struct call_leg *leg, struct sip_strans *st, uint16
 		return;
 	}
 	mbuf_init(&ex);
-	a_headers(leg, &ex, code);
+	a_headers(leg, req, &ex, code);
 	mbuf_printf(&ex, "Require: 100rel\r\nRSeq: %u\r\n", ++leg->prov_rseq);
 	mbuf_write(&ex, "", 1);
 	mbuf_reset(&leg->prov);
@@ -800,7 +803,7 @@ static void a_reply(struct call_leg *leg, struct sip_strans **stp, uint16_t code
 	}
 	mbuf_init(&ex);
 	if (code > 100)
-		a_headers(leg, &ex, code);
+		a_headers(leg, req, &ex, code);
 	if (code >= 300 && code != 487)
 		mbuf_printf(&ex, "Reason: Q.850;cause=%u\r\n", call_cause_for(code));
 	if (code == 503)
@@ -1607,7 +1610,12 @@ static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 				v = rs->value;
 				pl_trim(&v);
 			}
-			if (rs && !pl_u32(&v, &rseq) && rseq > leg->rseq && pl_isset(&resp->to.tag)) {
+			if (rs && !pl_u32(&v, &rseq) && leg->rseq && rseq != leg->rseq + 1) {
+				/* RFC 3262 §4: a retransmission was PRACKed already; one past a
+				 * gap is not acknowledged (its predecessor will be resent). */
+				return;
+			}
+			if (rs && rseq && pl_isset(&resp->to.tag)) {
 				char *save = leg->rtag;
 
 				leg->rseq = rseq;
@@ -2258,11 +2266,20 @@ static bool in_dialog(struct call_eng *eng, struct sip_strans *st, const struct 
 			sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
 			return true;
 		}
-		if (msg->mid == SIP_METHOD_UPDATE && leg->st && !leg->uac && leg->inv &&
-		    leg->inv->body.l == 0) {
-			/* An offer of ours is unanswered (RFC 3311 §5.2). */
+		if (msg->mid == SIP_METHOD_UPDATE && leg->inv && leg->inv->body.l == 0 &&
+		    ((leg->st && !leg->uac) || (msg->body.l && leg->ok.end))) {
+			/* An offer of ours is unanswered (RFC 3311 §5.2): our 2xx to an INVITE
+			 * without SDP carries it until the ACK brings the answer. */
 			sip_strans_reply(st, 491, "Request Pending", NULL, NULL, NULL);
 			return true;
+		}
+		{
+			/* A target refresh (RFC 3261 §12.2.2, RFC 3311 §5.2): later requests go
+			 * to the new Contact. */
+			char *t = contact_uri(msg);
+
+			if (t)
+				set_str(&leg->target, t);
 		}
 		in_dialog_offer(leg, st, msg);
 		return true;
