@@ -367,6 +367,7 @@ static void leg_free(struct call_leg *leg)
 	mbuf_reset(&leg->prov);
 	free(leg->pend_sdp);
 	sip_ctrans_abandon(leg->ct);
+	sip_ctrans_abandon(leg->acc_ct);
 	sip_ctrans_abandon(leg->rct);
 	loop_timer_cancel(&leg->ok_tmr);
 	loop_timer_cancel(&leg->se_tmr);
@@ -1635,7 +1636,19 @@ static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 	}
 
 	/* Final. */
-	sip_ctrans_abandon(leg->ct);
+	if (resp && code < 300 && !leg->ct && leg->acc_ct) {
+		/* The 2xx again (our ACK was lost) or another fork's 2xx to the same INVITE. */
+		if (leg->rtag && pl_eq_str(&resp->to.tag, leg->rtag) && leg->ack.end)
+			sip_transp_send(leg->eng->tp, leg->tp, NULL, &leg->local, &leg->dst,
+					leg->ack.buf, leg->ack.end);
+		else
+			ack_and_bye(leg->eng, resp);
+		return;
+	}
+	if (resp && code < 300)
+		leg->acc_ct = leg->ct; /* kept reporting: see above */
+	else
+		sip_ctrans_abandon(leg->ct);
 	leg->ct = NULL;
 	leg->final = code;
 	if (resp && code < 300) {
@@ -2101,6 +2114,54 @@ static void relay_resp_h(int err, const struct sip_msg *resp, void *arg)
 	}
 }
 
+static void dir_resp_h(int err, const struct sip_msg *resp, void *arg)
+{
+	struct call_leg *leg = arg; /* the leg our re-INVITE went out on */
+	uint16_t code = resp ? resp->scode : 408;
+
+	(void)err;
+	if (resp && code < 200)
+		return;
+	leg->rct = NULL;
+	if (resp && code < 300) {
+		leg_request(leg, "ACK", NULL, NULL, NULL, NULL, NULL, NULL, resp->cseq.num);
+		if (resp->body.l) {
+			set_str(&leg->sdp_remote, body_dup(resp));
+			if (call_media_offer_answered(leg, &resp->body))
+				log_notice("%s: unusable answer to our new offer", leg->name);
+		}
+		return;
+	}
+	log_notice("%s: our new offer got %u", leg->name, (unsigned)code);
+	if ((code == 481 || code == 408) && leg->call)
+		call_hangup(leg->call, 102);
+}
+
+/* The peer on `from` changed direction (hold, resume): the other leg gets a new offer of ours
+ * with that direction, so the far phone or the carrier knows (RFC 3264 §8.4 / RFC 6337 §5). */
+static void pass_direction(struct call_leg *from, struct call_leg *to, enum sdp_dir dir,
+			   bool legacy)
+{
+	char *sdp = NULL;
+	int err;
+
+	if (!to || to->state != LEG_CONFIRMED || !to->ml || to->rct)
+		return;
+	err = call_media_dir_offer(to, dir, legacy, &sdp);
+	if (err) {
+		log_notice("%s: hold state not passed to %s: %s", from->name, to->name,
+			   strerror(err));
+		return;
+	}
+	err = leg_request(to, "INVITE", NULL, "application/sdp", sdp, dir_resp_h, to, &to->rct, 0);
+	if (err) {
+		free(sdp);
+		return;
+	}
+	log_info("%s: %s passed to %s", from->name, sdp_dir_name(dir), to->name);
+	set_str(&to->sdp_local, sdp);
+}
+
 /* re-INVITE or UPDATE: a session refresh is answered here; a media change crosses over. */
 static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const struct sip_msg *msg)
 {
@@ -2127,6 +2188,8 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 		 * session is unchanged (codecs restricted to what still reaches it). */
 		char *ans = NULL;
 		int err = call_media_reoffer(leg, &msg->body, &ans);
+		enum sdp_dir dir;
+		bool legacy = false;
 
 		set_str(&leg->sdp_remote, body_dup(msg));
 		if (err) {
@@ -2134,6 +2197,12 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 			sip_strans_reply(st, 488, "Not Acceptable Here", NULL, NULL, NULL);
 		} else {
 			a_reply(leg, &st, 200, ans);
+			if (!call_media_peer_dir(&msg->body, &dir, &legacy) &&
+			    dir != (leg->peer_dir_set ? leg->peer_dir : SDP_SENDRECV)) {
+				leg->peer_dir = dir;
+				leg->peer_dir_set = true;
+				pass_direction(leg, other, dir, legacy);
+			}
 		}
 		free(ans);
 		return;

@@ -73,6 +73,8 @@ struct call_leg {
 	/* UAC (callee) side. */
 	struct sip_ctrans *ct; /* the INVITE client transaction while it may report */
 	struct mbuf ack;       /* our ACK to the 2xx, resent on a retransmitted 2xx */
+	struct sip_ctrans *acc_ct; /* the answered INVITE's transaction: it hands us the 2xx
+				    * retransmissions (RFC 6026 Accepted) to ACK again */
 	bool cancelled;
 	uint32_t rseq; /* last RSeq PRACKed */
 	struct sip_ctrans *rct; /* a re-INVITE/UPDATE we relay across, pending */
@@ -91,6 +93,8 @@ struct call_leg {
 	struct sdp_neg neg;	  /* the agreed result (neg.ok once set) */
 	enum media_dtmf dtmf;
 	unsigned rflags; /* MEDIA_REMOTE_* */
+	enum sdp_dir peer_dir; /* direction this peer asked for in its last offer */
+	bool peer_dir_set;     /* false: none yet (sendrecv) */
 	struct media_stats mst; /* last statistics, kept for the record once ml is freed */
 	bool mst_ok;
 
@@ -179,6 +183,13 @@ int call_media_local_answer(struct call_leg *a, char **sdp);
 /* A new offer inside the dialog on leg: answered on this leg only (the other side keeps its
  * session). The answer into *sdp. ENOTSUP: 488. */
 int call_media_reoffer(struct call_leg *leg, const struct pl *body, char **sdp);
+/* A new offer of ours toward leg with direction dir (hold/resume passed across from the other
+ * leg), keeping the codecs it already agreed; legacy_hold also writes c=0.0.0.0. Into *sdp. */
+int call_media_dir_offer(struct call_leg *leg, enum sdp_dir dir, bool legacy_hold, char **sdp);
+/* The peer's answer to that offer: applied to the relay leg. */
+int call_media_offer_answered(struct call_leg *leg, const struct pl *body);
+/* The direction (and whether c=0.0.0.0 was used) of the audio stream an SDP body asks for. */
+int call_media_peer_dir(const struct pl *body, enum sdp_dir *dir, bool *legacy);
 /* Frees the leg's relay sockets (statistics kept in leg->mst). */
 void call_media_leg_free(struct call_leg *leg);
 /* `core show channels verbose` / CDR: one leg's media line and JSON object. */

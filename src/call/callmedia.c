@@ -278,6 +278,67 @@ int call_media_reoffer(struct call_leg *leg, const struct pl *body, char **sdp)
 	return build_str(&d, sdp);
 }
 
+int call_media_dir_offer(struct call_leg *leg, enum sdp_dir dir, bool legacy_hold, char **sdp)
+{
+	struct sdp_policy pol = leg->pol;
+	struct sdp_local loc;
+	uint8_t have[SDP_CODEC_COUNT];
+	unsigned n = 0;
+	int err;
+
+	if (!leg->ml || !leg->neg.ok)
+		return ENOENT;
+	/* The codecs this leg already agreed: only the direction is meant to change. */
+	for (uint8_t i = 0; i < leg->neg.nfmt && n < ARRAY_SIZE(have); i++)
+		have[n++] = leg->neg.fmt[i].codec;
+	sdp_policy_restrict(&pol, have, n);
+	if (!pol.ncodecs)
+		return ENOTSUP;
+	leg_sdp_local(leg, &loc);
+	loc.dir = dir;
+	loc.legacy_hold = legacy_hold && dir != SDP_SENDRECV && dir != SDP_RECVONLY;
+	err = sdp_offer(&leg->desc, &pol, &loc);
+	if (!err)
+		err = build_str(&leg->desc, sdp);
+	return err;
+}
+
+int call_media_offer_answered(struct call_leg *leg, const struct pl *body)
+{
+	struct sdp_session s;
+	struct sdp_neg neg;
+	int err;
+
+	if (!leg->ml)
+		return ENOENT;
+	if (sdp_parse(&s, body))
+		return EBADMSG;
+	err = sdp_answer_apply(&neg, &s, &leg->desc);
+	if (err)
+		return err;
+	err = media_leg_set_sdp(leg->ml, &neg, leg->dtmf, leg->rflags);
+	if (!err)
+		leg->neg = neg;
+	return err;
+}
+
+/* The direction a leg's peer asked for in its last offer (for passing hold across). */
+int call_media_peer_dir(const struct pl *body, enum sdp_dir *dir, bool *legacy)
+{
+	struct sdp_session s;
+
+	if (sdp_parse(&s, body))
+		return EBADMSG;
+	for (unsigned i = 0; i < s.nmedia; i++) {
+		if (pl_caseeq_str(&s.media[i].type, "audio") && s.media[i].port) {
+			*dir = sdp_media_dir(&s, &s.media[i]);
+			*legacy = s.media[i].conn.af ? s.media[i].conn.hold : s.conn.hold;
+			return 0;
+		}
+	}
+	return ENOENT;
+}
+
 void call_media_leg_free(struct call_leg *leg)
 {
 	if (!leg || !leg->ml)

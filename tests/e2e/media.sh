@@ -163,7 +163,19 @@ tool_check latch-hijack-ignored "$c" carrier.out
 wait "$h"; sed 's/^/  /' "$WORK/hijack.out"
 end_call latch
 
-# 6. baresip as phone 802 (ausine 1 kHz) calls the carrier, which echoes: the call is set up
+# 6. Hold and resume cross the B2BUA: the phone's re-INVITE with a=sendonly is answered recvonly
+# and reaches the carrier as our own re-INVITE offering sendonly; the resume (sendrecv) too.
+rm -f "$WORK/carrier.sdp" "$WORK/phone.sdp"
+sipp_bg hold-carrier hold-carrier-uas.xml 127.0.0.52 5252 -mp 41000 \
+	-key rtpaddr 127.0.0.52 -key rtpport 40010; CARRIER=$BG
+sleep 0.3
+sipp_bg hold-phone hold-phone-out.xml 127.0.0.51 5251 127.0.0.50:$PORT -mp 41100 \
+	-key rtpaddr 127.0.0.51 -key rtpport 40020; PHONE=$BG
+if wait "$PHONE"; then ok "hold-resume-phone"; else notok "hold-resume-phone"; tail -5 "$WORK/sipp-hold-phone.err"; fi
+if wait "$CARRIER"; then ok "hold-resume-reaches-carrier"; else notok "hold-resume-reaches-carrier"; tail -5 "$WORK/sipp-hold-carrier.err"; fi
+check "hold-logged" grep -q "sendonly passed to" "$DAEMON_LOG"
+
+# 7. baresip as phone 802 (ausine 1 kHz) calls the carrier, which echoes: the call is set up
 # through the digest challenge and the carrier hears the 1 kHz tone decoded from baresip's PCMU.
 if command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
 	BS=$WORK/baresip
