@@ -368,6 +368,7 @@ static void leg_free(struct call_leg *leg)
 	free(leg->pend_sdp);
 	sip_ctrans_abandon(leg->ct);
 	sip_ctrans_abandon(leg->acc_ct);
+	mem_deref(leg->acc_ct);
 	sip_ctrans_abandon(leg->rct);
 	loop_timer_cancel(&leg->ok_tmr);
 	loop_timer_cancel(&leg->se_tmr);
@@ -393,6 +394,7 @@ static void leg_free(struct call_leg *leg)
 	free(leg->contact);
 	free(leg->sdp_remote);
 	free(leg->sdp_local);
+	free(leg->inv_extra);
 	free(leg);
 }
 
@@ -1260,6 +1262,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		sdp = msdp;
 	}
 	leg->inv_cseq = leg->lcseq + 1;
+	leg->inv_extra = extra_line ? strdup(extra_line) : NULL;
 	err = leg_request(leg, "INVITE", ex, "application/sdp", sdp, b_resp_h, leg, &leg->ct, 0);
 	if (err) {
 		free(msdp);
@@ -1579,6 +1582,36 @@ static void answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 	se_timer_start(a);
 }
 
+/* RFC 4028 §7.4: the callee wants a longer session interval: the INVITE goes again (new CSeq,
+ * same dialog identifiers) with Session-Expires raised to its Min-SE. */
+static int leg_retry_422(struct call_leg *leg, const struct sip_msg *resp)
+{
+	struct call_eng *eng = leg->eng;
+	uint32_t min_se = min_se_of(resp), se;
+	char ex[1024];
+	int err;
+
+	if (!min_se || min_se > 86400)
+		return EINVAL;
+	se = MAX(min_se, eng->set.session_expires);
+	snprintf(ex, sizeof(ex),
+		 "Allow: " CALL_ALLOW "\r\nSupported: " CALL_SUPPORTED
+		 "\r\nSession-Expires: %u\r\nMin-SE: %u\r\n%s",
+		 se, MAX(min_se, eng->set.min_se), leg->inv_extra ? leg->inv_extra : "");
+	sip_ctrans_abandon(leg->ct);
+	leg->ct = NULL;
+	leg->n422++;
+	free(leg->rtag);
+	leg->rtag = NULL;
+	leg->state = LEG_CALLING;
+	leg->inv_cseq = leg->lcseq + 1;
+	err = leg_request(leg, "INVITE", ex, leg->sdp_local ? "application/sdp" : NULL,
+			  leg->sdp_local, b_resp_h, leg, &leg->ct, 0);
+	if (!err)
+		log_info("%s: 422, calling again with Session-Expires %u", leg->name, se);
+	return err;
+}
+
 static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 {
 	struct call_leg *leg = arg;
@@ -1636,6 +1669,9 @@ static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 	}
 
 	/* Final. */
+	if (resp && code == 422 && leg->ct && c && c->state != CALL_ENDING && !leg->cancelled &&
+	    leg->n422 < 2 && !leg_retry_422(leg, resp))
+		return;
 	if (resp && code < 300 && !leg->ct && leg->acc_ct) {
 		/* The 2xx again (our ACK was lost) or another fork's 2xx to the same INVITE. */
 		if (leg->rtag && pl_eq_str(&resp->to.tag, leg->rtag) && leg->ack.end)
@@ -1645,8 +1681,8 @@ static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 			ack_and_bye(leg->eng, resp);
 		return;
 	}
-	if (resp && code < 300)
-		leg->acc_ct = leg->ct; /* kept reporting: see above */
+	if (resp && code < 300 && leg->ct)
+		leg->acc_ct = mem_ref(leg->ct); /* ours until the leg goes: see above */
 	else
 		sip_ctrans_abandon(leg->ct);
 	leg->ct = NULL;

@@ -73,13 +73,15 @@ struct call_leg {
 	/* UAC (callee) side. */
 	struct sip_ctrans *ct; /* the INVITE client transaction while it may report */
 	struct mbuf ack;       /* our ACK to the 2xx, resent on a retransmitted 2xx */
-	struct sip_ctrans *acc_ct; /* the answered INVITE's transaction: it hands us the 2xx
-				    * retransmissions (RFC 6026 Accepted) to ACK again */
+	struct sip_ctrans *acc_ct; /* the answered INVITE's transaction (referenced): it hands
+				    * us the 2xx retransmissions (RFC 6026 Accepted) to ACK */
 	bool cancelled;
 	uint32_t rseq; /* last RSeq PRACKed */
 	struct sip_ctrans *rct; /* a re-INVITE/UPDATE we relay across, pending */
 	struct sip_strans *rst; /* the peer's re-INVITE/UPDATE that started it */
 	bool allow_update;
+	char *inv_extra; /* extra header lines of our INVITE (kept for a 422 retry) */
+	uint8_t n422;	 /* INVITEs resent after 422 Session Interval Too Small */
 
 	/* SDP. */
 	char *sdp_remote; /* last SDP from this peer */

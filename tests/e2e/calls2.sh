@@ -162,6 +162,15 @@ check "prack-no-leaked-channel" no_channels
 out=$(cdr_last); echo "$out"
 check "prack-cdr-answered" grep -q "0312345678 .*ANSWERED" <<<"$out"
 
+# 4b. The carrier answers 422 (Min-SE: 3600): the INVITE goes again, same Call-ID and From tag,
+# higher CSeq, Session-Expires >= 3600 (RFC 4028 §7.4), and the call completes.
+sipp_bg se422-carrier call2-carrier-uas-422.xml $CAR 5160; car=$BG
+sleep 0.3
+sipp_bg se422-801 call2-phone-out.xml $P1 5161 -key workdir "$WORK" $D:$PORT; p1=$BG
+wait_ok se422-801 "$p1"
+wait_ok se422-carrier "$car"
+check "se422-no-leaked-channel" no_channels
+
 # 5. Session refresh: the carrier sends an UPDATE, then a re-INVITE with the same SDP, 2 s apart;
 # mikaka answers both itself with Session-Expires (checked by the carrier SIPp); the phone sees
 # neither (its scenario would fail on any request but ACK and BYE).
