@@ -667,9 +667,12 @@ static void prov_retx_h(void *arg)
 	struct call_eng *eng = leg->eng;
 	struct sip_strans *st = leg->st ? leg->st : leg->pend_st;
 
+	uint64_t elapsed;
+
 	if (!leg->prov.end || !st)
 		return;
-	if (loop_now(eng->loop) - leg->prov_started >= 64 * SIP_T1_DEFAULT) {
+	elapsed = loop_now(eng->loop) - leg->prov_started;
+	if (elapsed >= 64 * SIP_T1_DEFAULT) {
 		/* RFC 3262 §3: no PRACK in 64*T1: the INVITE is rejected with a 5xx. */
 		log_warn("%s: no PRACK for our reliable %u: ending the call", leg->name,
 			 (unsigned)leg->pend_code);
@@ -686,9 +689,13 @@ static void prov_retx_h(void *arg)
 		return;
 	}
 	sip_strans_reply_raw(st, 180, &leg->prov);
-	/* No T2 cap here: RFC 3262 §3 doubles the interval on every retransmission. */
+	/* No T2 cap here: RFC 3262 §3 doubles the interval on every retransmission; the last
+	 * wait is cut so the 5xx comes at 64*T1 exactly. */
 	leg->prov_interval *= 2;
-	loop_timer_start(eng->loop, &leg->prov_tmr, leg->prov_interval, prov_retx_h, leg);
+	elapsed = loop_now(eng->loop) - leg->prov_started;
+	loop_timer_start(eng->loop, &leg->prov_tmr,
+			 (uint32_t)MIN((uint64_t)leg->prov_interval, 64 * SIP_T1_DEFAULT - elapsed),
+			 prov_retx_h, leg);
 }
 
 /* A PRACK on the caller's leg: acknowledges our outstanding reliable provisional when its RAck

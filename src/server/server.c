@@ -15,8 +15,9 @@ const char server_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK,
 			    "REFER, NOTIFY";
 
 /* Option tags this server implements; a Require naming any other gets 420 (RFC 3261 §8.2.2.3).
- * timer: session timers (RFC 4028) in the call engine. */
-static const char *const supported_options[] = {"timer", NULL};
+ * timer: session timers (RFC 4028) in the call engine; 100rel: reliable provisionals (RFC 3262)
+ * both ways in the call engine. */
+static const char *const supported_options[] = {"timer", "100rel", NULL};
 
 struct server_route_entry {
 	server_method_h *h;

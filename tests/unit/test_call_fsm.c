@@ -3,7 +3,8 @@
  * carrier and four phones as raw UDP sockets on 127.0.0.91-95. Session-timer expiry and refresh,
  * PRACK toward the carrier (retransmitted 183, Timer E), fork timeout with the dialplan going on,
  * the CANCEL races (200 crossing CANCEL, 487 or 200 after another fork's 200), in-dialog requests
- * (From/To/tags, Route set from Record-Route, CSeq) and 481 for an unknown dialog. */
+ * (From/To/tags, Route set from Record-Route, CSeq), 481 for an unknown dialog, and reliable
+ * provisionals toward callers (RFC 3262 as UAS: RSeq, retransmission, PRACK, held 2xx, 504). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,9 @@ static const char extensions[] = "[from_line]\n"
 				 "exten => 701,1,Dial(SIP/801,20)\n"
 				 " same => n,Hangup()\n"
 				 "exten => 702,1,Dial(SIP/801&SIP/802,20)\n"
+				 " same => n,Hangup()\n"
+				 /* rings longer than the 64*T1 a reliable provisional may wait */
+				 "exten => 703,1,Dial(SIP/801,120)\n"
 				 " same => n,Hangup()\n"
 				 "exten => _0.,1,Set(CALLERID(num)=0312345678)\n"
 				 " same => n,Dial(SIP/line/${EXTEN},20)\n"
@@ -1419,6 +1423,570 @@ static void test_prack_rseq_gap(void **state)
 	mem_deref(inv);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Reliable provisionals toward callers (RFC 3262, mikaka as UAS)
+ */
+
+/* The carrier calls 0312345678 with Supported: `supported`. */
+static void line_invite(struct dlg *cd, const char *supported)
+{
+	struct ua *line = &fx.ua[UA_LINE];
+
+	memset(cd, 0, sizeof(*cd));
+	new_branch(cd->branch, sizeof(cd->branch));
+	snprintf(cd->call_id, sizeof(cd->call_id), "ngn-%u@127.0.0.91", fx.nbranch);
+	snprintf(cd->local, sizeof(cd->local), "<sip:0901234567@ntt-east.ne.jp>;tag=ngn%u",
+		 fx.nbranch);
+	snprintf(cd->remote, sizeof(cd->remote), "<sip:0312345678@ntt-east.ne.jp>");
+	cd->cseq = cd->inv_cseq = 1;
+	ua_send(line, line->sdp,
+		"INVITE sip:0312345678@%s:%u SIP/2.0\r\nVia: SIP/2.0/UDP %s:%u;branch=%s\r\n"
+		"Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"
+		"Contact: <sip:0901234567@%s:%u>\r\nSupported: %s\r\n"
+		"Allow: INVITE, ACK, CANCEL, BYE, PRACK, UPDATE\r\n",
+		MK_IP, fx.mk_port, line->ip, line->port, cd->branch, cd->local, cd->remote,
+		cd->call_id, line->ip, line->port, supported);
+}
+
+/* m is a reliable provisional (§3): Require: 100rel, RSeq rseq, a To tag, our Contact, the
+ * INVITE's CSeq, and body (NULL: none). */
+static void assert_reliable(const struct sip_msg *m, uint16_t code, const char *rseq,
+			    const struct dlg *cd, const char *body)
+{
+	assert_int_equal(m->scode, code);
+	assert_true(sip_msg_has_option(m, SIP_HDR_REQUIRE, "100rel"));
+	assert_string_equal(hv(m, SIP_HDR_RSEQ), rseq);
+	assert_true(pl_isset(&m->to.tag));
+	assert_string_not_equal(contact_uri_of(m), "");
+	assert_int_equal(m->cseq.num, cd->inv_cseq);
+	assert_true(pl_eq_str(&m->cseq.method, "INVITE"));
+	assert_string_equal(pls(&m->body), body ? body : "");
+}
+
+/* An unreliable provisional: neither RSeq nor Require: 100rel. */
+static void assert_unreliable(const struct sip_msg *m, uint16_t code)
+{
+	assert_int_equal(m->scode, code);
+	assert_false(sip_msg_has_option(m, SIP_HDR_REQUIRE, "100rel"));
+	assert_null(sip_msg_hdr(m, SIP_HDR_RSEQ));
+}
+
+/* The caller's PRACK inside the early dialog with this RAck; returns the response to it. */
+static struct sip_msg *caller_prack(struct ua *u, struct dlg *cd, const char *rack, uint16_t code)
+{
+	char ex[96];
+	struct sip_msg *m;
+
+	snprintf(ex, sizeof(ex), "RAck: %s\r\n", rack);
+	ua_request(u, cd, "PRACK", 0, ex, NULL);
+	m = take_resp(u, code, "PRACK");
+	assert_int_equal(m->cseq.num, cd->cseq);
+	return m;
+}
+
+/* The caller ACKs a non-2xx final response resp (the INVITE's branch, §17.1.1.3). */
+static void caller_ack_non2xx(struct ua *u, const struct dlg *cd, const char *ruri,
+			      const struct sip_msg *resp)
+{
+	ua_send(u, NULL,
+		"ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%u;branch=%s\r\n"
+		"Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u ACK\r\n",
+		ruri, u->ip, u->port, cd->branch, cd->local, hv(resp, SIP_HDR_TO), cd->call_id,
+		cd->inv_cseq);
+}
+
+/* The caller hangs up an established call; the callee's BYE is answered; nothing is left. */
+static void caller_bye_end(struct ua *c, struct dlg *cd, struct ua *callee)
+{
+	struct sip_msg *m;
+
+	ua_request(c, cd, "BYE", 0, NULL, NULL);
+	m = take_resp(c, 200, "BYE");
+	mem_deref(m);
+	m = take_req(callee, "BYE");
+	ua_reply(callee, m, 200, "OK", NULL, NULL, NULL);
+	mem_deref(m);
+	assert_all_quiet();
+	assert_call_gone();
+}
+
+/* (1) The carrier supports 100rel: its prompt 180 is reliable (RSeq 1), resent at T1 and 3*T1
+ * (500 ms, then 1 s later, then 2 s later); a PRACK whose RAck names another RSeq, another
+ * CSeq or another method gets 481 and does not stop the resending; the right one gets 200 and
+ * does; 801 answers and the carrier gets the 200 at once. */
+static void test_reliable_180_to_caller(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801];
+	static const char *const bad_racks[] = {"2 1 INVITE", "1 2 INVITE", "1 1 UPDATE",
+						"0 1 INVITE"};
+	struct sip_msg *m, *m180, *inv;
+	struct dlg cd;
+	uint64_t t0;
+
+	(void)state;
+	line_invite(&cd, "timer, 100rel");
+	m = take_resp(line, 100, "INVITE");
+	mem_deref(m);
+	m180 = take_resp(line, 180, "INVITE");
+	t0 = fake_now;
+	assert_reliable(m180, 180, "1", &cd, NULL);
+	dlg_from_2xx(&cd, m180);
+
+	/* 801 rings: the carrier already has its 180 (no second one, reliable or not). */
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 100, "Trying", NULL, NULL, NULL);
+	ua_reply(p1, inv, 180, "Ringing", "t801", ua_contact(p1), NULL);
+	assert_all_quiet();
+
+	/* §3: retransmitted at T1, then doubling. */
+	advance(500 - 1);
+	assert_all_quiet();
+	advance(1);
+	m = take_resp(line, 180, "INVITE");
+	assert_reliable(m, 180, "1", &cd, NULL);
+	assert_string_equal(pls(&m->to.tag), pls(&m180->to.tag));
+	mem_deref(m);
+	assert_all_quiet();
+	advance(1000 - 1);
+	assert_all_quiet();
+	advance(1);
+	assert_int_equal(fake_now - t0, 1500);
+	m = take_resp(line, 180, "INVITE");
+	assert_reliable(m, 180, "1", &cd, NULL);
+	mem_deref(m);
+	assert_all_quiet();
+
+	/* §7.2 / §3: a PRACK that does not match the outstanding provisional: 481. */
+	for (size_t i = 0; i < ARRAY_SIZE(bad_racks); i++) {
+		m = caller_prack(line, &cd, bad_racks[i], 481);
+		mem_deref(m);
+	}
+	assert_all_quiet();
+	/* ... and the 180 is still resent, 2 s after the last one. */
+	advance(2000 - 1);
+	assert_all_quiet();
+	advance(1);
+	assert_int_equal(fake_now - t0, 3500);
+	m = take_resp(line, 180, "INVITE");
+	assert_reliable(m, 180, "1", &cd, NULL);
+	mem_deref(m);
+
+	/* The right PRACK: 200 inside the early dialog, and the resending stops. */
+	m = caller_prack(line, &cd, "1 1 INVITE", 200);
+	assert_string_equal(pls(&m->to.tag), pls(&m180->to.tag));
+	assert_string_equal(hv(m, SIP_HDR_FROM), cd.local);
+	assert_string_equal(hv(m, SIP_HDR_CALL_ID), cd.call_id);
+	mem_deref(m);
+	/* A retransmitted PRACK (same RAck, new transaction here) is answered 200 too. */
+	m = caller_prack(line, &cd, "1 1 INVITE", 200);
+	mem_deref(m);
+	advance(4000); /* past 7.5 s */
+	assert_all_quiet();
+	advance(8500); /* past 15.5 s, inside the Dial's 20 s */
+	assert_all_quiet();
+
+	/* 801 answers: nothing holds the 200 back (the 180 had no SDP and is PRACKed). */
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	assert_ack_2xx(m, inv, p1, "t801");
+	mem_deref(m);
+	m = take_resp(line, 200, "INVITE");
+	assert_string_equal(pls(&m->body), p1->sdp);
+	assert_string_equal(pls(&m->to.tag), pls(&m180->to.tag));
+	assert_null(sip_msg_hdr(m, SIP_HDR_RSEQ));
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(line, &cd, "ACK", 1, NULL, NULL);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	caller_bye_end(line, &cd, p1);
+	mem_deref(m180);
+	mem_deref(inv);
+}
+
+/* (2) Early media toward a phone that supports 100rel: 801 sends 183 with SDP and its 200 right
+ * after. The caller gets the 183 reliably (RSeq 1, with 801's SDP); the 200 is held (§3: no 2xx
+ * while an 18x with SDP is unacknowledged) through the 183's retransmission and a PRACK with a
+ * wrong RAck, and goes out right after the right PRACK's 200. */
+static void test_reliable_183_holds_200(void **state)
+{
+	struct ua *c = &fx.ua[UA_803], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *m183, *inv;
+	struct dlg cd;
+
+	(void)state;
+	phone_invite(c, &cd, "701", "Supported: 100rel\r\n");
+	m = take_resp(c, 100, "INVITE");
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 183, "Session Progress", "t801", ua_contact(p1), p1->sdp);
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	assert_ack_2xx(m, inv, p1, "t801");
+	mem_deref(m);
+
+	m183 = take_resp(c, 183, "INVITE");
+	assert_reliable(m183, 183, "1", &cd, p1->sdp);
+	dlg_from_2xx(&cd, m183);
+	assert_all_quiet(); /* no 200 yet */
+
+	advance(500 - 1);
+	assert_all_quiet();
+	advance(1);
+	m = take_resp(c, 183, "INVITE");
+	assert_reliable(m, 183, "1", &cd, p1->sdp);
+	mem_deref(m);
+	assert_all_quiet();
+
+	m = caller_prack(c, &cd, "1 2 INVITE", 481);
+	mem_deref(m);
+	assert_all_quiet(); /* still no 200 */
+
+	m = caller_prack(c, &cd, "1 1 INVITE", 200);
+	mem_deref(m);
+	m = take_resp(c, 200, "INVITE");
+	assert_string_equal(pls(&m->body), p1->sdp);
+	assert_string_equal(pls(&m->to.tag), pls(&m183->to.tag));
+	assert_null(sip_msg_hdr(m, SIP_HDR_RSEQ));
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(c, &cd, "ACK", 1, NULL, NULL);
+	/* Neither the 183 nor the 200 is resent afterwards. */
+	advance(5000);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	caller_bye_end(c, &cd, p1);
+	mem_deref(m183);
+	mem_deref(inv);
+}
+
+/* After the reliable provisional first sent at t0 went unacknowledged: the clock goes to 64*T1
+ * exactly, then on in 500 ms steps (up to 70 s), taking retransmitted 1xx, until a final
+ * response to the INVITE arrives at u. Returns that response; *at is when (from t0). */
+static struct sip_msg *await_final(struct ua *u, uint64_t t0, uint64_t *at)
+{
+	advance(t0 + 32000 - fake_now);
+	while (fake_now - t0 <= 70000) {
+		for (size_t k = 0; k < u->n; k++) {
+			struct sip_msg *m = u->q[k];
+
+			if (m->is_request || m->scode < 200)
+				continue;
+			memmove(&u->q[k], &u->q[k + 1], (u->n - k - 1) * sizeof(u->q[0]));
+			u->n--;
+			*at = fake_now - t0;
+			return m;
+		}
+		for (; u->n; u->n--)
+			mem_deref(u->q[u->n - 1]);
+		advance(500);
+	}
+	print_message("%s: no final response within 70 s\n", u->name);
+	fail();
+	return NULL;
+}
+
+/* (3a) Nobody PRACKs the reliable 180 (Require: 100rel in the caller's INVITE this time): resent
+ * at 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s (no T2 cap); at 64*T1 = 32 s the INVITE gets 504
+ * (§3) and the ringing 801 gets CANCEL; the 504 is resent until the caller's ACK. */
+static void test_reliable_no_prack_504(void **state)
+{
+	static const unsigned retx[] = {500, 1500, 3500, 7500, 15500, 31500};
+	struct ua *c = &fx.ua[UA_803], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *inv, *cancel;
+	struct dlg cd;
+	uint64_t t0, t504;
+	uint16_t code;
+	char ruri[96];
+
+	(void)state;
+	phone_invite(c, &cd, "703", "Supported: 100rel\r\n");
+	snprintf(ruri, sizeof(ruri), "sip:703@%s:%u", MK_IP, fx.mk_port);
+	m = take_resp(c, 100, "INVITE");
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 180, "Ringing", "t801", ua_contact(p1), NULL);
+	m = take_resp(c, 180, "INVITE");
+	t0 = fake_now;
+	assert_reliable(m, 180, "1", &cd, NULL);
+	mem_deref(m);
+	assert_all_quiet();
+
+	for (size_t i = 0; i < ARRAY_SIZE(retx); i++) {
+		advance(t0 + retx[i] - 1 - fake_now);
+		assert_all_quiet();
+		advance(1);
+		m = take_resp(c, 180, "INVITE");
+		assert_reliable(m, 180, "1", &cd, NULL);
+		mem_deref(m);
+		assert_all_quiet();
+	}
+	advance(t0 + 32000 - 1 - fake_now);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	m = await_final(c, t0, &t504);
+	code = m->scode;
+	caller_ack_non2xx(c, &cd, ruri, m);
+	mem_deref(m);
+	cancel = take_req(p1, "CANCEL");
+	assert_cancel_of(cancel, inv);
+	ua_reply(p1, cancel, 200, "OK", "t801", NULL, NULL);
+	mem_deref(cancel);
+	ua_reply(p1, inv, 487, "Request Terminated", "t801", NULL, NULL);
+	m = take_req(p1, "ACK");
+	assert_ack_non2xx(m, inv, "t801");
+	mem_deref(m);
+	assert_all_quiet();
+	/* Nothing resent after the ACKs, everything gone once the transactions' timers ran. */
+	advance(40000);
+	assert_all_quiet();
+	assert_call_gone();
+	mem_deref(inv);
+	if (t504 != 32000)
+		print_message("BUG: the final response (%u) came %llu ms after the first 1xx\n",
+			      code, (unsigned long long)t504);
+	assert_int_equal(code, 504);
+	assert_int_equal(t504, 32000);
+}
+
+/* (3b) 801 answered behind an unacknowledged 183 with SDP (the 200 held) and the caller never
+ * PRACKs: at 32 s the INVITE gets 504 (never the held 200) and 801, already ACKed, gets BYE. */
+static void test_reliable_no_prack_answered(void **state)
+{
+	struct ua *c = &fx.ua[UA_803], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *inv;
+	struct dlg cd;
+	uint64_t t0, t504;
+	uint16_t code;
+	char ruri[96];
+
+	(void)state;
+	phone_invite(c, &cd, "703", "Supported: 100rel\r\n");
+	snprintf(ruri, sizeof(ruri), "sip:703@%s:%u", MK_IP, fx.mk_port);
+	m = take_resp(c, 100, "INVITE");
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 183, "Session Progress", "t801", ua_contact(p1), p1->sdp);
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	m = take_resp(c, 183, "INVITE");
+	t0 = fake_now;
+	assert_reliable(m, 183, "1", &cd, p1->sdp);
+	mem_deref(m);
+	assert_all_quiet();
+
+	/* Only 183s until 32 s (the last one at 31.5 s). */
+	while (fake_now - t0 < 32000 - 500) {
+		advance(500);
+		for (size_t k = 0; k < c->n; k++)
+			assert_int_equal(c->q[k]->scode, 183);
+		for (; c->n; c->n--)
+			mem_deref(c->q[c->n - 1]);
+		assert_all_quiet();
+	}
+	advance(t0 + 32000 - 1 - fake_now);
+	assert_all_quiet();
+	m = await_final(c, t0, &t504);
+	code = m->scode;
+	caller_ack_non2xx(c, &cd, ruri, m);
+	mem_deref(m);
+	m = take_req(p1, "BYE");
+	assert_string_equal(pls(&m->to.tag), "t801");
+	assert_int_equal(m->cseq.num, inv->cseq.num + 1);
+	ua_reply(p1, m, 200, "OK", NULL, NULL, NULL);
+	mem_deref(m);
+	assert_all_quiet();
+	advance(40000);
+	assert_all_quiet(); /* in particular never a 200 to the caller */
+	assert_call_gone();
+	mem_deref(inv);
+	if (t504 != 32000)
+		print_message("BUG: the final response (%u) came %llu ms after the first 1xx\n",
+			      code, (unsigned long long)t504);
+	assert_int_equal(code, 504);
+	assert_int_equal(t504, 32000);
+}
+
+/* (4) Callers without 100rel get plain 18x: the carrier's prompt 180 and a phone's 183 with
+ * early media carry neither RSeq nor Require: 100rel, are not resent, and 801's 200 goes out
+ * at once. */
+static void test_unreliable_without_100rel(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *c = &fx.ua[UA_803], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *inv;
+	struct dlg cd;
+
+	(void)state;
+	line_invite(&cd, "timer");
+	m = take_resp(line, 100, "INVITE");
+	mem_deref(m);
+	m = take_resp(line, 180, "INVITE");
+	assert_unreliable(m, 180);
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 180, "Ringing", "t801", ua_contact(p1), NULL);
+	advance(4000);
+	assert_all_quiet();
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	m = take_resp(line, 200, "INVITE");
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(line, &cd, "ACK", 1, NULL, NULL);
+	caller_bye_end(line, &cd, p1);
+	mem_deref(inv);
+
+	phone_invite(c, &cd, "701", NULL);
+	m = take_resp(c, 100, "INVITE");
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 183, "Session Progress", "t801", ua_contact(p1), p1->sdp);
+	m = take_resp(c, 183, "INVITE");
+	assert_unreliable(m, 183);
+	assert_string_equal(pls(&m->body), p1->sdp);
+	mem_deref(m);
+	advance(1000);
+	assert_all_quiet();
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	m = take_resp(c, 200, "INVITE");
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(c, &cd, "ACK", 1, NULL, NULL);
+	caller_bye_end(c, &cd, p1);
+	mem_deref(inv);
+}
+
+/* (5) One at a time (§3): the carrier's prompt 180 (RSeq 1) is outstanding when 801 sends 183
+ * with SDP: the 183 waits for the PRACK of 1, then goes out as RSeq 2 with the SDP; 801's 200
+ * then waits for the PRACK of 2 (a PRACK for 1 now gets 481). */
+static void test_reliable_one_at_a_time(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *inv;
+	struct dlg cd;
+
+	(void)state;
+	line_invite(&cd, "100rel, timer");
+	m = take_resp(line, 100, "INVITE");
+	mem_deref(m);
+	m = take_resp(line, 180, "INVITE");
+	assert_reliable(m, 180, "1", &cd, NULL);
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 183, "Session Progress", "t801", ua_contact(p1), p1->sdp);
+	assert_all_quiet(); /* the 183 waits */
+	advance(500);
+	m = take_resp(line, 180, "INVITE"); /* RSeq 1 is still the one resent */
+	assert_reliable(m, 180, "1", &cd, NULL);
+	mem_deref(m);
+	assert_all_quiet();
+
+	m = caller_prack(line, &cd, "1 1 INVITE", 200);
+	mem_deref(m);
+	m = take_resp(line, 183, "INVITE");
+	assert_reliable(m, 183, "2", &cd, p1->sdp);
+	mem_deref(m);
+	assert_all_quiet();
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	assert_all_quiet(); /* the 200 waits for the PRACK of 2 */
+	advance(500);
+	m = take_resp(line, 183, "INVITE");
+	assert_reliable(m, 183, "2", &cd, p1->sdp);
+	mem_deref(m);
+	assert_all_quiet();
+	m = caller_prack(line, &cd, "1 1 INVITE", 481); /* the old RSeq no longer */
+	mem_deref(m);
+	assert_all_quiet();
+	m = caller_prack(line, &cd, "2 1 INVITE", 200);
+	mem_deref(m);
+	m = take_resp(line, 200, "INVITE");
+	assert_string_equal(pls(&m->body), p1->sdp);
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(line, &cd, "ACK", 1, NULL, NULL);
+	advance(5000);
+	assert_all_quiet();
+	caller_bye_end(line, &cd, p1);
+	mem_deref(inv);
+}
+
+/* (6) §3 lets a 2xx go out while the unacknowledged reliable provisional carries no SDP: the
+ * carrier's 180 (RSeq 1) is not PRACKed, 801 sends 183 with SDP (queued) and 200: the carrier
+ * gets the 200 (with the SDP) at once, the queued 183 is never sent, the 180 no longer resent. */
+static void test_reliable_200_past_plain_180(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *inv;
+	struct dlg cd;
+
+	(void)state;
+	line_invite(&cd, "timer, 100rel");
+	m = take_resp(line, 100, "INVITE");
+	mem_deref(m);
+	m = take_resp(line, 180, "INVITE");
+	assert_reliable(m, 180, "1", &cd, NULL);
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 183, "Session Progress", "t801", ua_contact(p1), p1->sdp);
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	m = take_resp(line, 200, "INVITE");
+	assert_string_equal(pls(&m->body), p1->sdp);
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	assert_all_quiet();
+	ua_request(line, &cd, "ACK", 1, NULL, NULL);
+	advance(5000);
+	assert_all_quiet();
+	caller_bye_end(line, &cd, p1);
+	mem_deref(inv);
+}
+
+/* (7) Require: 100rel in the caller's INVITE (§3: the UAS that supports it MUST send its 1xx
+ * reliably; our own Supported says 100rel): no 420, and the 180 is reliable. */
+static void test_reliable_require_100rel(void **state)
+{
+	struct ua *c = &fx.ua[UA_803], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *inv;
+	struct dlg cd;
+
+	(void)state;
+	phone_invite(c, &cd, "701", "Require: 100rel\r\n");
+	pump();
+	for (size_t k = 0; k < c->n; k++) {
+		if (c->q[k]->scode == 420)
+			print_message("BUG: Require: 100rel got 420 (Unsupported: %s)\n",
+				      hvx(c->q[k], "Unsupported"));
+	}
+	m = take_resp(c, 100, "INVITE");
+	mem_deref(m);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 180, "Ringing", "t801", ua_contact(p1), NULL);
+	m = take_resp(c, 180, "INVITE");
+	assert_reliable(m, 180, "1", &cd, NULL);
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	m = caller_prack(c, &cd, "1 1 INVITE", 200);
+	mem_deref(m);
+	ua_reply(p1, inv, 200, "OK", "t801", ua_contact(p1), p1->sdp);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	m = take_resp(c, 200, "INVITE");
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(c, &cd, "ACK", 1, NULL, NULL);
+	caller_bye_end(c, &cd, p1);
+	mem_deref(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1436,6 +2004,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_target_refresh_callee, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prack_rseq_gap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_refresh_require_timer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_180_to_caller, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_183_holds_200, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_no_prack_504, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_no_prack_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unreliable_without_100rel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_one_at_a_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_200_past_plain_180, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reliable_require_100rel, setup, teardown),
 	};
 
 	if (getenv("FSM_TEST"))
