@@ -1576,10 +1576,11 @@ static void answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 {
 	struct call_leg *a = c->a;
 
+	if (!c->answered)
+		c->answer_ms = call_wall_ms(); /* a transferred call keeps its first answer */
 	c->answered = true;
 	c->b = b;
 	c->state = CALL_UP;
-	c->answer_ms = call_wall_ms();
 	pbx_chan_set_var(c->chan, "DIALSTATUS", "ANSWER");
 	if (!a || !a->st)
 		return;
@@ -2337,6 +2338,87 @@ static void info_dtmf(struct call_leg *leg, const struct sip_msg *msg)
 		log_info("%s: INFO digit %c sent toward %s", leg->name, digit, other->name);
 }
 
+/* Sends the transferor a NOTIFY of the refer subscription (RFC 3515 §2.4.4) with a sipfrag. */
+static void refer_notify(struct call_leg *x, const char *frag, bool final)
+{
+	char ex[128];
+
+	snprintf(ex, sizeof(ex), "Event: refer\r\nSubscription-State: %s\r\n",
+		 final ? "terminated;reason=noresource" : "active;expires=60");
+	leg_request(x, "NOTIFY", ex, "message/sipfrag;version=2.0", frag, NULL, NULL, NULL, 0);
+}
+
+/* REFER (RFC 3515) from a phone in an answered call: a blind transfer. The phone's leg is let go
+ * (202, NOTIFY 100 then 200, BYE) and the party it talked to is dialled anew to the Refer-To user
+ * through the phone's own context, so the transfer obeys the same toll-fraud rules as a call
+ * the phone places itself. A REFER with Replaces (attended transfer) gets 501. */
+static void call_refer(struct call_leg *x, struct sip_strans *st, const struct sip_msg *msg)
+{
+	struct call *c = x->call;
+	const struct sip_hdr *rt = sip_msg_hdr(msg, SIP_HDR_REFER_TO);
+	const struct peer *p = NULL;
+	struct call_leg *y;
+	struct sip_addr ra;
+	struct pbx_chan *ch = NULL;
+	char target[64], cnum[64], cname[80];
+
+	if (!c || c->state != CALL_UP || (x != c->a && x != c->b)) {
+		sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
+		return;
+	}
+	y = x == c->a ? c->b : c->a;
+	if (c->cfg && c->cfg->peers)
+		p = peer_find(c->cfg->peers, x->peer);
+	if (x->is_line || !p) {
+		call_refused(c->eng, msg, "REFER from a leg that is not a phone");
+		sip_strans_reply(st, 403, "Forbidden", NULL, NULL, NULL);
+		return;
+	}
+	if (!rt || sip_addr_decode(&ra, &rt->value) || !ra.uri.user.l ||
+	    ra.uri.user.l >= sizeof(target)) {
+		sip_strans_reply(st, 400, "Bad Refer-To", NULL, NULL, NULL);
+		return;
+	}
+	if (ra.uri.headers.l) {
+		sip_strans_reply(st, 501, "Attended Transfer Not Implemented", NULL, NULL, NULL);
+		return;
+	}
+	if (!y || y->state != LEG_CONFIRMED || y->rct || x->rct || y->rst || x->rst) {
+		sip_strans_reply(st, 491, "Request Pending", "Retry-After: 1\r\n", NULL, NULL);
+		return;
+	}
+	pl_strcpy(&ra.uri.user, target, sizeof(target));
+	/* The transferred party's identity: the original caller, or the callee the phone had
+	 * called (its number is what the phone dialled). */
+	if (y == c->a) {
+		snprintf(cnum, sizeof(cnum), "%s", c->cid_num);
+		snprintf(cname, sizeof(cname), "%s", c->cid_name);
+	} else {
+		snprintf(cnum, sizeof(cnum), "%s", c->dst);
+		cname[0] = '\0';
+	}
+	if (pbx_chan_alloc(&ch, c->cfg->dialplan, p->context, target, cnum, cname)) {
+		sip_strans_reply(st, 404, "Not Found", NULL, NULL, NULL);
+		return;
+	}
+	sip_strans_reply(st, 202, "Accepted", NULL, NULL, NULL);
+	refer_notify(x, "SIP/2.0 100 Trying\r\n", false);
+	refer_notify(x, "SIP/2.0 200 OK\r\n", true);
+	log_info("%s: blind transfer of %s to %s@%s", x->name, y->name, target, p->context);
+	leg_bye(x);
+	leg_free(x); /* clears c->a or c->b */
+	c->a = y;
+	c->b = NULL;
+	pbx_chan_free(c->chan);
+	c->chan = ch;
+	c->state = CALL_ROUTING;
+	c->dial_open = false;
+	c->best = 0;
+	snprintf(c->dst, sizeof(c->dst), "%s", target);
+	snprintf(c->dcontext, sizeof(c->dcontext), "%s", p->context);
+	run(c);
+}
+
 static bool in_dialog(struct call_eng *eng, struct sip_strans *st, const struct sip_msg *msg)
 {
 	struct call_leg *leg = leg_find(eng, &msg->call_id, &msg->to.tag, &msg->from.tag);
@@ -2407,7 +2489,7 @@ static bool in_dialog(struct call_eng *eng, struct sip_strans *st, const struct 
 		sip_strans_reply(st, 200, "OK", NULL, NULL, NULL);
 		return true;
 	case SIP_METHOD_REFER:
-		sip_strans_reply(st, 501, "Not Implemented", NULL, NULL, NULL);
+		call_refer(leg, st, msg);
 		return true;
 	default:
 		return false;

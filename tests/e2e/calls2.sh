@@ -54,11 +54,15 @@ exten => 1002,1,Dial(SIP/801,30)
  same => n,Hangup()
 exten => 1003,1,Dial(SIP/801,20)
  same => n,Hangup()
+exten => 1005,1,Dial(SIP/801,20)
+ same => n,Hangup()
 exten => 1004,1,Dial(SIP/801,2)
  same => n,Log(NOTICE,calls2-marker ${DIALSTATUS})
  same => n,Dial(SIP/802,20)
  same => n,Hangup()
 [from_phone]
+exten => 802,1,Dial(SIP/802,20)
+ same => n,Hangup()
 exten => _0.,1,Set(CALLERID(num)=0312345678)
  same => n,Dial(SIP/line/${EXTEN},20)
  same => n,Hangup()
@@ -161,6 +165,21 @@ check "prack-rack-names-the-183" rack_ok
 check "prack-no-leaked-channel" no_channels
 out=$(cdr_last); echo "$out"
 check "prack-cdr-answered" grep -q "0312345678 .*ANSWERED" <<<"$out"
+
+# 4a. Blind transfer: the carrier's call to 1005 is answered by 801, which REFERs it to 802:
+# 202, NOTIFY 100 and 200 (sipfrag), BYE to 801; 802 rings and answers; the carrier's BYE
+# reaches 802.
+sipp_bg xfer-801 transfer-801.xml $P1 5161 -key target 802 -key server $D; p1=$BG
+sipp_bg xfer-802 call2-phone-answer.xml $P2 5161 -s 802; p2=$BG
+sleep 0.3
+sipp_bg xfer-carrier transfer-carrier-in.xml $CAR 5160 -s 1005 $D:$PORT; car=$BG
+wait_ok xfer-801 "$p1"
+wait_ok xfer-802 "$p2"
+wait_ok xfer-carrier "$car"
+check "xfer-logged" grep -q "blind transfer of .* to 802@from_phone" "$DAEMON_LOG"
+check "xfer-no-leaked-channel" no_channels
+out=$(cdr_last); echo "$out"
+check "xfer-cdr-answered-to-802" grep -q " 802 .*ANSWERED" <<<"$out"
 
 # 4b. The carrier answers 422 (Min-SE: 3600): the INVITE goes again, same Call-ID and From tag,
 # higher CSeq, Session-Expires >= 3600 (RFC 4028 §7.4), and the call completes.
