@@ -1061,6 +1061,14 @@ void call_hangup(struct call *c, unsigned cause)
 	if (!c->cause)
 		c->cause = cause;
 	c->end_ms = call_wall_ms();
+	if (!c->answered && !c->dialled && c->a) {
+		/* The dialplan refused it before anything rang (no such extension, Congestion(),
+		 * Busy(), Hangup()): a toll-fraud attempt looks like this, so it names its source. */
+		char a[SA_STRLEN];
+
+		log_notice("refused call from %s (%s -> %s@%s): dialplan ended it with cause %u",
+			   sa_fmt(&c->a->dst, a, sizeof(a)), c->src, c->dst, c->dcontext, cause);
+	}
 	loop_timer_cancel(&c->tmr);
 	c->dial_open = false;
 	cancel_pending(c, NULL, cause == 16 && c->answered ? "SIP;cause=200;text=\"Call completed elsewhere\"" : NULL);
@@ -1422,6 +1430,7 @@ static void do_dial(struct call *c, const struct pbx_dial *dial)
 	struct mbuf mb;
 
 	snprintf(c->lastapp, sizeof(c->lastapp), "Dial");
+	c->dialled = true;
 	mbuf_init(&mb);
 	for (size_t i = 0; i < dial->ntargets; i++) {
 		mbuf_printf(&mb, "%s%s/%s%s%s", i ? "&" : "", dial->targets[i].tech,

@@ -122,6 +122,7 @@ struct call {
 	bool rerun;
 	bool answered; /* caller got a 2xx */
 	bool dial_open; /* a Dial() is collecting answers */
+	bool dialled;	/* a Dial() ran (else a refusal by the dialplan is logged as such) */
 	uint16_t best;  /* best final response of the Dial so far */
 	uint16_t media_code; /* 503 (no ports) / 488 (no common codec) for the caller, 0: none */
 	unsigned cause;

@@ -166,6 +166,7 @@ check "line-side-not-server-logged" grep -q "refused INVITE from $FAKE:5061 .*li
 # 4. Phone 803 authenticates, but its context has no route out: refused locally.
 code=$(attempt ctx803 tf-phone-call.xml $P803 $DP:5060 803 pw803 $NUM)
 refused context-without-line "403 404 480 484 503 603" "$code"
+check "context-without-line-logged" grep -q "refused call from $P803:5061 (803 -> $NUM@" "$DAEMON_LOG"
 
 # 5. The sample dialplan refuses international and premium-rate prefixes (Congestion).
 code=$(attempt intl tf-phone-call.xml $P801B $DP:5060 801 pw801 0101234567890)
@@ -174,6 +175,7 @@ check "international-logged" grep -q "international call to 0101234567890 refuse
 code=$(attempt premium tf-phone-call.xml $P801B $DP:5060 801 pw801 0990123456)
 refused premium-0990 "403 404 480 486 503 603" "$code"
 check "premium-logged" grep -q "premium-rate call to 0990123456 refused" "$DAEMON_LOG"
+check "premium-logged-with-source" grep -q "refused call from $P801B:5061 (.* -> 0990123456@" "$DAEMON_LOG"
 
 # 6. Positive control: the same phone with its password calling 0312345678 reaches the carrier
 # (so the carrier would have seen any of the above), with the line's number in From.
