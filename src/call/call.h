@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "conf.h"
 #include "reg.h"
 #include "sip.h"
 
@@ -41,6 +42,14 @@ struct call_settings {
 /* The built-in defaults: 64 calls, 1800 s offered, Min-SE 90, 300 toward the line, 300 s
  * nonces, Retry-After 10. */
 void call_settings_default(struct call_settings *set);
+/* The defaults, then mikaka.conf [calls]: maxcalls (default: what the open-file limit allows,
+ * four relay sockets per call), session_expires, min_se, line_session_expires, retry_after,
+ * 100rel (yes/no). Bad values are errors with file:line in diags (EINVAL); unknown keys
+ * warnings. mikakaconf may be NULL. */
+int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
+		       struct conf_diags *diags);
+/* Applies new settings (a reload); calls in progress keep running under them. */
+void call_eng_set_settings(struct call_eng *eng, const struct call_settings *set);
 
 /* The discovered line (all strings may be empty when there is no line). */
 struct call_line {

@@ -38,6 +38,7 @@ struct daemon {
 	struct media *media;	/* media */
 	struct reg *reg;	/* registrar */
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
+	struct call_settings callset; /* calls: mikaka.conf [calls] */
 	struct cfg *cfg;   /* the configuration in force (one reference) */
 	const char *confdir;
 	const char *dbpath;
@@ -136,6 +137,15 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 		else if (!err)
 			d->regset = rs;
 	}
+	/* calls: [calls] settings, checked with the rest */
+	{
+		struct call_settings cs;
+
+		if (call_settings_load(&cs, cfg ? cfg->mikaka : NULL, diags))
+			err = EINVAL;
+		else if (!err)
+			d->callset = cs;
+	}
 	if (err) {
 		mem_deref(cfg);
 		return err;
@@ -145,6 +155,7 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 	d->cfg = cfg;
 	d->reloaded = time(NULL);
 	call_eng_set_cfg(d->calls, cfg); /* calls */
+	call_eng_set_settings(d->calls, &d->callset);
 	if (d->reg) /* registrar */
 		reg_reconfigure(d->reg, cfg->peers, &d->regset);
 	return 0;
@@ -445,7 +456,7 @@ int main(int argc, char **argv)
 	 * contacts and the authentication ban). */
 	if (!err)
 		err = call_eng_alloc(&d.calls, d.loop, server_stack(d.server), d.store, d.reg, d.cfg,
-				     NULL);
+				     &d.callset);
 	if (!err) {
 		static const enum sip_method call_methods[] = {
 			SIP_METHOD_INVITE, SIP_METHOD_ACK,  SIP_METHOD_BYE,   SIP_METHOD_PRACK,

@@ -154,6 +154,46 @@ static void test_engine_lifecycle(void **state)
 	loop_free(loop);
 }
 
+/* mikaka.conf [calls]: defaults, values, and errors naming file:line. */
+static void test_settings_load(void **state)
+{
+	struct conf_diags diags = {0};
+	struct call_settings set;
+	struct conf *conf = NULL;
+
+	(void)state;
+	assert_int_equal(call_settings_load(&set, NULL, &diags), 0);
+	assert_true(set.max_calls >= 64);
+	assert_int_equal(set.session_expires, 1800);
+	assert_int_equal(set.min_se, 90);
+	assert_int_equal(set.line_se, 300);
+	assert_true(set.rel100);
+	assert_int_equal(conf_load_string(&conf, "mikaka.conf",
+					  "[calls]\nmaxcalls=5000\nsession_expires=600\n"
+					  "min_se=120\n100rel=no\nretry_after=3\n",
+					  &diags),
+			 0);
+	assert_int_equal(call_settings_load(&set, conf, &diags), 0);
+	assert_int_equal(set.max_calls, 5000);
+	assert_int_equal(set.session_expires, 600);
+	assert_int_equal(set.min_se, 120);
+	assert_int_equal(set.retry_after, 3);
+	assert_false(set.rel100);
+	assert_int_equal(diags.errors, 0);
+	conf_free(conf);
+	conf = NULL;
+	assert_int_equal(conf_load_string(&conf, "mikaka.conf",
+					  "[calls]\nmaxcalls=0\n100rel=maybe\nfoo=1\n", &diags),
+			 0);
+	assert_int_equal(call_settings_load(&set, conf, &diags), EINVAL);
+	assert_int_equal(diags.errors, 2);
+	assert_string_equal(diags.items[0].origin.file, "mikaka.conf");
+	assert_int_equal(diags.items[0].origin.line, 2);
+	assert_non_null(strstr(diags.items[0].message, "maxcalls"));
+	conf_free(conf);
+	conf_diags_reset(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_called_number),
 		cmocka_unit_test(test_caller_id),
 		cmocka_unit_test(test_engine_lifecycle),
+		cmocka_unit_test(test_settings_load),
 	};
 
 	return cmocka_run_group_tests_name("call", tests, NULL, NULL);
