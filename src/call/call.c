@@ -1455,6 +1455,8 @@ static void do_dial(struct call *c, const struct pbx_dial *dial)
 	if (started)
 		c->media_code = 0;
 	if (!started) {
+		if (busy)
+			c->best = 486; /* a bare Hangup() then answers busy, as a busy phone would */
 		set_dialstatus(c, busy ? 486 : c->media_code ? c->media_code : 404);
 		c->rerun = true;
 		return;

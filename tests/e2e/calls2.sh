@@ -40,6 +40,7 @@ type=friend
 host=dynamic
 context=from_phone
 secret=pw802
+call-limit=1
 EOT
 cat >"$CONF/rtp.conf" <<EOT
 [general]
@@ -55,6 +56,8 @@ exten => 1002,1,Dial(SIP/801,30)
 exten => 1003,1,Dial(SIP/801,20)
  same => n,Hangup()
 exten => 1005,1,Dial(SIP/801,20)
+ same => n,Hangup()
+exten => 1006,1,Dial(SIP/802,20)
  same => n,Hangup()
 exten => 1004,1,Dial(SIP/801,2)
  same => n,Log(NOTICE,calls2-marker ${DIALSTATUS})
@@ -180,6 +183,32 @@ check "xfer-logged" grep -q "blind transfer of .* to 802@from_phone" "$DAEMON_LO
 check "xfer-no-leaked-channel" no_channels
 out=$(cdr_last); echo "$out"
 check "xfer-cdr-answered-to-802" grep -q " 802 .*ANSWERED" <<<"$out"
+
+# 4c. Call waiting: 801 (no call-limit) is in a call when a second call for it arrives: it rings
+# and answers too. 802 has call-limit=1: the second call for it gets 486 (BUSY), never rings.
+sipp_bg cw-801 call2-phone-answer.xml $P1 5161 -s 801 -m 2; p1=$BG
+sleep 0.3
+sipp_bg cw-carrier1 transfer-carrier-in.xml $CAR 5160 -s 1005 $D:$PORT; car=$BG
+sleep 1.5
+sipp_bg cw-carrier2 call2-carrier-in.xml $CAR 5170 -s 1005 $D:$PORT; car2=$BG
+wait_ok cw-carrier2 "$car2"
+wait_ok cw-carrier1 "$car"
+wait_ok cw-801 "$p1"
+n=$(grep -c "^INVITE sip:801@" "$WORK/sipp-cw-801.msg")
+check "call-waiting-801-rang-twice" [ "$n" -eq 2 ]
+check "cw-no-leaked-channel" no_channels
+sipp_bg cl-802 call2-phone-answer.xml $P2 5161 -s 802 -m 2; p2=$BG
+sleep 0.3
+sipp_bg cl-carrier1 transfer-carrier-in.xml $CAR 5160 -s 1006 $D:$PORT; car=$BG
+sleep 1.5
+sipp_bg cl-carrier2 call2-carrier-fail.xml $CAR 5170 -s 1006 $D:$PORT; car2=$BG
+wait_ok cl-carrier2 "$car2"
+wait_ok cl-carrier1 "$car"
+kill "$p2" 2>/dev/null; wait "$p2" 2>/dev/null
+n=$(grep -c "^INVITE sip:802@" "$WORK/sipp-cl-802.msg")
+check "call-limit-802-rang-once" [ "$n" -eq 1 ]
+check "call-limit-busy-486" grep -q "^SIP/2.0 486" "$WORK/sipp-cl-carrier2.msg"
+check "cl-no-leaked-channel" no_channels
 
 # 4b. The carrier answers 422 (Min-SE: 3600): the INVITE goes again, same Call-ID and From tag,
 # higher CSeq, Session-Expires >= 3600 (RFC 4028 §7.4), and the call completes.
