@@ -4,7 +4,8 @@
 # Knobs (environment): BENCH_TX transactions per load run (default 200000), BENCH_SECS time cap per
 # load run (15), BENCH_SIPP parallel SIPp clients (3), BENCH_CONC outstanding transactions per
 # client (100), BENCH_REPS load runs per server, best kept (2), KAM_CHILDREN Kamailio UDP workers
-# (2), BUILD tree holding the release binaries (build), BENCH_KEEP=1 keeps the work directory.
+# (2), BUILD tree holding the release binaries (build), BENCH_KEEP=1 keeps the work directory;
+# bench/register.sh and bench/calls.sh take their own (REG_*, CALLS_*: see their headers).
 # Uses only 127.0.0.0/8; every process it starts is stopped by PID before it exits.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -308,6 +309,21 @@ reg_mk=$(reg_value reg_mk_per_sec)
 reg_kam=$(reg_value reg_kam_per_sec)
 reg_bytes=$(reg_value reg_mk_bytes_per_contact)
 
+# ---- calls: carrier -> server -> phone, mikakad (B2BUA + relay) and Kamailio (proxy) ----
+# Its progress lines ("calls: ...") go to stderr like ours; knobs CALLS_* pass through.
+calls_out=$(BUILD=$BUILD KAM_BIN=$KAM_BIN KAM_CHILDREN=$KAM_CHILDREN timeout 400 bench/calls.sh)
+calls_value()
+{
+	awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; f = 1; exit }
+		END { if (!f) print "n/a" }' <<<"$calls_out"
+}
+cps_mk=$(calls_value calls_mk_cps)
+cps_kam=$(calls_value calls_kam_cps)
+cpu_mk=$(calls_value calls_mk_cpu_us)
+cpu_kam=$(calls_value calls_kam_cpu_us)
+call_bytes=$(calls_value calls_mk_bytes_per_call)
+calls_held=$(calls_value calls_mk_held)
+
 # ---- the table ----
 num() { case "$1" in '' | n/a*) echo "${1:-n/a}" ;; *) fmt "$1" ;; esac; }
 # verdict VALUE OP TARGET: ok, MISS, or - when there is no figure.
@@ -342,14 +358,19 @@ row "post's extensions.conf load (ms)" "$dp_load" "n/a" "<= 5" "$(verdict "$dp_l
 row "10,000-peer sip.conf load (ms)" "$peers_ms" "n/a" "<= 100" "$(verdict "$peers_ms" "<=" 100)"
 row "memory per peer (bytes)" "$peer_bytes" "n/a" "<= 1,024" "$(verdict "$peer_bytes" "<=" 1024)"
 row "store: registrations written/s" "$(num "$store_rate")" "n/a" "-" "-"
-row "B2BUA calls/s" "n/a (not yet)" "n/a (not yet)" "-" "-"
+row "B2BUA calls/s (< 0.1 % failed)" "$(num "$cps_mk")" "$(num "$cps_kam") (proxy)" ">= peer" \
+	"$(verdict "$cps_mk" ">=" "${cps_kam/n\/a/0}")"
+row "CPU per call (us)" "$cpu_mk" "$cpu_kam (proxy)" "<= 75" "$(verdict "$cpu_mk" "<=" 75)"
 row "RTP packets/s relayed (200 streams)" "$(num "$rtp_pps")" "$(num "$rtp_engine") (rtpengine)" ">= peer" \
 	"$(verdict "$rtp_pps" ">=" "${rtp_engine/n\/a/0}")"
 row "RTP forwarder ceiling (pkt/s)" "$(num "$rtp_ceiling")" "n/a" "mikaka >= 90%" \
 	"$(awk -v a="$rtp_pps" -v b="$rtp_ceiling" 'BEGIN { if (b + 0 > 0) print (a / b >= 0.9 ? "ok" : "MISS") " (" int(100 * a / b) "%)"; else print "-" }')"
 row "RTP added latency p99 (us)" "$rtp_p99" "n/a" "<= 500" "$(verdict "$rtp_p99" "<=" 500)"
 row "memory per RTP stream (bytes)" "$rtp_bytes" "n/a" "<= 4,096" "$(verdict "$rtp_bytes" "<=" 4096)"
-row "memory per call" "n/a (not yet)" "n/a (not yet)" "-" "-"
+row "concurrent calls held" "$(num "$calls_held")" "n/a" ">= 10,000" \
+	"$(verdict "$calls_held" ">=" 10000)"
+row "memory per concurrent call (bytes)" "$(num "$call_bytes")" "n/a" "<= 16,384" \
+	"$(verdict "$call_bytes" "<=" 16384)"
 echo
 echo "OPTIONS: SIPp x$NSIPP over UDP on loopback, $CONC outstanding each, $TX per run, best of $REPS."
 [ -n "$mk_detail" ] && echo "  mikakad best run:  $mk_detail"
@@ -357,4 +378,10 @@ echo "OPTIONS: SIPp x$NSIPP over UDP on loopback, $CONC outstanding each, $TX pe
 [ -n "$mk_after" ] && echo "  mikakad RSS right after its last run: $mk_after"
 echo "Registrations: mikakad $(reg_value reg_mk_detail), each committed to SQLite before its 200;" \
 	"Kamailio $(reg_value reg_kam_detail), contacts in memory only (usrloc db_mode 0)."
+echo "Calls: SIPp carrier -> server -> SIPp phone, INVITE/100/180/200/ACK," \
+	"${CALLS_HOLD_MS:-100} ms, BYE/200; highest rate with < 0.1 % failed calls in" \
+	"${CALLS_SECS:-4} s steps; CPU of the server's processes per completed call at that rate."
+echo "  mikakad (B2BUA, RTP relay on both legs): $(calls_value calls_mk_detail)"
+echo "  kamailio (tm + rr proxy, no media):      $(calls_value calls_kam_detail)"
+echo "  mikakad holding calls: $(calls_value calls_mk_mem_detail)"
 exit 0

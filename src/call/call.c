@@ -369,6 +369,7 @@ static void leg_free(struct call_leg *leg)
 	sip_ctrans_abandon(leg->ct);
 	sip_ctrans_abandon(leg->acc_ct);
 	mem_deref(leg->acc_ct);
+	loop_timer_cancel(&leg->acc_tmr);
 	sip_ctrans_abandon(leg->rct);
 	loop_timer_cancel(&leg->ok_tmr);
 	loop_timer_cancel(&leg->se_tmr);
@@ -1631,6 +1632,16 @@ static int leg_retry_422(struct call_leg *leg, const struct sip_msg *resp)
 	return err;
 }
 
+/* The answered INVITE's transaction has ended (no more 2xx retransmissions can come): its memory
+ * goes back rather than staying for the whole call. */
+static void acc_done_h(void *arg)
+{
+	struct call_leg *leg = arg;
+
+	sip_ctrans_abandon(leg->acc_ct);
+	leg->acc_ct = mem_deref(leg->acc_ct);
+}
+
 static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 {
 	struct call_leg *leg = arg;
@@ -1700,10 +1711,13 @@ static void b_resp_h(int err, const struct sip_msg *resp, void *arg)
 			ack_and_bye(leg->eng, resp);
 		return;
 	}
-	if (resp && code < 300 && leg->ct)
-		leg->acc_ct = mem_ref(leg->ct); /* ours until the leg goes: see above */
-	else
+	if (resp && code < 300 && leg->ct) {
+		leg->acc_ct = mem_ref(leg->ct); /* ours for 64*T1: see above */
+		loop_timer_start(leg->eng->loop, &leg->acc_tmr, 64 * SIP_T1_DEFAULT, acc_done_h,
+				 leg);
+	} else {
 		sip_ctrans_abandon(leg->ct);
+	}
 	leg->ct = NULL;
 	leg->final = code;
 	if (resp && code < 300) {

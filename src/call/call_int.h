@@ -75,6 +75,7 @@ struct call_leg {
 	struct mbuf ack;       /* our ACK to the 2xx, resent on a retransmitted 2xx */
 	struct sip_ctrans *acc_ct; /* the answered INVITE's transaction (referenced): it hands
 				    * us the 2xx retransmissions (RFC 6026 Accepted) to ACK */
+	struct loop_timer acc_tmr; /* drops acc_ct once its 64*T1 window is over */
 	bool cancelled;
 	uint32_t rseq; /* last RSeq PRACKed */
 	struct sip_ctrans *rct; /* a re-INVITE/UPDATE we relay across, pending */
