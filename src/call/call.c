@@ -590,8 +590,8 @@ static int leg_request(struct call_leg *leg, const char *method, const char *ext
 			err = sip_transp_send(leg->eng->tp, leg->tp, NULL, &leg->local, &leg->dst,
 					      mb.buf, mb.end);
 		else
-			err = sip_ctrans_request(ctp, leg->eng->stack, leg->tp, &leg->dst, &mb, h,
-						 arg);
+			err = sip_ctrans_request_from(ctp, leg->eng->stack, leg->tp, &leg->local,
+						      &leg->dst, &mb, h, arg);
 		if (!strcmp(method, "ACK") && !err) {
 			mbuf_reset(&leg->ack);
 			mbuf_write(&leg->ack, mb.buf, mb.end);
@@ -1574,7 +1574,8 @@ static void ack_and_bye(struct call_eng *eng, const struct sip_msg *resp)
 	s.method = "BYE";
 	s.cseq = resp->cseq.num + 1;
 	if (!sip_build_request(&mb, &s))
-		sip_ctrans_request(NULL, eng->stack, resp->tp, &resp->src, &mb, NULL, NULL);
+		sip_ctrans_request_from(NULL, eng->stack, resp->tp, &local, &resp->src, &mb, NULL,
+					NULL);
 	mbuf_reset(&mb);
 out:
 	free(target);

@@ -99,8 +99,9 @@ static void options_send(struct reg_contact *c)
 	}
 	if (!err) {
 		c->qsent = loop_now(reg->loop);
-		err = sip_ctrans_request(&c->qct, reg->stack, c->tp, &c->source, &mb,
-					 options_resp_h, c);
+		/* From the address the phone registered on (multi-homed: its side's address). */
+		err = sip_ctrans_request_from(&c->qct, reg->stack, c->tp, &local, &c->source, &mb,
+					      options_resp_h, c);
 	}
 	mbuf_reset(&mb);
 	if (err) {
