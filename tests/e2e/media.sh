@@ -190,6 +190,8 @@ if command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
 	module g711.so
 	module ausine.so
 	module aubridge.so
+	module sndfile.so
+	snd_path $BS
 	module menu.so
 	module_app account.so
 	audio_player aubridge,x
@@ -213,6 +215,10 @@ if command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
 	tool_bg carrier.out 127.0.0.52:40010 - echo 3000 tone min=50; c=$BG
 	tool_check baresip-1khz-at-carrier "$c" carrier.out
 	wait "$BS_PID"
+	# The carrier echoed the tone: baresip's decoded audio (sndfile's dump of what it played)
+	# must hold 1 kHz too, so the audio crossed the relay both ways.
+	dec=$(ls "$BS"/dump-*dec*.wav 2>/dev/null | head -1)
+	check "baresip-hears-1khz-back" "$TOOLS/wavtone" "${dec:-$BS/none.wav}" 1000 1000
 	wait "$CARRIER" || { tail -5 "$WORK/sipp-baresip-carrier.err"; echo; } 2>/dev/null
 	sleep 0.5
 else
