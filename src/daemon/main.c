@@ -252,8 +252,21 @@ static int cmd_sip_show_peer(struct mbuf *out, int argc, char **argv, void *arg)
 static int cmd_sip_show_settings(struct mbuf *out, int argc, char **argv, void *arg)
 {
 	struct daemon *d = arg;
+	struct sip_transp_load ld;
+	struct sip_stack *stack;
+	int err = sipcfg_show_settings(d->cfg->peers, out);
 
-	return sipcfg_show_settings(d->cfg->peers, out);
+	if (err || !d->server)
+		return err;
+	stack = server_stack(d->server);
+	sip_transp_load(sip_stack_transp(stack), &ld);
+	return mbuf_printf(out,
+			   "\nOverload:\n---------\n  %-24s%s\n  %-24s%u.%03u ms\n"
+			   "  %-24s%llu (%llu ms in all)\n  %-24s%llu\n",
+			   "Overloaded now:", ld.overloaded ? "Yes" : "No", "Queueing delay:",
+			   ld.delay_us / 1000, ld.delay_us % 1000, "Overload onsets:",
+			   (unsigned long long)ld.onsets, (unsigned long long)ld.overload_ms,
+			   "New calls shed (503):", (unsigned long long)sip_stack_shed_count(stack));
 }
 
 static int cmd_sip_show_registry(struct mbuf *out, int argc, char **argv, void *arg)

@@ -366,6 +366,13 @@ struct sip_transp_limits {
 	size_t max_conns;	  /* TCP connections at once (both directions); default 1024 */
 	uint32_t idle_timeout_ms; /* TCP connection with no traffic is closed; default 5 min */
 	uint32_t frame_timeout_ms; /* a partial message must complete within this; default 32 s */
+	/* Overload (UDP): datagrams waiting longer than overload_delay_ms before we handle them,
+	 * without a break, for overload_hold_ms, and the wait still growing (by another
+	 * overload_delay_ms over the lowest of that span) mean overload; it ends at the first
+	 * datagram that waited less than a quarter of overload_delay_ms. Defaults 20 ms and
+	 * 100 ms; UINT32_MAX as the delay turns the signal off. */
+	uint32_t overload_delay_ms;
+	uint32_t overload_hold_ms;
 };
 
 int sip_transp_alloc(struct sip_transp **tpp, struct loop *loop, sip_transp_recv_h *h, void *arg);
@@ -398,10 +405,27 @@ int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, stru
 struct sip_conn *sip_conn_ref(struct sip_conn *conn);
 void sip_conn_deref(struct sip_conn *conn);
 size_t sip_transp_conn_count(const struct sip_transp *tp);
-/* Overload signal (RFC 6357): true while received datagrams wait too long in the kernel before
- * we read them, i.e. the loop cannot keep up. New work (out-of-dialog INVITEs) is then refused
- * with 503 + Retry-After while in-dialog traffic and responses are still handled. */
+/* Overload signal (RFC 6357): true while received datagrams wait too long (and longer and
+ * longer) before we handle them, i.e. the loop cannot keep up. New work (out-of-dialog INVITEs) is then refused
+ * with 503 + Retry-After while in-dialog traffic and responses are still handled. Measured per
+ * UDP socket from the kernel's receive timestamps; TCP traffic is not measured (it shares the
+ * loop, so a UDP socket sees the delay it causes). Not overloaded once no datagram came for a
+ * second. */
 bool sip_transp_overloaded(const struct sip_transp *tp);
+
+/* What the overload signal sees, for the CLI and tests. */
+struct sip_transp_load {
+	bool overloaded;	/* what sip_transp_overloaded() says now */
+	uint32_t delay_us;	/* queueing delay, smoothed (EWMA, 1/16) over every UDP socket's
+				 * datagrams: the largest of the sockets' values */
+	uint32_t last_us;	/* the delay of the last datagram read (any UDP socket) */
+	uint64_t onsets;	/* times overload began */
+	uint64_t overload_ms;	/* total time spent overloaded, up to the last datagram */
+	uint64_t datagrams;	/* datagrams measured */
+};
+
+/* Fills *load; all zero for a transport without UDP sockets. */
+void sip_transp_load(const struct sip_transp *tp, struct sip_transp_load *load);
 
 /* ---------------------------------------------------------------------------------------------
  * Transactions (RFC 3261 §17, RFC 6026) on top of a transport.
@@ -447,6 +471,8 @@ struct loop *sip_stack_loop(struct sip_stack *stack);
 /* Messages with errors are logged and answered here; count of received messages, for tests. */
 size_t sip_stack_strans_count(const struct sip_stack *stack);
 size_t sip_stack_ctrans_count(const struct sip_stack *stack);
+/* New INVITEs answered 503 without a transaction because the transport was overloaded. */
+uint64_t sip_stack_shed_count(const struct sip_stack *stack);
 
 /* Answers a server transaction with a response built by sip_build_response(). Final responses
  * end the TU's part (the transaction keeps absorbing retransmissions until its timers end);

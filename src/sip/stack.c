@@ -11,10 +11,8 @@
 
 static const char allow_default[] = "INVITE, ACK, CANCEL, BYE, OPTIONS";
 
-/* Answers req outside any transaction: for errors found before a transaction could be matched.
- * A retransmission simply gets the same answer again. */
-static void stack_reply_stateless(struct sip_stack *stack, const struct sip_msg *req, uint16_t code,
-				  const char *reason, const char *extra)
+void sip_stack_reply_stateless(struct sip_stack *stack, const struct sip_msg *req, uint16_t code,
+			       const char *reason, const char *extra)
 {
 	char totag[24];
 	struct mbuf mb;
@@ -74,7 +72,7 @@ static void stack_recv_request(struct sip_stack *stack, struct sip_msg *req)
 	/* Checked before the other errors: a message in another SIP version may be otherwise
 	 * fine, and 505 tells the sender what is wrong (§8.2.2.1 ... §21.5.20). */
 	if (sip_version_ok(&req->version) && !pl_caseeq_str(&req->version, "SIP/2.0")) {
-		stack_reply_stateless(stack, req, 505, "Version Not Supported", NULL);
+		sip_stack_reply_stateless(stack, req, 505, "Version Not Supported", NULL);
 		return;
 	}
 	if (req->err_reason) {
@@ -83,9 +81,9 @@ static void stack_recv_request(struct sip_stack *stack, struct sip_msg *req)
 		 * unsupported method: 501 lists what we do support. */
 		if (req->err == EPROTO && req->mid == SIP_METHOD_OTHER) {
 			snprintf(allow, sizeof(allow), "Allow: %s\r\n", stack->allow);
-			stack_reply_stateless(stack, req, 501, "Not Implemented", allow);
+			sip_stack_reply_stateless(stack, req, 501, "Not Implemented", allow);
 		} else {
-			stack_reply_stateless(stack, req, 400, req->err_reason, NULL);
+			sip_stack_reply_stateless(stack, req, 400, req->err_reason, NULL);
 		}
 		return;
 	}
@@ -191,4 +189,9 @@ size_t sip_stack_strans_count(const struct sip_stack *stack)
 size_t sip_stack_ctrans_count(const struct sip_stack *stack)
 {
 	return stack ? stack->ctab.count : 0;
+}
+
+uint64_t sip_stack_shed_count(const struct sip_stack *stack)
+{
+	return stack ? stack->n_shed : 0;
 }

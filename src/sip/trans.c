@@ -475,6 +475,15 @@ void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
 		return;
 	}
 
+	if (req->mid == SIP_METHOD_INVITE && req->to_ok && !pl_isset(&req->to.tag) &&
+	    sip_transp_overloaded(stack->tp)) {
+		/* Overload (RFC 6357): a new call is refused before any state is made for it, so a
+		 * refusal costs a small fraction of a call; its retransmissions get the same. */
+		stack->n_shed++;
+		sip_stack_reply_stateless(stack, req, 503, "Service Unavailable",
+					  "Retry-After: 2\r\n");
+		return;
+	}
 	err = strans_alloc(&st, stack, req);
 	if (err) {
 		/* Dropped: the client retransmits, and memory may be back by then. */

@@ -21,11 +21,16 @@ struct sip_stack {
 	void *stray_arg;
 	struct htab stab; /* server transactions by branch or Call-ID hash */
 	struct htab ctab; /* client transactions by branch hash */
+	uint64_t n_shed;  /* new INVITEs answered 503 statelessly under overload */
 };
 
 /* The RFC 3261 magic cookie that marks a branch as globally unique (§8.1.1.7). */
 bool sip_branch_has_cookie(const struct pl *branch);
 
+/* Answers req outside any transaction: for errors found before a transaction could be matched,
+ * and for new calls shed under overload. A retransmission simply gets the same answer again. */
+void sip_stack_reply_stateless(struct sip_stack *stack, const struct sip_msg *req, uint16_t code,
+			       const char *reason, const char *extra);
 /* A request with no framing or version error: retransmission, ACK, CANCEL or a new request
  * for the TU. */
 void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req);

@@ -1,11 +1,13 @@
 /* transp: SIP transports (RFC 3261 §18, RFC 3581, RFC 5626 §4.4.1): UDP and TCP sockets on IPv4
- * and IPv6, stream framing by Content-Length, replies leaving from the arrival address. */
+ * and IPv6, stream framing by Content-Length, replies leaving from the arrival address, and the
+ * overload signal (RFC 6357) from how long datagrams waited before we handled them. */
 #define LOG_MODULE "sip"
 
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -24,6 +26,35 @@
 #define LIMIT_CONNS_DEFAULT 1024
 #define LIMIT_IDLE_DEFAULT (5 * 60 * 1000)
 #define LIMIT_FRAME_DEFAULT (32 * 1000)
+#define OVERLOAD_DELAY_DEFAULT 20  /* ms of queueing delay that means overload... */
+#define OVERLOAD_HOLD_DEFAULT 100  /* ...when it lasts this long (ms) without a break */
+#define OVERLOAD_MIN_SAMPLES 16	   /* ...over at least this many datagrams */
+#define OVERLOAD_STALE_NS 1000000000LL /* no datagram for this long: not overloaded */
+#define OVERLOAD_LOG_NS (10 * 1000000000LL) /* at most one overload warning per 10 s */
+
+#define NS_PER_MS 1000000LL
+
+/* Queueing delay of one UDP socket's datagrams (RFC 6357 overload signal). Like CoDel, it looks
+ * for a standing queue, not a burst: overload begins only when every datagram waited longer
+ * than the threshold for a whole hold time and the delay is still growing (a burst, or the loop
+ * stalled once by a slow disk write, drains by itself), and ends at the first datagram that
+ * found the queue nearly empty. The gap between the two thresholds keeps it from flapping at
+ * every datagram. Per socket, because the loop serves its sockets in turns: a quiet socket's
+ * datagrams wait at most one turn even while a flooded one's queue keeps growing. Times are
+ * CLOCK_REALTIME nanoseconds, the kernel's clock for receive timestamps. */
+struct transp_load {
+	bool over;
+	uint32_t above_n;     /* datagrams in a row that waited longer than the threshold */
+	int64_t above_since;  /* when the first of them was read */
+	int64_t above_min;    /* the lowest delay among them */
+	int64_t since;	      /* when overload began (over) */
+	int64_t last;	      /* when the last datagram was read */
+	int64_t ewma;	      /* smoothed delay (display only) */
+	int64_t last_delay;
+	uint64_t onsets;
+	uint64_t over_ns;     /* time overloaded, completed periods */
+	uint64_t samples;
+};
 
 /* A listening socket: UDP (receives and sends) or TCP (accepts). */
 struct transp_sock {
@@ -35,10 +66,12 @@ struct transp_sock {
 	bool wildcard;
 	int tos;
 	struct loop_timer pause_tmr; /* TCP: accepting paused after running out of descriptors */
+	struct transp_load load;     /* UDP */
 };
 
+/* Room for what a received datagram carries: its local address and its receive time. */
 union transp_cmsg {
-	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct timespec))];
 	struct cmsghdr align;
 };
 
@@ -58,6 +91,8 @@ struct sip_transp {
 	struct list conns[CONN_BUCKETS];
 	size_t nconns;
 	struct transp_probe *probe;
+	size_t n_over;	     /* UDP sockets whose load says overloaded */
+	int64_t over_logged; /* when overload was last logged */
 
 	/* Receive area: UDP_BATCH slots of RX_SLOT bytes. mmap'ed, so a page costs memory only
 	 * once a datagram has been written into it: an idle daemon keeps its RSS small while a
@@ -217,6 +252,10 @@ void sip_transp_set_limits(struct sip_transp *tp, const struct sip_transp_limits
 	tp->limits.max_conns = l.max_conns ? l.max_conns : LIMIT_CONNS_DEFAULT;
 	tp->limits.idle_timeout_ms = l.idle_timeout_ms ? l.idle_timeout_ms : LIMIT_IDLE_DEFAULT;
 	tp->limits.frame_timeout_ms = l.frame_timeout_ms ? l.frame_timeout_ms : LIMIT_FRAME_DEFAULT;
+	tp->limits.overload_delay_ms = l.overload_delay_ms ? l.overload_delay_ms
+							   : OVERLOAD_DELAY_DEFAULT;
+	tp->limits.overload_hold_ms = l.overload_hold_ms ? l.overload_hold_ms
+							 : OVERLOAD_HOLD_DEFAULT;
 }
 
 size_t sip_transp_conn_count(const struct sip_transp *tp)
@@ -224,10 +263,143 @@ size_t sip_transp_conn_count(const struct sip_transp *tp)
 	return tp ? tp->nconns : 0;
 }
 
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool load_fresh(const struct transp_load *l, int64_t now)
+{
+	return now - l->last < OVERLOAD_STALE_NS && now >= l->last;
+}
+
 bool sip_transp_overloaded(const struct sip_transp *tp)
 {
-	(void)tp;
-	return false; /* TODO(overload): queueing delay measurement */
+	int64_t now;
+
+	if (!tp || !tp->n_over)
+		return false;
+	/* A socket that stopped receiving is not flooded: its last verdict may be stale (the
+	 * next datagram would settle it). */
+	now = realtime_ns();
+	LIST_FOREACH (&tp->socks, le) {
+		const struct transp_sock *s = le->data;
+
+		if (s->load.over && load_fresh(&s->load, now))
+			return true;
+	}
+	return false;
+}
+
+static uint32_t ns_to_us(int64_t ns)
+{
+	ns /= 1000;
+	return ns < 0 ? 0 : ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+void sip_transp_load(const struct sip_transp *tp, struct sip_transp_load *load)
+{
+	int64_t last = INT64_MIN;
+
+	if (!load)
+		return;
+	memset(load, 0, sizeof(*load));
+	if (!tp)
+		return;
+	load->overloaded = sip_transp_overloaded(tp);
+	LIST_FOREACH (&tp->socks, le) {
+		const struct transp_sock *s = le->data;
+		const struct transp_load *l = &s->load;
+
+		if (s->type != SIP_TP_UDP || !l->samples)
+			continue;
+		if (ns_to_us(l->ewma) > load->delay_us)
+			load->delay_us = ns_to_us(l->ewma);
+		if (l->last > last) {
+			last = l->last;
+			load->last_us = ns_to_us(l->last_delay);
+		}
+		load->onsets += l->onsets;
+		load->overload_ms += (l->over_ns + (l->over ? (uint64_t)(l->last - l->since) : 0)) /
+				     NS_PER_MS;
+		load->datagrams += l->samples;
+	}
+}
+
+/* One datagram read at `now` that the kernel received at `rx`. */
+static void load_sample(struct transp_sock *s, int64_t rx, int64_t now)
+{
+	struct sip_transp *tp = s->tp;
+	struct transp_load *l = &s->load;
+	int64_t on = (int64_t)tp->limits.overload_delay_ms * NS_PER_MS;
+	int64_t delay = now - rx;
+
+	if (delay < 0 || now < l->last) {
+		/* The clock was stepped back: this datagram tells nothing, and the run of late
+		 * ones so far is cut. */
+		delay = 0;
+		l->above_n = 0;
+	}
+	l->samples++;
+	l->last = now;
+	l->last_delay = delay;
+	l->ewma += (delay - l->ewma) / 16;
+	if (tp->limits.overload_delay_ms == UINT32_MAX)
+		return;
+	if (delay > on) {
+		if (l->above_n++ == 0 || delay < l->above_min)
+			l->above_min = delay;
+		if (l->above_n == 1)
+			l->above_since = now;
+		/* Late for a whole hold time, and later now than at the best moment of it by
+		 * another threshold: the queue grows. A backlog that shrinks (a burst, or the loop
+		 * stalled once by a slow disk, draining by itself) keeps each datagram near the
+		 * lowest delay so far; one that stands near capacity grows by fits and starts,
+		 * hence the margin. */
+		if (!l->over && l->above_n >= OVERLOAD_MIN_SAMPLES &&
+		    now - l->above_since >= (int64_t)tp->limits.overload_hold_ms * NS_PER_MS &&
+		    delay > l->above_min + on) {
+			l->over = true;
+			l->since = now;
+			l->onsets++;
+			tp->n_over++;
+			if (tp->over_logged == 0 || now - tp->over_logged >= OVERLOAD_LOG_NS) {
+				char buf[SA_STRLEN];
+
+				tp->over_logged = now;
+				log_warn("udp %s: overloaded (datagrams wait %lld ms): refusing new "
+					 "calls",
+					 sa_fmt(&s->laddr, buf, sizeof(buf)),
+					 (long long)(delay / NS_PER_MS));
+			}
+		}
+		return;
+	}
+	l->above_n = 0;
+	if (l->over && delay < on / 4) {
+		l->over = false;
+		l->over_ns += (uint64_t)(now - l->since);
+		tp->n_over--;
+		log_debug("udp: overload over after %lld ms",
+			  (long long)((now - l->since) / NS_PER_MS));
+	}
+}
+
+/* The kernel's receive time of a datagram (SO_TIMESTAMPNS), or 0 when it gave none. */
+static int64_t cmsg_rx_time(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+		}
+	}
+	return 0;
 }
 
 struct sip_conn *sip_conn_ref(struct sip_conn *conn)
@@ -338,6 +510,15 @@ static void udp_recv_h(int fd, uint32_t events, void *arg)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
+		int64_t rx = cmsg_rx_time(&tp->mmsg[i].msg_hdr);
+
+		/* Measured when its turn comes, not when the batch was read: the later
+		 * datagrams of a batch wait for the earlier ones' work (an INVITE runs the
+		 * dialplan), and that wait is queueing too. Before delivery, so a new INVITE is
+		 * judged by the queue it waited in itself (the first one after a quiet spell
+		 * clears a stale verdict). One vDSO clock read per datagram. */
+		if (rx)
+			load_sample(s, rx, realtime_ns());
 		if (tp->mmsg[i].msg_len == 0)
 			continue;
 		udp_deliver(s, &tp->mmsg[i].msg_hdr, tp->mmsg[i].msg_len, tp->iov[i].iov_base);
@@ -946,6 +1127,10 @@ int sip_transp_listen(struct sip_transp *tp, enum sip_transport type, const stru
 		} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) {
 			goto fail_errno;
 		}
+		/* Receive timestamps for the overload signal; without them it stays quiet. */
+		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0)
+			log_warn("udp: SO_TIMESTAMPNS: %s; no overload detection",
+				 strerror(errno));
 		udp_set_buffers(fd);
 	}
 	sock_set_tos(fd, af, tos);

@@ -31,6 +31,8 @@ struct env {
 	size_t n;
 	bool reply; /* answer every request with sip_transp_send_response from the handler */
 	int reply_err;
+	size_t nrecv;	  /* messages delivered, also past MAX_MSGS */
+	unsigned busy_us; /* the handler takes this long per message (a loaded server) */
 };
 
 static uint64_t fake_now;
@@ -57,6 +59,9 @@ static void recv_h(struct sip_msg *msg, void *arg)
 
 	if (e->reply && msg->is_request)
 		e->reply_err = sip_transp_send_response(e->tp, msg, resp_200, strlen(resp_200));
+	e->nrecv++;
+	if (e->busy_us)
+		usleep(e->busy_us);
 	if (e->n < MAX_MSGS)
 		e->msgs[e->n++] = mem_ref(msg);
 }
@@ -965,6 +970,175 @@ static void test_local_for_specific_bind(void **state)
 	assert_true(sa_eq(&local, &u));
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Overload signal
+ */
+
+/* Runs the loop until n messages in all were delivered (or max_ms). */
+static bool run_count(struct env *e, size_t n, int max_ms)
+{
+	uint64_t end = real_ms() + (uint64_t)max_ms;
+
+	while (e->nrecv < n) {
+		if (real_ms() > end)
+			return false;
+		loop_run_once(e->loop, 5);
+	}
+	return true;
+}
+
+/* Sends n OPTIONS at once, then runs the loop until all were delivered (or max_ms). */
+static bool udp_burst(struct env *e, int fd, const struct sa *srv, unsigned n, int max_ms)
+{
+	size_t want = e->nrecv + n;
+	char req[1024];
+
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = build_options(req, sizeof(req), "UDP", "127.0.0.1", 9, i + 1, "");
+
+		assert_int_equal(sendto(fd, req, len, 0, &srv->u.sa, srv->len), (ssize_t)len);
+	}
+	return run_count(e, want, max_ms);
+}
+
+/* A standing queue: 60 requests arrive at once and each takes 3 ms, so from the 8th on every
+ * one waited more than 20 ms, for well over the 50 ms hold: overloaded. One datagram that finds
+ * the queue empty ends it. No datagram for a second: not overloaded either. */
+static void test_overload_standing_queue(void **state)
+{
+	struct env *e = *state;
+	struct sip_transp_limits lim = {.overload_delay_ms = 20, .overload_hold_ms = 50};
+	struct sa srv;
+	struct sip_transp_load load;
+	int fd = udp_client("127.0.0.1", NULL);
+
+	sip_transp_set_limits(e->tp, &lim);
+	srv = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+	sip_transp_load(e->tp, &load);
+	assert_false(load.overloaded);
+	assert_int_equal(load.datagrams, 0);
+	assert_int_equal(load.onsets, 0);
+
+	/* A few at a time, answered at once: no queue. */
+	assert_true(udp_burst(e, fd, &srv, 4, 2000));
+	assert_false(sip_transp_overloaded(e->tp));
+	sip_transp_load(e->tp, &load);
+	assert_int_equal(load.datagrams, 4);
+	assert_true(load.last_us < 20000);
+
+	e->busy_us = 3000;
+	assert_true(udp_burst(e, fd, &srv, 60, 5000));
+	assert_true(sip_transp_overloaded(e->tp));
+	sip_transp_load(e->tp, &load);
+	assert_true(load.overloaded);
+	assert_int_equal(load.onsets, 1);
+	assert_int_equal(load.datagrams, 64);
+	assert_true(load.last_us > 100000); /* the last one waited for 59 others */
+	assert_true(load.delay_us > 20000);
+
+	/* The queue has drained: the next datagram waits for nothing and clears it. */
+	e->busy_us = 0;
+	assert_true(udp_burst(e, fd, &srv, 1, 2000));
+	assert_false(sip_transp_overloaded(e->tp));
+	sip_transp_load(e->tp, &load);
+	assert_false(load.overloaded);
+	assert_int_equal(load.onsets, 1);
+	assert_true(load.overload_ms > 0);
+	assert_true(load.last_us < 5000);
+
+	/* Overloaded again, then silence: after a second the verdict is stale. */
+	e->busy_us = 3000;
+	assert_true(udp_burst(e, fd, &srv, 60, 5000));
+	assert_true(sip_transp_overloaded(e->tp));
+	e->busy_us = 0;
+	usleep(1100 * 1000);
+	assert_false(sip_transp_overloaded(e->tp));
+	sip_transp_load(e->tp, &load);
+	assert_int_equal(load.onsets, 2);
+	close(fd);
+}
+
+/* A burst that drains within the hold time is not overload: 30 requests at 0.5 ms each wait
+ * at most about 15 ms. Nor is a standing queue when the signal is turned off. */
+static void test_overload_burst_and_off(void **state)
+{
+	struct env *e = *state;
+	struct sip_transp_limits lim = {.overload_delay_ms = 20, .overload_hold_ms = 50};
+	struct sip_transp_load load;
+	struct sa srv;
+	int fd = udp_client("127.0.0.1", NULL);
+
+	sip_transp_set_limits(e->tp, &lim);
+	srv = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+	e->busy_us = 500;
+	for (int i = 0; i < 3; i++) {
+		assert_true(udp_burst(e, fd, &srv, 30, 5000));
+		assert_false(sip_transp_overloaded(e->tp));
+	}
+	sip_transp_load(e->tp, &load);
+	assert_int_equal(load.onsets, 0);
+	assert_int_equal(load.datagrams, 90);
+
+	lim.overload_delay_ms = UINT32_MAX;
+	sip_transp_set_limits(e->tp, &lim);
+	e->busy_us = 3000;
+	assert_true(udp_burst(e, fd, &srv, 60, 5000));
+	assert_false(sip_transp_overloaded(e->tp));
+	sip_transp_load(e->tp, &load);
+	assert_int_equal(load.onsets, 0);
+	assert_true(load.last_us > 100000); /* still measured */
+	close(fd);
+}
+
+/* The loop stalled once (a slow disk write) while requests kept coming: 60 requests sent 2.5 ms
+ * apart while nothing reads, then handled at 1 ms each. Every one waited far more than 20 ms
+ * for more than the hold time, but each less than the one before: the backlog drains by
+ * itself, which is not overload. */
+static void test_overload_stall_drains(void **state)
+{
+	struct env *e = *state;
+	struct sip_transp_limits lim = {.overload_delay_ms = 20, .overload_hold_ms = 50};
+	struct sip_transp_load load;
+	struct sa srv;
+	int fd = udp_client("127.0.0.1", NULL);
+	char req[1024];
+
+	sip_transp_set_limits(e->tp, &lim);
+	srv = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+	for (unsigned i = 0; i < 60; i++) {
+		size_t len = build_options(req, sizeof(req), "UDP", "127.0.0.1", 9, i + 1, "");
+
+		assert_int_equal(sendto(fd, req, len, 0, &srv.u.sa, srv.len), (ssize_t)len);
+		usleep(2500);
+	}
+	e->busy_us = 1000;
+	assert_true(run_count(e, 60, 5000));
+	assert_false(sip_transp_overloaded(e->tp));
+	sip_transp_load(e->tp, &load);
+	assert_int_equal(load.onsets, 0);
+	assert_int_equal(load.datagrams, 60);
+	assert_true(load.delay_us > 20000);
+	close(fd);
+}
+
+/* Defaults when no limits are given; no UDP socket, no numbers. */
+static void test_overload_defaults(void **state)
+{
+	struct env *e = *state;
+	struct sip_transp_load load;
+
+	sip_transp_load(e->tp, &load);
+	assert_false(load.overloaded);
+	assert_int_equal(load.datagrams, 0);
+	assert_false(sip_transp_overloaded(e->tp));
+	assert_false(sip_transp_overloaded(NULL));
+	sip_transp_load(NULL, &load);
+	assert_int_equal(load.onsets, 0);
+	listen_on(e, SIP_TP_TCP, "127.0.0.1", 0);
+	sip_transp_load(e->tp, &load);
+	assert_int_equal(load.datagrams, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -992,6 +1166,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_free_with_held_conn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_for_and_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_for_specific_bind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overload_standing_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overload_burst_and_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overload_stall_drains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overload_defaults, setup, teardown),
 	};
 
 	log_set_level(LOG_WARN);
