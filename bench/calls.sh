@@ -15,7 +15,8 @@
 # CALLS_RATE_MAX highest rate tried (12800), CALLS_STEPS rate steps per server (6: doubling until
 # a step fails, then halving the gap), CALLS_HOLD_MS pause between ACK and BYE (100), CALLS_CONC
 # calls held at once for the memory figure (2000; 10000 for the issue's target), CALLS_CONC_RATE
-# rate at which they are set up (500), CALLS_SERVERS which servers to measure ("mk kam"),
+# rate at which they are set up (500), CALLS_SETTLE seconds the held calls stay before the heap
+# is read (34: their set-up transactions are over), CALLS_SERVERS servers to measure ("mk kam"),
 # KAM_CHILDREN Kamailio UDP workers (2), BUILD (build), BENCH_KEEP=1 keeps the work directory.
 # Uses only 127.0.0.23-27 (mikakad .23, Kamailio .24, carrier .25, phone .26) and stops every
 # process it started, by PID.
@@ -30,6 +31,7 @@ STEPS=${CALLS_STEPS:-6}
 HOLD_MS=${CALLS_HOLD_MS:-100}
 CONC=${CALLS_CONC:-2000}
 CONC_RATE=${CALLS_CONC_RATE:-500}
+SETTLE=${CALLS_SETTLE:-34}
 SERVERS=${CALLS_SERVERS:-mk kam}
 KAM_CHILDREN=${KAM_CHILDREN:-2}
 KAM_BIN=${KAM_BIN:-$(command -v kamailio || echo /usr/sbin/kamailio)}
@@ -246,12 +248,20 @@ search()
 	stop_pid "$srv_pid"
 }
 
+# The daemon's heap in use (`core show memory`), bytes.
+heap_of()
+{
+	"$BUILD/mikaka" -s "$WORK/mk/ctl" core show memory 2>/dev/null |
+		awk '/^Heap in use:/ { print $4; exit }'
+}
+
 # held: a fresh mikakad, idle RSS, then CONC calls set up at CONC_RATE and held (the carrier waits
 # long before its BYE); RSS when the daemon says it holds them (or stops growing). Writes
-# "BYTES_PER_CALL HELD RSS0_KIB RSS1_KIB" to $WORK/held.result.
+# "BYTES_PER_CALL HELD RSS0_KIB RSS1_KIB RSS_BYTES_PER_CALL" to $WORK/held.result (bytes per
+# call from the heap in use once the set-up transactions are over).
 held()
 {
-	local uas uac r0 r1 k=0 prev=-1 same=0 hold_ms cap nofile
+	local uas uac r0 r1 h0 h1 k=0 prev=-1 same=0 hold_ms cap nofile
 	nofile=$(ulimit -Hn)
 	# Every call holds 4 relay sockets (RTP and RTCP on each leg); mikakad raises its soft limit
 	# of open files to the hard one.
@@ -263,7 +273,8 @@ held()
 	mk_start || return 1
 	sleep 0.5
 	r0=$(kib_of "$srv_pid")
-	cap=$((CONC / CONC_RATE + 20))
+	h0=$(heap_of)
+	cap=$((CONC / CONC_RATE + 20 + SETTLE))
 	hold_ms=$(((cap + 10) * 1000))
 	timeout $((cap + 30)) sipp -sf "$UAS" -i "$PHONE_ADDR" -p "$PHONE_PORT" -t u1 -nostdin \
 		-m "$CONC" -timeout $((cap + 20)) -buff_size 4194304 -max_recv_loops 10000 \
@@ -290,11 +301,17 @@ held()
 	done
 	sleep 0.5
 	r1=$(kib_of "$srv_pid")
+	# What a held call costs once it is only a call: the set-up transactions end 32 s after
+	# it was answered (RFC 6026 timers L and M); the heap in use then is the calls' own state.
+	# RSS stays at its set-up peak (freed chunks sit between live ones), so it is reported too.
+	sleep "$SETTLE"
+	h1=$(heap_of)
 	k=$("$BUILD/mikaka" -s "$WORK/mk/ctl" core show channels 2>/dev/null |
 		awk '$2 == "active" && $3 ~ /^call/ { print $1; exit }')
-	say "mikakad holds ${k:-0} of $CONC calls: RSS $r0 KiB idle, ${r1:-?} KiB now"
-	if [ -n "$r0" ] && [ -n "$r1" ] && [ "${k:-0}" -gt 0 ]; then
-		echo "$(((r1 - r0) * 1024 / k)) $k $r0 $r1" >"$WORK/held.result"
+	say "mikakad holds ${k:-0} of $CONC calls: RSS $r0 KiB idle, ${r1:-?} KiB once set up;" \
+		"heap in use $h0 bytes idle, ${h1:-?} bytes $SETTLE s later"
+	if [ -n "$h0" ] && [ -n "$h1" ] && [ -n "$r1" ] && [ "${k:-0}" -gt 0 ]; then
+		echo "$(((h1 - h0) / k)) $k $r0 $r1 $(((r1 - r0) * 1024 / k))" >"$WORK/held.result"
 	fi
 	# Why calls were refused, when they were: the reasons mikakad logged, most frequent first.
 	sed -n 's/^.*NOTICE call: refused INVITE from [^:]*:[0-9]* ([^)]*): //p;
@@ -333,8 +350,8 @@ fi
 if [ -x "$BUILD/mikakad" ] && [ "$CONC" -gt 0 ] && [[ " $SERVERS " == *" mk "* ]]; then
 	held
 	if [ -s "$WORK/held.result" ]; then
-		read -r bpc nheld r0 r1 <"$WORK/held.result"
-		memd="$nheld of $CONC calls held, RSS $r0 -> $r1 KiB"
+		read -r bpc nheld r0 r1 rbpc <"$WORK/held.result"
+		memd="$nheld of $CONC calls held (heap in use per call after ${SETTLE} s); RSS $r0 -> $r1 KiB at set-up, $rbpc bytes per call"
 		[ -s "$WORK/held.refused" ] && memd="$memd; refused:$(cat "$WORK/held.refused")"
 		# Refused calls leave transactions behind, and the one-off costs (the relay thread, its
 		# buffers) are spread over fewer calls: a figure from a partial hold would mislead.

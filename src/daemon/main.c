@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,35 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 	call_eng_set_settings(d->calls, &d->callset);
 	if (d->reg) /* registrar */
 		reg_reconfigure(d->reg, cfg->peers, &d->regset);
+	return 0;
+}
+
+/* `core show memory`: what the process holds, like Asterisk's `memory show summary`: the heap
+ * in use (live objects: calls, transactions, registrations) and what the allocator took from the
+ * system, then the resident size. */
+static int cmd_memory(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+	long rss_kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "VmRSS:", 6))
+			rss_kib = strtol(line + 6, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+#ifdef __GLIBC__
+	{
+		struct mallinfo2 mi = mallinfo2();
+
+		mbuf_printf(out, "%-24s%zu bytes\n%-24s%zu bytes\n", "Heap in use:",
+			    mi.uordblks + mi.hblkhd, "Heap from the system:", mi.arena + mi.hblkhd);
+	}
+#endif
+	mbuf_printf(out, "%-24s%ld KiB\n%-24s%zu\n", "Resident (VmRSS):", rss_kib,
+		    "Calls:", call_count(d->calls));
 	return 0;
 }
 
@@ -344,6 +374,7 @@ static int register_commands(struct daemon *d)
 {
 	const struct ctl_cmd cmds[] = {
 		{"core show version", "show the version", cmd_version, d},
+		{"core show memory", "heap in use, from the system, resident size", cmd_memory, d},
 		{"core show uptime", "show how long the daemon has run", cmd_uptime, d},
 		{"core stop gracefully", "stop the daemon", cmd_stop, d},
 		{"core stop now", "stop the daemon", cmd_stop, d},
