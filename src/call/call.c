@@ -2230,6 +2230,8 @@ static void pass_direction(struct call_leg *from, struct call_leg *to, enum sdp_
 	}
 	log_info("%s: %s passed to %s", from->name, sdp_dir_name(dir), to->name);
 	set_str(&to->sdp_local, sdp);
+	to->sent_dir = dir;
+	to->sent_dir_set = true;
 }
 
 /* re-INVITE or UPDATE: a session refresh is answered here; a media change crosses over. */
@@ -2374,6 +2376,97 @@ static void refer_notify(struct call_leg *x, const char *frag, bool final)
 	leg_request(x, "NOTIFY", ex, "message/sipfrag;version=2.0", frag, NULL, NULL, NULL, 0);
 }
 
+/* Finds the leg of dialog (call_id, tag1, tag2) whose far end is a phone, tags in either order
+ * (a Replaces names them as one side sees them). */
+static struct call_leg *leg_find_dialog(struct call_eng *eng, const struct pl *call_id,
+					const struct pl *t1, const struct pl *t2)
+{
+	struct call_leg *leg = leg_find(eng, call_id, t1, t2);
+
+	return leg ? leg : leg_find(eng, call_id, t2, t1);
+}
+
+/* Joins two answered legs' media (after their partners left) and takes back a hold we passed
+ * to either of them. */
+static void legs_join(struct call_leg *y, struct call_leg *z)
+{
+	if (y->ml && z->ml && media_bridge(y->ml, z->ml))
+		log_notice("%s: no common media with %s after the transfer", y->name, z->name);
+	if (y->sent_dir_set && y->sent_dir != SDP_SENDRECV)
+		pass_direction(z, y, SDP_SENDRECV, false);
+	if (z->sent_dir_set && z->sent_dir != SDP_SENDRECV)
+		pass_direction(y, z, SDP_SENDRECV, false);
+}
+
+/* REFER with Replaces (RFC 3891, RFC 5589 attended transfer): the phone x talks to y in this call
+ * and to z in another; y and z are joined and both of x's legs end. */
+static void call_refer_replaces(struct call_leg *x1, struct sip_strans *st,
+				const struct pl *headers)
+{
+	struct call *c1 = x1->call, *c2;
+	struct call_leg *y, *x2, *z;
+	struct pl rest = *headers, rep = PL_INIT, cid, params, totag, fromtag;
+	struct mbuf mb;
+	const char *semi;
+
+	while (rest.l) {
+		const char *amp = pl_chr(&rest, '&');
+		struct pl h = pl_from(rest.p, amp ? (size_t)(amp - rest.p) : rest.l);
+
+		if (h.l > 9 && !strncasecmp(h.p, "Replaces=", 9))
+			rep = pl_from(h.p + 9, h.l - 9);
+		if (!amp)
+			break;
+		rest = pl_from(amp + 1, rest.l - (size_t)(amp + 1 - rest.p));
+	}
+	mbuf_init(&mb);
+	if (!rep.l || sip_unescape(&rep, &mb) || mbuf_write(&mb, "", 1)) {
+		mbuf_reset(&mb);
+		sip_strans_reply(st, 400, "Bad Refer-To", NULL, NULL, NULL);
+		return;
+	}
+	rep = pl_from((const char *)mb.buf, mb.end - 1);
+	semi = pl_chr(&rep, ';');
+	cid = pl_from(rep.p, semi ? (size_t)(semi - rep.p) : rep.l);
+	params = semi ? pl_from(semi, rep.l - (size_t)(semi - rep.p)) : (struct pl)PL_INIT;
+	x2 = NULL;
+	if (cid.l && !sip_param_get(&params, "to-tag", &totag) &&
+	    !sip_param_get(&params, "from-tag", &fromtag))
+		x2 = leg_find_dialog(c1->eng, &cid, &totag, &fromtag);
+	mbuf_reset(&mb);
+	c2 = x2 ? x2->call : NULL;
+	y = x1 == c1->a ? c1->b : c1->a;
+	z = c2 ? (x2 == c2->a ? c2->b : x2 == c2->b ? c2->a : NULL) : NULL;
+	if (!c2 || c2 == c1 || !z || c2->state != CALL_UP || strcmp(x2->peer, x1->peer)) {
+		/* Only a dialog of the same phone can be replaced: no one joins other calls. */
+		sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
+		return;
+	}
+	if (!y || y->state != LEG_CONFIRMED || z->state != LEG_CONFIRMED || y->rct || z->rct ||
+	    x1->rct || x2->rct || y->rst || z->rst) {
+		sip_strans_reply(st, 491, "Request Pending", "Retry-After: 1\r\n", NULL, NULL);
+		return;
+	}
+	sip_strans_reply(st, 202, "Accepted", NULL, NULL, NULL);
+	refer_notify(x1, "SIP/2.0 100 Trying\r\n", false);
+	refer_notify(x1, "SIP/2.0 200 OK\r\n", true);
+	log_info("%s: attended transfer: %s joined with %s", x1->name, y->name, z->name);
+	/* z moves into this call; the other call ends with x's second leg only. */
+	list_unlink(&z->le_call);
+	if (c2->a == z)
+		c2->a = NULL;
+	if (c2->b == z)
+		c2->b = NULL;
+	z->call = c1;
+	list_append(&c1->legs, &z->le_call, z);
+	call_hangup(c2, 16);
+	leg_bye(x1);
+	leg_free(x1);
+	c1->a = y;
+	c1->b = z;
+	legs_join(y, z);
+}
+
 /* REFER (RFC 3515) from a phone in an answered call: a blind transfer. The phone's leg is let go
  * (202, NOTIFY 100 then 200, BYE) and the party it talked to is dialled anew to the Refer-To user
  * through the phone's own context, so the transfer obeys the same toll-fraud rules as a call
@@ -2406,7 +2499,7 @@ static void call_refer(struct call_leg *x, struct sip_strans *st, const struct s
 		return;
 	}
 	if (ra.uri.headers.l) {
-		sip_strans_reply(st, 501, "Attended Transfer Not Implemented", NULL, NULL, NULL);
+		call_refer_replaces(x, st, &ra.uri.headers);
 		return;
 	}
 	if (!y || y->state != LEG_CONFIRMED || y->rct || x->rct || y->rst || x->rst) {

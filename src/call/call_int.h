@@ -98,6 +98,8 @@ struct call_leg {
 	unsigned rflags; /* MEDIA_REMOTE_* */
 	enum sdp_dir peer_dir; /* direction this peer asked for in its last offer */
 	bool peer_dir_set;     /* false: none yet (sendrecv) */
+	enum sdp_dir sent_dir; /* direction of our last offer passed across to this peer */
+	bool sent_dir_set;
 	struct media_stats mst; /* last statistics, kept for the record once ml is freed */
 	bool mst_ok;
 
