@@ -2516,7 +2516,11 @@ static void call_refer(struct call_leg *x, struct sip_strans *st, const struct s
 		snprintf(cnum, sizeof(cnum), "%s", c->dst);
 		cname[0] = '\0';
 	}
-	if (pbx_chan_alloc(&ch, c->cfg->dialplan, p->context, target, cnum, cname)) {
+	/* Refused here, with the call going on, when the phone's own context has nothing for it. */
+	if (dialplan_find(c->cfg->dialplan, p->context, target, 1, NULL) ||
+	    pbx_chan_alloc(&ch, c->cfg->dialplan, p->context, target, cnum, cname)) {
+		log_notice("%s: transfer to %s@%s refused: no such extension", x->name, target,
+			   p->context);
 		sip_strans_reply(st, 404, "Not Found", NULL, NULL, NULL);
 		return;
 	}

@@ -4,7 +4,8 @@
  * PRACK toward the carrier (retransmitted 183, Timer E), fork timeout with the dialplan going on,
  * the CANCEL races (200 crossing CANCEL, 487 or 200 after another fork's 200), in-dialog requests
  * (From/To/tags, Route set from Record-Route, CSeq), 481 for an unknown dialog, and reliable
- * provisionals toward callers (RFC 3262 as UAS: RSeq, retransmission, PRACK, held 2xx, 504). */
+ * provisionals toward callers (RFC 3262 as UAS: RSeq, retransmission, PRACK, held 2xx, 504),
+ * and transfers by REFER (RFC 3515 blind, RFC 3891 Replaces attended). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,6 +115,8 @@ static const char extensions[] = "[from_line]\n"
 				 " same => n,Hangup()\n"
 				 /* rings longer than the 64*T1 a reliable provisional may wait */
 				 "exten => 703,1,Dial(SIP/801,120)\n"
+				 " same => n,Hangup()\n"
+				 "exten => 802,1,Dial(SIP/802,20)\n"
 				 " same => n,Hangup()\n"
 				 "exten => _0.,1,Set(CALLERID(num)=0312345678)\n"
 				 " same => n,Dial(SIP/line/${EXTEN},20)\n"
@@ -1987,6 +1990,473 @@ static void test_reliable_require_100rel(void **state)
 	mem_deref(inv);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Transfers: REFER (RFC 3515) blind, REFER with Replaces (RFC 3891) attended
+ */
+
+/* The next request with this method in dialog call_id that u received. */
+static struct sip_msg *take_req_in(struct ua *u, const char *method, const char *call_id)
+{
+	for (int round = 0; round < 50; round++) {
+		for (size_t k = 0; k < u->n; k++) {
+			struct sip_msg *m = u->q[k];
+
+			if (!m->is_request || !pl_eq_str(&m->method, method) ||
+			    strcmp(hv(m, SIP_HDR_CALL_ID), call_id))
+				continue;
+			memmove(&u->q[k], &u->q[k + 1], (u->n - k - 1) * sizeof(u->q[0]));
+			u->n--;
+			return m;
+		}
+		pump();
+	}
+	print_message("%s: expected %s in %s, not received\n", u->name, method, call_id);
+	dump_queue(u);
+	fail();
+	return NULL;
+}
+
+/* The tag of a From/To value as the test keeps it ("<uri>;tag=x"). */
+static const char *tag_of(const char *hdr)
+{
+	const char *t = strstr(hdr, ";tag=");
+
+	assert_non_null(t);
+	return t + 5;
+}
+
+/* A sipfrag body without its line end. */
+static const char *frag_of(const struct sip_msg *m)
+{
+	static char buf[128];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", pls(&m->body));
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return buf;
+}
+
+/* x sends REFER in its dialog d (Refer-To: refer_to, none when NULL) and gets code, answered
+ * inside that dialog. */
+static void ua_refer(struct ua *x, struct dlg *d, const char *refer_to, uint16_t code)
+{
+	char ex[1024];
+	struct sip_msg *m;
+
+	snprintf(ex, sizeof(ex), "%s%s%s%s", refer_to ? "Refer-To: " : "", refer_to ? refer_to : "",
+		 refer_to ? "\r\n" : "", ua_contact(x));
+	ua_request(x, d, "REFER", 0, ex, NULL);
+	m = take_resp(x, code, "REFER");
+	assert_int_equal(m->cseq.num, d->cseq);
+	assert_string_equal(hv(m, SIP_HDR_CALL_ID), d->call_id);
+	assert_string_equal(hv(m, SIP_HDR_FROM), d->local);
+	assert_string_equal(hv(m, SIP_HDR_TO), d->remote);
+	mem_deref(m);
+}
+
+/* After x's REFER in dialog d got 202: the implicit subscription's NOTIFYs (RFC 3515 §2.4.4,
+ * §2.4.7) come inside d, 100 Trying (active) then 200 OK (terminated), then the BYE that lets
+ * x go, with consecutive CSeqs (the first one first_cseq unless 0); each is answered 200. */
+static void assert_transferor_released(struct ua *x, const struct dlg *d, uint32_t first_cseq)
+{
+	static const char *const frags[] = {"SIP/2.0 100 Trying", "SIP/2.0 200 OK"};
+	static const char *const states[] = {"active;expires=60", "terminated;reason=noresource"};
+	uint32_t cseq = first_cseq ? first_cseq - 1 : 0;
+	struct sip_msg *m;
+
+	for (size_t i = 0; i < 3; i++) {
+		m = take_req_in(x, i < 2 ? "NOTIFY" : "BYE", d->call_id);
+		assert_string_equal(pls(&m->ruri), bd_contact(x));
+		assert_string_equal(hv(m, SIP_HDR_FROM), d->remote);
+		assert_string_equal(hv(m, SIP_HDR_TO), d->local);
+		if (i || first_cseq)
+			assert_int_equal(m->cseq.num, cseq + 1);
+		cseq = m->cseq.num;
+		if (i < 2) {
+			assert_string_equal(hv(m, SIP_HDR_EVENT), "refer");
+			assert_string_equal(hv(m, SIP_HDR_SUBSCRIPTION_STATE), states[i]);
+			assert_string_equal(hv(m, SIP_HDR_CONTENT_TYPE),
+					    "message/sipfrag;version=2.0");
+			assert_string_equal(frag_of(m), frags[i]);
+		} else {
+			assert_null(sip_msg_hdr(m, SIP_HDR_EVENT));
+			assert_string_equal(pls(&m->body), "");
+		}
+		ua_reply(x, m, 200, "OK", NULL, NULL, NULL);
+		mem_deref(m);
+	}
+}
+
+/* 802 gets the transferred party's INVITE (from number `from`, offer `sdp`), rings and answers;
+ * d2 is its side of the new dialog, *invp the INVITE. */
+static void target_answers(const char *from, const char *sdp, struct dlg *d2, struct sip_msg **invp)
+{
+	struct ua *p2 = &fx.ua[UA_802];
+	struct sip_msg *inv, *m;
+	char want[96];
+
+	inv = take_req(p2, "INVITE");
+	snprintf(want, sizeof(want), "sip:802@127.0.0.93:%u", p2->port);
+	assert_string_equal(pls(&inv->ruri), want);
+	assert_string_equal(pls(&inv->from.uri.user), from);
+	assert_string_equal(pls(&inv->body), sdp);
+	assert_false(pl_isset(&inv->to.tag));
+	dlg_from_invite(d2, inv, "t802");
+	ua_reply(p2, inv, 100, "Trying", NULL, NULL, NULL);
+	ua_reply(p2, inv, 180, "Ringing", "t802", ua_contact(p2), NULL);
+	pump();
+	ua_reply(p2, inv, 200, "OK", "t802", ua_contact(p2), p2->sdp);
+	m = take_req(p2, "ACK");
+	assert_ack_2xx(m, inv, p2, "t802");
+	mem_deref(m);
+	*invp = inv;
+}
+
+/* u's BYE in dialog d ends the call: peer gets it in its dialog pd (CSeq pcseq unless 0). */
+static void bye_reaches(struct ua *u, struct dlg *d, struct ua *peer, const struct dlg *pd,
+			uint32_t pcseq)
+{
+	struct sip_msg *m;
+
+	ua_request(u, d, "BYE", 0, NULL, NULL);
+	m = take_resp(u, 200, "BYE");
+	mem_deref(m);
+	m = take_req_in(peer, "BYE", pd->call_id);
+	if (peer == &fx.ua[UA_LINE]) {
+		char want[96];
+
+		snprintf(want, sizeof(want), "sip:0901234567@127.0.0.91:%u", peer->port);
+		assert_string_equal(pls(&m->ruri), want);
+	} else {
+		assert_string_equal(pls(&m->ruri), bd_contact(peer));
+	}
+	assert_string_equal(hv(m, SIP_HDR_FROM), pd->remote);
+	assert_string_equal(hv(m, SIP_HDR_TO), pd->local);
+	if (pcseq)
+		assert_int_equal(m->cseq.num, pcseq);
+	ua_reply(peer, m, 200, "OK", NULL, NULL, NULL);
+	mem_deref(m);
+	assert_all_quiet();
+	assert_call_gone();
+}
+
+/* (1) Blind transfer by the callee: the carrier calls in, 801 answers and REFERs to 802: 202,
+ * NOTIFY 100 and 200 and BYE to 801; 802 is dialled through 801's context with the caller's
+ * number and the carrier's offer; its answer changes nothing toward the carrier (no media
+ * engine: the SDP was passed through and nothing is renegotiated); the carrier's BYE reaches
+ * 802. */
+static void test_refer_blind_callee(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801], *p2 = &fx.ua[UA_802];
+	struct sip_msg *inv;
+	struct dlg cd, bd, d2;
+	uint64_t t_up;
+
+	(void)state;
+	carrier_call_up(&cd, &bd, &t_up);
+	ua_refer(p1, &bd, "<sip:802@127.0.0.90>", 202);
+	assert_transferor_released(p1, &bd, bd.inv_cseq + 1);
+	target_answers("0901234567", line->sdp, &d2, &inv);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	assert_int_equal(call_leg_count(fx.eng), 2);
+	/* The carrier's dialog is the one it had: its BYE is answered and crosses to 802. */
+	bye_reaches(line, &cd, p2, &d2, inv->cseq.num + 1);
+	mem_deref(inv);
+}
+
+/* (1b) The transfer target is busy: the transferee (the carrier) is left alone in the call and
+ * gets a BYE; the transferor was already released. */
+static void test_refer_blind_target_busy(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801], *p2 = &fx.ua[UA_802];
+	struct sip_msg *inv, *m;
+	struct dlg cd, bd;
+	uint64_t t_up;
+
+	(void)state;
+	carrier_call_up(&cd, &bd, &t_up);
+	ua_refer(p1, &bd, "<sip:802@127.0.0.90>", 202);
+	assert_transferor_released(p1, &bd, bd.inv_cseq + 1);
+	inv = take_req(p2, "INVITE");
+	ua_reply(p2, inv, 486, "Busy Here", "t802", NULL, NULL);
+	m = take_req(p2, "ACK");
+	assert_ack_non2xx(m, inv, "t802");
+	mem_deref(m);
+	m = take_req(line, "BYE");
+	assert_string_equal(hv(m, SIP_HDR_FROM), cd.remote);
+	assert_string_equal(hv(m, SIP_HDR_TO), cd.local);
+	assert_string_equal(hv(m, SIP_HDR_CALL_ID), cd.call_id);
+	ua_reply(line, m, 200, "OK", NULL, NULL, NULL);
+	mem_deref(m);
+	assert_all_quiet();
+	advance(40000);
+	assert_all_quiet();
+	assert_call_gone();
+	mem_deref(inv);
+}
+
+/* (1c) The Refer-To user is dialled through the transferring phone's context, and a user that
+ * context has no extension for is not a transfer target: RFC 3515 §2.4.2 lets the REFER be
+ * refused, here 404 (call_refer's own answer when the channel cannot be made), and the call
+ * goes on untouched: no NOTIFY, no BYE to either side.
+ * BUG (call.c call_refer): pbx_chan_alloc only checks that the context exists, so 999 gets 202,
+ * a NOTIFY "SIP/2.0 200 OK" (a transfer that never happened reported as done), BYE to 801 and,
+ * once the dialplan finds nothing, BYE to the carrier: the caller is cut off. Checking the
+ * extension first (dialplan_find on p->context and target) would answer 404. */
+static void test_refer_blind_not_in_context(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801];
+	struct dlg cd, bd;
+	uint64_t t_up;
+
+	(void)state;
+	carrier_call_up(&cd, &bd, &t_up);
+	ua_refer(p1, &bd, "<sip:999@127.0.0.90>", 404);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	assert_int_equal(call_leg_count(fx.eng), 2);
+	bye_reaches(line, &cd, p1, &bd, bd.inv_cseq + 1);
+}
+
+/* (2) Blind transfer by the caller: 803 calls 701, 801 answers; 803 REFERs to 802: the same
+ * NOTIFYs and BYE to 803 (in the dialog 803 started), 802 rings with 801's number (what 803
+ * dialled) and 801's offer; then one of the remaining two hangs up and the other gets the BYE
+ * in its own dialog. */
+static void refer_blind_caller(bool target_hangs_up)
+{
+	struct ua *c = &fx.ua[UA_803], *p1 = &fx.ua[UA_801], *p2 = &fx.ua[UA_802];
+	struct sip_msg *inv1, *inv;
+	struct dlg cd, d1, d2;
+
+	simple_call_up(&cd, &d1, &inv1);
+	ua_refer(c, &cd, "<sip:802@127.0.0.90;user=phone>", 202);
+	assert_transferor_released(c, &cd, 0);
+	target_answers("701", p1->sdp, &d2, &inv);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	assert_int_equal(call_leg_count(fx.eng), 2);
+	if (target_hangs_up)
+		bye_reaches(p2, &d2, p1, &d1, inv1->cseq.num + 1);
+	else
+		bye_reaches(p1, &d1, p2, &d2, inv->cseq.num + 1);
+	mem_deref(inv);
+	mem_deref(inv1);
+}
+
+static void test_refer_blind_caller(void **state)
+{
+	(void)state;
+	refer_blind_caller(false);
+}
+
+static void test_refer_blind_caller_target_bye(void **state)
+{
+	(void)state;
+	refer_blind_caller(true);
+}
+
+/* (2b) The same toward the carrier: 803 calls out, the carrier answers, 803 REFERs to 802: 802
+ * rings with the number 803 dialled and the carrier's offer; the carrier's BYE reaches 802. */
+static void test_refer_blind_caller_carrier(void **state)
+{
+	struct ua *c = &fx.ua[UA_803], *line = &fx.ua[UA_LINE], *p2 = &fx.ua[UA_802];
+	struct sip_msg *inv1, *inv, *m;
+	struct dlg cd, ld, d2;
+	char contact[128];
+
+	(void)state;
+	phone_invite(c, &cd, "0398765432", NULL);
+	m = take_resp(c, 100, "INVITE");
+	mem_deref(m);
+	inv1 = take_req(line, "INVITE");
+	dlg_from_invite(&ld, inv1, "ngn1");
+	snprintf(contact, sizeof(contact), "Contact: <sip:0398765432@127.0.0.91:%u>\r\n",
+		 line->port);
+	ua_reply(line, inv1, 200, "OK", "ngn1", contact, line->sdp);
+	m = take_req(line, "ACK");
+	mem_deref(m);
+	m = take_resp(c, 200, "INVITE");
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(c, &cd, "ACK", 1, NULL, NULL);
+	assert_all_quiet();
+
+	ua_refer(c, &cd, "<sip:802@127.0.0.90>", 202);
+	assert_transferor_released(c, &cd, 0);
+	target_answers("0398765432", line->sdp, &d2, &inv);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	assert_int_equal(call_leg_count(fx.eng), 2);
+	bye_reaches(line, &ld, p2, &d2, inv->cseq.num + 1);
+	mem_deref(inv);
+	mem_deref(inv1);
+}
+
+/* (3) REFER refused: from the carrier's leg 403 (only phones transfer); without Refer-To 400;
+ * outside any dialog (unknown Call-ID, or a known one with a wrong tag) 481. The call is left
+ * as it was. */
+static void test_refer_refused(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801];
+	struct dlg cd, bd, bad;
+	uint64_t t_up;
+
+	(void)state;
+	carrier_call_up(&cd, &bd, &t_up);
+	ua_refer(line, &cd, "<sip:802@127.0.0.90>", 403);
+	assert_all_quiet();
+	ua_refer(p1, &bd, NULL, 400);
+	assert_all_quiet();
+	bad = bd;
+	snprintf(bad.call_id, sizeof(bad.call_id), "no-such-call@127.0.0.92");
+	ua_refer(p1, &bad, "<sip:802@127.0.0.90>", 481);
+	bad = bd;
+	snprintf(bad.remote, sizeof(bad.remote), "<sip:0901234567@ntt-east.ne.jp>;tag=nosuchtag");
+	ua_refer(p1, &bad, "<sip:802@127.0.0.90>", 481);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+	assert_int_equal(call_leg_count(fx.eng), 2);
+	/* Nothing was changed by the refused REFERs: the call ends normally. */
+	bye_reaches(line, &cd, p1, &bd, 0);
+}
+
+/* Refer-To with Replaces naming (call_id, to-tag, from-tag), escaped (RFC 3891 §6.1). */
+static const char *replaces_refer_to(const char *call_id, const char *totag, const char *fromtag)
+{
+	static char buf[768];
+	char raw[512];
+	size_t n;
+
+	snprintf(raw, sizeof(raw), "%s;to-tag=%s;from-tag=%s", call_id, totag, fromtag);
+	n = (size_t)snprintf(buf, sizeof(buf), "<sip:802@127.0.0.90?Replaces=");
+	for (const char *p = raw; *p && n + 4 < sizeof(buf); p++) {
+		if (strchr("@;=%?&", *p))
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%%%02X", (unsigned)*p);
+		else
+			buf[n++] = *p;
+	}
+	snprintf(buf + n, sizeof(buf) - n, ">");
+	return buf;
+}
+
+/* 801 calls 802 (call 2) and 802 answers: d2 is 801's side, e2 802's, *invp 802's INVITE. */
+static void phone_calls_802(struct ua *u, struct dlg *d2, struct dlg *e2, struct sip_msg **invp)
+{
+	struct ua *p2 = &fx.ua[UA_802];
+	struct sip_msg *m, *inv;
+
+	phone_invite(u, d2, "802", NULL);
+	m = take_resp(u, 100, "INVITE");
+	mem_deref(m);
+	inv = take_req(p2, "INVITE");
+	assert_string_equal(pls(&inv->from.uri.user), u->name);
+	dlg_from_invite(e2, inv, "t802");
+	ua_reply(p2, inv, 200, "OK", "t802", ua_contact(p2), p2->sdp);
+	m = take_req(p2, "ACK");
+	mem_deref(m);
+	m = take_resp(u, 200, "INVITE");
+	dlg_from_2xx(d2, m);
+	mem_deref(m);
+	ua_request(u, d2, "ACK", 1, NULL, NULL);
+	*invp = inv;
+}
+
+/* (4) Attended transfer: the carrier calls 801 (call 1), 801 calls 802 (call 2), then REFERs on
+ * call 1 with Refer-To: 802?Replaces=<call 2 as 801 sees it> (to-tag ours, from-tag 801's; or
+ * the other way round when swap): 202, NOTIFY 100 and 200, BYE on both of 801's dialogs, no
+ * new INVITE to 802; the carrier and 802 are joined: either one's BYE reaches the other. */
+static void refer_attended(bool swap, bool target_hangs_up)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801], *p2 = &fx.ua[UA_802];
+	struct sip_msg *inv, *m;
+	struct dlg cd, bd, d2, e2;
+	uint64_t t_up;
+	char ours[64], theirs[64];
+
+	carrier_call_up(&cd, &bd, &t_up);
+	phone_calls_802(p1, &d2, &e2, &inv);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 2);
+	snprintf(ours, sizeof(ours), "%s", tag_of(d2.remote));
+	snprintf(theirs, sizeof(theirs), "%s", tag_of(d2.local));
+	ua_refer(p1, &bd,
+		 swap ? replaces_refer_to(d2.call_id, theirs, ours)
+		      : replaces_refer_to(d2.call_id, ours, theirs),
+		 202);
+	assert_transferor_released(p1, &bd, bd.inv_cseq + 1);
+	/* Call 2 ends on 801's side only. */
+	m = take_req_in(p1, "BYE", d2.call_id);
+	assert_string_equal(pls(&m->ruri), bd_contact(p1));
+	assert_string_equal(hv(m, SIP_HDR_FROM), d2.remote);
+	assert_string_equal(hv(m, SIP_HDR_TO), d2.local);
+	ua_reply(p1, m, 200, "OK", NULL, NULL, NULL);
+	mem_deref(m);
+	assert_all_quiet(); /* in particular no INVITE to 802, nothing to the carrier */
+	assert_int_equal(call_count(fx.eng), 1);
+	assert_int_equal(call_leg_count(fx.eng), 2);
+	if (target_hangs_up)
+		bye_reaches(p2, &e2, line, &cd, 0);
+	else
+		bye_reaches(line, &cd, p2, &e2, inv->cseq.num + 1);
+	mem_deref(inv);
+}
+
+static void test_refer_attended(void **state)
+{
+	(void)state;
+	refer_attended(false, true);
+}
+
+static void test_refer_attended_swapped_tags(void **state)
+{
+	(void)state;
+	refer_attended(true, false);
+}
+
+/* (4b) Replaces may only name a dialog of the transferring phone: 801 (in call 1 with the
+ * carrier) names 803's call with 802 (either tag order), a dialog that does not exist, and its
+ * own call 1: 481 each time, and nothing is torn down. */
+static void test_refer_replaces_other_phone(void **state)
+{
+	struct ua *line = &fx.ua[UA_LINE], *p1 = &fx.ua[UA_801], *c = &fx.ua[UA_803];
+	struct ua *p2 = &fx.ua[UA_802];
+	struct sip_msg *inv;
+	struct dlg cd, bd, d3, e3;
+	uint64_t t_up;
+	char a[64], b[64];
+
+	(void)state;
+	carrier_call_up(&cd, &bd, &t_up);
+	phone_calls_802(c, &d3, &e3, &inv);
+	assert_all_quiet();
+	snprintf(a, sizeof(a), "%s", tag_of(d3.remote));
+	snprintf(b, sizeof(b), "%s", tag_of(d3.local));
+	ua_refer(p1, &bd, replaces_refer_to(d3.call_id, a, b), 481);
+	ua_refer(p1, &bd, replaces_refer_to(d3.call_id, b, a), 481);
+	ua_refer(p1, &bd, replaces_refer_to("no-such-call@127.0.0.92", a, b), 481);
+	ua_refer(p1, &bd, replaces_refer_to(bd.call_id, tag_of(bd.remote), tag_of(bd.local)), 481);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 2);
+	assert_int_equal(call_leg_count(fx.eng), 4);
+	/* Both calls are as they were. */
+	ua_request(c, &d3, "BYE", 0, NULL, NULL);
+	{
+		struct sip_msg *m = take_resp(c, 200, "BYE");
+
+		mem_deref(m);
+		m = take_req_in(p2, "BYE", e3.call_id);
+		assert_string_equal(hv(m, SIP_HDR_TO), e3.local);
+		ua_reply(p2, m, 200, "OK", NULL, NULL, NULL);
+		mem_deref(m);
+	}
+	assert_all_quiet();
+	bye_reaches(line, &cd, p1, &bd, 0);
+	mem_deref(inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2012,6 +2482,16 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reliable_one_at_a_time, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reliable_200_past_plain_180, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reliable_require_100rel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_blind_callee, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_blind_target_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_blind_not_in_context, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_blind_caller, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_blind_caller_target_bye, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_blind_caller_carrier, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_attended, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_attended_swapped_tags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refer_replaces_other_phone, setup, teardown),
 	};
 
 	if (getenv("FSM_TEST"))
