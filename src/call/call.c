@@ -22,6 +22,8 @@
 
 static void leg_free(struct call_leg *leg);
 static void run(struct call *c);
+static void pass_direction(struct call_leg *from, struct call_leg *to, enum sdp_dir dir,
+			   bool legacy);
 static void call_maybe_free(struct call *c);
 static void b_resp_h(int err, const struct sip_msg *resp, void *arg);
 
@@ -1595,6 +1597,12 @@ static void answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 	c->b = b;
 	c->state = CALL_UP;
 	pbx_chan_set_var(c->chan, "DIALSTATUS", "ANSWER");
+	if (a && !a->st && a->state == LEG_CONFIRMED && a->sent_dir_set &&
+	    a->sent_dir != SDP_SENDRECV) {
+		/* A transferred party: the phone that transferred it had put it on hold first (as
+		 * most softphones do); the new callee talks to it, so the hold is taken back. */
+		pass_direction(b, a, SDP_SENDRECV, false);
+	}
 	if (!a || !a->st)
 		return;
 	/* With the relay, sdp is our answer to the caller; without, the callee's passes as is. */

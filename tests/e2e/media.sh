@@ -44,6 +44,12 @@ host=127.0.0.54
 port=5254
 context=from_phone
 secret=pw802
+[803]
+type=friend
+host=127.0.0.55
+port=5255
+context=from_phone
+secret=pw803
 EOT
 # Debian 12's baresip answers MD5 digest challenges only.
 printf '[registrar]\ndigest_algorithms = md5\n' >"$CONF/mikaka.conf"
@@ -56,6 +62,8 @@ cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
 exten => _X.,1,Hangup()
 [from_phone]
+exten => 803,1,Dial(SIP/803,20)
+ same => n,Hangup()
 exten => _0.,1,Set(CALLERID(num)=0312345678)
  same => n,Dial(SIP/line/${EXTEN},20)
  same => n,Hangup()
@@ -174,6 +182,19 @@ sipp_bg hold-phone hold-phone-out.xml 127.0.0.51 5251 127.0.0.50:$PORT -mp 41100
 if wait "$PHONE"; then ok "hold-resume-phone"; else notok "hold-resume-phone"; tail -5 "$WORK/sipp-hold-phone.err"; fi
 if wait "$CARRIER"; then ok "hold-resume-reaches-carrier"; else notok "hold-resume-reaches-carrier"; tail -5 "$WORK/sipp-hold-carrier.err"; fi
 check "hold-logged" grep -q "sendonly passed to" "$DAEMON_LOG"
+
+# 6b. The phone holds the carrier, then transfers it blind to 803 (as softphones do): once 803
+# answers, the carrier gets our re-INVITE taking the hold back (sendrecv); 803 hangs up and the
+# carrier gets the BYE.
+sipp_bg xh-carrier hold-carrier-uas.xml 127.0.0.52 5252 -mp 41000 \
+	-key rtpaddr 127.0.0.52 -key rtpport 40010; CARRIER=$BG
+sipp_bg xh-803 xfer-target-uas.xml 127.0.0.55 5255 -mp 41200; T803=$BG
+sleep 0.3
+sipp_bg xh-phone xfer-hold-phone-out.xml 127.0.0.51 5251 127.0.0.50:$PORT -mp 41100 \
+	-key rtpaddr 127.0.0.51 -key rtpport 40020 -key target 803; PHONE=$BG
+if wait "$PHONE"; then ok "xfer-held-phone"; else notok "xfer-held-phone"; tail -5 "$WORK/sipp-xh-phone.err"; fi
+if wait "$T803"; then ok "xfer-held-target"; else notok "xfer-held-target"; tail -5 "$WORK/sipp-xh-803.err"; fi
+if wait "$CARRIER"; then ok "xfer-held-carrier-resumed"; else notok "xfer-held-carrier-resumed"; tail -5 "$WORK/sipp-xh-carrier.err"; fi
 
 # 7. baresip as phone 802 (ausine 1 kHz) calls the carrier, which echoes: the call is set up
 # through the digest challenge and the carrier hears the 1 kHz tone decoded from baresip's PCMU.
