@@ -1488,7 +1488,11 @@ static void relay_provisional(struct call *c, struct call_leg *leg, const struct
 	bool has_sdp = resp->body.l > 0;
 	char *sdp = NULL;
 
-	if (has_sdp && a && a->ml && leg->ml && !c->answered) {
+	if (has_sdp && a && a->ml && !a->sdp_remote) {
+		/* The caller made no offer: early SDP would be an offer in an unreliable 18x, so
+		 * it gets plain ringing; the offer goes in our 2xx. */
+		has_sdp = false;
+	} else if (has_sdp && a && a->ml && leg->ml && !c->answered) {
 		/* Early media: applied on the callee's leg and bridged even when the caller
 		 * already had its 183 (the 2xx may come without SDP). */
 		int err = call_media_answer(a, leg, &resp->body, &sdp);
@@ -2563,6 +2567,12 @@ static bool in_dialog(struct call_eng *eng, struct sip_strans *st, const struct 
 	c = leg->call;
 	if (msg->mid == SIP_METHOD_ACK) {
 		if (leg->inv && msg->cseq.num == leg->inv->cseq.num) {
+			if (msg->body.l && leg->ml && !leg->sdp_remote && leg->sdp_local) {
+				/* The answer to the offer of our 2xx (late offer). */
+				set_str(&leg->sdp_remote, body_dup(msg));
+				if (call_media_offer_answered(leg, &msg->body))
+					log_notice("%s: unusable answer in the ACK", leg->name);
+			}
 			loop_timer_cancel(&leg->ok_tmr);
 			mbuf_reset(&leg->ok);
 			leg->inv = mem_deref(leg->inv);

@@ -119,8 +119,14 @@ uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const 
 	struct sdp_local loc = {.addr = a->local, .dir = SDP_SENDRECV, .origin = &a->origin};
 	int err;
 
-	if (!a->eng->media || !inv->body.l)
+	if (!a->eng->media)
 		return 0;
+	if (!inv->body.l) {
+		/* A late offer (RFC 3261 §13.2.1): our 2xx will carry the offer, the ACK the
+		 * answer; the relay leg is taken now so the callee's offer can name it. */
+		leg_policy(a, p);
+		return leg_ml_alloc(a, &a->local) ? 503 : 0;
+	}
 	leg_policy(a, p);
 	if (sdp_parse(&s, &inv->body)) {
 		log_notice("%s: unreadable SDP offer", a->name);
@@ -146,16 +152,21 @@ int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const 
 	unsigned n;
 	int err;
 
-	if (!b->eng->media || !a || !a->ml || !a->sdp_remote)
+	if (!b->eng->media || !a || !a->ml)
 		return ENOENT;
 	leg_policy(b, p);
-	{
+	if (a->sdp_remote) {
 		struct pl body = pl_from_str(a->sdp_remote);
 
 		if (sdp_parse(&s, &body))
 			return ENOTSUP;
+		n = sdp_codecs(&s, have, ARRAY_SIZE(have));
+	} else {
+		/* Late offer: what the caller's peer settings allow stands in for its offer. */
+		n = 0;
+		for (uint8_t i = 0; i < a->pol.ncodecs && n < ARRAY_SIZE(have); i++)
+			have[n++] = a->pol.codecs[i];
 	}
-	n = sdp_codecs(&s, have, ARRAY_SIZE(have));
 	sdp_policy_restrict(&b->pol, have, n);
 	if (!b->pol.ncodecs) {
 		log_notice("%s: no codec of the caller's offer is allowed toward %s", b->name,
@@ -184,8 +195,15 @@ static int answer_a(struct call_leg *a, const struct sdp_policy *pol, char **sdp
 	struct pl body;
 	int err;
 
-	if (!a->ml || !a->sdp_remote)
+	if (!a->ml)
 		return ENOENT;
+	if (!a->sdp_remote) {
+		/* Late offer: our 2xx offers (the caller answers in its ACK, see
+		 * call_media_offer_answered). */
+		leg_sdp_local(a, &loc);
+		err = sdp_offer(&a->desc, pol, &loc);
+		return err ? err : build_str(&a->desc, sdp);
+	}
 	body = pl_from_str(a->sdp_remote);
 	if (sdp_parse(&s, &body))
 		return EBADMSG;

@@ -171,6 +171,15 @@ tool_check latch-hijack-ignored "$c" carrier.out
 wait "$h"; sed 's/^/  /' "$WORK/hijack.out"
 end_call latch
 
+# 5b. A late offer (the phone's INVITE has no SDP): the carrier gets our offer, the phone's 200
+# carries our offer and its ACK the answer; the tone goes through and comes back.
+start_call late late-phone-out.xml
+tool_bg carrier.out 127.0.0.52:40010 - echo 3000 min=50; c=$BG
+tool_bg phone.out 127.0.0.51:40020 "$PHONE_SIDE" tone 2800 tone min=50; p=$BG
+tool_check late-offer-tone-echoed "$p" phone.out
+wait "$c"
+end_call late
+
 # 6. Hold and resume cross the B2BUA: the phone's re-INVITE with a=sendonly is answered recvonly
 # and reaches the carrier as our own re-INVITE offering sendonly; the resume (sendrecv) too.
 rm -f "$WORK/carrier.sdp" "$WORK/phone.sdp"
