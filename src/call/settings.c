@@ -1,6 +1,5 @@
 /* settings: the call engine's switches from mikaka.conf [calls], checked with file:line. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
@@ -21,24 +20,6 @@ static uint32_t max_calls_for_fds(void)
 	return (uint32_t)(n < 64 ? 64 : n > 100000 ? 100000 : n);
 }
 
-static int parse_u32(const struct conf_var *v, uint32_t min, uint32_t max, uint32_t *out,
-		     struct conf_diags *diags)
-{
-	char *end;
-	unsigned long long u;
-
-	errno = 0;
-	u = strtoull(v->value, &end, 10);
-	if (errno || end == v->value || *end || v->value[0] == '-' || u < min || u > max) {
-		conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-			      "[calls] %s: '%s' is not a number from %u to %u", v->name, v->value,
-			      min, max);
-		return EINVAL;
-	}
-	*out = (uint32_t)u;
-	return 0;
-}
-
 int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		       struct conf_diags *diags)
 {
@@ -54,33 +35,20 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		const char *k = v->name;
 
 		if (!strcasecmp(k, "maxcalls"))
-			err |= parse_u32(v, 1, 1000000, &set->max_calls, diags);
+			err |= conf_var_u32(v, "calls", 1, 1000000, &set->max_calls, diags);
 		else if (!strcasecmp(k, "session_expires"))
-			err |= parse_u32(v, 90, 86400, &set->session_expires, diags);
+			err |= conf_var_u32(v, "calls", 90, 86400, &set->session_expires, diags);
 		else if (!strcasecmp(k, "min_se"))
-			err |= parse_u32(v, 90, 86400, &set->min_se, diags);
+			err |= conf_var_u32(v, "calls", 90, 86400, &set->min_se, diags);
 		else if (!strcasecmp(k, "line_session_expires"))
-			err |= parse_u32(v, 90, 86400, &set->line_se, diags);
+			err |= conf_var_u32(v, "calls", 90, 86400, &set->line_se, diags);
 		else if (!strcasecmp(k, "retry_after"))
-			err |= parse_u32(v, 1, 3600, &set->retry_after, diags);
-		else if (!strcasecmp(k, "100rel")) {
-			const char *t = v->value;
-
-			if (!strcasecmp(t, "yes") || !strcasecmp(t, "true") || !strcmp(t, "1") ||
-			    !strcasecmp(t, "on"))
-				set->rel100 = true;
-			else if (!strcasecmp(t, "no") || !strcasecmp(t, "false") || !strcmp(t, "0") ||
-				 !strcasecmp(t, "off"))
-				set->rel100 = false;
-			else {
-				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-					      "[calls] 100rel: '%s' is not yes or no", v->value);
-				err |= EINVAL;
-			}
-		} else {
+			err |= conf_var_u32(v, "calls", 1, 3600, &set->retry_after, diags);
+		else if (!strcasecmp(k, "100rel"))
+			err |= conf_var_bool(v, "calls", &set->rel100, diags);
+		else
 			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
 				      "[calls] unknown key '%s'; ignored", k);
-		}
 	}
 	if (!err && set->session_expires < set->min_se) {
 		conf_diag_add(diags, CONF_ERROR, sec->origin.file, sec->origin.line,

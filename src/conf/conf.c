@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -994,4 +995,43 @@ const char *conf_get(const struct conf_section *sec, const char *name, const cha
 	const struct conf_var *v = conf_var_find(sec, name);
 
 	return v ? v->value : def;
+}
+
+int conf_var_u32(const struct conf_var *v, const char *section, uint32_t min, uint32_t max,
+		 uint32_t *out, struct conf_diags *diags)
+{
+	char *end;
+	unsigned long long u;
+
+	errno = 0;
+	u = strtoull(v->value, &end, 10);
+	if (errno || end == v->value || *end || v->value[0] == '-' || u < min || u > max) {
+		conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+			      "[%s] %s: '%s' is not a number from %u to %u", section, v->name,
+			      v->value, min, max);
+		return EINVAL;
+	}
+	*out = (uint32_t)u;
+	return 0;
+}
+
+int conf_var_bool(const struct conf_var *v, const char *section, bool *out,
+		  struct conf_diags *diags)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (!strcasecmp(v->value, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(v->value, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+		      "[%s] %s: '%s' is not yes or no", section, v->name, v->value);
+	return EINVAL;
 }

@@ -81,6 +81,15 @@ const struct conf_var *conf_var_find(const struct conf_section *sec, const char 
 /* Shorthand: the value of conf_var_find, or def. */
 const char *conf_get(const struct conf_section *sec, const char *name, const char *def);
 
+/* A variable's value as a whole number from min to max: 0, or EINVAL with an error
+ * "[section] name: 'value' is not a number from min to max" at its file:line in diags. */
+int conf_var_u32(const struct conf_var *v, const char *section, uint32_t min, uint32_t max,
+		 uint32_t *out, struct conf_diags *diags);
+/* A variable's value as yes/no (also true/false, on/off, 1/0, any case): 0, or EINVAL with an
+ * error at its file:line in diags. */
+int conf_var_bool(const struct conf_var *v, const char *section, bool *out,
+		  struct conf_diags *diags);
+
 /* Appends a diagnostic formatted like printf; `file` is copied. */
 void conf_diag_add(struct conf_diags *diags, enum conf_severity sev, const char *file,
 		   unsigned line, const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -34,24 +34,6 @@ void reg_settings_default(struct reg_settings *set)
 	set->backoff_max = 1800;
 }
 
-static int parse_num(const struct conf_var *v, uint32_t min, uint32_t max, uint32_t *out,
-		     struct conf_diags *diags)
-{
-	char *end;
-	unsigned long long u;
-
-	errno = 0;
-	u = strtoull(v->value, &end, 10);
-	if (errno || end == v->value || *end || v->value[0] == '-' || u < min || u > max) {
-		conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-			      "[registrar] %s: '%s' is not a number from %u to %u", v->name,
-			      v->value, min, max);
-		return EINVAL;
-	}
-	*out = (uint32_t)u;
-	return 0;
-}
-
 static int parse_algorithms(const struct conf_var *v, struct reg_settings *set,
 			    struct conf_diags *diags)
 {
@@ -108,21 +90,21 @@ int reg_settings_load(struct reg_settings *set, const struct conf *mikakaconf,
 		const char *k = v->name;
 
 		if (!strcasecmp(k, "ban_failures"))
-			err |= parse_num(v, 0, 1000000, &set->ban_failures, diags);
+			err |= conf_var_u32(v, "registrar", 0, 1000000, &set->ban_failures, diags);
 		else if (!strcasecmp(k, "ban_window"))
-			err |= parse_num(v, 1, 86400, &set->ban_window, diags);
+			err |= conf_var_u32(v, "registrar", 1, 86400, &set->ban_window, diags);
 		else if (!strcasecmp(k, "ban_time"))
-			err |= parse_num(v, 1, 86400 * 30, &set->ban_time, diags);
+			err |= conf_var_u32(v, "registrar", 1, 86400 * 30, &set->ban_time, diags);
 		else if (!strcasecmp(k, "ban_max"))
-			err |= parse_num(v, 16, 10000000, &set->ban_max, diags);
+			err |= conf_var_u32(v, "registrar", 16, 10000000, &set->ban_max, diags);
 		else if (!strcasecmp(k, "nonce_lifetime"))
-			err |= parse_num(v, 5, 86400, &set->nonce_lifetime, diags);
+			err |= conf_var_u32(v, "registrar", 5, 86400, &set->nonce_lifetime, diags);
 		else if (!strcasecmp(k, "max_contacts"))
-			err |= parse_num(v, 1, 100, &set->max_contacts, diags);
+			err |= conf_var_u32(v, "registrar", 1, 100, &set->max_contacts, diags);
 		else if (!strcasecmp(k, "register_backoff_min"))
-			err |= parse_num(v, 1, 3600, &set->backoff_min, diags);
+			err |= conf_var_u32(v, "registrar", 1, 3600, &set->backoff_min, diags);
 		else if (!strcasecmp(k, "register_backoff_max"))
-			err |= parse_num(v, 1, 86400, &set->backoff_max, diags);
+			err |= conf_var_u32(v, "registrar", 1, 86400, &set->backoff_max, diags);
 		else if (!strcasecmp(k, "digest_algorithms"))
 			err |= parse_algorithms(v, set, diags);
 		else if (!strcasecmp(k, "line_number")) {
