@@ -2653,12 +2653,6 @@ bool call_handle_request(struct sip_strans *st, const struct sip_msg *msg, void 
 		sip_strans_reply(st, 413, "Request Entity Too Large", NULL, NULL, NULL);
 		return true;
 	}
-	if (eng->tp && sip_transp_overloaded(eng->tp)) {
-		/* Shed new calls early and cheaply so the calls already up keep their share. */
-		eng->n_overload++;
-		sip_strans_reply(st, 503, "Service Unavailable", "Retry-After: 2\r\n", NULL, NULL);
-		return true;
-	}
 	if (eng->cfg)
 		new_invite(eng, st, msg);
 	else

@@ -155,7 +155,6 @@ struct call_eng {
 	void *nkey; /* digest nonce key (auth.c) */
 	struct media *media; /* NULL: SDP passes unchanged */
 	uint64_t n_refused;
-	uint64_t n_overload; /* new INVITEs shed with 503 under overload */
 };
 
 /* auth.c: digest authentication of requests from phones. */

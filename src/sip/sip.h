@@ -406,11 +406,11 @@ struct sip_conn *sip_conn_ref(struct sip_conn *conn);
 void sip_conn_deref(struct sip_conn *conn);
 size_t sip_transp_conn_count(const struct sip_transp *tp);
 /* Overload signal (RFC 6357): true while received datagrams wait too long (and longer and
- * longer) before we handle them, i.e. the loop cannot keep up. New work (out-of-dialog INVITEs) is then refused
- * with 503 + Retry-After while in-dialog traffic and responses are still handled. Measured per
- * UDP socket from the kernel's receive timestamps; TCP traffic is not measured (it shares the
- * loop, so a UDP socket sees the delay it causes). Not overloaded once no datagram came for a
- * second. */
+ * longer) before we handle them, i.e. the loop cannot keep up. The transaction layer then answers
+ * new out-of-dialog INVITEs with a stateless 503 + Retry-After while in-dialog traffic and
+ * responses are still handled. Measured per UDP socket from the kernel's receive timestamps; TCP
+ * traffic is not measured (it shares the loop, so a UDP socket sees the delay it causes). Not
+ * overloaded once no datagram came for a second. */
 bool sip_transp_overloaded(const struct sip_transp *tp);
 
 /* What the overload signal sees, for the CLI and tests. */
