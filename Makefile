@@ -5,16 +5,18 @@ PKGS    := sqlite3 libmnl nettle spandsp
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 INCS    := $(patsubst %,-I%,$(wildcard src/*))
-PKG_CFLAGS := $(if $(PKGS),$(shell pkg-config --cflags $(PKGS)))
+# Recursive (=) and silenced: evaluated only when something is compiled, so `make run` and
+# `make check` on a fresh machine install the packages (scripts/deps.sh) before pkg-config is asked.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # spandsp, SQLite and nettle are linked statically (their -dev packages ship the archives): only
 # the objects we use come in, instead of spandsp's chain of libtiff, libjpeg, libstdc++ ... that
 # the shared library drags into every start (measured: 19 shared objects and +2 MiB resident).
 STATIC_LIBS := -l:libspandsp.a -l:libsqlite3.a -l:libnettle.a
-PKG_LIBS   := $(STATIC_LIBS) $(shell pkg-config --libs libmnl) -lm -ldl
+PKG_LIBS   = $(STATIC_LIBS) $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) -lm -ldl
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-CFLAGS_BASE := $(CSTD) $(WARN) $(INCS) $(PKG_CFLAGS) -DMIKAKA_VERSION=\"$(VERSION)\"
-LDLIBS_BASE := $(PKG_LIBS) -pthread
+CFLAGS_BASE = $(CSTD) $(WARN) $(INCS) $(PKG_CFLAGS) -DMIKAKA_VERSION=\"$(VERSION)\"
+LDLIBS_BASE = $(PKG_LIBS) -pthread
 
 # Release build (default) and sanitizer build (tests) live in separate trees.
 BUILD ?= build
@@ -47,9 +49,14 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 all: $(BUILD)/mikakad $(BUILD)/mikaka
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(BUILD)/.pkgs-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# One clear line instead of a page of compiler errors when the -dev packages are not there yet.
+$(BUILD)/.pkgs-ok:
+	@pkg-config --exists $(PKGS) || { echo "mikaka: missing build packages; run 'make run' or 'scripts/deps.sh run' (installs: $$(scripts/deps.sh list run))" >&2; exit 1; }
+	@mkdir -p $(dir $@) && touch $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deps.sh: the one list of Debian packages mikaka needs; installs whichever are missing.
-# Usage: scripts/deps.sh run|check|bench|all
+# Usage: scripts/deps.sh run|check|bench|all   (list MODE: print that mode's packages, install nothing)
 set -euo pipefail
 
 # Building the daemon and the client.
@@ -12,6 +12,10 @@ CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iprou
 BENCH_PKGS=(kamailio sip-tester procps rtpengine-daemon)
 
 mode=${1:-run}
+if [ "$mode" = list ]; then
+	mode=${2:-run}
+	list_only=1
+fi
 case "$mode" in
 run) want=("${BUILD_PKGS[@]}") ;;
 check) want=("${BUILD_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
@@ -19,6 +23,11 @@ bench) want=("${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
 all) want=("${BUILD_PKGS[@]}" "${CHECK_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
 *) echo "usage: $0 run|check|bench|all" >&2; exit 2 ;;
 esac
+
+if [ "${list_only:-0}" = 1 ]; then
+	echo "${want[*]}"
+	exit 0
+fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build/check}
-export MIKAKA_CORPORA=${MIKAKA_CORPORA:-$(cd .. && pwd)/shared/corpora}
+export MIKAKA_CORPORA=${MIKAKA_CORPORA:-$PWD/tests/corpora}
 export MIKAKAD=$PWD/$B/mikakad MIKAKA=$PWD/$B/mikaka TOOLS=$PWD/$B/tools
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
-C=${MIKAKA_CORPORA:-$(cd .. && pwd)/shared/corpora}
+C=${MIKAKA_CORPORA:-$PWD/tests/corpora}
 out=build/fuzz
 if ! make -s CC=clang SAN=fuzz BUILD=$out $out/libmikaka.a >/dev/null; then
 	echo "not ok fuzz-build"

@@ -21,7 +21,7 @@ static const char *corpora(void)
 {
 	const char *c = getenv("MIKAKA_CORPORA");
 
-	return c && *c ? c : "../shared/corpora";
+	return c && *c ? c : "tests/corpora";
 }
 
 /* Reads a corpus file (relative to the corpora root) into a malloc'ed buffer. */
