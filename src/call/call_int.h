@@ -166,11 +166,65 @@ void call_auth_free(struct call_eng *eng);
 enum call_auth call_auth_check(struct call_eng *eng, struct sip_strans *st,
 			       const struct sip_msg *msg, const struct peer *p);
 
-/* call.c */
+#define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER"
+#define CALL_SUPPORTED "timer, 100rel"
+
+/* call.c: the engine core: helpers, calls and their end, the dialplan step machine, new calls. */
 int64_t call_wall_ms(void);
 void call_refused(struct call_eng *eng, const struct sip_msg *msg, const char *why);
 void call_hangup(struct call *call, unsigned cause);
+char *call_dupf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+char *call_dup_value(const struct pl *v);
+void call_set_str(char **dst, char *s);
+const char *call_str_or(const char *s, const char *dflt);
+const char *call_reason_for(uint16_t code);
+void call_run(struct call *c);
+
+/* leg.c: legs as dialogs and what is sent and received on them. */
+struct call_leg *call_leg_alloc(struct call_eng *eng, struct call *c, bool uac);
+void call_leg_index(struct call_leg *leg);
+void call_leg_free(struct call_leg *leg);
+struct call_leg *call_leg_find(struct call_eng *eng, const struct pl *call_id,
+				 const struct pl *ltag, const struct pl *rtag);
+char *call_route_set(const struct sip_msg *msg, bool reverse);
+char *call_contact_uri(const struct sip_msg *msg);
+char *call_body_dup(const struct sip_msg *msg);
+uint32_t call_session_expires(const struct sip_msg *msg, struct pl *refresher);
+uint32_t call_min_se_of(const struct sip_msg *msg);
+int call_leg_request(struct call_leg *leg, const char *method, const char *extra,
+		       const char *ctype, const char *body, sip_response_h *h, void *arg,
+		       struct sip_ctrans **ctp, uint32_t cseq_override);
+void call_leg_bye(struct call_leg *leg);
+void call_a_headers(struct call_leg *leg, const struct sip_msg *req, struct mbuf *mb,
+		      uint16_t code);
+void call_a_reply(struct call_leg *leg, struct sip_strans **stp, uint16_t code,
+		    const char *sdp);
+void call_pass_direction(struct call_leg *from, struct call_leg *to, enum sdp_dir dir,
+			   bool legacy);
+bool call_in_dialog(struct call_eng *eng, struct sip_strans *st, const struct sip_msg *msg);
+
+/* session.c: session timers and reliable provisionals. */
+void call_prov_stop(struct call_leg *leg);
+void call_a_prack(struct call_leg *leg, struct sip_strans *st, const struct sip_msg *msg);
+void call_a_reply_reliable(struct call_leg *leg, struct sip_strans *st, uint16_t code,
+			     const char *sdp);
+void call_se_timer_start(struct call_leg *leg);
+int call_leg_retry_422(struct call_leg *leg, const struct sip_msg *resp);
+
+/* dial.c: Dial(): callee legs and their responses. */
+void call_cancel_pending(struct call *c, struct call_leg *except, const char *reason);
+bool call_peer_is_line(struct call_eng *eng, const struct sipcfg *pc, const struct peer *p,
+			 char *number, size_t nsize, char *domain, size_t dsize);
+size_t call_peer_active_legs(const struct call_eng *eng, const char *peer);
+void call_do_dial(struct call *c, const struct pbx_dial *dial);
+void call_b_resp_h(int err, const struct sip_msg *resp, void *arg);
+void call_stray_h(struct sip_stack *stack, const struct sip_msg *resp, void *arg);
+
+/* record.c: call records. */
 void call_cdr_write(struct call *call);
+
+/* transfer.c: REFER and Replaces. */
+void call_refer(struct call_leg *x, struct sip_strans *st, const struct sip_msg *msg);
 
 /* callmedia.c: the relay legs and per-leg SDP (only when eng->media is set). */
 /* The caller's offer: allocates its media leg on the address the INVITE came to. 0, or the

@@ -184,3 +184,123 @@ int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store
 		err = ctl_register(ctl, &cmds[i]);
 	return err;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * CLI
+ */
+
+static const char *leg_state_name(const struct call_leg *leg)
+{
+	switch (leg->state) {
+	case LEG_CALLING:
+		return leg->uac ? "Ring" : "Ring";
+	case LEG_EARLY:
+		return leg->uac ? "Ringing" : "Ring";
+	case LEG_CONFIRMED:
+		return "Up";
+	default:
+		return "Down";
+	}
+}
+
+int call_show_channels(struct call_eng *eng, bool verbose, struct mbuf *out)
+{
+	size_t nch = 0;
+
+	if (verbose)
+		mbuf_printf(out, "%-28s %-20s %-7s %-20s %-16s %-10s %s\n", "Channel",
+			    "Context", "State", "Application(Data)", "CallerID", "Duration",
+			    "Peer/Call-ID");
+	else
+		mbuf_printf(out, "%-28s %-28s %-7s %s\n", "Channel", "Location", "State",
+			    "Application(Data)");
+	LIST_FOREACH (&eng->calls, le) {
+		const struct call *c = le->data;
+		int64_t dur = (call_wall_ms() - c->start_ms) / 1000;
+
+		for (struct le *l2 = c->legs.head; l2; l2 = l2->next) {
+			const struct call_leg *leg = l2->data;
+			char loc[128], app[300];
+
+			if (leg->uac) {
+				snprintf(loc, sizeof(loc), "(None)");
+				snprintf(app, sizeof(app), "AppDial((Outgoing Line))");
+			} else {
+				snprintf(loc, sizeof(loc), "%s@%s:%u", pbx_chan_exten(c->chan),
+					 pbx_chan_context(c->chan), pbx_chan_priority(c->chan));
+				snprintf(app, sizeof(app), "%s(%s)",
+					 call_str_or(c->lastapp, "(None)"), c->lastdata);
+			}
+			if (verbose)
+				mbuf_printf(out, "%-28s %-20s %-7s %-20s %-16s %02lld:%02lld:%02lld %s\n",
+					    leg->name, leg->uac ? "" : pbx_chan_context(c->chan),
+					    leg_state_name(leg), app, c->cid_num,
+					    (long long)(dur / 3600), (long long)(dur / 60 % 60),
+					    (long long)(dur % 60), leg->call_id);
+			if (verbose)
+				call_media_show(leg, out);
+			else
+				mbuf_printf(out, "%-28s %-28s %-7s %s\n", leg->name, loc,
+					    leg_state_name(leg), app);
+			nch++;
+		}
+	}
+	mbuf_printf(out, "%zu active channel%s\n%zu active call%s\n", nch, nch == 1 ? "" : "s",
+		    list_count(&eng->calls), list_count(&eng->calls) == 1 ? "" : "s");
+	return 0;
+}
+
+int call_show_sip_channels(struct call_eng *eng, struct mbuf *out)
+{
+	size_t n = 0;
+
+	mbuf_printf(out, "%-16s %-12s %-32s %-10s %-7s %s\n", "Peer", "User/ANR", "Call ID",
+		    "Format", "Hold", "Last Message");
+	LIST_FOREACH (&eng->calls, le) {
+		const struct call *c = le->data;
+
+		for (struct le *l2 = c->legs.head; l2; l2 = l2->next) {
+			const struct call_leg *leg = l2->data;
+			char a[SA_STRLEN];
+
+			mbuf_printf(out, "%-16s %-12s %-32.32s %-10s %-7s %s\n",
+				    sa_ntop(&leg->dst, a, sizeof(a)), leg->peer, leg->call_id,
+				    "ulaw", "No", leg_state_name(leg));
+			n++;
+		}
+	}
+	mbuf_printf(out, "%zu active SIP dialog%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+int call_hangup_channel(struct call_eng *eng, const char *name, struct mbuf *out)
+{
+	bool all = !strcasecmp(name, "all");
+	bool found = false;
+	struct le *le = eng->calls.head;
+
+	while (le) {
+		struct call *c = le->data;
+		bool hit = all;
+
+		le = le->next;
+		for (struct le *l2 = c->legs.head; l2; l2 = l2->next) {
+			const struct call_leg *leg = l2->data;
+
+			if (!strcmp(leg->name, name))
+				hit = true;
+		}
+		if (!hit)
+			continue;
+		found = true;
+		mbuf_printf(out, "Requested Hangup on channel '%s'\n",
+			    all ? "all" : name);
+		/* le may be freed by the hangup when it is the next call: none of ours is. */
+		call_hangup(c, 16);
+	}
+	if (!found && !all) {
+		mbuf_printf(out, "%s is not a known channel\n", name);
+		return ENOENT;
+	}
+	return 0;
+}

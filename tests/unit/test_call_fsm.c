@@ -692,7 +692,7 @@ static void test_session_timer_refresh(void **state)
 
 /* RFC 4028 §9: the 2xx to a session refresh with refresher=uac MUST carry Require: timer (the
  * carrier said Supported: timer), as the 2xx to the initial INVITE does.
- * BUG (call.c a_headers): Require: timer is only added while leg->inv is a request that
+ * BUG (leg.c call_a_headers): Require: timer is only added while leg->inv is a request that
  * supports timer; after the ACK leg->inv is gone, so the 200 to the carrier's UPDATE has
  * Session-Expires: 90;refresher=uac without Require: timer. */
 static void test_session_refresh_require_timer(void **state)
@@ -1245,7 +1245,7 @@ static void simple_call_up(struct dlg *cd, struct dlg *d1, struct sip_msg **inv)
 /* RFC 3261 §12.2.2 (and RFC 3311 §5.2 for UPDATE): a target refresh request replaces the
  * dialog's remote target with its Contact. The caller's re-INVITE moves its Contact; the BYE
  * that ends the call later must use the new one.
- * BUG (call.c in_dialog/in_dialog_offer): the remote target is never refreshed; the BYE goes
+ * BUG (leg.c call_in_dialog/in_dialog_offer): the remote target is never refreshed; the BYE goes
  * to the Contact of the initial INVITE. */
 static void test_target_refresh_caller(void **state)
 {
@@ -1378,7 +1378,7 @@ static void test_session_timer_we_refresh(void **state)
 
 /* RFC 3262 §4: a reliable provisional whose RSeq is not one higher than the last one PRACKed
  * MUST NOT be PRACKed (RSeq 1, then 3: no PRACK for 3; then 2 is PRACKed).
- * BUG (call.c b_resp_h): any RSeq greater than the last is PRACKed, so 3 is, and 2 then is
+ * BUG (dial.c call_b_resp_h): any RSeq greater than the last is PRACKed, so 3 is, and 2 then is
  * not. */
 static void test_prack_rseq_gap(void **state)
 {
@@ -2202,7 +2202,7 @@ static void test_refer_blind_target_busy(void **state)
  * context has no extension for is not a transfer target: RFC 3515 §2.4.2 lets the REFER be
  * refused, here 404 (call_refer's own answer when the channel cannot be made), and the call
  * goes on untouched: no NOTIFY, no BYE to either side.
- * BUG (call.c call_refer): pbx_chan_alloc only checks that the context exists, so 999 gets 202,
+ * BUG (transfer.c call_refer): pbx_chan_alloc only checks that the context exists, so 999 gets 202,
  * a NOTIFY "SIP/2.0 200 OK" (a transfer that never happened reported as done), BYE to 801 and,
  * once the dialplan finds nothing, BYE to the carrier: the caller is cut off. Checking the
  * extension first (dialplan_find on p->context and target) would answer 404. */

@@ -1,0 +1,88 @@
+/* call record: writes a finished call's record (CDR) to the store. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "call_int.h"
+#include "media.h"
+#include "cfg.h"
+#include "peer.h"
+#include "store.h"
+
+#define LOG_MODULE "call"
+
+void call_cdr_write(struct call *c)
+{
+	struct store_cdr r = {0};
+	char uid[48];
+	struct mbuf media;
+	const char *chan = c->a ? c->a->name : "";
+	const char *dchan = "";
+	const char *cid_a = c->a ? c->a->call_id : "";
+	const char *cid_b = "";
+
+	if (!c->eng->store)
+		return;
+	if (c->b) {
+		dchan = c->b->name;
+		cid_b = c->b->call_id;
+	} else {
+		LIST_FOREACH (&c->legs, le) {
+			const struct call_leg *leg = le->data;
+
+			if (leg->uac) {
+				dchan = leg->name;
+				cid_b = leg->call_id;
+			}
+		}
+	}
+	snprintf(uid, sizeof(uid), "%lld.%llu", (long long)(c->start_ms / 1000),
+		 (unsigned long long)c->id);
+	mbuf_init(&media);
+	mbuf_printf(&media, "{\"hangupcause\":%u,\"callid\":\"%s\",\"dstcallid\":\"%s\"",
+		    c->cause, call_str_or(cid_a, ""), call_str_or(cid_b, ""));
+	if (c->eng->media && c->a) {
+		mbuf_write_str(&media, ",\"rtp\":");
+		call_media_json(c->a, &media);
+		mbuf_write_str(&media, ",\"dstrtp\":");
+		if (c->b)
+			call_media_json(c->b, &media);
+		else
+			mbuf_write_str(&media, "null");
+	}
+	mbuf_write(&media, "}", 2);
+	r.uniqueid = pl_from_str(uid);
+	r.src = pl_from_str(c->src);
+	r.dst = pl_from_str(c->dst);
+	r.dcontext = pl_from_str(c->dcontext);
+	r.clid = pl_from_str(c->clid);
+	r.channel = pl_from_str(chan);
+	r.dstchannel = pl_from_str(dchan);
+	r.lastapp = pl_from_str(c->lastapp);
+	r.lastdata = pl_from_str(c->lastdata);
+	r.start_ms = c->start_ms;
+	r.answer_ms = c->answer_ms;
+	r.end_ms = c->end_ms;
+	r.duration = (c->end_ms - c->start_ms) / 1000;
+	r.billsec = c->answer_ms ? (c->end_ms - c->answer_ms) / 1000 : 0;
+	if (c->answer_ms)
+		r.disposition = STORE_CDR_ANSWERED;
+	else if (c->cause == 17)
+		r.disposition = STORE_CDR_BUSY;
+	else if (c->cause == 19 || c->cause == 16 || c->cause == 18 || c->cause == 127)
+		r.disposition = STORE_CDR_NO_ANSWER;
+	else
+		r.disposition = STORE_CDR_FAILED;
+	r.media = pl_from_str((const char *)media.buf);
+	r.hangupcause = c->cause;
+	r.callid = pl_from_str(call_str_or(cid_a, ""));
+	r.dstcallid = pl_from_str(call_str_or(cid_b, ""));
+	if (store_cdr_add(c->eng->store, &r, NULL, NULL))
+		log_error("call %s: the call record could not be queued", uid);
+	mbuf_reset(&media);
+}
