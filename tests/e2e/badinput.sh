@@ -21,8 +21,7 @@ write_sipconf "$CONF" "$ADDR" "$PORT" tcp
 # Short TCP timeouts (mikaka.conf [sip]) so the idle and incomplete-message closes are seen here.
 printf '[sip]\ntcp_idle_timeout=4\ntcp_frame_timeout=6\n' >"$CONF/mikaka.conf"
 [ -x "$AB" ] || { notok "sipabuse-built ($AB missing)"; exit 1; }
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
+daemon_start "$CONF"
 
 alive() { # alive NAME: the liveness probe that follows every case
 	check "$1-then-udp-alive" "$AB" probe "$T" udp

@@ -17,43 +17,11 @@ X2=127.0.0.65
 PORT=5260
 NFORK=50
 CONF=$WORK/conf
-mkdir -p "$CONF"
-cat >"$CONF/sip.conf" <<EOT
-[general]
-udpbindaddr=$D
-bindport=$PORT
-tcpenable=no
-allowguest=no
-context=public
-realm=ntt-east.ne.jp
-[line]
-type=peer
-host=$CAR
-port=5160
-insecure=port,invite
-context=from_line
-fromuser=0312345678
-fromdomain=ntt-east.ne.jp
-qualify=no
-[801]
-type=friend
-host=dynamic
-context=from_phone
-secret=pw801
-qualify=no
-[many]
-type=friend
-host=dynamic
-context=from_phone
-secret=pwmany
-qualify=no
-EOT
+call_sipconf "$CONF" $D $PORT $CAR 5160
+sip_phone "$CONF" 801 pw801 dynamic qualify=no
+sip_phone "$CONF" many pwmany dynamic qualify=no
 printf '[registrar]\nmax_contacts = 60\n' >"$CONF/mikaka.conf"
-cat >"$CONF/rtp.conf" <<EOT
-[general]
-rtpstart=52400
-rtpend=52798
-EOT
+rtp_conf "$CONF" 52400 52798
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
 exten => 1002,1,Dial(SIP/801,20)
@@ -66,35 +34,10 @@ exten => _X.,1,Hangup()
 exten => _X.,1,Hangup()
 EOT
 
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
+daemon_start "$CONF"
+SIPP_TIMEOUT=20
 
-sipp_bg() { # name scenario ip port [extra] : a SIPp in the background
-	local name=$1 sf=$2 ip=$3 port=$4; shift 4
-	[ -f "$sf" ] || sf=$E2E/sipp/$sf
-	timeout $((${STMO:-20} + 10)) sipp -sf "$sf" -i "$ip" -p "$port" -m "${SM:-1}" \
-		-timeout "${STMO:-20}s" -timeout_error \
-		-nostdin -trace_err -trace_msg -message_file "$WORK/sipp-$name.msg" \
-		-error_file "$WORK/sipp-$name.err" "$@" >"$WORK/sipp-$name.log" 2>&1 &
-	BG=$!
-	PIDS+=("$BG")
-}
-wait_ok() { # name pid
-	if wait "$2"; then ok "$1"; else notok "$1"; tail -20 "$WORK/sipp-$1.err" 2>/dev/null; fi
-}
-csv() { # csv FILE USER PASSWORD
-	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];600;\n' "$2" "$2" "$3" >"$1"
-}
-no_channels() { # bounded wait until the daemon has no call left
-	local i
-	for i in $(seq 50); do
-		"$MIKAKA" -s "$CTL" core show channels | grep -q "^0 active channels" && return 0
-		sleep 0.1
-	done
-	"$MIKAKA" -s "$CTL" core show channels
-	return 1
-}
-ncdr() { "$MIKAKA" -s "$CTL" cdr show 1000 | grep -c "SIP/"; }
+ncdr() { cli cdr show 1000 | grep -c "SIP/"; }
 after() { # after NAME CDRS_BEFORE CDRS_EXPECTED_NEW: the checks every case ends with
 	check "$1-no-leaked-call" no_channels
 	check "$1-daemon-alive" daemon_alive
@@ -105,9 +48,8 @@ after() { # after NAME CDRS_BEFORE CDRS_EXPECTED_NEW: the checks every case ends
 count() { grep -c "$1" "$2" 2>/dev/null || true; } # count REGEX FILE (0 when none)
 
 # 0. Registrations: 801 (one contact) and "many" (50 contacts, one per call of the scenario).
-csv "$WORK/801.csv" 801 pw801
+sipp_register 801 pw801 $P1 5161 $D:$PORT
 csv "$WORK/many.csv" many pwmany
-sipp_bg reg-801 reg-phone.xml $P1 5161 -inf "$WORK/801.csv" $D:$PORT; wait_ok reg-801 "$BG"
 SM=$NFORK sipp_bg reg-many bad-reg-many.xml $PM 5171 -inf "$WORK/many.csv" $D:$PORT
 wait_ok reg-many "$BG"
 sleep 0.5 # a late 401 retransmission must not reach the SIPps below

@@ -10,41 +10,10 @@
 
 PORT=5180
 CONF=$WORK/conf
-mkdir -p "$CONF"
-cat >"$CONF/sip.conf" <<EOT
-[general]
-udpbindaddr=0.0.0.0
-bindport=$PORT
-tcpenable=no
-allowguest=no
-context=public
-realm=ntt-east.ne.jp
-[line]
-type=peer
-host=127.0.0.32
-port=5160
-insecure=port,invite
-context=from_line
-fromuser=0312345678
-fromdomain=ntt-east.ne.jp
-qualify=no
-[801]
-type=friend
-host=127.0.0.33
-port=5161
-context=from_phone
-secret=pw801
-[802]
-type=friend
-host=dynamic
-context=from_phone
-secret=pw802
-EOT
-cat >"$CONF/rtp.conf" <<EOT
-[general]
-rtpstart=50001
-rtpend=50199
-EOT
+call_sipconf "$CONF" 0.0.0.0 $PORT 127.0.0.32 5160
+sip_phone "$CONF" 801 pw801 127.0.0.33:5161
+sip_phone "$CONF" 802 pw802 dynamic
+rtp_conf "$CONF" 50001 50199
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
 exten => _X.,1,Dial(SIP/801,20)
@@ -57,20 +26,7 @@ exten => _0.,1,Set(CALLERID(num)=0312345678)
 exten => _X.,1,Hangup()
 EOT
 
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
-
-sipp_bg() { # name scenario ip port [extra] : a SIPp in the background
-	local name=$1 sf=$2 ip=$3 port=$4; shift 4
-	timeout 40 sipp -sf "$E2E/sipp/$sf" -i "$ip" -p "$port" -m 1 -timeout 30s -timeout_error \
-		-nostdin -trace_err -trace_msg -message_file "$WORK/sipp-$name.msg" -error_file "$WORK/sipp-$name.err" \
-		-key workdir "$WORK" "$@" \
-		>"$WORK/sipp-$name.log" 2>&1 &
-	BG=$!
-}
-wait_ok() { # name pid
-	if wait "$2"; then ok "$1"; else notok "$1"; tail -20 "$WORK/sipp-$1.err" 2>/dev/null; fi
-}
+daemon_start "$CONF"
 
 # 1. The carrier calls in; phone 801 answers; the carrier hangs up.
 sipp_bg phone-answer call-phone-uas.xml 127.0.0.33 5161; phone=$BG

@@ -12,41 +12,10 @@ P1=127.0.0.42
 P2=127.0.0.43
 PORT=5240
 CONF=$WORK/conf
-mkdir -p "$CONF"
-cat >"$CONF/sip.conf" <<EOT
-[general]
-udpbindaddr=$D
-bindport=$PORT
-tcpenable=no
-allowguest=no
-context=public
-realm=ntt-east.ne.jp
-[line]
-type=peer
-host=$CAR
-port=5160
-insecure=port,invite
-context=from_line
-fromuser=0312345678
-fromdomain=ntt-east.ne.jp
-qualify=no
-[801]
-type=friend
-host=dynamic
-context=from_phone
-secret=pw801
-[802]
-type=friend
-host=dynamic
-context=from_phone
-secret=pw802
-call-limit=1
-EOT
-cat >"$CONF/rtp.conf" <<EOT
-[general]
-rtpstart=52001
-rtpend=52199
-EOT
+call_sipconf "$CONF" $D $PORT $CAR 5160
+sip_phone "$CONF" 801 pw801 dynamic
+sip_phone "$CONF" 802 pw802 dynamic call-limit=1
+rtp_conf "$CONF" 52001 52199
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
 exten => 1001,1,Dial(SIP/801&SIP/802,30)
@@ -73,39 +42,13 @@ exten => _0.,1,Set(CALLERID(num)=0312345678)
 exten => _X.,1,Hangup()
 EOT
 
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
+daemon_start "$CONF"
 
-sipp_bg() { # name scenario ip port [extra] : a SIPp in the background
-	local name=$1 sf=$2 ip=$3 port=$4; shift 4
-	timeout $((${STMO:-30} + 10)) sipp -sf "$E2E/sipp/$sf" -i "$ip" -p "$port" -m 1 \
-		-timeout "${STMO:-30}s" -timeout_error \
-		-nostdin -trace_err -trace_msg -message_file "$WORK/sipp-$name.msg" \
-		-error_file "$WORK/sipp-$name.err" "$@" >"$WORK/sipp-$name.log" 2>&1 &
-	BG=$!
-	PIDS+=("$BG")
-}
-wait_ok() { # name pid
-	if wait "$2"; then ok "$1"; else notok "$1"; tail -20 "$WORK/sipp-$1.err" 2>/dev/null; fi
-}
-csv() { # csv FILE USER PASSWORD
-	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];600;\n' "$2" "$2" "$3" >"$1"
-}
-cdr_last() { "$MIKAKA" -s "$CTL" cdr show 1; }
-no_channels() { # bounded wait until the daemon has no channel left
-	local i
-	for i in $(seq 30); do
-		"$MIKAKA" -s "$CTL" core show channels | grep -q "^0 active channels" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+cdr_last() { cli cdr show 1; }
 
 # 0. Both phones register (digest) so Dial(SIP/801) finds their Contact.
-csv "$WORK/801.csv" 801 pw801
-csv "$WORK/802.csv" 802 pw802
-sipp_bg reg-801 reg-phone.xml $P1 5161 -inf "$WORK/801.csv" $D:$PORT; wait_ok reg-801 "$BG"
-sipp_bg reg-802 reg-phone.xml $P2 5161 -inf "$WORK/802.csv" $D:$PORT; wait_ok reg-802 "$BG"
+sipp_register 801 pw801 $P1 5161 $D:$PORT
+sipp_register 802 pw802 $P2 5161 $D:$PORT
 sleep 0.5 # a late 401 retransmission must not reach the phone SIPps below
 
 # 1. Fork: Dial(SIP/801&SIP/802): 801 answers after ringing, 802 gets CANCEL with
@@ -157,9 +100,9 @@ check "noanswer-no-leaked-channel" no_channels
 
 # 4. Out through the carrier, which sends a reliable 183 (Require: 100rel, RSeq 1): mikaka PRACKs
 # it with RAck "1 <INVITE CSeq> INVITE", then the 200 completes.
-sipp_bg prack-carrier call2-carrier-uas-prack.xml $CAR 5160 -key workdir "$WORK"; car=$BG
+sipp_bg prack-carrier call2-carrier-uas-prack.xml $CAR 5160; car=$BG
 sleep 0.3
-sipp_bg prack-801 call2-phone-out.xml $P1 5161 -key workdir "$WORK" $D:$PORT; p1=$BG
+sipp_bg prack-801 call2-phone-out.xml $P1 5161 $D:$PORT; p1=$BG
 wait_ok prack-801 "$p1"
 wait_ok prack-carrier "$car"
 check "prack-sent" grep -q "^PRACK sip:" "$WORK/sipp-prack-carrier.msg"
@@ -214,7 +157,7 @@ check "cl-no-leaked-channel" no_channels
 # higher CSeq, Session-Expires >= 3600 (RFC 4028 §7.4), and the call completes.
 sipp_bg se422-carrier call2-carrier-uas-422.xml $CAR 5160; car=$BG
 sleep 0.3
-sipp_bg se422-801 call2-phone-out.xml $P1 5161 -key workdir "$WORK" $D:$PORT; p1=$BG
+sipp_bg se422-801 call2-phone-out.xml $P1 5161 $D:$PORT; p1=$BG
 wait_ok se422-801 "$p1"
 wait_ok se422-carrier "$car"
 check "se422-no-leaked-channel" no_channels

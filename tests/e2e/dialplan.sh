@@ -14,8 +14,7 @@ cp "$ROOT/etc/post/sip.conf" "$ROOT/etc/post/extensions.conf" "$CONF/"
 sed -i "s/^\[general\]/[general]\nudpbindaddr=$ADDR:$PORT/; /^register *=>/d" "$CONF/sip.conf"
 
 check "post-files-check-ok" "$MIKAKAD" -C "$CONF" -t
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
+daemon_start "$CONF"
 M() { "$MIKAKA" -s "$CTL" "$@"; }
 
 out=$(M dialplan show from_phone)

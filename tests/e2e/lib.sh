@@ -80,6 +80,163 @@ write_sipconf() {
 	} >"$1/sip.conf"
 }
 
+# daemon_start CONFDIR [extra args]: start_daemon, reported as the check "daemon-start"; the
+# script ends there when the daemon does not come up.
+daemon_start() {
+	start_daemon "$@" || { notok "daemon-start"; exit 1; }
+	ok "daemon-start"
+}
+
+# cli ARGS...: one control-socket command to the running daemon.
+cli() { "$MIKAKA" -s "$CTL" "$@"; }
+
+# no_channels: bounded wait (5 s) until the daemon has no channel left; shows them if some stay.
+no_channels() {
+	local i
+	for i in $(seq 50); do
+		cli core show channels | grep -q "^0 active channels" && return 0
+		sleep 0.1
+	done
+	cli core show channels
+	return 1
+}
+
+# ---- configuration of the call tests --------------------------------------------------------
+
+# call_sipconf DIR ADDR PORT CARRIER CARRIER_PORT [LINE_OPTION...]: DIR/sip.conf listening on
+# ADDR:PORT over UDP (no guests, unknown callers in context "public", realm ntt-east.ne.jp) with
+# the carrier line [line] at CARRIER:CARRIER_PORT (no authentication either way, context
+# from_line, From 0312345678@ntt-east.ne.jp, no qualify) plus the LINE_OPTIONs, one per line.
+# The phones follow with sip_phone.
+call_sipconf() {
+	local dir=$1 addr=$2 port=$3 car=$4 carport=$5
+	shift 5
+	mkdir -p "$dir"
+	{
+		cat <<-EOT
+		[general]
+		udpbindaddr=$addr
+		bindport=$port
+		tcpenable=no
+		allowguest=no
+		context=public
+		realm=ntt-east.ne.jp
+		[line]
+		type=peer
+		host=$car
+		port=$carport
+		insecure=port,invite
+		context=from_line
+		fromuser=0312345678
+		fromdomain=ntt-east.ne.jp
+		qualify=no
+		EOT
+		[ $# = 0 ] || printf '%s\n' "$@"
+	} >"$dir/sip.conf"
+}
+
+# sip_phone DIR NAME SECRET HOST[:PORT] [OPTION...]: appends phone NAME (type=friend, context
+# from_phone, digest secret SECRET) to DIR/sip.conf; HOST "dynamic" for one that registers.
+sip_phone() {
+	local dir=$1 name=$2 secret=$3 host=${4%:*} port=
+	[ "$4" = "$host" ] || port=${4##*:}
+	shift 4
+	{
+		printf '[%s]\ntype=friend\nhost=%s\n' "$name" "$host"
+		[ -z "$port" ] || printf 'port=%s\n' "$port"
+		printf 'context=from_phone\nsecret=%s\n' "$secret"
+		[ $# = 0 ] || printf '%s\n' "$@"
+	} >>"$dir/sip.conf"
+}
+
+# rtp_conf DIR START END: DIR/rtp.conf with the relay's port range.
+rtp_conf() {
+	printf '[general]\nrtpstart=%s\nrtpend=%s\n' "$2" "$3" >"$1/rtp.conf"
+}
+
+# ---- SIPp -----------------------------------------------------------------------------------
+
+# sipp_bg NAME SCENARIO IP PORT [SIPP ARGS...]: a SIPp on IP:PORT in the background (its PID in
+# BG, stopped at exit) playing SCENARIO (a file in tests/e2e/sipp unless a path) SM times
+# (default 1); messages traced to $WORK/sipp-NAME.msg, errors to $WORK/sipp-NAME.err; it fails
+# after STMO seconds (default SIPP_TIMEOUT, else 30). The scenario's key "workdir" is $WORK; the
+# remote address, when there is one, is among the SIPP ARGS.
+sipp_bg() {
+	local name=$1 sf=$2 ip=$3 port=$4 tmo=${STMO:-${SIPP_TIMEOUT:-30}}
+	shift 4
+	[ -f "$sf" ] || sf=$E2E/sipp/$sf
+	timeout $((tmo + 10)) sipp -sf "$sf" -i "$ip" -p "$port" -m "${SM:-1}" \
+		-timeout "${tmo}s" -timeout_error \
+		-nostdin -trace_err -trace_msg -message_file "$WORK/sipp-$name.msg" \
+		-error_file "$WORK/sipp-$name.err" -key workdir "$WORK" "$@" \
+		>"$WORK/sipp-$name.log" 2>&1 &
+	BG=$!
+	PIDS+=("$BG")
+}
+
+# wait_ok NAME PID [SIPP_NAME]: the check NAME passes when the SIPp PID succeeded; else the end
+# of its error file (that of sipp_bg SIPP_NAME, by default NAME) is shown.
+wait_ok() {
+	if wait "$2"; then ok "$1"; else notok "$1"; tail -20 "$WORK/sipp-${3:-$1}.err" 2>/dev/null; fi
+}
+
+# csv FILE USER PASSWORD [EXPIRES]: a SIPp injection file with one user's credentials (and the
+# registration's Expires, default 600).
+csv() {
+	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];%s;\n' "$2" "$2" "$3" \
+		"${4:-600}" >"$1"
+}
+
+# sipp_register USER PASSWORD IP PORT SERVER: registers USER from IP:PORT with digest (SIPp
+# scenario reg-phone.xml) and waits: the check "reg-USER".
+sipp_register() {
+	csv "$WORK/$1.csv" "$1" "$2"
+	sipp_bg "reg-$1" reg-phone.xml "$3" "$4" -inf "$WORK/$1.csv" "$5"
+	wait_ok "reg-$1" "$BG"
+}
+
+# ---- baresip --------------------------------------------------------------------------------
+
+# have_baresip: baresip and its modules are installed (the scripts skip its part otherwise).
+have_baresip() { command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; }
+
+# baresip_conf DIR LISTEN TONE_HZ ACCOUNT [CONFIG_LINE...]: a baresip configuration in DIR: SIP
+# over UDP on LISTEN (addr:port), G.711, a TONE_HZ sine as its microphone, what it hears played
+# nowhere (aubridge), the one account line ACCOUNT, no contacts, plus the CONFIG_LINEs.
+baresip_conf() {
+	local dir=$1 listen=$2 hz=$3 account=$4
+	shift 4
+	mkdir -p "$dir"
+	{
+		cat <<-EOF
+		poll_method epoll
+		sip_listen $listen
+		sip_transports udp
+		module_path /usr/lib/baresip/modules
+		module g711.so
+		module ausine.so
+		module aubridge.so
+		module_app account.so
+		audio_player aubridge,x
+		audio_source ausine,$hz
+		audio_alert aubridge,x
+		EOF
+		[ $# = 0 ] || printf '%s\n' "$@"
+	} >"$dir/config"
+	echo "$account" >"$dir/accounts"
+	: >"$dir/contacts"
+}
+
+# baresip_bg DIR SECONDS [ARGS...]: baresip with the configuration in DIR in the background for
+# at most SECONDS (its PID in BS_PID, stopped at exit; output in $WORK/baresip.log).
+baresip_bg() {
+	local dir=$1 secs=$2
+	shift 2
+	timeout "$secs" baresip -f "$dir" "$@" >"$WORK/baresip.log" 2>&1 &
+	BS_PID=$!
+	PIDS+=("$BS_PID")
+}
+
 finish() {
 	[ "$FAILS" = 0 ]
 }

@@ -11,53 +11,13 @@
 PORT=5250
 RTPTONE=$TOOLS/rtptone
 CONF=$WORK/conf
-mkdir -p "$CONF"
-cat >"$CONF/sip.conf" <<EOT
-[general]
-udpbindaddr=127.0.0.50
-bindport=$PORT
-tcpenable=no
-allowguest=no
-context=public
-realm=ntt-east.ne.jp
-[line]
-type=peer
-host=127.0.0.52
-port=5252
-insecure=port,invite
-context=from_line
-fromuser=0312345678
-fromdomain=ntt-east.ne.jp
-dtmfmode=inband
-qualify=no
-[801]
-type=friend
-host=127.0.0.51
-port=5251
-context=from_phone
-secret=pw801
-nat=comedia
-dtmfmode=rfc2833
-[802]
-type=friend
-host=127.0.0.54
-port=5254
-context=from_phone
-secret=pw802
-[803]
-type=friend
-host=127.0.0.55
-port=5255
-context=from_phone
-secret=pw803
-EOT
+call_sipconf "$CONF" 127.0.0.50 $PORT 127.0.0.52 5252 dtmfmode=inband
+sip_phone "$CONF" 801 pw801 127.0.0.51:5251 nat=comedia dtmfmode=rfc2833
+sip_phone "$CONF" 802 pw802 127.0.0.54:5254
+sip_phone "$CONF" 803 pw803 127.0.0.55:5255
 # Debian 12's baresip answers MD5 digest challenges only.
 printf '[registrar]\ndigest_algorithms = md5\n' >"$CONF/mikaka.conf"
-cat >"$CONF/rtp.conf" <<EOT
-[general]
-rtpstart=52000
-rtpend=52098
-EOT
+rtp_conf "$CONF" 52000 52098
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
 exten => _X.,1,Hangup()
@@ -72,18 +32,8 @@ exten => _X.,1,Hangup()
 EOT
 
 [ -x "$RTPTONE" ] || { notok "rtptone-built"; exit 1; }
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
-
-sipp_bg() { # name scenario ip port [extra]: a SIPp in the background
-	local name=$1 sf=$2 ip=$3 port=$4; shift 4
-	timeout 30 sipp -sf "$E2E/sipp/$sf" -i "$ip" -p "$port" -m 1 -timeout 25s -timeout_error \
-		-nostdin -trace_err -trace_msg -message_file "$WORK/sipp-$name.msg" \
-		-error_file "$WORK/sipp-$name.err" -key workdir "$WORK" "$@" \
-		>"$WORK/sipp-$name.log" 2>&1 &
-	BG=$!
-	PIDS+=("$BG")
-}
+daemon_start "$CONF"
+SIPP_TIMEOUT=25
 
 # start_call NAME: the carrier (media 127.0.0.52:40010) and phone (media 127.0.0.51:40020) SIPps;
 # returns once both SDP files exist, with LINE (the daemon's line-side media) and PHONE (its
@@ -201,45 +151,23 @@ sipp_bg xh-803 xfer-target-uas.xml 127.0.0.55 5255 -mp 41200; T803=$BG
 sleep 0.3
 sipp_bg xh-phone xfer-hold-phone-out.xml 127.0.0.51 5251 127.0.0.50:$PORT -mp 41100 \
 	-key rtpaddr 127.0.0.51 -key rtpport 40020 -key target 803; PHONE=$BG
-if wait "$PHONE"; then ok "xfer-held-phone"; else notok "xfer-held-phone"; tail -5 "$WORK/sipp-xh-phone.err"; fi
-if wait "$T803"; then ok "xfer-held-target"; else notok "xfer-held-target"; tail -5 "$WORK/sipp-xh-803.err"; fi
-if wait "$CARRIER"; then ok "xfer-held-carrier-resumed"; else notok "xfer-held-carrier-resumed"; tail -5 "$WORK/sipp-xh-carrier.err"; fi
+wait_ok xfer-held-phone "$PHONE" xh-phone
+wait_ok xfer-held-target "$T803" xh-803
+wait_ok xfer-held-carrier-resumed "$CARRIER" xh-carrier
 
 # 7. baresip as phone 802 (ausine 1 kHz) calls the carrier, which echoes: the call is set up
 # through the digest challenge and the carrier hears the 1 kHz tone decoded from baresip's PCMU.
-if command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
+if have_baresip; then
 	BS=$WORK/baresip
-	mkdir -p "$BS"
-	cat >"$BS/config" <<-EOF
-	poll_method epoll
-	sip_listen 127.0.0.54:5254
-	sip_transports udp
-	net_interface 127.0.0.54
-	rtp_ports 40100-40198
-	module_path /usr/lib/baresip/modules
-	module g711.so
-	module ausine.so
-	module aubridge.so
-	module sndfile.so
-	snd_path $BS
-	module menu.so
-	module_app account.so
-	audio_player aubridge,x
-	audio_source ausine,1000
-	ausrc_srate 48000
-	ausrc_channels 2
-	audio_alert aubridge,x
-	EOF
-	echo "<sip:802@127.0.0.50:$PORT>;auth_pass=pw802;regint=0;audio_codecs=PCMU" >"$BS/accounts"
-	: >"$BS/contacts"
+	baresip_conf "$BS" 127.0.0.54:5254 1000 \
+		"<sip:802@127.0.0.50:$PORT>;auth_pass=pw802;regint=0;audio_codecs=PCMU" \
+		"net_interface 127.0.0.54" "rtp_ports 40100-40198" "module sndfile.so" \
+		"snd_path $BS" "module menu.so" "ausrc_srate 48000" "ausrc_channels 2"
 	rm -f "$WORK/carrier.sdp"
 	sipp_bg baresip-carrier media-carrier-uas.xml 127.0.0.52 5252 -mp 41000 \
 		-key rtpaddr 127.0.0.52 -key rtpport 40010; CARRIER=$BG
 	sleep 0.3
-	timeout 20 baresip -f "$BS" -t 8 -e "/dial sip:0312345678@127.0.0.50:$PORT" \
-		>"$WORK/baresip.log" 2>&1 &
-	BS_PID=$!
-	PIDS+=("$BS_PID")
+	baresip_bg "$BS" 20 -t 8 -e "/dial sip:0312345678@127.0.0.50:$PORT"
 	for _ in $(seq 50); do [ -s "$WORK/carrier.sdp" ] && break; sleep 0.1; done
 	check "baresip-call-reaches-carrier" test -s "$WORK/carrier.sdp"
 	tool_bg carrier.out 127.0.0.52:40010 - echo 3000 tone min=50; c=$BG

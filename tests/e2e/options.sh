@@ -23,8 +23,7 @@ check "config-check-syntax-error" test "$rc" = 1 -a -n "$(grep 'sip.conf:3' <<<"
 out=$("$MIKAKAD" -C "$BAD" -s "$WORK/x.sock" 2>&1); rc=$?
 check "daemon-refuses-bad-config" test "$rc" = 1
 
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
+daemon_start "$CONF"
 
 sipp_run() { # name transport target [extra]
 	local name=$1 tp=$2 target=$3; shift 3

@@ -66,10 +66,6 @@ EOF
 printf '[from_phone]\nexten => _X.,1,Hangup()\n[from_line]\nexten => _X.,1,Hangup()\n' \
 	>"$CONF/extensions.conf"
 
-csv() { # csv FILE USER PASSWORD [EXPIRES]
-	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];%s;\n' "$2" "$2" "$3" \
-		"${4:-600}" >"$1"
-}
 # sipp_phone NAME SCENARIO CSV LOCALIP PORT [more sipp args]: one run, ok when every call passed.
 sipp_phone() {
 	local name=$1 sf=$2 csvf=$3 ip=$4 port=$5
@@ -78,7 +74,6 @@ sipp_phone() {
 		-timeout 30s -timeout_error -trace_err -error_file "$WORK/$name.err" "$@" \
 		>"$WORK/$name.log" 2>&1
 }
-cli() { "$MIKAKA" -s "$CTL" "$@"; }
 
 # ---- the carrier: shape and refresh -------------------------------------------------------
 timeout 60 sipp -sf "$SIPP/reg-carrier.xml" -i "$CARRIER" -p 5060 -m 1 -nostdin \
@@ -89,8 +84,7 @@ CARRIER_PID=$!
 PIDS+=("$CARRIER_PID")
 sleep 0.3
 check "config-check" "$MIKAKAD" -C "$CONF" -t
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
+daemon_start "$CONF"
 
 wait "$CARRIER_PID"; rc=$?
 check "line-register-shape-and-refreshes" test "$rc" = 0
@@ -214,31 +208,14 @@ check "ban-holds-through-flood" grep -q "^$NET.39 " <<<"$(cli sip show bans)"
 check "phone-after-flood" sipp_phone p801d "$SIPP/reg-phone.xml" "$WORK/801.csv" $NET.32 5079
 
 # ---- baresip: a real softphone, if installed -----------------------------------------------
-if command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
+if have_baresip; then
 	# Debian 12's baresip (libre 1.1) refuses a SHA-256 challenge instead of skipping it, so
 	# this phone's server offers MD5 only (mikaka.conf digest_algorithms).
 	BS=$WORK/baresip
-	mkdir -p "$BS"
-	cat >"$BS/config" <<-EOF
-	poll_method epoll
-	sip_listen $NET.38:5077
-	sip_transports udp
-	module_path /usr/lib/baresip/modules
-	module g711.so
-	module ausine.so
-	module aubridge.so
-	module_app account.so
-	audio_player aubridge,x
-	audio_source ausine,440
-	audio_alert aubridge,x
-	EOF
-	echo "<sip:801@$ADDR>;auth_pass=correct-horse-801;regint=60" >"$BS/accounts"
-	: >"$BS/contacts"
+	baresip_conf "$BS" $NET.38:5077 440 "<sip:801@$ADDR>;auth_pass=correct-horse-801;regint=60"
 	printf '\ndigest_algorithms = md5\n' >>"$CONF/mikaka.conf"
 	cli reload >/dev/null
-	timeout 30 baresip -f "$BS" -t 12 >"$WORK/baresip.log" 2>&1 &
-	BS_PID=$!
-	PIDS+=("$BS_PID")
+	baresip_bg "$BS" 30 -t 12
 	found=0
 	for _ in $(seq 1 60); do
 		if cli sip show peer 801 | grep -q "Useragent *: baresip"; then found=1; break; fi

@@ -107,14 +107,9 @@ exten => _X.,1,Dial(SIP/801&SIP/802,60)
 exten => _8XX,1,Dial(SIP/\${EXTEN},20)
  same => n,Hangup()
 EOT
-cat >"$CONF/rtp.conf" <<EOT
-[general]
-rtpstart=52800
-rtpend=52998
-EOT
+rtp_conf "$CONF" 52800 52998
 
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
+daemon_start "$CONF"
 
 # The carrier: one SIPp for the whole test, stopped by PID at the end.
 timeout 85 sipp -sf "$E2E/sipp/tf-carrier-uas.xml" -i $CAR -p 5060 -nostdin -timeout 80s \
@@ -125,9 +120,6 @@ PIDS+=("$CARRIER_PID")
 sleep 0.5
 
 invites() { grep -c '^INVITE sip' "$WORK/carrier.msg" 2>/dev/null || true; }
-csv() { # csv FILE USER PASSWORD
-	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];\n' "$2" "$2" "$3" >"$1"
-}
 # attempt NAME SCENARIO LOCALIP DEST USER PASSWORD NUMBER: one call; prints the final code
 attempt() {
 	local name=$1 sf=$2 ip=$3 dest=$4 user=$5 pw=$6 num=$7
@@ -186,15 +178,6 @@ sleep 0.3
 check "right-password-reaches-carrier" test "$(invites)" = 1
 check "carrier-request-uri" grep -q "^INVITE sip:$NUM@$CAR:5060 SIP/2.0" "$WORK/carrier.msg"
 check "carrier-from-line-number" grep -q "^From: <sip:$NUM@ntt-east.ne.jp>" "$WORK/carrier.msg"
-
-no_channels() {
-	local i
-	for i in $(seq 30); do
-		"$MIKAKA" -s "$CTL" core show channels | grep -q "^0 active channels" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 check "no-leaked-call" no_channels
 kill "$CARRIER_PID" 2>/dev/null; wait "$CARRIER_PID" 2>/dev/null
 check "sigterm-clean-exit" stop_daemon
