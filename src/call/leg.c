@@ -1,5 +1,5 @@
 /* call leg: legs as RFC 3261 dialogs: creation and lookup, requests and answers on a leg, and the
- * requests that arrive inside a dialog (BYE, re-INVITE/UPDATE, INFO, OPTIONS). */
+ * requests that arrive inside a dialog (ACK, BYE, re-INVITE/UPDATE, PRACK, INFO, REFER). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
