@@ -1,5 +1,6 @@
-/* call auth: digest challenge and verification of INVITEs from phones (allowguest=no), on top
- * of the registrar's digest primitives, with its failed-authentication ban. */
+/* call auth: digest challenge and verification of INVITEs from phones (allowguest=no): the
+ * registrar's check (reg_digest_verify, src/reg/digest.c) with the registrar's settings
+ * (digest_algorithms, nonce_lifetime) and its failed-authentication ban. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,87 +38,54 @@ static const char *realm_of(const struct call_eng *eng)
 	return r ? r : "mikaka";
 }
 
-static void challenge(struct call_eng *eng, struct sip_strans *st, bool stale)
+static void digest_ctx(const struct call_eng *eng, struct reg_digest_ctx *dc)
 {
-	char nonce[REG_NONCE_LEN + 1];
-	char hdr[512];
-
-	reg_nonce_make(eng->nkey, loop_now(eng->loop), nonce);
-	snprintf(hdr, sizeof(hdr),
-		 "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", algorithm=MD5, "
-		 "qop=\"auth\"%s\r\n",
-		 realm_of(eng), nonce, stale ? ", stale=true" : "");
-	sip_strans_reply(st, 401, "Unauthorized", hdr, NULL, NULL);
+	dc->realm = realm_of(eng);
+	dc->set = &eng->set.digest;
+	dc->key = eng->nkey;
+	dc->now_ms = loop_now(eng->loop);
 }
 
-static bool hex_eq(const struct pl *a, const char *b)
+/* 401 with the same challenges a REGISTER of this peer gets (digest_algorithms). */
+static void challenge(struct call_eng *eng, struct sip_strans *st, const struct peer *p, bool stale)
 {
-	size_t n = strlen(b);
+	struct reg_digest_ctx dc;
+	struct mbuf mb;
 
-	return a->l == n && strncasecmp(a->p, b, n) == 0;
+	digest_ctx(eng, &dc);
+	mbuf_init(&mb);
+	reg_digest_challenge(&dc, p, stale, "WWW-Authenticate", &mb);
+	mbuf_write(&mb, "", 1);
+	sip_strans_reply(st, 401, "Unauthorized", (const char *)mb.buf, NULL, NULL);
+	mbuf_reset(&mb);
 }
 
 enum call_auth call_auth_check(struct call_eng *eng, struct sip_strans *st,
 			       const struct sip_msg *msg, const struct peer *p)
 {
-	const char *realm = realm_of(eng);
-	char ha1[REG_HASH_HEX_MAX], expect[REG_HASH_HEX_MAX];
-	struct reg_auth a, cur;
-	bool found = false, known;
-	enum reg_alg alg;
-	uint64_t tag;
+	struct reg_digest_ctx dc;
 
-	for (size_t i = 0; i < msg->nhdrs; i++) {
-		const struct sip_hdr *h = &msg->hdrs[i];
-
-		if (h->id != SIP_HDR_AUTHORIZATION && h->id != SIP_HDR_PROXY_AUTHORIZATION)
-			continue;
-		if (reg_auth_parse(&cur, &h->value))
-			continue;
-		if (pl_isset(&cur.realm) && pl_eq_str(&cur.realm, realm)) {
-			a = cur;
-			found = true;
-			break;
-		}
-	}
-	if (!found) {
+	digest_ctx(eng, &dc);
+	switch (reg_digest_verify(&dc, msg, p, NULL)) {
+	case REG_DIGEST_NONE:
 		call_refused(eng, msg, "no credentials: challenged");
-		challenge(eng, st, false);
-		return CALL_AUTH_ANSWERED;
-	}
-	if (!pl_isset(&a.username) || !pl_isset(&a.nonce) || !pl_isset(&a.uri) ||
-	    !pl_isset(&a.response) || reg_alg_from(&a.algorithm, &alg)) {
+		challenge(eng, st, p, false);
+		break;
+	case REG_DIGEST_BAD:
 		call_refused(eng, msg, "bad Authorization header");
 		sip_strans_reply(st, 400, "Bad Authorization Header", NULL, NULL, NULL);
-		return CALL_AUTH_ANSWERED;
-	}
-	known = p && (pl_caseeq_str(&a.username, p->name) ||
-		      (p->defaultuser && pl_eq_str(&a.username, p->defaultuser)));
-	if (known && p->secret) {
-		struct pl pw = pl_from_str(p->secret), rl = pl_from_str(realm);
-
-		reg_digest_ha1(alg, &a.username, &rl, &pw, ha1);
-	} else if (known && p->md5secret && alg == REG_DIGEST_MD5) {
-		snprintf(ha1, sizeof(ha1), "%s", p->md5secret);
-	} else {
-		struct pl pw = PL("\x01 no password"), rl = pl_from_str(realm);
-
-		known = false;
-		reg_digest_ha1(alg, &a.username, &rl, &pw, ha1);
-	}
-	reg_digest_response(alg, ha1, &a.nonce, &a.nc, &a.cnonce, &a.qop, &msg->method, &a.uri,
-			    expect);
-	if (!known || !hex_eq(&a.response, expect)) {
+		break;
+	case REG_DIGEST_FAIL:
 		call_refused(eng, msg, "wrong user or password");
 		if (eng->reg)
 			reg_auth_failed(eng->reg, &msg->src);
 		sip_strans_reply(st, 403, "Forbidden", NULL, NULL, NULL);
-		return CALL_AUTH_ANSWERED;
+		break;
+	case REG_DIGEST_STALE:
+		challenge(eng, st, p, true);
+		break;
+	case REG_DIGEST_OK:
+		return CALL_AUTH_OK;
 	}
-	if (reg_nonce_check(eng->nkey, &a.nonce, loop_now(eng->loop),
-			    (uint64_t)eng->set.nonce_lifetime * 1000, &tag) != REG_NONCE_OK) {
-		challenge(eng, st, true);
-		return CALL_AUTH_ANSWERED;
-	}
-	return CALL_AUTH_OK;
+	return CALL_AUTH_ANSWERED;
 }

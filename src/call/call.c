@@ -802,7 +802,7 @@ void call_settings_default(struct call_settings *set)
 	set->min_se = 90;
 	set->rel100 = true;
 	set->line_se = 300;
-	set->nonce_lifetime = 300;
+	reg_digest_set_default(&set->digest);
 	set->retry_after = 10;
 }
 

@@ -34,13 +34,14 @@ struct call_settings {
 	uint32_t session_expires; /* Session-Expires we offer on outgoing legs (s) */
 	uint32_t min_se;       /* our Min-SE (s); smaller Session-Expires get 422 */
 	uint32_t line_se;      /* Session-Expires we answer the line with (NGN-NOTES §2.5: 300) */
-	uint32_t nonce_lifetime; /* seconds a digest nonce of an INVITE challenge stays valid */
+	struct reg_digest_set digest; /* INVITE challenges: the registrar's (mikaka.conf
+				       * [registrar] digest_algorithms, nonce_lifetime) */
 	uint32_t retry_after;  /* Retry-After of the 503 beyond max_calls */
 	bool rel100;	       /* 18x toward a caller that supports 100rel are sent reliably */
 };
 
-/* The built-in defaults: 64 calls, 1800 s offered, Min-SE 90, 300 toward the line, 300 s
- * nonces, Retry-After 10. */
+/* The built-in defaults: 64 calls, 1800 s offered, Min-SE 90, 300 toward the line, Retry-After
+ * 10, the registrar's default digest (reg_digest_set_default: MD5, 300 s nonces). */
 void call_settings_default(struct call_settings *set);
 /* The defaults, then mikaka.conf [calls]: maxcalls (default: what the open-file limit allows,
  * four relay sockets per call), session_expires, min_se, line_session_expires, retry_after,

@@ -142,10 +142,13 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 	{
 		struct call_settings cs;
 
-		if (call_settings_load(&cs, cfg ? cfg->mikaka : NULL, diags))
+		if (call_settings_load(&cs, cfg ? cfg->mikaka : NULL, diags)) {
 			err = EINVAL;
-		else if (!err)
+		} else if (!err) {
+			/* INVITEs are challenged as REGISTERs are ([registrar] digest_*) */
+			cs.digest = d->regset.digest;
 			d->callset = cs;
+		}
 	}
 	if (err) {
 		mem_deref(cfg);

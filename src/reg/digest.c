@@ -1,7 +1,9 @@
 /* digest: HTTP digest authentication for SIP (RFC 7616 with MD5 and SHA-256, RFC 2617, RFC 3261
- * §22.4): hashes through nettle, the credentials/challenge syntax, and stateless nonces bound to
- * this process by an HMAC key. */
+ * §22.4): hashes through nettle, the credentials/challenge syntax, stateless nonces bound to
+ * this process by an HMAC key, and the one challenge and check that both the registrar
+ * (REGISTER) and the call engine (INVITE) apply. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -295,4 +297,167 @@ enum reg_nonce_check reg_nonce_check(const struct reg_nonce_key *k, const struct
 	if (t > now_ms || now_ms - t > lifetime_ms)
 		return REG_NONCE_STALE;
 	return REG_NONCE_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The check every request from a phone goes through (REGISTER in registrar.c, INVITE in
+ * src/call/auth.c): one challenge, one verification.
+ */
+void reg_digest_set_default(struct reg_digest_set *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	/* MD5 only, as Asterisk, FreeSWITCH and Kamailio: Debian 12's baresip (libre 1.1) gives
+	 * up on a SHA-256 challenge instead of skipping it, and Twinkle keeps only the last
+	 * challenge of a 401 and knows MD5 only. SHA-256 is an opt-in (digest_algorithms). */
+	ds->algorithms = REG_ALG_MD5;
+	ds->sha256_first = false;
+	ds->nonce_lifetime = 300;
+}
+
+static unsigned alg_flag(enum reg_alg alg)
+{
+	return alg == REG_DIGEST_SHA256 ? REG_ALG_SHA256 : REG_ALG_MD5;
+}
+
+unsigned reg_digest_offer(const struct reg_digest_set *set, const struct peer *p)
+{
+	/* A peer with only md5secret can answer MD5 only: offering SHA-256 first would make a
+	 * phone that prefers it fail forever. */
+	if (p && !p->secret && p->md5secret)
+		return REG_ALG_MD5;
+	return set->algorithms;
+}
+
+int reg_digest_challenge(const struct reg_digest_ctx *dc, const struct peer *p, bool stale,
+			 const char *name, struct mbuf *mb)
+{
+	unsigned algs = reg_digest_offer(dc->set, p);
+	char nonce[REG_NONCE_LEN + 1];
+	enum reg_alg order[2] = {REG_DIGEST_MD5, REG_DIGEST_SHA256};
+	int err = 0;
+
+	if (dc->set->sha256_first) {
+		order[0] = REG_DIGEST_SHA256;
+		order[1] = REG_DIGEST_MD5;
+	}
+	reg_nonce_make(dc->key, dc->now_ms, nonce);
+	for (int i = 0; i < 2; i++) {
+		if (!(algs & alg_flag(order[i])))
+			continue;
+		err |= mbuf_printf(mb,
+				   "%s: Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, "
+				   "qop=\"auth\"%s\r\n",
+				   name, dc->realm, nonce, reg_digest_name(order[i]),
+				   stale ? ", stale=true" : "");
+	}
+	return err ? ENOMEM : 0;
+}
+
+static bool hex_eq(const struct pl *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return a->l == n && strncasecmp(a->p, b, n) == 0;
+}
+
+/* nc: exactly 8 hex digits (RFC 7616 §3.4). */
+static int nc_parse(const struct pl *nc, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (nc->l != 8)
+		return EINVAL;
+	for (size_t i = 0; i < 8; i++) {
+		int d = hex_val(nc->p[i]);
+
+		if (d < 0)
+			return EINVAL;
+		v = v << 4 | (uint32_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The credentials to judge: the first for our realm in an algorithm offered. NONE when there is
+ * no credentials for our realm; BAD when one does not parse or when those for our realm are all
+ * in algorithms not offered. */
+static enum reg_digest_verdict credentials_pick(const struct reg_digest_ctx *dc,
+						const struct sip_msg *msg, struct reg_auth *a,
+						enum reg_alg *alg)
+{
+	bool ours = false;
+
+	for (size_t i = 0; i < msg->nhdrs; i++) {
+		const struct sip_hdr *h = &msg->hdrs[i];
+		struct reg_auth cur;
+		enum reg_alg x;
+		int err;
+
+		if (h->id != SIP_HDR_AUTHORIZATION && h->id != SIP_HDR_PROXY_AUTHORIZATION)
+			continue;
+		err = reg_auth_parse(&cur, &h->value);
+		if (err == EPROTO)
+			continue; /* another scheme */
+		if (err)
+			return REG_DIGEST_BAD;
+		if (!pl_isset(&cur.realm) || !pl_eq_str(&cur.realm, dc->realm))
+			continue;
+		ours = true;
+		if (reg_alg_from(&cur.algorithm, &x) || !(dc->set->algorithms & alg_flag(x)))
+			continue;
+		*a = cur;
+		*alg = x;
+		return REG_DIGEST_OK;
+	}
+	return ours ? REG_DIGEST_BAD : REG_DIGEST_NONE;
+}
+
+enum reg_digest_verdict reg_digest_verify(const struct reg_digest_ctx *dc,
+					  const struct sip_msg *msg, const struct peer *p,
+					  struct reg_digest_result *res)
+{
+	char ha1[REG_HASH_HEX_MAX], expect[REG_HASH_HEX_MAX];
+	struct pl realm = pl_from_str(dc->realm);
+	enum reg_digest_verdict v;
+	struct reg_digest_result r = {0};
+	struct reg_auth a;
+	bool known;
+
+	v = credentials_pick(dc, msg, &a, &r.alg);
+	if (v != REG_DIGEST_OK)
+		return v;
+	if (!pl_isset(&a.username) || !pl_isset(&a.nonce) || !pl_isset(&a.uri) ||
+	    !pl_isset(&a.response) || !pl_isset(&a.qop) || !pl_isset(&a.nc) ||
+	    !pl_isset(&a.cnonce) || !pl_caseeq_str(&a.qop, "auth") || nc_parse(&a.nc, &r.nc))
+		return REG_DIGEST_BAD;
+
+	/* The username must be the peer's name (or its defaultuser). The hash is computed
+	 * whatever happens, so an unknown user costs the same time as a known one. */
+	known = p && (pl_caseeq_str(&a.username, p->name) ||
+		      (p->defaultuser && pl_eq_str(&a.username, p->defaultuser)));
+	if (known && p->secret) {
+		struct pl pw = pl_from_str(p->secret);
+
+		reg_digest_ha1(r.alg, &a.username, &realm, &pw, ha1);
+	} else if (known && p->md5secret && r.alg == REG_DIGEST_MD5) {
+		snprintf(ha1, sizeof(ha1), "%s", p->md5secret);
+	} else {
+		struct pl pw = PL("\x01 no password");
+
+		known = false;
+		reg_digest_ha1(r.alg, &a.username, &realm, &pw, ha1);
+	}
+	reg_digest_response(r.alg, ha1, &a.nonce, &a.nc, &a.cnonce, &a.qop, &msg->method, &a.uri,
+			    expect);
+	if (!known || !hex_eq(&a.response, expect))
+		return REG_DIGEST_FAIL;
+
+	/* The password is right. Now the nonce: ours and fresh, else a new one (stale=true, so
+	 * the phone retries without asking its user). */
+	if (reg_nonce_check(dc->key, &a.nonce, dc->now_ms, (uint64_t)dc->set->nonce_lifetime * 1000,
+			    &r.tag) != REG_NONCE_OK)
+		return REG_DIGEST_STALE;
+	if (res)
+		*res = r;
+	return REG_DIGEST_OK;
 }

@@ -26,10 +26,8 @@ void reg_settings_default(struct reg_settings *set)
 	set->ban_window = 60;
 	set->ban_time = 900;
 	set->ban_max = 65536;
-	set->nonce_lifetime = 300;
 	set->max_contacts = 10;
-	set->algorithms = REG_ALG_MD5 | REG_ALG_SHA256;
-	set->sha256_first = false; /* many phones (and SIPp) answer the first challenge only */
+	reg_digest_set_default(&set->digest);
 	set->backoff_min = 30;
 	set->backoff_max = 1800;
 }
@@ -44,18 +42,16 @@ static int parse_algorithms(const struct conf_var *v, struct reg_settings *set,
 	while (*p) {
 		size_t n = strcspn(p, ", \t");
 
-		if (n == 6 && !strncasecmp(p, "sha256", 6))
-			n = 6;
 		if ((n == 7 && !strncasecmp(p, "sha-256", 7)) ||
 		    (n == 6 && !strncasecmp(p, "sha256", 6))) {
 			algs |= REG_ALG_SHA256;
 			if (!first_seen)
-				set->sha256_first = true;
+				set->digest.sha256_first = true;
 			first_seen = true;
 		} else if (n == 3 && !strncasecmp(p, "md5", 3)) {
 			algs |= REG_ALG_MD5;
 			if (!first_seen)
-				set->sha256_first = false;
+				set->digest.sha256_first = false;
 			first_seen = true;
 		} else if (n) {
 			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
@@ -72,7 +68,7 @@ static int parse_algorithms(const struct conf_var *v, struct reg_settings *set,
 			      "[registrar] digest_algorithms: name at least one of md5, sha-256");
 		return EINVAL;
 	}
-	set->algorithms = algs;
+	set->digest.algorithms = algs;
 	return 0;
 }
 
@@ -98,7 +94,8 @@ int reg_settings_load(struct reg_settings *set, const struct conf *mikakaconf,
 		else if (!strcasecmp(k, "ban_max"))
 			err |= conf_var_u32(v, "registrar", 16, 10000000, &set->ban_max, diags);
 		else if (!strcasecmp(k, "nonce_lifetime"))
-			err |= conf_var_u32(v, "registrar", 5, 86400, &set->nonce_lifetime, diags);
+			err |= conf_var_u32(v, "registrar", 5, 86400, &set->digest.nonce_lifetime,
+					    diags);
 		else if (!strcasecmp(k, "max_contacts"))
 			err |= conf_var_u32(v, "registrar", 1, 100, &set->max_contacts, diags);
 		else if (!strcasecmp(k, "register_backoff_min"))

@@ -25,21 +25,30 @@ enum {
 	REG_ALG_SHA256 = 1 << 1,
 };
 
+/* The digest every request from a phone is challenged with, REGISTER and INVITE alike
+ * (mikaka.conf [registrar] digest_algorithms and nonce_lifetime). */
+struct reg_digest_set {
+	unsigned algorithms;	 /* REG_ALG_*: digest_algorithms (default md5 only: Debian 12's
+				  * baresip gives up on any SHA-256 challenge, Twinkle keeps only
+				  * the last challenge and knows MD5 only) */
+	bool sha256_first;	 /* the SHA-256 challenge before the MD5 one (as written) */
+	uint32_t nonce_lifetime; /* nonce_lifetime: seconds a nonce is accepted (300) */
+};
+/* The defaults: MD5 only, 300 s. */
+void reg_digest_set_default(struct reg_digest_set *ds);
+
 /* Registrar settings without an Asterisk key: mikaka.conf [registrar]. */
 struct reg_settings {
-	uint32_t ban_failures;	 /* ban_failures: failed authentications that ban (10; 0: off) */
-	uint32_t ban_window;	 /* ban_window: seconds over which they are counted (60) */
-	uint32_t ban_time;	 /* ban_time: seconds an address stays banned (900) */
-	uint32_t ban_max;	 /* ban_max: addresses tracked at most (65536) */
-	uint32_t nonce_lifetime; /* nonce_lifetime: seconds a nonce is accepted (300) */
-	uint32_t max_contacts;	 /* max_contacts: bindings per peer (10) */
-	unsigned algorithms;	 /* digest_algorithms = md5, sha-256 (both; in the order written) */
-	bool sha256_first;	 /* the SHA-256 challenge before the MD5 one (default: after, as
-				  * many phones answer only the first challenge they see) */
-	uint32_t backoff_min;	 /* register_backoff_min: seconds after the first failure (30) */
-	uint32_t backoff_max;	 /* register_backoff_max: the cap (1800) */
-	char line_number[32];	 /* line_number: the user part toward the NGN when discovery
-				  * gives none ("" : keep the register => user) */
+	uint32_t ban_failures; /* ban_failures: failed authentications that ban (10; 0: off) */
+	uint32_t ban_window;   /* ban_window: seconds over which they are counted (60) */
+	uint32_t ban_time;     /* ban_time: seconds an address stays banned (900) */
+	uint32_t ban_max;      /* ban_max: addresses tracked at most (65536) */
+	uint32_t max_contacts; /* max_contacts: bindings per peer (10) */
+	struct reg_digest_set digest; /* digest_algorithms, nonce_lifetime */
+	uint32_t backoff_min; /* register_backoff_min: seconds after the first failure (30) */
+	uint32_t backoff_max; /* register_backoff_max: the cap (1800) */
+	char line_number[32]; /* line_number: the user part toward the NGN when discovery
+			       * gives none ("" : keep the register => user) */
 };
 
 /* The built-in defaults. */
@@ -169,5 +178,47 @@ enum reg_nonce_check { REG_NONCE_OK, REG_NONCE_STALE, REG_NONCE_BAD };
  * nc replay check). */
 enum reg_nonce_check reg_nonce_check(const struct reg_nonce_key *k, const struct pl *nonce,
 				     uint64_t now_ms, uint64_t lifetime_ms, uint64_t *tag);
+
+/* ---------------------------------------------------------------------------------------------
+ * The digest check shared by the registrar (REGISTER) and the call engine (INVITE): one
+ * challenge, one verification, the same rules for both (docs/REGISTRATION.md, Digest).
+ */
+struct reg_digest_ctx {
+	const char *realm;
+	const struct reg_digest_set *set;
+	const struct reg_nonce_key *key;
+	uint64_t now_ms; /* the loop clock */
+};
+
+/* The algorithms (REG_ALG_*) offered to peer p (NULL: unknown): the configured ones, MD5 only
+ * for a peer that has only md5secret (HA1 of MD5 answers nothing else). */
+unsigned reg_digest_offer(const struct reg_digest_set *set, const struct peer *p);
+/* Appends one "NAME: Digest realm, nonce, algorithm, qop" line per algorithm offered to p, in
+ * the configured order, all with one fresh nonce; stale adds stale=true. name:
+ * "WWW-Authenticate" (401) or "Proxy-Authenticate" (407). */
+int reg_digest_challenge(const struct reg_digest_ctx *dc, const struct peer *p, bool stale,
+			 const char *name, struct mbuf *mb);
+
+enum reg_digest_verdict {
+	REG_DIGEST_NONE,  /* no credentials for our realm: challenge (401) */
+	REG_DIGEST_BAD,	  /* malformed credentials, or none in an algorithm offered: 400 */
+	REG_DIGEST_FAIL,  /* unknown user, wrong username or password: 403, counts for the ban */
+	REG_DIGEST_STALE, /* right password, nonce not ours or too old: challenge, stale=true */
+	REG_DIGEST_OK,
+};
+struct reg_digest_result {
+	enum reg_alg alg;
+	uint64_t tag; /* the nonce's identity (for an nc replay check) */
+	uint32_t nc;
+};
+/* Judges msg's credentials for peer p (NULL: unknown; the hash is computed all the same, so an
+ * unknown user costs the time of a known one). Authorization and Proxy-Authorization values
+ * are read in order; other schemes and other realms are skipped; of the credentials for our
+ * realm the first in an algorithm we offer (set->algorithms) is judged (liblinphone sends a
+ * SHA-256 and an MD5 one), the others ignored. The username must be p's name or defaultuser;
+ * qop=auth with nc and cnonce is required (every challenge asks for it). res may be NULL. */
+enum reg_digest_verdict reg_digest_verify(const struct reg_digest_ctx *dc,
+					  const struct sip_msg *msg, const struct peer *p,
+					  struct reg_digest_result *res);
 
 #endif /* MIKAKA_REG_H */

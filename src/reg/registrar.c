@@ -331,36 +331,23 @@ static void reply(struct reg *reg, struct sip_strans *st, uint16_t code, const c
 	mbuf_reset(&mb);
 }
 
+static void digest_ctx(const struct reg *reg, struct reg_digest_ctx *dc)
+{
+	dc->realm = sipcfg_general(reg->cfg)->realm;
+	dc->set = &reg->set.digest;
+	dc->key = &reg->nkey;
+	dc->now_ms = loop_now(reg->loop);
+}
+
 /* 401 with one challenge per algorithm; all unknown and known users get the same one. */
 static void challenge(struct reg *reg, struct sip_strans *st, const struct peer *p, bool stale)
 {
-	const char *realm = sipcfg_general(reg->cfg)->realm;
-	unsigned algs = reg->set.algorithms;
-	char nonce[REG_NONCE_LEN + 1];
+	struct reg_digest_ctx dc;
 	struct mbuf mb;
-	enum reg_alg order[2];
 
-	/* A peer with only md5secret can answer MD5 only: offering SHA-256 first would make a
-	 * phone that prefers it fail forever. */
-	if (p && !p->secret && p->md5secret)
-		algs = REG_ALG_MD5;
-	if (reg->set.sha256_first) {
-		order[0] = REG_DIGEST_SHA256;
-		order[1] = REG_DIGEST_MD5;
-	} else {
-		order[0] = REG_DIGEST_MD5;
-		order[1] = REG_DIGEST_SHA256;
-	}
-	reg_nonce_make(&reg->nkey, loop_now(reg->loop), nonce);
+	digest_ctx(reg, &dc);
 	mbuf_init(&mb);
-	for (int i = 0; i < 2; i++) {
-		if (!(algs & (order[i] == REG_DIGEST_MD5 ? REG_ALG_MD5 : REG_ALG_SHA256)))
-			continue;
-		mbuf_printf(&mb,
-			    "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, "
-			    "qop=\"auth\"%s\r\n",
-			    realm, nonce, reg_digest_name(order[i]), stale ? ", stale=true" : "");
-	}
+	reg_digest_challenge(&dc, p, stale, "WWW-Authenticate", &mb);
 	mbuf_write(&mb, "", 1);
 	reg->n_challenged++;
 	reply(reg, st, 401, "Unauthorized", (const char *)mb.buf);
@@ -484,54 +471,6 @@ static int parse_expires(const struct pl *v, uint32_t *out)
 	return err;
 }
 
-/* Finds this server's realm among the Authorization headers. ENOENT: none for us. */
-static int find_credentials(const struct reg *reg, const struct sip_msg *msg, struct reg_auth *a)
-{
-	const char *realm = sipcfg_general(reg->cfg)->realm;
-	int result = ENOENT;
-
-	for (size_t i = 0; i < msg->nhdrs; i++) {
-		const struct sip_hdr *h = &msg->hdrs[i];
-		struct reg_auth cur;
-		int err;
-
-		if (h->id != SIP_HDR_AUTHORIZATION)
-			continue;
-		err = reg_auth_parse(&cur, &h->value);
-		if (err == EPROTO)
-			continue; /* another scheme */
-		if (err)
-			return err;
-		if (!pl_isset(&cur.realm) || !pl_eq_str(&cur.realm, realm))
-			continue;
-		if (result == 0)
-			return EBADMSG; /* two credentials for our realm */
-		*a = cur;
-		result = 0;
-	}
-	return result;
-}
-
-static bool hex_eq(const struct pl *a, const char *b)
-{
-	size_t n = strlen(b);
-
-	return a->l == n && strncasecmp(a->p, b, n) == 0;
-}
-
-static bool is_hex8(const struct pl *nc)
-{
-	if (nc->l != 8)
-		return false;
-	for (size_t i = 0; i < 8; i++) {
-		char c = nc->p[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return true;
-}
-
 /* nc replay check (RFC 7616 §3.4.5): per peer, the highest nc seen for each recent nonce.
  * Returns false when this (nonce, nc) was already used. */
 static bool nc_accept(struct reg *reg, struct reg_aor *aor, uint64_t tag, uint32_t nc)
@@ -573,91 +512,45 @@ static bool is_retransmission(const struct reg_aor *aor, const struct sip_msg *m
 
 enum auth_result { AUTH_OK, AUTH_ANSWERED };
 
-/* Digest authentication of a REGISTER for peer p (NULL: unknown). */
+/* Digest authentication of a REGISTER for peer p (NULL: unknown): the check shared with the
+ * call engine (digest.c), then the nc replay check, which needs the peer's state. */
 static enum auth_result authenticate(struct reg *reg, struct sip_strans *st,
 				     const struct sip_msg *msg, const struct peer *p,
 				     const char *aorname, bool *retrans)
 {
-	const char *realm = sipcfg_general(reg->cfg)->realm;
-	char ha1[REG_HASH_HEX_MAX], expect[REG_HASH_HEX_MAX];
-	struct reg_auth a;
-	enum reg_alg alg;
-	enum reg_nonce_check nchk;
+	struct reg_digest_result res;
+	struct reg_digest_ctx dc;
 	struct reg_aor *aor;
-	uint64_t tag = 0;
-	uint32_t nc = 0;
-	bool known;
-	int err;
 
 	*retrans = false;
-	err = find_credentials(reg, msg, &a);
-	if (err == ENOENT) {
+	digest_ctx(reg, &dc);
+	switch (reg_digest_verify(&dc, msg, p, &res)) {
+	case REG_DIGEST_NONE:
 		challenge(reg, st, p, false);
 		return AUTH_ANSWERED;
-	}
-	if (err || !pl_isset(&a.username) || !pl_isset(&a.nonce) || !pl_isset(&a.uri) ||
-	    !pl_isset(&a.response) || !pl_isset(&a.qop) || !pl_isset(&a.nc) ||
-	    !pl_isset(&a.cnonce)) {
+	case REG_DIGEST_BAD:
 		reply(reg, st, 400, "Bad Authorization Header", NULL);
 		return AUTH_ANSWERED;
-	}
-	if (!pl_caseeq_str(&a.qop, "auth") || !is_hex8(&a.nc) || reg_alg_from(&a.algorithm, &alg) ||
-	    !(reg->set.algorithms & (alg == REG_DIGEST_MD5 ? REG_ALG_MD5 : REG_ALG_SHA256))) {
-		reply(reg, st, 400, "Bad Authorization Header", NULL);
-		return AUTH_ANSWERED;
-	}
-	for (size_t i = 0; i < 8; i++) {
-		char c = a.nc.p[i];
-
-		nc = nc << 4 | (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
-
-	/* The username must be the peer's name (or its defaultuser). The hash is computed
-	 * whatever happens, so an unknown user costs the same time as a known one. */
-	known = p && (pl_caseeq_str(&a.username, p->name) ||
-		      (p->defaultuser && pl_eq_str(&a.username, p->defaultuser)));
-	if (known && p->secret) {
-		struct pl pw = pl_from_str(p->secret), rl = pl_from_str(realm);
-
-		reg_digest_ha1(alg, &a.username, &rl, &pw, ha1);
-	} else if (known && p->md5secret && alg == REG_DIGEST_MD5) {
-		snprintf(ha1, sizeof(ha1), "%s", p->md5secret);
-	} else {
-		struct pl pw = PL("\x01 no password"), rl = pl_from_str(realm);
-
-		known = false;
-		reg_digest_ha1(alg, &a.username, &rl, &pw, ha1);
-	}
-	{
-		struct pl method = PL("REGISTER");
-
-		reg_digest_response(alg, ha1, &a.nonce, &a.nc, &a.cnonce, &a.qop, &method, &a.uri,
-				    expect);
-	}
-	if (!known || !hex_eq(&a.response, expect)) {
+	case REG_DIGEST_FAIL:
 		auth_failed(reg, st, msg);
 		return AUTH_ANSWERED;
-	}
-
-	/* The password is right. Now the nonce: ours and fresh, else a new one (stale=true, so
-	 * the phone retries without asking its user). */
-	nchk = reg_nonce_check(&reg->nkey, &a.nonce, loop_now(reg->loop),
-			       (uint64_t)reg->set.nonce_lifetime * 1000, &tag);
-	if (nchk != REG_NONCE_OK) {
+	case REG_DIGEST_STALE:
 		challenge(reg, st, p, true);
 		return AUTH_ANSWERED;
+	case REG_DIGEST_OK:
+		break;
 	}
 	aor = aor_get(reg, aorname);
 	if (!aor) {
 		reply(reg, st, 500, "Server Internal Error", "Retry-After: 5\r\n");
 		return AUTH_ANSWERED;
 	}
-	if (!nc_accept(reg, aor, tag, nc)) {
+	if (!nc_accept(reg, aor, res.tag, res.nc)) {
 		if (is_retransmission(aor, msg)) {
 			*retrans = true;
 			return AUTH_OK;
 		}
-		log_info("%s: nonce count %08x reused from %s: challenged again", aorname, nc,
+		log_info("%s: nonce count %08x reused from %s: challenged again", aorname, res.nc,
 			 "a replay or a confused client");
 		challenge(reg, st, p, true);
 		return AUTH_ANSWERED;

@@ -5,7 +5,8 @@
  * the CANCEL races (200 crossing CANCEL, 487 or 200 after another fork's 200), in-dialog requests
  * (From/To/tags, Route set from Record-Route, CSeq), 481 for an unknown dialog, and reliable
  * provisionals toward callers (RFC 3262 as UAS: RSeq, retransmission, PRACK, held 2xx, 504),
- * and transfers by REFER (RFC 3515 blind, RFC 3891 Replaces attended). */
+ * transfers by REFER (RFC 3515 blind, RFC 3891 Replaces attended), INVITEs challenged with the
+ * registrar's digest_algorithms and several credentials judged as the registrar does. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -160,6 +161,11 @@ static void ua_open(struct ua *u, const char *name, const char *ip)
 		 ip, ip);
 }
 
+/* What the next setup() gives 804 and the engine (auth tests): a secret, and the digest set. */
+static bool setup_secret804;
+static struct reg_digest_set setup_digest;
+static bool setup_digest_set;
+
 static int setup(void **state)
 {
 	struct server_settings set;
@@ -184,6 +190,8 @@ static int setup(void **state)
 	mbuf_printf(&mb, sipconf_fmt, fx.ua[UA_LINE].port);
 	for (int i = UA_801; i < UA_N; i++)
 		mbuf_printf(&mb, phone_fmt, fx.ua[i].name, fx.ua[i].ip, fx.ua[i].port);
+	if (setup_secret804) /* 804 is the last section written */
+		mbuf_printf(&mb, "secret=pw804\n");
 	mbuf_write(&mb, "", 1);
 	write_file("sip.conf", (const char *)mb.buf);
 	mbuf_reset(&mb);
@@ -206,6 +214,8 @@ static int setup(void **state)
 	    sip_transp_bound(sip_stack_transp(server_stack(fx.srv)), SIP_TP_UDP, 0, &fx.mk), 0);
 	fx.mk_port = sa_port(&fx.mk);
 	call_settings_default(&cs);
+	if (setup_digest_set)
+		cs.digest = setup_digest;
 	assert_int_equal(
 	    call_eng_alloc(&fx.eng, fx.loop, server_stack(fx.srv), NULL, NULL, fx.cfg, &cs), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
@@ -2457,6 +2467,144 @@ static void test_refer_replaces_other_phone(void **state)
 	mem_deref(inv);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Digest on INVITEs: the registrar's settings and rules (src/reg/digest.c).
+ */
+
+/* 804 has secret=pw804; MD5 only (the default). */
+static int setup_auth(void **state)
+{
+	setup_secret804 = true;
+	setup_digest_set = false;
+	setup(state);
+	setup_secret804 = false;
+	return 0;
+}
+
+/* 804 has secret=pw804; digest_algorithms = sha-256, md5. */
+static int setup_auth_sha256(void **state)
+{
+	setup_secret804 = true;
+	reg_digest_set_default(&setup_digest);
+	setup_digest.algorithms = REG_ALG_MD5 | REG_ALG_SHA256;
+	setup_digest.sha256_first = true;
+	setup_digest_set = true;
+	setup(state);
+	setup_secret804 = false;
+	setup_digest_set = false;
+	return 0;
+}
+
+/* Authorization for an INVITE of 804 to sip:EXTEN@mikaka with nonce (wrong: another password). */
+static void invite_auth(char *out, size_t size, enum reg_alg alg, const char *exten,
+			const char *nonce, bool wrong)
+{
+	char ha1[REG_HASH_HEX_MAX], resp[REG_HASH_HEX_MAX], uri[128];
+	struct pl u = PL("804"), r = PL("mikaka"), pw = wrong ? PL("nope") : PL("pw804");
+	struct pl n = pl_from_str(nonce), nc = PL("00000001"), cn = PL("0a4f113b"), q = PL("auth");
+	struct pl m = PL("INVITE"), pu;
+
+	snprintf(uri, sizeof(uri), "sip:%s@%s:%u", exten, MK_IP, fx.mk_port);
+	pu = pl_from_str(uri);
+	reg_digest_ha1(alg, &u, &r, &pw, ha1);
+	reg_digest_response(alg, ha1, &n, &nc, &cn, &q, &m, &pu, resp);
+	snprintf(out, size,
+		 "Authorization: Digest username=\"804\", realm=\"mikaka\", nonce=\"%s\", "
+		 "uri=\"%s\", response=\"%s\", algorithm=%s, qop=auth, nc=00000001, "
+		 "cnonce=\"0a4f113b\"\r\n",
+		 nonce, uri, resp, reg_digest_name(alg));
+}
+
+/* 804 INVITEs exten without credentials: the 401 (ACKed); its challenges' algorithms in order
+ * into algs ("SHA-256,MD5"), the nonce into nonce. */
+static void invite_challenged(const char *exten, char *algs, size_t asize, char *nonce,
+			      size_t nsize)
+{
+	struct ua *p4 = &fx.ua[UA_804];
+	struct sip_msg *m;
+	struct dlg d;
+	size_t n = 0;
+
+	phone_invite(p4, &d, exten, NULL);
+	m = take_resp(p4, 401, "INVITE");
+	algs[0] = nonce[0] = '\0';
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		struct reg_auth a;
+
+		if (m->hdrs[i].id != SIP_HDR_WWW_AUTHENTICATE)
+			continue;
+		assert_int_equal(reg_auth_parse(&a, &m->hdrs[i].value), 0);
+		assert_true(pl_eq_str(&a.realm, "mikaka"));
+		assert_true(pl_eq_str(&a.qop, "auth"));
+		n += (size_t)snprintf(algs + n, asize - n, "%s%.*s", n ? "," : "",
+				      PL_ARG(a.algorithm));
+		pl_strcpy(&a.nonce, nonce, nsize);
+	}
+	/* The ACK to the 401 (same branch, To with the 401's tag). */
+	ua_send(p4, NULL,
+		"ACK sip:%s@%s:%u SIP/2.0\r\nVia: SIP/2.0/UDP %s:%u;branch=%s\r\n"
+		"Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\n",
+		exten, MK_IP, fx.mk_port, p4->ip, p4->port, d.branch, d.local, hv(m, SIP_HDR_TO),
+		d.call_id);
+	mem_deref(m);
+}
+
+/* The INVITE with credentials reaches 801 (the call is through); 801 refuses it, and the
+ * refusal goes back to 804. */
+static void invite_goes_through(const char *auth_lines)
+{
+	struct ua *p4 = &fx.ua[UA_804], *p1 = &fx.ua[UA_801];
+	struct sip_msg *m, *inv;
+	struct dlg d;
+
+	phone_invite(p4, &d, "701", auth_lines);
+	inv = take_req(p1, "INVITE");
+	ua_reply(p1, inv, 486, "Busy Here", "t801", NULL, NULL);
+	mem_deref(inv);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	m = take_resp(p4, 100, "INVITE");
+	mem_deref(m);
+	m = take_resp(p4, 486, "INVITE");
+	mem_deref(m);
+	ua_send(p4, NULL,
+		"ACK sip:701@%s:%u SIP/2.0\r\nVia: SIP/2.0/UDP %s:%u;branch=%s\r\n"
+		"Max-Forwards: 70\r\nFrom: %s\r\nTo: %s;tag=x\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\n",
+		MK_IP, fx.mk_port, p4->ip, p4->port, d.branch, d.local, d.remote, d.call_id);
+}
+
+/* digest_algorithms = sha-256, md5 applies to INVITEs too: two challenges, SHA-256 first (was:
+ * MD5 alone whatever the setting), and SHA-256 credentials are taken. */
+static void test_invite_digest_algorithms(void **state)
+{
+	char algs[64], nonce[128], a1[1024], a2[1024], lines[2100];
+
+	(void)state;
+	invite_challenged("701", algs, sizeof(algs), nonce, sizeof(nonce));
+	assert_string_equal(algs, "SHA-256,MD5");
+	/* liblinphone's answer: credentials for both, SHA-256 first; that one is judged (the
+	 * MD5 one after it is wrong on purpose). */
+	invite_auth(a1, sizeof(a1), REG_DIGEST_SHA256, "701", nonce, false);
+	invite_auth(a2, sizeof(a2), REG_DIGEST_MD5, "701", nonce, true);
+	snprintf(lines, sizeof(lines), "%s%s", a1, a2);
+	invite_goes_through(lines);
+}
+
+/* The default: one MD5 challenge; of SHA-256 then MD5 credentials the MD5 ones are judged, the
+ * SHA-256 ones (not offered) skipped (was: the first for the realm, here a wrong one: 403). */
+static void test_invite_several_credentials(void **state)
+{
+	char algs[64], nonce[128], a1[1024], a2[1024], lines[2100];
+
+	(void)state;
+	invite_challenged("701", algs, sizeof(algs), nonce, sizeof(nonce));
+	assert_string_equal(algs, "MD5");
+	invite_auth(a1, sizeof(a1), REG_DIGEST_SHA256, "701", nonce, true);
+	invite_auth(a2, sizeof(a2), REG_DIGEST_MD5, "701", nonce, false);
+	snprintf(lines, sizeof(lines), "%s%s", a1, a2);
+	invite_goes_through(lines);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2492,6 +2640,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refer_attended, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refer_attended_swapped_tags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refer_replaces_other_phone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invite_digest_algorithms, setup_auth_sha256,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_invite_several_credentials, setup_auth, teardown),
 	};
 
 	if (getenv("FSM_TEST"))

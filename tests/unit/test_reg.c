@@ -1,6 +1,7 @@
 /* test_reg: the registration module's pure parts: digest vectors from RFC 2617 and RFC 7616 (MD5
  * and SHA-256), the credentials syntax, nonces on a given clock, the back-off schedule, the ban
- * window, and the [registrar] settings. */
+ * window, the [registrar] settings, and the digest check the registrar and the call engine share
+ * (challenge lines, which of several credentials is judged). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -310,8 +311,10 @@ static void test_settings(void **state)
 	assert_int_equal(set.ban_failures, 10);
 	assert_int_equal(set.ban_window, 60);
 	assert_int_equal(set.ban_time, 900);
-	assert_int_equal(set.algorithms, REG_ALG_MD5 | REG_ALG_SHA256);
-	assert_false(set.sha256_first);
+	/* MD5 only by default (Debian 12's baresip, Twinkle); SHA-256 is an opt-in. */
+	assert_int_equal(set.digest.algorithms, REG_ALG_MD5);
+	assert_false(set.digest.sha256_first);
+	assert_int_equal(set.digest.nonce_lifetime, 300);
 	assert_int_equal(set.backoff_min, 30);
 	assert_int_equal(set.backoff_max, 1800);
 
@@ -326,7 +329,8 @@ static void test_settings(void **state)
 	assert_int_equal(set.ban_failures, 3);
 	assert_int_equal(set.ban_window, 10);
 	assert_int_equal(set.ban_time, 20);
-	assert_true(set.sha256_first);
+	assert_int_equal(set.digest.algorithms, REG_ALG_MD5 | REG_ALG_SHA256);
+	assert_true(set.digest.sha256_first);
 	assert_string_equal(set.line_number, "0312345678");
 	assert_int_equal(set.backoff_min, 1);
 	conf_free(conf);
@@ -343,14 +347,201 @@ static void test_settings(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The shared digest check (reg_digest_challenge / reg_digest_verify).
+ */
+#define DG_NOW 1000000u
+
+static const struct peer dg_peer = {.name = "801", .secret = "pw801", .context = "phones"};
+static const struct peer dg_md5only = {
+    .name = "802",
+    /* md5("802:mikaka:pw802") is not needed: only the offer is checked with it */
+    .md5secret = "00000000000000000000000000000000",
+    .context = "phones"};
+
+/* Credentials of alg for an INVITE to sip:700@mikaka with the given nonce; wrong: a response
+ * made with another password. */
+static void dg_auth(char *out, size_t size, const char *hname, enum reg_alg alg, const char *nonce,
+		    bool wrong)
+{
+	char ha1[REG_HASH_HEX_MAX], resp[REG_HASH_HEX_MAX];
+	struct pl u = PL("801"), r = PL("mikaka"), pw = wrong ? PL("nope") : PL("pw801");
+	struct pl n = pl_from_str(nonce), nc = PL("00000001"), cn = PL("abc"), q = PL("auth");
+	struct pl m = PL("INVITE"), uri = PL("sip:700@mikaka");
+
+	reg_digest_ha1(alg, &u, &r, &pw, ha1);
+	reg_digest_response(alg, ha1, &n, &nc, &cn, &q, &m, &uri, resp);
+	snprintf(out, size,
+		 "%s: Digest username=\"801\", realm=\"mikaka\", nonce=\"%s\", "
+		 "uri=\"sip:700@mikaka\", response=\"%s\", algorithm=%s, qop=auth, "
+		 "nc=00000001, cnonce=\"abc\"\r\n",
+		 hname, nonce, resp, reg_digest_name(alg));
+}
+
+static struct sip_msg *dg_invite(const char *auth_lines)
+{
+	char text[4096];
+	struct sip_msg *msg = NULL;
+	struct sip_parse_error perr;
+	size_t used;
+
+	snprintf(text, sizeof(text),
+		 "INVITE sip:700@mikaka SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bK-dg\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:801@mikaka>;tag=a\r\n"
+		 "To: <sip:700@mikaka>\r\n"
+		 "Call-ID: dg-1\r\n"
+		 "CSeq: 2 INVITE\r\n"
+		 "%s"
+		 "Content-Length: 0\r\n\r\n",
+		 auth_lines);
+	assert_int_equal(sip_msg_parse(&msg, text, strlen(text), true, &used, &perr), 0);
+	return msg;
+}
+
+static unsigned count_lines(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_digest_challenge_offer(void **state)
+{
+	struct reg_settings set;
+	struct reg_nonce_key key;
+	struct reg_digest_ctx dc;
+	struct mbuf mb;
+	const char *text;
+
+	(void)state;
+	reg_settings_default(&set);
+	reg_nonce_key_init(&key);
+	dc = (struct reg_digest_ctx){
+	    .realm = "mikaka", .set = &set.digest, .key = &key, .now_ms = DG_NOW};
+
+	/* Default: one challenge, MD5 (a SHA-256 one makes Debian 12's baresip give up, and
+	 * Twinkle keeps only the last one). */
+	mbuf_init(&mb);
+	assert_int_equal(reg_digest_challenge(&dc, &dg_peer, false, "WWW-Authenticate", &mb), 0);
+	mbuf_write(&mb, "", 1);
+	text = (const char *)mb.buf;
+	assert_int_equal(count_lines(text, "WWW-Authenticate: Digest "), 1);
+	assert_non_null(strstr(text, "algorithm=MD5, qop=\"auth\""));
+	assert_null(strstr(text, "SHA-256"));
+	assert_null(strstr(text, "stale"));
+	mbuf_reset(&mb);
+
+	/* Opt-in, in the order written: SHA-256 then MD5, one nonce, stale on both. */
+	set.digest.algorithms = REG_ALG_MD5 | REG_ALG_SHA256;
+	set.digest.sha256_first = true;
+	mbuf_init(&mb);
+	assert_int_equal(reg_digest_challenge(&dc, &dg_peer, true, "Proxy-Authenticate", &mb), 0);
+	mbuf_write(&mb, "", 1);
+	text = (const char *)mb.buf;
+	assert_int_equal(count_lines(text, "Proxy-Authenticate: Digest "), 2);
+	assert_true(strstr(text, "algorithm=SHA-256") < strstr(text, "algorithm=MD5"));
+	assert_int_equal(count_lines(text, "stale=true"), 2);
+	mbuf_reset(&mb);
+
+	/* md5secret only: MD5 alone whatever is configured. */
+	assert_int_equal(reg_digest_offer(&set.digest, &dg_md5only), REG_ALG_MD5);
+	assert_int_equal(reg_digest_offer(&set.digest, &dg_peer), REG_ALG_MD5 | REG_ALG_SHA256);
+	assert_int_equal(reg_digest_offer(&set.digest, NULL), REG_ALG_MD5 | REG_ALG_SHA256);
+}
+
+static enum reg_digest_verdict dg_verify(const struct reg_digest_ctx *dc, const char *lines,
+					 struct reg_digest_result *res)
+{
+	struct sip_msg *m = dg_invite(lines);
+	enum reg_digest_verdict v = reg_digest_verify(dc, m, &dg_peer, res);
+
+	mem_deref(m);
+	return v;
+}
+
+static void test_digest_verify_credentials(void **state)
+{
+	struct reg_settings set;
+	struct reg_nonce_key key;
+	struct reg_digest_ctx dc;
+	struct reg_digest_result res;
+	char nonce[REG_NONCE_LEN + 1], a1[1024], a2[1024], lines[2100];
+
+	(void)state;
+	reg_settings_default(&set);
+	reg_nonce_key_init(&key);
+	reg_nonce_make(&key, DG_NOW, nonce);
+	dc = (struct reg_digest_ctx){
+	    .realm = "mikaka", .set = &set.digest, .key = &key, .now_ms = DG_NOW + 1000};
+
+	/* None for our realm: challenge. */
+	assert_int_equal(dg_verify(&dc, "", NULL), REG_DIGEST_NONE);
+	assert_int_equal(dg_verify(&dc,
+				   "Authorization: Digest username=\"801\", realm=\"other\", "
+				   "nonce=\"x\", uri=\"sip:a\", response=\"0\"\r\n",
+				   NULL),
+			 REG_DIGEST_NONE);
+
+	/* liblinphone: SHA-256 credentials then MD5 ones. With the default (MD5 only) the
+	 * SHA-256 ones are skipped, the MD5 ones judged (before: 400 for two credentials). */
+	dg_auth(a1, sizeof(a1), "Authorization", REG_DIGEST_SHA256, nonce, true);
+	dg_auth(a2, sizeof(a2), "Authorization", REG_DIGEST_MD5, nonce, false);
+	snprintf(lines, sizeof(lines), "%s%s", a1, a2);
+	assert_int_equal(dg_verify(&dc, lines, &res), REG_DIGEST_OK);
+	assert_int_equal(res.alg, REG_DIGEST_MD5);
+	assert_int_equal(res.nc, 1);
+
+	/* Both offered: the first one in an offered algorithm is judged, here the (wrong)
+	 * SHA-256 one, even though the MD5 one after it is right. */
+	set.digest.algorithms = REG_ALG_MD5 | REG_ALG_SHA256;
+	assert_int_equal(dg_verify(&dc, lines, NULL), REG_DIGEST_FAIL);
+	dg_auth(a1, sizeof(a1), "Authorization", REG_DIGEST_SHA256, nonce, false);
+	dg_auth(a2, sizeof(a2), "Authorization", REG_DIGEST_MD5, nonce, true);
+	snprintf(lines, sizeof(lines), "%s%s", a1, a2);
+	assert_int_equal(dg_verify(&dc, lines, &res), REG_DIGEST_OK);
+	assert_int_equal(res.alg, REG_DIGEST_SHA256);
+
+	/* Proxy-Authorization counts as well (an INVITE after a 407 elsewhere). */
+	dg_auth(a1, sizeof(a1), "Proxy-Authorization", REG_DIGEST_MD5, nonce, false);
+	assert_int_equal(dg_verify(&dc, a1, &res), REG_DIGEST_OK);
+
+	/* Only SHA-256 credentials while SHA-256 is not offered: 400. */
+	set.digest.algorithms = REG_ALG_MD5;
+	dg_auth(a1, sizeof(a1), "Authorization", REG_DIGEST_SHA256, nonce, false);
+	assert_int_equal(dg_verify(&dc, a1, NULL), REG_DIGEST_BAD);
+
+	/* No qop (RFC 2069 form) while qop="auth" was asked for: 400, for INVITEs as for
+	 * REGISTERs. */
+	assert_int_equal(dg_verify(&dc,
+				   "Authorization: Digest username=\"801\", realm=\"mikaka\", "
+				   "nonce=\"x\", uri=\"sip:700@mikaka\", response=\"0\"\r\n",
+				   NULL),
+			 REG_DIGEST_BAD);
+
+	/* Right password, old nonce: stale. */
+	dg_auth(a1, sizeof(a1), "Authorization", REG_DIGEST_MD5, nonce, false);
+	dc.now_ms = DG_NOW + 301000;
+	assert_int_equal(dg_verify(&dc, a1, NULL), REG_DIGEST_STALE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_digest_vectors), cmocka_unit_test(test_digest_rfc2069),
-	    cmocka_unit_test(test_auth_parse_ok),  cmocka_unit_test(test_auth_parse_bad),
-	    cmocka_unit_test(test_nonce),	   cmocka_unit_test(test_backoff_schedule),
-	    cmocka_unit_test(test_ban_window),	   cmocka_unit_test(test_ban_off),
+	    cmocka_unit_test(test_digest_vectors),
+	    cmocka_unit_test(test_digest_rfc2069),
+	    cmocka_unit_test(test_auth_parse_ok),
+	    cmocka_unit_test(test_auth_parse_bad),
+	    cmocka_unit_test(test_nonce),
+	    cmocka_unit_test(test_backoff_schedule),
+	    cmocka_unit_test(test_ban_window),
+	    cmocka_unit_test(test_ban_off),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_digest_challenge_offer),
+	    cmocka_unit_test(test_digest_verify_credentials),
 	};
 	return cmocka_run_group_tests_name("reg", tests, NULL, NULL);
 }

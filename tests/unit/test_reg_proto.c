@@ -140,7 +140,7 @@ static int setup_with(const char *extra, bool store)
 		assert_int_equal(store_open(&fx.store, fx.loop, fx.dbpath), 0);
 	}
 	reg_settings_default(&fx.set);
-	fx.set.nonce_lifetime = 30;
+	fx.set.digest.nonce_lifetime = 30;
 	fx.set.ban_failures = 5;
 	fx_start_reg(extra);
 	return 0;
@@ -150,6 +150,16 @@ static int setup(void **state)
 {
 	(void)state;
 	return setup_with(NULL, false);
+}
+
+/* digest_algorithms = md5, sha-256 (the opt-in). */
+static int setup_sha256(void **state)
+{
+	(void)state;
+	setup_with(NULL, false);
+	fx.set.digest.algorithms = REG_ALG_MD5 | REG_ALG_SHA256;
+	assert_int_equal(reg_reconfigure(fx.reg, fx.cfg, &fx.set), 0);
+	return 0;
 }
 
 static int setup_store(void **state)
@@ -365,6 +375,88 @@ static unsigned count_hdr(const struct sip_msg *m, enum sip_hdr_id id)
 
 /* ---------------------------------------------------------------------------------------------
  */
+/* The default challenge: MD5 alone (Debian 12's baresip gives up on any SHA-256 challenge;
+ * Twinkle keeps only the last challenge and knows only MD5). */
+static void test_challenge_default_md5_only(void **state)
+{
+	struct regreq r = {.user = "801", .expires = "600"};
+	struct sip_msg *m;
+	char n1[128];
+
+	(void)state;
+	send_register(&r);
+	m = phone_recv();
+	assert_non_null(m);
+	assert_int_equal(m->scode, 401);
+	assert_int_equal(count_hdr(m, SIP_HDR_WWW_AUTHENTICATE), 1);
+	assert_true(challenge_nonce(m, REG_DIGEST_MD5, n1, sizeof(n1), NULL));
+	assert_false(challenge_nonce(m, REG_DIGEST_SHA256, n1, sizeof(n1), NULL));
+	mem_deref(m);
+	/* SHA-256 credentials are not taken when SHA-256 is not offered. */
+	{
+		char auth[1024];
+		struct regreq q = {.user = "801", .expires = "600", .auth = auth};
+
+		make_auth(auth, sizeof(auth), REG_DIGEST_SHA256, "801", "pw801", n1, 1);
+		send_register(&q);
+		m = phone_recv();
+		assert_non_null(m);
+		assert_int_equal(m->scode, 400);
+		mem_deref(m);
+	}
+	assert_int_equal(reg_binding_count(fx.reg), 0);
+}
+
+/* liblinphone answers a 401 with credentials for each challenge it understood, SHA-256 first:
+ * the first in an algorithm we offer is judged (before: 400 for two credentials). */
+static void test_register_several_credentials(void **state)
+{
+	char nonce[128], a1[1024], a2[1024], extra[1200];
+	struct regreq r = {.user = "801", .expires = "600", .auth = a1, .extra = extra};
+	struct sip_msg *m;
+
+	(void)state;
+	get_nonce("801", REG_DIGEST_MD5, nonce, sizeof(nonce));
+	make_auth(a1, sizeof(a1), REG_DIGEST_SHA256, "801", "wrong", nonce, 1);
+	make_auth(a2, sizeof(a2), REG_DIGEST_MD5, "801", "pw801", nonce, 1);
+	snprintf(extra, sizeof(extra), "Authorization: %s\r\n", a2);
+	send_register(&r);
+	m = phone_recv();
+	assert_non_null(m);
+	assert_int_equal(m->scode, 200); /* MD5 only offered: the SHA-256 one is skipped */
+	mem_deref(m);
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+}
+
+/* With SHA-256 offered too, the first credentials (SHA-256) are the ones judged. */
+static void test_register_several_credentials_sha256(void **state)
+{
+	char nonce[128], a1[1024], a2[1024], extra[1200];
+	struct regreq r = {.user = "801", .expires = "600", .auth = a1, .extra = extra};
+	struct sip_msg *m;
+
+	(void)state;
+	get_nonce("801", REG_DIGEST_SHA256, nonce, sizeof(nonce));
+	make_auth(a1, sizeof(a1), REG_DIGEST_SHA256, "801", "pw801", nonce, 1);
+	make_auth(a2, sizeof(a2), REG_DIGEST_MD5, "801", "wrong", nonce, 1);
+	snprintf(extra, sizeof(extra), "Authorization: %s\r\n", a2);
+	send_register(&r);
+	m = phone_recv();
+	assert_non_null(m);
+	assert_int_equal(m->scode, 200);
+	mem_deref(m);
+	/* And a wrong first one is refused even when a right MD5 one follows. */
+	get_nonce("801", REG_DIGEST_SHA256, nonce, sizeof(nonce));
+	make_auth(a1, sizeof(a1), REG_DIGEST_SHA256, "801", "wrong", nonce, 1);
+	make_auth(a2, sizeof(a2), REG_DIGEST_MD5, "801", "pw801", nonce, 1);
+	snprintf(extra, sizeof(extra), "Authorization: %s\r\n", a2);
+	send_register(&r);
+	m = phone_recv();
+	assert_non_null(m);
+	assert_int_equal(m->scode, 403);
+	mem_deref(m);
+}
+
 static void test_challenge_both_algorithms(void **state)
 {
 	struct regreq r = {.user = "801", .expires = "600"};
@@ -377,8 +469,8 @@ static void test_challenge_both_algorithms(void **state)
 	assert_non_null(m);
 	assert_int_equal(m->scode, 401);
 	assert_int_equal(count_hdr(m, SIP_HDR_WWW_AUTHENTICATE), 2);
-	/* MD5 first by default (phones that read one challenge read the first), then SHA-256;
-	 * one nonce for both. */
+	/* digest_algorithms = md5, sha-256: MD5 first (phones that read one challenge read the
+	 * first), then SHA-256; one nonce for both. */
 	{
 		const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_WWW_AUTHENTICATE);
 		struct reg_auth a;
@@ -1307,8 +1399,12 @@ static void test_trunk_digest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_challenge_both_algorithms, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_register_md5_and_sha256, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_challenge_default_md5_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_challenge_both_algorithms, setup_sha256, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_md5_and_sha256, setup_sha256, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_several_credentials, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_register_several_credentials_sha256, setup_sha256,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_live_state_and_contacts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alwaysauthreject, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonce_expiry_stale, setup, teardown),
