@@ -552,6 +552,35 @@ static size_t eng_ncalls(const struct call_eng *eng)
 	return list_count(&eng->calls);
 }
 
+/* An INVITE with a Replaces header (RFC 3891 §3). Replaces is implemented inside REFER (attended
+ * transfer, transfer.c), not as an INVITE that takes over one of our dialogs (call pickup): such
+ * an INVITE is refused, never taken as a new call that would ring someone. No such dialog: 481
+ * as §3 requires; a dialog we have: 603. */
+static void invite_replaces_refuse(struct call_eng *eng, struct sip_strans *st,
+				   const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_REPLACES);
+	struct pl v = h->value, cid, params = PL_INIT, totag, fromtag;
+	const char *semi = pl_chr(&v, ';');
+	bool found = false;
+
+	cid = pl_from(v.p, semi ? (size_t)(semi - v.p) : v.l);
+	pl_trim(&cid);
+	if (semi)
+		params = pl_from(semi, v.l - (size_t)(semi - v.p));
+	if (cid.l && !sip_param_get(&params, "to-tag", &totag) &&
+	    !sip_param_get(&params, "from-tag", &fromtag))
+		found = call_leg_find(eng, &cid, &totag, &fromtag) ||
+			call_leg_find(eng, &cid, &fromtag, &totag);
+	if (!found) {
+		call_refused(eng, msg, "INVITE with Replaces: no such dialog");
+		sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
+		return;
+	}
+	call_refused(eng, msg, "INVITE with Replaces: taking over a dialog is not implemented");
+	sip_strans_reply(st, 603, "Decline", NULL, NULL, NULL);
+}
+
 static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct sip_msg *msg)
 {
 	const struct sipcfg *pc = eng->cfg->peers;
@@ -615,6 +644,10 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	if (!pl_isset(&msg->from.tag)) {
 		call_refused(eng, msg, "no From tag (RFC 2543 peer)");
 		sip_strans_reply(st, 400, "Missing From Tag", NULL, NULL, NULL);
+		return;
+	}
+	if (sip_msg_hdr(msg, SIP_HDR_REPLACES)) {
+		invite_replaces_refuse(eng, st, msg);
 		return;
 	}
 	if (eng_ncalls(eng) >= eng->set.max_calls) {

@@ -167,7 +167,7 @@ enum call_auth call_auth_check(struct call_eng *eng, struct sip_strans *st,
 			       const struct sip_msg *msg, const struct peer *p);
 
 #define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER"
-#define CALL_SUPPORTED "timer, 100rel"
+#define CALL_SUPPORTED SIP_SUPPORTED_TAGS
 
 /* call.c: the engine core: helpers, calls and their end, the dialplan step machine, new calls. */
 int64_t call_wall_ms(void);

@@ -172,8 +172,9 @@ static void se_timer_h(void *arg)
 		call_hangup(leg->call, 102);
 		return;
 	}
-	snprintf(ex, sizeof(ex), "Session-Expires: %u;refresher=%s\r\nSupported: timer\r\n",
-		 leg->se, leg->uac ? "uac" : "uas");
+	snprintf(ex, sizeof(ex),
+		 "Session-Expires: %u;refresher=%s\r\nSupported: " CALL_SUPPORTED "\r\n", leg->se,
+		 leg->uac ? "uac" : "uas");
 	if (leg->rct) {
 		/* A relayed offer is in flight: it refreshes the session too. */
 	} else if (leg->allow_update) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 
 #include "loop.h"
@@ -14,10 +15,8 @@
 const char server_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, "
 			    "REFER, NOTIFY";
 
-/* Option tags this server implements; a Require naming any other gets 420 (RFC 3261 §8.2.2.3).
- * timer: session timers (RFC 4028) in the call engine; 100rel: reliable provisionals (RFC 3262)
- * both ways in the call engine. */
-static const char *const supported_options[] = {"timer", "100rel", NULL};
+/* Option tags this server implements are SIP_SUPPORTED_TAGS (sip.h); a Require naming any other
+ * gets 420 (RFC 3261 §8.2.2.3). */
 
 struct server_route_entry {
 	server_method_h *h;
@@ -57,9 +56,15 @@ static bool method_allowed(enum sip_method m)
 
 static bool option_supported(const struct pl *tag)
 {
-	for (size_t i = 0; supported_options[i]; i++) {
-		if (pl_caseeq_str(tag, supported_options[i]))
+	const char *p = SIP_SUPPORTED_TAGS;
+
+	while (*p) {
+		size_t n = strcspn(p, ", ");
+
+		if (n && tag->l == n && !strncasecmp(tag->p, p, n))
 			return true;
+		p += n;
+		p += strspn(p, ", ");
 	}
 	return false;
 }
@@ -172,7 +177,7 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct server_se
 		 server_allow);
 	snprintf(srv->hdr_options, sizeof(srv->hdr_options),
 		 "%sAccept: application/sdp\r\nAccept-Encoding: identity\r\n"
-		 "Accept-Language: en\r\nSupported: timer\r\n",
+		 "Accept-Language: en\r\nSupported: " SIP_SUPPORTED_TAGS "\r\n",
 		 srv->hdr_allow);
 
 	memset(&cfg, 0, sizeof(cfg));

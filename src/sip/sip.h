@@ -308,6 +308,14 @@ void sip_hdr_iter_init(struct sip_hdr_iter *it, const struct sip_msg *msg, enum 
 /* Sets *value to the next value (trimmed) and returns true, or false at the end. */
 bool sip_hdr_iter_next(struct sip_hdr_iter *it, struct pl *value);
 
+/* The option tags mikaka implements (RFC 3261 §19.2): the value of every Supported header it
+ * sends (OPTIONS answers, the call engine's requests and responses) and the only tags a Require
+ * may name (else 420). 100rel: reliable provisionals both ways (RFC 3262); timer: session timers
+ * (RFC 4028); replaces: attended transfer by REFER with Replaces (RFC 3891 §6.2 asks for the tag
+ * wherever Supported is sent; an INVITE with Replaces is refused, 481 or 603: no call pickup).
+ * Not path, outbound or gruu: the registrar implements none of them. */
+#define SIP_SUPPORTED_TAGS "100rel, timer, replaces"
+
 /* True when an option tag (e.g. "100rel") appears in Require/Supported/... of msg. */
 bool sip_msg_has_option(const struct sip_msg *msg, enum sip_hdr_id id, const char *tag);
 

@@ -6,7 +6,8 @@
  * (From/To/tags, Route set from Record-Route, CSeq), 481 for an unknown dialog, and reliable
  * provisionals toward callers (RFC 3262 as UAS: RSeq, retransmission, PRACK, held 2xx, 504),
  * transfers by REFER (RFC 3515 blind, RFC 3891 Replaces attended), INVITEs challenged with the
- * registrar's digest_algorithms and several credentials judged as the registrar does. */
+ * registrar's digest_algorithms and several credentials judged as the registrar does, and the
+ * option tags in Supported. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -2550,7 +2551,7 @@ static void invite_challenged(const char *exten, char *algs, size_t asize, char 
 }
 
 /* The INVITE with credentials reaches 801 (the call is through); 801 refuses it, and the
- * refusal goes back to 804. */
+ * refusal goes back to 804. The INVITE toward 801 advertises every option tag we implement. */
 static void invite_goes_through(const char *auth_lines)
 {
 	struct ua *p4 = &fx.ua[UA_804], *p1 = &fx.ua[UA_801];
@@ -2559,6 +2560,9 @@ static void invite_goes_through(const char *auth_lines)
 
 	phone_invite(p4, &d, "701", auth_lines);
 	inv = take_req(p1, "INVITE");
+	assert_true(sip_msg_has_option(inv, SIP_HDR_SUPPORTED, "replaces"));
+	assert_true(sip_msg_has_option(inv, SIP_HDR_SUPPORTED, "100rel"));
+	assert_true(sip_msg_has_option(inv, SIP_HDR_SUPPORTED, "timer"));
 	ua_reply(p1, inv, 486, "Busy Here", "t801", NULL, NULL);
 	mem_deref(inv);
 	m = take_req(p1, "ACK");
@@ -2605,6 +2609,60 @@ static void test_invite_several_credentials(void **state)
 	invite_goes_through(lines);
 }
 
+/* OPTIONS answered by the server (no route takes it): Supported lists every option tag we
+ * implement (RFC 3891 §6.2 for replaces), and a Require naming one of them is no 420. */
+static void test_options_supported(void **state)
+{
+	struct ua *p1 = &fx.ua[UA_801];
+	struct sip_msg *m;
+	char branch[64];
+
+	(void)state;
+	new_branch(branch, sizeof(branch));
+	ua_send(p1, NULL,
+		"OPTIONS sip:%s:%u SIP/2.0\r\nVia: SIP/2.0/UDP %s:%u;branch=%s\r\n"
+		"Max-Forwards: 70\r\nFrom: <sip:801@%s>;tag=o1\r\nTo: <sip:%s>\r\n"
+		"Call-ID: opt-1@%s\r\nCSeq: 1 OPTIONS\r\nRequire: replaces\r\n",
+		MK_IP, fx.mk_port, p1->ip, p1->port, branch, MK_IP, MK_IP, p1->ip);
+	m = take_resp(p1, 200, "OPTIONS");
+	assert_true(sip_msg_has_option(m, SIP_HDR_SUPPORTED, "replaces"));
+	assert_true(sip_msg_has_option(m, SIP_HDR_SUPPORTED, "100rel"));
+	assert_true(sip_msg_has_option(m, SIP_HDR_SUPPORTED, "timer"));
+	assert_false(sip_msg_has_option(m, SIP_HDR_SUPPORTED, "outbound"));
+	assert_false(sip_msg_has_option(m, SIP_HDR_SUPPORTED, "path"));
+	mem_deref(m);
+	assert_all_quiet();
+}
+
+/* An INVITE with Replaces (with Require: replaces, so no 420 now that the tag is supported) is
+ * refused, never taken as a new call: 481 when it names no dialog of ours (RFC 3891 §3), 603 when
+ * it names one (taking over a dialog is not implemented; Replaces works inside REFER). */
+static void test_invite_replaces_refused(void **state)
+{
+	struct ua *p2 = &fx.ua[UA_802];
+	struct dlg cd, bd, d;
+	struct sip_msg *m;
+	uint64_t t_up;
+	char ex[512];
+
+	(void)state;
+	phone_invite(p2, &d, "701",
+		     "Require: replaces\r\nReplaces: nosuch@x;to-tag=a;from-tag=b\r\n");
+	m = take_resp(p2, 481, "INVITE");
+	mem_deref(m);
+	assert_all_quiet(); /* 801 was not rung */
+
+	carrier_call_up(&cd, &bd, &t_up);
+	snprintf(ex, sizeof(ex), "Require: replaces\r\nReplaces: %s;to-tag=%s;from-tag=%s\r\n",
+		 bd.call_id, tag_of(bd.local), tag_of(bd.remote));
+	phone_invite(p2, &d, "701", ex);
+	m = take_resp(p2, 603, "INVITE");
+	mem_deref(m);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1); /* the call goes on */
+	bye_reaches(&fx.ua[UA_LINE], &cd, &fx.ua[UA_801], &bd, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2643,6 +2701,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_invite_digest_algorithms, setup_auth_sha256,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_invite_several_credentials, setup_auth, teardown),
+	    cmocka_unit_test_setup_teardown(test_options_supported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invite_replaces_refused, setup, teardown),
 	};
 
 	if (getenv("FSM_TEST"))
