@@ -167,7 +167,11 @@ enum call_auth call_auth_check(struct call_eng *eng, struct sip_strans *st,
 			       const struct sip_msg *msg, const struct peer *p);
 
 #define CALL_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER"
-#define CALL_SUPPORTED SIP_SUPPORTED_TAGS
+/* Supported on a leg: every option tag we implement (SIP_SUPPORTED_TAGS) toward phones and
+ * trunks; toward the NGN line the set known to be accepted there (NGN-NOTES §2.4: what Asterisk
+ * sends), as replaces means nothing on that leg (REFER from the line is refused). */
+#define CALL_SUPPORTED_LINE "100rel, timer"
+#define CALL_SUPPORTED(leg) ((leg)->is_line ? CALL_SUPPORTED_LINE : SIP_SUPPORTED_TAGS)
 
 /* call.c: the engine core: helpers, calls and their end, the dialplan step machine, new calls. */
 int64_t call_wall_ms(void);

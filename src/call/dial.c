@@ -189,9 +189,10 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	}
 	call_leg_index(leg);
 	snprintf(ex, sizeof(ex),
-		 "Allow: " CALL_ALLOW "\r\nSupported: " CALL_SUPPORTED
-		 "\r\nSession-Expires: %u\r\nMin-SE: %u\r\n%s",
-		 eng->set.session_expires, eng->set.min_se, extra_line ? extra_line : "");
+		 "Allow: " CALL_ALLOW
+		 "\r\nSupported: %s\r\nSession-Expires: %u\r\nMin-SE: %u\r\n%s",
+		 CALL_SUPPORTED(leg), eng->set.session_expires, eng->set.min_se,
+		 extra_line ? extra_line : "");
 	if (eng->media && c->a && c->a->ml) {
 		/* Our own offer from our address facing the callee (the line's address toward the
 		 * carrier), restricted to what the caller offered. */

@@ -313,8 +313,8 @@ void call_leg_bye(struct call_leg *leg)
 void call_a_headers(struct call_leg *leg, const struct sip_msg *req, struct mbuf *mb,
 		      uint16_t code)
 {
-	mbuf_printf(mb, "Contact: %s\r\nAllow: " CALL_ALLOW "\r\nSupported: " CALL_SUPPORTED "\r\n",
-		    leg->contact);
+	mbuf_printf(mb, "Contact: %s\r\nAllow: " CALL_ALLOW "\r\nSupported: %s\r\n", leg->contact,
+		    CALL_SUPPORTED(leg));
 	if (leg->inv)
 		copy_record_route(leg->inv, mb);
 	if (code >= 200 && code < 300 && leg->se) {

@@ -172,9 +172,8 @@ static void se_timer_h(void *arg)
 		call_hangup(leg->call, 102);
 		return;
 	}
-	snprintf(ex, sizeof(ex),
-		 "Session-Expires: %u;refresher=%s\r\nSupported: " CALL_SUPPORTED "\r\n", leg->se,
-		 leg->uac ? "uac" : "uas");
+	snprintf(ex, sizeof(ex), "Session-Expires: %u;refresher=%s\r\nSupported: %s\r\n", leg->se,
+		 leg->uac ? "uac" : "uas", CALL_SUPPORTED(leg));
 	if (leg->rct) {
 		/* A relayed offer is in flight: it refreshes the session too. */
 	} else if (leg->allow_update) {
@@ -215,9 +214,10 @@ int call_leg_retry_422(struct call_leg *leg, const struct sip_msg *resp)
 		return EINVAL;
 	se = MAX(min_se, eng->set.session_expires);
 	snprintf(ex, sizeof(ex),
-		 "Allow: " CALL_ALLOW "\r\nSupported: " CALL_SUPPORTED
-		 "\r\nSession-Expires: %u\r\nMin-SE: %u\r\n%s",
-		 se, MAX(min_se, eng->set.min_se), leg->inv_extra ? leg->inv_extra : "");
+		 "Allow: " CALL_ALLOW
+		 "\r\nSupported: %s\r\nSession-Expires: %u\r\nMin-SE: %u\r\n%s",
+		 CALL_SUPPORTED(leg), se, MAX(min_se, eng->set.min_se),
+		 leg->inv_extra ? leg->inv_extra : "");
 	sip_ctrans_abandon(leg->ct);
 	leg->ct = NULL;
 	leg->n422++;

@@ -313,7 +313,8 @@ bool sip_hdr_iter_next(struct sip_hdr_iter *it, struct pl *value);
  * may name (else 420). 100rel: reliable provisionals both ways (RFC 3262); timer: session timers
  * (RFC 4028); replaces: attended transfer by REFER with Replaces (RFC 3891 §6.2 asks for the tag
  * wherever Supported is sent; an INVITE with Replaces is refused, 481 or 603: no call pickup).
- * Not path, outbound or gruu: the registrar implements none of them. */
+ * Not path, outbound or gruu: the registrar implements none of them. Toward the NGN line the
+ * call engine sends "100rel, timer" only (CALL_SUPPORTED_LINE). */
 #define SIP_SUPPORTED_TAGS "100rel, timer, replaces"
 
 /* True when an option tag (e.g. "100rel") appears in Require/Supported/... of msg. */

@@ -1147,6 +1147,8 @@ static void test_prack_toward_carrier(void **state)
 	assert_string_equal(pls(&inv->from.auri), "sip:0312345678@ntt-east.ne.jp");
 	assert_false(inv->via.rport);
 	assert_true(sip_msg_has_option(inv, SIP_HDR_SUPPORTED, "100rel"));
+	/* Toward the line, what it is known to accept (NGN-NOTES §2.4): no replaces. */
+	assert_string_equal(hv(inv, SIP_HDR_SUPPORTED), "100rel, timer");
 	ua_reply(line, inv, 100, "Trying", NULL, NULL, NULL);
 	snprintf(rel183, sizeof(rel183),
 		 "Require: 100rel\r\nRSeq: 1\r\nContact: <sip:0398765432@127.0.0.91:%u>\r\n"
