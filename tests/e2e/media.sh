@@ -15,8 +15,7 @@ call_sipconf "$CONF" 127.0.0.50 $PORT 127.0.0.52 5252 dtmfmode=inband
 sip_phone "$CONF" 801 pw801 127.0.0.51:5251 nat=comedia dtmfmode=rfc2833
 sip_phone "$CONF" 802 pw802 127.0.0.54:5254
 sip_phone "$CONF" 803 pw803 127.0.0.55:5255
-# Debian 12's baresip answers MD5 digest challenges only.
-printf '[registrar]\ndigest_algorithms = md5\n' >"$CONF/mikaka.conf"
+# No mikaka.conf: Debian 12's baresip answers MD5 digest challenges only, the default.
 rtp_conf "$CONF" 52000 52098
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
