@@ -2,10 +2,7 @@
  * registrar's check (reg_digest_verify, src/reg/digest.c) with the registrar's settings
  * (digest_algorithms, nonce_lifetime) and its failed-authentication ban. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
 #include "call_int.h"
 #include "cfg.h"
