@@ -48,9 +48,7 @@ exten => _80X,1,Dial(SIP/${EXTEN},20)
 EOF
 
 check "no-mikaka-conf" test ! -e "$CONF/mikaka.conf"
-start_daemon "$CONF" || { notok "daemon-start"; exit 1; }
-ok "daemon-start"
-cli() { "$MIKAKA" -s "$CTL" "$@"; }
+daemon_start "$CONF"
 # wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds.
 wait_for() {
 	local n=$(($1 * 5)); shift
@@ -61,42 +59,21 @@ peer_ua() { cli sip show peer "$1" | grep -q "Useragent *: $2"; }
 no_binding() { cli sip show peer "$1" | grep -q "Addr->IP *: (Unspecified)"; }
 has_binding() { cli sip show peer "$1" | grep -q "Addr->IP *: [0-9]"; }
 calls_up() { cli core show channels | grep -q "^1 active call"; }
-no_calls() { cli core show channels | grep -q "^0 active channels"; }
 
 # ---- 1. baresip calls baresip -----------------------------------------------------------------
-# bs_conf DIR IP FREQ: a headless baresip: ausine plays FREQ Hz, aubridge stands in for the
-# speaker, sndfile dumps what it decoded (dump-*-dec.wav); never ALSA.
+# bs_conf DIR IP FREQ ACCOUNT: a headless baresip (lib.sh's baresip_conf) on IP:5060: ausine
+# plays FREQ Hz, aubridge stands in for the speaker, sndfile dumps what it decoded
+# (dump-*-dec.wav); never ALSA.
 bs_conf() {
-	mkdir -p "$1"
-	cat >"$1/config" <<-EOF
-	poll_method epoll
-	sip_listen $2:5060
-	sip_transports udp
-	net_interface $2
-	rtp_ports 40100-40198
-	module_path /usr/lib/baresip/modules
-	module g711.so
-	module ausine.so
-	module aubridge.so
-	module sndfile.so
-	snd_path $1
-	module menu.so
-	module_app account.so
-	audio_player aubridge,x
-	audio_source ausine,$3
-	ausrc_srate 48000
-	ausrc_channels 2
-	audio_alert aubridge,x
-	EOF
-	: >"$1/contacts"
+	baresip_conf "$1" "$2:5060" "$3" "$4" "net_interface $2" "rtp_ports 40100-40198" \
+		"module sndfile.so" "snd_path $1" "module menu.so" "ausrc_srate 48000" \
+		"ausrc_channels 2"
 }
-if command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
+if have_baresip; then
 	B1=$WORK/baresip801 B2=$WORK/baresip802
-	bs_conf "$B1" $NET.71 1000
-	bs_conf "$B2" $NET.72 440
-	echo "<sip:801@$ADDR>;auth_pass=pw801;regint=300;audio_codecs=PCMU" >"$B1/accounts"
-	echo "<sip:802@$ADDR>;auth_pass=pw802;regint=300;answermode=auto;audio_codecs=PCMU" \
-		>"$B2/accounts"
+	bs_conf "$B1" $NET.71 1000 "<sip:801@$ADDR>;auth_pass=pw801;regint=300;audio_codecs=PCMU"
+	bs_conf "$B2" $NET.72 440 \
+		"<sip:802@$ADDR>;auth_pass=pw802;regint=300;answermode=auto;audio_codecs=PCMU"
 	timeout 120 baresip -f "$B2" -t 100 >"$WORK/baresip802.log" 2>&1 &
 	B2_PID=$!
 	PIDS+=("$B2_PID")
@@ -108,7 +85,7 @@ if command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
 	check "baresip-801-registers" wait_for 10 peer_ua 801 baresip
 	check "baresip-call-answered" wait_for 10 calls_up
 	wait "$B1_PID"
-	check "baresip-hangup-ends-call" wait_for 5 no_calls
+	check "baresip-hangup-ends-call" no_channels
 	check "baresip-cdr-answered" grep -q "SIP/801-.*SIP/802-.*ANSWERED" <<<"$(cli cdr show 1)"
 	# Audio both ways through the relay: each side decoded the other's tone.
 	dec1=$(ls "$B1"/dump-*dec*.wav 2>/dev/null | head -1)
@@ -248,7 +225,7 @@ if command -v linphone-daemon >/dev/null; then
 		check "linphone-invite-answered" wait_for 10 calls_up
 		check "linphone-invite-sha256" lp_auths SHA-256 2
 		echo "terminate" >&8
-		check "linphone-hangup-ends-call" wait_for 5 no_calls
+		check "linphone-hangup-ends-call" no_channels
 		check "linphone-cdr-answered" grep -q "SIP/804-.*SIP/802-.*ANSWERED" \
 			<<<"$(cli cdr show 1)"
 	else
@@ -259,6 +236,6 @@ else
 	echo "# linphone-daemon not installed: skipped"
 fi
 
-check "no-leaked-channel" no_calls
+check "no-leaked-channel" no_channels
 check "sigterm-clean-exit" stop_daemon
 finish
