@@ -59,7 +59,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: mikaka [-s CTLSOCKET] COMMAND...\n"
 		   "  -s PATH  the daemon's control socket; default " CTL_DEFAULT_PATH "\n"
 		   "  'mikaka help' lists the commands.\n"
-		   "  mikaka line probe IFACE [--json] [--timeout S]: one DHCP discovery (root)\n");
+		   "  mikaka line probe IFACE [--json] [--timeout S]: one DHCP discovery (root)\n"
+		   "  mikaka backup FILE: the daemon copies its database to FILE (new, writable by it)\n");
 }
 
 int main(int argc, char **argv)
@@ -93,6 +94,19 @@ int main(int argc, char **argv)
 	if (argc - optind >= 2 && !strcmp(argv[optind], "line") &&
 	    !strcmp(argv[optind + 1], "probe")) /* line discovery */
 		return line_probe_cmd(argc - optind - 2, argv + optind + 2);
+	/* `backup FILE`: the daemon writes the file, so a relative name is made absolute here. */
+	if (argc - optind == 2 && !strcmp(argv[optind], "backup") && argv[optind + 1][0] != '/') {
+		static char abspath[4096];
+		char cwd[4096];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(abspath, sizeof(abspath), "%s/%s", cwd, argv[optind + 1]) >=
+			sizeof(abspath)) {
+			fprintf(stderr, "mikaka: backup: path too long\n");
+			return 2;
+		}
+		argv[optind + 1] = abspath;
+	}
 	for (int i = optind; i < argc; i++) {
 		int n = snprintf(line + len, sizeof(line) - len, "%s%s", i > optind ? " " : "",
 				 argv[i]);

@@ -24,6 +24,7 @@
 #include "reg.h" /* registrar */
 #include "server.h"
 #include "store.h"
+#include "svc.h" /* service: sd_notify, exit codes, backup */
 
 #define LOG_MODULE "mikakad"
 #define DEFAULT_CONFDIR "/etc/mikaka"
@@ -64,13 +65,16 @@ static void raise_fd_limit(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mikakad [-C CONFDIR] [-s CTLSOCKET] [-d DBFILE] [-t] [-v] [-q] [-V]\n"
+		   "       mikakad [-d DBFILE] --restore BACKUP\n"
 		   "  -C DIR   configuration directory (sip.conf, extensions.conf, mikaka.conf);\n"
 		   "           default " DEFAULT_CONFDIR "\n"
 		   "  -s PATH  control socket for the mikaka client; default " CTL_DEFAULT_PATH "\n"
 		   "  -d FILE  state database (SQLite); default " DEFAULT_DB "\n"
 		   "  -t       check the configuration, print problems, exit 0 (good) or 1\n"
 		   "  -v / -q  more / less logging\n"
-		   "  -V       print the version and exit\n");
+		   "  -V       print the version and exit\n"
+		   "  --restore BACKUP  replace the database with a `mikaka backup` file (checked\n"
+		   "           first; refused while a daemon uses the database)\n");
 }
 
 /* The line's values as dialplan globals: discovered ones when discovery runs. */
@@ -230,6 +234,7 @@ static int cmd_stop(struct mbuf *out, int argc, char **argv, void *arg)
 	struct daemon *d = arg;
 
 	mbuf_write_str(out, "Stopping mikakad\n");
+	svc_stopping(); /* service */
 	loop_stop(d->loop);
 	return 0;
 }
@@ -240,8 +245,11 @@ static int cmd_reload(struct mbuf *out, int argc, char **argv, void *arg)
 {
 	struct daemon *d = arg;
 	struct conf_diags diags = {0};
-	int err = apply_config(d, &diags);
+	int err;
 
+	svc_reloading(); /* service */
+	err = apply_config(d, &diags);
+	svc_reloaded(NULL);
 	cfg_diags_format(&diags, out);
 	if (err) {
 		mbuf_printf(out, "Reload refused: the configuration in %s has errors; the running "
@@ -357,9 +365,13 @@ static void signal_handler(enum loop_signal sig, void *arg)
 
 	if (sig == LOOP_SIG_HUP) {
 		struct conf_diags diags = {0};
+		int err;
 
 		log_notice("SIGHUP: reloading");
-		if (apply_config(d, &diags)) {
+		svc_reloading(); /* service */
+		err = apply_config(d, &diags);
+		svc_reloaded(NULL);
+		if (err) {
 			conf_diags_print(&diags);
 			log_error("reload refused: configuration has errors; keeping the running one");
 		} else {
@@ -370,6 +382,7 @@ static void signal_handler(enum loop_signal sig, void *arg)
 		return;
 	}
 	log_notice("terminating");
+	svc_stopping(); /* service */
 	loop_stop(d->loop);
 }
 
@@ -406,12 +419,20 @@ int main(int argc, char **argv)
 	struct daemon d = {0};
 	bool check_only = false;
 	int verbosity = LOG_INFO;
-	int opt, err;
+	int opt, err, status = 1;
+	/* service: --restore */
+	static const struct option longopts[] = {{"restore", required_argument, NULL, 'R'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	const char *restore = NULL;
 
 	d.confdir = DEFAULT_CONFDIR;
 	d.dbpath = DEFAULT_DB;
-	while ((opt = getopt(argc, argv, "C:s:d:tvqVh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "C:s:d:tvqVh", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'R': /* service */
+			restore = optarg;
+			break;
 		case 'C':
 			d.confdir = optarg;
 			break;
@@ -448,6 +469,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level((enum log_level)verbosity);
+	if (restore) /* service: before any configuration is read */
+		return svc_restore_main(restore, d.dbpath);
 
 	err = apply_config(&d, &diags);
 	/* line discovery: [line] in mikaka.conf (checked by -t too) */
@@ -468,7 +491,7 @@ int main(int argc, char **argv)
 		log_error("configuration has errors; not starting (check with: mikakad -C %s -t)",
 			  d.confdir);
 		mem_deref(d.cfg);
-		return 1;
+		return SVC_EXIT_CONFIG; /* service: 78, a restart cannot help */
 	}
 
 	raise_fd_limit();
@@ -477,9 +500,13 @@ int main(int argc, char **argv)
 	if (!err)
 		err = loop_signals_listen(d.loop, signal_handler, &d);
 	if (!err) {
-		err = store_open(&d.store, d.loop, d.dbpath);
-		if (err)
+		const struct store_opts so = {.lock = true}; /* service: one daemon per database */
+
+		err = store_open_opts(&d.store, d.loop, d.dbpath, &so);
+		if (err) {
 			log_error("state database %s: %s", d.dbpath, strerror(err));
+			status = svc_exit_for(err); /* service */
+		}
 	}
 	if (!err)
 		err = server_alloc(&d.server, d.loop, &d.cfg->server);
@@ -490,6 +517,8 @@ int main(int argc, char **argv)
 	}
 	if (!err)
 		err = register_commands(&d);
+	if (!err) /* service: `backup FILE` */
+		err = svc_ctl_register(d.ctl, d.store);
 	/* registrar: stored bindings loaded, `register =>` lines started, REGISTER routed */
 	if (!err) {
 		err = reg_alloc(&d.reg, d.loop, server_stack(d.server), d.store, d.cfg->peers,
@@ -529,8 +558,13 @@ int main(int argc, char **argv)
 	if (!err) {
 		log_notice("mikakad %s started (config %s, control %s, database %s)",
 			   MIKAKA_VERSION, d.confdir, ctlpath, d.dbpath);
-		err = loop_run(d.loop);
+		/* service: READY=1 on the first turn: SIP is listening and the store is open */
+		err = svc_start(d.loop, "SIP listening, store open");
+		if (!err)
+			err = loop_run(d.loop);
 	}
+	svc_stopping(); /* service */
+	svc_stop();
 
 	call_eng_free(d.calls); /* calls */
 	media_free(d.media);	/* media: after the calls that hold its legs */
@@ -543,5 +577,5 @@ int main(int argc, char **argv)
 	mem_deref(d.cfg);
 	if (err)
 		log_error("exiting: %s", strerror(err));
-	return err ? 1 : 0;
+	return err ? status : 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -131,7 +132,7 @@ struct pl store_column_pl(sqlite3_stmt *stmt, int col)
  */
 
 /* mkdir -p of path's directory part. */
-static int store_mkdirs(const char *path)
+int store_mkdirs(const char *path)
 {
 	char *dir = strdup(path);
 	char *slash;
@@ -278,9 +279,19 @@ int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return ENOMEM;
+	st->lockfd = -1;
 	err = store_mkdirs(path);
 	if (err)
 		goto fail;
+	if (opts && opts->lock) {
+		err = store_lock(path, &st->lockfd);
+		if (err) {
+			log_error(err == EBUSY ? "%s is in use by another mikakad"
+					       : "%s: %s",
+				  path, strerror(err));
+			goto fail;
+		}
+	}
 	rc = sqlite3_open_v2(
 	    path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -356,6 +367,8 @@ fail:
 	for (size_t i = 0; i < STORE_STMT_N; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close_v2(st->db);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
 	free(st);
 	return err;
 }
@@ -379,6 +392,8 @@ void store_close(struct store *st)
 	/* The last connection to close checkpoints the WAL into the database and removes it. */
 	if (sqlite3_close_v2(st->db) != SQLITE_OK)
 		log_warn("close: %s", sqlite3_errmsg(st->db));
+	if (st->lockfd >= 0) /* after SQLite has closed the file (see store_lock) */
+		close(st->lockfd);
 	free(st->ops);
 	free(st->spare);
 	free(st);

@@ -34,6 +34,9 @@ struct store_opts {
 	/* How long a write waits for a lock held by another connection (e.g. an administrator's
 	 * sqlite3 shell) before the batch fails; the loop is blocked meanwhile. 0: 250 ms. */
 	unsigned busy_timeout_ms;
+	/* Hold an exclusive lock (flock) on the file while open: a second daemon, or a restore,
+	 * on the same file gets EBUSY. The daemon sets it. */
+	bool lock;
 };
 
 /* Opens (creating it and its parent directories if missing) the database at path (NULL:
@@ -160,5 +163,25 @@ int store_kv_set(struct store *st, const char *key, const struct pl *value, stor
 int store_kv_del(struct store *st, const char *key, store_done_h *done, void *arg);
 /* Appends key's value to mb; ENOENT when the key is absent. */
 int store_kv_get(struct store *st, const char *key, struct mbuf *mb);
+
+/* ---------------------------------------------------------------------------------------------
+ * Backup and restore (backup.c). why gets a one-line reason on failure.
+ */
+
+/* Commits what is queued, then copies the open database into path (absolute; it must not exist)
+ * with SQLite's online backup API, as one self-contained file (rollback-journal mode, fsynced;
+ * written beside path first, then linked into place, so a failure leaves no partial file).
+ * Blocks the loop for the copy (a few ms per MiB). EEXIST, ENOSPC, EACCES, EIO... */
+int store_backup(struct store *st, const char *path, char *why, size_t size);
+/* Checks that path is a mikaka backup it is safe to restore: an SQLite header, not truncated,
+ * not in WAL mode, mikaka's application_id and tables, a schema version this build knows
+ * (EPROTONOSUPPORT when newer), PRAGMA integrity_check "ok". Writes nothing. EINVAL otherwise. */
+int store_backup_check(const char *path, char *why, size_t size);
+/* Replaces the database at path with the backup: checked first (store_backup_check); EBUSY when a
+ * daemon holds path (store_opts.lock); a file at path that is not a mikaka database is refused.
+ * The old contents are kept as path.before-restore; the copy is one transaction, so a failure
+ * (disk full) leaves the database as it was. Run as root, the file is given to the owner of its
+ * directory (the service user). */
+int store_restore(const char *backup, const char *path, char *why, size_t size);
 
 #endif /* MIKAKA_STORE_H */

@@ -50,6 +50,7 @@ struct store {
 	bool flushing; /* running done callbacks */
 
 	struct store_stats stats;
+	int lockfd; /* store_opts.lock: the flock held on the database file; -1: none */
 	struct store_ckpt
 	    *ckpt; /* the checkpointer thread (ckpt.c); NULL: SQLite's autocheckpoint */
 };
@@ -87,6 +88,13 @@ void store_ckpt_stop(struct store *st);
 void store_ckpt_valve(struct store *st);
 /* Checkpoints the thread has run (tests). */
 uint64_t store_ckpt_count(const struct store *st);
+
+/* mkdir -p of path's directory part (mode 0750). */
+int store_mkdirs(const char *path);
+/* Takes an exclusive, non-blocking flock on path (created when missing); *fdp holds it until
+ * closed. EBUSY: another process holds it. Close the descriptor only after SQLite has closed the
+ * file: closing any descriptor of a file drops this process's POSIX (SQLite) locks on it. */
+int store_lock(const char *path, int *fdp);
 
 /* Logs SQLite's message for rc and returns the matching errno value. */
 int store_sqlite_err(struct store *st, int rc, const char *what);
