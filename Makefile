@@ -45,7 +45,29 @@ TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run check check-long unit e2e fuzz bench clean format tools print-libs
+.PHONY: all deps run check check-long unit e2e fuzz bench clean format tools print-libs \
+	install install-user uninstall deb
+
+# Installation (docs/INSTALL.md). The daemon's defaults are /etc/mikaka, /var/lib/mikaka and
+# /run/mikaka whatever PREFIX is, so sysconfdir and localstatedir do not follow PREFIX.
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+bindir        ?= $(prefix)/bin
+sbindir       ?= $(prefix)/sbin
+datadir       ?= $(prefix)/share
+mandir        ?= $(datadir)/man
+docdir        ?= $(datadir)/doc/mikaka
+sysconfdir    ?= /etc
+localstatedir ?= /var
+runstatedir   ?= /run
+libdir_systemd ?= $(prefix)/lib/systemd
+systemdunitdir ?= $(libdir_systemd)/system
+sysusersdir   ?= $(prefix)/lib/sysusers.d
+tmpfilesdir   ?= $(prefix)/lib/tmpfiles.d
+INSTALL       ?= install
+# Sample configuration copied into $(sysconfdir)/mikaka when the file is not there yet.
+SAMPLE_CONF   := etc/sip.conf etc/extensions.conf
+MANPAGES      := man/mikakad.8 man/mikaka.1 man/mikaka.conf.5
 
 all: $(BUILD)/mikakad $(BUILD)/mikaka
 
@@ -123,5 +145,65 @@ print-libs:
 
 clean:
 	rm -rf build
+
+$(BUILD)/mikaka.service: dist/mikaka.service.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
+	    -e 's|@sysconfdir@|$(sysconfdir)|g' -e 's|@localstatedir@|$(localstatedir)|g' $< >$@
+
+# A user's files in $(sysconfdir)/mikaka are never replaced: a sample is copied only where no
+# file of that name exists. The user, state directory ownership: see install-user below.
+install: all $(BUILD)/mikaka.service
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 \
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(systemdunitdir) \
+	    $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(docdir)/examples/post \
+	    $(DESTDIR)$(docdir)/examples/native $(DESTDIR)$(sysconfdir)/mikaka
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(localstatedir)/lib/mikaka $(DESTDIR)$(runstatedir)/mikaka
+	$(INSTALL) -m 0755 $(BUILD)/mikakad $(DESTDIR)$(sbindir)/mikakad
+	$(INSTALL) -m 0755 $(BUILD)/mikaka $(DESTDIR)$(bindir)/mikaka
+	$(INSTALL) -m 0644 man/mikaka.1 $(DESTDIR)$(mandir)/man1/mikaka.1
+	$(INSTALL) -m 0644 man/mikaka.conf.5 $(DESTDIR)$(mandir)/man5/mikaka.conf.5
+	$(INSTALL) -m 0644 man/mikakad.8 $(DESTDIR)$(mandir)/man8/mikakad.8
+	$(INSTALL) -m 0644 $(BUILD)/mikaka.service $(DESTDIR)$(systemdunitdir)/mikaka.service
+	$(INSTALL) -m 0644 dist/mikaka.sysusers $(DESTDIR)$(sysusersdir)/mikaka.conf
+	$(INSTALL) -m 0644 dist/mikaka.tmpfiles $(DESTDIR)$(tmpfilesdir)/mikaka.conf
+	$(INSTALL) -m 0644 etc/post/sip.conf etc/post/extensions.conf $(DESTDIR)$(docdir)/examples/post/
+	$(INSTALL) -m 0644 etc/native/mikaka.conf $(DESTDIR)$(docdir)/examples/native/
+	@for f in $(SAMPLE_CONF); do \
+	    t=$(DESTDIR)$(sysconfdir)/mikaka/$$(basename $$f); \
+	    if [ -e "$$t" ]; then echo "install: keeping your $$t"; \
+	    else echo "$(INSTALL) -m 0644 $$f $$t"; $(INSTALL) -m 0644 $$f "$$t" || exit 1; fi; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory install-user; \
+	else echo "install: as root, 'make install-user' creates the mikaka user and owns $(localstatedir)/lib/mikaka"; fi
+
+# The service user (systemd-sysusers when present, else useradd) and its directories.
+install-user:
+	if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(sysusersdir)/mikaka.conf; \
+	elif ! getent passwd mikaka >/dev/null; then \
+	    useradd --system --user-group --home-dir $(localstatedir)/lib/mikaka --shell /usr/sbin/nologin mikaka; fi
+	chown mikaka:mikaka $(localstatedir)/lib/mikaka $(runstatedir)/mikaka
+	-command -v systemctl >/dev/null && [ -d /run/systemd/system ] && systemctl daemon-reload
+
+# Removes what install put in place except the configuration in $(sysconfdir)/mikaka and the
+# state in $(localstatedir)/lib/mikaka (the database: remove it by hand if you mean to).
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/mikakad $(DESTDIR)$(bindir)/mikaka \
+	    $(DESTDIR)$(mandir)/man1/mikaka.1 $(DESTDIR)$(mandir)/man5/mikaka.conf.5 \
+	    $(DESTDIR)$(mandir)/man8/mikakad.8 $(DESTDIR)$(systemdunitdir)/mikaka.service \
+	    $(DESTDIR)$(sysusersdir)/mikaka.conf $(DESTDIR)$(tmpfilesdir)/mikaka.conf
+	rm -rf $(DESTDIR)$(docdir)
+	-rmdir $(DESTDIR)$(runstatedir)/mikaka 2>/dev/null
+	@echo "uninstall: kept $(DESTDIR)$(sysconfdir)/mikaka and $(DESTDIR)$(localstatedir)/lib/mikaka"
+
+# The Debian package, built from a copy of the tracked (and new, unignored) files in build/deb/
+# so nothing is written beside the work tree: build/deb/mikaka_VERSION_ARCH.deb.
+deb:
+	scripts/deps.sh check
+	rm -rf build/deb && mkdir -p build/deb/src
+	git ls-files -co --exclude-standard -z | grep -zv '^tests/corpora/' | \
+	    xargs -0 tar cf - | tar xf - -C build/deb/src
+	cd build/deb/src && dpkg-buildpackage -us -uc -b -j2
+	@ls build/deb/*.deb
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

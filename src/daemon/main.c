@@ -471,6 +471,8 @@ int main(int argc, char **argv)
 	log_set_level((enum log_level)verbosity);
 	if (restore) /* service: before any configuration is read */
 		return svc_restore_main(restore, d.dbpath);
+	if (svc_check_confdir(d.confdir)) /* service: a missing /etc/mikaka is an error */
+		return check_only ? 1 : SVC_EXIT_CONFIG;
 
 	err = apply_config(&d, &diags);
 	/* line discovery: [line] in mikaka.conf (checked by -t too) */

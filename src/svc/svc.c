@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,24 @@ int svc_exit_for(int err)
 	default:
 		return SVC_EXIT_FAIL;
 	}
+}
+
+int svc_check_confdir(const char *dir)
+{
+	struct stat sb;
+	int err = 0;
+
+	if (stat(dir, &sb) < 0)
+		err = errno;
+	else if (!S_ISDIR(sb.st_mode))
+		err = ENOTDIR;
+	else if (access(dir, R_OK | X_OK) < 0)
+		err = errno;
+	if (err)
+		log_error("configuration directory %s: %s (create it with sip.conf and "
+			  "extensions.conf, or mikaka.conf; samples are in the package's examples)",
+			  dir, strerror(err));
+	return err;
 }
 
 int svc_notify(const char *fmt, ...)

@@ -26,6 +26,10 @@ enum svc_exit {
 /* The exit code for an errno value met opening the state database or restoring. */
 int svc_exit_for(int err);
 
+/* A configuration directory that does not exist or cannot be read is an error (logged, with
+ * what to do), not "built-in defaults": returns 0 or an errno value. */
+int svc_check_confdir(const char *dir);
+
 /* Sends one sd_notify datagram ("READY=1\nSTATUS=...") to $NOTIFY_SOCKET (a path, or "@name" for
  * the abstract namespace). No-op without the variable. Returns 0 or an errno value. */
 int svc_notify(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -21,7 +21,7 @@ printf '[general]\nudpbindaddr=127.0.0.1\n[broken\n' >"$BAD/sip.conf"
 out=$("$MIKAKAD" -C "$BAD" -t 2>&1); rc=$?
 check "config-check-syntax-error" test "$rc" = 1 -a -n "$(grep 'sip.conf:3' <<<"$out")"
 out=$("$MIKAKAD" -C "$BAD" -s "$WORK/x.sock" 2>&1); rc=$?
-check "daemon-refuses-bad-config" test "$rc" = 1
+check "daemon-refuses-bad-config" test "$rc" = 78
 
 daemon_start "$CONF"
 
