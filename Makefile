@@ -146,14 +146,9 @@ print-libs:
 clean:
 	rm -rf build
 
-$(BUILD)/mikaka.service: dist/mikaka.service.in Makefile
-	@mkdir -p $(dir $@)
-	sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
-	    -e 's|@sysconfdir@|$(sysconfdir)|g' -e 's|@localstatedir@|$(localstatedir)|g' $< >$@
-
 # A user's files in $(sysconfdir)/mikaka are never replaced: a sample is copied only where no
 # file of that name exists. The user, state directory ownership: see install-user below.
-install: all $(BUILD)/mikaka.service
+install: all
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 \
 	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(systemdunitdir) \
 	    $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(docdir)/examples/post \
@@ -164,7 +159,10 @@ install: all $(BUILD)/mikaka.service
 	$(INSTALL) -m 0644 man/mikaka.1 $(DESTDIR)$(mandir)/man1/mikaka.1
 	$(INSTALL) -m 0644 man/mikaka.conf.5 $(DESTDIR)$(mandir)/man5/mikaka.conf.5
 	$(INSTALL) -m 0644 man/mikakad.8 $(DESTDIR)$(mandir)/man8/mikakad.8
-	$(INSTALL) -m 0644 $(BUILD)/mikaka.service $(DESTDIR)$(systemdunitdir)/mikaka.service
+	sed -e 's|@sbindir@|$(sbindir)|g' -e 's|@bindir@|$(bindir)|g' \
+	    -e 's|@sysconfdir@|$(sysconfdir)|g' -e 's|@localstatedir@|$(localstatedir)|g' \
+	    dist/mikaka.service.in >$(DESTDIR)$(systemdunitdir)/mikaka.service
+	chmod 0644 $(DESTDIR)$(systemdunitdir)/mikaka.service
 	$(INSTALL) -m 0644 dist/mikaka.sysusers $(DESTDIR)$(sysusersdir)/mikaka.conf
 	$(INSTALL) -m 0644 dist/mikaka.tmpfiles $(DESTDIR)$(tmpfilesdir)/mikaka.conf
 	$(INSTALL) -m 0644 etc/post/sip.conf etc/post/extensions.conf $(DESTDIR)$(docdir)/examples/post/

@@ -320,11 +320,15 @@ int store_restore(const char *backup, const char *path, char *why, size_t size)
 		err = EIO;
 		goto out;
 	}
-	/* Rollback-journal mode first (the copy may change the page size, which WAL forbids), then
-	 * one transaction: on any failure (disk full) the database keeps its contents. */
-	err = finish_copy(dst, why, size);
-	if (!err)
-		err = copy_db(dst, src, why, size);
+	/* One transaction in the database's own journal mode: on any failure (disk full) not a byte
+	 * of the file changes. Only a page-size change (WAL cannot do it) goes through
+	 * rollback-journal mode first. */
+	err = copy_db(dst, src, why, size);
+	if (err == EIO && query_int(dst, "PRAGMA page_size") != query_int(src, "PRAGMA page_size")) {
+		err = finish_copy(dst, why, size);
+		if (!err)
+			err = copy_db(dst, src, why, size);
+	}
 out:
 	sqlite3_close_v2(src);
 	sqlite3_close_v2(dst);

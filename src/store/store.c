@@ -243,6 +243,14 @@ static int store_check_owner(sqlite3 *db, const char *path)
 		rc = store_pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables);
 	if (rc != SQLITE_OK)
 		return store_sqlite_err(NULL, rc, path);
+	/* Newer than this build: refused here, before journal_mode or anything else is written. */
+	if (app == STORE_APP_ID && version > STORE_SCHEMA_VERSION) {
+		log_error("the database has schema version %lld, newer than this mikaka's %d: "
+			  "refusing to use it (upgrade mikaka, or move the file away); it was not "
+			  "changed",
+			  (long long)version, STORE_SCHEMA_VERSION);
+		return EPROTONOSUPPORT;
+	}
 	if (app == STORE_APP_ID || (app == 0 && version == 0 && tables == 0))
 		return 0;
 	log_error("%s is not a mikaka database (application_id %lld)", path, (long long)app);
