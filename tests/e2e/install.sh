@@ -319,6 +319,38 @@ check "journal-error-prefix-3" grep -q "^<3>ERROR svc: configuration directory" 
 JOURNAL_STREAM=1:1 "$MIKAKAD" -C "$WORK/no-such-conf" -d "$WORK/x.db" 2>"$WORK/nojournal.log"
 check "no-prefix-when-stderr-is-not-the-journal" grep -q "^ERROR svc:" "$WORK/nojournal.log"
 
+# ---- container files (no registry here to pull debian:bookworm-slim: checked statically) ------
+DF=$ROOT/Dockerfile
+CY=$ROOT/compose.yaml
+check "dockerfile-instructions-valid" test -z "$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$DF" |
+	grep -v '^\s*#' | grep -v '^\s*$' | awk '{print toupper($1)}' |
+	grep -vxE 'FROM|ARG|RUN|WORKDIR|COPY|USER|VOLUME|STOPSIGNAL|HEALTHCHECK|ENTRYPOINT|ENV|LABEL|EXPOSE|CMD')"
+check "dockerfile-debian12-slim" test "$(grep -c '^FROM debian:bookworm-slim' "$DF")" = 2
+check "dockerfile-installs-the-deb" grep -q 'apt-get install .*/tmp/deb/mikaka_\*.deb' "$DF"
+check "dockerfile-healthcheck-version" test -n "$(grep -A1 '^HEALTHCHECK' "$DF" | grep '"core", "show", "version"')"
+check "dockerfile-entrypoint-paths" test -n "$(grep -A1 '^ENTRYPOINT' "$DF" | tr -d '\n' | grep '"/usr/sbin/mikakad", "-C", "/etc/mikaka", "-s", "/run/mikaka/mikaka.ctl",.*"-d", "/var/lib/mikaka/mikaka.db"')"
+# Every Build-Depends of debian/control is installed in the build stage.
+for p in $(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$ROOT/debian/control" | sed 's/Build-Depends://; s/([^)]*)//g; s/,/ /g' | grep -v '^[A-Z]'); do
+	[ "$p" = debhelper-compat ] && p=debhelper
+	check "dockerfile-build-dep-$p" grep -q "\b$p\b" "$DF"
+done
+if python3 -c 'import yaml' 2>/dev/null; then
+	check "compose-parses" python3 - "$CY" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+s = c["services"]["mikaka"]
+assert s["network_mode"] == "host"
+vols = [v.split(":")[1] for v in s["volumes"]]
+assert "/etc/mikaka" in vols and "/var/lib/mikaka" in vols, vols
+assert s["healthcheck"]["test"][-3:] == ["core", "show", "version"]
+assert set(v.split(":")[0] for v in s["volumes"]) <= set(c["volumes"])
+PY
+fi
+check "compose-host-network" grep -q '^    network_mode: host' "$CY"
+check "compose-config-volume" grep -q -- '- .*:/etc/mikaka$' "$CY"
+check "compose-state-volume" grep -q -- '- .*:/var/lib/mikaka$' "$CY"
+check "compose-healthcheck" grep -q 'test: \["CMD", "mikaka", .*"core", "show", "version"\]' "$CY"
+
 # ---- make uninstall ---------------------------------------------------------------------------
 make -C "$ROOT" -s uninstall DESTDIR="$DEST" >/dev/null 2>&1
 check "uninstall-removes-programs" test ! -e "$DEST/usr/local/sbin/mikakad" -a ! -e "$DEST/usr/local/bin/mikaka" \
