@@ -1019,6 +1019,197 @@ static void test_checkpointer_keeps_wal_short(void **state)
 	assert_int_equal(committed(fx, "SELECT count(*) FROM reg"), ROWS);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Backup, restore, the one-daemon lock
+ */
+
+/* The whole file, for byte comparisons. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* A few rows of each table, committed. */
+static void fill(struct fx *fx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char peer[16], uid[16];
+		struct store_reg r = {0};
+		struct store_cdr c = {0};
+		struct pl v = PL("lease");
+
+		snprintf(peer, sizeof(peer), "p%d", i);
+		snprintf(uid, sizeof(uid), "u%d", i);
+		r.peer = pl_from(peer, strlen(peer));
+		r.contact = pl_from("sip:x@192.0.2.1", 15);
+		r.expires = NOW + 600;
+		r.registered_at = NOW;
+		assert_int_equal(store_reg_put(fx->st, &r, NULL, NULL), 0);
+		c.uniqueid = pl_from(uid, strlen(uid));
+		c.dst = pl_from("100", 3);
+		assert_int_equal(store_cdr_add(fx->st, &c, NULL, NULL), 0);
+		assert_int_equal(store_kv_set(fx->st, peer, &v, NULL, NULL), 0);
+	}
+	turn(fx);
+}
+
+static void test_newer_schema_file_untouched(void **state)
+{
+	struct fx *fx = *state;
+	struct store *st = NULL;
+	char *before, *after;
+	size_t lb, la;
+	sqlite3 *db;
+
+	fx_open(fx);
+	store_close(fx->st);
+	fx->st = NULL;
+	db = raw_open(fx->path);
+	raw_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99");
+	sqlite3_close(db);
+	before = slurp(fx->path, &lb);
+	assert_int_equal(store_open(&st, fx->loop, fx->path), EPROTONOSUPPORT);
+	assert_null(st);
+	/* Not even the journal mode in the header was changed. */
+	after = slurp(fx->path, &la);
+	assert_int_equal(la, lb);
+	assert_memory_equal(after, before, lb);
+	free(before);
+	free(after);
+}
+
+static void test_backup_and_restore(void **state)
+{
+	struct fx *fx = *state;
+	char bak[192], why[512], saved[192];
+
+	fx_open(fx);
+	fill(fx, 5);
+	snprintf(bak, sizeof(bak), "%s/backup.db", fx->dir);
+	assert_int_equal(store_backup(fx->st, "relative.db", why, sizeof(why)), EINVAL);
+	assert_int_equal(store_backup(fx->st, bak, why, sizeof(why)), 0);
+	assert_int_equal(store_backup(fx->st, bak, why, sizeof(why)), EEXIST);
+	assert_non_null(strstr(why, "not overwritten"));
+	assert_int_equal(store_backup_check(bak, why, sizeof(why)), 0);
+	/* More rows after the backup; the restore brings the database back to the backup. */
+	fill(fx, 9);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM cdr"), 14);
+	/* Refused while the store is open with the lock... */
+	store_close(fx->st);
+	fx->st = NULL;
+	{
+		struct store_opts o = {.lock = true};
+
+		assert_int_equal(store_open_opts(&fx->st, fx->loop, fx->path, &o), 0);
+		assert_int_equal(store_restore(bak, fx->path, why, sizeof(why)), EBUSY);
+		assert_non_null(strstr(why, "running mikakad"));
+		assert_int_equal(committed(fx, "SELECT count(*) FROM cdr"), 14);
+		store_close(fx->st);
+		fx->st = NULL;
+	}
+	/* ...done once it is closed; the old contents are kept beside it. */
+	assert_int_equal(store_restore(bak, fx->path, why, sizeof(why)), 0);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM cdr"), 5);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM reg"), 5);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM kv"), 5);
+	snprintf(saved, sizeof(saved), "%s.before-restore", fx->path);
+	{
+		sqlite3 *db = raw_open(saved);
+
+		assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 14);
+		sqlite3_close(db);
+	}
+	fx_open(fx);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM reg"), 5);
+}
+
+static void test_lock_one_daemon(void **state)
+{
+	struct fx *fx = *state;
+	struct store_opts o = {.lock = true};
+	struct store *second = NULL;
+
+	assert_int_equal(store_open_opts(&fx->st, fx->loop, fx->path, &o), 0);
+	assert_int_equal(store_open_opts(&second, fx->loop, fx->path, &o), EBUSY);
+	assert_null(second);
+	/* Without the option (tools, tests) a second connection is still allowed. */
+	assert_int_equal(store_open(&second, NULL, fx->path), 0);
+	store_close(second);
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(store_open_opts(&fx->st, fx->loop, fx->path, &o), 0);
+}
+
+static void test_backup_check_refusals(void **state)
+{
+	struct fx *fx = *state;
+	char bak[192], bad[192], why[512], cmd[512];
+	sqlite3 *db;
+	FILE *f;
+
+	fx_open(fx);
+	fill(fx, 50);
+	snprintf(bak, sizeof(bak), "%s/backup.db", fx->dir);
+	assert_int_equal(store_backup(fx->st, bak, why, sizeof(why)), 0);
+
+	snprintf(bad, sizeof(bad), "%s/missing.db", fx->dir);
+	assert_int_equal(store_backup_check(bad, why, sizeof(why)), ENOENT);
+
+	snprintf(bad, sizeof(bad), "%s/trunc.db", fx->dir);
+	snprintf(cmd, sizeof(cmd), "head -c 5000 '%s' > '%s'", bak, bad);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(store_backup_check(bad, why, sizeof(why)), EINVAL);
+	assert_non_null(strstr(why, "truncated"));
+
+	snprintf(bad, sizeof(bad), "%s/text.db", fx->dir);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 20; i++)
+		fputs("this is not an SQLite database\n", f);
+	fclose(f);
+	assert_int_equal(store_backup_check(bad, why, sizeof(why)), EINVAL);
+	assert_non_null(strstr(why, "not an SQLite database"));
+
+	snprintf(bad, sizeof(bad), "%s/foreign.db", fx->dir);
+	db = raw_open(bad);
+	raw_exec(db, "CREATE TABLE t (x)");
+	sqlite3_close(db);
+	assert_int_equal(store_backup_check(bad, why, sizeof(why)), EINVAL);
+	assert_non_null(strstr(why, "not mikaka's"));
+
+	snprintf(bad, sizeof(bad), "%s/newer.db", fx->dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", bak, bad);
+	assert_int_equal(system(cmd), 0);
+	db = raw_open(bad);
+	raw_exec(db, "PRAGMA user_version = 99");
+	sqlite3_close(db);
+	assert_int_equal(store_backup_check(bad, why, sizeof(why)), EPROTONOSUPPORT);
+	assert_non_null(strstr(why, "newer"));
+
+	/* The live database itself is in WAL mode: not a backup. */
+	assert_int_equal(store_backup_check(fx->path, why, sizeof(why)), EINVAL);
+	assert_non_null(strstr(why, "WAL"));
+
+	/* A restore of a refused file leaves the database exactly as it was. */
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(store_restore(bad, fx->path, why, sizeof(why)), EPROTONOSUPPORT);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM cdr"), 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1047,6 +1238,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch_bounded, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpointer_keeps_wal_short, fx_setup,
 					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_file_untouched, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_backup_and_restore, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_one_daemon, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_backup_check_refusals, fx_setup, fx_teardown),
 	};
 
 	log_set_level(LOG_NONE);
