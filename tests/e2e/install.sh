@@ -17,7 +17,6 @@ NCALLS=${NCALLS:-100}
 RELEASE=$ROOT/build # `make install` installs the release build (make check builds it)
 CONF=$WORK/conf
 mkdir -p "$CONF"
-cli() { "$MIKAKA" -s "$CTL" "$@"; }
 
 # ---- make install / uninstall ---------------------------------------------------------------
 DEST=$WORK/dest
