@@ -19,7 +19,7 @@ static const char store_magic[16] = "SQLite format 3";
 
 int store_lock(const char *path, int *fdp)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 
 	if (fd < 0)
 		return errno;

@@ -298,6 +298,8 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 		"$5" -s "$1/full-ctl.sock" backup "$1/full/b.db" >"$1/full-backup.log" 2>&1; echo "backup_rc=$?"
 		ls "$1/full" | grep -q "^b.db" || echo no_partial=yes
 		kill -TERM $d; wait $d
+		# A daemon starting on the full disk with a new database.
+		"$2" -C "$4" -s "$1/full-ctl2.sock" -d "$1/full/new.db" >"$1/full-start.log" 2>&1; echo "start_rc=$?"
 	' _ "$WORK" "$MIKAKAD" "$big" "$CONF" "$MIKAKA" >"$WORK/full.out" 2>&1
 	cat "$WORK/full.out" | sed 's/^/# /'
 	check "full-disk-restore-fails" grep -q "restore_rc=74" "$WORK/full.out"
@@ -306,6 +308,8 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	check "full-disk-backup-fails" grep -q "backup_rc=1" "$WORK/full.out"
 	check "full-disk-backup-says-why" grep -qi "full" "$WORK/full-backup.log"
 	check "full-disk-backup-no-partial-file" grep -q "no_partial=yes" "$WORK/full.out"
+	check "full-disk-start-exit-74" grep -q "start_rc=74" "$WORK/full.out"
+	check "full-disk-start-says-why" grep -qi "full" "$WORK/full-start.log"
 else
 	echo "# not root or no mount namespaces: the full-disk checks are skipped"
 fi
