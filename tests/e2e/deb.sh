@@ -68,7 +68,7 @@ fi
 cp "$DEB" "$WORK/mikaka_v1.deb"
 cat >"$WORK/inner.sh" <<'INNER'
 set -u
-W=$1 E2E=$2
+W=$1 E2E=$2 R=$3
 ok() { echo "ok $*"; }
 notok() { echo "not ok $*"; }
 check() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n"; fi; }
@@ -94,6 +94,18 @@ dbsum() {
 			"$(sqlite3 "$1" "SELECT * FROM $t ORDER BY 1, 2" | sha256sum | cut -c1-16)"
 	done
 }
+
+# First `make install` as root without DESTDIR (the user, the directories), then uninstall.
+if [ -x "$R/build/mikakad" ]; then
+	make -C "$R" -s install BUILD=build >"$W/make-install.log" 2>&1
+	check "make-install-as-root" test $? = 0
+	check "make-install-created-user" getent passwd mikaka
+	check "make-install-state-owned" test "$(stat -c '%U %a' /var/lib/mikaka)" = "mikaka 750"
+	check "make-install-unit" test -f /usr/local/lib/systemd/system/mikaka.service
+	make -C "$R" -s uninstall >/dev/null 2>&1
+	check "make-uninstall-as-root" test ! -e /usr/local/sbin/mikakad -a -f /etc/mikaka/sip.conf
+	userdel mikaka 2>/dev/null; rm -rf /etc/mikaka /var/lib/mikaka /run/mikaka
+fi
 
 dpkg -i "$W/mikaka_v1.deb" >"$W/dpkg-install.log" 2>&1
 check "dpkg-install" test $? = 0 || cat "$W/dpkg-install.log"
@@ -177,8 +189,8 @@ unshare -m -n bash -c '
 	mkdir -p "$ov/root$1" "$ov/root$2"
 	mount --bind "$1" "$ov/root$1"
 	mount --bind "$2" "$ov/root$2"
-	chroot "$ov/root" bash "$1/inner.sh" "$1" "$2"
-' _ "$WORK" "$E2E" >"$WORK/inner.out" 2>&1
+	chroot "$ov/root" bash "$1/inner.sh" "$1" "$2" "$3"
+' _ "$WORK" "$E2E" "$ROOT" >"$WORK/inner.out" 2>&1
 cat "$WORK/inner.out"
 [ -f "$WORK/daemon.log" ] && grep -q "^not ok" "$WORK/inner.out" && sed "s/^/# daemon: /" "$WORK/daemon.log" | tail -20
 grep -q "^ok dpkg-purge" "$WORK/inner.out" || notok "throw-away-root-ran-to-the-end"
