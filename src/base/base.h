@@ -184,6 +184,9 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR, LOG_N
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* "<3>"... when stderr is the systemd journal ($JOURNAL_STREAM), else "": for lines written to
+ * stderr without log_msg (configuration diagnostics). */
+const char *log_journal_prefix(enum log_level level);
 #define log_debug(...) log_msg(LOG_DEBUG, LOG_MODULE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, LOG_MODULE, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_NOTICE, LOG_MODULE, __VA_ARGS__)

@@ -39,6 +39,13 @@ enum log_level log_get_level(void)
 	return current_level;
 }
 
+const char *log_journal_prefix(enum log_level level)
+{
+	if (journal < 0)
+		journal = stderr_is_journal();
+	return journal && level < LOG_NONE ? level_prefix[level] : "";
+}
+
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
 	char line[1024];
@@ -47,9 +54,7 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 
 	if (level < current_level || level >= LOG_NONE)
 		return;
-	if (journal < 0)
-		journal = stderr_is_journal();
-	n = snprintf(line, sizeof(line), "%s%s %s: ", journal ? level_prefix[level] : "",
+	n = snprintf(line, sizeof(line), "%s%s %s: ", log_journal_prefix(level),
 		     level_names[level], module);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

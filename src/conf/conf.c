@@ -161,12 +161,14 @@ void conf_diags_print(const struct conf_diags *diags)
 	for (size_t i = 0; i < diags->count; i++) {
 		const struct conf_diag *d = &diags->items[i];
 		const char *sev = d->severity == CONF_ERROR ? "error" : "warning";
+		const char *pri =
+		    log_journal_prefix(d->severity == CONF_ERROR ? LOG_ERROR : LOG_WARN);
 
 		if (d->origin.line)
-			fprintf(stderr, "%s:%u: %s: %s\n", d->origin.file, d->origin.line, sev,
-				d->message);
+			fprintf(stderr, "%s%s:%u: %s: %s\n", pri, d->origin.file, d->origin.line,
+				sev, d->message);
 		else
-			fprintf(stderr, "%s: %s: %s\n", d->origin.file, sev, d->message);
+			fprintf(stderr, "%s%s: %s: %s\n", pri, d->origin.file, sev, d->message);
 	}
 }
 

@@ -319,6 +319,9 @@ fi
 js=$(stat -c '%d:%i' "$WORK/journal.log")
 JOURNAL_STREAM=$js "$MIKAKAD" -C "$WORK/no-such-conf" -d "$WORK/x.db" 2>>"$WORK/journal.log"
 check "journal-error-prefix-3" grep -q "^<3>ERROR svc: configuration directory" "$WORK/journal.log"
+: >"$WORK/journal2.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/journal2.log") "$MIKAKAD" -C "$WORK/badconf" -d "$WORK/x.db" 2>>"$WORK/journal2.log"
+check "journal-config-error-prefix-3" grep -q "^<3>.*sip.conf:2: error:" "$WORK/journal2.log"
 JOURNAL_STREAM=1:1 "$MIKAKAD" -C "$WORK/no-such-conf" -d "$WORK/x.db" 2>"$WORK/nojournal.log"
 check "no-prefix-when-stderr-is-not-the-journal" grep -q "^ERROR svc:" "$WORK/nojournal.log"
 
