@@ -58,6 +58,7 @@ enum key_id {
 	K_PERMIT,
 	K_DENY,
 	K_TRANSPORT,
+	K_OUTBOUNDPROXY,
 };
 
 enum {
@@ -118,6 +119,7 @@ static const struct key_def key_table[] = {
     {"permit", K_PERMIT, KW_PEER},
     {"deny", K_DENY, KW_PEER},
     {"transport", K_TRANSPORT, KW_GEN | KW_PEER},
+    {"outboundproxy", K_OUTBOUNDPROXY, KW_GEN | KW_PEER},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -219,7 +221,6 @@ static const char *const noimpl_keys[] = {
     "notifyhold",
     "notifymimetype",
     "notifyringing",
-    "outboundproxy",
     "outofcall_message_context",
     "parkinglot",
     "pedantic",
@@ -986,6 +987,49 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 		p->fromdomain = *val ? chunk_strdup(ld, val) : NULL;
 		set_origin(ld, p, PEER_KEY_FROMDOMAIN, v);
 		break;
+	case K_OUTBOUNDPROXY: {
+		/* Asterisk: [sip:]host[:port][,force]; an IPv6 literal in brackets. */
+		char buf[300], *h = buf, *c;
+		uint16_t port = 0;
+		struct sa tmp;
+
+		if (!*val) {
+			p->outboundproxy = NULL;
+			p->outboundproxy_port = 0;
+			set_origin(ld, p, PEER_KEY_OUTBOUNDPROXY, v);
+			break;
+		}
+		if (strlen(val) >= sizeof(buf))
+			return bad_value(ld, v, "[sip:]host[:port][,force]");
+		snprintf(buf, sizeof(buf), "%s", val);
+		if ((c = strchr(buf, ',')))
+			*c = '\0';
+		if (!strncasecmp(h, "sip:", 4))
+			h += 4;
+		if (*h == '[') {
+			char *rb = strchr(h, ']');
+
+			if (!rb)
+				return bad_value(ld, v, "[sip:]host[:port][,force]");
+			c = rb[1] == ':' ? rb + 1 : NULL;
+			h++;
+			*rb = '\0';
+		} else {
+			c = strchr(h, ':');
+		}
+		if (c) {
+			*c = '\0';
+			if (parse_u32(c + 1, 1, 65535, &u))
+				return bad_value(ld, v, "[sip:]host[:port][,force]");
+			port = (uint16_t)u;
+		}
+		if (sa_set_str(&tmp, h, 0) && !is_hostname(h))
+			return bad_value(ld, v, "[sip:]host[:port][,force]");
+		p->outboundproxy = chunk_strdup(ld, h);
+		p->outboundproxy_port = port;
+		set_origin(ld, p, PEER_KEY_OUTBOUNDPROXY, v);
+		break;
+	}
 	case K_CONTEXT:
 		if (!*val)
 			return bad_value(ld, v, "a context name");

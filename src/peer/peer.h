@@ -79,6 +79,7 @@ enum peer_key {
 	PEER_KEY_CALL_LIMIT,
 	PEER_KEY_ACL, /* the last permit= or deny= */
 	PEER_KEY_TRANSPORT,
+	PEER_KEY_OUTBOUNDPROXY,
 	PEER_KEY_COUNT
 };
 
@@ -104,6 +105,10 @@ struct peer {
 	const char *defaultuser; /* user part when we call it */
 	const char *fromuser;
 	const char *fromdomain;
+	/* outboundproxy=[sip:]host[:port][,force] (its own, else [general]'s): requests to the peer
+	 * go there instead of to host= (an IP literal or a name); NULL when not set. */
+	const char *outboundproxy;
+	uint16_t outboundproxy_port; /* 0: 5060 */
 	const char *context;		  /* where its calls enter the dialplan (never NULL) */
 	uint8_t codecs[PEER_CODEC_COUNT]; /* enum peer_codec, in preference order */
 	uint8_t ncodecs;
