@@ -3,7 +3,6 @@
  * with CSeq increasing) and to ITSP trunks from `register =>` (digest, rport). Refreshed before
  * half the granted time; failures back off with jitter from 30 s to 30 min. */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,61 +85,26 @@ static bool reg_line_eq(const struct sipcfg_register *a, const struct sipcfg_reg
 	       str_eq(a->contact, b->contact) && a->expiry == b->expiry;
 }
 
-/* Whether a `register =>` line is the discovered line's. */
+/* Whether a `register =>` line is the line's: lineid.c decided it. */
 static bool cr_is_line(const struct reg *reg, const struct sipcfg_register *cr)
 {
-	struct sa ip;
+	size_t n;
+	const struct sipcfg_register *regs = sipcfg_registers(reg->cfg, &n);
 
-	if (!reg->line_up)
-		return false;
-	if ((cr->domain && !strcasecmp(cr->domain, reg->line_domain)) ||
-	    !strcasecmp(cr->host, reg->line_domain))
-		return true;
-	return !sa_decode(&ip, cr->host, 0) && sa_eq_addr(&ip, &reg->line_server);
+	return reg->lv.line.known && reg->lv.line.reg_index >= 0 && cr >= regs &&
+	       cr < regs + n && cr - regs == reg->lv.line.reg_index;
 }
 
-/* Where a host name goes: an IP literal; the line's domain; the address of the peer named by
- * `peer?` or of a peer whose fromdomain is the name; else the resolver (blocking, only here). */
-static int resolve(const struct reg *reg, const struct sipcfg_register *cr, const char *host,
-		   uint16_t port, struct sa *out)
+/* Where a `register =>` line goes, as lineid.c resolved it. */
+static int cr_dest(const struct reg *reg, const struct sipcfg_register *cr, struct sa *out)
 {
-	struct addrinfo hints, *res = NULL;
-	char portstr[8];
+	size_t n;
+	const struct sipcfg_register *regs = sipcfg_registers(reg->cfg, &n);
 
-	if (!sa_decode(out, host, port))
-		return 0;
-	if (reg->line_up && !strcasecmp(host, reg->line_domain)) {
-		*out = reg->line_server;
-		if (!sa_port(out))
-			sa_set_port(out, port);
-		return 0;
-	}
-	if (cr && cr->peer) {
-		const struct peer *p = peer_find(reg->cfg, cr->peer);
-
-		if (p && sa_isset(&p->addr)) {
-			*out = p->addr;
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < sipcfg_peer_count(reg->cfg); i++) {
-		const struct peer *p = sipcfg_peer_at(reg->cfg, i);
-
-		if (p->fromdomain && !strcasecmp(p->fromdomain, host) && sa_isset(&p->addr)) {
-			*out = p->addr;
-			return 0;
-		}
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	if (getaddrinfo(host, portstr, &hints, &res) || !res)
+	if (cr < regs || cr >= regs + n || (size_t)(cr - regs) >= reg->lv.nregs ||
+	    !reg->lv.regs[cr - regs].n)
 		return ENOENT;
-	memset(out, 0, sizeof(*out));
-	memcpy(&out->u.sa, res->ai_addr, MIN((size_t)res->ai_addrlen, sizeof(out->u)));
-	out->len = res->ai_addrlen;
-	freeaddrinfo(res);
+	*out = reg->lv.regs[cr - regs].addrs[0];
 	return 0;
 }
 
@@ -192,7 +156,8 @@ static void out_setup(struct reg_out *o)
 {
 	struct reg *reg = o->reg;
 	const struct sipcfg_register *cr = o->cr;
-	const char *number = reg->line_number[0]       ? reg->line_number
+	const struct reg_line *l = &reg->lv.line;
+	const char *number = l->nnumbers && o->line ? l->numbers[0]
 			     : reg->set.line_number[0] ? reg->set.line_number
 						       : NULL;
 	int err;
@@ -214,10 +179,13 @@ static void out_setup(struct reg_out *o)
 		o->user[0] = '\0';
 	}
 	if (o->line) {
-		snprintf(o->domain, sizeof(o->domain), "%s", reg->line_domain);
-		sa_ntop(&reg->line_server, o->host, sizeof(o->host));
-		o->port =
-		    sa_port(&reg->line_server) ? sa_port(&reg->line_server) : SIP_PORT_DEFAULT;
+		/* NGN-NOTES §2.2: the domain in the URIs, whatever form register => has. */
+		if (l->domain[0])
+			snprintf(o->domain, sizeof(o->domain), "%s", l->domain);
+		if (sa_isset(&l->server)) {
+			sa_ntop(&l->server, o->host, sizeof(o->host));
+			o->port = sa_port(&l->server);
+		}
 		o->dport = 0;
 	}
 	if (o->ngn && number && strcmp(o->user, number)) {
@@ -228,7 +196,7 @@ static void out_setup(struct reg_out *o)
 			log_notice("register => %s@%s: registering the line as %s (the %s number) "
 				   "instead of '%s'",
 				   o->user, o->domain, number,
-				   reg->line_number[0] ? "discovered" : "configured", o->user);
+				   l->discovered && l->nnumbers ? "discovered" : "configured", o->user);
 		snprintf(o->user, sizeof(o->user), "%s", number);
 	}
 	if (o->ngn &&
@@ -238,20 +206,20 @@ static void out_setup(struct reg_out *o)
 		snprintf(o->contact_user, sizeof(o->contact_user), "s");
 
 	memset(&o->dst, 0, sizeof(o->dst));
-	if (o->line) {
-		o->dst = reg->line_server;
-		if (!sa_port(&o->dst))
-			sa_set_port(&o->dst, SIP_PORT_DEFAULT);
+	if (o->line && sa_isset(&l->server)) {
+		o->dst = l->server;
 		err = 0;
+	} else if (cr) {
+		err = cr_dest(reg, cr, &o->dst);
 	} else {
-		err = resolve(reg, cr, o->host, o->port, &o->dst);
+		err = ENOENT;
 	}
 	if (err) {
+		/* lineid.c said so with file:line, and tries again. */
 		memset(&o->dst, 0, sizeof(o->dst));
-		log_warn("register => %s@%s: cannot resolve %s", o->user, o->domain, o->host);
 		return;
 	}
-	pick_local(reg, o, o->line ? &reg->line_local : NULL);
+	pick_local(reg, o, o->line && sa_isset(&l->local) ? &l->local : NULL);
 }
 
 static void out_new_dialog(struct reg_out *o)
@@ -655,7 +623,10 @@ void reg_outs_line_changed(struct reg *reg, bool moved)
 			out_restart(o);
 		}
 	}
-	if (reg->line_up && !matched) {
+	/* Discovery with no `register =>` line for it: the line's own registration (it needs a
+	 * number: discovered, or [registrar] line_number). */
+	if (reg->lv.line.discovered && !matched &&
+	    (reg->lv.line.nnumbers || reg->set.line_number[0])) {
 		if (!autoo) {
 			autoo = out_new(reg, NULL, true);
 			if (autoo)

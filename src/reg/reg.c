@@ -177,7 +177,10 @@ int reg_alloc(struct reg **rp, struct loop *loop, struct sip_stack *stack, struc
 	if (err)
 		goto fail;
 	reg_bindings_load(reg);
-	err = reg_outs_start(reg);
+	reg->resolve = reg_resolve_getaddrinfo;
+	err = reg_lineid_update(reg, NULL);
+	if (!err)
+		err = reg_outs_start(reg);
 	if (err)
 		goto fail;
 	loop_timer_start(loop, &reg->purge_tmr, PURGE_MS, purge_h, reg);
@@ -202,6 +205,7 @@ void reg_free(struct reg *reg)
 		p->st = NULL;
 	}
 	reg_outs_free(reg);
+	reg_lineid_free(reg);
 	if (reg->aors.buckets)
 		reg_aors_free_all(reg);
 	htab_reset(&reg->aors);
@@ -214,6 +218,7 @@ void reg_free(struct reg *reg)
 int reg_reconfigure(struct reg *reg, struct sipcfg *newcfg, const struct reg_settings *set)
 {
 	struct sipcfg *old;
+	bool moved = false;
 	int err;
 
 	if (!reg || !newcfg)
@@ -228,7 +233,11 @@ int reg_reconfigure(struct reg *reg, struct sipcfg *newcfg, const struct reg_set
 		reg->bans.max = set->ban_max ? set->ban_max : 1;
 	}
 	reg_bindings_prune(reg);
-	err = reg_outs_reconfigure(reg);
+	err = reg_lineid_update(reg, &moved);
+	if (!err)
+		err = reg_outs_reconfigure(reg);
+	if (!err && moved)
+		reg_outs_line_changed(reg, true);
 	mem_deref(old);
 	return err;
 }
@@ -281,59 +290,69 @@ void reg_peer_state(const struct peer *peer, struct peer_live *out, void *arg)
 /* ---------------------------------------------------------------------------------------------
  * The discovered line.
  */
+/* Discovery's values in, a new decision, the registrations follow. */
+static void found_set(struct reg *reg, const struct reg_line_found *f)
+{
+	bool moved = false;
+
+	if (!f->up && reg->found.up)
+		log_notice("line lost: the line is what the configuration names, if anything");
+	reg->found = *f;
+	if (!reg->found.up)
+		memset(&reg->found, 0, sizeof(reg->found));
+	if (reg_lineid_update(reg, &moved))
+		return;
+	reg_outs_line_changed(reg, moved);
+}
+
 void reg_line_changed(struct reg *reg, const char *number, const char *domain,
 		      const struct sa *server, const struct sa *local_addr)
 {
-	bool up = number && *number && domain && *domain && server && sa_isset(server) &&
-		  local_addr && sa_isset(local_addr);
-	bool moved;
+	struct reg_line_found f;
 
 	if (!reg)
 		return;
-	if (!up) {
-		if (reg->line_up)
-			log_notice("line lost: its registration stops");
-		reg->line_up = false;
-		reg->line_number[0] = reg->line_domain[0] = '\0';
-		memset(&reg->line_server, 0, sizeof(reg->line_server));
-		memset(&reg->line_local, 0, sizeof(reg->line_local));
-		reg_outs_line_changed(reg, false);
-		return;
+	memset(&f, 0, sizeof(f));
+	f.up = domain && *domain && server && sa_isset(server) && local_addr &&
+	       sa_isset(local_addr);
+	if (f.up) {
+		if (number && *number) {
+			snprintf(f.numbers[0], sizeof(f.numbers[0]), "%s", number);
+			f.nnumbers = 1;
+		}
+		snprintf(f.domain, sizeof(f.domain), "%s", domain);
+		f.server = *server;
+		if (!sa_port(&f.server))
+			sa_set_port(&f.server, SIP_PORT_DEFAULT);
+		f.local = *local_addr;
 	}
-	moved = !reg->line_up || strcmp(reg->line_number, number) ||
-		strcasecmp(reg->line_domain, domain) || !sa_eq(&reg->line_server, server) ||
-		!sa_eq_addr(&reg->line_local, local_addr);
-	snprintf(reg->line_number, sizeof(reg->line_number), "%s", number);
-	snprintf(reg->line_domain, sizeof(reg->line_domain), "%s", domain);
-	reg->line_server = *server;
-	if (!sa_port(&reg->line_server))
-		sa_set_port(&reg->line_server, SIP_PORT_DEFAULT);
-	reg->line_local = *local_addr;
-	reg->line_up = true;
-	if (moved)
-		log_notice("line %s@%s via server %s: registering", number, domain,
-			   sa_fmt(&reg->line_server, (char[SA_STRLEN]){0}, SA_STRLEN));
-	reg_outs_line_changed(reg, moved);
+	found_set(reg, &f);
 }
 
 void reg_line_change_h(const struct line_info *info, unsigned changes, void *arg)
 {
 	const struct line_lease *l = &info->lease;
-	struct sa server, local;
+	struct reg_line_found f;
 
-	if (!info->bound || (changes & LINE_CHG_LOST) || !l->nsip_servers || !l->nnumbers ||
-	    !l->domain[0] || !l->address.s_addr) {
-		reg_line_changed(arg, NULL, NULL, NULL, NULL);
+	if (!arg)
 		return;
+	memset(&f, 0, sizeof(f));
+	if (info->bound && !(changes & LINE_CHG_LOST) && l->nsip_servers && l->domain[0] &&
+	    l->address.s_addr) {
+		f.up = true;
+		for (size_t i = 0; i < l->nnumbers && f.nnumbers < REG_LINE_NUMBERS_MAX; i++)
+			snprintf(f.numbers[f.nnumbers++], sizeof(f.numbers[0]), "%s",
+				 l->numbers[i]);
+		snprintf(f.domain, sizeof(f.domain), "%s", l->domain);
+		f.server.u.in.sin_family = AF_INET;
+		f.server.u.in.sin_addr = l->sip_servers[0];
+		f.server.u.in.sin_port = htons(SIP_PORT_DEFAULT);
+		f.server.len = sizeof(f.server.u.in);
+		f.local = f.server;
+		f.local.u.in.sin_addr = l->address;
+		f.local.u.in.sin_port = 0;
 	}
-	memset(&server, 0, sizeof(server));
-	server.u.in.sin_family = AF_INET;
-	server.u.in.sin_addr = l->sip_servers[0];
-	server.u.in.sin_port = htons(SIP_PORT_DEFAULT);
-	server.len = sizeof(server.u.in);
-	local = server;
-	local.u.in.sin_addr = l->address;
-	reg_line_changed(arg, l->numbers[0], l->domain, &server, &local);
+	found_set(arg, &f);
 }
 
 /* ---------------------------------------------------------------------------------------------

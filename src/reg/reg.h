@@ -115,6 +115,93 @@ void reg_line_changed(struct reg *reg, const char *number, const char *domain,
  * first option-120 server and the lease address; arg is the struct reg. */
 void reg_line_change_h(const struct line_info *info, unsigned changes, void *arg);
 
+/* ---------------------------------------------------------------------------------------------
+ * The line (lineid.c): which peer and which `register =>` line are the carrier line, decided in
+ * one place when the configuration is loaded, when line discovery reports and when a name that
+ * did not resolve resolves (retried every 60 s); never per call. Every fixed peer's host= and
+ * outboundproxy= and every `register =>` host is resolved there too: an IP literal; a name the
+ * line or the configuration defines (the discovered domain -> the option-120 server; DOMAIN of
+ * `register => user@DOMAIN@ADDRESS` or of a peer's fromdomain= with a literal host -> that
+ * address); else the resolver. docs/LINE.md, "How the line is recognised".
+ */
+#define REG_ADDRS_MAX	     4
+#define REG_LINE_NUMBERS_MAX 8
+
+/* Where one peer (or one `register =>` line) is. */
+struct reg_dest {
+	const char *name;		   /* the peer's name (points into the snapshot) */
+	struct sa addrs[REG_ADDRS_MAX];	   /* port set; [0] is where requests go */
+	size_t n;			   /* 0: not resolvable now */
+	bool via_proxy;			   /* addrs[0] is its outboundproxy= */
+	bool line;			   /* this peer is the line */
+};
+
+/* The line as mikaka recognises it. */
+struct reg_line {
+	bool known;	  /* there is a line: discovered, or named by the configuration */
+	bool discovered;  /* server, domain, local and numbers come from line discovery */
+	struct sa server; /* the carrier's SIP server, port set (unset: not resolvable now) */
+	struct sa local;  /* our line-side address (unset: not known; the kernel chooses) */
+	char domain[256]; /* the domain of From/To toward the line ("" : not known) */
+	char numbers[REG_LINE_NUMBERS_MAX][32]; /* [0] the main number, then additional ones */
+	size_t nnumbers;			/* 0: the number is not known */
+	char peer[80];	  /* the first peer that is the line ("" : none) */
+	int reg_index;	  /* the `register =>` line (sipcfg_registers order) that is the line's */
+	char source[160]; /* how it was recognised, for the log */
+};
+
+/* What line discovery gave. */
+struct reg_line_found {
+	bool up; /* a lease with a server, a domain and our address */
+	char numbers[REG_LINE_NUMBERS_MAX][32];
+	size_t nnumbers; /* may be 0: a lease without option 125 sub-option 202 */
+	char domain[256];
+	struct sa server;
+	struct sa local;
+};
+
+/* The whole decision: the line, and where each peer and each `register =>` line is. */
+struct reg_line_view {
+	struct reg_line line;
+	struct reg_dest *peers; /* sipcfg_peer_at order */
+	size_t npeers;
+	struct reg_dest *regs; /* sipcfg_registers order */
+	size_t nregs;
+	struct reg_dest general_proxy; /* [general] outboundproxy= */
+	bool unresolved;	       /* some name did not resolve */
+};
+
+/* A resolver: up to max addresses of host (port 0) into out; returns how many, or -errno. */
+typedef int(reg_resolve_h)(const char *host, struct sa *out, size_t max, void *arg);
+/* The default: getaddrinfo (blocking; called only when a decision is made). */
+int reg_resolve_getaddrinfo(const char *host, struct sa *out, size_t max, void *arg);
+
+/* Makes the decision for a snapshot (set, found and resolve may be NULL). A name that does not
+ * resolve and a name with several addresses are warnings in diags at the file:line of the key
+ * (never errors: what resolves keeps working). Free with reg_line_view_reset. */
+int reg_line_decide(struct reg_line_view *v, const struct sipcfg *cfg,
+		    const struct reg_settings *set, const struct reg_line_found *found,
+		    reg_resolve_h *resolve, void *arg, struct conf_diags *diags);
+void reg_line_view_reset(struct reg_line_view *v);
+/* Whether a name is one of the NGN's SIP domains (ntt-east.ne.jp, ntt-west.ne.jp). */
+bool reg_is_ngn_domain(const char *name);
+
+/* The registrar's current decision (reg NULL: no line). */
+const struct reg_line *reg_line(const struct reg *reg);
+/* Whether peer p (of any snapshot: matched by name) is the line. */
+bool reg_peer_is_line(const struct reg *reg, const struct peer *p);
+/* Where requests to a fixed peer go (port set); ENOENT: dynamic, or not resolvable now. */
+int reg_peer_dest(const struct reg *reg, const struct peer *p, struct sa *dst);
+/* The fixed peer of cfg that a request from src comes from (host= or outboundproxy= address,
+ * and port unless insecure=port), or NULL. */
+const struct peer *reg_peer_by_addr(const struct reg *reg, const struct sipcfg *cfg,
+				    const struct sa *src);
+/* Whether src is the line's server (address only: the carrier sends from 5060 anyway). */
+bool reg_is_line_server(const struct reg *reg, const struct sa *src);
+/* Replaces the resolver (tests); NULL: names resolve only through the line and the
+ * configuration. Takes effect at the next decision. */
+void reg_set_resolver(struct reg *reg, reg_resolve_h *h, void *arg);
+
 /* The ban on repeated authentication failures, for other modules that authenticate (INVITE):
  * whether addr is banned now, and counting one failure from it. */
 bool reg_is_banned(struct reg *reg, const struct sa *addr);

@@ -169,11 +169,14 @@ struct reg {
 	/* Wall clock derived from the loop clock, so a fake clock moves both. */
 	int64_t wall0;
 	uint64_t mono0;
-	/* The discovered line. */
-	char line_number[64];
-	char line_domain[256];
-	struct sa line_server, line_local;
-	bool line_up;
+	/* The line (lineid.c): what discovery gave, and the decision. */
+	struct reg_line_found found;
+	struct reg_line_view lv;
+	bool lv_set;
+	struct loop_timer lineid_tmr; /* retries names that did not resolve */
+	char *line_diags;	      /* the last decision's warnings (each is logged once) */
+	reg_resolve_h *resolve;
+	void *resolve_arg;
 	/* Counters for tests and logs. */
 	uint64_t n_ok, n_challenged, n_failed, n_banned_drop;
 };
@@ -192,6 +195,10 @@ void reg_bindings_prune(struct reg *reg);
 void reg_qualify_start(struct reg_aor *aor, bool soon);
 void reg_qualify_stop(struct reg_aor *aor);
 void reg_qualify_contact_gone(struct reg_contact *c);
+
+/* lineid.c: decides again (moved: the line's server, address, domain or number changed). */
+int reg_lineid_update(struct reg *reg, bool *moved);
+void reg_lineid_free(struct reg *reg);
 
 /* outbound.c */
 int reg_outs_start(struct reg *reg);
