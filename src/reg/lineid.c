@@ -488,8 +488,8 @@ int reg_lineid_update(struct reg *reg, bool *moved)
 
 	if (moved)
 		*moved = false;
-	err = reg_line_decide(&nv, reg->cfg, &reg->set, &reg->found, reg->resolve,
-			      reg->resolve_arg, &diags);
+	err = reg_line_decide(&nv, reg->cfg, &reg->set, &reg->found, reg->set.resolve,
+			      reg->set.resolve_arg, &diags);
 	if (err) {
 		conf_diags_reset(&diags);
 		log_error("the line: %s (the previous decision stays)", strerror(err));
@@ -536,14 +536,6 @@ void reg_lineid_free(struct reg *reg)
 	reg_line_view_reset(&reg->lv);
 	free(reg->line_diags);
 	reg->line_diags = NULL;
-}
-
-void reg_set_resolver(struct reg *reg, reg_resolve_h *h, void *arg)
-{
-	if (!reg)
-		return;
-	reg->resolve = h;
-	reg->resolve_arg = arg;
 }
 
 static const struct reg_dest *dest_of(const struct reg *reg, const char *name)

@@ -30,6 +30,7 @@ void reg_settings_default(struct reg_settings *set)
 	reg_digest_set_default(&set->digest);
 	set->backoff_min = 30;
 	set->backoff_max = 1800;
+	set->resolve = reg_resolve_getaddrinfo;
 }
 
 static int parse_algorithms(const struct conf_var *v, struct reg_settings *set,
@@ -177,7 +178,6 @@ int reg_alloc(struct reg **rp, struct loop *loop, struct sip_stack *stack, struc
 	if (err)
 		goto fail;
 	reg_bindings_load(reg);
-	reg->resolve = reg_resolve_getaddrinfo;
 	err = reg_lineid_update(reg, NULL);
 	if (!err)
 		err = reg_outs_start(reg);

@@ -37,6 +37,9 @@ struct reg_digest_set {
 /* The defaults: MD5 only, 300 s. */
 void reg_digest_set_default(struct reg_digest_set *ds);
 
+/* A resolver: up to max addresses of host (port 0) into out; returns how many, or -errno. */
+typedef int(reg_resolve_h)(const char *host, struct sa *out, size_t max, void *arg);
+
 /* Registrar settings without an Asterisk key: mikaka.conf [registrar]. */
 struct reg_settings {
 	uint32_t ban_failures; /* ban_failures: failed authentications that ban (10; 0: off) */
@@ -49,6 +52,9 @@ struct reg_settings {
 	uint32_t backoff_max; /* register_backoff_max: the cap (1800) */
 	char line_number[32]; /* line_number: the user part toward the NGN when discovery
 			       * gives none ("" : keep the register => user) */
+	reg_resolve_h *resolve; /* how host names resolve (no key): reg_resolve_getaddrinfo;
+				 * NULL: only through the line and the configuration (tests) */
+	void *resolve_arg;
 };
 
 /* The built-in defaults. */
@@ -171,8 +177,6 @@ struct reg_line_view {
 	bool unresolved;	       /* some name did not resolve */
 };
 
-/* A resolver: up to max addresses of host (port 0) into out; returns how many, or -errno. */
-typedef int(reg_resolve_h)(const char *host, struct sa *out, size_t max, void *arg);
 /* The default: getaddrinfo (blocking; called only when a decision is made). */
 int reg_resolve_getaddrinfo(const char *host, struct sa *out, size_t max, void *arg);
 
@@ -198,9 +202,6 @@ const struct peer *reg_peer_by_addr(const struct reg *reg, const struct sipcfg *
 				    const struct sa *src);
 /* Whether src is the line's server (address only: the carrier sends from 5060 anyway). */
 bool reg_is_line_server(const struct reg *reg, const struct sa *src);
-/* Replaces the resolver (tests); NULL: names resolve only through the line and the
- * configuration. Takes effect at the next decision. */
-void reg_set_resolver(struct reg *reg, reg_resolve_h *h, void *arg);
 
 /* The ban on repeated authentication failures, for other modules that authenticate (INVITE):
  * whether addr is banned now, and counting one failure from it. */

@@ -175,8 +175,6 @@ struct reg {
 	bool lv_set;
 	struct loop_timer lineid_tmr; /* retries names that did not resolve */
 	char *line_diags;	      /* the last decision's warnings (each is logged once) */
-	reg_resolve_h *resolve;
-	void *resolve_arg;
 	/* Counters for tests and logs. */
 	uint64_t n_ok, n_challenged, n_failed, n_banned_drop;
 };

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "reg_int.h"
 
@@ -528,6 +529,305 @@ static void test_digest_verify_credentials(void **state)
 	assert_int_equal(dg_verify(&dc, a1, NULL), REG_DIGEST_STALE);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The line decision (lineid.c) across the forms of sip.conf that name the line.
+ */
+#define NUM "0312345678"
+#define DOM "ntt-east.ne.jp"
+#define SRV "192.0.2.1"
+
+/* A fake resolver: NAME=ADDR[,ADDR...] pairs separated by spaces. */
+static int fake_resolve(const char *host, struct sa *out, size_t max, void *arg)
+{
+	const char *table = arg;
+	char buf[512], *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", table ? table : "");
+	for (char *e = strtok_r(buf, " ", &save); e; e = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(e, '='), *s2 = NULL;
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (strcasecmp(e, host))
+			continue;
+		for (char *a = strtok_r(eq + 1, ",", &s2); a && (size_t)n < max;
+		     a = strtok_r(NULL, ",", &s2))
+			assert_int_equal(sa_set_str(&out[n++], a, 0), 0);
+		return n;
+	}
+	return -ENOENT;
+}
+
+struct decided {
+	struct sipcfg *cfg;
+	struct reg_line_view v;
+	struct conf_diags diags;
+	char text[4096]; /* the diagnostics, formatted */
+};
+
+/* Loads sip.conf text and decides, with the resolver table (NULL: no resolver) and, when
+ * found_server is set, a discovered line (found_server, DOM, NUM, our address 203.0.113.6). */
+static void decide(struct decided *d, const char *sipconf, const char *table,
+		   const char *found_server, const char *line_number)
+{
+	struct conf *conf = NULL;
+	struct reg_settings set;
+	struct reg_line_found f;
+
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(conf_load_string(&conf, "sip.conf", sipconf, &d->diags), 0);
+	if (sipcfg_load(&d->cfg, conf, &d->diags)) {
+		conf_diags_print(&d->diags);
+		fail();
+	}
+	conf_free(conf);
+	conf_diags_reset(&d->diags);
+	reg_settings_default(&set);
+	if (line_number)
+		snprintf(set.line_number, sizeof(set.line_number), "%s", line_number);
+	memset(&f, 0, sizeof(f));
+	if (found_server) {
+		f.up = true;
+		snprintf(f.numbers[0], sizeof(f.numbers[0]), NUM);
+		f.nnumbers = 1;
+		snprintf(f.domain, sizeof(f.domain), DOM);
+		assert_int_equal(sa_set_str(&f.server, found_server, 5060), 0);
+		assert_int_equal(sa_set_str(&f.local, "203.0.113.6", 0), 0);
+	}
+	assert_int_equal(reg_line_decide(&d->v, d->cfg, &set, &f, table ? fake_resolve : NULL,
+					 (void *)table, &d->diags),
+			 0);
+	for (size_t i = 0; i < d->diags.count; i++) {
+		char buf[600];
+
+		conf_diag_format(&d->diags.items[i], buf, sizeof(buf));
+		snprintf(d->text + strlen(d->text), sizeof(d->text) - strlen(d->text), "%s\n", buf);
+	}
+}
+
+static void decided_free(struct decided *d)
+{
+	reg_line_view_reset(&d->v);
+	conf_diags_reset(&d->diags);
+	mem_deref(d->cfg);
+}
+
+static const struct reg_dest *dest(const struct decided *d, const char *peer)
+{
+	for (size_t i = 0; i < d->v.npeers; i++) {
+		if (!strcmp(d->v.peers[i].name, peer))
+			return &d->v.peers[i];
+	}
+	fail_msg("no peer %s", peer);
+	return NULL;
+}
+
+/* The line, its server SRV:5060 (or `server`), domain DOM and (when `num`) number NUM, and
+ * peer [gw] is it. */
+static void assert_line(const struct decided *d, const char *server, bool num)
+{
+	char buf[SA_STRLEN];
+
+	if (!d->v.line.known)
+		fprintf(stderr, "diagnostics:\n%s", d->text);
+	assert_true(d->v.line.known);
+	assert_string_equal(sa_fmt(&d->v.line.server, buf, sizeof(buf)), server);
+	assert_string_equal(d->v.line.domain, DOM);
+	if (num) {
+		assert_int_equal(d->v.line.nnumbers, 1);
+		assert_string_equal(d->v.line.numbers[0], NUM);
+	} else {
+		assert_int_equal(d->v.line.nnumbers, 0);
+	}
+	assert_true(dest(d, "gw")->line);
+	assert_false(dest(d, "801")->line);
+	assert_string_equal(d->v.line.peer, "gw");
+}
+
+#define PHONE "[801]\ntype=friend\nhost=dynamic\nsecret=x\n"
+
+static void test_line_post_forms(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	/* The post: register by domain (resolved as the post's extra_hosts did), the peer by
+	 * address. Without discovery. */
+	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
+		   "\n" PHONE,
+	       DOM "=" SRV, NULL, NULL);
+	assert_line(&d, SRV ":5060", true);
+	assert_int_equal(d.v.line.reg_index, 0);
+	assert_false(d.v.line.discovered);
+	assert_string_equal(d.text, "");
+	decided_free(&d);
+
+	/* The same with the line discovered: no resolver needed. */
+	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
+		   "\n" PHONE,
+	       NULL, SRV, NULL);
+	assert_line(&d, SRV ":5060", true);
+	assert_true(d.v.line.discovered);
+	assert_int_equal(d.v.line.reg_index, 0);
+	decided_free(&d);
+
+	/* Register by address, the peer by domain (from discovery). */
+	decide(&d, "[general]\nregister => " NUM "@" SRV "/" NUM "\n[gw]\ntype=peer\nhost=" DOM
+		   "\n" PHONE,
+	       NULL, SRV, NULL);
+	assert_line(&d, SRV ":5060", true);
+	assert_int_equal(d.v.line.reg_index, 0);
+	decided_free(&d);
+
+	/* user@domain@host: the domain maps to the address without discovery or resolver, so a
+	 * peer with host= the domain is the line too. */
+	decide(&d, "[general]\nregister => " NUM "@" DOM "@" SRV "/" NUM
+		   "\n[gw]\ntype=peer\nhost=" DOM "\n" PHONE,
+	       NULL, NULL, NULL);
+	assert_line(&d, SRV ":5060", true);
+	decided_free(&d);
+
+	/* user@domain:secret:authuser@host:port/extension (a secret the line never asks for). */
+	decide(&d, "[general]\nregister => " NUM "@" DOM ":unused:" NUM "@" SRV ":5060/" NUM
+		   "\n[gw]\ntype=peer\nhost=" DOM "\n" PHONE,
+	       NULL, NULL, NULL);
+	assert_line(&d, SRV ":5060", true);
+	assert_int_equal(d.v.line.reg_index, 0);
+	decided_free(&d);
+
+	/* outboundproxy= and fromdomain=: requests go to the proxy, which is the server. */
+	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" DOM
+		   "\noutboundproxy=sip:" SRV ":5060,force\nfromdomain=" DOM "\n" PHONE,
+	       NULL, NULL, NULL);
+	assert_line(&d, SRV ":5060", true);
+	assert_true(dest(&d, "gw")->via_proxy);
+	decided_free(&d);
+
+	/* [general] outboundproxy: the registration goes there. */
+	decide(&d, "[general]\noutboundproxy=" SRV "\nregister => " NUM "@" DOM "/" NUM
+		   "\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	       NULL, NULL, NULL);
+	assert_line(&d, SRV ":5060", true);
+	decided_free(&d);
+
+	/* peer?user@domain: the named peer's address. */
+	decide(&d, "[general]\nregister => gw?" NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
+		   "\n" PHONE,
+	       NULL, NULL, NULL);
+	assert_line(&d, SRV ":5060", true);
+	decided_free(&d);
+
+	/* The native configuration's [line], no register => at all. */
+	decide(&d, "[line]\ntype=peer\nhost=" SRV "\nfromdomain=" DOM "\nfromuser=" NUM
+		   "\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	       NULL, NULL, NULL);
+	assert_line(&d, SRV ":5060", true);
+	assert_true(dest(&d, "line")->line);
+	decided_free(&d);
+}
+
+static void test_line_210value(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	/* The post's literal line: the firmware host as user and extension is not a number. */
+	decide(&d, "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
+		   "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	       DOM "=" SRV, NULL, NULL);
+	assert_line(&d, SRV ":5060", false);
+	decided_free(&d);
+	/* ... with [registrar] line_number, or discovered: the number. */
+	decide(&d, "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
+		   "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	       DOM "=" SRV, NULL, NUM);
+	assert_line(&d, SRV ":5060", true);
+	decided_free(&d);
+	decide(&d, "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
+		   "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	       NULL, SRV, NULL);
+	assert_line(&d, SRV ":5060", true);
+	decided_free(&d);
+}
+
+static void test_line_not_the_line(void **state)
+{
+	struct decided d;
+
+	(void)state;
+	/* An ITSP trunk with credentials is not the line (rport, its own From). */
+	decide(&d, "[general]\nregister => trunk@itsp.example:pw@198.51.100.7\n[gw]\ntype=peer\n"
+		   "host=198.51.100.7\n" PHONE,
+	       NULL, NULL, NULL);
+	assert_false(d.v.line.known);
+	assert_false(dest(&d, "gw")->line);
+	assert_int_equal(d.v.line.reg_index, -1);
+	decided_free(&d);
+	/* The line discovered elsewhere: that trunk is still not it, nor a peer on another
+	 * port of the server's address. */
+	decide(&d, "[general]\nregister => trunk@itsp.example:pw@198.51.100.7\n[gw]\ntype=peer\n"
+		   "host=198.51.100.7\n[other]\ntype=peer\nhost=" SRV "\nport=5070\n" PHONE,
+	       NULL, SRV, NULL);
+	assert_true(d.v.line.known);
+	assert_int_equal(d.v.line.reg_index, -1);
+	assert_false(dest(&d, "gw")->line);
+	assert_false(dest(&d, "other")->line);
+	decided_free(&d);
+}
+
+static void test_line_bad_names(void **state)
+{
+	struct decided d;
+	const struct reg_dest *pd;
+	struct sa a;
+
+	(void)state;
+	/* A register => host that does not resolve: a warning at its file:line, the line has no
+	 * server yet (retried), and the other peers are still resolved. */
+	decide(&d, "[general]\nregister => " NUM "@nowhere.example/" NUM "\n[gw]\ntype=peer\nhost="
+		   SRV "\n[itsp]\ntype=peer\nhost=sip.itsp.example\n" PHONE,
+	       "sip.itsp.example=198.51.100.9", NULL, NULL);
+	assert_true(d.v.unresolved);
+	assert_non_null(strstr(d.text, "sip.conf:2: warning: register => " NUM
+					"@nowhere.example: 'nowhere.example' does not resolve"));
+	assert_true(d.v.line.known);
+	assert_false(sa_isset(&d.v.line.server));
+	assert_false(dest(&d, "gw")->line);
+	pd = dest(&d, "itsp");
+	assert_int_equal(pd->n, 1);
+	assert_int_equal(sa_port(&pd->addrs[0]), 5060);
+	decided_free(&d);
+
+	/* A peer whose host= resolves to several addresses: a warning naming them at the host=
+	 * line; requests go to the first, the line is recognised on any of them. */
+	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\n"
+		   "host=gw.example\n" PHONE,
+	       DOM "=" SRV " gw.example=198.51.100.1," SRV, NULL, NULL);
+	assert_non_null(strstr(d.text, "sip.conf:5: warning: [gw] host: 'gw.example' resolves to "
+					"2 addresses (198.51.100.1, " SRV ")"));
+	assert_false(d.v.unresolved);
+	pd = dest(&d, "gw");
+	assert_int_equal(pd->n, 2);
+	assert_true(pd->line);
+	assert_int_equal(sa_set_str(&a, "198.51.100.1", 5060), 0);
+	assert_true(sa_eq(&pd->addrs[0], &a));
+	decided_free(&d);
+
+	/* A peer host that does not resolve: warned, not the line, nothing else lost. */
+	decide(&d, "[general]\nregister => " NUM "@" DOM "@" SRV "/" NUM "\n[gw]\ntype=peer\n"
+		   "host=gone.example\n" PHONE,
+	       "", NULL, NULL);
+	assert_non_null(strstr(d.text, "sip.conf:5: warning: [gw] host: 'gone.example' does not "
+					"resolve"));
+	assert_true(d.v.unresolved);
+	assert_true(d.v.line.known);
+	assert_false(dest(&d, "gw")->line);
+	assert_int_equal(d.v.line.reg_index, 0);
+	decided_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +842,10 @@ int main(void)
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_digest_challenge_offer),
 	    cmocka_unit_test(test_digest_verify_credentials),
+	    cmocka_unit_test(test_line_post_forms),
+	    cmocka_unit_test(test_line_210value),
+	    cmocka_unit_test(test_line_not_the_line),
+	    cmocka_unit_test(test_line_bad_names),
 	};
 	return cmocka_run_group_tests_name("reg", tests, NULL, NULL);
 }
