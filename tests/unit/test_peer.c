@@ -819,6 +819,40 @@ static void assert_mbuf(struct mbuf *mb, const char *expect)
 	mbuf_reset(mb);
 }
 
+/* outboundproxy=: [general] gives every peer its own unless it has one; [sip:]host[:port][,force]. */
+static void test_outboundproxy(void **state)
+{
+	struct conf_diags d = {0};
+	struct sipcfg *cfg = NULL;
+	const struct peer *p;
+
+	(void)state;
+	assert_int_equal(load("[general]\noutboundproxy=proxy.example\n"
+			      "[a]\ntype=peer\nhost=ntt-east.ne.jp\noutboundproxy=sip:192.0.2.1:5070,force\n"
+			      "[b]\ntype=peer\nhost=192.0.2.9\n"
+			      "[c]\ntype=peer\nhost=192.0.2.9\noutboundproxy=[2001:db8::1]:5062\n",
+			      &cfg, &d),
+			 0);
+	p = peer_find(cfg, "a");
+	assert_string_equal(p->outboundproxy, "192.0.2.1");
+	assert_int_equal(p->outboundproxy_port, 5070);
+	assert_int_equal(peer_origin(p, PEER_KEY_OUTBOUNDPROXY).line, 6);
+	p = peer_find(cfg, "b");
+	assert_string_equal(p->outboundproxy, "proxy.example");
+	assert_int_equal(p->outboundproxy_port, 0);
+	p = peer_find(cfg, "c");
+	assert_string_equal(p->outboundproxy, "2001:db8::1");
+	assert_int_equal(p->outboundproxy_port, 5062);
+	assert_int_equal(diag_count(&d, CONF_WARNING, 0, "outboundproxy"), 0);
+	mem_deref(cfg);
+	cfg = NULL;
+	conf_diags_reset(&d);
+	assert_int_equal(load("[a]\ntype=peer\nhost=192.0.2.9\noutboundproxy=bad host:x\n", &cfg, &d),
+			 EINVAL);
+	assert_int_equal(diag_count(&d, CONF_ERROR, 4, "outboundproxy"), 1);
+	conf_diags_reset(&d);
+}
+
 static void test_show_peers(void **state)
 {
 	struct conf_diags diags = {0};
@@ -1022,7 +1056,7 @@ int main(void)
 	    cmocka_unit_test(test_register_expiry_order),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_warnings_only),
-	    cmocka_unit_test(test_show_peers),
+	    cmocka_unit_test(test_outboundproxy), cmocka_unit_test(test_show_peers),
 	    cmocka_unit_test(test_show_peer),
 	    cmocka_unit_test(test_show_settings_registry),
 	};
