@@ -530,23 +530,6 @@ static void a_cancel_h(struct sip_strans *st, const struct sip_msg *cancel, void
 	call_hangup(c, 16);
 }
 
-/* Which peer a request comes from: the line (by its source address), a peer with a fixed
- * address, else by the From user (phones authenticate). */
-static const struct peer *peer_by_addr(const struct sipcfg *pc, const struct sa *src)
-{
-	for (size_t i = 0; i < sipcfg_peer_count(pc); i++) {
-		const struct peer *p = sipcfg_peer_at(pc, i);
-
-		if (p->dynamic || !sa_isset(&p->addr) || !sa_eq_addr(&p->addr, src))
-			continue;
-		if (!(p->insecure & PEER_INSECURE_PORT) && sa_port(&p->addr) &&
-		    sa_port(&p->addr) != sa_port(src))
-			continue;
-		return p;
-	}
-	return NULL;
-}
-
 static size_t eng_ncalls(const struct call_eng *eng)
 {
 	return list_count(&eng->calls);
@@ -586,6 +569,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	const struct sipcfg *pc = eng->cfg->peers;
 	const struct sipcfg_general *g = sipcfg_general(pc);
 	const struct peer *p = NULL;
+	const struct reg_line *line = reg_line(eng->reg);
 	bool from_line = false;
 	const char *context;
 	char exten[64], num[64], name[80], tmp[64];
@@ -600,22 +584,22 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		sip_strans_reply(st, 403, "Forbidden", NULL, NULL, NULL);
 		return;
 	}
-	p = peer_by_addr(pc, &msg->src);
-	if (eng->line_up && sa_isset(&eng->line.local) && sa_eq_addr(&msg->dst, &eng->line.local) &&
-	    !sa_eq_addr(&msg->src, &eng->line.server) && (!p || p->dynamic)) {
+	/* Which peer a request comes from: a fixed peer by its (resolved) address; the line also
+	 * by its server's address, routed by the line peer's context. Phones authenticate. */
+	p = reg_peer_by_addr(eng->reg, pc, &msg->src);
+	if (line->discovered && sa_isset(&line->local) && sa_eq_addr(&msg->dst, &line->local) &&
+	    !reg_is_line_server(eng->reg, &msg->src) && (!p || p->dynamic)) {
 		call_refused(eng, msg, "INVITE on the line side from a non-server address");
 		sip_strans_reply(st, 403, "Forbidden", NULL, NULL, NULL);
 		return;
 	}
-	if (p) {
-		char n1[64], d1[256];
+	from_line = reg_is_line_server(eng->reg, &msg->src) || (p && reg_peer_is_line(eng->reg, p));
+	if (from_line && (!p || !reg_peer_is_line(eng->reg, p)) && line->peer[0]) {
+		const struct peer *lp = peer_find(pc, line->peer);
 
-		from_line = call_peer_is_line(eng, pc, p, n1, sizeof(n1), d1, sizeof(d1)) ||
-			    (eng->line_up && sa_eq_addr(&msg->src, &eng->line.server));
-		/* A fixed-address peer (the line, a trunk) is matched by its address. */
+		if (lp)
+			p = lp;
 	}
-	if (!p && eng->line_up && sa_eq_addr(&msg->src, &eng->line.server))
-		from_line = true;
 	if (p && !from_line && (p->secret || p->md5secret) &&
 	    !(p->insecure & PEER_INSECURE_INVITE)) {
 		/* A phone with a fixed address still proves who it is. */
@@ -917,17 +901,6 @@ void call_eng_set_media(struct call_eng *eng, struct media *m)
 {
 	if (eng)
 		eng->media = m;
-}
-
-void call_eng_set_line(struct call_eng *eng, const struct call_line *line)
-{
-	if (!line || !sa_isset(&line->server)) {
-		memset(&eng->line, 0, sizeof(eng->line));
-		eng->line_up = false;
-		return;
-	}
-	eng->line = *line;
-	eng->line_up = true;
 }
 
 size_t call_count(const struct call_eng *eng)

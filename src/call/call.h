@@ -52,15 +52,6 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 /* Applies new settings (a reload); calls in progress keep running under them. */
 void call_eng_set_settings(struct call_eng *eng, const struct call_settings *set);
 
-/* The discovered line (all strings may be empty when there is no line). */
-struct call_line {
-	char numbers[8][32]; /* [0]: the main number, then additional ones (DHCP 203) */
-	size_t nnumbers;
-	char domain[256];
-	struct sa server; /* the carrier's SIP server (port 0: 5060); unset: no line */
-	struct sa local;  /* our line-side address (port ignored) */
-};
-
 /* Starts the engine on stack (it installs the stack's stray-response handler). store and reg may
  * be NULL (tests: no records, no authentication ban). cfg is referenced. set NULL: defaults. */
 int call_eng_alloc(struct call_eng **engp, struct loop *loop, struct sip_stack *stack,
@@ -77,8 +68,6 @@ void call_eng_set_locator(struct call_eng *eng, call_locate_h *h, void *arg);
  * carries our address facing that leg and a relay port, negotiated per leg (docs/CALLS.md).
  * Set before calls arrive; the engine must be freed before the media engine. */
 void call_eng_set_media(struct call_eng *eng, struct media *m);
-/* The line changed (NULL: no line). */
-void call_eng_set_line(struct call_eng *eng, const struct call_line *line);
 
 /* The request handler for server_route() of INVITE, ACK, BYE, PRACK, UPDATE, INFO and REFER
  * (arg: the engine). Takes INVITEs and every request inside a dialog it knows; returns false

@@ -146,8 +146,6 @@ struct call_eng {
 	struct call_settings set;
 	call_locate_h *locate;
 	void *locate_arg;
-	struct call_line line;
-	bool line_up;
 	struct list calls;
 	struct list orphans;
 	struct htab legs;
@@ -217,8 +215,8 @@ int call_leg_retry_422(struct call_leg *leg, const struct sip_msg *resp);
 
 /* dial.c: Dial(): callee legs and their responses. */
 void call_cancel_pending(struct call *c, struct call_leg *except, const char *reason);
-bool call_peer_is_line(struct call_eng *eng, const struct sipcfg *pc, const struct peer *p,
-			 char *number, size_t nsize, char *domain, size_t dsize);
+bool call_peer_is_line(struct call_eng *eng, const struct peer *p, char *number, size_t nsize,
+		       char *domain, size_t dsize);
 size_t call_peer_active_legs(const struct call_eng *eng, const char *peer);
 void call_do_dial(struct call *c, const struct pbx_dial *dial);
 void call_b_resp_h(int err, const struct sip_msg *resp, void *arg);

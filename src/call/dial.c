@@ -80,43 +80,18 @@ static void note_final(struct call *c, uint16_t code)
  * Dial()
  */
 
-/* Whether a peer is the carrier line: its address is the discovered server, or a register =>
- * line registers to its host. Fills number/domain for the From. */
-bool call_peer_is_line(struct call_eng *eng, const struct sipcfg *pc, const struct peer *p,
-			 char *number, size_t nsize, char *domain, size_t dsize)
+/* Whether a peer is the carrier line (the registrar decided it: reg_peer_is_line, docs/LINE.md).
+ * Fills the line's main number ("" when not known) and domain for the From. */
+bool call_peer_is_line(struct call_eng *eng, const struct peer *p, char *number, size_t nsize,
+		       char *domain, size_t dsize)
 {
-	size_t nreg;
-	const struct sipcfg_register *regs;
+	const struct reg_line *l = reg_line(eng->reg);
 
-	if (!p || p->dynamic)
+	if (!p || p->dynamic || !reg_peer_is_line(eng->reg, p))
 		return false;
-	if (eng->line_up && sa_isset(&p->addr) && sa_eq_addr(&p->addr, &eng->line.server)) {
-		snprintf(number, nsize, "%s", eng->line.numbers[0]);
-		snprintf(domain, dsize, "%s", eng->line.domain);
-		return true;
-	}
-	if (!strcasecmp(p->name, "line")) {
-		/* The generated native configuration names the carrier "line". */
-		snprintf(number, nsize, "%s",
-			 eng->line_up ? eng->line.numbers[0] : call_str_or(p->fromuser, ""));
-		snprintf(domain, dsize, "%s",
-			 eng->line_up ? eng->line.domain : call_str_or(p->fromdomain, p->host));
-		return true;
-	}
-	regs = sipcfg_registers(pc, &nreg);
-	for (size_t i = 0; i < nreg; i++) {
-		if (regs[i].host && p->host && !strcasecmp(regs[i].host, p->host)) {
-			snprintf(number, nsize, "%s", regs[i].user);
-			snprintf(domain, dsize, "%s", regs[i].domain ? regs[i].domain : regs[i].host);
-			return true;
-		}
-		if (regs[i].peer && !strcasecmp(regs[i].peer, p->name)) {
-			snprintf(number, nsize, "%s", regs[i].user);
-			snprintf(domain, dsize, "%s", regs[i].domain ? regs[i].domain : regs[i].host);
-			return true;
-		}
-	}
-	return false;
+	snprintf(number, nsize, "%s", l->nnumbers ? l->numbers[0] : "");
+	snprintf(domain, dsize, "%s", l->domain[0] ? l->domain : call_str_or(p->fromdomain, ""));
+	return true;
 }
 
 size_t call_peer_active_legs(const struct call_eng *eng, const char *peer)
@@ -196,9 +171,8 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	if (eng->media && c->a && c->a->ml) {
 		/* Our own offer from our address facing the callee (the line's address toward the
 		 * carrier), restricted to what the caller offered. */
-		const struct sa *ml_local =
-			is_line && eng->line_up && sa_isset(&eng->line.local) ? &eng->line.local
-									      : local;
+		const struct reg_line *l = reg_line(eng->reg);
+		const struct sa *ml_local = is_line && sa_isset(&l->local) ? &l->local : local;
 
 		err = call_media_callee_offer(leg, c->a, d->p, ml_local, &msdp);
 		if (err) {
@@ -244,9 +218,11 @@ static int dial_contact_h(const struct reg_contact_info *ci, void *arg)
 
 static bool line_owns(const struct call_eng *eng, const char *num, bool *additional)
 {
+	const struct reg_line *l = reg_line(eng->reg);
+
 	*additional = false;
-	for (size_t i = 0; i < eng->line.nnumbers && i < ARRAY_SIZE(eng->line.numbers); i++) {
-		if (!strcmp(eng->line.numbers[i], num)) {
+	for (size_t i = 0; i < l->nnumbers; i++) {
+		if (!strcmp(l->numbers[i], num)) {
 			*additional = i > 0;
 			return true;
 		}
@@ -287,18 +263,25 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 		*started += d.started;
 		return;
 	}
-	if (!sa_isset(&p->addr)) {
-		(*unavail)++;
-		return;
-	}
 	{
-		struct sa dst = p->addr, local;
+		const struct reg_line *l = reg_line(eng->reg);
+		struct sa dst, local;
 		const char *dialled = t->number ? t->number : (p->defaultuser ? p->defaultuser : p->name);
-		char ruri[512], to[512], srv[SA_STRLEN], extra[512] = "", lh[SA_STRLEN];
+		char ruri[512], to[512], srv[SA_STRLEN + 260], extra[512] = "", lh[SA_STRLEN];
 		const char *from_user = call_str_or(c->cid_num, "anonymous");
-		bool is_line = call_peer_is_line(eng, pc, p, number, sizeof(number), domain,
+		bool is_line = call_peer_is_line(eng, p, number, sizeof(number), domain,
 						 sizeof(domain));
 
+		/* Toward the line: its server, whichever of the peer's addresses that is; else
+		 * where the registrar resolved the peer (its outboundproxy= first). */
+		if (is_line && sa_isset(&l->server)) {
+			dst = l->server;
+		} else if (reg_peer_dest(eng->reg, p, &dst)) {
+			log_notice("Dial(SIP/%s): its address is not known now (host=%s)", p->name,
+				   call_str_or(p->host, "?"));
+			(*unavail)++;
+			return;
+		}
 		if (!sa_port(&dst))
 			sa_set_port(&dst, p->port ? p->port : SIP_PORT_DEFAULT);
 		if (sip_transp_local_for(eng->tp, &dst, &local)) {
@@ -311,8 +294,10 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 			bool additional = false;
 
 			/* NGN-NOTES §2.4: digits as dialled at the server's address; the From
-			 * carries the line's number; an additional number goes in PPI. */
-			if (c->cid_num[0] && strcmp(c->cid_num, number) &&
+			 * carries the line's number; an additional number goes in PPI. When the
+			 * line's number is not known (the post's 210VALUE line without
+			 * discovery), the From carries the dialplan's CALLERID(num). */
+			if (c->cid_num[0] && number[0] && strcmp(c->cid_num, number) &&
 			    !line_owns(eng, c->cid_num, &additional)) {
 				log_notice("Dial(SIP/%s/%s): caller ID %s is not a number of the "
 					   "line: refused, not sent",
@@ -322,8 +307,10 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 			}
 			if (c->cid_num[0] && strcmp(c->cid_num, number))
 				from_user = c->cid_num;
-			else
+			else if (number[0])
 				from_user = number;
+			if (!domain[0])
+				snprintf(domain, sizeof(domain), "%s", lh);
 			if (additional)
 				snprintf(extra, sizeof(extra),
 					 "P-Preferred-Identity: <sip:%s@%s>\r\n", from_user, domain);
@@ -332,6 +319,13 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 			*started += leg_start(&d, ruri, to, from_user, domain, &dst, &local,
 					      SIP_TP_UDP, true, extra) == 0;
 		} else {
+			/* Through an outboundproxy= the Request-URI keeps the peer's host. */
+			if (p->outboundproxy && p->host) {
+				if (p->port && p->port != SIP_PORT_DEFAULT)
+					snprintf(srv, sizeof(srv), "%s:%u", p->host, p->port);
+				else
+					snprintf(srv, sizeof(srv), "%s", p->host);
+			}
 			snprintf(ruri, sizeof(ruri), "sip:%s@%s", dialled, srv);
 			snprintf(to, sizeof(to), "<sip:%s@%s>", dialled, srv);
 			*started += leg_start(&d, ruri, to, from_user,

@@ -338,25 +338,7 @@ static void line_changed(const struct line_info *info, unsigned changes, void *a
 			 "keep their old values");
 	conf_diags_reset(&diags);
 	reg_line_change_h(info, changes, d->reg); /* registrar */
-	/* calls: the line's numbers, domain, server and our address for both directions */
-	if (info->bound && info->lease.nsip_servers) {
-		struct call_line cl;
-
-		memset(&cl, 0, sizeof(cl));
-		for (size_t i = 0; i < info->lease.nnumbers && i < ARRAY_SIZE(cl.numbers); i++)
-			snprintf(cl.numbers[i], sizeof(cl.numbers[i]), "%s", info->lease.numbers[i]);
-		cl.nnumbers = MIN(info->lease.nnumbers, ARRAY_SIZE(cl.numbers));
-		snprintf(cl.domain, sizeof(cl.domain), "%s", info->lease.domain);
-		cl.server.u.in.sin_family = AF_INET;
-		cl.server.u.in.sin_addr = info->lease.sip_servers[0];
-		cl.server.u.in.sin_port = htons(SIP_PORT_DEFAULT);
-		cl.server.len = sizeof(cl.server.u.in);
-		cl.local = cl.server;
-		cl.local.u.in.sin_addr = info->lease.address;
-		call_eng_set_line(d->calls, &cl);
-	} else {
-		call_eng_set_line(d->calls, NULL);
-	}
+	/* calls: the engine asks the registrar's decision about the line (reg_line) */
 }
 
 static void signal_handler(enum loop_signal sig, void *arg)

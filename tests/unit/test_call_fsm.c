@@ -25,6 +25,7 @@
 #include "call.h"
 #include "cfg.h"
 #include "loop.h"
+#include "reg.h"
 #include "server.h"
 #include "sip.h"
 
@@ -72,6 +73,7 @@ static struct {
 	struct loop *loop;
 	struct server *srv;
 	struct call_eng *eng;
+	struct reg *reg; /* decides which peer is the line (the [line] peer here) */
 	struct cfg *cfg;
 	struct sa mk; /* mikaka's UDP socket */
 	uint16_t mk_port;
@@ -217,8 +219,12 @@ static int setup(void **state)
 	call_settings_default(&cs);
 	if (setup_digest_set)
 		cs.digest = setup_digest;
+	assert_int_equal(reg_alloc(&fx.reg, fx.loop, server_stack(fx.srv), NULL, fx.cfg->peers, NULL),
+			 0);
+	assert_true(reg_line(fx.reg)->known);
+	assert_string_equal(reg_line(fx.reg)->peer, "line");
 	assert_int_equal(
-	    call_eng_alloc(&fx.eng, fx.loop, server_stack(fx.srv), NULL, NULL, fx.cfg, &cs), 0);
+	    call_eng_alloc(&fx.eng, fx.loop, server_stack(fx.srv), NULL, fx.reg, fx.cfg, &cs), 0);
 	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
 		assert_int_equal(server_route(fx.srv, methods[i], call_handle_request, fx.eng), 0);
 	return 0;
@@ -230,6 +236,7 @@ static int teardown(void **state)
 
 	(void)state;
 	call_eng_free(fx.eng);
+	reg_free(fx.reg);
 	server_free(fx.srv);
 	loop_free(fx.loop);
 	mem_deref(fx.cfg);
