@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
@@ -1396,6 +1397,79 @@ static void test_trunk_digest(void **state)
 	}
 }
 
+/* A register => host that does not resolve: the line has no server yet, the registration waits
+ * ("Failed"), the registrar keeps serving phones and nothing stored is lost; once the name
+ * resolves (tried again every 60 s) the line registers at once. */
+static const char *resolve_table; /* "NAME=ADDR" or NULL */
+
+static int table_resolve(const char *host, struct sa *out, size_t max, void *arg)
+{
+	const char *eq = resolve_table ? strchr(resolve_table, '=') : NULL;
+
+	(void)arg;
+	if (!eq || !max || strncasecmp(resolve_table, host, (size_t)(eq - resolve_table)) ||
+	    host[eq - resolve_table])
+		return -ENOENT;
+	assert_int_equal(sa_set_str(&out[0], eq + 1, 0), 0);
+	return 1;
+}
+
+static void test_line_host_resolves_later(void **state)
+{
+	struct sipcfg *n;
+	struct conf *conf = NULL;
+	struct conf_diags d = {0};
+	struct sipcfg_reg_live live;
+	struct sip_msg *m;
+	char text[512];
+	size_t nr;
+
+	(void)state;
+	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, "600", NULL, NULL), 200);
+	resolve_table = NULL;
+	fx.set.resolve = table_resolve;
+	snprintf(text, sizeof(text),
+		 "[general]\nrealm=mikaka\nregister => 0312345678@ntt-east.ne.jp@carrier.example:%u"
+		 "/0312345678\n[801]\ntype=friend\nhost=dynamic\nsecret=pw801\n",
+		 fx.phone_port);
+	assert_int_equal(conf_load_string(&conf, "sip.conf", text, &d), 0);
+	assert_int_equal(sipcfg_load(&n, conf, &d), 0);
+	conf_free(conf);
+	conf_diags_reset(&d);
+	assert_int_equal(reg_reconfigure(fx.reg, n, &fx.set), 0);
+	mem_deref(fx.cfg);
+	fx.cfg = n;
+	advance(0);
+	assert_true(reg_line(fx.reg)->known);
+	assert_false(sa_isset(&reg_line(fx.reg)->server));
+	assert_true(phone_silent());
+	memset(&live, 0, sizeof(live));
+	reg_registry_state(&sipcfg_registers(fx.cfg, &nr)[0], &live, fx.reg);
+	assert_string_equal(live.state, "Failed");
+	/* Phones are still served; the stored binding is still there. */
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+	assert_int_equal(do_register("801", "pw801", REG_DIGEST_MD5, "600", NULL, NULL), 200);
+	/* The name resolves: within the next retry the line registers, to that address. */
+	resolve_table = "carrier.example=127.0.0.1";
+	advance(60000);
+	m = carrier_expect_register();
+	assert_true(pl_eq_str(&m->ruri, "sip:ntt-east.ne.jp"));
+	assert_false(m->via.rport);
+	carrier_answer(m, 200, "OK", "Expires: 3600\r\n");
+	mem_deref(m);
+	memset(&live, 0, sizeof(live));
+	reg_registry_state(&sipcfg_registers(fx.cfg, &nr)[0], &live, fx.reg);
+	assert_string_equal(live.state, "Registered");
+	assert_true(sa_isset(&reg_line(fx.reg)->server));
+	advance(1);
+	/* Restarted on the same store: the phone's binding came through all of it. */
+	reg_free(fx.reg);
+	fx.reg = NULL;
+	assert_int_equal(reg_alloc(&fx.reg, fx.loop, fx.stack, fx.store, fx.cfg, &fx.set), 0);
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+	resolve_table = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1418,6 +1492,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flood_unknown_no_growth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_persistence, setup_store, teardown),
+	    cmocka_unit_test_setup_teardown(test_line_host_resolves_later, setup_store, teardown),
 	    cmocka_unit_test_setup_teardown(test_qualify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_line_register_shape, setup_ngn, teardown),
 	    cmocka_unit_test_setup_teardown(test_line_register_backoff, setup_ngn, teardown),
