@@ -108,7 +108,7 @@ struct peer {
 	/* outboundproxy=[sip:]host[:port][,force] (its own, else [general]'s): requests to the peer
 	 * go there instead of to host= (an IP literal or a name); NULL when not set. */
 	const char *outboundproxy;
-	uint16_t outboundproxy_port; /* 0: 5060 */
+	uint16_t outboundproxy_port;	  /* 0: 5060 */
 	const char *context;		  /* where its calls enter the dialplan (never NULL) */
 	uint8_t codecs[PEER_CODEC_COUNT]; /* enum peer_codec, in preference order */
 	uint8_t ncodecs;

@@ -165,7 +165,8 @@ static void resolve(struct decider *d, const char *host, uint16_t port, struct r
 	}
 	if (n <= 0) {
 		d->unresolved = true;
-		conf_diag_add(d->diags, CONF_WARNING, origin && origin->file ? origin->file : "sip.conf",
+		conf_diag_add(d->diags, CONF_WARNING,
+			      origin && origin->file ? origin->file : "sip.conf",
 			      origin ? origin->line : 0,
 			      "%s: '%s' does not resolve; nothing is sent there and nothing from "
 			      "there is recognised until it does (tried again every %d s)",
@@ -186,7 +187,8 @@ static void resolve(struct decider *d, const char *host, uint16_t port, struct r
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				 i ? ", " : "", sa_ntop(&addrs[i], one, sizeof(one)));
 		}
-		conf_diag_add(d->diags, CONF_WARNING, origin && origin->file ? origin->file : "sip.conf",
+		conf_diag_add(d->diags, CONF_WARNING,
+			      origin && origin->file ? origin->file : "sip.conf",
 			      origin ? origin->line : 0,
 			      "%s: '%s' resolves to %d addresses (%s): requests go to the first, "
 			      "requests from any of them are taken as coming from here",
@@ -320,8 +322,8 @@ int reg_line_decide(struct reg_line_view *v, const struct sipcfg *cfg,
 	if (defaults && defaults->outboundproxy) {
 		struct conf_origin o = peer_origin(defaults, PEER_KEY_OUTBOUNDPROXY);
 
-		resolve(&d, defaults->outboundproxy, defaults->outboundproxy_port, &v->general_proxy,
-			&o, "[general] outboundproxy");
+		resolve(&d, defaults->outboundproxy, defaults->outboundproxy_port,
+			&v->general_proxy, &o, "[general] outboundproxy");
 	}
 	for (size_t i = 0; i < nregs; i++) {
 		const struct sipcfg_register *r = &regs[i];
@@ -440,7 +442,8 @@ int reg_line_decide(struct reg_line_view *v, const struct sipcfg *cfg,
 		/* Without a domain the From would carry an address, which the line refuses. */
 		const struct conf_origin *o = cand >= 0 ? &regs[cand].origin : NULL;
 
-		conf_diag_add(diags, CONF_WARNING, o && o->file ? o->file : "sip.conf", o ? o->line : 0,
+		conf_diag_add(diags, CONF_WARNING, o && o->file ? o->file : "sip.conf",
+			      o ? o->line : 0,
 			      "the line's SIP domain is not known (no discovery, no "
 			      "register => user@DOMAIN, no fromdomain=): requests to the line "
 			      "carry its address instead");
@@ -500,7 +503,8 @@ int reg_lineid_update(struct reg *reg, bool *moved)
 	nl = &nv.line;
 	if (moved)
 		*moved = ol->known != nl->known || !sa_eq(&ol->server, &nl->server) ||
-			 !sa_eq_addr(&ol->local, &nl->local) || strcasecmp(ol->domain, nl->domain) ||
+			 !sa_eq_addr(&ol->local, &nl->local) ||
+			 strcasecmp(ol->domain, nl->domain) ||
 			 strcmp(ol->numbers[0], nl->numbers[0]);
 	if (nl->known && (!reg->lv_set || ol->known != nl->known || strcmp(ol->peer, nl->peer) ||
 			  !sa_eq(&ol->server, &nl->server))) {
@@ -517,7 +521,8 @@ int reg_lineid_update(struct reg *reg, bool *moved)
 	reg->lv_set = true;
 	loop_timer_cancel(&reg->lineid_tmr);
 	if (reg->lv.unresolved)
-		loop_timer_start(reg->loop, &reg->lineid_tmr, RESOLVE_RETRY_MS, lineid_timer_h, reg);
+		loop_timer_start(reg->loop, &reg->lineid_tmr, RESOLVE_RETRY_MS, lineid_timer_h,
+				 reg);
 	return 0;
 }
 

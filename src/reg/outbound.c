@@ -91,8 +91,8 @@ static bool cr_is_line(const struct reg *reg, const struct sipcfg_register *cr)
 	size_t n;
 	const struct sipcfg_register *regs = sipcfg_registers(reg->cfg, &n);
 
-	return reg->lv.line.known && reg->lv.line.reg_index >= 0 && cr >= regs &&
-	       cr < regs + n && cr - regs == reg->lv.line.reg_index;
+	return reg->lv.line.known && reg->lv.line.reg_index >= 0 && cr >= regs && cr < regs + n &&
+	       cr - regs == reg->lv.line.reg_index;
 }
 
 /* Where a `register =>` line goes, as lineid.c resolved it. */
@@ -157,7 +157,7 @@ static void out_setup(struct reg_out *o)
 	struct reg *reg = o->reg;
 	const struct sipcfg_register *cr = o->cr;
 	const struct reg_line *l = &reg->lv.line;
-	const char *number = l->nnumbers && o->line ? l->numbers[0]
+	const char *number = l->nnumbers && o->line    ? l->numbers[0]
 			     : reg->set.line_number[0] ? reg->set.line_number
 						       : NULL;
 	int err;
@@ -196,7 +196,8 @@ static void out_setup(struct reg_out *o)
 			log_notice("register => %s@%s: registering the line as %s (the %s number) "
 				   "instead of '%s'",
 				   o->user, o->domain, number,
-				   l->discovered && l->nnumbers ? "discovered" : "configured", o->user);
+				   l->discovered && l->nnumbers ? "discovered" : "configured",
+				   o->user);
 		snprintf(o->user, sizeof(o->user), "%s", number);
 	}
 	if (o->ngn &&

@@ -313,8 +313,8 @@ void reg_line_changed(struct reg *reg, const char *number, const char *domain,
 	if (!reg)
 		return;
 	memset(&f, 0, sizeof(f));
-	f.up = domain && *domain && server && sa_isset(server) && local_addr &&
-	       sa_isset(local_addr);
+	f.up =
+	    domain && *domain && server && sa_isset(server) && local_addr && sa_isset(local_addr);
 	if (f.up) {
 		if (number && *number) {
 			snprintf(f.numbers[0], sizeof(f.numbers[0]), "%s", number);

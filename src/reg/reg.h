@@ -48,10 +48,10 @@ struct reg_settings {
 	uint32_t ban_max;      /* ban_max: addresses tracked at most (65536) */
 	uint32_t max_contacts; /* max_contacts: bindings per peer (10) */
 	struct reg_digest_set digest; /* digest_algorithms, nonce_lifetime */
-	uint32_t backoff_min; /* register_backoff_min: seconds after the first failure (30) */
-	uint32_t backoff_max; /* register_backoff_max: the cap (1800) */
-	char line_number[32]; /* line_number: the user part toward the NGN when discovery
-			       * gives none ("" : keep the register => user) */
+	uint32_t backoff_min;	/* register_backoff_min: seconds after the first failure (30) */
+	uint32_t backoff_max;	/* register_backoff_max: the cap (1800) */
+	char line_number[32];	/* line_number: the user part toward the NGN when discovery
+				 * gives none ("" : keep the register => user) */
 	reg_resolve_h *resolve; /* how host names resolve (no key): reg_resolve_getaddrinfo;
 				 * NULL: only through the line and the configuration (tests) */
 	void *resolve_arg;
@@ -135,11 +135,11 @@ void reg_line_change_h(const struct line_info *info, unsigned changes, void *arg
 
 /* Where one peer (or one `register =>` line) is. */
 struct reg_dest {
-	const char *name;		   /* the peer's name (points into the snapshot) */
-	struct sa addrs[REG_ADDRS_MAX];	   /* port set; [0] is where requests go */
-	size_t n;			   /* 0: not resolvable now */
-	bool via_proxy;			   /* addrs[0] is its outboundproxy= */
-	bool line;			   /* this peer is the line */
+	const char *name;		/* the peer's name (points into the snapshot) */
+	struct sa addrs[REG_ADDRS_MAX]; /* port set; [0] is where requests go */
+	size_t n;			/* 0: not resolvable now */
+	bool via_proxy;			/* addrs[0] is its outboundproxy= */
+	bool line;			/* this peer is the line */
 };
 
 /* The line as mikaka recognises it. */
@@ -151,7 +151,7 @@ struct reg_line {
 	char domain[256]; /* the domain of From/To toward the line ("" : not known) */
 	char numbers[REG_LINE_NUMBERS_MAX][32]; /* [0] the main number, then additional ones */
 	size_t nnumbers;			/* 0: the number is not known */
-	char peer[80];	  /* the first peer that is the line ("" : none) */
+	char peer[80];				/* the first peer that is the line ("" : none) */
 	int reg_index;	  /* the `register =>` line (sipcfg_registers order) that is the line's */
 	char source[160]; /* how it was recognised, for the log */
 };

@@ -219,8 +219,8 @@ static int setup(void **state)
 	call_settings_default(&cs);
 	if (setup_digest_set)
 		cs.digest = setup_digest;
-	assert_int_equal(reg_alloc(&fx.reg, fx.loop, server_stack(fx.srv), NULL, fx.cfg->peers, NULL),
-			 0);
+	assert_int_equal(
+	    reg_alloc(&fx.reg, fx.loop, server_stack(fx.srv), NULL, fx.cfg->peers, NULL), 0);
 	assert_true(reg_line(fx.reg)->known);
 	assert_string_equal(reg_line(fx.reg)->peer, "line");
 	assert_int_equal(

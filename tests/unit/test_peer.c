@@ -819,7 +819,8 @@ static void assert_mbuf(struct mbuf *mb, const char *expect)
 	mbuf_reset(mb);
 }
 
-/* outboundproxy=: [general] gives every peer its own unless it has one; [sip:]host[:port][,force]. */
+/* outboundproxy=: [general] gives every peer its own unless it has one; [sip:]host[:port][,force].
+ */
 static void test_outboundproxy(void **state)
 {
 	struct conf_diags d = {0};
@@ -827,12 +828,13 @@ static void test_outboundproxy(void **state)
 	const struct peer *p;
 
 	(void)state;
-	assert_int_equal(load("[general]\noutboundproxy=proxy.example\n"
-			      "[a]\ntype=peer\nhost=ntt-east.ne.jp\noutboundproxy=sip:192.0.2.1:5070,force\n"
-			      "[b]\ntype=peer\nhost=192.0.2.9\n"
-			      "[c]\ntype=peer\nhost=192.0.2.9\noutboundproxy=[2001:db8::1]:5062\n",
-			      &cfg, &d),
-			 0);
+	assert_int_equal(
+	    load("[general]\noutboundproxy=proxy.example\n"
+		 "[a]\ntype=peer\nhost=ntt-east.ne.jp\noutboundproxy=sip:192.0.2.1:5070,force\n"
+		 "[b]\ntype=peer\nhost=192.0.2.9\n"
+		 "[c]\ntype=peer\nhost=192.0.2.9\noutboundproxy=[2001:db8::1]:5062\n",
+		 &cfg, &d),
+	    0);
 	p = peer_find(cfg, "a");
 	assert_string_equal(p->outboundproxy, "192.0.2.1");
 	assert_int_equal(p->outboundproxy_port, 5070);
@@ -847,8 +849,8 @@ static void test_outboundproxy(void **state)
 	mem_deref(cfg);
 	cfg = NULL;
 	conf_diags_reset(&d);
-	assert_int_equal(load("[a]\ntype=peer\nhost=192.0.2.9\noutboundproxy=bad host:x\n", &cfg, &d),
-			 EINVAL);
+	assert_int_equal(
+	    load("[a]\ntype=peer\nhost=192.0.2.9\noutboundproxy=bad host:x\n", &cfg, &d), EINVAL);
 	assert_int_equal(diag_count(&d, CONF_ERROR, 4, "outboundproxy"), 1);
 	conf_diags_reset(&d);
 }
@@ -1042,23 +1044,15 @@ static void test_show_settings_registry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_seed),
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_templates),
-	    cmocka_unit_test(test_every_key),
-	    cmocka_unit_test(test_unknown_keys),
-	    cmocka_unit_test(test_acl),
-	    cmocka_unit_test(test_acl_hostbits),
-	    cmocka_unit_test(test_codecs),
-	    cmocka_unit_test(test_callerid),
-	    cmocka_unit_test(test_nat_insecure),
-	    cmocka_unit_test(test_register),
-	    cmocka_unit_test(test_register_expiry_order),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_warnings_only),
+	    cmocka_unit_test(test_seed),	  cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_templates),	  cmocka_unit_test(test_every_key),
+	    cmocka_unit_test(test_unknown_keys),  cmocka_unit_test(test_acl),
+	    cmocka_unit_test(test_acl_hostbits),  cmocka_unit_test(test_codecs),
+	    cmocka_unit_test(test_callerid),	  cmocka_unit_test(test_nat_insecure),
+	    cmocka_unit_test(test_register),	  cmocka_unit_test(test_register_expiry_order),
+	    cmocka_unit_test(test_errors),	  cmocka_unit_test(test_warnings_only),
 	    cmocka_unit_test(test_outboundproxy), cmocka_unit_test(test_show_peers),
-	    cmocka_unit_test(test_show_peer),
-	    cmocka_unit_test(test_show_settings_registry),
+	    cmocka_unit_test(test_show_peer),	  cmocka_unit_test(test_show_settings_registry),
 	};
 
 	return cmocka_run_group_tests_name("peer", tests, NULL, NULL);

@@ -655,8 +655,9 @@ static void test_line_post_forms(void **state)
 	(void)state;
 	/* The post: register by domain (resolved as the post's extra_hosts did), the peer by
 	 * address. Without discovery. */
-	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
-		   "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
+	       "\n" PHONE,
 	       DOM "=" SRV, NULL, NULL);
 	assert_line(&d, SRV ":5060", true);
 	assert_int_equal(d.v.line.reg_index, 0);
@@ -665,8 +666,9 @@ static void test_line_post_forms(void **state)
 	decided_free(&d);
 
 	/* The same with the line discovered: no resolver needed. */
-	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
-		   "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
+	       "\n" PHONE,
 	       NULL, SRV, NULL);
 	assert_line(&d, SRV ":5060", true);
 	assert_true(d.v.line.discovered);
@@ -674,8 +676,9 @@ static void test_line_post_forms(void **state)
 	decided_free(&d);
 
 	/* Register by address, the peer by domain (from discovery). */
-	decide(&d, "[general]\nregister => " NUM "@" SRV "/" NUM "\n[gw]\ntype=peer\nhost=" DOM
-		   "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" SRV "/" NUM "\n[gw]\ntype=peer\nhost=" DOM
+	       "\n" PHONE,
 	       NULL, SRV, NULL);
 	assert_line(&d, SRV ":5060", true);
 	assert_int_equal(d.v.line.reg_index, 0);
@@ -683,45 +686,51 @@ static void test_line_post_forms(void **state)
 
 	/* user@domain@host: the domain maps to the address without discovery or resolver, so a
 	 * peer with host= the domain is the line too. */
-	decide(&d, "[general]\nregister => " NUM "@" DOM "@" SRV "/" NUM
-		   "\n[gw]\ntype=peer\nhost=" DOM "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" DOM "@" SRV "/" NUM "\n[gw]\ntype=peer\nhost=" DOM
+	       "\n" PHONE,
 	       NULL, NULL, NULL);
 	assert_line(&d, SRV ":5060", true);
 	decided_free(&d);
 
 	/* user@domain:secret:authuser@host:port/extension (a secret the line never asks for). */
-	decide(&d, "[general]\nregister => " NUM "@" DOM ":unused:" NUM "@" SRV ":5060/" NUM
-		   "\n[gw]\ntype=peer\nhost=" DOM "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" DOM ":unused:" NUM "@" SRV ":5060/" NUM
+	       "\n[gw]\ntype=peer\nhost=" DOM "\n" PHONE,
 	       NULL, NULL, NULL);
 	assert_line(&d, SRV ":5060", true);
 	assert_int_equal(d.v.line.reg_index, 0);
 	decided_free(&d);
 
 	/* outboundproxy= and fromdomain=: requests go to the proxy, which is the server. */
-	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" DOM
-		   "\noutboundproxy=sip:" SRV ":5060,force\nfromdomain=" DOM "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" DOM
+	       "\noutboundproxy=sip:" SRV ":5060,force\nfromdomain=" DOM "\n" PHONE,
 	       NULL, NULL, NULL);
 	assert_line(&d, SRV ":5060", true);
 	assert_true(dest(&d, "gw")->via_proxy);
 	decided_free(&d);
 
 	/* [general] outboundproxy: the registration goes there. */
-	decide(&d, "[general]\noutboundproxy=" SRV "\nregister => " NUM "@" DOM "/" NUM
-		   "\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	decide(&d,
+	       "[general]\noutboundproxy=" SRV "\nregister => " NUM "@" DOM "/" NUM
+	       "\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
 	       NULL, NULL, NULL);
 	assert_line(&d, SRV ":5060", true);
 	decided_free(&d);
 
 	/* peer?user@domain: the named peer's address. */
-	decide(&d, "[general]\nregister => gw?" NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
-		   "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => gw?" NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\nhost=" SRV
+	       "\n" PHONE,
 	       NULL, NULL, NULL);
 	assert_line(&d, SRV ":5060", true);
 	decided_free(&d);
 
 	/* The native configuration's [line], no register => at all. */
-	decide(&d, "[line]\ntype=peer\nhost=" SRV "\nfromdomain=" DOM "\nfromuser=" NUM
-		   "\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	decide(&d,
+	       "[line]\ntype=peer\nhost=" SRV "\nfromdomain=" DOM "\nfromuser=" NUM
+	       "\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
 	       NULL, NULL, NULL);
 	assert_line(&d, SRV ":5060", true);
 	assert_true(dest(&d, "line")->line);
@@ -734,19 +743,22 @@ static void test_line_210value(void **state)
 
 	(void)state;
 	/* The post's literal line: the firmware host as user and extension is not a number. */
-	decide(&d, "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
-		   "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
+	       "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
 	       DOM "=" SRV, NULL, NULL);
 	assert_line(&d, SRV ":5060", false);
 	decided_free(&d);
 	/* ... with [registrar] line_number, or discovered: the number. */
-	decide(&d, "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
-		   "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
+	       "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
 	       DOM "=" SRV, NULL, NUM);
 	assert_line(&d, SRV ":5060", true);
 	decided_free(&d);
-	decide(&d, "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
-		   "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => www.verinfo.hgw.flets-east.jp@" DOM
+	       "/www.verinfo.hgw.flets-east.jp\n[gw]\ntype=peer\nhost=" SRV "\n" PHONE,
 	       NULL, SRV, NULL);
 	assert_line(&d, SRV ":5060", true);
 	decided_free(&d);
@@ -758,8 +770,9 @@ static void test_line_not_the_line(void **state)
 
 	(void)state;
 	/* An ITSP trunk with credentials is not the line (rport, its own From). */
-	decide(&d, "[general]\nregister => trunk@itsp.example:pw@198.51.100.7\n[gw]\ntype=peer\n"
-		   "host=198.51.100.7\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => trunk@itsp.example:pw@198.51.100.7\n[gw]\ntype=peer\n"
+	       "host=198.51.100.7\n" PHONE,
 	       NULL, NULL, NULL);
 	assert_false(d.v.line.known);
 	assert_false(dest(&d, "gw")->line);
@@ -767,8 +780,9 @@ static void test_line_not_the_line(void **state)
 	decided_free(&d);
 	/* The line discovered elsewhere: that trunk is still not it, nor a peer on another
 	 * port of the server's address. */
-	decide(&d, "[general]\nregister => trunk@itsp.example:pw@198.51.100.7\n[gw]\ntype=peer\n"
-		   "host=198.51.100.7\n[other]\ntype=peer\nhost=" SRV "\nport=5070\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => trunk@itsp.example:pw@198.51.100.7\n[gw]\ntype=peer\n"
+	       "host=198.51.100.7\n[other]\ntype=peer\nhost=" SRV "\nport=5070\n" PHONE,
 	       NULL, SRV, NULL);
 	assert_true(d.v.line.known);
 	assert_int_equal(d.v.line.reg_index, -1);
@@ -786,12 +800,13 @@ static void test_line_bad_names(void **state)
 	(void)state;
 	/* A register => host that does not resolve: a warning at its file:line, the line has no
 	 * server yet (retried), and the other peers are still resolved. */
-	decide(&d, "[general]\nregister => " NUM "@nowhere.example/" NUM "\n[gw]\ntype=peer\nhost="
-		   SRV "\n[itsp]\ntype=peer\nhost=sip.itsp.example\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@nowhere.example/" NUM "\n[gw]\ntype=peer\nhost=" SRV
+	       "\n[itsp]\ntype=peer\nhost=sip.itsp.example\n" PHONE,
 	       "sip.itsp.example=198.51.100.9", NULL, NULL);
 	assert_true(d.v.unresolved);
 	assert_non_null(strstr(d.text, "sip.conf:2: warning: register => " NUM
-					"@nowhere.example: 'nowhere.example' does not resolve"));
+				       "@nowhere.example: 'nowhere.example' does not resolve"));
 	assert_true(d.v.line.known);
 	assert_false(sa_isset(&d.v.line.server));
 	assert_false(dest(&d, "gw")->line);
@@ -802,11 +817,12 @@ static void test_line_bad_names(void **state)
 
 	/* A peer whose host= resolves to several addresses: a warning naming them at the host=
 	 * line; requests go to the first, the line is recognised on any of them. */
-	decide(&d, "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\n"
-		   "host=gw.example\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" DOM "/" NUM "\n[gw]\ntype=peer\n"
+	       "host=gw.example\n" PHONE,
 	       DOM "=" SRV " gw.example=198.51.100.1," SRV, NULL, NULL);
 	assert_non_null(strstr(d.text, "sip.conf:5: warning: [gw] host: 'gw.example' resolves to "
-					"2 addresses (198.51.100.1, " SRV ")"));
+				       "2 addresses (198.51.100.1, " SRV ")"));
 	assert_false(d.v.unresolved);
 	pd = dest(&d, "gw");
 	assert_int_equal(pd->n, 2);
@@ -816,11 +832,12 @@ static void test_line_bad_names(void **state)
 	decided_free(&d);
 
 	/* A peer host that does not resolve: warned, not the line, nothing else lost. */
-	decide(&d, "[general]\nregister => " NUM "@" DOM "@" SRV "/" NUM "\n[gw]\ntype=peer\n"
-		   "host=gone.example\n" PHONE,
+	decide(&d,
+	       "[general]\nregister => " NUM "@" DOM "@" SRV "/" NUM "\n[gw]\ntype=peer\n"
+	       "host=gone.example\n" PHONE,
 	       "", NULL, NULL);
 	assert_non_null(strstr(d.text, "sip.conf:5: warning: [gw] host: 'gone.example' does not "
-					"resolve"));
+				       "resolve"));
 	assert_true(d.v.unresolved);
 	assert_true(d.v.line.known);
 	assert_false(dest(&d, "gw")->line);
