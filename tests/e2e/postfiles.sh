@@ -121,6 +121,9 @@ variant() {
 		grep "^SIP/2.0 [4-6]" "$WORK/$V-carrier-uas.msg"
 	check "$V-carrier-refused-nothing" bash -c "! grep -q '^SIP/2.0 [4-6][0-9][0-9]' '$WORK/$V-carrier-uas.msg'"
 	check "$V-invite-shape" grep -q "^INVITE sip:$NUM@$CAR:5060 SIP/2.0" "$WORK/$V-carrier-uas.msg"
+	# Via, Contact and SDP toward the line carry the line-side address, never the phone side.
+	check "$V-line-side-address" grep -q "^c=IN IP4 $DL" "$WORK/$V-carrier-uas.msg"
+	check "$V-never-phone-side" bash -c "! grep -q '${DP//./\\.}' '$WORK/$V-carrier-uas.msg'"
 
 	# The line calls in to the Contact we registered.
 	cuser=$(sed -n 's/^Contact: *<sip:\([^@]*\)@.*/\1/p' "$WORK/$V-carrier-uas.msg" | head -1)
