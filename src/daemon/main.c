@@ -137,10 +137,12 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 	{
 		struct reg_settings rs;
 
-		if (reg_settings_load(&rs, cfg ? cfg->mikaka : NULL, diags))
+		if (reg_settings_load(&rs, cfg ? cfg->mikaka : NULL, diags)) {
 			err = EINVAL;
-		else if (!err)
+		} else if (!err) {
+			rs.line_discovery = d->regset.line_discovery; /* set once at start */
 			d->regset = rs;
+		}
 	}
 	/* calls: [calls] settings, checked with the rest */
 	{
@@ -461,6 +463,32 @@ int main(int argc, char **argv)
 	memset(&line_cfg, 0, sizeof(line_cfg));
 	if (d.cfg && line_config_load(&line_cfg, d.cfg->mikaka, &diags))
 		err = EINVAL;
+	d.regset.line_discovery = line_cfg.ifname[0] != '\0'; /* registrar: domains from the lease */
+	/* registrar: with -t and no discovery, which peer is the line and whether every host name
+	 * resolves (warnings with file:line; with discovery the domain is only known from the
+	 * lease, so the daemon logs the same when it has one). */
+	if (check_only && d.cfg && !err && !line_cfg.ifname[0]) {
+		struct reg_line_view v;
+
+		if (reg_line_decide(&v, d.cfg->peers, &d.regset, NULL, d.regset.resolve,
+				    d.regset.resolve_arg, &diags) == 0) {
+			const struct reg_line *l = &v.line;
+			char sb[SA_STRLEN];
+
+			if (l->known)
+				printf("the line: %s; server %s, domain %s, number %s, peer %s\n",
+				       l->source,
+				       sa_isset(&l->server) ? sa_fmt(&l->server, sb, sizeof(sb))
+							    : "not resolvable now",
+				       l->domain[0] ? l->domain : "unknown",
+				       l->nnumbers ? l->numbers[0] : "unknown",
+				       l->peer[0] ? l->peer : "none");
+			else
+				printf("the line: none (no register => line for it, no peer named "
+				       "line, no [line] discovery)\n");
+			reg_line_view_reset(&v);
+		}
+	}
 	conf_diags_print(&diags);
 	if (check_only) {
 		printf("%s: configuration %s (%zu error%s, %zu warning%s)\n", d.confdir,

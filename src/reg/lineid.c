@@ -115,6 +115,7 @@ struct alias {
 struct decider {
 	const struct sipcfg *cfg;
 	const struct reg_line_found *found;
+	bool discovery; /* discovery is configured: NGN domains only from its lease */
 	reg_resolve_h *resolve;
 	void *arg;
 	struct conf_diags *diags;
@@ -160,17 +161,28 @@ static void resolve(struct decider *d, const char *host, uint16_t port, struct r
 				break;
 			}
 		}
+		if (n < 0 && d->discovery && reg_is_ngn_domain(host)) {
+			/* Discovery will say where the line's domain is (the public DNS must not:
+			 * NGN-NOTES §2.1); until its lease, quietly nothing. */
+			d->unresolved = true;
+			return;
+		}
 		if (n < 0 && d->resolve)
 			n = d->resolve(host, addrs, REG_ADDRS_MAX, d->arg);
 	}
 	if (n <= 0) {
 		d->unresolved = true;
-		conf_diag_add(d->diags, CONF_WARNING,
-			      origin && origin->file ? origin->file : "sip.conf",
-			      origin ? origin->line : 0,
-			      "%s: '%s' does not resolve; nothing is sent there and nothing from "
-			      "there is recognised until it does (tried again every %d s)",
-			      what, host, RESOLVE_RETRY_MS / 1000);
+		conf_diag_add(
+		    d->diags, CONF_WARNING, origin && origin->file ? origin->file : "sip.conf",
+		    origin ? origin->line : 0,
+		    "%s: '%s' does not resolve; nothing is sent there and nothing from "
+		    "there is recognised until it does (tried again every %d s)%s",
+		    what, host, RESOLVE_RETRY_MS / 1000,
+		    reg_is_ngn_domain(host)
+			? "; the line's domain resolves through line discovery ([line] in "
+			  "mikaka.conf), as user@DOMAIN@SERVER in register =>, or as a "
+			  "peer's fromdomain= with host= the server"
+			: "");
 		return;
 	}
 	if ((size_t)n > REG_ADDRS_MAX)
@@ -263,6 +275,7 @@ int reg_line_decide(struct reg_line_view *v, const struct sipcfg *cfg,
 	d.resolve = resolve_h;
 	d.arg = arg;
 	d.diags = diags;
+	d.discovery = set && set->line_discovery;
 
 	/* Names the line and the configuration define, before any resolver: discovery first. */
 	if (disc && found->domain[0])
@@ -457,6 +470,17 @@ int reg_line_decide(struct reg_line_view *v, const struct sipcfg *cfg,
  */
 static void lineid_timer_h(void *arg);
 
+/* Equal, or both unset. */
+static bool sa_same(const struct sa *a, const struct sa *b)
+{
+	return sa_isset(a) ? sa_isset(b) && sa_eq(a, b) : !sa_isset(b);
+}
+
+static bool sa_same_addr(const struct sa *a, const struct sa *b)
+{
+	return sa_isset(a) ? sa_isset(b) && sa_eq_addr(a, b) : !sa_isset(b);
+}
+
 /* Prints the diagnostics not printed by the previous decision (a renewal or a retry does not
  * repeat them every time). */
 static void print_new(struct reg *reg, const struct conf_diags *diags)
@@ -502,12 +526,12 @@ int reg_lineid_update(struct reg *reg, bool *moved)
 	conf_diags_reset(&diags);
 	nl = &nv.line;
 	if (moved)
-		*moved = ol->known != nl->known || !sa_eq(&ol->server, &nl->server) ||
-			 !sa_eq_addr(&ol->local, &nl->local) ||
+		*moved = ol->known != nl->known || !sa_same(&ol->server, &nl->server) ||
+			 !sa_same_addr(&ol->local, &nl->local) ||
 			 strcasecmp(ol->domain, nl->domain) ||
 			 strcmp(ol->numbers[0], nl->numbers[0]);
 	if (nl->known && (!reg->lv_set || ol->known != nl->known || strcmp(ol->peer, nl->peer) ||
-			  !sa_eq(&ol->server, &nl->server))) {
+			  !sa_same(&ol->server, &nl->server))) {
 		char sb[SA_STRLEN];
 
 		log_notice("the line: %s; server %s, domain %s, number %s, peer %s", nl->source,

@@ -54,6 +54,8 @@ struct reg_settings {
 				 * gives none ("" : keep the register => user) */
 	reg_resolve_h *resolve; /* how host names resolve (no key): reg_resolve_getaddrinfo;
 				 * NULL: only through the line and the configuration (tests) */
+	bool line_discovery;	/* (no key) mikaka.conf [line] runs: the NGN domains come from
+				 * the lease only, never from the resolver */
 	void *resolve_arg;
 };
 

@@ -845,6 +845,52 @@ static void test_line_bad_names(void **state)
 	decided_free(&d);
 }
 
+/* With discovery configured, the NGN domain is never asked of the resolver (the public DNS must
+ * not say where the line is) and not warned about before the lease. */
+static int counting_resolve(const char *host, struct sa *out, size_t max, void *arg)
+{
+	(void)host;
+	(void)out;
+	(void)max;
+	(*(int *)arg)++;
+	return -ENOENT;
+}
+
+static void test_line_discovery_pending(void **state)
+{
+	struct conf *conf = NULL;
+	struct conf_diags diags = {0};
+	struct sipcfg *cfg = NULL;
+	struct reg_settings set;
+	struct reg_line_view v;
+	int calls = 0;
+
+	(void)state;
+	assert_int_equal(conf_load_string(&conf, "sip.conf",
+					  "[general]\nregister => " NUM "@" DOM "/" NUM
+					  "\n[gw]\ntype=peer\nhost=" DOM "\n",
+					  &diags),
+			 0);
+	assert_int_equal(sipcfg_load(&cfg, conf, &diags), 0);
+	conf_free(conf);
+	reg_settings_default(&set);
+	set.line_discovery = true;
+	assert_int_equal(reg_line_decide(&v, cfg, &set, NULL, counting_resolve, &calls, &diags), 0);
+	assert_int_equal(calls, 0);
+	assert_int_equal(diags.count, 0);
+	assert_true(v.unresolved);
+	assert_false(sa_isset(&v.line.server));
+	reg_line_view_reset(&v);
+	/* Without discovery the resolver is asked (the post's /etc/hosts), and it is warned. */
+	set.line_discovery = false;
+	assert_int_equal(reg_line_decide(&v, cfg, &set, NULL, counting_resolve, &calls, &diags), 0);
+	assert_int_equal(calls, 2);
+	assert_int_equal(diags.count, 2);
+	reg_line_view_reset(&v);
+	conf_diags_reset(&diags);
+	mem_deref(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -863,6 +909,7 @@ int main(void)
 	    cmocka_unit_test(test_line_210value),
 	    cmocka_unit_test(test_line_not_the_line),
 	    cmocka_unit_test(test_line_bad_names),
+	    cmocka_unit_test(test_line_discovery_pending),
 	};
 	return cmocka_run_group_tests_name("reg", tests, NULL, NULL);
 }
