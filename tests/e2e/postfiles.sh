@@ -58,35 +58,18 @@ post_conf() {
 	printf '[general]\nrtpstart=54200\nrtpend=54398\n' >"$dir/rtp.conf"
 }
 
-sipp_run() { # NAME SCENARIO IP PORT [args...]: one SIPp call in the foreground
-	local name=$1 sf=$2 ip=$3 port=$4; shift 4
-	timeout 30 sipp -sf "$E2E/sipp/$sf" -i "$ip" -p "$port" -m 1 -timeout 20s -timeout_error \
-		-nostdin -trace_err -trace_msg -message_file "$WORK/$V-$name.msg" \
-		-error_file "$WORK/$V-$name.err" -key workdir "$WORK" "$@" >"$WORK/$V-$name.log" 2>&1
-}
-sipp_bg() { # same, in the background: BG gets the PID (of timeout, which passes a kill on)
-	local name=$1 sf=$2 ip=$3 port=$4; shift 4
-	timeout 30 sipp -sf "$E2E/sipp/$sf" -i "$ip" -p "$port" -timeout 20s -timeout_error \
-		-nostdin -trace_err -trace_msg -message_file "$WORK/$V-$name.msg" \
-		-error_file "$WORK/$V-$name.err" -key workdir "$WORK" "$@" >"$WORK/$V-$name.log" 2>&1 &
-	BG=$!
-	PIDS+=("$BG")
+# sipp_run NAME SCENARIO IP PORT [args...]: lib.sh's sipp_bg, waited for (its status).
+sipp_run() {
+	sipp_bg "$@"
+	wait "$BG"
 }
 registered() {
 	local i
 	for i in $(seq 50); do
-		"$MIKAKA" -s "$CTL" sip show registry | grep -q " Registered" && return 0
+		cli sip show registry | grep -q " Registered" && return 0
 		sleep 0.1
 	done
-	"$MIKAKA" -s "$CTL" sip show registry
-	return 1
-}
-no_channels() {
-	local i
-	for i in $(seq 30); do
-		"$MIKAKA" -s "$CTL" core show channels | grep -q "^0 active channels" && return 0
-		sleep 0.1
-	done
+	cli sip show registry
 	return 1
 }
 
@@ -107,30 +90,32 @@ variant() {
 	: >"$WORK/mikakad.log"
 	if ! start_daemon "$conf"; then notok "$V-daemon-start"; return; fi
 
-	# The carrier: registrar and callee, until the phone's call is over.
-	sipp_bg carrier-uas pf-carrier-uas.xml $CAR 5060 -m 2
+	# The carrier: registrar and callee (two SIPp calls: the REGISTER, the INVITE).
+	SM=2 sipp_bg $V-carrier-uas pf-carrier-uas.xml $CAR 5060
 	carrier=$BG
 	check "$V-registered" registered
-	check "$V-register-no-rport" grep -q "^REGISTER sip:$DOM SIP/2.0" "$WORK/$V-carrier-uas.msg"
+	check "$V-register-no-rport" grep -q "^REGISTER sip:$DOM SIP/2.0" "$WORK/sipp-$V-carrier-uas.msg"
 
-	printf 'SEQUENTIAL\n801;[authentication username=801 password=pw801];300;\n' >"$WORK/801.csv"
-	check "$V-phone-registers" sipp_run reg-801 reg-phone.xml $PH 5061 $DP:5060 -inf "$WORK/801.csv"
-	check "$V-call-out-answered" sipp_run phone-out call-phone-out.xml $PH 5061 $DP:5060
+	csv "$WORK/801.csv" 801 pw801 300
+	check "$V-phone-registers" sipp_run $V-reg-801 reg-phone.xml $PH 5061 -inf "$WORK/801.csv" \
+		$DP:5060
+	check "$V-call-out-answered" sipp_run $V-phone-out call-phone-out.xml $PH 5061 $DP:5060
 	kill "$carrier" 2>/dev/null; wait "$carrier" 2>/dev/null
-	grep -q "^SIP/2.0 [4-6][0-9][0-9]" "$WORK/$V-carrier-uas.msg" &&
-		grep "^SIP/2.0 [4-6]" "$WORK/$V-carrier-uas.msg"
-	check "$V-carrier-refused-nothing" bash -c "! grep -q '^SIP/2.0 [4-6][0-9][0-9]' '$WORK/$V-carrier-uas.msg'"
-	check "$V-invite-shape" grep -q "^INVITE sip:$NUM@$CAR:5060 SIP/2.0" "$WORK/$V-carrier-uas.msg"
+	grep -q "^SIP/2.0 [4-6][0-9][0-9]" "$WORK/sipp-$V-carrier-uas.msg" &&
+		grep "^SIP/2.0 [4-6]" "$WORK/sipp-$V-carrier-uas.msg"
+	check "$V-carrier-refused-nothing" bash -c "! grep -q '^SIP/2.0 [4-6][0-9][0-9]' '$WORK/sipp-$V-carrier-uas.msg'"
+	check "$V-invite-shape" grep -q "^INVITE sip:$NUM@$CAR:5060 SIP/2.0" "$WORK/sipp-$V-carrier-uas.msg"
 	# Via, Contact and SDP toward the line carry the line-side address, never the phone side.
-	check "$V-line-side-address" grep -q "^c=IN IP4 $DL" "$WORK/$V-carrier-uas.msg"
-	check "$V-never-phone-side" bash -c "! grep -q '${DP//./\\.}' '$WORK/$V-carrier-uas.msg'"
+	check "$V-line-side-address" grep -q "^c=IN IP4 $DL" "$WORK/sipp-$V-carrier-uas.msg"
+	check "$V-never-phone-side" bash -c "! grep -q '${DP//./\\.}' '$WORK/sipp-$V-carrier-uas.msg'"
 
 	# The line calls in to the Contact we registered.
-	cuser=$(sed -n 's/^Contact: *<sip:\([^@]*\)@.*/\1/p' "$WORK/$V-carrier-uas.msg" | head -1)
-	sipp_bg phone-in call-phone-uas.xml $PH 5061 -m 1
+	cuser=$(sed -n 's/^Contact: *<sip:\([^@]*\)@.*/\1/p' "$WORK/sipp-$V-carrier-uas.msg" | head -1)
+	sipp_bg $V-phone-in call-phone-uas.xml $PH 5061
 	phone=$BG
 	sleep 0.3
-	check "$V-call-in-answered" sipp_run carrier-in pf-carrier-in.xml $CAR 5060 $DL:5060 -s "${cuser:-$NUM}"
+	check "$V-call-in-answered" sipp_run $V-carrier-in pf-carrier-in.xml $CAR 5060 -s "${cuser:-$NUM}" \
+		$DL:5060
 	if wait "$phone"; then ok "$V-phone-rang"; else notok "$V-phone-rang"; fi
 	check "$V-call-in-not-challenged" bash -c "! grep -q 'refused INVITE from $CAR' '$DAEMON_LOG'"
 	# The called number from P-Called-Party-ID, in the line peer's context (not the Contact user).
