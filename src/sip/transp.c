@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sock_diag.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -28,33 +29,10 @@
 #define LIMIT_FRAME_DEFAULT (32 * 1000)
 #define OVERLOAD_DELAY_DEFAULT 20  /* ms of queueing delay that means overload... */
 #define OVERLOAD_HOLD_DEFAULT 100  /* ...when it lasts this long (ms) without a break */
-#define OVERLOAD_MIN_SAMPLES 16	   /* ...over at least this many datagrams */
 #define OVERLOAD_STALE_NS 1000000000LL /* no datagram for this long: not overloaded */
 #define OVERLOAD_LOG_NS (10 * 1000000000LL) /* at most one overload warning per 10 s */
 
 #define NS_PER_MS 1000000LL
-
-/* Queueing delay of one UDP socket's datagrams (RFC 6357 overload signal). Like CoDel, it looks
- * for a standing queue, not a burst: overload begins only when every datagram waited longer
- * than the threshold for a whole hold time and the delay is still growing (a burst, or the loop
- * stalled once by a slow disk write, drains by itself), and ends at the first datagram that
- * found the queue nearly empty. The gap between the two thresholds keeps it from flapping at
- * every datagram. Per socket, because the loop serves its sockets in turns: a quiet socket's
- * datagrams wait at most one turn even while a flooded one's queue keeps growing. Times are
- * CLOCK_REALTIME nanoseconds, the kernel's clock for receive timestamps. */
-struct transp_load {
-	bool over;
-	uint32_t above_n;     /* datagrams in a row that waited longer than the threshold */
-	int64_t above_since;  /* when the first of them was read */
-	int64_t above_min;    /* the lowest delay among them */
-	int64_t since;	      /* when overload began (over) */
-	int64_t last;	      /* when the last datagram was read */
-	int64_t ewma;	      /* smoothed delay (display only) */
-	int64_t last_delay;
-	uint64_t onsets;
-	uint64_t over_ns;     /* time overloaded, completed periods */
-	uint64_t samples;
-};
 
 /* A listening socket: UDP (receives and sends) or TCP (accepts). */
 struct transp_sock {
@@ -66,7 +44,7 @@ struct transp_sock {
 	bool wildcard;
 	int tos;
 	struct loop_timer pause_tmr; /* TCP: accepting paused after running out of descriptors */
-	struct transp_load load;     /* UDP */
+	struct sip_qdelay load;	     /* UDP */
 };
 
 /* Room for what a received datagram carries: its local address and its receive time. */
@@ -271,7 +249,7 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static bool load_fresh(const struct transp_load *l, int64_t now)
+static bool load_fresh(const struct sip_qdelay *l, int64_t now)
 {
 	return now - l->last < OVERLOAD_STALE_NS && now >= l->last;
 }
@@ -312,7 +290,7 @@ void sip_transp_load(const struct sip_transp *tp, struct sip_transp_load *load)
 	load->overloaded = sip_transp_overloaded(tp);
 	LIST_FOREACH (&tp->socks, le) {
 		const struct transp_sock *s = le->data;
-		const struct transp_load *l = &s->load;
+		const struct sip_qdelay *l = &s->load;
 
 		if (s->type != SIP_TP_UDP || !l->samples)
 			continue;
@@ -329,12 +307,11 @@ void sip_transp_load(const struct sip_transp *tp, struct sip_transp_load *load)
 	}
 }
 
-/* One datagram read at `now` that the kernel received at `rx`. */
-static void load_sample(struct transp_sock *s, int64_t rx, int64_t now)
+int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms, int64_t rx,
+		      int64_t now, size_t (*queued)(void *arg), void *arg)
 {
-	struct sip_transp *tp = s->tp;
-	struct transp_load *l = &s->load;
-	int64_t on = (int64_t)tp->limits.overload_delay_ms * NS_PER_MS;
+	int64_t on = (int64_t)delay_ms * NS_PER_MS;
+	int64_t hold = (int64_t)hold_ms * NS_PER_MS;
 	int64_t delay = now - rx;
 
 	if (delay < 0 || now < l->last) {
@@ -347,41 +324,89 @@ static void load_sample(struct transp_sock *s, int64_t rx, int64_t now)
 	l->last = now;
 	l->last_delay = delay;
 	l->ewma += (delay - l->ewma) / 16;
-	if (tp->limits.overload_delay_ms == UINT32_MAX)
-		return;
+	if (delay_ms == UINT32_MAX)
+		return 0;
 	if (delay > on) {
-		if (l->above_n++ == 0 || delay < l->above_min)
-			l->above_min = delay;
-		if (l->above_n == 1)
-			l->above_since = now;
-		/* Late for a whole hold time, and later now than at the best moment of it by
-		 * another threshold: the queue grows. A backlog that shrinks (a burst, or the loop
-		 * stalled once by a slow disk, draining by itself) keeps each datagram near the
-		 * lowest delay so far; one that stands near capacity grows by fits and starts,
-		 * hence the margin. */
-		if (!l->over && l->above_n >= OVERLOAD_MIN_SAMPLES &&
-		    now - l->above_since >= (int64_t)tp->limits.overload_hold_ms * NS_PER_MS &&
-		    delay > l->above_min + on) {
+		if (l->above_n++ == 0) {
+			l->above_since = l->win_start = now;
+			l->above_min = l->win_min = delay;
+			l->prev_min = -1;
+		} else {
+			if (delay < l->above_min)
+				l->above_min = delay;
+			if (now - l->win_start >= hold / 2) {
+				l->prev_min = l->win_min;
+				l->win_start = now;
+				l->win_min = delay;
+			} else if (delay < l->win_min) {
+				l->win_min = delay;
+			}
+		}
+		/* Late for a whole hold time, and for at least the last half of it every datagram
+		 * later than the best moment of the run by another threshold: the queue grew and
+		 * stays grown. One datagram that comes late because the loop was not scheduled
+		 * for a while (a busy machine) is a step, not growth: the ones after it find a
+		 * queue that drains, and a backlog that shrinks by itself (a burst, a stall) never
+		 * keeps a whole half-hold above the run's lowest delay plus the threshold. And
+		 * there must be work waiting: on a machine whose other processes take the CPU,
+		 * the loop (and the senders) may run so little for a few hundred ms that a dozen
+		 * datagrams wait long, and are gone within a few ms once it runs again. Asked
+		 * last, as it may cost a system call. */
+		if (!l->over && l->above_n >= SIP_QDELAY_MIN_SAMPLES &&
+		    now - l->above_since >= hold && l->prev_min >= 0 &&
+		    l->prev_min > l->above_min + on &&
+		    l->win_min > l->above_min + on &&
+		    (!queued || queued(arg) >= SIP_QDELAY_MIN_QUEUE)) {
 			l->over = true;
 			l->since = now;
 			l->onsets++;
-			tp->n_over++;
-			if (tp->over_logged == 0 || now - tp->over_logged >= OVERLOAD_LOG_NS) {
-				char buf[SA_STRLEN];
-
-				tp->over_logged = now;
-				log_warn("udp %s: overloaded (datagrams wait %lld ms): refusing new "
-					 "calls",
-					 sa_fmt(&s->laddr, buf, sizeof(buf)),
-					 (long long)(delay / NS_PER_MS));
-			}
+			return 1;
 		}
-		return;
+		return 0;
 	}
 	l->above_n = 0;
+	/* Drained: the first datagram that found the queue nearly empty ends it. */
 	if (l->over && delay < on / 4) {
 		l->over = false;
 		l->over_ns += (uint64_t)(now - l->since);
+		return -1;
+	}
+	return 0;
+}
+
+/* Bytes of datagrams waiting in a UDP socket: the kernel's receive-queue memory (each datagram
+ * with its buffer overhead, about 1.3 KB for a 900-byte request). Unknown: as much as can be. */
+static size_t udp_queued(void *arg)
+{
+	const struct transp_sock *s = arg;
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len <= SK_MEMINFO_RMEM_ALLOC * sizeof(mi[0]))
+		return SIZE_MAX;
+	return mi[SK_MEMINFO_RMEM_ALLOC];
+}
+
+/* One datagram read at `now` that the kernel received at `rx`. */
+static void load_sample(struct transp_sock *s, int64_t rx, int64_t now)
+{
+	struct sip_transp *tp = s->tp;
+	struct sip_qdelay *l = &s->load;
+	int change = sip_qdelay_sample(l, tp->limits.overload_delay_ms, tp->limits.overload_hold_ms,
+				       rx, now, udp_queued, s);
+
+	if (change > 0) {
+		tp->n_over++;
+		if (tp->over_logged == 0 || now - tp->over_logged >= OVERLOAD_LOG_NS) {
+			char buf[SA_STRLEN];
+
+			tp->over_logged = now;
+			log_warn("udp %s: overloaded (datagrams wait %lld ms): refusing new calls",
+				 sa_fmt(&s->laddr, buf, sizeof(buf)),
+				 (long long)(l->last_delay / NS_PER_MS));
+		}
+	} else if (change < 0) {
 		tp->n_over--;
 		log_debug("udp: overload over after %lld ms",
 			  (long long)((now - l->since) / NS_PER_MS));

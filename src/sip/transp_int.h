@@ -34,4 +34,43 @@ static inline bool sip_conn_is_open(const struct sip_conn *conn)
 	return conn && conn->fd >= 0 && conn->tp;
 }
 
+/* Queueing delay of one UDP socket's datagrams (RFC 6357 overload signal). Like CoDel, it looks
+ * for a standing queue, not a burst: overload begins only when every datagram waited longer
+ * than the threshold for a whole hold time and the queue has grown and stays grown (a burst, or
+ * the loop stalled once by a slow disk write or by other processes taking the CPU, drains by
+ * itself), and ends at the first datagram that found the queue nearly empty. The gap between
+ * the two thresholds keeps it from flapping at every datagram. Per socket, because the loop
+ * serves its sockets in turns: a quiet socket's datagrams wait at most one turn even while a
+ * flooded one's queue keeps growing. Times are CLOCK_REALTIME nanoseconds, the kernel's clock
+ * for receive timestamps. */
+struct sip_qdelay {
+	bool over;
+	uint32_t above_n;    /* datagrams in a row that waited longer than the threshold */
+	int64_t above_since; /* when the first of them was read */
+	int64_t above_min;   /* the lowest delay among them */
+	int64_t win_start;   /* the run in windows of half the hold time: the current one... */
+	int64_t win_min;     /* ...its lowest delay so far... */
+	int64_t prev_min;    /* ...and the previous one's lowest (-1: none yet in this run) */
+	int64_t since;	     /* when overload began (over) */
+	int64_t last;	     /* when the last datagram was read */
+	int64_t ewma;	     /* smoothed delay (display only) */
+	int64_t last_delay;
+	uint64_t onsets;
+	uint64_t over_ns; /* time overloaded, completed periods */
+	uint64_t samples;
+};
+
+/* At least this many late datagrams in a row before overload begins... */
+#define SIP_QDELAY_MIN_SAMPLES 16
+/* ...and at least this many bytes of datagrams waiting behind the one that starts it (the
+ * kernel's accounting, about 75 SIP requests of 900 bytes). */
+#define SIP_QDELAY_MIN_QUEUE (96 * 1024)
+
+/* One datagram handled at `now` that the kernel received at `rx`, with the overload threshold
+ * delay_ms (UINT32_MAX: measure only) and hold time hold_ms: 1 when overload begins with it,
+ * -1 when it ends, else 0. queued(arg), asked only when the times say overload, gives the bytes
+ * still waiting (NULL: enough). Pure, so that tests can feed it any timeline. */
+int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms, int64_t rx,
+		      int64_t now, size_t (*queued)(void *arg), void *arg);
+
 #endif /* MIKAKA_SIP_TRANSP_INT_H */

@@ -1001,9 +1001,10 @@ static bool udp_burst(struct env *e, int fd, const struct sa *srv, unsigned n, i
 	return run_count(e, want, max_ms);
 }
 
-/* A standing queue: 60 requests arrive at once and each takes 3 ms, so from the 8th on every
- * one waited more than 20 ms, for well over the 50 ms hold: overloaded. One datagram that finds
- * the queue empty ends it. No datagram for a second: not overloaded either. */
+/* A standing queue: 200 requests arrive at once and each takes 3 ms, so from the 8th on every
+ * one waited more than 20 ms, longer and longer, for well over the 50 ms hold, with well over
+ * 96 KiB still waiting: overloaded. One datagram that finds the queue empty ends it. No
+ * datagram for a second: not overloaded either. */
 static void test_overload_standing_queue(void **state)
 {
 	struct env *e = *state;
@@ -1027,13 +1028,13 @@ static void test_overload_standing_queue(void **state)
 	assert_true(load.last_us < 20000);
 
 	e->busy_us = 3000;
-	assert_true(udp_burst(e, fd, &srv, 60, 5000));
+	assert_true(udp_burst(e, fd, &srv, 200, 5000));
 	assert_true(sip_transp_overloaded(e->tp));
 	sip_transp_load(e->tp, &load);
 	assert_true(load.overloaded);
 	assert_int_equal(load.onsets, 1);
-	assert_int_equal(load.datagrams, 64);
-	assert_true(load.last_us > 100000); /* the last one waited for 59 others */
+	assert_int_equal(load.datagrams, 204);
+	assert_true(load.last_us > 500000); /* the last one waited for 199 others */
 	assert_true(load.delay_us > 20000);
 
 	/* The queue has drained: the next datagram waits for nothing and clears it. */
@@ -1048,7 +1049,7 @@ static void test_overload_standing_queue(void **state)
 
 	/* Overloaded again, then silence: after a second the verdict is stale. */
 	e->busy_us = 3000;
-	assert_true(udp_burst(e, fd, &srv, 60, 5000));
+	assert_true(udp_burst(e, fd, &srv, 200, 5000));
 	assert_true(sip_transp_overloaded(e->tp));
 	e->busy_us = 0;
 	usleep(1100 * 1000);
@@ -1121,6 +1122,190 @@ static void test_overload_stall_drains(void **state)
 	close(fd);
 }
 
+/* The detector alone, on a made-up timeline: a FIFO queue where datagram i arrives at rx[i]
+ * and takes svc[i] ns to handle. Handling starts when the one before is done (or at rx[i] if
+ * the queue is empty), plus stall[i] ns when the loop was not scheduled; with slice set, the
+ * loop runs only in the first ms of every 25 ms (a machine whose other processes take the
+ * CPU) until busy_until. Behind the datagram being handled wait those that
+ * arrived while it waited, 1280 bytes each in the kernel's accounting. */
+#define QSIM_MAX 8192
+#define US	 1000LL
+#define MS	 1000000LL
+
+struct qsim {
+	struct sip_qdelay q;
+	int n;
+	int64_t rx[QSIM_MAX], svc[QSIM_MAX], stall[QSIM_MAX];
+	bool slice[QSIM_MAX];
+	int64_t busy_until;	 /* slicing ends then: the machine is free again */
+	int64_t delay[QSIM_MAX]; /* results: how long each waited... */
+	int res[QSIM_MAX];	 /* ...and the detector's verdict change */
+	int cur;
+	int64_t cur_start;
+	int onsets, ends, asked;
+};
+
+static struct qsim qsim;
+
+/* Adds n datagrams from `from` (ns), one every gap_us, svc_us of work each; returns the time
+ * of the next one. */
+static int64_t qsim_add(struct qsim *m, int64_t from, int n, int64_t gap_us, int64_t svc_us,
+			bool slice)
+{
+	for (int i = 0; i < n && m->n < QSIM_MAX; i++, m->n++) {
+		m->rx[m->n] = from;
+		m->svc[m->n] = svc_us * US;
+		m->stall[m->n] = 0;
+		m->slice[m->n] = slice;
+		from += gap_us * US;
+	}
+	return from;
+}
+
+static size_t qsim_queued(void *arg)
+{
+	struct qsim *m = arg;
+	size_t n = 0;
+
+	m->asked++;
+	for (int j = m->cur + 1; j < m->n && m->rx[j] <= m->cur_start; j++)
+		n++;
+	return n * 1280;
+}
+
+/* Plays the timeline through the detector: threshold 20 ms, hold 100 ms (the defaults). */
+static void qsim_play(struct qsim *m)
+{
+	int64_t free_at = 0;
+
+	for (int i = 0; i < m->n; i++) {
+		int64_t start = (free_at > m->rx[i] ? free_at : m->rx[i]) + m->stall[i];
+		int64_t end = start + m->svc[i];
+
+		if (m->slice[i] && start < m->busy_until && start % (25 * MS) + m->svc[i] > MS) {
+			start = (start / (25 * MS) + 1) * 25 * MS;
+			end = start + m->svc[i];
+		}
+		m->cur = i;
+		m->cur_start = start;
+		m->delay[i] = start - m->rx[i];
+		m->res[i] = sip_qdelay_sample(&m->q, 20, 100, m->rx[i], start, qsim_queued, m);
+		m->onsets += m->res[i] > 0;
+		m->ends += m->res[i] < 0;
+		free_at = end;
+	}
+}
+
+static int64_t qsim_max_delay(const struct qsim *m, int from, int to)
+{
+	int64_t max = 0;
+
+	for (int i = from; i < to && i < m->n; i++)
+		if (m->delay[i] > max)
+			max = m->delay[i];
+	return max;
+}
+
+/* Three times what the loop can take (a datagram every 1 ms, 3 ms of work each): overload
+ * begins after the hold time, while datagrams have waited far less than the 500 ms after
+ * which SIP clients retransmit. Then the offer drops to 70 % of capacity (a datagram every
+ * 3 ms, 2.1 ms each): the backlog drains by itself, and the verdict ends at the very first
+ * datagram that found the queue (nearly) empty, not one later; it stays off at that rate,
+ * even with a 10 ms hiccup of the loop now and then. */
+static void test_qdelay_clears_when_drained(void **state)
+{
+	struct qsim *m = &qsim;
+	int64_t t = 1000 * MS;
+	int on = -1, end = -1, i;
+
+	(void)state;
+	memset(m, 0, sizeof(*m));
+	t = qsim_add(m, t, 400, 1000, 3000, false);
+	t = qsim_add(m, t, 3000, 3000, 2100, false);
+	for (i = 400; i < m->n; i += 100)
+		m->stall[i] = 10 * MS;
+	qsim_play(m);
+	assert_int_equal(m->onsets, 1);
+	assert_int_equal(m->ends, 1);
+	assert_false(m->q.over);
+	for (i = 0; i < m->n; i++) {
+		if (m->res[i] > 0)
+			on = i;
+		if (m->res[i] < 0)
+			end = i;
+	}
+	assert_true(on > 0 && on < 400);
+	assert_true(m->delay[on] > 40 * MS && m->delay[on] < 400 * MS);
+	assert_true(m->rx[on] + m->delay[on] - m->rx[0] >= 100 * MS);
+	/* Ended by the first datagram that waited less than 5 ms: the backlog was gone. */
+	assert_true(end > 400);
+	assert_true(m->delay[end] < 5 * MS);
+	for (i = on; i < end; i++)
+		assert_true(m->delay[i] >= 5 * MS);
+	assert_true(m->q.over_ns > 0);
+}
+
+/* A busy machine: datagrams have been late (25 ms) for longer than the hold time when the loop
+ * is not scheduled for 60 ms. The next datagram waited 85 ms, far more than the lowest of the
+ * run plus the threshold, but the queue behind it drains at once: a step, not a queue that
+ * grows. Not overload (it used to be: one datagram was enough). Nor is a whole machine that
+ * runs the loop and the senders only now and then for a few hundred ms: every datagram waits
+ * long and longer, but only a few wait, and they are gone within ms once the loop runs. */
+static void test_qdelay_stall_is_not_growth(void **state)
+{
+	struct qsim *m = &qsim;
+	int64_t t = 1000 * MS;
+
+	(void)state;
+	memset(m, 0, sizeof(*m));
+	/* A stall of 25 ms first, then a datagram every ms at 1 ms of work: all late by 25 ms
+	 * for 150 ms; the 60 ms stall; a datagram every ms at 0.5 ms of work. */
+	t = qsim_add(m, t, 150, 1000, 1000, false);
+	m->stall[0] = 25 * MS;
+	t = qsim_add(m, t, 500, 1000, 500, false);
+	m->stall[150] = 60 * MS;
+	/* For 300 ms the loop runs 1 ms in 25 (3 datagrams of 0.3 ms) while the senders manage
+	 * a datagram every 5 ms (5 per 25 ms), then the machine is free again; twice. */
+	t = qsim_add(m, t, 60, 5000, 300, true);
+	m->busy_until = t;
+	t = qsim_add(m, t, 300, 1000, 500, false);
+	qsim_play(m);
+	assert_true(m->delay[150] > 80 * MS);
+	assert_true(qsim_max_delay(m, 650, 710) > 80 * MS);
+	assert_int_equal(m->onsets, 0);
+	m->n = 0;
+	t = qsim_add(m, t, 60, 5000, 300, true);
+	m->busy_until = t;
+	t = qsim_add(m, t, 300, 1000, 500, false);
+	qsim_play(m);
+	assert_true(qsim_max_delay(m, 0, 60) > 80 * MS);
+	assert_true(m->asked > 0); /* the times alone said overload */
+	assert_int_equal(m->onsets, 0);
+	assert_false(m->q.over);
+}
+
+/* The loop gets only part of the CPU for good (other processes), less than the offer needs:
+ * the queue grows, in fits and starts. That is overload. */
+static void test_qdelay_starved_for_good(void **state)
+{
+	struct qsim *m = &qsim;
+
+	(void)state;
+	memset(m, 0, sizeof(*m));
+	/* 0.8 of the loop's full speed offered, but every 5th datagram it loses 4 ms. */
+	qsim_add(m, 1000 * MS, 1000, 1000, 800, false);
+	for (int i = 4; i < m->n; i += 5)
+		m->stall[i] = 4 * MS;
+	qsim_play(m);
+	assert_true(m->onsets >= 1);
+	for (int i = 0; i < m->n; i++) {
+		if (m->res[i] > 0) {
+			assert_true(m->delay[i] < 500 * MS);
+			break;
+		}
+	}
+}
+
 /* Defaults when no limits are given; no UDP socket, no numbers. */
 static void test_overload_defaults(void **state)
 {
@@ -1170,6 +1355,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overload_burst_and_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overload_stall_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overload_defaults, setup, teardown),
+		cmocka_unit_test(test_qdelay_clears_when_drained),
+		cmocka_unit_test(test_qdelay_stall_is_not_growth),
+		cmocka_unit_test(test_qdelay_starved_for_good),
 	};
 
 	log_set_level(LOG_WARN);
