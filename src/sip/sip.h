@@ -376,9 +376,10 @@ struct sip_transp_limits {
 	uint32_t idle_timeout_ms; /* TCP connection with no traffic is closed; default 5 min */
 	uint32_t frame_timeout_ms; /* a partial message must complete within this; default 32 s */
 	/* Overload (UDP): datagrams waiting longer than overload_delay_ms before we handle them,
-	 * without a break, for overload_hold_ms, and the wait still growing (by another
-	 * overload_delay_ms over the lowest of that span) mean overload; it ends at the first
-	 * datagram that waited less than a quarter of overload_delay_ms. Defaults 20 ms and
+	 * without a break, for overload_hold_ms, the wait grown (every datagram of the last half
+	 * of that span later by 3 x overload_delay_ms than the lowest of it) and a backlog of
+	 * about 75 datagrams mean overload; it ends at the first datagram that waited less than a
+	 * quarter of overload_delay_ms, i.e. once the queue has drained. Defaults 20 ms and
 	 * 100 ms; UINT32_MAX as the delay turns the signal off. */
 	uint32_t overload_delay_ms;
 	uint32_t overload_hold_ms;

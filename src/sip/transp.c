@@ -312,6 +312,7 @@ int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms,
 {
 	int64_t on = (int64_t)delay_ms * NS_PER_MS;
 	int64_t hold = (int64_t)hold_ms * NS_PER_MS;
+	int64_t grown = SIP_QDELAY_GROWTH * on;
 	int64_t delay = now - rx;
 
 	if (delay < 0 || now < l->last) {
@@ -343,19 +344,20 @@ int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms,
 			}
 		}
 		/* Late for a whole hold time, and for at least the last half of it every datagram
-		 * later than the best moment of the run by another threshold: the queue grew and
-		 * stays grown. One datagram that comes late because the loop was not scheduled
-		 * for a while (a busy machine) is a step, not growth: the ones after it find a
-		 * queue that drains, and a backlog that shrinks by itself (a burst, a stall) never
-		 * keeps a whole half-hold above the run's lowest delay plus the threshold. And
-		 * there must be work waiting: on a machine whose other processes take the CPU,
-		 * the loop (and the senders) may run so little for a few hundred ms that a dozen
-		 * datagrams wait long, and are gone within a few ms once it runs again. Asked
-		 * last, as it may cost a system call. */
+		 * later than the best moment of the run by SIP_QDELAY_GROWTH more thresholds: the
+		 * queue grew and stays grown, past what a busy machine's scheduling causes for a
+		 * moment, yet far below the 500 ms after which clients retransmit. One datagram
+		 * that comes late because the loop was not scheduled for a while is a step, not
+		 * growth: the ones after it find a queue that drains, and a backlog that shrinks by
+		 * itself (a burst, a stall) never keeps a whole half-hold that far above the run's
+		 * lowest delay. And there must be work waiting: on a machine whose other processes
+		 * take the CPU, the loop (and the senders) may run so little for a few hundred ms
+		 * that a dozen datagrams wait long, and are gone within a few ms once it runs
+		 * again. Asked last, as it may cost a system call. */
 		if (!l->over && l->above_n >= SIP_QDELAY_MIN_SAMPLES &&
 		    now - l->above_since >= hold && l->prev_min >= 0 &&
-		    l->prev_min > l->above_min + on &&
-		    l->win_min > l->above_min + on &&
+		    l->prev_min > l->above_min + grown &&
+		    l->win_min > l->above_min + grown &&
 		    (!queued || queued(arg) >= SIP_QDELAY_MIN_QUEUE)) {
 			l->over = true;
 			l->since = now;
@@ -374,8 +376,11 @@ int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms,
 	return 0;
 }
 
-/* Bytes of datagrams waiting in a UDP socket: the kernel's receive-queue memory (each datagram
- * with its buffer overhead, about 1.3 KB for a 900-byte request). Unknown: as much as can be. */
+/* Bytes of datagrams waiting in a UDP socket: the kernel's receive-queue memory, each datagram
+ * with its buffer overhead (about 1.3 KB for a 900-byte request). Linux gives the memory of the
+ * datagrams read back lazily, once the socket's reader queue is empty or a quarter of the
+ * buffer is owed, so this also counts those read since the loop last caught up: at least the
+ * backlog, and about the size of the current busy spell. Unknown: as much as can be. */
 static size_t udp_queued(void *arg)
 {
 	const struct transp_sock *s = arg;

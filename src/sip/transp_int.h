@@ -60,10 +60,13 @@ struct sip_qdelay {
 	uint64_t samples;
 };
 
-/* At least this many late datagrams in a row before overload begins... */
+/* The wait must have grown by this many thresholds over the run's lowest (and stayed so for
+ * half the hold time) before overload begins... */
+#define SIP_QDELAY_GROWTH 3
+/* ...over at least this many late datagrams in a row... */
 #define SIP_QDELAY_MIN_SAMPLES 16
 /* ...and at least this many bytes of datagrams waiting behind the one that starts it (the
- * kernel's accounting, about 75 SIP requests of 900 bytes). */
+ * kernel's accounting, about 75 SIP requests of 900 bytes; see udp_queued() in transp.c). */
 #define SIP_QDELAY_MIN_QUEUE (96 * 1024)
 
 /* One datagram handled at `now` that the kernel received at `rx`, with the overload threshold
