@@ -218,8 +218,9 @@ check "overload-shed-counted" test "${shed:-0}" -gt 0
 
 # 3. Recovery: R again right after the overload (no pause, no restart), with fewer than 0.1 %
 # of the calls failed or refused. The overload signal must have cleared once the queue drained:
-# it is polled through the CLI while the calls come (a stale verdict cannot hide there, as
-# datagrams keep arriving), and the onsets and time overloaded during the phase are printed.
+# it is read through the CLI 2 s into the phase (a stale verdict cannot hide there, as datagrams
+# keep arriving; one read only, as each CLI run takes CPU from the daemon on a 2-core box), and
+# the onsets and time overloaded during the phase are printed.
 ovl() { # ovl: "ONSETS MS NOW" from sip show settings
 	"$MIKAKA" -s "$CTL" sip show settings | awk -F': *' '
 		/Overloaded now/ { now = $2 }
@@ -228,25 +229,20 @@ ovl() { # ovl: "ONSETS MS NOW" from sip show settings
 }
 read -r on0 ms0 _ <<<"$(ovl)"
 offer_start recovery "$R" "$REC_SECS"
-polls=0 over_polls=0
-for i in $(seq 1 "$REC_SECS"); do
-	sleep 1
-	read -r _ _ now <<<"$(ovl)"
-	polls=$((polls + 1))
-	[ "$now" = No ] || over_polls=$((over_polls + 1))
-done
+sleep 2
+read -r _ _ now <<<"$(ovl)"
 wait "$OFFER_PID"
 offer_read recovery
 read -r on1 ms1 _ <<<"$(ovl)"
 bad=$((INV - DONE))
-echo "recovery at R = $R calls/s: $bad of $INV calls not completed; overloaded in $over_polls of" \
-	"$polls polls, $((on1 - on0)) onsets, $((ms1 - ms0)) ms overloaded"
+echo "recovery at R = $R calls/s: $bad of $INV calls not completed; overloaded 2 s in: $now;" \
+	"$((on1 - on0)) onsets, $((ms1 - ms0)) ms overloaded in the phase"
 if [ $((1000 * bad)) -lt "$INV" ]; then ok "recovery-below-0.1pct"; else
 	notok "recovery-below-0.1pct"
 	"$MIKAKA" -s "$CTL" sip show settings | sed -n '/Overload/,$p'
 	grep -E "overloaded|WARN|ERROR" "$DAEMON_LOG" | tail -5
 	tail -5 "$WORK/recovery/sipp.log" 2>/dev/null
 fi
-check "recovery-signal-clear" test "$over_polls" = 0
+check "recovery-signal-clear" test "$now" = No
 check "daemon-stop" stop_daemon
 finish
