@@ -1,9 +1,11 @@
 /* cfg: loads and checks the whole configuration as one snapshot (see cfg.h). */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -14,6 +16,12 @@ static void cfg_destroy(void *data)
 {
 	struct cfg *cfg = data;
 
+	for (size_t i = 0; i < cfg->nphones; i++) {
+		free(cfg->phones[i].name);
+		explicit_bzero(cfg->phones[i].secret, strlen(cfg->phones[i].secret));
+		free(cfg->phones[i].secret);
+	}
+	free(cfg->phones);
 	dialplan_free(cfg->dialplan);
 	mem_deref(cfg->peers);
 	conf_free(cfg->sip);
@@ -59,32 +67,211 @@ static int entry_contexts(const struct sipcfg *peers, const char ***listp, size_
 	return 0;
 }
 
+/* Most phones one range ("801-899 =") may name. */
+#define CFG_RANGE_MAX 100
+
+/* A phone name must be a SIP user part, a sip.conf section name and a dialplan extension at
+ * once, and must not take the name of a section the native form writes itself. */
+static bool phone_name_ok(const char *name)
+{
+	static const char *const reserved[] = {"general", "authentication", "line", "phone"};
+
+	if (!name[0] || strlen(name) > 64)
+		return false;
+	for (const char *c = name; *c; c++) {
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+		      (*c >= 'A' && *c <= 'Z') || *c == '_' || *c == '.' || *c == '-'))
+			return false;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++) {
+		if (!strcasecmp(name, reserved[i]))
+			return false;
+	}
+	return true;
+}
+
+/* "FIRST-LAST", both decimal: sets the bounds and the width (FIRST's length, so 0801-0805 keeps
+ * its zero). Returns false for anything else. */
+static bool phone_range(const char *key, unsigned long *first, unsigned long *last, int *width)
+{
+	const char *dash = strchr(key, '-');
+	char *end;
+
+	if (!dash || dash == key || !dash[1] || strspn(key, "0123456789") != (size_t)(dash - key) ||
+	    strspn(dash + 1, "0123456789") != strlen(dash + 1) || dash - key > 9 ||
+	    strlen(dash + 1) > 9)
+		return false;
+	*first = strtoul(key, &end, 10);
+	*last = strtoul(dash + 1, &end, 10);
+	*width = (int)(dash - key);
+	return true;
+}
+
+/* Adds one phone; its secret is the one written, or the store's (generated on first use). */
+static int phone_add(struct cfg *cfg, size_t *cap, const char *name, const char *secret,
+		     const struct conf_var *v, struct cfg_secrets *secrets, bool *store_failed,
+		     struct conf_diags *diags)
+{
+	char ephemeral[CFG_SECRET_LEN + 1];
+	struct cfg_phone *p;
+	int err;
+
+	for (size_t i = 0; i < cfg->nphones; i++) {
+		if (!strcasecmp(cfg->phones[i].name, name)) {
+			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+				      "[phones] %s: named twice (also at line %u)", name,
+				      cfg->phones[i].origin.line);
+			return EINVAL;
+		}
+	}
+	if (!secret[0]) {
+		if (!secrets) {
+			/* mikakad -t: a secret nobody knows, so the check sees a complete peer. */
+			rand_token(ephemeral, CFG_SECRET_LEN);
+			secret = ephemeral;
+		} else if (*store_failed) {
+			return EIO; /* reported once, at the first phone */
+		} else if ((err = cfg_secrets_get(secrets, name, &secret))) {
+			const char *file = cfg_secrets_file(secrets);
+			const char *slash = strrchr(file, '/');
+			const struct passwd *pw = getpwuid(geteuid());
+
+			if (err == ENOMEM)
+				return ENOMEM;
+			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+				      "[phones] %s: no secret written, and a generated one cannot be "
+				      "kept: writing %s: %s (the state directory %.*s must be "
+				      "writable by user %s; or name another with mikakad -d)",
+				      name, file, strerror(err), slash ? (int)(slash - file) : 1,
+				      slash ? file : ".", pw ? pw->pw_name : "mikakad runs as");
+			*store_failed = true;
+			return EIO;
+		}
+	}
+	if (cfg->nphones == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct cfg_phone *np = realloc(cfg->phones, ncap * sizeof(*np));
+
+		if (!np)
+			return ENOMEM;
+		cfg->phones = np;
+		*cap = ncap;
+	}
+	p = &cfg->phones[cfg->nphones];
+	memset(p, 0, sizeof(*p));
+	p->name = strdup(name);
+	p->secret = strdup(secret);
+	explicit_bzero(ephemeral, sizeof(ephemeral));
+	if (!p->name || !p->secret) {
+		free(p->name);
+		free(p->secret);
+		return ENOMEM;
+	}
+	p->origin = v->origin;
+	p->generated = !v->value[0];
+	cfg->nphones++;
+	return 0;
+}
+
+/* mikaka.conf [phones]: NAME = SECRET, NAME = (a secret is generated and kept in the state),
+ * FIRST-LAST = (each number of the range, each with its own generated secret). */
+static int native_phones(struct cfg *cfg, struct cfg_secrets *secrets, struct conf_diags *diags)
+{
+	const struct conf_section *sec = conf_section_find(cfg->mikaka, "phones");
+	bool store_failed = false;
+	size_t cap = 0;
+	int err = 0;
+
+	cfg->phones = calloc(1, sizeof(*cfg->phones)); /* non-NULL: the native form is in use */
+	if (!cfg->phones)
+		return ENOMEM;
+	cap = 1;
+	for (const struct conf_var *v = sec->vars; v && err != ENOMEM; v = v->next) {
+		unsigned long first, last;
+		int width, e = 0;
+
+		if (phone_range(v->name, &first, &last, &width)) {
+			if (v->value[0]) {
+				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+					      "[phones] %s: a range takes no secret (each phone gets "
+					      "its own generated one); write '%s ='",
+					      v->name, v->name);
+				e = EINVAL;
+			} else if (first > last || last - first >= CFG_RANGE_MAX) {
+				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+					      "[phones] %s: a range goes from a lower to a higher "
+					      "number and names at most %d phones",
+					      v->name, CFG_RANGE_MAX);
+				e = EINVAL;
+			}
+			for (unsigned long n = first; !e && n <= last; n++) {
+				char name[32];
+
+				snprintf(name, sizeof(name), "%0*lu", width, n);
+				e = phone_add(cfg, &cap, name, "", v, secrets, &store_failed,
+					      diags);
+			}
+		} else if (!phone_name_ok(v->name)) {
+			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+				      "[phones] '%s' is not a phone name (letters, digits, '_', '.', "
+				      "'-'; not general, authentication, line or phone) nor a range "
+				      "like 803-805",
+				      v->name);
+			e = EINVAL;
+		} else {
+			e = phone_add(cfg, &cap, v->name, v->value, v, secrets, &store_failed,
+				      diags);
+		}
+		/* Worst first: ENOMEM, then EIO (the state), then EINVAL. */
+		if (e == ENOMEM || (e == EIO && err != ENOMEM) || (e && !err))
+			err = e;
+	}
+	return err;
+}
+
 /* The native form: no sip.conf, and mikaka.conf names the phones ([phones] NAME = SECRET) and
  * the line ([line] interface = ...). The Asterisk files it stands for are written here as text
  * and read by the same code as hand-written ones, so `dialplan show` and `sip show peers` show
  * exactly what runs. Calls from the line ring every phone at once; phones call each other by
- * name and call out through the line with 0..., 1.. (110, 118, 119, 117, 184/186 prefixes). */
-static int native_files(const struct conf *mikaka, const struct pbx_vars *line_vars,
-			struct mbuf *sip, struct mbuf *ext)
+ * name and call out through the line with 0..., 1.. (110, 118, 119, 117, 184/186 prefixes).
+ * [sip] bind = ADDR[:PORT] (repeatable) becomes udpbindaddr. */
+static int native_files(const struct cfg *cfg, const struct pbx_vars *line_vars,
+			struct mbuf *sip, struct mbuf *ext, struct conf_diags *diags)
 {
-	const struct conf_section *phones = conf_section_find(mikaka, "phones");
+	const struct conf_section *msip = conf_section_find(cfg->mikaka, "sip");
 	const char *server = line_vars ? pbx_vars_get(line_vars, "LINE_SERVER") : NULL;
 	const char *number = line_vars ? pbx_vars_get(line_vars, "LINE_NUMBER") : NULL;
-	int err = 0;
+	int err = 0, bad = 0;
 
-	err |= mbuf_printf(sip,
-			   "; generated from mikaka.conf [phones] and [line]\n"
-			   "[general]\ncontext=from_line\nallowguest=no\nalwaysauthreject=yes\n"
-			   "[phone](!)\ntype=friend\nhost=dynamic\ncontext=from_phone\n"
-			   "dtmfmode=rfc2833\nnat=force_rport,comedia\nqualify=yes\n"
-			   "disallow=all\nallow=ulaw,alaw\n");
+	err |= mbuf_printf(sip, "; generated from mikaka.conf [phones] and [line]\n"
+				"[general]\ncontext=from_line\nallowguest=no\nalwaysauthreject=yes\n");
+	for (const struct conf_var *v = msip ? msip->vars : NULL; v; v = v->next) {
+		struct sa sa;
+
+		if (strcasecmp(v->name, "bind"))
+			continue;
+		if (sa_decode(&sa, v->value, SIP_PORT_DEFAULT)) {
+			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+				      "[sip] bind: '%s' is not an address (ADDR, ADDR:PORT or "
+				      "[V6]:PORT)",
+				      v->value);
+			bad = EINVAL;
+			continue;
+		}
+		err |= mbuf_printf(sip, "udpbindaddr=%s\n", v->value);
+	}
+	err |= mbuf_printf(sip, "[phone](!)\ntype=friend\nhost=dynamic\ncontext=from_phone\n"
+				"dtmfmode=rfc2833\nnat=force_rport,comedia\nqualify=yes\n"
+				"disallow=all\nallow=ulaw,alaw\n");
 	err |= mbuf_printf(ext, "; generated from mikaka.conf [phones] and [line]\n"
 				"[from_phone]\n");
-	for (const struct conf_var *v = phones->vars; v; v = v->next) {
-		err |= mbuf_printf(sip, "[%s](phone)\nsecret=%s\ncallerid=\"%s\" <%s>\n", v->name,
-				   v->value, v->name, v->name);
+	for (size_t i = 0; i < cfg->nphones; i++) {
+		const char *name = cfg->phones[i].name;
+
+		err |= mbuf_printf(sip, "[%s](phone)\nsecret=%s\ncallerid=\"%s\" <%s>\n", name,
+				   cfg->phones[i].secret, name, name);
 		err |= mbuf_printf(ext, "exten => %s,1,Dial(SIP/%s,30)\n same => n,Hangup()\n",
-				   v->name, v->name);
+				   name, name);
 	}
 	/* Toll-fraud guards: international and premium-rate prefixes are refused unless the
 	 * user writes a dialplan of their own (these come before _0. and so win). */
@@ -112,17 +299,27 @@ static int native_files(const struct conf *mikaka, const struct pbx_vars *line_v
 				   " same => n,Dial(SIP/line/${EXTEN})\n same => n,Hangup()\n",
 				   number ? number : "", number ? number : "", number ? number : "");
 	}
-	err |= mbuf_printf(ext, "[from_line]\nexten => _X.,1,Dial(");
-	for (const struct conf_var *v = phones->vars; v; v = v->next)
-		err |= mbuf_printf(ext, "%sSIP/%s", v == phones->vars ? "" : "&", v->name);
-	err |= mbuf_printf(ext, ",60)\n same => n,Hangup()\n");
+	if (cfg->nphones) {
+		err |= mbuf_printf(ext, "[from_line]\nexten => _X.,1,Dial(");
+		for (size_t i = 0; i < cfg->nphones; i++)
+			err |= mbuf_printf(ext, "%sSIP/%s", i ? "&" : "", cfg->phones[i].name);
+		err |= mbuf_printf(ext, ",60)\n same => n,Hangup()\n");
+	} else {
+		err |= mbuf_printf(ext, "[from_line]\nexten => _X.,1,Hangup()\n");
+	}
 	err |= mbuf_write(sip, "", 1);
 	err |= mbuf_write(ext, "", 1);
-	return err ? ENOMEM : 0;
+	return err ? ENOMEM : bad;
 }
 
 int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_vars,
 	     struct conf_diags *diags)
+{
+	return cfg_load_secrets(cfgp, dir, line_vars, NULL, diags);
+}
+
+int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_vars,
+		     struct cfg_secrets *secrets, struct conf_diags *diags)
 {
 	struct conf *empty_sip = NULL, *empty_ext = NULL;
 	const char **entries = NULL;
@@ -150,9 +347,12 @@ int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_var
 			err = EINVAL;
 			goto out;
 		}
+		err = native_phones(cfg, secrets, diags);
+		if (err)
+			goto out;
 		mbuf_init(&sip);
 		mbuf_init(&ext);
-		err = native_files(cfg->mikaka, line_vars, &sip, &ext);
+		err = native_files(cfg, line_vars, &sip, &ext, diags);
 		if (!err && conf_load_string(&cfg->sip, "sip.conf (from mikaka.conf)",
 					     (const char *)sip.buf, diags))
 			err = EINVAL;
@@ -160,9 +360,19 @@ int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_var
 					     "extensions.conf (from mikaka.conf)",
 					     (const char *)ext.buf, diags))
 			err = EINVAL;
+		if (sip.buf)
+			explicit_bzero(sip.buf, sip.size); /* it holds the secrets */
 		mbuf_reset(&sip);
 		mbuf_reset(&ext);
 	} else {
+		const struct conf_section *msip =
+		    cfg->mikaka ? conf_section_find(cfg->mikaka, "sip") : NULL;
+		const struct conf_var *bind = msip ? conf_var_find(msip, "bind") : NULL;
+
+		if (bind)
+			conf_diag_add(diags, CONF_WARNING, bind->origin.file, bind->origin.line,
+				      "[sip] bind is for the [phones] form; with a sip.conf, use its "
+				      "[general] udpbindaddr; ignored");
 		err |= load_file(&cfg->sip, dir, "sip.conf", true, diags);
 		err |= load_file(&cfg->extensions, dir, "extensions.conf", false, diags);
 	}
@@ -200,7 +410,7 @@ out:
 	conf_free(empty_ext);
 	if (err) {
 		mem_deref(cfg);
-		return err == ENOMEM ? ENOMEM : EINVAL;
+		return err == ENOMEM || err == EIO ? err : EINVAL;
 	}
 	*cfgp = cfg;
 	return 0;

@@ -42,8 +42,10 @@ struct daemon {
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
 	struct call_settings callset; /* calls: mikaka.conf [calls] */
 	struct cfg *cfg;   /* the configuration in force (one reference) */
+	struct cfg_secrets *secrets; /* generated phone secrets (STATEDIR/phones.secrets) */
 	const char *confdir;
 	const char *dbpath;
+	const char *ctlpath;
 	time_t started;
 	time_t reloaded;
 };
@@ -131,7 +133,7 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 	struct cfg *cfg = NULL;
 	int err;
 
-	err = cfg_load(&cfg, d->confdir, vars, diags);
+	err = cfg_load_secrets(&cfg, d->confdir, vars, d->secrets, diags);
 	pbx_vars_free(vars);
 	/* registrar: its settings are checked with the rest (errors refuse the snapshot) */
 	{
@@ -169,6 +171,40 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 	if (d->reg) /* registrar */
 		reg_reconfigure(d->reg, cfg->peers, &d->regset);
 	return 0;
+}
+
+/* Phones whose secret was generated since the last call: printed once, to stdout (the daemon's
+ * output, apart from the log) and to out when given (the `reload` reply). */
+static void announce_new_phones(struct daemon *d, struct mbuf *out)
+{
+	struct mbuf mb;
+
+	mbuf_init(&mb);
+	if (!d->cfg || cfg_phones_show(d->cfg, d->secrets, true, &mb) || !mb.end) {
+		mbuf_reset(&mb);
+		return;
+	}
+	fprintf(stdout,
+		"\n==== New phones: secrets generated now, printed only this once ====\n%.*s"
+		"(see them again with: mikaka -s %s phones show)\n\n",
+		(int)mb.end, (const char *)mb.buf, d->ctlpath);
+	fflush(stdout);
+	if (out)
+		mbuf_printf(out, "New phones (secrets generated now):\n%.*s", (int)mb.end,
+			    (const char *)mb.buf);
+	explicit_bzero(mb.buf, mb.size);
+	mbuf_reset(&mb);
+	cfg_secrets_announced(d->secrets);
+}
+
+/* `phones show`: the native form's phones with their secrets and where to register. */
+static int cmd_phones_show(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (argc)
+		return EINVAL;
+	return cfg_phones_show(d->cfg, d->secrets, false, out);
 }
 
 /* `core show memory`: what the process holds, like Asterisk's `memory show summary`: the heap
@@ -261,6 +297,7 @@ static int cmd_reload(struct mbuf *out, int argc, char **argv, void *arg)
 	} else {
 		mbuf_write_str(out, "Configuration reloaded.\n");
 		log_notice("configuration reloaded");
+		announce_new_phones(d, out);
 	}
 	conf_diags_reset(&diags);
 	return err ? ECANCELED : 0;
@@ -361,6 +398,7 @@ static void signal_handler(enum loop_signal sig, void *arg)
 		} else {
 			conf_diags_print(&diags);
 			log_notice("configuration reloaded");
+			announce_new_phones(d, NULL);
 		}
 		conf_diags_reset(&diags);
 		return;
@@ -387,6 +425,8 @@ static int register_commands(struct daemon *d)
 		{"sip show settings", "the [general] settings", cmd_sip_show_settings, d},
 		{"sip show registry", "outbound registrations", cmd_sip_show_registry, d},
 		{"line show", "show the discovered line", cmd_line_show, d}, /* line discovery */
+		{"phones show", "the [phones] of mikaka.conf: user names, secrets, where to register",
+		 cmd_phones_show, d},
 	};
 	int err = 0;
 
@@ -412,6 +452,7 @@ int main(int argc, char **argv)
 
 	d.confdir = DEFAULT_CONFDIR;
 	d.dbpath = DEFAULT_DB;
+	d.ctlpath = ctlpath;
 	while ((opt = getopt_long(argc, argv, "C:s:d:tvqVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'R': /* service */
@@ -421,7 +462,7 @@ int main(int argc, char **argv)
 			d.confdir = optarg;
 			break;
 		case 's':
-			ctlpath = optarg;
+			ctlpath = d.ctlpath = optarg;
 			break;
 		case 'd':
 			d.dbpath = optarg;
@@ -458,6 +499,19 @@ int main(int argc, char **argv)
 	if (svc_check_confdir(d.confdir)) /* service: a missing /etc/mikaka is an error */
 		return check_only ? 1 : SVC_EXIT_CONFIG;
 
+	/* Generated phone secrets are state: read (and, for a new phone, written) beside the
+	 * database. -t writes nothing. */
+	if (!check_only) {
+		char spath[PATH_MAX];
+
+		cfg_secrets_path(spath, sizeof(spath), d.dbpath);
+		if (cfg_secrets_open(&d.secrets, spath, &diags)) {
+			conf_diags_print(&diags);
+			conf_diags_reset(&diags);
+			log_error("not starting: %s cannot be read (nothing was changed)", spath);
+			return SVC_EXIT_CONFIG; /* service: a restart cannot help */
+		}
+	}
 	err = apply_config(&d, &diags);
 	/* line discovery: [line] in mikaka.conf (checked by -t too) */
 	memset(&line_cfg, 0, sizeof(line_cfg));
@@ -499,10 +553,18 @@ int main(int argc, char **argv)
 		return err ? 1 : 0;
 	}
 	conf_diags_reset(&diags);
+	if (err == EIO) {
+		log_error("not starting: the state directory of %s cannot keep the phones' "
+			  "generated secrets (see above); nothing stored was changed",
+			  d.dbpath);
+		cfg_secrets_free(d.secrets);
+		return SVC_EXIT_CANTCREAT; /* service: 73, the state cannot be written */
+	}
 	if (err) {
 		log_error("configuration has errors; not starting (check with: mikakad -C %s -t)",
 			  d.confdir);
 		mem_deref(d.cfg);
+		cfg_secrets_free(d.secrets);
 		return SVC_EXIT_CONFIG; /* service: 78, a restart cannot help */
 	}
 
@@ -570,6 +632,7 @@ int main(int argc, char **argv)
 	if (!err) {
 		log_notice("mikakad %s started (config %s, control %s, database %s)",
 			   MIKAKA_VERSION, d.confdir, ctlpath, d.dbpath);
+		announce_new_phones(&d, NULL);
 		/* service: READY=1 on the first turn: SIP is listening and the store is open */
 		err = svc_start(d.loop, "SIP listening, store open");
 		if (!err)
@@ -587,6 +650,7 @@ int main(int argc, char **argv)
 	store_close(d.store);
 	loop_free(d.loop);
 	mem_deref(d.cfg);
+	cfg_secrets_free(d.secrets);
 	if (err)
 		log_error("exiting: %s", strerror(err));
 	return err ? status : 0;
