@@ -93,8 +93,8 @@ int cfg_secrets_open(struct cfg_secrets **sp, const char *path, struct conf_diag
 		free(s);
 		return ENOMEM;
 	}
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		goto out; /* first start: nothing generated yet */
+	if (access(path, F_OK) != 0 && (errno == ENOENT || errno == ENOTDIR))
+		goto out; /* first start: nothing generated yet (a write will say what is wrong) */
 	/* Anything else (unreadable, a syntax error) stops here: the file is never rewritten
 	 * from a partial reading, which would change secrets phones already use. */
 	if (conf_load(&conf, path, diags)) {
