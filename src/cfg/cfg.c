@@ -124,14 +124,10 @@ static int phone_add(struct cfg *cfg, size_t *cap, const char *name, const char 
 			return EINVAL;
 		}
 	}
-	if (!secret[0]) {
-		if (!secrets) {
-			/* mikakad -t: a secret nobody knows, so the check sees a complete peer. */
-			rand_token(ephemeral, CFG_SECRET_LEN);
-			secret = ephemeral;
-		} else if (*store_failed) {
+	if (!secret[0] && secrets) {
+		if (*store_failed)
 			return EIO; /* reported once, at the first phone */
-		} else if ((err = cfg_secrets_get(secrets, name, &secret))) {
+		if ((err = cfg_secrets_get(secrets, name, &secret))) {
 			const char *file = cfg_secrets_file(secrets);
 			const char *slash = strrchr(file, '/');
 			const struct passwd *pw = getpwuid(geteuid());
@@ -147,6 +143,14 @@ static int phone_add(struct cfg *cfg, size_t *cap, const char *name, const char 
 			*store_failed = true;
 			return EIO;
 		}
+		if (!secret)
+			secret = ""; /* dry mode: a throw-away one, below */
+	}
+	if (!secret[0]) {
+		/* mikakad -t, or a dry run: a secret nobody knows, so the check sees a complete
+		 * peer and nobody could register as it. */
+		rand_token(ephemeral, CFG_SECRET_LEN);
+		secret = ephemeral;
 	}
 	if (cfg->nphones == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 8;

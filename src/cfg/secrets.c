@@ -25,6 +25,8 @@ struct cfg_secrets {
 	char *path;
 	struct cfg_secret *items;
 	size_t n, cap;
+	bool dry;	/* check only: nothing generated (cfg_secrets_set_dry) */
+	size_t pending; /* phones met in dry mode without a stored secret */
 };
 
 void cfg_secrets_path(char *buf, size_t size, const char *dbpath)
@@ -262,6 +264,19 @@ out:
 	return err;
 }
 
+void cfg_secrets_set_dry(struct cfg_secrets *s, bool dry)
+{
+	if (!s)
+		return;
+	s->dry = dry;
+	s->pending = 0;
+}
+
+size_t cfg_secrets_pending(const struct cfg_secrets *s)
+{
+	return s ? s->pending : 0;
+}
+
 int cfg_secrets_get(struct cfg_secrets *s, const char *phone, const char **secretp)
 {
 	char secret[CFG_SECRET_LEN + 1];
@@ -270,6 +285,10 @@ int cfg_secrets_get(struct cfg_secrets *s, const char *phone, const char **secre
 	*secretp = cfg_secrets_find(s, phone);
 	if (*secretp)
 		return 0;
+	if (s->dry) {
+		s->pending++;
+		return 0;
+	}
 	rand_token(secret, CFG_SECRET_LEN);
 	err = secrets_add(s, phone, secret, true);
 	explicit_bzero(secret, sizeof(secret));

@@ -126,8 +126,9 @@ static int media_setup(struct daemon *d)
 	return err;
 }
 
-/* Loads and checks a new snapshot; problems go to diags. Installs it only when it is clean. */
-static int apply_config(struct daemon *d, struct conf_diags *diags)
+/* Loads and checks a new snapshot; problems go to diags. Installs it only when it is clean and
+ * no phone is waiting for a generated secret (see apply_config). */
+static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 {
 	struct pbx_vars *vars = line_vars(d);
 	struct cfg *cfg = NULL;
@@ -135,6 +136,13 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 
 	err = cfg_load_secrets(&cfg, d->confdir, vars, d->secrets, diags);
 	pbx_vars_free(vars);
+	/* line discovery: [line] is checked with the rest (it is applied at start only) */
+	{
+		struct line_config lc;
+
+		if (cfg && line_config_load(&lc, cfg->mikaka, diags))
+			err = EINVAL;
+	}
 	/* registrar: its settings are checked with the rest (errors refuse the snapshot) */
 	{
 		struct reg_settings rs;
@@ -158,7 +166,7 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 			d->callset = cs;
 		}
 	}
-	if (err) {
+	if (err || cfg_secrets_pending(d->secrets)) {
 		mem_deref(cfg);
 		return err;
 	}
@@ -171,6 +179,35 @@ static int apply_config(struct daemon *d, struct conf_diags *diags)
 	if (d->reg) /* registrar */
 		reg_reconfigure(d->reg, cfg->peers, &d->regset);
 	return 0;
+}
+
+/* Loads, checks and installs a new snapshot. Phones without a written secret are first given
+ * throw-away ones (the store's dry mode); only when that snapshot is clean are their secrets
+ * generated and kept, by a second load, so a refused configuration never leaves behind secrets
+ * that nobody was shown. The second load repeats the first one's warnings: only its errors
+ * (a secret that cannot be kept) are passed on. */
+static int apply_config(struct daemon *d, struct conf_diags *diags)
+{
+	struct conf_diags again = {0};
+	size_t pending;
+	int err;
+
+	cfg_secrets_set_dry(d->secrets, true);
+	err = apply_config_pass(d, diags);
+	pending = cfg_secrets_pending(d->secrets);
+	cfg_secrets_set_dry(d->secrets, false);
+	if (err || !pending)
+		return err;
+	err = apply_config_pass(d, &again);
+	for (size_t i = 0; i < again.count; i++) {
+		const struct conf_diag *g = &again.items[i];
+
+		if (g->severity == CONF_ERROR)
+			conf_diag_add(diags, CONF_ERROR, g->origin.file, g->origin.line, "%s",
+				      g->message);
+	}
+	conf_diags_reset(&again);
+	return err;
 }
 
 /* Phones whose secret was generated since the last call: printed once, to stdout (the daemon's
@@ -513,10 +550,15 @@ int main(int argc, char **argv)
 		}
 	}
 	err = apply_config(&d, &diags);
-	/* line discovery: [line] in mikaka.conf (checked by -t too) */
+	/* line discovery: [line] in mikaka.conf (checked, and reported, by apply_config) */
 	memset(&line_cfg, 0, sizeof(line_cfg));
-	if (d.cfg && line_config_load(&line_cfg, d.cfg->mikaka, &diags))
-		err = EINVAL;
+	if (d.cfg) {
+		struct conf_diags again = {0}; /* reported by apply_config already */
+
+		if (line_config_load(&line_cfg, d.cfg->mikaka, &again))
+			err = EINVAL;
+		conf_diags_reset(&again);
+	}
 	d.regset.line_discovery = line_cfg.ifname[0] != '\0'; /* registrar: domains from the lease */
 	/* registrar: with -t and no discovery, which peer is the line and whether every host name
 	 * resolves (warnings with file:line; with discovery the domain is only known from the

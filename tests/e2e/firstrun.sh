@@ -37,7 +37,7 @@ sipp_run() { # NAME IP SCENARIO [more args]: one SIPp run against the daemon, ok
 uas_bg() { # NAME IP [more args]: a SIPp phone that answers one call, in the background
 	local name=$1 ip=$2
 	shift 2
-	timeout 60 sipp -sf "$SIPP/call-phone-uas.xml" -i "$ip" -p 5060 -m 1 -nostdin \
+	timeout 60 sipp -sf "$SIPP/firstrun-uas.xml" -i "$ip" -p 5060 -m 1 -nostdin \
 		-trace_err -error_file "$WORK/$name.err" -trace_msg -message_file "$WORK/$name.msg" \
 		"$@" >"$WORK/$name.log" 2>&1 &
 	UAS=$!
@@ -47,6 +47,16 @@ uas_bg() { # NAME IP [more args]: a SIPp phone that answers one call, in the bac
 secret_of() { # PHONE: its secret from the first-start notice in the daemon's output
 	sed -n "s/^$1 \{1,\}$1 \{1,\}\([0-9a-z]\{16\}\) .*/\1/p" "$DAEMON_LOG" | head -1
 }
+
+# ---- a first start refused for a configuration error generates nothing ------------------------
+mkdir -p "$WORK/broken"
+cp "$CONF/mikaka.conf" "$WORK/broken/mikaka.conf"
+printf '[registrar]\nban_failures = many\n' >>"$WORK/broken/mikaka.conf"
+"$MIKAKAD" -C "$WORK/broken" -s "$WORK/broken.ctl" -d "$WORK/broken-state/mikaka.db" \
+	>"$WORK/broken.log" 2>&1
+check "config-error-start-exits-1" test $? = 1
+check "config-error-no-secret-generated" test ! -e "$WORK/broken-state/phones.secrets"
+check "config-error-nothing-printed" test -z "$(grep 'New phones' "$WORK/broken.log")"
 
 # ---- first start ----------------------------------------------------------------------------
 out=$("$MIKAKAD" -C "$CONF" -t 2>&1)

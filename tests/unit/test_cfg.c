@@ -161,6 +161,43 @@ static void test_generated_once_and_kept(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* Dry mode: a configuration is checked before secrets are handed out for it. */
+static void test_dry_mode(void **state)
+{
+	struct fx *fx = *state;
+	struct conf_diags diags = {0};
+	struct cfg_secrets *s = NULL;
+	struct cfg *cfg = NULL;
+
+	write_conf(fx, "[phones]\n801 =\n802 = written\n803 =\n");
+	assert_int_equal(cfg_secrets_open(&s, fx->state, &diags), 0);
+	cfg_secrets_set_dry(s, true);
+	assert_int_equal(cfg_load_secrets(&cfg, fx->dir, NULL, s, &diags), 0);
+	assert_int_equal(cfg_secrets_pending(s), 2);
+	assert_int_equal(strlen(cfg->phones[0].secret), CFG_SECRET_LEN);
+	assert_null(cfg_secrets_find(s, "801"));
+	assert_int_equal(access(fx->state, F_OK), -1);
+	mem_deref(cfg);
+	cfg_secrets_set_dry(s, false);
+	assert_int_equal(cfg_secrets_pending(s), 0);
+	cfg = NULL;
+	assert_int_equal(cfg_load_secrets(&cfg, fx->dir, NULL, s, &diags), 0);
+	assert_string_equal(cfg->phones[0].secret, cfg_secrets_find(s, "801"));
+	assert_string_equal(cfg->phones[2].secret, cfg_secrets_find(s, "803"));
+	assert_int_equal(access(fx->state, F_OK), 0);
+	/* Dry again with everything stored: nothing pending, the stored secrets are used. */
+	mem_deref(cfg);
+	cfg = NULL;
+	cfg_secrets_set_dry(s, true);
+	assert_int_equal(cfg_load_secrets(&cfg, fx->dir, NULL, s, &diags), 0);
+	assert_int_equal(cfg_secrets_pending(s), 0);
+	assert_string_equal(cfg->phones[2].secret, cfg_secrets_find(s, "803"));
+	mem_deref(cfg);
+	cfg_secrets_free(s);
+	assert_int_equal(diags.errors, 0);
+	conf_diags_reset(&diags);
+}
+
 static void test_range(void **state)
 {
 	struct fx *fx = *state;
@@ -341,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_generated_once_and_kept, fx_setup,
 						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_mode, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_range, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_entries, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bind, fx_setup, fx_teardown),
