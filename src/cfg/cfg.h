@@ -44,9 +44,9 @@ int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_var
 /* cfg_load, with the store of generated phone secrets (see below). A [phones] entry written
  * without a secret ("801 =", "803-805 =") takes its secret from `secrets`, which generates and
  * keeps one the first time. With secrets NULL (mikakad -t, tests) or in its dry mode, such a
- * phone gets a random secret that lives only in this snapshot, so nobody can register as it. Returns 0, EINVAL
- * (configuration errors), ENOMEM, or EIO when a generated secret could not be kept (then a
- * diagnostic names the phone, the file and the reason). */
+ * phone gets a random secret that lives only in this snapshot, so nobody can register as it.
+ * Returns 0, EINVAL (configuration errors), ENOMEM, or EIO when a generated secret could not be
+ * kept (then a diagnostic names the phone, the file and the reason). */
 int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_vars,
 		     struct cfg_secrets *secrets, struct conf_diags *diags);
 
@@ -77,7 +77,8 @@ const char *cfg_secrets_find(const struct cfg_secrets *s, const char *phone);
 int cfg_secrets_get(struct cfg_secrets *s, const char *phone, const char **secretp);
 /* Dry mode (s may be NULL: nothing happens): cfg_secrets_get gives *secretp NULL for a phone
  * with no stored secret, writes nothing and counts it (cfg_secrets_pending), so a configuration
- * can be checked before secrets are handed out for it. Turning it on or off resets the count. */
+ * can be checked before secrets are handed out for it. Turning it on or off resets the count.
+ */
 void cfg_secrets_set_dry(struct cfg_secrets *s, bool dry);
 /* Phones met in dry mode without a stored secret (0 for NULL). */
 size_t cfg_secrets_pending(const struct cfg_secrets *s);

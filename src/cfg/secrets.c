@@ -381,8 +381,7 @@ int cfg_phones_show(const struct cfg *cfg, const struct cfg_secrets *secrets, bo
 		return only_new ? 0 : mbuf_printf(out, "No phones in [phones].\n");
 	err |= mbuf_printf(out, "Register to: ");
 	err |= show_addrs(&cfg->server, out);
-	err |= mbuf_printf(out, "\n%-12s %-12s %-20s %s\n", "Phone", "User name", "Secret",
-			   "From");
+	err |= mbuf_printf(out, "\n%-12s %-12s %-20s %s\n", "Phone", "User name", "Secret", "From");
 	for (size_t i = 0; i < cfg->nphones; i++) {
 		const struct cfg_phone *p = &cfg->phones[i];
 		char from[PATH_MAX + 32];
@@ -394,8 +393,8 @@ int cfg_phones_show(const struct cfg *cfg, const struct cfg_secrets *secrets, bo
 				 secrets ? cfg_secrets_file(secrets) : "(nowhere: mikakad -t)");
 		else
 			snprintf(from, sizeof(from), "%s:%u", p->origin.file, p->origin.line);
-		err |= mbuf_printf(out, "%-12s %-12s %-20s %s\n", p->name, p->name, p->secret,
-				   from);
+		err |=
+		    mbuf_printf(out, "%-12s %-12s %-20s %s\n", p->name, p->name, p->secret, from);
 	}
 	return err ? ENOMEM : 0;
 }

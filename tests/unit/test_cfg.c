@@ -226,13 +226,13 @@ static void test_bad_entries(void **state)
 	static const struct {
 		const char *conf, *diag;
 	} cases[] = {
-		{"[phones]\n803-805 = shared\n", "a range takes no secret"},
-		{"[phones]\n805-803 =\n", "from a lower to a higher"},
-		{"[phones]\n1-500 =\n", "at most 100"},
-		{"[phones]\ngeneral = x\n", "is not a phone name"},
-		{"[phones]\nbad name = x\n", "is not a phone name"},
-		{"[phones]\n801 = a\n801 =\n", "named twice"},
-		{"[phones]\n801 = a\n[sip]\nbind = not-an-address\n", "[sip] bind"},
+	    {"[phones]\n803-805 = shared\n", "a range takes no secret"},
+	    {"[phones]\n805-803 =\n", "from a lower to a higher"},
+	    {"[phones]\n1-500 =\n", "at most 100"},
+	    {"[phones]\ngeneral = x\n", "is not a phone name"},
+	    {"[phones]\nbad name = x\n", "is not a phone name"},
+	    {"[phones]\n801 = a\n801 =\n", "named twice"},
+	    {"[phones]\n801 = a\n[sip]\nbind = not-an-address\n", "[sip] bind"},
 	};
 	struct fx *fx = *state;
 
@@ -376,18 +376,16 @@ static void test_default_etc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_generated_once_and_kept, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_dry_mode, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_range, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_entries, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_bind, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_check_only, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_state_unwritable, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_state_corrupt_untouched, fx_setup,
-						fx_teardown),
-		cmocka_unit_test(test_secrets_path),
-		cmocka_unit_test(test_default_etc),
+	    cmocka_unit_test_setup_teardown(test_generated_once_and_kept, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_dry_mode, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_range, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_entries, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bind, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_check_only, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_state_unwritable, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_state_corrupt_untouched, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_secrets_path),
+	    cmocka_unit_test(test_default_etc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
