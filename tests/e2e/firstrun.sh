@@ -34,10 +34,10 @@ sipp_run() { # NAME IP SCENARIO [more args]: one SIPp run against the daemon, ok
 		-message_file "$WORK/$name.msg" "$@" >"$WORK/$name.log" 2>&1 ||
 		{ tail -n 5 "$WORK/$name.err" 2>/dev/null; return 1; }
 }
-uas_bg() { # NAME IP [more args]: a SIPp phone that answers one call, in the background
+uas_bg() { # NAME IP [more args]: a SIPp phone that answers one call (and qualify OPTIONS)
 	local name=$1 ip=$2
 	shift 2
-	timeout 60 sipp -sf "$SIPP/firstrun-uas.xml" -i "$ip" -p 5060 -m 1 -nostdin \
+	timeout 60 sipp -sf "$SIPP/firstrun-uas.xml" -i "$ip" -p 5060 -nostdin \
 		-trace_err -error_file "$WORK/$name.err" -trace_msg -message_file "$WORK/$name.msg" \
 		"$@" >"$WORK/$name.log" 2>&1 &
 	UAS=$!
