@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # firstrun.sh: the first run (issue 12): mikakad on a configuration directory holding only the
-# default etc/mikaka.conf (plus `[sip] bind` for a test address) and no line, on 127.0.3.1-9 only.
+# default etc/run/mikaka.conf (plus `[sip] bind` for a test address) and no line, on 127.0.3.1-9 only.
 # Checks: -t is clean; the secrets of 801 and 802 are generated, printed once with the address to
 # register to, equal to `mikaka phones show` and kept 0600 in the state directory; SIPp phones
 # register with them and 801 calls 802; after a restart the secrets are the same, nothing is
@@ -20,7 +20,7 @@ BARESIP_IP=127.0.3.5
 SIPP=$E2E/sipp
 CONF=$WORK/conf
 mkdir -p "$CONF"
-cp "$ROOT/etc/mikaka.conf" "$CONF/mikaka.conf"
+cp "$ROOT/etc/run/mikaka.conf" "$CONF/mikaka.conf"
 printf '\n[sip]\nbind = %s\n' "$ADDR" >>"$CONF/mikaka.conf"
 cli() { "$MIKAKA" -s "$CTL" "$@"; }
 csv() { # csv FILE USER PASSWORD
@@ -54,7 +54,7 @@ cp "$CONF/mikaka.conf" "$WORK/broken/mikaka.conf"
 printf '[registrar]\nban_failures = many\n' >>"$WORK/broken/mikaka.conf"
 timeout 20 "$MIKAKAD" -C "$WORK/broken" -s "$WORK/broken.ctl" \
 	-d "$WORK/broken-state/mikaka.db" >"$WORK/broken.log" 2>&1
-check "config-error-start-exits-1" test $? = 1
+check "config-error-start-exits-78" test $? = 78
 check "config-error-no-secret-generated" test ! -e "$WORK/broken-state/phones.secrets"
 check "config-error-nothing-printed" test -z "$(grep 'New phones' "$WORK/broken.log")"
 
@@ -186,13 +186,13 @@ fi
 timeout 20 "${as_other[@]}" "$MIKAKAD" -C "$CONF" -s "$RO/first/ctl" -d "$RO/first/mikaka.db" \
 	>"$WORK/ro1.log" 2>&1
 rc=$?
-check "unwritable-first-start-exits-1" test "$rc" = 1
+check "unwritable-first-start-exits-73" test "$rc" = 73
 check "unwritable-message-names-path-and-reason" \
 	grep -q "cannot be kept: writing $RO/first/phones.secrets: Permission denied" "$WORK/ro1.log"
 check "unwritable-message-says-not-starting" grep -q "not starting: the state directory" \
 	"$WORK/ro1.log"
 check "unwritable-no-sanitizer-report" test -z "$(grep 'Sanitizer\|runtime error' "$WORK/ro1.log")"
-[ "$rc" = 1 ] || cat "$WORK/ro1.log"
+[ "$rc" = 73 ] || cat "$WORK/ro1.log"
 # Secrets already stored (readable by the daemon's user), a new phone that needs one: refused,
 # and the file is exactly as it was.
 [ "$(id -u)" = 0 ] && chmod 755 "$RO/kept"
@@ -203,7 +203,7 @@ sed -i 's/^803-804 =$/803-805 =/' "$CONF/mikaka.conf"
 timeout 20 "${as_other[@]}" "$MIKAKAD" -C "$CONF" -s "$RO/kept/ctl" -d "$RO/kept/mikaka.db" \
 	>"$WORK/ro2.log" 2>&1
 rc=$?
-check "unwritable-new-phone-exits-1" test "$rc" = 1
+check "unwritable-new-phone-exits-73" test "$rc" = 73
 check "unwritable-message-names-805" grep -q "\[phones\] 805: no secret written" "$WORK/ro2.log"
 check "unwritable-stored-secrets-untouched" cmp -s "$WORK/kept.before" "$RO/kept/phones.secrets"
 finish

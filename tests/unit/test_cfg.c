@@ -360,7 +360,7 @@ static void test_default_etc(void **state)
 	const struct peer *p;
 
 	(void)state;
-	assert_int_equal(cfg_load(&cfg, "etc", NULL, &diags), 0);
+	assert_int_equal(cfg_load(&cfg, "etc/run", NULL, &diags), 0);
 	assert_int_equal(diags.count, 0);
 	assert_int_equal(cfg->nphones, 2);
 	assert_true(cfg->phones[0].generated && cfg->phones[1].generated);
