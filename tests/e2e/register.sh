@@ -212,7 +212,8 @@ if have_baresip; then
 	# Debian 12's baresip (libre 1.1) refuses a SHA-256 challenge instead of skipping it: it
 	# works with the default digest_algorithms (MD5 only).
 	BS=$WORK/baresip
-	baresip_conf "$BS" $NET.38:5077 440 "<sip:801@$ADDR>;auth_pass=correct-horse-801;regint=60"
+	baresip_conf "$BS" $NET.38:5077 440 "<sip:801@$ADDR>;auth_pass=correct-horse-801;regint=60" \
+		"net_interface $NET.38"
 	baresip_bg "$BS" 30 -t 12
 	found=0
 	for _ in $(seq 1 60); do
