@@ -117,6 +117,8 @@ const char *sa_fmt(const struct sa *sa, char *buf, size_t size);
 typedef void(mem_destroy_h)(void *data);
 
 void *mem_zalloc(size_t size, mem_destroy_h *dh);
+/* The same without zeroing: for blocks the caller fills entirely (a parsed message's copy). */
+void *mem_alloc(size_t size, mem_destroy_h *dh);
 void *mem_ref(void *data);
 /* Always returns NULL, so `p = mem_deref(p);` clears the caller's pointer. NULL is accepted. */
 void *mem_deref(void *data);

@@ -34,6 +34,20 @@ void *mem_zalloc(size_t size, mem_destroy_h *dh)
 	return m + 1;
 }
 
+void *mem_alloc(size_t size, mem_destroy_h *dh)
+{
+	struct mem_hdr *m;
+
+	if (size > SIZE_MAX - sizeof(*m))
+		return NULL;
+	m = malloc(sizeof(*m) + size);
+	if (!m)
+		return NULL;
+	m->u.s.nrefs = 1;
+	m->u.s.dh = dh;
+	return m + 1;
+}
+
 void *mem_ref(void *data)
 {
 	if (data)
