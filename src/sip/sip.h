@@ -409,6 +409,33 @@ int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_c
 int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
 			     const void *data, size_t len);
 
+/* Where the responses to one request go (RFC 3261 §18.2.2, RFC 3581 §4), taken from the request
+ * once, so that a finished transaction can resend its last response without keeping the whole
+ * request (docs/TRANSACTIONS.md, Compaction). Addresses are stored without struct sa's
+ * sockaddr_storage (28 bytes each instead of 136). */
+union sip_sockaddr {
+	struct sockaddr sa; /* sa_family AF_UNSPEC: unset */
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+struct sip_resp_route {
+	union sip_sockaddr peer;  /* the request's source address */
+	union sip_sockaddr local; /* the local address it arrived on (unset: any) */
+	struct sip_conn *conn;	  /* its connection (reliable transports), or NULL */
+	int sock;		  /* UDP: the socket it arrived on, or -1 */
+	enum sip_transport tp;
+	uint16_t port;		  /* the Via sent-by port, or the transport's default */
+	bool to_port;		  /* UDP: send to `port` (Via without rport), not the source port */
+};
+
+/* Fills *rr from req. The connection is not referenced: a caller that keeps *rr beyond req's
+ * lifetime takes a reference itself (sip_conn_ref) and drops it when done. */
+void sip_resp_route_set(struct sip_resp_route *rr, const struct sip_msg *req);
+/* sip_transp_send_response() for a route taken earlier. */
+int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr,
+			  const void *data, size_t len);
+
 /* The local address the kernel would use toward dst (for Via/Contact on a multi-homed host). */
 int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, struct sa *local);
 
@@ -498,6 +525,8 @@ int sip_strans_reply_stateless(struct sip_strans *st, uint16_t code, const char 
 			       const char *extra, const char *ctype, const struct pl *body);
 /* Same with a response the caller built itself (the bytes are copied). */
 int sip_strans_reply_raw(struct sip_strans *st, uint16_t code, const struct mbuf *resp);
+/* The request; NULL once the transaction has sent its final response and been compacted (the
+ * loop turn after the final response, see docs/TRANSACTIONS.md): take a reference to keep it. */
 const struct sip_msg *sip_strans_msg(const struct sip_strans *st);
 /* The To tag this transaction puts in its responses (stable across retransmissions). */
 const char *sip_strans_totag(const struct sip_strans *st);

@@ -15,10 +15,22 @@ enum strans_state {
 	STRANS_ACCEPTED,   /* INVITE: 2xx sent (RFC 6026), timer L */
 };
 
+/* What a finished transaction keeps of its request (docs/TRANSACTIONS.md, Compaction): the
+ * §17.2.3 key and where responses go. The pls point into the request until it is dropped, then
+ * into `buf`. */
+struct strans_key {
+	struct pl branch, host, method;
+	uint16_t port;
+	enum sip_method mid;
+	char *buf;
+};
+
 struct sip_strans {
 	struct le le;
 	struct sip_stack *stack;
-	struct sip_msg *msg; /* the request that created it (referenced) */
+	struct sip_msg *msg; /* the request that created it (referenced); NULL once compacted */
+	struct strans_key key;
+	struct sip_resp_route route; /* set when compacted (conn referenced) */
 	uint32_t hkey;
 	bool cookie; /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
 	bool invite;
@@ -45,7 +57,11 @@ enum ctrans_state {
 struct sip_ctrans {
 	struct le le;
 	struct sip_stack *stack;
-	struct sip_msg *req; /* our own request, parsed; raw is what goes on the wire */
+	struct sip_msg *req; /* our own request, parsed (raw is what goes on the wire); NULL once
+			      * a final response has come (compacted: only the key is kept) */
+	struct pl k_branch, k_method; /* §17.1.3 key: into req, or into k_buf once compacted */
+	enum sip_method k_mid;	      /* CSeq method */
+	char *k_buf;
 	enum sip_transport type;
 	struct sa dst;
 	struct sa src; /* local address to send from (unset: the kernel's choice) */
@@ -66,13 +82,6 @@ struct sip_ctrans {
 bool sip_branch_has_cookie(const struct pl *branch)
 {
 	return branch && branch->p && branch->l > 7 && memcmp(branch->p, "z9hG4bK", 7) == 0;
-}
-
-static bool method_eq(const struct sip_msg *a, const struct sip_msg *b)
-{
-	if (a->mid != b->mid)
-		return false;
-	return a->mid != SIP_METHOD_OTHER || pl_cmp(&a->method, &b->method) == 0;
 }
 
 /* Tags are tokens, compared case-insensitively; an absent tag equals only an absent tag. */
@@ -115,22 +124,25 @@ enum strans_match {
 static bool strans_match(const struct sip_strans *st, const struct sip_msg *req,
 			 enum strans_match how)
 {
+	const struct strans_key *k = &st->key;
 	const struct sip_msg *orig = st->msg;
 	bool cookie = sip_branch_has_cookie(&req->via.branch);
 
 	if (how == MATCH_SAME) {
-		if (!method_eq(orig, req))
+		if (k->mid != req->mid ||
+		    (k->mid == SIP_METHOD_OTHER && pl_cmp(&k->method, &req->method) != 0))
 			return false;
-	} else if (orig->mid != SIP_METHOD_INVITE) {
+	} else if (k->mid != SIP_METHOD_INVITE) {
 		return false;
 	}
 
 	if (cookie != st->cookie)
 		return false;
 	if (cookie)
-		return pl_casecmp(&orig->via.branch, &req->via.branch) == 0 &&
-		       pl_casecmp(&orig->via.host, &req->via.host) == 0 &&
-		       orig->via.port == req->via.port;
+		return pl_casecmp(&k->branch, &req->via.branch) == 0 &&
+		       pl_casecmp(&k->host, &req->via.host) == 0 && k->port == req->via.port;
+	if (!orig)
+		return false; /* never: only cookie transactions are compacted */
 
 	/* RFC 2543 peers: the dialog and transaction identifiers instead of the branch. */
 	if (!ruri_eq(orig, req) || pl_cmp(&orig->call_id, &req->call_id) != 0 ||
@@ -171,8 +183,56 @@ static void strans_destroy(void *data)
 	loop_timer_cancel(&st->tmr_end);
 	htab_unlink(&st->stack->stab, &st->le);
 	mem_deref(st->msg);
+	mem_deref(st->route.conn);
+	free(st->key.buf);
 	mbuf_reset(&st->resp);
 	free(st->totag);
+}
+
+/* Compaction (docs/TRANSACTIONS.md): once the final response is out, a transaction matched by
+ * its branch needs only its key, the route of its responses and the last response's bytes; the
+ * request goes (a TU that still wants it holds its own reference). Run from a timer handler, the
+ * turn after the final response, so no TU callback still holds the borrowed message. RFC 2543
+ * transactions (no cookie) keep the request: their matching compares half of it. */
+static void strans_compact(struct sip_strans *st)
+{
+	struct strans_key *k = &st->key;
+	size_t ml = k->mid == SIP_METHOD_OTHER ? k->method.l : 0;
+	char *buf, *p;
+
+	if (!st->msg || !st->cookie)
+		return;
+	buf = malloc(k->branch.l + k->host.l + ml + 1);
+	if (!buf)
+		return; /* keeps the request: no harm */
+	p = buf;
+	memcpy(p, k->branch.p, k->branch.l);
+	k->branch.p = p;
+	p += k->branch.l;
+	memcpy(p, k->host.p, k->host.l);
+	k->host.p = p;
+	p += k->host.l;
+	if (ml)
+		memcpy(p, k->method.p, ml);
+	k->method = pl_from(p, ml);
+	k->buf = buf;
+	sip_resp_route_set(&st->route, st->msg);
+	st->route.conn = sip_conn_ref(st->route.conn);
+	st->msg = mem_deref(st->msg);
+	/* The response buffer grew by doubling: keep only its bytes. */
+	if (st->resp.size > st->resp.end) {
+		uint8_t *b = realloc(st->resp.buf, st->resp.end ? st->resp.end : 1);
+
+		if (b) {
+			st->resp.buf = b;
+			st->resp.size = st->resp.end ? st->resp.end : 1;
+		}
+	}
+}
+
+static void strans_compact_h(void *arg)
+{
+	strans_compact(arg);
 }
 
 /* Only timer handlers and sip_stack_free end a server transaction, never a call the TU makes,
@@ -184,7 +244,10 @@ static void strans_terminate(struct sip_strans *st)
 
 static void strans_send_last(struct sip_strans *st)
 {
-	int err = sip_transp_send_response(st->stack->tp, st->msg, st->resp.buf, st->resp.end);
+	int err = st->msg ? sip_transp_send_response(st->stack->tp, st->msg, st->resp.buf,
+						     st->resp.end)
+			  : sip_transp_send_route(st->stack->tp, &st->route, st->resp.buf,
+						  st->resp.end);
 
 	if (err)
 		log_debug("response %u retransmission failed: %s", st->code, strerror(err));
@@ -201,7 +264,9 @@ static void strans_retx_h(void *arg)
 	}
 	if (st->state != STRANS_COMPLETED)
 		return;
-	/* Timer G: T1, doubling, capped at T2 (§17.2.1). */
+	/* Timer G: T1, doubling, capped at T2 (§17.2.1). Its first run is the compaction's
+	 * turn for an INVITE answered non-2xx over UDP. */
+	strans_compact(st);
 	strans_send_last(st);
 	st->g_ival = MIN(st->g_ival * 2, st->stack->t2);
 	loop_timer_start(st->stack->loop, &st->tmr_retx, st->g_ival, strans_retx_h, st);
@@ -212,8 +277,8 @@ static void strans_end_h(void *arg)
 	struct sip_strans *st = arg;
 
 	if (st->invite && st->state == STRANS_COMPLETED)
-		log_info("no ACK for %u to INVITE (Call-ID %.*s): timer H", st->code,
-			 PL_ARG(st->msg->call_id));
+		log_info("no ACK for %u to INVITE (branch %.*s): timer H", st->code,
+			 PL_ARG(st->key.branch));
 	strans_terminate(st);
 }
 
@@ -227,6 +292,12 @@ static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct
 		return ENOMEM;
 	st->stack = stack;
 	st->msg = mem_ref(req);
+	st->key.branch = req->via.branch;
+	st->key.host = req->via.host;
+	st->key.port = req->via.port;
+	st->key.mid = req->mid;
+	st->key.method = req->method;
+	st->route.sock = -1;
 	st->hkey = strans_key(req);
 	st->cookie = sip_branch_has_cookie(&req->via.branch);
 	st->invite = req->mid == SIP_METHOD_INVITE;
@@ -283,19 +354,24 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 	}
 
 	loop_timer_cancel(&st->tmr_retx);
+	/* Compaction on the next timer run (tmr_retx is free in these states; an INVITE's
+	 * timer G compacts on its first run). A final over TCP to a non-INVITE ends the
+	 * transaction on the next turn anyway. */
 	if (st->invite && code < 300) {
 		/* RFC 6026 §7.1: the TU retransmits the 2xx; we absorb INVITE retransmissions
 		 * for timer L. */
 		st->state = STRANS_ACCEPTED;
 		err = loop_timer_start(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
 				       strans_end_h, st);
+		loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
 	} else if (st->invite) {
 		st->state = STRANS_COMPLETED;
-		err = 0;
 		if (!st->reliable) {
 			st->g_ival = stack->t1;
 			err = loop_timer_start(stack->loop, &st->tmr_retx, st->g_ival,
 					       strans_retx_h, st);
+		} else {
+			err = loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
 		}
 		if (!err)
 			err = loop_timer_start(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
@@ -305,6 +381,8 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 		err =
 		    loop_timer_start(stack->loop, &st->tmr_end,
 				     st->reliable ? 0 : 64 * (uint64_t)stack->t1, strans_end_h, st);
+		if (!st->reliable)
+			loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
 	}
 	/* A timer that cannot be armed would leave the transaction forever: end it at once. */
 	if (err) {
@@ -394,7 +472,10 @@ static void strans_ack(struct sip_strans *st, struct sip_msg *ack)
 	case STRANS_COMPLETED:
 		/* §17.2.1: Confirmed; timer I soaks up ACK retransmissions. */
 		st->state = STRANS_CONFIRMED;
+		/* Not compacted yet when the ACK beat timer G's first run: on the next one. */
 		loop_timer_cancel(&st->tmr_retx);
+		if (st->msg)
+			loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
 		if (loop_timer_start(stack->loop, &st->tmr_end, st->reliable ? 0 : stack->t4,
 				     strans_end_h, st))
 			loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st);
@@ -511,8 +592,31 @@ static void ctrans_destroy(void *data)
 	loop_timer_cancel(&ct->tmr_end);
 	htab_unlink(&ct->stack->ctab, &ct->le);
 	mem_deref(ct->req);
+	free(ct->k_buf);
 	mbuf_reset(&ct->ack);
 	free(ct->cancel_reason);
+}
+
+/* A final response has come (Completed, Accepted): from here on the transaction only matches
+ * responses (branch, CSeq method), resends a prebuilt ACK and reports 2xx; our request goes.
+ * Its message is private (the TU never sees it), so this needs no deferral. */
+static void ctrans_compact(struct sip_ctrans *ct)
+{
+	size_t ml = ct->k_mid == SIP_METHOD_OTHER ? ct->k_method.l : 0;
+	char *buf;
+
+	if (!ct->req)
+		return;
+	buf = malloc(ct->k_branch.l + ml + 1);
+	if (!buf)
+		return;
+	memcpy(buf, ct->k_branch.p, ct->k_branch.l);
+	ct->k_branch.p = buf;
+	if (ml)
+		memcpy(buf + ct->k_branch.l, ct->k_method.p, ml);
+	ct->k_method = pl_from(buf + ct->k_branch.l, ml);
+	ct->k_buf = buf;
+	ct->req = mem_deref(ct->req);
 }
 
 static void ctrans_terminate(struct sip_ctrans *ct)
@@ -672,6 +776,7 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 		}
 		if (err)
 			loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct);
+		ctrans_compact(ct);
 		ctrans_notify(ct, 0, resp);
 		return;
 	case CTRANS_COMPLETED:
@@ -709,6 +814,7 @@ static void ctrans_recv_noninvite(struct sip_ctrans *ct, const struct sip_msg *r
 	if (loop_timer_start(stack->loop, &ct->tmr_end, ct->reliable ? 0 : stack->t4, ctrans_end_h,
 			     ct))
 		loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct);
+	ctrans_compact(ct);
 	ctrans_notify(ct, 0, resp);
 }
 
@@ -723,11 +829,10 @@ static struct sip_ctrans *ctrans_find(struct sip_stack *stack, const struct sip_
 	LIST_FOREACH(bucket, le)
 	{
 		struct sip_ctrans *ct = le->data;
-		const struct sip_cseq *cs = &ct->req->cseq;
 
-		if (pl_casecmp(&ct->req->via.branch, &resp->via.branch) == 0 &&
-		    cs->mid == resp->cseq.mid &&
-		    (cs->mid != SIP_METHOD_OTHER || pl_cmp(&cs->method, &resp->cseq.method) == 0))
+		if (pl_casecmp(&ct->k_branch, &resp->via.branch) == 0 &&
+		    ct->k_mid == resp->cseq.mid &&
+		    (ct->k_mid != SIP_METHOD_OTHER || pl_cmp(&ct->k_method, &resp->cseq.method) == 0))
 			return ct;
 	}
 	return NULL;
@@ -791,6 +896,9 @@ int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 	}
 	ct->stack = stack;
 	ct->req = msg;
+	ct->k_branch = msg->via.branch;
+	ct->k_mid = msg->cseq.mid;
+	ct->k_method = msg->cseq.method;
 	ct->type = type;
 	ct->dst = *dst;
 	if (src && sa_isset(src) && !sa_is_any(src))

@@ -1243,42 +1243,86 @@ int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_c
 	}
 }
 
-int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
-			     const void *data, size_t len)
+static void sockaddr_pack(union sip_sockaddr *out, const struct sa *sa)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa_af(sa) == AF_INET)
+		out->in = sa->u.in;
+	else if (sa_af(sa) == AF_INET6)
+		out->in6 = sa->u.in6;
+}
+
+static bool sockaddr_unpack(struct sa *sa, const union sip_sockaddr *in)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (in->sa.sa_family == AF_INET) {
+		sa->u.in = in->in;
+		sa->len = sizeof(in->in);
+	} else if (in->sa.sa_family == AF_INET6) {
+		sa->u.in6 = in->in6;
+		sa->len = sizeof(in->in6);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+void sip_resp_route_set(struct sip_resp_route *rr, const struct sip_msg *req)
 {
 	const struct sip_via *via = &req->via;
-	const struct sa *src = sa_isset(&req->dst) ? &req->dst : NULL;
-	uint16_t port;
-	struct sa dst;
 
-	if (!tp || !req || (!data && len))
-		return EINVAL;
+	sockaddr_pack(&rr->peer, &req->src);
+	sockaddr_pack(&rr->local, &req->dst);
+	rr->conn = req->conn;
+	rr->sock = req->sock;
+	rr->tp = req->tp;
 	if (req->via_ok && via->port)
-		port = via->port;
+		rr->port = via->port;
 	else
-		port = req->tp == SIP_TP_TLS ? SIP_TLS_PORT_DEFAULT : SIP_PORT_DEFAULT;
+		rr->port = req->tp == SIP_TP_TLS ? SIP_TLS_PORT_DEFAULT : SIP_PORT_DEFAULT;
+	/* RFC 3581 §4: with rport, back to the source port too; without, to the sent-by port. */
+	rr->to_port = req->via_ok && !via->rport;
+}
+
+int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr,
+			  const void *data, size_t len)
+{
+	struct sa local, dst;
+	const struct sa *src;
+
+	if (!tp || !rr || (!data && len))
+		return EINVAL;
+	src = sockaddr_unpack(&local, &rr->local) ? &local : NULL;
+	sockaddr_unpack(&dst, &rr->peer);
 
 	/* Where a response goes is decided by the packet's source, never by addresses the
 	 * sender wrote: a request's own `received` is meaningless (the receiving server adds
 	 * it), and honouring it or `maddr` would let any sender aim our responses at a third
 	 * party. The source address is what `received` would say anyway (§18.2.1). */
-	if (sip_transport_reliable(req->tp)) {
+	if (sip_transport_reliable(rr->tp)) {
 		/* §18.2.2: the connection the request came on; if it is gone, a new one to the
 		 * source address and the sent-by port. */
-		if (req->conn && req->conn->tp == tp && sip_conn_is_open(req->conn))
-			return conn_write(req->conn, data, len);
-		dst = req->src;
-		sa_set_port(&dst, port);
-		return sip_transp_send(tp, req->tp, NULL, src, &dst, data, len);
+		if (rr->conn && rr->conn->tp == tp && sip_conn_is_open(rr->conn))
+			return conn_write(rr->conn, data, len);
+		sa_set_port(&dst, rr->port);
+		return sip_transp_send(tp, rr->tp, NULL, src, &dst, data, len);
 	}
-	if (req->tp != SIP_TP_UDP)
+	if (rr->tp != SIP_TP_UDP)
 		return EPROTONOSUPPORT;
+	if (rr->to_port)
+		sa_set_port(&dst, rr->port);
+	return udp_send(tp, rr->sock, src, &dst, data, len);
+}
 
-	dst = req->src;
-	/* RFC 3581 §4: with rport, back to the source port too; without, to the sent-by port. */
-	if (req->via_ok && !via->rport)
-		sa_set_port(&dst, port);
-	return udp_send(tp, req->sock, src, &dst, data, len);
+int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
+			     const void *data, size_t len)
+{
+	struct sip_resp_route rr;
+
+	if (!tp || !req || (!data && len))
+		return EINVAL;
+	sip_resp_route_set(&rr, req);
+	return sip_transp_send_route(tp, &rr, data, len);
 }
 
 int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, struct sa *local)

@@ -850,6 +850,166 @@ static void test_strans_invite_2xx_accepted(void **state)
 	assert_int_equal(sip_stack_strans_count(fx.stack), 0);
 }
 
+/* Compaction (docs/TRANSACTIONS.md): the turn after its final response a transaction drops its
+ * request (white box: sip_strans_msg() turns NULL) and keeps only the §17.2.3 key, the route of
+ * its responses and the last response's bytes. It must still answer a retransmitted request with
+ * exactly the same bytes (§17.2.2), tell other requests apart by branch, sent-by and method,
+ * and (INVITE) match the ACK (§17.2.1). */
+static void test_strans_compacted_noninvite(void **state)
+{
+	struct sip_msg *r1, *r2;
+	struct sip_strans *st;
+	char buf[1024];
+	int n;
+
+	peer_request("BYE", ";branch=z9hG4bK-k1", "totag-k1", "call-k1", 3, NULL);
+	assert_int_equal(fx.nreq, 1);
+	st = fx.st;
+	assert_int_equal(sip_strans_reply(st, 200, "OK", NULL, NULL, NULL), 0);
+	r1 = expect_response(200, SIP_METHOD_BYE);
+	assert_non_null(sip_strans_msg(st)); /* the TU's callback may still be running */
+	clock_at(1);
+	assert_null(sip_strans_msg(st));
+	assert_int_equal(sip_stack_strans_count(fx.stack), 1);
+
+	/* The retransmission gets the same bytes, twice, and never reaches the TU. */
+	for (int i = 0; i < 2; i++) {
+		clock_at(1000 + 1000 * (uint64_t)i);
+		peer_request("BYE", ";branch=z9hG4bK-k1", "totag-k1", "call-k1", 3, NULL);
+		r2 = expect_response(200, SIP_METHOD_BYE);
+		assert_int_equal(r2->raw.l, r1->raw.l);
+		assert_true(pl_cmp(&r1->raw, &r2->raw) == 0);
+		mem_deref(r2);
+	}
+	assert_int_equal(fx.nreq, 1);
+	/* Branch in another case after the cookie: still the same transaction (§17.2.3 compares
+	 * branches without case here). */
+	peer_request("BYE", ";branch=z9hG4bK-K1", "totag-k1", "call-k1", 3, NULL);
+	r2 = expect_response(200, SIP_METHOD_BYE);
+	assert_true(pl_cmp(&r1->raw, &r2->raw) == 0);
+	mem_deref(r2);
+	assert_int_equal(fx.nreq, 1);
+
+	/* Same branch, another method: a new transaction. */
+	fx.auto_code = 200;
+	peer_request("INFO", ";branch=z9hG4bK-k1", "totag-k1", "call-k1", 4, NULL);
+	assert_int_equal(fx.nreq, 2);
+	mem_deref(expect_response(200, SIP_METHOD_INFO));
+	/* Same branch, another sent-by port: a new transaction (answered where nobody reads). */
+	n = snprintf(buf, sizeof(buf),
+		     "BYE sip:bob@127.0.0.1 SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP %s:%u;branch=z9hG4bK-k1\r\n"
+		     "Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=fromtag1\r\n"
+		     "To: <sip:bob@127.0.0.1>;tag=totag-k1\r\nCall-ID: call-k1\r\n"
+		     "CSeq: 3 BYE\r\nContent-Length: 0\r\n\r\n",
+		     fx.peer_host, fx.peer_port + 1);
+	peer_send_raw(buf, (size_t)n);
+	assert_int_equal(fx.nreq, 3);
+	drain();
+	assert_int_equal(sip_stack_strans_count(fx.stack), 3);
+
+	/* Timer J still ends it: 64*T1 after the final. */
+	clock_at(31999);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 3);
+	clock_at(40000);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 0);
+	mem_deref(r1);
+}
+
+static void test_strans_compacted_invite_ack(void **state)
+{
+	struct sip_msg *first, *m;
+	struct sip_strans *st;
+	char buf[1024];
+	int n;
+
+	peer_request("INVITE", ";branch=z9hG4bK-k2", NULL, "call-k2", 1, NULL);
+	st = fx.st;
+	assert_int_equal(sip_strans_reply(st, 486, "Busy Here", NULL, NULL, NULL), 0);
+	first = expect_response(486, SIP_METHOD_INVITE);
+	/* Timer G's first run (T1) compacts, and resends the same bytes. */
+	clock_at(499);
+	assert_non_null(sip_strans_msg(st));
+	clock_at(500);
+	assert_null(sip_strans_msg(st));
+	m = expect_response(486, SIP_METHOD_INVITE);
+	assert_true(pl_cmp(&m->raw, &first->raw) == 0);
+	mem_deref(m);
+	/* The retransmitted INVITE gets the final again, byte for byte. */
+	peer_request("INVITE", ";branch=z9hG4bK-k2", NULL, "call-k2", 1, NULL);
+	m = expect_response(486, SIP_METHOD_INVITE);
+	assert_true(pl_cmp(&m->raw, &first->raw) == 0);
+	mem_deref(m);
+	assert_int_equal(fx.nreq, 1);
+
+	/* An ACK with the branch but from another sent-by is not this transaction's: the TU
+	 * gets it, and timer G goes on. */
+	n = snprintf(buf, sizeof(buf),
+		     "ACK sip:bob@127.0.0.1 SIP/2.0\r\n"
+		     "Via: SIP/2.0/UDP 127.0.0.2:%u;branch=z9hG4bK-k2\r\n"
+		     "Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=fromtag1\r\n"
+		     "To: <sip:bob@127.0.0.1>;tag=%s\r\nCall-ID: call-k2\r\n"
+		     "CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+		     fx.peer_port, sip_strans_totag(st));
+	peer_send_raw(buf, (size_t)n);
+	assert_int_equal(fx.nack, 1);
+	clock_at(1500);
+	mem_deref(expect_response(486, SIP_METHOD_INVITE));
+
+	/* The ACK matches: Confirmed, absorbed (not the TU's), G stops, I = T4 ends it. */
+	peer_request("ACK", ";branch=z9hG4bK-k2", sip_strans_totag(st), "call-k2", 1, NULL);
+	assert_int_equal(fx.nack, 1);
+	clock_at(3500);
+	expect_none();
+	/* Confirmed: a retransmitted INVITE and ACK are absorbed. */
+	peer_request("INVITE", ";branch=z9hG4bK-k2", NULL, "call-k2", 1, NULL);
+	expect_none();
+	peer_request("ACK", ";branch=z9hG4bK-k2", sip_strans_totag(st), "call-k2", 1, NULL);
+	assert_int_equal(fx.nack, 1);
+	assert_int_equal(fx.nreq, 1);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 1);
+	clock_at(1500 + 5000);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 0);
+	mem_deref(first);
+}
+
+/* The ACK beats timer G: compaction on the next timer run in Confirmed; and a 2xx (Accepted)
+ * is compacted the turn after it is sent, INVITE retransmissions still absorbed. */
+static void test_strans_compacted_confirmed_and_accepted(void **state)
+{
+	struct sip_strans *st, *st2;
+
+	peer_request("INVITE", ";branch=z9hG4bK-k3", NULL, "call-k3", 1, NULL);
+	st = fx.st;
+	assert_int_equal(sip_strans_reply(st, 603, "Decline", NULL, NULL, NULL), 0);
+	mem_deref(expect_response(603, SIP_METHOD_INVITE));
+	/* Receiving the ACK runs the loop, whose timer step compacts (no timer G run yet). */
+	peer_request("ACK", ";branch=z9hG4bK-k3", sip_strans_totag(st), "call-k3", 1, NULL);
+	assert_int_equal(fx.nack, 0);
+	clock_at(1);
+	assert_null(sip_strans_msg(st));
+	peer_request("INVITE", ";branch=z9hG4bK-k3", NULL, "call-k3", 1, NULL);
+	expect_none();
+	clock_at(600);
+	expect_none(); /* no timer G in Confirmed */
+
+	peer_request("INVITE", ";branch=z9hG4bK-k4", NULL, "call-k4", 1, NULL);
+	st2 = fx.st;
+	assert_ptr_not_equal(st2, st);
+	assert_int_equal(sip_strans_reply(st2, 200, "OK", NULL, NULL, NULL), 0);
+	mem_deref(expect_response(200, SIP_METHOD_INVITE));
+	clock_at(601);
+	assert_null(sip_strans_msg(st2));
+	peer_request("INVITE", ";branch=z9hG4bK-k4", NULL, "call-k4", 1, NULL);
+	expect_none();
+	assert_int_equal(fx.nreq, 2);
+	/* The ACK for the 2xx (own branch) is the TU's. */
+	peer_request("ACK", ";branch=z9hG4bK-k4-ack", "x", "call-k4", 1, NULL);
+	assert_int_equal(fx.nack, 1);
+	clock_at(601 + 32000);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 0);
+}
+
 static void test_strans_cancel(void **state)
 {
 	struct sip_msg *c200, *r487;
@@ -1168,6 +1328,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_strans_invite_trying_and_timer_g, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_invite_timer_h, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_invite_2xx_accepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_compacted_noninvite, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_compacted_invite_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_compacted_confirmed_and_accepted, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_cancel_after_final, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_cancel_without_handler, setup, teardown),
