@@ -7,16 +7,21 @@
 # the same run with the same scenarios. For each server a rate search finds the highest call rate
 # with < 0.1 % failed calls, and the CPU the server process(es) spent per completed call at that
 # rate; then a fresh mikakad holds CALLS_CONC calls at once and the RSS it grew by is divided by
-# the calls it held. Prints "name value" lines: calls_mk_cps, calls_kam_cps, calls_mk_detail,
-# calls_kam_detail, calls_mk_cpu_us, calls_kam_cpu_us, calls_mk_bytes_per_call, calls_mk_held,
-# calls_mk_mem_detail.
+# the calls it held; then each server, started fresh, carries CALLS_LOAD_RATE (200) calls/s of
+# CALLS_LOAD_HOLD_MS (2000) ms for CALLS_LOAD_SECS (40) s and its memory under that load is read
+# (finished transactions live 32 s, so the last seconds are the steady state). Prints "name
+# value" lines: calls_mk_cps, calls_kam_cps, calls_mk_detail, calls_kam_detail, calls_mk_cpu_us,
+# calls_kam_cpu_us, calls_mk_bytes_per_call, calls_mk_held, calls_mk_mem_detail,
+# calls_mk_load_kib, calls_kam_load_kib, calls_mk_load_detail, calls_kam_load_detail.
 #
 # Knobs: CALLS_SECS seconds of load per rate step (4), CALLS_RATE0 first rate tried (400),
 # CALLS_RATE_MAX highest rate tried (12800), CALLS_STEPS rate steps per server (6: doubling until
 # a step fails, then halving the gap), CALLS_HOLD_MS pause between ACK and BYE (100), CALLS_CONC
 # calls held at once for the memory figure (2000; 10000 for the issue's target), CALLS_CONC_RATE
 # rate at which they are set up (500), CALLS_SETTLE seconds the held calls stay before the heap
-# is read (34: their set-up transactions are over), CALLS_SERVERS servers to measure ("mk kam"),
+# is read (34: their set-up transactions are over), CALLS_LOAD_RATE, CALLS_LOAD_HOLD_MS and
+# CALLS_LOAD_SECS for the memory under load (0 seconds: skipped), CALLS_SERVERS servers to
+# measure ("mk kam"),
 # KAM_CHILDREN Kamailio UDP workers (2), BUILD (build), BENCH_KEEP=1 keeps the work directory.
 # Uses only 127.0.0.23-27 (mikakad .23, Kamailio .24, carrier .25, phone .26) and stops every
 # process it started, by PID.
@@ -32,6 +37,9 @@ HOLD_MS=${CALLS_HOLD_MS:-100}
 CONC=${CALLS_CONC:-2000}
 CONC_RATE=${CALLS_CONC_RATE:-500}
 SETTLE=${CALLS_SETTLE:-34}
+LOAD_RATE=${CALLS_LOAD_RATE:-200}
+LOAD_HOLD_MS=${CALLS_LOAD_HOLD_MS:-2000}
+LOAD_SECS=${CALLS_LOAD_SECS:-40}
 SERVERS=${CALLS_SERVERS:-mk kam}
 KAM_CHILDREN=${KAM_CHILDREN:-2}
 KAM_BIN=${KAM_BIN:-$(command -v kamailio || echo /usr/sbin/kamailio)}
@@ -76,6 +84,21 @@ stop_pid()
 	forget "$1"
 }
 kib_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+pss_of() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+
+# "RSS PSS" in KiB summed over a process and its children (Kamailio's workers).
+family_mem()
+{
+	local p r s rss=0 pss=0
+	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		r=$(kib_of "$p")
+		s=$(pss_of "$p")
+		[ -n "$r" ] || continue
+		rss=$((rss + r))
+		pss=$((pss + ${s:-0}))
+	done
+	echo "$rss $pss"
+}
 
 # CPU ticks (user + system, all threads) of a process and its children (Kamailio's workers).
 cpu_ticks()
@@ -324,6 +347,61 @@ held()
 	stop_pid "$srv_pid"
 }
 
+# loadmem ADDR TAG START_FN: a fresh server under LOAD_RATE calls/s of LOAD_HOLD_MS ms each for
+# LOAD_SECS s. Its memory (RSS and PSS summed over its processes) is sampled every second; the
+# figure is the highest RSS of the last 8 s, when calls and 32-s transactions have reached their
+# steady state. Writes "RSS_KIB PSS_KIB OK FAILED IDLE_RSS_KIB HEAP" to $WORK/TAG-load.result
+# (HEAP: mikakad's heap in use at the end, bytes; - for Kamailio).
+loadmem()
+{
+	local addr=$1 tag=$2 start=$3 m uas uac r0 t rss pss best=0 bestp=0 okc okp ok heap=-
+	local f=$WORK/$tag-load
+	$start || return 1
+	sleep 0.5
+	r0=$(family_mem "$srv_pid")
+	r0=${r0%% *}
+	m=$((LOAD_RATE * LOAD_SECS))
+	timeout $((LOAD_SECS + 40)) sipp -sf "$UAS" -i "$PHONE_ADDR" -p "$PHONE_PORT" -t u1 -nostdin \
+		-m "$m" -timeout $((LOAD_SECS + 20)) -recv_timeout 8000 -buff_size 4194304 \
+		-max_recv_loops 10000 -max_sched_loops 10000 -trace_stat -stf "$f-uas.csv" -fd 3600 \
+		>"$f-uas.out" 2>&1 &
+	uas=$!
+	PIDS+=("$uas")
+	sleep 0.2
+	timeout $((LOAD_SECS + 40)) sipp "$addr:$PORT" -sf "$UAC" -s 1001 -i "$CAR_ADDR" \
+		-p "$CAR_PORT" -t u1 -nostdin -m "$m" -r "$LOAD_RATE" -d "$LOAD_HOLD_MS" \
+		-timeout $((LOAD_SECS + 20)) -recv_timeout 8000 -buff_size 4194304 \
+		-max_recv_loops 10000 -max_sched_loops 10000 -trace_stat -stf "$f-uac.csv" -fd 3600 \
+		>"$f-uac.out" 2>&1 &
+	uac=$!
+	PIDS+=("$uac")
+	for t in $(seq 1 "$LOAD_SECS"); do
+		sleep 1
+		kill -0 "$uac" 2>/dev/null || break
+		[ "$t" -gt $((LOAD_SECS - 8)) ] || continue
+		read -r rss pss < <(family_mem "$srv_pid")
+		if [ "${rss:-0}" -gt "$best" ]; then best=$rss; bestp=$pss; fi
+	done
+	if [ "$tag" = mk ]; then
+		heap=$(heap_of)
+		"$BUILD/mikaka" -s "$WORK/mk/ctl" core show memory >"$f-memory.txt" 2>&1
+		say "mk under load: $(awk -F': *' '/^SIP transactions/ { print "transactions " $2 }
+			/^Calls/ { print "calls " $2 }' "$f-memory.txt" | paste -sd ' ')"
+	fi
+	wait "$uac" 2>/dev/null
+	forget "$uac"
+	for _ in $(seq 1 50); do kill -0 "$uas" 2>/dev/null || break; sleep 0.1; done
+	stop_pid "$uas"
+	okc=$(ok_of "$f-uac.csv")
+	okp=$(ok_of "$f-uas.csv")
+	ok=$((okc < okp ? okc : okp))
+	echo "$best $bestp $ok $((m - ok)) $r0 ${heap:--}" >"$WORK/$tag-load.result"
+	say "$tag under load: $LOAD_RATE calls/s of $LOAD_HOLD_MS ms for $LOAD_SECS s:" \
+		"$ok ok, $((m - ok)) failed; RSS $r0 KiB idle, $best KiB (PSS $bestp KiB) at the end;" \
+		"heap in use ${heap:--} bytes"
+	stop_pid "$srv_pid"
+}
+
 command -v sipp >/dev/null || { say "sipp missing"; exit 1; }
 mk=n/a kam=n/a mkd="" kamd="" mkcpu=n/a kamcpu=n/a bpc=n/a nheld=n/a memd=""
 
@@ -361,6 +439,27 @@ if [ -x "$BUILD/mikakad" ] && [ "$CONC" -gt 0 ] && [[ " $SERVERS " == *" mk "* ]
 	fi
 fi
 
+# Memory under a steady load, each server on its own.
+lmk=n/a lkam=n/a lmkd="" lkamd=""
+if [ "$LOAD_SECS" -gt 0 ]; then
+	for s in $SERVERS; do
+		case $s in
+		mk) [ -x "$BUILD/mikakad" ] && loadmem "$MK_ADDR" mk mk_start ;;
+		kam) [ -x "$KAM_BIN" ] && loadmem "$KAM_ADDR" kam kam_start ;;
+		esac
+	done
+	if [ -s "$WORK/mk-load.result" ]; then
+		read -r rss pss ok fail r0 heap <"$WORK/mk-load.result"
+		lmk=$rss
+		lmkd="$ok ok, $fail failed; RSS $r0 KiB idle; heap in use $heap bytes at the end"
+	fi
+	if [ -s "$WORK/kam-load.result" ]; then
+		read -r rss pss ok fail r0 heap <"$WORK/kam-load.result"
+		lkam=$rss
+		lkamd="$ok ok, $fail failed; RSS $r0 KiB idle, PSS $pss KiB under load (its workers share memory)"
+	fi
+fi
+
 echo "calls_mk_cps $mk"
 echo "calls_kam_cps $kam"
 echo "calls_mk_detail $mkd"
@@ -370,3 +469,7 @@ echo "calls_kam_cpu_us $kamcpu"
 echo "calls_mk_bytes_per_call $bpc"
 echo "calls_mk_held $nheld"
 echo "calls_mk_mem_detail $memd"
+echo "calls_mk_load_kib $lmk"
+echo "calls_kam_load_kib $lkam"
+echo "calls_mk_load_detail $lmkd"
+echo "calls_kam_load_detail $lkamd"

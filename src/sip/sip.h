@@ -419,6 +419,10 @@ union sip_sockaddr {
 	struct sockaddr_in6 in6;
 };
 
+/* An IPv4/IPv6 struct sa into the short form and back (false, and *sa unset, when unset). */
+void sip_sockaddr_set(union sip_sockaddr *out, const struct sa *sa);
+bool sip_sockaddr_get(struct sa *sa, const union sip_sockaddr *in);
+
 struct sip_resp_route {
 	union sip_sockaddr peer;  /* the request's source address */
 	union sip_sockaddr local; /* the local address it arrived on (unset: any) */

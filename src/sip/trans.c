@@ -30,7 +30,7 @@ struct sip_strans {
 	struct sip_stack *stack;
 	struct sip_msg *msg; /* the request that created it (referenced); NULL once compacted */
 	struct strans_key key;
-	struct sip_resp_route route; /* set when compacted (conn referenced) */
+	struct sip_resp_route *route; /* compacted and still resending: where (conn referenced) */
 	uint32_t hkey;
 	bool cookie; /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
 	bool invite;
@@ -41,7 +41,8 @@ struct sip_strans {
 	uint64_t g_ival;
 	struct loop_timer tmr_retx; /* INVITE: the 200 ms 100 Trying, then timer G */
 	struct loop_timer tmr_end;  /* H, I, J, L */
-	char *totag;
+	char *totag;	  /* own allocation, or inside key.buf once compacted */
+	bool totag_in_key;
 	sip_cancel_h *cancelh;
 	void *cancel_arg;
 };
@@ -63,8 +64,8 @@ struct sip_ctrans {
 	enum sip_method k_mid;	      /* CSeq method */
 	char *k_buf;
 	enum sip_transport type;
-	struct sa dst;
-	struct sa src; /* local address to send from (unset: the kernel's choice) */
+	union sip_sockaddr dst;
+	union sip_sockaddr src; /* local address to send from (unset: the kernel's choice) */
 	bool invite;
 	bool reliable;
 	enum ctrans_state state;
@@ -183,10 +184,14 @@ static void strans_destroy(void *data)
 	loop_timer_cancel(&st->tmr_end);
 	htab_unlink(&st->stack->stab, &st->le);
 	mem_deref(st->msg);
-	mem_deref(st->route.conn);
+	if (st->route) {
+		mem_deref(st->route->conn);
+		free(st->route);
+	}
+	if (!st->totag_in_key)
+		free(st->totag);
 	free(st->key.buf);
 	mbuf_reset(&st->resp);
-	free(st->totag);
 }
 
 /* Compaction (docs/TRANSACTIONS.md): once the final response is out, a transaction matched by
@@ -198,13 +203,28 @@ static void strans_compact(struct sip_strans *st)
 {
 	struct strans_key *k = &st->key;
 	size_t ml = k->mid == SIP_METHOD_OTHER ? k->method.l : 0;
+	size_t tl = strlen(st->totag) + 1;
+	/* Only a Completed transaction sends its final again; Accepted (RFC 6026: the TU resends
+	 * its 2xx) and Confirmed ones only absorb requests. */
+	bool resend = st->state == STRANS_COMPLETED;
 	char *buf, *p;
 
 	if (!st->msg || !st->cookie)
 		return;
-	buf = malloc(k->branch.l + k->host.l + ml + 1);
+	buf = malloc(k->branch.l + k->host.l + ml + tl);
 	if (!buf)
 		return; /* keeps the request: no harm */
+	if (resend) {
+		st->route = malloc(sizeof(*st->route));
+		if (!st->route) {
+			free(buf);
+			return;
+		}
+		sip_resp_route_set(st->route, st->msg);
+		st->route->conn = sip_conn_ref(st->route->conn);
+	} else {
+		mbuf_reset(&st->resp);
+	}
 	p = buf;
 	memcpy(p, k->branch.p, k->branch.l);
 	k->branch.p = p;
@@ -215,9 +235,12 @@ static void strans_compact(struct sip_strans *st)
 	if (ml)
 		memcpy(p, k->method.p, ml);
 	k->method = pl_from(p, ml);
+	p += ml;
+	memcpy(p, st->totag, tl);
+	free(st->totag);
+	st->totag = p;
+	st->totag_in_key = true;
 	k->buf = buf;
-	sip_resp_route_set(&st->route, st->msg);
-	st->route.conn = sip_conn_ref(st->route.conn);
 	st->msg = mem_deref(st->msg);
 	/* The response buffer grew by doubling: keep only its bytes. */
 	if (st->resp.size > st->resp.end) {
@@ -244,10 +267,14 @@ static void strans_terminate(struct sip_strans *st)
 
 static void strans_send_last(struct sip_strans *st)
 {
-	int err = st->msg ? sip_transp_send_response(st->stack->tp, st->msg, st->resp.buf,
-						     st->resp.end)
-			  : sip_transp_send_route(st->stack->tp, &st->route, st->resp.buf,
-						  st->resp.end);
+	int err;
+
+	if (st->msg)
+		err = sip_transp_send_response(st->stack->tp, st->msg, st->resp.buf, st->resp.end);
+	else if (st->route)
+		err = sip_transp_send_route(st->stack->tp, st->route, st->resp.buf, st->resp.end);
+	else
+		return;
 
 	if (err)
 		log_debug("response %u retransmission failed: %s", st->code, strerror(err));
@@ -297,7 +324,6 @@ static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct
 	st->key.port = req->via.port;
 	st->key.mid = req->mid;
 	st->key.method = req->method;
-	st->route.sock = -1;
 	st->hkey = strans_key(req);
 	st->cookie = sip_branch_has_cookie(&req->via.branch);
 	st->invite = req->mid == SIP_METHOD_INVITE;
@@ -637,8 +663,12 @@ static void ctrans_notify(struct sip_ctrans *ct, int err, const struct sip_msg *
 
 static int ctrans_send(struct sip_ctrans *ct, const void *data, size_t len)
 {
-	return sip_transp_send(ct->stack->tp, ct->type, NULL, sa_isset(&ct->src) ? &ct->src : NULL,
-			       &ct->dst, data, len);
+	struct sa src, dst;
+	bool have_src = sip_sockaddr_get(&src, &ct->src);
+
+	sip_sockaddr_get(&dst, &ct->dst);
+	return sip_transp_send(ct->stack->tp, ct->type, NULL, have_src ? &src : NULL, &dst, data,
+			       len);
 }
 
 static void ctrans_retx_h(void *arg)
@@ -720,14 +750,16 @@ static void ctrans_send_cancel(struct sip_ctrans *ct)
 {
 	struct sip_stack *stack = ct->stack;
 	struct mbuf mb;
+	struct sa dst;
 	int err;
 
 	ct->cancel_pending = false;
 	ct->cancel_sent = true;
+	sip_sockaddr_get(&dst, &ct->dst);
 	mbuf_init(&mb);
 	err = ctrans_build_related(&mb, ct, "CANCEL", NULL, ct->cancel_reason);
 	if (!err)
-		err = sip_ctrans_request(NULL, stack, ct->type, &ct->dst, &mb, NULL, NULL);
+		err = sip_ctrans_request(NULL, stack, ct->type, &dst, &mb, NULL, NULL);
 	mbuf_reset(&mb);
 	if (err)
 		log_warn("CANCEL for %.*s failed: %s", PL_ARG(ct->req->call_id), strerror(err));
@@ -900,9 +932,9 @@ int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 	ct->k_mid = msg->cseq.mid;
 	ct->k_method = msg->cseq.method;
 	ct->type = type;
-	ct->dst = *dst;
+	sip_sockaddr_set(&ct->dst, dst);
 	if (src && sa_isset(src) && !sa_is_any(src))
-		ct->src = *src;
+		sip_sockaddr_set(&ct->src, src);
 	ct->invite = msg->mid == SIP_METHOD_INVITE;
 	ct->reliable = sip_transport_reliable(type);
 	ct->state = CTRANS_CALLING;

@@ -1243,7 +1243,7 @@ int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_c
 	}
 }
 
-static void sockaddr_pack(union sip_sockaddr *out, const struct sa *sa)
+void sip_sockaddr_set(union sip_sockaddr *out, const struct sa *sa)
 {
 	memset(out, 0, sizeof(*out));
 	if (sa_af(sa) == AF_INET)
@@ -1252,7 +1252,7 @@ static void sockaddr_pack(union sip_sockaddr *out, const struct sa *sa)
 		out->in6 = sa->u.in6;
 }
 
-static bool sockaddr_unpack(struct sa *sa, const union sip_sockaddr *in)
+bool sip_sockaddr_get(struct sa *sa, const union sip_sockaddr *in)
 {
 	memset(sa, 0, sizeof(*sa));
 	if (in->sa.sa_family == AF_INET) {
@@ -1271,8 +1271,8 @@ void sip_resp_route_set(struct sip_resp_route *rr, const struct sip_msg *req)
 {
 	const struct sip_via *via = &req->via;
 
-	sockaddr_pack(&rr->peer, &req->src);
-	sockaddr_pack(&rr->local, &req->dst);
+	sip_sockaddr_set(&rr->peer, &req->src);
+	sip_sockaddr_set(&rr->local, &req->dst);
 	rr->conn = req->conn;
 	rr->sock = req->sock;
 	rr->tp = req->tp;
@@ -1292,8 +1292,8 @@ int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr
 
 	if (!tp || !rr || (!data && len))
 		return EINVAL;
-	src = sockaddr_unpack(&local, &rr->local) ? &local : NULL;
-	sockaddr_unpack(&dst, &rr->peer);
+	src = sip_sockaddr_get(&local, &rr->local) ? &local : NULL;
+	sip_sockaddr_get(&dst, &rr->peer);
 
 	/* Where a response goes is decided by the packet's source, never by addresses the
 	 * sender wrote: a request's own `received` is meaningless (the receiving server adds
