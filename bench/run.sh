@@ -311,7 +311,7 @@ reg_bytes=$(reg_value reg_mk_bytes_per_contact)
 
 # ---- calls: carrier -> server -> phone, mikakad (B2BUA + relay) and Kamailio (proxy) ----
 # Its progress lines ("calls: ...") go to stderr like ours; knobs CALLS_* pass through.
-calls_out=$(BUILD=$BUILD KAM_BIN=$KAM_BIN KAM_CHILDREN=$KAM_CHILDREN timeout 400 bench/calls.sh)
+calls_out=$(BUILD=$BUILD KAM_BIN=$KAM_BIN KAM_CHILDREN=$KAM_CHILDREN timeout 600 bench/calls.sh)
 calls_value()
 {
 	awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; f = 1; exit }
@@ -323,6 +323,9 @@ cpu_mk=$(calls_value calls_mk_cpu_us)
 cpu_kam=$(calls_value calls_kam_cpu_us)
 call_bytes=$(calls_value calls_mk_bytes_per_call)
 calls_held=$(calls_value calls_mk_held)
+load_mk=$(calls_value calls_mk_load_kib)
+load_kam=$(calls_value calls_kam_load_kib)
+mib_or_na() { case "$1" in '' | n/a*) echo n/a ;; *) mib "$1" ;; esac; }
 
 # ---- the table ----
 num() { case "$1" in '' | n/a*) echo "${1:-n/a}" ;; *) fmt "$1" ;; esac; }
@@ -371,6 +374,8 @@ row "concurrent calls held" "$(num "$calls_held")" "n/a" ">= 10,000" \
 	"$(verdict "$calls_held" ">=" 10000)"
 row "memory per concurrent call (bytes)" "$(num "$call_bytes")" "n/a" "<= 16,384" \
 	"$(verdict "$call_bytes" "<=" 16384)"
+row "RSS at 200 calls/s of 2 s" "$(mib_or_na "$load_mk")" "$(mib_or_na "$load_kam") (proxy)" \
+	"<= 16 MiB" "$(verdict "$load_mk" "<=" 16384)"
 echo
 echo "OPTIONS: SIPp x$NSIPP over UDP on loopback, $CONC outstanding each, $TX per run, best of $REPS."
 [ -n "$mk_detail" ] && echo "  mikakad best run:  $mk_detail"
@@ -384,4 +389,8 @@ echo "Calls: SIPp carrier -> server -> SIPp phone, INVITE/100/180/200/ACK," \
 echo "  mikakad (B2BUA, RTP relay on both legs): $(calls_value calls_mk_detail)"
 echo "  kamailio (tm + rr proxy, no media):      $(calls_value calls_kam_detail)"
 echo "  mikakad holding calls: $(calls_value calls_mk_mem_detail)"
+echo "Memory under load: ${CALLS_LOAD_RATE:-200} calls/s of ${CALLS_LOAD_HOLD_MS:-2000} ms for" \
+	"${CALLS_LOAD_SECS:-40} s, each server fresh; highest RSS (summed over processes) of the last 8 s."
+echo "  mikakad: $(calls_value calls_mk_load_detail)"
+echo "  kamailio: $(calls_value calls_kam_load_detail)"
 exit 0
