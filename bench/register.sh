@@ -58,6 +58,17 @@ stop_pid()
 	forget "$1"
 }
 kib_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+HZ=$(getconf CLK_TCK)
+# CPU ticks (user + system, all threads) of a process and its children (Kamailio's workers).
+cpu_ticks()
+{
+	local p t=0 v
+	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
 
 # The users: 100000 .. 100000+USERS-1, password "pw", as peers and as the SIPp CSV.
 {
@@ -146,11 +157,13 @@ EOF
 	kill -0 "$kam_pid" 2>/dev/null || { say "kamailio did not start: $(tail -n 5 "$WORK/kam/log")"; return 1; }
 }
 
-# load ADDR TAG [M]: NSIPP clients register TX users' worth (or M each) in parallel; writes
-# "PER_SEC OK FAIL SECS" to $WORK/TAG.result.
+# load ADDR TAG PID [M]: NSIPP clients register TX users' worth (or M each) in parallel against
+# the server PID; writes "PER_SEC OK FAIL SECS CPU_US_PER_REGISTRATION" to $WORK/TAG.result.
 load()
 {
-	local addr=$1 tag=$2 per=${3:-$(((TX + NSIPP - 1) / NSIPP))} i pids=() ok=0 fail=0 t0 t1 line
+	local addr=$1 tag=$2 spid=$3 per=${4:-$(((TX + NSIPP - 1) / NSIPP))} i pids=() ok=0 fail=0
+	local t0 t1 line c0 c1
+	c0=$(cpu_ticks "$spid")
 	t0=$(date +%s.%N)
 	for i in $(seq 1 "$NSIPP"); do
 		timeout $((SECS + 20)) sipp "$addr:$PORT" -sf "$SCENARIO" -inf "$WORK/users.csv" \
@@ -163,32 +176,33 @@ load()
 	done
 	for i in "${pids[@]}"; do wait "$i" 2>/dev/null; forget "$i"; done
 	t1=$(date +%s.%N)
+	c1=$(cpu_ticks "$spid")
 	for i in $(seq 1 "$NSIPP"); do
 		line=$(tail -n 1 "$WORK/$tag-$i.csv" 2>/dev/null)
 		case "$line" in '' | StartTime*) continue ;; esac
 		ok=$((ok + $(echo "$line" | awk -F';' '{ print $16 + 0 }')))
 		fail=$((fail + $(echo "$line" | awk -F';' '{ print $18 + 0 }')))
 	done
-	awk -v ok="$ok" -v fail="$fail" -v t0="$t0" -v t1="$t1" \
-		'BEGIN { s = t1 - t0; printf "%d %d %d %.2f\n", (s > 0 ? ok / s : 0), ok, fail, s }' \
-		>"$WORK/$tag.result"
+	awk -v ok="$ok" -v fail="$fail" -v t0="$t0" -v t1="$t1" -v c="$((c1 - c0))" -v hz="$HZ" \
+		'BEGIN { s = t1 - t0; printf "%d %d %d %.2f %d\n", (s > 0 ? ok / s : 0), ok, fail, s,
+			(ok > 0 ? c * 1e6 / hz / ok : 0) }' >"$WORK/$tag.result"
 }
 
 command -v sipp >/dev/null || { say "sipp missing"; exit 1; }
 mk=n/a kam=n/a mkd="" kamd="" bpc=n/a
 
 if [ -x "$KAM_BIN" ] && kam_start; then
-	load "$KAM_ADDR" kam
-	read -r kam ok fail secs <"$WORK/kam.result"
-	kamd="$ok ok, $fail failed in $secs s"
+	load "$KAM_ADDR" kam "$kam_pid"
+	read -r kam ok fail secs cpu <"$WORK/kam.result"
+	kamd="$ok ok, $fail failed in $secs s, $cpu us CPU per registration"
 	say "kamailio: $kam registrations/s ($kamd)"
 	stop_pid "$kam_pid"
 fi
 
 if [ -x "$BUILD/mikakad" ] && mk_start; then
-	load "$MK_ADDR" mk
-	read -r mk ok fail secs <"$WORK/mk.result"
-	mkd="$ok ok, $fail failed in $secs s"
+	load "$MK_ADDR" mk "$mk_pid"
+	read -r mk ok fail secs cpu <"$WORK/mk.result"
+	mkd="$ok ok, $fail failed in $secs s, $cpu us CPU per registration"
 	say "mikakad: $mk registrations/s ($mkd)"
 	stop_pid "$mk_pid"
 	# Memory per contact: a fresh daemon, RSS before and after USERS registrations (one
@@ -198,7 +212,7 @@ if [ -x "$BUILD/mikakad" ] && mk_start; then
 		r0=$(kib_of "$mk_pid")
 		NSIPP_SAVE=$NSIPP
 		NSIPP=1
-		load "$MK_ADDR" mkmem "$USERS"
+		load "$MK_ADDR" mkmem "$mk_pid" "$USERS"
 		NSIPP=$NSIPP_SAVE
 		sleep 0.5
 		r1=$(kib_of "$mk_pid")

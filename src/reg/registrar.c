@@ -748,8 +748,9 @@ static int apply_bindings(struct reg *reg, struct reg_pending *p, struct reg_aor
 		c->cseq = msg->cseq.num;
 		c->registered_at = reg_now_unix(reg);
 		contact_arm(c, rc[i].expires);
-		log_info("%s: registered %s from %s for %u s", aor->name, c->uri,
-			 sa_fmt(&msg->src, buf, sizeof(buf)), rc[i].expires);
+		if (log_get_level() <= LOG_INFO) /* sa_fmt is not free: only when it is logged */
+			log_info("%s: registered %s from %s for %u s", aor->name, c->uri,
+				 sa_fmt(&msg->src, buf, sizeof(buf)), rc[i].expires);
 		if (stores)
 			pending_put(p, c);
 	}

@@ -43,6 +43,7 @@ struct sip_strans {
 	struct loop_timer tmr_end;  /* H, I, J, L */
 	char *totag;	  /* own allocation, or inside key.buf once compacted */
 	bool totag_in_key;
+	bool stateless; /* answered by sip_strans_reply_stateless: ends next turn, no compaction */
 	sip_cancel_h *cancelh;
 	void *cancel_arg;
 };
@@ -407,7 +408,7 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 		err =
 		    loop_timer_start(stack->loop, &st->tmr_end,
 				     st->reliable ? 0 : 64 * (uint64_t)stack->t1, strans_end_h, st);
-		if (!st->reliable)
+		if (!st->reliable && !st->stateless)
 			loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
 	}
 	/* A timer that cannot be armed would leave the transaction forever: end it at once. */
@@ -444,9 +445,12 @@ int sip_strans_reply_stateless(struct sip_strans *st, uint16_t code, const char 
 
 	if (!st || code < 200 || st->invite)
 		return sip_strans_reply(st, code, reason, extra, ctype, body);
+	st->stateless = true;
 	err = sip_strans_reply(st, code, reason, extra, ctype, body);
-	if (err)
+	if (err) {
+		st->stateless = false;
 		return err;
+	}
 	/* Out of the table now, so a retransmission is a new request; freed on the next timer
 	 * run, so st stays valid for the rest of the TU's callback. */
 	htab_unlink(&st->stack->stab, &st->le);

@@ -17,6 +17,7 @@
 #include "transp_int.h"
 
 #define UDP_BATCH 16	      /* datagrams per recvmmsg() */
+#define UDP_ROUNDS 4	      /* recvmmsg() calls per readiness, at most */
 #define UDP_SOCKBUF (4 << 20) /* socket buffer asked for, bytes */
 #define RX_SLOT 65536	      /* one datagram (the largest UDP payload fits) or one TCP read */
 #define CONN_BUCKETS 64	      /* open connections hashed by peer address */
@@ -511,14 +512,30 @@ static void udp_set_buffers(int fd)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
+static int udp_recv_batch(struct transp_sock *s, int fd);
+
 static void udp_recv_h(int fd, uint32_t events, void *arg)
 {
 	struct transp_sock *s = arg;
-	struct sip_transp *tp = s->tp;
 	int n;
 
 	if (!(events & LOOP_READ))
 		return;
+	/* Up to UDP_ROUNDS batches per readiness while the socket keeps them coming: one loop
+	 * turn then carries more requests, so the store commits more bindings at once. */
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		n = udp_recv_batch(s, fd);
+		if (n < UDP_BATCH)
+			break;
+	}
+}
+
+/* One recvmmsg() of up to UDP_BATCH datagrams, each delivered; returns how many were read. */
+static int udp_recv_batch(struct transp_sock *s, int fd)
+{
+	struct sip_transp *tp = s->tp;
+	int n;
+
 	for (size_t i = 0; i < UDP_BATCH; i++) {
 		struct msghdr *mh = &tp->mmsg[i].msg_hdr;
 
@@ -537,7 +554,7 @@ static void udp_recv_h(int fd, uint32_t events, void *arg)
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			log_debug("udp: recvmmsg: %s", strerror(errno));
-		return;
+		return 0;
 	}
 	for (int i = 0; i < n; i++) {
 		int64_t rx = cmsg_rx_time(&tp->mmsg[i].msg_hdr);
@@ -553,6 +570,7 @@ static void udp_recv_h(int fd, uint32_t events, void *arg)
 			continue;
 		udp_deliver(s, &tp->mmsg[i].msg_hdr, tp->mmsg[i].msg_len, tp->iov[i].iov_base);
 	}
+	return n;
 }
 
 /* The UDP socket to send from: the preferred one (where the request arrived) when it fits the
