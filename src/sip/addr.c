@@ -41,12 +41,13 @@ static int addr_params(struct sip_addr *a, const char *p, const char *end, const
 }
 
 /* Decodes straight into *a (see uri_decode() for why there is no local copy). */
-static int addr_decode(struct sip_addr *a, struct pl t, const char **why)
+static int addr_decode(struct sip_addr *a, struct pl t, const char **why, bool zeroed)
 {
 	const char *p, *end, *s;
 	int err;
 
-	*a = zero_addr;
+	if (!zeroed)
+		*a = zero_addr;
 	sip_trim(&t);
 	if (t.l == 0) {
 		*why = "empty";
@@ -116,7 +117,7 @@ static int addr_decode(struct sip_addr *a, struct pl t, const char **why)
 			return EBADMSG;
 		}
 	}
-	err = sip_uri_decode(&a->uri, &a->auri);
+	err = sip_uri_decode_zeroed(&a->uri, &a->auri); /* a->uri is still all zero */
 	if (err) {
 		*why = "bad URI";
 		return err;
@@ -134,7 +135,20 @@ int sip_addr_decode_why(struct sip_addr *addr, const struct pl *text, const char
 	*why = "malformed";
 	if (!addr || !text || !text->p)
 		return EBADMSG;
-	err = addr_decode(addr, pl_from(text->p, text->l), why);
+	err = addr_decode(addr, pl_from(text->p, text->l), why, false);
+	if (err)
+		*addr = zero_addr;
+	return err;
+}
+
+int sip_addr_decode_zeroed(struct sip_addr *addr, const struct pl *text, const char **why)
+{
+	int err;
+
+	*why = "malformed";
+	if (!text->p)
+		return EBADMSG;
+	err = addr_decode(addr, pl_from(text->p, text->l), why, true);
 	if (err)
 		*addr = zero_addr;
 	return err;
@@ -202,13 +216,14 @@ static int via_params(struct sip_via *v, const char *p, const char *end)
 	return err == ENOENT ? 0 : err;
 }
 
-static int via_decode(struct sip_via *v, struct pl t)
+static int via_decode(struct sip_via *v, struct pl t, bool zeroed)
 {
 	struct pl proto;
 	const char *p, *end, *q;
 	int err;
 
-	*v = zero_via;
+	if (!zeroed)
+		*v = zero_via;
 	sip_trim(&t);
 	p = t.p;
 	end = p + t.l;
@@ -277,7 +292,16 @@ int sip_via_decode(struct sip_via *via, const struct pl *text)
 
 	if (!via || !text || !text->p)
 		return EBADMSG;
-	err = via_decode(via, pl_from(text->p, text->l));
+	err = via_decode(via, pl_from(text->p, text->l), false);
+	if (err)
+		*via = zero_via;
+	return err;
+}
+
+int sip_via_decode_zeroed(struct sip_via *via, const struct pl *text)
+{
+	int err = via_decode(via, pl_from(text->p, text->l), true);
+
 	if (err)
 		*via = zero_via;
 	return err;

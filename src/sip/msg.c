@@ -333,8 +333,10 @@ static void split_headers(struct sip_msg *msg, const char *b, size_t p, size_t h
 			set_err(msg, EBADMSG, "Header field too long");
 		if (nul && has_bare_nul(s, b + e))
 			set_err(msg, EBADMSG, "NUL byte in header field");
+		/* b[e] is the line's '\n', or the NUL after an unterminated header section: not a
+		 * token character, so the scan needs no bound of its own. */
 		q = s;
-		while (q < b + e && sip_ct(*q, SIP_CT_TOKEN))
+		while (sip_ct(*q, SIP_CT_TOKEN))
 			q++;
 		if (q == s) {
 			set_err(msg, EBADMSG, "Malformed header line");
@@ -386,7 +388,7 @@ static bool decode_addr(struct sip_msg *msg, size_t idx, struct sip_addr *addr)
 	const struct sip_hdr *h = &msg->hdrs[idx];
 	const char *why;
 
-	if (sip_addr_decode_why(addr, &h->value, &why)) {
+	if (sip_addr_decode_zeroed(addr, &h->value, &why)) { /* msg was zeroed */
 		set_err(msg, EBADMSG, addr_reason(h->id, why));
 		return false;
 	}
@@ -425,7 +427,7 @@ static void decode_keys(struct sip_msg *msg, const struct keys *k, bool line_ok)
 	if (k->via != NO_HDR) {
 		struct pl rest = msg->hdrs[k->via].value, top;
 
-		if (sip_list_next(&rest, &top) && sip_via_decode(&msg->via, &top) == 0)
+		if (sip_list_next(&rest, &top) && sip_via_decode_zeroed(&msg->via, &top) == 0)
 			msg->via_ok = true;
 		else
 			set_err(msg, EBADMSG, "Bad Via header");
@@ -490,7 +492,7 @@ static void decode_keys(struct sip_msg *msg, const struct keys *k, bool line_ok)
 
 	if (!req || !line_ok)
 		return;
-	if (sip_uri_decode(&msg->uri, &msg->ruri) == 0) {
+	if (sip_uri_decode_zeroed(&msg->uri, &msg->ruri) == 0) {
 		msg->uri_ok = true;
 		/* §19.1.1 Table 1: headers are not allowed in a Request-URI (escruri). */
 		if ((msg->uri.scheme == SIP_URI_SIP || msg->uri.scheme == SIP_URI_SIPS) &&

@@ -308,11 +308,12 @@ static const struct sip_uri zero_uri;
 /* Decodes straight into *u: building a copy and assigning it would reload words just stored
  * (a store-forwarding stall that cost a quarter of the decoder), and zeroing comes from a
  * constant rather than memset (a "rep stos" costs more than this whole function). */
-static int uri_decode(struct sip_uri *u, const char *p, size_t l)
+static int uri_decode(struct sip_uri *u, const char *p, size_t l, bool zeroed)
 {
 	const char *end = p + l, *s = p;
 
-	*u = zero_uri;
+	if (!zeroed)
+		*u = zero_uri;
 	u->raw = pl_from(p, l);
 	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 		return EBADMSG;
@@ -348,20 +349,35 @@ static int uri_decode(struct sip_uri *u, const char *p, size_t l)
 	}
 }
 
-int sip_uri_decode(struct sip_uri *uri, const struct pl *text)
+static int uri_decode_pl(struct sip_uri *uri, const struct pl *text, bool zeroed)
 {
 	const char *p;
 	size_t l;
 	int err;
 
-	if (!uri || !text || !text->p || text->l == 0)
+	if (!uri || !text || !text->p || text->l == 0) {
+		if (uri)
+			*uri = zero_uri;
 		return EBADMSG;
+	}
 	p = text->p; /* read before *uri is written: text may point into it */
 	l = text->l;
-	err = uri_decode(uri, p, l);
+	err = uri_decode(uri, p, l, zeroed);
 	if (err)
 		*uri = zero_uri;
 	return err;
+}
+
+int sip_uri_decode(struct sip_uri *uri, const struct pl *text)
+{
+	if (!uri || !text || !text->p || text->l == 0)
+		return EBADMSG;
+	return uri_decode_pl(uri, text, false);
+}
+
+int sip_uri_decode_zeroed(struct sip_uri *uri, const struct pl *text)
+{
+	return uri_decode_pl(uri, text, true);
 }
 
 int sip_unescape(const struct pl *in, struct mbuf *out)
