@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Where a value (or a problem) comes from. `file` points at a string owned by the struct conf
  * (or the struct conf_diags) it came from and lives as long as it does. */
