@@ -273,8 +273,9 @@ static int cmd_memory(struct mbuf *out, int argc, char **argv, void *arg)
 	if (d->server) {
 		struct sip_stack *stack = server_stack(d->server);
 
-		mbuf_printf(out, "%-24s%zu server, %zu client\n", "SIP transactions:",
-			    sip_stack_strans_count(stack), sip_stack_ctrans_count(stack));
+		mbuf_printf(out, "%-24s%zu server, %zu client\n",
+			    "SIP transactions:", sip_stack_strans_count(stack),
+			    sip_stack_ctrans_count(stack));
 	}
 	return 0;
 }

@@ -429,16 +429,16 @@ struct sip_resp_route {
 	struct sip_conn *conn;	  /* its connection (reliable transports), or NULL */
 	int sock;		  /* UDP: the socket it arrived on, or -1 */
 	enum sip_transport tp;
-	uint16_t port;		  /* the Via sent-by port, or the transport's default */
-	bool to_port;		  /* UDP: send to `port` (Via without rport), not the source port */
+	uint16_t port; /* the Via sent-by port, or the transport's default */
+	bool to_port;  /* UDP: send to `port` (Via without rport), not the source port */
 };
 
 /* Fills *rr from req. The connection is not referenced: a caller that keeps *rr beyond req's
  * lifetime takes a reference itself (sip_conn_ref) and drops it when done. */
 void sip_resp_route_set(struct sip_resp_route *rr, const struct sip_msg *req);
 /* sip_transp_send_response() for a route taken earlier. */
-int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr,
-			  const void *data, size_t len);
+int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr, const void *data,
+			  size_t len);
 
 /* The local address the kernel would use toward dst (for Via/Contact on a multi-homed host). */
 int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, struct sa *local);

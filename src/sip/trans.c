@@ -41,7 +41,7 @@ struct sip_strans {
 	uint64_t g_ival;
 	struct loop_timer tmr_retx; /* INVITE: the 200 ms 100 Trying, then timer G */
 	struct loop_timer tmr_end;  /* H, I, J, L */
-	char *totag;	  /* own allocation, or inside key.buf once compacted */
+	char *totag;		    /* own allocation, or inside key.buf once compacted */
 	bool totag_in_key;
 	bool stateless; /* answered by sip_strans_reply_stateless: ends next turn, no compaction */
 	sip_cancel_h *cancelh;
@@ -868,7 +868,8 @@ static struct sip_ctrans *ctrans_find(struct sip_stack *stack, const struct sip_
 
 		if (pl_casecmp(&ct->k_branch, &resp->via.branch) == 0 &&
 		    ct->k_mid == resp->cseq.mid &&
-		    (ct->k_mid != SIP_METHOD_OTHER || pl_cmp(&ct->k_method, &resp->cseq.method) == 0))
+		    (ct->k_mid != SIP_METHOD_OTHER ||
+		     pl_cmp(&ct->k_method, &resp->cseq.method) == 0))
 			return ct;
 	}
 	return NULL;

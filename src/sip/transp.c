@@ -1302,8 +1302,8 @@ void sip_resp_route_set(struct sip_resp_route *rr, const struct sip_msg *req)
 	rr->to_port = req->via_ok && !via->rport;
 }
 
-int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr,
-			  const void *data, size_t len)
+int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr, const void *data,
+			  size_t len)
 {
 	struct sa local, dst;
 	const struct sa *src;
@@ -1332,8 +1332,8 @@ int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr
 	return udp_send(tp, rr->sock, src, &dst, data, len);
 }
 
-int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req,
-			     const void *data, size_t len)
+int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req, const void *data,
+			     size_t len)
 {
 	struct sip_resp_route rr;
 
