@@ -15,6 +15,7 @@
 #define LOG_MODULE "media"
 
 static void events_h(int fd, uint32_t events, void *arg);
+static void pool_trim(struct media *m, uint64_t now, bool all);
 
 int media_alloc(struct media **mp, struct loop *loop, const struct media_config *cfg)
 {
@@ -120,7 +121,18 @@ void media_free(struct media *m)
 			if (m->slots[i]) /* a leg the caller forgot: detach it from the engine */
 				m->slots[i]->m = NULL;
 		}
+		loop_timer_cancel(&m->pool_tmr);
+		for (uint32_t i = 0; i < m->npairs; i++) {
+			struct media_pair *pr = m->pairs[i];
+			if (pr && !pr->leg) { /* pooled; a forgotten leg closes its own */
+				close(pr->fd[0]);
+				close(pr->fd[1]);
+				free(pr);
+			}
+		}
 	}
+	free(m->pairs);
+	free(m->pools);
 	free(m->slots);
 	free(m->rxbuf);
 	free(m->evq);
@@ -136,6 +148,8 @@ int media_reconfig(struct media *m, const struct media_config *cfg)
 		m->cfg = *cfg;
 		return 0;
 	}
+	if (cfg->rtpstart != m->cfg.rtpstart || cfg->rtpend != m->cfg.rtpend)
+		pool_trim(m, 0, true); /* pooled pairs hold ports of the old range */
 	pthread_mutex_lock(&m->mu);
 	if (cfg->rtpstart != m->cfg.rtpstart || cfg->rtpend != m->cfg.rtpend) {
 		/* The port map only grows into a new range once every leg of the old one is gone.
@@ -275,12 +289,202 @@ static int slot_take(struct media *m, struct media_leg *leg)
 	return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Socket pairs and their pools (loop thread; the relay thread reads m->pairs under the lock).
+ */
+static int pool_index(struct media *m, const struct sa *local, int tos, uint32_t *pi)
+{
+	for (uint32_t i = 0; i < m->npools; i++) {
+		if (m->pools[i].tos == tos && sa_eq_addr(&m->pools[i].addr, local)) {
+			*pi = i;
+			return 0;
+		}
+	}
+	struct media_pool *p = realloc(m->pools, (m->npools + 1) * sizeof(*p));
+	if (!p)
+		return ENOMEM;
+	m->pools = p;
+	memset(&p[m->npools], 0, sizeof(p[0]));
+	p[m->npools].addr = *local;
+	sa_set_port(&p[m->npools].addr, 0);
+	p[m->npools].tos = tos;
+	*pi = m->npools++;
+	return 0;
+}
+
+/* Binds a new pair on the next free port of the range and registers it with the relay. */
+static int pair_open(struct media *m, uint32_t pi, const struct sa *local, int tos,
+		     struct media_pair **pp)
+{
+	struct bind_ctx bc = {local, tos, {-1, -1}};
+	struct media_pair *pr;
+	uint32_t idx;
+	uint16_t port;
+	int err;
+
+	pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return ENOMEM;
+	/* Port allocation and binding happen on the loop thread only, so the map needs no lock. */
+	err = media_ports_alloc(&m->ports, try_pair, &bc, &port);
+	if (err) {
+		free(pr);
+		return err;
+	}
+	pr->fd[0] = bc.fd[0];
+	pr->fd[1] = bc.fd[1];
+	pr->port = port;
+	pr->pool = pi;
+	pthread_mutex_lock(&m->mu);
+	for (idx = 0; idx < m->npairs && m->pairs[idx]; idx++)
+		;
+	if (idx == m->npairs) {
+		uint32_t n = m->npairs ? m->npairs * 2 : 16;
+		struct media_pair **v = realloc(m->pairs, n * sizeof(*v));
+		if (!v) {
+			err = ENOMEM;
+		} else {
+			memset(v + m->npairs, 0, (n - m->npairs) * sizeof(*v));
+			m->pairs = v;
+			m->npairs = n;
+		}
+	}
+	if (!err) {
+		pr->idx = idx;
+		for (int k = 0; k < 2 && !err; k++) {
+			struct epoll_event ev = {.events = EPOLLIN,
+						 .data.u64 = (uint64_t)idx << 1 | (uint64_t)k};
+			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, pr->fd[k], &ev) < 0)
+				err = errno;
+		}
+		if (!err) {
+			m->pairs[idx] = pr;
+			m->pairs_open++;
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (err) {
+		close(pr->fd[0]); /* also leaves the epoll set */
+		close(pr->fd[1]);
+		media_ports_release(&m->ports, port);
+		free(pr);
+		return err;
+	}
+	*pp = pr;
+	return 0;
+}
+
+static void pair_close(struct media *m, struct media_pair *pr)
+{
+	pthread_mutex_lock(&m->mu);
+	m->pairs[pr->idx] = NULL; /* an event already taken for it finds nothing */
+	m->pairs_open--;
+	pthread_mutex_unlock(&m->mu);
+	close(pr->fd[0]);
+	close(pr->fd[1]);
+	media_ports_release(&m->ports, pr->port);
+	free(pr);
+}
+
+static struct media_pair *pool_pop(struct media *m, struct media_pool *pl)
+{
+	struct media_pair *pr = pl->head;
+
+	pl->head = pr->next;
+	if (!pl->head)
+		pl->tail = NULL;
+	pr->next = NULL;
+	pl->count--;
+	m->pooled--;
+	return pr;
+}
+
+/* Closes the pooled pairs unused for MEDIA_POOL_IDLE_MS (all of them when `all`). */
+static void pool_trim(struct media *m, uint64_t now, bool all)
+{
+	for (uint32_t i = 0; i < m->npools; i++) {
+		struct media_pool *pl = &m->pools[i];
+		while (pl->head && (all || now - pl->head->freed_ms >= MEDIA_POOL_IDLE_MS))
+			pair_close(m, pool_pop(m, pl));
+	}
+}
+
+/* Out of ports or descriptors: closes the pair that has been pooled longest, any pool. */
+static bool pool_evict_oldest(struct media *m)
+{
+	struct media_pool *best = NULL;
+
+	for (uint32_t i = 0; i < m->npools; i++) {
+		struct media_pool *pl = &m->pools[i];
+		if (pl->head && (!best || pl->head->freed_ms < best->head->freed_ms))
+			best = pl;
+	}
+	if (!best)
+		return false;
+	pair_close(m, pool_pop(m, best));
+	return true;
+}
+
+static void pool_tmr_h(void *arg)
+{
+	struct media *m = arg;
+
+	pool_trim(m, media_now_ms(), false);
+	if (m->pooled)
+		loop_timer_start(m->loop, &m->pool_tmr, MEDIA_POOL_IDLE_MS / 2, pool_tmr_h, m);
+}
+
+/* A pair for a new leg: a rested one from the pool of (local, tos), else a new one; when ports
+ * or descriptors run out, a pair still resting, or the port of the oldest pooled pair. */
+static int pair_take(struct media *m, const struct sa *local, int tos, struct media_pair **pp)
+{
+	uint64_t now = media_now_ms();
+	uint32_t pi;
+	int err;
+
+	pool_trim(m, now, false);
+	err = pool_index(m, local, tos, &pi);
+	if (err)
+		return err;
+	if (m->pools[pi].head && now - m->pools[pi].head->freed_ms >= MEDIA_POOL_REST_MS) {
+		*pp = pool_pop(m, &m->pools[pi]);
+		return 0;
+	}
+	for (;;) {
+		err = pair_open(m, pi, local, tos, pp);
+		if (err != EADDRINUSE && err != EMFILE && err != ENFILE)
+			return err;
+		if (m->pools[pi].head) {
+			*pp = pool_pop(m, &m->pools[pi]);
+			return 0;
+		}
+		if (!pool_evict_oldest(m))
+			return err;
+	}
+}
+
+static void pair_put(struct media *m, struct media_pair *pr)
+{
+	struct media_pool *pl = &m->pools[pr->pool];
+
+	pr->freed_ms = media_now_ms();
+	pr->next = NULL;
+	if (pl->tail)
+		pl->tail->next = pr;
+	else
+		pl->head = pr;
+	pl->tail = pr;
+	pl->count++;
+	m->pooled++;
+	if (m->loop && !loop_timer_active(&m->pool_tmr))
+		loop_timer_start(m->loop, &m->pool_tmr, MEDIA_POOL_IDLE_MS / 2, pool_tmr_h, m);
+}
+
 int media_leg_alloc(struct media_leg **legp, struct media *m, const struct sa *local, int tos,
 		    media_event_h *eh, void *arg)
 {
-	struct bind_ctx bc = {local, tos, {-1, -1}};
+	struct media_pair *pr;
 	struct media_leg *leg;
-	uint16_t port;
 	int err;
 
 	if (!legp || !m || !local || !sa_isset(local))
@@ -291,8 +495,7 @@ int media_leg_alloc(struct media_leg **legp, struct media *m, const struct sa *l
 	leg = calloc(1, sizeof(*leg));
 	if (!leg)
 		return ENOMEM;
-	/* Port allocation and binding happen on the loop thread only, so the map needs no lock. */
-	err = media_ports_alloc(&m->ports, try_pair, &bc, &port);
+	err = pair_take(m, local, tos, &pr);
 	if (err) {
 		if (err == EADDRINUSE)
 			m->cnt.ports_exhausted++;
@@ -300,11 +503,12 @@ int media_leg_alloc(struct media_leg **legp, struct media *m, const struct sa *l
 		return err;
 	}
 	leg->m = m;
-	leg->fd[0] = bc.fd[0];
-	leg->fd[1] = bc.fd[1];
-	leg->port = port;
+	leg->pair = pr;
+	leg->fd[0] = pr->fd[0];
+	leg->fd[1] = pr->fd[1];
+	leg->port = pr->port;
 	leg->local = *local;
-	sa_set_port(&leg->local, port);
+	sa_set_port(&leg->local, pr->port);
 	leg->tos = tos;
 	leg->eh = eh;
 	leg->arg = arg;
@@ -316,23 +520,12 @@ int media_leg_alloc(struct media_leg **legp, struct media *m, const struct sa *l
 	err = slot_take(m, leg);
 	if (!err) {
 		leg->gen = ++m->gen & 0x7fffffff;
-		for (int k = 0; k < 2; k++) {
-			struct epoll_event ev = {.events = EPOLLIN,
-						 .data.u64 = (uint64_t)leg->slot << 32 |
-							     (uint64_t)leg->gen << 1 | (uint64_t)k};
-			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, leg->fd[k], &ev) < 0)
-				err = errno;
-		}
-		if (err)
-			m->slots[leg->slot] = NULL;
-		else
-			m->nlegs++;
+		pr->leg = leg;
+		m->nlegs++;
 	}
 	pthread_mutex_unlock(&m->mu);
 	if (err) {
-		close(leg->fd[0]);
-		close(leg->fd[1]);
-		media_ports_release(&m->ports, port);
+		pair_put(m, pr);
 		free(leg);
 		return err;
 	}
@@ -362,15 +555,16 @@ void media_leg_free(struct media_leg *leg)
 	if (m) {
 		pthread_mutex_lock(&m->mu);
 		unbridge_locked(leg);
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, leg->fd[0], NULL);
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, leg->fd[1], NULL);
+		leg->pair->leg = NULL; /* from now on its packets are dropped */
 		m->slots[leg->slot] = NULL; /* pending events now miss it (slot/gen lookup) */
 		m->nlegs--;
 		pthread_mutex_unlock(&m->mu);
-		media_ports_release(&m->ports, leg->port);
+		pair_put(m, leg->pair);
+	} else { /* the engine went first: the pair is the leg's alone */
+		close(leg->fd[0]);
+		close(leg->fd[1]);
+		free(leg->pair);
 	}
-	close(leg->fd[0]);
-	close(leg->fd[1]);
 	media_dtmf_free(leg);
 	free(leg);
 }

@@ -14,6 +14,8 @@
 			    */
 #define MEDIA_EVQ     256  /* pending events toward the loop */
 #define MEDIA_TICK_MS 20   /* DTMF generation pace */
+#define MEDIA_POOL_REST_MS 500	  /* a freed socket pair rests this long before it is reused */
+#define MEDIA_POOL_IDLE_MS 30000 /* pooled pairs unused this long are closed */
 
 /* ---------------------------------------------------------------------------------------------
  * RTP/RTCP headers.
@@ -175,11 +177,34 @@ struct media_dtmf_out {
 	uint64_t start_ms;
 };
 
+/* A bound RTP/RTCP socket pair. Pairs outlive their legs: a freed leg's pair goes back to the
+ * pool of its (local address, TOS) and the next leg there takes it, so a call costs no socket(),
+ * setsockopt(), bind(), epoll_ctl() or close(). Each pair stays registered with the relay's epoll
+ * under its index for its whole life; a pooled pair's packets are read and dropped. */
+struct media_pair {
+	int fd[2];
+	uint16_t port;
+	uint32_t idx;		 /* in media.pairs: the epoll data is idx << 1 | rtcp */
+	struct media_leg *leg;	 /* the leg using it (NULL: pooled); written under the lock */
+	uint32_t pool;		 /* index in media.pools: where it goes back */
+	struct media_pair *next; /* pool FIFO */
+	uint64_t freed_ms;
+};
+
+/* Free pairs of one local address and TOS, oldest first (the loop thread's only). */
+struct media_pool {
+	struct sa addr; /* port 0 */
+	int tos;
+	struct media_pair *head, *tail;
+	uint32_t count;
+};
+
 struct media_leg {
 	struct media *m;
 	uint32_t slot;
 	uint32_t gen;
-	int fd[2]; /* RTP, RTCP */
+	struct media_pair *pair;
+	int fd[2]; /* RTP, RTCP (the pair's) */
 	uint16_t port;
 	struct sa local;
 	int tos;
@@ -238,6 +263,12 @@ struct media {
 	int eventfd; /* wakes the loop (events queued) */
 
 	struct media_ports ports;
+	struct media_pair **pairs; /* by index; NULL entries are free indices */
+	uint32_t npairs, pairs_open;
+	struct media_pool *pools;
+	uint32_t npools;
+	uint32_t pooled; /* pairs in the pools */
+	struct loop_timer pool_tmr;
 	struct media_leg **slots;
 	uint32_t nslots;
 	uint32_t gen;

@@ -412,6 +412,22 @@ static void relay_rtcp(struct media *m, struct media_leg *in, struct rx_batch *b
 	}
 }
 
+/* Packets to a pooled pair (a late packet of the call that had it, a stray sender): read and
+ * dropped, so the level-triggered epoll does not report them again. */
+static void relay_drain(struct media *m, int fd, struct rx_batch *b)
+{
+	for (int round = 0; round < ROUNDS_PER_WAKE; round++) {
+		for (unsigned i = 0; i < MEDIA_BATCH; i++)
+			b->msgs[i].msg_hdr.msg_namelen = sizeof(b->names[i]);
+		int n = recvmmsg(fd, b->msgs, MEDIA_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		m->cnt.wrong_source += (uint64_t)n;
+		if (n < MEDIA_BATCH)
+			return;
+	}
+}
+
 static void relay_timers(struct media *m)
 {
 	bool timeouts = m->now - m->last_timeout_check >= TIMEOUT_CHECK_MS;
@@ -470,16 +486,17 @@ void *media_relay_main(void *arg)
 				}
 				continue;
 			}
-			uint32_t slot = (uint32_t)(d >> 32);
-			uint32_t gen = (uint32_t)d >> 1;
-			struct media_leg *leg = slot < m->nslots ? m->slots[slot] : NULL;
-			/* The leg may have been freed between epoll_wait and the lock. */
-			if (!leg || (leg->gen & 0x7fffffff) != gen)
+			uint32_t idx = (uint32_t)(d >> 1);
+			struct media_pair *pr = idx < m->npairs ? m->pairs[idx] : NULL;
+			/* The pair may have been closed between epoll_wait and the lock. */
+			if (!pr)
 				continue;
-			if (d & 1)
-				relay_rtcp(m, leg, b);
+			if (!pr->leg)
+				relay_drain(m, pr->fd[d & 1], b); /* pooled: nobody's packets */
+			else if (d & 1)
+				relay_rtcp(m, pr->leg, b);
 			else
-				relay_rtp(m, leg, b);
+				relay_rtp(m, pr->leg, b);
 		}
 		relay_timers(m);
 		wait = m->dtmf_scan ? MEDIA_TICK_MS / 2 : TIMEOUT_CHECK_MS;

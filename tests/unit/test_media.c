@@ -1067,6 +1067,63 @@ static void test_ports_exhausted(void **state)
 	loop_free(loop);
 }
 
+/* Freed legs' socket pairs are pooled and reused after MEDIA_POOL_REST_MS, not closed: a call
+ * then costs no socket/bind/epoll_ctl/close. Packets to a pooled pair are dropped. */
+static void test_pair_pool(void **state)
+{
+	struct loop *loop;
+	struct media *m;
+	struct media_config cfg;
+	struct media_leg *a, *b, *c, *d;
+	struct sa la = A("127.0.0.1", 0), lb = A("127.0.0.2", 0);
+	struct media_counters cn;
+	struct ep e;
+	uint8_t pkt[172] = {0x80, 0, 0, 1};
+
+	media_config_init(&cfg);
+	cfg.rtpstart = (uint16_t)(port_base() + 12);
+	cfg.rtpend = (uint16_t)(port_base() + 15); /* two pairs */
+	assert_int_equal(loop_alloc(&loop), 0);
+	assert_int_equal(media_alloc(&m, loop, &cfg), 0);
+	assert_int_equal(media_leg_alloc(&a, m, &la, 128, NULL, NULL), 0);
+	uint16_t pa = media_leg_port(a);
+	media_leg_free(a);
+	assert_int_equal(m->pairs_open, 1); /* kept, not closed */
+	assert_int_equal(m->pooled, 1);
+	/* resting: the next leg gets a new pair */
+	assert_int_equal(media_leg_alloc(&b, m, &la, 128, NULL, NULL), 0);
+	assert_int_not_equal(media_leg_port(b), pa);
+	assert_int_equal(m->pairs_open, 2);
+	/* a late packet to the pooled pair is read and dropped */
+	ep_open(&e, "127.0.0.3");
+	struct sa to = A("127.0.0.1", pa);
+	assert_int_equal(sendto(e.fd, pkt, sizeof(pkt), 0, &to.u.sa, to.len), (ssize_t)sizeof(pkt));
+	usleep(MEDIA_POOL_REST_MS * 1000 + 50000);
+	media_counters_get(m, &cn);
+	assert_int_equal(cn.wrong_source, 1);
+	/* rested: reused (same socket, nothing bound) */
+	assert_int_equal(media_leg_alloc(&c, m, &la, 128, NULL, NULL), 0);
+	assert_int_equal(media_leg_port(c), pa);
+	assert_int_equal(m->pairs_open, 2);
+	assert_int_equal(m->pooled, 0);
+	media_leg_free(c);
+	/* another address or TOS has a pool of its own: all ports are taken, so the pooled pair
+	 * of 127.0.0.1 gives its port up */
+	assert_int_equal(media_leg_alloc(&d, m, &lb, 128, NULL, NULL), 0);
+	assert_int_equal(media_leg_port(d), pa);
+	assert_int_equal(m->pooled, 0);
+	media_leg_free(d);
+	/* no free port: the pair still resting is taken rather than the call refused */
+	assert_int_equal(media_leg_alloc(&c, m, &lb, 128, NULL, NULL), 0);
+	assert_int_equal(media_leg_port(c), pa);
+	assert_int_equal(m->pairs_open, 2);
+	media_leg_free(b);
+	media_leg_free(c);
+	media_free(m);
+	loop_free(loop);
+	ep_close(&e);
+}
+
 static void test_lazy_start(void **state)
 {
 	struct media *m;
@@ -1100,6 +1157,7 @@ int main(void)
 	    cmocka_unit_test(test_dtmf_inband_to_rfc4733),
 	    cmocka_unit_test(test_rtp_timeout),
 	    cmocka_unit_test(test_ports_exhausted),
+	    cmocka_unit_test(test_pair_pool),
 	};
 	return cmocka_run_group_tests_name("media", tests, NULL, NULL);
 }
