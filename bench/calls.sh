@@ -21,10 +21,10 @@
 # rate at which they are set up (500), CALLS_SETTLE seconds the held calls stay before the heap
 # is read (34: their set-up transactions are over), CALLS_LOAD_RATE, CALLS_LOAD_HOLD_MS and
 # CALLS_LOAD_SECS for the memory under load (0 seconds: skipped), CALLS_SERVERS servers to
-# measure ("mk kam"),
-# KAM_CHILDREN Kamailio UDP workers (2), BUILD (build), BENCH_KEEP=1 keeps the work directory.
-# Uses only 127.0.0.23-27 (mikakad .23, Kamailio .24, carrier .25, phone .26) and stops every
-# process it started, by PID.
+# measure ("mk kam"), KAM_CHILDREN Kamailio UDP workers (2), CALLS_IP0 first of the four
+# addresses (23), BUILD (build), BENCH_KEEP=1 keeps the work directory.
+# Uses only 127.0.0.23-27 by default (mikakad .23, Kamailio .24, carrier .25, phone .26) and
+# stops every process it started, by PID.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -43,10 +43,13 @@ LOAD_SECS=${CALLS_LOAD_SECS:-40}
 SERVERS=${CALLS_SERVERS:-mk kam}
 KAM_CHILDREN=${KAM_CHILDREN:-2}
 KAM_BIN=${KAM_BIN:-$(command -v kamailio || echo /usr/sbin/kamailio)}
-MK_ADDR=127.0.0.23
-KAM_ADDR=127.0.0.24
-CAR_ADDR=127.0.0.25
-PHONE_ADDR=127.0.0.26
+# Four consecutive loopback addresses from 127.0.0.CALLS_IP0 (23): mikakad, Kamailio, carrier,
+# phone; another value lets two runs on one machine stay apart.
+IP0=${CALLS_IP0:-23}
+MK_ADDR=127.0.0.$IP0
+KAM_ADDR=127.0.0.$((IP0 + 1))
+CAR_ADDR=127.0.0.$((IP0 + 2))
+PHONE_ADDR=127.0.0.$((IP0 + 3))
 PORT=5300
 CAR_PORT=5301
 PHONE_PORT=5302
