@@ -50,18 +50,36 @@ struct daemon {
 	time_t reloaded;
 };
 
-/* Each TCP connection costs a descriptor: take all the kernel allows this process (the soft
- * limit is often 1024 while the hard one is far higher). */
-static void raise_fd_limit(void)
+/* Every call holds four relay sockets (RTP and RTCP on both legs) and each TCP connection one
+ * descriptor: take all the kernel allows this process (the soft limit is often 1024 while the
+ * hard one is far higher; systemd: LimitNOFILE=). Done before the configuration is read, since
+ * the default [calls] maxcalls follows from it. Says what it got. */
+static void raise_fd_limit(bool quiet)
 {
 	struct rlimit rl;
+	rlim_t was;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
 			rl.rlim_cur = 1048576;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			if (!quiet)
+				log_warn("open files: cannot raise the limit from %lu to %lu: %s",
+					 (unsigned long)was, (unsigned long)rl.rlim_cur,
+					 strerror(errno));
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
+	if (!quiet)
+		log_notice("open files: limit %lu (was %lu, hard limit %lu): room for about %lu "
+			   "calls with the relay, 4 sockets each",
+			   (unsigned long)rl.rlim_cur, (unsigned long)was,
+			   (unsigned long)rl.rlim_max,
+			   rl.rlim_cur > 256 ? (unsigned long)(rl.rlim_cur - 256) / 4 : 0ul);
 }
 
 static void usage(FILE *f)
@@ -556,6 +574,7 @@ int main(int argc, char **argv)
 			return SVC_EXIT_CONFIG; /* service: a restart cannot help */
 		}
 	}
+	raise_fd_limit(check_only);
 	err = apply_config(&d, &diags);
 	/* line discovery: [line] in mikaka.conf (checked, and reported, by apply_config) */
 	memset(&line_cfg, 0, sizeof(line_cfg));
@@ -617,7 +636,6 @@ int main(int argc, char **argv)
 		return SVC_EXIT_CONFIG; /* service: 78, a restart cannot help */
 	}
 
-	raise_fd_limit();
 	d.started = d.reloaded = time(NULL);
 	err = loop_alloc(&d.loop);
 	if (!err)
