@@ -17,12 +17,13 @@
 # Knobs: CALLS_SECS seconds of load per rate step (4), CALLS_RATE0 first rate tried (400),
 # CALLS_RATE_MAX highest rate tried (12800), CALLS_STEPS rate steps per server (6: doubling until
 # a step fails, then halving the gap), CALLS_HOLD_MS pause between ACK and BYE (100), CALLS_CONC
-# calls held at once for the memory figure (2000; 10000 for the issue's target), CALLS_CONC_RATE
-# rate at which they are set up (500), CALLS_SETTLE seconds the held calls stay before the heap
-# is read (34: their set-up transactions are over), CALLS_LOAD_RATE, CALLS_LOAD_HOLD_MS and
-# CALLS_LOAD_SECS for the memory under load (0 seconds: skipped), CALLS_SERVERS servers to
-# measure ("mk kam"), KAM_CHILDREN Kamailio UDP workers (2), CALLS_IP0 first of the four
-# addresses (23), BUILD (build), BENCH_KEEP=1 keeps the work directory.
+# calls held at once (10000; fewer when the open-file hard limit has no room for them: 4 relay
+# sockets per call), CALLS_CONC_RATE rate at which they are set up (1000), CALLS_SETTLE seconds
+# the held calls stay before the heap is read (34: their set-up transactions are over),
+# CALLS_LOAD_RATE, CALLS_LOAD_HOLD_MS and CALLS_LOAD_SECS for the memory under load (0 seconds:
+# skipped), CALLS_SERVERS servers to measure ("mk kam"), KAM_CHILDREN Kamailio UDP workers (2),
+# CALLS_IP0 first of the four addresses (23), BUILD (build), BENCH_KEEP=1 keeps the work
+# directory.
 # Uses only 127.0.0.23-27 by default (mikakad .23, Kamailio .24, carrier .25, phone .26) and
 # stops every process it started, by PID.
 set -uo pipefail
@@ -34,8 +35,17 @@ RATE0=${CALLS_RATE0:-400}
 RATE_MAX=${CALLS_RATE_MAX:-12800}
 STEPS=${CALLS_STEPS:-6}
 HOLD_MS=${CALLS_HOLD_MS:-100}
-CONC=${CALLS_CONC:-2000}
-CONC_RATE=${CALLS_CONC_RATE:-500}
+CONC=${CALLS_CONC:-10000}
+CONC_RATE=${CALLS_CONC_RATE:-1000}
+# The calls the held step aims at: CONC, or what the open-file hard limit leaves room for
+# (mikakad raises its soft limit to the hard one; its default [calls] maxcalls keeps 1280 for
+# everything else and 4 relay sockets per call).
+WANT=$CONC CAPPED=""
+NOFILE=$(ulimit -Hn)
+if [ "$NOFILE" != unlimited ] && [ $((4 * CONC + 1280)) -gt "$NOFILE" ]; then
+	WANT=$(((NOFILE - 1280) / 4))
+	CAPPED="capped at $WANT by the open-file hard limit of $NOFILE (4 relay sockets per call)"
+fi
 SETTLE=${CALLS_SETTLE:-34}
 LOAD_RATE=${CALLS_LOAD_RATE:-200}
 LOAD_HOLD_MS=${CALLS_LOAD_HOLD_MS:-2000}
@@ -287,29 +297,24 @@ heap_of()
 # call from the heap in use once the set-up transactions are over).
 held()
 {
-	local uas uac r0 r1 h0 h1 k=0 prev=-1 same=0 hold_ms cap nofile
-	nofile=$(ulimit -Hn)
-	# Every call holds 4 relay sockets (RTP and RTCP on each leg); mikakad raises its soft limit
-	# of open files to the hard one.
-	if [ "$nofile" != unlimited ] && [ $((4 * CONC + 200)) -gt "$nofile" ]; then
-		say "open files limited to $nofile: mikakad can hold about $(((nofile - 200) / 4)) calls"
-	fi
+	local uas uac r0 r1 h0 h1 k=0 prev=-1 same=0 hold_ms cap
+	[ -n "$CAPPED" ] && say "holding $WANT calls, not $CONC: $CAPPED"
 	# A log of its own, so that the refusals counted below are this daemon's.
 	[ -f "$WORK/mk/log" ] && mv "$WORK/mk/log" "$WORK/mk/log.rates"
 	mk_start || return 1
 	sleep 0.5
 	r0=$(kib_of "$srv_pid")
 	h0=$(heap_of)
-	cap=$((CONC / CONC_RATE + 20 + SETTLE))
+	cap=$((WANT / CONC_RATE + 20 + SETTLE))
 	hold_ms=$(((cap + 10) * 1000))
 	timeout $((cap + 30)) sipp -sf "$UAS" -i "$PHONE_ADDR" -p "$PHONE_PORT" -t u1 -nostdin \
-		-m "$CONC" -timeout $((cap + 20)) -buff_size 4194304 -max_recv_loops 10000 \
+		-m "$WANT" -timeout $((cap + 20)) -buff_size 4194304 -max_recv_loops 10000 \
 		-max_sched_loops 10000 >"$WORK/held-uas.out" 2>&1 &
 	uas=$!
 	PIDS+=("$uas")
 	sleep 0.2
 	timeout $((cap + 30)) sipp "$MK_ADDR:$PORT" -sf "$UAC" -s 1001 -i "$CAR_ADDR" \
-		-p "$CAR_PORT" -t u1 -nostdin -m "$CONC" -l "$CONC" -r "$CONC_RATE" -d "$hold_ms" \
+		-p "$CAR_PORT" -t u1 -nostdin -m "$WANT" -l "$WANT" -r "$CONC_RATE" -d "$hold_ms" \
 		-timeout $((cap + 20)) -buff_size 4194304 -max_recv_loops 10000 -max_sched_loops 10000 \
 		>"$WORK/held-uac.out" 2>&1 &
 	uac=$!
@@ -320,7 +325,7 @@ held()
 		k=$("$BUILD/mikaka" -s "$WORK/mk/ctl" core show channels 2>/dev/null |
 			awk '$2 == "active" && $3 ~ /^call/ { print $1; exit }')
 		k=${k:-0}
-		[ "$k" -ge "$CONC" ] && break
+		[ "$k" -ge "$WANT" ] && break
 		if [ "$k" = "$prev" ]; then same=$((same + 1)); else same=0; fi
 		[ "$same" -ge 12 ] && break
 		prev=$k
@@ -334,7 +339,7 @@ held()
 	h1=$(heap_of)
 	k=$("$BUILD/mikaka" -s "$WORK/mk/ctl" core show channels 2>/dev/null |
 		awk '$2 == "active" && $3 ~ /^call/ { print $1; exit }')
-	say "mikakad holds ${k:-0} of $CONC calls: RSS $r0 KiB idle, ${r1:-?} KiB once set up;" \
+	say "mikakad holds ${k:-0} of $WANT calls: RSS $r0 KiB idle, ${r1:-?} KiB once set up;" \
 		"heap in use $h0 bytes idle, ${h1:-?} bytes $SETTLE s later"
 	if [ -n "$h0" ] && [ -n "$h1" ] && [ -n "$r1" ] && [ "${k:-0}" -gt 0 ]; then
 		echo "$(((h1 - h0) / k)) $k $r0 $r1 $(((r1 - r0) * 1024 / k))" >"$WORK/held.result"
@@ -432,12 +437,13 @@ if [ -x "$BUILD/mikakad" ] && [ "$CONC" -gt 0 ] && [[ " $SERVERS " == *" mk "* ]
 	held
 	if [ -s "$WORK/held.result" ]; then
 		read -r bpc nheld r0 r1 rbpc <"$WORK/held.result"
-		memd="$nheld of $CONC calls held (heap in use per call after ${SETTLE} s); RSS $r0 -> $r1 KiB at set-up, $rbpc bytes per call"
+		memd="$nheld of $WANT calls held (heap in use per call after ${SETTLE} s); RSS $r0 -> $r1 KiB at set-up, $rbpc bytes per call"
+		[ -n "$CAPPED" ] && memd="$memd; target $CONC $CAPPED"
 		[ -s "$WORK/held.refused" ] && memd="$memd; refused:$(cat "$WORK/held.refused")"
 		# Refused calls leave transactions behind, and the one-off costs (the relay thread, its
 		# buffers) are spread over fewer calls: a figure from a partial hold would mislead.
-		if [ $((nheld * 100)) -lt $((CONC * 99)) ]; then
-			bpc="n/a ($nheld of $CONC held)"
+		if [ $((nheld * 100)) -lt $((WANT * 99)) ]; then
+			bpc="n/a ($nheld of $WANT held)"
 		fi
 	fi
 fi

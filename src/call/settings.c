@@ -7,8 +7,9 @@
 #include "call_int.h"
 #include "conf.h"
 
-/* A call holds two relay legs of two sockets each, plus its SIP traffic: the default global
- * limit is what the open-file limit leaves room for (a few hundred kept for everything else). */
+/* A call holds two relay legs of two sockets each (its SIP traffic shares the listening
+ * sockets): the default global limit is what the open-file limit leaves room for, keeping 256
+ * descriptors for everything else and 1024 for TCP connections (tcp_max_connections' default). */
 static uint32_t max_calls_for_fds(void)
 {
 	struct rlimit rl;
@@ -16,7 +17,7 @@ static uint32_t max_calls_for_fds(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
 		return 10000;
-	n = rl.rlim_cur > 512 ? (rl.rlim_cur - 256) / 5 : 64;
+	n = rl.rlim_cur > 1280 + 256 ? (rl.rlim_cur - 1280) / 4 : 64;
 	return (uint32_t)(n < 64 ? 64 : n > 100000 ? 100000 : n);
 }
 

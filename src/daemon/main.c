@@ -79,7 +79,7 @@ static void raise_fd_limit(bool quiet)
 			   "calls with the relay, 4 sockets each",
 			   (unsigned long)rl.rlim_cur, (unsigned long)was,
 			   (unsigned long)rl.rlim_max,
-			   rl.rlim_cur > 256 ? (unsigned long)(rl.rlim_cur - 256) / 4 : 0ul);
+			   rl.rlim_cur > 1280 ? (unsigned long)(rl.rlim_cur - 1280) / 4 : 0ul);
 }
 
 static void usage(FILE *f)
