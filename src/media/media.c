@@ -563,7 +563,7 @@ void media_leg_free(struct media_leg *leg)
 	if (m) {
 		pthread_mutex_lock(&m->mu);
 		unbridge_locked(leg);
-		leg->pair->leg = NULL; /* from now on its packets are dropped */
+		leg->pair->leg = NULL;	    /* from now on its packets are dropped */
 		m->slots[leg->slot] = NULL; /* pending events now miss it (slot/gen lookup) */
 		m->nlegs--;
 		pthread_mutex_unlock(&m->mu);
