@@ -65,8 +65,10 @@ systemdunitdir ?= $(libdir_systemd)/system
 sysusersdir   ?= $(prefix)/lib/sysusers.d
 tmpfilesdir   ?= $(prefix)/lib/tmpfiles.d
 INSTALL       ?= install
-# Sample configuration copied into $(sysconfdir)/mikaka when the file is not there yet.
-SAMPLE_CONF   := etc/sip.conf etc/extensions.conf
+# The default configuration copied into $(sysconfdir)/mikaka when the file is not there yet: the
+# first-run configuration `make run` uses (phones 801 and 802, secrets generated at first start in
+# the state directory). The Asterisk samples go to the examples with the post's files.
+DEFAULT_CONF  := etc/run/mikaka.conf
 MANPAGES      := man/mikakad.8 man/mikaka.1 man/mikaka.conf.5
 
 all: $(BUILD)/mikakad $(BUILD)/mikaka
@@ -152,7 +154,8 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1 \
 	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(systemdunitdir) \
 	    $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(docdir)/examples/post \
-	    $(DESTDIR)$(docdir)/examples/native $(DESTDIR)$(sysconfdir)/mikaka
+	    $(DESTDIR)$(docdir)/examples/native $(DESTDIR)$(docdir)/examples/asterisk \
+	    $(DESTDIR)$(sysconfdir)/mikaka
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(localstatedir)/lib/mikaka $(DESTDIR)$(runstatedir)/mikaka
 	$(INSTALL) -m 0755 $(BUILD)/mikakad $(DESTDIR)$(sbindir)/mikakad
 	$(INSTALL) -m 0755 $(BUILD)/mikaka $(DESTDIR)$(bindir)/mikaka
@@ -167,7 +170,8 @@ install: all
 	$(INSTALL) -m 0644 dist/mikaka.tmpfiles $(DESTDIR)$(tmpfilesdir)/mikaka.conf
 	$(INSTALL) -m 0644 etc/post/sip.conf etc/post/extensions.conf $(DESTDIR)$(docdir)/examples/post/
 	$(INSTALL) -m 0644 etc/native/mikaka.conf $(DESTDIR)$(docdir)/examples/native/
-	@for f in $(SAMPLE_CONF); do \
+	$(INSTALL) -m 0644 etc/asterisk/sip.conf etc/asterisk/extensions.conf $(DESTDIR)$(docdir)/examples/asterisk/
+	@for f in $(DEFAULT_CONF); do \
 	    t=$(DESTDIR)$(sysconfdir)/mikaka/$$(basename $$f); \
 	    if [ -e "$$t" ]; then echo "install: keeping your $$t"; \
 	    else echo "$(INSTALL) -m 0644 $$f $$t"; $(INSTALL) -m 0644 $$f "$$t" || exit 1; fi; \
