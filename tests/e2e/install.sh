@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # install.sh: running as a service. `make install` into a DESTDIR (files, modes, a user's
-# configuration kept, man pages that render cleanly, uninstall); the systemd unit
+# configuration kept, man pages that render cleanly, uninstall); the installed default
+# configuration (mikaka.conf) run by the installed daemon as an unprivileged owner of the state
+# directory in a private network namespace: the secrets printed once, `mikaka phones show`, SIPp
+# phones 801 and 802 register with them and 801 calls 802; the systemd unit
 # (systemd-analyze verify and security --offline); the sd_notify protocol against a test
 # $NOTIFY_SOCKET (READY=1 only once SIP answers, WATCHDOG=1 at half $WATCHDOG_USEC, RELOADING=1 and
 # READY=1 around a reload, STOPPING=1 on SIGTERM, nothing on a failed start); journal priority
@@ -28,28 +31,83 @@ done
 for f in usr/local/share/man/man8/mikakad.8 usr/local/share/man/man1/mikaka.1 \
 	usr/local/share/man/man5/mikaka.conf.5 usr/local/lib/systemd/system/mikaka.service \
 	usr/local/lib/sysusers.d/mikaka.conf usr/local/lib/tmpfiles.d/mikaka.conf \
-	etc/mikaka/sip.conf etc/mikaka/extensions.conf \
-	usr/local/share/doc/mikaka/examples/native/mikaka.conf; do
+	etc/mikaka/mikaka.conf usr/local/share/doc/mikaka/examples/native/mikaka.conf \
+	usr/local/share/doc/mikaka/examples/asterisk/sip.conf \
+	usr/local/share/doc/mikaka/examples/asterisk/extensions.conf \
+	usr/local/share/doc/mikaka/examples/post/sip.conf; do
 	check "installed-$(basename "$(dirname $f)")-$(basename $f)" test -f "$DEST/$f"
 done
 check "state-dir-0750" test "$(stat -c %a "$DEST/var/lib/mikaka")" = 750
 check "installed-daemon-runs" "$DEST/usr/local/sbin/mikakad" -V
-check "installed-config-checks" "$DEST/usr/local/sbin/mikakad" -C "$DEST/etc/mikaka" -t
+check "installed-only-mikaka-conf" test "$(ls "$DEST/etc/mikaka")" = mikaka.conf
+check "installed-default-is-make-run" cmp -s "$ROOT/etc/run/mikaka.conf" "$DEST/etc/mikaka/mikaka.conf"
+out=$("$DEST/usr/local/sbin/mikakad" -C "$DEST/etc/mikaka" -t 2>&1)
+check "installed-config-checks" grep -q "configuration OK (0 errors, 0 warnings)" <<<"$out"
+check "installed-config-check-writes-no-state" test -z "$(ls -A "$DEST/var/lib/mikaka")"
 # Man pages: rendered with groff's warnings on, nothing on stderr.
 for m in man8/mikakad.8 man1/mikaka.1 man5/mikaka.conf.5; do
 	out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$DEST/usr/local/share/man/$m" 2>&1 >"$WORK/man.txt")
 	check "man-clean-$(basename $m)" test -z "$out" -a -s "$WORK/man.txt"
 done
+
+# ---- the installed default, run: as the owner of the state directory (the unit's User= and
+# StateDirectory=), in a private network namespace (it binds 5060 on every address) -------------
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && unshare -n true 2>/dev/null; then
+	chmod o+x "$WORK"
+	RUN=$WORK/instrun
+	mkdir -p "$RUN" && chown 65534:65534 "$RUN" "$DEST/var/lib/mikaka"
+	cat >"$WORK/instrun.sh" <<'INNER'
+set -u
+W=$1 E2E=$2 DEST=$3 RUN=$4
+ip link set lo up
+start() { # the unit's command line with its paths in DESTDIR, as user 65534 with the unit's caps
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+net_bind_service \
+		--ambient-caps=+net_bind_service "$DEST/usr/local/sbin/mikakad" -C "$DEST/etc/mikaka" \
+		-s "$RUN/mikaka.ctl" -d "$DEST/var/lib/mikaka/mikaka.db" >>"$W/instrun-daemon.log" 2>&1 &
+	D=$!
+	for _ in $(seq 1 100); do "$DEST/usr/local/bin/mikaka" -s "$RUN/mikaka.ctl" core show version \
+		>/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+start && echo "ok installed-default-starts" || echo "not ok installed-default-starts"
+bash "$E2E/default-calls.bash" "$W" "$E2E" "$DEST/usr/local/bin/mikaka" -s "$RUN/mikaka.ctl"
+kill -TERM $D; wait $D; echo "stop_rc=$?"
+start && echo "ok installed-default-restarts" || echo "not ok installed-default-restarts"
+kill -TERM $D; wait $D; echo "stop_rc=$?"
+INNER
+	unshare -n bash "$WORK/instrun.sh" "$WORK" "$E2E" "$DEST" "$RUN" >"$WORK/instrun.out" 2>&1
+	grep -v '^ok \|^not ok \|^stop_rc=' "$WORK/instrun.out" | sed 's/^/# /'
+	grep '^ok \|^not ok ' "$WORK/instrun.out"
+	FAILS=$((FAILS + $(grep -c '^not ok' "$WORK/instrun.out")))
+	check "installed-default-stops-clean" test "$(grep -c '^stop_rc=0$' "$WORK/instrun.out")" = 2
+	read -r S801 S802 <"$WORK/default-secrets" 2>/dev/null
+	ILOG=$WORK/instrun-daemon.log
+	check "installed-default-no-error" test -z "$(grep 'ERROR' "$ILOG")"
+	check "installed-default-secrets-printed-once" \
+		test "$(grep -c '^==== New phones: secrets generated now' "$ILOG")" = 1
+	check "installed-default-printed-801" grep -q "^801 \{1,\}801 \{1,\}${S801:-none} " "$ILOG"
+	check "installed-default-printed-802" grep -q "^802 \{1,\}802 \{1,\}${S802:-none} " "$ILOG"
+	check "installed-default-secrets-in-state-dir" \
+		test "$(stat -c '%u %a' "$DEST/var/lib/mikaka/phones.secrets" 2>/dev/null)" = "65534 600"
+	check "installed-default-secrets-kept" grep -q "^801 = ${S801:-none}\$" "$DEST/var/lib/mikaka/phones.secrets"
+	check "installed-default-no-exit-73" test -z "$(grep -i 'permission denied\|cannot be kept' "$ILOG")"
+	[ $FAILS != 0 ] && sed 's/^/# daemon: /' "$ILOG" | tail -30
+	chown -R 0:0 "$DEST/var/lib/mikaka"
+else
+	notok "installed-default-run-needs-root-setpriv-and-network-namespaces"
+fi
+
 # A user's file is never replaced by a second install; other paths move with the variables.
-echo "; mine" >>"$DEST/etc/mikaka/sip.conf"
-sum=$(sha256sum <"$DEST/etc/mikaka/sip.conf")
+echo "; mine" >>"$DEST/etc/mikaka/mikaka.conf"
+sum=$(sha256sum <"$DEST/etc/mikaka/mikaka.conf")
 make -C "$ROOT" -s install DESTDIR="$DEST" BUILD=build >"$WORK/install2.log" 2>&1
-check "reinstall-keeps-user-config" test "$(sha256sum <"$DEST/etc/mikaka/sip.conf")" = "$sum"
-check "reinstall-says-kept" grep -q "keeping your .*sip.conf" "$WORK/install2.log"
+check "reinstall-keeps-user-config" test "$(sha256sum <"$DEST/etc/mikaka/mikaka.conf")" = "$sum"
+check "reinstall-says-kept" grep -q "keeping your .*mikaka.conf" "$WORK/install2.log"
+check "reinstall-adds-no-asterisk-files" test "$(ls "$DEST/etc/mikaka")" = mikaka.conf
 make -C "$ROOT" -s install DESTDIR="$WORK/dest2" BUILD=build PREFIX=/opt/mk sysconfdir=/opt/mk/etc \
 	localstatedir=/opt/mk/var >/dev/null 2>&1
 check "prefix-sysconfdir-localstatedir" test -x "$WORK/dest2/opt/mk/sbin/mikakad" -a \
-	-f "$WORK/dest2/opt/mk/etc/mikaka/sip.conf" -a -d "$WORK/dest2/opt/mk/var/lib/mikaka"
+	-f "$WORK/dest2/opt/mk/etc/mikaka/mikaka.conf" -a -d "$WORK/dest2/opt/mk/var/lib/mikaka"
 check "unit-follows-paths" grep -q "ExecStart=/opt/mk/sbin/mikakad -C /opt/mk/etc/mikaka .* -d /opt/mk/var/lib/mikaka/mikaka.db" \
 	"$WORK/dest2/opt/mk/lib/systemd/system/mikaka.service"
 
@@ -361,6 +419,6 @@ check "compose-healthcheck" grep -q 'test: \["CMD", "mikaka", .*"core", "show", 
 make -C "$ROOT" -s uninstall DESTDIR="$DEST" >/dev/null 2>&1
 check "uninstall-removes-programs" test ! -e "$DEST/usr/local/sbin/mikakad" -a ! -e "$DEST/usr/local/bin/mikaka" \
 	-a ! -e "$DEST/usr/local/lib/systemd/system/mikaka.service" -a ! -e "$DEST/usr/local/share/man/man8/mikakad.8"
-check "uninstall-keeps-config-and-state" test -f "$DEST/etc/mikaka/sip.conf" -a -d "$DEST/var/lib/mikaka"
+check "uninstall-keeps-config-and-state" test -f "$DEST/etc/mikaka/mikaka.conf" -a -d "$DEST/var/lib/mikaka"
 
 finish
