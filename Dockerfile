@@ -27,6 +27,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /tmp/deb \
  && install -d -o mikaka -g mikaka -m 0750 /run/mikaka
 USER mikaka
+# /etc/mikaka/mikaka.conf is the package's default (phones 801 and 802): their secrets are
+# generated in the state volume (owned by mikaka) at the first start and printed once to the
+# container's log (docker compose logs); `mikaka phones show` prints them again.
 VOLUME ["/etc/mikaka", "/var/lib/mikaka"]
 # Exit 78 (configuration) and 73 (unwritable state) are not worth restarting for; see mikakad(8).
 STOPSIGNAL SIGTERM
