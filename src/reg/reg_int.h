@@ -13,38 +13,6 @@
 #include "store.h"
 
 /* ---------------------------------------------------------------------------------------------
- * The ban (ban.c): failures counted per source address in a window.
- */
-struct reg_ban_entry {
-	struct le le;	  /* in bans.tab */
-	struct le lru;	  /* in bans.order: oldest first, for eviction */
-	uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d */
-	uint32_t failures;
-	uint64_t window_start; /* loop ms */
-	uint64_t banned_until; /* loop ms; 0: not banned */
-};
-
-struct reg_bans {
-	struct htab tab;
-	struct list order;
-	uint32_t failures, max; /* settings */
-	uint64_t window_ms, ban_ms;
-	uint64_t banned_total; /* bans started, for tests and the CLI */
-};
-
-int reg_bans_init(struct reg_bans *b, uint32_t failures, uint32_t window_s, uint32_t ban_s,
-		  uint32_t max);
-void reg_bans_reset(struct reg_bans *b);
-/* Counts one failure at now_ms; returns true when this failure started a ban. */
-bool reg_bans_fail(struct reg_bans *b, const struct sa *addr, uint64_t now_ms);
-bool reg_bans_banned(struct reg_bans *b, const struct sa *addr, uint64_t now_ms);
-/* Removes the entry of addr; ENOENT when there is none. */
-int reg_bans_remove(struct reg_bans *b, const struct sa *addr);
-/* Drops entries whose window and ban are both over. */
-void reg_bans_purge(struct reg_bans *b, uint64_t now_ms);
-size_t reg_bans_count(const struct reg_bans *b);
-
-/* ---------------------------------------------------------------------------------------------
  * Bindings (registrar.c).
  */
 #define REG_NC_SLOTS 4 /* nonces remembered per peer for the nc replay check */
