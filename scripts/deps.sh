@@ -4,13 +4,16 @@
 set -euo pipefail
 
 # Building the daemon and the client.
-BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev)
+# The web console: libwebsockets and libuv (dlopened when [web] is configured), libcrypt (yescrypt).
+BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev
+	libwebsockets-dev libuv1-dev libcrypt-dev)
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
 # end-to-end scripts.
 # Packaging and service tests (tests/e2e/install.sh, deb.sh): the .deb build and its checks,
-# systemd-analyze, man pages rendered, the sd_notify listener.
+# systemd-analyze, man pages rendered, the sd_notify listener. curl: the web console's tests.
 CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
-	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser)
+	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser
+	curl)
 # Benchmarks: Kamailio is the peer measured in the same run.
 BENCH_PKGS=(kamailio sip-tester procps rtpengine-daemon)
 

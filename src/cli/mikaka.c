@@ -11,6 +11,57 @@
 
 #include "ctl.h"
 #include "line.h" /* line discovery */
+#include "web.h"  /* web console: password hashes */
+
+#include <termios.h>
+
+/* web console: `mikaka web passwd NAME` asks for the password (twice, without echo, on a
+ * terminal; one line from stdin otherwise) and sends only its hash to the daemon. */
+static int read_password(char *out, size_t size, const char *prompt)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (!fgets(out, (int)size, stdin))
+		out[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	n = strcspn(out, "\r\n");
+	if (out[n] == '\0' && n == size - 1)
+		return -1; /* longer than we take */
+	out[n] = '\0';
+	return n ? 0 : -1;
+}
+
+static int web_passwd_hash(char *hash, size_t size)
+{
+	char pw[256], again[256];
+	int rc = 0;
+
+	if (read_password(pw, sizeof(pw), "New password: ")) {
+		fprintf(stderr, "mikaka: web passwd: an empty or over-long password (1-254 bytes)\n");
+		rc = 2;
+	} else if (isatty(STDIN_FILENO) &&
+		   (read_password(again, sizeof(again), "Again: ") || strcmp(pw, again))) {
+		fprintf(stderr, "mikaka: web passwd: the passwords differ\n");
+		rc = 2;
+	} else if (web_hash_password(pw, hash, size)) {
+		fprintf(stderr, "mikaka: web passwd: cannot hash the password\n");
+		rc = 1;
+	}
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(again, sizeof(again));
+	return rc;
+}
 
 /* line discovery: `mikaka line probe IFACE [--json] [--timeout S]` runs here, without the
  * daemon (it needs CAP_NET_RAW for the packet socket). */
@@ -60,7 +111,9 @@ static void usage(FILE *f)
 		   "  -s PATH  the daemon's control socket; default " CTL_DEFAULT_PATH "\n"
 		   "  'mikaka help' lists the commands.\n"
 		   "  mikaka line probe IFACE [--json] [--timeout S]: one DHCP discovery (root)\n"
-		   "  mikaka backup FILE: the daemon copies its database to FILE (new, writable by it)\n");
+		   "  mikaka backup FILE: the daemon copies its database to FILE (new, writable by it)\n"
+		   "  mikaka web passwd NAME: set a web console user's password (read from the\n"
+		   "           terminal, or one line of stdin); only its yescrypt hash is sent\n");
 }
 
 int main(int argc, char **argv)
@@ -106,6 +159,23 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		argv[optind + 1] = abspath;
+	}
+	/* web console: the password is asked here; the daemon gets its hash */
+	if (argc - optind == 3 && !strcmp(argv[optind], "web") &&
+	    !strcmp(argv[optind + 1], "passwd")) {
+		static char hash[160];
+		static char *wargv[4];
+		int rc = web_passwd_hash(hash, sizeof(hash));
+
+		if (rc)
+			return rc;
+		wargv[0] = argv[optind];
+		wargv[1] = argv[optind + 1];
+		wargv[2] = argv[optind + 2];
+		wargv[3] = hash;
+		argv = wargv;
+		argc = 4;
+		optind = 0;
 	}
 	for (int i = optind; i < argc; i++) {
 		int n = snprintf(line + len, sizeof(line) - len, "%s%s", i > optind ? " " : "",

@@ -25,6 +25,7 @@
 #include "server.h"
 #include "store.h"
 #include "svc.h" /* service: sd_notify, exit codes, backup */
+#include "web.h" /* web console */
 
 #define LOG_MODULE "mikakad"
 #define DEFAULT_CONFDIR "/etc/mikaka"
@@ -41,6 +42,7 @@ struct daemon {
 	struct reg *reg;	/* registrar */
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
 	struct call_settings callset; /* calls: mikaka.conf [calls] */
+	struct web *web;   /* web console */
 	struct cfg *cfg;   /* the configuration in force (one reference) */
 	struct cfg_secrets *secrets; /* generated phone secrets (STATEDIR/phones.secrets) */
 	const char *confdir;
@@ -502,6 +504,7 @@ int main(int argc, char **argv)
 	const char *ctlpath = CTL_DEFAULT_PATH;
 	struct conf_diags diags = {0};
 	struct line_config line_cfg; /* line discovery */
+	struct web_settings web_set; /* web console: mikaka.conf [web], read at start */
 	struct daemon d = {0};
 	bool check_only = false;
 	int verbosity = LOG_INFO;
@@ -611,6 +614,8 @@ int main(int argc, char **argv)
 			reg_line_view_reset(&v);
 		}
 	}
+	if (web_settings_load(&web_set, d.cfg ? d.cfg->mikaka : NULL, &diags)) /* web console */
+		err = EINVAL;
 	conf_diags_print(&diags);
 	if (check_only) {
 		printf("%s: configuration %s (%zu error%s, %zu warning%s)\n", d.confdir,
@@ -660,6 +665,10 @@ int main(int argc, char **argv)
 		err = register_commands(&d);
 	if (!err) /* service: `backup FILE` */
 		err = svc_ctl_register(d.ctl, d.store);
+	if (!err) /* web console: users and token commands; the server when [web] is there */
+		err = web_ctl_register(d.ctl, d.store);
+	if (!err && web_set.enabled)
+		err = web_alloc(&d.web, d.loop, d.store, &web_set);
 	/* registrar: stored bindings loaded, `register =>` lines started, REGISTER routed */
 	if (!err) {
 		err = reg_alloc(&d.reg, d.loop, server_stack(d.server), d.store, d.cfg->peers,
@@ -708,6 +717,7 @@ int main(int argc, char **argv)
 	svc_stopping(); /* service */
 	svc_stop();
 
+	web_free(d.web);	/* web console */
 	call_eng_free(d.calls); /* calls */
 	media_free(d.media);	/* media: after the calls that hold its legs */
 	line_free(d.line); /* line discovery */

@@ -1,0 +1,798 @@
+/* web: the console's HTTP server. libwebsockets runs on a libuv loop (its "foreign loop"), and that
+ * libuv loop is embedded in mikaka's epoll loop the way libuv documents it: uv_backend_fd() is an
+ * epoll descriptor our loop watches, uv_backend_timeout() arms a loop timer, and both run
+ * uv_run(UV_RUN_NOWAIT). So HTTP is served on the loop thread and never waits.
+ *
+ * A password check costs tens of milliseconds (yescrypt, by design): it runs on a short-lived
+ * worker thread, one login at a time (a second concurrent login gets 503), and the result comes
+ * back through an eventfd. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "loop.h"
+#include "reg.h"
+#include "store.h"
+#include "web.h"
+#include "web_int.h"
+
+#include <libwebsockets.h>
+#include <uv.h>
+
+#include "web_lib.h" /* every lws_ and uv_ call goes through the dlopen table */
+
+#define LOG_MODULE "web"
+
+#define BODY_MAX    4096 /* largest request body read */
+#define COOKIE_NAME "mikaka_session"
+#define SID_BYTES   32 /* session id: 256 random bits */
+#define SECURITY_HEADERS                                                                           \
+	X("content-security-policy:", "default-src 'self'; script-src 'self'; style-src 'self'; "  \
+				      "img-src 'self'; connect-src 'self'; frame-ancestors "       \
+				      "'none'; base-uri 'none'; form-action 'self'")               \
+	X("x-content-type-options:", "nosniff")                                                    \
+	X("x-frame-options:", "DENY")                                                              \
+	X("referrer-policy:", "no-referrer")                                                       \
+	X("cache-control:", "no-store")
+
+struct web_session {
+	struct le le; /* in web.sessions, least recently used first */
+	char id[2 * SID_BYTES + 1];
+	char csrf[2 * SID_BYTES + 1];
+	char user[WEB_USER_MAX + 1];
+	uint64_t last; /* loop ms */
+};
+
+struct web_req;
+struct web;
+
+static void kick(struct web *w, uint64_t delay_ms);
+
+/* One password check on the worker thread. */
+struct web_login {
+	struct web *w;
+	struct web_req *req; /* NULL once the connection closed */
+	struct sa peer;
+	char user[WEB_USER_MAX + 1];
+	char password[256];
+	char hash[WEB_HASH_MAX];
+	bool known; /* the user exists */
+	bool ok;
+	pthread_t thread;
+};
+
+/* Per HTTP connection (libwebsockets' per-session data, zeroed by it). */
+struct web_req {
+	struct web *w;
+	struct lws *wsi;
+	char uri[256];
+	enum { M_OTHER, M_GET, M_POST } method;
+	char body[BODY_MAX + 1];
+	size_t blen;
+	bool too_big;
+	uint64_t deadline; /* loop ms by which the body must be in (0: none) */
+	bool answered;	   /* a response (or a login check) is under way: the rest is ignored */
+	struct sa peer;
+	struct web_session *sess; /* authenticated by cookie */
+	bool bearer;		  /* authenticated by the bearer token */
+	struct web_login *login;  /* a password check in flight */
+	/* the response */
+	uint8_t *resp; /* LWS_PRE bytes, then the body */
+	size_t resp_len;
+};
+
+struct web {
+	struct loop *loop;
+	struct store *st;
+	struct web_settings set;
+	uv_loop_t uv;
+	bool uv_ok;
+	struct lws_context *ctx;
+	int uvfd;
+	struct loop_timer tmr;
+	struct list sessions;
+	size_t nsessions;
+	struct reg_bans bans;
+	int efd; /* eventfd: the worker is done */
+	struct web_login *login;
+	char dummy_hash[WEB_HASH_MAX]; /* checked for unknown users */
+	uint64_t logins_ok, logins_failed, logins_banned;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Settings.
+ */
+int web_settings_load(struct web_settings *set, const struct conf *mikakaconf,
+		      struct conf_diags *diags)
+{
+	const struct conf_section *sec;
+	int err = 0;
+
+	memset(set, 0, sizeof(*set));
+	sa_decode(&set->listen, WEB_DEFAULT_LISTEN, 8088);
+	set->session_idle = 1800;
+	set->session_max = 64;
+	set->ban_failures = 5;
+	set->ban_window = 300;
+	set->ban_time = 900;
+	set->timeout = 10;
+	sec = mikakaconf ? conf_section_find(mikakaconf, "web") : NULL;
+	if (!sec)
+		return 0;
+	set->enabled = true;
+	for (const struct conf_var *v = sec->vars; v; v = v->next) {
+		const char *k = v->name;
+
+		if (!strcasecmp(k, "listen")) {
+			struct sa sa;
+
+			if (sa_decode(&sa, v->value, 8088) || !sa_port(&sa)) {
+				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+					      "[web] listen: '%s' is not ADDRESS:PORT", v->value);
+				err |= EINVAL;
+				continue;
+			}
+			set->listen = sa;
+			if (sa_is_any(&sa) ||
+			    !(sa_af(&sa) == AF_INET ? (ntohl(sa.u.in.sin_addr.s_addr) >> 24) == 127
+						    : IN6_IS_ADDR_LOOPBACK(&sa.u.in6.sin6_addr)))
+				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+					      "[web] listen: %s is not loopback: the console is "
+					      "reachable from the network",
+					      v->value);
+		} else if (!strcasecmp(k, "session_idle")) {
+			err |= conf_var_u32(v, "web", 60, 86400 * 30, &set->session_idle, diags);
+		} else if (!strcasecmp(k, "session_max")) {
+			err |= conf_var_u32(v, "web", 1, 100000, &set->session_max, diags);
+		} else if (!strcasecmp(k, "ban_failures")) {
+			err |= conf_var_u32(v, "web", 0, 1000000, &set->ban_failures, diags);
+		} else if (!strcasecmp(k, "ban_window")) {
+			err |= conf_var_u32(v, "web", 1, 86400, &set->ban_window, diags);
+		} else if (!strcasecmp(k, "ban_time")) {
+			err |= conf_var_u32(v, "web", 1, 86400 * 30, &set->ban_time, diags);
+		} else if (!strcasecmp(k, "timeout")) {
+			err |= conf_var_u32(v, "web", 1, 300, &set->timeout, diags);
+		} else {
+			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+				      "[web] unknown key '%s'; ignored", k);
+		}
+	}
+	return err ? EINVAL : 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Sessions: in memory only (a restart logs everyone out), bounded, least recently used evicted.
+ */
+static void session_free(struct web *w, struct web_session *s)
+{
+	list_unlink(&s->le);
+	w->nsessions--;
+	explicit_bzero(s, sizeof(*s));
+	free(s);
+}
+
+static struct web_session *session_new(struct web *w, const char *user)
+{
+	struct web_session *s;
+
+	while (w->nsessions >= w->set.session_max && w->sessions.head)
+		session_free(w, w->sessions.head->data);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	web_random_hex(s->id, SID_BYTES);
+	web_random_hex(s->csrf, SID_BYTES);
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	s->last = loop_now(w->loop);
+	list_append(&w->sessions, &s->le, s);
+	w->nsessions++;
+	return s;
+}
+
+static bool ct_equal(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	unsigned char diff = 0;
+
+	if (n != strlen(b))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+static struct web_session *session_find(struct web *w, const char *id)
+{
+	uint64_t now = loop_now(w->loop);
+	struct le *le = w->sessions.head;
+
+	while (le) {
+		struct web_session *s = le->data;
+
+		le = le->next;
+		if (now - s->last >= (uint64_t)w->set.session_idle * 1000) {
+			session_free(w, s);
+			continue;
+		}
+		if (ct_equal(s->id, id)) {
+			s->last = now;
+			list_unlink(&s->le);
+			list_append(&w->sessions, &s->le, s);
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Responses. Every one carries the security headers (Content-Security-Policy first).
+ */
+static int respond(struct web_req *r, unsigned status, const char *ctype, const char *body,
+		   size_t len, const char *set_cookie)
+{
+	uint8_t hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+				     *end = hdr + sizeof(hdr) - 1;
+	struct lws *wsi = r->wsi;
+
+	free(r->resp);
+	r->resp = malloc(LWS_PRE + len + 1);
+	if (!r->resp)
+		return -1;
+	memcpy(r->resp + LWS_PRE, body, len);
+	r->resp_len = len;
+	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end))
+		return -1;
+#define X(name, value)                                                                             \
+	if (lws_add_http_header_by_name(wsi, (const uint8_t *)name, (const uint8_t *)value,        \
+					(int)strlen(value), &p, end))                              \
+		return -1;
+	SECURITY_HEADERS
+#undef X
+	if (set_cookie && lws_add_http_header_by_name(
+			      wsi, (const uint8_t *)"set-cookie:", (const uint8_t *)set_cookie,
+			      (int)strlen(set_cookie), &p, end))
+		return -1;
+	if (status == 401 &&
+	    lws_add_http_header_by_name(wsi, (const uint8_t *)"www-authenticate:",
+					(const uint8_t *)"Bearer realm=\"mikaka\"", 21, &p, end))
+		return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int respond_json(struct web_req *r, unsigned status, const char *json)
+{
+	return respond(r, status, "application/json", json, strlen(json), NULL);
+}
+
+static int respond_error(struct web_req *r, unsigned status, const char *error)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "{\"error\":\"%s\"}\n", error);
+	return respond_json(r, status, buf);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Requests.
+ */
+
+/* The value of name in an application/x-www-form-urlencoded body, decoded into out. */
+static bool form_get(const char *body, const char *name, char *out, size_t size)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+		size_t o = 0;
+
+		if (strncmp(p, name, nl) || p[nl] != '=')
+			continue;
+		for (p += nl + 1; *p && *p != '&'; p++) {
+			int c = (unsigned char)*p;
+
+			if (c == '+') {
+				c = ' ';
+			} else if (c == '%') {
+				unsigned v;
+
+				if (sscanf(p + 1, "%2x", &v) != 1 || !p[1] || !p[2])
+					return false;
+				c = (int)v;
+				p += 2;
+			}
+			if (!c || o + 1 >= size)
+				return false;
+			out[o++] = (char)c;
+		}
+		out[o] = '\0';
+		return true;
+	}
+	return false;
+}
+
+static void peer_addr(struct lws *wsi, struct sa *sa)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *s;
+
+	memset(sa, 0, sizeof(*sa));
+	if (!lws_get_peer_simple(wsi, buf, sizeof(buf)))
+		return;
+	s = !strncmp(buf, "::ffff:", 7) && strchr(buf, '.') ? buf + 7 : buf;
+	sa_set_str(sa, s, 0);
+}
+
+/* Who the request is: a session cookie or the bearer token. */
+static void authenticate(struct web_req *r)
+{
+	struct web *w = r->w;
+	char buf[1024];
+	int n;
+
+	r->sess = NULL;
+	r->bearer = false;
+	n = lws_hdr_copy(r->wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n > 7 && !strncasecmp(buf, "Bearer ", 7)) {
+		r->bearer = web_token_check(w->st, buf + 7);
+		explicit_bzero(buf, sizeof(buf));
+		return;
+	}
+	n = lws_hdr_copy(r->wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_COOKIE);
+	for (char *save = NULL, *c = n > 0 ? strtok_r(buf, ";", &save) : NULL; c;
+	     c = strtok_r(NULL, ";", &save)) {
+		while (*c == ' ')
+			c++;
+		if (!strncmp(c, COOKIE_NAME "=", sizeof(COOKIE_NAME)) &&
+		    strlen(c + sizeof(COOKIE_NAME)) == 2 * SID_BYTES) {
+			r->sess = session_find(w, c + sizeof(COOKIE_NAME));
+			break;
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/* A change (POST) made with a session cookie must carry the session's CSRF token in
+ * X-CSRF-Token; the bearer token is not sent by browsers on their own, so it needs none. */
+static bool csrf_ok(struct web_req *r)
+{
+	char buf[2 * SID_BYTES + 2];
+	int n;
+
+	if (r->bearer)
+		return true;
+	if (!r->sess)
+		return false;
+	n = lws_hdr_custom_copy(r->wsi, buf, sizeof(buf), "x-csrf-token:", 13);
+	return n == 2 * SID_BYTES && ct_equal(buf, r->sess->csrf);
+}
+
+static void *login_thread(void *arg)
+{
+	struct web_login *l = arg;
+	uint64_t one = 1;
+
+	/* An unknown user costs a hash too, so timing does not tell which names exist. */
+	l->ok = web_check_password(l->password, l->known ? l->hash : l->w->dummy_hash) && l->known;
+	explicit_bzero(l->password, sizeof(l->password));
+	if (write(l->w->efd, &one, sizeof(one)) < 0)
+		log_error("eventfd: %s", strerror(errno));
+	return NULL;
+}
+
+static void login_finish(struct web *w, struct web_login *l)
+{
+	struct web_req *r = l->req;
+	char ab[64];
+
+	sa_ntop(&l->peer, ab, sizeof(ab));
+	if (l->ok) {
+		w->logins_ok++;
+		reg_bans_remove(&w->bans, &l->peer);
+		log_notice("user %s logged in from %s", l->user, ab);
+	} else {
+		w->logins_failed++;
+		if (reg_bans_fail(&w->bans, &l->peer, loop_now(w->loop))) {
+			w->logins_banned++;
+			log_warn("%s banned for %u s after %u failed logins", ab, w->set.ban_time,
+				 w->set.ban_failures);
+		}
+		log_warn("failed login for user '%s' from %s", l->user, ab);
+	}
+	if (r) {
+		r->login = NULL;
+		if (l->ok) {
+			struct web_session *s = session_new(w, l->user);
+			char cookie[160], body[160];
+
+			if (!s) {
+				respond_error(r, 503, "no memory");
+			} else {
+				snprintf(cookie, sizeof(cookie),
+					 COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict",
+					 s->id);
+				snprintf(body, sizeof(body), "{\"user\":\"%s\",\"csrf\":\"%s\"}\n",
+					 s->user, s->csrf);
+				respond(r, 200, "application/json", body, strlen(body), cookie);
+				explicit_bzero(cookie, sizeof(cookie));
+			}
+		} else {
+			respond_error(r, 403, "wrong user or password");
+		}
+	}
+	explicit_bzero(l, sizeof(*l));
+	free(l);
+}
+
+static void efd_h(int fd, uint32_t events, void *arg)
+{
+	struct web *w = arg;
+	uint64_t v;
+	struct web_login *l = w->login;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v) || !l)
+		return;
+	pthread_join(l->thread, NULL);
+	w->login = NULL;
+	login_finish(w, l);
+	/* libuv applies watcher changes (our response wants POLLOUT) only inside uv_run */
+	kick(w, 0);
+}
+
+static int do_login(struct web_req *r)
+{
+	struct web *w = r->w;
+	struct web_login *l;
+	int err;
+
+	if (reg_bans_banned(&w->bans, &r->peer, loop_now(w->loop))) {
+		w->logins_banned++;
+		return respond_error(r, 429, "too many failed logins; try later");
+	}
+	if (w->login)
+		return respond_error(r, 503, "another login is being checked; try again");
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return respond_error(r, 503, "no memory");
+	l->w = w;
+	l->peer = r->peer;
+	if (!form_get(r->body, "user", l->user, sizeof(l->user)) ||
+	    !form_get(r->body, "password", l->password, sizeof(l->password)) ||
+	    !web_user_name_ok(l->user)) {
+		explicit_bzero(l, sizeof(*l));
+		free(l);
+		return respond_error(r, 400, "expected user and password (form-encoded)");
+	}
+	l->known = web_user_hash(w->st, l->user, l->hash, sizeof(l->hash)) == 0;
+	l->req = r;
+	err = pthread_create(&l->thread, NULL, login_thread, l);
+	if (err) {
+		explicit_bzero(l, sizeof(*l));
+		free(l);
+		return respond_error(r, 503, "cannot check the password now");
+	}
+	w->login = l;
+	r->login = l;
+	return 0; /* answered from efd_h */
+}
+
+static int route(struct web_req *r);
+
+static int handle(struct web_req *r)
+{
+	if (r->answered)
+		return 0;
+	r->answered = true;
+	return route(r);
+}
+
+static int route(struct web_req *r)
+{
+	struct web *w = r->w;
+	char body[256];
+
+	if (r->method == M_OTHER)
+		return respond_error(r, 405, "method not allowed");
+	if (r->too_big)
+		return respond_error(r, 413, "request body too large");
+	if (r->method == M_POST && !strcmp(r->uri, "/api/login"))
+		return do_login(r);
+	authenticate(r);
+	if (!r->sess && !r->bearer)
+		return respond_error(r, 401, "log in first");
+	if (r->method == M_POST && !csrf_ok(r))
+		return respond_error(r, 403, "missing or wrong CSRF token");
+	if (!strcmp(r->uri, "/api/session")) {
+		if (r->method != M_GET)
+			return respond_error(r, 405, "method not allowed");
+		if (r->bearer)
+			snprintf(body, sizeof(body), "{\"auth\":\"bearer\"}\n");
+		else
+			snprintf(body, sizeof(body),
+				 "{\"auth\":\"session\",\"user\":\"%s\",\"csrf\":\"%s\"}\n",
+				 r->sess->user, r->sess->csrf);
+		return respond_json(r, 200, body);
+	}
+	if (!strcmp(r->uri, "/api/logout")) {
+		if (r->method != M_POST)
+			return respond_error(r, 405, "method not allowed");
+		if (r->sess) {
+			log_info("user %s logged out", r->sess->user);
+			session_free(w, r->sess);
+			r->sess = NULL;
+		}
+		return respond(r, 200, "application/json", "{}\n", 3,
+			       COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	}
+	return respond_error(r, 404, "not found");
+}
+
+static void req_reset(struct web_req *r)
+{
+	free(r->resp);
+	r->resp = NULL;
+	r->resp_len = 0;
+	r->blen = 0;
+	r->too_big = false;
+	r->deadline = 0;
+	r->answered = false;
+	r->sess = NULL;
+	r->bearer = false;
+}
+
+static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		   size_t len)
+{
+	struct web_req *r = user;
+	struct web *w = lws_context_user(lws_get_context(wsi));
+
+	if (!r) /* a connection that never got as far as a request (bad headers) */
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		req_reset(r);
+		r->w = w;
+		r->wsi = wsi;
+		snprintf(r->uri, sizeof(r->uri), "%s", (const char *)in);
+		r->method = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI)    ? M_GET
+			    : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) ? M_POST
+									    : M_OTHER;
+		peer_addr(wsi, &r->peer);
+		if (r->method == M_POST) {
+			char cl[24];
+
+			if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+			    strtoul(cl, NULL, 10) > BODY_MAX) {
+				r->too_big = true;
+				return handle(r) ? -1 : 0;
+			}
+			if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+			    strtoul(cl, NULL, 10) > 0) {
+				/* the body follows, all of it within timeout: a sender that stops
+				 * is closed by libwebsockets' timeout, one that trickles here */
+				r->deadline = loop_now(w->loop) + (uint64_t)w->set.timeout * 1000;
+				return 0;
+			}
+		}
+		r->body[0] = '\0';
+		return handle(r) ? -1 : 0;
+	case LWS_CALLBACK_HTTP_BODY:
+		if (r->deadline && loop_now(w->loop) > r->deadline)
+			return -1; /* too slow: closed */
+		if (r->answered)
+			return 0;
+		if (r->blen + len > BODY_MAX) {
+			r->too_big = true;
+			return 0;
+		}
+		memcpy(r->body + r->blen, in, len);
+		r->blen += len;
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		r->body[r->blen] = '\0';
+		{
+			int rc = handle(r);
+
+			explicit_bzero(r->body, sizeof(r->body));
+			return rc ? -1 : 0;
+		}
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (!r->resp)
+			return 0;
+		if (lws_write(wsi, r->resp + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL) !=
+		    (int)r->resp_len)
+			return -1;
+		free(r->resp);
+		r->resp = NULL;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (r->login)
+			r->login->req = NULL;
+		req_reset(r);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"http", http_cb, sizeof(struct web_req), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * The libuv loop inside ours.
+ */
+static void uv_turn(struct web *w)
+{
+	int t;
+
+	uv_run(&w->uv, UV_RUN_NOWAIT);
+	t = uv_backend_timeout(&w->uv);
+	/* -1: nothing due; still look every second (session expiry, the ban's purge) */
+	kick(w, t < 0 || t > 1000 ? 1000 : (uint64_t)t);
+}
+
+static void tmr_h(void *arg)
+{
+	struct web *w = arg;
+
+	reg_bans_purge(&w->bans, loop_now(w->loop));
+	uv_turn(w);
+}
+
+/* Runs libuv after delay_ms (0: on this turn's timers). */
+static void kick(struct web *w, uint64_t delay_ms)
+{
+	loop_timer_start(w->loop, &w->tmr, delay_ms, tmr_h, w);
+}
+
+static void uvfd_h(int fd, uint32_t events, void *arg)
+{
+	uv_turn(arg);
+}
+
+static void lws_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	/* libwebsockets' own lines end in a newline; they never hold a header's value */
+	log_msg(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "web", "libwebsockets: %.*s",
+		(int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
+}
+
+int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct web_settings *set)
+{
+	struct lws_context_creation_info info;
+	char iface[INET6_ADDRSTRLEN];
+	void *foreign[1];
+	struct web *w;
+	int err;
+
+	{
+		char why[256];
+
+		err = web_lib_load(why, sizeof(why));
+		if (err) {
+			log_error("web console: cannot load libwebsockets: %s", why);
+			return err;
+		}
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return ENOMEM;
+	w->loop = loop;
+	w->st = st;
+	w->set = *set;
+	w->efd = -1;
+	w->uvfd = -1;
+	list_init(&w->sessions);
+	loop_timer_init(&w->tmr);
+	err = reg_bans_init(&w->bans, set->ban_failures, set->ban_window, set->ban_time, 4096);
+	if (!err && uv_loop_init(&w->uv))
+		err = ENOMEM;
+	else if (!err)
+		w->uv_ok = true;
+	if (!err) {
+		w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (w->efd < 0)
+			err = errno;
+	}
+	if (!err) {
+		char pw[33];
+
+		web_random_hex(pw, 16);
+		err = web_hash_password(pw, w->dummy_hash, sizeof(w->dummy_hash));
+	}
+	if (err)
+		goto out;
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	memset(&info, 0, sizeof(info));
+	foreign[0] = &w->uv;
+	info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS |
+		       LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.foreign_loops = foreign;
+	info.protocols = protocols;
+	info.user = w;
+	sa_ntop(&set->listen, iface, sizeof(iface));
+	info.iface = iface;
+	info.port = sa_port(&set->listen);
+	if (sa_af(&set->listen) == AF_INET)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.max_http_header_data = 4096; /* a longer header line: the request is refused */
+	info.max_http_header_pool = 16;	  /* requests whose headers are being read at once */
+	info.timeout_secs = set->timeout;
+	info.keepalive_timeout = (int)set->timeout;
+	/* the whole request head must arrive within timeout (a slow sender holds a header buffer)
+	 */
+	info.timeout_secs_ah_idle = set->timeout;
+	info.server_string = "mikaka";
+	info.count_threads = 1;
+	w->ctx = lws_create_context(&info);
+	if (!w->ctx) {
+		err = EADDRNOTAVAIL;
+		goto out;
+	}
+	w->uvfd = uv_backend_fd(&w->uv);
+	err = loop_fd_listen(loop, w->uvfd, LOOP_READ, uvfd_h, w);
+	if (!err)
+		err = loop_fd_listen(loop, w->efd, LOOP_READ, efd_h, w);
+	if (err)
+		goto out;
+	kick(w, 0);
+	{
+		char ab[80];
+
+		log_notice("web console on http://%s/", sa_fmt(&set->listen, ab, sizeof(ab)));
+	}
+	*wp = w;
+	return 0;
+out:
+	log_error("cannot listen on %s: %s", iface, strerror(err));
+	web_free(w);
+	return err;
+}
+
+void web_free(struct web *w)
+{
+	if (!w)
+		return;
+	if (w->login) { /* wait for the worker: it writes into the login and the eventfd */
+		pthread_join(w->login->thread, NULL);
+		explicit_bzero(w->login, sizeof(*w->login));
+		free(w->login);
+	}
+	loop_timer_cancel(&w->tmr);
+	if (w->uvfd >= 0)
+		loop_fd_remove(w->loop, w->uvfd);
+	if (w->efd >= 0) {
+		loop_fd_remove(w->loop, w->efd);
+		close(w->efd);
+	}
+	/* On a foreign loop libwebsockets is destroyed in two steps: the first call closes its
+	 * libuv handles, the loop runs their close callbacks, the second call frees the context. */
+	if (w->ctx)
+		lws_context_destroy(w->ctx);
+	if (w->uv_ok) {
+		for (int i = 0; i < 100 && uv_run(&w->uv, UV_RUN_NOWAIT); i++)
+			;
+		if (w->ctx)
+			lws_context_destroy(w->ctx);
+		for (int i = 0; i < 100 && uv_run(&w->uv, UV_RUN_NOWAIT); i++)
+			;
+		if (uv_loop_close(&w->uv))
+			log_warn("libuv loop not empty at exit");
+	}
+	while (w->sessions.head)
+		session_free(w, w->sessions.head->data);
+	reg_bans_reset(&w->bans);
+	free(w);
+}

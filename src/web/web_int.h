@@ -1,0 +1,22 @@
+/* web_int: what the web module's files share. */
+#ifndef MIKAKA_WEB_INT_H
+#define MIKAKA_WEB_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct store;
+
+#define WEB_USER_MAX 32	 /* longest user name */
+#define WEB_HASH_MAX 160 /* longest password hash kept */
+
+bool web_user_name_ok(const char *name);
+/* Copies name's password hash into hash; ENOENT when there is no such user. */
+int web_user_hash(struct store *st, const char *name, char *hash, size_t size);
+/* Whether token is the bearer token `web token` made (its SHA-256 is in the store). */
+bool web_token_check(struct store *st, const char *token);
+void web_sha256_hex(const char *s, char out[65]);
+/* 2 * nbytes hex digits of kernel randomness (nbytes at most 64) plus a NUL. */
+void web_random_hex(char *out, size_t nbytes);
+
+#endif /* MIKAKA_WEB_INT_H */
