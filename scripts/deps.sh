@@ -10,10 +10,11 @@ BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
 # end-to-end scripts.
 # Packaging and service tests (tests/e2e/install.sh, deb.sh): the .deb build and its checks,
-# systemd-analyze, man pages rendered, the sd_notify listener. curl: the web console's tests.
+# systemd-analyze, man pages rendered, the sd_notify listener. curl: the web console's tests;
+# prometheus: promtool and a real scraper for /metrics.
 CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
 	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser
-	curl)
+	curl prometheus)
 # Benchmarks: Kamailio is the peer measured in the same run.
 BENCH_PKGS=(kamailio sip-tester procps rtpengine-daemon)
 

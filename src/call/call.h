@@ -77,6 +77,9 @@ bool call_handle_request(struct sip_strans *st, const struct sip_msg *msg, void 
 /* Calls in progress (for tests and the overload check). */
 size_t call_count(const struct call_eng *eng);
 size_t call_leg_count(const struct call_eng *eng);
+/* Appends the call engine's Prometheus metrics (calls active, ended by disposition, refused) to
+ * out, text format 0.0.4. */
+int call_metrics(const struct call_eng *eng, struct mbuf *out);
 
 /* `core show channels [verbose]`, `sip show channels`: Asterisk-like tables into out. */
 int call_show_channels(struct call_eng *eng, bool verbose, struct mbuf *out);

@@ -153,6 +153,7 @@ struct call_eng {
 	void *nkey; /* digest nonce key (auth.c) */
 	struct media *media; /* NULL: SDP passes unchanged */
 	uint64_t n_refused;
+	uint64_t n_disp[4]; /* calls ended, by enum store_cdr_disp (metrics) */
 };
 
 /* auth.c: digest authentication of requests from phones. */

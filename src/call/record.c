@@ -78,6 +78,8 @@ void call_cdr_write(struct call *c)
 		r.disposition = STORE_CDR_NO_ANSWER;
 	else
 		r.disposition = STORE_CDR_FAILED;
+	if ((unsigned)r.disposition < ARRAY_SIZE(c->eng->n_disp))
+		c->eng->n_disp[r.disposition]++;
 	r.media = pl_from_str((const char *)media.buf);
 	r.hangupcause = c->cause;
 	r.callid = pl_from_str(call_str_or(cid_a, ""));

@@ -210,6 +210,9 @@ bool reg_is_line_server(const struct reg *reg, const struct sa *src);
 bool reg_is_banned(struct reg *reg, const struct sa *addr);
 void reg_auth_failed(struct reg *reg, const struct sa *addr);
 
+/* Appends the registrar's Prometheus metrics (bindings by peer and transport, REGISTER results,
+ * bans, outbound registration state) to out, text format 0.0.4 (reg/metrics.c). */
+int reg_metrics(struct reg *reg, struct mbuf *out);
 /* Registers `sip show bans` and `sip unban ADDR` on ctl. */
 int reg_ctl_register(struct ctl *ctl, struct reg *reg);
 /* Their output, for tests: `sip show bans`, and `sip unban` (ENOENT: the address is not banned,

@@ -189,14 +189,14 @@ void web_random_hex(char *out, size_t nbytes)
 	explicit_bzero(b, sizeof(b));
 }
 
-bool web_token_check(struct store *st, const char *token)
+bool web_token_check(struct store *st, const char *key, const char *token)
 {
 	char want[80], got[65];
 	struct mbuf mb;
 	unsigned char diff = 0;
 
 	mbuf_init(&mb);
-	if (store_kv_get(st, "web.token", &mb) || mb.end != 64) {
+	if (store_kv_get(st, key, &mb) || mb.end != 64) {
 		mbuf_reset(&mb);
 		return false;
 	}
@@ -272,19 +272,19 @@ static int cmd_users(struct mbuf *out, int argc, char **argv, void *arg)
 	return err == ENOENT ? 0 : err;
 }
 
-/* `web token`: a new bearer token, printed once; the store keeps its SHA-256 (the old token
- * stops working). `web token revoke` removes it. */
-static int cmd_token(struct mbuf *out, int argc, char **argv, void *arg)
+/* `web token` / `web metrics-token`: a new bearer token, printed once; the store keeps its
+ * SHA-256 (the old token stops working). `revoke` removes it. */
+static int token_cmd(struct store *st, const char *key, const char *what, struct mbuf *out,
+		     int argc, char **argv)
 {
-	struct store *st = arg;
 	char tok[65], h[65];
 	struct pl v;
 	int err;
 
 	if (argc == 1 && !strcasecmp(argv[0], "revoke")) {
-		err = store_kv_del(st, "web.token", NULL, NULL);
+		err = store_kv_del(st, key, NULL, NULL);
 		if (!err)
-			mbuf_write_str(out, "Bearer token revoked.\n");
+			mbuf_printf(out, "%s revoked.\n", what);
 		return err;
 	}
 	if (argc)
@@ -293,13 +293,23 @@ static int cmd_token(struct mbuf *out, int argc, char **argv, void *arg)
 	web_sha256_hex(tok, h);
 	v.p = h;
 	v.l = 64;
-	err = store_kv_set(st, "web.token", &v, NULL, NULL);
+	err = store_kv_set(st, key, &v, NULL, NULL);
 	if (!err) {
-		log_notice("a new bearer token was made");
+		log_notice("a new %s was made", what);
 		mbuf_printf(out, "%s\n", tok);
 	}
 	explicit_bzero(tok, sizeof(tok));
 	return err;
+}
+
+static int cmd_token(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	return token_cmd(arg, WEB_KV_TOKEN, "bearer token", out, argc, argv);
+}
+
+static int cmd_metrics_token(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	return token_cmd(arg, WEB_KV_METRICS_TOKEN, "metrics token", out, argc, argv);
 }
 
 int web_ctl_register(struct ctl *ctl, struct store *st)
@@ -313,6 +323,9 @@ int web_ctl_register(struct ctl *ctl, struct store *st)
 	    {"web users", "list the web console's users", cmd_users, st},
 	    {"web token", "web token [revoke]: a new bearer token for the HTTP API (printed once)",
 	     cmd_token, st},
+	    {"web metrics-token",
+	     "web metrics-token [revoke]: a new bearer token /metrics then requires (printed once)",
+	     cmd_metrics_token, st},
 	};
 	int err = 0;
 

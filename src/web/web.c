@@ -14,9 +14,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "call.h"
 #include "conf.h"
 #include "loop.h"
 #include "reg.h"
+#include "sip.h"
 #include "store.h"
 #include "web.h"
 #include "web_int.h"
@@ -80,6 +82,7 @@ struct web_req {
 	struct sa peer;
 	struct web_session *sess; /* authenticated by cookie */
 	bool bearer;		  /* authenticated by the bearer token */
+	bool metrics_bearer;	  /* carries the /metrics token */
 	struct web_login *login;  /* a password check in flight */
 	/* the response */
 	uint8_t *resp; /* LWS_PRE bytes, then the body */
@@ -102,6 +105,15 @@ struct web {
 	struct web_login *login;
 	char dummy_hash[WEB_HASH_MAX]; /* checked for unknown users */
 	uint64_t logins_ok, logins_failed, logins_banned;
+	/* what /metrics reports (web_set_sources) */
+	struct call_eng *calls;
+	struct reg *reg;
+	struct sip_stack *stack;
+	/* loop lag: a timer every second measures how late it fires */
+	struct loop_timer lag_tmr;
+	uint64_t lag_due;	     /* loop ms the lag timer should fire at */
+	uint64_t lag_ms, lag_max_ms; /* last, worst */
+	uint64_t scrapes;
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -338,9 +350,12 @@ static void authenticate(struct web_req *r)
 
 	r->sess = NULL;
 	r->bearer = false;
+	r->metrics_bearer = false;
 	n = lws_hdr_copy(r->wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION);
 	if (n > 7 && !strncasecmp(buf, "Bearer ", 7)) {
-		r->bearer = web_token_check(w->st, buf + 7);
+		r->bearer = web_token_check(w->st, WEB_KV_TOKEN, buf + 7);
+		r->metrics_bearer =
+		    !r->bearer && web_token_check(w->st, WEB_KV_METRICS_TOKEN, buf + 7);
 		explicit_bzero(buf, sizeof(buf));
 		return;
 	}
@@ -492,6 +507,97 @@ static int handle(struct web_req *r)
 	return route(r);
 }
 
+/* /metrics: Prometheus text format 0.0.4. Open when no metrics token was made; then it needs
+ * that token (or the API's token, or a session). */
+static int do_metrics(struct web_req *r)
+{
+	struct web *w = r->w;
+	struct mbuf mb, tok;
+	long pages = 0, rss = 0;
+	bool locked;
+	int err = 0;
+	FILE *f;
+
+	if (r->method != M_GET)
+		return respond_error(r, 405, "method not allowed");
+	mbuf_init(&tok);
+	locked = store_kv_get(w->st, WEB_KV_METRICS_TOKEN, &tok) == 0;
+	mbuf_reset(&tok);
+	if (locked && !r->metrics_bearer && !r->bearer && !r->sess)
+		return respond_error(r, 401, "metrics token required");
+	w->scrapes++;
+	f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	if (f)
+		fclose(f);
+	mbuf_init(&mb);
+	if (w->calls)
+		err |= call_metrics(w->calls, &mb);
+	if (w->reg)
+		err |= reg_metrics(w->reg, &mb);
+	if (w->stack) {
+		struct sip_transp_load ld;
+
+		sip_transp_load(sip_stack_transp(w->stack), &ld);
+		err |= mbuf_printf(
+		    &mb,
+		    "# HELP mikaka_overload Whether the SIP transport sees overload now (1) "
+		    "or not (0).\n"
+		    "# TYPE mikaka_overload gauge\n"
+		    "mikaka_overload %d\n"
+		    "# HELP mikaka_overload_onsets_total Times overload began.\n"
+		    "# TYPE mikaka_overload_onsets_total counter\n"
+		    "mikaka_overload_onsets_total %llu\n"
+		    "# HELP mikaka_overload_503_total New calls shed with a stateless 503 "
+		    "under overload.\n"
+		    "# TYPE mikaka_overload_503_total counter\n"
+		    "mikaka_overload_503_total %llu\n"
+		    "# HELP mikaka_sip_queue_delay_seconds UDP queueing delay last measured.\n"
+		    "# TYPE mikaka_sip_queue_delay_seconds gauge\n"
+		    "mikaka_sip_queue_delay_seconds %u.%06u\n",
+		    ld.overloaded ? 1 : 0, (unsigned long long)ld.onsets,
+		    (unsigned long long)sip_stack_shed_count(w->stack),
+		    (unsigned)(ld.delay_us / 1000000), (unsigned)(ld.delay_us % 1000000));
+	}
+	err |= mbuf_printf(
+	    &mb,
+	    "# HELP mikaka_web_logins_total Web console logins by result (banned: refused "
+	    "while the address was banned).\n"
+	    "# TYPE mikaka_web_logins_total counter\n"
+	    "mikaka_web_logins_total{result=\"ok\"} %llu\n"
+	    "mikaka_web_logins_total{result=\"failed\"} %llu\n"
+	    "mikaka_web_logins_total{result=\"banned\"} %llu\n"
+	    "# HELP mikaka_web_bans_total Addresses banned for failed web logins.\n"
+	    "# TYPE mikaka_web_bans_total counter\n"
+	    "mikaka_web_bans_total %llu\n"
+	    "# HELP mikaka_web_sessions Web console sessions open.\n"
+	    "# TYPE mikaka_web_sessions gauge\n"
+	    "mikaka_web_sessions %zu\n"
+	    "# HELP mikaka_loop_lag_seconds How late the event loop ran a timer, last "
+	    "measured (every second).\n"
+	    "# TYPE mikaka_loop_lag_seconds gauge\n"
+	    "mikaka_loop_lag_seconds %llu.%03llu\n"
+	    "# HELP mikaka_loop_lag_max_seconds The worst loop lag since start.\n"
+	    "# TYPE mikaka_loop_lag_max_seconds gauge\n"
+	    "mikaka_loop_lag_max_seconds %llu.%03llu\n"
+	    "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+	    "# TYPE process_resident_memory_bytes gauge\n"
+	    "process_resident_memory_bytes %lld\n",
+	    (unsigned long long)w->logins_ok, (unsigned long long)w->logins_failed,
+	    (unsigned long long)w->logins_banned, (unsigned long long)w->bans.banned_total,
+	    w->nsessions, (unsigned long long)(w->lag_ms / 1000),
+	    (unsigned long long)(w->lag_ms % 1000), (unsigned long long)(w->lag_max_ms / 1000),
+	    (unsigned long long)(w->lag_max_ms % 1000), (long long)rss * sysconf(_SC_PAGESIZE));
+	if (err)
+		err = respond_error(r, 503, "no memory");
+	else
+		err = respond(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+			      (const char *)mb.buf, mb.end, NULL);
+	mbuf_reset(&mb);
+	return err;
+}
+
 static int route(struct web_req *r)
 {
 	struct web *w = r->w;
@@ -504,6 +610,8 @@ static int route(struct web_req *r)
 	if (r->method == M_POST && !strcmp(r->uri, "/api/login"))
 		return do_login(r);
 	authenticate(r);
+	if (!strcmp(r->uri, "/metrics"))
+		return do_metrics(r);
 	if (!r->sess && !r->bearer)
 		return respond_error(r, 401, "log in first");
 	if (r->method == M_POST && !csrf_ok(r))
@@ -648,6 +756,28 @@ static void tmr_h(void *arg)
 	uv_turn(w);
 }
 
+static void lag_h(void *arg)
+{
+	struct web *w = arg;
+	uint64_t now = loop_now(w->loop);
+
+	w->lag_ms = now > w->lag_due ? now - w->lag_due : 0;
+	if (w->lag_ms > w->lag_max_ms)
+		w->lag_max_ms = w->lag_ms;
+	w->lag_due = now + 1000;
+	loop_timer_start(w->loop, &w->lag_tmr, 1000, lag_h, w);
+}
+
+void web_set_sources(struct web *w, struct call_eng *calls, struct reg *reg,
+		     struct sip_stack *stack)
+{
+	if (!w)
+		return;
+	w->calls = calls;
+	w->reg = reg;
+	w->stack = stack;
+}
+
 /* Runs libuv after delay_ms (0: on this turn's timers). */
 static void kick(struct web *w, uint64_t delay_ms)
 {
@@ -695,6 +825,7 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	w->uvfd = -1;
 	list_init(&w->sessions);
 	loop_timer_init(&w->tmr);
+	loop_timer_init(&w->lag_tmr);
 	err = reg_bans_init(&w->bans, set->ban_failures, set->ban_window, set->ban_time, 4096);
 	if (!err && uv_loop_init(&w->uv))
 		err = ENOMEM;
@@ -748,6 +879,8 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	if (err)
 		goto out;
 	kick(w, 0);
+	w->lag_due = loop_now(loop) + 1000;
+	loop_timer_start(loop, &w->lag_tmr, 1000, lag_h, w);
 	{
 		char ab[80];
 
@@ -771,6 +904,7 @@ void web_free(struct web *w)
 		free(w->login);
 	}
 	loop_timer_cancel(&w->tmr);
+	loop_timer_cancel(&w->lag_tmr);
 	if (w->uvfd >= 0)
 		loop_fd_remove(w->loop, w->uvfd);
 	if (w->efd >= 0) {

@@ -38,7 +38,14 @@ int web_settings_load(struct web_settings *set, const struct conf *mikakaconf,
 /* Starts listening. The store holds the users and the bearer token's hash. */
 int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct web_settings *set);
 void web_free(struct web *w);
-/* Registers `web passwd NAME HASH`, `web users`, `web deluser NAME`, `web token`. */
+struct call_eng;
+struct reg;
+struct sip_stack;
+/* What /metrics reports on (each may be NULL); w NULL is accepted. */
+void web_set_sources(struct web *w, struct call_eng *calls, struct reg *reg,
+		     struct sip_stack *stack);
+/* Registers `web passwd NAME HASH`, `web users`, `web deluser NAME`, `web token`,
+ * `web metrics-token`. */
 int web_ctl_register(struct ctl *ctl, struct store *st);
 
 /* Password hashes (yescrypt through libcrypt's crypt_r). web_hash_password writes a

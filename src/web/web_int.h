@@ -13,8 +13,11 @@ struct store;
 bool web_user_name_ok(const char *name);
 /* Copies name's password hash into hash; ENOENT when there is no such user. */
 int web_user_hash(struct store *st, const char *name, char *hash, size_t size);
-/* Whether token is the bearer token `web token` made (its SHA-256 is in the store). */
-bool web_token_check(struct store *st, const char *token);
+#define WEB_KV_TOKEN	     "web.token"	 /* SHA-256 of the API's bearer token */
+#define WEB_KV_METRICS_TOKEN "web.metrics_token" /* SHA-256 of /metrics' token */
+
+/* Whether token is the one whose SHA-256 the store keeps under key. */
+bool web_token_check(struct store *st, const char *key, const char *token);
 void web_sha256_hex(const char *s, char out[65]);
 /* 2 * nbytes hex digits of kernel randomness (nbytes at most 64) plus a NUL. */
 void web_random_hex(char *out, size_t nbytes);
