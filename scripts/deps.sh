@@ -11,10 +11,11 @@ BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-
 # end-to-end scripts.
 # Packaging and service tests (tests/e2e/install.sh, deb.sh): the .deb build and its checks,
 # systemd-analyze, man pages rendered, the sd_notify listener. curl: the web console's tests;
-# prometheus: promtool and a real scraper for /metrics.
+# prometheus: promtool and a real scraper for /metrics; chromium, chromium-driver,
+# python3-selenium: a real browser on the console's pages.
 CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
 	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser
-	curl prometheus)
+	curl prometheus chromium chromium-driver python3-selenium)
 # Benchmarks: Kamailio is the peer measured in the same run.
 BENCH_PKGS=(kamailio sip-tester procps rtpengine-daemon)
 

@@ -74,6 +74,9 @@ int mbuf_write_pl(struct mbuf *mb, const struct pl *pl);
 /* Decimal digits of v, without printf. */
 int mbuf_write_u64(struct mbuf *mb, uint64_t v);
 int mbuf_printf(struct mbuf *mb, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* n bytes of s as a JSON string, quotes included: ", \ and control characters escaped, a byte
+ * that is not part of valid UTF-8 written as U+FFFD. */
+int mbuf_write_json(struct mbuf *mb, const char *s, size_t n);
 int mbuf_vprintf(struct mbuf *mb, const char *fmt, va_list ap);
 
 /* ---------------------------------------------------------------------------------------------

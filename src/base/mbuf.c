@@ -109,3 +109,61 @@ int mbuf_printf(struct mbuf *mb, const char *fmt, ...)
 	va_end(ap);
 	return err;
 }
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int mbuf_write_json(struct mbuf *mb, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int err = mbuf_write(mb, "\"", 1);
+
+	for (size_t i = 0; i < n && !err;) {
+		size_t l = utf8_len(p + i, n - i);
+
+		if (!l) {
+			err = mbuf_write_str(mb, "\xef\xbf\xbd"); /* U+FFFD */
+			i++;
+		} else if (p[i] == '"' || p[i] == '\\') {
+			err = mbuf_printf(mb, "\\%c", p[i]);
+			i++;
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			err = mbuf_printf(mb, "\\u%04x", p[i]);
+			i++;
+		} else {
+			err = mbuf_write(mb, p + i, l);
+			i += l;
+		}
+	}
+	return err ? err : mbuf_write(mb, "\"", 1);
+}

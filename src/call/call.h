@@ -80,6 +80,9 @@ size_t call_leg_count(const struct call_eng *eng);
 /* Appends the call engine's Prometheus metrics (calls active, ended by disposition, refused) to
  * out, text format 0.0.4. */
 int call_metrics(const struct call_eng *eng, struct mbuf *out);
+/* Appends the calls in progress as a JSON array (channel, from, caller_name, to, answered, legs,
+ * start_ms, duration in seconds) for the web console's /api/status. */
+int call_status_json(const struct call_eng *eng, struct mbuf *out);
 
 /* `core show channels [verbose]`, `sip show channels`: Asterisk-like tables into out. */
 int call_show_channels(struct call_eng *eng, bool verbose, struct mbuf *out);

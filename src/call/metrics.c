@@ -1,5 +1,6 @@
 /* call/metrics.c: the call engine's Prometheus metrics (text format 0.0.4). */
 #include <errno.h>
+#include <string.h>
 
 #include "call_int.h"
 #include "store.h"
@@ -34,5 +35,34 @@ int call_metrics(const struct call_eng *eng, struct mbuf *out)
 			   "# TYPE mikaka_calls_refused_total counter\n"
 			   "mikaka_calls_refused_total %llu\n",
 			   (unsigned long long)(eng ? eng->n_refused : 0));
+	return err ? ENOMEM : 0;
+}
+
+int call_status_json(const struct call_eng *eng, struct mbuf *out)
+{
+	int64_t now = call_wall_ms();
+	bool first = true;
+	int err = mbuf_write_str(out, "[");
+
+	LIST_FOREACH(&eng->calls, le)
+	{
+		const struct call *c = le->data;
+
+		err |= mbuf_write_str(out, first ? "{\"channel\":" : ",{\"channel\":");
+		err |= mbuf_write_json(out, c->a ? c->a->name : "", c->a ? strlen(c->a->name) : 0);
+		err |= mbuf_write_str(out, ",\"from\":");
+		err |= mbuf_write_json(out, c->src, strlen(c->src));
+		err |= mbuf_write_str(out, ",\"caller_name\":");
+		err |= mbuf_write_json(out, c->cid_name, strlen(c->cid_name));
+		err |= mbuf_write_str(out, ",\"to\":");
+		err |= mbuf_write_json(out, c->dst, strlen(c->dst));
+		err |= mbuf_printf(out,
+				   ",\"answered\":%s,\"legs\":%zu,\"start_ms\":%lld,"
+				   "\"duration\":%lld}",
+				   c->answered ? "true" : "false", list_count(&c->legs),
+				   (long long)c->start_ms, (long long)((now - c->start_ms) / 1000));
+		first = false;
+	}
+	err |= mbuf_write_str(out, "]");
 	return err ? ENOMEM : 0;
 }

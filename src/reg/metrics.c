@@ -98,3 +98,65 @@ int reg_metrics(struct reg *reg, struct mbuf *out)
 	}
 	return err ? ENOMEM : 0;
 }
+
+static int json(struct mbuf *out, const char *s)
+{
+	return mbuf_write_json(out, s, strlen(s));
+}
+
+int reg_status_json(struct reg *reg, struct mbuf *out)
+{
+	char a[SA_STRLEN];
+	bool first = true;
+	int err = mbuf_write_str(out, "\"line\":[");
+
+	LIST_FOREACH(&reg->outs, le)
+	{
+		const struct reg_out *o = le->data;
+
+		err |= mbuf_write_str(out, first ? "{\"user\":" : ",{\"user\":");
+		err |= json(out, o->user);
+		err |= mbuf_write_str(out, ",\"domain\":");
+		err |= json(out, o->domain);
+		err |= mbuf_write_str(out, ",\"server\":");
+		err |= json(out, o->cr ? o->cr->host : o->host);
+		err |= mbuf_write_str(out, ",\"state\":");
+		err |= json(out, reg_out_state_name(o->state));
+		err |=
+		    mbuf_printf(out, ",\"registered\":%s,\"registered_at\":%lld,\"discovered\":%s}",
+				o->state == REG_OUT_REGISTERED ? "true" : "false",
+				(long long)o->regtime, o->line ? "true" : "false");
+		first = false;
+	}
+	err |= mbuf_write_str(out, "],\"phones\":[");
+	first = true;
+	for (size_t b = 0; reg->aors.buckets && b < reg->aors.nbuckets; b++) {
+		LIST_FOREACH(&reg->aors.buckets[b], le)
+		{
+			const struct reg_aor *aor = le->data;
+
+			for (const struct le *cle = aor->contacts.head; cle; cle = cle->next) {
+				const struct reg_contact *c = cle->data;
+
+				err |= mbuf_write_str(out, first ? "{\"peer\":" : ",{\"peer\":");
+				err |= json(out, aor->name);
+				err |= mbuf_write_str(out, ",\"contact\":");
+				err |= json(out, c->uri);
+				err |= mbuf_write_str(out, ",\"transport\":");
+				err |= json(out, sip_transport_name(c->tp));
+				err |= mbuf_write_str(out, ",\"source\":");
+				err |= json(out, sa_fmt(&c->source, a, sizeof(a)));
+				err |= mbuf_write_str(out, ",\"user_agent\":");
+				err |= json(out, c->user_agent ? c->user_agent : "");
+				err |= mbuf_printf(out,
+						   ",\"expires\":%lld,\"registered_at\":%lld,"
+						   "\"rtt_ms\":%d}",
+						   (long long)c->expires,
+						   (long long)c->registered_at, c->lastms);
+				first = false;
+			}
+		}
+	}
+	err |= mbuf_write_str(out, "]");
+	return err ? ENOMEM : 0;
+}

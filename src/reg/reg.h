@@ -213,6 +213,9 @@ void reg_auth_failed(struct reg *reg, const struct sa *addr);
 /* Appends the registrar's Prometheus metrics (bindings by peer and transport, REGISTER results,
  * bans, outbound registration state) to out, text format 0.0.4 (reg/metrics.c). */
 int reg_metrics(struct reg *reg, struct mbuf *out);
+/* Appends `"line":[...],"phones":[...]` (outbound registrations with their state; every current
+ * binding with contact, transport, source, user agent, expiry) for the web console's API. */
+int reg_status_json(struct reg *reg, struct mbuf *out);
 /* Registers `sip show bans` and `sip unban ADDR` on ctl. */
 int reg_ctl_register(struct ctl *ctl, struct reg *reg);
 /* Their output, for tests: `sip show bans`, and `sip unban` (ENOENT: the address is not banned,

@@ -6,12 +6,14 @@
  * A password check costs tens of milliseconds (yescrypt, by design): it runs on a short-lived
  * worker thread, one login at a time (a second concurrent login gets 503), and the result comes
  * back through an eventfd. */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "call.h"
@@ -276,6 +278,35 @@ static int respond(struct web_req *r, unsigned status, const char *ctype, const 
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* 303 to a page of ours (the status page without a session goes to /login). */
+static int redirect(struct web_req *r, const char *where)
+{
+	uint8_t hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+				     *end = hdr + sizeof(hdr) - 1;
+	static const char body[] = "{\"error\":\"log in first\"}\n";
+
+	free(r->resp);
+	r->resp = malloc(LWS_PRE + sizeof(body));
+	if (!r->resp)
+		return -1;
+	memcpy(r->resp + LWS_PRE, body, sizeof(body) - 1);
+	r->resp_len = sizeof(body) - 1;
+	if (lws_add_http_common_headers(r->wsi, 303, "application/json", r->resp_len, &p, end) ||
+	    lws_add_http_header_by_name(r->wsi, (const uint8_t *)"location:",
+					(const uint8_t *)where, (int)strlen(where), &p, end))
+		return -1;
+#define X(name, value)                                                                             \
+	if (lws_add_http_header_by_name(r->wsi, (const uint8_t *)name, (const uint8_t *)value,     \
+					(int)strlen(value), &p, end))                              \
+		return -1;
+	SECURITY_HEADERS
+#undef X
+	if (lws_finalize_write_http_header(r->wsi, start, &p, end))
+		return -1;
+	lws_callback_on_writable(r->wsi);
 	return 0;
 }
 
@@ -598,6 +629,106 @@ static int do_metrics(struct web_req *r)
 	return err;
 }
 
+/* One call record as JSON. */
+static int cdr_json(const struct store_cdr *c, void *arg)
+{
+	struct mbuf *out = arg;
+	int err = 0;
+
+	err |=
+	    mbuf_printf(out, "%s{\"id\":%lld,\"src\":", out->end > 1 ? "," : "", (long long)c->id);
+	err |= mbuf_write_json(out, c->src.p ? c->src.p : "", c->src.l);
+	err |= mbuf_write_str(out, ",\"dst\":");
+	err |= mbuf_write_json(out, c->dst.p ? c->dst.p : "", c->dst.l);
+	err |= mbuf_write_str(out, ",\"clid\":");
+	err |= mbuf_write_json(out, c->clid.p ? c->clid.p : "", c->clid.l);
+	err |= mbuf_write_str(out, ",\"disposition\":");
+	err |= mbuf_write_json(out, store_cdr_disp_name(c->disposition),
+			       strlen(store_cdr_disp_name(c->disposition)));
+	err |= mbuf_printf(out,
+			   ",\"start_ms\":%lld,\"answer_ms\":%lld,\"end_ms\":%lld,"
+			   "\"duration\":%lld,\"billsec\":%lld,\"hangupcause\":%u}",
+			   (long long)c->start_ms, (long long)c->answer_ms, (long long)c->end_ms,
+			   (long long)c->duration, (long long)c->billsec, c->hangupcause);
+	return err ? ENOMEM : 0;
+}
+
+/* GET /api/history?limit=N (1..1000, default 50): call records, newest first. */
+static int do_history(struct web_req *r)
+{
+	char buf[32];
+	const char *v = lws_get_urlarg_by_name(r->wsi, "limit=", buf, sizeof(buf));
+	unsigned long limit = 50;
+	struct mbuf mb;
+	int err;
+
+	if (v) {
+		char *end;
+
+		limit = strtoul(v, &end, 10);
+		if (!*v || *end || limit < 1 || limit > 1000)
+			return respond_error(r, 400, "limit: a number from 1 to 1000");
+	}
+	mbuf_init(&mb);
+	err = mbuf_write_str(&mb, "[");
+	if (!err)
+		err = store_cdr_list(r->w->st, (unsigned)limit, cdr_json, &mb);
+	if (!err)
+		err = mbuf_write_str(&mb, "]\n");
+	err = err ? respond_error(r, 503, "cannot read the call records")
+		  : respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
+	mbuf_reset(&mb);
+	return err;
+}
+
+/* GET /api/status: version, the line, the phones' bindings, the calls in progress. */
+static int do_status(struct web_req *r)
+{
+	struct web *w = r->w;
+	struct mbuf mb;
+	int err;
+
+	mbuf_init(&mb);
+	err = mbuf_printf(&mb, "{\"version\":\"%s\",\"time_ms\":%lld,", MIKAKA_VERSION,
+			  (long long)time(NULL) * 1000);
+	if (w->reg)
+		err |= reg_status_json(w->reg, &mb);
+	else
+		err |= mbuf_write_str(&mb, "\"line\":[],\"phones\":[]");
+	err |= mbuf_write_str(&mb, ",\"calls\":");
+	err |= w->calls ? call_status_json(w->calls, &mb) : mbuf_write_str(&mb, "[]");
+	err |= mbuf_write_str(&mb, "}\n");
+	err = err ? respond_error(r, 503, "no memory")
+		  : respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
+	mbuf_reset(&mb);
+	return err;
+}
+
+/* The browser's language: Japanese when Accept-Language puts ja before en, else English. */
+static bool wants_japanese(struct web_req *r)
+{
+	char al[256];
+	const char *ja, *en;
+
+	if (lws_hdr_copy(r->wsi, al, sizeof(al), WSI_TOKEN_HTTP_ACCEPT_LANGUAGE) <= 0)
+		return false;
+	for (char *p = al; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	ja = strstr(al, "ja");
+	en = strstr(al, "en");
+	return ja && (!en || ja < en);
+}
+
+/* The static files: the status page, the login page, their script and style. */
+static int do_static(struct web_req *r, const char *name)
+{
+	const struct web_file *f = web_file_find(name, wants_japanese(r));
+
+	if (!f)
+		return respond_error(r, 404, "not found");
+	return respond(r, 200, f->type, f->body, strlen(f->body), NULL);
+}
+
 static int route(struct web_req *r)
 {
 	struct web *w = r->w;
@@ -612,10 +743,26 @@ static int route(struct web_req *r)
 	authenticate(r);
 	if (!strcmp(r->uri, "/metrics"))
 		return do_metrics(r);
-	if (!r->sess && !r->bearer)
+	/* what a browser needs before it has a session: the login page, the script, the style */
+	if (r->method == M_GET && (!strcmp(r->uri, "/login") || !strcmp(r->uri, "/app.js") ||
+				   !strcmp(r->uri, "/app.css")))
+		return do_static(r, r->uri);
+	if (!r->sess && !r->bearer) {
+		if (r->method == M_GET && !strcmp(r->uri, "/"))
+			return redirect(r, "/login");
 		return respond_error(r, 401, "log in first");
+	}
 	if (r->method == M_POST && !csrf_ok(r))
 		return respond_error(r, 403, "missing or wrong CSRF token");
+	if (r->method == M_GET && !strcmp(r->uri, "/"))
+		return do_static(r, "/");
+	if (r->method == M_GET && !strcmp(r->uri, "/api/status"))
+		return do_status(r);
+	if (r->method == M_GET && !strcmp(r->uri, "/api/history"))
+		return do_history(r);
+	if (!strcmp(r->uri, "/") || !strcmp(r->uri, "/api/status") ||
+	    !strcmp(r->uri, "/api/history"))
+		return respond_error(r, 405, "method not allowed");
 	if (!strcmp(r->uri, "/api/session")) {
 		if (r->method != M_GET)
 			return respond_error(r, 405, "method not allowed");

@@ -22,4 +22,14 @@ void web_sha256_hex(const char *s, char out[65]);
 /* 2 * nbytes hex digits of kernel randomness (nbytes at most 64) plus a NUL. */
 void web_random_hex(char *out, size_t nbytes);
 
+/* The files served from the binary (pages.c). */
+struct web_file {
+	const char *path; /* "/", "/login", "/app.js", "/app.css" */
+	bool ja;	  /* the Japanese version (pages have one; the script and style do not) */
+	const char *type;
+	const char *body;
+};
+/* The file at path, in Japanese when ja and there is such a version; NULL when none. */
+const struct web_file *web_file_find(const char *path, bool ja);
+
 #endif /* MIKAKA_WEB_INT_H */

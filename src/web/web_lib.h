@@ -24,6 +24,7 @@
 	X(lws_callback_on_writable)                                                                \
 	X(lws_write)                                                                               \
 	X(lws_http_transaction_completed)                                                          \
+	X(lws_get_urlarg_by_name)                                                                  \
 	X(uv_loop_init)                                                                            \
 	X(uv_loop_close)                                                                           \
 	X(uv_run)                                                                                  \
@@ -58,6 +59,7 @@ int web_lib_load(char *why, size_t size);
 #define lws_callback_on_writable       web_lib.lws_callback_on_writable
 #define lws_write		       web_lib.lws_write
 #define lws_http_transaction_completed web_lib.lws_http_transaction_completed
+#define lws_get_urlarg_by_name	       web_lib.lws_get_urlarg_by_name
 #define uv_loop_init		       web_lib.uv_loop_init
 #define uv_loop_close		       web_lib.uv_loop_close
 #define uv_run			       web_lib.uv_run

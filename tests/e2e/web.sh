@@ -52,7 +52,7 @@ check "stored-no-password" bash -c "! grep -qF 'Tr0ub4dor' <<<'$stored'"
 hdrs() { curl -s -D - -o /dev/null --max-time 5 "$@"; }
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 check "401-session" test "$(code $U/api/session)" = 401
-check "401-root" test "$(code $U/)" = 401
+check "303-root" test "$(code $U/)" = 303
 check "401-unknown" test "$(code $U/api/calls)" = 401
 check "401-logout-post" test "$(code -X POST $U/api/logout)" = 401
 h=$(hdrs $U/api/session)

@@ -1,6 +1,6 @@
 /* Unit tests for web: password hashes (yescrypt made and checked, wrong passwords and fast or
- * plain hashes refused) and mikaka.conf [web] (defaults, listen, a LAN address warned about, bad
- * values refused, unknown keys warned about). */
+ * plain hashes refused), JSON strings (mbuf_write_json) and mikaka.conf [web] (defaults, listen, a
+ * LAN address warned about, bad values refused, unknown keys warned about). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,12 +112,30 @@ static void test_settings(void **state)
 	conf_diags_reset(&diags);
 }
 
+static void test_json_string(void **state)
+{
+	struct mbuf mb;
+
+	(void)state;
+	mbuf_init(&mb);
+	assert_int_equal(mbuf_write_json(&mb, "a\"b\\c\n\x01", 7), 0);
+	assert_int_equal(mbuf_write_json(&mb, "\xe9\x9b\xbb", 3), 0); /* 電: kept */
+	assert_int_equal(mbuf_write_json(&mb, "\xff\xc3", 2), 0);     /* invalid: U+FFFD each */
+	assert_int_equal(mbuf_write_json(&mb, "\xed\xa0\x80", 3), 0); /* a surrogate: invalid */
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_string_equal((const char *)mb.buf,
+			    "\"a\\\"b\\\\c\\u000a\\u0001\"\"\xe9\x9b\xbb\""
+			    "\"\xef\xbf\xbd\xef\xbf\xbd\"\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	mbuf_reset(&mb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hash_roundtrip),
 	    cmocka_unit_test(test_hash_acceptable),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_json_string),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
