@@ -696,7 +696,8 @@ int main(int argc, char **argv)
 	}
 	if (!err) /* media */
 		err = media_setup(&d);
-	web_set_sources(d.web, d.calls, d.reg, server_stack(d.server)); /* web console: /metrics */
+	if (!err) /* web console: what /metrics and /api/status report on */
+		web_set_sources(d.web, d.calls, d.reg, server_stack(d.server));
 	/* line discovery: start the DHCP client (or lease-file reader). */
 	if (!err && line_cfg.ifname[0]) {
 		if (!line_cfg.state_file[0])
