@@ -38,6 +38,15 @@ for t in tests/e2e/*.sh; do
 	if [ "${LONG:-0}" != 1 ] && grep -q '^# long-test' "$t"; then continue; fi
 	timeout 1200 bash "$t" >"$LOGDIR/e2e-$n.log" 2>&1
 	rc=$?
+	# A load test marked '# retry-once' measures rates on the machine it runs on; one run that a
+	# neighbour's CPU spell spoiled is run again, and the second run's verdict counts (both logs kept).
+	if grep -q '^# retry-once' "$t" && { [ $rc != 0 ] || grep -q '^not ok ' "$LOGDIR/e2e-$n.log"; }; then
+		mv "$LOGDIR/e2e-$n.log" "$LOGDIR/e2e-$n.first.log"
+		echo "e2e/$n: failed once (see $LOGDIR/e2e-$n.first.log), running it again"
+		grep '^not ok ' "$LOGDIR/e2e-$n.first.log" | sed 's/^/    first run: /'
+		timeout 1200 bash "$t" >"$LOGDIR/e2e-$n.log" 2>&1
+		rc=$?
+	fi
 	p=$(grep -c '^ok ' "$LOGDIR/e2e-$n.log")
 	f=$(grep -c '^not ok ' "$LOGDIR/e2e-$n.log")
 	if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi

@@ -15,6 +15,7 @@
 # the cost of a refusal, and the daemon, not SIPp or the 64-call limit, is what saturates on a
 # 2-core box. With signalling-only calls a refusal costs a sizeable part of a call, which by
 # itself caps goodput at 3x whatever the signal (see docs/CALLS.md, Overload).
+# retry-once: rates measured on a shared 2-core box; scripts/run-tests.sh runs it again once when a run fails
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.0.80
