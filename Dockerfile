@@ -8,7 +8,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential debhelper dpkg-dev fakeroot pkg-config \
-      libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev \
+      libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev \
       libwebsockets-dev libuv1-dev libcrypt-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src/mikaka

@@ -1,7 +1,7 @@
 # mikaka build: `make` builds build/mikakad and build/mikaka; `make check` runs every test;
 # `make run` starts the daemon on the sample configuration; `make bench`, `make fuzz`.
 CC      ?= cc
-PKGS    := sqlite3 libmnl nettle spandsp libwebsockets libuv libcrypt
+PKGS    := sqlite3 libmnl nettle spandsp libwebsockets libuv libcrypt openssl
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 INCS    := $(patsubst %,-I%,$(wildcard src/*))
@@ -12,7 +12,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # the objects we use come in, instead of spandsp's chain of libtiff, libjpeg, libstdc++ ... that
 # the shared library drags into every start (measured: 19 shared objects and +2 MiB resident).
 STATIC_LIBS := -l:libspandsp.a -l:libsqlite3.a -l:libnettle.a
+# OpenSSL (SIP over TLS) is linked as the shared libraries every Debian system has anyway.
 PKG_LIBS   = $(STATIC_LIBS) $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) -lm -ldl \
+	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
 	-lcrypt # web console: libwebsockets and libuv are dlopened (src/web/web_lib.h)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 

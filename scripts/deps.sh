@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Building the daemon and the client.
 # The web console: libwebsockets and libuv (dlopened when [web] is configured), libcrypt (yescrypt).
-BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev
+BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev
 	libwebsockets-dev libuv1-dev libcrypt-dev)
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
 # end-to-end scripts.
@@ -14,7 +14,7 @@ BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-
 # prometheus: promtool and a real scraper for /metrics; chromium, chromium-driver,
 # python3-selenium: a real browser on the console's pages.
 CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
-	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser
+	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser openssl tcpdump
 	curl prometheus chromium chromium-driver python3-selenium)
 # Benchmarks: Kamailio is the peer measured in the same run.
 BENCH_PKGS=(kamailio sip-tester procps rtpengine-daemon)

@@ -741,10 +741,15 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		char host[SA_STRLEN];
 
 		sa_ntop(&a->local, host, sizeof(host));
+		/* tls: in-dialog requests must come back over TLS (RFC 3261 §26.2.2). */
+		const char *tpp = msg->tp == SIP_TP_TLS ? ";transport=tls" : "";
+
 		if (sa_af(&a->local) == AF_INET6)
-			a->contact = call_dupf("<sip:%s@[%s]:%u>", exten, host, sa_port(&a->local));
+			a->contact = call_dupf("<sip:%s@[%s]:%u%s>", exten, host, sa_port(&a->local),
+					       tpp);
 		else
-			a->contact = call_dupf("<sip:%s@%s:%u>", exten, host, sa_port(&a->local));
+			a->contact = call_dupf("<sip:%s@%s:%u%s>", exten, host, sa_port(&a->local),
+					       tpp);
 	}
 	if (se) {
 		a->se = MAX(se, call_min_se_of(msg));

@@ -152,9 +152,11 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	leg->rhdr = strdup(to);
 	leg->target = strdup(ruri);
 	if (sa_af(local) == AF_INET6)
-		leg->contact = call_dupf("<sip:%s@[%s]:%u>", from_user, host, sa_port(local));
+		leg->contact = call_dupf("<sip:%s@[%s]:%u%s>", from_user, host, sa_port(local),
+					 tp == SIP_TP_TLS ? ";transport=tls" : "");
 	else
-		leg->contact = call_dupf("<sip:%s@%s:%u>", from_user, host, sa_port(local));
+		leg->contact = call_dupf("<sip:%s@%s:%u%s>", from_user, host, sa_port(local),
+					 tp == SIP_TP_TLS ? ";transport=tls" : "");
 	leg->lcseq = (uint32_t)(eng->seq % 1000) + 1;
 	leg->state = LEG_CALLING;
 	if (!leg->call_id || !leg->ltag || !leg->lhdr || !leg->rhdr || !leg->target ||
@@ -330,7 +332,9 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 			snprintf(to, sizeof(to), "<sip:%s@%s>", dialled, srv);
 			*started += leg_start(&d, ruri, to, from_user,
 					      p->fromdomain ? p->fromdomain : lh, &dst, &local,
-					      p->transport == PEER_TP_TCP ? SIP_TP_TCP : SIP_TP_UDP,
+					      p->transport == PEER_TP_TLS   ? SIP_TP_TLS
+					      : p->transport == PEER_TP_TCP ? SIP_TP_TCP
+									  : SIP_TP_UDP,
 					      false, NULL) == 0;
 		}
 	}

@@ -654,8 +654,10 @@ int main(int argc, char **argv)
 			status = svc_exit_for(err); /* service */
 		}
 	}
-	if (!err)
+	if (!err) {
+		server_set_state_dir(d.dbpath); /* tls: the self-signed certificate lives there */
 		err = server_alloc(&d.server, d.loop, &d.cfg->server);
+	}
 	if (!err) {
 		err = ctl_alloc(&d.ctl, d.loop, ctlpath);
 		if (err)

@@ -95,6 +95,13 @@ static const struct key_def key_table[] = {
     {"bindport", K_SERVER, KW_GEN},
     {"tcpenable", K_SERVER, KW_GEN},
     {"tcpbindaddr", K_SERVER, KW_GEN},
+    {"tlsenable", K_SERVER, KW_GEN},
+    {"tlsbindaddr", K_SERVER, KW_GEN},
+    {"tlscertfile", K_SERVER, KW_GEN},
+    {"tlsprivatekey", K_SERVER, KW_GEN},
+    {"tlscafile", K_SERVER, KW_GEN},
+    {"tlscipher", K_SERVER, KW_GEN},
+    {"tlsclientmethod", K_SERVER, KW_GEN},
     {"timert1", K_SERVER, KW_GEN | KW_AST_PEER},
     {"type", K_TYPE, KW_PEER},
     {"host", K_HOST, KW_PEER},
@@ -287,15 +294,8 @@ static const char *const noimpl_keys[] = {
     "tcpauthtimeout",
     "textsupport",
     "timerb",
-    "tlsbindaddr",
-    "tlscafile",
     "tlscapath",
-    "tlscertfile",
-    "tlscipher",
-    "tlsclientmethod",
     "tlsdontverifyserver",
-    "tlsenable",
-    "tlsprivatekey",
     "tlsverifyclient",
     "tonezone",
     "tos_text",
@@ -817,7 +817,9 @@ static int transport_word(const char *w, void *arg)
 		tp = PEER_TP_UDP;
 	} else if (!strcasecmp(w, "tcp")) {
 		tp = PEER_TP_TCP;
-	} else if (!strcasecmp(w, "tls") || !strcasecmp(w, "ws") || !strcasecmp(w, "wss")) {
+	} else if (!strcasecmp(w, "tls")) {
+		tp = PEER_TP_TLS;
+	} else if (!strcasecmp(w, "ws") || !strcasecmp(w, "wss")) {
 		diag_var(tc->ld, CONF_WARNING, tc->v,
 			 "transport: mikaka does not implement '%s'; ignored", w);
 		return 0;
@@ -1117,7 +1119,7 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 	case K_TRANSPORT: {
 		struct tp_ctx tc = {ld, v, 0, PEER_TP_UDP};
 		if (each_word(val, transport_word, &tc))
-			return bad_value(ld, v, "udp, tcp or a comma-separated list of them");
+			return bad_value(ld, v, "udp, tcp, tls or a comma-separated list of them");
 		if (!tc.set) {
 			diag_var(ld, CONF_WARNING, v,
 				 "transport: no transport mikaka implements; using udp");

@@ -42,6 +42,7 @@ enum {
 enum peer_transport {
 	PEER_TP_UDP = 1 << 0,
 	PEER_TP_TCP = 1 << 1,
+	PEER_TP_TLS = 1 << 2,
 };
 
 /* The codecs mikaka knows, in Asterisk's names. */
@@ -206,6 +207,7 @@ struct peer_live {
 	char contact[256];   /* its registered Contact URI */
 	int lastms;	     /* last OPTIONS round trip: >0 ms, <0 unreachable, 0 not known yet */
 	bool nat;	     /* NAT detected (for nat=auto_*) */
+	const char *transport; /* what it registered over ("UDP", "TCP", "TLS"); NULL: unknown */
 };
 
 /* Fills `out` (zeroed by the caller) for one peer; may leave it untouched. */

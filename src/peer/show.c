@@ -58,14 +58,20 @@ static const char *insecure_string(unsigned ins)
 
 static const char *tp_name(enum peer_transport tp)
 {
-	return tp == PEER_TP_TCP ? "TCP" : "UDP";
+	return tp == PEER_TP_TLS ? "TLS" : tp == PEER_TP_TCP ? "TCP" : "UDP";
 }
 
 static const char *tp_list(unsigned set, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s", set & PEER_TP_UDP ? "UDP" : "",
-		 (set & PEER_TP_UDP) && (set & PEER_TP_TCP) ? "," : "",
-		 set & PEER_TP_TCP ? "TCP" : "");
+	static const enum peer_transport order[] = {PEER_TP_UDP, PEER_TP_TCP, PEER_TP_TLS};
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		if (set & order[i])
+			o += (size_t)snprintf(buf + o, o < size ? size - o : 0, "%s%s", o ? "," : "",
+					      tp_name(order[i]));
+	}
 	return buf;
 }
 
@@ -171,7 +177,7 @@ int sipcfg_show_peers(const struct sipcfg *cfg, struct mbuf *out, peer_state_h *
 		    out, PEERS_FORMAT, name, host, p->dynamic ? " D " : "",
 		    nat_string(p->nat, PEER_NAT_FORCE_RPORT, PEER_NAT_AUTO_FORCE_RPORT, live.nat),
 		    nat_string(p->nat, PEER_NAT_COMEDIA, PEER_NAT_AUTO_COMEDIA, live.nat),
-		    p->nacl ? " A " : "", port, status, "");
+		    p->nacl ? " A " : "", port, status, live.transport ? live.transport : "");
 	}
 	if (!err)
 		err = mbuf_printf(out,

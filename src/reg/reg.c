@@ -257,6 +257,7 @@ void reg_peer_state(const struct peer *peer, struct peer_live *out, void *arg)
 		return;
 	c = aor->contacts.head->data; /* the most recent registration */
 	out->addr = c->source;
+	out->transport = sip_transport_name(c->tp ? c->tp : SIP_TP_UDP);
 	snprintf(out->username, sizeof(out->username), "%s", peer->name);
 	snprintf(out->useragent, sizeof(out->useragent), "%s", c->user_agent);
 	if (aor->contacts.count > 1)

@@ -160,6 +160,20 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 	reply(srv, st, 404, "Not Found", NULL);
 }
 
+static char state_dir[4096] = ".";
+
+void server_set_state_dir(const char *dbpath)
+{
+	const char *slash = dbpath ? strrchr(dbpath, '/') : NULL;
+
+	if (!slash)
+		snprintf(state_dir, sizeof(state_dir), ".");
+	else if (slash == dbpath)
+		snprintf(state_dir, sizeof(state_dir), "/");
+	else
+		snprintf(state_dir, sizeof(state_dir), "%.*s", (int)(slash - dbpath), dbpath);
+}
+
 int server_alloc(struct server **srvp, struct loop *loop, const struct server_settings *set)
 {
 	struct sip_stack_config cfg;
@@ -207,6 +221,23 @@ int server_alloc(struct server **srvp, struct loop *loop, const struct server_se
 			lim.max_conns = rl.rlim_cur - 64;
 		}
 		sip_transp_set_limits(sip_stack_transp(srv->stack), &lim);
+	}
+
+	if (set->tls) {
+		const struct sip_tls_opts o = {
+		    .certfile = set->tls_cert[0] ? set->tls_cert : NULL,
+		    .keyfile = set->tls_key[0] ? set->tls_key : NULL,
+		    .cafile = set->tls_ca[0] ? set->tls_ca : NULL,
+		    .ciphers = set->tls_ciphers[0] ? set->tls_ciphers : NULL,
+		    .statedir = state_dir,
+		};
+		char why[320] = "";
+
+		err = sip_transp_tls(sip_stack_transp(srv->stack), &o, why, sizeof(why));
+		if (err) {
+			log_error("tls: %s", why[0] ? why : strerror(err));
+			goto fail;
+		}
 	}
 
 	for (size_t i = 0; i < set->nlisten; i++) {

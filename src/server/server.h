@@ -25,7 +25,14 @@ struct server_settings {
 	uint32_t t1, t2, t4; /* transaction timers, ms */
 	struct sip_transp_limits tcp; /* connection cap and timeouts (0 = transport default) */
 	char useragent[128];
+	/* SIP over TLS (sip.conf tlsenable=yes): files as configured ("" = none; no certificate:
+	 * a self-signed one in the state directory, see server_set_state_dir). */
+	bool tls;
+	char tls_cert[256], tls_key[256], tls_ca[256], tls_ciphers[256];
 };
+
+/* Where the self-signed TLS certificate is kept: the directory of dbpath (the daemon's -d). */
+void server_set_state_dir(const char *dbpath);
 
 /* Fills settings from sip.conf (and mikaka.conf, may be NULL). Problems are appended to diags
  * with the file:line of the offending value; returns EINVAL when any is an error. */

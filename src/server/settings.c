@@ -1,10 +1,12 @@
 /* settings: reads the SIP listening addresses, DSCP and timers from sip.conf [general] (Asterisk
- * keys udpbindaddr, bindport, tcpenable, tcpbindaddr, tos_sip, timert1) and mikaka.conf [sip]. */
+ * keys udpbindaddr, bindport, tcpenable, tcpbindaddr, tlsenable, tlsbindaddr, tlscertfile,
+ * tlsprivatekey, tlscafile, tlscipher, tlsclientmethod, tos_sip, timert1) and mikaka.conf [sip]. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "server.h"
 
@@ -91,6 +93,108 @@ static int load_addrs(struct server_settings *set, const struct conf_section *ge
 		err |= add_listen(set, tp, &sa, NULL, diags);
 	}
 	return err;
+}
+
+static void diag_bad(struct conf_diags *diags, const struct conf_var *v, const char *what);
+
+static bool is_yes(const char *v)
+{
+	return !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") ||
+	       !strcasecmp(v, "on");
+}
+
+static bool is_no(const char *v)
+{
+	return !strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+	       !strcasecmp(v, "off");
+}
+
+/* A file name into dst; an error when it does not fit. */
+static int tls_path(char *dst, size_t size, const struct conf_var *v, struct conf_diags *diags)
+{
+	if (!v)
+		return 0;
+	if (!*v->value || strlen(v->value) >= size) {
+		conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+			      "%s: '%s' is not a file name (1-%zu characters)", v->name, v->value,
+			      size - 1);
+		return EINVAL;
+	}
+	snprintf(dst, size, "%s", v->value);
+	return 0;
+}
+
+/* tlsenable and the files it needs, checked now (mikakad -t too): a certificate that cannot be
+ * read, a key that cannot be read or does not match the certificate, a cipher list OpenSSL takes
+ * nothing from, a client method below TLS 1.2. */
+static int load_tls(struct server_settings *set, const struct conf_section *gen,
+		    struct conf_diags *diags)
+{
+	const struct conf_var *en = gen ? conf_var_find(gen, "tlsenable") : NULL;
+	const struct conf_var *cert = conf_var_find(gen, "tlscertfile");
+	const struct conf_var *key = conf_var_find(gen, "tlsprivatekey");
+	const struct conf_var *ca = conf_var_find(gen, "tlscafile");
+	const struct conf_var *ciph = conf_var_find(gen, "tlscipher");
+	const struct conf_var *meth = conf_var_find(gen, "tlsclientmethod");
+	char why[320];
+	int err = 0;
+
+	if (!en)
+		return 0;
+	if (is_no(en->value))
+		return 0;
+	if (!is_yes(en->value)) {
+		diag_bad(diags, en, "yes or no");
+		return EINVAL;
+	}
+	set->tls = true;
+	err |= tls_path(set->tls_cert, sizeof(set->tls_cert), cert, diags);
+	err |= tls_path(set->tls_key, sizeof(set->tls_key), key, diags);
+	err |= tls_path(set->tls_ca, sizeof(set->tls_ca), ca, diags);
+	if (err)
+		return EINVAL;
+	if (key && !cert) {
+		conf_diag_add(diags, CONF_ERROR, key->origin.file, key->origin.line,
+			      "tlsprivatekey without tlscertfile");
+		return EINVAL;
+	}
+	if (cert && (err = sip_tls_check_files(set->tls_cert, key ? set->tls_key : NULL, why,
+					       sizeof(why)))) {
+		/* Blame the line of the file that is wrong: the key's when the key is. */
+		const struct conf_var *at = err == ENOKEY && key ? key : cert;
+
+		conf_diag_add(diags, CONF_ERROR, at->origin.file, at->origin.line, "%s: %s",
+			      at->name, why);
+		err = EINVAL;
+	}
+	if (ca && access(set->tls_ca, R_OK) < 0) {
+		conf_diag_add(diags, CONF_ERROR, ca->origin.file, ca->origin.line, "tlscafile: %s: %s",
+			      set->tls_ca, strerror(errno));
+		err = EINVAL;
+	}
+	if (ciph) {
+		if (strlen(ciph->value) >= sizeof(set->tls_ciphers) ||
+		    sip_tls_ciphers_check(ciph->value, why, sizeof(why))) {
+			diag_bad(diags, ciph, "an OpenSSL cipher list");
+			err = EINVAL;
+		} else {
+			snprintf(set->tls_ciphers, sizeof(set->tls_ciphers), "%s", ciph->value);
+		}
+	}
+	/* Asterisk's values; mikaka opens no TLS connection itself (phones connect to it), so this
+	 * only refuses what it would never speak. */
+	if (meth && strcasecmp(meth->value, "tlsv1_2") && strcasecmp(meth->value, "tlsv1_3") &&
+	    strcasecmp(meth->value, "tlsv1") && strcasecmp(meth->value, "tlsv1_1") &&
+	    strcasecmp(meth->value, "sslv2") && strcasecmp(meth->value, "sslv3")) {
+		diag_bad(diags, meth, "tlsv1_2 or tlsv1_3");
+		err = EINVAL;
+	} else if (meth && strcasecmp(meth->value, "tlsv1_2") && strcasecmp(meth->value, "tlsv1_3")) {
+		conf_diag_add(diags, CONF_WARNING, meth->origin.file, meth->origin.line,
+			      "tlsclientmethod: '%s' is older than TLS 1.2, which mikaka never speaks; "
+			      "TLS 1.2 and 1.3 are used",
+			      meth->value);
+	}
+	return err ? EINVAL : 0;
 }
 
 static void diag_bad(struct conf_diags *diags, const struct conf_var *v, const char *what)
@@ -182,8 +286,23 @@ int server_settings_load(struct server_settings *set, const struct conf *sipconf
 		}
 	}
 
+	if ((v = msip ? conf_var_find(msip, "tcp_max_connections_per_address") : NULL)) {
+		uint32_t n;
+		if (parse_u32(v->value, 1, 1000000, &n)) {
+			diag_bad(diags, v, "a number of connections (1-1000000)");
+			err = EINVAL;
+		} else {
+			set->tcp.max_conns_per_addr = n;
+		}
+	}
+
 	err |= load_addrs(set, gen, "udpbindaddr", SIP_TP_UDP, (uint16_t)port, diags);
 	if (tcp)
 		err |= load_addrs(set, gen, "tcpbindaddr", SIP_TP_TCP, (uint16_t)port, diags);
+	if (gen && load_tls(set, gen, diags))
+		err = EINVAL;
+	/* Asterisk's default TLS port, whatever bindport says. */
+	if (set->tls)
+		err |= load_addrs(set, gen, "tlsbindaddr", SIP_TP_TLS, SIP_TLS_PORT_DEFAULT, diags);
 	return err ? EINVAL : 0;
 }

@@ -383,6 +383,7 @@ struct sip_transp_limits {
 	 * 100 ms; UINT32_MAX as the delay turns the signal off. */
 	uint32_t overload_delay_ms;
 	uint32_t overload_hold_ms;
+	size_t max_conns_per_addr; /* TCP and TLS connections from one IP address; default 32 */
 };
 
 int sip_transp_alloc(struct sip_transp **tpp, struct loop *loop, sip_transp_recv_h *h, void *arg);
@@ -442,6 +443,26 @@ int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr
 
 /* The local address the kernel would use toward dst (for Via/Contact on a multi-homed host). */
 int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, struct sa *local);
+
+/* SIP over TLS (RFC 3261 §26, RFC 5630; src/sip/tls.c): TLS 1.2 and 1.3 only, server side. */
+struct sip_tls_opts {
+	const char *certfile; /* PEM certificate (chain); NULL: self-signed, in statedir */
+	const char *keyfile;  /* PEM private key; NULL: in certfile */
+	const char *cafile;   /* CAs for client certificates (loaded, not required) */
+	const char *ciphers;  /* OpenSSL cipher list for TLS 1.2; NULL: OpenSSL's default */
+	const char *statedir; /* where the self-signed certificate is made and kept */
+};
+/* Makes the transport's TLS context (before listening on SIP_TP_TLS). With no certfile, a
+ * self-signed certificate is created in statedir at the first start and reused after; the
+ * certificate's SHA-256 fingerprint is logged. why: the reason of a failure. */
+int sip_transp_tls(struct sip_transp *tp, const struct sip_tls_opts *o, char *why, size_t size);
+/* Checks that certfile is a PEM certificate and keyfile (NULL: certfile) its private key:
+ * ENOENT (no certificate), ENOKEY (no key), EKEYREJECTED (they do not match), why says which. */
+int sip_tls_check_files(const char *certfile, const char *keyfile, char *why, size_t size);
+/* EINVAL when OpenSSL takes no cipher from the list. */
+int sip_tls_ciphers_check(const char *ciphers, char *why, size_t size);
+/* The certificate's SHA-256 fingerprint, "AB:CD:..." (size >= 96). */
+int sip_tls_fingerprint(const char *certfile, char *out, size_t size);
 
 struct sip_conn *sip_conn_ref(struct sip_conn *conn);
 void sip_conn_deref(struct sip_conn *conn);

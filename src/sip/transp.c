@@ -1,5 +1,5 @@
-/* transp: SIP transports (RFC 3261 §18, RFC 3581, RFC 5626 §4.4.1): UDP and TCP sockets on IPv4
- * and IPv6, stream framing by Content-Length, replies leaving from the arrival address, and the
+/* transp: SIP transports (RFC 3261 §18, RFC 3581, RFC 5626 §4.4.1): UDP, TCP and TLS sockets on
+ * IPv4 and IPv6 (TLS: OpenSSL on the connection's socket, non-blocking), stream framing by Content-Length, replies leaving from the arrival address, and the
  * overload signal (RFC 6357) from how long datagrams waited before we handled them. */
 #define LOG_MODULE "sip"
 
@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <openssl/err.h>
+
 #include "transp_int.h"
 
 #define UDP_BATCH 16	      /* datagrams per recvmmsg() */
@@ -26,6 +28,8 @@
 #define ACCEPT_PAUSE_MS 100   /* accept() failing for lack of descriptors: retry after this */
 
 #define LIMIT_CONNS_DEFAULT 1024
+#define LIMIT_PER_ADDR_DEFAULT 32
+#define TLS_READS_MAX 64 /* TLS records handled per wake-up, so one peer cannot starve the rest */
 #define LIMIT_IDLE_DEFAULT (5 * 60 * 1000)
 #define LIMIT_FRAME_DEFAULT (32 * 1000)
 #define OVERLOAD_DELAY_DEFAULT 20  /* ms of queueing delay that means overload... */
@@ -70,6 +74,7 @@ struct sip_transp {
 	struct list conns[CONN_BUCKETS];
 	size_t nconns;
 	struct transp_probe *probe;
+	SSL_CTX *tls_ctx;    /* sip_transp_tls(): TLS listeners and connections */
 	size_t n_over;	     /* UDP sockets whose load says overloaded */
 	int64_t over_logged; /* when overload was last logged */
 
@@ -217,6 +222,7 @@ void sip_transp_free(struct sip_transp *tp)
 	free(tp->probe);
 	if (tp->rx)
 		munmap(tp->rx, (size_t)UDP_BATCH * RX_SLOT);
+	SSL_CTX_free(tp->tls_ctx);
 	free(tp);
 }
 
@@ -235,6 +241,8 @@ void sip_transp_set_limits(struct sip_transp *tp, const struct sip_transp_limits
 							   : OVERLOAD_DELAY_DEFAULT;
 	tp->limits.overload_hold_ms = l.overload_hold_ms ? l.overload_hold_ms
 							 : OVERLOAD_HOLD_DEFAULT;
+	tp->limits.max_conns_per_addr = l.max_conns_per_addr ? l.max_conns_per_addr
+							     : LIMIT_PER_ADDR_DEFAULT;
 }
 
 size_t sip_transp_conn_count(const struct sip_transp *tp)
@@ -697,8 +705,17 @@ static void conn_close(struct sip_conn *conn, const char *why)
 
 	if (!tp)
 		return;
-	log_debug("tcp: connection with %s closed: %s", sa_fmt(&conn->peer, buf, sizeof(buf)), why);
+	log_debug("%s: connection with %s closed: %s", conn->ssl ? "tls" : "tcp",
+		  sa_fmt(&conn->peer, buf, sizeof(buf)), why);
 	loop_fd_remove(tp->loop, conn->fd);
+	if (conn->ssl) {
+		/* close_notify when the session is up (best effort, never waited for). */
+		if (conn->tls_up)
+			(void)SSL_shutdown(conn->ssl);
+		SSL_free(conn->ssl);
+		conn->ssl = NULL;
+		ERR_clear_error();
+	}
 	close(conn->fd);
 	conn->fd = -1;
 	conn->tp = NULL;
@@ -773,7 +790,24 @@ static int conn_alloc(struct sip_conn **connp, struct sip_transp *tp, enum sip_t
 	(void)sock_local(fd, &conn->local);
 	list_append(&tp->conns[peer_hash(peer)], &conn->le, conn);
 	tp->nconns++;
-	err = conn_events(conn);
+	err = 0;
+	if (type == SIP_TP_TLS) {
+		conn->ssl = tp->tls_ctx ? SSL_new(tp->tls_ctx) : NULL;
+		if (!conn->ssl || SSL_set_fd(conn->ssl, fd) != 1)
+			err = ENOMEM;
+		else if (connecting)
+			SSL_set_connect_state(conn->ssl);
+		else
+			SSL_set_accept_state(conn->ssl);
+		/* The handshake and the first message must come within the frame timeout: a
+		 * peer that connects, or completes the handshake, and then says nothing is
+		 * closed then rather than at the idle timeout. */
+		if (!err && !connecting)
+			err = loop_timer_start(tp->loop, &conn->frame_tmr,
+					       tp->limits.frame_timeout_ms, conn_frame_h, conn);
+	}
+	if (!err)
+		err = conn_events(conn);
 	if (!err)
 		err = loop_timer_start(tp->loop, &conn->idle_tmr, tp->limits.idle_timeout_ms,
 				       conn_idle_h, conn);
@@ -827,6 +861,10 @@ static int conn_connect(struct sip_conn **connp, struct sip_transp *tp, enum sip
 		return EPERM;
 	if (sa_is_any(dst) || sa_port(dst) == 0)
 		return EINVAL;
+	/* TLS is served, never opened: a phone is reached over the connection it registered on
+	 * (RFC 5626 flow), and a new connection toward an address behind NAT cannot work. */
+	if (type == SIP_TP_TLS)
+		return ENOTCONN;
 	if (tp->nconns >= tp->limits.max_conns)
 		return EMFILE;
 	fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -851,9 +889,18 @@ static int conn_connect(struct sip_conn **connp, struct sip_transp *tp, enum sip
 	return conn_alloc(connp, tp, type, fd, dst, tos_for(tp, af), true);
 }
 
+static int tls_flush(struct sip_conn *conn, bool *want_write);
+static int tls_set_write(struct sip_conn *conn, bool want);
+
 /* Sends what the socket takes; returns 0 (the rest stays queued) or closes on error. */
 static int conn_flush(struct sip_conn *conn)
 {
+	if (conn->ssl) {
+		bool ww = false;
+		int err = tls_flush(conn, &ww);
+
+		return err ? err : tls_set_write(conn, ww);
+	}
 	while (conn->out_off < conn->out.end) {
 		ssize_t n = send(conn->fd, conn->out.buf + conn->out_off,
 				 conn->out.end - conn->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -887,7 +934,7 @@ static int conn_write(struct sip_conn *conn, const void *data, size_t len)
 
 	if (!sip_conn_is_open(conn))
 		return ENOTCONN;
-	if (!conn->connecting && conn->out_off == conn->out.end) {
+	if (!conn->ssl && !conn->connecting && conn->out_off == conn->out.end) {
 		ssize_t n = send(conn->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0) {
@@ -917,6 +964,10 @@ static int conn_write(struct sip_conn *conn, const void *data, size_t len)
 	err = mbuf_write(&conn->out, p, len);
 	if (err)
 		return err;
+	if (conn->ssl) {
+		/* Plaintext is queued, then handed to OpenSSL as far as the socket takes it. */
+		return conn->connecting ? 0 : conn_flush(conn);
+	}
 	if (!conn->want_write && !conn->connecting) {
 		conn->want_write = true;
 		return conn_events(conn);
@@ -1028,6 +1079,124 @@ static void conn_input(struct sip_conn *conn, const uint8_t *rd, size_t n)
 		loop_timer_cancel(&conn->frame_tmr);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * TLS on a connection: OpenSSL reads and writes the non-blocking socket itself; the handshake is
+ * driven by the first SSL_read (server) or SSL_write (client). Plaintext output waits in the
+ * connection's output queue (bounded by OUT_MAX like TCP's) until OpenSSL has taken it.
+ */
+
+static const char *tls_reason(int e)
+{
+	unsigned long code = ERR_peek_last_error();
+	const char *r = code ? ERR_reason_error_string(code) : NULL;
+
+	if (r)
+		return r;
+	return e == SSL_ERROR_SYSCALL ? "closed by peer" : "TLS error";
+}
+
+/* Registers or drops LOOP_WRITE as OpenSSL needs. */
+static int tls_set_write(struct sip_conn *conn, bool want)
+{
+	if (!sip_conn_is_open(conn) || conn->connecting || conn->want_write == want)
+		return 0;
+	conn->want_write = want;
+	if (conn_events(conn)) {
+		conn_close(conn, "event registration failed");
+		return EIO;
+	}
+	return 0;
+}
+
+/* Hands queued plaintext to OpenSSL. Returns 0 (the rest waits; *want_write set when the socket
+ * is full) or an error after closing. */
+static int tls_flush(struct sip_conn *conn, bool *want_write)
+{
+	while (conn->out_off < conn->out.end) {
+		size_t left = conn->out.end - conn->out_off;
+		int n, e;
+
+		ERR_clear_error();
+		n = SSL_write(conn->ssl, conn->out.buf + conn->out_off,
+			      left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0) {
+			conn->out_off += (size_t)n;
+			conn->last_active = loop_now(conn->tp->loop);
+			continue;
+		}
+		e = SSL_get_error(conn->ssl, n);
+		if (e == SSL_ERROR_WANT_WRITE) {
+			*want_write = true;
+			return 0;
+		}
+		if (e == SSL_ERROR_WANT_READ)
+			return 0; /* handshake under way: tried again after the next read */
+		conn_close(conn, tls_reason(e));
+		return EPIPE;
+	}
+	mbuf_reset(&conn->out);
+	conn->out_off = 0;
+	return 0;
+}
+
+static void tls_read(struct sip_conn *conn, bool *want_write)
+{
+	struct sip_transp *tp = conn->tp;
+
+	if (rx_area(tp)) {
+		conn_close(conn, "out of memory");
+		return;
+	}
+	for (int i = 0; i < TLS_READS_MAX && sip_conn_is_open(conn); i++) {
+		int n, e;
+
+		ERR_clear_error();
+		n = SSL_read(conn->ssl, tp->rx, RX_SLOT);
+		if (!conn->tls_up && SSL_is_init_finished(conn->ssl)) {
+			char buf[SA_STRLEN];
+
+			conn->tls_up = true;
+			log_debug("tls: %s: %s %s", sa_fmt(&conn->peer, buf, sizeof(buf)),
+				  SSL_get_version(conn->ssl), SSL_get_cipher_name(conn->ssl));
+		}
+		if (n > 0) {
+			conn->last_active = loop_now(tp->loop);
+			conn_input(conn, tp->rx, (size_t)n);
+			continue;
+		}
+		e = SSL_get_error(conn->ssl, n);
+		switch (e) {
+		case SSL_ERROR_WANT_READ:
+			return;
+		case SSL_ERROR_WANT_WRITE:
+			*want_write = true;
+			return;
+		case SSL_ERROR_ZERO_RETURN:
+			conn_close(conn, "closed by peer (close_notify)");
+			return;
+		default:
+			/* A plain TCP client, an old protocol version, a bad record: the reason
+			 * OpenSSL gives ("wrong version number", "unsupported protocol"). */
+			conn_close(conn, tls_reason(e));
+			return;
+		}
+	}
+}
+
+/* Both directions on every wake-up: a read may complete a handshake that output waits for, and
+ * a write may need the socket to drain first. */
+static void tls_io(struct sip_conn *conn)
+{
+	bool ww = false;
+
+	tls_read(conn, &ww);
+	if (!sip_conn_is_open(conn))
+		return;
+	if (conn->out_off < conn->out.end && tls_flush(conn, &ww))
+		return;
+	(void)tls_set_write(conn, ww);
+}
+
 static void conn_read(struct sip_conn *conn)
 {
 	struct sip_transp *tp = conn->tp;
@@ -1067,13 +1236,16 @@ static void conn_io_h(int fd, uint32_t events, void *arg)
 		}
 		conn->connecting = false;
 		(void)sock_local(fd, &conn->local);
-		conn->want_write = conn->out_off < conn->out.end;
+		conn->want_write = !conn->ssl && conn->out_off < conn->out.end;
 		if (conn_events(conn)) {
 			conn_close(conn, "event registration failed");
 			goto out;
 		}
 		if (conn_flush(conn))
 			goto out;
+	} else if (conn->ssl) {
+		tls_io(conn);
+		goto out;
 	} else if (events & LOOP_WRITE) {
 		if (conn_flush(conn))
 			goto out;
@@ -1085,6 +1257,22 @@ out:
 }
 
 static void tcp_accept_h(int fd, uint32_t events, void *arg);
+
+/* Open connections (TCP and TLS, both directions) with peers at addr's IP address. A scan:
+ * it runs once per accept, over at most max_conns connections. */
+static size_t conns_from(const struct sip_transp *tp, const struct sa *addr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CONN_BUCKETS; i++) {
+		LIST_FOREACH (&tp->conns[i], le) {
+			const struct sip_conn *c = le->data;
+
+			n += sa_eq_addr(&c->peer, addr);
+		}
+	}
+	return n;
+}
 
 static void tcp_resume_h(void *arg)
 {
@@ -1130,6 +1318,13 @@ static void tcp_accept_h(int fd, uint32_t events, void *arg)
 			close(cfd);
 			continue;
 		}
+		if (conns_from(tp, &peer) >= tp->limits.max_conns_per_addr) {
+			log_debug("tcp: connection from %s refused: %zu connections from that "
+				  "address",
+				  sa_fmt(&peer, buf, sizeof(buf)), tp->limits.max_conns_per_addr);
+			close(cfd);
+			continue;
+		}
 		if (conn_alloc(&conn, tp, s->type, cfd, &peer, s->tos, false))
 			log_warn("tcp: connection from %s dropped: out of memory",
 				 sa_fmt(&peer, buf, sizeof(buf)));
@@ -1148,8 +1343,10 @@ int sip_transp_listen(struct sip_transp *tp, enum sip_transport type, const stru
 
 	if (!tp || !sa_isset(laddr))
 		return EINVAL;
-	if (type != SIP_TP_UDP && type != SIP_TP_TCP)
+	if (type != SIP_TP_UDP && type != SIP_TP_TCP && type != SIP_TP_TLS)
 		return EPROTONOSUPPORT;
+	if (type == SIP_TP_TLS && !tp->tls_ctx)
+		return ENOPROTOOPT; /* sip_transp_tls() first */
 	af = sa_af(laddr);
 	err = rx_area(tp);
 	if (err)
@@ -1184,7 +1381,7 @@ int sip_transp_listen(struct sip_transp *tp, enum sip_transport type, const stru
 	sock_set_tos(fd, af, tos);
 	if (bind(fd, &laddr->u.sa, sa_socklen(laddr)) < 0)
 		goto fail_errno;
-	if (type == SIP_TP_TCP && listen(fd, SOMAXCONN) < 0)
+	if (type != SIP_TP_UDP && listen(fd, SOMAXCONN) < 0)
 		goto fail_errno;
 	err = sock_local(fd, &s->laddr);
 	if (err)
@@ -1208,6 +1405,21 @@ fail:
 		close(fd);
 	free(s);
 	return err;
+}
+
+int sip_transp_tls(struct sip_transp *tp, const struct sip_tls_opts *o, char *why, size_t size)
+{
+	SSL_CTX *ctx = NULL;
+	int err;
+
+	if (!tp || !o)
+		return EINVAL;
+	err = sip_tls_ctx_new(&ctx, o, why, size);
+	if (err)
+		return err;
+	SSL_CTX_free(tp->tls_ctx);
+	tp->tls_ctx = ctx;
+	return 0;
 }
 
 int sip_transp_bound(const struct sip_transp *tp, enum sip_transport type, size_t n,
@@ -1245,6 +1457,7 @@ int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_c
 			return EINVAL;
 		return udp_send(tp, -1, src, dst, data, len);
 	case SIP_TP_TCP:
+	case SIP_TP_TLS:
 		if (conn && conn->tp == tp && sip_conn_is_open(conn) && conn->type == type)
 			return conn_write(conn, data, len);
 		if (!dst || !sa_isset(dst))

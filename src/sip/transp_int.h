@@ -3,6 +3,8 @@
 #ifndef MIKAKA_SIP_TRANSP_INT_H
 #define MIKAKA_SIP_TRANSP_INT_H
 
+#include <openssl/ssl.h>
+
 #include "loop.h"
 #include "sip.h"
 
@@ -26,7 +28,13 @@ struct sip_conn {
 	uint64_t last_active;	/* loop time of the last read or write, for the idle timer */
 	struct loop_timer idle_tmr;
 	struct loop_timer frame_tmr;
+	SSL *ssl;		/* TLS: the session on fd (NULL for TCP) */
+	bool tls_up;		/* TLS: handshake finished */
 };
+
+/* tls.c: the server context (TLS 1.2 and 1.3 only) from the options; a self-signed certificate
+ * is made in o->statedir when o->certfile is unset. why gets the reason of a failure. */
+int sip_tls_ctx_new(SSL_CTX **ctxp, const struct sip_tls_opts *o, char *why, size_t size);
 
 /* True while the connection can still carry data. */
 static inline bool sip_conn_is_open(const struct sip_conn *conn)

@@ -743,18 +743,41 @@ static void test_warnings_only(void **state)
 
 	(void)state;
 	assert_int_equal(load("[general]\ndefaultexpiry=10000\n"
-			      "[p]\ntype=peer\nhost=192.0.2.1\ntransport=tls,tcp\n"
+			      "[p]\ntype=peer\nhost=192.0.2.1\ntransport=wss,tcp\n"
 			      "dtmfmode=shortinfo\n"
 			      "[p]\ntype=peer\nhost=192.0.2.2\n", /* 8: replaces line 3 */
 			      &cfg, &diags),
 			 0);
 	assert_int_equal(diags.errors, 0);
 	assert_int_equal(diag_count(&diags, CONF_WARNING, 1, "defaultexpiry (10000)"), 1);
-	assert_int_equal(diag_count(&diags, CONF_WARNING, 6, "does not implement 'tls'"), 1);
+	assert_int_equal(diag_count(&diags, CONF_WARNING, 6, "does not implement 'wss'"), 1);
 	assert_int_equal(diag_count(&diags, CONF_WARNING, 3, "defined again at sip.conf:8"), 1);
 	p = peer_find(cfg, "p");
 	assert_string_equal(p->host, "192.0.2.2");
 	assert_int_equal(sipcfg_peer_count(cfg), 1);
+	mem_deref(cfg);
+	conf_diags_reset(&diags);
+}
+
+/* transport=tls (issue 13): accepted, in the order written; the first is the primary. */
+static void test_transport_tls(void **state)
+{
+	struct conf_diags diags = {0};
+	struct sipcfg *cfg = NULL;
+	const struct peer *p;
+
+	(void)state;
+	assert_int_equal(load("[general]\n[a]\ntype=friend\nhost=dynamic\nsecret=x\ntransport=tls,udp\n"
+			      "[b]\ntype=friend\nhost=dynamic\nsecret=y\ntransport=udp,tcp,tls\n",
+			      &cfg, &diags),
+			 0);
+	assert_int_equal(diags.count, 0);
+	p = peer_find(cfg, "a");
+	assert_int_equal(p->transport, PEER_TP_TLS);
+	assert_int_equal(p->transports, PEER_TP_TLS | PEER_TP_UDP);
+	p = peer_find(cfg, "b");
+	assert_int_equal(p->transport, PEER_TP_UDP);
+	assert_int_equal(p->transports, PEER_TP_TLS | PEER_TP_UDP | PEER_TP_TCP);
 	mem_deref(cfg);
 	conf_diags_reset(&diags);
 }
@@ -1051,6 +1074,7 @@ int main(void)
 	    cmocka_unit_test(test_callerid),	  cmocka_unit_test(test_nat_insecure),
 	    cmocka_unit_test(test_register),	  cmocka_unit_test(test_register_expiry_order),
 	    cmocka_unit_test(test_errors),	  cmocka_unit_test(test_warnings_only),
+	    cmocka_unit_test(test_transport_tls),
 	    cmocka_unit_test(test_outboundproxy), cmocka_unit_test(test_show_peers),
 	    cmocka_unit_test(test_show_peer),	  cmocka_unit_test(test_show_settings_registry),
 	};

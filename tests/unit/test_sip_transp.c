@@ -1,4 +1,5 @@
-/* Unit tests for the SIP transports: real UDP/TCP sockets on 127.0.0.0/8 and ::1, a real loop. */
+/* Unit tests for the SIP transports: real UDP/TCP/TLS sockets on 127.0.0.0/8 and ::1, a real
+ * loop; TLS against an OpenSSL client driven from the test between loop turns. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "base.h"
 #include "loop.h"
@@ -1324,6 +1329,243 @@ static void test_overload_defaults(void **state)
 	assert_int_equal(load.datagrams, 0);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * TLS
+ */
+
+/* A transport with TLS from a self-signed certificate made in a fresh directory (its path in
+ * dir, size >= 64). */
+static void tls_setup(struct env *e, char *dir)
+{
+	struct sip_tls_opts o = {0};
+	char why[256] = "";
+
+	strcpy(dir, "/tmp/mikaka-tls.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	o.statedir = dir;
+	if (sip_transp_tls(e->tp, &o, why, sizeof(why)))
+		fail_msg("sip_transp_tls: %s", why);
+}
+
+static void tls_dir_remove(const char *dir)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/tls-cert.pem", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/tls-key.pem", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+/* A non-blocking OpenSSL client connected to srv, its handshake driven between loop turns.
+ * version: the only protocol version it offers (0: 1.2 and 1.3). Returns NULL when the
+ * handshake failed (*fdp still set: the caller closes it). */
+static SSL *tls_client(struct env *e, SSL_CTX **ctxp, const struct sa *srv, int version, int *fdp)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	uint64_t end = real_ms() + 3000;
+	SSL *ssl;
+	int fd = tcp_client(srv);
+
+	assert_non_null(ctx);
+	if (version) {
+		SSL_CTX_set_security_level(ctx, 0);
+		SSL_CTX_set_min_proto_version(ctx, version);
+		SSL_CTX_set_max_proto_version(ctx, version);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	ssl = SSL_new(ctx);
+	assert_non_null(ssl);
+	SSL_set_fd(ssl, fd);
+	*fdp = fd;
+	*ctxp = ctx;
+	while (real_ms() < end) {
+		int r = SSL_connect(ssl), err;
+
+		if (r == 1)
+			return ssl;
+		err = SSL_get_error(ssl, r);
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+			break;
+		loop_run_once(e->loop, 2);
+	}
+	ERR_clear_error();
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* Reads application data while running the loop, like client_read. */
+static size_t tls_read(struct env *e, SSL *ssl, char *buf, size_t size, size_t want, bool *eof,
+		       int max_ms)
+{
+	uint64_t end = real_ms() + (uint64_t)max_ms;
+	size_t got = 0;
+
+	*eof = false;
+	while (got < want && real_ms() < end) {
+		int r;
+
+		loop_run_once(e->loop, 2);
+		r = SSL_read(ssl, buf + got, (int)(size - got));
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		r = SSL_get_error(ssl, r);
+		if (r != SSL_ERROR_WANT_READ && r != SSL_ERROR_WANT_WRITE) {
+			*eof = true;
+			break;
+		}
+	}
+	ERR_clear_error();
+	return got;
+}
+
+static void tls_write(SSL *ssl, const void *data, size_t len)
+{
+	assert_int_equal(SSL_write(ssl, data, (int)len), (int)len);
+}
+
+/* A request cut across TLS records is framed, answered on its connection; ping → pong; a request
+ * to the phone goes over that connection; none is opened toward an address without one. */
+static void test_tls_request_response(void **state)
+{
+	struct env *e = *state;
+	char dir[64], req[1024], buf[256];
+	struct sa srv, cli, other;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	size_t len;
+	bool eof;
+	int fd;
+
+	tls_setup(e, dir);
+	srv = listen_on(e, SIP_TP_TLS, "127.0.0.1", 0);
+	ssl = tls_client(e, &ctx, &srv, 0, &fd);
+	assert_non_null(ssl);
+	cli.len = sizeof(cli.u.ss);
+	assert_int_equal(getsockname(fd, &cli.u.sa, &cli.len), 0);
+	e->reply = true;
+	len = build_options(req, sizeof(req), "TLS", "127.0.0.1", 5061, 1, "body");
+	tls_write(ssl, req, 20);	     /* a record ending inside the request line */
+	run_for(e, 20);
+	assert_int_equal(e->n, 0);
+	tls_write(ssl, req + 20, len - 20 - 2); /* ...inside the body */
+	run_for(e, 20);
+	assert_int_equal(e->n, 0);
+	tls_write(ssl, req + len - 2, 2);
+	assert_true(run_msgs(e, 1, 2000));
+	assert_int_equal(e->msgs[0]->tp, SIP_TP_TLS);
+	assert_int_equal(e->msgs[0]->body.l, 4);
+	assert_true(sa_eq(&e->msgs[0]->src, &cli));
+	assert_int_equal(e->reply_err, 0);
+	assert_int_equal(tls_read(e, ssl, buf, sizeof(buf), strlen(resp_200), &eof, 2000),
+			 strlen(resp_200));
+	assert_memory_equal(buf, resp_200, strlen(resp_200));
+	/* RFC 5626 §3.5.1 ping → pong, over TLS. */
+	tls_write(ssl, "\r\n\r\n", 4);
+	assert_int_equal(tls_read(e, ssl, buf, sizeof(buf), 2, &eof, 2000), 2);
+	assert_memory_equal(buf, "\r\n", 2);
+	/* A request to the phone: over the connection it came on. */
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_TLS, NULL, NULL, &cli, "OPT", 3), 0);
+	assert_int_equal(tls_read(e, ssl, buf, sizeof(buf), 3, &eof, 2000), 3);
+	assert_memory_equal(buf, "OPT", 3);
+	/* No connection to another address: never a new outbound TLS connection. */
+	assert_int_equal(sa_set_str(&other, "127.0.0.1", 9), 0);
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_TLS, NULL, NULL, &other, "x", 1), ENOTCONN);
+	assert_int_equal(sip_transp_conn_count(e->tp), 1);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	assert_true(run_conns(e, 0, 2000));
+	tls_dir_remove(dir);
+}
+
+/* TLS 1.1, a plain TCP client and a client that completes the handshake and then says nothing
+ * are all closed; the per-address cap holds for TLS. */
+static void test_tls_refusals(void **state)
+{
+	struct env *e = *state;
+	struct sip_transp_limits lim = {.frame_timeout_ms = 300, .max_conns_per_addr = 2};
+	char dir[64], req[1024], buf[64];
+	struct sa srv;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	size_t len;
+	bool eof;
+	int fd, fd2, fd3;
+
+	sip_transp_set_limits(e->tp, &lim);
+	tls_setup(e, dir);
+	srv = listen_on(e, SIP_TP_TLS, "127.0.0.1", 0);
+	ssl = tls_client(e, &ctx, &srv, TLS1_1_VERSION, &fd);
+	assert_null(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	/* SIP in clear on the TLS port. */
+	fd = tcp_client(&srv);
+	len = build_options(req, sizeof(req), "TCP", "127.0.0.1", 5060, 1, "");
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
+	(void)client_read(e, fd, buf, sizeof(buf), 1, &eof, 2000);
+	assert_true(eof);
+	assert_int_equal(e->n, 0);
+	close(fd);
+	assert_true(run_conns(e, 0, 2000));
+	/* Handshake, then silence: closed by the frame timeout. */
+	ssl = tls_client(e, &ctx, &srv, TLS1_3_VERSION, &fd);
+	assert_non_null(ssl);
+	/* Per address: a second connection is taken, a third closed at once. */
+	fd2 = tcp_client(&srv);
+	assert_true(run_conns(e, 2, 2000));
+	fd3 = tcp_client(&srv);
+	(void)client_read(e, fd3, buf, sizeof(buf), 1, &eof, 2000);
+	assert_true(eof);
+	assert_int_equal(tls_read(e, ssl, buf, sizeof(buf), 1, &eof, 3000), 0);
+	assert_true(eof);
+	assert_true(run_conns(e, 0, 2000));
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	close(fd2);
+	close(fd3);
+	tls_dir_remove(dir);
+}
+
+/* The self-signed certificate is made once and reused; files are checked against each other. */
+static void test_tls_files(void **state)
+{
+	struct env *e = *state;
+	char dir[64], dir2[64], cert[128], key[128], key2[128], fp1[128], fp2[128], why[256];
+	struct sip_tls_opts o = {0};
+	struct stat st;
+
+	tls_setup(e, dir);
+	snprintf(cert, sizeof(cert), "%s/tls-cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/tls-key.pem", dir);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(sip_tls_fingerprint(cert, fp1, sizeof(fp1)), 0);
+	assert_int_equal(strlen(fp1), 95);
+	o.statedir = dir;
+	assert_int_equal(sip_transp_tls(e->tp, &o, why, sizeof(why)), 0);
+	assert_int_equal(sip_tls_fingerprint(cert, fp2, sizeof(fp2)), 0);
+	assert_string_equal(fp1, fp2);
+	assert_int_equal(sip_tls_check_files(cert, key, why, sizeof(why)), 0);
+	tls_setup(e, dir2);
+	snprintf(key2, sizeof(key2), "%s/tls-key.pem", dir2);
+	assert_int_equal(sip_tls_check_files(cert, key2, why, sizeof(why)), EKEYREJECTED);
+	assert_non_null(strstr(why, "does not match"));
+	assert_int_equal(sip_tls_check_files("/nonexistent.pem", key, why, sizeof(why)), ENOENT);
+	assert_int_equal(sip_tls_check_files(cert, "/nonexistent.pem", why, sizeof(why)), ENOKEY);
+	/* Without a key file the key is looked for in the certificate file (Asterisk). */
+	assert_int_equal(sip_tls_check_files(cert, NULL, why, sizeof(why)), ENOKEY);
+	assert_int_equal(sip_tls_ciphers_check("NOSUCHCIPHER", why, sizeof(why)), EINVAL);
+	assert_int_equal(sip_tls_ciphers_check("ECDHE+AESGCM", why, sizeof(why)), 0);
+	tls_dir_remove(dir);
+	tls_dir_remove(dir2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1358,6 +1600,9 @@ int main(void)
 		cmocka_unit_test(test_qdelay_clears_when_drained),
 		cmocka_unit_test(test_qdelay_stall_is_not_growth),
 		cmocka_unit_test(test_qdelay_starved_for_good),
+		cmocka_unit_test_setup_teardown(test_tls_request_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_files, setup, teardown),
 	};
 
 	log_set_level(LOG_WARN);
