@@ -124,6 +124,12 @@ static void request_handler(struct sip_stack *stack, struct sip_strans *st,
 		reply(srv, st, 416, "Unsupported URI Scheme", NULL);
 		return;
 	}
+	/* §26.2.2, RFC 5630 §3.1.3: a sips: request must have come over TLS; we would carry on in
+	 * clear what the sender asked to be secure end to end. */
+	if (msg->uri.scheme == SIP_URI_SIPS && msg->tp != SIP_TP_TLS) {
+		reply(srv, st, 416, "Unsupported URI Scheme", NULL);
+		return;
+	}
 	/* §8.2.2.3: Require. */
 	mbuf_init(&mb);
 	if (msg->mid != SIP_METHOD_CANCEL && unsupported_requires(msg, &mb)) {

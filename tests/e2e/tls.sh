@@ -137,6 +137,16 @@ check "options-tls13-200" grep -q "^SIP/2.0 200" <<<"$out"
 check "options-via-tls" grep -q "^Via: SIP/2.0/TLS" <<<"$out"
 out=$( (opts tls12; sleep 1) | sc -tls1_2)
 check "options-tls12-200" grep -q "^SIP/2.0 200" <<<"$out"
+# A sips: Request-URI: taken over TLS, refused (416) in clear.
+out=$( (opts sips | sed '1s/^OPTIONS sip:/OPTIONS sips:/'; sleep 1) | sc)
+check "sips-over-tls-200" grep -q "^SIP/2.0 200" <<<"$out"
+udp_opts() { # one UDP OPTIONS with a sips: Request-URI from 127.0.6.9; prints the answer
+	exec 6<>"/dev/udp/$ADDR/5060" || return 1
+	opts sipsudp | sed '1s/^OPTIONS sip:/OPTIONS sips:/; 2s|SIP/2.0/TLS \(.*\);branch|SIP/2.0/UDP \1;rport;branch|' >&6
+	timeout 2 head -1 <&6
+	exec 6>&-
+}
+check "sips-over-udp-416" grep -q "^SIP/2.0 416" <<<"$(udp_opts)"
 # RFC 5626 §3.5.1: CRLFCRLF → CRLF (and nothing else).
 pong=$( (printf '\r\n\r\n'; sleep 1) | sc | od -An -c | tr -d ' \n')
 check "ping-pong" test "$pong" = '\r\n'
