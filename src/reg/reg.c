@@ -178,6 +178,7 @@ int reg_alloc(struct reg **rp, struct loop *loop, struct sip_stack *stack, struc
 	if (err)
 		goto fail;
 	reg_bindings_load(reg);
+	sip_transp_set_close_h(sip_stack_transp(stack), reg_flow_closed, reg);
 	err = reg_lineid_update(reg, NULL);
 	if (!err)
 		err = reg_outs_start(reg);
@@ -204,6 +205,8 @@ void reg_free(struct reg *reg)
 		p->reg = NULL;
 		p->st = NULL;
 	}
+	if (reg->stack)
+		sip_transp_set_close_h(sip_stack_transp(reg->stack), NULL, NULL);
 	reg_outs_free(reg);
 	reg_lineid_free(reg);
 	if (reg->aors.buckets)

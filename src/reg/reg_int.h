@@ -16,6 +16,12 @@
  * Bindings (registrar.c).
  */
 #define REG_NC_SLOTS 4 /* nonces remembered per peer for the nc replay check */
+#define REG_INSTANCE_MAX 96 /* a +sip.instance ("<urn:uuid:...>" is 47) */
+#define REG_FLOW_TIMER 120 /* Flow-Timer (s) in a 2xx to an outbound REGISTER; below the
+			    * TCP/TLS idle timeout (default 300 s), which closes silent flows */
+
+/* A TCP/TLS connection closed (transport hook): its flow's bindings go (registrar.c). */
+void reg_flow_closed(enum sip_transport type, const struct sa *peer, void *arg);
 
 struct reg_contact {
 	struct le le; /* in aor->contacts, most recent first */
@@ -29,6 +35,8 @@ struct reg_contact {
 	struct sa source, local;
 	enum sip_transport tp;
 	uint32_t cseq;
+	uint32_t reg_id;	/* RFC 5626 reg-id of an outbound flow (0: none) */
+	char instance[REG_INSTANCE_MAX]; /* +sip.instance as sent ("": none) */
 	int lastms;
 	char *call_id; /* point into text[] */
 	char *user_agent;
@@ -59,6 +67,7 @@ struct reg_pending {
 	char *aor;
 	unsigned writes; /* outstanding */
 	int err;
+	bool outbound; /* the REGISTER asked for outbound (RFC 5626): Flow-Timer in the 200 */
 };
 
 /* ---------------------------------------------------------------------------------------------

@@ -181,6 +181,8 @@ static void contact_to_store(const struct reg_contact *c, struct store_reg *r)
 	r->transport = pl_from_str(tp_lower(c->tp));
 	r->user_agent = pl_from_str(c->user_agent);
 	r->call_id = pl_from_str(c->call_id);
+	r->instance = pl_from_str(c->instance);
+	r->reg_id = c->reg_id;
 	r->cseq = c->cseq;
 	r->expires = c->expires;
 	r->registered_at = c->registered_at;
@@ -234,6 +236,12 @@ static int load_one(const struct store_reg *r, void *arg)
 	left = r->expires - reg_now_unix(reg);
 	if (left <= 0)
 		return 0;
+	/* A flow's binding died with its connection when the daemon stopped: the phone is
+	 * reached over that connection only (TLS, or a TCP flow with a reg-id). */
+	if (pl_caseeq_str(&r->transport, "tls") || (pl_caseeq_str(&r->transport, "tcp") && r->reg_id)) {
+		store_reg_del(reg->store, &r->peer, &r->contact, store_done_nop, NULL);
+		return 0;
+	}
 	aor = aor_get(reg, name);
 	if (!aor)
 		return ENOMEM;
@@ -243,6 +251,9 @@ static int load_one(const struct store_reg *r, void *arg)
 	c->source = r->source;
 	c->local = r->local;
 	c->tp = tp_from(&r->transport);
+	if (r->instance.l < sizeof(c->instance))
+		pl_strcpy(&r->instance, c->instance, sizeof(c->instance));
+	c->reg_id = c->instance[0] ? r->reg_id : 0;
 	c->cseq = r->cseq;
 	c->registered_at = r->registered_at;
 	contact_arm(c, (uint32_t)MIN(left, (int64_t)UINT32_MAX / 1000));
@@ -368,8 +379,11 @@ static void auth_failed(struct reg *reg, struct sip_strans *st, const struct sip
 	reply(reg, st, 403, "Forbidden", NULL);
 }
 
-/* 200 listing every current binding of the AOR with its remaining time (§10.3 step 8). */
-static void reply_ok(struct reg *reg, struct sip_strans *st, const char *aorname)
+/* 200 listing every current binding of the AOR with its remaining time (§10.3 step 8). To a
+ * REGISTER that asked for outbound (RFC 5626 §6): Require: outbound, a Flow-Timer, and each
+ * flow's Contact with its +sip.instance and reg-id. */
+static void reply_ok_flow(struct reg *reg, struct sip_strans *st, const char *aorname,
+			  bool outbound)
 {
 	struct reg_aor *aor = reg_aor_find(reg, aorname);
 	uint64_t now = loop_now(reg->loop);
@@ -383,14 +397,26 @@ static void reply_ok(struct reg *reg, struct sip_strans *st, const char *aorname
 			uint64_t left =
 			    c->expires_ms > now ? (c->expires_ms - now + 999) / 1000 : 0;
 
-			mbuf_printf(&mb, "Contact: <%s>;expires=%llu\r\n", c->uri,
+			mbuf_printf(&mb, "Contact: <%s>;expires=%llu", c->uri,
 				    (unsigned long long)left);
+			if (c->instance[0])
+				mbuf_printf(&mb, ";+sip.instance=%s", c->instance);
+			if (c->reg_id)
+				mbuf_printf(&mb, ";reg-id=%u", c->reg_id);
+			mbuf_write_str(&mb, "\r\n");
 		}
 	}
+	if (outbound)
+		mbuf_printf(&mb, "Require: outbound\r\nFlow-Timer: %u\r\n", REG_FLOW_TIMER);
 	mbuf_write(&mb, "", 1);
 	reg->n_ok++;
 	reply(reg, st, 200, "OK", (const char *)mb.buf);
 	mbuf_reset(&mb);
+}
+
+static void reply_ok(struct reg *reg, struct sip_strans *st, const char *aorname)
+{
+	reply_ok_flow(reg, st, aorname, false);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -405,7 +431,7 @@ static void pending_finish(struct reg_pending *p)
 				  strerror(p->err));
 			reply(p->reg, p->st, 500, "Server Internal Error", "Retry-After: 5\r\n");
 		} else {
-			reply_ok(p->reg, p->st, p->aor);
+			reply_ok_flow(p->reg, p->st, p->aor, p->outbound);
 		}
 	}
 	free(p);
@@ -673,6 +699,75 @@ static void evict_one(struct reg_pending *p, struct reg_aor *aor)
 	contact_free(victim, false);
 }
 
+/* RFC 5626 §5.2, RFC 5627: a Contact's +sip.instance (kept as sent, quotes included) and, when
+ * the REGISTER supports outbound, its reg-id. */
+static void contact_flow(const struct req_contact *rc, bool outbound, char *inst, size_t size,
+			 uint32_t *reg_id)
+{
+	struct pl v;
+
+	inst[0] = '\0';
+	*reg_id = 0;
+	if (sip_param_get(&rc->addr.params, "+sip.instance", &v) || !v.l || v.l >= size)
+		return;
+	pl_strcpy(&v, inst, size);
+	if (outbound && !sip_param_get(&rc->addr.params, "reg-id", &v) && pl_u32(&v, reg_id))
+		*reg_id = 0;
+}
+
+/* The bindings of one device (same +sip.instance and reg-id) other than keep: that device
+ * re-registering from a new address replaces them, it does not add one (RFC 5626 §6). */
+static void replace_instance(struct reg_pending *p, struct reg_aor *aor, const char *inst,
+			     uint32_t reg_id, const struct reg_contact *keep)
+{
+	struct le *le = aor->contacts.head;
+
+	while (le) {
+		struct reg_contact *c = le->data;
+
+		le = le->next;
+		if (c == keep || strcmp(c->instance, inst) || c->reg_id != reg_id)
+			continue;
+		log_info("%s: binding %s replaced (same device %s at a new address)", aor->name,
+			 c->uri, inst);
+		if (p->reg->store)
+			pending_del(p, c);
+		contact_free(c, false);
+	}
+}
+
+void reg_flow_closed(enum sip_transport type, const struct sa *peer, void *arg)
+{
+	struct reg *reg = arg;
+
+	for (size_t i = 0; i < reg->aors.nbuckets; i++) {
+		for (struct le *al = reg->aors.buckets[i].head; al; al = al->next) {
+			struct reg_aor *aor = al->data;
+			struct le *le = aor->contacts.head;
+			bool removed = false;
+
+			while (le) {
+				struct reg_contact *c = le->data;
+				char buf[SA_STRLEN];
+
+				le = le->next;
+				/* TLS bindings always (no new connection is ever made toward a
+				 * phone); TCP ones when the phone registered a flow (reg-id). */
+				if (c->tp != type || !sa_eq(&c->source, peer) ||
+				    (type != SIP_TP_TLS && !c->reg_id))
+					continue;
+				log_info("%s: binding %s removed: its %s connection from %s closed",
+					 aor->name, c->uri, sip_transport_name(type),
+					 sa_fmt(peer, buf, sizeof(buf)));
+				contact_free(c, true);
+				removed = true;
+			}
+			if (removed && !aor->contacts.count)
+				reg_qualify_stop(aor);
+		}
+	}
+}
+
 /* §10.3 step 7: applies the request's bindings; queues the store writes on p. */
 static int apply_bindings(struct reg *reg, struct reg_pending *p, struct reg_aor *aor,
 			  const struct sip_msg *msg, struct req_contact *rc, size_t n,
@@ -722,7 +817,8 @@ static int apply_bindings(struct reg *reg, struct reg_pending *p, struct reg_aor
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct reg_contact *c = contact_find(aor, &rc[i].addr);
-		char buf[SA_STRLEN];
+		char buf[SA_STRLEN], inst[REG_INSTANCE_MAX];
+		uint32_t reg_id;
 
 		if (c && pl_eq_str(&msg->call_id, c->call_id) && msg->cseq.num <= c->cseq)
 			continue; /* out of order or repeated: the binding stands (§10.3 step 7) */
@@ -735,6 +831,9 @@ static int apply_bindings(struct reg *reg, struct reg_pending *p, struct reg_aor
 			}
 			continue;
 		}
+		contact_flow(&rc[i], p->outbound, inst, sizeof(inst), &reg_id);
+		if (inst[0])
+			replace_instance(p, aor, inst, reg_id, c);
 		if (c)
 			contact_free(c, false);
 		else if (aor->contacts.count >= reg->set.max_contacts)
@@ -745,6 +844,8 @@ static int apply_bindings(struct reg *reg, struct reg_pending *p, struct reg_aor
 		c->source = msg->src;
 		c->local = msg->dst;
 		c->tp = msg->tp;
+		snprintf(c->instance, sizeof(c->instance), "%s", inst);
+		c->reg_id = reg_id;
 		c->cseq = msg->cseq.num;
 		c->registered_at = reg_now_unix(reg);
 		contact_arm(c, rc[i].expires);
@@ -837,6 +938,8 @@ bool reg_handle_register(struct sip_strans *st, const struct sip_msg *msg, void 
 	strcpy(pend->aor, name);
 	pend->reg = reg;
 	pend->st = st;
+	pend->outbound = sip_msg_has_option(msg, SIP_HDR_SUPPORTED, "outbound") ||
+			 sip_msg_has_option(msg, SIP_HDR_REQUIRE, "outbound");
 	list_append(&reg->pending, &pend->le, pend);
 	/* One write in flight of our own, so that callbacks of writes queued below cannot finish
 	 * the answer before every write is queued. */

@@ -80,6 +80,9 @@ static size_t unsupported_requires(const struct sip_msg *msg, struct mbuf *mb)
 	while (sip_hdr_iter_next(&it, &tag)) {
 		if (!tag.l || option_supported(&tag))
 			continue;
+		/* RFC 5626: the registrar keeps flows (reg-id, Flow-Timer). */
+		if (msg->mid == SIP_METHOD_REGISTER && pl_caseeq_str(&tag, "outbound"))
+			continue;
 		if (n)
 			mbuf_write_str(mb, ", ");
 		mbuf_write_pl(mb, &tag);

@@ -464,6 +464,11 @@ int sip_tls_ciphers_check(const char *ciphers, char *why, size_t size);
 /* The certificate's SHA-256 fingerprint, "AB:CD:..." (size >= 96). */
 int sip_tls_fingerprint(const char *certfile, char *out, size_t size);
 
+/* Called when a TCP or TLS connection closes (any reason but sip_transp_free), with the peer's
+ * address and port: the registrar removes the bindings of that flow (RFC 5626). One handler. */
+typedef void(sip_transp_close_h)(enum sip_transport type, const struct sa *peer, void *arg);
+void sip_transp_set_close_h(struct sip_transp *tp, sip_transp_close_h *h, void *arg);
+
 struct sip_conn *sip_conn_ref(struct sip_conn *conn);
 void sip_conn_deref(struct sip_conn *conn);
 size_t sip_transp_conn_count(const struct sip_transp *tp);

@@ -21,7 +21,7 @@
 #include "transp_int.h"
 
 #define SELF_CERT "tls-cert.pem"
-#define SELF_KEY "tls-key.pem"
+#define SELF_KEY  "tls-key.pem"
 #define SELF_DAYS 3650
 
 /* The first error OpenSSL queued, as text, and the queue emptied. */
@@ -32,7 +32,8 @@ static void ssl_why(char *why, size_t size, const char *what)
 
 	if (e) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		snprintf(why, size, "%s: %s", what, ERR_reason_error_string(e) ? ERR_reason_error_string(e) : buf);
+		snprintf(why, size, "%s: %s", what,
+			 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : buf);
 	} else {
 		snprintf(why, size, "%s", what);
 	}
@@ -219,8 +220,9 @@ int sip_tls_ctx_new(SSL_CTX **ctxp, const struct sip_tls_opts *o, char *why, siz
 		if (access(cert, F_OK) < 0 || access(key, F_OK) < 0) {
 			err = make_self_signed(cert, key);
 			if (err) {
-				snprintf(why, size, "cannot create a self-signed certificate %s: %s",
-					 cert, strerror(err));
+				snprintf(why, size,
+					 "cannot create a self-signed certificate %s: %s", cert,
+					 strerror(err));
 				return err;
 			}
 			log_notice("tls: created a self-signed certificate %s", cert);
@@ -241,9 +243,9 @@ int sip_tls_ctx_new(SSL_CTX **ctxp, const struct sip_tls_opts *o, char *why, siz
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, 0);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-					 SSL_OP_CIPHER_SERVER_PREFERENCE);
+				     SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+				  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if (o->ciphers && *o->ciphers && SSL_CTX_set_cipher_list(ctx, o->ciphers) != 1) {

@@ -1,6 +1,7 @@
 /* transp: SIP transports (RFC 3261 §18, RFC 3581, RFC 5626 §4.4.1): UDP, TCP and TLS sockets on
- * IPv4 and IPv6 (TLS: OpenSSL on the connection's socket, non-blocking), stream framing by Content-Length, replies leaving from the arrival address, and the
- * overload signal (RFC 6357) from how long datagrams waited before we handled them. */
+ * IPv4 and IPv6 (TLS: OpenSSL on the connection's socket, non-blocking), stream framing by
+ * Content-Length, replies leaving from the arrival address, and the overload signal (RFC 6357)
+ * from how long datagrams waited before we handled them. */
 #define LOG_MODULE "sip"
 
 #include <errno.h>
@@ -75,6 +76,8 @@ struct sip_transp {
 	size_t nconns;
 	struct transp_probe *probe;
 	SSL_CTX *tls_ctx;    /* sip_transp_tls(): TLS listeners and connections */
+	sip_transp_close_h *close_h; /* a connection closed (the registrar's flows) */
+	void *close_arg;
 	size_t n_over;	     /* UDP sockets whose load says overloaded */
 	int64_t over_logged; /* when overload was last logged */
 
@@ -202,6 +205,7 @@ void sip_transp_free(struct sip_transp *tp)
 {
 	if (!tp)
 		return;
+	tp->close_h = NULL; /* shutting down: no flow is lost, the daemon is */
 	for (size_t i = 0; i < CONN_BUCKETS; i++) {
 		while (tp->conns[i].head)
 			conn_close(tp->conns[i].head->data, "transport closed");
@@ -243,6 +247,14 @@ void sip_transp_set_limits(struct sip_transp *tp, const struct sip_transp_limits
 							 : OVERLOAD_HOLD_DEFAULT;
 	tp->limits.max_conns_per_addr = l.max_conns_per_addr ? l.max_conns_per_addr
 							     : LIMIT_PER_ADDR_DEFAULT;
+}
+
+void sip_transp_set_close_h(struct sip_transp *tp, sip_transp_close_h *h, void *arg)
+{
+	if (!tp)
+		return;
+	tp->close_h = h;
+	tp->close_arg = arg;
 }
 
 size_t sip_transp_conn_count(const struct sip_transp *tp)
@@ -727,6 +739,8 @@ static void conn_close(struct sip_conn *conn, const char *why)
 	conn->out_off = 0;
 	if (!conn->processing)
 		mbuf_reset(&conn->in);
+	if (tp->close_h)
+		tp->close_h(conn->type, &conn->peer, tp->close_arg);
 	mem_deref(conn); /* the transport's reference */
 }
 

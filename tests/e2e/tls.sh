@@ -16,6 +16,8 @@
 #     certificate as its CA) and 802 over UDP: `sip show peers` says TLS for 801; 801 calls 802,
 #     802 answers, each hears the other's tone; a capture of the phone-side TLS port holds no
 #     cleartext SIP.
+#  5. Flows (RFC 5626): baresip killed with -9: its binding goes when the connection closes; a
+#     silent baresip (no keep-alives) is closed at tcp_idle_timeout and its binding goes.
 # The daemon survives it all with no sanitizer report.
 . "$(dirname "$0")/lib.sh"
 
@@ -247,6 +249,35 @@ if have_baresip && command -v tcpdump >/dev/null; then
 	check "capture-no-cleartext-sip" bash -c '! grep -a -q "SIP/2.0\|REGISTER sip\|INVITE sip\|Call-ID\|auth_pass\|pw801" "$1"' _ "$PCAP"
 else
 	echo "# baresip or tcpdump not installed: skipped"
+fi
+
+# ---- 5. flows: a dead or silent connection takes its binding ------------------------------------
+no_binding() { cli sip show peer "$1" | grep -q "Addr->IP *: (Unspecified)"; }
+if have_baresip; then
+	# baresip killed (-9): the kernel closes its connection, the binding goes at once.
+	baresip -f "$B1" -t 30 >"$WORK/baresip801-kill.log" 2>&1 &
+	K_PID=$!
+	PIDS+=("$K_PID")
+	check "flow-registers" wait_for 10 peer_ua 801 baresip
+	kill -KILL "$K_PID"
+	wait "$K_PID" 2>/dev/null
+	check "dead-connection-unbinds" wait_for 5 no_binding 801
+	check "dead-connection-logged" grep -q "801: binding .* removed: its TLS connection" "$DAEMON_LOG"
+	check "stop-2" stop_daemon
+	mv "$DAEMON_LOG" "$WORK/mikakad.log.2"
+	# A silent phone (no keep-alives): its connection is closed at tcp_idle_timeout (4 s here)
+	# and its binding goes with it, while baresip still runs.
+	printf '[sip]\ntcp_idle_timeout=4\n' >"$CONF/mikaka.conf"
+	daemon_start "$CONF" -v
+	timeout 30 baresip -f "$B1" -t 20 >"$WORK/baresip801-idle.log" 2>&1 &
+	PIDS+=($!)
+	check "idle-flow-registers" wait_for 10 peer_ua 801 baresip
+	t0=$(date +%s)
+	check "silent-connection-unbinds" wait_for 10 no_binding 801
+	echo "# binding gone after $(($(date +%s) - t0)) s of silence"
+	check "silent-connection-idle-logged" grep -q "closed: idle" "$DAEMON_LOG"
+else
+	echo "# baresip not installed: flow checks skipped"
 fi
 
 check "daemon-alive" daemon_alive

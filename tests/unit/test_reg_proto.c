@@ -369,6 +369,123 @@ static uint16_t do_register(const char *user, const char *password, enum reg_alg
 	return code;
 }
 
+/* A REGISTER with credentials and extra header lines; the answer's text into buf. */
+static void register_raw(const char *user, const char *password, const char *call_id,
+			 const char *contact, const char *extra, char *buf, size_t size)
+{
+	char nonce[128], auth[1024];
+	struct regreq r = {.user = user, .call_id = call_id, .expires = "600", .contact = contact,
+			   .auth = auth, .extra = extra};
+	ssize_t n = -1;
+
+	get_nonce(user, REG_DIGEST_MD5, nonce, sizeof(nonce));
+	make_auth(auth, sizeof(auth), REG_DIGEST_MD5, user, password, nonce, 1);
+	send_register(&r);
+	for (int i = 0; i < 200 && n <= 0; i++) {
+		n = recv(fx.phone, buf, size - 1, 0);
+		if (n <= 0)
+			loop_run_once(fx.loop, 5);
+	}
+	assert_true(n > 0);
+	buf[n] = '\0';
+}
+
+/* RFC 5626 §6: a REGISTER with Supported: outbound, +sip.instance and reg-id gets Require:
+ * outbound and a Flow-Timer, its Contact echoed with both; without Supported: outbound, reg-id is
+ * ignored and no Flow-Timer is given. */
+static void test_outbound_flow_timer(void **state)
+{
+	char buf[4096], contact[256];
+
+	(void)state;
+	snprintf(contact, sizeof(contact),
+		 "<sip:801@127.0.0.1:%u>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>\""
+		 ";reg-id=1",
+		 fx.phone_port);
+	register_raw("801", "pw801", "cid-ob", contact, "Supported: path, outbound\r\n", buf,
+		     sizeof(buf));
+	assert_non_null(strstr(buf, "SIP/2.0 200 OK"));
+	assert_non_null(strstr(buf, "\r\nRequire: outbound\r\n"));
+	assert_non_null(strstr(buf, "\r\nFlow-Timer: 120\r\n"));
+	assert_non_null(strstr(buf, ";+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000a1>\""));
+	assert_non_null(strstr(buf, ";reg-id=1"));
+	/* Same phone, no outbound support: no Flow-Timer, no reg-id. */
+	register_raw("801", "pw801", "cid-ob", contact, NULL, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "SIP/2.0 200 OK"));
+	assert_null(strstr(buf, "Flow-Timer"));
+	assert_null(strstr(buf, "reg-id"));
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+}
+
+/* One device (+sip.instance, reg-id) re-registering from a new address with a new Call-ID
+ * replaces its binding; another device adds one. */
+static void test_instance_replaces(void **state)
+{
+	static const char inst[] = ";+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000b2>\"";
+	char buf[4096], contact[256];
+
+	(void)state;
+	snprintf(contact, sizeof(contact), "<sip:801@192.0.2.10:5060>%s;reg-id=1", inst);
+	register_raw("801", "pw801", "cid-a", contact, "Supported: outbound\r\n", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "SIP/2.0 200 OK"));
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+	snprintf(contact, sizeof(contact), "<sip:801@198.51.100.7:40000>%s;reg-id=1", inst);
+	register_raw("801", "pw801", "cid-b", contact, "Supported: outbound\r\n", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "SIP/2.0 200 OK"));
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+	assert_non_null(strstr(buf, "<sip:801@198.51.100.7:40000>"));
+	assert_null(strstr(buf, "192.0.2.10"));
+	/* Without outbound the instance alone still names the device. */
+	snprintf(contact, sizeof(contact), "<sip:801@203.0.113.9:5070>%s", inst);
+	register_raw("801", "pw801", "cid-c", contact, NULL, buf, sizeof(buf));
+	snprintf(contact, sizeof(contact), "<sip:801@203.0.113.9:5071>%s", inst);
+	register_raw("801", "pw801", "cid-d", contact, NULL, buf, sizeof(buf));
+	/* the reg-id=1 flow stays (another flow of that device), the plain one was replaced */
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 2);
+	/* Another device adds. */
+	snprintf(contact, sizeof(contact),
+		 "<sip:801@203.0.113.10:5060>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000c3>\"");
+	register_raw("801", "pw801", "cid-e", contact, NULL, buf, sizeof(buf));
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 3);
+}
+
+/* A closed connection takes its flow's bindings: TLS ones always, TCP ones with a reg-id; not
+ * those of another address or transport. */
+static void test_flow_closed(void **state)
+{
+	char buf[4096], contact[256];
+	struct reg_aor *aor;
+	struct reg_contact *c;
+	struct sa other = fx.phone_addr;
+
+	(void)state;
+	snprintf(contact, sizeof(contact), "<sip:801@127.0.0.1:%u>", fx.phone_port);
+	register_raw("801", "pw801", "cid-f", contact, NULL, buf, sizeof(buf));
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+	aor = reg_aor_find(fx.reg, "801");
+	c = aor->contacts.head->data;
+	/* (The test's phone speaks UDP: the binding is made to look like one over TCP.) */
+	c->tp = SIP_TP_TCP;
+	reg_flow_closed(SIP_TP_TCP, &fx.phone_addr, fx.reg);
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1); /* TCP without reg-id: kept */
+	c->tp = SIP_TP_TLS;
+	sa_set_port(&other, (uint16_t)(fx.phone_port + 1));
+	reg_flow_closed(SIP_TP_TLS, &other, fx.reg);
+	reg_flow_closed(SIP_TP_TCP, &fx.phone_addr, fx.reg);
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 1);
+	reg_flow_closed(SIP_TP_TLS, &fx.phone_addr, fx.reg);
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 0);
+	/* A TCP flow with a reg-id goes. */
+	snprintf(contact, sizeof(contact),
+		 "<sip:801@127.0.0.1:%u>;+sip.instance=\"<urn:uuid:1>\";reg-id=2", fx.phone_port);
+	register_raw("801", "pw801", "cid-g", contact, "Supported: outbound\r\n", buf, sizeof(buf));
+	c = reg_aor_find(fx.reg, "801")->contacts.head->data;
+	assert_int_equal(c->reg_id, 2);
+	c->tp = SIP_TP_TCP;
+	reg_flow_closed(SIP_TP_TCP, &fx.phone_addr, fx.reg);
+	assert_int_equal(reg_contact_count(fx.reg, "801"), 0);
+}
+
 static unsigned count_hdr(const struct sip_msg *m, enum sip_hdr_id id)
 {
 	return (unsigned)sip_msg_hdr_count(m, id);
@@ -1487,6 +1604,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_expires_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wildcard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_contacts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outbound_flow_timer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instance_replaces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flow_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_auth_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ban, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
