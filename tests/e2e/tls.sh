@@ -163,7 +163,8 @@ check "tls11-alert" grep -qi "alert protocol version\|unsupported protocol\|no p
 # A plain TCP client speaking SIP: closed without an answer.
 plain() {
 	exec 5<>"/dev/tcp/$ADDR/5061" || return 1
-	opts plain >&5
+	# (The daemon may close before the whole request is written: no SIGPIPE for us.)
+	(trap '' PIPE; opts plain >&5) 2>/dev/null
 	local got
 	got=$(timeout 5 cat <&5 2>/dev/null)
 	exec 5>&-
