@@ -67,6 +67,7 @@ struct loop {
 	struct loop_after *after;
 	size_t after_len;
 	bool after_dirty; /* a hook was removed: compact after the hooks have run */
+	bool in_turn;	  /* dispatching fds or timers of a turn; the after-turn hooks follow */
 
 	loop_signal_h *sig_h;
 	void *sig_arg;
@@ -536,9 +537,11 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 			return errno;
 		n = 0;
 	}
+	loop->in_turn = true;
 	for (int i = 0; i < n; i++)
 		loop_fd_dispatch(loop, &evs[i]);
 	loop_timers_run(loop);
+	loop->in_turn = false;
 	/* Hooks may be added while running; the array may move, so index it afresh each time. */
 	for (size_t i = 0; i < loop->after_len; i++) {
 		if (loop->after[i].h)
@@ -547,6 +550,11 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 	if (loop->after_dirty)
 		loop_after_compact(loop);
 	return 0;
+}
+
+bool loop_in_turn(const struct loop *loop)
+{
+	return loop && loop->in_turn;
 }
 
 int loop_run(struct loop *loop)

@@ -86,5 +86,9 @@ typedef void(loop_after_h)(void *arg);
 int loop_after_add(struct loop *loop, loop_after_h *h, void *arg);
 /* Removes a hook added with the same h and arg (safe from inside any hook); ENOENT if absent. */
 int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg);
+/* True while a turn of loop_run_once() dispatches fds or fires timers, i.e. when the after-turn
+ * hooks are still to run in this turn (work deferred to a hook will be done shortly); false in
+ * the hooks themselves and outside the loop. */
+bool loop_in_turn(const struct loop *loop);
 
 #endif /* MIKAKA_LOOP_H */

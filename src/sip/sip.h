@@ -403,6 +403,27 @@ int sip_transp_bound(const struct sip_transp *tp, enum sip_transport type, size_
  * the connection until it is established). Returns 0 or an errno value. */
 int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
 		    const struct sa *src, const struct sa *dst, const void *data, size_t len);
+/* UDP datagrams sent while the loop dispatches a turn (loop_in_turn()) are copied and queued;
+ * the transport's after-turn hook sends them all, in order, one sendmmsg() per run of
+ * datagrams from the same socket. Then sip_transp_send() and the response senders return 0
+ * for a datagram that passed the checks, and an error the kernel gives at the flush is logged
+ * (a transaction retransmits or times out as for a lost datagram). Outside a turn (the hooks,
+ * tests, start and stop) a datagram leaves at once, behind whatever is queued.
+ * sip_transp_send_now() always does that and returns the kernel's verdict on this datagram:
+ * for a new request, whose caller acts on a send error (RFC 3261 §8.1.3.1). */
+int sip_transp_send_now(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
+			const struct sa *src, const struct sa *dst, const void *data, size_t len);
+/* Sends what is queued now (also done by the after-turn hook and by sip_transp_free()). */
+void sip_transp_flush(struct sip_transp *tp);
+
+/* What the UDP send queue did, for tests and the benchmarks. */
+struct sip_transp_tx_stats {
+	uint64_t datagrams; /* UDP datagrams handed to the kernel (sent or failed) */
+	uint64_t syscalls;  /* sendmmsg()/sendmsg() calls that carried them */
+	uint64_t flushes;   /* flushes that had something to send */
+	uint64_t errors;    /* datagrams the kernel refused */
+};
+void sip_transp_tx_stats(const struct sip_transp *tp, struct sip_transp_tx_stats *st);
 
 /* Sends a response to the request it answers, by RFC 3261 §18.2.2 and RFC 3581: back on the
  * request's connection (reliable), else to received/rport or the Via sent-by; from the

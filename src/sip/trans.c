@@ -665,14 +665,16 @@ static void ctrans_notify(struct sip_ctrans *ct, int err, const struct sip_msg *
 	mem_deref(ct);
 }
 
-static int ctrans_send(struct sip_ctrans *ct, const void *data, size_t len)
+/* now: the first send of a request, whose error the caller acts on (the transport's queue is
+ * flushed with it); retransmissions and ACKs may wait for the end of the loop turn. */
+static int ctrans_send(struct sip_ctrans *ct, const void *data, size_t len, bool now)
 {
 	struct sa src, dst;
 	bool have_src = sip_sockaddr_get(&src, &ct->src);
 
 	sip_sockaddr_get(&dst, &ct->dst);
-	return sip_transp_send(ct->stack->tp, ct->type, NULL, have_src ? &src : NULL, &dst, data,
-			       len);
+	return (now ? sip_transp_send_now : sip_transp_send)(
+	    ct->stack->tp, ct->type, NULL, have_src ? &src : NULL, &dst, data, len);
 }
 
 static void ctrans_retx_h(void *arg)
@@ -683,7 +685,7 @@ static void ctrans_retx_h(void *arg)
 
 	if (ct->state != CTRANS_CALLING && !(ct->state == CTRANS_PROCEEDING && !ct->invite))
 		return;
-	err = ctrans_send(ct, ct->req->raw.p, ct->req->raw.l);
+	err = ctrans_send(ct, ct->req->raw.p, ct->req->raw.l, false);
 	if (err)
 		log_debug("retransmission of %.*s failed: %s", PL_ARG(ct->req->method),
 			  strerror(err));
@@ -801,7 +803,7 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 			ct->state = CTRANS_COMPLETED;
 			err = ctrans_build_related(&ct->ack, ct, "ACK", resp, NULL);
 			if (!err)
-				err = ctrans_send(ct, ct->ack.buf, ct->ack.end);
+				err = ctrans_send(ct, ct->ack.buf, ct->ack.end, false);
 			if (err)
 				log_info("ACK for %u failed: %s", code, strerror(err));
 			/* Timer D: at least 32 s for unreliable transports (§17.1.1.2). */
@@ -817,7 +819,7 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 		return;
 	case CTRANS_COMPLETED:
 		if (code >= 300 && ct->ack.end) {
-			err = ctrans_send(ct, ct->ack.buf, ct->ack.end);
+			err = ctrans_send(ct, ct->ack.buf, ct->ack.end, false);
 			if (err)
 				log_debug("ACK retransmission failed: %s", strerror(err));
 		}
@@ -947,7 +949,7 @@ int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 	ct->arg = arg;
 	mbuf_init(&ct->ack);
 
-	err = ctrans_send(ct, msg->raw.p, msg->raw.l);
+	err = ctrans_send(ct, msg->raw.p, msg->raw.l, true);
 	if (err)
 		goto fail;
 	if (!ct->reliable) {

@@ -40,6 +40,11 @@
 
 #define NS_PER_MS 1000000LL
 
+#define ROUTE_CACHE 8	     /* destinations whose source address sip_transp_local_for keeps */
+#define ROUTE_TTL_MS 1000    /* ...for this long, so a route change is seen within a second */
+#define TX_BATCH 32	     /* UDP datagrams queued in one loop turn, at most, before a flush */
+#define TX_AREA (128 * 1024) /* bytes of their copies (malloc: pages used only when written) */
+
 /* A listening socket: UDP (receives and sends) or TCP (accepts). */
 struct transp_sock {
 	struct le le;
@@ -59,11 +64,35 @@ union transp_cmsg {
 	struct cmsghdr align;
 };
 
+/* A UDP datagram queued for the end of the loop turn: where it goes, from which socket and
+ * source address (IP_PKTINFO), and where its copy is in the transport's tx area. */
+struct transp_tx {
+	int fd;
+	bool pktinfo; /* ctl holds a source address */
+	int err;      /* after the flush: 0 or the errno of its send */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} dst;
+	socklen_t dstlen;
+	size_t off, len; /* in tx_area */
+	union transp_cmsg ctl;
+};
+
 /* Sockets for sip_transp_local_for(), created on first use and kept. Separate from the
  * transport so that a const transport can still fill the cache. */
 struct transp_probe {
 	int fd4;
 	int fd6;
+	/* The kernel's answers, kept ROUTE_TTL_MS: a call asks for the same destination a few
+	 * times, and a connect() plus getsockname() each time was two system calls per call. */
+	struct transp_route {
+		union sip_sockaddr dst;
+		union sip_sockaddr local;
+		uint64_t expires; /* loop time; 0: empty */
+	} routes[ROUTE_CACHE];
+	unsigned next; /* the entry to replace next (round robin) */
 };
 
 struct sip_transp {
@@ -89,9 +118,22 @@ struct sip_transp {
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage from[UDP_BATCH];
 	union transp_cmsg ctl[UDP_BATCH];
+
+	/* UDP send queue: datagrams sent while the loop dispatches a turn are copied here and
+	 * leave together from the after-turn hook, one sendmmsg() per run of the same socket. */
+	uint8_t *tx_area; /* TX_AREA bytes, allocated on first use */
+	size_t tx_used;	  /* bytes of tx_area in use */
+	size_t ntx;
+	struct transp_tx tx[TX_BATCH];
+	struct mmsghdr tx_mmsg[TX_BATCH];
+	struct iovec tx_iov[TX_BATCH];
+	struct sip_transp_tx_stats tx_stats;
+	bool tx_hook; /* tx_after_h is registered with the loop */
 };
 
 static void conn_close(struct sip_conn *conn, const char *why);
+static void tx_flush(struct sip_transp *tp);
+static void tx_after_h(void *arg);
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers
@@ -197,6 +239,8 @@ int sip_transp_alloc(struct sip_transp **tpp, struct loop *loop, sip_transp_recv
 	tp->h = h;
 	tp->arg = arg;
 	sip_transp_set_limits(tp, NULL);
+	/* Without the hook (no memory) datagrams simply leave one by one. */
+	tp->tx_hook = loop_after_add(loop, tx_after_h, tp) == 0;
 	*tpp = tp;
 	return 0;
 }
@@ -206,6 +250,10 @@ void sip_transp_free(struct sip_transp *tp)
 	if (!tp)
 		return;
 	tp->close_h = NULL; /* shutting down: no flow is lost, the daemon is */
+	tx_flush(tp);
+	if (tp->tx_hook)
+		loop_after_remove(tp->loop, tx_after_h, tp);
+	free(tp->tx_area);
 	for (size_t i = 0; i < CONN_BUCKETS; i++) {
 		while (tp->conns[i].head)
 			conn_close(tp->conns[i].head->data, "transport closed");
@@ -629,63 +677,202 @@ static struct transp_sock *udp_pick(struct sip_transp *tp, int prefer_fd, const 
 	return best;
 }
 
-static int udp_sendmsg(struct transp_sock *s, const struct sa *src, const struct sa *dst,
-		       const void *data, size_t len)
+/* Fills a queued datagram's IP_PKTINFO for src when it goes from a wildcard socket. */
+static void tx_set_src(struct transp_tx *t, const struct transp_sock *s, const struct sa *src,
+		       const struct sa *dst)
 {
-	union transp_cmsg ctl;
-	struct iovec iov = {(void *)data, len};
 	struct msghdr mh = {0};
+	struct cmsghdr *c;
+
+	t->pktinfo = false;
+	if (!src || !s->wildcard || sa_af(src) != sa_af(dst) || sa_is_any(src))
+		return;
+	memset(&t->ctl, 0, sizeof(t->ctl));
+	mh.msg_control = t->ctl.buf;
+	mh.msg_controllen = sizeof(t->ctl.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	if (sa_af(src) == AF_INET6) {
+		struct in6_pktinfo pi = {0};
+
+		pi.ipi6_addr = src->u.in6.sin6_addr;
+		pi.ipi6_ifindex = src->u.in6.sin6_scope_id;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	} else {
+		struct in_pktinfo pi = {0};
+
+		pi.ipi_spec_dst = src->u.in.sin_addr;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	t->pktinfo = true;
+}
+
+static socklen_t tx_ctl_len(const struct transp_tx *t)
+{
+	if (!t->pktinfo)
+		return 0;
+	return t->dst.sa.sa_family == AF_INET6 ? CMSG_SPACE(sizeof(struct in6_pktinfo))
+					       : CMSG_SPACE(sizeof(struct in_pktinfo));
+}
+
+/* One datagram the batch could not send: the source address is no longer ours (an interface
+ * went away) -> let the kernel choose rather than lose the message; anything else is its
+ * error. */
+static int tx_one_failed(struct sip_transp *tp, struct mmsghdr *mm, struct transp_tx *t, int err)
+{
+	if (err == EINVAL && mm->msg_hdr.msg_control) {
+		ssize_t n;
+
+		mm->msg_hdr.msg_control = NULL;
+		mm->msg_hdr.msg_controllen = 0;
+		tp->tx_stats.syscalls++;
+		n = sendmsg(t->fd, &mm->msg_hdr, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n >= 0)
+			return (size_t)n == t->len ? 0 : EMSGSIZE;
+		err = errno;
+	}
+	return err;
+}
+
+/* Sends every queued datagram, in order: one sendmmsg() per run of the same socket, going on
+ * past a datagram the kernel refuses (its error is kept in its entry and logged). */
+static void tx_flush(struct sip_transp *tp)
+{
+	size_t i = 0, n = tp->ntx;
+
+	if (!n)
+		return;
+	tp->tx_stats.flushes++;
+	for (size_t k = 0; k < n; k++) {
+		struct transp_tx *t = &tp->tx[k];
+		struct msghdr *mh = &tp->tx_mmsg[k].msg_hdr;
+
+		tp->tx_iov[k].iov_base = tp->tx_area + t->off;
+		tp->tx_iov[k].iov_len = t->len;
+		memset(mh, 0, sizeof(*mh));
+		mh->msg_name = &t->dst.sa;
+		mh->msg_namelen = t->dstlen;
+		mh->msg_iov = &tp->tx_iov[k];
+		mh->msg_iovlen = 1;
+		if (t->pktinfo) {
+			mh->msg_control = t->ctl.buf;
+			mh->msg_controllen = tx_ctl_len(t);
+		}
+		t->err = 0;
+	}
+	while (i < n) {
+		size_t run = 1;
+		int r;
+
+		while (i + run < n && tp->tx[i + run].fd == tp->tx[i].fd)
+			run++;
+		tp->tx_stats.syscalls++;
+		r = sendmmsg(tp->tx[i].fd, &tp->tx_mmsg[i], (unsigned)run, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0) {
+			/* The first datagram of the run failed: settle it alone, go on after it. */
+			struct transp_tx *t = &tp->tx[i];
+
+			t->err = tx_one_failed(tp, &tp->tx_mmsg[i], t, errno);
+			if (t->err) {
+				tp->tx_stats.errors++;
+				log_debug("udp: send of %zu bytes failed: %s", t->len, strerror(t->err));
+			}
+			r = 1;
+		} else {
+			for (int k = 0; k < r; k++) {
+				if (tp->tx_mmsg[i + k].msg_len != tp->tx[i + k].len) {
+					tp->tx[i + k].err = EMSGSIZE;
+					tp->tx_stats.errors++;
+				}
+			}
+		}
+		i += (size_t)r;
+	}
+	tp->tx_stats.datagrams += n;
+	tp->ntx = 0;
+	tp->tx_used = 0;
+}
+
+static void tx_after_h(void *arg)
+{
+	tx_flush(arg);
+}
+
+/* Queues one datagram from s (flushing first when the queue is full); returns its index in the
+ * queue, or -errno. */
+static int tx_queue(struct sip_transp *tp, struct transp_sock *s, const struct sa *src,
+		    const struct sa *dst, const void *data, size_t len)
+{
+	struct transp_tx *t;
+
+	if (len > TX_AREA)
+		return -EMSGSIZE;
+	if (!tp->tx_area) {
+		tp->tx_area = malloc(TX_AREA);
+		if (!tp->tx_area)
+			return -ENOMEM;
+	}
+	if (tp->ntx == TX_BATCH || TX_AREA - tp->tx_used < len)
+		tx_flush(tp);
+	t = &tp->tx[tp->ntx];
+	t->fd = s->fd;
+	t->err = 0;
+	t->dstlen = sa_socklen(dst);
+	if (t->dstlen > sizeof(t->dst))
+		return -EAFNOSUPPORT;
+	memcpy(&t->dst, &dst->u.sa, t->dstlen);
+	tx_set_src(t, s, src, dst);
+	t->off = tp->tx_used;
+	t->len = len;
+	if (len)
+		memcpy(tp->tx_area + t->off, data, len);
+	tp->tx_used += (len + 15) & ~(size_t)15;
+	if (tp->tx_used > TX_AREA)
+		tp->tx_used = TX_AREA;
+	return (int)tp->ntx++;
+}
+
+/* A datagram larger than the tx area (up to the UDP limit): sent alone, behind the queue. */
+static int udp_send_direct(struct sip_transp *tp, struct transp_sock *s, const struct sa *src,
+			   const struct sa *dst, const void *data, size_t len)
+{
+	struct transp_tx t;
+	struct iovec iov = {(void *)data, len};
+	struct mmsghdr mm = {0};
 	ssize_t n;
 
-	memset(&ctl, 0, sizeof(ctl));
-	mh.msg_name = (void *)&dst->u.sa;
-	mh.msg_namelen = sa_socklen(dst);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (src && s->wildcard && sa_af(src) == sa_af(dst) && !sa_is_any(src)) {
-		struct cmsghdr *c;
-
-		mh.msg_control = ctl.buf;
-		if (sa_af(src) == AF_INET6) {
-			struct in6_pktinfo pi = {0};
-
-			pi.ipi6_addr = src->u.in6.sin6_addr;
-			pi.ipi6_ifindex = src->u.in6.sin6_scope_id;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		} else {
-			struct in_pktinfo pi = {0};
-
-			pi.ipi_spec_dst = src->u.in.sin_addr;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		}
+	tx_flush(tp);
+	t.fd = s->fd;
+	t.len = len;
+	t.dstlen = sa_socklen(dst);
+	memcpy(&t.dst, &dst->u.sa, MIN((size_t)t.dstlen, sizeof(t.dst)));
+	tx_set_src(&t, s, src, dst);
+	mm.msg_hdr.msg_name = &t.dst.sa;
+	mm.msg_hdr.msg_namelen = t.dstlen;
+	mm.msg_hdr.msg_iov = &iov;
+	mm.msg_hdr.msg_iovlen = 1;
+	if (t.pktinfo) {
+		mm.msg_hdr.msg_control = t.ctl.buf;
+		mm.msg_hdr.msg_controllen = tx_ctl_len(&t);
 	}
-	n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0 && errno == EINVAL && mh.msg_control) {
-		/* The source address is no longer ours (an interface went away): let the
-		 * kernel choose rather than lose the message. */
-		mh.msg_control = NULL;
-		mh.msg_controllen = 0;
-		n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-	}
+	tp->tx_stats.syscalls++;
+	tp->tx_stats.datagrams++;
+	n = sendmsg(s->fd, &mm.msg_hdr, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0)
-		return errno;
+		return tx_one_failed(tp, &mm, &t, errno);
 	return (size_t)n == len ? 0 : EMSGSIZE;
 }
 
 static int udp_send(struct sip_transp *tp, int prefer_fd, const struct sa *src,
-		    const struct sa *dst, const void *data, size_t len)
+		    const struct sa *dst, const void *data, size_t len, bool now)
 {
 	struct transp_sock *s;
+	int i;
 
 	if (!sa_isset(dst))
 		return EINVAL;
@@ -694,7 +881,30 @@ static int udp_send(struct sip_transp *tp, int prefer_fd, const struct sa *src,
 	s = udp_pick(tp, prefer_fd, src, dst);
 	if (!s)
 		return EAFNOSUPPORT;
-	return udp_sendmsg(s, src, dst, data, len);
+	if (len > TX_AREA)
+		return udp_send_direct(tp, s, src, dst, data, len);
+	i = tx_queue(tp, s, src, dst, data, len);
+	if (i < 0)
+		return -i;
+	if (!now && tp->tx_hook && loop_in_turn(tp->loop))
+		return 0;
+	tx_flush(tp);
+	return tp->tx[i].err;
+}
+
+void sip_transp_flush(struct sip_transp *tp)
+{
+	if (tp)
+		tx_flush(tp);
+}
+
+void sip_transp_tx_stats(const struct sip_transp *tp, struct sip_transp_tx_stats *st)
+{
+	if (!st)
+		return;
+	memset(st, 0, sizeof(*st));
+	if (tp)
+		*st = tp->tx_stats;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1458,8 +1668,9 @@ int sip_transp_bound(const struct sip_transp *tp, enum sip_transport type, size_
  * Sending
  */
 
-int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
-		    const struct sa *src, const struct sa *dst, const void *data, size_t len)
+static int transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
+		       const struct sa *src, const struct sa *dst, const void *data, size_t len,
+		       bool now)
 {
 	int err;
 
@@ -1469,7 +1680,7 @@ int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_c
 	case SIP_TP_UDP:
 		if (!dst)
 			return EINVAL;
-		return udp_send(tp, -1, src, dst, data, len);
+		return udp_send(tp, -1, src, dst, data, len, now);
 	case SIP_TP_TCP:
 	case SIP_TP_TLS:
 		if (conn && conn->tp == tp && sip_conn_is_open(conn) && conn->type == type)
@@ -1486,6 +1697,18 @@ int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_c
 	default:
 		return EPROTONOSUPPORT;
 	}
+}
+
+int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
+		    const struct sa *src, const struct sa *dst, const void *data, size_t len)
+{
+	return transp_send(tp, type, conn, src, dst, data, len, false);
+}
+
+int sip_transp_send_now(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
+			const struct sa *src, const struct sa *dst, const void *data, size_t len)
+{
+	return transp_send(tp, type, conn, src, dst, data, len, true);
 }
 
 void sip_sockaddr_set(union sip_sockaddr *out, const struct sa *sa)
@@ -1550,13 +1773,13 @@ int sip_transp_send_route(struct sip_transp *tp, const struct sip_resp_route *rr
 		if (rr->conn && rr->conn->tp == tp && sip_conn_is_open(rr->conn))
 			return conn_write(rr->conn, data, len);
 		sa_set_port(&dst, rr->port);
-		return sip_transp_send(tp, rr->tp, NULL, src, &dst, data, len);
+		return transp_send(tp, rr->tp, NULL, src, &dst, data, len, false);
 	}
 	if (rr->tp != SIP_TP_UDP)
 		return EPROTONOSUPPORT;
 	if (rr->to_port)
 		sa_set_port(&dst, rr->port);
-	return udp_send(tp, rr->sock, src, &dst, data, len);
+	return udp_send(tp, rr->sock, src, &dst, data, len, false);
 }
 
 int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req, const void *data,
@@ -1568,6 +1791,51 @@ int sip_transp_send_response(struct sip_transp *tp, const struct sip_msg *req, c
 		return EINVAL;
 	sip_resp_route_set(&rr, req);
 	return sip_transp_send_route(tp, &rr, data, len);
+}
+
+static bool sockaddr_eq(const union sip_sockaddr *a, const union sip_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof(a->in6.sin6_addr));
+}
+
+/* The source address the routing table gives for `to`: from the cache while fresh, else by
+ * connecting the probe socket (which sends nothing). Failures are not kept, so an unreachable
+ * destination is asked about again every time. */
+static int route_lookup(const struct sip_transp *tp, int *fdp, const struct sa *to, struct sa *l)
+{
+	struct transp_probe *pr = tp->probe;
+	union sip_sockaddr key;
+	uint64_t now = loop_now(tp->loop);
+	struct transp_route *r;
+	int err;
+
+	sip_sockaddr_set(&key, to);
+	for (size_t i = 0; i < ROUTE_CACHE; i++) {
+		r = &pr->routes[i];
+		if (r->expires > now && sockaddr_eq(&r->dst, &key)) {
+			sip_sockaddr_get(l, &r->local);
+			return 0;
+		}
+	}
+	/* Connecting a UDP socket sends nothing: it only asks the routing table for a source. */
+	if (connect(*fdp, &to->u.sa, sa_socklen(to)) < 0)
+		return errno;
+	err = sock_local(*fdp, l);
+	if (err)
+		return err;
+	r = &pr->routes[pr->next];
+	pr->next = (pr->next + 1) % ROUTE_CACHE;
+	r->dst = key;
+	sip_sockaddr_set(&r->local, l);
+	r->expires = now + ROUTE_TTL_MS;
+	return 0;
 }
 
 int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, struct sa *local)
@@ -1588,10 +1856,7 @@ int sip_transp_local_for(const struct sip_transp *tp, const struct sa *dst, stru
 	to = *dst;
 	if (!sa_port(&to))
 		sa_set_port(&to, SIP_PORT_DEFAULT);
-	/* Connecting a UDP socket sends nothing: it only asks the routing table for a source. */
-	if (connect(*fdp, &to.u.sa, sa_socklen(&to)) < 0)
-		return errno;
-	err = sock_local(*fdp, &l);
+	err = route_lookup(tp, fdp, &to, &l);
 	if (err)
 		return err;
 	/* The probe's own port means nothing: give the port of a listening socket that can

@@ -453,6 +453,176 @@ static void test_udp_send_source(void **state)
 	close(fd);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * UDP send queue: datagrams sent during a loop turn leave together after it
+ */
+
+struct batch {
+	struct env *e;
+	struct sa s1, s2, cli, big_dst;
+	int fd;
+	bool arrived_early; /* something reached the client before the turn ended */
+	int now_err;
+	struct sip_transp_tx_stats during;
+	char *big;
+	size_t big_len;
+	int mode;
+};
+
+static void batch_send(struct batch *b, const char *src_addr, uint16_t src_port, const char *txt)
+{
+	struct sa src;
+
+	assert_int_equal(sa_set_str(&src, src_addr, src_port), 0);
+	assert_int_equal(sip_transp_send(b->e->tp, SIP_TP_UDP, NULL, &src, &b->cli, txt, strlen(txt)),
+			 0);
+}
+
+static void batch_tmr_h(void *arg)
+{
+	struct batch *b = arg;
+	char buf[16];
+
+	if (b->mode == 0) {
+		/* Three from the specific socket, two from the wildcard one (IP_PKTINFO), then
+		 * one more from the specific one: three runs, in this order. */
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "a");
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "b");
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "c");
+		batch_send(b, "127.0.0.3", sa_port(&b->s2), "d");
+		batch_send(b, "127.0.0.4", sa_port(&b->s2), "e");
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "f");
+	} else if (b->mode == 1) {
+		/* The kernel refuses the middle one (too large for UDP): the others still go. */
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "a");
+		assert_int_equal(sip_transp_send(b->e->tp, SIP_TP_UDP, NULL, NULL, &b->cli, b->big,
+						 b->big_len),
+				 0);
+		batch_send(b, "127.0.0.3", sa_port(&b->s2), "c");
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "d");
+	} else {
+		/* A request's first send: leaves at once, behind what was queued. */
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "a");
+		b->now_err = sip_transp_send_now(b->e->tp, SIP_TP_UDP, NULL, NULL, &b->cli, "b", 1);
+		batch_send(b, "127.0.0.1", sa_port(&b->s1), "c");
+	}
+	b->arrived_early = recv(b->fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0;
+	sip_transp_tx_stats(b->e->tp, &b->during);
+}
+
+static void batch_setup(struct env *e, struct batch *b, int mode)
+{
+	memset(b, 0, sizeof(*b));
+	b->e = e;
+	b->mode = mode;
+	b->s1 = listen_on(e, SIP_TP_UDP, "127.0.0.1", 0);
+	b->s2 = listen_on(e, SIP_TP_UDP, "0.0.0.0", 0);
+	b->fd = udp_client("127.0.0.1", &b->cli);
+}
+
+static void batch_turn(struct batch *b)
+{
+	struct loop_timer t;
+
+	loop_timer_init(&t);
+	assert_int_equal(loop_timer_start(b->e->loop, &t, 0, batch_tmr_h, b), 0);
+	assert_int_equal(loop_run_once(b->e->loop, 100), 0);
+	assert_false(loop_timer_active(&t));
+}
+
+static void batch_expect(struct batch *b, const char *txt, const char *from_addr, uint16_t port)
+{
+	char buf[16];
+	struct sa from, exp;
+	ssize_t n;
+
+	from.len = sizeof(from.u.ss);
+	n = recvfrom(b->fd, buf, sizeof(buf), MSG_DONTWAIT, &from.u.sa, &from.len);
+	assert_int_equal(n, (ssize_t)strlen(txt));
+	assert_memory_equal(buf, txt, (size_t)n);
+	if (from_addr) {
+		assert_int_equal(sa_set_str(&exp, from_addr, port), 0);
+		assert_true(sa_eq(&from, &exp));
+	}
+}
+
+static void test_udp_batch_one_flush(void **state)
+{
+	struct env *e = *state;
+	struct batch b;
+	struct sip_transp_tx_stats st0, st;
+	char buf[16];
+
+	batch_setup(e, &b, 0);
+	sip_transp_tx_stats(e->tp, &st0);
+	batch_turn(&b);
+	/* Nothing left during the turn; all six in one flush of three system calls. */
+	assert_false(b.arrived_early);
+	assert_int_equal(b.during.datagrams, st0.datagrams);
+	sip_transp_tx_stats(e->tp, &st);
+	assert_int_equal(st.flushes - st0.flushes, 1);
+	assert_int_equal(st.datagrams - st0.datagrams, 6);
+	assert_int_equal(st.syscalls - st0.syscalls, 3);
+	assert_int_equal(st.errors, 0);
+	/* In order, each from the address it was sent from (DSCP and sockets unchanged). */
+	batch_expect(&b, "a", "127.0.0.1", sa_port(&b.s1));
+	batch_expect(&b, "b", "127.0.0.1", sa_port(&b.s1));
+	batch_expect(&b, "c", "127.0.0.1", sa_port(&b.s1));
+	batch_expect(&b, "d", "127.0.0.3", sa_port(&b.s2));
+	batch_expect(&b, "e", "127.0.0.4", sa_port(&b.s2));
+	batch_expect(&b, "f", "127.0.0.1", sa_port(&b.s1));
+	assert_true(recv(b.fd, buf, sizeof(buf), MSG_DONTWAIT) < 0);
+	/* Outside a turn a datagram leaves at once, in one system call. */
+	batch_send(&b, "127.0.0.1", sa_port(&b.s1), "g");
+	batch_expect(&b, "g", "127.0.0.1", sa_port(&b.s1));
+	close(b.fd);
+}
+
+static void test_udp_batch_send_error(void **state)
+{
+	struct env *e = *state;
+	struct batch b;
+	struct sip_transp_tx_stats st0, st;
+	char buf[16];
+
+	batch_setup(e, &b, 1);
+	b.big_len = 65520; /* fits the queue, over the largest UDP payload (65507) */
+	b.big = calloc(1, b.big_len);
+	assert_non_null(b.big);
+	sip_transp_tx_stats(e->tp, &st0);
+	batch_turn(&b);
+	assert_false(b.arrived_early);
+	sip_transp_tx_stats(e->tp, &st);
+	assert_int_equal(st.datagrams - st0.datagrams, 4);
+	assert_int_equal(st.errors - st0.errors, 1);
+	batch_expect(&b, "a", "127.0.0.1", sa_port(&b.s1));
+	batch_expect(&b, "c", "127.0.0.3", sa_port(&b.s2));
+	batch_expect(&b, "d", "127.0.0.1", sa_port(&b.s1));
+	assert_true(recv(b.fd, buf, sizeof(buf), MSG_DONTWAIT) < 0);
+	/* Outside a turn the caller gets the kernel's error, as before the queue. */
+	assert_int_equal(sip_transp_send(e->tp, SIP_TP_UDP, NULL, NULL, &b.cli, b.big, b.big_len),
+			 EMSGSIZE);
+	free(b.big);
+	close(b.fd);
+}
+
+static void test_udp_batch_send_now(void **state)
+{
+	struct env *e = *state;
+	struct batch b;
+	char buf[16];
+
+	batch_setup(e, &b, 2);
+	batch_turn(&b);
+	assert_int_equal(b.now_err, 0);
+	/* "a" and "b" left with the immediate send, "c" at the end of the turn. */
+	assert_true(b.arrived_early);
+	batch_expect(&b, "b", NULL, 0);
+	batch_expect(&b, "c", NULL, 0);
+	assert_true(recv(b.fd, buf, sizeof(buf), MSG_DONTWAIT) < 0);
+	close(b.fd);
+}
+
 static void test_dscp(void **state)
 {
 	struct env *e = *state;
@@ -1576,6 +1746,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_response_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_send_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_batch_one_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_batch_send_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_batch_send_now, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dscp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_several_in_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_split_every_offset, setup, teardown),
