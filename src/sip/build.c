@@ -201,6 +201,21 @@ int sip_build_response(struct mbuf *mb, const struct sip_msg *req, uint16_t code
 	return err;
 }
 
+/* Appends str unless an earlier write failed; returns the first error. */
+static int put(struct mbuf *mb, int err, const char *str)
+{
+	return err ? err : mbuf_write_str(mb, str);
+}
+
+static int put_int(struct mbuf *mb, int v)
+{
+	int err = 0;
+
+	if (v < 0)
+		err = mbuf_write(mb, "-", 1);
+	return err ? err : mbuf_write_u64(mb, v < 0 ? (uint64_t)(-(int64_t)v) : (uint64_t)v);
+}
+
 static bool needs_brackets(const char *host)
 {
 	return host[0] != '[' && strchr(host, ':') != NULL;
@@ -216,30 +231,54 @@ int sip_build_request(struct mbuf *mb, const struct sip_request_spec *s)
 		return EINVAL;
 
 	tpname = sip_transport_name(s->tp != SIP_TP_NONE ? s->tp : SIP_TP_UDP);
-	err = mbuf_printf(mb, "%s %s SIP/2.0\r\n", s->method, s->ruri);
+	/* Written piece by piece, without printf: a call builds several requests. */
+	err = put(mb, 0, s->method);
+	err = put(mb, err, " ");
+	err = put(mb, err, s->ruri);
+	err = put(mb, err, " SIP/2.0\r\nVia: SIP/2.0/");
+	err = put(mb, err, tpname);
+	err = put(mb, err, needs_brackets(s->via_host) ? " [" : " ");
+	err = put(mb, err, s->via_host);
+	if (needs_brackets(s->via_host))
+		err = put(mb, err, "]");
+	if (!err && s->via_port) {
+		err = put(mb, err, ":");
+		if (!err)
+			err = mbuf_write_u64(mb, s->via_port);
+	}
+	err = put(mb, err, ";branch=");
+	err = put(mb, err, s->branch);
+	err = put(mb, err, s->rport ? ";rport\r\nMax-Forwards: " : "\r\nMax-Forwards: ");
 	if (!err)
-		err = mbuf_printf(mb, "Via: SIP/2.0/%s %s%s%s", tpname,
-				  needs_brackets(s->via_host) ? "[" : "", s->via_host,
-				  needs_brackets(s->via_host) ? "]" : "");
-	if (!err && s->via_port)
-		err = mbuf_printf(mb, ":%u", s->via_port);
+		err = put_int(mb, s->max_forwards < 0 ? 70 : s->max_forwards);
+	err = put(mb, err, "\r\nFrom: ");
+	err = put(mb, err, s->from);
+	err = put(mb, err, "\r\nTo: ");
+	err = put(mb, err, s->to);
+	err = put(mb, err, "\r\nCall-ID: ");
+	err = put(mb, err, s->call_id);
+	err = put(mb, err, "\r\nCSeq: ");
 	if (!err)
-		err = mbuf_printf(mb, ";branch=%s%s\r\n", s->branch, s->rport ? ";rport" : "");
+		err = mbuf_write_u64(mb, s->cseq);
+	err = put(mb, err, " ");
+	err = put(mb, err, s->cseq_method ? s->cseq_method : s->method);
+	err = put(mb, err, "\r\n");
+	if (s->contact) {
+		err = put(mb, err, "Contact: ");
+		err = put(mb, err, s->contact);
+		err = put(mb, err, "\r\n");
+	}
+	if (s->extra)
+		err = put(mb, err, s->extra);
+	if (s->ctype && s->body && s->body->l) {
+		err = put(mb, err, "Content-Type: ");
+		err = put(mb, err, s->ctype);
+		err = put(mb, err, "\r\n");
+	}
+	err = put(mb, err, "Content-Length: ");
 	if (!err)
-		err = mbuf_printf(mb, "Max-Forwards: %d\r\n",
-				  s->max_forwards < 0 ? 70 : s->max_forwards);
-	if (!err)
-		err = mbuf_printf(mb, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u %s\r\n",
-				  s->from, s->to, s->call_id, s->cseq,
-				  s->cseq_method ? s->cseq_method : s->method);
-	if (!err && s->contact)
-		err = mbuf_printf(mb, "Contact: %s\r\n", s->contact);
-	if (!err && s->extra)
-		err = mbuf_write_str(mb, s->extra);
-	if (!err && s->ctype && s->body && s->body->l)
-		err = mbuf_printf(mb, "Content-Type: %s\r\n", s->ctype);
-	if (!err)
-		err = mbuf_printf(mb, "Content-Length: %zu\r\n\r\n", s->body ? s->body->l : 0);
+		err = mbuf_write_u64(mb, s->body ? s->body->l : 0);
+	err = put(mb, err, "\r\n\r\n");
 	if (!err && s->body && s->body->l)
 		err = mbuf_write_pl(mb, s->body);
 	return err;

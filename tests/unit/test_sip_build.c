@@ -165,6 +165,31 @@ static void test_response_rejects_bad_code(void **state)
 	mbuf_reset(&mb);
 }
 
+static const char exact_v6[] =
+    "MESSAGE sip:bob@[2001:db8::1]:5070 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP [2001:db8::2]:5062;branch=z9hG4bKxyz;rport\r\n"
+    "Max-Forwards: 70\r\n"
+    "From: <sip:alice@example.com>;tag=f1\r\n"
+    "To: <sip:bob@example.com>\r\n"
+    "Call-ID: cid@x\r\n"
+    "CSeq: 7 MESSAGE\r\n"
+    "Contact: <sip:alice@[2001:db8::2]:5062>\r\n"
+    "Subject: hi\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 5\r\n"
+    "\r\n"
+    "hello";
+static const char exact_v4[] =
+    "MESSAGE sip:bob@[2001:db8::1]:5070 SIP/2.0\r\n"
+    "Via: SIP/2.0/TCP 192.0.2.7;branch=z9hG4bKxyz\r\n"
+    "Max-Forwards: 0\r\n"
+    "From: <sip:alice@example.com>;tag=f1\r\n"
+    "To: <sip:bob@example.com>\r\n"
+    "Call-ID: cid@x\r\n"
+    "CSeq: 7 INVITE\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
 static void test_request_round_trip(void **state)
 {
 	struct pl body = PL("hello");
@@ -214,6 +239,26 @@ static void test_request_round_trip(void **state)
 	assert_true(pl_eq_str(&msg->body, "hello"));
 	assert_non_null(sip_msg_hdr(msg, SIP_HDR_SUBJECT));
 	mem_deref(msg);
+	mbuf_reset(&mb);
+
+	/* The exact bytes (written without printf since 2026-12-04; the same as before). */
+	assert_int_equal(sip_build_request(&mb, &spec), 0);
+	assert_int_equal(mb.end, strlen(exact_v6));
+	assert_memory_equal(mb.buf, exact_v6, mb.end);
+	mbuf_reset(&mb);
+	spec.via_host = "192.0.2.7";
+	spec.via_port = 0;
+	spec.rport = false;
+	spec.max_forwards = 0;
+	spec.cseq_method = "INVITE";
+	spec.contact = NULL;
+	spec.extra = NULL;
+	spec.ctype = NULL;
+	spec.body = NULL;
+	spec.tp = SIP_TP_TCP;
+	assert_int_equal(sip_build_request(&mb, &spec), 0);
+	assert_int_equal(mb.end, strlen(exact_v4));
+	assert_memory_equal(mb.buf, exact_v4, mb.end);
 	mbuf_reset(&mb);
 
 	spec.ruri = NULL;
