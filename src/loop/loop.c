@@ -527,6 +527,7 @@ static int loop_wait_ms(struct loop *loop, int max_wait_ms)
 int loop_run_once(struct loop *loop, int max_wait_ms)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
+	bool was_in_turn;
 	int n;
 
 	if (!loop)
@@ -537,11 +538,12 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 			return errno;
 		n = 0;
 	}
+	was_in_turn = loop->in_turn; /* a turn run from inside a handler: restore after it */
 	loop->in_turn = true;
 	for (int i = 0; i < n; i++)
 		loop_fd_dispatch(loop, &evs[i]);
 	loop_timers_run(loop);
-	loop->in_turn = false;
+	loop->in_turn = was_in_turn;
 	/* Hooks may be added while running; the array may move, so index it afresh each time. */
 	for (size_t i = 0; i < loop->after_len; i++) {
 		if (loop->after[i].h)
