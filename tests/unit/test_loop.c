@@ -732,6 +732,47 @@ static void test_signals(void **state)
 	loop_free(loop);
 }
 
+struct in_turn_rec {
+	struct loop *loop;
+	int in_timer;
+	int in_hook;
+};
+
+static void in_turn_tmr_h(void *arg)
+{
+	struct in_turn_rec *r = arg;
+
+	r->in_timer = loop_in_turn(r->loop);
+}
+
+static void in_turn_after_h(void *arg)
+{
+	struct in_turn_rec *r = arg;
+
+	r->in_hook = loop_in_turn(r->loop);
+}
+
+/* loop_in_turn(): true in the handlers and timers of a turn, false in the after-turn hooks and
+ * outside the loop (the SIP transport queues UDP datagrams only while it is true). */
+static void test_in_turn(void **state)
+{
+	struct in_turn_rec r = {NULL, -1, -1};
+	struct loop_timer t;
+
+	(void)state;
+	assert_int_equal(loop_alloc(&r.loop), 0);
+	assert_false(loop_in_turn(r.loop));
+	assert_false(loop_in_turn(NULL));
+	assert_int_equal(loop_after_add(r.loop, in_turn_after_h, &r), 0);
+	loop_timer_init(&t);
+	assert_int_equal(loop_timer_start(r.loop, &t, 0, in_turn_tmr_h, &r), 0);
+	assert_int_equal(loop_run_once(r.loop, 100), 0);
+	assert_int_equal(r.in_timer, 1);
+	assert_int_equal(r.in_hook, 0);
+	assert_false(loop_in_turn(r.loop));
+	loop_free(r.loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -755,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_after_remove),
 		cmocka_unit_test(test_run_stop),
 		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_in_turn),
 	};
 
 	/* A broken loop must fail, not hang the test run. */
