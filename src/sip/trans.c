@@ -15,37 +15,44 @@ enum strans_state {
 	STRANS_ACCEPTED,   /* INVITE: 2xx sent (RFC 6026), timer L */
 };
 
-/* What a finished transaction keeps of its request (docs/TRANSACTIONS.md, Compaction): the
- * §17.2.3 key and where responses go. The pls point into the request until it is dropped, then
- * into `buf`. */
-struct strans_key {
-	struct pl branch, host, method;
-	uint16_t port;
-	enum sip_method mid;
-	char *buf;
+/* A server transaction is one allocation from the start to the end of its timers: the fixed
+ * record below with the §17.2.3 key and the To tag copied behind it (kb). What only a transaction
+ * still being answered needs (the request, the response buffer, timer G, the cancel handler)
+ * lives in `lv`, freed when it is compacted (docs/TRANSACTIONS.md, Compaction); what a Completed
+ * one needs to send its final again lives in `rs`. */
+struct strans_live {
+	struct sip_msg *msg; /* the request that created it (referenced); NULL once compacted */
+	struct mbuf resp;    /* last response sent, for retransmissions */
+	struct loop_timer tmr_retx; /* INVITE: the 200 ms 100 Trying, then timer G; compaction */
+	uint64_t g_ival;
+	sip_cancel_h *cancelh;
+	void *cancel_arg;
+};
+
+/* A compacted Completed transaction's last response: where it goes (conn referenced) and its
+ * bytes. */
+struct strans_resend {
+	struct sip_resp_route route;
+	size_t len;
+	uint8_t bytes[];
 };
 
 struct sip_strans {
-	struct le le;
+	struct le le; /* le.key: branch hash (cookie) or Call-ID hash */
 	struct sip_stack *stack;
-	struct sip_msg *msg; /* the request that created it (referenced); NULL once compacted */
-	struct strans_key key;
-	struct sip_resp_route *route; /* compacted and still resending: where (conn referenced) */
-	uint32_t hkey;
-	bool cookie; /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
+	struct strans_live *lv;	   /* NULL once compacted (kept while timer G runs) */
+	struct strans_resend *rs;  /* compacted and still resending */
+	struct loop_timer tmr_end; /* H, I, J, L */
+	uint32_t branch_l, host_l, method_l; /* key lengths in kb; method only if SIP_METHOD_OTHER */
+	uint16_t port;			     /* sent-by port */
+	uint16_t code;			     /* last status code, 0 before any */
+	enum sip_method mid;
+	uint8_t state; /* enum strans_state */
+	bool cookie;   /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
 	bool invite;
 	bool reliable;
-	enum strans_state state;
-	struct mbuf resp; /* last response sent, for retransmissions */
-	uint16_t code;	  /* its status code, 0 before any */
-	uint64_t g_ival;
-	struct loop_timer tmr_retx; /* INVITE: the 200 ms 100 Trying, then timer G */
-	struct loop_timer tmr_end;  /* H, I, J, L */
-	char *totag;		    /* own allocation, or inside key.buf once compacted */
-	bool totag_in_key;
 	bool stateless; /* answered by sip_strans_reply_stateless: ends next turn, no compaction */
-	sip_cancel_h *cancelh;
-	void *cancel_arg;
+	char kb[];	/* branch, sent-by host, method, To tag + NUL */
 };
 
 enum ctrans_state {
@@ -122,27 +129,45 @@ enum strans_match {
 	MATCH_CANCEL, /* the INVITE a CANCEL is about */
 };
 
+static struct pl strans_branch(const struct sip_strans *st)
+{
+	return pl_from(st->kb, st->branch_l);
+}
+
+static const char *strans_totag(const struct sip_strans *st)
+{
+	return st->kb + st->branch_l + st->host_l + st->method_l;
+}
+
 /* RFC 3261 §17.2.3, and §9.2 for CANCEL. */
 static bool strans_match(const struct sip_strans *st, const struct sip_msg *req,
 			 enum strans_match how)
 {
-	const struct strans_key *k = &st->key;
-	const struct sip_msg *orig = st->msg;
+	const struct sip_msg *orig = st->lv ? st->lv->msg : NULL;
 	bool cookie = sip_branch_has_cookie(&req->via.branch);
 
 	if (how == MATCH_SAME) {
-		if (k->mid != req->mid ||
-		    (k->mid == SIP_METHOD_OTHER && pl_cmp(&k->method, &req->method) != 0))
+		if (st->mid != req->mid) {
 			return false;
-	} else if (k->mid != SIP_METHOD_INVITE) {
+		} else if (st->mid == SIP_METHOD_OTHER) {
+			struct pl m = pl_from(st->kb + st->branch_l + st->host_l, st->method_l);
+
+			if (pl_cmp(&m, &req->method) != 0)
+				return false;
+		}
+	} else if (st->mid != SIP_METHOD_INVITE) {
 		return false;
 	}
 
 	if (cookie != st->cookie)
 		return false;
-	if (cookie)
-		return pl_casecmp(&k->branch, &req->via.branch) == 0 &&
-		       pl_casecmp(&k->host, &req->via.host) == 0 && k->port == req->via.port;
+	if (cookie) {
+		struct pl branch = strans_branch(st);
+		struct pl host = pl_from(st->kb + st->branch_l, st->host_l);
+
+		return pl_casecmp(&branch, &req->via.branch) == 0 &&
+		       pl_casecmp(&host, &req->via.host) == 0 && st->port == req->via.port;
+	}
 	if (!orig)
 		return false; /* never: only cookie transactions are compacted */
 
@@ -153,7 +178,7 @@ static bool strans_match(const struct sip_strans *st, const struct sip_msg *req,
 		return false;
 	if (how == MATCH_ACK) {
 		/* The ACK carries the To tag of our response, not of the INVITE. */
-		struct pl ours = pl_from_str(st->totag);
+		struct pl ours = pl_from_str(strans_totag(st));
 
 		return st->code > 100 ? tag_eq(&ours, &req->to.tag)
 				      : tag_eq(&orig->to.tag, &req->to.tag);
@@ -171,86 +196,79 @@ static struct sip_strans *strans_find(struct sip_stack *stack, const struct sip_
 	{
 		struct sip_strans *st = le->data;
 
-		if (st->hkey == key && strans_match(st, req, how))
+		if (le->key == key && strans_match(st, req, how))
 			return st;
 	}
 	return NULL;
+}
+
+static void strans_drop_live(struct sip_strans *st)
+{
+	struct strans_live *lv = st->lv;
+
+	if (!lv)
+		return;
+	loop_timer_cancel(&lv->tmr_retx);
+	mem_deref(lv->msg);
+	mbuf_reset(&lv->resp);
+	free(lv);
+	st->lv = NULL;
+}
+
+static void strans_drop_resend(struct sip_strans *st)
+{
+	if (!st->rs)
+		return;
+	mem_deref(st->rs->route.conn);
+	free(st->rs);
+	st->rs = NULL;
 }
 
 static void strans_destroy(void *data)
 {
 	struct sip_strans *st = data;
 
-	loop_timer_cancel(&st->tmr_retx);
 	loop_timer_cancel(&st->tmr_end);
 	htab_unlink(&st->stack->stab, &st->le);
-	mem_deref(st->msg);
-	if (st->route) {
-		mem_deref(st->route->conn);
-		free(st->route);
-	}
-	if (!st->totag_in_key)
-		free(st->totag);
-	free(st->key.buf);
-	mbuf_reset(&st->resp);
+	strans_drop_live(st);
+	strans_drop_resend(st);
 }
 
 /* Compaction (docs/TRANSACTIONS.md): once the final response is out, a transaction matched by
- * its branch needs only its key, the route of its responses and the last response's bytes; the
- * request goes (a TU that still wants it holds its own reference). Run from a timer handler, the
- * turn after the final response, so no TU callback still holds the borrowed message. RFC 2543
- * transactions (no cookie) keep the request: their matching compares half of it. */
+ * its branch needs only its fixed record (key and To tag) and, while Completed, the route and
+ * bytes of its last response; the request goes (a TU that still wants it holds its own
+ * reference). Run from a timer handler, the turn after the final response, so no TU callback
+ * still holds the borrowed message. RFC 2543 transactions (no cookie) keep the request: their
+ * matching compares half of it. */
 static void strans_compact(struct sip_strans *st)
 {
-	struct strans_key *k = &st->key;
-	size_t ml = k->mid == SIP_METHOD_OTHER ? k->method.l : 0;
-	size_t tl = strlen(st->totag) + 1;
+	struct strans_live *lv = st->lv;
 	/* Only a Completed transaction sends its final again; Accepted (RFC 6026: the TU resends
 	 * its 2xx) and Confirmed ones only absorb requests. */
 	bool resend = st->state == STRANS_COMPLETED;
-	char *buf, *p;
 
-	if (!st->msg || !st->cookie)
+	if (!lv || !lv->msg || !st->cookie)
 		return;
-	buf = malloc(k->branch.l + k->host.l + ml + tl);
-	if (!buf)
-		return; /* keeps the request: no harm */
 	if (resend) {
-		st->route = malloc(sizeof(*st->route));
-		if (!st->route) {
-			free(buf);
-			return;
-		}
-		sip_resp_route_set(st->route, st->msg);
-		st->route->conn = sip_conn_ref(st->route->conn);
-	} else {
-		mbuf_reset(&st->resp);
-	}
-	p = buf;
-	memcpy(p, k->branch.p, k->branch.l);
-	k->branch.p = p;
-	p += k->branch.l;
-	memcpy(p, k->host.p, k->host.l);
-	k->host.p = p;
-	p += k->host.l;
-	if (ml)
-		memcpy(p, k->method.p, ml);
-	k->method = pl_from(p, ml);
-	p += ml;
-	memcpy(p, st->totag, tl);
-	free(st->totag);
-	st->totag = p;
-	st->totag_in_key = true;
-	k->buf = buf;
-	st->msg = mem_deref(st->msg);
-	/* The response buffer grew by doubling: keep only its bytes. */
-	if (st->resp.size > st->resp.end) {
-		uint8_t *b = realloc(st->resp.buf, st->resp.end ? st->resp.end : 1);
+		struct strans_resend *rs = malloc(sizeof(*rs) + lv->resp.end);
 
-		if (b) {
-			st->resp.buf = b;
-			st->resp.size = st->resp.end ? st->resp.end : 1;
-		}
+		if (!rs)
+			return; /* keeps the request: no harm */
+		sip_resp_route_set(&rs->route, lv->msg);
+		rs->route.conn = sip_conn_ref(rs->route.conn);
+		rs->len = lv->resp.end;
+		if (rs->len)
+			memcpy(rs->bytes, lv->resp.buf, rs->len);
+		st->rs = rs;
+	}
+	if (resend && st->invite && !st->reliable) {
+		/* Timer G still runs from lv: only the request and the buffer go. */
+		lv->msg = mem_deref(lv->msg);
+		mbuf_reset(&lv->resp);
+		lv->cancelh = NULL;
+		lv->cancel_arg = NULL;
+	} else {
+		strans_drop_live(st);
 	}
 }
 
@@ -270,10 +288,12 @@ static void strans_send_last(struct sip_strans *st)
 {
 	int err;
 
-	if (st->msg)
-		err = sip_transp_send_response(st->stack->tp, st->msg, st->resp.buf, st->resp.end);
-	else if (st->route)
-		err = sip_transp_send_route(st->stack->tp, st->route, st->resp.buf, st->resp.end);
+	if (st->lv && st->lv->msg)
+		err = sip_transp_send_response(st->stack->tp, st->lv->msg, st->lv->resp.buf,
+					       st->lv->resp.end);
+	else if (st->rs)
+		err = sip_transp_send_route(st->stack->tp, &st->rs->route, st->rs->bytes,
+					    st->rs->len);
 	else
 		return;
 
@@ -284,6 +304,7 @@ static void strans_send_last(struct sip_strans *st)
 static void strans_retx_h(void *arg)
 {
 	struct sip_strans *st = arg;
+	struct strans_live *lv;
 
 	if (st->state == STRANS_PROCEEDING && st->code == 0) {
 		/* §17.2.1: the TU was silent for 200 ms; stop the client's retransmissions. */
@@ -296,61 +317,91 @@ static void strans_retx_h(void *arg)
 	 * turn for an INVITE answered non-2xx over UDP. */
 	strans_compact(st);
 	strans_send_last(st);
-	st->g_ival = MIN(st->g_ival * 2, st->stack->t2);
-	loop_timer_start(st->stack->loop, &st->tmr_retx, st->g_ival, strans_retx_h, st);
+	lv = st->lv;
+	if (!lv)
+		return;
+	lv->g_ival = MIN(lv->g_ival * 2, st->stack->t2);
+	loop_timer_start(st->stack->loop, &lv->tmr_retx, lv->g_ival, strans_retx_h, st);
 }
 
 static void strans_end_h(void *arg)
 {
 	struct sip_strans *st = arg;
 
-	if (st->invite && st->state == STRANS_COMPLETED)
+	if (st->invite && st->state == STRANS_COMPLETED) {
+		struct pl branch = strans_branch(st);
+
 		log_info("no ACK for %u to INVITE (branch %.*s): timer H", st->code,
-			 PL_ARG(st->key.branch));
+			 PL_ARG(branch));
+	}
 	strans_terminate(st);
 }
 
-static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct sip_msg *req)
+/* tag: the To tag to answer with (NULL: the request's, else a new one). */
+static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct sip_msg *req,
+			const char *tag)
 {
 	struct sip_strans *st;
-	char tag[24];
+	char newtag[24];
+	size_t ml = req->mid == SIP_METHOD_OTHER ? req->method.l : 0;
+	size_t tl;
+	char *p;
 
-	st = mem_zalloc(sizeof(*st), strans_destroy);
+	/* An in-dialog request already names our tag; otherwise this transaction picks one. */
+	if (!tag && req->to_ok && pl_isset(&req->to.tag)) {
+		tl = req->to.tag.l;
+	} else {
+		if (!tag) {
+			sip_tag_new(newtag, sizeof(newtag));
+			tag = newtag;
+		}
+		tl = strlen(tag);
+	}
+	if (req->via.branch.l > UINT32_MAX || req->via.host.l > UINT32_MAX)
+		return EMSGSIZE;
+	st = mem_zalloc(sizeof(*st) + req->via.branch.l + req->via.host.l + ml + tl + 1,
+			strans_destroy);
 	if (!st)
 		return ENOMEM;
 	st->stack = stack;
-	st->msg = mem_ref(req);
-	st->key.branch = req->via.branch;
-	st->key.host = req->via.host;
-	st->key.port = req->via.port;
-	st->key.mid = req->mid;
-	st->key.method = req->method;
-	st->hkey = strans_key(req);
+	st->lv = calloc(1, sizeof(*st->lv));
+	if (!st->lv) {
+		mem_deref(st);
+		return ENOMEM;
+	}
+	st->lv->msg = mem_ref(req);
+	mbuf_init(&st->lv->resp);
+	p = st->kb;
+	if (req->via.branch.l)
+		memcpy(p, req->via.branch.p, req->via.branch.l);
+	p += req->via.branch.l;
+	if (req->via.host.l)
+		memcpy(p, req->via.host.p, req->via.host.l);
+	p += req->via.host.l;
+	if (ml)
+		memcpy(p, req->method.p, ml);
+	p += ml;
+	if (tl)
+		memcpy(p, tag ? tag : req->to.tag.p, tl);
+	p[tl] = '\0';
+	st->branch_l = (uint32_t)req->via.branch.l;
+	st->host_l = (uint32_t)req->via.host.l;
+	st->method_l = (uint32_t)ml;
+	st->port = req->via.port;
+	st->mid = req->mid;
 	st->cookie = sip_branch_has_cookie(&req->via.branch);
 	st->invite = req->mid == SIP_METHOD_INVITE;
 	st->reliable = sip_transport_reliable(req->tp);
 	st->state = st->invite ? STRANS_PROCEEDING : STRANS_TRYING;
-	mbuf_init(&st->resp);
-	/* An in-dialog request already names our tag; otherwise this transaction picks one. */
-	if (req->to_ok && pl_isset(&req->to.tag)) {
-		st->totag = pl_strdup(&req->to.tag);
-	} else {
-		sip_tag_new(tag, sizeof(tag));
-		st->totag = strdup(tag);
-	}
-	if (!st->totag) {
-		mem_deref(st);
-		return ENOMEM;
-	}
 	if (st->invite) {
-		int err = loop_timer_start(stack->loop, &st->tmr_retx, 200, strans_retx_h, st);
+		int err = loop_timer_start(stack->loop, &st->lv->tmr_retx, 200, strans_retx_h, st);
 
 		if (err) {
 			mem_deref(st);
 			return err;
 		}
 	}
-	htab_add(&stack->stab, &st->le, st->hkey, st);
+	htab_add(&stack->stab, &st->le, strans_key(req), st);
 	*stp = st;
 	return 0;
 }
@@ -359,28 +410,30 @@ static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct
 static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 {
 	struct sip_stack *stack = st->stack;
-	struct mbuf old = st->resp;
+	struct strans_live *lv = st->lv;
+	struct mbuf old;
 	int err;
 
 	if (st->state != STRANS_TRYING && st->state != STRANS_PROCEEDING)
 		return EALREADY;
 
-	st->resp = *mb;
+	old = lv->resp;
+	lv->resp = *mb;
 	*mb = old;
 	st->code = code;
-	err = sip_transp_send_response(stack->tp, st->msg, st->resp.buf, st->resp.end);
+	err = sip_transp_send_response(stack->tp, lv->msg, lv->resp.buf, lv->resp.end);
 	if (err)
-		log_info("sending %u to %.*s failed: %s", code, PL_ARG(st->msg->method),
+		log_info("sending %u to %.*s failed: %s", code, PL_ARG(lv->msg->method),
 			 strerror(err));
 
 	if (code < 200) {
 		if (st->invite)
-			loop_timer_cancel(&st->tmr_retx);
+			loop_timer_cancel(&lv->tmr_retx);
 		st->state = STRANS_PROCEEDING;
 		return 0;
 	}
 
-	loop_timer_cancel(&st->tmr_retx);
+	loop_timer_cancel(&lv->tmr_retx);
 	/* Compaction on the next timer run (tmr_retx is free in these states; an INVITE's
 	 * timer G compacts on its first run). A final over TCP to a non-INVITE ends the
 	 * transaction on the next turn anyway. */
@@ -390,15 +443,15 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 		st->state = STRANS_ACCEPTED;
 		err = loop_timer_start(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
 				       strans_end_h, st);
-		loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
+		loop_timer_start(stack->loop, &lv->tmr_retx, 0, strans_compact_h, st);
 	} else if (st->invite) {
 		st->state = STRANS_COMPLETED;
 		if (!st->reliable) {
-			st->g_ival = stack->t1;
-			err = loop_timer_start(stack->loop, &st->tmr_retx, st->g_ival,
+			lv->g_ival = stack->t1;
+			err = loop_timer_start(stack->loop, &lv->tmr_retx, lv->g_ival,
 					       strans_retx_h, st);
 		} else {
-			err = loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
+			err = loop_timer_start(stack->loop, &lv->tmr_retx, 0, strans_compact_h, st);
 		}
 		if (!err)
 			err = loop_timer_start(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
@@ -409,12 +462,12 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 		    loop_timer_start(stack->loop, &st->tmr_end,
 				     st->reliable ? 0 : 64 * (uint64_t)stack->t1, strans_end_h, st);
 		if (!st->reliable && !st->stateless)
-			loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
+			loop_timer_start(stack->loop, &lv->tmr_retx, 0, strans_compact_h, st);
 	}
 	/* A timer that cannot be armed would leave the transaction forever: end it at once. */
 	if (err) {
 		log_error("transaction timer failed: %s", strerror(err));
-		loop_timer_cancel(&st->tmr_retx);
+		loop_timer_cancel(&lv->tmr_retx);
 		loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st);
 	}
 	return 0;
@@ -431,7 +484,8 @@ int sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason, c
 	if (st->state != STRANS_TRYING && st->state != STRANS_PROCEEDING)
 		return EALREADY;
 	mbuf_init(&mb);
-	err = sip_build_response(&mb, st->msg, code, reason, st->totag, extra, ctype, body);
+	err = sip_build_response(&mb, st->lv->msg, code, reason, strans_totag(st), extra, ctype,
+				 body);
 	if (!err)
 		err = strans_send(st, code, &mb);
 	mbuf_reset(&mb);
@@ -454,7 +508,7 @@ int sip_strans_reply_stateless(struct sip_strans *st, uint16_t code, const char 
 	/* Out of the table now, so a retransmission is a new request; freed on the next timer
 	 * run, so st stays valid for the rest of the TU's callback. */
 	htab_unlink(&st->stack->stab, &st->le);
-	loop_timer_cancel(&st->tmr_retx);
+	loop_timer_cancel(&st->lv->tmr_retx);
 	loop_timer_start(st->stack->loop, &st->tmr_end, 0, strans_end_h, st);
 	return 0;
 }
@@ -478,20 +532,20 @@ int sip_strans_reply_raw(struct sip_strans *st, uint16_t code, const struct mbuf
 
 const struct sip_msg *sip_strans_msg(const struct sip_strans *st)
 {
-	return st ? st->msg : NULL;
+	return st && st->lv ? st->lv->msg : NULL;
 }
 
 const char *sip_strans_totag(const struct sip_strans *st)
 {
-	return st ? st->totag : NULL;
+	return st ? strans_totag(st) : NULL;
 }
 
 void sip_strans_set_cancel_handler(struct sip_strans *st, sip_cancel_h *h, void *arg)
 {
-	if (!st)
+	if (!st || !st->lv)
 		return;
-	st->cancelh = h;
-	st->cancel_arg = arg;
+	st->lv->cancelh = h;
+	st->lv->cancel_arg = arg;
 }
 
 static void strans_ack(struct sip_strans *st, struct sip_msg *ack)
@@ -502,10 +556,16 @@ static void strans_ack(struct sip_strans *st, struct sip_msg *ack)
 	case STRANS_COMPLETED:
 		/* §17.2.1: Confirmed; timer I soaks up ACK retransmissions. */
 		st->state = STRANS_CONFIRMED;
-		/* Not compacted yet when the ACK beat timer G's first run: on the next one. */
-		loop_timer_cancel(&st->tmr_retx);
-		if (st->msg)
-			loop_timer_start(stack->loop, &st->tmr_retx, 0, strans_compact_h, st);
+		if (st->lv && st->lv->msg) {
+			/* Not compacted yet when the ACK beat timer G's first run: on the next
+			 * one. */
+			loop_timer_cancel(&st->lv->tmr_retx);
+			loop_timer_start(stack->loop, &st->lv->tmr_retx, 0, strans_compact_h, st);
+		} else {
+			/* Compacted: a Confirmed transaction never sends again. */
+			strans_drop_live(st);
+			strans_drop_resend(st);
+		}
 		if (loop_timer_start(stack->loop, &st->tmr_end, st->reliable ? 0 : stack->t4,
 				     strans_end_h, st))
 			loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st);
@@ -537,29 +597,21 @@ static void strans_retransmission(struct sip_strans *st)
 	}
 }
 
-/* §9.2: the CANCEL has its own transaction cst; the INVITE it cancels, if still pending, goes
- * to the TU's cancel handler (or is answered 487 when the TU set none). */
-static void strans_cancel(struct sip_stack *stack, struct sip_strans *cst)
+/* §9.2: the CANCEL has its own transaction cst (answering with the To tag of ist, the INVITE
+ * it cancels, when found); that INVITE, if still pending, goes to the TU's cancel handler (or
+ * is answered 487 when the TU set none). */
+static void strans_cancel(struct sip_strans *cst, struct sip_strans *ist)
 {
-	struct sip_strans *ist = strans_find(stack, cst->msg, MATCH_CANCEL);
-	char *tag;
-
 	if (!ist) {
 		sip_strans_reply(cst, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
 		return;
 	}
-	/* §9.2: the To tag of the CANCEL's response SHOULD equal that of the INVITE's. */
-	tag = strdup(ist->totag);
-	if (tag) {
-		free(cst->totag);
-		cst->totag = tag;
-	}
 	sip_strans_reply(cst, 200, "OK", NULL, NULL, NULL);
 	if (ist->state != STRANS_PROCEEDING)
 		return; /* already answered: the CANCEL has no effect */
-	if (ist->cancelh) {
+	if (ist->lv->cancelh) {
 		mem_ref(ist);
-		ist->cancelh(ist, cst->msg, ist->cancel_arg);
+		ist->lv->cancelh(ist, cst->lv->msg, ist->lv->cancel_arg);
 		mem_deref(ist);
 	} else {
 		sip_strans_reply(ist, 487, "Request Terminated", NULL, NULL, NULL);
@@ -568,7 +620,7 @@ static void strans_cancel(struct sip_stack *stack, struct sip_strans *cst)
 
 void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
 {
-	struct sip_strans *st;
+	struct sip_strans *st, *ist = NULL;
 	int err;
 
 	if (req->mid == SIP_METHOD_ACK) {
@@ -595,18 +647,21 @@ void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
 					  "Retry-After: 2\r\n");
 		return;
 	}
-	err = strans_alloc(&st, stack, req);
+	/* §9.2: the To tag of the CANCEL's response SHOULD equal that of the INVITE's. */
+	if (req->mid == SIP_METHOD_CANCEL)
+		ist = strans_find(stack, req, MATCH_CANCEL);
+	err = strans_alloc(&st, stack, req, ist ? strans_totag(ist) : NULL);
 	if (err) {
 		/* Dropped: the client retransmits, and memory may be back by then. */
 		log_warn("no server transaction for %.*s: %s", PL_ARG(req->method), strerror(err));
 		return;
 	}
 	if (req->mid == SIP_METHOD_CANCEL) {
-		strans_cancel(stack, st);
+		strans_cancel(st, ist);
 		return;
 	}
 	mem_ref(st);
-	stack->reqh(stack, st, st->msg, stack->arg);
+	stack->reqh(stack, st, st->lv->msg, stack->arg);
 	mem_deref(st);
 }
 
@@ -1020,7 +1075,8 @@ void sip_trans_flush(struct sip_stack *stack)
 			struct sip_strans *st = stack->stab.buckets[i].head->data;
 
 			htab_unlink(&stack->stab, &st->le);
-			loop_timer_cancel(&st->tmr_retx);
+			if (st->lv)
+				loop_timer_cancel(&st->lv->tmr_retx);
 			loop_timer_cancel(&st->tmr_end);
 			mem_deref(st);
 		}
