@@ -63,29 +63,37 @@ enum ctrans_state {
 	CTRANS_TERMINATED,
 };
 
-struct sip_ctrans {
-	struct le le;
-	struct sip_stack *stack;
+/* A client transaction is, like a server one, a fixed record with its §17.1.3 key behind it
+ * (kb: branch, then the CSeq method if SIP_METHOD_OTHER) and a part only a pending transaction
+ * needs (`lv`: our request, where it goes, timers A/E, the CANCEL's reason), freed once a final
+ * response has come; an INVITE's Completed one keeps it for the ACK (without the request). */
+struct ctrans_live {
 	struct sip_msg *req; /* our own request, parsed (raw is what goes on the wire); NULL once
-			      * a final response has come (compacted: only the key is kept) */
-	struct pl k_branch, k_method; /* §17.1.3 key: into req, or into k_buf once compacted */
-	enum sip_method k_mid;	      /* CSeq method */
-	char *k_buf;
+			      * a final response has come */
 	enum sip_transport type;
 	union sip_sockaddr dst;
 	union sip_sockaddr src; /* local address to send from (unset: the kernel's choice) */
-	bool invite;
-	bool reliable;
-	enum ctrans_state state;
 	uint64_t retx_ival;
 	struct loop_timer tmr_retx; /* A, E */
-	struct loop_timer tmr_end;  /* B, F, D, K, M, and the §9.1 wait after CANCEL */
 	struct mbuf ack; /* INVITE: the ACK for a non-2xx final, resent on retransmission */
+	char *cancel_reason;
+};
+
+struct sip_ctrans {
+	struct le le;
+	struct sip_stack *stack;
+	struct ctrans_live *lv;	   /* NULL once compacted (an INVITE's Completed one keeps it) */
+	struct loop_timer tmr_end; /* B, F, D, K, M, and the §9.1 wait after CANCEL */
 	sip_response_h *h;
 	void *arg;
+	uint32_t branch_l, method_l; /* key lengths in kb */
+	enum sip_method k_mid;	     /* CSeq method */
+	uint8_t state;		     /* enum ctrans_state */
+	bool invite;
+	bool reliable;
 	bool cancel_pending; /* CANCEL asked for before any provisional */
 	bool cancel_sent;
-	char *cancel_reason;
+	char kb[];
 };
 
 bool sip_branch_has_cookie(const struct pl *branch)
@@ -669,39 +677,44 @@ void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
  * Client transactions
  */
 
+static void ctrans_drop_live(struct sip_ctrans *ct)
+{
+	struct ctrans_live *lv = ct->lv;
+
+	if (!lv)
+		return;
+	loop_timer_cancel(&lv->tmr_retx);
+	mem_deref(lv->req);
+	mbuf_reset(&lv->ack);
+	free(lv->cancel_reason);
+	free(lv);
+	ct->lv = NULL;
+}
+
 static void ctrans_destroy(void *data)
 {
 	struct sip_ctrans *ct = data;
 
-	loop_timer_cancel(&ct->tmr_retx);
 	loop_timer_cancel(&ct->tmr_end);
 	htab_unlink(&ct->stack->ctab, &ct->le);
-	mem_deref(ct->req);
-	free(ct->k_buf);
-	mbuf_reset(&ct->ack);
-	free(ct->cancel_reason);
+	ctrans_drop_live(ct);
 }
 
 /* A final response has come (Completed, Accepted): from here on the transaction only matches
- * responses (branch, CSeq method), resends a prebuilt ACK and reports 2xx; our request goes.
+ * responses (branch, CSeq method, in its record), resends a prebuilt ACK (INVITE Completed: the
+ * only state that keeps lv, for the ACK and its destination) and reports 2xx; our request goes.
  * Its message is private (the TU never sees it), so this needs no deferral. */
 static void ctrans_compact(struct sip_ctrans *ct)
 {
-	size_t ml = ct->k_mid == SIP_METHOD_OTHER ? ct->k_method.l : 0;
-	char *buf;
-
-	if (!ct->req)
+	if (!ct->lv)
 		return;
-	buf = malloc(ct->k_branch.l + ml + 1);
-	if (!buf)
-		return;
-	memcpy(buf, ct->k_branch.p, ct->k_branch.l);
-	ct->k_branch.p = buf;
-	if (ml)
-		memcpy(buf + ct->k_branch.l, ct->k_method.p, ml);
-	ct->k_method = pl_from(buf + ct->k_branch.l, ml);
-	ct->k_buf = buf;
-	ct->req = mem_deref(ct->req);
+	if (ct->invite && ct->state == CTRANS_COMPLETED) {
+		ct->lv->req = mem_deref(ct->lv->req);
+		free(ct->lv->cancel_reason);
+		ct->lv->cancel_reason = NULL;
+	} else {
+		ctrans_drop_live(ct);
+	}
 }
 
 static void ctrans_terminate(struct sip_ctrans *ct)
@@ -725,11 +738,11 @@ static void ctrans_notify(struct sip_ctrans *ct, int err, const struct sip_msg *
 static int ctrans_send(struct sip_ctrans *ct, const void *data, size_t len, bool now)
 {
 	struct sa src, dst;
-	bool have_src = sip_sockaddr_get(&src, &ct->src);
+	bool have_src = sip_sockaddr_get(&src, &ct->lv->src);
 
-	sip_sockaddr_get(&dst, &ct->dst);
+	sip_sockaddr_get(&dst, &ct->lv->dst);
 	return (now ? sip_transp_send_now : sip_transp_send)(
-	    ct->stack->tp, ct->type, NULL, have_src ? &src : NULL, &dst, data, len);
+	    ct->stack->tp, ct->lv->type, NULL, have_src ? &src : NULL, &dst, data, len);
 }
 
 static void ctrans_retx_h(void *arg)
@@ -740,17 +753,17 @@ static void ctrans_retx_h(void *arg)
 
 	if (ct->state != CTRANS_CALLING && !(ct->state == CTRANS_PROCEEDING && !ct->invite))
 		return;
-	err = ctrans_send(ct, ct->req->raw.p, ct->req->raw.l, false);
+	err = ctrans_send(ct, ct->lv->req->raw.p, ct->lv->req->raw.l, false);
 	if (err)
-		log_debug("retransmission of %.*s failed: %s", PL_ARG(ct->req->method),
+		log_debug("retransmission of %.*s failed: %s", PL_ARG(ct->lv->req->method),
 			  strerror(err));
 	if (ct->invite)
-		ct->retx_ival *= 2; /* timer A doubles until B ends it (§17.1.1.2) */
+		ct->lv->retx_ival *= 2; /* timer A doubles until B ends it (§17.1.1.2) */
 	else if (ct->state == CTRANS_PROCEEDING)
-		ct->retx_ival = stack->t2; /* §17.1.2.2 */
+		ct->lv->retx_ival = stack->t2; /* §17.1.2.2 */
 	else
-		ct->retx_ival = MIN(ct->retx_ival * 2, stack->t2);
-	loop_timer_start(stack->loop, &ct->tmr_retx, ct->retx_ival, ctrans_retx_h, ct);
+		ct->lv->retx_ival = MIN(ct->lv->retx_ival * 2, stack->t2);
+	loop_timer_start(stack->loop, &ct->lv->tmr_retx, ct->lv->retx_ival, ctrans_retx_h, ct);
 }
 
 static void ctrans_end_h(void *arg)
@@ -759,8 +772,8 @@ static void ctrans_end_h(void *arg)
 
 	if (ct->state == CTRANS_CALLING || ct->state == CTRANS_PROCEEDING) {
 		/* Timer B/F, or no final answer 64*T1 after our CANCEL (§9.1). */
-		log_info("%.*s to %.*s timed out", PL_ARG(ct->req->method), PL_ARG(ct->req->ruri));
-		loop_timer_cancel(&ct->tmr_retx);
+		log_info("%.*s to %.*s timed out", PL_ARG(ct->lv->req->method), PL_ARG(ct->lv->req->ruri));
+		loop_timer_cancel(&ct->lv->tmr_retx);
 		ct->state = CTRANS_TERMINATED;
 		ctrans_notify(ct, ETIMEDOUT, NULL);
 	}
@@ -785,7 +798,7 @@ static int write_hdr_lines(struct mbuf *mb, const struct sip_msg *msg, enum sip_
 static int ctrans_build_related(struct mbuf *mb, const struct sip_ctrans *ct, const char *method,
 				const struct sip_msg *resp, const char *reason)
 {
-	const struct sip_msg *req = ct->req;
+	const struct sip_msg *req = ct->lv->req;
 	const struct sip_hdr *from = sip_msg_hdr(req, SIP_HDR_FROM);
 	const struct sip_hdr *to = sip_msg_hdr(resp ? resp : req, SIP_HDR_TO);
 	int err;
@@ -816,14 +829,14 @@ static void ctrans_send_cancel(struct sip_ctrans *ct)
 
 	ct->cancel_pending = false;
 	ct->cancel_sent = true;
-	sip_sockaddr_get(&dst, &ct->dst);
+	sip_sockaddr_get(&dst, &ct->lv->dst);
 	mbuf_init(&mb);
-	err = ctrans_build_related(&mb, ct, "CANCEL", NULL, ct->cancel_reason);
+	err = ctrans_build_related(&mb, ct, "CANCEL", NULL, ct->lv->cancel_reason);
 	if (!err)
-		err = sip_ctrans_request(NULL, stack, ct->type, &dst, &mb, NULL, NULL);
+		err = sip_ctrans_request(NULL, stack, ct->lv->type, &dst, &mb, NULL, NULL);
 	mbuf_reset(&mb);
 	if (err)
-		log_warn("CANCEL for %.*s failed: %s", PL_ARG(ct->req->call_id), strerror(err));
+		log_warn("CANCEL for %.*s failed: %s", PL_ARG(ct->lv->req->call_id), strerror(err));
 	/* §9.1: without a final response 64*T1 after the CANCEL, give the INVITE up. */
 	loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h, ct);
 }
@@ -837,7 +850,7 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 	switch (ct->state) {
 	case CTRANS_CALLING:
 	case CTRANS_PROCEEDING:
-		loop_timer_cancel(&ct->tmr_retx);
+		loop_timer_cancel(&ct->lv->tmr_retx);
 		if (code < 200) {
 			/* Timer B only runs in Calling; after a provisional the TU decides how
 			 * long to wait (§17.1.1.2). */
@@ -856,9 +869,9 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 					       ctrans_end_h, ct);
 		} else {
 			ct->state = CTRANS_COMPLETED;
-			err = ctrans_build_related(&ct->ack, ct, "ACK", resp, NULL);
+			err = ctrans_build_related(&ct->lv->ack, ct, "ACK", resp, NULL);
 			if (!err)
-				err = ctrans_send(ct, ct->ack.buf, ct->ack.end, false);
+				err = ctrans_send(ct, ct->lv->ack.buf, ct->lv->ack.end, false);
 			if (err)
 				log_info("ACK for %u failed: %s", code, strerror(err));
 			/* Timer D: at least 32 s for unreliable transports (§17.1.1.2). */
@@ -873,8 +886,8 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 		ctrans_notify(ct, 0, resp);
 		return;
 	case CTRANS_COMPLETED:
-		if (code >= 300 && ct->ack.end) {
-			err = ctrans_send(ct, ct->ack.buf, ct->ack.end, false);
+		if (code >= 300 && ct->lv && ct->lv->ack.end) {
+			err = ctrans_send(ct, ct->lv->ack.buf, ct->lv->ack.end, false);
 			if (err)
 				log_debug("ACK retransmission failed: %s", strerror(err));
 		}
@@ -903,7 +916,7 @@ static void ctrans_recv_noninvite(struct sip_ctrans *ct, const struct sip_msg *r
 		return;
 	}
 	ct->state = CTRANS_COMPLETED;
-	loop_timer_cancel(&ct->tmr_retx);
+	loop_timer_cancel(&ct->lv->tmr_retx);
 	if (loop_timer_start(stack->loop, &ct->tmr_end, ct->reliable ? 0 : stack->t4, ctrans_end_h,
 			     ct))
 		loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct);
@@ -922,11 +935,12 @@ static struct sip_ctrans *ctrans_find(struct sip_stack *stack, const struct sip_
 	LIST_FOREACH(bucket, le)
 	{
 		struct sip_ctrans *ct = le->data;
+		struct pl branch = pl_from(ct->kb, ct->branch_l);
+		struct pl method = pl_from(ct->kb + ct->branch_l, ct->method_l);
 
-		if (pl_casecmp(&ct->k_branch, &resp->via.branch) == 0 &&
+		if (le->key == key && pl_casecmp(&branch, &resp->via.branch) == 0 &&
 		    ct->k_mid == resp->cseq.mid &&
-		    (ct->k_mid != SIP_METHOD_OTHER ||
-		     pl_cmp(&ct->k_method, &resp->cseq.method) == 0))
+		    (ct->k_mid != SIP_METHOD_OTHER || pl_cmp(&method, &resp->cseq.method) == 0))
 			return ct;
 	}
 	return NULL;
@@ -964,7 +978,7 @@ int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 	struct sip_parse_error perr = {0};
 	struct sip_ctrans *ct;
 	struct sip_msg *msg = NULL;
-	size_t used = 0;
+	size_t used = 0, ml;
 	uint32_t key;
 	int err;
 
@@ -983,34 +997,44 @@ int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 		return EINVAL;
 	}
 
-	ct = mem_zalloc(sizeof(*ct), ctrans_destroy);
+	ml = msg->cseq.mid == SIP_METHOD_OTHER ? msg->cseq.method.l : 0;
+	ct = mem_zalloc(sizeof(*ct) + msg->via.branch.l + ml, ctrans_destroy);
 	if (!ct) {
 		mem_deref(msg);
 		return ENOMEM;
 	}
 	ct->stack = stack;
-	ct->req = msg;
-	ct->k_branch = msg->via.branch;
+	ct->lv = calloc(1, sizeof(*ct->lv));
+	if (!ct->lv) {
+		mem_deref(msg);
+		mem_deref(ct);
+		return ENOMEM;
+	}
+	ct->lv->req = msg;
+	memcpy(ct->kb, msg->via.branch.p, msg->via.branch.l);
+	if (ml)
+		memcpy(ct->kb + msg->via.branch.l, msg->cseq.method.p, ml);
+	ct->branch_l = (uint32_t)msg->via.branch.l;
+	ct->method_l = (uint32_t)ml;
 	ct->k_mid = msg->cseq.mid;
-	ct->k_method = msg->cseq.method;
-	ct->type = type;
-	sip_sockaddr_set(&ct->dst, dst);
+	ct->lv->type = type;
+	sip_sockaddr_set(&ct->lv->dst, dst);
 	if (src && sa_isset(src) && !sa_is_any(src))
-		sip_sockaddr_set(&ct->src, src);
+		sip_sockaddr_set(&ct->lv->src, src);
 	ct->invite = msg->mid == SIP_METHOD_INVITE;
 	ct->reliable = sip_transport_reliable(type);
 	ct->state = CTRANS_CALLING;
 	ct->h = h;
 	ct->arg = arg;
-	mbuf_init(&ct->ack);
+	mbuf_init(&ct->lv->ack);
 
 	err = ctrans_send(ct, msg->raw.p, msg->raw.l, true);
 	if (err)
 		goto fail;
 	if (!ct->reliable) {
-		ct->retx_ival = stack->t1;
+		ct->lv->retx_ival = stack->t1;
 		err =
-		    loop_timer_start(stack->loop, &ct->tmr_retx, ct->retx_ival, ctrans_retx_h, ct);
+		    loop_timer_start(stack->loop, &ct->lv->tmr_retx, ct->lv->retx_ival, ctrans_retx_h, ct);
 		if (err)
 			goto fail;
 	}
@@ -1040,16 +1064,16 @@ int sip_ctrans_cancel(struct sip_ctrans *ct, const char *reason_hdr)
 	case CTRANS_CALLING:
 		/* §9.1: a CANCEL may not overtake the INVITE's first provisional. */
 		if (reason_hdr) {
-			ct->cancel_reason = strdup(reason_hdr);
-			if (!ct->cancel_reason)
+			ct->lv->cancel_reason = strdup(reason_hdr);
+			if (!ct->lv->cancel_reason)
 				return ENOMEM;
 		}
 		ct->cancel_pending = true;
 		return 0;
 	case CTRANS_PROCEEDING:
 		if (reason_hdr) {
-			ct->cancel_reason = strdup(reason_hdr);
-			if (!ct->cancel_reason)
+			ct->lv->cancel_reason = strdup(reason_hdr);
+			if (!ct->lv->cancel_reason)
 				return ENOMEM;
 		}
 		ctrans_send_cancel(ct);
@@ -1086,7 +1110,8 @@ void sip_trans_flush(struct sip_stack *stack)
 			struct sip_ctrans *ct = stack->ctab.buckets[i].head->data;
 
 			htab_unlink(&stack->ctab, &ct->le);
-			loop_timer_cancel(&ct->tmr_retx);
+			if (ct->lv)
+				loop_timer_cancel(&ct->lv->tmr_retx);
 			loop_timer_cancel(&ct->tmr_end);
 			ct->h = NULL;
 			mem_deref(ct);
