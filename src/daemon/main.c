@@ -288,6 +288,7 @@ static int cmd_memory(struct mbuf *out, int argc, char **argv, void *arg)
 			    mi.uordblks + mi.hblkhd, "Heap from the system:", mi.arena + mi.hblkhd);
 	}
 #endif
+	mbuf_printf(out, "%-24s%zu bytes\n", "  of which SQLite:", store_sqlite_memory());
 	mbuf_printf(out, "%-24s%ld KiB\n%-24s%zu\n", "Resident (VmRSS):", rss_kib,
 		    "Calls:", call_count(d->calls));
 	if (d->server) {

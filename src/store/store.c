@@ -17,6 +17,12 @@
 #define STORE_APP_ID 0x4d4b4b41
 /* Callback arrays bigger than this after a burst are freed rather than kept. */
 #define STORE_KEEP_CAP 4096
+/* The loop connection's page cache limit (KiB; SQLite's default is 2,000). Call records are
+ * appended at the end of the cdr table and never read back by the daemon, so under a steady
+ * call load the default cache filled with their pages: 2.2 MB of an 18 MB heap at 200 calls/s
+ * (docs/BENCHMARKS.md, Memory under load). Pages beyond it are read back from the OS page
+ * cache when needed. */
+#define STORE_CACHE_KIB 256
 /* The WAL is truncated back to this size after a checkpoint (bytes). */
 #define STORE_WAL_LIMIT 4194304
 #define STORE_XSTR(x)	#x
@@ -285,6 +291,11 @@ static void store_sqlite_config(void)
 	}
 }
 
+size_t store_sqlite_memory(void)
+{
+	return (size_t)sqlite3_memory_used();
+}
+
 int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 		    const struct store_opts *opts)
 {
@@ -355,6 +366,7 @@ int store_open_opts(struct store **sp, struct loop *loop, const char *path,
 				   ? "PRAGMA synchronous = FULL"
 				   : "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
 	    store_exec(st->db, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
+	    store_exec(st->db, "PRAGMA cache_size = -" STORE_STR(STORE_CACHE_KIB)) != SQLITE_OK ||
 	    store_exec(st->db, "PRAGMA journal_size_limit = " STORE_STR(STORE_WAL_LIMIT)) !=
 		SQLITE_OK) {
 		err = EIO;
