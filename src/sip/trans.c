@@ -43,9 +43,10 @@ struct sip_strans {
 	struct strans_live *lv;	   /* NULL once compacted (kept while timer G runs) */
 	struct strans_resend *rs;  /* compacted and still resending */
 	struct loop_timer tmr_end; /* H, I, J, L */
-	uint32_t branch_l, host_l, method_l; /* key lengths in kb; method only if SIP_METHOD_OTHER */
-	uint16_t port;			     /* sent-by port */
-	uint16_t code;			     /* last status code, 0 before any */
+	/* Key lengths in kb; the method's only if SIP_METHOD_OTHER. */
+	uint32_t branch_l, host_l, method_l;
+	uint16_t port; /* sent-by port */
+	uint16_t code; /* last status code, 0 before any */
 	enum sip_method mid;
 	uint8_t state; /* enum strans_state */
 	bool cookie;   /* branch carries z9hG4bK: match by branch, else RFC 2543 rules */
@@ -772,7 +773,8 @@ static void ctrans_end_h(void *arg)
 
 	if (ct->state == CTRANS_CALLING || ct->state == CTRANS_PROCEEDING) {
 		/* Timer B/F, or no final answer 64*T1 after our CANCEL (§9.1). */
-		log_info("%.*s to %.*s timed out", PL_ARG(ct->lv->req->method), PL_ARG(ct->lv->req->ruri));
+		log_info("%.*s to %.*s timed out", PL_ARG(ct->lv->req->method),
+			 PL_ARG(ct->lv->req->ruri));
 		loop_timer_cancel(&ct->lv->tmr_retx);
 		ct->state = CTRANS_TERMINATED;
 		ctrans_notify(ct, ETIMEDOUT, NULL);
@@ -1033,8 +1035,8 @@ int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 		goto fail;
 	if (!ct->reliable) {
 		ct->lv->retx_ival = stack->t1;
-		err =
-		    loop_timer_start(stack->loop, &ct->lv->tmr_retx, ct->lv->retx_ival, ctrans_retx_h, ct);
+		err = loop_timer_start(stack->loop, &ct->lv->tmr_retx, ct->lv->retx_ival,
+				       ctrans_retx_h, ct);
 		if (err)
 			goto fail;
 	}

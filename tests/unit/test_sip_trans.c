@@ -916,6 +916,33 @@ static void test_strans_compacted_noninvite(void **state)
 	mem_deref(r1);
 }
 
+/* The fixed record of a compacted transaction keeps its To tag and its whole key: the same
+ * branch with another method is another transaction. */
+static void test_strans_compacted_record(void **state)
+{
+	struct sip_strans *st, *st2;
+
+	peer_request("BYE", ";branch=z9hG4bK-k9", "totag-k9", "call-k9", 5, NULL);
+	st = fx.st;
+	assert_int_equal(sip_strans_reply(st, 200, "OK", NULL, NULL, NULL), 0);
+	mem_deref(expect_response(200, SIP_METHOD_BYE));
+	clock_at(1);
+	assert_null(sip_strans_msg(st));
+	assert_string_equal(sip_strans_totag(st), "totag-k9");
+	assert_int_equal(sip_strans_reply(st, 200, "OK", NULL, NULL, NULL), EALREADY);
+
+	peer_request("OPTIONS", ";branch=z9hG4bK-k9", "totag-k9", "call-k9", 6, NULL);
+	assert_int_equal(fx.nreq, 2);
+	st2 = fx.st;
+	assert_ptr_not_equal(st2, st);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 2);
+	assert_int_equal(sip_strans_reply(st2, 200, "OK", NULL, NULL, NULL), 0);
+	mem_deref(expect_response(200, SIP_METHOD_OPTIONS));
+	clock_at(100000);
+	assert_int_equal(sip_stack_strans_count(fx.stack), 0);
+	(void)state;
+}
+
 static void test_strans_compacted_invite_ack(void **state)
 {
 	struct sip_msg *first, *m;
@@ -1329,6 +1356,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_strans_invite_timer_h, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_invite_2xx_accepted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_compacted_noninvite, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strans_compacted_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_compacted_invite_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_compacted_confirmed_and_accepted, setup,
 					    teardown),
