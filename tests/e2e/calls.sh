@@ -94,7 +94,7 @@ check "sdp-to-carrier-rewritten-pcmu-ptime20" sdp_ok carrier-out.sdp 127.0.0.1 2
 check "sdp-to-phone-answer-rewritten" sdp_ok phone-out.sdp 127.0.0.1 0 '^0'
 
 # 4. An INVITE to the line side from a phone without credentials: challenged, never routed.
-check "unauth-invite-challenged" timeout 20 sipp 127.0.0.1:$PORT -sf "$E2E/sipp/call-unauth.xml" \
+check "unauth-invite-challenged" timeout -k 5 20 sipp 127.0.0.1:$PORT -sf "$E2E/sipp/call-unauth.xml" \
 	-i 127.0.0.34 -p 5062 -m 1 -timeout 10s -timeout_error -nostdin
 check "refusal-logged" grep -q "refused INVITE from 127.0.0.34" "$DAEMON_LOG"
 

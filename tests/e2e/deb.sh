@@ -152,7 +152,7 @@ check "daemon-no-error" test -z "$(grep 'ERROR' "$W/daemon.log")"
 sed -i 's/^802 =$/802 =\n803 = pw803/' /etc/mikaka/mikaka.conf
 check "reload-changed-conffile" mikaka reload
 printf 'SEQUENTIAL\n803;[authentication username=803 password=pw803];600;\n' >"$W/p.csv"
-timeout 60 sipp 127.0.0.1:5060 -sf "$E2E/sipp/reg-phone.xml" -inf "$W/p.csv" -i 127.0.0.4 -p 5070 \
+timeout -k 5 60 sipp 127.0.0.1:5060 -sf "$E2E/sipp/reg-phone.xml" -inf "$W/p.csv" -i 127.0.0.4 -p 5070 \
 	-m 1 -nostdin -timeout 30s >"$W/reg.log" 2>&1
 check "added-phone-registers" test $? = 0
 conf_sum=$(sha256sum </etc/mikaka/mikaka.conf)

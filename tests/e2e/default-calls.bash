@@ -15,7 +15,7 @@ check() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n"; fi; }
 sipp_run() { # NAME IP SCENARIO [args]
 	local name=$1 ip=$2 sf=$3
 	shift 3
-	timeout 60 sipp 127.0.0.1:5060 -sf "$E2E/sipp/$sf" -i "$ip" -p 5070 -m 1 -nostdin \
+	timeout -k 5 60 sipp 127.0.0.1:5060 -sf "$E2E/sipp/$sf" -i "$ip" -p 5070 -m 1 -nostdin \
 		-timeout 20s -timeout_error "$@" >"$W/$name.log" 2>&1 || { tail -5 "$W/$name.log"; return 1; }
 }
 
@@ -29,7 +29,7 @@ for p in 801:127.0.0.2:$S801 802:127.0.0.3:$S802; do
 	printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];600;\n' "$u" "$u" "$s" >"$W/$u.csv"
 	check "default-$u-registers" sipp_run "reg$u" "$ip" reg-phone.xml -inf "$W/$u.csv"
 done
-timeout 60 sipp -sf "$E2E/sipp/firstrun-uas.xml" -i 127.0.0.3 -p 5070 -nostdin \
+timeout -k 5 60 sipp -sf "$E2E/sipp/firstrun-uas.xml" -i 127.0.0.3 -p 5070 -nostdin \
 	>"$W/uas802.log" 2>&1 &
 UAS=$!
 sleep 0.3

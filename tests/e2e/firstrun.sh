@@ -29,7 +29,7 @@ csv() { # csv FILE USER PASSWORD
 sipp_run() { # NAME IP SCENARIO [more args]: one SIPp run against the daemon, ok when it passed
 	local name=$1 ip=$2 sf=$3
 	shift 3
-	timeout 60 sipp "$ADDR:5060" -sf "$SIPP/$sf" -i "$ip" -p 5060 -m 1 -nostdin -timeout 20s \
+	timeout -k 5 60 sipp "$ADDR:5060" -sf "$SIPP/$sf" -i "$ip" -p 5060 -m 1 -nostdin -timeout 20s \
 		-timeout_error -trace_err -error_file "$WORK/$name.err" -trace_msg \
 		-message_file "$WORK/$name.msg" "$@" >"$WORK/$name.log" 2>&1 ||
 		{ tail -n 5 "$WORK/$name.err" 2>/dev/null; return 1; }
@@ -37,7 +37,7 @@ sipp_run() { # NAME IP SCENARIO [more args]: one SIPp run against the daemon, ok
 uas_bg() { # NAME IP [more args]: a SIPp phone that answers one call (and qualify OPTIONS)
 	local name=$1 ip=$2
 	shift 2
-	timeout 60 sipp -sf "$SIPP/firstrun-uas.xml" -i "$ip" -p 5060 -nostdin \
+	timeout -k 5 60 sipp -sf "$SIPP/firstrun-uas.xml" -i "$ip" -p 5060 -nostdin \
 		-trace_err -error_file "$WORK/$name.err" -trace_msg -message_file "$WORK/$name.msg" \
 		"$@" >"$WORK/$name.log" 2>&1 &
 	UAS=$!
@@ -154,7 +154,7 @@ elif command -v baresip >/dev/null && [ -d /usr/lib/baresip/modules ]; then
 	S803=$(cli phones show | sed -n 's/^803 \{1,\}803 \{1,\}\([0-9a-z]*\) .*/\1/p')
 	echo "<sip:803@$ADDR;transport=udp>;auth_pass=$S803" >"$BS/accounts"
 	: >"$BS/contacts"
-	timeout 20 baresip -f "$BS" -t 4 >"$WORK/baresip.log" 2>&1 &
+	timeout -k 5 20 baresip -f "$BS" -t 4 >"$WORK/baresip.log" 2>&1 &
 	BS_PID=$!
 	PIDS+=("$BS_PID")
 	reg=

@@ -190,10 +190,10 @@ check "ready-after-reloading" test $? = 0
 csv=$WORK/phones.csv
 { echo SEQUENTIAL; for i in $(seq 0 $((NPHONES - 1))); do
 	u=$((9000 + i)); echo "$u;[authentication username=$u password=pw];600;"; done; } >"$csv"
-timeout 120 sipp "$ADDR:5060" -sf "$E2E/sipp/reg-phone.xml" -inf "$csv" -i $NET.2 -p 5070 \
+timeout -k 5 120 sipp "$ADDR:5060" -sf "$E2E/sipp/reg-phone.xml" -inf "$csv" -i $NET.2 -p 5070 \
 	-m "$NPHONES" -r 100 -l 50 -nostdin -timeout 60s >"$WORK/sipp-reg.log" 2>&1 &
 REGP=$!
-timeout 120 sipp "$ADDR:5060" -sf "$E2E/sipp/tf-phone-call.xml" -inf "$csv" -i $NET.3 -p 5071 \
+timeout -k 5 120 sipp "$ADDR:5060" -sf "$E2E/sipp/tf-phone-call.xml" -inf "$csv" -i $NET.3 -p 5071 \
 	-s 100 -m "$NCALLS" -r 40 -l 20 -key workdir "$WORK" -nostdin -timeout 60s \
 	>"$WORK/sipp-call.log" 2>&1 &
 CALLP=$!

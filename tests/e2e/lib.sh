@@ -232,7 +232,7 @@ baresip_conf() {
 baresip_bg() {
 	local dir=$1 secs=$2
 	shift 2
-	timeout "$secs" baresip -f "$dir" "$@" >"$WORK/baresip.log" 2>&1 &
+	timeout -k 5 "$secs" baresip -f "$dir" "$@" >"$WORK/baresip.log" 2>&1 &
 	BS_PID=$!
 	PIDS+=("$BS_PID")
 }

@@ -27,7 +27,7 @@ daemon_start "$CONF"
 
 sipp_run() { # name transport target [extra]
 	local name=$1 tp=$2 target=$3; shift 3
-	if timeout 60 sipp "$target" -sf "$E2E/sipp/options.xml" -t "$tp" -m 50 -r 50 -l 10 \
+	if timeout -k 5 60 sipp "$target" -sf "$E2E/sipp/options.xml" -t "$tp" -m 50 -r 50 -l 10 \
 		-timeout 30s -timeout_error -nostdin -trace_err -error_file "$WORK/sipp-$name.err" \
 		"$@" >"$WORK/sipp-$name.log" 2>&1; then
 		ok "$name"

@@ -88,7 +88,7 @@ csv() { # csv FILE USER PASSWORD
 }
 register() { # register NAME IP PORT USER PASSWORD: one digest REGISTER, bounded
 	csv "$WORK/$4.csv" "$4" "$5"
-	timeout 20 sipp -sf "$E2E/sipp/reg-phone.xml" -i "$2" -p "$3" -mp $(($3 + 100)) -m 1 \
+	timeout -k 5 20 sipp -sf "$E2E/sipp/reg-phone.xml" -i "$2" -p "$3" -mp $(($3 + 100)) -m 1 \
 		-inf "$WORK/$4.csv" -timeout 15s -timeout_error -nostdin -trace_err \
 		-error_file "$WORK/sipp-$1.err" "$D:$PORT" >"$WORK/sipp-$1.log" 2>&1
 }
@@ -145,7 +145,7 @@ offer() { # offer TAG RATE SECS: offers and waits for the last call to end
 # 0. The phone registers, then answers every call for the rest of the test.
 check "register-801" register reg-801 "$P1" "$P1_PORT" 801 pw801
 sleep 0.6 # a late 401 retransmission must not reach the answering SIPp below
-timeout 240 sipp -sf "$E2E/sipp/overload-phone.xml" -i "$P1" -p "$P1_PORT" -mp $((P1_PORT + 100)) \
+timeout -k 5 240 sipp -sf "$E2E/sipp/overload-phone.xml" -i "$P1" -p "$P1_PORT" -mp $((P1_PORT + 100)) \
 	-nostdin -buff_size 4194304 -max_recv_loops 10000 -max_sched_loops 10000 \
 	-trace_err -error_file "$WORK/sipp-phone.err" >"$WORK/sipp-phone.log" 2>&1 &
 PIDS+=($!)

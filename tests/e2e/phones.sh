@@ -74,12 +74,12 @@ if have_baresip; then
 	bs_conf "$B1" $NET.71 1000 "<sip:801@$ADDR>;auth_pass=pw801;regint=300;audio_codecs=PCMU"
 	bs_conf "$B2" $NET.72 440 \
 		"<sip:802@$ADDR>;auth_pass=pw802;regint=300;answermode=auto;audio_codecs=PCMU"
-	timeout 120 baresip -f "$B2" -t 100 >"$WORK/baresip802.log" 2>&1 &
+	timeout -k 5 120 baresip -f "$B2" -t 100 >"$WORK/baresip802.log" 2>&1 &
 	B2_PID=$!
 	PIDS+=("$B2_PID")
 	check "baresip-802-registers" wait_for 10 peer_ua 802 baresip
 	# 801 registers, dials 802 at once and quits (hanging up) after 8 s.
-	timeout 30 baresip -f "$B1" -t 8 -e "/dial 802" >"$WORK/baresip801.log" 2>&1 &
+	timeout -k 5 30 baresip -f "$B1" -t 8 -e "/dial 802" >"$WORK/baresip801.log" 2>&1 &
 	B1_PID=$!
 	PIDS+=("$B1_PID")
 	check "baresip-801-registers" wait_for 10 peer_ua 801 baresip
@@ -126,7 +126,7 @@ if command -v twinkle-console >/dev/null; then
 	EOF
 	# twinkle-console takes the profile as its first argument; commands come on stdin.
 	mkfifo "$TW/in"
-	(cd "$TW" && HOME=$TW timeout 60 twinkle-console 803.cfg <"$TW/in" >"$WORK/twinkle.log" 2>&1) &
+	(cd "$TW" && HOME=$TW timeout -k 5 60 twinkle-console 803.cfg <"$TW/in" >"$WORK/twinkle.log" 2>&1) &
 	TW_PID=$!
 	PIDS+=("$TW_PID")
 	exec 7>"$TW/in"
@@ -150,7 +150,7 @@ fi
 lp_start() {
 	LPLOG=$LP/$1.log
 	rm -f "$LP/in" && mkfifo "$LP/in"
-	(cd "$LP" && HOME=$LP timeout 60 linphone-daemon --config "$LP/rc" --log "$LPLOG" \
+	(cd "$LP" && HOME=$LP timeout -k 5 60 linphone-daemon --config "$LP/rc" --log "$LPLOG" \
 		<"$LP/in" >"$WORK/linphone-$1.out" 2>&1) &
 	LP_PID=$!
 	PIDS+=("$LP_PID")

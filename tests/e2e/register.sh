@@ -70,13 +70,13 @@ printf '[from_phone]\nexten => _X.,1,Hangup()\n[from_line]\nexten => _X.,1,Hangu
 sipp_phone() {
 	local name=$1 sf=$2 csvf=$3 ip=$4 port=$5
 	shift 5
-	timeout 120 sipp "$ADDR:5060" -sf "$sf" -inf "$csvf" -i "$ip" -p "$port" -m 1 -nostdin \
+	timeout -k 5 120 sipp "$ADDR:5060" -sf "$sf" -inf "$csvf" -i "$ip" -p "$port" -m 1 -nostdin \
 		-timeout 30s -timeout_error -trace_err -error_file "$WORK/$name.err" "$@" \
 		>"$WORK/$name.log" 2>&1
 }
 
 # ---- the carrier: shape and refresh -------------------------------------------------------
-timeout 60 sipp -sf "$SIPP/reg-carrier.xml" -i "$CARRIER" -p 5060 -m 1 -nostdin \
+timeout -k 5 60 sipp -sf "$SIPP/reg-carrier.xml" -i "$CARRIER" -p 5060 -m 1 -nostdin \
 	-key daemon "$ADDR" \
 	-trace_msg -message_file "$WORK/carrier1.msg" -trace_err -error_file "$WORK/carrier1.err" \
 	>"$WORK/carrier1.log" 2>&1 &
@@ -90,7 +90,7 @@ wait "$CARRIER_PID"; rc=$?
 check "line-register-shape-and-refreshes" test "$rc" = 0
 [ "$rc" = 0 ] || { tail -n 20 "$WORK/carrier1.log" "$WORK/carrier1.err"; }
 
-timeout 90 sipp -sf "$SIPP/reg-carrier-backoff.xml" -i "$CARRIER" -p 5060 -m 1 -nostdin \
+timeout -k 5 90 sipp -sf "$SIPP/reg-carrier-backoff.xml" -i "$CARRIER" -p 5060 -m 1 -nostdin \
 	-key daemon "$ADDR" \
 	-trace_msg -message_file "$WORK/carrier2.msg" -trace_err -error_file "$WORK/carrier2.err" \
 	>"$WORK/carrier2.log" 2>&1 &
@@ -172,7 +172,7 @@ out=$(cli sip show peer 801)
 check "unregistered-no-contact" grep -q "Reg. Contact : *$" <<<"$out"
 
 # ---- the ban --------------------------------------------------------------------------------
-timeout 60 sipp "$ADDR:5060" -sf "$SIPP/reg-fail.xml" -inf "$WORK/802-bad.csv" -i $NET.35 \
+timeout -k 5 60 sipp "$ADDR:5060" -sf "$SIPP/reg-fail.xml" -inf "$WORK/802-bad.csv" -i $NET.35 \
 	-p 5074 -m 10 -r 20 -nostdin -timeout 30s >"$WORK/banfail.log" 2>&1
 out=$(cli sip show bans)
 check "ban-after-10-failures" grep -q "^$NET.35 " <<<"$out"
@@ -188,11 +188,11 @@ check "registers-after-unban" sipp_phone unbanned "$SIPP/reg-phone.xml" "$WORK/8
 # ---- a flood of unknown users: a 401 each, memory flat, phones still served ------------------
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
 flood() {
-	timeout 300 sipp "$ADDR:5060" -sf "$SIPP/reg-flood.xml" -i $NET.37 -p 5076 -m "$FLOOD" \
+	timeout -k 5 300 sipp "$ADDR:5060" -sf "$SIPP/reg-flood.xml" -i $NET.37 -p 5076 -m "$FLOOD" \
 		-r 20000 -l 2000 -nostdin -timeout 240s -trace_stat -stf "$WORK/flood-$1.csv" \
 		-fd 3600 >"$WORK/flood-$1.log" 2>&1
 }
-timeout 60 sipp "$ADDR:5060" -sf "$SIPP/reg-fail.xml" -inf "$WORK/802-bad.csv" -i $NET.39 \
+timeout -k 5 60 sipp "$ADDR:5060" -sf "$SIPP/reg-fail.xml" -inf "$WORK/802-bad.csv" -i $NET.39 \
 	-p 5080 -m 10 -r 20 -nostdin -timeout 30s >"$WORK/banfail2.log" 2>&1
 flood 1
 rc1=$?
@@ -242,7 +242,7 @@ fi
 		echo "$u;[authentication username=$u password=pw];3600;"
 	done
 } >"$WORK/many.csv"
-timeout 300 sipp "$ADDR:5060" -sf "$SIPP/reg-phone.xml" -inf "$WORK/many.csv" -i $NET.33 \
+timeout -k 5 300 sipp "$ADDR:5060" -sf "$SIPP/reg-phone.xml" -inf "$WORK/many.csv" -i $NET.33 \
 	-p 5078 -m "$NPHONES" -r 500 -l 200 -nostdin -timeout 240s -trace_stat \
 	-stf "$WORK/many.csv.stat" -fd 3600 >"$WORK/many.log" 2>&1
 check "many-phones-registered" test $? = 0

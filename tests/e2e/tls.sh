@@ -219,11 +219,11 @@ if have_baresip && command -v tcpdump >/dev/null; then
 	TD_PID=$!
 	PIDS+=("$TD_PID")
 	wait_for 5 grep -q "listening on" "$WORK/tcpdump.log"
-	timeout 120 baresip -f "$B2" -t 100 >"$WORK/baresip802.log" 2>&1 &
+	timeout -k 5 120 baresip -f "$B2" -t 100 >"$WORK/baresip802.log" 2>&1 &
 	B2_PID=$!
 	PIDS+=("$B2_PID")
 	check "baresip-802-registers-udp" wait_for 10 peer_ua 802 baresip
-	timeout 30 baresip -f "$B1" -t 8 -e "/dial 802" >"$WORK/baresip801.log" 2>&1 &
+	timeout -k 5 30 baresip -f "$B1" -t 8 -e "/dial 802" >"$WORK/baresip801.log" 2>&1 &
 	B1_PID=$!
 	PIDS+=("$B1_PID")
 	check "baresip-801-registers-tls" wait_for 10 peer_ua 801 baresip
@@ -270,7 +270,7 @@ if have_baresip; then
 	# and its binding goes with it, while baresip still runs.
 	printf '[sip]\ntcp_idle_timeout=4\n' >"$CONF/mikaka.conf"
 	daemon_start "$CONF" -v
-	timeout 30 baresip -f "$B1" -t 20 >"$WORK/baresip801-idle.log" 2>&1 &
+	timeout -k 5 30 baresip -f "$B1" -t 20 >"$WORK/baresip801-idle.log" 2>&1 &
 	PIDS+=($!)
 	check "idle-flow-registers" wait_for 10 peer_ua 801 baresip
 	t0=$(date +%s)

@@ -112,7 +112,7 @@ rtp_conf "$CONF" 52800 52998
 daemon_start "$CONF"
 
 # The carrier: one SIPp for the whole test, stopped by PID at the end.
-timeout 85 sipp -sf "$E2E/sipp/tf-carrier-uas.xml" -i $CAR -p 5060 -nostdin -timeout 80s \
+timeout -k 5 85 sipp -sf "$E2E/sipp/tf-carrier-uas.xml" -i $CAR -p 5060 -nostdin -timeout 80s \
 	-trace_msg -message_file "$WORK/carrier.msg" -trace_err -error_file "$WORK/carrier.err" \
 	>"$WORK/carrier.log" 2>&1 &
 CARRIER_PID=$!
@@ -125,7 +125,7 @@ attempt() {
 	local name=$1 sf=$2 ip=$3 dest=$4 user=$5 pw=$6 num=$7
 	csv "$WORK/$name.csv" "$user" "$pw"
 	rm -f "$WORK/$num-$user.code"
-	timeout 25 sipp -sf "$E2E/sipp/$sf" -i "$ip" -p 5061 -m 1 -s "$num" -nostdin \
+	timeout -k 5 25 sipp -sf "$E2E/sipp/$sf" -i "$ip" -p 5061 -m 1 -s "$num" -nostdin \
 		-timeout 15s -timeout_error -inf "$WORK/$name.csv" -key workdir "$WORK" \
 		-trace_msg -message_file "$WORK/sipp-$name.msg" -trace_err \
 		-error_file "$WORK/sipp-$name.err" "$dest" >"$WORK/sipp-$name.log" 2>&1
