@@ -342,6 +342,13 @@ static int cmd_stop(struct mbuf *out, int argc, char **argv, void *arg)
 	return 0;
 }
 
+/* web console: the configuration page's reload button does what `reload` does */
+static int cmd_reload(struct mbuf *out, int argc, char **argv, void *arg);
+static int web_reload(struct mbuf *out, void *arg)
+{
+	return cmd_reload(out, 0, NULL, arg);
+}
+
 /* `reload`: the whole new configuration is checked first; on any error the running one stays
  * and the caller sees every problem with file:line. */
 static int cmd_reload(struct mbuf *out, int argc, char **argv, void *arg)
@@ -670,6 +677,24 @@ int main(int argc, char **argv)
 		err = svc_ctl_register(d.ctl, d.store);
 	if (!err) /* web console: users and token commands; the server when [web] is there */
 		err = web_ctl_register(d.ctl, d.store);
+	if (!err && web_set.enabled && web_set.tls && !web_set.certfile[0]) {
+		/* web console: HTTPS without its own files takes SIP's (sip.conf tlscertfile),
+		 * else the self-signed certificate SIP over TLS makes in the state directory */
+		const struct server_settings *ss = &d.cfg->server;
+
+		if (ss->tls_cert[0]) {
+			snprintf(web_set.certfile, sizeof(web_set.certfile), "%s", ss->tls_cert);
+			snprintf(web_set.keyfile, sizeof(web_set.keyfile), "%s", ss->tls_key);
+		} else {
+			char why[320] = "";
+
+			err = sip_tls_self_signed(server_state_dir(), web_set.certfile,
+						  sizeof(web_set.certfile), web_set.keyfile,
+						  sizeof(web_set.keyfile), why, sizeof(why));
+			if (err)
+				log_error("web console: %s", why[0] ? why : strerror(err));
+		}
+	}
 	if (!err && web_set.enabled)
 		err = web_alloc(&d.web, d.loop, d.store, &web_set);
 	/* registrar: stored bindings loaded, `register =>` lines started, REGISTER routed */
@@ -699,8 +724,13 @@ int main(int argc, char **argv)
 	}
 	if (!err) /* media */
 		err = media_setup(&d);
-	if (!err) /* web console: what /metrics and /api/status report on */
+	if (!err) { /* web console: what /metrics and /api/status report on; the config page */
+		const char *check_argv[] = {"/proc/self/exe", "-C", d.confdir, "-d", d.dbpath,
+					    "-t", NULL};
+
 		web_set_sources(d.web, d.calls, d.reg, server_stack(d.server));
+		web_set_admin(d.web, check_argv, web_reload, &d);
+	}
 	/* line discovery: start the DHCP client (or lease-file reader). */
 	if (!err && line_cfg.ifname[0]) {
 		if (!line_cfg.state_file[0])

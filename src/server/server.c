@@ -183,6 +183,11 @@ void server_set_state_dir(const char *dbpath)
 		snprintf(state_dir, sizeof(state_dir), "%.*s", (int)(slash - dbpath), dbpath);
 }
 
+const char *server_state_dir(void)
+{
+	return state_dir;
+}
+
 int server_alloc(struct server **srvp, struct loop *loop, const struct server_settings *set)
 {
 	struct sip_stack_config cfg;

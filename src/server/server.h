@@ -33,6 +33,8 @@ struct server_settings {
 
 /* Where the self-signed TLS certificate is kept: the directory of dbpath (the daemon's -d). */
 void server_set_state_dir(const char *dbpath);
+/* That directory (".": none set). */
+const char *server_state_dir(void);
 
 /* Fills settings from sip.conf (and mikaka.conf, may be NULL). Problems are appended to diags
  * with the file:line of the offending value; returns EINVAL when any is an error. */

@@ -480,6 +480,10 @@ int sip_transp_tls(struct sip_transp *tp, const struct sip_tls_opts *o, char *wh
 /* Checks that certfile is a PEM certificate and keyfile (NULL: certfile) its private key:
  * ENOENT (no certificate), ENOKEY (no key), EKEYREJECTED (they do not match), why says which. */
 int sip_tls_check_files(const char *certfile, const char *keyfile, char *why, size_t size);
+/* The self-signed certificate and key in statedir (NULL: "."), made now when missing: what SIP
+ * over TLS and the web console's HTTPS use when no certificate is configured. */
+int sip_tls_self_signed(const char *statedir, char *cert, size_t csize, char *key, size_t ksize,
+			char *why, size_t size);
 /* EINVAL when OpenSSL takes no cipher from the list. */
 int sip_tls_ciphers_check(const char *ciphers, char *why, size_t size);
 /* The certificate's SHA-256 fingerprint, "AB:CD:..." (size >= 96). */

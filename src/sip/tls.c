@@ -203,6 +203,26 @@ out:
 	return err;
 }
 
+int sip_tls_self_signed(const char *statedir, char *cert, size_t csize, char *key, size_t ksize,
+			char *why, size_t size)
+{
+	int err;
+
+	if ((size_t)snprintf(cert, csize, "%s/" SELF_CERT, statedir ? statedir : ".") >= csize ||
+	    (size_t)snprintf(key, ksize, "%s/" SELF_KEY, statedir ? statedir : ".") >= ksize)
+		return ENAMETOOLONG;
+	if (access(cert, F_OK) == 0 && access(key, F_OK) == 0)
+		return 0;
+	err = make_self_signed(cert, key);
+	if (err) {
+		snprintf(why, size, "cannot create a self-signed certificate %s: %s", cert,
+			 strerror(err));
+		return err;
+	}
+	log_notice("tls: created a self-signed certificate %s", cert);
+	return 0;
+}
+
 int sip_tls_ctx_new(SSL_CTX **ctxp, const struct sip_tls_opts *o, char *why, size_t size)
 {
 	char cert[PATH_MAX], key[PATH_MAX];
@@ -212,21 +232,10 @@ int sip_tls_ctx_new(SSL_CTX **ctxp, const struct sip_tls_opts *o, char *why, siz
 
 	if (!certfile || !*certfile) {
 		/* First start without a certificate: make one in the state directory. */
-		if ((size_t)snprintf(cert, sizeof(cert), "%s/" SELF_CERT,
-				     o->statedir ? o->statedir : ".") >= sizeof(cert) ||
-		    (size_t)snprintf(key, sizeof(key), "%s/" SELF_KEY,
-				     o->statedir ? o->statedir : ".") >= sizeof(key))
-			return ENAMETOOLONG;
-		if (access(cert, F_OK) < 0 || access(key, F_OK) < 0) {
-			err = make_self_signed(cert, key);
-			if (err) {
-				snprintf(why, size,
-					 "cannot create a self-signed certificate %s: %s", cert,
-					 strerror(err));
-				return err;
-			}
-			log_notice("tls: created a self-signed certificate %s", cert);
-		}
+		err = sip_tls_self_signed(o->statedir, cert, sizeof(cert), key, sizeof(key), why,
+					  size);
+		if (err)
+			return err;
 		certfile = cert;
 		keyfile = key;
 	}

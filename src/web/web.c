@@ -26,6 +26,7 @@
 #include "web_int.h"
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include "web_lib.h" /* every lws_ and uv_ call goes through the dlopen table */
@@ -35,6 +36,8 @@
 #define BODY_MAX    4096 /* largest request body read */
 #define COOKIE_NAME "mikaka_session"
 #define SID_BYTES   32 /* session id: 256 random bits */
+#define SSE_MAX	    16 /* live-update streams at once */
+#define SSE_PING_MS 15000 /* a comment on an idle stream: a dead client is found */
 #define SECURITY_HEADERS                                                                           \
 	X("content-security-policy:", "default-src 'self'; script-src 'self'; style-src 'self'; "  \
 				      "img-src 'self'; connect-src 'self'; frame-ancestors "       \
@@ -89,6 +92,13 @@ struct web_req {
 	/* the response */
 	uint8_t *resp; /* LWS_PRE bytes, then the body */
 	size_t resp_len;
+	/* a live-update stream (GET /api/events): in web.sse while open */
+	struct le sse_le;
+	bool sse;
+	char sse_sid[2 * SID_BYTES + 1]; /* its session ("": the bearer token) */
+	uint64_t sse_gen;		 /* the last event sent (web.ev_gen) */
+	bool sse_ping;			 /* a keep-alive comment is due */
+	bool check_wait;		 /* waits for web.check (the configuration page) */
 };
 
 struct web {
@@ -116,6 +126,19 @@ struct web {
 	uint64_t lag_due;	     /* loop ms the lag timer should fire at */
 	uint64_t lag_ms, lag_max_ms; /* last, worst */
 	uint64_t scrapes;
+	/* live updates: the status as last pushed, LWS_PRE bytes then "event: status\ndata: ...";
+	 * ev_cmp bytes of it (all but the time) say whether anything changed */
+	struct list sse;
+	size_t nsse;
+	uint8_t *ev;
+	size_t ev_len, ev_cmp;
+	uint64_t ev_gen, ev_ping;
+	/* the configuration page */
+	char **check_argv;
+	web_reload_h *reload;
+	void *reload_arg;
+	struct web_check *check;
+	struct web_req *check_req; /* the request the running check answers (NULL: gone) */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -125,6 +148,7 @@ int web_settings_load(struct web_settings *set, const struct conf *mikakaconf,
 		      struct conf_diags *diags)
 {
 	const struct conf_section *sec;
+	const struct conf_var *listen = NULL, *cert = NULL, *key = NULL;
 	int err = 0;
 
 	memset(set, 0, sizeof(*set));
@@ -152,6 +176,7 @@ int web_settings_load(struct web_settings *set, const struct conf *mikakaconf,
 				continue;
 			}
 			set->listen = sa;
+			listen = v;
 			if (sa_is_any(&sa) ||
 			    !(sa_af(&sa) == AF_INET ? (ntohl(sa.u.in.sin_addr.s_addr) >> 24) == 127
 						    : IN6_IS_ADDR_LOOPBACK(&sa.u.in6.sin6_addr)))
@@ -171,10 +196,61 @@ int web_settings_load(struct web_settings *set, const struct conf *mikakaconf,
 			err |= conf_var_u32(v, "web", 1, 86400 * 30, &set->ban_time, diags);
 		} else if (!strcasecmp(k, "timeout")) {
 			err |= conf_var_u32(v, "web", 1, 300, &set->timeout, diags);
+		} else if (!strcasecmp(k, "tls") || !strcasecmp(k, "tlsenable")) {
+			err |= conf_var_bool(v, "web", &set->tls, diags);
+		} else if (!strcasecmp(k, "certfile") || !strcasecmp(k, "tlscertfile") ||
+			   !strcasecmp(k, "keyfile") || !strcasecmp(k, "tlsprivatekey")) {
+			bool is_cert = !strcasecmp(k, "certfile") || !strcasecmp(k, "tlscertfile");
+			char *dst = is_cert ? set->certfile : set->keyfile;
+
+			if (!*v->value || strlen(v->value) >= sizeof(set->certfile)) {
+				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+					      "[web] %s: '%s' is not a file name (1-%zu characters)",
+					      k, v->value, sizeof(set->certfile) - 1);
+				err |= EINVAL;
+				continue;
+			}
+			snprintf(dst, sizeof(set->certfile), "%s", v->value);
+			*(is_cert ? &cert : &key) = v;
+		} else if (!strcasecmp(k, "hsts")) {
+			bool on;
+
+			/* yes: a year; no; or the max-age in seconds */
+			if (!strcasecmp(v->value, "yes") || !strcasecmp(v->value, "no") ||
+			    !strcasecmp(v->value, "on") || !strcasecmp(v->value, "off") ||
+			    !strcasecmp(v->value, "true") || !strcasecmp(v->value, "false")) {
+				err |= conf_var_bool(v, "web", &on, diags);
+				set->hsts = on ? 31536000 : 0;
+			} else {
+				err |= conf_var_u32(v, "web", 0, 2 * 31536000, &set->hsts, diags);
+			}
 		} else {
 			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
 				      "[web] unknown key '%s'; ignored", k);
 		}
+	}
+	if (set->tls && !listen)
+		sa_decode(&set->listen, WEB_DEFAULT_TLS_LISTEN, 8089);
+	if (key && !cert) {
+		conf_diag_add(diags, CONF_ERROR, key->origin.file, key->origin.line,
+			      "[web] %s without certfile", key->name);
+		err |= EINVAL;
+	} else if (cert) {
+		char why[320];
+		int e = sip_tls_check_files(set->certfile, key ? set->keyfile : NULL, why,
+					    sizeof(why));
+
+		if (e) {
+			const struct conf_var *at = e == ENOKEY && key ? key : cert;
+
+			conf_diag_add(diags, CONF_ERROR, at->origin.file, at->origin.line,
+				      "[web] %s: %s", at->name, why);
+			err |= EINVAL;
+		}
+		if (!set->tls)
+			conf_diag_add(diags, CONF_WARNING, cert->origin.file, cert->origin.line,
+				      "[web] %s is set but tls is not yes: the console stays HTTP",
+				      cert->name);
 	}
 	return err ? EINVAL : 0;
 }
@@ -244,10 +320,38 @@ static struct web_session *session_find(struct web *w, const char *id)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Responses. Every one carries the security headers (Content-Security-Policy first).
+ * Responses. Every one carries the security headers (Content-Security-Policy first), and on
+ * HTTPS the Strict-Transport-Security header when `hsts` asks for it.
  */
+static int add_headers(struct web_req *r, const char *const *hdrs, uint8_t **p, uint8_t *end)
+{
+	struct lws *wsi = r->wsi;
+
+#define X(name, value)                                                                             \
+	if (lws_add_http_header_by_name(wsi, (const uint8_t *)name, (const uint8_t *)value,        \
+					(int)strlen(value), p, end))                               \
+		return -1;
+	SECURITY_HEADERS
+#undef X
+	if (r->w->set.tls && r->w->set.hsts) {
+		char v[48];
+
+		snprintf(v, sizeof(v), "max-age=%u", r->w->set.hsts);
+		if (lws_add_http_header_by_name(wsi, (const uint8_t *)"strict-transport-security:",
+						(const uint8_t *)v, (int)strlen(v), p, end))
+			return -1;
+	}
+	for (size_t i = 0; hdrs && hdrs[i]; i += 2)
+		if (lws_add_http_header_by_name(wsi, (const uint8_t *)hdrs[i],
+						(const uint8_t *)hdrs[i + 1],
+						(int)strlen(hdrs[i + 1]), p, end))
+			return -1;
+	return 0;
+}
+
+/* hdrs: more headers, name/value pairs ("set-cookie:", "..."), NULL-terminated; NULL: none. */
 static int respond(struct web_req *r, unsigned status, const char *ctype, const char *body,
-		   size_t len, const char *set_cookie)
+		   size_t len, const char *const *hdrs)
 {
 	uint8_t hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
 				     *end = hdr + sizeof(hdr) - 1;
@@ -261,15 +365,7 @@ static int respond(struct web_req *r, unsigned status, const char *ctype, const 
 	r->resp_len = len;
 	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end))
 		return -1;
-#define X(name, value)                                                                             \
-	if (lws_add_http_header_by_name(wsi, (const uint8_t *)name, (const uint8_t *)value,        \
-					(int)strlen(value), &p, end))                              \
-		return -1;
-	SECURITY_HEADERS
-#undef X
-	if (set_cookie && lws_add_http_header_by_name(
-			      wsi, (const uint8_t *)"set-cookie:", (const uint8_t *)set_cookie,
-			      (int)strlen(set_cookie), &p, end))
+	if (add_headers(r, hdrs, &p, end))
 		return -1;
 	if (status == 401 &&
 	    lws_add_http_header_by_name(wsi, (const uint8_t *)"www-authenticate:",
@@ -281,33 +377,13 @@ static int respond(struct web_req *r, unsigned status, const char *ctype, const 
 	return 0;
 }
 
-/* 303 to a page of ours (the status page without a session goes to /login). */
+/* 303 to a page of ours (a page without a session goes to /login). */
 static int redirect(struct web_req *r, const char *where)
 {
-	uint8_t hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
-				     *end = hdr + sizeof(hdr) - 1;
 	static const char body[] = "{\"error\":\"log in first\"}\n";
+	const char *hdrs[] = {"location:", where, NULL};
 
-	free(r->resp);
-	r->resp = malloc(LWS_PRE + sizeof(body));
-	if (!r->resp)
-		return -1;
-	memcpy(r->resp + LWS_PRE, body, sizeof(body) - 1);
-	r->resp_len = sizeof(body) - 1;
-	if (lws_add_http_common_headers(r->wsi, 303, "application/json", r->resp_len, &p, end) ||
-	    lws_add_http_header_by_name(r->wsi, (const uint8_t *)"location:",
-					(const uint8_t *)where, (int)strlen(where), &p, end))
-		return -1;
-#define X(name, value)                                                                             \
-	if (lws_add_http_header_by_name(r->wsi, (const uint8_t *)name, (const uint8_t *)value,     \
-					(int)strlen(value), &p, end))                              \
-		return -1;
-	SECURITY_HEADERS
-#undef X
-	if (lws_finalize_write_http_header(r->wsi, start, &p, end))
-		return -1;
-	lws_callback_on_writable(r->wsi);
-	return 0;
+	return respond(r, 303, "application/json", body, sizeof(body) - 1, hdrs);
 }
 
 static int respond_json(struct web_req *r, unsigned status, const char *json)
@@ -460,12 +536,15 @@ static void login_finish(struct web *w, struct web_login *l)
 			if (!s) {
 				respond_error(r, 503, "no memory");
 			} else {
+				const char *hdrs[] = {"set-cookie:", cookie, NULL};
+
+				/* Secure on HTTPS: the browser never sends it over plain HTTP */
 				snprintf(cookie, sizeof(cookie),
-					 COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict",
-					 s->id);
+					 COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s",
+					 s->id, w->set.tls ? "; Secure" : "");
 				snprintf(body, sizeof(body), "{\"user\":\"%s\",\"csrf\":\"%s\"}\n",
 					 s->user, s->csrf);
-				respond(r, 200, "application/json", body, strlen(body), cookie);
+				respond(r, 200, "application/json", body, strlen(body), hdrs);
 				explicit_bzero(cookie, sizeof(cookie));
 			}
 		} else {
@@ -630,13 +709,11 @@ static int do_metrics(struct web_req *r)
 }
 
 /* One call record as JSON. */
-static int cdr_json(const struct store_cdr *c, void *arg)
+static int cdr_json(const struct store_cdr *c, struct mbuf *out, bool first)
 {
-	struct mbuf *out = arg;
 	int err = 0;
 
-	err |=
-	    mbuf_printf(out, "%s{\"id\":%lld,\"src\":", out->end > 1 ? "," : "", (long long)c->id);
+	err |= mbuf_printf(out, "%s{\"id\":%lld,\"src\":", first ? "" : ",", (long long)c->id);
 	err |= mbuf_write_json(out, c->src.p ? c->src.p : "", c->src.l);
 	err |= mbuf_write_str(out, ",\"dst\":");
 	err |= mbuf_write_json(out, c->dst.p ? c->dst.p : "", c->dst.l);
@@ -653,55 +730,538 @@ static int cdr_json(const struct store_cdr *c, void *arg)
 	return err ? ENOMEM : 0;
 }
 
-/* GET /api/history?limit=N (1..1000, default 50): call records, newest first. */
-static int do_history(struct web_req *r)
+/* A CSV field, quoted, quotes doubled. Text from the network (caller names) that a spreadsheet
+ * would take for a formula (= + - @ first) gets a leading apostrophe. */
+static int csv_field(struct mbuf *out, const struct pl *v, const char *sep)
 {
-	char buf[32];
-	const char *v = lws_get_urlarg_by_name(r->wsi, "limit=", buf, sizeof(buf));
-	unsigned long limit = 50;
+	int err = mbuf_write_str(out, "\"");
+
+	if (v->p && v->l && strchr("=+-@\t\r", v->p[0]))
+		err |= mbuf_write_str(out, "'");
+	for (size_t i = 0; v->p && i < v->l; i++) {
+		if (v->p[i] == '"')
+			err |= mbuf_write_str(out, "\"");
+		err |= mbuf_write(out, &v->p[i], 1);
+	}
+	err |= mbuf_printf(out, "\"%s", sep);
+	return err;
+}
+
+static void csv_time(struct mbuf *out, int64_t ms, const char *sep)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[40] = "";
+
+	if (ms && gmtime_r(&t, &tm))
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mbuf_printf(out, "%s%s", buf, sep);
+}
+
+#define HISTORY_CSV_HEAD                                                                           \
+	"id,start,answer,end,src,dst,clid,disposition,duration,billsec,hangupcause\r\n"
+
+static int cdr_csv(const struct store_cdr *c, struct mbuf *out)
+{
+	const char *d = store_cdr_disp_name(c->disposition);
+	int err;
+
+	err = mbuf_printf(out, "%lld,", (long long)c->id);
+	csv_time(out, c->start_ms, ",");
+	csv_time(out, c->answer_ms, ",");
+	csv_time(out, c->end_ms, ",");
+	err |= csv_field(out, &c->src, ",");
+	err |= csv_field(out, &c->dst, ",");
+	err |= csv_field(out, &c->clid, ",");
+	err |= mbuf_printf(out, "%s,%lld,%lld,%u\r\n", d, (long long)c->duration,
+			   (long long)c->billsec, c->hangupcause);
+	return err ? ENOMEM : 0;
+}
+
+/* The history's filter and page (docs/API.md, GET /api/history). */
+struct history_q {
+	char number[33]; /* "": any; else a part of src, dst or clid */
+	int disp;	 /* -1: any */
+	int64_t from_ms, to_ms; /* start_ms in [from, to); 0: open */
+	uint64_t offset, limit; /* limit 0: all (CSV) */
+	bool csv;
+	/* the answer */
+	struct mbuf *out;
+	uint64_t matched, written;
+};
+
+static bool pl_has(const struct pl *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; hay->p && i + n <= hay->l; i++)
+		if (!strncasecmp(hay->p + i, needle, n))
+			return true;
+	return false;
+}
+
+static int history_each(const struct store_cdr *c, void *arg)
+{
+	struct history_q *q = arg;
+
+	if (q->number[0] && !pl_has(&c->src, q->number) && !pl_has(&c->dst, q->number) &&
+	    !pl_has(&c->clid, q->number))
+		return 0;
+	if (q->disp >= 0 && (int)c->disposition != q->disp)
+		return 0;
+	if ((q->from_ms && c->start_ms < q->from_ms) || (q->to_ms && c->start_ms >= q->to_ms))
+		return 0;
+	q->matched++;
+	if (q->matched <= q->offset || (q->limit && q->written >= q->limit))
+		return 0;
+	q->written++;
+	return q->csv ? cdr_csv(c, q->out) : cdr_json(c, q->out, q->written == 1);
+}
+
+/* A whole number from an argument, in [min, max]; false when not one. */
+static bool arg_num(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!*v || !isdigit((unsigned char)*v))
+		return false;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+/* GET /api/history[.csv]: call records, newest first, filtered and paged; the number of
+ * records that match in X-Total-Count. */
+static int do_history(struct web_req *r, bool csv)
+{
+	struct history_q q = {.disp = -1, .limit = 50};
+	char buf[64], total[24];
+	const char *v;
+	struct mbuf mb;
+	uint64_t n;
+	int err;
+
+	v = lws_get_urlarg_by_name(r->wsi, "format=", buf, sizeof(buf));
+	if (v && !strcmp(v, "csv"))
+		csv = true;
+	else if (v && strcmp(v, "json"))
+		return respond_error(r, 400, "format: csv or json");
+	q.csv = csv;
+	if (csv)
+		q.limit = 0; /* a download has every matching record unless limited */
+	if ((v = lws_get_urlarg_by_name(r->wsi, "limit=", buf, sizeof(buf))) &&
+	    !arg_num(v, 1, csv ? 1000000 : 1000, &q.limit))
+		return respond_error(r, 400, csv ? "limit: a number from 1 to 1000000"
+						 : "limit: a number from 1 to 1000");
+	if ((v = lws_get_urlarg_by_name(r->wsi, "offset=", buf, sizeof(buf))) &&
+	    !arg_num(v, 0, 1000000000, &q.offset))
+		return respond_error(r, 400, "offset: a number from 0");
+	if ((v = lws_get_urlarg_by_name(r->wsi, "from=", buf, sizeof(buf)))) {
+		if (!arg_num(v, 0, 1ULL << 50, &n))
+			return respond_error(r, 400, "from: Unix time in milliseconds");
+		q.from_ms = (int64_t)n;
+	}
+	if ((v = lws_get_urlarg_by_name(r->wsi, "to=", buf, sizeof(buf)))) {
+		if (!arg_num(v, 0, 1ULL << 50, &n))
+			return respond_error(r, 400, "to: Unix time in milliseconds");
+		q.to_ms = (int64_t)n;
+	}
+	if ((v = lws_get_urlarg_by_name(r->wsi, "disposition=", buf, sizeof(buf))) && *v) {
+		static const char *const names[] = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED"};
+
+		for (char *p = (char *)v; *p; p++)
+			*p = *p == '_' || *p == '+' ? ' ' : (char)toupper((unsigned char)*p);
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			if (!strcmp(v, names[i]))
+				q.disp = (int)i;
+		if (q.disp < 0)
+			return respond_error(r, 400,
+					     "disposition: ANSWERED, NO ANSWER, BUSY or FAILED");
+	}
+	if ((v = lws_get_urlarg_by_name(r->wsi, "number=", buf, sizeof(buf)))) {
+		if (strlen(v) >= sizeof(q.number))
+			return respond_error(r, 400, "number: at most 32 characters");
+		snprintf(q.number, sizeof(q.number), "%s", v);
+	}
+	mbuf_init(&mb);
+	q.out = &mb;
+	err = mbuf_write_str(&mb, csv ? HISTORY_CSV_HEAD : "[");
+	/* every record is looked at: a household's history is thousands, not millions */
+	if (!err)
+		err = store_cdr_list(r->w->st, 0, history_each, &q);
+	if (!err && !csv)
+		err = mbuf_write_str(&mb, "]\n");
+	snprintf(total, sizeof(total), "%llu", (unsigned long long)q.matched);
+	if (err) {
+		err = respond_error(r, 503, "cannot read the call records");
+	} else if (csv) {
+		const char *hdrs[] = {"x-total-count:", total, "content-disposition:",
+				      "attachment; filename=\"mikaka-history.csv\"", NULL};
+
+		err = respond(r, 200, "text/csv; charset=utf-8", (const char *)mb.buf, mb.end, hdrs);
+	} else {
+		const char *hdrs[] = {"x-total-count:", total, NULL};
+
+		err = respond(r, 200, "application/json", (const char *)mb.buf, mb.end, hdrs);
+	}
+	mbuf_reset(&mb);
+	return err;
+}
+
+/* The status as JSON: version, the line, the phones' bindings, the calls in progress, then the
+ * time. *cmp: the length before the time (what the live updates compare). */
+static int status_build(struct web *w, struct mbuf *mb, size_t *cmp)
+{
+	int err;
+
+	err = mbuf_printf(mb, "{\"version\":\"%s\",", MIKAKA_VERSION);
+	if (w->reg)
+		err |= reg_status_json(w->reg, mb);
+	else
+		err |= mbuf_write_str(mb, "\"line\":[],\"phones\":[]");
+	err |= mbuf_write_str(mb, ",\"calls\":");
+	err |= w->calls ? call_status_json(w->calls, mb) : mbuf_write_str(mb, "[]");
+	if (cmp)
+		*cmp = mb->end;
+	err |= mbuf_printf(mb, ",\"time_ms\":%lld}", (long long)time(NULL) * 1000);
+	return err ? ENOMEM : 0;
+}
+
+static int do_history_json(struct web_req *r)
+{
+	return do_history(r, false);
+}
+
+static int do_history_csv(struct web_req *r)
+{
+	return do_history(r, true);
+}
+
+/* GET /api/status */
+static int do_status(struct web_req *r)
+{
 	struct mbuf mb;
 	int err;
 
-	if (v) {
-		char *end;
-
-		limit = strtoul(v, &end, 10);
-		if (!*v || *end || limit < 1 || limit > 1000)
-			return respond_error(r, 400, "limit: a number from 1 to 1000");
-	}
 	mbuf_init(&mb);
-	err = mbuf_write_str(&mb, "[");
-	if (!err)
-		err = store_cdr_list(r->w->st, (unsigned)limit, cdr_json, &mb);
-	if (!err)
-		err = mbuf_write_str(&mb, "]\n");
-	err = err ? respond_error(r, 503, "cannot read the call records")
+	err = status_build(r->w, &mb, NULL);
+	err |= mbuf_write_str(&mb, "\n");
+	err = err ? respond_error(r, 503, "no memory")
 		  : respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
 	mbuf_reset(&mb);
 	return err;
 }
 
-/* GET /api/status: version, the line, the phones' bindings, the calls in progress. */
-static int do_status(struct web_req *r)
+/* ---------------------------------------------------------------------------------------------
+ * Live updates: GET /api/events is a server-sent event stream. Once a second (the loop-lag timer)
+ * the status is built again when a stream is open; when anything but the time differs from the
+ * last one pushed, every stream gets it as an "event: status". Calls in progress change every
+ * second (their duration), so during a call the page is updated every second; when nothing
+ * changes, a comment every 15 s finds dead clients. Nothing polls faster than 1 s.
+ */
+static void sse_close(struct web *w, struct web_req *r)
+{
+	if (!r->sse)
+		return;
+	list_unlink(&r->sse_le);
+	r->sse = false;
+	w->nsse--;
+}
+
+/* The session of a stream still exists (a logout or expiry ends the stream); does not refresh it:
+ * an open page alone does not keep a session alive. */
+static bool sse_session_ok(struct web *w, const struct web_req *r)
+{
+	uint64_t now = loop_now(w->loop);
+
+	if (!r->sse_sid[0])
+		return true; /* the bearer token */
+	for (struct le *le = w->sessions.head; le; le = le->next) {
+		const struct web_session *s = le->data;
+
+		if (ct_equal(s->id, r->sse_sid))
+			return now - s->last < (uint64_t)w->set.session_idle * 1000;
+	}
+	return false;
+}
+
+/* Builds the status; a new event when it changed. */
+static void sse_refresh(struct web *w, bool force)
+{
+	static const char pre[] = "event: status\ndata: ";
+	struct mbuf mb;
+	size_t cmp = 0;
+	uint8_t *ev;
+
+	mbuf_init(&mb);
+	if (status_build(w, &mb, &cmp) || mbuf_write_str(&mb, "\n\n")) {
+		mbuf_reset(&mb);
+		return;
+	}
+	if (!force && w->ev && w->ev_cmp == sizeof(pre) - 1 + cmp &&
+	    !memcmp(w->ev + LWS_PRE + sizeof(pre) - 1, mb.buf, cmp)) {
+		mbuf_reset(&mb);
+		return;
+	}
+	ev = malloc(LWS_PRE + sizeof(pre) - 1 + mb.end);
+	if (ev) {
+		memcpy(ev + LWS_PRE, pre, sizeof(pre) - 1);
+		memcpy(ev + LWS_PRE + sizeof(pre) - 1, mb.buf, mb.end);
+		free(w->ev);
+		w->ev = ev;
+		w->ev_len = sizeof(pre) - 1 + mb.end;
+		w->ev_cmp = sizeof(pre) - 1 + cmp;
+		w->ev_gen++;
+	}
+	mbuf_reset(&mb);
+}
+
+/* Once a second, and after a change made through the console (the hang-up). */
+static void sse_tick(struct web *w, bool force)
+{
+	uint64_t now = loop_now(w->loop);
+	bool ping = now - w->ev_ping >= SSE_PING_MS;
+	struct le *le;
+
+	if (!w->nsse)
+		return;
+	sse_refresh(w, force);
+	if (ping)
+		w->ev_ping = now;
+	for (le = w->sse.head; le;) {
+		struct web_req *r = le->data;
+
+		le = le->next;
+		if (!sse_session_ok(w, r)) {
+			sse_close(w, r);
+			lws_set_timeout(r->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+			continue;
+		}
+		if (ping)
+			r->sse_ping = true;
+		if (r->sse_gen != w->ev_gen || r->sse_ping)
+			lws_callback_on_writable(r->wsi);
+	}
+	kick(w, 0);
+}
+
+static int sse_write(struct web_req *r)
 {
 	struct web *w = r->w;
+	static const char ping[] = ": keep-alive\n\n";
+	uint8_t buf[LWS_PRE + sizeof(ping)];
+
+	if (r->sse_gen != w->ev_gen && w->ev) {
+		r->sse_gen = w->ev_gen;
+		r->sse_ping = false;
+		return lws_write(r->wsi, w->ev + LWS_PRE, w->ev_len, LWS_WRITE_HTTP) < 0 ? -1 : 0;
+	}
+	if (r->sse_ping) {
+		r->sse_ping = false;
+		memcpy(buf + LWS_PRE, ping, sizeof(ping) - 1);
+		return lws_write(r->wsi, buf + LWS_PRE, sizeof(ping) - 1, LWS_WRITE_HTTP) < 0 ? -1
+											      : 0;
+	}
+	return 0;
+}
+
+/* GET /api/events: the stream's head, then the current status at once. */
+static int do_events(struct web_req *r)
+{
+	struct web *w = r->w;
+	uint8_t hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+				     *end = hdr + sizeof(hdr) - 1;
+
+	if (w->nsse >= SSE_MAX)
+		return respond_error(r, 503, "too many live-update streams");
+	if (lws_add_http_common_headers(r->wsi, 200, "text/event-stream",
+					LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+	    add_headers(r, NULL, &p, end) || lws_finalize_write_http_header(r->wsi, start, &p, end))
+		return -1;
+	lws_http_mark_sse(r->wsi); /* no content length, no timeout: open until either side ends */
+	snprintf(r->sse_sid, sizeof(r->sse_sid), "%s", r->sess ? r->sess->id : "");
+	r->sse = true;
+	list_append(&w->sse, &r->sse_le, r);
+	w->nsse++;
+	if (w->nsse == 1 || !w->ev)
+		sse_refresh(w, true);
+	r->sse_gen = w->ev_gen - 1; /* the current status is due */
+	lws_callback_on_writable(r->wsi);
+	return 0;
+}
+
+/* POST /api/hangup, form channel=NAME: what `channel request hangup NAME` does. */
+static int do_hangup(struct web_req *r)
+{
+	char name[128], body[320];
+	struct mbuf out;
+	int err;
+
+	if (!form_get(r->body, "channel", name, sizeof(name)) || !name[0])
+		return respond_error(r, 400, "expected channel (form-encoded)");
+	if (!r->w->calls)
+		return respond_error(r, 503, "no call engine");
+	mbuf_init(&out);
+	err = call_hangup_channel(r->w->calls, name, &out);
+	mbuf_reset(&out);
+	if (err == ENOENT)
+		return respond_error(r, 404, "no such channel");
+	if (err)
+		return respond_error(r, 400, "cannot hang up that channel");
+	log_notice("%s hung up %s from the web console",
+		   r->sess ? r->sess->user : "the bearer token", name);
+	sse_tick(r->w, true);
+	mbuf_init(&out);
+	err = mbuf_write_str(&out, "{\"hungup\":") || mbuf_write_json(&out, name, strlen(name)) ||
+	      mbuf_write_str(&out, "}\n");
+	snprintf(body, sizeof(body), "%.*s", (int)out.end, out.buf ? (const char *)out.buf : "");
+	mbuf_reset(&out);
+	return err ? respond_error(r, 503, "no memory") : respond_json(r, 200, body);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The configuration page: GET /api/config runs `mikakad -t` (check.c) and answers its findings;
+ * POST /api/config/reload applies the files as `reload` does.
+ */
+
+/* "file:line: error: message" lines into {"file","line","severity","message"} objects. */
+static int findings_json(const struct mbuf *text, struct mbuf *out, unsigned *nerr,
+			 unsigned *nwarn)
+{
+	const char *p = (const char *)text->buf, *e = p + text->end;
+	bool first = true;
+	int err = mbuf_write_str(out, "[");
+
+	*nerr = *nwarn = 0;
+	while (p && p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p)), *le = nl ? nl : e;
+		const char *sev = NULL, *msg = NULL, *colon;
+		unsigned line = 0;
+		bool is_err = false;
+
+		for (const char *q = p; q + 3 < le; q++) {
+			if (q + 9 <= le && !memcmp(q, ": error: ", 9)) {
+				sev = q, msg = q + 9, is_err = true;
+				break;
+			}
+			if (q + 11 <= le && !memcmp(q, ": warning: ", 11)) {
+				sev = q, msg = q + 11;
+				break;
+			}
+		}
+		if (sev) {
+			/* FILE:LINE or FILE alone before the severity */
+			colon = sev;
+			while (colon > p && isdigit((unsigned char)colon[-1]))
+				colon--;
+			if (colon > p && colon < sev && colon[-1] == ':') {
+				line = (unsigned)strtoul(colon, NULL, 10);
+				colon--;
+			} else {
+				colon = sev;
+			}
+			err |= mbuf_printf(out, "%s{\"file\":", first ? "" : ",");
+			err |= mbuf_write_json(out, p, (size_t)(colon - p));
+			err |= mbuf_printf(out, ",\"line\":%u,\"severity\":\"%s\",\"message\":", line,
+					   is_err ? "error" : "warning");
+			err |= mbuf_write_json(out, msg, (size_t)(le - msg));
+			err |= mbuf_write_str(out, "}");
+			first = false;
+			(*(is_err ? nerr : nwarn))++;
+		}
+		p = nl ? nl + 1 : e;
+	}
+	return err | mbuf_write_str(out, "]");
+}
+
+static void check_done(int status, struct mbuf *text, void *arg)
+{
+	struct web *w = arg;
+	struct web_req *r = w->check_req;
+	unsigned nerr, nwarn;
 	struct mbuf mb;
 	int err;
 
+	w->check_req = NULL;
+	if (!r)
+		goto out;
 	mbuf_init(&mb);
-	err = mbuf_printf(&mb, "{\"version\":\"%s\",\"time_ms\":%lld,", MIKAKA_VERSION,
-			  (long long)time(NULL) * 1000);
-	if (w->reg)
-		err |= reg_status_json(w->reg, &mb);
-	else
-		err |= mbuf_write_str(&mb, "\"line\":[],\"phones\":[]");
-	err |= mbuf_write_str(&mb, ",\"calls\":");
-	err |= w->calls ? call_status_json(w->calls, &mb) : mbuf_write_str(&mb, "[]");
+	err = mbuf_write_str(&mb, "{\"findings\":");
+	err |= findings_json(text, &mb, &nerr, &nwarn);
+	err |= mbuf_printf(&mb, ",\"ok\":%s,\"exit\":%d,\"errors\":%u,\"warnings\":%u,\"output\":",
+			   status == 0 ? "true" : "false", status, nerr, nwarn);
+	err |= mbuf_write_json(&mb, text->buf ? (const char *)text->buf : "", text->end);
 	err |= mbuf_write_str(&mb, "}\n");
+	if (err)
+		respond_error(r, 503, "no memory");
+	else
+		respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
+	mbuf_reset(&mb);
+	kick(w, 0); /* libuv applies the response's POLLOUT inside uv_run */
+out:
+	web_check_free(w->check);
+	w->check = NULL;
+}
+
+static int do_config_check(struct web_req *r)
+{
+	struct web *w = r->w;
+	int err;
+
+	if (!w->check_argv)
+		return respond_error(r, 503, "no configuration to check");
+	if (w->check)
+		return respond_error(r, 503, "a check is running; try again");
+	err = web_check_start(&w->check, w->loop, w->check_argv, check_done, w);
+	if (err) {
+		log_error("cannot run the configuration check: %s", strerror(err));
+		return respond_error(r, 503, "cannot run the check");
+	}
+	w->check_req = r;
+	return 0; /* answered from check_done */
+}
+
+static int do_config_reload(struct web_req *r)
+{
+	struct web *w = r->w;
+	struct mbuf out, mb;
+	int err, rc;
+
+	if (!w->reload)
+		return respond_error(r, 503, "no configuration to reload");
+	log_notice("%s reloads the configuration from the web console",
+		   r->sess ? r->sess->user : "the bearer token");
+	mbuf_init(&out);
+	rc = w->reload(&out, w->reload_arg);
+	mbuf_init(&mb);
+	err = mbuf_printf(&mb, "{\"ok\":%s,\"output\":", rc ? "false" : "true");
+	err |= mbuf_write_json(&mb, out.buf ? (const char *)out.buf : "", out.end);
+	err |= mbuf_write_str(&mb, "}\n");
+	mbuf_reset(&out);
 	err = err ? respond_error(r, 503, "no memory")
 		  : respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
 	mbuf_reset(&mb);
+	sse_tick(w, true);
 	return err;
+}
+
+void web_set_admin(struct web *w, const char *const *check_argv, web_reload_h *reload, void *arg)
+{
+	size_t n = 0;
+
+	if (!w)
+		return;
+	while (check_argv && check_argv[n])
+		n++;
+	w->check_argv = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; w->check_argv && i < n; i++)
+		w->check_argv[i] = strdup(check_argv[i]);
+	w->reload = reload;
+	w->reload_arg = arg;
 }
 
 /* The browser's language: Japanese when Accept-Language puts ja before en, else English. */
@@ -748,20 +1308,40 @@ static int route(struct web_req *r)
 				   !strcmp(r->uri, "/app.css")))
 		return do_static(r, r->uri);
 	if (!r->sess && !r->bearer) {
-		if (r->method == M_GET && !strcmp(r->uri, "/"))
-			return redirect(r, "/login");
+		if (r->method == M_GET && web_file_find(r->uri, false))
+			return redirect(r, "/login"); /* a page */
 		return respond_error(r, 401, "log in first");
 	}
 	if (r->method == M_POST && !csrf_ok(r))
 		return respond_error(r, 403, "missing or wrong CSRF token");
-	if (r->method == M_GET && !strcmp(r->uri, "/"))
-		return do_static(r, "/");
-	if (r->method == M_GET && !strcmp(r->uri, "/api/status"))
-		return do_status(r);
-	if (r->method == M_GET && !strcmp(r->uri, "/api/history"))
-		return do_history(r);
-	if (!strcmp(r->uri, "/") || !strcmp(r->uri, "/api/status") ||
-	    !strcmp(r->uri, "/api/history"))
+	/* the pages (each a web_file; adding one is a line in pages.c's table) */
+	if (r->method == M_GET && r->uri[0] == '/' && !strchr(r->uri + 1, '/') &&
+	    web_file_find(r->uri, false))
+		return do_static(r, r->uri);
+	{
+		static const struct {
+			const char *path;
+			bool post;
+			int (*h)(struct web_req *r);
+		} api[] = {
+		    {"/api/status", false, do_status},
+		    {"/api/history", false, do_history_json},
+		    {"/api/history.csv", false, do_history_csv},
+		    {"/api/events", false, do_events},
+		    {"/api/hangup", true, do_hangup},
+		    {"/api/config", false, do_config_check},
+		    {"/api/config/reload", true, do_config_reload},
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(api); i++) {
+			if (strcmp(r->uri, api[i].path))
+				continue;
+			if ((r->method == M_POST) != api[i].post)
+				return respond_error(r, 405, "method not allowed");
+			return api[i].h(r);
+		}
+	}
+	if (web_file_find(r->uri, false))
 		return respond_error(r, 405, "method not allowed");
 	if (!strcmp(r->uri, "/api/session")) {
 		if (r->method != M_GET)
@@ -782,8 +1362,16 @@ static int route(struct web_req *r)
 			session_free(w, r->sess);
 			r->sess = NULL;
 		}
-		return respond(r, 200, "application/json", "{}\n", 3,
-			       COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+		{
+			const char *hdrs[] = {"set-cookie:",
+					      w->set.tls ? COOKIE_NAME "=; Path=/; HttpOnly; "
+								 "SameSite=Strict; Secure; Max-Age=0"
+							 : COOKIE_NAME "=; Path=/; HttpOnly; "
+								 "SameSite=Strict; Max-Age=0",
+					      NULL};
+
+			return respond(r, 200, "application/json", "{}\n", 3, hdrs);
+		}
 	}
 	return respond_error(r, 404, "not found");
 }
@@ -858,6 +1446,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			return rc ? -1 : 0;
 		}
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (r->sse)
+			return sse_write(r) ? -1 : 0;
 		if (!r->resp)
 			return 0;
 		if (lws_write(wsi, r->resp + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL) !=
@@ -869,6 +1459,10 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (r->login)
 			r->login->req = NULL;
+		if (w && w->check_req == r)
+			w->check_req = NULL;
+		if (w)
+			sse_close(w, r);
 		req_reset(r);
 		return 0;
 	default:
@@ -913,6 +1507,7 @@ static void lag_h(void *arg)
 		w->lag_max_ms = w->lag_ms;
 	w->lag_due = now + 1000;
 	loop_timer_start(w->loop, &w->lag_tmr, 1000, lag_h, w);
+	sse_tick(w, false); /* live updates: at most once a second */
 }
 
 void web_set_sources(struct web *w, struct call_eng *calls, struct reg *reg,
@@ -971,6 +1566,7 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	w->efd = -1;
 	w->uvfd = -1;
 	list_init(&w->sessions);
+	list_init(&w->sse);
 	loop_timer_init(&w->tmr);
 	loop_timer_init(&w->lag_tmr);
 	err = reg_bans_init(&w->bans, set->ban_failures, set->ban_window, set->ban_time, 4096);
@@ -1014,6 +1610,18 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	info.timeout_secs_ah_idle = set->timeout;
 	info.server_string = "mikaka";
 	info.count_threads = 1;
+	if (set->tls) {
+		/* the files: [web]'s own, or SIP's (tlscertfile), or the self-signed one in the
+		 * state directory (mikakad fills certfile in before this) */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = set->certfile;
+		info.ssl_private_key_filepath = set->keyfile[0] ? set->keyfile : set->certfile;
+		/* TLS 1.2 and 1.3 only */
+		info.ssl_options_set = (long)(SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
+		/* HTTP/1.1 only: libwebsockets 4.1 does not find custom headers (X-CSRF-Token) on
+		 * HTTP/2 streams, and a status page needs one stream */
+		info.alpn = "http/1.1";
+	}
 	w->ctx = lws_create_context(&info);
 	if (!w->ctx) {
 		err = EADDRNOTAVAIL;
@@ -1031,7 +1639,9 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	{
 		char ab[80];
 
-		log_notice("web console on http://%s/", sa_fmt(&set->listen, ab, sizeof(ab)));
+		log_notice("web console on %s://%s/%s%s", set->tls ? "https" : "http",
+			   sa_fmt(&set->listen, ab, sizeof(ab)), set->tls ? " certificate " : "",
+			   set->tls ? set->certfile : "");
 	}
 	*wp = w;
 	return 0;
@@ -1075,5 +1685,10 @@ void web_free(struct web *w)
 	while (w->sessions.head)
 		session_free(w, w->sessions.head->data);
 	reg_bans_reset(&w->bans);
+	web_check_free(w->check);
+	for (size_t i = 0; w->check_argv && w->check_argv[i]; i++)
+		free(w->check_argv[i]);
+	free(w->check_argv);
+	free(w->ev);
 	free(w);
 }

@@ -16,7 +16,8 @@ struct store;
 struct ctl;
 struct web;
 
-#define WEB_DEFAULT_LISTEN "127.0.0.1:8088"
+#define WEB_DEFAULT_LISTEN     "127.0.0.1:8088"
+#define WEB_DEFAULT_TLS_LISTEN "127.0.0.1:8089" /* Asterisk's https port */
 
 /* mikaka.conf [web]. The console runs only when the section is there. */
 struct web_settings {
@@ -28,6 +29,10 @@ struct web_settings {
 	uint32_t ban_window;   /* ban_window: seconds they are counted over (300) */
 	uint32_t ban_time;     /* ban_time: seconds an address stays banned (900) */
 	uint32_t timeout;      /* timeout: seconds a client may take to send a request (10) */
+	bool tls;	       /* tls (tlsenable) = yes: HTTPS only, TLS 1.2 and later */
+	char certfile[256];    /* certfile (tlscertfile): "" = SIP's, else the self-signed one */
+	char keyfile[256];     /* keyfile (tlsprivatekey): "" = in certfile */
+	uint32_t hsts;	       /* hsts: Strict-Transport-Security max-age in seconds (0: none) */
 };
 
 /* Reads mikaka.conf [web] (NULL: defaults, disabled). Problems go to diags; returns EINVAL on an
@@ -44,6 +49,11 @@ struct sip_stack;
 /* What /metrics reports on (each may be NULL); w NULL is accepted. */
 void web_set_sources(struct web *w, struct call_eng *calls, struct reg *reg,
 		     struct sip_stack *stack);
+/* The configuration page: check_argv runs `mikakad -C DIR -t` (copied; argv[0] the executable)
+ * for its findings; reload applies the files as the `reload` command does (out: its reply; 0, or
+ * an errno value when refused). */
+typedef int(web_reload_h)(struct mbuf *out, void *arg);
+void web_set_admin(struct web *w, const char *const *check_argv, web_reload_h *reload, void *arg);
 /* Registers `web passwd NAME HASH`, `web users`, `web deluser NAME`, `web token`,
  * `web metrics-token`. */
 int web_ctl_register(struct ctl *ctl, struct store *st);

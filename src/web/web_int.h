@@ -32,4 +32,15 @@ struct web_file {
 /* The file at path, in Japanese when ja and there is such a version; NULL when none. */
 const struct web_file *web_file_find(const char *path, bool ja);
 
+/* `mikakad -t` run as a child for the configuration page (check.c). h gets the exit status (-1:
+ * killed or lost) and the output (stdout and stderr, at most 64 KiB); it may free the check. */
+struct loop;
+struct mbuf;
+struct web_check;
+typedef void(web_check_h)(int status, struct mbuf *out, void *arg);
+int web_check_start(struct web_check **cp, struct loop *loop, char *const argv[], web_check_h *h,
+		    void *arg);
+bool web_check_running(const struct web_check *c);
+void web_check_free(struct web_check *c);
+
 #endif /* MIKAKA_WEB_INT_H */

@@ -154,6 +154,36 @@ rtp_conf() {
 	printf '[general]\nrtpstart=%s\nrtpend=%s\n' "$2" "$3" >"$1/rtp.conf"
 }
 
+# ---- the web console tests (web.sh, webui.sh, metrics.sh) ------------------------------------
+
+# web_pbx_conf DIR ADDR PORT CARRIER CARRIER_PORT PHONE801: the PBX the console tests look at:
+# call_sipconf, phone 801 at PHONE801 (ADDR:PORT), phone 802 registering, calls from the line
+# to 801, and mikaka.conf [web] on ADDR:HTTP_PORT is left to the caller (web_conf).
+web_pbx_conf() {
+	call_sipconf "$1" "$2" "$3" "$4" "$5"
+	sip_phone "$1" 801 pw801 "$6"
+	sip_phone "$1" 802 pw802 dynamic
+	cat >"$1/extensions.conf" <<-'EOT'
+	[from_line]
+	exten => _X.,1,Dial(SIP/801,20)
+	 same => n,Hangup()
+	[from_phone]
+	exten => _X.,1,Hangup()
+	[public]
+	exten => _X.,1,Hangup()
+	EOT
+}
+
+# web_conf DIR ADDR:PORT [KEY=VALUE...]: DIR/mikaka.conf with [web] listening there.
+web_conf() {
+	local dir=$1 listen=$2
+	shift 2
+	{ printf '[web]\nlisten=%s\n' "$listen"; [ $# = 0 ] || printf '%s\n' "$@"; } >"$dir/mikaka.conf"
+}
+
+# code CURL_ARGS...: the HTTP status curl gets (000: none), within 5 s.
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
+
 # ---- SIPp -----------------------------------------------------------------------------------
 
 # sipp_bg NAME SCENARIO IP PORT [SIPP ARGS...]: a SIPp on IP:PORT in the background (its PID in

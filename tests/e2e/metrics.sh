@@ -19,23 +19,11 @@ for t in curl promtool prometheus jq; do
 done
 
 CONF=$WORK/conf
-call_sipconf "$CONF" $ADDR $SIPPORT 127.0.7.11 15783
-sip_phone "$CONF" 801 pw801 127.0.7.12:15784
-sip_phone "$CONF" 802 pw802 dynamic
-cat >"$CONF/extensions.conf" <<'EOT'
-[from_line]
-exten => _X.,1,Dial(SIP/801,20)
- same => n,Hangup()
-[from_phone]
-exten => _X.,1,Hangup()
-[public]
-exten => _X.,1,Hangup()
-EOT
-printf '[web]\nlisten=%s:%s\n' $ADDR $PORT >"$CONF/mikaka.conf"
+web_pbx_conf "$CONF" $ADDR $SIPPORT 127.0.7.11 15783 127.0.7.12:15784
+web_conf "$CONF" $ADDR:$PORT
 daemon_start "$CONF"
 
 # ---- the format ----
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 curl -s -D "$WORK/m.hdr" -o "$WORK/m.txt" $U/metrics
 check "metrics-open-without-token" grep -q '^HTTP/1.1 200' "$WORK/m.hdr"
 check "metrics-content-type" grep -qi '^content-type: text/plain; version=0.0.4' "$WORK/m.hdr"

@@ -1,6 +1,11 @@
 #!/usr/bin/python3
 """webui.py URL USER PASSWORD PHONE BANS: drives Debian's chromium headless (chromedriver, selenium)
-against the web console and prints "ok NAME" / "not ok NAME" per check (tests/e2e/webui.sh)."""
+against the web console and prints "ok NAME" / "not ok NAME" per check (tests/e2e/webui.sh).
+WEBUI_WORK: the test's directory (call-now is made there when the status page is open, so that
+webui.sh starts the carrier's call; downloads go there); WEBUI_CONF: the configuration directory
+(extensions.conf is broken and mended for the configuration page)."""
+import glob
+import os
 import sys
 import time
 
@@ -8,9 +13,13 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 url, user, password, phone, bans = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+work = os.environ.get("WEBUI_WORK", "/tmp")
+conf = os.environ.get("WEBUI_CONF", "")
+dl = os.path.join(work, "downloads")
+os.makedirs(dl, exist_ok=True)
 fails = 0
 
 
@@ -27,11 +36,26 @@ def browser(lang):
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
               "--no-first-run", "--disable-extensions", "--lang=" + lang):
         o.add_argument(a)
-    o.add_experimental_option("prefs", {"intl.accept_languages": lang})
+    o.add_experimental_option("prefs", {"intl.accept_languages": lang,
+                                        "download.default_directory": dl,
+                                        "download.prompt_for_download": False})
+    o.set_capability("acceptInsecureCerts", True)  # the console's self-signed certificate
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
     d.set_page_load_timeout(20)
+    d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": dl})
     return d
+
+
+def text(d, id_):
+    try:
+        return d.find_element(By.ID, id_).text
+    except Exception:
+        return ""
+
+
+def csp_violations(d):
+    return [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
 
 
 def wait(d, cond, secs=10):
@@ -68,10 +92,84 @@ try:
           wait(d, lambda d: phone in d.find_element(By.ID, "phones").text))
     print("# phones table: " + d.find_element(By.ID, "phones").text.replace("\n", " | "))
     check("browser-sees-user", d.find_element(By.ID, "who").text == user)
-    csp = [e for e in d.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+    csp = csp_violations(d)
     check("browser-no-csp-violation", not csp)
     for e in csp:
         print("# " + e["message"])
+    # A call arrives while the page is open: it appears without a reload (server-sent events).
+    d.execute_script("window.noReload = 42")
+    open(os.path.join(work, "call-now"), "w").close()
+    check("browser-call-appears-live",
+          wait(d, lambda d: "0901234567" in text(d, "calls"), 30))
+    print("# calls table: " + text(d, "calls").replace("\n", " | "))
+    check("browser-call-answered-live", wait(d, lambda d: "Answered" in text(d, "calls"), 10))
+    check("browser-live-mark", "(live)" in text(d, "updated"))
+    check("browser-no-reload", d.execute_script("return window.noReload") == 42)
+    # The hang-up button ends it: the row goes away (SIPp checks the BYEs in webui.sh).
+    d.find_element(By.CSS_SELECTOR, "#calls button.hangup").click()
+    check("browser-hangup-call-gone",
+          wait(d, lambda d: "0901234567" not in text(d, "calls"), 15))
+    check("browser-hangup-no-reload", d.execute_script("return window.noReload") == 42)
+    # The history page: three calls (answered, busy, the one hung up), filters, CSV.
+    d.find_element(By.LINK_TEXT, "History").click()
+    check("browser-history-page", wait(d, lambda d: d.current_url.endswith("/history")))
+    check("browser-history-rows",
+          wait(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 3))
+    check("browser-history-count", wait(d, lambda d: text(d, "h-page") == "1–3 of 3"))
+    Select(d.find_element(By.ID, "h-disp")).select_by_value("BUSY")
+    d.find_element(By.ID, "h-search").click()
+    check("browser-history-filter-busy",
+          wait(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 1
+               and "busy" in text(d, "history")))
+    Select(d.find_element(By.ID, "h-disp")).select_by_value("")
+    d.find_element(By.ID, "h-number").send_keys("555")
+    d.find_element(By.ID, "h-search").click()
+    check("browser-history-filter-number-none",
+          wait(d, lambda d: text(d, "h-page") == "0" and "none" in text(d, "history")))
+    d.find_element(By.ID, "h-number").clear()
+    d.execute_script("arguments[0].value = '2099-01-01'", d.find_element(By.ID, "h-from"))
+    d.find_element(By.ID, "h-search").click()
+    check("browser-history-filter-date-none", wait(d, lambda d: text(d, "h-page") == "0"))
+    d.execute_script("arguments[0].value = ''", d.find_element(By.ID, "h-from"))
+    Select(d.find_element(By.ID, "h-disp")).select_by_value("ANSWERED")
+    d.find_element(By.ID, "h-search").click()
+    check("browser-history-filter-answered", wait(d, lambda d: text(d, "h-page") == "1–2 of 2"))
+    for f in glob.glob(os.path.join(dl, "*")):
+        os.remove(f)
+    d.find_element(By.ID, "h-csv").click()
+    got = os.path.join(dl, "mikaka-history.csv")
+    check("browser-csv-downloaded", wait(d, lambda d: os.path.exists(got) and os.path.getsize(got) > 0, 15))
+    rows = open(got).read().splitlines() if os.path.exists(got) else []
+    check("browser-csv-rows", len(rows) == 3 and rows[0].startswith("id,start,")
+          and all(",ANSWERED," in r for r in rows[1:]))
+    print("# csv: " + " | ".join(rows))
+    # The configuration page: clean, then a broken file's file:line, refused reload, mended.
+    d.find_element(By.LINK_TEXT, "Configuration").click()
+    check("browser-config-clean", wait(d, lambda d: text(d, "c-summary") == "no problems", 20))
+    ext = os.path.join(conf, "extensions.conf")
+    good = open(ext).read()
+    nline = good.count("\n") + 1
+    with open(ext, "a") as f:
+        f.write("exten => 1,1,Bogus()\n")
+    d.find_element(By.ID, "c-check").click()
+    check("browser-config-finding",
+          wait(d, lambda d: "extensions.conf" in text(d, "findings")
+               and ("%d" % nline) in text(d, "findings") and "Bogus" in text(d, "findings"), 20))
+    print("# findings: " + text(d, "findings").replace("\n", " | "))
+    check("browser-config-errors-summary", "1 errors" in text(d, "c-summary"))
+    d.find_element(By.ID, "c-reload").click()
+    check("browser-reload-refused", wait(d, lambda d: "Reload refused" in text(d, "c-result"), 20))
+    with open(ext, "w") as f:
+        f.write(good)
+    d.find_element(By.ID, "c-reload").click()
+    check("browser-reload-ok", wait(d, lambda d: text(d, "c-result").startswith("Reloaded"), 20))
+    check("browser-config-clean-again", wait(d, lambda d: text(d, "c-summary") == "no problems", 20))
+    csp = csp_violations(d)
+    check("browser-no-csp-violation-pages", not csp)
+    for e in csp:
+        print("# " + e["message"])
+    d.find_element(By.LINK_TEXT, "Status").click()
+    wait(d, lambda d: d.current_url.rstrip("/") == url.rstrip("/"))
     # The session cookie is not visible to scripts (HttpOnly).
     check("browser-cookie-httponly", "mikaka_session" not in d.execute_script("return document.cookie"))
     # Log out: back to the login page, and the status page needs a session again.

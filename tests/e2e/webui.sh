@@ -12,39 +12,46 @@
 ADDR=127.0.7.20
 SIPPORT=15790
 PORT=18790
-U=http://$ADDR:$PORT
+U=https://$ADDR:$PORT
 PY=/usr/bin/python3 # Debian's, with python3-selenium
 PW='browser-Pass 9'
 
-for t in curl jq /usr/bin/chromium /usr/bin/chromedriver; do
+for t in curl jq openssl /usr/bin/chromium /usr/bin/chromedriver; do
 	command -v $t >/dev/null || { notok "$t missing (scripts/deps.sh check)"; exit 1; }
 done
 $PY -c 'import selenium' 2>/dev/null || { notok "python3-selenium missing"; exit 1; }
 
 CONF=$WORK/conf
-call_sipconf "$CONF" $ADDR $SIPPORT 127.0.7.21 15791
-sip_phone "$CONF" 801 pw801 127.0.7.23:15793
-sip_phone "$CONF" 802 pw802 dynamic
-cat >"$CONF/extensions.conf" <<'EOT'
-[from_line]
-exten => _X.,1,Dial(SIP/801,20)
- same => n,Hangup()
-[from_phone]
-exten => _X.,1,Hangup()
-[public]
-exten => _X.,1,Hangup()
-EOT
-printf '[web]\nlisten=%s:%s\nban_failures=3\n' $ADDR $PORT >"$CONF/mikaka.conf"
+web_pbx_conf "$CONF" $ADDR $SIPPORT 127.0.7.21 15791 127.0.7.23:15793
+# HTTPS with the self-signed certificate mikakad makes in the state directory (no SIP TLS here)
+web_conf "$CONF" $ADDR:$PORT ban_failures=3 tls=yes hsts=yes
 daemon_start "$CONF"
 echo "$PW" | cli web passwd alice >/dev/null
 sipp_register 802 pw802 127.0.7.22 15792 $ADDR:$SIPPORT
+# every curl below (in bash -c too) takes the self-signed certificate
+mkdir -p "$WORK/curl" && echo insecure >"$WORK/curl/.curlrc"
+export CURL_HOME=$WORK/curl
+
+# ---- HTTPS ----
+check "https-self-signed-made" test -s "$WORK/tls-cert.pem"
+check "https-log-says-https" grep -q "web console on https://$ADDR:$PORT/" "$DAEMON_LOG"
+tls() { echo | timeout 10 openssl s_client -connect $ADDR:$PORT "$@" 2>&1; }
+check "https-tls12-accepted" grep -q 'New, TLSv1.2' <<<"$(tls -tls1_2)"
+check "https-tls13-accepted" grep -q 'New, TLSv1.3' <<<"$(tls -tls1_3)"
+out=$(tls -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0')
+check "https-tls11-refused" bash -c "grep -q 'alert protocol version' <<<'$out' && ! grep -q 'New, TLSv1.1' <<<'$out'"
+check "https-http11-only" grep -q 'ALPN protocol: http/1.1' <<<"$(tls -alpn h2,http/1.1)"
+check "https-plain-http-refused" test "$(code http://$ADDR:$PORT/login)" != 200
+h=$(curl -s -D - -o /dev/null $U/login)
+check "https-hsts" grep -qi '^strict-transport-security: max-age=31536000' <<<"$h"
+h=$(curl -s -D - -o /dev/null --data-urlencode user=alice --data-urlencode "password=$PW" $U/api/login)
+check "https-cookie-secure" grep -qi '^set-cookie: mikaka_session=.*; Secure' <<<"$h"
 
 # ---- the API ----
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 check "api-status-401" test "$(code $U/api/status)" = 401
 check "api-history-401" test "$(code $U/api/history)" = 401
 h=$(curl -s -D - -o /dev/null $U/)
-check "page-no-session-303" grep -q '^HTTP/1.1 303' <<<"$h"
+check "page-no-session-303" grep -q '^HTTP/[0-9.]* 303' <<<"$h"
 check "page-no-session-location" grep -qi '^location: /login' <<<"$h"
 check "page-303-csp" grep -qi '^content-security-policy:' <<<"$h"
 check "login-page-public" test "$(code $U/login)" = 200
@@ -76,11 +83,73 @@ check "page-english-default" bash -c "curl -s -b '$WORK/jar' $U/ | grep -q 'lang
 check "page-japanese" bash -c "curl -s -b '$WORK/jar' -H 'Accept-Language: ja,en-US;q=0.8' $U/ | grep -q 'lang=\"ja\"'"
 check "page-english-first" bash -c "curl -s -b '$WORK/jar' -H 'Accept-Language: en-US,ja;q=0.5' $U/ | grep -q 'lang=\"en\"'"
 
+# A busy call: a record that is not ANSWERED, for the history's filters.
+sipp_bg busy-801 call2-phone-busy.xml 127.0.7.23 15793; phone=$BG
+sleep 0.3
+sipp_bg busy-carrier call2-carrier-fail.xml 127.0.7.21 15791 -s 0312345678 $ADDR:$SIPPORT
+wait_ok busy-carrier "$BG"
+wait_ok busy-801 "$phone"
+
+# ---- the new API endpoints: 401 without a session, CSRF on changes, CSP ----
+for p in /api/events /api/history.csv /api/config /history /config; do
+	c=$(code $U$p)
+	check "no-session-$p" test "$c" = 401 -o "$c" = 303
+done
+check "no-session-hangup-401" test "$(code -X POST -d channel=x $U/api/hangup)" = 401
+check "no-session-reload-401" test "$(code -X POST $U/api/config/reload)" = 401
+check "hangup-no-csrf-403" test "$(code -b "$WORK/jar" -d channel=x $U/api/hangup)" = 403
+check "reload-no-csrf-403" test "$(code -b "$WORK/jar" -X POST $U/api/config/reload)" = 403
+csrf=$(curl -s -b "$WORK/jar" $U/api/session | jq -r .csrf)
+check "hangup-unknown-404" test "$(code -b "$WORK/jar" -H "X-CSRF-Token: $csrf" -d channel=SIP/nobody-1 $U/api/hangup)" = 404
+check "events-get-only" test "$(code -b "$WORK/jar" -H "X-CSRF-Token: $csrf" -X POST $U/api/events)" = 405
+check "config-reload-get-405" test "$(code -b "$WORK/jar" $U/api/config/reload)" = 405
+h=$(curl -s -D - -o "$WORK/ev.txt" --max-time 2 -b "$WORK/jar" $U/api/events)
+check "events-stream" grep -qi '^content-type: text/event-stream' <<<"$h"
+check "events-csp" grep -qi '^content-security-policy:' <<<"$h"
+check "events-first-status" bash -c "grep -q '^event: status' '$WORK/ev.txt' && sed -n 's/^data: //p' '$WORK/ev.txt' | head -1 | jq -e '.phones[0].peer == \"802\"' >/dev/null"
+for p in /api/history.csv /api/config /history /config; do
+	check "csp-$p" bash -c "curl -s -D - -o /dev/null -b '$WORK/jar' $U$p | grep -qi '^content-security-policy:'"
+done
+# history: filters, pages, CSV
+n() { curl -s -b "$WORK/jar" "$U/api/history?$1" | jq length; }
+check "history-all-2" test "$(n limit=10)" = 2
+check "history-busy-1" test "$(n disposition=BUSY)" = 1
+check "history-answered-1" test "$(n 'disposition=ANSWERED')" = 1
+check "history-number" test "$(n number=0901234567)" = 2
+check "history-number-none" test "$(n number=555)" = 0
+check "history-page-2" test "$(n 'limit=1&offset=1')" = 1
+check "history-total-header" bash -c "curl -s -D - -o /dev/null -b '$WORK/jar' '$U/api/history?limit=1' | grep -qi '^x-total-count: 2'"
+now=$(($(date +%s) * 1000))
+check "history-from-future-0" test "$(n from=$((now + 3600000)))" = 0
+check "history-to-past-0" test "$(n to=$((now - 3600000)))" = 0
+check "history-range-2" test "$(n "from=$((now - 3600000))&to=$((now + 3600000))")" = 2
+check "history-bad-disp-400" test "$(code -b "$WORK/jar" "$U/api/history?disposition=MAYBE")" = 400
+check "history-bad-from-400" test "$(code -b "$WORK/jar" "$U/api/history?from=yesterday")" = 400
+curl -s -b "$WORK/jar" "$U/api/history.csv?disposition=BUSY" >"$WORK/h.csv"
+check "history-csv-rows" test "$(wc -l <"$WORK/h.csv")" = 2
+check "history-csv-head" grep -q '^id,start,answer,end,src,dst,clid,disposition' "$WORK/h.csv"
+check "history-csv-busy" grep -q ',BUSY,' "$WORK/h.csv"
+check "history-format-csv" bash -c "curl -s -b '$WORK/jar' '$U/api/history?format=csv' | grep -c ',ANSWERED,' | grep -qx 1"
+# the configuration check: clean now
+curl -s -b "$WORK/jar" $U/api/config >"$WORK/cfg.json"
+check "config-ok" jq -e '.ok == true and .errors == 0 and (.findings | type) == "array"' "$WORK/cfg.json" >/dev/null
+
 # ---- the browser ----
-timeout 180 $PY "$E2E/webui.py" "$U" alice "$PW" 802 3 2>"$WORK/webui.err"
+cp "$CONF/extensions.conf" "$WORK/extensions.good"
+export WEBUI_CONF=$CONF WEBUI_WORK=$WORK
+# The carrier's call is held up until the console's hang-up button sends the BYE; it starts when
+# webui.py has the status page open (the file call-now), so the call must arrive live.
+STMO=90 sipp_bg hold-801 call-phone-uas.xml 127.0.7.23 15793; hold_phone=$BG
+rm -f "$WORK/call-now"
+timeout 240 $PY "$E2E/webui.py" "$U" alice "$PW" 802 3 2>"$WORK/webui.err" &
+py=$!
+for _ in $(seq 300); do [ -e "$WORK/call-now" ] && break; sleep 0.2; done
+STMO=90 sipp_bg hold-carrier webui-carrier-hold.xml 127.0.7.21 15791 $ADDR:$SIPPORT; hold_car=$BG
+wait $py
 rc=$?
 [ $rc = 0 ] || { notok "webui.py (exit $rc)"; tail -20 "$WORK/webui.err"; }
-
+wait_ok "hangup-carrier-got-bye" "$hold_car" hold-carrier
+wait_ok "hangup-phone-got-bye" "$hold_phone" hold-801
 check "log-no-password" bash -c "! grep -qF 'browser-Pass' '$DAEMON_LOG'"
 check "daemon-stops-clean" stop_daemon
 finish
