@@ -1,6 +1,7 @@
 /* Unit tests for web: password hashes (yescrypt made and checked, wrong passwords and fast or
  * plain hashes refused), JSON strings (mbuf_write_json) and mikaka.conf [web] (defaults, listen, a
- * LAN address warned about, bad values refused, unknown keys warned about). */
+ * LAN address warned about, bad values refused, unknown keys warned about; tls, its files and
+ * hsts). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,9 +9,13 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "sip.h"
 #include "web.h"
 
 static void test_hash_roundtrip(void **state)
@@ -112,6 +117,69 @@ static void test_settings(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* [web] tls and its files (the Asterisk http.conf spellings too), hsts. */
+static void test_settings_tls(void **state)
+{
+	struct conf_diags diags = {0};
+	struct web_settings set;
+	char buf[64], dir[] = "/tmp/test_web.XXXXXX", cert[256], key[256], why[320], text[900];
+
+	(void)state;
+	assert_int_equal(load(&set, "[web]\ntls=yes\n", &diags), 0);
+	assert_true(set.tls);
+	assert_string_equal(sa_fmt(&set.listen, buf, sizeof(buf)), "127.0.0.1:8089");
+	assert_string_equal(set.certfile, "");
+	assert_int_equal(set.hsts, 0);
+	assert_int_equal(load(&set, "[web]\nlisten=127.0.7.1:443\ntlsenable=yes\nhsts=yes\n",
+			      &diags),
+			 0);
+	assert_true(set.tls);
+	assert_string_equal(sa_fmt(&set.listen, buf, sizeof(buf)), "127.0.7.1:443");
+	assert_int_equal(set.hsts, 31536000);
+	assert_int_equal(load(&set, "[web]\ntls=no\nhsts=600\n", &diags), 0);
+	assert_false(set.tls);
+	assert_int_equal(set.hsts, 600);
+	assert_int_equal(diags.count, 0);
+	assert_int_equal(load(&set, "[web]\ntls=maybe\n", &diags), EINVAL);
+	assert_int_equal(diags.errors, 1);
+	conf_diags_reset(&diags);
+	assert_int_equal(load(&set, "[web]\nhsts=forever\n", &diags), EINVAL);
+	conf_diags_reset(&diags);
+	/* a file that is not there: an error at its line */
+	assert_int_equal(load(&set, "[web]\ntls=yes\ncertfile=/nonexistent/cert.pem\n", &diags),
+			 EINVAL);
+	assert_int_equal(diags.errors, 1);
+	assert_int_equal(diags.items[0].origin.line, 3);
+	conf_diags_reset(&diags);
+	assert_int_equal(load(&set, "[web]\ntls=yes\nkeyfile=/tmp/key.pem\n", &diags), EINVAL);
+	assert_non_null(strstr(diags.items[0].message, "without certfile"));
+	conf_diags_reset(&diags);
+	/* a real pair (made as mikakad makes its self-signed one) */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(
+	    sip_tls_self_signed(dir, cert, sizeof(cert), key, sizeof(key), why, sizeof(why)), 0);
+	snprintf(text, sizeof(text), "[web]\ntls=yes\ntlscertfile=%s\ntlsprivatekey=%s\n", cert,
+		 key);
+	assert_int_equal(load(&set, text, &diags), 0);
+	assert_int_equal(diags.count, 0);
+	assert_string_equal(set.certfile, cert);
+	assert_string_equal(set.keyfile, key);
+	/* the key for another certificate: refused, at the key's line */
+	snprintf(text, sizeof(text), "[web]\ntls=yes\ncertfile=%s\nkeyfile=%s\n", cert, cert);
+	assert_int_equal(load(&set, text, &diags), EINVAL);
+	assert_int_equal(diags.items[0].origin.line, 4);
+	conf_diags_reset(&diags);
+	/* files without tls = yes: a warning, the console stays HTTP */
+	snprintf(text, sizeof(text), "[web]\ncertfile=%s\nkeyfile=%s\n", cert, key);
+	assert_int_equal(load(&set, text, &diags), 0);
+	assert_int_equal(diags.count, 1);
+	assert_non_null(strstr(diags.items[0].message, "stays HTTP"));
+	conf_diags_reset(&diags);
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
 static void test_json_string(void **state)
 {
 	struct mbuf mb;
@@ -135,6 +203,7 @@ int main(void)
 	    cmocka_unit_test(test_hash_roundtrip),
 	    cmocka_unit_test(test_hash_acceptable),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_settings_tls),
 	    cmocka_unit_test(test_json_string),
 	};
 
