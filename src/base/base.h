@@ -79,6 +79,19 @@ int mbuf_printf(struct mbuf *mb, const char *fmt, ...) PRINTF_LIKE(2, 3);
 int mbuf_write_json(struct mbuf *mb, const char *s, size_t n);
 int mbuf_vprintf(struct mbuf *mb, const char *fmt, va_list ap);
 
+/* A Prometheus histogram (histo.c): bucket[i] counts observations in (bounds[i-1], bounds[i]],
+ * bucket[n] those above the last bound; written cumulative with _sum and _count. */
+#define HISTO_MAX 15
+struct histo {
+	uint64_t bucket[HISTO_MAX + 1];
+	uint64_t count;
+	double sum;
+};
+void histo_observe(struct histo *h, const double *bounds, size_t n, double v);
+/* "# HELP name help", "# TYPE name histogram", the buckets, _sum, _count (h NULL: zeros). */
+int histo_write(struct mbuf *out, const char *name, const char *help, const struct histo *h,
+		const double *bounds, size_t n);
+
 /* ---------------------------------------------------------------------------------------------
  * Socket addresses (IPv4 and IPv6).
  */

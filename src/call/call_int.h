@@ -124,6 +124,7 @@ struct call {
 	bool running;	    /* inside run(): no recursion */
 	bool rerun;
 	bool answered; /* caller got a 2xx */
+	bool setup_seen; /* the caller got its first 18x/2xx: set-up time measured (metrics) */
 	bool dial_open; /* a Dial() is collecting answers */
 	bool dialled;	/* a Dial() ran (else a refusal by the dialplan is logged as such) */
 	uint16_t best;  /* best final response of the Dial so far */
@@ -154,7 +155,15 @@ struct call_eng {
 	struct media *media; /* NULL: SDP passes unchanged */
 	uint64_t n_refused;
 	uint64_t n_disp[4]; /* calls ended, by enum store_cdr_disp (metrics) */
+	/* metrics: set-up time (INVITE to the caller's first 18x or 2xx), and the RTP of the legs
+	 * of ended calls (added when their record is written) */
+	struct histo setup_hist, jitter_hist;
+	uint64_t rtp_rx_packets, rtp_rx_bytes, rtp_tx_packets, rtp_tx_bytes, rtp_lost, rtp_dropped;
 };
+#define CALL_SETUP_BOUNDS 9
+extern const double call_setup_bounds[CALL_SETUP_BOUNDS];
+#define CALL_JITTER_BOUNDS 8
+extern const double call_jitter_bounds[CALL_JITTER_BOUNDS];
 
 /* auth.c: digest authentication of requests from phones. */
 enum call_auth { CALL_AUTH_OK, CALL_AUTH_ANSWERED };
@@ -257,5 +266,7 @@ void call_media_leg_free(struct call_leg *leg);
 /* `core show channels verbose` / CDR: one leg's media line and JSON object. */
 void call_media_show(const struct call_leg *leg, struct mbuf *out);
 void call_media_json(const struct call_leg *leg, struct mbuf *out);
+/* Adds the leg's RTP counters to the engine's (metrics), once, when its call's record is made. */
+void call_media_account(struct call_eng *eng, const struct call_leg *leg);
 
 #endif /* MIKAKA_CALL_INT_H */

@@ -376,6 +376,24 @@ static bool leg_stats(const struct call_leg *leg, struct media_stats *st)
 	return leg->mst_ok;
 }
 
+void call_media_account(struct call_eng *eng, const struct call_leg *leg)
+{
+	struct media_stats st;
+
+	if (!leg || !leg_stats(leg, &st))
+		return;
+	eng->rtp_rx_packets += st.rx_packets;
+	eng->rtp_rx_bytes += st.rx_bytes;
+	eng->rtp_tx_packets += st.tx_packets;
+	eng->rtp_tx_bytes += st.tx_bytes;
+	eng->rtp_dropped += st.rx_dropped;
+	if (st.rx_lost > 0)
+		eng->rtp_lost += (uint64_t)st.rx_lost;
+	if (st.rx_packets)
+		histo_observe(&eng->jitter_hist, call_jitter_bounds, CALL_JITTER_BOUNDS,
+			      st.rx_jitter_ms / 1000.0);
+}
+
 void call_media_show(const struct call_leg *leg, struct mbuf *out)
 {
 	struct media_stats st;

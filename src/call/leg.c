@@ -363,6 +363,13 @@ void call_a_reply(struct call_leg *leg, struct sip_strans **stp, uint16_t code,
 	if (!st)
 		return;
 	req = sip_strans_msg(st);
+	if (leg->call && leg->call->a == leg && st == leg->st && !leg->call->setup_seen &&
+	    req->mid == SIP_METHOD_INVITE && code >= 180 && code < 300) {
+		/* metrics: the set-up time, from the INVITE to the first ringing or answer */
+		leg->call->setup_seen = true;
+		histo_observe(&leg->eng->setup_hist, call_setup_bounds, CALL_SETUP_BOUNDS,
+			      (double)(call_wall_ms() - leg->call->start_ms) / 1000.0);
+	}
 	if (leg->rel100 && st == leg->st && req->mid == SIP_METHOD_INVITE) {
 		if (code > 100 && code < 200) {
 			call_a_reply_reliable(leg, st, code, sdp);

@@ -5,6 +5,11 @@
 #include "call_int.h"
 #include "store.h"
 
+const double call_setup_bounds[CALL_SETUP_BOUNDS] = {0.01, 0.025, 0.05, 0.1, 0.25,
+						      0.5,  1,	   2.5,	 5};
+const double call_jitter_bounds[CALL_JITTER_BOUNDS] = {0.001, 0.0025, 0.005, 0.01,
+							0.02,  0.04,   0.08,  0.16};
+
 int call_metrics(const struct call_eng *eng, struct mbuf *out)
 {
 	static const char *const disp[] = {
@@ -35,6 +40,39 @@ int call_metrics(const struct call_eng *eng, struct mbuf *out)
 			   "# TYPE mikaka_calls_refused_total counter\n"
 			   "mikaka_calls_refused_total %llu\n",
 			   (unsigned long long)(eng ? eng->n_refused : 0));
+	err |= histo_write(out, "mikaka_call_setup_seconds",
+			   "Call set-up time: from the caller's INVITE to the first ringing (18x) "
+			   "or answer (2xx) sent back to it.",
+			   eng ? &eng->setup_hist : NULL, call_setup_bounds, CALL_SETUP_BOUNDS);
+	err |= mbuf_printf(
+	    out,
+	    "# HELP mikaka_rtp_packets_total RTP packets relayed on the legs of ended calls "
+	    "(rx: from the peer, tx: to it), counted when the call ends.\n"
+	    "# TYPE mikaka_rtp_packets_total counter\n"
+	    "mikaka_rtp_packets_total{direction=\"rx\"} %llu\n"
+	    "mikaka_rtp_packets_total{direction=\"tx\"} %llu\n"
+	    "# HELP mikaka_rtp_bytes_total RTP bytes (header and payload) of those packets.\n"
+	    "# TYPE mikaka_rtp_bytes_total counter\n"
+	    "mikaka_rtp_bytes_total{direction=\"rx\"} %llu\n"
+	    "mikaka_rtp_bytes_total{direction=\"tx\"} %llu\n"
+	    "# HELP mikaka_rtp_lost_packets_total RTP packets the peers sent that never "
+	    "arrived (RFC 3550 expected minus received), legs of ended calls.\n"
+	    "# TYPE mikaka_rtp_lost_packets_total counter\n"
+	    "mikaka_rtp_lost_packets_total %llu\n"
+	    "# HELP mikaka_rtp_dropped_packets_total RTP packets received and dropped (bad, "
+	    "wrong source, unknown payload type, on hold), legs of ended calls.\n"
+	    "# TYPE mikaka_rtp_dropped_packets_total counter\n"
+	    "mikaka_rtp_dropped_packets_total %llu\n",
+	    (unsigned long long)(eng ? eng->rtp_rx_packets : 0),
+	    (unsigned long long)(eng ? eng->rtp_tx_packets : 0),
+	    (unsigned long long)(eng ? eng->rtp_rx_bytes : 0),
+	    (unsigned long long)(eng ? eng->rtp_tx_bytes : 0),
+	    (unsigned long long)(eng ? eng->rtp_lost : 0),
+	    (unsigned long long)(eng ? eng->rtp_dropped : 0));
+	err |= histo_write(out, "mikaka_rtp_jitter_seconds",
+			   "RFC 3550 interarrival jitter of what a leg received, at the end of its "
+			   "call (one observation per leg that received RTP).",
+			   eng ? &eng->jitter_hist : NULL, call_jitter_bounds, CALL_JITTER_BOUNDS);
 	return err ? ENOMEM : 0;
 }
 

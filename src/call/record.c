@@ -47,6 +47,8 @@ void call_cdr_write(struct call *c)
 	mbuf_printf(&media, "{\"hangupcause\":%u,\"callid\":\"%s\",\"dstcallid\":\"%s\"",
 		    c->cause, call_str_or(cid_a, ""), call_str_or(cid_b, ""));
 	if (c->eng->media && c->a) {
+		call_media_account(c->eng, c->a); /* metrics */
+		call_media_account(c->eng, c->b);
 		mbuf_write_str(&media, ",\"rtp\":");
 		call_media_json(c->a, &media);
 		mbuf_write_str(&media, ",\"dstrtp\":");

@@ -96,6 +96,27 @@ int reg_metrics(struct reg *reg, struct mbuf *out)
 		err |= label(out, o->domain);
 		err |= mbuf_printf(out, "\"} %lld\n", (long long)o->regtime);
 	}
+	err |= mbuf_write_str(out, "# HELP mikaka_line_registered_change_time_seconds Unix time "
+				   "the outbound registration last became registered or stopped "
+				   "being registered (0: never).\n"
+				   "# TYPE mikaka_line_registered_change_time_seconds gauge\n");
+	LIST_FOREACH(&reg->outs, le)
+	{
+		const struct reg_out *o = le->data;
+
+		err |= mbuf_write_str(out, "mikaka_line_registered_change_time_seconds{user=\"");
+		err |= label(out, o->user);
+		err |= mbuf_write_str(out, "\",domain=\"");
+		err |= label(out, o->domain);
+		err |= mbuf_printf(out, "\"} %lld\n", (long long)o->changed);
+	}
+	err |= mbuf_printf(out,
+			   "# HELP mikaka_auth_failures_total Failed digest authentications by "
+			   "request (REGISTER from phones; other: INVITE and the rest).\n"
+			   "# TYPE mikaka_auth_failures_total counter\n"
+			   "mikaka_auth_failures_total{request=\"REGISTER\"} %llu\n"
+			   "mikaka_auth_failures_total{request=\"other\"} %llu\n",
+			   (unsigned long long)reg->n_failed, (unsigned long long)reg->n_auth_failed);
 	return err ? ENOMEM : 0;
 }
 

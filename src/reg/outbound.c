@@ -247,6 +247,14 @@ static void out_stop_io(struct reg_out *o)
 	}
 }
 
+/* The state; when being registered changes, the time of the change (metrics). */
+static void out_set_state(struct reg_out *o, enum reg_out_state state)
+{
+	if ((o->state == REG_OUT_REGISTERED) != (state == REG_OUT_REGISTERED))
+		o->changed = reg_now_unix(o->reg);
+	o->state = state;
+}
+
 /* A fresh registration: new Call-ID, values recomputed, sent on the next timer run. */
 static void out_restart(struct reg_out *o)
 {
@@ -254,7 +262,7 @@ static void out_restart(struct reg_out *o)
 	out_clear_auth(o);
 	out_new_dialog(o);
 	o->failures = 0;
-	o->state = REG_OUT_UNREGISTERED;
+	out_set_state(o, REG_OUT_UNREGISTERED);
 	o->granted = 0;
 	out_setup(o);
 	loop_timer_start(o->reg->loop, &o->tmr, 0, out_timer_h, o);
@@ -264,7 +272,7 @@ static void out_fail(struct reg_out *o, enum reg_out_state state, uint32_t retry
 {
 	uint32_t r = 0, delay;
 
-	o->state = state;
+	out_set_state(o, state);
 	o->failures++;
 	rand_bytes(&r, sizeof(r));
 	delay = reg_backoff_delay(o->reg->set.backoff_min, o->reg->set.backoff_max, o->failures, r);
@@ -501,7 +509,7 @@ static void out_resp_h(int err, const struct sip_msg *resp, void *arg)
 		bool was = o->state == REG_OUT_REGISTERED;
 
 		o->granted = granted_of(o, resp);
-		o->state = REG_OUT_REGISTERED;
+		out_set_state(o, REG_OUT_REGISTERED);
 		o->regtime = reg_now_unix(reg);
 		o->failures = 0;
 		if (!was)

@@ -371,6 +371,8 @@ void reg_auth_failed(struct reg *reg, const struct sa *addr)
 {
 	char buf[SA_STRLEN];
 
+	if (reg)
+		reg->n_auth_failed++;
 	if (reg && reg_bans_fail(&reg->bans, addr, loop_now(reg->loop)))
 		log_warn("%s banned for %u s after %u failed authentications",
 			 sa_ntop(addr, buf, sizeof(buf)), reg->set.ban_time, reg->set.ban_failures);

@@ -105,6 +105,7 @@ struct reg_out {
 	uint32_t expiry;  /* asked */
 	uint32_t granted; /* by the last 200 */
 	int64_t regtime;  /* Unix seconds of the last 200 */
+	int64_t changed;  /* Unix seconds it last became registered or stopped being (0: never) */
 	enum reg_out_state state;
 	unsigned failures; /* consecutive, for the back-off */
 	struct loop_timer tmr;
@@ -154,6 +155,7 @@ struct reg {
 	char *line_diags;	      /* the last decision's warnings (each is logged once) */
 	/* Counters for tests and logs. */
 	uint64_t n_ok, n_challenged, n_failed, n_banned_drop;
+	uint64_t n_auth_failed; /* failed authentications of other requests (INVITE...) */
 };
 
 int64_t reg_now_unix(const struct reg *reg);

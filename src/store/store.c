@@ -435,6 +435,31 @@ void store_close(struct store *st)
 	free(st);
 }
 
+const double store_commit_bounds[STORE_COMMIT_BOUNDS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+							  0.025,  0.05,	 0.1,	 0.25,	1};
+
+int store_metrics(const struct store *st, struct mbuf *out)
+{
+	struct store_stats s = {0};
+	int err;
+
+	store_stats_get(st, &s);
+	err = histo_write(out, "mikaka_store_commit_seconds",
+			  "Time the state database took to commit a batch of writes (one per loop "
+			  "turn with writes), checkpoint valve included.",
+			  st ? &st->commit_hist : NULL, store_commit_bounds, STORE_COMMIT_BOUNDS);
+	err |= mbuf_printf(out,
+			   "# HELP mikaka_store_writes_total Writes queued to the state database.\n"
+			   "# TYPE mikaka_store_writes_total counter\n"
+			   "mikaka_store_writes_total %llu\n"
+			   "# HELP mikaka_store_failed_batches_total Batches of writes that could not "
+			   "be committed.\n"
+			   "# TYPE mikaka_store_failed_batches_total counter\n"
+			   "mikaka_store_failed_batches_total %llu\n",
+			   (unsigned long long)s.writes, (unsigned long long)s.failed);
+	return err ? ENOMEM : 0;
+}
+
 void store_stats_get(const struct store *st, struct store_stats *stats)
 {
 	if (!st || !stats)
@@ -528,6 +553,8 @@ int store_flush(struct store *st)
 				st->stats.commits++;
 				st->stats.last_commit_us = dt;
 				st->stats.max_commit_us = MAX(st->stats.max_commit_us, dt);
+				histo_observe(&st->commit_hist, store_commit_bounds,
+					      STORE_COMMIT_BOUNDS, (double)dt / 1e6);
 			} else {
 				err = store_sqlite_err(st, rc, "commit");
 			}

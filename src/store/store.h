@@ -68,6 +68,8 @@ struct store_stats {
 	uint64_t forced_checkpoints; /* run on the loop because the WAL outgrew its bound */
 };
 void store_stats_get(const struct store *st, struct store_stats *stats);
+/* Appends the store's Prometheus metrics (commit latency histogram, writes, failed batches). */
+int store_metrics(const struct store *st, struct mbuf *out);
 /* Heap held by SQLite (every connection: page caches, schemas, statements), bytes. */
 size_t store_sqlite_memory(void);
 

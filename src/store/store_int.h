@@ -50,6 +50,7 @@ struct store {
 	bool flushing; /* running done callbacks */
 
 	struct store_stats stats;
+	struct histo commit_hist; /* COMMIT durations, seconds (store_metrics) */
 	int lockfd; /* store_opts.lock: the flock held on the database file; -1: none */
 	struct store_ckpt
 	    *ckpt; /* the checkpointer thread (ckpt.c); NULL: SQLite's autocheckpoint */
@@ -98,5 +99,8 @@ int store_lock(const char *path, int *fdp);
 
 /* Logs SQLite's message for rc and returns the matching errno value. */
 int store_sqlite_err(struct store *st, int rc, const char *what);
+
+#define STORE_COMMIT_BOUNDS 10
+extern const double store_commit_bounds[STORE_COMMIT_BOUNDS];
 
 #endif /* MIKAKA_STORE_INT_H */

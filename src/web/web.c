@@ -646,6 +646,7 @@ static int do_metrics(struct web_req *r)
 		err |= call_metrics(w->calls, &mb);
 	if (w->reg)
 		err |= reg_metrics(w->reg, &mb);
+	err |= store_metrics(w->st, &mb);
 	if (w->stack) {
 		struct sip_transp_load ld;
 

@@ -26,6 +26,8 @@ exten => _0.,1,Set(CALLERID(num)=0312345678)
 exten => _X.,1,Hangup()
 EOT
 
+# the web console's /metrics: the RTP counters after the media call (docs/WEB.md, Metrics)
+web_conf "$CONF" 127.0.0.31:18783
 daemon_start "$CONF"
 
 # 1. The carrier calls in; phone 801 answers; the carrier hangs up.
@@ -77,6 +79,12 @@ check "rtp-echoed-through-relay" grep -q "received \(2[5-9]\|[3-4][0-9]\|50\) " 
 sleep 0.3
 out=$("$MIKAKA" -s "$CTL" cdr show 1)
 check "cdr-after-media-call" grep -q "ANSWERED" <<<"$out"
+curl -s --max-time 5 http://127.0.0.31:18783/metrics >"$WORK/m.txt"
+# the carrier echoed 25+ of rtpsend's 50 packets: both legs received and sent them
+check "metrics-rtp-rx" bash -c "awk '/^mikaka_rtp_packets_total\\{direction=\"rx\"\\}/ { exit !(\$2 >= 50) }' '$WORK/m.txt'"
+check "metrics-rtp-tx" bash -c "awk '/^mikaka_rtp_packets_total\\{direction=\"tx\"\\}/ { exit !(\$2 >= 50) }' '$WORK/m.txt'"
+check "metrics-rtp-jitter-legs" grep -qx 'mikaka_rtp_jitter_seconds_count 2' "$WORK/m.txt"
+grep '^mikaka_rtp' "$WORK/m.txt"
 out=$("$MIKAKA" -s "$CTL" core show channels)
 check "no-leaked-channel-after-media" grep -q "^0 active channels" <<<"$out"
 

@@ -100,6 +100,19 @@ for _ in $(seq 20); do
 	[ "$active" = 0 ] && [ "$answered" = 1 ] && break
 done
 check "prometheus-query-after-call" test "$active/$answered" = 0/1
+check "prometheus-setup-histogram" test "$(query 'mikaka_call_setup_seconds_count')" = 1
+# the families each module writes beside the call counters
+curl -s -H "Authorization: Bearer $MTOKEN" $U/metrics >"$WORK/m3.txt"
+check "promtool-check-3" promtool check metrics <"$WORK/m3.txt"
+promtool check metrics <"$WORK/m3.txt" 2>&1 | head -5
+check "metrics-setup-count" grep -qx 'mikaka_call_setup_seconds_count 1' "$WORK/m3.txt"
+check "metrics-setup-inf" grep -qx 'mikaka_call_setup_seconds_bucket{le="+Inf"} 1' "$WORK/m3.txt"
+check "metrics-setup-under-1s" grep -qx 'mikaka_call_setup_seconds_bucket{le="1"} 1' "$WORK/m3.txt"
+check "metrics-store-commits" grep -q '^mikaka_store_commit_seconds_count [1-9]' "$WORK/m3.txt"
+check "metrics-store-writes" grep -q '^mikaka_store_writes_total [1-9]' "$WORK/m3.txt"
+check "metrics-rtp-families" bash -c "grep -q '^mikaka_rtp_packets_total{direction=\"rx\"} ' '$WORK/m3.txt' && grep -q '^mikaka_rtp_bytes_total{direction=\"tx\"} ' '$WORK/m3.txt' && grep -q '^mikaka_rtp_lost_packets_total ' '$WORK/m3.txt' && grep -q '^mikaka_rtp_jitter_seconds_count ' '$WORK/m3.txt'"
+check "metrics-auth-failures" grep -qx 'mikaka_auth_failures_total{request="REGISTER"} 0' "$WORK/m3.txt"
+check "metrics-line-change-family" grep -q '^# TYPE mikaka_line_registered_change_time_seconds gauge' "$WORK/m3.txt"
 check "prometheus-registrations" test "$(query 'sum(mikaka_registrations)')" = 1
 lag=$(query 'mikaka_loop_lag_max_seconds')
 echo "# worst loop lag seen: ${lag:-?} s"
