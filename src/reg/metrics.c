@@ -1,5 +1,5 @@
 /* reg/metrics.c: the registrar's Prometheus metrics (text format 0.0.4; the web console's
- * /metrics puts them together with the others, docs/METRICS.md). */
+ * /metrics puts them together with the others, docs/WEB.md). */
 #include <errno.h>
 #include <string.h>
 

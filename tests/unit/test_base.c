@@ -148,13 +148,49 @@ static void test_rand_token(void **state)
 		assert_non_null(strchr("0123456789abcdefghijklmnopqrstuvwxyz", a[i]));
 }
 
+/* A histogram: each value in its bucket (a bound is inclusive), written cumulative, +Inf last. */
+static void test_histo(void **state)
+{
+	static const double bounds[] = {0.1, 1, 10};
+	static const struct {
+		double v;
+		size_t bucket;
+	} cases[] = {{0, 0}, {0.1, 0}, {0.11, 1}, {1, 1}, {9.9, 2}, {10.5, 3}, {1e9, 3}};
+	struct histo h = {0};
+	struct mbuf mb;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t before = h.bucket[cases[i].bucket];
+
+		histo_observe(&h, bounds, 3, cases[i].v);
+		assert_int_equal(h.bucket[cases[i].bucket], before + 1);
+	}
+	assert_int_equal(h.count, 7);
+	mbuf_init(&mb);
+	assert_int_equal(histo_write(&mb, "x_seconds", "X.", &h, bounds, 3), 0);
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_string_equal((const char *)mb.buf,
+			    "# HELP x_seconds X.\n# TYPE x_seconds histogram\n"
+			    "x_seconds_bucket{le=\"0.1\"} 2\nx_seconds_bucket{le=\"1\"} 4\n"
+			    "x_seconds_bucket{le=\"10\"} 5\nx_seconds_bucket{le=\"+Inf\"} 7\n"
+			    "x_seconds_sum 1000000021.610000\nx_seconds_count 7\n");
+	mbuf_reset(&mb);
+	/* no histogram yet (NULL): zeros */
+	mbuf_init(&mb);
+	assert_int_equal(histo_write(&mb, "y", "Y.", NULL, bounds, 1), 0);
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_non_null(strstr((const char *)mb.buf, "y_bucket{le=\"+Inf\"} 0\ny_sum 0.000000\ny_count 0\n"));
+	mbuf_reset(&mb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pl_numbers), cmocka_unit_test(test_pl_compare_trim),
 		cmocka_unit_test(test_mbuf_grows), cmocka_unit_test(test_sa),
 		cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
-		cmocka_unit_test(test_rand_token),
+		cmocka_unit_test(test_rand_token), cmocka_unit_test(test_histo),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
