@@ -120,6 +120,8 @@ int web_check_start(struct web_check **cp, struct loop *loop, char *const argv[]
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	/* nothing else of the daemon's (sockets, the database) reaches the child */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	/* the daemon blocks SIGTERM/SIGHUP for its signalfd: the child must not inherit that */
 	sigemptyset(&none);
