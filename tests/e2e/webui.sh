@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# webui.sh: the console's JSON API (docs/API.md) and its status page in a real browser: a SIPp
-# phone registers; /api/status lists it, /api/history returns call records with the right JSON
-# types, bad arguments get 400, no session gets 401 (API) or 303 to /login (page); then Debian's
-# chromium, headless through chromedriver and python3-selenium (tests/e2e/webui.py), is sent to
-# the login page without a session, is refused a wrong password, logs in, sees the phone on the
-# status page with no Content-Security-Policy violation, logs out, is banned after repeated
-# failures; the login page is Japanese for a Japanese browser.
-# Loopback 127.0.7.20-23; SIP 15790, HTTP 18790.
+# webui.sh: the console over HTTPS (the self-signed certificate mikakad makes; TLS 1.2 and 1.3
+# only, HSTS, the Secure cookie), its JSON API (docs/API.md) and its pages in a real browser: a
+# SIPp phone registers; /api/status lists it, /api/history returns call records with the right
+# JSON types and filters them (an answered and a busy SIPp call), the CSV, the event stream, bad
+# arguments get 400, no session gets 401 (API) or 303 to /login (pages), changes without the CSRF
+# token 403; then Debian's chromium, headless through chromedriver and python3-selenium
+# (tests/e2e/webui.py), is sent to the login page without a session, is refused a wrong
+# password, logs in, sees the phone on the status page, sees a SIPp call appear without a reload
+# and ends it with the hang-up button (both SIPp sides wait for mikaka's BYE), filters the history
+# and downloads its CSV, sees a broken extensions.conf's file:line on the configuration page and
+# reloads once it is mended, with no Content-Security-Policy violation; logs out, is banned after
+# repeated failures; the login page is Japanese for a Japanese browser.
+# Loopback 127.0.7.20-23; SIP 15790, HTTPS 18790.
 . "$(dirname "$0")/lib.sh"
 
 ADDR=127.0.7.20
