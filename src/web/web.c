@@ -1640,9 +1640,14 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	{
 		char ab[80];
 
-		log_notice("web console on %s://%s/%s%s", set->tls ? "https" : "http",
+		char fp[128] = "";
+
+		/* the fingerprint: what a user compares with the browser's for a self-signed one */
+		if (set->tls && sip_tls_fingerprint(set->certfile, fp, sizeof(fp)))
+			fp[0] = '\0';
+		log_notice("web console on %s://%s/%s%s%s%s", set->tls ? "https" : "http",
 			   sa_fmt(&set->listen, ab, sizeof(ab)), set->tls ? " certificate " : "",
-			   set->tls ? set->certfile : "");
+			   set->tls ? set->certfile : "", fp[0] ? ", SHA-256 fingerprint " : "", fp);
 	}
 	*wp = w;
 	return 0;

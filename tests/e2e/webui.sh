@@ -40,6 +40,10 @@ export CURL_HOME=$WORK/curl
 # ---- HTTPS ----
 check "https-self-signed-made" test -s "$WORK/tls-cert.pem"
 check "https-log-says-https" grep -q "web console on https://$ADDR:$PORT/" "$DAEMON_LOG"
+fp=$(openssl x509 -in "$WORK/tls-cert.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+check "https-fingerprint-logged" grep -q "web console on https://.*SHA-256 fingerprint $fp" "$DAEMON_LOG"
+served=$(echo | timeout 10 openssl s_client -connect $ADDR:$PORT 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | sed 's/.*=//')
+check "https-serves-that-certificate" test "$served" = "$fp"
 tls() { echo | timeout 10 openssl s_client -connect $ADDR:$PORT "$@" 2>&1; }
 check "https-tls12-accepted" grep -q 'New, TLSv1.2' <<<"$(tls -tls1_2)"
 check "https-tls13-accepted" grep -q 'New, TLSv1.3' <<<"$(tls -tls1_3)"
