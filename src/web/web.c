@@ -970,7 +970,11 @@ static void sse_close(struct web *w, struct web_req *r)
 		return;
 	list_unlink(&r->sse_le);
 	r->sse = false;
-	w->nsse--;
+	if (!--w->nsse) { /* no one watches: the last status is not kept */
+		free(w->ev);
+		w->ev = NULL;
+		w->ev_len = w->ev_cmp = 0;
+	}
 }
 
 /* The session of a stream still exists (a logout or expiry ends the stream); does not refresh it:
