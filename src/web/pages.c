@@ -194,11 +194,16 @@ static const char app_js[] =
     "  if (r.ok) show(await r.json());\n"
     /* live updates: the server pushes the status when it changes (at most once a second);
      * EventSource reconnects by itself; a stream that ends for want of a session goes to /login */
+    "  listen();\n}\n"
+    /* a stream the server refused (503: too many) is not retried by EventSource: try again in
+     * 5 s */
+    "function listen() {\n"
     "  const es = new EventSource('/api/events');\n"
     "  es.addEventListener('status', e => { live = true; show(JSON.parse(e.data)); });\n"
     "  es.onerror = async () => { live = false;\n"
     "    const s = await fetch('/api/session', {credentials: 'same-origin'});\n"
-    "    if (s.status === 401) { es.close(); location.href = '/login'; } };\n}\n"
+    "    if (s.status === 401) { es.close(); location.href = '/login'; return; }\n"
+    "    if (es.readyState === EventSource.CLOSED) setTimeout(listen, 5000); };\n}\n"
     "const PAGE = 50;\n"
     "let offset = 0;\n"
     "function dayMs(v, next) { if (!v) return ''; const d = new Date(v + 'T00:00:00');"

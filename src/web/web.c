@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,7 +99,7 @@ struct web_req {
 	char sse_sid[2 * SID_BYTES + 1]; /* its session ("": the bearer token) */
 	uint64_t sse_gen;		 /* the last event sent (web.ev_gen) */
 	bool sse_ping;			 /* a keep-alive comment is due */
-	bool check_wait;		 /* waits for web.check (the configuration page) */
+	bool sse_end;			 /* the stream is to be closed (its session ended) */
 };
 
 struct web {
@@ -994,6 +995,16 @@ static bool sse_session_ok(struct web *w, const struct web_req *r)
 	return false;
 }
 
+/* The client has closed its end. A stream's client sends nothing after its request, and
+ * libwebsockets does not notice the close of an event stream until a write fails (a keep-alive
+ * later, up to 30 s): looked at here once a second, so closed streams do not hold places. */
+static bool sse_gone(struct web_req *r)
+{
+	struct pollfd p = {.fd = lws_get_socket_fd(r->wsi), .events = POLLRDHUP};
+
+	return p.fd < 0 || (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+}
+
 /* Builds the status; a new event when it changed. */
 static void sse_refresh(struct web *w, bool force)
 {
@@ -1041,9 +1052,11 @@ static void sse_tick(struct web *w, bool force)
 		struct web_req *r = le->data;
 
 		le = le->next;
-		if (!sse_session_ok(w, r)) {
+		if (!sse_session_ok(w, r) || sse_gone(r)) {
+			/* closed from its writable callback, the way libwebsockets closes */
 			sse_close(w, r);
-			lws_set_timeout(r->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+			r->sse_end = true;
+			lws_callback_on_writable(r->wsi);
 			continue;
 		}
 		if (ping)
@@ -1087,7 +1100,11 @@ static int do_events(struct web_req *r)
 					LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
 	    add_headers(r, NULL, &p, end) || lws_finalize_write_http_header(r->wsi, start, &p, end))
 		return -1;
-	lws_http_mark_sse(r->wsi); /* no content length, no timeout: open until either side ends */
+	/* The request's header buffer goes back to the pool (16 of them: streams holding them
+	 * would stall every other request), and no timeout: open until either side ends.
+	 * (lws_http_mark_sse does both for HTTP/2 streams only in libwebsockets 4.1.) */
+	lws_http_headers_detach(r->wsi);
+	lws_set_timeout(r->wsi, NO_PENDING_TIMEOUT, 0);
 	snprintf(r->sse_sid, sizeof(r->sse_sid), "%s", r->sess ? r->sess->id : "");
 	r->sse = true;
 	list_append(&w->sse, &r->sse_le, r);
@@ -1392,6 +1409,7 @@ static void req_reset(struct web_req *r)
 	r->answered = false;
 	r->sess = NULL;
 	r->bearer = false;
+	r->sse_end = false;
 }
 
 static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -1451,6 +1469,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			return rc ? -1 : 0;
 		}
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (r->sse_end)
+			return -1;
 		if (r->sse)
 			return sse_write(r) ? -1 : 0;
 		if (!r->resp)

@@ -25,8 +25,9 @@
 	X(lws_write)                                                                               \
 	X(lws_http_transaction_completed)                                                          \
 	X(lws_get_urlarg_by_name)                                                                  \
-	X(lws_http_mark_sse)                                                                       \
 	X(lws_set_timeout)                                                                         \
+	X(lws_http_headers_detach)                                                                 \
+	X(lws_get_socket_fd)                                                                       \
 	X(uv_loop_init)                                                                            \
 	X(uv_loop_close)                                                                           \
 	X(uv_run)                                                                                  \
@@ -62,8 +63,9 @@ int web_lib_load(char *why, size_t size);
 #define lws_write		       web_lib.lws_write
 #define lws_http_transaction_completed web_lib.lws_http_transaction_completed
 #define lws_get_urlarg_by_name	       web_lib.lws_get_urlarg_by_name
-#define lws_http_mark_sse	       web_lib.lws_http_mark_sse
 #define lws_set_timeout		       web_lib.lws_set_timeout
+#define lws_http_headers_detach	       web_lib.lws_http_headers_detach
+#define lws_get_socket_fd	       web_lib.lws_get_socket_fd
 #define uv_loop_init		       web_lib.uv_loop_init
 #define uv_loop_close		       web_lib.uv_loop_close
 #define uv_run			       web_lib.uv_run

@@ -116,6 +116,42 @@ h=$(curl -s -D - -o "$WORK/ev.txt" --max-time 2 -b "$WORK/jar" $U/api/events)
 check "events-stream" grep -qi '^content-type: text/event-stream' <<<"$h"
 check "events-csp" grep -qi '^content-security-policy:' <<<"$h"
 check "events-first-status" bash -c "grep -q '^event: status' '$WORK/ev.txt' && sed -n 's/^data: //p' '$WORK/ev.txt' | head -1 | jq -e '.phones[0].peer == \"802\"' >/dev/null"
+# an idle stream outlives the request timeout (10 s): still open after 25 s, with a keep-alive
+curl -s -N --max-time 25 -b "$WORK/jar" $U/api/events >"$WORK/ev3.txt" &
+ev3=$!
+PIDS+=("$ev3")
+# a stream ends with its session (logout), and at most 16 are open at once
+curl -s -c "$WORK/jar2" --data-urlencode user=alice --data-urlencode "password=$PW" $U/api/login >"$WORK/login2.json"
+curl -s -N -b "$WORK/jar2" $U/api/events >"$WORK/ev2.txt" &
+ev2=$!
+PIDS+=("$ev2")
+sleep 1
+curl -s -b "$WORK/jar2" -H "X-CSRF-Token: $(jq -r .csrf "$WORK/login2.json")" -X POST $U/api/logout >/dev/null
+for _ in $(seq 40); do kill -0 $ev2 2>/dev/null || break; sleep 0.1; done
+check "events-end-on-logout" bash -c "! kill -0 $ev2 2>/dev/null"
+streams=()
+for i in $(seq 15); do # with the idle one above: 16
+	curl -s -N -b "$WORK/jar" $U/api/events >"$WORK/evs$i.txt" &
+	streams+=($!)
+	PIDS+=($!)
+done
+for _ in $(seq 100); do
+	[ "$(grep -l '^event: status' "$WORK"/evs*.txt 2>/dev/null | wc -l)" = 15 ] && break
+	sleep 0.1
+done
+c17=$(code -b "$WORK/jar" $U/api/events); echo "# 17th stream: $c17"
+check "events-17th-503" test "$c17" = 503
+check "api-answers-with-16-streams" test "$(code -b "$WORK/jar" $U/api/status)" = 200
+kill "${streams[@]}" 2>/dev/null
+wait "${streams[@]}" 2>/dev/null
+# the daemon notices closed streams within a second or two, not at the next keep-alive
+c=
+for _ in $(seq 30); do
+	c=$(code --max-time 0.5 -b "$WORK/jar" $U/api/events)
+	[ "$c" != 503 ] && break
+	sleep 0.1
+done
+check "events-closed-streams-freed" test "$c" != 503
 for p in /api/history.csv /api/config /history /config; do
 	check "csp-$p" bash -c "curl -s -D - -o /dev/null -b '$WORK/jar' $U$p | grep -qi '^content-security-policy:'"
 done
@@ -157,6 +193,9 @@ STMO=90 sipp_bg hold-carrier webui-carrier-hold.xml 127.0.7.21 15791 $ADDR:$SIPP
 wait $py
 rc=$?
 [ $rc = 0 ] || { notok "webui.py (exit $rc)"; tail -20 "$WORK/webui.err"; }
+wait $ev3
+check "events-idle-stream-kept" test $? = 28
+check "events-keep-alive" grep -q '^: keep-alive' "$WORK/ev3.txt"
 wait_ok "hangup-carrier-got-bye" "$hold_car" hold-carrier
 wait_ok "hangup-phone-got-bye" "$hold_phone" hold-801
 check "log-no-password" bash -c "! grep -qF 'browser-Pass' '$DAEMON_LOG'"
