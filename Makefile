@@ -12,10 +12,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # the objects we use come in, instead of spandsp's chain of libtiff, libjpeg, libstdc++ ... that
 # the shared library drags into every start (measured: 19 shared objects and +2 MiB resident).
 STATIC_LIBS := -l:libspandsp.a -l:libsqlite3.a -l:libnettle.a
-# OpenSSL (SIP over TLS) is linked as the shared libraries every Debian system has anyway.
+# OpenSSL (SIP over TLS) is dlopened once TLS is configured (src/sip/tls_lib.h), like the web
+# console's libwebsockets and libuv (src/web/web_lib.h): a daemon without them does not map them.
 PKG_LIBS   = $(STATIC_LIBS) $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) -lm -ldl \
-	$(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto) \
-	-lcrypt # web console: libwebsockets and libuv are dlopened (src/web/web_lib.h)
+	-lcrypt
+# The unit tests' own TLS clients call OpenSSL directly.
+TEST_LIBS  = $(shell pkg-config --libs cmocka openssl 2>/dev/null || echo -lcmocka -lssl -lcrypto)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS_BASE = $(CSTD) $(WARN) $(INCS) $(PKG_CFLAGS) -DMIKAKA_VERSION=\"$(VERSION)\"
@@ -98,7 +100,7 @@ $(BUILD)/mikaka: $(BUILD)/obj/src/cli/mikaka.o $(LIB)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)

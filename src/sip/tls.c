@@ -11,13 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
+#include "tls_lib.h"
 #include "transp_int.h"
 
 #define SELF_CERT "tls-cert.pem"
@@ -80,6 +75,9 @@ int sip_tls_check_files(const char *certfile, const char *keyfile, char *why, si
 
 	if (!certfile)
 		return EINVAL;
+	err = sip_tls_lib_load(why, size);
+	if (err)
+		return err;
 	x = read_cert(certfile, why, size);
 	if (!x)
 		return ENOENT;
@@ -105,9 +103,12 @@ int sip_tls_fingerprint(const char *certfile, char *out, size_t size)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 	char why[128];
-	X509 *x = read_cert(certfile, why, sizeof(why));
 	size_t o = 0;
+	X509 *x;
 
+	if (sip_tls_lib_load(why, sizeof(why)))
+		return ENOENT;
+	x = read_cert(certfile, why, sizeof(why));
 	if (!x)
 		return ENOENT;
 	if (X509_digest(x, EVP_sha256(), md, &n) != 1 || size < (size_t)n * 3) {
@@ -230,6 +231,9 @@ int sip_tls_ctx_new(SSL_CTX **ctxp, const struct sip_tls_opts *o, char *why, siz
 	SSL_CTX *ctx;
 	int err;
 
+	err = sip_tls_lib_load(why, size);
+	if (err)
+		return err;
 	if (!certfile || !*certfile) {
 		/* First start without a certificate: make one in the state directory. */
 		err = sip_tls_self_signed(o->statedir, cert, sizeof(cert), key, sizeof(key), why,
@@ -285,9 +289,13 @@ int sip_tls_ctx_new(SSL_CTX **ctxp, const struct sip_tls_opts *o, char *why, siz
 
 int sip_tls_ciphers_check(const char *ciphers, char *why, size_t size)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
-	int err = 0;
+	SSL_CTX *ctx;
+	int err;
 
+	err = sip_tls_lib_load(why, size);
+	if (err)
+		return err;
+	ctx = SSL_CTX_new(TLS_method());
 	if (!ctx)
 		return ENOMEM;
 	if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {

@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <openssl/err.h>
 
+#include "tls_lib.h"
 #include "transp_int.h"
 
 #define UDP_BATCH 16	      /* datagrams per recvmmsg() */
@@ -274,7 +274,8 @@ void sip_transp_free(struct sip_transp *tp)
 	free(tp->probe);
 	if (tp->rx)
 		munmap(tp->rx, (size_t)UDP_BATCH * RX_SLOT);
-	SSL_CTX_free(tp->tls_ctx);
+	if (tp->tls_ctx) /* OpenSSL is loaded only once TLS is configured */
+		SSL_CTX_free(tp->tls_ctx);
 	free(tp);
 }
 

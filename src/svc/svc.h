@@ -46,6 +46,11 @@ void svc_reloaded(const char *status);
 /* Cancels the watchdog timer (before the loop is freed). */
 void svc_stop(void);
 
+/* Once start-up is over: gives back the heap's free pages and drops this process's mapping of
+ * the pages of code and read-only data that only start-up used (they stay in the page cache;
+ * what runs again maps them back). Returns the bytes of mappings dropped (resident or not). */
+size_t svc_release_startup(void);
+
 /* Registers `backup FILE` on ctl: the daemon writes a copy of the database to FILE (an absolute
  * path the daemon can write; it must not exist). */
 int svc_ctl_register(struct ctl *ctl, struct store *store);

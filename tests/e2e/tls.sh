@@ -6,7 +6,8 @@
 #     nothing from fails.
 #  2. tlsenable=yes without a certificate: a self-signed one is made at first start in the
 #     directory of the database, its SHA-256 fingerprint logged (the same as openssl computes),
-#     the key readable by the owner only; a restart reuses it.
+#     the key readable by the owner only; a restart reuses it. OpenSSL is mapped into the daemon
+#     only when TLS is enabled (dlopen).
 #  3. With openssl s_client: OPTIONS over TLS 1.3 and 1.2 answered 200 with Via SIP/2.0/TLS; a
 #     double-CRLF ping answered by a CRLF pong; a request cut across TLS records (and pauses)
 #     answered; TLS 1.1 and a plain TCP client refused; a client that completes the handshake
@@ -108,9 +109,16 @@ cat >"$CONF/mikaka.conf" <<EOF
 tcp_frame_timeout=2
 tcp_max_connections_per_address=4
 EOF
+# OpenSSL is dlopened only when TLS is configured (src/sip/tls_lib.h): not mapped without it.
+sipconf
+sed -i 's/^tlsenable=yes/tlsenable=no/' "$CONF/sip.conf"
+daemon_start "$CONF"
+check "no-tls-no-openssl-mapped" bash -c '! grep -qE "libssl|libcrypto" "/proc/$1/maps"' _ "$DAEMON_PID"
+check "stop-0" stop_daemon
 sipconf
 check "t-no-cert-ok" t_out
 daemon_start "$CONF" -v
+check "tls-openssl-mapped" grep -q "libssl" "/proc/$DAEMON_PID/maps"
 CERT=$WORK/tls-cert.pem
 check "self-signed-created" test -s "$CERT" -a -s "$WORK/tls-key.pem"
 check "self-signed-key-private" test "$(stat -c %a "$WORK/tls-key.pem")" = 600

@@ -1,6 +1,7 @@
 /* Unit tests for svc: sd_notify datagrams (path and abstract sockets, no socket set), READY=1 on
  * the loop's first turn, WATCHDOG=1 every half $WATCHDOG_USEC on the loop's clock and only for the
- * process $WATCHDOG_PID names, exit codes; and log.c's journal priority prefixes. */
+ * process $WATCHDOG_PID names, exit codes; the start-up pages given back (svc_release_startup);
+ * and log.c's journal priority prefixes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +196,67 @@ static void test_exit_codes(void **state)
 	assert_int_equal(svc_check_confdir("/"), 0);
 }
 
+/* Resident KiB of the mapping holding addr, from /proc/self/smaps; -1 when not found. */
+static long mapping_rss_kib(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+	long rss = -1;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+			continue;
+		}
+		if (in && !strncmp(line, "Rss:", 4)) {
+			rss = strtol(line + 4, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return rss;
+}
+
+/* Relocated data (a table of pointers: RELRO in a PIE), written data and the GOT must survive:
+ * only never-written segments may be dropped. */
+static const char *const relro_table[] = {"alpha", "beta", "gamma"};
+static size_t (*const relro_fn)(const char *) = strlen;
+static int data_counter = 41;
+
+static void test_release_startup(void **state)
+{
+	char buf[64];
+	long before, after;
+	size_t dropped;
+	void *p;
+
+	(void)state;
+	data_counter++;
+	before = mapping_rss_kib((const void *)test_release_startup);
+	assert_true(before > 0);
+	dropped = svc_release_startup();
+	after = mapping_rss_kib((const void *)test_release_startup);
+	assert_true(dropped > 0);
+	assert_true(after >= 0 && after <= before);
+	/* Everything still works: relocated pointers, data, calls into libc, the heap. */
+	assert_string_equal(relro_table[1], "beta");
+	assert_int_equal(relro_fn(relro_table[2]), 5);
+	assert_int_equal(data_counter, 42);
+	snprintf(buf, sizeof(buf), "%s-%d", relro_table[0], data_counter);
+	assert_string_equal(buf, "alpha-42");
+	p = malloc(100000);
+	assert_non_null(p);
+	memset(p, 1, 100000);
+	free(p);
+	/* Twice is harmless. */
+	assert_true(svc_release_startup() > 0);
+	assert_string_equal(relro_table[0], "alpha");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +266,7 @@ int main(void)
 					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_watchdog_for_another_pid, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_exit_codes, fx_setup, fx_teardown),
+	    cmocka_unit_test(test_release_startup),
 	};
 
 	log_set_level(LOG_NONE);
