@@ -30,7 +30,7 @@ struct strans_live {
 };
 
 /* A compacted Completed transaction's last response: where it goes (conn referenced) and its
- * bytes. */
+ * bytes; none (len 0) for a plain "200 OK", rebuilt from the retransmitted request instead. */
 struct strans_resend {
 	struct sip_resp_route route;
 	size_t len;
@@ -53,6 +53,9 @@ struct sip_strans {
 	bool invite;
 	bool reliable;
 	bool stateless; /* answered by sip_strans_reply_stateless: ends next turn, no compaction */
+	bool plain_ok;	/* non-INVITE answered "200 OK" with no extra header or body: once
+			 * compacted, a retransmission gets it rebuilt from its own request
+			 * (same Via, From, To, Call-ID, CSeq: the same bytes), not kept */
 	char kb[];	/* branch, sent-by host, method, To tag + NUL */
 };
 
@@ -259,13 +262,16 @@ static void strans_compact(struct sip_strans *st)
 	if (!lv || !lv->msg || !st->cookie)
 		return;
 	if (resend) {
-		struct strans_resend *rs = malloc(sizeof(*rs) + lv->resp.end);
+		/* A plain 200 OK (a BYE's, mostly) is rebuilt when needed: about 400 bytes less
+		 * per finished call for 32 s (timer J). */
+		size_t len = st->plain_ok ? 0 : lv->resp.end;
+		struct strans_resend *rs = malloc(sizeof(*rs) + len);
 
 		if (!rs)
 			return; /* keeps the request: no harm */
 		sip_resp_route_set(&rs->route, lv->msg);
 		rs->route.conn = sip_conn_ref(rs->route.conn);
-		rs->len = lv->resp.end;
+		rs->len = len;
 		if (rs->len)
 			memcpy(rs->bytes, lv->resp.buf, rs->len);
 		st->rs = rs;
@@ -293,18 +299,31 @@ static void strans_terminate(struct sip_strans *st)
 	mem_deref(st);
 }
 
-static void strans_send_last(struct sip_strans *st)
+/* Sends the last response again; req: the retransmitted request (NULL from timer G), which a
+ * compacted plain 200 OK is rebuilt from. */
+static void strans_send_last(struct sip_strans *st, const struct sip_msg *req)
 {
 	int err;
 
-	if (st->lv && st->lv->msg)
+	if (st->lv && st->lv->msg) {
 		err = sip_transp_send_response(st->stack->tp, st->lv->msg, st->lv->resp.buf,
 					       st->lv->resp.end);
-	else if (st->rs)
+	} else if (st->rs && st->plain_ok && !st->rs->len) {
+		struct mbuf mb;
+
+		if (!req)
+			return;
+		mbuf_init(&mb);
+		err = sip_build_response(&mb, req, 200, "OK", strans_totag(st), NULL, NULL, NULL);
+		if (!err)
+			err = sip_transp_send_route(st->stack->tp, &st->rs->route, mb.buf, mb.end);
+		mbuf_reset(&mb);
+	} else if (st->rs) {
 		err = sip_transp_send_route(st->stack->tp, &st->rs->route, st->rs->bytes,
 					    st->rs->len);
-	else
+	} else {
 		return;
+	}
 
 	if (err)
 		log_debug("response %u retransmission failed: %s", st->code, strerror(err));
@@ -325,7 +344,7 @@ static void strans_retx_h(void *arg)
 	/* Timer G: T1, doubling, capped at T2 (§17.2.1). Its first run is the compaction's
 	 * turn for an INVITE answered non-2xx over UDP. */
 	strans_compact(st);
-	strans_send_last(st);
+	strans_send_last(st, NULL);
 	lv = st->lv;
 	if (!lv)
 		return;
@@ -495,6 +514,8 @@ int sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason, c
 	mbuf_init(&mb);
 	err = sip_build_response(&mb, st->lv->msg, code, reason, strans_totag(st), extra, ctype,
 				 body);
+	st->plain_ok = !err && code == 200 && !st->invite && reason && !strcmp(reason, "OK") &&
+		       !extra && !ctype && (!body || !body->l);
 	if (!err)
 		err = strans_send(st, code, &mb);
 	mbuf_reset(&mb);
@@ -531,6 +552,7 @@ int sip_strans_reply_raw(struct sip_strans *st, uint16_t code, const struct mbuf
 		return EINVAL;
 	if (st->state != STRANS_TRYING && st->state != STRANS_PROCEEDING)
 		return EALREADY;
+	st->plain_ok = false; /* bytes the stack cannot rebuild */
 	mbuf_init(&mb);
 	err = mbuf_write(&mb, resp->buf, resp->end);
 	if (!err)
@@ -589,15 +611,15 @@ static void strans_ack(struct sip_strans *st, struct sip_msg *ack)
 	}
 }
 
-static void strans_retransmission(struct sip_strans *st)
+static void strans_retransmission(struct sip_strans *st, const struct sip_msg *req)
 {
 	switch (st->state) {
 	case STRANS_PROCEEDING:
 		if (st->code)
-			strans_send_last(st);
+			strans_send_last(st, req);
 		break;
 	case STRANS_COMPLETED:
-		strans_send_last(st);
+		strans_send_last(st, req);
 		break;
 	default:
 		/* Trying: the TU has not answered yet. Confirmed, Accepted: absorbed (a 2xx is
@@ -643,7 +665,7 @@ void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
 
 	st = strans_find(stack, req, MATCH_SAME);
 	if (st) {
-		strans_retransmission(st);
+		strans_retransmission(st, req);
 		return;
 	}
 
