@@ -3,7 +3,6 @@
  * reading the configuration touched (SQLite's parser and code generator alone are about 1 MiB),
  * and the heap's free pages. Like a kernel freeing its init sections, but by page: whatever runs
  * again faults back in from the page cache. */
-#include <errno.h>
 #include <link.h>
 #include <malloc.h>
 #include <string.h>
@@ -46,8 +45,9 @@ static bool overlaps_relro(const struct dl_phdr_info *info, uintptr_t start, uin
 
 /* For every loaded object: its segments that are never written (no PF_W, not RELRO, no text
  * relocations) hold only the file's bytes, so dropping this process's mapping of their pages
- * loses nothing; the next access maps them again from the page cache. Only whole pages inside
- * a segment are dropped. */
+ * loses nothing; the next access maps them again from the page cache. The kernel's reclaim may
+ * drop such clean pages at any time anyway: this only does it early. Only whole pages inside a
+ * segment are dropped. */
 static int drop_segments(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	size_t *dropped = arg;
