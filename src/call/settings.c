@@ -25,6 +25,7 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		       struct conf_diags *diags)
 {
 	const struct conf_section *sec;
+	const struct conf_var *maxv = NULL;
 	int err = 0;
 
 	call_settings_default(set);
@@ -35,8 +36,10 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 	for (const struct conf_var *v = sec->vars; v; v = v->next) {
 		const char *k = v->name;
 
-		if (!strcasecmp(k, "maxcalls"))
+		if (!strcasecmp(k, "maxcalls")) {
 			err |= conf_var_u32(v, "calls", 1, 1000000, &set->max_calls, diags);
+			maxv = v;
+		}
 		else if (!strcasecmp(k, "session_expires"))
 			err |= conf_var_u32(v, "calls", 90, 86400, &set->session_expires, diags);
 		else if (!strcasecmp(k, "min_se"))
@@ -50,6 +53,18 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		else
 			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
 				      "[calls] unknown key '%s'; ignored", k);
+	}
+	/* What a deployment needs for the calls it asked for (docs/INSTALL.md, Descriptors). */
+	if (!err && maxv && set->max_calls > max_calls_for_fds()) {
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
+			conf_diag_add(diags, CONF_WARNING, maxv->origin.file, maxv->origin.line,
+				      "[calls] maxcalls %u needs about %llu open files (4 relay "
+				      "sockets a call, 1280 for the rest) but the limit is %llu: "
+				      "about %u calls fit; raise LimitNOFILE= (systemd) or ulimit -n",
+				      set->max_calls, 4ull * set->max_calls + 1280,
+				      (unsigned long long)rl.rlim_cur, max_calls_for_fds());
 	}
 	if (!err && set->session_expires < set->min_se) {
 		conf_diag_add(diags, CONF_ERROR, sec->origin.file, sec->origin.line,

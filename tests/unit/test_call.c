@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "call.h"
 #include "loop.h"
@@ -194,10 +195,48 @@ static void test_settings_load(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* A maxcalls the open-file limit has no room for is a warning naming what it needs, with
+ * file:line; one that fits is not. */
+static void test_settings_maxcalls_fds(void **state)
+{
+	struct conf_diags diags = {0};
+	struct call_settings set;
+	struct conf *conf = NULL;
+	struct rlimit was, rl;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+	rl = was;
+	rl.rlim_cur = 2048; /* room for (2048 - 1280) / 4 = 192 calls */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(conf_load_string(&conf, "mikaka.conf", "[calls]\n\nmaxcalls=10000\n",
+					  &diags),
+			 0);
+	assert_int_equal(call_settings_load(&set, conf, &diags), 0);
+	assert_int_equal(set.max_calls, 10000);
+	assert_int_equal(diags.errors, 0);
+	assert_int_equal(diags.count, 1);
+	assert_int_equal(diags.items[0].origin.line, 3);
+	assert_non_null(strstr(diags.items[0].message, "needs about 41280 open files"));
+	assert_non_null(strstr(diags.items[0].message, "limit is 2048"));
+	assert_non_null(strstr(diags.items[0].message, "about 192 calls fit"));
+	conf_free(conf);
+	conf = NULL;
+	conf_diags_reset(&diags);
+	assert_int_equal(conf_load_string(&conf, "mikaka.conf", "[calls]\nmaxcalls=150\n", &diags),
+			 0);
+	assert_int_equal(call_settings_load(&set, conf, &diags), 0);
+	assert_int_equal(diags.count, 0);
+	conf_free(conf);
+	conf_diags_reset(&diags);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dialstatus),
+		cmocka_unit_test(test_settings_maxcalls_fds),
 		cmocka_unit_test(test_called_number),
 		cmocka_unit_test(test_caller_id),
 		cmocka_unit_test(test_engine_lifecycle),
