@@ -26,6 +26,9 @@
 #include "loop.h"
 #include "sip.h"
 #include "transp_int.h"
+/* The loader's declarations only: this test calls OpenSSL directly for its own TLS clients. */
+#define SIP_TLS_LIB_IMPL
+#include "tls_lib.h"
 
 #define MAX_MSGS 64
 
@@ -1713,6 +1716,23 @@ static void test_tls_refusals(void **state)
 	tls_dir_remove(dir);
 }
 
+/* OpenSSL is resolved at run time (tls_lib.h): every entry of the table is the library's own
+ * function (this test links the same libraries, so dlopen finds them loaded). */
+static void test_tls_lib_load(void **state)
+{
+	char why[160] = "";
+
+	(void)state;
+	assert_int_equal(sip_tls_lib_load(why, sizeof(why)), 0);
+	assert_true(sip_tls_lib_loaded());
+	assert_ptr_equal(sip_tls_lib.SSL_CTX_new, SSL_CTX_new);
+	assert_ptr_equal(sip_tls_lib.SSL_read, SSL_read);
+	assert_ptr_equal(sip_tls_lib.ERR_clear_error, ERR_clear_error);
+	assert_ptr_equal(sip_tls_lib.X509_sign, X509_sign);
+	/* Once loaded, a second call is immediate and still succeeds. */
+	assert_int_equal(sip_tls_lib_load(why, sizeof(why)), 0);
+}
+
 /* The self-signed certificate is made once and reused; files are checked against each other. */
 static void test_tls_files(void **state)
 {
@@ -1786,6 +1806,7 @@ int main(void)
 		cmocka_unit_test(test_qdelay_starved_for_good),
 		cmocka_unit_test_setup_teardown(test_tls_request_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_refusals, setup, teardown),
+		cmocka_unit_test(test_tls_lib_load),
 		cmocka_unit_test_setup_teardown(test_tls_files, setup, teardown),
 	};
 
