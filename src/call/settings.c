@@ -39,8 +39,7 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		if (!strcasecmp(k, "maxcalls")) {
 			err |= conf_var_u32(v, "calls", 1, 1000000, &set->max_calls, diags);
 			maxv = v;
-		}
-		else if (!strcasecmp(k, "session_expires"))
+		} else if (!strcasecmp(k, "session_expires"))
 			err |= conf_var_u32(v, "calls", 90, 86400, &set->session_expires, diags);
 		else if (!strcasecmp(k, "min_se"))
 			err |= conf_var_u32(v, "calls", 90, 86400, &set->min_se, diags);
@@ -59,12 +58,13 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		struct rlimit rl;
 
 		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
-			conf_diag_add(diags, CONF_WARNING, maxv->origin.file, maxv->origin.line,
-				      "[calls] maxcalls %u needs about %llu open files (4 relay "
-				      "sockets a call, 1280 for the rest) but the limit is %llu: "
-				      "about %u calls fit; raise LimitNOFILE= (systemd) or ulimit -n",
-				      set->max_calls, 4ull * set->max_calls + 1280,
-				      (unsigned long long)rl.rlim_cur, max_calls_for_fds());
+			conf_diag_add(
+			    diags, CONF_WARNING, maxv->origin.file, maxv->origin.line,
+			    "[calls] maxcalls %u needs about %llu open files (4 relay "
+			    "sockets a call, 1280 for the rest) but the limit is %llu: "
+			    "about %u calls fit; raise LimitNOFILE= (systemd) or ulimit -n",
+			    set->max_calls, 4ull * set->max_calls + 1280,
+			    (unsigned long long)rl.rlim_cur, max_calls_for_fds());
 	}
 	if (!err && set->session_expires < set->min_se) {
 		conf_diag_add(diags, CONF_ERROR, sec->origin.file, sec->origin.line,

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "tls_lib.h"
 #include "transp_int.h"
 

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-
 #include "tls_lib.h"
 #include "transp_int.h"
 

@@ -17,12 +17,12 @@ static bool has_textrel(const struct dl_phdr_info *info)
 {
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		const ElfW(Dyn) *dyn;
+		const ElfW(Dyn) * dyn;
 
 		if (ph->p_type != PT_DYNAMIC)
 			continue;
-		for (dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr); dyn->d_tag != DT_NULL;
-		     dyn++) {
+		for (dyn = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+		     dyn->d_tag != DT_NULL; dyn++) {
 			if (dyn->d_tag == DT_TEXTREL ||
 			    (dyn->d_tag == DT_FLAGS && (dyn->d_un.d_val & DF_TEXTREL)))
 				return true;
