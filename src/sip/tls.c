@@ -1,6 +1,7 @@
 /* tls: the OpenSSL side of SIP over TLS (RFC 3261 §26.2, RFC 5630): the server context (TLS 1.2
  * and 1.3 only), the check of a certificate against its key, and the self-signed certificate made
- * at first start when none is configured. The connections themselves are in transp.c. */
+ * at first start when none is configured. The connections themselves are in transp.c. OpenSSL is
+ * dlopened (tls_lib.h): every public function here starts with sip_tls_lib_load(). */
 #define LOG_MODULE "sip"
 
 #include <errno.h>
@@ -213,6 +214,9 @@ int sip_tls_self_signed(const char *statedir, char *cert, size_t csize, char *ke
 		return ENAMETOOLONG;
 	if (access(cert, F_OK) == 0 && access(key, F_OK) == 0)
 		return 0;
+	err = sip_tls_lib_load(why, size);
+	if (err)
+		return err;
 	err = make_self_signed(cert, key);
 	if (err) {
 		snprintf(why, size, "cannot create a self-signed certificate %s: %s", cert,
