@@ -1716,6 +1716,23 @@ static void test_tls_refusals(void **state)
 	tls_dir_remove(dir);
 }
 
+/* Run first: OpenSSL is not loaded yet, and making the self-signed certificate (what the web
+ * console's HTTPS asks for when SIP has no TLS) loads it before using it. */
+static void test_tls_self_signed_loads_openssl(void **state)
+{
+	char dir[64] = "/tmp/mikaka-tls.XXXXXX", cert[128], key[128], why[256] = "";
+
+	(void)state;
+	assert_false(sip_tls_lib_loaded());
+	assert_non_null(mkdtemp(dir));
+	if (sip_tls_self_signed(dir, cert, sizeof(cert), key, sizeof(key), why, sizeof(why)))
+		fail_msg("sip_tls_self_signed: %s", why);
+	assert_true(sip_tls_lib_loaded());
+	assert_int_equal(access(cert, R_OK), 0);
+	assert_int_equal(access(key, R_OK), 0);
+	tls_dir_remove(dir);
+}
+
 /* OpenSSL is resolved at run time (tls_lib.h): every entry of the table is the library's own
  * function (this test links the same libraries, so dlopen finds them loaded). */
 static void test_tls_lib_load(void **state)
@@ -1770,6 +1787,7 @@ static void test_tls_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tls_self_signed_loads_openssl), /* first: nothing loaded */
 		cmocka_unit_test_setup_teardown(test_udp_receive_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_keepalive_and_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_reply_from_arrival_address, setup,
