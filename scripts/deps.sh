@@ -5,8 +5,9 @@ set -euo pipefail
 
 # Building the daemon and the client.
 # The web console: libwebsockets and libuv (dlopened when [web] is configured), libcrypt (yescrypt).
+# SRTP: libsrtp2 (its headers; the library is dlopened on the first encrypted call).
 BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev
-	libwebsockets-dev libuv1-dev libcrypt-dev)
+	libwebsockets-dev libuv1-dev libcrypt-dev libsrtp2-dev)
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
 # end-to-end scripts.
 # Packaging and service tests (tests/e2e/install.sh, deb.sh): the .deb build and its checks,

@@ -94,6 +94,9 @@ struct call_leg {
 	struct sdp_policy pol;	  /* what this peer may use */
 	struct sdp_desc desc;	  /* our last offer (callee legs) */
 	struct sdp_neg neg;	  /* the agreed result (neg.ok once set) */
+	/* Our SDES keys toward this peer, one per suite (pol.keys points here); never logged,
+	 * wiped with the media leg. */
+	struct sdp_crypto srtp_keys[SDP_SUITE_COUNT - 1];
 	enum media_dtmf dtmf;
 	unsigned rflags; /* MEDIA_REMOTE_* */
 	enum sdp_dir peer_dir; /* direction this peer asked for in its last offer */

@@ -19,9 +19,84 @@ static const struct sipcfg_general *general_of(const struct call_leg *leg)
 	return cfg ? sipcfg_general(cfg->peers) : NULL;
 }
 
+/* SDES suites in the order we offer and prefer them: AES_CM_128_HMAC_SHA1_80 first (every phone
+ * has it), the GCM suites last (few phones have them). */
+static const enum sdp_suite srtp_suites[SDP_SUITE_COUNT - 1] = {
+    SDP_SUITE_AES_CM_128_HMAC_SHA1_80, SDP_SUITE_AES_CM_128_HMAC_SHA1_32,
+    SDP_SUITE_AEAD_AES_256_GCM, SDP_SUITE_AEAD_AES_128_GCM};
+
+/* SRTP for the leg (docs/MEDIA.md, SRTP): keys are only ever sent over TLS. A peer with
+ * encryption=yes must use it (MAND); otherwise a caller over TLS gets SRTP when it offers it
+ * (OPT), and everything else stays plain RTP (OFF: an RTP/SAVP offer is refused). Returns
+ * ENOTSUP when the leg must be encrypted and cannot be (no TLS, no libsrtp2). */
+static int leg_srtp_policy(struct call_leg *leg, const struct peer *src, bool caller)
+{
+	bool secure = leg->tp == SIP_TP_TLS && !leg->is_line;
+	bool want = src && src->encryption && !leg->is_line;
+
+	leg->pol.srtp = SDP_SRTP_OFF;
+	if (!want && !(caller && secure))
+		return 0;
+	if (!secure) {
+		log_notice("%s: encryption=yes but the leg is %s, not TLS: no SDES keys sent",
+			   leg->name, sip_transport_name(leg->tp ? leg->tp : SIP_TP_UDP));
+		return ENOTSUP;
+	}
+	if (media_srtp_available())
+		return want ? ENOTSUP : 0;
+	if (!leg->srtp_keys[0].suite) {
+		for (unsigned i = 0; i < ARRAY_SIZE(srtp_suites); i++)
+			if (sdp_crypto_new(&leg->srtp_keys[i], srtp_suites[i], i + 1))
+				return ENOTSUP;
+	}
+	leg->pol.keys = leg->srtp_keys;
+	leg->pol.nkeys = ARRAY_SIZE(srtp_suites);
+	leg->pol.srtp = want ? SDP_SRTP_MAND : SDP_SRTP_OPT;
+	return 0;
+}
+
+/* Keys the relay leg from the negotiated SDP: SRTP when agreed, plain otherwise (refused on a
+ * leg that must be encrypted). */
+static int leg_srtp_apply(struct call_leg *leg, const struct sdp_neg *neg)
+{
+	struct media_srtp_keys k;
+	int err;
+
+	if (!neg->srtp) {
+		if (leg->pol.srtp == SDP_SRTP_MAND)
+			return ENOTSUP;
+		return media_leg_set_srtp(leg->ml, NULL);
+	}
+	memset(&k, 0, sizeof(k));
+	k.suite = neg->tx.suite;
+	k.key_len = neg->tx.key_len;
+	memcpy(k.tx, neg->tx.key, sizeof(k.tx));
+	memcpy(k.rx, neg->rx.key, sizeof(k.rx));
+	err = neg->rx.suite == neg->tx.suite ? media_leg_set_srtp(leg->ml, &k) : EPROTO;
+	memset(&k, 0, sizeof(k));
+	if (err)
+		log_notice("%s: SRTP (%s) not set up: %s", leg->name,
+			   sdp_suite_name((enum sdp_suite)neg->tx.suite), strerror(err));
+	else
+		log_info("%s: SRTP %s", leg->name, sdp_suite_name((enum sdp_suite)neg->tx.suite));
+	return err;
+}
+
+/* Sets the relay leg from a negotiation and keeps it as the leg's. */
+static int leg_set_neg(struct call_leg *leg, const struct sdp_neg *neg)
+{
+	int err = media_leg_set_sdp(leg->ml, neg, leg->dtmf, leg->rflags);
+
+	if (!err)
+		err = leg_srtp_apply(leg, neg);
+	if (!err)
+		leg->neg = *neg;
+	return err;
+}
+
 /* The leg's policy from its peer (NULL: the [general] defaults). Toward and from the carrier
  * (NGN-NOTES §2.4-2.7): PCMU only, ptime 20, one codec; telephone-event unless dtmfmode=inband. */
-static void leg_policy(struct call_leg *leg, const struct peer *p)
+static int leg_policy(struct call_leg *leg, const struct peer *p, bool caller)
 {
 	const struct sipcfg_general *g = general_of(leg);
 	const struct peer *src = p ? p : (g ? g->defaults : NULL);
@@ -43,6 +118,7 @@ static void leg_policy(struct call_leg *leg, const struct peer *p)
 		leg->pol.ncodecs = 2;
 	}
 	leg->pol.telephone_event = leg->dtmf == MEDIA_DTMF_RFC4733 || leg->dtmf == MEDIA_DTMF_AUTO;
+	return leg_srtp_policy(leg, src, caller);
 }
 
 static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void *arg)
@@ -124,19 +200,28 @@ uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const 
 	if (!inv->body.l) {
 		/* A late offer (RFC 3261 §13.2.1): our 2xx will carry the offer, the ACK the
 		 * answer; the relay leg is taken now so the callee's offer can name it. */
-		leg_policy(a, p);
+		if (leg_policy(a, p, true))
+			return 488;
 		return leg_ml_alloc(a, &a->local) ? 503 : 0;
 	}
-	leg_policy(a, p);
+	if (leg_policy(a, p, true))
+		return 488;
 	if (sdp_parse(&s, &inv->body)) {
 		log_notice("%s: unreadable SDP offer", a->name);
 		return 488;
 	}
 	/* Refused before anything rings when no codec of the caller's could ever be used. */
 	if (sdp_answer(&neg, &d, &s, &a->pol, &loc)) {
-		log_notice("%s: no acceptable audio codec in the offer", a->name);
+		log_notice("%s: no acceptable audio stream in the offer%s", a->name,
+			   a->pol.srtp == SDP_SRTP_MAND ? " (encryption=yes: SDES keys required)"
+			   : a->pol.srtp == SDP_SRTP_OFF ? " (RTP/SAVP is answered only over TLS)"
+							 : "");
+		memset(&neg, 0, sizeof(neg));
+		memset(&d, 0, sizeof(d));
 		return 488;
 	}
+	memset(&neg, 0, sizeof(neg));
+	memset(&d, 0, sizeof(d));
 	err = leg_ml_alloc(a, &a->local);
 	if (err)
 		return 503;
@@ -154,7 +239,8 @@ int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const 
 
 	if (!b->eng->media || !a || !a->ml)
 		return ENOENT;
-	leg_policy(b, p);
+	if (leg_policy(b, p, false))
+		return ENOTSUP;
 	if (a->sdp_remote) {
 		struct pl body = pl_from_str(a->sdp_remote);
 
@@ -209,13 +295,13 @@ static int answer_a(struct call_leg *a, const struct sdp_policy *pol, char **sdp
 		return EBADMSG;
 	leg_sdp_local(a, &loc);
 	err = sdp_answer(&neg, &d, &s, pol, &loc);
-	if (err)
-		return err;
-	err = media_leg_set_sdp(a->ml, &neg, a->dtmf, a->rflags);
-	if (err)
-		return err;
-	a->neg = neg;
-	return build_str(&d, sdp);
+	if (!err)
+		err = leg_set_neg(a, &neg);
+	if (!err)
+		err = build_str(&d, sdp);
+	memset(&neg, 0, sizeof(neg));
+	memset(&d, 0, sizeof(d));
+	return err;
 }
 
 int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *body, char **sdp)
@@ -234,12 +320,11 @@ int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *b
 		if (sdp_parse(&s, body))
 			return EBADMSG;
 		err = sdp_answer_apply(&neg, &s, &b->desc);
+		if (!err)
+			err = leg_set_neg(b, &neg);
+		memset(&neg, 0, sizeof(neg));
 		if (err)
 			return err;
-		err = media_leg_set_sdp(b->ml, &neg, b->dtmf, b->rflags);
-		if (err)
-			return err;
-		b->neg = neg;
 	} else if (!b->neg.ok) {
 		return EPROTO; /* a 2xx without an answer, and none came in a provisional */
 	}
@@ -287,13 +372,13 @@ int call_media_reoffer(struct call_leg *leg, const struct pl *body, char **sdp)
 	}
 	leg_sdp_local(leg, &loc);
 	err = sdp_answer(&neg, &d, &s, &pol, &loc);
-	if (err)
-		return err;
-	err = media_leg_set_sdp(leg->ml, &neg, leg->dtmf, leg->rflags);
-	if (err)
-		return err;
-	leg->neg = neg;
-	return build_str(&d, sdp);
+	if (!err)
+		err = leg_set_neg(leg, &neg);
+	if (!err)
+		err = build_str(&d, sdp);
+	memset(&neg, 0, sizeof(neg));
+	memset(&d, 0, sizeof(d));
+	return err;
 }
 
 int call_media_dir_offer(struct call_leg *leg, enum sdp_dir dir, bool legacy_hold, char **sdp)
@@ -332,11 +417,9 @@ int call_media_offer_answered(struct call_leg *leg, const struct pl *body)
 	if (sdp_parse(&s, body))
 		return EBADMSG;
 	err = sdp_answer_apply(&neg, &s, &leg->desc);
-	if (err)
-		return err;
-	err = media_leg_set_sdp(leg->ml, &neg, leg->dtmf, leg->rflags);
 	if (!err)
-		leg->neg = neg;
+		err = leg_set_neg(leg, &neg);
+	memset(&neg, 0, sizeof(neg));
 	return err;
 }
 
@@ -365,6 +448,11 @@ void call_media_leg_free(struct call_leg *leg)
 		leg->mst_ok = true;
 	media_leg_free(leg->ml);
 	leg->ml = NULL;
+	/* Key material goes with the media. */
+	memset(leg->srtp_keys, 0, sizeof(leg->srtp_keys));
+	memset(&leg->desc.media, 0, sizeof(leg->desc.media));
+	memset(&leg->neg.rx, 0, sizeof(leg->neg.rx));
+	memset(&leg->neg.tx, 0, sizeof(leg->neg.tx));
 }
 
 static bool leg_stats(const struct call_leg *leg, struct media_stats *st)
@@ -403,9 +491,11 @@ void call_media_show(const struct call_leg *leg, struct mbuf *out)
 	if (!leg->ml || !leg_stats(leg, &st))
 		return;
 	media_leg_local(leg->ml, &local);
-	mbuf_printf(out, "  media %s <-> %s %s: ", sa_fmt(&local, l, sizeof(l)),
+	mbuf_printf(out, "  media %s <-> %s %s%s%s: ", sa_fmt(&local, l, sizeof(l)),
 		    sa_isset(&st.remote) ? sa_fmt(&st.remote, r, sizeof(r)) : "-",
-		    leg->neg.ok && leg->neg.nfmt ? sdp_codec_name(leg->neg.fmt[0].codec) : "-");
+		    leg->neg.ok && leg->neg.nfmt ? sdp_codec_name(leg->neg.fmt[0].codec) : "-",
+		    st.srtp ? " SRTP " : "",
+		    st.srtp ? sdp_suite_name((enum sdp_suite)leg->neg.tx.suite) : "");
 	media_stats_format(&st, out);
 	mbuf_write_str(out, "\n");
 }

@@ -183,6 +183,14 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 			return err;
 		}
 		sdp = msdp;
+	} else if (sdp && tp != SIP_TP_TLS && strstr(sdp, "a=crypto:")) {
+		/* Without the relay the caller's SDP is passed on as it is: its SDES keys may
+		 * only travel over TLS. */
+		log_notice("%s: the caller's SDES keys are not sent over %s", leg->name,
+			   sip_transport_name(tp));
+		c->media_code = 488;
+		call_leg_free(leg);
+		return ENOTSUP;
 	}
 	leg->inv_cseq = leg->lcseq + 1;
 	leg->inv_extra = extra_line ? strdup(extra_line) : NULL;

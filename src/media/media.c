@@ -51,7 +51,7 @@ static int media_start(struct media *m)
 	err = media_ports_init(&m->ports, m->cfg.rtpstart, m->cfg.rtpend);
 	if (err)
 		return err;
-	m->rxbuf = malloc((size_t)MEDIA_BATCH * MEDIA_PKT_MAX);
+	m->rxbuf = malloc((size_t)MEDIA_BATCH * MEDIA_PKT_STRIDE);
 	m->evq = calloc(MEDIA_EVQ, sizeof(*m->evq));
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	m->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -574,6 +574,7 @@ void media_leg_free(struct media_leg *leg)
 		free(leg->pair);
 	}
 	media_dtmf_free(leg);
+	media_srtp_free(leg);
 	free(leg);
 }
 

@@ -122,6 +122,22 @@ int media_leg_set_format(struct media_leg *leg, const struct media_format *fmt);
 int media_leg_set_sdp(struct media_leg *leg, const struct sdp_neg *neg, enum media_dtmf dtmf,
 		      unsigned remote_flags);
 
+/* SRTP keying of one leg (RFC 3711): the suite and the two master keys (key||salt). SDES
+ * fills it from the SDP (sdp_neg.tx/rx); a DTLS-SRTP path would fill it from the handshake's
+ * key export. Key material: never logged, wiped by the setter's caller when done. */
+struct media_srtp_keys {
+	uint8_t suite;		 /* enum sdp_suite */
+	uint8_t key_len;	 /* sdp_suite_key_len(suite) */
+	uint8_t tx[SDP_KEY_MAX]; /* what we send to the leg's peer is encrypted with this */
+	uint8_t rx[SDP_KEY_MAX]; /* what the peer sends is checked and decrypted with this */
+};
+/* Makes the leg an SRTP leg with these keys (replacing any earlier ones: a re-INVITE with new
+ * keys), or a plain RTP leg again with NULL. libsrtp2 is loaded on first use: ENOTSUP when it
+ * cannot be (or lacks the suite), EINVAL for a key of the wrong length. */
+int media_leg_set_srtp(struct media_leg *leg, const struct media_srtp_keys *keys);
+/* Loads libsrtp2 now: 0, or ENOTSUP (logged) when it cannot be. */
+int media_srtp_available(void);
+
 /* Joins two legs: RTP/RTCP from a's peer goes out of b to b's peer and vice versa, with PT
  * renumbering, PCMU<->PCMA and DTMF conversion as the formats require. A leg already bridged is
  * unbridged first. EINVAL when a == b or they belong to different engines. */
@@ -154,6 +170,8 @@ struct media_stats {
 	bool latched;
 	uint32_t ssrc;	      /* last SSRC received */
 	enum sdp_codec codec; /* codec received last (SDP_CODEC_NONE before any) */
+	bool srtp;	      /* the leg carries SRTP */
+	uint64_t srtp_bad;    /* SRTP/SRTCP packets failing authentication or replayed */
 };
 
 /* A snapshot of the leg's counters (read without stopping the relay; fields may be a few
@@ -171,6 +189,7 @@ struct media_counters {
 	uint64_t unknown_pt;	  /* PT not negotiated on the leg */
 	uint64_t ports_exhausted; /* leg allocations refused for lack of ports */
 	uint64_t not_bridged;	  /* packets on a leg without a partner */
+	uint64_t srtp_bad;	  /* SRTP/SRTCP failing authentication, replayed, or not protectable */
 };
 void media_counters_get(const struct media *m, struct media_counters *out);
 

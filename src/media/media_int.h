@@ -12,6 +12,10 @@
 #define MEDIA_BATCH   32   /* packets per recvmmsg/sendmmsg */
 #define MEDIA_PKT_MAX 1536 /* bytes kept per received packet (longer ones are truncated: dropped)  \
 			    */
+/* Free bytes after each received packet, for the tag srtp_protect appends in place (libsrtp2
+ * asks for SRTP_MAX_TRAILER_LEN, + 4 for the SRTCP index). */
+#define MEDIA_SRTP_HEADROOM 160
+#define MEDIA_PKT_STRIDE    (MEDIA_PKT_MAX + MEDIA_SRTP_HEADROOM)
 #define MEDIA_EVQ     256  /* pending events toward the loop */
 #define MEDIA_TICK_MS 20   /* DTMF generation pace */
 #define MEDIA_POOL_REST_MS 500	  /* a freed socket pair rests this long before it is reused */
@@ -238,6 +242,9 @@ struct media_leg {
 	uint32_t te_in_ts;
 	bool te_in_reported;
 
+	/* SRTP (srtp.c): libsrtp2 sessions, NULL on a plain leg. */
+	void *srtp_rx, *srtp_tx;
+
 	struct media_rxstat rs;
 	uint32_t last_clock;
 	uint64_t last_rx_ms;
@@ -281,7 +288,7 @@ struct media {
 	struct media_counters cnt;
 
 	/* Relay thread buffers (allocated on start). */
-	uint8_t *rxbuf;	 /* MEDIA_BATCH * MEDIA_PKT_MAX */
+	uint8_t *rxbuf;	 /* MEDIA_BATCH * MEDIA_PKT_STRIDE */
 	uint8_t *genbuf; /* MEDIA_BATCH * 256 for generated packets */
 	uint64_t last_timeout_check;
 	uint64_t now;	/* relay thread: time of the current batch (ms) */
@@ -307,5 +314,12 @@ void media_dtmf_start(struct media_leg *leg, char digit, bool tones, uint32_t sa
 /* Queues one generated packet out of leg (relay thread). */
 void media_send_generated(struct media *m, struct media_leg *leg, uint8_t pt, bool marker,
 			  uint32_t ts, const uint8_t *payload, size_t len);
+
+/* srtp.c (relay thread, under the lock): in place; unprotect EBADMSG for a packet to drop,
+ * protect needs MEDIA_SRTP_HEADROOM free bytes after *len. */
+int media_srtp_unprotect(struct media_leg *leg, uint8_t *buf, size_t *len, bool rtcp);
+int media_srtp_protect(struct media_leg *leg, uint8_t *buf, size_t *len, bool rtcp);
+/* Frees the leg's sessions (the leg is out of the relay's reach). */
+void media_srtp_free(struct media_leg *leg);
 
 #endif /* MIKAKA_MEDIA_INT_H */

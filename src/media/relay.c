@@ -133,7 +133,8 @@ void media_send_generated(struct media *m, struct media_leg *leg, uint8_t pt, bo
 {
 	struct media_ostream *o = &leg->out;
 	const struct sa *dst = leg_dst(leg);
-	uint8_t pkt[12 + 256];
+	uint8_t pkt[12 + 256 + MEDIA_SRTP_HEADROOM];
+	size_t plen = 12 + len;
 
 	if (!dst || len > 256)
 		return;
@@ -158,9 +159,13 @@ void media_send_generated(struct media *m, struct media_leg *leg, uint8_t pt, bo
 	wr32(pkt + 4, ts);
 	wr32(pkt + 8, o->ssrc);
 	memcpy(pkt + 12, payload, len);
-	if (sendto(leg->fd[0], pkt, 12 + len, 0, &dst->u.sa, dst->len) >= 0) {
+	if (leg->srtp_tx && media_srtp_protect(leg, pkt, &plen, false)) {
+		m->cnt.srtp_bad++;
+		return;
+	}
+	if (sendto(leg->fd[0], pkt, plen, 0, &dst->u.sa, dst->len) >= 0) {
 		leg->st.tx_packets++;
-		leg->st.tx_bytes += 12 + len;
+		leg->st.tx_bytes += plen;
 	}
 }
 
@@ -215,7 +220,7 @@ struct rx_batch {
 static void batch_prepare(struct media *m, struct rx_batch *b)
 {
 	for (unsigned i = 0; i < MEDIA_BATCH; i++) {
-		b->iov[i].iov_base = m->rxbuf + (size_t)i * MEDIA_PKT_MAX;
+		b->iov[i].iov_base = m->rxbuf + (size_t)i * MEDIA_PKT_STRIDE;
 		b->iov[i].iov_len = MEDIA_PKT_MAX;
 		memset(&b->msgs[i].msg_hdr, 0, sizeof(b->msgs[i].msg_hdr));
 		b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
@@ -250,7 +255,18 @@ static bool rtp_one(struct media *m, struct media_leg *in, struct rx_batch *b, u
 	struct media_rtp h;
 	struct sa src;
 
-	if ((b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || media_rtp_check(buf, len, &h)) {
+	if (b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+		drop(in, &m->cnt.rtp_bad);
+		return false;
+	}
+	/* SRTP is checked and decrypted first: a forged packet latches nothing, and everything
+	 * below (DTMF detection, PCMU<->PCMA, renumbering) sees plain RTP. */
+	if (in->srtp_rx && media_srtp_unprotect(in, buf, &len, false)) {
+		in->st.srtp_bad++;
+		drop(in, &m->cnt.srtp_bad);
+		return false;
+	}
+	if (media_rtp_check(buf, len, &h)) {
 		drop(in, &m->cnt.rtp_bad);
 		return false;
 	}
@@ -322,6 +338,10 @@ static bool rtp_one(struct media *m, struct media_leg *in, struct rx_batch *b, u
 	if (xl->out_pt != h.pt)
 		buf[1] = (uint8_t)((buf[1] & 0x80) | xl->out_pt);
 	out_pass(&out->out, buf, h.ssrc, h.seq, h.ts);
+	if (out->srtp_tx && media_srtp_protect(out, buf, &len, false)) {
+		m->cnt.srtp_bad++;
+		return false;
+	}
 
 	b->oiov[*nout].iov_base = buf;
 	b->oiov[*nout].iov_len = len;
@@ -375,8 +395,16 @@ static void relay_rtcp(struct media *m, struct media_leg *in, struct rx_batch *b
 		bool has_rb;
 		struct sa src;
 
-		if ((b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-		    media_rtcp_check(buf, len, &rb, &has_rb)) {
+		if (b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			m->cnt.rtcp_bad++;
+			continue;
+		}
+		if (in->srtp_rx && media_srtp_unprotect(in, buf, &len, true)) {
+			in->st.srtp_bad++;
+			m->cnt.srtp_bad++;
+			continue;
+		}
+		if (media_rtcp_check(buf, len, &rb, &has_rb)) {
 			m->cnt.rtcp_bad++;
 			continue;
 		}
@@ -407,6 +435,10 @@ static void relay_rtcp(struct media *m, struct media_leg *in, struct rx_batch *b
 		const struct sa *dst = out ? leg_dst_rtcp(out) : NULL;
 		if (!dst)
 			continue;
+		if (out->srtp_tx && media_srtp_protect(out, buf, &len, true)) {
+			m->cnt.srtp_bad++;
+			continue;
+		}
 		if (sendto(out->fd[1], buf, len, MSG_DONTWAIT, &dst->u.sa, dst->len) >= 0)
 			out->st.rtcp_tx++;
 	}

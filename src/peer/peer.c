@@ -59,6 +59,7 @@ enum key_id {
 	K_DENY,
 	K_TRANSPORT,
 	K_OUTBOUNDPROXY,
+	K_ENCRYPTION,
 };
 
 enum {
@@ -127,6 +128,7 @@ static const struct key_def key_table[] = {
     {"deny", K_DENY, KW_PEER},
     {"transport", K_TRANSPORT, KW_GEN | KW_PEER},
     {"outboundproxy", K_OUTBOUNDPROXY, KW_GEN | KW_PEER},
+    {"encryption", K_ENCRYPTION, KW_GEN | KW_PEER},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -176,7 +178,6 @@ static const char *const noimpl_keys[] = {
     "dumphistory",
     "dynamic_exclude_static",
     "dynamic_excludes_static",
-    "encryption",
     "encryption_taglen",
     "externaddr",
     "externhost",
@@ -1051,6 +1052,12 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 			return bad_value(ld, v, "yes, no, nonat, update or outgoing");
 		p->directmedia = b;
 		set_origin(ld, p, PEER_KEY_DIRECTMEDIA, v);
+		break;
+	case K_ENCRYPTION:
+		if (peer_parse_bool(val, &b))
+			return bad_value(ld, v, "yes or no");
+		p->encryption = b;
+		set_origin(ld, p, PEER_KEY_ENCRYPTION, v);
 		break;
 	case K_DTMFMODE:
 		if (dtmf_parse(val, &p->dtmfmode))

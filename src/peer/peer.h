@@ -71,6 +71,7 @@ enum peer_key {
 	PEER_KEY_CONTEXT,
 	PEER_KEY_CODECS, /* the last allow= or disallow= */
 	PEER_KEY_DIRECTMEDIA,
+	PEER_KEY_ENCRYPTION,
 	PEER_KEY_DTMFMODE,
 	PEER_KEY_QUALIFY,
 	PEER_KEY_QUALIFYFREQ,
@@ -114,6 +115,9 @@ struct peer {
 	uint8_t codecs[PEER_CODEC_COUNT]; /* enum peer_codec, in preference order */
 	uint8_t ncodecs;
 	bool directmedia; /* recorded only: mikaka always relays media */
+	/* encryption=yes: calls to and from it carry SRTP (SDES keys, only over TLS) or are
+	 * refused with 488 (docs/MEDIA.md, SRTP). */
+	bool encryption;
 	enum peer_dtmf dtmfmode;
 	uint32_t qualify_ms;  /* 0: qualify=no; else the round trip above which it is "LAGGED" */
 	uint32_t qualifyfreq; /* seconds between OPTIONS probes */

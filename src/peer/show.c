@@ -252,6 +252,7 @@ int sipcfg_show_peer(const struct sipcfg *cfg, const char *name, struct mbuf *ou
 		err = row(out, "                 %s", buf);
 	}
 	KV("%s", "DirectMedia", yesno(p->directmedia));
+	KV("%s", "Encryption", yesno(p->encryption));
 	KV("%s", "DTMFmode", peer_dtmf_name(p->dtmfmode));
 	KV("%s", "ToHost", p->host ? p->host : "");
 	peer_where(p, &live, host, sizeof(host), &port);

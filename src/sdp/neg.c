@@ -69,7 +69,13 @@ int sdp_offer(struct sdp_desc *out, const struct sdp_policy *pol, const struct s
 	out->nmedia = 1;
 	dm = &out->media[0];
 	strcpy(dm->type, "audio");
-	strcpy(dm->proto, "RTP/AVP");
+	strcpy(dm->proto, pol->srtp == SDP_SRTP_MAND ? "RTP/SAVP" : "RTP/AVP");
+	if (pol->srtp == SDP_SRTP_MAND) {
+		if (!pol->nkeys)
+			return EINVAL;
+		for (unsigned i = 0; i < pol->nkeys && i < SDP_SUITE_COUNT; i++)
+			dm->crypto[dm->ncrypto++] = pol->keys[i];
+	}
 	dm->dir = local->dir;
 	dm->ptime = pol->ptime;
 	for (unsigned i = 0; i < pol->ncodecs; i++) {
@@ -191,6 +197,15 @@ int sdp_answer(struct sdp_neg *neg, struct sdp_desc *out, const struct sdp_sessi
 		n = pick_codecs(m, pol, picked);
 		if (n == 0 || neg_addrs(neg, offer, m))
 			continue;
+		/* SDES: an RTP/SAVP line needs a usable a=crypto and a policy that may answer one;
+		 * a=crypto in an RTP/AVP offer (best effort SRTP) is taken when the policy allows. */
+		struct sdp_crypto theirs;
+		unsigned kidx = 0;
+		bool secure = false;
+		if (pol->srtp != SDP_SRTP_OFF)
+			secure = !sdp_crypto_pick(m, pol->keys, pol->nkeys, false, &theirs, &kidx);
+		if (!secure && (sdp_media_is_savp(m) || pol->srtp == SDP_SRTP_MAND))
+			continue;
 
 		enum sdp_dir odir = sdp_media_dir(offer, m);
 		dm->rejected = false;
@@ -210,6 +225,15 @@ int sdp_answer(struct sdp_neg *neg, struct sdp_desc *out, const struct sdp_sessi
 		if (te) {
 			dm->fmt[dm->nfmt++] = (struct sdp_desc_fmt){(uint8_t)te->pt, SDP_CODEC_TE};
 			neg->te_pt_tx = neg->te_pt_rx = te->pt;
+		}
+		if (secure) {
+			dm->crypto[0] = pol->keys[kidx];
+			dm->crypto[0].tag = theirs.tag;
+			dm->ncrypto = 1;
+			neg->srtp = true;
+			neg->rx = theirs;
+			neg->tx = dm->crypto[0];
+			memset(&theirs, 0, sizeof(theirs));
 		}
 		neg->ok = true;
 		neg->media_idx = (int)i;
@@ -282,6 +306,16 @@ int sdp_answer_apply(struct sdp_neg *neg, const struct sdp_session *answer,
 	if (neg->nfmt == 0 || neg_addrs(neg, answer, m)) {
 		neg_reset(neg);
 		return ENOTSUP;
+	}
+	if (dm->ncrypto) {
+		/* We offered SDES keys: the answer names one of our tags with its suite. */
+		unsigned kidx;
+		if (sdp_crypto_pick(m, dm->crypto, dm->ncrypto, true, &neg->rx, &kidx)) {
+			neg_reset(neg);
+			return ENOTSUP;
+		}
+		neg->srtp = true;
+		neg->tx = dm->crypto[kidx];
 	}
 	enum sdp_dir adir = sdp_media_dir(answer, m);
 	neg->ok = true;

@@ -476,7 +476,13 @@ int sdp_attr_find(const struct sdp_session *s, const struct sdp_media *m, const 
 bool sdp_media_is_rtp_audio(const struct sdp_media *m)
 {
 	return pl_eq_str(&m->type, "audio") &&
-	       (pl_eq_str(&m->proto, "RTP/AVP") || pl_eq_str(&m->proto, "RTP/AVPF"));
+	       (pl_eq_str(&m->proto, "RTP/AVP") || pl_eq_str(&m->proto, "RTP/AVPF") ||
+		pl_eq_str(&m->proto, "RTP/SAVP") || pl_eq_str(&m->proto, "RTP/SAVPF"));
+}
+
+bool sdp_media_is_savp(const struct sdp_media *m)
+{
+	return pl_eq_str(&m->proto, "RTP/SAVP") || pl_eq_str(&m->proto, "RTP/SAVPF");
 }
 
 const struct sdp_media *sdp_audio(const struct sdp_session *s)

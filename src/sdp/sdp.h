@@ -39,6 +39,40 @@ enum sdp_codec {
 	SDP_CODEC_NONE = 0xff,
 };
 
+/* SDES crypto suites (RFC 4568 §6.2, RFC 7714 §12) that SRTP legs are keyed with. */
+enum sdp_suite {
+	SDP_SUITE_NONE = 0,
+	SDP_SUITE_AES_CM_128_HMAC_SHA1_80,
+	SDP_SUITE_AES_CM_128_HMAC_SHA1_32,
+	SDP_SUITE_AEAD_AES_128_GCM,
+	SDP_SUITE_AEAD_AES_256_GCM,
+	SDP_SUITE_COUNT
+};
+#define SDP_KEY_MAX 44 /* master key + salt of the largest suite (AES-256-GCM: 32 + 12) */
+
+/* One a=crypto line: the tag, the suite and one master key||salt. Key material: whoever holds
+ * this must never log it (docs/MEDIA.md, SRTP). */
+struct sdp_crypto {
+	uint32_t tag;	   /* 1..999999999 */
+	uint8_t suite;	   /* enum sdp_suite */
+	uint8_t key_len;   /* key + salt bytes (sdp_suite_key_len) */
+	uint8_t key[SDP_KEY_MAX];
+	uint64_t lifetime; /* packets (|2^n or |n), 0 when not given */
+};
+
+/* "AES_CM_128_HMAC_SHA1_80", ... ("?" for NONE); the key||salt length in bytes (0 for NONE). */
+const char *sdp_suite_name(enum sdp_suite suite);
+size_t sdp_suite_key_len(enum sdp_suite suite);
+/* Decodes the value of an a=crypto attribute ("1 AES_CM_128_HMAC_SHA1_80 inline:KEY[|life]").
+ * ENOTSUP: a suite mikaka does not key, an MKI, several keys, or session parameters (RFC 4568
+ * §6.3: a line with a parameter not understood is not usable); EBADMSG: bad syntax, base64
+ * garbage, a key of the wrong length, a zero tag. */
+int sdp_crypto_decode(const struct pl *val, struct sdp_crypto *out);
+/* Writes "a=crypto:TAG SUITE inline:KEY\r\n". */
+int sdp_crypto_encode(struct mbuf *mb, const struct sdp_crypto *c);
+/* A fresh random key for `suite` (EINVAL for NONE; the randomness is OpenSSL's). */
+int sdp_crypto_new(struct sdp_crypto *c, enum sdp_suite suite, uint32_t tag);
+
 /* ---------------------------------------------------------------------------------------------
  * Parsed form. Every struct pl points into the body given to sdp_parse(), which the caller keeps
  * alive as long as it uses the result.
@@ -114,7 +148,8 @@ enum sdp_dir sdp_media_dir(const struct sdp_session *s, const struct sdp_media *
  * (m == NULL); *value gets the text after ':' (empty when none). ENOENT when absent. */
 int sdp_attr_find(const struct sdp_session *s, const struct sdp_media *m, const char *name,
 		  struct pl *value);
-/* The first m=audio line with a non-zero port and an RTP/AVP or RTP/AVPF profile, or NULL. */
+/* The first m=audio line with a non-zero port and an RTP/AVP, RTP/AVPF, RTP/SAVP or RTP/SAVPF
+ * profile, or NULL. */
 const struct sdp_media *sdp_audio(const struct sdp_session *s);
 
 /* Name of a codec as written in a=rtpmap ("PCMU", "telephone-event"), or "?" */
@@ -149,6 +184,13 @@ struct sdp_policy {
 	uint32_t ptime;	      /* a=ptime written in our SDP (0: none); 20 toward the carrier */
 	bool prefer_remote;   /* answer in the offerer's codec order instead of ours */
 	bool single_codec;    /* answer/offer only the first common codec (carrier: PCMU only) */
+	/* SRTP (SDES): OFF offers RTP/AVP, ignores a=crypto in an RTP/AVP offer and refuses an
+	 * RTP/SAVP one; OPT answers crypto when offered but offers plain; MAND offers RTP/SAVP and
+	 * refuses an offer or answer without a usable a=crypto. */
+	enum { SDP_SRTP_OFF, SDP_SRTP_OPT, SDP_SRTP_MAND } srtp;
+	/* Our keys, one per suite we accept, in preference order (offered as tags 1..n). */
+	const struct sdp_crypto *keys;
+	uint8_t nkeys;
 };
 
 /* Our side of one leg. */
@@ -181,6 +223,9 @@ struct sdp_neg {
 	int te_pt_tx;	/* telephone-event PT toward the peer, -1 when not agreed */
 	int te_pt_rx;	/* telephone-event PT from the peer, -1 when not agreed */
 	uint32_t ptime; /* the peer's a=ptime, 0 when absent */
+	/* SRTP agreed (SDES): the peer encrypts with rx, we encrypt toward it with tx. */
+	bool srtp;
+	struct sdp_crypto rx, tx;
 };
 
 /* One payload written by the builder. */
@@ -199,6 +244,8 @@ struct sdp_desc_media {
 	uint8_t nfmt;
 	enum sdp_dir dir;
 	uint32_t ptime; /* 0: no a=ptime */
+	struct sdp_crypto crypto[SDP_SUITE_COUNT]; /* a=crypto lines written (keys: never log) */
+	uint8_t ncrypto;
 };
 
 /* A complete description we send. */
