@@ -14,6 +14,8 @@
 #include "peer.h"
 #include "sdp.h"
 
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers" /* short table rows */
+
 static struct pl P(const char *s) {
 	return pl_from(s, strlen(s));
 }
@@ -541,6 +543,271 @@ static void test_ngn_corpus(void **state)
 	assert_true(files > 0); /* the corpus is part of the repository: missing is a failure */
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * SDES (RFC 4568 a=crypto).
+ */
+
+/* 30 bytes 0x00..0x1d in base64, 28 bytes, 44 bytes. */
+#define K30 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd"
+#define K28 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw=="
+#define K44 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKis="
+
+static void test_crypto_decode_table(void **state)
+{
+	static const struct {
+		const char *val;
+		int err;
+		uint32_t tag;
+		enum sdp_suite suite;
+		size_t klen;
+		uint64_t lifetime;
+	} t[] = {
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30, 0, 1, SDP_SUITE_AES_CM_128_HMAC_SHA1_80, 30, 0},
+	    {"2 AES_CM_128_HMAC_SHA1_32 inline:" K30 "|2^31", 0, 2,
+	     SDP_SUITE_AES_CM_128_HMAC_SHA1_32, 30, 1ull << 31},
+	    {"  7 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1048576 ", 0, 7,
+	     SDP_SUITE_AES_CM_128_HMAC_SHA1_80, 30, 1048576},
+	    {"3 AEAD_AES_128_GCM inline:" K28, 0, 3, SDP_SUITE_AEAD_AES_128_GCM, 28, 0},
+	    {"3 AEAD_AES_128_GCM inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw", 0, 3,
+	     SDP_SUITE_AEAD_AES_128_GCM, 28, 0}, /* padding dropped */
+	    {"4 AEAD_AES_256_GCM inline:" K44, 0, 4, SDP_SUITE_AEAD_AES_256_GCM, 44, 0},
+	    /* not usable: refused as a line, the next one may be */
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|2^20|1:4", ENOTSUP}, /* MKI */
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:4", ENOTSUP},	     /* MKI alone */
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 ";inline:" K30, ENOTSUP}, /* two keys */
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 " UNENCRYPTED_SRTP", ENOTSUP},
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 " KDR=1", ENOTSUP},
+	    {"1 F8_128_HMAC_SHA1_80 inline:" K30, ENOTSUP},
+	    {"1 AES_256_CM_HMAC_SHA1_80 inline:" K44, ENOTSUP},
+	    /* garbage */
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K28, EBADMSG}, /* wrong length */
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K44, EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:AAEC*wQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "===", EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:", EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80 " K30, EBADMSG}, /* no inline: */
+	    {"0 AES_CM_128_HMAC_SHA1_80 inline:" K30, EBADMSG},
+	    {"1234567890 AES_CM_128_HMAC_SHA1_80 inline:" K30, EBADMSG},
+	    {"x AES_CM_128_HMAC_SHA1_80 inline:" K30, EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|2^0", EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|2^64", EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|0", EBADMSG},
+	    {"1 AES_CM_128_HMAC_SHA1_80", EBADMSG},
+	    {"", EBADMSG},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct sdp_crypto c;
+		struct pl v = P(t[i].val);
+		int err = sdp_crypto_decode(&v, &c);
+
+		if (err != t[i].err)
+			fail_msg("case %zu (%s): %d, want %d", i, t[i].val, err, t[i].err);
+		if (err) {
+			for (size_t k = 0; k < sizeof(c.key); k++)
+				assert_int_equal(c.key[k], 0); /* nothing half-decoded left behind */
+			continue;
+		}
+		assert_int_equal(c.tag, t[i].tag);
+		assert_int_equal(c.suite, t[i].suite);
+		assert_int_equal(c.key_len, t[i].klen);
+		assert_int_equal(c.lifetime, t[i].lifetime);
+		for (size_t k = 0; k < c.key_len; k++)
+			assert_int_equal(c.key[k], k);
+	}
+}
+
+static void test_crypto_roundtrip(void **state)
+{
+	for (int s = SDP_SUITE_AES_CM_128_HMAC_SHA1_80; s < SDP_SUITE_COUNT; s++) {
+		struct sdp_crypto c, d;
+		struct mbuf mb;
+
+		assert_int_equal(sdp_crypto_new(&c, (enum sdp_suite)s, (uint32_t)s), 0);
+		assert_int_equal(c.key_len, sdp_suite_key_len((enum sdp_suite)s));
+		mbuf_init(&mb);
+		assert_int_equal(sdp_crypto_encode(&mb, &c), 0);
+		assert_true(mb.end > 11 && !memcmp(mb.buf, "a=crypto:", 9));
+		assert_true(!memcmp(mb.buf + mb.end - 2, "\r\n", 2));
+		struct pl v = pl_from((const char *)mb.buf + 9, mb.end - 11);
+		assert_int_equal(sdp_crypto_decode(&v, &d), 0);
+		assert_int_equal(d.tag, c.tag);
+		assert_int_equal(d.suite, c.suite);
+		assert_memory_equal(d.key, c.key, c.key_len);
+		mbuf_reset(&mb);
+	}
+	struct sdp_crypto z;
+	assert_int_equal(sdp_crypto_new(&z, SDP_SUITE_NONE, 1), EINVAL);
+	struct mbuf mb;
+	mbuf_init(&mb);
+	z.suite = SDP_SUITE_AEAD_AES_256_GCM;
+	z.key_len = 30;
+	assert_int_equal(sdp_crypto_encode(&mb, &z), EINVAL); /* length does not fit the suite */
+	mbuf_reset(&mb);
+}
+
+static void keys4(struct sdp_crypto *k)
+{
+	static const enum sdp_suite s[4] = {
+	    SDP_SUITE_AES_CM_128_HMAC_SHA1_80, SDP_SUITE_AES_CM_128_HMAC_SHA1_32,
+	    SDP_SUITE_AEAD_AES_256_GCM, SDP_SUITE_AEAD_AES_128_GCM};
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(sdp_crypto_new(&k[i], s[i], i + 1), 0);
+}
+
+static char *build_txt(const struct sdp_desc *d)
+{
+	struct mbuf mb;
+	mbuf_init(&mb);
+	assert_int_equal(sdp_build(&mb, d), 0);
+	char *txt = strndup((const char *)mb.buf, mb.end);
+	mbuf_reset(&mb);
+	return txt;
+}
+
+/* Offer/answer with SDES: who may answer what, the tags and keys that come out. */
+static void test_srtp_offer_answer(void **state)
+{
+	struct sdp_crypto ka[4], kb[4];
+	struct sdp_origin oa, ob;
+	struct sdp_desc offer, ans;
+	struct sdp_session s;
+	struct sdp_neg neg, neg2;
+	struct pl b;
+
+	keys4(ka);
+	keys4(kb);
+	sdp_origin_init(&oa);
+	sdp_origin_init(&ob);
+
+	/* MAND: RTP/SAVP with one a=crypto per suite, tags 1..4 */
+	struct sdp_policy pm = phone_pol();
+	pm.srtp = SDP_SRTP_MAND;
+	pm.keys = ka;
+	pm.nkeys = 4;
+	struct sdp_local la = local_of("10.8.0.1", 50000, &oa);
+	assert_int_equal(sdp_offer(&offer, &pm, &la), 0);
+	char *txt = build_txt(&offer);
+	assert_non_null(strstr(txt, "m=audio 50000 RTP/SAVP "));
+	assert_non_null(strstr(txt, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	assert_non_null(strstr(txt, "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"));
+	assert_non_null(strstr(txt, "a=crypto:3 AEAD_AES_256_GCM inline:"));
+	assert_non_null(strstr(txt, "a=crypto:4 AEAD_AES_128_GCM inline:"));
+
+	/* The other side (OPT, over TLS) answers it: first usable line of the offer (tag 1). */
+	struct sdp_policy po = phone_pol();
+	po.srtp = SDP_SRTP_OPT;
+	po.keys = kb;
+	po.nkeys = 4;
+	struct sdp_local lb = local_of("10.8.0.2", 40000, &ob);
+	b = P(txt);
+	assert_int_equal(sdp_parse(&s, &b), 0);
+	assert_int_equal(sdp_answer(&neg, &ans, &s, &po, &lb), 0);
+	assert_true(neg.srtp);
+	assert_int_equal(neg.rx.tag, 1);
+	assert_memory_equal(neg.rx.key, ka[0].key, 30); /* it decrypts with our offered key */
+	assert_memory_equal(neg.tx.key, kb[0].key, 30);
+	char *atxt = build_txt(&ans);
+	assert_non_null(strstr(atxt, "m=audio 40000 RTP/SAVP "));
+	assert_non_null(strstr(atxt, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	assert_null(strstr(atxt, "a=crypto:2"));
+	free(txt);
+
+	/* ... and the offerer applies the answer: the keys cross. */
+	b = P(atxt);
+	assert_int_equal(sdp_parse(&s, &b), 0);
+	assert_int_equal(sdp_answer_apply(&neg2, &s, &offer), 0);
+	assert_true(neg2.srtp);
+	assert_memory_equal(neg2.tx.key, ka[0].key, 30);
+	assert_memory_equal(neg2.rx.key, kb[0].key, 30);
+	assert_int_equal(neg2.tx.suite, SDP_SUITE_AES_CM_128_HMAC_SHA1_80);
+	free(atxt);
+
+	/* An answer with a tag we did not offer, or a suite not matching the tag, or none:
+	 * refused. */
+	static const char *bad_answers[] = {
+	    "a=crypto:9 AES_CM_128_HMAC_SHA1_80 inline:" K30 "\r\n",
+	    "a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" K30 "\r\n",
+	    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:1\r\n",
+	    "",
+	};
+	for (size_t i = 0; i < 4; i++) {
+		char body[512];
+		snprintf(body, sizeof(body),
+			 "v=0\r\no=- 1 1 IN IP4 10.8.0.2\r\ns=-\r\nc=IN IP4 10.8.0.2\r\nt=0 0\r\n"
+			 "m=audio 40000 RTP/SAVP 0\r\n%s",
+			 bad_answers[i]);
+		b = P(body);
+		assert_int_equal(sdp_parse(&s, &b), 0);
+		assert_int_equal(sdp_answer_apply(&neg2, &s, &offer), ENOTSUP);
+		assert_false(neg2.srtp);
+	}
+
+	/* Offers to answer, per policy. */
+	static const struct {
+		const char *proto;
+		const char *crypto;
+		int pol; /* SDP_SRTP_* */
+		int err;
+		bool srtp;
+		uint32_t tag;
+	} t[] = {
+	    /* SAVP with crypto: OPT/MAND answer it, OFF (not TLS) refuses */
+	    {"RTP/SAVP", "a=crypto:5 AES_CM_128_HMAC_SHA1_32 inline:" K30 "\r\n", SDP_SRTP_OPT, 0, true, 5},
+	    {"RTP/SAVP", "a=crypto:5 AES_CM_128_HMAC_SHA1_32 inline:" K30 "\r\n", SDP_SRTP_MAND, 0, true, 5},
+	    {"RTP/SAVP", "a=crypto:5 AES_CM_128_HMAC_SHA1_32 inline:" K30 "\r\n", SDP_SRTP_OFF, ENOTSUP},
+	    /* an unusable first line (MKI), a usable second */
+	    {"RTP/SAVP",
+	     "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|2^31|1:1\r\n"
+	     "a=crypto:2 AEAD_AES_128_GCM inline:" K28 "\r\n",
+	     SDP_SRTP_MAND, 0, true, 2},
+	    /* nothing usable */
+	    {"RTP/SAVP", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" K28 "\r\n", SDP_SRTP_OPT, ENOTSUP},
+	    {"RTP/SAVP", "", SDP_SRTP_MAND, ENOTSUP},
+	    /* plain offers: MAND (encryption=yes) refuses, OPT/OFF answer plain */
+	    {"RTP/AVP", "", SDP_SRTP_MAND, ENOTSUP},
+	    {"RTP/AVP", "", SDP_SRTP_OPT, 0, false},
+	    /* best-effort SRTP (crypto in RTP/AVP): taken when allowed, ignored when not */
+	    {"RTP/AVP", "a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" K30 "\r\n", SDP_SRTP_OPT, 0, true, 3},
+	    {"RTP/AVP", "a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" K30 "\r\n", SDP_SRTP_OFF, 0, false},
+	    {"RTP/SAVPF", "a=crypto:8 AEAD_AES_256_GCM inline:" K44 "\r\n", SDP_SRTP_MAND, 0, true, 8},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char body[768];
+		struct sdp_policy p = phone_pol();
+
+		p.srtp = t[i].pol;
+		p.keys = kb;
+		p.nkeys = 4;
+		snprintf(body, sizeof(body),
+			 "v=0\r\no=- 1 1 IN IP4 10.8.0.2\r\ns=-\r\nc=IN IP4 10.8.0.2\r\nt=0 0\r\n"
+			 "m=audio 40000 %s 0\r\n%sa=sendrecv\r\n",
+			 t[i].proto, t[i].crypto);
+		b = P(body);
+		assert_int_equal(sdp_parse(&s, &b), 0);
+		int err = sdp_answer(&neg, &ans, &s, &p, &lb);
+		if (err != t[i].err)
+			fail_msg("case %zu: %d, want %d", i, err, t[i].err);
+		if (err)
+			continue;
+		assert_int_equal(neg.srtp, t[i].srtp);
+		char *a = build_txt(&ans);
+		if (t[i].srtp) {
+			char want[64];
+			snprintf(want, sizeof(want), "a=crypto:%u %s inline:", t[i].tag,
+				 sdp_suite_name((enum sdp_suite)neg.rx.suite));
+			assert_non_null(strstr(a, want));
+			assert_int_equal(neg.rx.tag, t[i].tag);
+			assert_int_equal(neg.tx.suite, neg.rx.suite);
+			assert_non_null(strstr(a, t[i].proto));
+		} else {
+			assert_null(strstr(a, "a=crypto"));
+			assert_non_null(strstr(a, "RTP/AVP "));
+		}
+		free(a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +823,9 @@ int main(void)
 	    cmocka_unit_test(test_multi_mline_answer),
 	    cmocka_unit_test(test_codec_enum_matches_peer),
 	    cmocka_unit_test(test_ngn_corpus),
+	    cmocka_unit_test(test_crypto_decode_table),
+	    cmocka_unit_test(test_crypto_roundtrip),
+	    cmocka_unit_test(test_srtp_offer_answer),
 	};
 	return cmocka_run_group_tests_name("sdp", tests, NULL, NULL);
 }
