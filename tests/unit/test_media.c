@@ -1139,6 +1139,173 @@ static void test_lazy_start(void **state)
 	assert_true(sizeof(struct media_leg) <= 4096);
 }
 
+/* SRTP through the relay: X -> L1 (plain) = L2 (SRTP) -> E -> L3 (SRTP) = L4 (plain) -> Y, E
+ * being the far end of both SRTP legs.
+ * What E sees is encrypted (payload differs, the tag appended); forwarded to L3 it comes out at
+ * Y as the original, per suite; a flipped bit or a replay is dropped and counted; RTCP goes the
+ * same way as SRTCP; generated DTMF events leave L2 encrypted too. */
+static void test_relay_srtp(void **state)
+{
+	static const struct {
+		enum sdp_suite suite;
+		size_t tag; /* SRTP tag bytes */
+	} suites[] = {
+	    {SDP_SUITE_AES_CM_128_HMAC_SHA1_80, 10},
+	    {SDP_SUITE_AES_CM_128_HMAC_SHA1_32, 4},
+	    {SDP_SUITE_AEAD_AES_128_GCM, 16},
+	    {SDP_SUITE_AEAD_AES_256_GCM, 16},
+	};
+	struct loop *loop;
+	struct media *m;
+	struct media_config cfg;
+	struct media_leg *l1, *l2, *l3, *l4;
+	struct evlog lg = {0};
+	struct ep x, e, y;
+	struct sa a1 = A("127.0.0.1", 0), a2 = A("127.0.0.2", 0);
+	uint8_t b[2048], r[2048], pl[160];
+	uint16_t seq = 100;
+
+	if (media_srtp_available())
+		skip(); /* libsrtp2-1 not installed: nothing to test against */
+	media_config_init(&cfg);
+	cfg.rtpstart = port_base();
+	cfg.rtpend = (uint16_t)(port_base() + 15);
+	assert_int_equal(loop_alloc(&loop), 0);
+	assert_int_equal(media_alloc(&m, loop, &cfg), 0);
+	assert_int_equal(media_leg_alloc(&l1, m, &a1, -1, ev_h, &lg), 0);
+	assert_int_equal(media_leg_alloc(&l2, m, &a1, -1, ev_h, &lg), 0);
+	assert_int_equal(media_leg_alloc(&l3, m, &a2, -1, ev_h, &lg), 0);
+	assert_int_equal(media_leg_alloc(&l4, m, &a2, -1, ev_h, &lg), 0);
+	ep_open(&x, "127.0.0.3");
+	ep_open(&e, "127.0.0.4");
+	ep_open(&y, "127.0.0.5");
+	assert_int_equal(media_leg_set_remote(l1, &x.addr, &x.raddr, 0), 0);
+	assert_int_equal(media_leg_set_remote(l2, &e.addr, &e.raddr, 0), 0);
+	struct sa l2a, l2r;
+	media_leg_local(l2, &l2a);
+	l2r = l2a;
+	sa_set_port(&l2r, (uint16_t)(sa_port(&l2a) + 1));
+	/* E stands for both phones of the encrypted hop */
+	assert_int_equal(media_leg_set_remote(l3, &e.addr, &e.raddr, 0), 0);
+	assert_int_equal(media_leg_set_remote(l4, &y.addr, &y.raddr, 0), 0);
+	struct media_format pcmu = fmt1(SDP_CODEC_PCMU, 0, 101, MEDIA_DTMF_RFC4733);
+	assert_int_equal(media_leg_set_format(l1, &pcmu), 0);
+	assert_int_equal(media_leg_set_format(l2, &pcmu), 0);
+	assert_int_equal(media_leg_set_format(l3, &pcmu), 0);
+	assert_int_equal(media_leg_set_format(l4, &pcmu), 0);
+	assert_int_equal(media_bridge(l1, l2), 0);
+	assert_int_equal(media_bridge(l3, l4), 0);
+
+	for (size_t si = 0; si < sizeof(suites) / sizeof(suites[0]); si++) {
+		struct media_srtp_keys k2, k3;
+		struct media_counters c0, c1;
+		size_t klen = sdp_suite_key_len(suites[si].suite);
+
+		memset(&k2, 0, sizeof(k2));
+		k2.suite = (uint8_t)suites[si].suite;
+		k2.key_len = (uint8_t)klen;
+		for (size_t i = 0; i < klen; i++) {
+			k2.tx[i] = (uint8_t)(i + si);
+			k2.rx[i] = (uint8_t)(0xa0 + i);
+		}
+		k3 = k2;
+		memcpy(k3.tx, k2.rx, sizeof(k3.tx));
+		memcpy(k3.rx, k2.tx, sizeof(k3.rx));
+		assert_int_equal(media_leg_set_srtp(l2, &k2), 0);
+		assert_int_equal(media_leg_set_srtp(l3, &k3), 0);
+		struct media_stats st;
+		assert_int_equal(media_leg_stats(l2, &st), 0);
+		assert_true(st.srtp);
+
+		uint32_t ssrc = 0x5000 + (uint32_t)si; /* a new stream per key */
+		for (int i = 0; i < 5; i++, seq++) {
+			memset(pl, 0x55 + i, sizeof(pl));
+			size_t n = mkrtp(b, 0, seq, 160u * seq, ssrc, pl, sizeof(pl));
+			ep_send(x.fd, l1, false, b, n);
+			ssize_t got = ep_recv(e.fd, r, sizeof(r), 500);
+			assert_int_equal(got, (ssize_t)(n + suites[si].tag));
+			assert_memory_equal(r, b, 12); /* the header stays readable */
+			assert_null(memmem(r + 12, (size_t)got - 12, pl, 16)); /* not the payload */
+			/* E passes it on to L3: decrypted, it reaches Y as X sent it */
+			struct sa l3a;
+			media_leg_local(l3, &l3a);
+			assert_int_equal(sendto(e.fd, r, (size_t)got, 0, &l3a.u.sa, l3a.len), got);
+			assert_int_equal(ep_recv(y.fd, r + 1024, 1024, 500), (ssize_t)n);
+			assert_memory_equal(r + 1024, b, n);
+			if (i == 4) {
+				media_counters_get(m, &c0);
+				/* replayed: dropped */
+				assert_int_equal(sendto(e.fd, r, (size_t)got, 0, &l3a.u.sa, l3a.len), got);
+				assert_int_equal(ep_recv(y.fd, r + 1024, 1024, 100), -1);
+				/* a flipped bit in the payload: dropped */
+				r[20] ^= 1;
+				r[3] ^= 0x10; /* and not a replay */
+				assert_int_equal(sendto(e.fd, r, (size_t)got, 0, &l3a.u.sa, l3a.len), got);
+				assert_int_equal(ep_recv(y.fd, r + 1024, 1024, 100), -1);
+				/* plain RTP on an SRTP leg: dropped */
+				n = mkrtp(b, 0, (uint16_t)(seq + 50), 0, ssrc, pl, sizeof(pl));
+				assert_int_equal(sendto(e.fd, b, n, 0, &l3a.u.sa, l3a.len), (ssize_t)n);
+				assert_int_equal(ep_recv(y.fd, r + 1024, 1024, 100), -1);
+				media_counters_get(m, &c1);
+				assert_int_equal(c1.srtp_bad - c0.srtp_bad, 3);
+			}
+		}
+		/* SRTCP: Y's receiver report -> L4 = L3 -> (SRTCP) -> E -> L2 = L1 -> X */
+		size_t n = mkrr(b, 7, 3, 80);
+		ep_send(y.rfd, l4, true, b, n);
+		ssize_t got = ep_recv(e.rfd, r, sizeof(r), 500);
+		assert_true(got >= (ssize_t)(n + 4 + 4)); /* E flag + index, and a tag */
+		assert_memory_equal(r, b, 8);		  /* header and sender SSRC in clear */
+		assert_memory_not_equal(r + 8, b + 8, n - 8);
+		assert_int_equal(sendto(e.rfd, r, (size_t)got, 0, &l2r.u.sa, l2r.len), got);
+		assert_int_equal(ep_recv(x.rfd, r + 1024, 1024, 500), (ssize_t)n);
+		assert_memory_equal(r + 1024, b, n);
+	}
+
+	/* DTMF generated by the relay toward the SRTP leg goes out encrypted, and L3 decrypts
+	 * it to plain RFC 4733 events at Y. */
+	assert_int_equal(media_leg_send_dtmf(l2, '5', 100), 0);
+	struct sa l3a;
+	media_leg_local(l3, &l3a);
+	int events = 0;
+	for (int i = 0; i < 40; i++) {
+		ssize_t got = ep_recv(e.fd, r, sizeof(r), 100);
+		if (got < 0)
+			break;
+		assert_int_equal(r[1] & 0x7f, 101);
+		assert_int_equal(sendto(e.fd, r, (size_t)got, 0, &l3a.u.sa, l3a.len), got);
+		ssize_t g2 = ep_recv(y.fd, b, sizeof(b), 200);
+		assert_int_equal(g2, got - 16); /* GCM tag of the last suite removed */
+		assert_int_equal(b[1] & 0x7f, 101);
+		assert_int_equal(b[12], 5); /* the event code, readable again */
+		events++;
+	}
+	assert_true(events >= 3);
+
+	/* back to plain RTP */
+	assert_int_equal(media_leg_set_srtp(l2, NULL), 0);
+	assert_int_equal(media_leg_set_srtp(l3, NULL), 0);
+	memset(pl, 0x11, sizeof(pl));
+	size_t n = mkrtp(b, 0, (uint16_t)(seq + 100), 0, 0x6000, pl, sizeof(pl));
+	ep_send(x.fd, l1, false, b, n);
+	assert_int_equal(ep_recv(e.fd, r, sizeof(r), 500), (ssize_t)n);
+	assert_memory_equal(r, b, n);
+
+	/* a key of the wrong length is refused */
+	struct media_srtp_keys bad = {.suite = SDP_SUITE_AEAD_AES_256_GCM, .key_len = 30};
+	assert_int_equal(media_leg_set_srtp(l2, &bad), EINVAL);
+
+	media_leg_free(l1);
+	media_leg_free(l2);
+	media_leg_free(l3);
+	media_leg_free(l4);
+	media_free(m);
+	loop_free(loop);
+	ep_close(&x);
+	ep_close(&e);
+	ep_close(&y);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1152,6 +1319,7 @@ int main(void)
 	    cmocka_unit_test(test_relay_basic),
 	    cmocka_unit_test(test_relay_latching),
 	    cmocka_unit_test(test_relay_convert),
+	    cmocka_unit_test(test_relay_srtp),
 	    cmocka_unit_test(test_dtmf_inject_inband),
 	    cmocka_unit_test(test_dtmf_rfc4733_to_inband),
 	    cmocka_unit_test(test_dtmf_inband_to_rfc4733),
