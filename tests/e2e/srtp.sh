@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# srtp.sh: SRTP with SDES keys (issue 13, part 2). On 127.0.13.x only (the daemon on 127.0.13.1:
+# UDP 5060, TLS 5061). Real phones: baresip (Debian's, module srtp) as
+#   801 over TLS, encryption=yes in sip.conf, ;mediaenc=srtp-mand (RTP/SAVP with a=crypto),
+#   802 over UDP, plain RTP,
+#   803 encryption=yes but registered over UDP.
+#  1. 801 calls 802 and 802 calls 801: the call is answered, each side hears the other's tone
+#     (checked by frequency); a capture of the RTP shows 801's leg encrypted (none of the PCMU
+#     payloads 802 sent is found in what the relay sent 801, the packets carry a tag) while
+#     802's leg is plain (the payloads are found there).
+#  2. 801 over TLS offering plain RTP (no mediaenc): 488, the call never rings 802.
+#  3. 803 (encryption=yes) over UDP offering SRTP: 488 (SDES keys only over TLS).
+#  4. No a=crypto key and no "inline:" ever appears in the daemon's log (run with -v).
+# The daemon survives it all with no sanitizer report.
+. "$(dirname "$0")/lib.sh"
+
+NET=127.0.13
+ADDR=$NET.1
+CONF=$WORK/conf
+mkdir -p "$CONF"
+
+wait_for() { # wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds
+	local n=$(($1 * 5)); shift
+	for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.2; done
+	return 1
+}
+
+cat >"$CONF/sip.conf" <<EOF
+[general]
+udpbindaddr=$ADDR
+bindport=5060
+tcpenable=no
+tlsenable=yes
+tlsbindaddr=$ADDR
+context=phones
+
+[phone](!)
+type=friend
+host=dynamic
+context=phones
+
+[801](phone)
+secret=pw801
+transport=tls
+encryption=yes
+[802](phone)
+secret=pw802
+[803](phone)
+secret=pw803
+encryption=yes
+EOF
+cat >"$CONF/extensions.conf" <<'EOF'
+[phones]
+exten => _80X,1,Dial(SIP/${EXTEN},20)
+ same => n,Hangup()
+EOF
+
+check "t-ok" "$MIKAKAD" -C "$CONF" -t
+# encryption= takes yes or no, like any boolean; anything else names file:line.
+sed 's/^encryption=yes$/encryption=maybe/' "$CONF/sip.conf" >"$WORK/bad.conf"
+mkdir -p "$WORK/badconf" && cp "$WORK/bad.conf" "$WORK/badconf/sip.conf" &&
+	cp "$CONF/extensions.conf" "$WORK/badconf/"
+out=$("$MIKAKAD" -C "$WORK/badconf" -t 2>&1)
+line=$(grep -n '^encryption=maybe' "$WORK/badconf/sip.conf" | head -1 | cut -d: -f1)
+check "t-bad-encryption-file-line" grep -q "sip.conf:$line:.*encryption" <<<"$out"
+
+if ! have_baresip || [ ! -e /usr/lib/baresip/modules/srtp.so ] || ! command -v tcpdump >/dev/null; then
+	echo "# baresip with its srtp module, or tcpdump, not installed: skipped"
+	finish
+	exit
+fi
+
+daemon_start "$CONF" -v
+CERT=$WORK/tls-cert.pem
+check "self-signed-created" test -s "$CERT"
+
+peer_ua() { cli sip show peer "$1" | grep -q "Useragent *: $2"; }
+calls_up() { cli core show channels | grep -q "^1 active call"; }
+bs_conf() { # bs_conf DIR IP FREQ ACCOUNT [LINE...]
+	local d=$1 ip=$2 hz=$3 acc=$4
+	shift 4
+	baresip_conf "$d" "$ip:5060" "$hz" "$acc" "net_interface $ip" "rtp_ports 40600-40698" \
+		"module sndfile.so" "snd_path $d" "module menu.so" "module srtp.so" \
+		"ausrc_srate 48000" "ausrc_channels 2" "sip_cafile $CERT" "$@"
+	sed -i 's/^sip_transports udp$/sip_transports udp,tls/' "$d/config"
+}
+TLSACC="<sip:801@$ADDR;transport=tls>;auth_pass=pw801;regint=300;audio_codecs=PCMU"
+B1=$WORK/b801 B2=$WORK/b802 B1P=$WORK/b801plain B3=$WORK/b803
+bs_conf "$B1" $NET.11 1000 "$TLSACC;mediaenc=srtp-mand;answermode=auto"
+bs_conf "$B2" $NET.12 440 "<sip:802@$ADDR>;auth_pass=pw802;regint=300;answermode=auto;audio_codecs=PCMU"
+bs_conf "$B1P" $NET.11 1000 "$TLSACC"
+bs_conf "$B3" $NET.13 1000 "<sip:803@$ADDR>;auth_pass=pw803;regint=300;audio_codecs=PCMU;mediaenc=srtp-mand"
+
+# RTP and RTCP of both phones (everything but SIP), for the payload checks.
+PCAP=$WORK/rtp.pcap
+tcpdump -i lo -U -w "$PCAP" "udp and not port 5060" >"$WORK/tcpdump.log" 2>&1 &
+TD_PID=$!
+PIDS+=("$TD_PID")
+wait_for 5 grep -q "listening on" "$WORK/tcpdump.log"
+
+# ---- 1. SRTP (801, TLS) <-> plain RTP (802, UDP), both directions --------------------------------
+timeout -k 5 200 baresip -f "$B2" -t 190 >"$WORK/b802.log" 2>&1 &
+B2_PID=$!
+PIDS+=("$B2_PID")
+check "802-registers-udp" wait_for 10 peer_ua 802 baresip
+
+timeout -k 5 30 baresip -f "$B1" -t 8 -e "/dial 802" >"$WORK/b801-out.log" 2>&1 &
+B1_PID=$!
+PIDS+=("$B1_PID")
+check "801-registers-tls" wait_for 10 peer_ua 801 baresip
+check "srtp-call-answered" wait_for 10 calls_up
+out=$(cli core show channels verbose 2>/dev/null; cli sip show channels 2>/dev/null)
+wait "$B1_PID"
+check "srtp-call-ends" no_channels
+check "srtp-cdr-answered" grep -q "SIP/801-.*SIP/802-.*ANSWERED" <<<"$(cli cdr show 1)"
+check "srtp-logged-suite" grep -q "SIP/801-[0-9a-f]*: SRTP AES_CM_128_HMAC_SHA1_\|SIP/801-[0-9a-f]*: SRTP AEAD_AES" "$DAEMON_LOG"
+dec1=$(ls "$B1"/dump-*dec*.wav 2>/dev/null | head -1)
+dec2=$(ls "$B2"/dump-*dec*.wav 2>/dev/null | head -1)
+check "srtp-801-hears-440" "$TOOLS/wavtone" "${dec1:-$B1/none.wav}" 440 2000
+check "srtp-802-hears-1000" "$TOOLS/wavtone" "${dec2:-$B2/none.wav}" 1000 2000
+check "baresip-801-used-srtp" grep -qi "srtp" "$WORK/b801-out.log"
+rm -f "$B1"/dump-*.wav "$B2"/dump-*.wav
+
+# 802 calls 801: our offer to 801 is RTP/SAVP with our keys, over TLS.
+timeout -k 5 30 baresip -f "$B1" -t 14 >"$WORK/b801-in.log" 2>&1 &
+B1_PID=$!
+PIDS+=("$B1_PID")
+check "801-registers-tls-2" wait_for 10 peer_ua 801 baresip
+sleep 0.5
+# baresip 802 is already running: a second instance for the call, same account, short life.
+B2b=$WORK/b802b
+bs_conf "$B2b" $NET.14 440 "<sip:802@$ADDR>;auth_pass=pw802;regint=0;audio_codecs=PCMU"
+timeout -k 5 30 baresip -f "$B2b" -t 7 -e "/dial 801" >"$WORK/b802-out.log" 2>&1 &
+B2b_PID=$!
+PIDS+=("$B2b_PID")
+check "srtp-call-in-answered" wait_for 10 calls_up
+wait "$B2b_PID"
+check "srtp-call-in-ends" no_channels
+dec1=$(ls "$B1"/dump-*dec*.wav 2>/dev/null | head -1)
+dec2=$(ls "$B2b"/dump-*dec*.wav 2>/dev/null | head -1)
+check "srtp-in-801-hears-440" "$TOOLS/wavtone" "${dec1:-$B1/none.wav}" 440 2000
+check "srtp-in-802-hears-1000" "$TOOLS/wavtone" "${dec2:-$B2b/none.wav}" 1000 2000
+kill "$B1_PID" 2>/dev/null
+wait "$B1_PID" 2>/dev/null
+
+# ---- the capture: encrypted toward 801, plain toward 802 ------------------------------------------
+sleep 0.5
+kill "$TD_PID" 2>/dev/null
+wait "$TD_PID" 2>/dev/null
+# pcap_rtp: for each flow "SRC>DST" the RTP payload bodies, and the verdicts the checks read.
+cat >"$WORK/pcap.py" <<'EOF'
+import struct, sys
+path, daemon, p801, p802 = sys.argv[1:5]
+data = open(path, 'rb').read()
+le = data[:4] == b'\xd4\xc3\xb2\xa1'
+e = '<' if le else '>'
+link = struct.unpack(e + 'I', data[20:24])[0]
+off, pkts = 24, []
+while off + 16 <= len(data):
+    incl = struct.unpack(e + 'I', data[off + 8:off + 12])[0]
+    frame = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    ip = frame[14:] if link == 1 else frame[4:] if link == 0 else frame
+    if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
+        continue
+    ihl = (ip[0] & 15) * 4
+    src, dst = '.'.join(map(str, ip[12:16])), '.'.join(map(str, ip[16:20]))
+    sport, dport = struct.unpack('>HH', ip[ihl:ihl + 4])
+    pl = ip[ihl + 8:]
+    # RTP (not RTCP) with PT 0 (PCMU)
+    if len(pl) >= 12 + 160 and pl[0] >> 6 == 2 and (pl[1] & 0x7f) == 0:
+        pkts.append((src, dst, pl))
+# The phones' RTP leaves from 127.0.0.1 (baresip binds its RTP socket to any address): what
+# comes to the daemon untagged is the plain side's.
+plain_from_802 = {pl[12:172] for s, d, pl in pkts if d == daemon and len(pl) == 172}
+to_801 = [pl for s, d, pl in pkts if s == daemon and d == p801]
+to_802 = [pl for s, d, pl in pkts if s == daemon and d == p802]
+from_801 = [pl for s, d, pl in pkts if d == daemon and len(pl) > 172]
+found_801 = sum(1 for pl in to_801 if pl[12:172] in plain_from_802)
+tagged_801 = sum(1 for pl in to_801 if len(pl) > 172)
+plain_sizes_802 = sum(1 for pl in to_802 if len(pl) == 172)
+plain_in = sum(1 for s, d, pl in pkts if d == daemon and len(pl) == 172)
+print('plain_in=%d plain_from_802=%d to_801=%d found_in_801=%d tagged_801=%d from_801=%d to_802=%d '
+      'plain_sized_802=%d' % (plain_in, len(plain_from_802), len(to_801), found_801, tagged_801,
+                              len(from_801), len(to_802), plain_sizes_802))
+EOF
+stats=$(python3 "$WORK/pcap.py" "$PCAP" "$ADDR" "$NET.11" "$NET.12")
+echo "# capture: $stats"
+val() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" <<<"$stats"; }
+check "capture-has-both-legs" test "$(val to_801)" -gt 100 -a "$(val plain_in)" -gt 100 -a "$(val plain_from_802)" -gt 0
+# What 802 sent (plain PCMU) was relayed to 801: not one of its payloads is found there (the
+# relay passes a PCMU payload on untouched, so in clear every packet would match).
+check "srtp-leg-no-plain-payload" test "$(val found_in_801)" = 0
+check "srtp-leg-packets-tagged" test "$(val tagged_801)" = "$(val to_801)"
+# 802's leg is plain RTP: every packet the relay sent it is an untagged 160-byte PCMU packet.
+check "udp-leg-plain" test "$(val plain_sized_802)" -gt 100 -a "$(val plain_sized_802)" = "$(val to_802)"
+
+# ---- 2. encryption=yes, plain offer over TLS: 488 -------------------------------------------------
+rings() { grep -c "Incoming call" "$WORK/b802.log"; }
+rings0=$(rings)
+timeout -k 5 30 baresip -f "$B1P" -t 6 -e "/dial 802" >"$WORK/b801-plain.log" 2>&1 &
+P_PID=$!
+PIDS+=("$P_PID")
+wait "$P_PID"
+check "plain-offer-488" grep -q "488" "$WORK/b801-plain.log"
+check "plain-offer-logged" grep -q "encryption=yes: SDES keys required" "$DAEMON_LOG"
+check "plain-offer-not-ringing" test "$(rings)" = "$rings0"
+
+# ---- 3. encryption=yes over UDP: no keys in clear, 488 --------------------------------------------
+timeout -k 5 30 baresip -f "$B3" -t 6 -e "/dial 802" >"$WORK/b803.log" 2>&1 &
+P_PID=$!
+PIDS+=("$P_PID")
+wait "$P_PID"
+check "udp-srtp-488" grep -q "488" "$WORK/b803.log"
+check "udp-srtp-logged" grep -q "encryption=yes but the leg is UDP, not TLS" "$DAEMON_LOG"
+
+# ---- 4. keys never logged ---------------------------------------------------------------------------
+check "log-has-no-keys" bash -c '! grep -q "inline:\|a=crypto" "$1"' _ "$DAEMON_LOG"
+
+kill "$B2_PID" 2>/dev/null
+wait "$B2_PID" 2>/dev/null
+check "daemon-alive" daemon_alive
+check "daemon-stops-clean" stop_daemon
+finish
