@@ -109,7 +109,11 @@ B1_PID=$!
 PIDS+=("$B1_PID")
 check "801-registers-tls" wait_for 10 peer_ua 801 baresip
 check "srtp-call-answered" wait_for 10 calls_up
-out=$(cli core show channels verbose 2>/dev/null; cli sip show channels 2>/dev/null)
+sleep 1
+out=$(cli core show channels verbose)
+echo "$out" | sed 's/^/# /'
+check "show-channels-srtp" grep -q "media .* PCMU SRTP AES_CM_128_HMAC_SHA1_\|media .* PCMU SRTP AEAD_AES" <<<"$out"
+check "show-channels-one-srtp-leg" test "$(grep -c ' SRTP ' <<<"$out")" = 1
 wait "$B1_PID"
 check "srtp-call-ends" no_channels
 check "srtp-cdr-answered" grep -q "SIP/801-.*SIP/802-.*ANSWERED" <<<"$(cli cdr show 1)"
