@@ -212,7 +212,20 @@ struct peer_live {
 	int lastms;	     /* last OPTIONS round trip: >0 ms, <0 unreachable, 0 not known yet */
 	bool nat;	     /* NAT detected (for nat=auto_*) */
 	const char *transport; /* what it registered over ("UDP", "TCP", "TLS"); NULL: unknown */
+	/* Every binding (registered contact), most recent first: a peer may register several
+	 * devices, each over its own transport. nbindings may exceed PEER_LIVE_BINDINGS (only
+	 * that many are described). */
+	struct peer_binding {
+		struct sa addr;	       /* where its REGISTER came from */
+		const char *transport; /* "UDP", "TCP", "TLS" */
+		char useragent[128];
+		char contact[256];
+		int64_t expires_in; /* seconds left */
+		int lastms;	    /* as above, for this binding */
+	} bindings[4];
+	unsigned nbindings;
 };
+#define PEER_LIVE_BINDINGS 4
 
 /* Fills `out` (zeroed by the caller) for one peer; may leave it untouched. */
 typedef void(peer_state_h)(const struct peer *peer, struct peer_live *out, void *arg);

@@ -134,6 +134,27 @@ static void peer_where(const struct peer *p, const struct peer_live *live, char 
 	}
 }
 
+/* The transports a peer is registered over, most recent binding's first ("TLS,UDP"). */
+static void transports_of(const struct peer_live *live, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (!live->nbindings) {
+		snprintf(buf, size, "%s", live->transport ? live->transport : "");
+		return;
+	}
+	for (unsigned i = 0; i < live->nbindings && i < PEER_LIVE_BINDINGS; i++) {
+		const char *t = live->bindings[i].transport;
+		bool seen = false;
+
+		for (unsigned j = 0; j < i; j++)
+			seen |= !strcmp(live->bindings[j].transport, t);
+		if (!seen && n < size)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "," : "", t);
+	}
+}
+
 #define PEERS_FORMAT "%-25.25s %-39.39s %-3.3s %-10.10s %-10.10s %-3.3s %-8s %-11s %-32.32s\n"
 
 int sipcfg_show_peers(const struct sipcfg *cfg, struct mbuf *out, peer_state_h *state_h, void *arg)
@@ -146,7 +167,7 @@ int sipcfg_show_peers(const struct sipcfg *cfg, struct mbuf *out, peer_state_h *
 	for (size_t i = 0; i < cfg->npeers && !err; i++) {
 		const struct peer *p = cfg->peers[i];
 		struct peer_live live;
-		char name[256], host[256], status[32], port[8];
+		char name[256], host[256], status[32], port[8], tps[32];
 		const char *user;
 		unsigned portno;
 		int st;
@@ -173,11 +194,12 @@ int sipcfg_show_peers(const struct sipcfg *cfg, struct mbuf *out, peer_state_h *
 		else
 			unmon_off++;
 		total++;
+		transports_of(&live, tps, sizeof(tps));
 		err = row(
 		    out, PEERS_FORMAT, name, host, p->dynamic ? " D " : "",
 		    nat_string(p->nat, PEER_NAT_FORCE_RPORT, PEER_NAT_AUTO_FORCE_RPORT, live.nat),
 		    nat_string(p->nat, PEER_NAT_COMEDIA, PEER_NAT_AUTO_COMEDIA, live.nat),
-		    p->nacl ? " A " : "", port, status, live.transport ? live.transport : "");
+		    p->nacl ? " A " : "", port, status, tps);
 	}
 	if (!err)
 		err = mbuf_printf(out,
@@ -272,6 +294,25 @@ int sipcfg_show_peer(const struct sipcfg *cfg, const char *name, struct mbuf *ou
 	KV("%s", "Useragent", live.useragent);
 	KV("%s", "Reg. Contact", live.contact);
 	KV("%u ms", "Qualify Freq", p->qualifyfreq * 1000);
+	/* Each registered device (several may share one peer, over different transports). */
+	if (live.nbindings)
+		KV("%u", "Bindings", live.nbindings);
+	for (unsigned i = 0; i < live.nbindings && i < PEER_LIVE_BINDINGS && !err; i++) {
+		const struct peer_binding *b = &live.bindings[i];
+		char a[SA_STRLEN];
+
+		err = row(out, "  Binding %-5u: %s", i + 1, b->contact);
+		KV("%s", "  Transport", b->transport);
+		KV("%s", "  Addr->IP", sa_fmt(&b->addr, a, sizeof(a)));
+		KV("%s", "  Useragent", b->useragent);
+		KV("%lld s", "  Expires in", (long long)b->expires_in);
+		if (b->lastms > 0)
+			KV("OK (%d ms)", "  Status", b->lastms);
+		else
+			KV("%s", "  Status", b->lastms < 0 ? "UNREACHABLE" : "Unmonitored");
+	}
+	if (live.nbindings > PEER_LIVE_BINDINGS && !err)
+		err = row(out, "  (%u more bindings not shown)", live.nbindings - PEER_LIVE_BINDINGS);
 	if (!err)
 		err = mbuf_write_str(out, "\n");
 #undef KV

@@ -272,6 +272,19 @@ void reg_peer_state(const struct peer *peer, struct peer_live *out, void *arg)
 	{
 		const struct reg_contact *x = le->data;
 
+		if (out->nbindings < PEER_LIVE_BINDINGS) {
+			struct peer_binding *b = &out->bindings[out->nbindings];
+
+			b->addr = x->source;
+			b->transport = sip_transport_name(x->tp ? x->tp : SIP_TP_UDP);
+			snprintf(b->useragent, sizeof(b->useragent), "%s", x->user_agent);
+			snprintf(b->contact, sizeof(b->contact), "%s", x->uri);
+			b->expires_in = x->expires - reg_now_unix(reg);
+			if (b->expires_in < 0)
+				b->expires_in = 0;
+			b->lastms = x->lastms;
+		}
+		out->nbindings++;
 		if (x->lastms > 0 && (best <= 0 || x->lastms < best))
 			best = x->lastms;
 		else if (x->lastms < 0)

@@ -11,6 +11,10 @@
 #  2. 801 over TLS offering plain RTP (no mediaenc): 488, the call never rings 802.
 #  3. 803 (encryption=yes) over UDP offering SRTP: 488 (SDES keys only over TLS).
 #  4. No a=crypto key and no "inline:" ever appears in the daemon's log (run with -v).
+#  5. One peer, two devices: 804 registered by SIPp over UDP and by baresip over TLS; `sip show
+#     peer 804` lists both bindings (transport, address, user agent, expiry), `sip show peers`
+#     says TLS,UDP; a call to 804 rings both, baresip answers, SIPp gets CANCEL with
+#     Reason: SIP;cause=200;text="Call completed elsewhere".
 # The daemon survives it all with no sanitizer report.
 . "$(dirname "$0")/lib.sh"
 
@@ -48,6 +52,9 @@ secret=pw802
 [803](phone)
 secret=pw803
 encryption=yes
+[804](phone)
+secret=pw804
+transport=tls,udp
 EOF
 cat >"$CONF/extensions.conf" <<'EOF'
 [phones]
@@ -200,8 +207,9 @@ check "srtp-leg-packets-tagged" test "$(val tagged_801)" = "$(val to_801)"
 check "udp-leg-plain" test "$(val plain_sized_802)" -gt 100 -a "$(val plain_sized_802)" = "$(val to_802)"
 
 # ---- 2. encryption=yes, plain offer over TLS: 488 -------------------------------------------------
-rings() { grep -c "Incoming call" "$WORK/b802.log"; }
+rings() { grep -c "answering call" "$WORK/b802.log"; }
 rings0=$(rings)
+check "802-answered-before" test "$rings0" -ge 1 # the marker is real: the calls above had it
 timeout -k 5 30 baresip -f "$B1P" -t 6 -e "/dial 802" >"$WORK/b801-plain.log" 2>&1 &
 P_PID=$!
 PIDS+=("$P_PID")
@@ -220,6 +228,41 @@ check "udp-srtp-logged" grep -q "encryption=yes but the leg is UDP, not TLS" "$D
 
 # ---- 4. keys never logged ---------------------------------------------------------------------------
 check "log-has-no-keys" bash -c '! grep -q "inline:\|a=crypto" "$1"' _ "$DAEMON_LOG"
+
+# ---- 5. two bindings of one peer over UDP and TLS ---------------------------------------------------
+sipp_register 804 pw804 $NET.20 5161 "$ADDR:5060"
+B4=$WORK/b804
+bs_conf "$B4" $NET.21 700 "<sip:804@$ADDR;transport=tls>;auth_pass=pw804;regint=300;answermode=auto;audio_codecs=PCMU"
+timeout -k 5 40 baresip -f "$B4" -t 30 >"$WORK/b804.log" 2>&1 &
+B4_PID=$!
+PIDS+=("$B4_PID")
+two_bindings() { cli sip show peer 804 | grep -q "Bindings *: 2"; }
+check "804-two-bindings" wait_for 10 two_bindings
+out=$(cli sip show peer 804)
+echo "$out" | sed 's/^/# /'
+check "show-peer-binding-tls" grep -q "^    Transport  : TLS" <<<"$out"
+check "show-peer-binding-udp" grep -q "^    Transport  : UDP" <<<"$out"
+check "show-peer-binding-ua" grep -q "^    Useragent  : baresip" <<<"$out"
+check "show-peer-binding-addr" grep -q "^    Addr->IP   : $NET.20:5161" <<<"$out"
+check "show-peer-binding-expiry" grep -q "^    Expires in : [1-9][0-9]* s" <<<"$out"
+check "show-peer-addr-set" bash -c '! grep -q "Addr->IP *: (Unspecified)" <<<"$1"' _ "$out"
+out=$(cli sip show peers)
+echo "$out" | sed 's/^/# /'
+check "show-peers-both-transports" grep -q "^804/804 .* TLS,UDP *$" <<<"$out"
+sipp_bg fork-804 call2-phone-cancelled.xml $NET.20 5161 -s 804
+F_PID=$BG
+sleep 0.3
+timeout -k 5 30 baresip -f "$B2b" -t 6 -e "/dial 804" >"$WORK/b802-804.log" 2>&1 &
+C_PID=$!
+PIDS+=("$C_PID")
+check "fork-tls-answers" wait_for 10 calls_up
+wait_ok "fork-udp-cancelled" "$F_PID"
+check "fork-cancel-reason" grep -q '^Reason: SIP;cause=200;text="Call completed elsewhere"' "$WORK/sipp-fork-804.msg"
+check "fork-tls-rang" grep -q "answering call" "$WORK/b804.log"
+wait "$C_PID"
+check "fork-call-ends" no_channels
+kill "$B4_PID" 2>/dev/null
+wait "$B4_PID" 2>/dev/null
 
 kill "$B2_PID" 2>/dev/null
 wait "$B2_PID" 2>/dev/null

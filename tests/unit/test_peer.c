@@ -827,6 +827,22 @@ static void live_state(const struct peer *p, struct peer_live *out, void *arg)
 		snprintf(out->useragent, sizeof(out->useragent), "MicroSIP/3.20");
 		snprintf(out->contact, sizeof(out->contact), "sip:801@192.168.1.20:5062");
 		out->lastms = 12;
+		/* two devices: the desk phone over UDP, a mobile over TLS */
+		out->nbindings = 2;
+		out->bindings[0] = (struct peer_binding){.transport = "UDP", .expires_in = 100,
+							 .lastms = 12};
+		sa_set_str(&out->bindings[0].addr, "192.168.1.20", 5062);
+		snprintf(out->bindings[0].contact, sizeof(out->bindings[0].contact),
+			 "sip:801@192.168.1.20:5062");
+		snprintf(out->bindings[0].useragent, sizeof(out->bindings[0].useragent),
+			 "MicroSIP/3.20");
+		out->bindings[1] = (struct peer_binding){.transport = "TLS", .expires_in = 3600,
+							 .lastms = -1};
+		sa_set_str(&out->bindings[1].addr, "203.0.113.7", 40001);
+		snprintf(out->bindings[1].contact, sizeof(out->bindings[1].contact),
+			 "sip:801@10.0.0.5:5061;transport=tls");
+		snprintf(out->bindings[1].useragent, sizeof(out->bindings[1].useragent),
+			 "Linphone/5.2");
 	} else if (!strcmp(p->name, "802")) {
 		out->lastms = -1;
 	}
@@ -906,7 +922,7 @@ static void test_show_peers(void **state)
 		    "Name/username             Host                                    Dyn "
 		    "Forcerport Comedia    ACL Port     Status      Description\n"
 		    "801/801                   192.168.1.20                             D  Yes "
-		    "       Yes         A  5062     OK (12 ms)\n"
+		    "       Yes         A  5062     OK (12 ms)  UDP,TLS\n"
 		    "802                       (Unspecified)                            D  Auto "
 		    "(No)  No             0        UNREACHABLE\n"
 		    "mikaka-gw                 192.0.2.1                                   No "
@@ -960,6 +976,19 @@ static void test_show_peer(void **state)
 			 "  Useragent    : MicroSIP/3.20\n"
 			 "  Reg. Contact : sip:801@192.168.1.20:5062\n"
 			 "  Qualify Freq : 60000 ms\n"
+			 "  Bindings     : 2\n"
+			 "  Binding 1    : sip:801@192.168.1.20:5062\n"
+			 "    Transport  : UDP\n"
+			 "    Addr->IP   : 192.168.1.20:5062\n"
+			 "    Useragent  : MicroSIP/3.20\n"
+			 "    Expires in : 100 s\n"
+			 "    Status     : OK (12 ms)\n"
+			 "  Binding 2    : sip:801@10.0.0.5:5061;transport=tls\n"
+			 "    Transport  : TLS\n"
+			 "    Addr->IP   : 203.0.113.7:40001\n"
+			 "    Useragent  : Linphone/5.2\n"
+			 "    Expires in : 3600 s\n"
+			 "    Status     : UNREACHABLE\n"
 			 "\n");
 
 	assert_int_equal(sipcfg_show_peer(cfg, "MIKAKA-GW", &mb, NULL, NULL), 0);
