@@ -623,6 +623,13 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 			return;
 		}
 	}
+	if (p && !from_line &&
+	    !peer_transport_allows(p, sip_transport_name(msg->tp ? msg->tp : SIP_TP_UDP))) {
+		/* As Asterisk: a peer calling over a transport its transport= does not list. */
+		call_refused(eng, msg, "transport not allowed by the peer's transport=");
+		sip_strans_reply(st, 403, "Forbidden", NULL, NULL, NULL);
+		return;
+	}
 	/* Checked once the caller is known (an RFC 2543 peer without tags is challenged like any
 	 * other): a dialog cannot be told apart from others without the From tag. */
 	if (!pl_isset(&msg->from.tag)) {

@@ -1814,6 +1814,16 @@ struct conf_origin peer_origin(const struct peer *peer, enum peer_key key)
 	return peer->origins[key];
 }
 
+bool peer_transport_allows(const struct peer *peer, const char *tp_name)
+{
+	unsigned bit = !strcasecmp(tp_name, "UDP")   ? PEER_TP_UDP
+		       : !strcasecmp(tp_name, "TCP") ? PEER_TP_TCP
+		       : !strcasecmp(tp_name, "TLS") ? PEER_TP_TLS
+						     : 0;
+
+	return bit && (peer->transports & bit);
+}
+
 bool peer_acl_allows(const struct peer *peer, const struct sa *addr)
 {
 	uint8_t a4[4], a6[16];

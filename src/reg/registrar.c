@@ -913,6 +913,13 @@ bool reg_handle_register(struct sip_strans *st, const struct sip_msg *msg, void 
 		reply(reg, st, 403, "Forbidden", NULL);
 		return true;
 	}
+	if (p && !peer_transport_allows(p, sip_transport_name(msg->tp ? msg->tp : SIP_TP_UDP))) {
+		/* Asterisk (chan_sip): 403 once authenticated, the peer's transport= not matching. */
+		log_notice("%s: REGISTER over %s refused: not in its transport=", p->name,
+			   sip_transport_name(msg->tp ? msg->tp : SIP_TP_UDP));
+		reply(reg, st, 403, "Forbidden", NULL);
+		return true;
+	}
 	if (retrans) {
 		reply_ok(reg, st, name);
 		return true;

@@ -15,6 +15,8 @@
 #     peer 804` lists both bindings (transport, address, user agent, expiry), `sip show peers`
 #     says TLS,UDP; a call to 804 rings both, baresip answers, SIPp gets CANCEL with
 #     Reason: SIP;cause=200;text="Call completed elsewhere".
+#  6. transport= as in Asterisk: 801 (transport=tls) registering over UDP with the right
+#     password gets 401 then 403; calling over UDP gets 403.
 # The daemon survives it all with no sanitizer report.
 . "$(dirname "$0")/lib.sh"
 
@@ -263,6 +265,20 @@ wait "$C_PID"
 check "fork-call-ends" no_channels
 kill "$B4_PID" 2>/dev/null
 wait "$B4_PID" 2>/dev/null
+
+# ---- 6. transport= refuses other transports ---------------------------------------------------------
+csv "$WORK/801udp.csv" 801 pw801
+sipp_bg reg-801-udp reg-fail.xml $NET.22 5161 -inf "$WORK/801udp.csv" "$ADDR:5060"
+wait_ok "register-over-udp-403" "$BG"
+check "register-over-udp-logged" grep -q "801: REGISTER over UDP refused: not in its transport=" "$DAEMON_LOG"
+B1U=$WORK/b801udp
+bs_conf "$B1U" $NET.23 1000 "<sip:801@$ADDR>;auth_pass=pw801;regint=0;audio_codecs=PCMU"
+timeout -k 5 30 baresip -f "$B1U" -t 5 -e "/dial 802" >"$WORK/b801-udp.log" 2>&1 &
+P_PID=$!
+PIDS+=("$P_PID")
+wait "$P_PID"
+check "invite-over-udp-403" grep -q "403" "$WORK/b801-udp.log"
+check "invite-over-udp-logged" grep -q "transport not allowed by the peer's transport=" "$DAEMON_LOG"
 
 kill "$B2_PID" 2>/dev/null
 wait "$B2_PID" 2>/dev/null
