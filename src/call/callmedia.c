@@ -397,6 +397,10 @@ int call_media_dir_offer(struct call_leg *leg, enum sdp_dir dir, bool legacy_hol
 	sdp_policy_restrict(&pol, have, n);
 	if (!pol.ncodecs)
 		return ENOTSUP;
+	/* A leg that agreed SRTP keeps it: the new offer carries our keys again (a caller over
+	 * TLS with encryption=no would otherwise be offered plain RTP and downgraded). */
+	if (leg->neg.srtp && pol.srtp == SDP_SRTP_OPT)
+		pol.srtp = SDP_SRTP_MAND;
 	leg_sdp_local(leg, &loc);
 	loc.dir = dir;
 	loc.legacy_hold = legacy_hold && dir != SDP_SENDRECV && dir != SDP_RECVONLY;

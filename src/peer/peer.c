@@ -1609,6 +1609,15 @@ static struct peer *peer_build(struct loader *ld, const struct key_index *ki,
 		ld->err = ld->err ? ld->err : EINVAL;
 		return NULL;
 	}
+	if (p->encryption && !(p->transports & PEER_TP_TLS)) {
+		struct conf_origin o = p->origins[PEER_KEY_ENCRYPTION];
+
+		conf_diag_add(ld->diags, CONF_WARNING, o.file ? o.file : sec->origin.file,
+			      o.file ? o.line : sec->origin.line,
+			      "[%s] has encryption=yes but its transport= has no tls: SRTP keys are "
+			      "sent over TLS only, so its calls will be refused (488)",
+			      sec->name);
+	}
 	return p;
 }
 

@@ -64,7 +64,12 @@ exten => _80X,1,Dial(SIP/${EXTEN},20)
  same => n,Hangup()
 EOF
 
-check "t-ok" "$MIKAKAD" -C "$CONF" -t
+out=$("$MIKAKAD" -C "$CONF" -t 2>&1); rc=$?
+check "t-ok" test $rc = 0
+# 803 has encryption=yes without transport=tls: warned at its encryption= line.
+line=$(grep -n '^encryption=yes' "$CONF/sip.conf" | tail -1 | cut -d: -f1)
+check "t-encryption-without-tls-warned" grep -q "sip.conf:$line:.*\[803\] has encryption=yes but its transport= has no tls" <<<"$out"
+check "t-encryption-with-tls-quiet" bash -c '! grep -q "\[801\] has encryption" <<<"$1"' _ "$out"
 # encryption= takes yes or no, like any boolean; anything else names file:line.
 sed 's/^encryption=yes$/encryption=maybe/' "$CONF/sip.conf" >"$WORK/bad.conf"
 mkdir -p "$WORK/badconf" && cp "$WORK/bad.conf" "$WORK/badconf/sip.conf" &&
@@ -227,6 +232,20 @@ PIDS+=("$P_PID")
 wait "$P_PID"
 check "udp-srtp-488" grep -q "488" "$WORK/b803.log"
 check "udp-srtp-logged" grep -q "encryption=yes but the leg is UDP, not TLS" "$DAEMON_LOG"
+# ... and a call to 803, registered over UDP only, is not offered (no keys over UDP): it fails.
+timeout -k 5 30 baresip -f "$B3" -t 8 >"$WORK/b803-in.log" 2>&1 &
+P_PID=$!
+PIDS+=("$P_PID")
+check "803-registers-udp" wait_for 10 peer_ua 803 baresip
+timeout -k 5 30 baresip -f "$B2b" -t 4 -e "/dial 803" >"$WORK/b802-803.log" 2>&1 &
+C_PID=$!
+PIDS+=("$C_PID")
+wait "$C_PID"
+check "call-to-udp-encrypted-peer-logged" grep -q "SIP/803-[0-9a-f]*: encryption=yes but the leg is UDP" "$DAEMON_LOG"
+check "call-to-udp-encrypted-peer-fails" bash -c '! grep -q "Call established" "$1"' _ "$WORK/b802-803.log"
+check "call-to-udp-encrypted-peer-refused" grep -q "SIP Progress: [4-6][0-9][0-9]\|[4-6][0-9][0-9] [A-Z]" "$WORK/b802-803.log"
+kill "$P_PID" 2>/dev/null
+wait "$P_PID" 2>/dev/null
 
 # ---- 4. keys never logged ---------------------------------------------------------------------------
 check "log-has-no-keys" bash -c '! grep -q "inline:\|a=crypto" "$1"' _ "$DAEMON_LOG"
