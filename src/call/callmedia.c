@@ -454,7 +454,7 @@ void call_media_leg_free(struct call_leg *leg)
 	leg->ml = NULL;
 	/* Key material goes with the media. */
 	memset(leg->srtp_keys, 0, sizeof(leg->srtp_keys));
-	memset(&leg->desc.media, 0, sizeof(leg->desc.media));
+	memset(leg->desc.crypto, 0, sizeof(leg->desc.crypto));
 	memset(&leg->neg.rx, 0, sizeof(leg->neg.rx));
 	memset(&leg->neg.tx, 0, sizeof(leg->neg.tx));
 }

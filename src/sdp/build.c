@@ -57,8 +57,8 @@ static int build_rest(struct mbuf *mb, const struct sdp_desc *d, const char *ipv
 			err |= write_fmt_attrs(mb, &m->fmt[k]);
 		if (m->ptime)
 			err |= mbuf_printf(mb, "a=ptime:%u\r\n", m->ptime);
-		for (unsigned k = 0; k < m->ncrypto && !err; k++)
-			err |= sdp_crypto_encode(mb, &m->crypto[k]);
+		for (unsigned k = 0; m->crypto && k < d->ncrypto && !err; k++)
+			err |= sdp_crypto_encode(mb, &d->crypto[k]);
 		err |= mbuf_printf(mb, "a=%s\r\n", sdp_dir_name(m->dir));
 	}
 	return err ? ENOMEM : 0;

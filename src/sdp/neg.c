@@ -73,8 +73,9 @@ int sdp_offer(struct sdp_desc *out, const struct sdp_policy *pol, const struct s
 	if (pol->srtp == SDP_SRTP_MAND) {
 		if (!pol->nkeys)
 			return EINVAL;
-		for (unsigned i = 0; i < pol->nkeys && i < SDP_SUITE_COUNT; i++)
-			dm->crypto[dm->ncrypto++] = pol->keys[i];
+		for (unsigned i = 0; i < pol->nkeys && i < ARRAY_SIZE(out->crypto); i++)
+			out->crypto[out->ncrypto++] = pol->keys[i];
+		dm->crypto = true;
 	}
 	dm->dir = local->dir;
 	dm->ptime = pol->ptime;
@@ -227,12 +228,13 @@ int sdp_answer(struct sdp_neg *neg, struct sdp_desc *out, const struct sdp_sessi
 			neg->te_pt_tx = neg->te_pt_rx = te->pt;
 		}
 		if (secure) {
-			dm->crypto[0] = pol->keys[kidx];
-			dm->crypto[0].tag = theirs.tag;
-			dm->ncrypto = 1;
+			out->crypto[0] = pol->keys[kidx];
+			out->crypto[0].tag = theirs.tag;
+			out->ncrypto = 1;
+			dm->crypto = true;
 			neg->srtp = true;
 			neg->rx = theirs;
-			neg->tx = dm->crypto[0];
+			neg->tx = out->crypto[0];
 			memset(&theirs, 0, sizeof(theirs));
 		}
 		neg->ok = true;
@@ -307,15 +309,15 @@ int sdp_answer_apply(struct sdp_neg *neg, const struct sdp_session *answer,
 		neg_reset(neg);
 		return ENOTSUP;
 	}
-	if (dm->ncrypto) {
+	if (dm->crypto && ours->ncrypto) {
 		/* We offered SDES keys: the answer names one of our tags with its suite. */
 		unsigned kidx;
-		if (sdp_crypto_pick(m, dm->crypto, dm->ncrypto, true, &neg->rx, &kidx)) {
+		if (sdp_crypto_pick(m, ours->crypto, ours->ncrypto, true, &neg->rx, &kidx)) {
 			neg_reset(neg);
 			return ENOTSUP;
 		}
 		neg->srtp = true;
-		neg->tx = dm->crypto[kidx];
+		neg->tx = ours->crypto[kidx];
 	}
 	enum sdp_dir adir = sdp_media_dir(answer, m);
 	neg->ok = true;

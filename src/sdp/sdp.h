@@ -244,8 +244,7 @@ struct sdp_desc_media {
 	uint8_t nfmt;
 	enum sdp_dir dir;
 	uint32_t ptime; /* 0: no a=ptime */
-	struct sdp_crypto crypto[SDP_SUITE_COUNT]; /* a=crypto lines written (keys: never log) */
-	uint8_t ncrypto;
+	bool crypto;	/* the description's a=crypto lines are written on this line */
 };
 
 /* A complete description we send. */
@@ -253,6 +252,9 @@ struct sdp_desc {
 	struct sdp_local local; /* address, port, direction, o= state */
 	struct sdp_desc_media media[SDP_MAX_MEDIA];
 	unsigned nmedia;
+	/* SDES keys of the (one) audio line, when it is secure: never log them. */
+	struct sdp_crypto crypto[SDP_SUITE_COUNT - 1];
+	uint8_t ncrypto;
 };
 
 /* Builds our offer for a leg: one m=audio with the policy's codecs (static PTs where they exist,
