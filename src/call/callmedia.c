@@ -42,8 +42,10 @@ static int leg_srtp_policy(struct call_leg *leg, const struct peer *src, bool ca
 			   leg->name, sip_transport_name(leg->tp ? leg->tp : SIP_TP_UDP));
 		return ENOTSUP;
 	}
-	if (media_srtp_available())
-		return want ? ENOTSUP : 0;
+	/* libsrtp2 is loaded here only for a leg that must be encrypted (refused at once when it
+	 * cannot be); a TLS caller that may offer SRTP loads it when it does (leg_srtp_apply). */
+	if (want && media_srtp_available())
+		return ENOTSUP;
 	if (!leg->srtp_keys[0].suite) {
 		for (unsigned i = 0; i < ARRAY_SIZE(srtp_suites); i++)
 			if (sdp_crypto_new(&leg->srtp_keys[i], srtp_suites[i], i + 1))
