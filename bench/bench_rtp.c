@@ -2,7 +2,9 @@
  * (100 bridged calls, both directions) on loopback through (1) mikaka's media relay, (2) a minimal
  * recvmmsg/sendmmsg forwarder (the ceiling) and (3) rtpengine in userspace mode driven over its ng
  * protocol, each pinned to CPU 0 while the generator/sink runs on CPU 1; the relay and the
- * ceiling alternate RTP_REPS (2) times, the best run of each kept. Prints rtp_* lines. */
+ * ceiling alternate RTP_REPS (2) times, the best run of each kept; then SRTP through the relay
+ * against the same path in clear (start_mikaka_chain). Prints rtp_* lines. RTP_ONLY_SRTP=1: the
+ * SRTP pair only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -136,7 +138,8 @@ static void traffic(struct eps *e, uint64_t rate, int burst, int ms, pid_t relay
 	static uint8_t bufs[32][2048];
 	struct mmsghdr msgs[32];
 	struct iovec iov[32];
-	uint16_t seq[NSTREAMS] = {0};
+	/* Sequence numbers go on across steps (SRTP's replay check drops a repeated one). */
+	static uint16_t seq[NSTREAMS];
 	int ep = epoll_create1(0);
 	uint64_t sent = 0, recvd = 0;
 
@@ -370,6 +373,91 @@ static pid_t start_mikaka(struct eps *e, long *bytes_per_stream)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * (1b) SRTP: each call as a chain of four legs, EA - PA = SA ~~ SB = PB - EB, where SA and SB
+ * face each other (SA sends to SB's port and back); with srtp, SA ~~ SB is SRTP
+ * (AES_CM_128_HMAC_SHA1_80), so every packet is encrypted on one hop and decrypted on the next,
+ * as on a real call between an SRTP phone and a plain one. The same chain without SRTP is the
+ * reference: the ratio is what SRTP costs the relay.
+ */
+static pid_t start_mikaka_chain(struct eps *e, bool srtp)
+{
+	int p[2];
+	if (pipe(p))
+		exit(1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		pin(0);
+		struct media *m;
+		struct media_config cfg;
+		static struct media_leg *pa[NCALLS], *sa_[NCALLS], *sb[NCALLS], *pb[NCALLS];
+		struct sa local;
+		media_config_init(&cfg);
+		cfg.rtpstart = 40000;
+		cfg.rtpend = 44999;
+		cfg.probation = 1;
+		sa_set_str(&local, "127.0.0.1", 0);
+		if (media_alloc(&m, NULL, &cfg))
+			_exit(1);
+		struct media_format f = {.nfmt = 1,
+					 .te_pt_tx = 101,
+					 .te_pt_rx = 101,
+					 .dtmf = MEDIA_DTMF_RFC4733,
+					 .dir = SDP_SENDRECV};
+		f.fmt[0] = (struct sdp_neg_fmt){SDP_CODEC_PCMU, 0, 0, 8000};
+		struct media_srtp_keys ka = {.suite = SDP_SUITE_AES_CM_128_HMAC_SHA1_80,
+					     .key_len = 30};
+		for (int i = 0; i < 30; i++) {
+			ka.tx[i] = (uint8_t)i;
+			ka.rx[i] = (uint8_t)(0x80 + i);
+		}
+		struct media_srtp_keys kb = ka;
+		memcpy(kb.tx, ka.rx, sizeof(kb.tx));
+		memcpy(kb.rx, ka.tx, sizeof(kb.rx));
+		uint16_t ports[NSTREAMS];
+		for (int c = 0; c < NCALLS; c++) {
+			struct media_leg **l[4] = {&pa[c], &sa_[c], &sb[c], &pb[c]};
+			for (int k = 0; k < 4; k++) {
+				if (media_leg_alloc(l[k], m, &local, 128, NULL, NULL))
+					_exit(1);
+				media_leg_set_format(*l[k], &f);
+			}
+			struct sa la, lb, ra, rb;
+			media_leg_local(sa_[c], &la);
+			media_leg_local(sb[c], &lb);
+			ra = la;
+			rb = lb;
+			sa_set_port(&ra, (uint16_t)(sa_port(&la) + 1));
+			sa_set_port(&rb, (uint16_t)(sa_port(&lb) + 1));
+			media_leg_set_remote(pa[c], &e->addr[2 * c], NULL, 0);
+			media_leg_set_remote(pb[c], &e->addr[2 * c + 1], NULL, 0);
+			media_leg_set_remote(sa_[c], &lb, &rb, 0);
+			media_leg_set_remote(sb[c], &la, &ra, 0);
+			if (srtp && (media_leg_set_srtp(sa_[c], &ka) || media_leg_set_srtp(sb[c], &kb)))
+				_exit(1);
+			media_bridge(pa[c], sa_[c]);
+			media_bridge(sb[c], pb[c]);
+			ports[2 * c] = media_leg_port(pa[c]);
+			ports[2 * c + 1] = media_leg_port(pb[c]);
+		}
+		if (write(p[1], ports, sizeof(ports)) != sizeof(ports))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	uint16_t ports[NSTREAMS];
+	if (read(p[0], ports, sizeof(ports)) != sizeof(ports)) {
+		fprintf(stderr, "bench_rtp: chain child failed (srtp %d)\n", srtp);
+		exit(1);
+	}
+	close(p[0]);
+	for (int i = 0; i < NSTREAMS; i++)
+		sa_set_str(&e->dst[i], "127.0.0.1", ports[i]);
+	return pid;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * (2) The ceiling: the least a forwarder can do (epoll, recvmmsg, sendmmsg, no checks).
  */
 static pid_t start_ceiling(struct eps *e)
@@ -562,6 +650,9 @@ int main(int argc, char **argv)
 	memset(&rm, 0, sizeof(rm));
 	memset(&rc, 0, sizeof(rc));
 	pin(1);
+	const char *only_srtp = getenv("RTP_ONLY_SRTP");
+	if (only_srtp && *only_srtp)
+		reps = 0;
 	for (int rep = 0; rep < reps; rep++) {
 		struct result r;
 		pid_t rp = start_mikaka(&e, &rss_fd);
@@ -595,7 +686,23 @@ int main(int argc, char **argv)
 		stop(cp);
 	}
 
-	pid_t ep = start_rtpengine(&e, &why);
+	/* SRTP against the same chain in clear (one ramp each; RTP_SRTP=0 skips them). */
+	struct result rcp, rcs;
+	const char *srtp_env = getenv("RTP_SRTP");
+	bool do_srtp = !(srtp_env && !strcmp(srtp_env, "0")) && !media_srtp_available();
+	memset(&rcp, 0, sizeof(rcp));
+	memset(&rcs, 0, sizeof(rcs));
+	if (do_srtp) {
+		pid_t cp = start_mikaka_chain(&e, false);
+		ramp(&e, cp, "chain", &rcp);
+		stop(cp);
+		cp = start_mikaka_chain(&e, true);
+		ramp(&e, cp, "chain-srtp", &rcs);
+		stop(cp);
+	}
+
+	const char *only = getenv("RTP_ONLY_SRTP");
+	pid_t ep = only && *only ? -1 : start_rtpengine(&e, &why);
 	if (ep > 0) {
 		ramp(&e, ep, "rtpengine", &re);
 		stop(ep);
@@ -617,6 +724,14 @@ int main(int argc, char **argv)
 	if (ep > 0)
 		printf("rtpengine_pps_per_core %.0f\n", re.pps_per_core);
 	printf("rtp_ceiling_latency_p99_us %.0f\n", rc.p99_us);
+	if (do_srtp) {
+		printf("rtp_chain_pps %.0f\n", rcp.pps);
+		printf("rtp_srtp_pps %.0f\n", rcs.pps);
+		printf("rtp_srtp_pct %.0f\n", rcp.pps > 0 ? 100.0 * rcs.pps / rcp.pps : 0);
+		printf("rtp_srtp_latency_p99_us %.0f\n", rcs.p99_us);
+	} else {
+		printf("rtp_srtp_pps n/a\n");
+	}
 	if (ep > 0)
 		printf("rtpengine_latency_p99_us %.0f\n", re.p99_us);
 	else

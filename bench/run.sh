@@ -301,6 +301,8 @@ rtp_ceiling=$(rtp_value rtp_ceiling_pps)
 rtp_engine=$(rtp_value rtpengine_pps)
 rtp_p99=$(rtp_value rtp_latency_p99_us)
 rtp_bytes=$(rtp_value rtp_bytes_per_stream)
+rtp_chain=$(rtp_value rtp_chain_pps)
+rtp_srtp=$(rtp_value rtp_srtp_pps)
 
 # ---- registrations: REGISTER with digest, mikakad and Kamailio (bench/register.sh) ----
 reg_out=$(BUILD=$BUILD KAM_BIN=$KAM_BIN timeout 600 bench/register.sh 2>"$WORK/register.err")
@@ -375,6 +377,8 @@ row "RTP forwarder ceiling (pkt/s)" "$(num "$rtp_ceiling")" "n/a" "mikaka >= 90%
 	"$(awk -v a="$rtp_pps" -v b="$rtp_ceiling" 'BEGIN { if (b + 0 > 0) print (a / b >= 0.9 ? "ok" : "MISS") " (" int(100 * a / b) "%)"; else print "-" }')"
 row "RTP added latency p99 (us)" "$rtp_p99" "n/a" "<= 500" "$(verdict "$rtp_p99" "<=" 500)"
 row "memory per RTP stream (bytes)" "$rtp_bytes" "n/a" "<= 4,096" "$(verdict "$rtp_bytes" "<=" 4096)"
+row "SRTP packets/s relayed (AES_CM_80)" "$(num "$rtp_srtp")" "$(num "$rtp_chain") (same, plain)" ">= 60% of plain" \
+	"$(awk -v a="$rtp_srtp" -v b="$rtp_chain" 'BEGIN { if (b + 0 > 0) print (a / b >= 0.6 ? "ok" : "MISS") " (" int(100 * a / b) "%)"; else print "-" }')"
 row "concurrent calls held" "$(num "$calls_held")" "n/a" ">= 10,000" \
 	"$(verdict "$calls_held" ">=" 10000)"
 row "memory per concurrent call (bytes)" "$(num "$call_bytes")" "n/a" "<= 16,384" \
