@@ -120,7 +120,7 @@ B2_PID=$!
 PIDS+=("$B2_PID")
 check "802-registers-udp" wait_for 10 peer_ua 802 baresip
 
-timeout -k 5 30 baresip -f "$B1" -t 8 -e "/dial 802" >"$WORK/b801-out.log" 2>&1 &
+timeout -k 5 30 baresip -f "$B1" -s -t 8 -e "/dial 802" >"$WORK/b801-out.log" 2>&1 &
 B1_PID=$!
 PIDS+=("$B1_PID")
 check "801-registers-tls" wait_for 10 peer_ua 801 baresip
@@ -252,6 +252,13 @@ wait "$P_PID" 2>/dev/null
 
 # ---- 4. keys never logged ---------------------------------------------------------------------------
 check "log-has-no-keys" bash -c '! grep -q "inline:\|a=crypto" "$1"' _ "$DAEMON_LOG"
+# baresip's SIP trace (-s) of the first call holds both sides' keys (its offer, our answer over
+# TLS): none of them is anywhere in the daemon's log.
+keys=$(grep -o 'inline:[A-Za-z0-9+/=]*' "$WORK/b801-out.log" | cut -d: -f2 | sort -u)
+echo "# $(wc -w <<<"$keys") SDES keys seen in baresip's trace"
+check "trace-has-keys" test "$(wc -w <<<"$keys")" -ge 2
+check "trace-answer-savp" grep -q "^m=audio [0-9]* RTP/SAVP" "$WORK/b801-out.log"
+check "keys-not-in-log" bash -c 'for k in $2; do grep -qF "$k" "$1" && exit 1; done; exit 0' _ "$DAEMON_LOG" "$keys"
 
 # ---- 5. two bindings of one peer over UDP and TLS ---------------------------------------------------
 sipp_register 804 pw804 $NET.20 5161 "$ADDR:5060"
