@@ -216,6 +216,31 @@ check "srtp-leg-packets-tagged" test "$(val tagged_801)" = "$(val to_801)"
 # 802's leg is plain RTP: every packet the relay sent it is an untagged 160-byte PCMU packet.
 check "udp-leg-plain" test "$(val plain_sized_802)" -gt 100 -a "$(val plain_sized_802)" = "$(val to_802)"
 
+# ---- 1b. RFC 4733 DTMF from the SRTP phone: decrypted, then recognised by the relay --------------
+B1D=$WORK/b801dtmf
+bs_conf "$B1D" $NET.11 1000 "$TLSACC;mediaenc=srtp-mand" "module ctrl_tcp.so" \
+	"ctrl_tcp_listen $NET.11:4444"
+timeout -k 5 30 baresip -f "$B1D" -t 9 -e "/dial 802" >"$WORK/b801-dtmf.log" 2>&1 &
+D_PID=$!
+PIDS+=("$D_PID")
+check "dtmf-call-up" wait_for 10 calls_up
+sleep 1
+ctrl() { # one ctrl_tcp command (a netstring of JSON) to baresip 801
+	local j="{\"command\":\"$1\",\"params\":\"$2\",\"token\":\"t\"}"
+	exec 7<>"/dev/tcp/$NET.11/4444" || return 1
+	printf '%d:%s,' "${#j}" "$j" >&7
+	timeout 2 head -c 200 <&7 >/dev/null
+	exec 7>&-
+}
+ctrl sndcode 5
+sleep 0.5
+ctrl sndcode 8
+sleep 1
+check "dtmf-from-srtp-leg" grep -q "SIP/801-[0-9a-f]*: DTMF '5' (RFC 4733)" "$DAEMON_LOG"
+check "dtmf-from-srtp-leg-2" grep -q "SIP/801-[0-9a-f]*: DTMF '8' (RFC 4733)" "$DAEMON_LOG"
+wait "$D_PID"
+check "dtmf-call-ends" no_channels
+
 # ---- 2. encryption=yes, plain offer over TLS: 488 -------------------------------------------------
 rings() { grep -c "answering call" "$WORK/b802.log"; }
 rings0=$(rings)
