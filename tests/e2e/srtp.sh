@@ -8,6 +8,7 @@
 #     (checked by frequency); a capture of the RTP shows 801's leg encrypted (none of the PCMU
 #     payloads 802 sent is found in what the relay sent 801, the packets carry a tag) while
 #     802's leg is plain (the payloads are found there).
+#     RFC 4733 digits 801 sends (ctrl_tcp sndcode) are recognised by the relay after decryption.
 #  2. 801 over TLS offering plain RTP (no mediaenc): 488, the call never rings 802.
 #  3. 803 (encryption=yes) over UDP offering SRTP: 488 (SDES keys only over TLS).
 #  4. No a=crypto key and no "inline:" ever appears in the daemon's log (run with -v).
