@@ -1609,7 +1609,7 @@ static struct peer *peer_build(struct loader *ld, const struct key_index *ki,
 		ld->err = ld->err ? ld->err : EINVAL;
 		return NULL;
 	}
-	if (p->encryption && !(p->transports & PEER_TP_TLS)) {
+	if (p->encryption && p->origins[PEER_KEY_TRANSPORT].file && !(p->transports & PEER_TP_TLS)) {
 		struct conf_origin o = p->origins[PEER_KEY_ENCRYPTION];
 
 		conf_diag_add(ld->diags, CONF_WARNING, o.file ? o.file : sec->origin.file,
@@ -1830,6 +1830,11 @@ bool peer_transport_allows(const struct peer *peer, const char *tp_name)
 		       : !strcasecmp(tp_name, "TLS") ? PEER_TP_TLS
 						     : 0;
 
+	/* Without transport= every transport mikaka listens on is taken: a phone that
+	 * registers over TCP or TLS at the defaults is not locked out (the brief's rule: a
+	 * stricter option is an opt-in). Writing transport= restricts, as in Asterisk. */
+	if (!peer->origins[PEER_KEY_TRANSPORT].file)
+		return bit != 0;
 	return bit && (peer->transports & bit);
 }
 

@@ -193,7 +193,9 @@ const struct peer *sipcfg_peer_at(const struct sipcfg *cfg, size_t i);
 bool peer_acl_allows(const struct peer *peer, const struct sa *addr);
 /* Whether the peer's transport= lists the transport a request came over (the name sip.h's
  * sip_transport_name gives: "UDP", "TCP", "TLS"; anything else is not allowed). Asterisk
- * answers a REGISTER or INVITE over another transport with 403. */
+ * answers a REGISTER or INVITE over another transport with 403. A peer without transport=
+ * takes every transport (chan_sip would take only udp: that default locked phones set to
+ * TCP or TLS out). */
 bool peer_transport_allows(const struct peer *peer, const char *tp_name);
 /* Where the value of `key` came from ({NULL, 0} for a built-in default). */
 struct conf_origin peer_origin(const struct peer *peer, enum peer_key key);

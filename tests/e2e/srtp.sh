@@ -3,7 +3,7 @@
 # UDP 5060, TLS 5061). Real phones: baresip (Debian's, module srtp) as
 #   801 over TLS, encryption=yes in sip.conf, ;mediaenc=srtp-mand (RTP/SAVP with a=crypto),
 #   802 over UDP, plain RTP,
-#   803 encryption=yes but registered over UDP.
+#   803 encryption=yes with transport=udp (warned by -t), registered over UDP.
 #  1. 801 calls 802 and 802 calls 801: the call is answered, each side hears the other's tone
 #     (checked by frequency); a capture of the RTP shows 801's leg encrypted (none of the PCMU
 #     payloads 802 sent is found in what the relay sent 801, the packets carry a tag) while
@@ -54,6 +54,7 @@ encryption=yes
 secret=pw802
 [803](phone)
 secret=pw803
+transport=udp
 encryption=yes
 [804](phone)
 secret=pw804
