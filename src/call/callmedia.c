@@ -142,6 +142,10 @@ static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void 
 	case MEDIA_EV_LATCHED:
 		log_debug("%s: media from %s", leg->name, sa_fmt(&ev->addr, a, sizeof(a)));
 		break;
+	case MEDIA_EV_PLAY_DONE:
+	case MEDIA_EV_SILENCE:
+	case MEDIA_EV_REC_ERROR:
+		break;
 	}
 }
 

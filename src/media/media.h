@@ -69,6 +69,11 @@ enum media_event_type {
 	MEDIA_EV_TIMEOUT, /* no RTP for rtptimeout (or rtpholdtimeout on hold) seconds */
 	MEDIA_EV_DTMF,	  /* a digit received from this leg's peer (RFC 4733 or detected tone) */
 	MEDIA_EV_LATCHED, /* the leg latched to a (new) source address */
+	/* Local endpoints (below). */
+	MEDIA_EV_PLAY_DONE, /* the player (media_leg_play) or a timed tone reached its end */
+	MEDIA_EV_SILENCE,   /* recording: silence_ms of silence after some sound */
+	MEDIA_EV_REC_ERROR, /* recording or monitoring: writing the file failed (disk full); the
+			     * recorder stopped, what is written so far stays */
 };
 
 struct media_event {
@@ -192,5 +197,126 @@ struct media_counters {
 	uint64_t srtp_bad;	  /* SRTP/SRTCP failing authentication, replayed, or not protectable */
 };
 void media_counters_get(const struct media *m, struct media_counters *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Local media endpoints: mikaka itself as the far end of a leg (Playback, Echo, Record, music on
+ * hold, MixMonitor, voicemail).
+ *
+ * How the call engine uses them (all on the loop thread):
+ *  - A leg answered by mikaka is an ordinary media leg that is not bridged (or is bridged and
+ *    gets a source that replaces what its partner would send: music on hold for a held party).
+ *  - A source says what goes out of the leg to its peer, packetised every 20 ms by the relay
+ *    thread's timer (timerfd) in the leg's negotiated codec (PCMU/PCMA; other codecs: ENOTSUP):
+ *    media_leg_play() (sound files, looped or not), media_leg_tone() (spandsp tones),
+ *    media_leg_echo() (what the peer sends comes back). One source at a time: starting one
+ *    replaces the last; media_leg_stop() ends it (a bridged leg relays its partner again, an
+ *    unbridged one goes quiet). MEDIA_EV_PLAY_DONE reports the end of a non-looping source.
+ *  - A recorder writes what the leg's peer sends to a WAV file (media_leg_record(), stopped by
+ *    media_leg_record_stop() that finishes the header); silence detection reports
+ *    MEDIA_EV_SILENCE. A monitor (media_leg_monitor()) writes both directions of the leg, mixed,
+ *    to one WAV (MixMonitor). A leg may have a source, a recorder and a monitor at once.
+ *  - DTMF from an unbridged leg's peer comes as MEDIA_EV_DTMF (RFC 4733 events, or tones
+ *    detected in the audio when the leg uses in-band DTMF); SIP INFO digits the call engine
+ *    gets itself.
+ *  - Sounds: media_sound_find() resolves a name as Asterisk does, media_sound_load() decodes a
+ *    WAV once into 8 kHz 16-bit samples shared by every player (a cache keyed by path; an entry
+ *    lives while some player or caller holds it).
+ * The relay thread allocates nothing per packet: sources, recorders and their buffers are
+ * allocated here, on the loop thread, when they start.
+ */
+
+#define MEDIA_RATE     8000 /* samples per second of every local source and recording */
+#define MEDIA_FRAME    160  /* samples per 20 ms packet */
+#define MEDIA_PLAY_MAX 32   /* sounds in one media_leg_play() */
+
+/* Decoded samples of one file (8 kHz mono signed 16-bit), refcounted: mem_deref() releases. */
+struct media_sound;
+
+/* Loads a WAV file (PCM 8/16-bit, mu-law or A-law, mono or stereo mixed down, any rate
+ * converted to 8 kHz by linear interpolation) or returns the cached one; *sp gets a reference.
+ * ENOENT (missing), EINVAL (not a WAV this reads: the log says why), ENOMEM. The cache is
+ * process-wide; an entry whose file changed on disk (mtime, size) is reloaded. */
+int media_sound_load(struct media_sound **sp, const char *path);
+/* Number of samples and the samples (for tests and the tools). */
+size_t media_sound_len(const struct media_sound *s);
+const int16_t *media_sound_samples(const struct media_sound *s);
+/* Sounds held in the cache now (entries, bytes of samples). */
+void media_sound_cache_stats(size_t *entries, size_t *bytes);
+
+/* Finds a sound file the way Asterisk does: `name` with a leading '/' is a path (".wav" added
+ * when it has no extension); else `dir`/`lang`/`name`.wav, then, for a language with a region
+ * ("ja_JP"), `dir`/ja/`name`.wav, then `dir`/`name`.wav (lang NULL or "" skips the language).
+ * Writes the path found into buf. 0, ENOENT (buf holds the last path tried), ENAMETOOLONG,
+ * EINVAL (a name with "..": sound names never leave the sounds directory). */
+int media_sound_find(char *buf, size_t size, const char *dir, const char *lang, const char *name);
+
+/* Plays sounds[0..n-1] in order out of the leg (references are taken; the caller keeps its
+ * own), from the start; `loop` restarts after the last (music on hold), else MEDIA_EV_PLAY_DONE
+ * when the last ends. n == 0 plays silence until stopped. EINVAL, ENOTSUP (the leg's codec is
+ * not PCMU/PCMA), ENOMEM. */
+int media_leg_play(struct media_leg *leg, struct media_sound *const *sounds, size_t n, bool loop);
+/* Plays a tone in Asterisk's indications.conf syntax: comma-separated parts "f1[+f2][/ms]"
+ * ("!" before a part: played once, not repeated; a part without /ms lasts forever), e.g.
+ * "1004" (Milliwatt), "440+480/2000,0/4000" (ringback), "!1000/500" (beep). A list whose parts
+ * are all "!" ends with MEDIA_EV_PLAY_DONE. Generated by spandsp at -10 dBm0 (0 dBm0 for a
+ * single 1004 Hz part: Milliwatt). EINVAL for a bad spec. */
+int media_leg_tone(struct media_leg *leg, const char *spec);
+/* Sends back what the leg's peer sends (Echo()), RTP payload as received. */
+int media_leg_echo(struct media_leg *leg);
+/* Ends the source (play, tone, echo). Safe when there is none. */
+void media_leg_stop(struct media_leg *leg);
+
+/* What the leg does as an endpoint now (for `core show channels verbose`). */
+enum media_src_type {
+	MEDIA_SRC_NONE,
+	MEDIA_SRC_PLAY,
+	MEDIA_SRC_TONE,
+	MEDIA_SRC_ECHO,
+};
+struct media_ep_state {
+	enum media_src_type src;
+	bool loop;	    /* MEDIA_SRC_PLAY: looping (music on hold) */
+	bool recording;	    /* a recorder is on */
+	bool monitoring;    /* a monitor is on */
+	bool bridged;
+	uint32_t played_ms; /* of the current source */
+	uint32_t recorded_ms;
+};
+int media_leg_ep_state(const struct media_leg *leg, struct media_ep_state *out);
+
+/* Recording what the leg's peer sends. */
+struct media_rec_opts {
+	uint32_t silence_ms;	/* MEDIA_EV_SILENCE after this much silence following sound;
+				 * 0: no detection */
+	uint32_t threshold;	/* a 20 ms frame whose mean absolute sample is below this is
+				 * silence; 0: MEDIA_SILENCE_THRESHOLD */
+	bool append;		/* add to an existing WAV of ours instead of replacing it */
+};
+#define MEDIA_SILENCE_THRESHOLD 256 /* mean |sample| (16-bit): about -42 dBm0 */
+
+struct media_rec_result {
+	uint32_t samples;    /* written (after trimming) */
+	bool heard;	     /* some frame was above the threshold */
+};
+
+/* Starts writing what the leg's peer sends to a new WAV file at `path` (8 kHz mono 16-bit
+ * PCM; created with mode 0640, replaced atomically: written to path.tmp and renamed at stop).
+ * Writes are batched (one write per second of audio). EBUSY (already recording), errno of
+ * open(). */
+int media_leg_record(struct media_leg *leg, const char *path, const struct media_rec_opts *o);
+/* Stops the recorder: drops the last `trim_ms` of audio (the silence that ended it, the
+ * key press), finishes the header, renames into place. `res` may be NULL. ENOENT when not
+ * recording; a write error's errno (the partial file is removed). */
+int media_leg_record_stop(struct media_leg *leg, uint32_t trim_ms, struct media_rec_result *res);
+
+/* MixMonitor: writes what the leg's peer sends and what the leg sends to it (relayed or
+ * generated), mixed, to one WAV at `path` (renamed into place at stop). EBUSY when one runs. */
+int media_leg_monitor(struct media_leg *leg, const char *path);
+/* Stops and finishes the monitor's file. ENOENT when there is none. */
+int media_leg_monitor_stop(struct media_leg *leg);
+
+/* WAV helpers (also used by voicemail): the 44-byte header of an 8 kHz mono 16-bit PCM file
+ * holding `samples` samples. */
+void media_wav_header(uint8_t hdr[44], uint32_t samples);
 
 #endif /* MIKAKA_MEDIA_H */

@@ -94,6 +94,15 @@ enum pbx_act_type {
 	PBX_ACT_CONGESTION, /* Congestion(): answer congestion, the call ends */
 	PBX_ACT_HANGUP,	    /* Hangup(cause) or a dialplan error: hang up with cause */
 	PBX_ACT_END,	    /* nothing more to run (off the end of an extension, or after h) */
+	/* Local media (see struct pbx_media): the host does it, then calls
+	 * pbx_chan_media_done() with the outcome and runs again. */
+	PBX_ACT_PLAY,	     /* play media.files, then collect digits as media says */
+	PBX_ACT_TONE,	     /* play media.tone for media.duration_ms (0: until hangup) */
+	PBX_ACT_ECHO,	     /* echo the caller's audio until '#' or hangup */
+	PBX_ACT_MOH,	     /* music on hold of media.moh_class for media.duration_ms (0: ever) */
+	PBX_ACT_RECORD,	     /* record the caller to media.path */
+	PBX_ACT_MIXMONITOR,  /* start recording both directions to media.path; no media_done */
+	PBX_ACT_STOPMIXMONITOR, /* stop it; no media_done */
 };
 
 enum pbx_dial_opt {
@@ -118,11 +127,70 @@ struct pbx_dial {
 	const char *moh_class; /* m(class), else NULL */
 };
 
+#define PBX_MEDIA_FILES_MAX 32 /* sounds in one Playback/Background (the rest are dropped) */
+#define PBX_DIGITS_MAX	    64 /* digits one Read or extension collection keeps */
+
+/* Options of PBX_ACT_RECORD (Asterisk's Record() letters). */
+enum pbx_record_opt {
+	PBX_REC_OPT_a = 1 << 0, /* append to an existing recording */
+	PBX_REC_OPT_n = 1 << 1, /* do not answer */
+	PBX_REC_OPT_q = 1 << 2, /* quiet: no beep */
+	PBX_REC_OPT_s = 1 << 3, /* skip when the call is not answered */
+	PBX_REC_OPT_t = 1 << 4, /* '*' ends the recording instead of '#' */
+	PBX_REC_OPT_x = 1 << 5, /* no key ends it (only silence, the limit or hangup) */
+	PBX_REC_OPT_k = 1 << 6, /* keep the file on hangup */
+	PBX_REC_OPT_y = 1 << 7, /* any key ends it */
+};
+
+/* What a local media action asks the host for. Strings live in the channel until its next
+ * pbx_chan_run() or free.
+ * The host's side of PBX_ACT_PLAY: answer the call first when `answer` is set (and it is not
+ * answered yet); play files[0..nfiles-1] (sound names, found with media_sound_find() in the
+ * configured sounds directory for `language`; a missing one is skipped with a warning and
+ * makes the result PBX_MEDIA_FAILED unless another played); a digit in `stop_digits` stops the
+ * playback and is the first digit collected. Then, while fewer than `max_digits` digits were
+ * collected (0: none to collect), wait `timeout_ms` for the first (after the prompt) and
+ * `digit_timeout_ms` for each next one; a digit in `term_digits` ends the collection (not
+ * kept). Digits received while no media action runs are queued and count as pressed first. */
+struct pbx_media {
+	const char *files[PBX_MEDIA_FILES_MAX];
+	size_t nfiles;
+	const char *language; /* CHANNEL(language) / ${language}; "" for none (default "en") */
+	bool answer;	      /* answer first if still unanswered */
+	const char *stop_digits; /* "" none */
+	unsigned max_digits;
+	unsigned timeout_ms;	   /* first digit (0: do not wait) */
+	unsigned digit_timeout_ms; /* next digits */
+	const char *term_digits;   /* "" none */
+	/* PBX_ACT_TONE, PBX_ACT_MOH */
+	const char *tone;	   /* media_leg_tone() syntax */
+	const char *moh_class;	   /* "" or NULL: "default" */
+	unsigned duration_ms;	   /* 0: until hangup */
+	/* PBX_ACT_RECORD, PBX_ACT_MIXMONITOR */
+	const char *path;	   /* file name without the format extension */
+	const char *format;	   /* "wav" */
+	unsigned silence_ms;	   /* end after this much silence (0: no) */
+	unsigned max_ms;	   /* limit (0: none) */
+	unsigned rec_opts;	   /* enum pbx_record_opt */
+	const char *end_digits;	   /* keys that end the recording ("#", "*", every key, "") */
+};
+
+/* The outcome the host reports with pbx_chan_media_done(). */
+enum pbx_media_status {
+	PBX_MEDIA_OK,	   /* played to the end / recording ended by a key / collected */
+	PBX_MEDIA_DIGITS,  /* ended by a digit (digits given) */
+	PBX_MEDIA_TIMEOUT, /* no digit in time / recording limit reached */
+	PBX_MEDIA_SILENCE, /* recording ended by silence */
+	PBX_MEDIA_SKIP,	   /* recording skipped (s option, unanswered) */
+	PBX_MEDIA_FAILED,  /* missing file, codec not playable, write error */
+};
+
 struct pbx_action {
 	enum pbx_act_type type;
 	unsigned wait_ms; /* PBX_ACT_WAIT */
 	unsigned cause;	  /* PBX_ACT_HANGUP: Q.850 cause */
 	struct pbx_dial dial;
+	struct pbx_media media; /* PBX_ACT_PLAY .. PBX_ACT_STOPMIXMONITOR */
 };
 
 /* Starts a call in `context` at `exten` (NULL or "" is "s"), priority 1, holding a reference to
@@ -146,6 +214,15 @@ int pbx_chan_hangup(struct pbx_chan *ch);
 /* A timeout the host tracks (absolute or digit timeout) fired: jumps to the `t` extension of the
  * current context (0), or ENOENT when it has none. */
 int pbx_chan_timeout(struct pbx_chan *ch);
+/* The host finished the last PBX_ACT_PLAY/TONE/ECHO/MOH/RECORD with status and the digits
+ * collected (NULL: none). The channel sets the application's variables (PLAYBACKSTATUS,
+ * BACKGROUNDSTATUS, READSTATUS and Read's variable, RECORD_STATUS) and decides where to go on:
+ * Background/WaitExten digits collect an extension (matching extensions jump to EXTEN,1, else
+ * `i`), a WaitExten timeout goes to `t`. Then call pbx_chan_run(). EINVAL when no media action
+ * is pending. */
+int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status status, const char *digits);
+/* The channel's language (CHANNEL(language), ${language}), "" when unset. */
+const char *pbx_chan_language(struct pbx_chan *ch);
 
 /* Sets a channel variable (DIALSTATUS, HANGUPCAUSE, ...); a NULL value removes it. "CALLERID(num)"
  * and "CALLERID(name)" set the caller ID. EINVAL for an empty name, ENOSPC past the limit. */
