@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ int media_alloc(struct media **mp, struct loop *loop, const struct media_config 
 		m->cfg = *cfg;
 	else
 		media_config_init(&m->cfg);
-	m->epfd = m->wakefd = m->eventfd = -1;
+	m->epfd = m->wakefd = m->eventfd = m->timerfd = -1;
 	*mp = m;
 	return 0;
 }
@@ -61,6 +62,13 @@ static int media_start(struct media *m)
 		goto fail;
 	}
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->wakefd, &ev) < 0) {
+		err = errno;
+		goto fail;
+	}
+	/* The local endpoints' 20 ms clock: disarmed (costs nothing) while no leg has one. */
+	m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev.data.u64 = UINT64_MAX - 1;
+	if (m->timerfd < 0 || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->timerfd, &ev) < 0) {
 		err = errno;
 		goto fail;
 	}
@@ -104,7 +112,9 @@ fail:
 		close(m->wakefd);
 	if (m->eventfd >= 0)
 		close(m->eventfd);
-	m->epfd = m->wakefd = m->eventfd = -1;
+	if (m->timerfd >= 0)
+		close(m->timerfd);
+	m->epfd = m->wakefd = m->eventfd = m->timerfd = -1;
 	media_ports_reset(&m->ports);
 	return err;
 }
@@ -125,6 +135,7 @@ void media_free(struct media *m)
 		close(m->epfd);
 		close(m->wakefd);
 		close(m->eventfd);
+		close(m->timerfd);
 		for (uint32_t i = 0; i < m->nslots; i++) {
 			if (m->slots[i]) /* a leg the caller forgot: detach it from the engine */
 				m->slots[i]->m = NULL;
@@ -560,6 +571,8 @@ void media_leg_free(struct media_leg *leg)
 	if (!leg)
 		return;
 	m = leg->m;
+	if (m)
+		media_ep_free(leg); /* finishes its recordings */
 	if (m) {
 		pthread_mutex_lock(&m->mu);
 		unbridge_locked(leg);
@@ -695,6 +708,10 @@ void media_leg_recompute(struct media_leg *in)
 			if (is_g711(x.codec) && leg_inband(in) && leg_events(out) &&
 			    !media_dtmf_alloc_rx(in))
 				x.detect = 1;
+		} else if (in->ep && is_g711(x.codec) && leg_inband(in) &&
+			   in->fmt.dtmf != MEDIA_DTMF_INFO && !media_dtmf_alloc_rx(in)) {
+			/* A local endpoint hears in-band digits itself. */
+			x.detect = 1;
 		}
 		xl_set(in, f->fmt[i].pt_rx, &x, &idx);
 		/* Peers sometimes send with their own numbers: accept those too. */

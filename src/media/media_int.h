@@ -203,8 +203,83 @@ struct media_pool {
 	uint32_t count;
 };
 
+/* ---------------------------------------------------------------------------------------------
+ * Local endpoints (endpoint.c, sound.c).
+ */
+#ifndef MEDIA_SOUNDS_DIR
+#define MEDIA_SOUNDS_DIR "/usr/share/asterisk/sounds" /* Debian's asterisk-core-sounds-* */
+#endif
+#define MEDIA_REC_BUF	 MEDIA_RATE /* samples a recorder batches per write (1 s) */
+#define MEDIA_MON_RING	 2048	    /* samples of a monitor's mixing ring (256 ms) */
+#define MEDIA_MON_LAG	 320	    /* samples packets are placed ahead of the output (40 ms) */
+#define MEDIA_TONE_PARTS 8
+#define MEDIA_TICKS_MAX	 5 /* frames made up for at most after a late timer */
+
+/* Decodes a sound file's bytes (WAV by its header, raw by the path's extension: .sln/.raw/.pcm
+ * 8 kHz 16-bit, .ulaw, .alaw) into malloc'ed 8 kHz mono samples. EINVAL, ENOMEM. */
+int media_sound_parse(const uint8_t *buf, size_t len, const char *path, int16_t **outp,
+		      size_t *np);
+int16_t media_ulaw2lin(uint8_t u);
+int16_t media_alaw2lin(uint8_t a);
+uint8_t media_lin2ulaw(int16_t s);
+uint8_t media_lin2alaw(int16_t s);
+
+/* A WAV being written (the relay thread appends, the loop thread opens and finishes it). */
+struct media_rec {
+	int fd;
+	char *path, *tmp;
+	uint32_t samples; /* in the file + in buf */
+	int16_t *buf;	  /* MEDIA_REC_BUF */
+	uint32_t nbuf;
+	int err;
+	/* silence detection */
+	uint32_t silence_ms, threshold, silent_ms;
+	bool heard, silence_sent;
+};
+
+struct media_mon {
+	struct media_rec rec;
+	int32_t ring[MEDIA_MON_RING];
+	uint64_t out_pos;
+	uint64_t pos[2]; /* 0: what the peer sends, 1: what the leg sends */
+};
+
+struct media_tone_part {
+	void *desc; /* spandsp tone_gen_descriptor_t */
+	uint32_t samples; /* 0: forever */
+	bool once;
+};
+
+struct media_ep {
+	enum media_src_type src;
+	bool src_started; /* first packet (marker) sent */
+	/* MEDIA_SRC_PLAY */
+	struct media_sound *sounds[MEDIA_PLAY_MAX]; /* references (released on the loop thread) */
+	size_t nsounds, cur, pos;
+	bool loop;
+	/* MEDIA_SRC_TONE */
+	struct media_tone_part parts[MEDIA_TONE_PARTS];
+	size_t nparts, part;
+	uint32_t part_done;
+	void *tg; /* spandsp tone_gen_state_t */
+	uint64_t played;   /* samples of the current source */
+	uint32_t echo_ts;
+	struct media_rec *rec;
+	struct media_mon *mon;
+};
+
+/* endpoint.c (relay thread, under the lock) */
+void media_ep_tick(struct media *m, struct media_leg *leg);
+void media_ep_rx(struct media *m, struct media_leg *leg, const uint8_t *pl, size_t len,
+		 enum sdp_codec codec);
+/* A frame (G.711 payload) going out of leg that was relayed: for its monitor. */
+void media_ep_tx(struct media_leg *leg, const uint8_t *pl, size_t len, enum sdp_codec codec);
+/* Loop thread: frees the leg's endpoint state (recorder and monitor files are finished). */
+void media_ep_free(struct media_leg *leg);
+
 struct media_leg {
 	struct media *m;
+	struct media_ep *ep; /* local endpoint state, NULL on plain relay legs */
 	uint32_t slot;
 	uint32_t gen;
 	struct media_pair *pair;
@@ -293,6 +368,8 @@ struct media {
 	uint64_t last_timeout_check;
 	uint64_t now;	/* relay thread: time of the current batch (ms) */
 	bool dtmf_scan; /* some leg is sending DTMF: tick every MEDIA_TICK_MS */
+	int timerfd;	/* the endpoints' 20 ms clock (armed while neps > 0) */
+	uint32_t neps;	/* legs with endpoint state */
 };
 
 /* relay.c */

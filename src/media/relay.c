@@ -310,6 +310,9 @@ static bool rtp_one(struct media *m, struct media_leg *in, struct rx_batch *b, u
 	uint8_t *pl = buf + h.hdr_len;
 	bool fwd_te = false;
 
+	if (in->ep && xl->codec != SDP_CODEC_TE)
+		media_ep_rx(m, in, pl, h.payload_len, (enum sdp_codec)xl->codec);
+
 	if (xl->codec == SDP_CODEC_TE)
 		fwd_te = handle_te(m, in, xl, pl, h.payload_len, &h);
 	else if (xl->detect)
@@ -321,9 +324,9 @@ static bool rtp_one(struct media *m, struct media_leg *in, struct rx_batch *b, u
 	const struct sa *dst = leg_dst(out);
 	if (!dst)
 		return false;
-	if (xl->codec == SDP_CODEC_TE ? !fwd_te
+	if (xl->codec == SDP_CODEC_TE ? !fwd_te || (out->ep && out->ep->src)
 				      : (out->dout.active || (xl->detect && in->det_digit) ||
-					 xl->act == MEDIA_ACT_DROP)) {
+					 xl->act == MEDIA_ACT_DROP || (out->ep && out->ep->src))) {
 		/* Replaced by what the relay generates (tones, events) or not wanted there. */
 		out_suppress(&out->out, h.ssrc);
 		return false;
@@ -338,6 +341,9 @@ static bool rtp_one(struct media *m, struct media_leg *in, struct rx_batch *b, u
 	if (xl->out_pt != h.pt)
 		buf[1] = (uint8_t)((buf[1] & 0x80) | xl->out_pt);
 	out_pass(&out->out, buf, h.ssrc, h.seq, h.ts);
+	/* The monitor hears the plain payload, before any encryption. */
+	if (out->ep && out->ep->mon && out->fmt.nfmt)
+		media_ep_tx(out, pl, h.payload_len, (enum sdp_codec)out->fmt.fmt[0].codec);
 	if (out->srtp_tx && media_srtp_protect(out, buf, &len, false)) {
 		m->cnt.srtp_bad++;
 		return false;
@@ -511,6 +517,20 @@ void *media_relay_main(void *arg)
 		m->now = media_now_ms();
 		for (int i = 0; i < n; i++) {
 			uint64_t d = evs[i].data.u64;
+			if (d == UINT64_MAX - 1) {
+				uint64_t ticks = 0;
+				if (read(m->timerfd, &ticks, sizeof(ticks)) < 0)
+					ticks = 0;
+				if (ticks > MEDIA_TICKS_MAX)
+					ticks = MEDIA_TICKS_MAX; /* a stall is not made up in a burst */
+				for (uint32_t s = 0; s < m->nslots && ticks; s++) {
+					struct media_leg *el = m->slots[s];
+					if (el && el->ep)
+						for (uint64_t k = 0; k < ticks; k++)
+							media_ep_tick(m, el);
+				}
+				continue;
+			}
 			if (d == UINT64_MAX) {
 				uint64_t v;
 				if (read(m->wakefd, &v, sizeof(v)) < 0) {
