@@ -10,6 +10,10 @@
 
 #define LOG_MODULE "pbx"
 
+/* Asterisk's defaults for TIMEOUT(digit) and TIMEOUT(response). */
+#define PBX_TIMEOUT_DIGIT_MS	5000
+#define PBX_TIMEOUT_RESPONSE_MS 10000
+
 /* Channel variables one call may hold. */
 #define PBX_CHAN_VARS_MAX 256
 /* Longest Wait(). */
@@ -40,6 +44,19 @@ struct pbx_chan {
 	char prio_buf[16];
 	struct mbuf args;    /* the current application's substituted arguments */
 	struct mbuf dialbuf; /* the strings of the last PBX_ACT_DIAL */
+	/* Local media applications. */
+	struct mbuf mediabuf;	 /* the strings of the last media action */
+	char *language;		 /* CHANNEL(language) */
+	unsigned to_digit_ms;	 /* TIMEOUT(digit) */
+	unsigned to_response_ms; /* TIMEOUT(response) */
+	enum pbx_app pending;	 /* the application waiting for pbx_chan_media_done() */
+	char *read_var;		 /* Read()'s variable */
+	unsigned read_left;	 /* Read() attempts left after this one */
+	bool read_retry;	 /* Read() runs again: keep read_left */
+	char *bg_context;	 /* Background()'s context argument, else NULL */
+	char coll[PBX_DIGITS_MAX + 1]; /* extension being collected (Background, WaitExten) */
+	bool coll_more;		 /* next run: collect one more digit */
+	bool hangup_next;	 /* next run: hang up (WaitExten timed out, no `t`) */
 };
 
 enum step {
@@ -112,6 +129,10 @@ int pbx_chan_alloc(struct pbx_chan **chp, struct dialplan *dp, const char *conte
 	ch->prio = 1;
 	mbuf_init(&ch->args);
 	mbuf_init(&ch->dialbuf);
+	mbuf_init(&ch->mediabuf);
+	ch->to_digit_ms = PBX_TIMEOUT_DIGIT_MS;
+	ch->to_response_ms = PBX_TIMEOUT_RESPONSE_MS;
+	ch->pending = PBX_APP_COUNT;
 	ch->dp = mem_ref(dp);
 	*chp = ch;
 	return 0;
@@ -131,6 +152,10 @@ void pbx_chan_free(struct pbx_chan *ch)
 	free(ch->cid_name);
 	mbuf_reset(&ch->args);
 	mbuf_reset(&ch->dialbuf);
+	mbuf_reset(&ch->mediabuf);
+	free(ch->language);
+	free(ch->read_var);
+	free(ch->bg_context);
 	mem_deref(ch->dp);
 	free(ch);
 }
@@ -260,6 +285,37 @@ static int set_var_n(struct pbx_chan *ch, const char *name, size_t n, const char
 		if (pl_caseeq_str(&what, "all"))
 			return set_callerid_all(ch, value, vlen);
 		return EINVAL;
+	}
+	if (nm.l > 8 && !strncasecmp(nm.p, "CHANNEL(", 8) && nm.p[nm.l - 1] == ')') {
+		struct pl what = pl_from(nm.p + 8, nm.l - 9);
+
+		pl_trim(&what);
+		if (!pl_caseeq_str(&what, "language"))
+			return EINVAL;
+		if (!value)
+			value = "", vlen = 0;
+		if (memchr(value, '/', vlen) || (vlen >= 2 && strstr(value, "..")))
+			return EINVAL; /* it becomes a directory name */
+		return set_str(&ch->language, value, vlen);
+	}
+	if (nm.l > 8 && !strncasecmp(nm.p, "TIMEOUT(", 8) && nm.p[nm.l - 1] == ')') {
+		struct pl what = pl_from(nm.p + 8, nm.l - 9);
+		char num[32];
+		double v;
+
+		pl_trim(&what);
+		snprintf(num, sizeof(num), "%.*s", (int)MIN(vlen, sizeof(num) - 1),
+			 value ? value : "");
+		v = strtod(num, NULL);
+		if (!(v >= 0) || v > 86400)
+			return EINVAL;
+		if (pl_caseeq_str(&what, "digit"))
+			ch->to_digit_ms = (unsigned)(v * 1000 + 0.5);
+		else if (pl_caseeq_str(&what, "response"))
+			ch->to_response_ms = (unsigned)(v * 1000 + 0.5);
+		else if (!pl_caseeq_str(&what, "absolute"))
+			return EINVAL;
+		return 0; /* TIMEOUT(absolute) is accepted and not enforced */
 	}
 	if (pl_chr(&nm, '('))
 		return EINVAL; /* a function we cannot write */
@@ -657,6 +713,583 @@ static unsigned parse_cause(const char *s)
 	return (unsigned)v;
 }
 
+/* ---- local media applications ---------------------------------------------------------------- */
+
+const char *pbx_chan_language(struct pbx_chan *ch)
+{
+	const char *v;
+
+	if (!ch)
+		return "";
+	if (ch->language)
+		return ch->language;
+	v = pbx_vars_getn(&ch->vars, "language", 8);
+	return v ? v : "";
+}
+
+int pbx_chan_func_read(struct pbx_chan *ch, const struct pl *fn, const struct pl *arg,
+		       struct mbuf *mb)
+{
+	struct pl a = *arg;
+
+	pl_trim(&a);
+	if (pl_caseeq_str(fn, "CHANNEL")) {
+		if (pl_caseeq_str(&a, "language"))
+			return mbuf_write_str(mb, pbx_chan_language(ch));
+		log_warn("CHANNEL(%.*s): not supported", (int)MIN(a.l, 64), a.p);
+		return 0;
+	}
+	if (pl_caseeq_str(fn, "TIMEOUT")) {
+		unsigned ms = 0;
+
+		if (pl_caseeq_str(&a, "digit"))
+			ms = ch->to_digit_ms;
+		else if (pl_caseeq_str(&a, "response"))
+			ms = ch->to_response_ms;
+		if (ms % 1000)
+			return mbuf_printf(mb, "%.3f", ms / 1000.0);
+		return mbuf_printf(mb, "%u", ms / 1000);
+	}
+	return ENOENT;
+}
+
+size_t pbx_split_files(char *list, const char **files, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	for (char *t = strtok_r(list, "&", &save); t; t = strtok_r(NULL, "&", &save)) {
+		t = trim_inplace(t);
+		if (!*t)
+			continue;
+		if (n == max) {
+			log_warn("more than %zu sound files in one application; the rest are dropped",
+				 max);
+			break;
+		}
+		files[n++] = t;
+	}
+	return n;
+}
+
+static int add_file(struct mbuf *out, const char *name)
+{
+	if (out->end && mbuf_write(out, "&", 1))
+		return ENOMEM;
+	return mbuf_write_str(out, name);
+}
+
+int pbx_say_digits(const char *digits, struct mbuf *out)
+{
+	char name[32];
+
+	for (const char *d = digits; *d; d++) {
+		unsigned char c = (unsigned char)*d;
+
+		if (isdigit(c))
+			snprintf(name, sizeof(name), "digits/%c", c);
+		else if (c == '*')
+			snprintf(name, sizeof(name), "digits/star");
+		else if (c == '#')
+			snprintf(name, sizeof(name), "digits/pound");
+		else if (c == '-')
+			snprintf(name, sizeof(name), "digits/minus");
+		else if (isalpha(c))
+			snprintf(name, sizeof(name), "letters/%c", tolower(c));
+		else
+			continue; /* Asterisk skips what it cannot say */
+		if (add_file(out, name))
+			return ENOMEM;
+	}
+	return 0;
+}
+
+/* 0..999 */
+static int say_hundreds(unsigned v, struct mbuf *out)
+{
+	char name[32];
+
+	if (v >= 100) {
+		snprintf(name, sizeof(name), "digits/%u", v / 100);
+		if (add_file(out, name) || add_file(out, "digits/hundred"))
+			return ENOMEM;
+		v %= 100;
+	}
+	if (v >= 20) {
+		snprintf(name, sizeof(name), "digits/%u", v - v % 10);
+		if (add_file(out, name))
+			return ENOMEM;
+		v %= 10;
+		if (!v)
+			return 0;
+	}
+	if (v) {
+		snprintf(name, sizeof(name), "digits/%u", v);
+		if (add_file(out, name))
+			return ENOMEM;
+	}
+	return 0;
+}
+
+int pbx_say_number(const char *num, struct mbuf *out)
+{
+	unsigned long long v;
+	char *end;
+	bool neg = false;
+
+	while (*num == ' ')
+		num++;
+	if (*num == '-') {
+		neg = true;
+		num++;
+	}
+	if (!isdigit((unsigned char)*num))
+		return EINVAL;
+	v = strtoull(num, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (*end || v > 999999999ULL)
+		return EINVAL;
+	if (neg && add_file(out, "digits/minus"))
+		return ENOMEM;
+	if (v == 0)
+		return add_file(out, "digits/0");
+	if (v >= 1000000) {
+		if (say_hundreds((unsigned)(v / 1000000), out) || add_file(out, "digits/million"))
+			return ENOMEM;
+		v %= 1000000;
+	}
+	if (v >= 1000) {
+		if (say_hundreds((unsigned)(v / 1000), out) || add_file(out, "digits/thousand"))
+			return ENOMEM;
+		v %= 1000;
+	}
+	return v ? say_hundreds((unsigned)v, out) : 0;
+}
+
+/* Splits comma-separated arguments in place (Asterisk's standard application arguments,
+ * without quoting). Returns the count; argv beyond it is set to "". */
+static size_t split_args(char *args, char **argv, size_t max)
+{
+	size_t n = 0;
+	char *p = args;
+
+	for (size_t i = 0; i < max; i++)
+		argv[i] = (char *)"";
+	if (!*args)
+		return 0;
+	while (n < max) {
+		char *c = strchr(p, ',');
+
+		if (c && n + 1 < max)
+			*c = '\0';
+		else
+			c = NULL;
+		argv[n++] = trim_inplace(p);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return n;
+}
+
+static unsigned secs_ms(const char *s, unsigned dflt)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return dflt;
+	v = strtod(s, &end);
+	if (end == s || !(v >= 0) || v > 86400)
+		return dflt;
+	return (unsigned)(v * 1000 + 0.5);
+}
+
+/* Copies the arguments into the media buffer (their strings must outlive this run). */
+static char *media_args(struct pbx_chan *ch, const char *args)
+{
+	ch->mediabuf.end = 0;
+	if (mbuf_write_str(&ch->mediabuf, args) || mbuf_write(&ch->mediabuf, "", 1))
+		return NULL;
+	return (char *)ch->mediabuf.buf;
+}
+
+static void media_init(struct pbx_chan *ch, struct pbx_action *act, enum pbx_act_type type,
+		       enum pbx_app app)
+{
+	memset(&act->media, 0, sizeof(act->media));
+	act->type = type;
+	act->media.language = pbx_chan_language(ch);
+	act->media.stop_digits = "";
+	act->media.term_digits = "";
+	act->media.end_digits = "";
+	act->media.moh_class = "";
+	act->media.tone = "";
+	act->media.path = "";
+	act->media.format = "";
+	ch->pending = app;
+}
+
+static bool has_opt(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = opts; (p = strcasestr(p, word)); p += n) {
+		bool start = p == opts || p[-1] == '&' || p[-1] == '|' || p[-1] == ' ';
+		bool end = !p[n] || p[n] == '&' || p[n] == '|' || p[n] == ' ';
+
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
+static enum step app_playback(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[2];
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 2);
+	media_init(ch, act, PBX_ACT_PLAY, PBX_APP_PLAYBACK);
+	act->media.nfiles = pbx_split_files(argv[0], act->media.files, PBX_MEDIA_FILES_MAX);
+	act->media.answer = !has_opt(argv[1], "noanswer");
+	act->media.skip_unanswered = has_opt(argv[1], "skip");
+	if (!act->media.nfiles) {
+		log_warn("%s,%s,%u: Playback requires an argument (filename)", ch->context,
+			 ch->exten, ch->prio);
+		ch->pending = PBX_APP_COUNT;
+		return pbx_vars_setn(&ch->vars, "PLAYBACKSTATUS", 14, "FAILED", 6) ? STEP_FAIL
+										    : STEP_NEXT;
+	}
+	return STEP_HOST;
+}
+
+static enum step app_background(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[4];
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 4);
+	media_init(ch, act, PBX_ACT_PLAY, PBX_APP_BACKGROUND);
+	act->media.nfiles = pbx_split_files(argv[0], act->media.files, PBX_MEDIA_FILES_MAX);
+	act->media.answer = !strchr(argv[1], 'n');
+	act->media.skip_unanswered = strchr(argv[1], 's') != NULL;
+	act->media.stop_digits = "0123456789*#";
+	act->media.max_digits = 1;
+	if (*argv[2])
+		act->media.language = argv[2];
+	free(ch->bg_context);
+	ch->bg_context = *argv[3] ? strdup(argv[3]) : NULL;
+	ch->coll[0] = '\0';
+	return STEP_HOST;
+}
+
+static enum step app_waitexten(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[2], *m;
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 2);
+	media_init(ch, act, PBX_ACT_PLAY, PBX_APP_WAITEXTEN);
+	act->media.max_digits = 1;
+	act->media.timeout_ms = secs_ms(argv[0], ch->to_response_ms);
+	if (!act->media.timeout_ms)
+		act->media.timeout_ms = ch->to_response_ms;
+	if ((m = strchr(argv[1], 'm'))) {
+		char *close;
+
+		act->media.moh_class = "default";
+		if (m[1] == '(' && (close = strchr(m + 2, ')'))) {
+			*close = '\0';
+			act->media.moh_class = m + 2;
+		}
+	}
+	ch->coll[0] = '\0';
+	return STEP_HOST;
+}
+
+static enum step app_read(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[6];
+	unsigned long v;
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 6);
+	if (!*argv[0]) {
+		log_warn("%s,%s,%u: Read requires an argument (variable)", ch->context, ch->exten,
+			 ch->prio);
+		return pbx_vars_setn(&ch->vars, "READSTATUS", 10, "ERROR", 5) ? STEP_FAIL
+									       : STEP_NEXT;
+	}
+	media_init(ch, act, PBX_ACT_PLAY, PBX_APP_READ);
+	free(ch->read_var);
+	ch->read_var = strdup(argv[0]);
+	if (!ch->read_var)
+		return STEP_FAIL;
+	act->media.nfiles = pbx_split_files(argv[1], act->media.files, PBX_MEDIA_FILES_MAX);
+	v = strtoul(argv[2], NULL, 10);
+	act->media.max_digits = v == 0 || v > PBX_DIGITS_MAX ? PBX_DIGITS_MAX : (unsigned)v;
+	act->media.answer = !strchr(argv[3], 'n');
+	act->media.skip_unanswered = strchr(argv[3], 's') != NULL;
+	act->media.stop_digits = "0123456789*#ABCD";
+	act->media.term_digits = "#";
+	if (!ch->read_retry) {
+		v = strtoul(argv[4], NULL, 10);
+		ch->read_left = v > 1 ? (unsigned)MIN(v, 100) - 1 : 0;
+	}
+	ch->read_retry = false;
+	act->media.timeout_ms = secs_ms(argv[5], 0);
+	act->media.digit_timeout_ms = act->media.timeout_ms;
+	if (!act->media.timeout_ms) {
+		act->media.timeout_ms = ch->to_response_ms;
+		act->media.digit_timeout_ms = ch->to_digit_ms;
+	}
+	return STEP_HOST;
+}
+
+static enum step app_say(struct pbx_chan *ch, const char *args, struct pbx_action *act,
+			 bool number)
+{
+	char *argv[2], *a;
+	int err;
+
+	ch->dialbuf.end = 0;
+	if (mbuf_write_str(&ch->dialbuf, args) || mbuf_write(&ch->dialbuf, "", 1))
+		return STEP_FAIL;
+	split_args((char *)ch->dialbuf.buf, argv, 2);
+	ch->mediabuf.end = 0;
+	err = number ? pbx_say_number(argv[0], &ch->mediabuf) : pbx_say_digits(argv[0], &ch->mediabuf);
+	if (err == EINVAL) {
+		log_warn("%s,%s,%u: SayNumber: '%s' is not a number", ch->context, ch->exten,
+			 ch->prio, argv[0]);
+		return STEP_NEXT;
+	}
+	if (err || mbuf_write(&ch->mediabuf, "", 1))
+		return STEP_FAIL;
+	a = (char *)ch->mediabuf.buf;
+	media_init(ch, act, PBX_ACT_PLAY, number ? PBX_APP_SAYNUMBER : PBX_APP_SAYDIGITS);
+	act->media.nfiles = pbx_split_files(a, act->media.files, PBX_MEDIA_FILES_MAX);
+	if (!act->media.nfiles) {
+		ch->pending = PBX_APP_COUNT;
+		return STEP_NEXT;
+	}
+	return STEP_HOST;
+}
+
+/* "name.format" -> name and format (in place). */
+static bool split_format(char *file, const char **fmt)
+{
+	char *dot = strrchr(file, '.'), *slash = strrchr(file, '/');
+
+	if (!dot || (slash && dot < slash) || !dot[1] || dot == file)
+		return false;
+	*dot = '\0';
+	*fmt = dot + 1;
+	return true;
+}
+
+static enum step app_record(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[4];
+	const char *fmt;
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 4);
+	media_init(ch, act, PBX_ACT_RECORD, PBX_APP_RECORD);
+	if (!*argv[0] || !split_format(argv[0], &fmt) || strcasecmp(fmt, "wav")) {
+		log_warn("%s,%s,%u: Record(%s): needs filename.wav", ch->context, ch->exten,
+			 ch->prio, args);
+		ch->pending = PBX_APP_COUNT;
+		return pbx_vars_setn(&ch->vars, "RECORD_STATUS", 13, "ERROR", 5) ? STEP_FAIL
+										   : STEP_NEXT;
+	}
+	act->media.path = argv[0];
+	act->media.format = fmt;
+	act->media.silence_ms = secs_ms(argv[1], 0);
+	act->media.max_ms = secs_ms(argv[2], 0);
+	for (const char *o = argv[3]; *o; o++) {
+		const char *k = strchr("anqstxky", *o);
+
+		if (k)
+			act->media.rec_opts |= 1u << (k - "anqstxky");
+	}
+	act->media.answer = !(act->media.rec_opts & PBX_REC_OPT_n);
+	act->media.skip_unanswered = act->media.rec_opts & PBX_REC_OPT_s;
+	act->media.end_digits = act->media.rec_opts & PBX_REC_OPT_x   ? ""
+				: act->media.rec_opts & PBX_REC_OPT_y ? "0123456789*#ABCD"
+				: act->media.rec_opts & PBX_REC_OPT_t ? "*"
+								      : "#";
+	if (pbx_vars_setn(&ch->vars, "RECORDED_FILE", 13, argv[0], strlen(argv[0])))
+		return STEP_FAIL;
+	return STEP_HOST;
+}
+
+static enum step app_mixmonitor(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[3];
+	const char *fmt;
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 3);
+	if (!*argv[0] || !split_format(argv[0], &fmt) || strcasecmp(fmt, "wav")) {
+		log_warn("%s,%s,%u: MixMonitor(%s): needs filename.wav", ch->context, ch->exten,
+			 ch->prio, args);
+		return STEP_NEXT;
+	}
+	media_init(ch, act, PBX_ACT_MIXMONITOR, PBX_APP_COUNT);
+	act->media.path = argv[0];
+	act->media.format = fmt;
+	if (pbx_vars_setn(&ch->vars, "MIXMONITOR_FILENAME", 19, argv[0], strlen(argv[0])))
+		return STEP_FAIL;
+	return STEP_HOST;
+}
+
+static enum step app_simple_media(struct pbx_chan *ch, enum pbx_app app, const char *args,
+				  struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[2];
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 2);
+	switch (app) {
+	case PBX_APP_ECHO:
+		media_init(ch, act, PBX_ACT_ECHO, app);
+		act->media.answer = true;
+		act->media.end_digits = "#";
+		break;
+	case PBX_APP_MILLIWATT:
+		media_init(ch, act, PBX_ACT_TONE, app);
+		act->media.answer = true;
+		act->media.tone = strchr(argv[0], 'o') ? "1000" : "1004";
+		break;
+	case PBX_APP_MOH:
+		media_init(ch, act, PBX_ACT_MOH, app);
+		act->media.answer = true;
+		act->media.moh_class = *argv[0] ? argv[0] : "default";
+		act->media.duration_ms = secs_ms(argv[1], 0);
+		break;
+	default:
+		media_init(ch, act, PBX_ACT_STOPMIXMONITOR, PBX_APP_COUNT);
+		break;
+	}
+	return STEP_HOST;
+}
+
+/* The extension collected so far is complete (or no longer grows): jump to it, or `i`. */
+static int coll_finish(struct pbx_chan *ch)
+{
+	struct dp_want first = {1, NULL};
+	const char *ctxname = ch->bg_context ? ch->bg_context : ch->context;
+	const struct dp_ctx *ctx = dp_ctx_find(ch->dp, ctxname);
+	char coll[sizeof(ch->coll)];
+	char ctxcopy[256];
+	int err;
+
+	memcpy(coll, ch->coll, sizeof(coll));
+	snprintf(ctxcopy, sizeof(ctxcopy), "%s", ctxname);
+	ch->coll[0] = '\0';
+	free(ch->bg_context);
+	ch->bg_context = NULL;
+	if (ctx && dp_find(ch->dp, ctx, coll, &first, NULL))
+		return set_loc(ch, ctxcopy, coll, 1);
+	if (ctx && dp_find(ch->dp, ctx, "i", &first, NULL)) {
+		err = pbx_vars_setn(&ch->vars, "INVALID_EXTEN", 13, coll, strlen(coll));
+		return err ? err : set_loc(ch, ctxcopy, "i", 1);
+	}
+	log_notice("%s,%s,%u: invalid extension '%s' and no 'i' extension in '%s'; hanging up",
+		   ch->context, ch->exten, ch->prio, coll, ctxcopy);
+	ch->hangup_next = true;
+	return 0;
+}
+
+static int coll_add(struct pbx_chan *ch, const char *digits)
+{
+	size_t have = strlen(ch->coll);
+	const char *ctxname = ch->bg_context ? ch->bg_context : ch->context;
+
+	snprintf(ch->coll + have, sizeof(ch->coll) - have, "%s", digits);
+	if (strlen(ch->coll) < PBX_DIGITS_MAX &&
+	    dp_can_match_more(ch->dp, dp_ctx_find(ch->dp, ctxname), ch->coll)) {
+		ch->coll_more = true;
+		return 0;
+	}
+	return coll_finish(ch);
+}
+
+static int setv(struct pbx_chan *ch, const char *name, const char *value)
+{
+	return pbx_vars_setn(&ch->vars, name, strlen(name), value, strlen(value));
+}
+
+int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits)
+{
+	enum pbx_app app;
+
+	if (!ch || ch->pending == PBX_APP_COUNT)
+		return EINVAL;
+	app = ch->pending;
+	ch->pending = PBX_APP_COUNT;
+	if (!digits)
+		digits = "";
+	switch (app) {
+	case PBX_APP_PLAYBACK:
+		return setv(ch, "PLAYBACKSTATUS", st == PBX_MEDIA_FAILED ? "FAILED" : "SUCCESS");
+	case PBX_APP_BACKGROUND: {
+		int err = setv(ch, "BACKGROUNDSTATUS", st == PBX_MEDIA_FAILED ? "FAILED" : "SUCCESS");
+
+		if (err || !*digits || ch->in_h)
+			return err;
+		return coll_add(ch, digits);
+	}
+	case PBX_APP_WAITEXTEN:
+		if (*digits)
+			return coll_add(ch, digits);
+		if (ch->coll[0])
+			return coll_finish(ch); /* no further digit: what was dialled is it */
+		if (pbx_chan_timeout(ch) == 0)
+			return 0;
+		log_notice("%s,%s,%u: WaitExten timed out and there is no 't' extension; hanging up",
+			   ch->context, ch->exten, ch->prio);
+		ch->hangup_next = true;
+		return 0;
+	case PBX_APP_READ: {
+		int err;
+
+		if (!*digits && st == PBX_MEDIA_TIMEOUT && ch->read_left) {
+			ch->read_left--;
+			ch->read_retry = true;
+			ch->prio--; /* the same Read again */
+			return 0;
+		}
+		err = setv(ch, ch->read_var ? ch->read_var : "READ", digits);
+		if (!err)
+			err = setv(ch, "READSTATUS",
+				   st == PBX_MEDIA_FAILED  ? "ERROR"
+				   : st == PBX_MEDIA_SKIP  ? "SKIPPED"
+				   : !*digits && st == PBX_MEDIA_TIMEOUT ? "TIMEOUT"
+									  : "OK");
+		return err;
+	}
+	case PBX_APP_RECORD:
+		return setv(ch, "RECORD_STATUS",
+			    st == PBX_MEDIA_SILENCE   ? "SILENCE"
+			    : st == PBX_MEDIA_TIMEOUT ? "TIMEOUT"
+			    : st == PBX_MEDIA_SKIP    ? "SKIP"
+			    : st == PBX_MEDIA_FAILED  ? "ERROR"
+						      : "DTMF");
+	default:
+		return 0;
+	}
+}
+
 static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct pbx_action *act)
 {
 	struct pbx_env env = {ch, NULL, 0};
@@ -675,6 +1308,17 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		case PBX_APP_RINGING:
 		case PBX_APP_WAIT:
 		case PBX_APP_DIAL:
+		case PBX_APP_PLAYBACK:
+		case PBX_APP_BACKGROUND:
+		case PBX_APP_WAITEXTEN:
+		case PBX_APP_READ:
+		case PBX_APP_SAYDIGITS:
+		case PBX_APP_SAYNUMBER:
+		case PBX_APP_ECHO:
+		case PBX_APP_RECORD:
+		case PBX_APP_MILLIWATT:
+		case PBX_APP_MOH:
+		case PBX_APP_MIXMONITOR:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -751,6 +1395,27 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		act->type = PBX_ACT_DIAL;
 		return STEP_HOST;
 	}
+	case PBX_APP_PLAYBACK:
+		return app_playback(ch, args, act);
+	case PBX_APP_BACKGROUND:
+		return app_background(ch, args, act);
+	case PBX_APP_WAITEXTEN:
+		return app_waitexten(ch, args, act);
+	case PBX_APP_READ:
+		return app_read(ch, args, act);
+	case PBX_APP_SAYDIGITS:
+		return app_say(ch, args, act, false);
+	case PBX_APP_SAYNUMBER:
+		return app_say(ch, args, act, true);
+	case PBX_APP_RECORD:
+		return app_record(ch, args, act);
+	case PBX_APP_MIXMONITOR:
+		return app_mixmonitor(ch, args, act);
+	case PBX_APP_ECHO:
+	case PBX_APP_MILLIWATT:
+	case PBX_APP_MOH:
+	case PBX_APP_STOPMIXMONITOR:
+		return app_simple_media(ch, p->app, args, act);
 	case PBX_APP_COUNT:
 		break;
 	}
@@ -792,8 +1457,24 @@ int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act)
 	if (!ch || !act)
 		return EINVAL;
 	memset(act, 0, sizeof(*act));
+	ch->pending = PBX_APP_COUNT; /* a media action the host never finished is abandoned */
 	if (ch->done) {
 		act->type = PBX_ACT_END;
+		return 0;
+	}
+	if (ch->hangup_next) {
+		ch->hangup_next = false;
+		ch->done = true;
+		act->type = ch->in_h ? PBX_ACT_END : PBX_ACT_HANGUP;
+		act->cause = PBX_CAUSE_NORMAL;
+		return 0;
+	}
+	if (ch->coll_more && !ch->in_h) {
+		/* Background/WaitExten digits that may grow into a longer extension. */
+		ch->coll_more = false;
+		media_init(ch, act, PBX_ACT_PLAY, PBX_APP_WAITEXTEN);
+		act->media.max_digits = 1;
+		act->media.timeout_ms = ch->to_digit_ms ? ch->to_digit_ms : 1;
 		return 0;
 	}
 	for (unsigned steps = 0;; steps++) {

@@ -34,6 +34,18 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_VERBOSE] = "Verbose",
     [PBX_APP_LOG] = "Log",
     [PBX_APP_DIAL] = "Dial",
+    [PBX_APP_PLAYBACK] = "Playback",
+    [PBX_APP_BACKGROUND] = "Background",
+    [PBX_APP_WAITEXTEN] = "WaitExten",
+    [PBX_APP_READ] = "Read",
+    [PBX_APP_SAYDIGITS] = "SayDigits",
+    [PBX_APP_SAYNUMBER] = "SayNumber",
+    [PBX_APP_ECHO] = "Echo",
+    [PBX_APP_RECORD] = "Record",
+    [PBX_APP_MILLIWATT] = "Milliwatt",
+    [PBX_APP_MOH] = "MusicOnHold",
+    [PBX_APP_MIXMONITOR] = "MixMonitor",
+    [PBX_APP_STOPMIXMONITOR] = "StopMixMonitor",
 };
 
 const char *pbx_app_name(enum pbx_app app)
@@ -596,6 +608,95 @@ int dialplan_find(const struct dialplan *dp, const char *context, const char *ex
 	if (namep)
 		*namep = e->name;
 	return 0;
+}
+
+/* One pattern character against one digit: X, Z, N, [set] or a literal; *adv gets the
+ * pattern characters used. -1 for a malformed set. */
+static int pat_char_match(const char *p, char c, size_t *adv)
+{
+	char u = (char)toupper((unsigned char)*p);
+
+	*adv = 1;
+	if (u == 'X')
+		return c >= '0' && c <= '9';
+	if (u == 'Z')
+		return c >= '1' && c <= '9';
+	if (u == 'N')
+		return c >= '2' && c <= '9';
+	if (*p == '[') {
+		const char *e = strchr(p, ']');
+		bool hit = false;
+
+		if (!e)
+			return -1;
+		*adv = (size_t)(e - p) + 1;
+		for (const char *q = p + 1; q < e; q++) {
+			if (q + 2 < e && q[1] == '-') {
+				if (c >= q[0] && c <= q[2])
+					hit = true;
+				q += 2;
+			} else if (*q == c) {
+				hit = true;
+			}
+		}
+		return hit;
+	}
+	return *p == c;
+}
+
+bool dp_ext_match_more(const char *name, const char *exten)
+{
+	size_t adv;
+
+	if (name[0] != '_') {
+		const char *e = exten;
+
+		for (const char *n = name; *n; n++) {
+			if (*n == '-' || *n == ' ')
+				continue;
+			if (!*e)
+				return true; /* exten used up, the name goes on */
+			if (*n != *e)
+				return false;
+			e++;
+		}
+		return false;
+	}
+	const char *p = name + 1;
+	for (const char *e = exten; *e; e++) {
+		while (*p == '-' || *p == ' ')
+			p++;
+		if (!*p)
+			return false;
+		if (*p == '.' || *p == '!')
+			return true;
+		int r = pat_char_match(p, *e, &adv);
+		if (r <= 0)
+			return false;
+		p += adv;
+	}
+	while (*p == '-' || *p == ' ')
+		p++;
+	return *p != '\0';
+}
+
+static bool can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten,
+			   unsigned depth)
+{
+	if (!ctx || depth > 32)
+		return false;
+	for (size_t i = 0; i < ctx->nexts; i++)
+		if (dp_ext_match_more(ctx->exts[i]->name, exten))
+			return true;
+	for (size_t i = 0; i < ctx->nincs; i++)
+		if (can_match_more(dp, ctx->incs[i].ctx, exten, depth + 1))
+			return true;
+	return false;
+}
+
+bool dp_can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten)
+{
+	return can_match_more(dp, ctx, exten, 0);
 }
 
 bool dialplan_has_context(const struct dialplan *dp, const char *context)

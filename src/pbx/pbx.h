@@ -172,7 +172,8 @@ struct pbx_media {
 	unsigned silence_ms;	   /* end after this much silence (0: no) */
 	unsigned max_ms;	   /* limit (0: none) */
 	unsigned rec_opts;	   /* enum pbx_record_opt */
-	const char *end_digits;	   /* keys that end the recording ("#", "*", every key, "") */
+	const char *end_digits;	   /* keys that end the recording or Echo ("#", "*", "") */
+	bool skip_unanswered;	   /* do nothing (status SKIP / success) when not answered */
 };
 
 /* The outcome the host reports with pbx_chan_media_done(). */

@@ -26,6 +26,18 @@ enum pbx_app {
 	PBX_APP_VERBOSE,
 	PBX_APP_LOG,
 	PBX_APP_DIAL,
+	PBX_APP_PLAYBACK,
+	PBX_APP_BACKGROUND,
+	PBX_APP_WAITEXTEN,
+	PBX_APP_READ,
+	PBX_APP_SAYDIGITS,
+	PBX_APP_SAYNUMBER,
+	PBX_APP_ECHO,
+	PBX_APP_RECORD,
+	PBX_APP_MILLIWATT,
+	PBX_APP_MOH,
+	PBX_APP_MIXMONITOR,
+	PBX_APP_STOPMIXMONITOR,
 	PBX_APP_COUNT
 };
 
@@ -169,6 +181,26 @@ bool pbx_truth(const char *s);
 const char *pbx_chan_lookup(struct pbx_chan *ch, const char *name, size_t nlen);
 /* The dialplan's globals of a channel. */
 const struct pbx_vars *pbx_chan_globals(const struct pbx_chan *ch);
+
+/* Whether some extension of ctx (or its includes) could match a longer string starting with
+ * `exten` (Asterisk's "matchmore"). */
+bool dp_can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten);
+/* The same for one extension name (exact or "_pattern"). */
+bool dp_ext_match_more(const char *name, const char *exten);
+
+/* Functions that read channel state: CHANNEL(language), TIMEOUT(digit|response). Appends the
+ * value and returns 0, or ENOENT when `fn` is not one of them. */
+int pbx_chan_func_read(struct pbx_chan *ch, const struct pl *fn, const struct pl *arg,
+		       struct mbuf *mb);
+
+/* Media applications' argument parsing (chan.c; exposed for the unit tests). Files of a
+ * Playback-style list "a&b&c" into files[] (in place); returns the count. */
+size_t pbx_split_files(char *list, const char **files, size_t max);
+/* SayNumber(n) as English sound names ("digits/1", "digits/hundred", ...) appended to out,
+ * separated by '&'. EINVAL for a non-number. */
+int pbx_say_number(const char *num, struct mbuf *out);
+/* SayDigits(d) likewise ("digits/1&digits/star&letters/a"). */
+int pbx_say_digits(const char *digits, struct mbuf *out);
 
 /* Parses Dial() arguments (already substituted; modified in place) into dial. Unknown
  * technologies are skipped; *bad (may be NULL) counts them. EINVAL when no target remains. */

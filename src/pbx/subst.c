@@ -167,6 +167,12 @@ static int call_func(struct pbx_env *env, const char *name, size_t nlen, const c
 			return mbuf_write(mb, t, tl);
 		return c ? mbuf_write(mb, c + 1, fl) : 0;
 	}
+	if (env->ch) {
+		int err = pbx_chan_func_read(env->ch, &fn, &a, mb);
+
+		if (err != ENOENT)
+			return err;
+	}
 	log_warn("function '%.*s' is not supported", (int)MIN(fn.l, 64), fn.p);
 	return 0;
 }
