@@ -341,6 +341,7 @@ void call_hangup(struct call *c, unsigned cause)
 			   sa_fmt(&c->a->dst, a, sizeof(a)), c->src, c->dst, c->dcontext, cause);
 	}
 	loop_timer_cancel(&c->tmr);
+	call_lm_hangup(c); /* before the legs (and their recorders) go */
 	c->dial_open = false;
 	call_cancel_pending(
 	    c, NULL,
@@ -396,6 +397,7 @@ void call_hangup(struct call *c, unsigned cause)
 static void call_free(struct call *c)
 {
 	loop_timer_cancel(&c->tmr);
+	call_lm_free(c);
 	while (c->legs.head)
 		call_leg_free(c->legs.head->data);
 	if (c->a) {
@@ -503,6 +505,15 @@ void call_run(struct call *c)
 			if ((!act.cause || act.cause == 16) && !c->answered && c->best)
 				act.cause = call_cause_for(c->best);
 			call_hangup(c, act.cause ? act.cause : 16);
+			break;
+		case PBX_ACT_PLAY:
+		case PBX_ACT_TONE:
+		case PBX_ACT_ECHO:
+		case PBX_ACT_MOH:
+		case PBX_ACT_RECORD:
+		case PBX_ACT_MIXMONITOR:
+		case PBX_ACT_STOPMIXMONITOR:
+			call_lm_start(c, &act);
 			break;
 		case PBX_ACT_END:
 		default:

@@ -38,6 +38,12 @@ struct call_settings {
 				       * [registrar] digest_algorithms, nonce_lifetime) */
 	uint32_t retry_after;  /* Retry-After of the 503 beyond max_calls */
 	bool rel100;	       /* 18x toward a caller that supports 100rel are sent reliably */
+	/* mikaka.conf [directories] (asterisk.conf's keys): where sounds, music on hold and
+	 * recordings are. "" means the default. */
+	char data_dir[256];    /* astdatadir: /usr/share/asterisk (moh/ under it) */
+	char sounds_dir[256];  /* astsoundsdir: astdatadir/sounds */
+	char monitor_dir[256]; /* astmonitordir: relative Record/MixMonitor names; default:
+				* the state database's directory + /monitor */
 };
 
 /* The built-in defaults: 64 calls, 1800 s offered, Min-SE 90, 300 toward the line, Retry-After

@@ -106,6 +106,8 @@ struct call_leg {
 	struct media_stats mst; /* last statistics, kept for the record once ml is freed */
 	bool mst_ok;
 
+	bool moh; /* music on hold is played to this leg (the other phone holds it) */
+
 	/* Session timer (RFC 4028). */
 	uint32_t se;	 /* interval, s (0: no session timer) */
 	bool refresher;	 /* we refresh */
@@ -137,6 +139,7 @@ struct call {
 	int64_t start_ms, answer_ms, end_ms;
 	char src[64], dst[64], dcontext[80], clid[160];
 	char lastapp[32], lastdata[256];
+	struct call_lm *lm; /* local media applications (localmedia.c), made on first use */
 	char cid_num[64], cid_name[80];
 };
 
@@ -234,6 +237,27 @@ size_t call_peer_active_legs(const struct call_eng *eng, const char *peer);
 void call_do_dial(struct call *c, const struct pbx_dial *dial);
 void call_b_resp_h(int err, const struct sip_msg *resp, void *arg);
 void call_stray_h(struct sip_stack *stack, const struct sip_msg *resp, void *arg);
+
+/* localmedia.c: the dialplan's media applications on the caller's leg, music on hold. */
+#define CALL_DATA_DIR	"/usr/share/asterisk"	     /* astdatadir: moh/ lives here */
+#define CALL_SOUNDS_DIR "/usr/share/asterisk/sounds" /* astsoundsdir (Debian's packages) */
+struct call_lm;
+/* Performs a PBX_ACT_PLAY .. PBX_ACT_STOPMIXMONITOR; reports with pbx_chan_media_done() and
+ * call_run() when it ends (MixMonitor/StopMixMonitor at once: c->rerun). */
+void call_lm_start(struct call *c, const struct pbx_action *act);
+/* A digit from the caller (RFC 4733, in-band or INFO). */
+void call_lm_digit(struct call *c, char d);
+/* A media event of one of the call's legs (play done, silence, write error). */
+void call_lm_event(struct call *c, struct call_leg *leg, const struct media_event *ev);
+/* The call ends: a recording is finished (or deleted without k), timers stopped. */
+void call_lm_hangup(struct call *c);
+void call_lm_free(struct call *c);
+/* "playing FILE", "recording FILE", "echo", "tone ...", "moh CLASS", or NULL. */
+const char *call_lm_state(const struct call *c);
+/* Music on hold of musiconhold.conf's class (NULL/"": default) out of leg, looped. */
+int call_lm_moh_start(struct call *c, struct call_leg *leg, const char *class);
+/* The other phone put `held` on hold (on) or resumed (off): hold music to it. */
+void call_lm_hold(struct call_leg *held, bool on);
 
 /* record.c: call records. */
 void call_cdr_write(struct call *call);

@@ -138,6 +138,10 @@ static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void 
 	case MEDIA_EV_DTMF:
 		log_info("%s: DTMF '%c' (%s)", leg->name, ev->digit,
 			 ev->inband ? "in-band" : "RFC 4733");
+		/* The caller's digits go to the dialplan while no callee is bridged. */
+		if (leg->call && leg == leg->call->a && !leg->call->b &&
+		    leg->call->state == CALL_ROUTING)
+			call_lm_digit(leg->call, ev->digit); /* may end the call */
 		break;
 	case MEDIA_EV_LATCHED:
 		log_debug("%s: media from %s", leg->name, sa_fmt(&ev->addr, a, sizeof(a)));
@@ -145,6 +149,10 @@ static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void 
 	case MEDIA_EV_PLAY_DONE:
 	case MEDIA_EV_SILENCE:
 	case MEDIA_EV_REC_ERROR:
+		if (ev->type == MEDIA_EV_REC_ERROR)
+			log_warn("%s: writing a recording failed (disk full?)", leg->name);
+		if (leg->call && leg->call->state != CALL_ENDING)
+			call_lm_event(leg->call, leg, ev); /* may end the call */
 		break;
 	}
 }

@@ -556,7 +556,14 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 			    dir != (leg->peer_dir_set ? leg->peer_dir : SDP_SENDRECV)) {
 				leg->peer_dir = dir;
 				leg->peer_dir_set = true;
+				/* The held party hears music (Asterisk's default class): the
+				 * offer toward it must let us send. */
+				bool hold = !(dir & SDP_RECVONLY);
+				if (other && hold && dir == SDP_INACTIVE)
+					dir = SDP_SENDONLY;
 				call_pass_direction(leg, other, dir, legacy);
+				if (other)
+					call_lm_hold(other, hold);
 			}
 		}
 		free(ans);
@@ -601,7 +608,9 @@ static void info_dtmf(struct call_leg *leg, const struct sip_msg *msg)
 	if (!c || !ct || !body.l)
 		return;
 	other = leg == c->a ? c->b : leg == c->b ? c->a : NULL;
-	if (!other || !other->ml)
+	if (!other && leg == c->a && c->state == CALL_ROUTING)
+		other = NULL; /* the dialplan's: below */
+	else if (!other || !other->ml)
 		return;
 	if (ct->value.l >= 22 && !strncasecmp(ct->value.p, "application/dtmf-relay", 22)) {
 		const char *p = body.p, *end = body.p + body.l;
@@ -643,6 +652,11 @@ static void info_dtmf(struct call_leg *leg, const struct sip_msg *msg)
 	}
 	if (!digit || !strchr("0123456789*#ABCDabcd", digit))
 		return;
+	if (!other) {
+		log_info("%s: INFO digit %c for the dialplan", leg->name, digit);
+		call_lm_digit(c, (char)toupper((unsigned char)digit));
+		return;
+	}
 	if (media_leg_send_dtmf(other->ml, (char)toupper((unsigned char)digit), duration))
 		log_info("%s: INFO digit %c not sent toward %s", leg->name, digit, other->name);
 	else

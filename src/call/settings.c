@@ -1,5 +1,6 @@
 /* settings: the call engine's switches from mikaka.conf [calls], checked with file:line. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
@@ -30,9 +31,35 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 
 	call_settings_default(set);
 	set->max_calls = max_calls_for_fds();
+	sec = mikakaconf ? conf_section_find(mikakaconf, "directories") : NULL;
+	for (const struct conf_var *v = sec ? sec->vars : NULL; v; v = v->next) {
+		char *dst = NULL;
+
+		if (!strcasecmp(v->name, "astdatadir"))
+			dst = set->data_dir;
+		else if (!strcasecmp(v->name, "astsoundsdir"))
+			dst = set->sounds_dir;
+		else if (!strcasecmp(v->name, "astmonitordir"))
+			dst = set->monitor_dir;
+		if (!dst) {
+			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+				      "[directories] unknown key '%s'; ignored", v->name);
+			continue;
+		}
+		if (v->value[0] != '/' || strlen(v->value) >= sizeof(set->data_dir)) {
+			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+				      "[directories] %s must be an absolute path (under 256 bytes)",
+				      v->name);
+			err = EINVAL;
+			continue;
+		}
+		snprintf(dst, sizeof(set->data_dir), "%s", v->value);
+	}
+	if (set->data_dir[0] && !set->sounds_dir[0])
+		snprintf(set->sounds_dir, sizeof(set->sounds_dir), "%.240s/sounds", set->data_dir);
 	sec = mikakaconf ? conf_section_find(mikakaconf, "calls") : NULL;
 	if (!sec)
-		return 0;
+		return err ? EINVAL : 0;
 	for (const struct conf_var *v = sec->vars; v; v = v->next) {
 		const char *k = v->name;
 

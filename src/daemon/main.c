@@ -195,6 +195,13 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 		} else if (!err) {
 			/* INVITEs are challenged as REGISTERs are ([registrar] digest_*) */
 			cs.digest = d->regset.digest;
+			/* localmedia: relative Record/MixMonitor names go beside the state */
+			if (!cs.monitor_dir[0]) {
+				const char *sl = strrchr(d->dbpath, '/');
+				int dl = sl ? (int)(sl - d->dbpath) : 1;
+				snprintf(cs.monitor_dir, sizeof(cs.monitor_dir), "%.*s/monitor", dl,
+					 sl ? d->dbpath : ".");
+			}
 			d->callset = cs;
 		}
 	}
