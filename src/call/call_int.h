@@ -254,6 +254,9 @@ void call_lm_hangup(struct call *c);
 void call_lm_free(struct call *c);
 /* "playing FILE", "recording FILE", "echo", "tone ...", "moh CLASS", or NULL. */
 const char *call_lm_state(const struct call *c);
+/* `core show channels verbose`: the leg's "  media state: relayed|playing F|recording F|echo|
+ * moh CLASS|tone T|mixmonitor F|idle" line. */
+void call_lm_show(const struct call_leg *leg, struct mbuf *out);
 /* Music on hold of musiconhold.conf's class (NULL/"": default) out of leg, looped. */
 int call_lm_moh_start(struct call *c, struct call_leg *leg, const char *class);
 /* The other phone put `held` on hold (on) or resumed (off): hold music to it. */

@@ -237,9 +237,10 @@ int call_show_channels(struct call_eng *eng, bool verbose, struct mbuf *out)
 					    leg_state_name(leg), app, c->cid_num,
 					    (long long)(dur / 3600), (long long)(dur / 60 % 60),
 					    (long long)(dur % 60), leg->call_id);
-			if (verbose)
+			if (verbose) {
 				call_media_show(leg, out);
-			else
+				call_lm_show(leg, out);
+			} else
 				mbuf_printf(out, "%-28s %-28s %-7s %s\n", leg->name, loc,
 					    leg_state_name(leg), app);
 			nch++;

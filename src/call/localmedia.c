@@ -647,3 +647,49 @@ void call_lm_hold(struct call_leg *held, bool on)
 		held->moh = false;
 	}
 }
+
+void call_lm_show(const struct call_leg *leg, struct mbuf *out)
+{
+	struct media_ep_state es;
+	const struct call *c = leg->call;
+	const struct call_lm *lm = c && leg == c->a ? c->lm : NULL;
+	const char *sep = "";
+
+	if (!leg->ml || media_leg_ep_state(leg->ml, &es))
+		return;
+	mbuf_write_str(out, "  media state: ");
+	switch (es.src) {
+	case MEDIA_SRC_PLAY:
+		if (es.loop)
+			mbuf_printf(out, "moh %s", lm && !strncmp(lm->what, "moh ", 4) ? lm->what + 4
+										   : "default");
+		else
+			mbuf_printf(out, "%s", lm && !strncmp(lm->what, "playing ", 8) ? lm->what
+										       : "playing");
+		sep = ", ";
+		break;
+	case MEDIA_SRC_TONE:
+		mbuf_printf(out, "%s", lm && !strncmp(lm->what, "tone ", 5) ? lm->what : "tone");
+		sep = ", ";
+		break;
+	case MEDIA_SRC_ECHO:
+		mbuf_write_str(out, "echo");
+		sep = ", ";
+		break;
+	case MEDIA_SRC_NONE:
+		break;
+	}
+	if (es.recording) {
+		mbuf_printf(out, "%srecording %s (%u ms)", sep, lm ? lm->rec_path : "", es.recorded_ms);
+		sep = ", ";
+	}
+	if (es.monitoring) {
+		mbuf_printf(out, "%smixmonitor %s", sep, lm && lm->monitoring ? lm->rec_path : "");
+		sep = ", ";
+	}
+	if (!*sep)
+		mbuf_write_str(out, es.bridged ? "relayed" : "idle");
+	else if (es.bridged && es.src == MEDIA_SRC_NONE)
+		mbuf_write_str(out, ", relayed");
+	mbuf_write_str(out, "\n");
+}
