@@ -3,7 +3,9 @@
  * byte (IP_RECVTOS), whether a 1 kHz tone is present (Goertzel), in-band DTMF digits, RFC 4733
  * event digits and the SSRCs seen. Exit 0 when every EXPECT holds.
  * Usage: rtptone LOCALIP:PORT DESTIP:PORT SEND MS [EXPECT...]
- *   SEND: none | silence | tone | echo | dtmf:DIGITS | ev:DIGITS   (DEST "-": reply to the source)
+ *   SEND: none | silence | tone | tone:HZ[:MS] | echo | dtmf:DIGITS | ev:DIGITS
+ *         (DEST "-": reply to the source; tone:HZ:MS is silence after MS)
+ *   RTPTONE_WAV=FILE: what arrives as PCMU is also written, decoded, to FILE (8 kHz WAV).
  *   EXPECT: tos=N | tone | notone | dtmf=DIGITS | ev=DIGITS | min=N | nossrc=HEX */
 #include <arpa/inet.h>
 #include <math.h>
@@ -212,6 +214,26 @@ static void rt_send(struct rt_state *st, uint8_t pt, int marker, uint32_t ts, co
 	sendto(st->fd, pkt, 12 + n, 0, (struct sockaddr *)&st->dst, sizeof(st->dst));
 }
 
+static FILE *rt_wav;
+static uint32_t rt_wav_samples;
+
+static void rt_wav_header(FILE *f, uint32_t samples)
+{
+	uint8_t h[44];
+	uint32_t data = samples * 2, v;
+
+	memcpy(h, "RIFF", 4);
+	v = 36 + data;
+	h[4] = (uint8_t)v, h[5] = (uint8_t)(v >> 8), h[6] = (uint8_t)(v >> 16), h[7] = (uint8_t)(v >> 24);
+	memcpy(h + 8, "WAVEfmt ", 8);
+	memcpy(h + 16, "\x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0", 20);
+	memcpy(h + 36, "data", 4);
+	h[40] = (uint8_t)data, h[41] = (uint8_t)(data >> 8), h[42] = (uint8_t)(data >> 16);
+	h[43] = (uint8_t)(data >> 24);
+	fseek(f, 0, SEEK_SET);
+	fwrite(h, 1, 44, f);
+}
+
 static void rt_recv_one(struct rt_state *st, int echo, int reply)
 {
 	uint8_t buf[2048];
@@ -259,6 +281,14 @@ static void rt_recv_one(struct rt_state *st, int echo, int reply)
 	if ((size_t)n <= off)
 		return;
 	if (pt == 0) {
+		if (rt_wav) {
+			for (size_t j = off; j < (size_t)n; j++) {
+				int v = rt_ulaw_dec(buf[j]);
+				uint8_t le[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+				if (fwrite(le, 1, 2, rt_wav) == 2)
+					rt_wav_samples++;
+			}
+		}
 		st->rx_audio++;
 		rt_analyse(st, buf + off, (int)((size_t)n - off));
 	} else if ((size_t)n - off >= 4 && pt >= 96) {
@@ -315,6 +345,11 @@ static void rt_tick(struct rt_state *st, const char *mode, unsigned k)
 
 		if (!strcmp(mode, "tone"))
 			s = 8000 * sin(2 * M_PI * 1000 * t);
+		else if (!strncmp(mode, "tone:", 5)) {
+			const char *lim = strchr(mode + 5, ':');
+			if (!lim || t * 1000 < atof(lim + 1))
+				s = 8000 * sin(2 * M_PI * atof(mode + 5) * t);
+		}
 		else if (!strncmp(mode, "dtmf:", 5) && d && !rt_digit_freqs(d, &r, &c))
 			s = 7000 * sin(2 * M_PI * r * t) + 7000 * sin(2 * M_PI * c * t);
 		pl[i] = rt_ulaw_enc((int)s);
@@ -349,6 +384,14 @@ int main(int argc, char **argv)
 		return 2;
 	if (getenv("RTPTONE_SSRC"))
 		st.my_ssrc = (uint32_t)strtoul(getenv("RTPTONE_SSRC"), NULL, 16);
+	if (getenv("RTPTONE_WAV")) {
+		rt_wav = fopen(getenv("RTPTONE_WAV"), "wb");
+		if (!rt_wav) {
+			perror("rtptone: RTPTONE_WAV");
+			return 2;
+		}
+		rt_wav_header(rt_wav, 0);
+	}
 	st.fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (st.fd < 0 || setsockopt(st.fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) ||
 	    bind(st.fd, (struct sockaddr *)&local, sizeof(local))) {
@@ -372,6 +415,10 @@ int main(int argc, char **argv)
 			rt_recv_one(&st, echo, reply);
 	}
 	close(st.fd);
+	if (rt_wav) {
+		rt_wav_header(rt_wav, rt_wav_samples);
+		fclose(rt_wav);
+	}
 	printf(
 	    "rtptone %s: sent %u received %u audio %u tos %d tone_blocks %u/%u dtmf '%s' ev '%s'\n",
 	    argv[1], k, st.rx, st.rx_audio, st.last_tos, st.tone_blocks, st.audio_blocks, st.dtmf,

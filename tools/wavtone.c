@@ -1,6 +1,8 @@
 /* wavtone: checks that a WAV file (16-bit PCM, e.g. baresip's sndfile dump of what a phone heard)
  * holds a tone of a given frequency for at least a given time, by Goertzel per 100 ms block.
- * Usage: wavtone FILE.wav FREQ_HZ [MIN_MS]   (MIN_MS default 1000). Exit 0 when it does. */
+ * Usage: wavtone FILE.wav FREQ_HZ [MIN_MS [SHARE]]   (MIN_MS default 1000; SHARE: the part of a
+ * block's power the tone must have, default 0.5; 0.25 finds each tone of a two-tone mix). Exit 0
+ * when it does. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,15 +47,16 @@ int main(int argc, char **argv)
 	uint32_t rate = 0, dlen = 0;
 	long size;
 	size_t off = 12, block, frames, good = 0, blocks = 0;
-	double freq, min_ms;
+	double freq, min_ms, min_share;
 	FILE *f;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: wavtone FILE.wav FREQ_HZ [MIN_MS]\n");
+		fprintf(stderr, "usage: wavtone FILE.wav FREQ_HZ [MIN_MS [SHARE]]\n");
 		return 2;
 	}
 	freq = atof(argv[2]);
 	min_ms = argc > 3 ? atof(argv[3]) : 1000;
+	min_share = argc > 4 ? atof(argv[4]) : 0.5;
 	f = fopen(argv[1], "rb");
 	if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 44 || fseek(f, 0, SEEK_SET)) {
 		fprintf(stderr, "wavtone: cannot read %s\n", argv[1]);
@@ -93,7 +96,7 @@ int main(int argc, char **argv)
 						 block, channels, freq, rate, &power);
 
 		blocks++;
-		if (power > 1e-5 && share > 0.5)
+		if (power > 1e-5 && share > min_share)
 			good++;
 	}
 	printf("wavtone: %s: %u Hz, %u channel(s), %.1f s, %zu of %zu blocks hold %.0f Hz\n",
