@@ -384,7 +384,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (getenv("RTPTONE_SSRC"))
 		st.my_ssrc = (uint32_t)strtoul(getenv("RTPTONE_SSRC"), NULL, 16);
-	if (getenv("RTPTONE_WAV")) {
+	if (getenv("RTPTONE_WAV") && *getenv("RTPTONE_WAV")) {
 		rt_wav = fopen(getenv("RTPTONE_WAV"), "wb");
 		if (!rt_wav) {
 			perror("rtptone: RTPTONE_WAV");
