@@ -994,6 +994,8 @@ static enum step app_waitexten(struct pbx_chan *ch, const char *args, struct pbx
 	if (!a)
 		return STEP_FAIL;
 	split_args(a, argv, 2);
+	free(ch->bg_context); /* Background's context applies to its own digits only */
+	ch->bg_context = NULL;
 	media_init(ch, act, PBX_ACT_PLAY, PBX_APP_WAITEXTEN);
 	act->media.max_digits = 1;
 	act->media.timeout_ms = secs_ms(argv[0], ch->to_response_ms);

@@ -1682,9 +1682,137 @@ static void check_dial(struct check *ck, const struct dp_prio *p)
 	}
 }
 
+/* Argument n (0-based, comma-separated) of a literal argument string into buf ("" when absent).
+ * false when the arguments are not literal (they use ${...} or $[...]). */
+static bool lit_arg(const char *a, unsigned n, char *buf, size_t size)
+{
+	const char *s = a;
+
+	if (!is_literal(a, strlen(a)))
+		return false;
+	for (unsigned i = 0; i < n && s; i++) {
+		s = strchr(s, ',');
+		if (s)
+			s++;
+	}
+	if (!s) {
+		buf[0] = '\0';
+		return true;
+	}
+	const char *e = strchr(s, ',');
+	size_t l = e ? (size_t)(e - s) : strlen(s);
+	struct pl v = pl_from(s, l);
+
+	pl_trim(&v);
+	snprintf(buf, size, "%.*s", (int)MIN(v.l, size - 1), v.p);
+	return true;
+}
+
+static void PRINTF_LIKE(4, 5) ck_diag(struct check *ck, enum conf_severity sev,
+				       const struct dp_prio *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sev == CONF_ERROR)
+		ck->errors++;
+	conf_diag_add(ck->diags, sev, p->file, p->line, "%s", msg);
+}
+
+/* Options letters outside `known` are warnings (Asterisk ignores unknown ones too). */
+static void check_letters(struct check *ck, const struct dp_prio *p, const char *app,
+			  const char *opts, const char *known)
+{
+	for (const char *o = opts; *o; o++) {
+		if (*o == '(') {
+			const char *close = strchr(o, ')');
+			if (!close)
+				break;
+			o = close;
+			continue;
+		}
+		if (!strchr(known, *o))
+			ck_diag(ck, CONF_WARNING, p, "%s: unknown or unsupported option '%c'", app, *o);
+	}
+}
+
+/* The media applications' arguments where Asterisk checks them: file names with a format,
+ * a variable for Read, numbers for SayNumber, known options. */
+static void check_media_app(struct check *ck, const struct dp_prio *p)
+{
+	const char *app = pbx_app_name(p->app);
+	char a0[512], a1[256], a3[256];
+	const char *a = p->args;
+
+	if (!lit_arg(a, 0, a0, sizeof(a0)))
+		return;
+	switch (p->app) {
+	case PBX_APP_PLAYBACK:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "Playback: needs a file name");
+		lit_arg(a, 1, a1, sizeof(a1));
+		for (char *save = NULL, *t = strtok_r(a1, "&|", &save); t;
+		     t = strtok_r(NULL, "&|", &save))
+			if (strcasecmp(t, "skip") && strcasecmp(t, "noanswer") && strcasecmp(t, "say"))
+				ck_diag(ck, CONF_WARNING, p, "Playback: unknown option '%s'", t);
+		break;
+	case PBX_APP_BACKGROUND:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "Background: needs a file name");
+		lit_arg(a, 1, a1, sizeof(a1));
+		check_letters(ck, p, app, a1, "sn");
+		break;
+	case PBX_APP_WAITEXTEN:
+		lit_arg(a, 1, a1, sizeof(a1));
+		check_letters(ck, p, app, a1, "m");
+		if (a0[0] && strspn(a0, "0123456789.") != strlen(a0))
+			ck_diag(ck, CONF_ERROR, p, "WaitExten: '%s' is not a number of seconds", a0);
+		break;
+	case PBX_APP_READ:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "Read: needs a variable name");
+		lit_arg(a, 3, a3, sizeof(a3));
+		check_letters(ck, p, app, a3, "sn");
+		break;
+	case PBX_APP_SAYNUMBER:
+		if (!a0[0] || strspn(a0 + (a0[0] == '-'), "0123456789") != strlen(a0 + (a0[0] == '-')))
+			ck_diag(ck, CONF_ERROR, p, "SayNumber: '%s' is not a number", a0);
+		break;
+	case PBX_APP_RECORD:
+	case PBX_APP_MIXMONITOR: {
+		const char *dot = strrchr(a0, '.'), *slash = strrchr(a0, '/');
+
+		if (!a0[0] || !dot || (slash && dot < slash))
+			ck_diag(ck, CONF_ERROR, p, "%s: the file needs a format: NAME.wav", app);
+		else if (strcasecmp(dot + 1, "wav"))
+			ck_diag(ck, CONF_ERROR, p, "%s: format '%s' is not supported (wav only)", app,
+				dot + 1);
+		if (p->app == PBX_APP_RECORD) {
+			lit_arg(a, 3, a3, sizeof(a3));
+			check_letters(ck, p, app, a3, "anqstxky");
+		} else {
+			lit_arg(a, 1, a1, sizeof(a1));
+			if (a1[0])
+				ck_diag(ck, CONF_WARNING, p, "MixMonitor: options are not implemented; "
+							     "ignored");
+		}
+		break;
+	}
+	case PBX_APP_MILLIWATT:
+		check_letters(ck, p, app, a0, "o");
+		break;
+	default:
+		break;
+	}
+}
+
 static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct dp_ext *e,
 		       const struct dp_prio *p)
 {
+	check_media_app(ck, p);
 	const char *a = p->args;
 	size_t n = strlen(a);
 

@@ -439,7 +439,7 @@ static ssize_t ep_recv(int fd, uint8_t *b, size_t size, int ms)
 }
 
 struct evlog {
-	int timeouts, latched, dtmf;
+	int timeouts, latched, dtmf, play_done, silence, rec_error;
 	char digits[64];
 	bool inband[64];
 };
@@ -453,6 +453,15 @@ static void ev_h(struct media_leg *leg, const struct media_event *ev, void *arg)
 		break;
 	case MEDIA_EV_LATCHED:
 		l->latched++;
+		break;
+	case MEDIA_EV_PLAY_DONE:
+		l->play_done++;
+		break;
+	case MEDIA_EV_SILENCE:
+		l->silence++;
+		break;
+	case MEDIA_EV_REC_ERROR:
+		l->rec_error++;
 		break;
 	case MEDIA_EV_DTMF:
 		if (l->dtmf < 63) {

@@ -1052,6 +1052,300 @@ static void test_check(void **state)
 	dialplan_free(dp);
 }
 
+/* ---- media applications ---------------------------------------------------------------------- */
+
+struct say_case {
+	bool number;
+	const char *in;
+	int err;
+	const char *files;
+};
+
+static const struct say_case say_cases[] = {
+    {true, "0", 0, "digits/0"},
+    {true, "7", 0, "digits/7"},
+    {true, "15", 0, "digits/15"},
+    {true, "20", 0, "digits/20"},
+    {true, "42", 0, "digits/40&digits/2"},
+    {true, "100", 0, "digits/1&digits/hundred"},
+    {true, "305", 0, "digits/3&digits/hundred&digits/5"},
+    {true, "1999", 0, "digits/1&digits/thousand&digits/9&digits/hundred&digits/90&digits/9"},
+    {true, "2000000", 0, "digits/2&digits/million"},
+    {true, "-3", 0, "digits/minus&digits/3"},
+    {true, "12a", EINVAL, ""},
+    {true, "", EINVAL, ""},
+    {true, "1000000000", EINVAL, ""},
+    {false, "12*#", 0, "digits/1&digits/2&digits/star&digits/pound"},
+    {false, "a-9", 0, "letters/a&digits/minus&digits/9"},
+    {false, "?", 0, ""},
+};
+
+static void test_say(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(say_cases); i++) {
+		const struct say_case *c = &say_cases[i];
+		struct mbuf mb;
+
+		mbuf_init(&mb);
+		int err = c->number ? pbx_say_number(c->in, &mb) : pbx_say_digits(c->in, &mb);
+		assert_int_equal(err, c->err);
+		if (!err) {
+			mbuf_write(&mb, "", 1);
+			assert_string_equal((char *)mb.buf, c->files);
+		}
+		mbuf_reset(&mb);
+	}
+}
+
+static void test_split_files(void **state)
+{
+	char list[] = " a & b&&c ";
+	const char *files[2];
+
+	(void)state;
+	assert_int_equal(pbx_split_files(list, files, 2), 2);
+	assert_string_equal(files[0], "a");
+	assert_string_equal(files[1], "b");
+}
+
+static struct pbx_chan *chan_at(struct dialplan *dp, const char *exten)
+{
+	struct pbx_chan *ch = NULL;
+
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "m", exten, "801", "Alice"), 0);
+	return ch;
+}
+
+static void test_media_apps(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch;
+	struct pbx_action act;
+
+	(void)state;
+	dp = load_ok("[m]\n"
+		     "exten => 600,1,Playback(hello-world&/tmp/x,noanswer)\n"
+		     " same => n,Playback(again,skip)\n"
+		     " same => n,Hangup()\n"
+		     "exten => 610,1,Set(TIMEOUT(digit)=2.5)\n"
+		     " same => n,Set(CHANNEL(language)=ja)\n"
+		     " same => n,Background(menu,n,,other)\n"
+		     " same => n,WaitExten(3,m(jazz))\n"
+		     " same => n,Hangup()\n"
+		     "exten => 12,1,NoOp()\n"
+		     "exten => 123,1,Log(NOTICE,t=${TIMEOUT(digit)} l=${CHANNEL(language)})\n"
+		     "exten => i,1,Hangup(1)\n"
+		     "exten => t,1,Hangup(2)\n"
+		     "exten => 620,1,Read(PIN,enter-pin,4,,2,5)\n"
+		     " same => n,Hangup()\n"
+		     "exten => 630,1,Record(msg/x.wav,3,60,qk)\n"
+		     " same => n,Record(y)\n"
+		     " same => n,MixMonitor(/tmp/m.wav)\n"
+		     " same => n,StopMixMonitor()\n"
+		     " same => n,Echo()\n"
+		     " same => n,Milliwatt()\n"
+		     " same => n,MusicOnHold(jazz,10)\n"
+		     " same => n,SayDigits(12)\n"
+		     " same => n,SayNumber(x)\n"
+		     " same => n,Hangup()\n"
+		     "[other]\n"
+		     "exten => 5,1,Hangup(5)\n");
+
+	/* Playback: files, noanswer; PLAYBACKSTATUS from the host's outcome. */
+	ch = chan_at(dp, "600");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(act.media.nfiles, 2);
+	assert_string_equal(act.media.files[0], "hello-world");
+	assert_string_equal(act.media.files[1], "/tmp/x");
+	assert_false(act.media.answer);
+	assert_int_equal(act.media.max_digits, 0);
+	assert_string_equal(act.media.language, "");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_FAILED, NULL), 0);
+	assert_string_equal(pbx_chan_get_var(ch, "PLAYBACKSTATUS"), "FAILED");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), EINVAL); /* none pending */
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_true(act.media.answer);
+	assert_true(act.media.skip_unanswered);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	assert_string_equal(pbx_chan_get_var(ch, "PLAYBACKSTATUS"), "SUCCESS");
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	pbx_chan_free(ch);
+
+	/* Background in another context, a digit, more digits while they can match more. */
+	ch = chan_at(dp, "610");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "menu");
+	assert_string_equal(act.media.language, "ja");
+	assert_false(act.media.answer);
+	assert_int_equal(act.media.max_digits, 1);
+	assert_non_null(strchr(act.media.stop_digits, '5'));
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "5"), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 5); /* other,5,1 */
+	pbx_chan_free(ch);
+
+	ch = chan_at(dp, "610");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	assert_string_equal(pbx_chan_get_var(ch, "BACKGROUNDSTATUS"), "SUCCESS");
+	run_expect(ch, PBX_ACT_PLAY, &act); /* WaitExten(3,m(jazz)) */
+	assert_int_equal(act.media.nfiles, 0);
+	assert_int_equal(act.media.timeout_ms, 3000);
+	assert_string_equal(act.media.moh_class, "jazz");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "1"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act); /* "1" can grow into 12, 123 */
+	assert_int_equal(act.media.timeout_ms, 2500);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "2"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act); /* 12 exists but 123 too */
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, NULL), 0);
+	assert_string_equal(pbx_chan_exten(ch), "12"); /* timed out on 12: it runs */
+	pbx_chan_free(ch);
+
+	ch = chan_at(dp, "610");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "1");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "2");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "3");
+	assert_string_equal(pbx_chan_exten(ch), "123");
+	pbx_chan_free(ch);
+
+	/* A digit no extension starts with: `i`; no digit: `t`. */
+	ch = chan_at(dp, "610");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "9");
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 1);
+	assert_string_equal(pbx_chan_get_var(ch, "INVALID_EXTEN"), "9");
+	pbx_chan_free(ch);
+	ch = chan_at(dp, "610");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, NULL);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 2);
+	pbx_chan_free(ch);
+
+	/* Read: prompt, 4 digits, '#', 5 s; a timeout retries once (attempts 2). */
+	ch = chan_at(dp, "620");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "enter-pin");
+	assert_int_equal(act.media.max_digits, 4);
+	assert_string_equal(act.media.term_digits, "#");
+	assert_int_equal(act.media.timeout_ms, 5000);
+	assert_true(act.media.answer);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, ""), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act); /* the second attempt */
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, ""), 0);
+	assert_string_equal(pbx_chan_get_var(ch, "READSTATUS"), "TIMEOUT");
+	assert_string_equal(pbx_chan_get_var(ch, "PIN"), "");
+	pbx_chan_free(ch);
+	ch = chan_at(dp, "620");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "4321");
+	assert_string_equal(pbx_chan_get_var(ch, "PIN"), "4321");
+	assert_string_equal(pbx_chan_get_var(ch, "READSTATUS"), "OK");
+	pbx_chan_free(ch);
+
+	/* Record and the rest. */
+	ch = chan_at(dp, "630");
+	run_expect(ch, PBX_ACT_RECORD, &act);
+	assert_string_equal(act.media.path, "msg/x");
+	assert_string_equal(act.media.format, "wav");
+	assert_int_equal(act.media.silence_ms, 3000);
+	assert_int_equal(act.media.max_ms, 60000);
+	assert_int_equal(act.media.rec_opts, PBX_REC_OPT_q | PBX_REC_OPT_k);
+	assert_string_equal(act.media.end_digits, "#");
+	pbx_chan_media_done(ch, PBX_MEDIA_SILENCE, NULL);
+	assert_string_equal(pbx_chan_get_var(ch, "RECORD_STATUS"), "SILENCE");
+	assert_string_equal(pbx_chan_get_var(ch, "RECORDED_FILE"), "msg/x");
+	run_expect(ch, PBX_ACT_MIXMONITOR, &act); /* Record(y) has no format: skipped */
+	assert_string_equal(pbx_chan_get_var(ch, "RECORD_STATUS"), "ERROR");
+	assert_string_equal(act.media.path, "/tmp/m");
+	run_expect(ch, PBX_ACT_STOPMIXMONITOR, &act);
+	run_expect(ch, PBX_ACT_ECHO, &act);
+	pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL);
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_string_equal(act.media.tone, "1004");
+	pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL);
+	run_expect(ch, PBX_ACT_MOH, &act);
+	assert_string_equal(act.media.moh_class, "jazz");
+	assert_int_equal(act.media.duration_ms, 10000);
+	pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(act.media.nfiles, 2);
+	assert_string_equal(act.media.files[1], "digits/2");
+	pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL);
+	run_expect(ch, PBX_ACT_HANGUP, &act); /* SayNumber(x): warned, skipped */
+	pbx_chan_free(ch);
+
+	/* In h, media applications are skipped. */
+	ch = chan_at(dp, "630");
+	assert_int_equal(pbx_chan_hangup(ch), ENOENT);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+}
+
+static void test_media_check(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp;
+	const char *entries[] = {"a"};
+
+	(void)state;
+	dp = load_ok("[a]\n"
+		     "exten => s,1,Record(x)\n"
+		     " same => n,Record(x.gsm)\n"
+		     " same => n,Record(x.wav,,,z)\n"
+		     " same => n,Read()\n"
+		     " same => n,Playback()\n"
+		     " same => n,Playback(x,loud)\n"
+		     " same => n,SayNumber(12x)\n"
+		     " same => n,MixMonitor(${F}.wav)\n"
+		     " same => n,WaitExten(abc)\n"
+		     " same => n,Record(ok.wav,2,10,qk)\n");
+	assert_int_equal(dialplan_check(dp, entries, 1, &diags), EINVAL);
+	if (getenv("PBX_TEST_VERBOSE"))
+		conf_diags_print(&diags);
+	assert_true(diags_have(&diags, "t.conf:2: error: Record: the file needs a format"));
+	assert_true(diags_have(&diags, "t.conf:3: error: Record: format 'gsm' is not supported"));
+	assert_true(diags_have(&diags, "t.conf:4: warning: Record: unknown or unsupported option 'z'"));
+	assert_true(diags_have(&diags, "t.conf:5: error: Read: needs a variable name"));
+	assert_true(diags_have(&diags, "t.conf:6: error: Playback: needs a file name"));
+	assert_true(diags_have(&diags, "t.conf:7: warning: Playback: unknown option 'loud'"));
+	assert_true(diags_have(&diags, "t.conf:8: error: SayNumber: '12x' is not a number"));
+	assert_true(diags_have(&diags, "t.conf:10: error: WaitExten: 'abc' is not a number"));
+	assert_int_equal(diags_count(&diags, CONF_ERROR), 6);
+	assert_int_equal(diags_count(&diags, CONF_WARNING), 2);
+	conf_diags_reset(&diags);
+	dialplan_free(dp);
+}
+
+static void test_match_more(void **state)
+{
+	(void)state;
+	assert_true(dp_ext_match_more("123", "1"));
+	assert_true(dp_ext_match_more("1-23", "12"));
+	assert_false(dp_ext_match_more("123", "123"));
+	assert_false(dp_ext_match_more("123", "2"));
+	assert_true(dp_ext_match_more("_1XX", "1"));
+	assert_true(dp_ext_match_more("_1XX", "12"));
+	assert_false(dp_ext_match_more("_1XX", "123"));
+	assert_false(dp_ext_match_more("_1XX", "2"));
+	assert_true(dp_ext_match_more("_0.", "0"));
+	assert_true(dp_ext_match_more("_0.", "012"));
+	assert_true(dp_ext_match_more("_[2-4]N", "3"));
+	assert_false(dp_ext_match_more("_[2-4]N", "5"));
+	assert_false(dp_ext_match_more("_[2-4]N", "31"));
+}
+
 /* ---- reload
  * -------------------------------------------------------------------------------------- */
 
@@ -1100,6 +1394,11 @@ int main(void)
 	    cmocka_unit_test(test_show),
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_reload_refcount),
+	    cmocka_unit_test(test_say),
+	    cmocka_unit_test(test_split_files),
+	    cmocka_unit_test(test_media_apps),
+	    cmocka_unit_test(test_media_check),
+	    cmocka_unit_test(test_match_more),
 	};
 
 	return cmocka_run_group_tests_name("pbx", tests, NULL, NULL);
