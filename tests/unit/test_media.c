@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1315,6 +1316,402 @@ static void test_relay_srtp(void **state)
 	ep_close(&y);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Local endpoints: sound files, lookup, the player's packets, the recorder.
+ */
+
+/* A WAV in memory: fmt tag/channels/rate/bits and `frames` frames of data made by gen. */
+static size_t mkwav(uint8_t *b, uint16_t tag, uint16_t ch, uint32_t rate, uint16_t bits,
+		    const uint8_t *data, size_t dlen)
+{
+	uint32_t v;
+
+	memcpy(b, "RIFF", 4);
+	v = (uint32_t)(36 + dlen + 12);
+	memcpy(b + 4, &v, 4);
+	memcpy(b + 8, "WAVE", 4);
+	/* an unknown chunk before fmt must be skipped */
+	memcpy(b + 12, "LIST", 4);
+	v = 4;
+	memcpy(b + 16, &v, 4);
+	memcpy(b + 20, "abcd", 4);
+	memcpy(b + 24, "fmt ", 4);
+	v = 16;
+	memcpy(b + 28, &v, 4);
+	memcpy(b + 32, &tag, 2);
+	memcpy(b + 34, &ch, 2);
+	memcpy(b + 36, &rate, 4);
+	v = rate * ch * bits / 8;
+	memcpy(b + 40, &v, 4);
+	uint16_t ba = (uint16_t)(ch * bits / 8);
+	memcpy(b + 44, &ba, 2);
+	memcpy(b + 46, &bits, 2);
+	memcpy(b + 48, "data", 4);
+	v = (uint32_t)dlen;
+	memcpy(b + 52, &v, 4);
+	memcpy(b + 56, data, dlen);
+	return 56 + dlen;
+}
+
+struct wav_case {
+	const char *name;
+	uint16_t tag, ch, bits;
+	uint32_t rate;
+	size_t frames;
+	int err;
+	size_t want_n;	   /* samples out */
+	int16_t want0;	   /* first sample */
+};
+
+static const struct wav_case wav_cases[] = {
+    {"pcm16 8k mono", 1, 1, 16, 8000, 100, 0, 100, 1000},
+    {"pcm16 16k mono", 1, 1, 16, 16000, 200, 0, 100, 1000},
+    {"pcm16 8k stereo mixed", 1, 2, 16, 8000, 100, 0, 100, 1500},
+    {"pcm16 48k stereo", 1, 2, 16, 48000, 600, 0, 100, 1500},
+    {"pcm8", 1, 1, 8, 8000, 50, 0, 50, (int16_t)((200 - 128) << 8)},
+    {"mu-law", 7, 1, 8, 8000, 50, 0, 50, 0},
+    {"a-law", 6, 1, 8, 8000, 50, 0, 50, 0},
+    {"float refused", 3, 1, 32, 8000, 10, EINVAL, 0, 0},
+    {"24-bit refused", 1, 1, 24, 8000, 10, EINVAL, 0, 0},
+    {"no data refused", 1, 1, 16, 8000, 0, EINVAL, 0, 0},
+};
+
+static void test_sound_parse(void **state)
+{
+	static uint8_t data[4096], file[4200];
+
+	(void)state;
+	media_g711_init();
+	for (size_t i = 0; i < ARRAY_SIZE(wav_cases); i++) {
+		const struct wav_case *c = &wav_cases[i];
+		size_t bpf = (size_t)c->ch * c->bits / 8, dlen = c->frames * bpf;
+		int16_t *out = NULL;
+		size_t n = 0;
+
+		for (size_t k = 0; k < c->frames; k++) {
+			for (size_t ch = 0; ch < c->ch; ch++) {
+				uint8_t *q = data + k * bpf + ch * (c->bits / 8);
+				if (c->bits == 16) {
+					int16_t v = (int16_t)(1000 * (ch + 1)); /* L 1000, R 2000 */
+					memcpy(q, &v, 2);
+				} else if (c->bits == 8) {
+					q[0] = c->tag == 7 ? 0xff : c->tag == 6 ? 0xd5 : 200;
+				} else {
+					memset(q, 0, c->bits / 8);
+				}
+			}
+		}
+		size_t len = mkwav(file, c->tag, c->ch, c->rate, c->bits, data, dlen);
+		int err = media_sound_parse(file, len, "t.wav", &out, &n);
+		if (err != c->err)
+			fail_msg("%s: err %d, want %d", c->name, err, c->err);
+		if (!err) {
+			if (n != c->want_n)
+				fail_msg("%s: %zu samples, want %zu", c->name, n, c->want_n);
+			if (abs(out[0] - c->want0) > 8)
+				fail_msg("%s: first sample %d, want %d", c->name, out[0], c->want0);
+		}
+		free(out);
+	}
+	/* Not a WAV; raw formats by extension. */
+	int16_t *out = NULL;
+	size_t n;
+	assert_int_equal(media_sound_parse((const uint8_t *)"hello world!", 12, "x.wav", &out, &n),
+			 EINVAL);
+	uint8_t raw[320] = {0};
+	assert_int_equal(media_sound_parse(raw, sizeof(raw), "x.sln", &out, &n), 0);
+	assert_int_equal(n, 160);
+	free(out);
+	assert_int_equal(media_sound_parse(raw, sizeof(raw), "x.ulaw", &out, &n), 0);
+	assert_int_equal(n, 320);
+	free(out);
+}
+
+static void test_wav_header(void **state)
+{
+	uint8_t h[44 + 8];
+	int16_t *out = NULL;
+	size_t n = 0;
+
+	(void)state;
+	media_wav_header(h, 4);
+	assert_memory_equal(h, "RIFF", 4);
+	assert_int_equal(h[4] | h[5] << 8, 36 + 8);
+	assert_int_equal(h[24] | h[25] << 8, 8000);
+	assert_int_equal(h[34], 16);
+	assert_int_equal(h[40], 8);
+	int16_t s[4] = {1, -2, 300, -32768};
+	memcpy(h + 44, s, 8);
+	assert_int_equal(media_sound_parse(h, sizeof(h), "r.wav", &out, &n), 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(out, s, 8);
+	free(out);
+}
+
+static void touch(const char *dir, const char *rel)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
+static void test_sound_find(void **state)
+{
+	char dir[] = "/tmp/mikaka-sndXXXXXX", p[512], want[512];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/en", dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/ja", dir);
+	mkdir(p, 0700);
+	touch(dir, "en/hello.wav");
+	touch(dir, "ja/hello.wav");
+	touch(dir, "root.wav");
+	touch(dir, "en/raw.sln");
+	struct {
+		const char *lang, *name;
+		int err;
+		const char *rel; /* expected path under dir */
+	} cases[] = {
+	    {"en", "hello", 0, "en/hello.wav"},
+	    {"ja", "hello", 0, "ja/hello.wav"},
+	    {"ja_JP", "hello", 0, "ja/hello.wav"},
+	    {"fr", "root", 0, "root.wav"},
+	    {"", "root", 0, "root.wav"},
+	    {NULL, "hello", ENOENT, NULL},
+	    {"en", "raw", 0, "en/raw.sln"},
+	    {"en", "hello.wav", 0, "en/hello.wav"},
+	    {"en", "nothere", ENOENT, NULL},
+	    {"en", "../etc/passwd", EINVAL, NULL},
+	    {"../x", "hello", EINVAL, NULL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int err = media_sound_find(p, sizeof(p), dir, cases[i].lang, cases[i].name);
+		if (err != cases[i].err)
+			fail_msg("case %zu (%s): err %d want %d", i, cases[i].name, err,
+				 cases[i].err);
+		if (!err) {
+			snprintf(want, sizeof(want), "%s/%s", dir, cases[i].rel);
+			assert_string_equal(p, want);
+		}
+	}
+	/* An absolute name is used as is. */
+	snprintf(want, sizeof(want), "%s/root", dir);
+	assert_int_equal(media_sound_find(p, sizeof(p), "/nonexistent", "en", want), 0);
+	assert_int_equal(media_sound_find(p, 8, dir, "en", "hello"), ENAMETOOLONG);
+	snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
+static void test_sound_cache(void **state)
+{
+	char path[] = "/tmp/mikaka-sndcXXXXXX";
+	uint8_t h[44 + 320] = {0};
+	struct media_sound *a = NULL, *b = NULL;
+	size_t entries, bytes;
+
+	(void)state;
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	media_wav_header(h, 160);
+	assert_int_equal(write(fd, h, sizeof(h)), (ssize_t)sizeof(h));
+	close(fd);
+	assert_int_equal(media_sound_load(&a, path), 0);
+	assert_int_equal(media_sound_load(&b, path), 0);
+	assert_ptr_equal(a, b); /* shared */
+	media_sound_cache_stats(&entries, &bytes);
+	assert_int_equal(entries, 1);
+	assert_int_equal(bytes, 320);
+	assert_int_equal(media_sound_len(a), 160);
+	mem_deref(a);
+	mem_deref(b);
+	media_sound_cache_stats(&entries, &bytes);
+	assert_int_equal(entries, 0);
+	assert_int_equal(bytes, 0);
+	assert_int_equal(media_sound_load(&a, "/nonexistent.wav"), ENOENT);
+	unlink(path);
+}
+
+/* The player: a sound of 400 samples leaves as three 160-sample packets (the last padded with
+ * silence) in the leg's codec, 20 ms apart, consecutive seq and timestamps, the marker on the
+ * first, then MEDIA_EV_PLAY_DONE. */
+static void play_expect(enum sdp_codec codec, uint8_t pt)
+{
+	struct fix f;
+	char path[] = "/tmp/mikaka-playXXXXXX";
+	uint8_t h[44 + 800], r[2048];
+	int16_t smp[400];
+	struct media_sound *snd = NULL;
+
+	fix_setup(&f, 2, 0);
+	for (int i = 0; i < 400; i++)
+		smp[i] = (int16_t)(i * 50 - 10000);
+	media_wav_header(h, 400);
+	memcpy(h + 44, smp, sizeof(smp));
+	int fd = mkstemp(path);
+	assert_int_equal(write(fd, h, sizeof(h)), (ssize_t)sizeof(h));
+	close(fd);
+	assert_int_equal(media_sound_load(&snd, path), 0);
+	struct media_format fm = fmt1(codec, pt, -1, MEDIA_DTMF_RFC4733);
+	assert_int_equal(media_leg_set_format(f.a, &fm), 0);
+	assert_int_equal(media_leg_play(f.a, &snd, 1, false), 0);
+	mem_deref(snd); /* the player holds its own reference */
+	struct media_ep_state es;
+	assert_int_equal(media_leg_ep_state(f.a, &es), 0);
+	assert_int_equal(es.src, MEDIA_SRC_PLAY);
+	uint16_t seq0 = 0;
+	uint32_t ts0 = 0;
+	for (int k = 0; k < 3; k++) {
+		ssize_t n = ep_recv(f.ea.fd, r, sizeof(r), 500);
+		assert_int_equal(n, 12 + 160);
+		assert_int_equal(r[1] & 0x7f, pt);
+		assert_int_equal(!!(r[1] & 0x80), k == 0);
+		uint16_t seq = (uint16_t)(r[2] << 8 | r[3]);
+		uint32_t ts = (uint32_t)r[4] << 24 | (uint32_t)r[5] << 16 | (uint32_t)r[6] << 8 | r[7];
+		if (k == 0) {
+			seq0 = seq;
+			ts0 = ts;
+		}
+		assert_int_equal(seq, (uint16_t)(seq0 + k));
+		assert_int_equal(ts, ts0 + 160u * (unsigned)k);
+		for (int i = 0; i < 160; i++) {
+			int idx = k * 160 + i;
+			int16_t want = idx < 400 ? smp[idx] : 0;
+			uint8_t enc = codec == SDP_CODEC_PCMA ? linear_to_alaw(want)
+							      : linear_to_ulaw(want);
+			assert_int_equal(r[12 + i], enc);
+		}
+	}
+	assert_int_equal(ep_recv(f.ea.fd, r, sizeof(r), 100), -1); /* nothing after the end */
+	pump(&f, 50);
+	assert_int_equal(f.la.play_done, 1);
+	fix_teardown(&f);
+	unlink(path);
+}
+
+static void test_player_packets(void **state)
+{
+	(void)state;
+	play_expect(SDP_CODEC_PCMU, 0);
+	play_expect(SDP_CODEC_PCMA, 8);
+}
+
+/* Tones, echo, and the recorder: packets sent to the leg become a WAV with their samples;
+ * silence is reported; trimming works. */
+static void test_tone_echo_record(void **state)
+{
+	struct fix f;
+	uint8_t b[300], r[2048], pl[160];
+	char path[] = "/tmp/mikaka-recXXXXXX";
+
+	(void)state;
+	fix_setup(&f, 2, 0);
+	struct media_format fm = fmt1(SDP_CODEC_PCMU, 0, -1, MEDIA_DTMF_RFC4733);
+	assert_int_equal(media_leg_set_format(f.a, &fm), 0);
+	assert_int_equal(media_leg_tone(f.a, "bad"), EINVAL);
+	assert_int_equal(media_leg_tone(f.a, "!1000/40"), 0);
+	assert_true(ep_recv(f.ea.fd, r, sizeof(r), 500) == 172);
+	assert_true(ep_recv(f.ea.fd, r, sizeof(r), 500) == 172);
+	assert_int_equal(ep_recv(f.ea.fd, r, sizeof(r), 100), -1);
+	pump(&f, 30);
+	assert_int_equal(f.la.play_done, 1);
+
+	/* echo: the payload comes back */
+	assert_int_equal(media_leg_echo(f.a), 0);
+	for (int i = 0; i < 160; i++)
+		pl[i] = (uint8_t)i;
+	size_t n = mkrtp(b, 0, 10, 1600, 0x1234, pl, 160);
+	ep_send(f.ea.fd, f.a, false, b, n);
+	assert_int_equal(ep_recv(f.ea.fd, r, sizeof(r), 500), 172);
+	assert_memory_equal(r + 12, pl, 160);
+	media_leg_stop(f.a);
+
+	/* recorder: 5 packets of a loud pattern then 3 of silence; 40 ms of silence reported */
+	int fd = mkstemp(path);
+	close(fd);
+	struct media_rec_opts o = {.silence_ms = 40};
+	assert_int_equal(media_leg_record(f.a, path, &o), 0);
+	assert_int_equal(media_leg_record(f.a, path, &o), EBUSY);
+	for (int k = 0; k < 8; k++) {
+		memset(pl, k < 5 ? 0x80 : 0xff, 160); /* 0x80: -32124 in mu-law, 0xff: 0 */
+		n = mkrtp(b, 0, (uint16_t)(20 + k), 3200 + 160u * (unsigned)k, 0x1234, pl, 160);
+		ep_send(f.ea.fd, f.a, false, b, n);
+	}
+	pump(&f, 150);
+	assert_int_equal(f.la.silence, 1);
+	struct media_rec_result res;
+	assert_int_equal(media_leg_record_stop(f.a, 20, &res), 0);
+	assert_int_equal(res.samples, 7 * 160);
+	assert_true(res.heard);
+	int16_t *out = NULL;
+	size_t ns = 0;
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	static uint8_t fb[44 + 8 * 320];
+	size_t got = fread(fb, 1, sizeof(fb), fp);
+	fclose(fp);
+	assert_int_equal(got, 44 + 7 * 320);
+	assert_int_equal(media_sound_parse(fb, got, path, &out, &ns), 0);
+	assert_int_equal(ns, 7 * 160);
+	assert_int_equal(out[0], ulaw_to_linear(0x80));
+	assert_int_equal(out[5 * 160], 0);
+	free(out);
+	assert_int_equal(media_leg_record_stop(f.a, 0, NULL), ENOENT);
+	fix_teardown(&f);
+	unlink(path);
+}
+
+/* MixMonitor: what the peer sends and what the leg sends (relayed from its partner) are mixed
+ * into one file. */
+static void test_monitor_mix(void **state)
+{
+	struct fix f;
+	uint8_t b[300], r[2048], pa[160], pb[160];
+	char path[] = "/tmp/mikaka-mixXXXXXX";
+
+	(void)state;
+	fix_setup(&f, 0, 0);
+	struct media_format fm = fmt1(SDP_CODEC_PCMU, 0, -1, MEDIA_DTMF_RFC4733);
+	assert_int_equal(media_leg_set_format(f.a, &fm), 0);
+	assert_int_equal(media_leg_set_format(f.b, &fm), 0);
+	assert_int_equal(media_bridge(f.a, f.b), 0);
+	int fd = mkstemp(path);
+	close(fd);
+	assert_int_equal(media_leg_monitor(f.a, path), 0);
+	memset(pa, linear_to_ulaw(1000), 160);
+	memset(pb, linear_to_ulaw(2000), 160);
+	for (int k = 0; k < 10; k++) {
+		size_t n = mkrtp(b, 0, (uint16_t)(100 + k), 160u * (unsigned)k, 0xa, pa, 160);
+		ep_send(f.ea.fd, f.a, false, b, n);
+		n = mkrtp(b, 0, (uint16_t)(200 + k), 160u * (unsigned)k, 0xb, pb, 160);
+		ep_send(f.eb.fd, f.b, false, b, n);
+		while (ep_recv(f.ea.fd, r, sizeof(r), 0) > 0 || ep_recv(f.eb.fd, r, sizeof(r), 0) > 0)
+			;
+		pump(&f, 20);
+	}
+	pump(&f, 100);
+	assert_int_equal(media_leg_monitor_stop(f.a), 0);
+	FILE *fp = fopen(path, "rb");
+	static uint8_t fb[44 + 8000 * 2];
+	size_t got = fread(fb, 1, sizeof(fb), fp);
+	fclose(fp);
+	int16_t *out = NULL;
+	size_t ns = 0, mixed = 0;
+	assert_int_equal(media_sound_parse(fb, got, path, &out, &ns), 0);
+	int16_t want = (int16_t)(ulaw_to_linear(linear_to_ulaw(1000)) +
+				 ulaw_to_linear(linear_to_ulaw(2000)));
+	for (size_t i = 0; i < ns; i++)
+		mixed += out[i] == want;
+	free(out);
+	/* Both directions overlap for most of the 10 packets' 1600 samples. */
+	assert_true(mixed >= 1000);
+	fix_teardown(&f);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1335,6 +1732,13 @@ int main(void)
 	    cmocka_unit_test(test_rtp_timeout),
 	    cmocka_unit_test(test_ports_exhausted),
 	    cmocka_unit_test(test_pair_pool),
+	    cmocka_unit_test(test_sound_parse),
+	    cmocka_unit_test(test_wav_header),
+	    cmocka_unit_test(test_sound_find),
+	    cmocka_unit_test(test_sound_cache),
+	    cmocka_unit_test(test_player_packets),
+	    cmocka_unit_test(test_tone_echo_record),
+	    cmocka_unit_test(test_monitor_mix),
 	};
 	return cmocka_run_group_tests_name("media", tests, NULL, NULL);
 }
