@@ -233,7 +233,8 @@ void media_counters_get(const struct media *m, struct media_counters *out);
 struct media_sound;
 
 /* Loads a WAV file (PCM 8/16-bit, mu-law or A-law, mono or stereo mixed down, any rate
- * converted to 8 kHz by linear interpolation) or returns the cached one; *sp gets a reference.
+ * converted to 8 kHz: the mean over each output sample's span when downsampling, linear
+ * interpolation when upsampling) or returns the cached one; *sp gets a reference.
  * ENOENT (missing), EINVAL (not a WAV this reads: the log says why), ENOMEM. The cache is
  * process-wide; an entry whose file changed on disk (mtime, size) is reloaded. */
 int media_sound_load(struct media_sound **sp, const char *path);
