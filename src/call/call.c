@@ -445,6 +445,7 @@ void call_run(struct call *c)
 		c->rerun = false;
 		if (c->state != CALL_ROUTING)
 			break;
+		call_lm_dial_moh_stop(c); /* a Dial with m is over: its music too */
 		if (pbx_chan_run(c->chan, &act)) {
 			call_hangup(c, 38);
 			break;

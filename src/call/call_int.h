@@ -140,6 +140,7 @@ struct call {
 	char src[64], dst[64], dcontext[80], clid[160];
 	char lastapp[32], lastdata[256];
 	struct call_lm *lm; /* local media applications (localmedia.c), made on first use */
+	bool dial_moh;	    /* Dial(...,m): music to the caller while it rings */
 	char cid_num[64], cid_name[80];
 };
 
@@ -259,6 +260,8 @@ const char *call_lm_state(const struct call *c);
 void call_lm_show(const struct call_leg *leg, struct mbuf *out);
 /* Music on hold of musiconhold.conf's class (NULL/"": default) out of leg, looped. */
 int call_lm_moh_start(struct call *c, struct call_leg *leg, const char *class);
+/* Dial's m music ends (answered, or the Dial is over). */
+void call_lm_dial_moh_stop(struct call *c);
 /* The other phone put `held` on hold (on) or resumed (off): hold music to it. */
 void call_lm_hold(struct call_leg *held, bool on);
 

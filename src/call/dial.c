@@ -402,6 +402,20 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	}
 	c->dial_open = true;
 	c->state = CALL_DIALING;
+	if ((dial->opts & PBX_DIAL_OPT_m) && c->a && c->a->ml && c->a->st && !c->answered) {
+		/* m: the caller hears music instead of ringing: early media from our own
+		 * address (183 with our answer), the music until a callee answers. */
+		char *msdp = NULL;
+
+		if (!c->a->sent_183 && !call_media_local_answer(c->a, &msdp) && msdp) {
+			c->a->sent_183 = true;
+			call_a_reply(c->a, &c->a->st, 183, msdp);
+		}
+		free(msdp);
+		if (c->a->sent_183 &&
+		    !call_lm_moh_start(c, c->a, dial->moh_class ? dial->moh_class : "default"))
+			c->dial_moh = true;
+	}
 	if (dial->timeout_s)
 		loop_timer_start(c->eng->loop, &c->tmr, (uint64_t)dial->timeout_s * 1000,
 				 dial_timeout_h, c);
@@ -535,6 +549,7 @@ static void answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 		c->answer_ms = call_wall_ms(); /* a transferred call keeps its first answer */
 	c->answered = true;
 	c->b = b;
+	call_lm_dial_moh_stop(c);
 	c->state = CALL_UP;
 	pbx_chan_set_var(c->chan, "DIALSTATUS", "ANSWER");
 	if (a && !a->st && a->state == LEG_CONFIRMED && a->sent_dir_set &&

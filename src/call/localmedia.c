@@ -633,6 +633,17 @@ int call_lm_moh_start(struct call *c, struct call_leg *leg, const char *class)
 	return 0;
 }
 
+void call_lm_dial_moh_stop(struct call *c)
+{
+	if (!c->dial_moh)
+		return;
+	c->dial_moh = false;
+	if (c->a && c->a->ml)
+		media_leg_stop(c->a->ml);
+	if (c->lm)
+		c->lm->what[0] = '\0';
+}
+
 void call_lm_hold(struct call_leg *held, bool on)
 {
 	struct call *c = held->call;

@@ -9,7 +9,8 @@
 # writing the caller's tone with the expected length and RECORD_STATUS (limit and silence),
 # Background+WaitExten jumping on an RFC 4733 digit and going to `t` without one, Read into a
 # variable, music on hold heard by the party the phone holds, MixMonitor holding both
-# directions, `core show channels verbose` showing the media state.
+# directions, Dial's m option (music while the callee rings), `core show channels verbose`
+# showing the media state.
 . "$(dirname "$0")/lib.sh"
 
 PORT=5260
@@ -83,6 +84,9 @@ exten => 640,1,Read(DIGITS,lmtest,3)
 exten => 650,1,MusicOnHold(default,2)
  same => n,Log(NOTICE,LM650 moh done)
  same => n,Wait(30)
+exten => _05.,1,Set(CALLERID(num)=0312345678)
+ same => n,Dial(SIP/line/${EXTEN},20,m)
+ same => n,Hangup()
 exten => _0.,1,Set(CALLERID(num)=0312345678)
  same => n,MixMonitor(mix/call.wav)
  same => n,Dial(SIP/line/${EXTEN},20)
@@ -237,6 +241,24 @@ check "mixmonitor-file" test -s "${f:-/nonexistent}"
 # Mixed: while both sound each tone has about half of a block's power (share 0.25 asked).
 check "mixmonitor-phone-direction" "$WAVTONE" "${f:-/nonexistent}" 1000 1500 0.25
 check "mixmonitor-carrier-direction" "$WAVTONE" "${f:-/nonexistent}" 400 1500 0.25
+
+# 14. Dial(...,m): the caller hears the default class (700 Hz) while the carrier rings for 3 s,
+# then the carrier's 400 Hz once it answers.
+rm -f "$WORK/carrier.sdp"
+sipp_bg ring-carrier lm-carrier-ring.xml 127.0.0.62 5262 -mp 41400 \
+	-key rtpaddr 127.0.0.62 -key rtpport 40230; CARRIER=$BG
+sleep 0.3
+call 0512345678 6500
+for _ in $(seq 50); do [ -s "$WORK/carrier.sdp" ] && break; sleep 0.1; done
+read -r a p _ <"$WORK/carrier.sdp" 2>/dev/null; LINE=${a:-127.0.0.60}:${p:-9}
+timeout 15 "$RTPTONE" 127.0.0.62:40230 "$LINE" tone:400 6000 >"$WORK/ring-carrier.out" 2>&1 &
+c=$!; PIDS+=("$c")
+rt ring-phone.out "$WORK/ring.wav" silence 6000
+wait "$c"
+check "dial-m-music-while-ringing" "$WAVTONE" "$WORK/ring.wav" 700 2000
+check "dial-m-callee-after-answer" "$WAVTONE" "$WORK/ring.wav" 400 1500
+end_call dial-m 0512345678
+wait_ok ring-carrier "$CARRIER" ring-carrier
 
 out=$(cli core show channels)
 check "no-leaked-channel" grep -q "^0 active channels" <<<"$out"
