@@ -8,6 +8,9 @@ set -euo pipefail
 # SRTP: libsrtp2 (its headers; the library is dlopened on the first encrypted call).
 BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev
 	libwebsockets-dev libuv1-dev libcrypt-dev libsrtp2-dev)
+# Running: the English prompts (8 kHz WAV in /usr/share/asterisk/sounds/en) and the music on hold
+# of the `default` class (/usr/share/asterisk/moh) the dialplan's media applications play.
+SOUND_PKGS=(asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
 # end-to-end scripts.
 # Packaging and service tests (tests/e2e/install.sh, deb.sh): the .deb build and its checks,
@@ -26,10 +29,10 @@ if [ "$mode" = list ]; then
 	list_only=1
 fi
 case "$mode" in
-run) want=("${BUILD_PKGS[@]}") ;;
-check) want=("${BUILD_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
+run) want=("${BUILD_PKGS[@]}" "${SOUND_PKGS[@]}") ;;
+check) want=("${BUILD_PKGS[@]}" "${SOUND_PKGS[@]}" "${CHECK_PKGS[@]}") ;;
 bench) want=("${BUILD_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
-all) want=("${BUILD_PKGS[@]}" "${CHECK_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+all) want=("${BUILD_PKGS[@]}" "${SOUND_PKGS[@]}" "${CHECK_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
 *) echo "usage: $0 run|check|bench|all" >&2; exit 2 ;;
 esac
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# localmedia.sh: mikaka as the far end of calls (issue #14), on 127.0.0.60-69 only: mikakad on
-# 127.0.0.60; a SIPp phone 801 (127.0.0.61) calls extensions answered by the dialplan's media
-# applications, tools/rtptone plays and records the phone's media; a SIPp carrier (127.0.0.62)
+# localmedia.sh: mikaka as the far end of calls (issue #14), on 127.0.14.60-69 only: mikakad on
+# 127.0.14.60; a SIPp phone 801 (127.0.14.61) calls extensions answered by the dialplan's media
+# applications, tools/rtptone plays and records the phone's media; a SIPp carrier (127.0.14.62)
 # for the bridged cases. Test sounds are made by tools/wavgen in a sounds directory of the test
 # ([directories] astsoundsdir / astdatadir in mikaka.conf). Checks: Playback of a known WAV heard
 # (frequency), CHANNEL(language) choosing ja/, a 16 kHz stereo file converted, a missing file
@@ -13,7 +13,7 @@
 # showing the media state.
 . "$(dirname "$0")/lib.sh"
 
-PORT=5260
+PORT=5270
 RTPTONE=$TOOLS/rtptone
 WAVGEN=$TOOLS/wavgen
 WAVTONE=$TOOLS/wavtone
@@ -21,8 +21,8 @@ CONF=$WORK/conf
 DATA=$WORK/data
 SOUNDS=$DATA/sounds
 MON=$WORK/monitor
-call_sipconf "$CONF" 127.0.0.60 $PORT 127.0.0.62 5262
-sip_phone "$CONF" 801 pw801 127.0.0.61:5261 dtmfmode=rfc2833
+call_sipconf "$CONF" 127.0.14.60 $PORT 127.0.14.62 5262
+sip_phone "$CONF" 801 pw801 127.0.14.61:5261 dtmfmode=rfc2833
 rtp_conf "$CONF" 52200 52298
 mkdir -p "$SOUNDS/en" "$SOUNDS/ja" "$SOUNDS/digits" "$DATA/moh" "$DATA/holdtest" "$MON"
 "$WAVGEN" "$SOUNDS/en/lmtest.wav" 800 3000
@@ -102,16 +102,16 @@ SIPP_TIMEOUT=25
 # answer's SDP is known (PHONE_SIDE: the daemon's media address for the phone).
 call() {
 	rm -f "$WORK/phone.sdp"
-	sipp_bg "c$1" lm-phone-call.xml 127.0.0.61 5261 127.0.0.60:$PORT -mp 41300 -s "$1" \
-		-d "$2" -key rtpaddr 127.0.0.61 -key rtpport 40220; PHONE=$BG
+	sipp_bg "c$1" lm-phone-call.xml 127.0.14.61 5261 127.0.14.60:$PORT -mp 41300 -s "$1" \
+		-d "$2" -key rtpaddr 127.0.14.61 -key rtpport 40220; PHONE=$BG
 	local a p
 	for _ in $(seq 50); do [ -s "$WORK/phone.sdp" ] && break; sleep 0.1; done
-	read -r a p _ <"$WORK/phone.sdp" 2>/dev/null; PHONE_SIDE=${a:-127.0.0.60}:${p:-9}
+	read -r a p _ <"$WORK/phone.sdp" 2>/dev/null; PHONE_SIDE=${a:-127.0.14.60}:${p:-9}
 }
 end_call() { wait_ok "$1-call" "$PHONE" "c$2"; }
-rt() { # OUT WAV ARGS...: rtptone as the phone (127.0.0.61:40220), output $WORK/OUT
+rt() { # OUT WAV ARGS...: rtptone as the phone (127.0.14.61:40220), output $WORK/OUT
 	local out=$1 wav=$2; shift 2
-	RTPTONE_WAV=$wav timeout 15 "$RTPTONE" 127.0.0.61:40220 "$PHONE_SIDE" "$@" >"$WORK/$out" 2>&1
+	RTPTONE_WAV=$wav timeout 15 "$RTPTONE" 127.0.14.61:40220 "$PHONE_SIDE" "$@" >"$WORK/$out" 2>&1
 }
 logged() { grep -q "$1" "$DAEMON_LOG"; }
 wait_log() { # PATTERN: up to 5 s for the daemon to log it
@@ -157,7 +157,7 @@ end_call echo 610
 
 # 6. Milliwatt: 1004 Hz; `core show channels verbose` names the tone meanwhile.
 call 611 3500
-RTPTONE_WAV="$WORK/m611.wav" timeout 15 "$RTPTONE" 127.0.0.61:40220 "$PHONE_SIDE" silence 3000 \
+RTPTONE_WAV="$WORK/m611.wav" timeout 15 "$RTPTONE" 127.0.14.61:40220 "$PHONE_SIDE" silence 3000 \
 	>"$WORK/m611.out" 2>&1 &
 RT=$!; PIDS+=("$RT")
 sleep 1.5
@@ -217,18 +217,18 @@ end_call moh-app 650
 # hears the default class (700 Hz). MixMonitor's file holds the phone's 1 kHz and the carrier's
 # 400 Hz.
 rm -f "$WORK/carrier.sdp" "$WORK/phone.sdp"
-sipp_bg hold-carrier hold-carrier-uas.xml 127.0.0.62 5262 -mp 41400 \
-	-key rtpaddr 127.0.0.62 -key rtpport 40230; CARRIER=$BG
+sipp_bg hold-carrier hold-carrier-uas.xml 127.0.14.62 5262 -mp 41400 \
+	-key rtpaddr 127.0.14.62 -key rtpport 40230; CARRIER=$BG
 sleep 0.3
-sipp_bg hold-phone lm-hold-phone.xml 127.0.0.61 5261 127.0.0.60:$PORT -mp 41300 \
-	-key rtpaddr 127.0.0.61 -key rtpport 40220; PHONE=$BG
+sipp_bg hold-phone lm-hold-phone.xml 127.0.14.61 5261 127.0.14.60:$PORT -mp 41300 \
+	-key rtpaddr 127.0.14.61 -key rtpport 40220; PHONE=$BG
 for _ in $(seq 50); do [ -s "$WORK/carrier.sdp" ] && [ -s "$WORK/phone.sdp" ] && break; sleep 0.1; done
-read -r a p _ <"$WORK/carrier.sdp" 2>/dev/null; LINE=${a:-127.0.0.60}:${p:-9}
-read -r a p _ <"$WORK/phone.sdp" 2>/dev/null; PHONE_SIDE=${a:-127.0.0.60}:${p:-9}
-RTPTONE_WAV="$WORK/held.wav" timeout 15 "$RTPTONE" 127.0.0.62:40230 "$LINE" tone:400 6500 \
+read -r a p _ <"$WORK/carrier.sdp" 2>/dev/null; LINE=${a:-127.0.14.60}:${p:-9}
+read -r a p _ <"$WORK/phone.sdp" 2>/dev/null; PHONE_SIDE=${a:-127.0.14.60}:${p:-9}
+RTPTONE_WAV="$WORK/held.wav" timeout 15 "$RTPTONE" 127.0.14.62:40230 "$LINE" tone:400 6500 \
 	>"$WORK/held.out" 2>&1 &
 c=$!; PIDS+=("$c")
-timeout 15 "$RTPTONE" 127.0.0.61:40220 "$PHONE_SIDE" tone 6500 >"$WORK/holder.out" 2>&1 &
+timeout 15 "$RTPTONE" 127.0.14.61:40220 "$PHONE_SIDE" tone 6500 >"$WORK/holder.out" 2>&1 &
 p=$!; PIDS+=("$p")
 wait "$p"; wait "$c"
 check "hold-music-heard-by-held-party" "$WAVTONE" "$WORK/held.wav" 700 2500
@@ -245,13 +245,13 @@ check "mixmonitor-carrier-direction" "$WAVTONE" "${f:-/nonexistent}" 400 1500 0.
 # 14. Dial(...,m): the caller hears the default class (700 Hz) while the carrier rings for 3 s,
 # then the carrier's 400 Hz once it answers.
 rm -f "$WORK/carrier.sdp"
-sipp_bg ring-carrier lm-carrier-ring.xml 127.0.0.62 5262 -mp 41400 \
-	-key rtpaddr 127.0.0.62 -key rtpport 40230; CARRIER=$BG
+sipp_bg ring-carrier lm-carrier-ring.xml 127.0.14.62 5262 -mp 41400 \
+	-key rtpaddr 127.0.14.62 -key rtpport 40230; CARRIER=$BG
 sleep 0.3
 call 0512345678 6500
 for _ in $(seq 50); do [ -s "$WORK/carrier.sdp" ] && break; sleep 0.1; done
-read -r a p _ <"$WORK/carrier.sdp" 2>/dev/null; LINE=${a:-127.0.0.60}:${p:-9}
-timeout 15 "$RTPTONE" 127.0.0.62:40230 "$LINE" tone:400 6000 >"$WORK/ring-carrier.out" 2>&1 &
+read -r a p _ <"$WORK/carrier.sdp" 2>/dev/null; LINE=${a:-127.0.14.60}:${p:-9}
+timeout 15 "$RTPTONE" 127.0.14.62:40230 "$LINE" tone:400 6000 >"$WORK/ring-carrier.out" 2>&1 &
 c=$!; PIDS+=("$c")
 rt ring-phone.out "$WORK/ring.wav" silence 6000
 wait "$c"
