@@ -8,8 +8,8 @@
 # continuing with PLAYBACKSTATUS=FAILED, Echo returns the tone, Milliwatt's 1004 Hz, Record
 # writing the caller's tone with the expected length and RECORD_STATUS (limit and silence),
 # Background+WaitExten jumping on an RFC 4733 digit and going to `t` without one, Read into a
-# variable, music on hold heard by the party the phone holds, MixMonitor holding both
-# directions, Dial's m option (music while the callee rings), `core show channels verbose`
+# variable (RFC 4733 and SIP INFO digits), music on hold heard by the party the phone holds,
+# MixMonitor holding both directions, Dial's m option (music while the callee rings), `core show channels verbose`
 # showing the media state.
 . "$(dirname "$0")/lib.sh"
 
@@ -205,6 +205,15 @@ call 640 5000
 rt r640.out "" ev:123 4500
 check "read-digits" wait_log "LM640 READ=123 READSTATUS=OK"
 end_call read 640
+
+# 11b. The same Read with the digits as SIP INFO (application/dtmf-relay) from the phone.
+before=$(grep -c "LM640 READ=123 READSTATUS=OK" "$DAEMON_LOG")
+rm -f "$WORK/phone.sdp"
+sipp_bg info lm-phone-info.xml 127.0.14.61 5261 127.0.14.60:$PORT -mp 41300 -s 640 \
+	-key rtpaddr 127.0.14.61 -key rtpport 40220; PHONE=$BG
+wait_ok info-call "$PHONE" info
+n=$(grep -c "LM640 READ=123 READSTATUS=OK" "$DAEMON_LOG")
+check "read-digits-info" test "$n" -gt "$before"
 
 # 12. MusicOnHold(default,2): the class's 700 Hz files, then the dialplan goes on.
 call 650 4000

@@ -1664,6 +1664,44 @@ static void test_tone_echo_record(void **state)
 	unlink(path);
 }
 
+/* An unbridged endpoint leg with in-band DTMF detects the digits itself (for the dialplan). */
+static void test_endpoint_inband_dtmf(void **state)
+{
+	struct fix f;
+	uint8_t b[512], r[512];
+
+	(void)state;
+	fix_setup(&f, 1, 0);
+	struct media_format fm = fmt1(SDP_CODEC_PCMA, 8, -1, MEDIA_DTMF_INBAND);
+	media_leg_set_format(f.a, &fm);
+	assert_int_equal(media_leg_play(f.a, NULL, 0, false), 0); /* silence: endpoint state */
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	dtmf_tx_set_timing(tx, 100, 100);
+	dtmf_tx_put(tx, "47#", -1);
+	int16_t amp[160];
+	uint32_t ts = 0;
+	for (int i = 0; i < 40; i++) {
+		int n = dtmf_tx(tx, amp, 160);
+		for (int k = n < 0 ? 0 : n; k < 160; k++)
+			amp[k] = 0;
+		uint8_t pl[160];
+		for (int k = 0; k < 160; k++)
+			pl[k] = linear_to_alaw(amp[k]);
+		size_t len = mkrtp(b, 8, (uint16_t)(i + 1), ts, 0x777, pl, 160);
+		ts += 160;
+		ep_send(f.ea.fd, f.a, false, b, len);
+		pump(&f, 20);
+		while (ep_recv(f.ea.fd, r, sizeof(r), 0) > 0)
+			; /* the silence the leg plays */
+	}
+	pump(&f, 50);
+	dtmf_tx_free(tx);
+	assert_int_equal(f.la.dtmf, 3);
+	assert_memory_equal(f.la.digits, "47#", 3);
+	assert_true(f.la.inband[0]);
+	fix_teardown(&f);
+}
+
 /* MixMonitor: what the peer sends and what the leg sends (relayed from its partner) are mixed
  * into one file. */
 static void test_monitor_mix(void **state)
@@ -1739,6 +1777,7 @@ int main(void)
 	    cmocka_unit_test(test_player_packets),
 	    cmocka_unit_test(test_tone_echo_record),
 	    cmocka_unit_test(test_monitor_mix),
+	    cmocka_unit_test(test_endpoint_inband_dtmf),
 	};
 	return cmocka_run_group_tests_name("media", tests, NULL, NULL);
 }
