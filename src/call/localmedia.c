@@ -294,6 +294,25 @@ void call_lm_start(struct call *c, const struct pbx_action *act)
 		 : act->type == PBX_ACT_RECORD	    ? "Record"
 		 : act->type == PBX_ACT_MIXMONITOR ? "MixMonitor"
 						    : "StopMixMonitor");
+	c->lastdata[0] = '\0';
+	if (act->type == PBX_ACT_PLAY) {
+		size_t off = 0;
+
+		for (size_t i = 0; i < act->media.nfiles && off < sizeof(c->lastdata); i++) {
+			int n = snprintf(c->lastdata + off, sizeof(c->lastdata) - off, "%s%s",
+					 i ? "&" : "", act->media.files[i]);
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+	} else if (act->type == PBX_ACT_RECORD || act->type == PBX_ACT_MIXMONITOR) {
+		snprintf(c->lastdata, sizeof(c->lastdata), "%.200s.%.16s", act->media.path,
+			 act->media.format);
+	} else if (act->type == PBX_ACT_MOH) {
+		snprintf(c->lastdata, sizeof(c->lastdata), "%.200s", act->media.moh_class);
+	} else if (act->type == PBX_ACT_TONE) {
+		snprintf(c->lastdata, sizeof(c->lastdata), "%.200s", act->media.tone);
+	}
 	lm->type = act->type;
 	lm->m = act->media;
 	lm->failed = false;

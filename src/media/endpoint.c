@@ -558,17 +558,41 @@ int media_leg_monitor_stop(struct media_leg *leg)
 void media_ep_free(struct media_leg *leg)
 {
 	struct media_ep *ep = leg->ep;
+	struct media_rec *rec;
+	struct media_mon *mon;
 	struct src_old old;
 
 	if (!ep)
 		return;
-	if (ep->rec)
-		media_leg_record_stop(leg, 0, NULL);
-	if (ep->mon)
-		media_leg_monitor_stop(leg);
+	/* Detached under the lock (when the engine is still there), finished outside it. */
+	if (leg->m)
+		lock(leg);
+	rec = ep->rec;
+	mon = ep->mon;
+	ep->rec = NULL;
+	ep->mon = NULL;
 	src_take(ep, &old);
-	src_release(&old);
 	leg->ep = NULL;
+	if (leg->m)
+		unlock(leg);
+	if (rec)
+		rec_finish(rec, 0, NULL);
+	if (mon) {
+		struct media_rec *r = malloc(sizeof(*r));
+
+		if (r) {
+			*r = mon->rec;
+			rec_finish(r, 0, NULL);
+		} else {
+			close(mon->rec.fd);
+			unlink(mon->rec.tmp);
+			free(mon->rec.buf);
+			free(mon->rec.path);
+			free(mon->rec.tmp);
+		}
+		free(mon);
+	}
+	src_release(&old);
 	free(ep);
 	if (leg->m && --leg->m->neps == 0)
 		timer_arm(leg->m, false);

@@ -571,8 +571,7 @@ void media_leg_free(struct media_leg *leg)
 	if (!leg)
 		return;
 	m = leg->m;
-	if (m)
-		media_ep_free(leg); /* finishes its recordings */
+	media_ep_free(leg); /* finishes its recordings (also when the engine went first) */
 	if (m) {
 		pthread_mutex_lock(&m->mu);
 		unbridge_locked(leg);

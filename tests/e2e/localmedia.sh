@@ -114,6 +114,10 @@ rt() { # OUT WAV ARGS...: rtptone as the phone (127.0.14.61:40220), output $WORK
 	RTPTONE_WAV=$wav timeout 15 "$RTPTONE" 127.0.14.61:40220 "$PHONE_SIDE" "$@" >"$WORK/$out" 2>&1
 }
 logged() { grep -q "$1" "$DAEMON_LOG"; }
+snap() { # FILE DELAY: `core show channels verbose` into FILE after DELAY seconds (background)
+	(sleep "$2"; cli core show channels verbose >"$WORK/$1" 2>&1) &
+	PIDS+=("$!")
+}
 wait_log() { # PATTERN: up to 5 s for the daemon to log it
 	for _ in $(seq 50); do logged "$1" && return 0; sleep 0.1; done
 	return 1
@@ -122,9 +126,11 @@ wav_secs() { "$WAVTONE" "$1" 1 0 2>/dev/null | sed -n 's/.* channel(s), \([0-9.]
 
 # 1. Playback of a known WAV (800 Hz) is heard by the caller; PLAYBACKSTATUS=SUCCESS.
 call 600 4000
+snap chan600.txt 1.5
 rt p600.out "$WORK/p600.wav" silence 3500
 check "playback-800hz-heard" "$WAVTONE" "$WORK/p600.wav" 800 2000
 check "playback-status-success" wait_log "LM600 PLAYBACKSTATUS=SUCCESS"
+check "channels-verbose-playing" grep -q "media state: playing lmtest" "$WORK/chan600.txt"
 end_call playback 600
 
 # 2. CHANNEL(language)=ja finds ja/lmtest.wav (600 Hz) instead of en/.
@@ -170,8 +176,10 @@ end_call milliwatt 611
 # 7. Record with a 3 s limit (no beep): the caller's 1 kHz tone is in rec/limit.wav under the
 # monitor directory, about 3 s long, and RECORD_STATUS=TIMEOUT.
 call 620 5000
+snap chan620.txt 2
 rt r620.out "" tone 4500
 check "record-status-timeout" wait_log "LM620 RECORD_STATUS=TIMEOUT RECORDED_FILE=rec/limit"
+check "channels-verbose-recording" grep -q "media state: recording $MON/rec/limit.wav" "$WORK/chan620.txt"
 check "record-file-1khz" "$WAVTONE" "$MON/rec/limit.wav" 1000 2500
 len=$(wav_secs "$MON/rec/limit.wav")
 echo "  rec/limit.wav: ${len:-?} s"
@@ -239,9 +247,12 @@ RTPTONE_WAV="$WORK/held.wav" timeout 15 "$RTPTONE" 127.0.14.62:40230 "$LINE" ton
 c=$!; PIDS+=("$c")
 timeout 15 "$RTPTONE" 127.0.14.61:40220 "$PHONE_SIDE" tone 6500 >"$WORK/holder.out" 2>&1 &
 p=$!; PIDS+=("$p")
+snap chanhold.txt 3.5
 wait "$p"; wait "$c"
 check "hold-music-heard-by-held-party" "$WAVTONE" "$WORK/held.wav" 700 2500
 check "before-hold-phone-heard" "$WAVTONE" "$WORK/held.wav" 1000 800
+check "channels-verbose-moh" grep -q "media state: moh default" "$WORK/chanhold.txt"
+check "channels-verbose-relayed-mixmonitor" grep -q "media state: mixmonitor $MON/mix/call.wav, relayed" "$WORK/chanhold.txt"
 wait_ok hold-phone "$PHONE" hold-phone
 wait_ok hold-carrier "$CARRIER" hold-carrier
 sleep 0.5
