@@ -286,14 +286,7 @@ void call_lm_start(struct call *c, const struct pbx_action *act)
 		c->rerun = true;
 		return;
 	}
-	snprintf(c->lastapp, sizeof(c->lastapp), "%s",
-		 act->type == PBX_ACT_PLAY	    ? "Playback"
-		 : act->type == PBX_ACT_TONE	    ? "Milliwatt"
-		 : act->type == PBX_ACT_ECHO	    ? "Echo"
-		 : act->type == PBX_ACT_MOH	    ? "MusicOnHold"
-		 : act->type == PBX_ACT_RECORD	    ? "Record"
-		 : act->type == PBX_ACT_MIXMONITOR ? "MixMonitor"
-						    : "StopMixMonitor");
+	snprintf(c->lastapp, sizeof(c->lastapp), "%s", act->media.app ? act->media.app : "?");
 	c->lastdata[0] = '\0';
 	if (act->type == PBX_ACT_PLAY) {
 		size_t off = 0;

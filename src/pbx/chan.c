@@ -928,6 +928,7 @@ static void media_init(struct pbx_chan *ch, struct pbx_action *act, enum pbx_act
 	act->media.tone = "";
 	act->media.path = "";
 	act->media.format = "";
+	act->media.app = pbx_app_name(app < PBX_APP_COUNT ? app : PBX_APP_NOOP);
 	ch->pending = app;
 }
 
@@ -1146,6 +1147,7 @@ static enum step app_mixmonitor(struct pbx_chan *ch, const char *args, struct pb
 		return STEP_NEXT;
 	}
 	media_init(ch, act, PBX_ACT_MIXMONITOR, PBX_APP_COUNT);
+	act->media.app = "MixMonitor";
 	act->media.path = argv[0];
 	act->media.format = fmt;
 	if (pbx_vars_setn(&ch->vars, "MIXMONITOR_FILENAME", 19, argv[0], strlen(argv[0])))
@@ -1180,6 +1182,7 @@ static enum step app_simple_media(struct pbx_chan *ch, enum pbx_app app, const c
 		break;
 	default:
 		media_init(ch, act, PBX_ACT_STOPMIXMONITOR, PBX_APP_COUNT);
+		act->media.app = "StopMixMonitor";
 		break;
 	}
 	return STEP_HOST;

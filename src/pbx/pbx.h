@@ -174,6 +174,7 @@ struct pbx_media {
 	unsigned rec_opts;	   /* enum pbx_record_opt */
 	const char *end_digits;	   /* keys that end the recording or Echo ("#", "*", "") */
 	bool skip_unanswered;	   /* do nothing (status SKIP / success) when not answered */
+	const char *app;	   /* the application's name ("Read"), for the CLI and records */
 };
 
 /* The outcome the host reports with pbx_chan_media_done(). */
