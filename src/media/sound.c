@@ -12,8 +12,11 @@
 
 #define LOG_MODULE "media"
 
-/* A sound file larger than this is refused (about 30 minutes of 16-bit 8 kHz audio). */
-#define SOUND_FILE_MAX (64u * 1024u * 1024u)
+/* A sound file larger than this is refused (about 70 minutes of 16-bit 8 kHz audio), and so is
+ * one that would decode to more than an hour (a low rate in the header must not make a small
+ * file expand into gigabytes). */
+#define SOUND_FILE_MAX	  (64u * 1024u * 1024u)
+#define SOUND_SAMPLES_MAX ((size_t)MEDIA_RATE * 3600u)
 
 struct media_sound {
 	struct le le; /* in the cache */
@@ -123,12 +126,16 @@ static int decode(const uint8_t *p, size_t bytes, enum sfmt f, unsigned ch, unsi
 		mono[i] = (int16_t)(acc / (int32_t)ch);
 	}
 	if (rate == MEDIA_RATE) {
+		if (frames > SOUND_SAMPLES_MAX) {
+			free(mono);
+			return EINVAL;
+		}
 		*outp = mono;
 		*np = frames;
 		return 0;
 	}
 	n = (size_t)((uint64_t)frames * MEDIA_RATE / rate);
-	if (!n) {
+	if (!n || n > SOUND_SAMPLES_MAX) {
 		free(mono);
 		return EINVAL;
 	}
@@ -160,7 +167,7 @@ static int decode(const uint8_t *p, size_t bytes, enum sfmt f, unsigned ch, unsi
 		int32_t fr = (int32_t)(pos & 0xffff);
 		int32_t a = mono[k], b = k + 1 < frames ? mono[k + 1] : a;
 
-		out[i] = (int16_t)(a + (((b - a) * fr) >> 16));
+		out[i] = (int16_t)(a + (int32_t)(((int64_t)(b - a) * fr) >> 16));
 	}
 	free(mono);
 	*outp = out;

@@ -1427,6 +1427,36 @@ static void test_sound_parse(void **state)
 	free(out);
 }
 
+/* Bad input never crashes: mutated WAV headers and random bytes are refused or decoded. */
+static void test_sound_parse_garbage(void **state)
+{
+	static uint8_t base[56 + 64], buf[sizeof(base)];
+	uint8_t data[64];
+	uint32_t seed = 12345;
+
+	(void)state;
+	memset(data, 0x55, sizeof(data));
+	mkwav(base, 1, 1, 8000, 16, data, sizeof(data));
+	for (int i = 0; i < 20000; i++) {
+		int16_t *out = NULL;
+		size_t n = 0, len = sizeof(base);
+
+		memcpy(buf, base, sizeof(base));
+		for (int k = 0; k < 1 + i % 6; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[(seed >> 8) % len] = (uint8_t)(seed >> 20);
+		}
+		seed = seed * 1103515245u + 12345u;
+		if (i % 3 == 0)
+			len = (seed >> 8) % (len + 1); /* truncated */
+		int err = media_sound_parse(buf, len, i % 5 ? "g.wav" : "g.ulaw", &out, &n);
+		assert_true(err == 0 || err == EINVAL || err == ENOMEM);
+		if (!err)
+			assert_true(n > 0 && n <= 8u * 1024 * 1024);
+		free(out);
+	}
+}
+
 static void test_wav_header(void **state)
 {
 	uint8_t h[44 + 8];
@@ -1772,6 +1802,7 @@ int main(void)
 	    cmocka_unit_test(test_pair_pool),
 	    cmocka_unit_test(test_sound_parse),
 	    cmocka_unit_test(test_wav_header),
+	    cmocka_unit_test(test_sound_parse_garbage),
 	    cmocka_unit_test(test_sound_find),
 	    cmocka_unit_test(test_sound_cache),
 	    cmocka_unit_test(test_player_packets),
