@@ -303,6 +303,15 @@ rtp_p99=$(rtp_value rtp_latency_p99_us)
 rtp_bytes=$(rtp_value rtp_bytes_per_stream)
 rtp_chain=$(rtp_value rtp_chain_pps)
 rtp_srtp=$(rtp_value rtp_srtp_pps)
+# Local media: 200 playbacks of one shared sound and 200 recordings at once (bench_play).
+play_out=$( [ -x "$BUILD/bench/bench_play" ] && (ulimit -n 4096 2>/dev/null; timeout 60 "$BUILD/bench/bench_play") 2>/dev/null )
+play_value() { awk -v k="$1" '$1 == k { print $2; f = 1; exit } END { if (!f) print "n/a" }' <<<"$play_out"; }
+play_min=$(play_value play_min_per_stream)
+play_missing=$(play_value play_missing_seq)
+play_bytes=$(play_value play_bytes_per_stream)
+play_cpu=$(play_value play_rec_relay_cpu_us_per_stream_s)
+rec_lost=$(awk '$1 == "rec_samples_sent" { s = $2 } $1 == "rec_samples_written" { w = $2 }
+	END { if (s == "") print "n/a"; else print s - w }' <<<"$play_out")
 
 # ---- registrations: REGISTER with digest, mikakad and Kamailio (bench/register.sh) ----
 reg_out=$(BUILD=$BUILD KAM_BIN=$KAM_BIN timeout 600 bench/register.sh 2>"$WORK/register.err")
@@ -379,6 +388,11 @@ row "RTP added latency p99 (us)" "$rtp_p99" "n/a" "<= 500" "$(verdict "$rtp_p99"
 row "memory per RTP stream (bytes)" "$rtp_bytes" "n/a" "<= 4,096" "$(verdict "$rtp_bytes" "<=" 4096)"
 row "SRTP packets/s relayed (AES_CM_80)" "$(num "$rtp_srtp")" "$(num "$rtp_chain") (same, plain)" ">= 60% of plain" \
 	"$(awk -v a="$rtp_srtp" -v b="$rtp_chain" 'BEGIN { if (b + 0 > 0) print (a / b >= 0.6 ? "ok" : "MISS") " (" int(100 * a / b) "%)"; else print "-" }')"
+row "200 playbacks: packets of the slowest stream in 5 s" "$play_min" "n/a" ">= 245" "$(verdict "$play_min" ">=" 245)"
+row "200 playbacks: packets missing in sequence" "$play_missing" "n/a" "<= 0" "$(verdict "$play_missing" "<=" 0)"
+row "memory per playback stream (bytes, RSS)" "$play_bytes" "n/a" "<= 8,192" "$(verdict "$play_bytes" "<=" 8192)"
+row "200 recordings: samples lost" "$rec_lost" "n/a" "<= 0" "$(verdict "$rec_lost" "<=" 0)"
+row "relay CPU per local stream (us per s)" "$play_cpu" "n/a" "<= 1,000" "$(verdict "$play_cpu" "<=" 1000)"
 row "concurrent calls held" "$(num "$calls_held")" "n/a" ">= 10,000" \
 	"$(verdict "$calls_held" ">=" 10000)"
 row "memory per concurrent call (bytes)" "$(num "$call_bytes")" "n/a" "<= 16,384" \
