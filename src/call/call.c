@@ -470,8 +470,15 @@ void call_run(struct call *c)
 			break;
 		case PBX_ACT_PROGRESS:
 			if (c->a && c->a->st && !c->a->sent_183) {
+				/* As Asterisk: 183 with our media (early media), so Playback(...,
+				 * noanswer) is heard before an answer. */
+				char *msdp = NULL;
+
 				c->a->sent_183 = true;
-				call_a_reply(c->a, &c->a->st, 183, NULL);
+				if (c->a->ml && c->a->sdp_remote)
+					call_media_local_answer(c->a, &msdp);
+				call_a_reply(c->a, &c->a->st, 183, msdp);
+				free(msdp);
 			}
 			c->rerun = true;
 			break;

@@ -5,7 +5,7 @@
 # for the bridged cases. Test sounds are made by tools/wavgen in a sounds directory of the test
 # ([directories] astsoundsdir / astdatadir in mikaka.conf). Checks: Playback of a known WAV heard
 # (frequency), CHANNEL(language) choosing ja/, a 16 kHz stereo file converted, a missing file
-# continuing with PLAYBACKSTATUS=FAILED, Echo returns the tone, Milliwatt's 1004 Hz, Record
+# continuing with PLAYBACKSTATUS=FAILED, early media after Progress(), Echo returns the tone, Milliwatt's 1004 Hz, Record
 # writing the caller's tone with the expected length and RECORD_STATUS (limit and silence),
 # Background+WaitExten jumping on an RFC 4733 digit and going to `t` without one, Read into a
 # variable (RFC 4733 and SIP INFO digits), music on hold heard by the party the phone holds,
@@ -60,6 +60,11 @@ exten => 603,1,Answer()
  same => n,Log(NOTICE,LM603 PLAYBACKSTATUS=${PLAYBACKSTATUS})
  same => n,Playback(no-such-sound)
  same => n,Log(NOTICE,LM603b PLAYBACKSTATUS=${PLAYBACKSTATUS})
+ same => n,Wait(30)
+exten => 604,1,Progress()
+ same => n,Playback(lmtest,noanswer)
+ same => n,Log(NOTICE,LM604 PLAYBACKSTATUS=${PLAYBACKSTATUS})
+ same => n,Answer()
  same => n,Wait(30)
 exten => 610,1,Echo()
 exten => 611,1,Milliwatt()
@@ -154,6 +159,14 @@ check "playback-missing-status-success" wait_log "LM603 PLAYBACKSTATUS=SUCCESS"
 check "playback-missing-status-failed" wait_log "LM603b PLAYBACKSTATUS=FAILED"
 check "playback-missing-warned" logged "no-such-sound"
 end_call missing 603
+
+# 4b. Progress() then Playback(...,noanswer): early media (183 with our address) heard before
+# any answer.
+call 604 4500
+rt p604.out "$WORK/p604.wav" silence 3500
+check "playback-noanswer-early-media" "$WAVTONE" "$WORK/p604.wav" 800 2000
+check "playback-noanswer-status" wait_log "LM604 PLAYBACKSTATUS=SUCCESS"
+end_call early 604
 
 # 5. Echo returns the caller's 1 kHz tone.
 call 610 3500
