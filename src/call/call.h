@@ -55,6 +55,10 @@ void call_settings_default(struct call_settings *set);
  * warnings. mikakaconf may be NULL. */
 int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		       struct conf_diags *diags);
+/* `mikakad -t` and reloads: musiconhold.conf in confdir when present (unknown keys, modes other
+ * than files, directories that do not exist: warnings with file:line; a syntax error: EINVAL). */
+int call_moh_check(const char *confdir, const struct call_settings *set,
+		   struct conf_diags *diags);
 /* Applies new settings (a reload); calls in progress keep running under them. */
 void call_eng_set_settings(struct call_eng *eng, const struct call_settings *set);
 

@@ -564,6 +564,70 @@ static int moh_class_find(const struct call *c, const char *name, struct moh_cla
 	return err;
 }
 
+int call_moh_check(const char *confdir, const struct call_settings *set,
+		   struct conf_diags *diags)
+{
+	char path[PATH_MAX];
+	const char *datadir = set && set->data_dir[0] ? set->data_dir : CALL_DATA_DIR;
+	struct conf *conf = NULL;
+	struct stat st;
+
+	if (!confdir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/musiconhold.conf", confdir);
+	if (access(path, F_OK) != 0)
+		return 0;
+	if (conf_load(&conf, path, diags))
+		return EINVAL;
+	for (const struct conf_section *sec = conf_sections(conf); sec; sec = sec->next) {
+		const char *dir = "moh";
+		const struct conf_var *dv = NULL;
+
+		if (sec->is_template)
+			continue;
+		for (const struct conf_var *v = sec->vars; v; v = v->next) {
+			if (!strcasecmp(sec->name, "general")) {
+				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+					      "[general] %s is not implemented; ignored", v->name);
+			} else if (!strcasecmp(v->name, "mode")) {
+				if (strcasecmp(v->value, "files"))
+					conf_diag_add(diags, CONF_WARNING, v->origin.file,
+						      v->origin.line,
+						      "[%s] mode=%s is not supported (files only): the "
+						      "class plays its directory's files",
+						      sec->name, v->value);
+			} else if (!strcasecmp(v->name, "directory")) {
+				dir = v->value;
+				dv = v;
+			} else if (!strcasecmp(v->name, "sort")) {
+				if (strcasecmp(v->value, "random") && strcasecmp(v->value, "alpha") &&
+				    strcasecmp(v->value, "randstart"))
+					conf_diag_add(diags, CONF_WARNING, v->origin.file,
+						      v->origin.line,
+						      "[%s] sort=%s: expected random, randstart or alpha",
+						      sec->name, v->value);
+			} else {
+				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+					      "[%s] %s is not implemented; ignored", sec->name,
+					      v->name);
+			}
+		}
+		if (!strcasecmp(sec->name, "general"))
+			continue;
+		if (dir[0] == '/')
+			snprintf(path, sizeof(path), "%s", dir);
+		else
+			snprintf(path, sizeof(path), "%s/%s", datadir, dir);
+		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			conf_diag_add(diags, CONF_WARNING, dv ? dv->origin.file : sec->origin.file,
+				      dv ? dv->origin.line : sec->origin.line,
+				      "[%s] directory %s does not exist: the class plays nothing",
+				      sec->name, path);
+	}
+	conf_free(conf);
+	return 0;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -204,6 +204,9 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 			}
 			d->callset = cs;
 		}
+		/* localmedia: musiconhold.conf checked with the rest */
+		if (call_moh_check(d->confdir, &cs, diags))
+			err = EINVAL;
 	}
 	if (err || cfg_secrets_pending(d->secrets)) {
 		mem_deref(cfg);
