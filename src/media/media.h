@@ -71,7 +71,8 @@ enum media_event_type {
 	MEDIA_EV_LATCHED, /* the leg latched to a (new) source address */
 	/* Local endpoints (below). */
 	MEDIA_EV_PLAY_DONE, /* the player (media_leg_play) or a timed tone reached its end */
-	MEDIA_EV_SILENCE,   /* recording: silence_ms of silence after some sound */
+	MEDIA_EV_SILENCE,   /* recording: silence_ms of continuous silence (counted from the
+			     * start too, as Asterisk's Record; res.heard tells if any sound came) */
 	MEDIA_EV_REC_ERROR, /* recording or monitoring: writing the file failed (disk full); the
 			     * recorder stopped, what is written so far stays */
 };
@@ -287,7 +288,7 @@ int media_leg_ep_state(const struct media_leg *leg, struct media_ep_state *out);
 
 /* Recording what the leg's peer sends. */
 struct media_rec_opts {
-	uint32_t silence_ms;	/* MEDIA_EV_SILENCE after this much silence following sound;
+	uint32_t silence_ms;	/* MEDIA_EV_SILENCE after this much continuous silence (once);
 				 * 0: no detection */
 	uint32_t threshold;	/* a 20 ms frame whose mean absolute sample is below this is
 				 * silence; 0: MEDIA_SILENCE_THRESHOLD */
