@@ -105,7 +105,7 @@ cp -r "$CONF" "$WORK/badconf"
 printf '[jazz]\nmode=mp3player\ndirectory=/nonexistent\n' >>"$WORK/badconf/musiconhold.conf"
 printf '[bad]\nexten => s,1,Record(x.gsm)\n' >>"$WORK/badconf/extensions.conf"
 "$MIKAKAD" -t -C "$WORK/badconf" >"$WORK/badconf.out" 2>&1
-check "config-moh-mode-warned" grep -q "musiconhold.conf:4: warning: \[jazz\] mode=mp3player" "$WORK/badconf.out"
+check "config-moh-mode-warned" grep -q "musiconhold.conf:5: warning: \[jazz\] mode=mp3player" "$WORK/badconf.out"
 check "config-moh-dir-warned" grep -q "directory /nonexistent does not exist" "$WORK/badconf.out"
 check "config-record-format-error" grep -q "Record: format 'gsm' is not supported" "$WORK/badconf.out"
 daemon_start "$CONF"
