@@ -707,9 +707,10 @@ void media_leg_recompute(struct media_leg *in)
 			if (is_g711(x.codec) && leg_inband(in) && leg_events(out) &&
 			    !media_dtmf_alloc_rx(in))
 				x.detect = 1;
-		} else if (in->ep && is_g711(x.codec) && leg_inband(in) &&
-			   in->fmt.dtmf != MEDIA_DTMF_INFO && !media_dtmf_alloc_rx(in)) {
-			/* A local endpoint hears in-band digits itself. */
+		} else if (is_g711(x.codec) && leg_inband(in) && in->fmt.dtmf != MEDIA_DTMF_INFO &&
+			   !media_dtmf_alloc_rx(in)) {
+			/* Unbridged: the dialplan may be waiting for digits (WaitExten needs no
+			 * source of its own), so in-band digits are detected here too. */
 			x.detect = 1;
 		}
 		xl_set(in, f->fmt[i].pt_rx, &x, &idx);
