@@ -109,7 +109,7 @@ static int decode(const uint8_t *p, size_t bytes, enum sfmt f, unsigned ch, unsi
 
 			switch (f) {
 			case SF_PCM8:
-				v = ((int32_t)q[0] - 128) << 8;
+				v = ((int32_t)q[0] - 128) * 256;
 				break;
 			case SF_PCM16:
 				v = (int16_t)rd16(q);
