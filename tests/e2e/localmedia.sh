@@ -6,7 +6,7 @@
 # ([directories] astsoundsdir / astdatadir in mikaka.conf). Checks: Playback of a known WAV heard
 # (frequency), CHANNEL(language) choosing ja/, a 16 kHz stereo file converted, a missing file
 # continuing with PLAYBACKSTATUS=FAILED, early media after Progress(), Echo returns the tone, Milliwatt's 1004 Hz, Record
-# writing the caller's tone with the expected length and RECORD_STATUS (limit and silence),
+# writing the caller's tone with the expected length and RECORD_STATUS (limit, silence, #),
 # Background+WaitExten jumping on an RFC 4733 digit and going to `t` without one, Read into a
 # variable (RFC 4733 and SIP INFO digits), music on hold heard by the party the phone holds,
 # MixMonitor holding both directions, Dial's m option (music while the callee rings), `core show channels verbose`
@@ -73,6 +73,9 @@ exten => 620,1,Record(rec/limit.wav,0,3,q)
  same => n,Wait(30)
 exten => 621,1,Record(rec/silence.wav,2,20)
  same => n,Log(NOTICE,LM621 RECORD_STATUS=${RECORD_STATUS})
+ same => n,Wait(30)
+exten => 622,1,Record(rec/key.wav,0,20,q)
+ same => n,Log(NOTICE,LM622 RECORD_STATUS=${RECORD_STATUS})
  same => n,Wait(30)
 exten => 630,1,Set(TIMEOUT(digit)=2)
  same => n,Background(lmtest)
@@ -216,6 +219,13 @@ len=$(wav_secs "$MON/rec/silence.wav")
 echo "  rec/silence.wav: ${len:-?} s"
 check "record-silence-trimmed" awk -v l="${len:-0}" 'BEGIN { exit !(l >= 1.0 && l <= 2.5) }'
 end_call record-silence 621
+
+# 8b. Record ended by '#' (an RFC 4733 event): RECORD_STATUS=DTMF, the file in place.
+call 622 3500
+rt r622.out "" 'ev:#' 3000
+check "record-status-dtmf" wait_log "LM622 RECORD_STATUS=DTMF"
+check "record-dtmf-file" test -f "$MON/rec/key.wav"
+end_call record-key 622
 
 # 9. Background + WaitExten: RFC 4733 "1" while the prompt plays jumps to extension 1.
 call 630 5000
