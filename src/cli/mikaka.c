@@ -147,18 +147,28 @@ int main(int argc, char **argv)
 	if (argc - optind >= 2 && !strcmp(argv[optind], "line") &&
 	    !strcmp(argv[optind + 1], "probe")) /* line discovery */
 		return line_probe_cmd(argc - optind - 2, argv + optind + 2);
-	/* `backup FILE`: the daemon writes the file, so a relative name is made absolute here. */
-	if (argc - optind == 2 && !strcmp(argv[optind], "backup") && argv[optind + 1][0] != '/') {
-		static char abspath[4096];
-		char cwd[4096];
+	/* `backup FILE` and `phonebook import FILE`: the daemon opens the file, so a relative name
+	 * is made absolute here. */
+	{
+		int fi = 0;
 
-		if (!getcwd(cwd, sizeof(cwd)) ||
-		    (size_t)snprintf(abspath, sizeof(abspath), "%s/%s", cwd, argv[optind + 1]) >=
-			sizeof(abspath)) {
-			fprintf(stderr, "mikaka: backup: path too long\n");
-			return 2;
+		if (argc - optind == 2 && !strcmp(argv[optind], "backup"))
+			fi = optind + 1;
+		else if (argc - optind == 3 && !strcmp(argv[optind], "phonebook") &&
+			 !strcmp(argv[optind + 1], "import"))
+			fi = optind + 2;
+		if (fi && argv[fi][0] != '/') {
+			static char abspath[4096];
+			char cwd[4096];
+
+			if (!getcwd(cwd, sizeof(cwd)) ||
+			    (size_t)snprintf(abspath, sizeof(abspath), "%s/%s", cwd, argv[fi]) >=
+				sizeof(abspath)) {
+				fprintf(stderr, "mikaka: %s: path too long\n", argv[optind]);
+				return 2;
+			}
+			argv[fi] = abspath;
 		}
-		argv[optind + 1] = abspath;
 	}
 	/* web console: the password is asked here; the daemon gets its hash */
 	if (argc - optind == 3 && !strcmp(argv[optind], "web") &&

@@ -342,3 +342,38 @@ int store_kv_get(struct store *st, const char *key, struct mbuf *mb)
 	sqlite3_clear_bindings(stmt);
 	return err;
 }
+
+int store_kv_list(struct store *st, const char *prefix, store_kv_h *each, void *arg)
+{
+	sqlite3_stmt *stmt;
+	char hi[256];
+	size_t n;
+	int rc, err = 0;
+
+	if (!st || !prefix || !each || !(n = strlen(prefix)) || n >= sizeof(hi))
+		return EINVAL;
+	/* The keys from prefix up to (not including) prefix with its last byte incremented. */
+	memcpy(hi, prefix, n + 1);
+	hi[n - 1] = (char)(hi[n - 1] + 1);
+	stmt = st->stmt[STORE_KV_LIST];
+	rc = sqlite3_bind_text(stmt, 1, prefix, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, hi, -1, SQLITE_STATIC);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct pl k = store_column_pl(stmt, 0);
+		struct pl v = pl_from(sqlite3_column_blob(stmt, 1),
+				      (size_t)sqlite3_column_bytes(stmt, 1));
+
+		if (!v.p)
+			v = pl_from("", 0);
+		err = each(&k, &v, arg);
+		if (err)
+			break;
+		rc = SQLITE_OK;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_sqlite_err(st, rc, "listing keys");
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return err;
+}

@@ -81,6 +81,7 @@ static const char *const store_sql[STORE_STMT_N] = {
     [STORE_KV_SET] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
     [STORE_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
     [STORE_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+    [STORE_KV_LIST] = "SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY rowid",
 };
 
 static uint64_t store_now_us(void)

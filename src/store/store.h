@@ -167,6 +167,11 @@ int store_kv_set(struct store *st, const char *key, const struct pl *value, stor
 int store_kv_del(struct store *st, const char *key, store_done_h *done, void *arg);
 /* Appends key's value to mb; ENOENT when the key is absent. */
 int store_kv_get(struct store *st, const char *key, struct mbuf *mb);
+/* Calls each for every key starting with prefix (non-empty, ASCII) in the order the keys were
+ * first written (rowid); key and value point into SQLite's row and live during the call. A
+ * non-zero return stops it and is returned. */
+typedef int(store_kv_h)(const struct pl *key, const struct pl *value, void *arg);
+int store_kv_list(struct store *st, const char *prefix, store_kv_h *each, void *arg);
 
 /* ---------------------------------------------------------------------------------------------
  * Backup and restore (backup.c). why gets a one-line reason on failure.

@@ -24,6 +24,7 @@ enum store_stmt {
 	STORE_KV_SET,
 	STORE_KV_DEL,
 	STORE_KV_GET,
+	STORE_KV_LIST,
 	STORE_STMT_N,
 };
 
