@@ -11,6 +11,7 @@
 #include "cfg.h"
 #include "pbx.h"
 #include "peer.h"
+#include "screen.h"
 
 static void cfg_destroy(void *data)
 {
@@ -22,6 +23,7 @@ static void cfg_destroy(void *data)
 		free(cfg->phones[i].secret);
 	}
 	free(cfg->phones);
+	screen_rules_free(cfg->screen);
 	dialplan_free(cfg->dialplan);
 	mem_deref(cfg->peers);
 	conf_free(cfg->sip);
@@ -303,13 +305,31 @@ static int native_files(const struct cfg *cfg, const struct pbx_vars *line_vars,
 				   " same => n,Dial(SIP/line/${EXTEN})\n same => n,Hangup()\n",
 				   number ? number : "", number ? number : "", number ? number : "");
 	}
+	err |= mbuf_printf(ext, "[from_line]\n");
+	/* screening: an additional number with phones of its own ([screening:NUMBER] phones). */
+	for (size_t i = 0; screen_number_at(cfg->screen, i); i++) {
+		const char *num = screen_number_at(cfg->screen, i);
+		const char *ph = screen_number_phones(cfg->screen, num);
+		char *copy = ph ? strdup(ph) : NULL, *save = NULL;
+
+		if (!ph)
+			continue;
+		if (!copy)
+			return ENOMEM;
+		err |= mbuf_printf(ext, "exten => %s,1,Dial(", num);
+		for (char *t = strtok_r(copy, "&", &save), *first = t; t;
+		     t = strtok_r(NULL, "&", &save))
+			err |= mbuf_printf(ext, "%sSIP/%s", t == first ? "" : "&", t);
+		err |= mbuf_printf(ext, ",60)\n same => n,Hangup()\n");
+		free(copy);
+	}
 	if (cfg->nphones) {
-		err |= mbuf_printf(ext, "[from_line]\nexten => _X.,1,Dial(");
+		err |= mbuf_printf(ext, "exten => _X.,1,Dial(");
 		for (size_t i = 0; i < cfg->nphones; i++)
 			err |= mbuf_printf(ext, "%sSIP/%s", i ? "&" : "", cfg->phones[i].name);
 		err |= mbuf_printf(ext, ",60)\n same => n,Hangup()\n");
 	} else {
-		err |= mbuf_printf(ext, "[from_line]\nexten => _X.,1,Hangup()\n");
+		err |= mbuf_printf(ext, "exten => _X.,1,Hangup()\n");
 	}
 	err |= mbuf_write(sip, "", 1);
 	err |= mbuf_write(ext, "", 1);
@@ -340,6 +360,16 @@ int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *
 		return ENOMEM;
 	}
 	err |= load_file(&cfg->mikaka, dir, "mikaka.conf", false, diags);
+	/* screening: [screening] rules (the native form's dialplan uses their phones) */
+	if (!err) {
+		int e = screen_rules_load(&cfg->screen, cfg->mikaka, diags);
+
+		if (e == ENOMEM) {
+			err = ENOMEM;
+			goto out;
+		}
+		err |= e;
+	}
 	if (cfg->mikaka && conf_section_find(cfg->mikaka, "phones")) {
 		char path[PATH_MAX];
 		struct mbuf sip, ext;

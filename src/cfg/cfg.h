@@ -12,6 +12,7 @@ struct sipcfg;
 struct dialplan;
 struct pbx_vars;
 struct cfg_secrets;
+struct screen_rules;
 
 /* One phone of the native form (mikaka.conf [phones]), in the order written. */
 struct cfg_phone {
@@ -32,6 +33,7 @@ struct cfg {
 	struct dialplan *dialplan; /* never NULL (empty when extensions.conf is absent) */
 	struct cfg_phone *phones;  /* the native form's phones (NULL with a sip.conf) */
 	size_t nphones;
+	struct screen_rules *screen; /* mikaka.conf [screening] (NULL: screening off) */
 };
 
 /* Reads DIR/sip.conf, DIR/extensions.conf and DIR/mikaka.conf (each optional; a missing sip.conf

@@ -35,6 +35,9 @@ struct pbx_chan {
 	struct pbx_vars vars;
 	char *cid_num;
 	char *cid_name;
+	const char *cid_pres; /* one of pres_words */
+	pbx_func_h *func_h;
+	void *func_arg;
 	struct pbx_frame *stack;
 	size_t depth;
 	size_t cap;
@@ -127,6 +130,7 @@ int pbx_chan_alloc(struct pbx_chan **chp, struct dialplan *dp, const char *conte
 		return ENOMEM;
 	}
 	ch->prio = 1;
+	ch->cid_pres = "allowed_not_screened";
 	mbuf_init(&ch->args);
 	mbuf_init(&ch->dialbuf);
 	mbuf_init(&ch->mediabuf);
@@ -183,6 +187,51 @@ const char *pbx_chan_callerid_num(const struct pbx_chan *ch)
 const char *pbx_chan_callerid_name(const struct pbx_chan *ch)
 {
 	return ch->cid_name;
+}
+
+static const char *const pres_words[] = {
+	"allowed_not_screened", "allowed_passed_screen", "allowed_failed_screen", "allowed",
+	"prohib_not_screened",	"prohib_passed_screen",	 "prohib_failed_screen",  "prohib",
+	"unavailable",
+};
+
+static int set_pres_n(struct pbx_chan *ch, const char *v, size_t n)
+{
+	struct pl p = pl_from(v, n);
+
+	pl_trim(&p);
+	for (size_t i = 0; i < ARRAY_SIZE(pres_words); i++) {
+		if (pl_caseeq_str(&p, pres_words[i])) {
+			ch->cid_pres = pres_words[i];
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
+int pbx_chan_set_callerpres(struct pbx_chan *ch, const char *pres)
+{
+	if (!ch || !pres)
+		return EINVAL;
+	return set_pres_n(ch, pres, strlen(pres));
+}
+
+const char *pbx_chan_callerpres(const struct pbx_chan *ch)
+{
+	return ch->cid_pres;
+}
+
+void pbx_chan_set_func_h(struct pbx_chan *ch, pbx_func_h *h, void *arg)
+{
+	ch->func_h = h;
+	ch->func_arg = arg;
+}
+
+int pbx_chan_host_func(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out)
+{
+	if (!ch || !ch->func_h)
+		return ENOENT;
+	return ch->func_h(ch, name, args, out, ch->func_arg);
 }
 
 size_t pbx_chan_gosub_depth(const struct pbx_chan *ch)
@@ -317,6 +366,8 @@ static int set_var_n(struct pbx_chan *ch, const char *name, size_t n, const char
 			return EINVAL;
 		return 0; /* TIMEOUT(absolute) is accepted and not enforced */
 	}
+	if (nm.l >= 12 && !strncasecmp(nm.p, "CALLERPRES(", 11) && nm.p[nm.l - 1] == ')')
+		return value ? set_pres_n(ch, value, vlen) : EINVAL;
 	if (pl_chr(&nm, '('))
 		return EINVAL; /* a function we cannot write */
 	if (value && ch->vars.n >= PBX_CHAN_VARS_MAX && !pbx_vars_getn(&ch->vars, nm.p, nm.l))

@@ -245,6 +245,17 @@ unsigned pbx_chan_priority(const struct pbx_chan *ch);
 const char *pbx_chan_callerid_num(const struct pbx_chan *ch);
 /* The caller name, likewise. */
 const char *pbx_chan_callerid_name(const struct pbx_chan *ch);
+/* Asterisk's caller presentation (CALLERPRES()): "allowed_not_screened" unless set. Setting it
+ * accepts Asterisk's words (allowed_not_screened, allowed_passed_screen, allowed_failed_screen,
+ * allowed, prohib_not_screened, prohib_passed_screen, prohib_failed_screen, prohib,
+ * unavailable); EINVAL for anything else. */
+int pbx_chan_set_callerpres(struct pbx_chan *ch, const char *pres);
+const char *pbx_chan_callerpres(const struct pbx_chan *ch);
+/* Functions the host provides (BLACKLIST(), ...): h writes the value of NAME(ARGS) (already
+ * substituted) to out and returns 0, or ENOENT when it has no function NAME. */
+typedef int(pbx_func_h)(struct pbx_chan *ch, const char *name, const char *args,
+			struct mbuf *out, void *arg);
+void pbx_chan_set_func_h(struct pbx_chan *ch, pbx_func_h *h, void *arg);
 /* The current Gosub nesting. */
 size_t pbx_chan_gosub_depth(const struct pbx_chan *ch);
 

@@ -179,6 +179,8 @@ bool pbx_truth(const char *s);
 
 /* Channel side of a lookup (built-ins, Gosub arguments, channel variables); NULL when unset. */
 const char *pbx_chan_lookup(struct pbx_chan *ch, const char *name, size_t nlen);
+/* The host's function for NAME(ARGS) (pbx_chan_set_func_h); ENOENT when there is none. */
+int pbx_chan_host_func(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out);
 /* The dialplan's globals of a channel. */
 const struct pbx_vars *pbx_chan_globals(const struct pbx_chan *ch);
 

@@ -136,6 +136,9 @@ static int call_func(struct pbx_env *env, const char *name, size_t nlen, const c
 		log_warn("CALLERID(%.*s): unknown data type", (int)MIN(a.l, 64), a.p);
 		return 0;
 	}
+	if (pl_caseeq_str(&fn, "CALLERPRES")) {
+		return env->ch ? mbuf_write_str(mb, pbx_chan_callerpres(env->ch)) : 0;
+	}
 	if (pl_caseeq_str(&fn, "IF")) {
 		/* IF(condition?true[:false]) */
 		const char *q = memchr(args, '?', alen), *t, *c;
@@ -170,6 +173,17 @@ static int call_func(struct pbx_env *env, const char *name, size_t nlen, const c
 	if (env->ch) {
 		int err = pbx_chan_func_read(env->ch, &fn, &a, mb);
 
+		if (err == ENOENT) {
+			/* The host's functions (BLACKLIST(), PHONEBOOK(), SCREEN():
+			 * docs/SCREENING.md). */
+			char nm[64], *ar = strndup(args, alen);
+
+			if (!ar)
+				return ENOMEM;
+			pl_strcpy(&fn, nm, sizeof(nm));
+			err = pbx_chan_host_func(env->ch, nm, ar, mb);
+			free(ar);
+		}
 		if (err != ENOENT)
 			return err;
 	}
