@@ -11,7 +11,9 @@
 #include "call_int.h"
 #include "media.h"
 #include "cfg.h"
+#include "notify.h"
 #include "peer.h"
+#include "screen.h"
 #include "store.h"
 
 #define LOG_MODULE "call"
@@ -131,6 +133,7 @@ unsigned call_cause_for(uint16_t code)
 	case 402:
 	case 403:
 	case 407:
+	case 433:
 	case 603:
 		return 21;
 	case 404:
@@ -209,6 +212,7 @@ const char *call_reason_for(uint16_t code)
 	case 200: return "OK";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
+	case 433: return "Anonymity Disallowed";
 	case 408: return "Request Timeout";
 	case 410: return "Gone";
 	case 480: return "Temporarily Unavailable";
@@ -312,6 +316,175 @@ int call_caller_id(const struct sip_msg *msg, char *num, size_t nsize, char *nam
 	return 0;
 }
 
+/* Whether the Privacy header asks to hide the identity (RFC 3323 id, header, user). */
+static bool privacy_id(const struct sip_msg *msg)
+{
+	struct sip_hdr_iter it;
+	struct pl v;
+
+	sip_hdr_iter_init(&it, msg, SIP_HDR_PRIVACY, NULL);
+	while (sip_hdr_iter_next(&it, &v)) {
+		size_t i = 0;
+
+		while (i < v.l) {
+			size_t j = i;
+			struct pl tok;
+
+			while (j < v.l && v.p[j] != ';' && v.p[j] != ',')
+				j++;
+			tok = pl_from(v.p + i, j - i);
+			pl_trim(&tok);
+			if (pl_caseeq_str(&tok, "id") || pl_caseeq_str(&tok, "header") ||
+			    pl_caseeq_str(&tok, "user"))
+				return true;
+			i = j + 1;
+		}
+	}
+	return false;
+}
+
+int call_caller_ident(const struct sip_msg *msg, struct call_ident *id)
+{
+	const struct sip_hdr *f = sip_msg_hdr(msg, SIP_HDR_FROM);
+	struct sip_addr fa;
+
+	if (!msg || !id)
+		return EINVAL;
+	memset(id, 0, sizeof(*id));
+	call_caller_id(msg, id->num, sizeof(id->num), id->name, sizeof(id->name));
+	id->privacy = privacy_id(msg);
+	if (!strcmp(id->num, "anonymous")) {
+		struct pl dn = PL_INIT;
+
+		if (f && sip_addr_decode(&fa, &f->value) == 0)
+			dn = fa.dname;
+		id->reason = screen_reason_from_display(&dn);
+	} else if (id->privacy) {
+		/* A number asked to be hidden is withheld, whoever left it in. */
+		snprintf(id->num, sizeof(id->num), "anonymous");
+		snprintf(id->name, sizeof(id->name), "Anonymous");
+		id->reason = SCREEN_R_WITHHELD;
+	} else {
+		char n[SCREEN_NUM_MAX];
+
+		if (screen_number_norm(id->num, strlen(id->num), n, sizeof(n)) == 0)
+			snprintf(id->num, sizeof(id->num), "%s", n);
+		id->reason = SCREEN_R_NONE;
+	}
+	id->pres = screen_callerpres((enum screen_reason)id->reason, id->privacy);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Screening (docs/SCREENING.md)
+ */
+
+void call_notify(struct call *c, unsigned type)
+{
+	struct notify_event ev = {0};
+	char uid[48];
+
+	if (!c->eng->notify || !c->from_line)
+		return;
+	snprintf(uid, sizeof(uid), "%lld.%llu", (long long)(c->start_ms / 1000),
+		 (unsigned long long)c->id);
+	ev.type = (enum notify_type)type;
+	ev.call_id = uid;
+	ev.time_ms = call_wall_ms();
+	ev.number = c->reason ? "" : c->src;
+	ev.name = c->cid_name;
+	ev.reason = c->screen[0] ? c->screen : screen_reason_name((enum screen_reason)c->reason);
+	ev.called = c->called;
+	notify_send(c->eng->notify, &ev);
+}
+
+/* BLACKLIST(), PHONEBOOK([number]), SCREEN() for extensions.conf. */
+static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args,
+			 struct mbuf *out, void *arg)
+{
+	struct call *c = arg;
+	const char *num = pbx_chan_callerid_num(ch);
+
+	if (!strcasecmp(name, "BLACKLIST")) {
+		/* Asterisk's: 1 when the caller's number is in the block list. */
+		struct screen_verdict v;
+
+		screen_decide(c->cfg->screen, c->eng->screen, NULL, num, SCREEN_R_NONE, &v);
+		return mbuf_write_str(out, v.action == SCREEN_REJECT && !strcmp(v.why, "blocklist")
+					       ? "1"
+					       : "0");
+	}
+	if (!strcasecmp(name, "PHONEBOOK")) {
+		char n[SCREEN_NUM_MAX];
+		const char *nm = NULL;
+
+		if (screen_number_norm(args[0] ? args : num, strlen(args[0] ? args : num), n,
+				       sizeof(n)) == 0)
+			nm = screen_db_name(c->eng->screen, n);
+		return nm ? mbuf_write_str(out, nm) : 0;
+	}
+	if (!strcasecmp(name, "SCREEN")) {
+		/* SCREEN(): allow, reject or voicemail for this call under [screening];
+		 * SCREEN(reason): the caller's reason; SCREEN(why): why that verdict. */
+		struct screen_verdict v;
+
+		screen_decide(c->cfg->screen, c->eng->screen, c->called, c->reason ? "" : num,
+			      (enum screen_reason)c->reason, &v);
+		if (!strcasecmp(args, "reason"))
+			return mbuf_write_str(out, screen_reason_name((enum screen_reason)c->reason));
+		if (!strcasecmp(args, "why"))
+			return mbuf_write_str(out, v.why);
+		return mbuf_write_str(out, v.action == SCREEN_REJECT	  ? "reject"
+					   : v.action == SCREEN_VOICEMAIL ? "voicemail"
+									  : "allow");
+	}
+	return ENOENT;
+}
+
+/* A feature code from a phone (144 then 2, 3, 4 or 9: docs/SCREENING.md). Returns true when
+ * exten was one (the call is answered by the engine and hung up a second later). */
+static bool feature_code(struct call_eng *eng, const char *exten, char *note, size_t nsize)
+{
+	const char *code = screen_feature_code(eng->cfg->screen);
+	size_t n = strlen(code);
+	char num[SCREEN_NUM_MAX + 2] = "";
+
+	if (!n || strncmp(exten, code, n) || strlen(exten) != n + 1 || !eng->screen)
+		return false;
+	switch (exten[n]) {
+	case '2':
+		snprintf(num, sizeof(num), "%s", screen_db_last(eng->screen));
+		if (!num[0])
+			snprintf(note, nsize, "2 (no caller to block)");
+		else if (screen_db_block_add(eng->screen, num, "last caller (feature code)") == 0)
+			snprintf(note, nsize, "2 blocked %s", num);
+		else
+			snprintf(note, nsize, "2 failed");
+		break;
+	case '3':
+		if (screen_db_block_undo(eng->screen, num, sizeof(num)) == 0)
+			snprintf(note, nsize, "3 unblocked %s", num);
+		else
+			snprintf(note, nsize, "3 (empty list)");
+		break;
+	case '4':
+		snprintf(note, nsize, "4 count %zu", screen_db_block_count(eng->screen));
+		break;
+	case '9':
+		snprintf(note, nsize, "9 cleared %zu", screen_db_block_clear(eng->screen));
+		break;
+	default:
+		return false;
+	}
+	log_notice("feature code %s: %s", exten, note);
+	return true;
+}
+
+static void feature_bye_h(void *arg)
+{
+	call_hangup(arg, 16);
+}
+
 /* Leaves a leg whose INVITE is still unanswered to finish on its own (a CANCEL was sent; a 2xx
  * crossing it gets ACK and BYE). */
 static void leg_orphan(struct call_leg *leg)
@@ -332,7 +505,13 @@ void call_hangup(struct call *c, unsigned cause)
 	if (!c->cause)
 		c->cause = cause;
 	c->end_ms = call_wall_ms();
-	if (!c->answered && !c->dialled && c->a) {
+	if (c->from_line && !c->feature) {
+		if (c->refuse_code)
+			call_notify(c, NOTIFY_REJECTED);
+		else if (!c->answered && c->notified_ring)
+			call_notify(c, NOTIFY_MISSED);
+	}
+	if (!c->answered && !c->dialled && c->a && !c->screen[0]) {
 		/* The dialplan refused it before anything rang (no such extension, Congestion(),
 		 * Busy(), Hangup()): a toll-fraud attempt looks like this, so it names its source. */
 		char a[SA_STRLEN];
@@ -363,8 +542,10 @@ void call_hangup(struct call *c, unsigned cause)
 		}
 		if (!leg->uac && leg->st)
 			call_a_reply(leg, &leg->st,
-				     c->media_code && !c->answered ? c->media_code
-							      : call_code_for_cause(c->cause),
+				     c->refuse_code && !c->answered ? c->refuse_code
+				     : c->media_code && !c->answered
+					 ? c->media_code
+					 : call_code_for_cause(c->cause),
 				     NULL);
 		call_leg_bye(leg);
 		if (leg == c->a || leg == c->b) {
@@ -591,7 +772,10 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	const struct reg_line *line = reg_line(eng->reg);
 	bool from_line = false;
 	const char *context;
-	char exten[64], num[64], name[80], tmp[64];
+	char exten[64], num[64], name[80], tmp[64], fnote[64] = "";
+	struct call_ident id;
+	struct screen_verdict verdict = {.action = SCREEN_ALLOW};
+	bool feature = false;
 	struct call *c;
 	struct call_leg *a;
 	uint32_t se;
@@ -691,12 +875,45 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	} else if (pl_strcpy(&msg->uri.user, exten, sizeof(exten)) || !exten[0]) {
 		snprintf(exten, sizeof(exten), "s");
 	}
-	name[0] = '\0';
-	call_caller_id(msg, num, sizeof(num), name, sizeof(name));
+	call_caller_ident(msg, &id);
+	snprintf(num, sizeof(num), "%s", id.num);
+	snprintf(name, sizeof(name), "%s", id.name);
 	if (!from_line && p && p->cid_num) {
 		snprintf(num, sizeof(num), "%s", p->cid_num);
 		if (p->cid_name)
 			snprintf(name, sizeof(name), "%s", p->cid_name);
+	}
+	/* screening: the phonebook's name, the last caller (144 then 2), the rules; a phone's
+	 * feature code. */
+	if (from_line) {
+		if (id.reason == SCREEN_R_NONE) {
+			const char *pb = screen_db_name(eng->screen, num);
+
+			if (pb)
+				snprintf(name, sizeof(name), "%s", pb);
+			screen_db_set_last(eng->screen, num);
+		}
+		screen_decide(eng->cfg->screen, eng->screen, exten, id.reason ? "" : num,
+			      (enum screen_reason)id.reason, &verdict);
+		if (verdict.action == SCREEN_VOICEMAIL) {
+			if (dialplan_has_context(eng->cfg->dialplan, verdict.vm_context)) {
+				context = verdict.vm_context;
+			} else {
+				log_warn("screening: voicemail for %s, but the dialplan has no "
+					 "context '%s': refused (docs/SCREENING.md)",
+					 verdict.why, verdict.vm_context);
+				verdict.action = SCREEN_REJECT;
+				verdict.code = 480;
+			}
+		}
+	} else if (p && feature_code(eng, exten, fnote, sizeof(fnote))) {
+		feature = true;
+	}
+	/* A display name goes into a quoted string toward the phones: no quotes, backslashes or
+	 * control characters. */
+	for (char *q = name; *q; q++) {
+		if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20)
+			*q = ' ';
 	}
 
 	c = calloc(1, sizeof(*c));
@@ -714,6 +931,19 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	snprintf(c->cid_num, sizeof(c->cid_num), "%s", num);
 	snprintf(c->cid_name, sizeof(c->cid_name), "%s", name);
 	snprintf(c->clid, sizeof(c->clid), "\"%s\" <%s>", name, num);
+	c->from_line = from_line;
+	c->feature = feature;
+	c->reason = id.reason;
+	if (from_line) {
+		snprintf(c->called, sizeof(c->called), "%s", exten);
+		if (verdict.action != SCREEN_ALLOW || strcmp(verdict.why, "allowed"))
+			snprintf(c->screen, sizeof(c->screen), "%s %s", verdict.why,
+				 verdict.action == SCREEN_REJECT      ? "reject"
+				 : verdict.action == SCREEN_VOICEMAIL ? "voicemail"
+								      : "allow");
+		if (verdict.action == SCREEN_REJECT)
+			c->refuse_code = verdict.code ? verdict.code : 603;
+	}
 	list_append(&eng->calls, &c->le, c);
 
 	err = pbx_chan_alloc(&c->chan, c->cfg->dialplan, context, exten, num, name);
@@ -727,6 +957,11 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		call_free(c);
 		return;
 	}
+	pbx_chan_set_callerpres(c->chan, id.pres);
+	pbx_chan_set_func_h(c->chan, screen_func_h, c);
+	if (from_line)
+		pbx_chan_set_var(c->chan, "SCREEN_REASON",
+				 screen_reason_name((enum screen_reason)id.reason));
 	a = call_leg_alloc(eng, c, false);
 	if (!a) {
 		sip_strans_reply(st, 500, "Server Internal Error", NULL, NULL, NULL);
@@ -806,6 +1041,37 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 			call_hangup(c, call_cause_for(mcode));
 			return;
 		}
+	}
+	if (c->refuse_code) {
+		/* Refused before any phone rings (announcements: docs/SCREENING.md). */
+		eng->n_screened[!strcmp(verdict.why, "blocklist")   ? 0
+				: id.reason == SCREEN_R_WITHHELD    ? 1
+				: verdict.action == SCREEN_VOICEMAIL ? 3
+								     : 2]++;
+		snprintf(c->lastapp, sizeof(c->lastapp), "Screening");
+		snprintf(c->lastdata, sizeof(c->lastdata), "%s %u", c->screen, c->refuse_code);
+		log_notice("%s: call from %s refused by screening (%s): %u", a->name, num,
+			   c->screen, c->refuse_code);
+		call_hangup(c, call_cause_for(c->refuse_code));
+		return;
+	}
+	if (feature) {
+		/* Confirmed by answering, then hanging up a second later (spoken confirmation
+		 * needs local media: docs/SCREENING.md). */
+		char *msdp = NULL;
+
+		snprintf(c->lastapp, sizeof(c->lastapp), "BlockCaller");
+		snprintf(c->lastdata, sizeof(c->lastdata), "%s", fnote);
+		c->answered = true;
+		c->answer_ms = call_wall_ms();
+		if (a->ml)
+			call_media_local_answer(a, &msdp);
+		call_a_reply(a, &a->st, 200, msdp ? msdp : a->sdp_remote);
+		free(msdp);
+		a->state = LEG_CONFIRMED;
+		c->state = CALL_UP;
+		loop_timer_start(eng->loop, &c->tmr, 1000, feature_bye_h, c);
+		return;
 	}
 	/* Calls from the line: 180 promptly, whatever the dialplan does (NGN-NOTES §2.5). */
 	if (from_line) {
@@ -926,6 +1192,18 @@ void call_eng_set_locator(struct call_eng *eng, call_locate_h *h, void *arg)
 {
 	eng->locate = h;
 	eng->locate_arg = arg;
+}
+
+void call_eng_set_screen(struct call_eng *eng, struct screen_db *db)
+{
+	if (eng)
+		eng->screen = db;
+}
+
+void call_eng_set_notify(struct call_eng *eng, struct notify *n)
+{
+	if (eng)
+		eng->notify = n;
 }
 
 void call_eng_set_media(struct call_eng *eng, struct media *m)

@@ -21,6 +21,8 @@ struct cfg;
 struct ctl;
 struct call_eng;
 struct media;
+struct screen_db;
+struct notify;
 
 /* Finds the current bindings of a peer (reg_contacts' contract: calls h per binding, returns 0,
  * h's non-zero value, or ENOENT when there is none). The daemon passes the registrar's; tests
@@ -84,6 +86,12 @@ void call_eng_set_media(struct call_eng *eng, struct media *m);
  * for the rest (the server answers 481/404). */
 bool call_handle_request(struct sip_strans *st, const struct sip_msg *msg, void *arg);
 
+/* screening: the block list and phonebook (NULL: none); the rules come with each snapshot
+ * (cfg->screen). Calls from the line are screened before any phone rings. */
+void call_eng_set_screen(struct call_eng *eng, struct screen_db *db);
+/* Notifications of call events (NULL: none). */
+void call_eng_set_notify(struct call_eng *eng, struct notify *n);
+
 /* Calls in progress (for tests and the overload check). */
 size_t call_count(const struct call_eng *eng);
 size_t call_leg_count(const struct call_eng *eng);
@@ -121,5 +129,19 @@ int call_called_number(const struct sip_msg *msg, char *buf, size_t size);
 /* The caller of an incoming call: the first P-Asserted-Identity (sip: or tel:), else From;
  * "anonymous" when withheld (anonymous.invalid / anonymous user). Display name into name. */
 int call_caller_id(const struct sip_msg *msg, char *num, size_t nsize, char *name, size_t namesize);
+
+/* The caller as the line gives it: the number (P-Asserted-Identity, then From) as shown at home
+ * ("+81 3..." and "0081 3..." are "03..."), "anonymous" when there is none, with the reason from
+ * the display name of anonymous@anonymous.invalid ("Anonymous", "Coin line/payphone",
+ * "Unavailable", "Interaction with other service") and whether Privacy: id (or header/user)
+ * was asked; a number sent with Privacy: id is withheld. reason is an enum screen_reason. */
+struct call_ident {
+	char num[64];
+	char name[80];
+	int reason;   /* enum screen_reason */
+	bool privacy; /* Privacy: id, header or user */
+	const char *pres; /* Asterisk's CALLERPRES() word */
+};
+int call_caller_ident(const struct sip_msg *msg, struct call_ident *id);
 
 #endif /* MIKAKA_CALL_H */

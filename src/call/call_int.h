@@ -142,6 +142,14 @@ struct call {
 	struct call_lm *lm; /* local media applications (localmedia.c), made on first use */
 	bool dial_moh;	    /* Dial(...,m): music to the caller while it rings */
 	char cid_num[64], cid_name[80];
+	/* screening and notifications (calls from the line) */
+	bool from_line;
+	bool feature;	     /* a feature-code call (144 ...) answered by the engine */
+	bool notified_ring;  /* the ringing event was sent */
+	int reason;	     /* enum screen_reason of the caller */
+	uint16_t refuse_code; /* screening refused the call with this response */
+	char screen[48];     /* the screening verdict ("blocklist", "withheld"), "" when none */
+	char called[64];     /* the line's number called */
 };
 
 struct call_eng {
@@ -161,6 +169,9 @@ struct call_eng {
 	void *nkey; /* digest nonce key (auth.c) */
 	struct media *media; /* NULL: SDP passes unchanged */
 	uint64_t n_refused;
+	struct screen_db *screen; /* block list and phonebook (NULL: none) */
+	struct notify *notify;	  /* NULL: no notifications */
+	uint64_t n_screened[4];	  /* refused by screening: blocklist, withheld, other reasons, vm */
 	uint64_t n_disp[4]; /* calls ended, by enum store_cdr_disp (metrics) */
 	/* metrics: set-up time (INVITE to the caller's first 18x or 2xx), and the RTP of the legs
 	 * of ended calls (added when their record is written) */
@@ -264,6 +275,9 @@ int call_lm_moh_start(struct call *c, struct call_leg *leg, const char *class);
 void call_lm_dial_moh_stop(struct call *c);
 /* The other phone put `held` on hold (on) or resumed (off): hold music to it. */
 void call_lm_hold(struct call_leg *held, bool on);
+
+/* screening (call.c): a notification for call c. */
+void call_notify(struct call *c, unsigned type);
 
 /* record.c: call records. */
 void call_cdr_write(struct call *call);

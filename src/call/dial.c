@@ -11,6 +11,7 @@
 #include "call_int.h"
 #include "media.h"
 #include "cfg.h"
+#include "notify.h"
 #include "peer.h"
 #include "store.h"
 
@@ -389,6 +390,10 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 		snprintf(c->cid_name, sizeof(c->cid_name), "%s", pbx_chan_callerid_name(c->chan));
 	c->best = 0;
 	c->media_code = 0;
+	if (c->from_line && !c->notified_ring) {
+		c->notified_ring = true;
+		call_notify(c, NOTIFY_RINGING);
+	}
 	for (size_t i = 0; i < dial->ntargets; i++)
 		dial_target(c, &dial->targets[i], &unavail, &busy, &started);
 	if (started)
@@ -547,6 +552,8 @@ static void answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 
 	if (!c->answered)
 		c->answer_ms = call_wall_ms(); /* a transferred call keeps its first answer */
+	if (c->from_line && !c->answered)
+		call_notify(c, NOTIFY_ANSWERED);
 	c->answered = true;
 	c->b = b;
 	call_lm_dial_moh_stop(c);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "call_int.h"
+#include "notify.h"
 #include "store.h"
 
 const double call_setup_bounds[CALL_SETUP_BOUNDS] = {0.01, 0.025, 0.05, 0.1, 0.25,
@@ -73,6 +74,20 @@ int call_metrics(const struct call_eng *eng, struct mbuf *out)
 			   "RFC 3550 interarrival jitter of what a leg received, at the end of its "
 			   "call (one observation per leg that received RTP).",
 			   eng ? &eng->jitter_hist : NULL, call_jitter_bounds, CALL_JITTER_BOUNDS);
+	{
+		static const char *const why[] = {"blocklist", "withheld", "other_reason",
+						  "voicemail_missing"};
+
+		err |= mbuf_printf(out, "# HELP mikaka_calls_screened_total Calls from the line "
+					"refused by screening, by reason.\n"
+					"# TYPE mikaka_calls_screened_total counter\n");
+		for (size_t i = 0; i < ARRAY_SIZE(why); i++)
+			err |= mbuf_printf(out, "mikaka_calls_screened_total{reason=\"%s\"} %llu\n",
+					   why[i],
+					   (unsigned long long)(eng ? eng->n_screened[i] : 0));
+	}
+	/* notifications: their counters live with the sender */
+	err |= notify_metrics(eng ? eng->notify : NULL, out);
 	return err ? ENOMEM : 0;
 }
 

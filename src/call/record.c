@@ -12,6 +12,7 @@
 #include "media.h"
 #include "cfg.h"
 #include "peer.h"
+#include "screen.h"
 #include "store.h"
 
 #define LOG_MODULE "call"
@@ -46,6 +47,18 @@ void call_cdr_write(struct call *c)
 	mbuf_init(&media);
 	mbuf_printf(&media, "{\"hangupcause\":%u,\"callid\":\"%s\",\"dstcallid\":\"%s\"",
 		    c->cause, call_str_or(cid_a, ""), call_str_or(cid_b, ""));
+	if (c->from_line) {
+		/* screening: who called (phonebook name, reason) and what the rules did */
+		mbuf_write_str(&media, ",\"name\":\"");
+		for (const char *q = c->cid_name; *q; q++) {
+			if (*q == '"' || *q == '\\')
+				mbuf_write(&media, "\\", 1);
+			mbuf_write(&media, q, 1);
+		}
+		mbuf_printf(&media, "\",\"reason\":\"%s\"", screen_reason_name(c->reason));
+		if (c->screen[0])
+			mbuf_printf(&media, ",\"screen\":\"%s\"", c->screen);
+	}
 	if (c->eng->media && c->a) {
 		call_media_account(c->eng, c->a); /* metrics */
 		call_media_account(c->eng, c->b);

@@ -19,9 +19,11 @@
 #include "line.h" /* line discovery */
 #include "loop.h"
 #include "media.h" /* media */
+#include "notify.h" /* notifications */
 #include "pbx.h"
 #include "peer.h"
 #include "reg.h" /* registrar */
+#include "screen.h" /* screening */
 #include "server.h"
 #include "store.h"
 #include "svc.h" /* service: sd_notify, exit codes, backup */
@@ -43,6 +45,8 @@ struct daemon {
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
 	struct call_settings callset; /* calls: mikaka.conf [calls] */
 	struct web *web;   /* web console */
+	struct screen_db *screen; /* screening: block list and phonebook */
+	struct notify *notify;	  /* notifications: mikaka.conf [notify], read at start */
 	struct cfg *cfg;   /* the configuration in force (one reference) */
 	struct cfg_secrets *secrets; /* generated phone secrets (STATEDIR/phones.secrets) */
 	const char *confdir;
@@ -185,6 +189,14 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 			rs.line_discovery = d->regset.line_discovery; /* set once at start */
 			d->regset = rs;
 		}
+	}
+	/* notifications: [notify] is checked with the rest (it is applied at start only) */
+	{
+		struct notify_cfg *nc = NULL;
+
+		if (cfg && notify_cfg_load(&nc, cfg->mikaka, diags))
+			err = EINVAL;
+		notify_cfg_free(nc);
 	}
 	/* calls: [calls] settings, checked with the rest */
 	{
@@ -744,6 +756,25 @@ int main(int argc, char **argv)
 		if (!err)
 			err = call_ctl_register(d.ctl, d.calls, d.store);
 	}
+	/* screening: the block list and phonebook from the store, their commands */
+	if (!err)
+		err = screen_db_alloc(&d.screen, d.store);
+	if (!err)
+		err = screen_ctl_register(d.ctl, d.screen);
+	if (!err)
+		call_eng_set_screen(d.calls, d.screen);
+	/* notifications: libcurl is loaded only when [notify] exists */
+	if (!err && d.cfg->mikaka && conf_section_find(d.cfg->mikaka, "notify")) {
+		struct notify_cfg *nc = NULL;
+		struct conf_diags again = {0}; /* reported by apply_config already */
+
+		if (notify_cfg_load(&nc, d.cfg->mikaka, &again) == 0 && nc &&
+		    notify_alloc(&d.notify, d.loop, nc) == 0)
+			call_eng_set_notify(d.calls, d.notify);
+		else
+			notify_cfg_free(nc); /* logged; calls go on without notifications */
+		conf_diags_reset(&again);
+	}
 	if (!err) /* media */
 		err = media_setup(&d);
 	if (!err) { /* web console: what /metrics and /api/status report on; the config page */
@@ -782,6 +813,8 @@ int main(int argc, char **argv)
 
 	web_free(d.web);	/* web console */
 	call_eng_free(d.calls); /* calls */
+	notify_free(d.notify);	/* notifications: after the calls that send them */
+	screen_db_free(d.screen); /* screening */
 	media_free(d.media);	/* media: after the calls that hold its legs */
 	line_free(d.line); /* line discovery */
 	reg_free(d.reg);   /* registrar: before the stack and the store it uses */
