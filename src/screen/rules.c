@@ -17,6 +17,12 @@ struct screen_numrule {
 	char *phones; /* "801&802" or NULL */
 };
 
+/* Combines errors: ENOMEM wins over EINVAL (errno values are not bit masks). */
+static int worst(int a, int b)
+{
+	return a == ENOMEM || b == ENOMEM ? ENOMEM : a ? a : b;
+}
+
 struct screen_rules {
 	enum screen_action act[SCREEN_R_COUNT];
 	struct numset block;
@@ -110,11 +116,11 @@ static int load_general(struct screen_rules *r, const struct conf_section *sec,
 		int rk = reason_key(k);
 
 		if (rk > 0) {
-			err |= action_of(v, "screening", &r->act[rk], diags);
+			err = worst(err, action_of(v, "screening", &r->act[rk], diags));
 		} else if (!strcasecmp(k, "block") || !strcasecmp(k, "blocklist")) {
-			err |= list_add(&r->block, v, "screening", diags);
+			err = worst(err, list_add(&r->block, v, "screening", diags));
 		} else if (!strcasecmp(k, "allow") || !strcasecmp(k, "allowlist")) {
-			err |= list_add(&r->allow, v, "screening", diags);
+			err = worst(err, list_add(&r->allow, v, "screening", diags));
 		} else if (!strcasecmp(k, "featurecode")) {
 			size_t n = strlen(v->value);
 
@@ -124,7 +130,7 @@ static int load_general(struct screen_rules *r, const struct conf_section *sec,
 					      "[screening] featurecode: '%s' is not a code of at most "
 					      "7 digits, '*' or '#' (empty: off)",
 					      v->value);
-				err |= EINVAL;
+				err = worst(err, EINVAL);
 				continue;
 			}
 			snprintf(r->featurecode, sizeof(r->featurecode), "%s", v->value);
@@ -135,7 +141,7 @@ static int load_general(struct screen_rules *r, const struct conf_section *sec,
 					      "[screening] language: '%s' is not ja, en, ja,en or "
 					      "en,ja",
 					      v->value);
-				err |= EINVAL;
+				err = worst(err, EINVAL);
 				continue;
 			}
 			snprintf(r->language, sizeof(r->language), "%s", v->value);
@@ -145,7 +151,7 @@ static int load_general(struct screen_rules *r, const struct conf_section *sec,
 					      "[screening] voicemail_context: a context name of at "
 					      "most %zu characters",
 					      sizeof(r->vm_context) - 1);
-				err |= EINVAL;
+				err = worst(err, EINVAL);
 				continue;
 			}
 			snprintf(r->vm_context, sizeof(r->vm_context), "%s", v->value);
@@ -260,19 +266,15 @@ int screen_rules_load(struct screen_rules **rp, const struct conf *mikakaconf,
 	snprintf(r->featurecode, sizeof(r->featurecode), "144");
 	snprintf(r->language, sizeof(r->language), "ja,en");
 	snprintf(r->vm_context, sizeof(r->vm_context), "screening-voicemail");
-	err |= load_general(r, gen, diags);
+	err = worst(err, load_general(r, gen, diags));
 	for (const struct conf_section *s = conf_sections(mikakaconf); s; s = s->next) {
 		if (s->is_template || strncasecmp(s->name, "screening:", 10))
 			continue;
-		err |= load_number(r, s, s->name + 10, diags);
-	}
-	if (err & ENOMEM) {
-		screen_rules_free(r);
-		return ENOMEM;
+		err = worst(err, load_number(r, s, s->name + 10, diags));
 	}
 	if (err) {
 		screen_rules_free(r);
-		return EINVAL;
+		return err == ENOMEM ? ENOMEM : EINVAL;
 	}
 	*rp = r;
 	return 0;

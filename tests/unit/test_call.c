@@ -14,6 +14,7 @@
 
 #include "call.h"
 #include "loop.h"
+#include "screen.h"
 #include "sip.h"
 
 static struct sip_msg *parse(const char *text)
@@ -118,6 +119,77 @@ static void test_caller_id(void **state)
 		assert_int_equal(call_caller_id(msg, num, sizeof(num), name, sizeof(name)), 0);
 		assert_string_equal(num, t[i].num);
 		assert_string_equal(name, t[i].name);
+		mem_deref(msg);
+	}
+}
+
+/* The caller as the NGN gives it: each reason's display name with and without Privacy: id,
+ * +81 and 0081 numbers, and a number sent with Privacy: id. */
+static void test_caller_ident(void **state)
+{
+	static const struct {
+		const char *hdrs;
+		const char *num, *name;
+		int reason;
+		bool privacy;
+		const char *pres;
+	} t[] = {
+		{"f: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=1\r\nt: <tel:1>\r\n",
+		 "anonymous", "Anonymous", SCREEN_R_WITHHELD, false, "prohib_not_screened"},
+		{"f: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=1\r\nt: <tel:1>\r\n"
+		 "Privacy: id\r\n",
+		 "anonymous", "Anonymous", SCREEN_R_WITHHELD, true, "prohib_not_screened"},
+		{"f: \"Coin line/payphone\" <sip:anonymous@anonymous.invalid>;tag=1\r\n"
+		 "t: <tel:1>\r\n",
+		 "anonymous", "Coin line/payphone", SCREEN_R_PAYPHONE, false, "unavailable"},
+		{"f: \"Coin line/payphone\" <sip:anonymous@anonymous.invalid>;tag=1\r\n"
+		 "t: <tel:1>\r\nPrivacy: id\r\n",
+		 "anonymous", "Coin line/payphone", SCREEN_R_PAYPHONE, true, "prohib_not_screened"},
+		{"f: \"Unavailable\" <sip:anonymous@anonymous.invalid>;tag=1\r\nt: <tel:1>\r\n",
+		 "anonymous", "Unavailable", SCREEN_R_UNAVAILABLE, false, "unavailable"},
+		{"f: \"Unavailable\" <sip:anonymous@anonymous.invalid>;tag=1\r\nt: <tel:1>\r\n"
+		 "Privacy: none\r\n",
+		 "anonymous", "Unavailable", SCREEN_R_UNAVAILABLE, false, "unavailable"},
+		{"f: \"Interaction with other service\" <sip:anonymous@anonymous.invalid>;tag=1\r\n"
+		 "t: <tel:1>\r\n",
+		 "anonymous", "Interaction with other service", SCREEN_R_INTERACTION, false,
+		 "unavailable"},
+		{"f: \"Interaction with other service\" <sip:anonymous@anonymous.invalid>;tag=1\r\n"
+		 "t: <tel:1>\r\nPrivacy: header;id\r\n",
+		 "anonymous", "Interaction with other service", SCREEN_R_INTERACTION, true,
+		 "prohib_not_screened"},
+		/* No display name: nothing says why, so withheld. */
+		{"f: <sip:anonymous@anonymous.invalid>;tag=1\r\nt: <tel:1>\r\n", "anonymous", "",
+		 SCREEN_R_WITHHELD, false, "prohib_not_screened"},
+		/* +81 in PAI, 0081 in From. */
+		{"f: <sip:0000@x>;tag=1\r\nt: <tel:1>\r\nP-Asserted-Identity: <tel:+81-90-1234-5678>\r\n",
+		 "09012345678", "", SCREEN_R_NONE, false, "allowed_not_screened"},
+		{"f: <sip:0081312345678@ntt-east.ne.jp>;tag=1\r\nt: <tel:1>\r\n", "0312345678", "",
+		 SCREEN_R_NONE, false, "allowed_not_screened"},
+		{"f: <sip:+81312345678@ntt-east.ne.jp;user=phone>;tag=1\r\nt: <tel:1>\r\n",
+		 "0312345678", "", SCREEN_R_NONE, false, "allowed_not_screened"},
+		/* A number with Privacy: id is withheld. */
+		{"f: <sip:0312345678@ntt-east.ne.jp>;tag=1\r\nt: <tel:1>\r\nPrivacy: id\r\n",
+		 "anonymous", "Anonymous", SCREEN_R_WITHHELD, true, "prohib_not_screened"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		char text[1024];
+		struct call_ident id;
+		struct sip_msg *msg;
+
+		snprintf(text, sizeof(text), "INVITE sip:0312345678@192.0.2.2 SIP/2.0\r\n" HDRS
+					     "%sContent-Length: 0\r\n\r\n",
+			 t[i].hdrs);
+		msg = parse(text);
+		assert_int_equal(call_caller_ident(msg, &id), 0);
+		printf("# %zu: %s \"%s\" %d %d %s\n", i, id.num, id.name, id.reason, id.privacy,
+		       id.pres);
+		assert_string_equal(id.num, t[i].num);
+		assert_string_equal(id.name, t[i].name);
+		assert_int_equal(id.reason, t[i].reason);
+		assert_int_equal(id.privacy, t[i].privacy);
+		assert_string_equal(id.pres, t[i].pres);
 		mem_deref(msg);
 	}
 }
@@ -239,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_settings_maxcalls_fds),
 		cmocka_unit_test(test_called_number),
 		cmocka_unit_test(test_caller_id),
+		cmocka_unit_test(test_caller_ident),
 		cmocka_unit_test(test_engine_lifecycle),
 		cmocka_unit_test(test_settings_load),
 	};
