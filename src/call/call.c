@@ -409,8 +409,11 @@ static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args
 		/* Asterisk's: 1 when the caller's number is in the block list. */
 		struct screen_verdict v;
 
-		screen_decide(c->cfg->screen, c->eng->screen, NULL, num, SCREEN_R_NONE, &v);
-		return mbuf_write_str(out, v.action == SCREEN_REJECT && !strcmp(v.why, "blocklist")
+		char n[SCREEN_NUM_MAX];
+
+		(void)v;
+		return mbuf_write_str(out, screen_number_norm(num, strlen(num), n, sizeof(n)) == 0 &&
+						   screen_db_blocked(c->eng->screen, n)
 					       ? "1"
 					       : "0");
 	}

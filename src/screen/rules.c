@@ -299,14 +299,22 @@ void screen_decide(const struct screen_rules *r, const struct screen_db *db, con
 	memset(v, 0, sizeof(*v));
 	v->action = SCREEN_ALLOW;
 	v->why = "allowed";
+	if (!r) {
+		/* No [screening]: nothing is refused by the engine; the block list is still there
+		 * for the dialplan (BLACKLIST()), the Asterisk way. */
+		if (num && num[0] && reason == SCREEN_R_NONE && screen_db_blocked(db, num))
+			v->why = "blocklist";
+		v->vm_context = "screening-voicemail";
+		return;
+	}
 	v->phones = nr ? nr->phones : NULL;
-	v->vm_context = r ? r->vm_context : "screening-voicemail";
+	v->vm_context = r->vm_context;
 	if (num && num[0] && reason == SCREEN_R_NONE) {
-		if (r && numset_match(&r->allow, num)) {
+		if (numset_match(&r->allow, num)) {
 			v->why = "allowlist";
 			return;
 		}
-		if ((r && numset_match(&r->block, num)) || screen_db_blocked(db, num)) {
+		if (numset_match(&r->block, num) || screen_db_blocked(db, num)) {
 			v->action = SCREEN_REJECT;
 			v->why = "blocklist";
 			v->code = 603;
@@ -319,7 +327,7 @@ void screen_decide(const struct screen_rules *r, const struct screen_db *db, con
 	v->why = screen_reason_name(reason);
 	if (nr && nr->set[reason])
 		v->action = nr->act[reason];
-	else if (r)
+	else
 		v->action = r->act[reason];
 	if (v->action == SCREEN_REJECT)
 		v->code = reason == SCREEN_R_WITHHELD ? 433 : 603;

@@ -79,7 +79,9 @@ struct screen_db;
 /* Decides what happens to a call from the line to `called` (may be NULL) from `num` (a
  * normalized number, "" when there is none) with `reason`. r and db may be NULL. Order: the
  * allow-list always rings; then the blocklist (configured and stored), refused with 603; then
- * the reason's rule (the called number's own rule first). */
+ * the reason's rule (the called number's own rule first). Without rules (r NULL: no
+ * [screening]) every call is allowed (why "blocklist" still tells a stored entry): the dialplan
+ * decides with BLACKLIST() and SCREEN(). */
 void screen_decide(const struct screen_rules *r, const struct screen_db *db, const char *called,
 		   const char *num, enum screen_reason reason, struct screen_verdict *v);
 /* The feature code that blocks the last caller ("144", "" when off) and whether it is on. */

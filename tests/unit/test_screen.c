@@ -196,12 +196,13 @@ static void test_decide(void **state)
 	assert_string_equal(screen_number_at(r, 0), "0312345679");
 	assert_null(screen_number_at(r, 1));
 	assert_string_equal(screen_feature_code(r), "144");
-	/* Without rules: the stored block list still applies, reasons ring. */
+	/* Without rules: nothing is refused (the dialplan decides), the entry is still seen. */
 	{
 		struct screen_verdict v;
 
 		screen_decide(NULL, db, "1", "0312000000", SCREEN_R_NONE, &v);
-		assert_int_equal(v.action, SCREEN_REJECT);
+		assert_int_equal(v.action, SCREEN_ALLOW);
+		assert_string_equal(v.why, "blocklist");
 		screen_decide(NULL, db, "1", "", SCREEN_R_WITHHELD, &v);
 		assert_int_equal(v.action, SCREEN_ALLOW);
 	}
