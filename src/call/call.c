@@ -393,7 +393,10 @@ void call_notify(struct call *c, unsigned type)
 	ev.time_ms = call_wall_ms();
 	ev.number = c->reason ? "" : c->src;
 	ev.name = c->cid_name;
-	ev.reason = c->screen[0] ? c->screen : screen_reason_name((enum screen_reason)c->reason);
+	/* The caller's reason ("number", "withheld", ...); a refusal says why. */
+	ev.reason = type == NOTIFY_REJECTED && c->screen[0]
+			? c->screen
+			: screen_reason_name((enum screen_reason)c->reason);
 	ev.called = c->called;
 	notify_send(c->eng->notify, &ev);
 }
