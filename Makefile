@@ -1,7 +1,7 @@
 # mikaka build: `make` builds build/mikakad and build/mikaka; `make check` runs every test;
 # `make run` starts the daemon on the sample configuration; `make bench`, `make fuzz`.
 CC      ?= cc
-PKGS    := sqlite3 libmnl nettle spandsp libwebsockets libuv libcrypt openssl libsrtp2
+PKGS    := sqlite3 libmnl nettle spandsp libwebsockets libuv libcrypt openssl libsrtp2 libcurl
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 INCS    := $(patsubst %,-I%,$(wildcard src/*))
@@ -15,7 +15,7 @@ STATIC_LIBS := -l:libspandsp.a -l:libsqlite3.a -l:libnettle.a
 # OpenSSL (SIP over TLS) is dlopened once TLS is configured (src/sip/tls_lib.h), like the web
 # console's libwebsockets and libuv (src/web/web_lib.h): a daemon without them does not map them.
 PKG_LIBS   = $(STATIC_LIBS) $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) -lm -ldl \
-	-lcrypt
+	-lcrypt # libcurl is dlopened too, when [notify] exists (src/notify/send.c)
 # The unit tests' own TLS clients call OpenSSL directly.
 TEST_LIBS  = $(shell pkg-config --libs cmocka openssl 2>/dev/null || echo -lcmocka -lssl -lcrypto)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)

@@ -5,9 +5,10 @@ set -euo pipefail
 
 # Building the daemon and the client.
 # The web console: libwebsockets and libuv (dlopened when [web] is configured), libcrypt (yescrypt).
+# Notifications: libcurl (its header at build time; libcurl.so.4 dlopened when [notify] exists).
 # SRTP: libsrtp2 (its headers; the library is dlopened on the first encrypted call).
 BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev
-	libwebsockets-dev libuv1-dev libcrypt-dev libsrtp2-dev)
+	libwebsockets-dev libuv1-dev libcrypt-dev libsrtp2-dev libcurl4-openssl-dev)
 # Running: the English prompts (8 kHz WAV in /usr/share/asterisk/sounds/en) and the music on hold
 # of the `default` class (/usr/share/asterisk/moh) the dialplan's media applications play.
 SOUND_PKGS=(asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
