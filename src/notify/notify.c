@@ -55,8 +55,8 @@ static int tmpl_check(const struct conf_var *v, struct conf_diags *diags)
 			return EINVAL;
 		}
 		for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
-			if (strlen(vars[i]) == (size_t)(e - p - 2) && !strncmp(p + 2, vars[i],
-									       (size_t)(e - p - 2)))
+			if (strlen(vars[i]) == (size_t)(e - p - 2) &&
+			    !strncmp(p + 2, vars[i], (size_t)(e - p - 2)))
 				known = true;
 		}
 		if (!known) {
@@ -71,10 +71,10 @@ static int tmpl_check(const struct conf_var *v, struct conf_diags *diags)
 	return err;
 }
 
-int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf,
-		    struct conf_diags *diags)
+int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf, struct conf_diags *diags)
 {
-	const struct conf_section *sec = mikakaconf ? conf_section_find(mikakaconf, "notify") : NULL;
+	const struct conf_section *sec =
+	    mikakaconf ? conf_section_find(mikakaconf, "notify") : NULL;
 	const struct conf_var *tv = NULL, *fv = NULL;
 	struct notify_cfg *c;
 	int err = 0;
@@ -92,10 +92,12 @@ int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf,
 		const char *k = v->name;
 
 		if (!strcasecmp(k, "url")) {
-			if (strncasecmp(v->value, "http://", 7) && strncasecmp(v->value, "https://", 8)) {
-				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-					      "[notify] url: '%s' is not an http:// or https:// URL",
-					      v->value);
+			if (strncasecmp(v->value, "http://", 7) &&
+			    strncasecmp(v->value, "https://", 8)) {
+				conf_diag_add(
+				    diags, CONF_ERROR, v->origin.file, v->origin.line,
+				    "[notify] url: '%s' is not an http:// or https:// URL",
+				    v->value);
 				err = EINVAL;
 			} else if (c->nurls == NOTIFY_URLS_MAX) {
 				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
@@ -122,11 +124,11 @@ int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf,
 						bit = b;
 				}
 				if (!bit) {
-					conf_diag_add(diags, CONF_ERROR, v->origin.file,
-						      v->origin.line,
-						      "[notify] events: '%s' is not ringing, answered, "
-						      "missed, voicemail or rejected",
-						      t);
+					conf_diag_add(
+					    diags, CONF_ERROR, v->origin.file, v->origin.line,
+					    "[notify] events: '%s' is not ringing, answered, "
+					    "missed, voicemail or rejected",
+					    t);
 					err = EINVAL;
 				}
 				c->events |= bit;
@@ -140,10 +142,11 @@ int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf,
 			for (i = 0; i < ARRAY_SIZE(names) && strcasecmp(v->value, names[i]); i++)
 				;
 			if (i == ARRAY_SIZE(names)) {
-				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-					      "[notify] format: '%s' is not json, ntfy, slack, discord "
-					      "or template",
-					      v->value);
+				conf_diag_add(
+				    diags, CONF_ERROR, v->origin.file, v->origin.line,
+				    "[notify] format: '%s' is not json, ntfy, slack, discord "
+				    "or template",
+				    v->value);
 				err = EINVAL;
 			} else {
 				c->format = (enum notify_format)i;
@@ -285,7 +288,8 @@ int notify_format(const struct notify_cfg *c, const struct notify_event *ev, str
 	switch (c->format) {
 	case NOTIFY_FMT_JSON:
 		*ctype = "application/json";
-		err |= mbuf_printf(body, "{\"event\":\"%s\",\"call_id\":\"", notify_type_name(ev->type));
+		err |= mbuf_printf(body, "{\"event\":\"%s\",\"call_id\":\"",
+				   notify_type_name(ev->type));
 		json_str(body, or_empty(ev->call_id));
 		err |= mbuf_printf(body, "\",\"time\":\"%s\",\"time_ms\":%lld,\"number\":\"", when,
 				   (long long)ev->time_ms);
@@ -327,7 +331,9 @@ int notify_format(const struct notify_cfg *c, const struct notify_event *ev, str
 		bool json = c->tmpl[strspn(c->tmpl, " \t")] == '{' ||
 			    c->tmpl[strspn(c->tmpl, " \t")] == '[';
 
-		*ctype = c->ctype ? c->ctype : json ? "application/json" : "text/plain; charset=utf-8";
+		*ctype = c->ctype ? c->ctype
+			 : json	  ? "application/json"
+				  : "text/plain; charset=utf-8";
 		while (*p) {
 			const char *d = strstr(p, "${"), *e;
 

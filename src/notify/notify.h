@@ -23,8 +23,13 @@ enum notify_type {
 	NOTIFY_REJECTED = 1 << 4,  /* screening refused it (not in the default events) */
 };
 
-enum notify_format { NOTIFY_FMT_JSON, NOTIFY_FMT_NTFY, NOTIFY_FMT_SLACK, NOTIFY_FMT_DISCORD,
-		     NOTIFY_FMT_TEMPLATE };
+enum notify_format {
+	NOTIFY_FMT_JSON,
+	NOTIFY_FMT_NTFY,
+	NOTIFY_FMT_SLACK,
+	NOTIFY_FMT_DISCORD,
+	NOTIFY_FMT_TEMPLATE
+};
 
 /* One event; the strings are copied when it is queued. */
 struct notify_event {

@@ -9,10 +9,10 @@
 struct notify_cfg {
 	char *urls[NOTIFY_URLS_MAX];
 	size_t nurls;
-	unsigned events;	   /* enum notify_type bits */
+	unsigned events; /* enum notify_type bits */
 	enum notify_format format;
-	char *tmpl;		   /* format = template */
-	char *ctype;		   /* template's content type */
+	char *tmpl;  /* format = template */
+	char *ctype; /* template's content type */
 	uint32_t timeout_s;
 	uint32_t retries;
 };

@@ -137,7 +137,8 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 		return 0;
 	}
 	loop_fd_listen(n->loop, s,
-		       (what & CURL_POLL_IN ? LOOP_READ : 0) | (what & CURL_POLL_OUT ? LOOP_WRITE : 0),
+		       (what & CURL_POLL_IN ? LOOP_READ : 0) |
+			   (what & CURL_POLL_OUT ? LOOP_WRITE : 0),
 		       fd_h, n);
 	return 0;
 }
@@ -210,10 +211,10 @@ static void check_done(struct notify *n)
 			/* 1 s, 2 s, 4 s, ... */
 			uint64_t wait = 1000ull << (r->attempt - 1 < 6 ? r->attempt - 1 : 6);
 
-			log_info("%s to %s failed (%s, HTTP %ld); retry %u in %llu ms", r->event,
-				 r->url,
-				 m->data.result ? cl.curl_easy_strerror(m->data.result) : "answered",
-				 code, r->attempt, (unsigned long long)wait);
+			log_info(
+			    "%s to %s failed (%s, HTTP %ld); retry %u in %llu ms", r->event, r->url,
+			    m->data.result ? cl.curl_easy_strerror(m->data.result) : "answered",
+			    code, r->attempt, (unsigned long long)wait);
 			loop_timer_start(n->loop, &r->retry, wait, retry_h, r);
 			continue;
 		}

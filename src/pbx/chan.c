@@ -190,9 +190,9 @@ const char *pbx_chan_callerid_name(const struct pbx_chan *ch)
 }
 
 static const char *const pres_words[] = {
-	"allowed_not_screened", "allowed_passed_screen", "allowed_failed_screen", "allowed",
-	"prohib_not_screened",	"prohib_passed_screen",	 "prohib_failed_screen",  "prohib",
-	"unavailable",
+    "allowed_not_screened", "allowed_passed_screen", "allowed_failed_screen", "allowed",
+    "prohib_not_screened",  "prohib_passed_screen",  "prohib_failed_screen",  "prohib",
+    "unavailable",
 };
 
 static int set_pres_n(struct pbx_chan *ch, const char *v, size_t n)

@@ -149,19 +149,18 @@ static int cmd_pb_del(struct mbuf *out, int argc, char **argv, void *arg)
 int screen_ctl_register(struct ctl *ctl, struct screen_db *db)
 {
 	const struct ctl_cmd cmds[] = {
-		{"block add", "block add NUMBER [note]: refuse calls from NUMBER (0120* a prefix)",
-		 cmd_block_add, db},
-		{"block del", "block del NUMBER: remove NUMBER from the block list", cmd_block_del,
-		 db},
-		{"block show", "the block list", cmd_block_show, db},
-		{"block last", "block last [note]: block the last caller of the line",
-		 cmd_block_last, db},
-		{"block undo", "remove the entry added last", cmd_block_undo, db},
-		{"block clear", "empty the block list", cmd_block_clear, db},
-		{"phonebook import", "phonebook import FILE: names from CSV (name,number) or vCard",
-		 cmd_pb_import, db},
-		{"phonebook show", "the phonebook", cmd_pb_show, db},
-		{"phonebook del", "phonebook del NUMBER|all", cmd_pb_del, db},
+	    {"block add", "block add NUMBER [note]: refuse calls from NUMBER (0120* a prefix)",
+	     cmd_block_add, db},
+	    {"block del", "block del NUMBER: remove NUMBER from the block list", cmd_block_del, db},
+	    {"block show", "the block list", cmd_block_show, db},
+	    {"block last", "block last [note]: block the last caller of the line", cmd_block_last,
+	     db},
+	    {"block undo", "remove the entry added last", cmd_block_undo, db},
+	    {"block clear", "empty the block list", cmd_block_clear, db},
+	    {"phonebook import", "phonebook import FILE: names from CSV (name,number) or vCard",
+	     cmd_pb_import, db},
+	    {"phonebook show", "the phonebook", cmd_pb_show, db},
+	    {"phonebook del", "phonebook del NUMBER|all", cmd_pb_del, db},
 	};
 	int err = 0;
 

@@ -23,7 +23,8 @@ static void done_h(int err, void *arg)
 {
 	(void)arg;
 	if (err)
-		log_error("block list / phonebook: a change could not be stored: %s", strerror(err));
+		log_error("block list / phonebook: a change could not be stored: %s",
+			  strerror(err));
 }
 
 static void put(struct screen_db *db, const char *key, const char *value)
@@ -208,7 +209,8 @@ size_t screen_db_block_count(const struct screen_db *db)
 void screen_db_block_show(const struct screen_db *db, struct mbuf *out)
 {
 	mbuf_printf(out, "%-22s %-20s %s\n", "Number", "Added", "Note");
-	LIST_FOREACH (&db->block.order, le) {
+	LIST_FOREACH(&db->block.order, le)
+	{
 		const struct numset_ent *e = le->data;
 		char when[32] = "-", num[SCREEN_NUM_MAX + 2];
 		time_t t = (time_t)e->added;
@@ -301,7 +303,8 @@ size_t screen_db_pb_count(const struct screen_db *db)
 void screen_db_pb_show(const struct screen_db *db, struct mbuf *out)
 {
 	mbuf_printf(out, "%-22s %s\n", "Number", "Name");
-	LIST_FOREACH (&db->pb.order, le) {
+	LIST_FOREACH(&db->pb.order, le)
+	{
 		const struct numset_ent *e = le->data;
 
 		mbuf_printf(out, "%-22s %s\n", e->num, e->note ? e->note : "");
@@ -340,8 +343,7 @@ int screen_db_pb_import(struct screen_db *db, const char *path, struct mbuf *out
 		}
 	}
 	fclose(f);
-	got = screen_pb_parse(path, mb.buf ? (const char *)mb.buf : "", mb.end, import_h, db,
-			      out);
+	got = screen_pb_parse(path, mb.buf ? (const char *)mb.buf : "", mb.end, import_h, db, out);
 	mbuf_reset(&mb);
 	if (got < 0)
 		return errno ? errno : EIO;

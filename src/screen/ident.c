@@ -8,11 +8,11 @@
 #include "screen_int.h"
 
 static const char *const reason_names[SCREEN_R_COUNT] = {
-	[SCREEN_R_NONE] = "number",
-	[SCREEN_R_WITHHELD] = "withheld",
-	[SCREEN_R_PAYPHONE] = "payphone",
-	[SCREEN_R_UNAVAILABLE] = "unavailable",
-	[SCREEN_R_INTERACTION] = "interaction",
+    [SCREEN_R_NONE] = "number",
+    [SCREEN_R_WITHHELD] = "withheld",
+    [SCREEN_R_PAYPHONE] = "payphone",
+    [SCREEN_R_UNAVAILABLE] = "unavailable",
+    [SCREEN_R_INTERACTION] = "interaction",
 };
 
 const char *screen_reason_name(enum screen_reason r)

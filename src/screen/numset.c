@@ -67,7 +67,8 @@ static struct numset_ent *lookup(const struct htab *h, const char *num, size_t n
 
 	if (!h->nbuckets)
 		return NULL;
-	LIST_FOREACH (htab_bucket(h, key), le) {
+	LIST_FOREACH(htab_bucket(h, key), le)
+	{
 		struct numset_ent *e = le->data;
 
 		if (!strncmp(e->num, num, n) && e->num[n] == '\0')
@@ -154,7 +155,8 @@ void numset_del(struct numset *s, struct numset_ent *e)
 	if (prefix) {
 		/* Recompute the lengths in use (prefixes are few). */
 		s->plens = 0;
-		LIST_FOREACH (&s->order, le) {
+		LIST_FOREACH(&s->order, le)
+		{
 			const struct numset_ent *x = le->data;
 
 			if (x->prefix)

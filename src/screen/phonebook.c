@@ -288,7 +288,8 @@ static void parse_vcard(struct pb_ctx *x, const char *buf, size_t len)
 				sc2 = strchr(sc + 1, ';');
 				if (sc2)
 					*sc2 = '\0';
-				snprintf(nname, sizeof(nname), "%s%s%s", v, sc[1] ? " " : "", sc + 1);
+				snprintf(nname, sizeof(nname), "%s%s%s", v, sc[1] ? " " : "",
+					 sc + 1);
 			} else {
 				snprintf(nname, sizeof(nname), "%s", v);
 			}
@@ -335,7 +336,8 @@ long screen_pb_parse(const char *file, const char *buf, size_t len, screen_pb_h 
 		conv = from_sjis(buf, len, &n);
 		if (!conv) {
 			if (report)
-				mbuf_printf(report, "%s: neither UTF-8 nor Shift_JIS text\n", x.file);
+				mbuf_printf(report, "%s: neither UTF-8 nor Shift_JIS text\n",
+					    x.file);
 			errno = EILSEQ;
 			return -1;
 		}

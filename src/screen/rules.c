@@ -124,12 +124,12 @@ static int load_general(struct screen_rules *r, const struct conf_section *sec,
 		} else if (!strcasecmp(k, "featurecode")) {
 			size_t n = strlen(v->value);
 
-			if (n >= sizeof(r->featurecode) ||
-			    strspn(v->value, "0123456789*#") != n) {
-				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-					      "[screening] featurecode: '%s' is not a code of at most "
-					      "7 digits, '*' or '#' (empty: off)",
-					      v->value);
+			if (n >= sizeof(r->featurecode) || strspn(v->value, "0123456789*#") != n) {
+				conf_diag_add(
+				    diags, CONF_ERROR, v->origin.file, v->origin.line,
+				    "[screening] featurecode: '%s' is not a code of at most "
+				    "7 digits, '*' or '#' (empty: off)",
+				    v->value);
 				err = worst(err, EINVAL);
 				continue;
 			}
@@ -220,8 +220,8 @@ static int load_number(struct screen_rules *r, const struct conf_section *sec, c
 			free(copy);
 			if (bad || !mb.end) {
 				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-					      "[%s] phones: '%s' is not a list of phone names", sec->name,
-					      v->value);
+					      "[%s] phones: '%s' is not a list of phone names",
+					      sec->name, v->value);
 				mbuf_reset(&mb);
 				err = EINVAL;
 				continue;
@@ -240,15 +240,15 @@ static int load_number(struct screen_rules *r, const struct conf_section *sec, c
 int screen_rules_load(struct screen_rules **rp, const struct conf *mikakaconf,
 		      struct conf_diags *diags)
 {
-	const struct conf_section *gen = mikakaconf ? conf_section_find(mikakaconf, "screening")
-						    : NULL;
+	const struct conf_section *gen =
+	    mikakaconf ? conf_section_find(mikakaconf, "screening") : NULL;
 	struct screen_rules *r;
 	int err = 0;
 
 	*rp = NULL;
 	if (!gen) {
-		for (const struct conf_section *s = mikakaconf ? conf_sections(mikakaconf) : NULL; s;
-		     s = s->next) {
+		for (const struct conf_section *s = mikakaconf ? conf_sections(mikakaconf) : NULL;
+		     s; s = s->next) {
 			if (!s->is_template && !strncasecmp(s->name, "screening:", 10))
 				conf_diag_add(diags, CONF_WARNING, s->origin.file, s->origin.line,
 					      "[%s] without [screening]: screening is off; ignored",

@@ -33,7 +33,10 @@ struct numset_ent *numset_find(const struct numset *s, const char *spec);
 /* The entry matching num (exact first, then the longest prefix), or NULL. */
 const struct numset_ent *numset_match(const struct numset *s, const char *num);
 void numset_del(struct numset *s, struct numset_ent *e);
-static inline size_t numset_count(const struct numset *s) { return list_count(&s->order); }
+static inline size_t numset_count(const struct numset *s)
+{
+	return list_count(&s->order);
+}
 
 /* A number or prefix as written in a rule or on the CLI, normalized ("0120-12*" -> "012012*"). */
 int screen_spec_norm(const char *in, char *out, size_t size);

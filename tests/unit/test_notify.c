@@ -49,13 +49,13 @@ static void test_cfg_errors(void **state)
 	struct conf_diags d = {0};
 	struct notify_cfg *c = NULL;
 	struct conf *cf = load("[notify]\n"
-			       "url = ftp://example.org/x\n"	   /* 2 */
-			       "url = http://127.0.0.1:9/ok\n"	   /* 3: fine */
-			       "events = ringing, lunch\n"	   /* 4 */
-			       "format = xml\n"			   /* 5 */
+			       "url = ftp://example.org/x\n"	  /* 2 */
+			       "url = http://127.0.0.1:9/ok\n"	  /* 3: fine */
+			       "events = ringing, lunch\n"	  /* 4 */
+			       "format = xml\n"			  /* 5 */
 			       "template = {\"a\":\"${nope}\"}\n" /* 6 */
-			       "timeout = 0\n"			   /* 7 */
-			       "shape = round\n",		   /* 8: warning */
+			       "timeout = 0\n"			  /* 7 */
+			       "shape = round\n",		  /* 8: warning */
 			       &d);
 	char *t;
 
@@ -66,7 +66,8 @@ static void test_cfg_errors(void **state)
 	assert_non_null(strstr(t, "mikaka.conf:2: error: [notify] url: 'ftp://example.org/x'"));
 	assert_non_null(strstr(t, "mikaka.conf:4: error: [notify] events: 'lunch'"));
 	assert_non_null(strstr(t, "mikaka.conf:5: error: [notify] format: 'xml'"));
-	assert_non_null(strstr(t, "mikaka.conf:6: error: [notify] template: unknown variable ${nope}"));
+	assert_non_null(
+	    strstr(t, "mikaka.conf:6: error: [notify] template: unknown variable ${nope}"));
 	assert_non_null(strstr(t, "mikaka.conf:7: error"));
 	assert_non_null(strstr(t, "mikaka.conf:8: warning"));
 	free(t);
@@ -104,39 +105,42 @@ static void test_formats(void **state)
 		enum notify_type type;
 		const char *body, *ctype, *hdrs;
 	} t[] = {
-		{"[notify]\nurl = http://h/\n", NOTIFY_RINGING,
-		 "{\"event\":\"ringing\",\"call_id\":\"1764806400.7\",\"time\":\"2025-12-04T00:00:00Z\","
-		 "\"time_ms\":1764806400000,\"number\":\"0901234567\",\"name\":\"Yamada \\\"T\\\"\","
-		 "\"reason\":\"number\",\"called\":\"0312345678\"}",
-		 "application/json", ""},
-		{"[notify]\nurl = http://h/\n", NOTIFY_VOICEMAIL,
-		 "{\"event\":\"voicemail\",\"call_id\":\"1764806400.7\",\"time\":\"2025-12-04T00:00:00Z\","
-		 "\"time_ms\":1764806400000,\"number\":\"0901234567\",\"name\":\"Yamada \\\"T\\\"\","
-		 "\"reason\":\"number\",\"called\":\"0312345678\",\"duration\":42}",
-		 "application/json", ""},
-		{"[notify]\nurl = http://h/\nformat = ntfy\n", NOTIFY_MISSED,
-		 "missed call from 0901234567 (Yamada \"T\") to 0312345678",
-		 "text/plain; charset=utf-8", "Title: mikaka: missed\nTags: telephone_receiver\n"},
-		{"[notify]\nurl = http://h/\nformat = slack\n", NOTIFY_ANSWERED,
-		 "{\"text\":\"answered call from 0901234567 (Yamada \\\"T\\\") to 0312345678\"}",
-		 "application/json", ""},
-		{"[notify]\nurl = http://h/\nformat = discord\n", NOTIFY_RINGING,
-		 "{\"content\":\"ringing call from 0901234567 (Yamada \\\"T\\\") to 0312345678\"}",
-		 "application/json", ""},
-		{"[notify]\nurl = http://h/\nformat = template\n"
-		 "template = {\"msg\":\"${event} ${number} ${name} ${time} ${duration}\"}\n",
-		 NOTIFY_RINGING,
-		 "{\"msg\":\"ringing 0901234567 Yamada \\\"T\\\" 2025-12-04T00:00:00Z 42\"}",
-		 "application/json", ""},
-		{"[notify]\nurl = http://h/\nformat = template\ntemplate = ${number} calls ${called}\n"
-		 "content_type = text/x-mine\n",
-		 NOTIFY_RINGING, "0901234567 calls 0312345678", "text/x-mine", ""},
+	    {"[notify]\nurl = http://h/\n", NOTIFY_RINGING,
+	     "{\"event\":\"ringing\",\"call_id\":\"1764806400.7\",\"time\":\"2025-12-04T00:00:"
+	     "00Z\","
+	     "\"time_ms\":1764806400000,\"number\":\"0901234567\",\"name\":\"Yamada \\\"T\\\"\","
+	     "\"reason\":\"number\",\"called\":\"0312345678\"}",
+	     "application/json", ""},
+	    {"[notify]\nurl = http://h/\n", NOTIFY_VOICEMAIL,
+	     "{\"event\":\"voicemail\",\"call_id\":\"1764806400.7\",\"time\":\"2025-12-04T00:00:"
+	     "00Z\","
+	     "\"time_ms\":1764806400000,\"number\":\"0901234567\",\"name\":\"Yamada \\\"T\\\"\","
+	     "\"reason\":\"number\",\"called\":\"0312345678\",\"duration\":42}",
+	     "application/json", ""},
+	    {"[notify]\nurl = http://h/\nformat = ntfy\n", NOTIFY_MISSED,
+	     "missed call from 0901234567 (Yamada \"T\") to 0312345678",
+	     "text/plain; charset=utf-8", "Title: mikaka: missed\nTags: telephone_receiver\n"},
+	    {"[notify]\nurl = http://h/\nformat = slack\n", NOTIFY_ANSWERED,
+	     "{\"text\":\"answered call from 0901234567 (Yamada \\\"T\\\") to 0312345678\"}",
+	     "application/json", ""},
+	    {"[notify]\nurl = http://h/\nformat = discord\n", NOTIFY_RINGING,
+	     "{\"content\":\"ringing call from 0901234567 (Yamada \\\"T\\\") to 0312345678\"}",
+	     "application/json", ""},
+	    {"[notify]\nurl = http://h/\nformat = template\n"
+	     "template = {\"msg\":\"${event} ${number} ${name} ${time} ${duration}\"}\n",
+	     NOTIFY_RINGING,
+	     "{\"msg\":\"ringing 0901234567 Yamada \\\"T\\\" 2025-12-04T00:00:00Z 42\"}",
+	     "application/json", ""},
+	    {"[notify]\nurl = http://h/\nformat = template\ntemplate = ${number} calls ${called}\n"
+	     "content_type = text/x-mine\n",
+	     NOTIFY_RINGING, "0901234567 calls 0312345678", "text/x-mine", ""},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 		struct notify_cfg *c = cfg_of(t[i].conf);
-		struct notify_event ev = {t[i].type, "1764806400.7", 1764806400000LL, "0901234567",
-					  "Yamada \"T\"", "number", "0312345678", 42};
+		struct notify_event ev = {
+		    t[i].type,	    "1764806400.7", 1764806400000LL, "0901234567",
+		    "Yamada \"T\"", "number",	    "0312345678",    42};
 		struct mbuf body, hdrs;
 		const char *ct = NULL;
 
@@ -201,8 +205,8 @@ static void conn_h(int fd, uint32_t events, void *arg)
 		if (s->served < 8)
 			snprintf(s->bodies[s->served], sizeof(s->bodies[0]), "%s", hend + 4);
 		s->served++;
-		snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-			 code);
+		snprintf(resp, sizeof(resp),
+			 "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", code);
 		assert_true(write(fd, resp, strlen(resp)) > 0);
 		loop_fd_remove(s->loop, fd);
 		close(fd);
@@ -283,8 +287,8 @@ static void test_send(void **state)
 	char conf[512];
 	struct notify_cfg *c;
 	struct notify *n = NULL;
-	struct notify_event ev = {NOTIFY_RINGING, "1.1", 1764806400000LL, "0901234567", "Taro",
-				  "number", "0312345678", 0};
+	struct notify_event ev = {NOTIFY_RINGING, "1.1",    1764806400000LL, "0901234567",
+				  "Taro",	  "number", "0312345678",    0};
 	struct timespec a, b;
 	long us;
 	int dfd;
@@ -361,9 +365,9 @@ static void test_send(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cfg_errors),
-		cmocka_unit_test(test_formats),
-		cmocka_unit_test(test_send),
+	    cmocka_unit_test(test_cfg_errors),
+	    cmocka_unit_test(test_formats),
+	    cmocka_unit_test(test_send),
 	};
 
 	log_set_level(LOG_WARN);

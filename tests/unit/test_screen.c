@@ -22,19 +22,22 @@ static void test_number_norm(void **state)
 	static const struct {
 		const char *in, *out;
 	} t[] = {
-		{"0312345678", "0312345678"},
-		{"03-1234-5678", "0312345678"},
-		{"(03) 1234 5678", "0312345678"},
-		{"+81 3-1234-5678", "0312345678"},
-		{"+81312345678", "0312345678"},
-		{"0081312345678", "0312345678"},
-		{"+1 212 555 0100", "0101212555010"}, /* cut to fit? no: see size */
-		{"\xef\xbc\x90\xef\xbc\x93\xef\xbc\x8d\xef\xbc\x91\xef\xbc\x92", "0312"},
-		{"\xef\xbc\x8b\xef\xbc\x98\xef\xbc\x91\xef\xbc\x93", "03"},
-		{"090\xe3\x80\x80" "1234\xe3\x83\xbc" "5678", "09012345678"},
-		{"abc", NULL},
-		{"", NULL},
-		{"03-12x4", NULL},
+	    {"0312345678", "0312345678"},
+	    {"03-1234-5678", "0312345678"},
+	    {"(03) 1234 5678", "0312345678"},
+	    {"+81 3-1234-5678", "0312345678"},
+	    {"+81312345678", "0312345678"},
+	    {"0081312345678", "0312345678"},
+	    {"+1 212 555 0100", "0101212555010"}, /* cut to fit? no: see size */
+	    {"\xef\xbc\x90\xef\xbc\x93\xef\xbc\x8d\xef\xbc\x91\xef\xbc\x92", "0312"},
+	    {"\xef\xbc\x8b\xef\xbc\x98\xef\xbc\x91\xef\xbc\x93", "03"},
+	    {"090\xe3\x80\x80"
+	     "1234\xe3\x83\xbc"
+	     "5678",
+	     "09012345678"},
+	    {"abc", NULL},
+	    {"", NULL},
+	    {"03-12x4", NULL},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
@@ -46,9 +49,8 @@ static void test_number_norm(void **state)
 			assert_int_equal(err, EINVAL);
 			char big[32];
 
-			assert_int_equal(screen_number_norm(t[i].in, strlen(t[i].in), big,
-							    sizeof(big)),
-					 0);
+			assert_int_equal(
+			    screen_number_norm(t[i].in, strlen(t[i].in), big, sizeof(big)), 0);
 			assert_string_equal(big, "01012125550100");
 			continue;
 		}
@@ -67,14 +69,14 @@ static void test_reasons(void **state)
 		const char *dn;
 		enum screen_reason r;
 	} t[] = {
-		{"Anonymous", SCREEN_R_WITHHELD},
-		{"\"Anonymous\"", SCREEN_R_WITHHELD},
-		{"Coin line/payphone", SCREEN_R_PAYPHONE},
-		{"coin LINE/payphone", SCREEN_R_PAYPHONE},
-		{"Unavailable", SCREEN_R_UNAVAILABLE},
-		{"Interaction with other service", SCREEN_R_INTERACTION},
-		{"", SCREEN_R_WITHHELD},
-		{"Someone", SCREEN_R_WITHHELD},
+	    {"Anonymous", SCREEN_R_WITHHELD},
+	    {"\"Anonymous\"", SCREEN_R_WITHHELD},
+	    {"Coin line/payphone", SCREEN_R_PAYPHONE},
+	    {"coin LINE/payphone", SCREEN_R_PAYPHONE},
+	    {"Unavailable", SCREEN_R_UNAVAILABLE},
+	    {"Interaction with other service", SCREEN_R_INTERACTION},
+	    {"", SCREEN_R_WITHHELD},
+	    {"Someone", SCREEN_R_WITHHELD},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
@@ -101,13 +103,13 @@ static void test_rules_errors(void **state)
 	struct conf_diags d = {0};
 	struct screen_rules *r = NULL;
 	struct conf *c = load("[screening]\n"
-			      "withheld = refuse\n"		 /* 2: bad action */
-			      "block = 0120-xx\n"		 /* 3: bad number */
-			      "featurecode = 14a\n"		 /* 4 */
-			      "colour = blue\n"			 /* 5: warning */
-			      "[screening:03-1234-5679]\n"	 /* 6: fine */
-			      "phones = 801, bad/name\n"	 /* 7 */
-			      "[screening:abc]\n",		 /* 8 */
+			      "withheld = refuse\n"	   /* 2: bad action */
+			      "block = 0120-xx\n"	   /* 3: bad number */
+			      "featurecode = 14a\n"	   /* 4 */
+			      "colour = blue\n"		   /* 5: warning */
+			      "[screening:03-1234-5679]\n" /* 6: fine */
+			      "phones = 801, bad/name\n"   /* 7 */
+			      "[screening:abc]\n",	   /* 8 */
 			      &d);
 	struct mbuf out;
 
@@ -123,10 +125,12 @@ static void test_rules_errors(void **state)
 	mbuf_write(&out, "", 1);
 	printf("%s", (char *)out.buf);
 	assert_non_null(strstr((char *)out.buf, "mikaka.conf:2: error: [screening] withheld"));
-	assert_non_null(strstr((char *)out.buf, "mikaka.conf:3: error: [screening] block: '0120-xx'"));
+	assert_non_null(
+	    strstr((char *)out.buf, "mikaka.conf:3: error: [screening] block: '0120-xx'"));
 	assert_non_null(strstr((char *)out.buf, "mikaka.conf:4: error"));
 	assert_non_null(strstr((char *)out.buf, "mikaka.conf:5: warning"));
-	assert_non_null(strstr((char *)out.buf, "mikaka.conf:7: error: [screening:03-1234-5679] phones"));
+	assert_non_null(
+	    strstr((char *)out.buf, "mikaka.conf:7: error: [screening:03-1234-5679] phones"));
 	assert_non_null(strstr((char *)out.buf, "mikaka.conf:8: error"));
 	assert_int_equal(d.errors, 5);
 	mbuf_reset(&out);
@@ -164,18 +168,18 @@ static void test_decide(void **state)
 		const char *why;
 		uint16_t code;
 	} t[] = {
-		{"0312345678", "0901234567", SCREEN_R_NONE, SCREEN_ALLOW, "allowed", 0},
-		{"0312345678", "0120123456", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
-		{"0312345678", "0120444444", SCREEN_R_NONE, SCREEN_ALLOW, "allowlist", 0},
-		{"0312345678", "0570000111", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
-		{"0312345678", "05011112222", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
-		{"0312345678", "0312000000", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
-		{"0312345678", "", SCREEN_R_WITHHELD, SCREEN_REJECT, "withheld", 433},
-		{"0312345679", "", SCREEN_R_WITHHELD, SCREEN_ALLOW, "withheld", 0},
-		{"0312345678", "", SCREEN_R_PAYPHONE, SCREEN_VOICEMAIL, "payphone", 0},
-		{"0312345678", "", SCREEN_R_UNAVAILABLE, SCREEN_ALLOW, "unavailable", 0},
-		{"0312345678", "", SCREEN_R_INTERACTION, SCREEN_ALLOW, "interaction", 0},
-		{"0312345678", "", SCREEN_R_NONE, SCREEN_REJECT, "withheld", 433},
+	    {"0312345678", "0901234567", SCREEN_R_NONE, SCREEN_ALLOW, "allowed", 0},
+	    {"0312345678", "0120123456", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
+	    {"0312345678", "0120444444", SCREEN_R_NONE, SCREEN_ALLOW, "allowlist", 0},
+	    {"0312345678", "0570000111", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
+	    {"0312345678", "05011112222", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
+	    {"0312345678", "0312000000", SCREEN_R_NONE, SCREEN_REJECT, "blocklist", 603},
+	    {"0312345678", "", SCREEN_R_WITHHELD, SCREEN_REJECT, "withheld", 433},
+	    {"0312345679", "", SCREEN_R_WITHHELD, SCREEN_ALLOW, "withheld", 0},
+	    {"0312345678", "", SCREEN_R_PAYPHONE, SCREEN_VOICEMAIL, "payphone", 0},
+	    {"0312345678", "", SCREEN_R_UNAVAILABLE, SCREEN_ALLOW, "unavailable", 0},
+	    {"0312345678", "", SCREEN_R_INTERACTION, SCREEN_ALLOW, "interaction", 0},
+	    {"0312345678", "", SCREEN_R_NONE, SCREEN_REJECT, "withheld", 433},
 	};
 
 	assert_int_equal(screen_rules_load(&r, c, &d), 0);
@@ -435,11 +439,11 @@ static void test_lookup_speed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_number_norm), cmocka_unit_test(test_reasons),
-		cmocka_unit_test(test_rules_errors), cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_db_persist),   cmocka_unit_test(test_pb_csv),
-		cmocka_unit_test(test_pb_sjis),	     cmocka_unit_test(test_pb_vcard),
-		cmocka_unit_test(test_lookup_speed),
+	    cmocka_unit_test(test_number_norm),	 cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_rules_errors), cmocka_unit_test(test_decide),
+	    cmocka_unit_test(test_db_persist),	 cmocka_unit_test(test_pb_csv),
+	    cmocka_unit_test(test_pb_sjis),	 cmocka_unit_test(test_pb_vcard),
+	    cmocka_unit_test(test_lookup_speed),
 	};
 
 	log_set_level(LOG_WARN);
