@@ -349,7 +349,7 @@ int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *
 	const char **entries = NULL;
 	size_t nentries = 0;
 	struct cfg *cfg;
-	int err = 0;
+	int err = 0, serr = 0;
 
 	cfg = mem_zalloc(sizeof(*cfg), cfg_destroy);
 	if (!cfg)
@@ -360,15 +360,14 @@ int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *
 		return ENOMEM;
 	}
 	err |= load_file(&cfg->mikaka, dir, "mikaka.conf", false, diags);
-	/* screening: [screening] rules (the native form's dialplan uses their phones) */
+	/* screening: [screening] rules (the native form's dialplan uses their phones); an error
+	 * refuses the snapshot once the rest has been checked too */
 	if (!err) {
-		int e = screen_rules_load(&cfg->screen, cfg->mikaka, diags);
-
-		if (e == ENOMEM) {
+		serr = screen_rules_load(&cfg->screen, cfg->mikaka, diags);
+		if (serr == ENOMEM) {
 			err = ENOMEM;
 			goto out;
 		}
-		err |= e;
 	}
 	if (cfg->mikaka && conf_section_find(cfg->mikaka, "phones")) {
 		char path[PATH_MAX];
@@ -410,6 +409,8 @@ int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *
 		err |= load_file(&cfg->sip, dir, "sip.conf", true, diags);
 		err |= load_file(&cfg->extensions, dir, "extensions.conf", false, diags);
 	}
+	if (serr && !err)
+		err = EINVAL;
 	if (err)
 		goto out; /* syntax errors: the meaning would only repeat them */
 

@@ -18,6 +18,7 @@
 #include "base.h"
 #include "cfg.h"
 #include "conf.h"
+#include "pbx.h"
 #include "peer.h"
 
 struct fx {
@@ -269,6 +270,47 @@ static void test_bind(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* screening: [screening:NUMBER] phones = ... rings those phones for that called number in the
+ * generated [from_line]; a bad [screening] line refuses the snapshot with its file:line. */
+static void test_screening_numbers(void **state)
+{
+	struct fx *fx = *state;
+	struct conf_diags diags = {0};
+	struct cfg *cfg = NULL;
+	struct pbx_vars *vars = NULL;
+	struct mbuf out;
+
+	assert_int_equal(pbx_vars_alloc(&vars), 0);
+	assert_int_equal(pbx_vars_set(vars, "LINE_SERVER", "192.0.2.1"), 0);
+	assert_int_equal(pbx_vars_set(vars, "LINE_NUMBER", "0312345678"), 0);
+	write_conf(fx, "[phones]\n801 = a\n802 = b\n[screening]\nwithheld = reject\n"
+		       "[screening:03-1234-5679]\nphones = 802\n");
+	assert_int_equal(cfg_load(&cfg, fx->dir, vars, &diags), 0);
+	assert_non_null(cfg->screen);
+	mbuf_init(&out);
+	assert_int_equal(dialplan_show(cfg->dialplan, "0312345679@from_line", &out), 0);
+	mbuf_write(&out, "", 1);
+	printf("%s", (char *)out.buf);
+	assert_non_null(strstr((char *)out.buf, "Dial(SIP/802,60)"));
+	mbuf_reset(&out);
+	mbuf_init(&out);
+	assert_int_equal(dialplan_show(cfg->dialplan, "0312345678@from_line", &out), 0);
+	mbuf_write(&out, "", 1);
+	assert_non_null(strstr((char *)out.buf, "Dial(SIP/801&SIP/802,60)"));
+	mbuf_reset(&out);
+	mem_deref(cfg);
+	cfg = NULL;
+	conf_diags_reset(&diags);
+
+	write_conf(fx, "[phones]\n801 = a\n[screening]\nwithheld = sometimes\n");
+	assert_int_equal(cfg_load(&cfg, fx->dir, vars, &diags), EINVAL);
+	assert_null(cfg);
+	assert_true(has_diag(&diags, "[screening] withheld: 'sometimes'"));
+	assert_int_equal(diags.items[0].origin.line, 4);
+	conf_diags_reset(&diags);
+	pbx_vars_free(vars);
+}
+
 /* mikakad -t: no store; a phone without a secret still loads (with one nobody knows). */
 static void test_check_only(void **state)
 {
@@ -382,6 +424,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_entries, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bind, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_check_only, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_screening_numbers, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_state_unwritable, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_state_corrupt_untouched, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_secrets_path),
