@@ -488,6 +488,68 @@ static void test_eval(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* CALLERPRES() read and set with Asterisk's words; the host's functions (screening's BLACKLIST()
+ * and friends) get the substituted arguments; unknown ones stay empty. */
+static int host_h(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out,
+		  void *arg)
+{
+	(*(int *)arg)++;
+	if (!strcmp(name, "BLACKLIST"))
+		return mbuf_write_str(out, strcmp(pbx_chan_callerid_num(ch), "0120") ? "0" : "1");
+	if (!strcmp(name, "ECHO"))
+		return mbuf_printf(out, "<%s>", args);
+	return ENOENT;
+}
+
+static void test_callerpres_and_host_funcs(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{"${CALLERPRES()}", "allowed_not_screened"},
+		{"${BLACKLIST()}", "0"},
+		{"${ECHO(${EXTEN}:x)}", "<0312345678:x>"},
+		{"$[${BLACKLIST()} = 0]", "1"},
+		{"${NOSUCH(1)}", ""},
+	};
+	struct dialplan *dp = eval_dp();
+	struct pbx_chan *ch = NULL;
+	struct mbuf mb;
+	int calls = 0;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "t", "0312345678", "801", "Alice"), 0);
+	mbuf_init(&mb);
+	/* Without a host: its functions are unknown. */
+	assert_int_equal(pbx_chan_eval(ch, "${BLACKLIST()}", &mb), 0);
+	assert_int_equal(mb.end, 0);
+	pbx_chan_set_func_h(ch, host_h, &calls);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		mb.end = 0;
+		assert_int_equal(pbx_chan_eval(ch, t[i].in, &mb), 0);
+		if (mb.end != strlen(t[i].want) || memcmp(mb.buf, t[i].want, mb.end))
+			fail_msg("eval(%s) = '%.*s', want '%s'", t[i].in, (int)mb.end,
+				 mb.buf ? (char *)mb.buf : "", t[i].want);
+	}
+	assert_int_equal(calls, 4); /* CALLERPRES() is the engine's own */
+	assert_int_equal(pbx_chan_set_var(ch, "CALLERID(num)", "0120"), 0);
+	mb.end = 0;
+	assert_int_equal(pbx_chan_eval(ch, "${BLACKLIST()}", &mb), 0);
+	assert_int_equal(mb.end, 1);
+	assert_int_equal(mb.buf[0], '1');
+	assert_int_equal(pbx_chan_set_var(ch, "CALLERPRES()", "prohib"), 0);
+	assert_string_equal(pbx_chan_callerpres(ch), "prohib");
+	assert_int_equal(pbx_chan_set_var(ch, "CALLERPRES()", "maybe"), EINVAL);
+	assert_string_equal(pbx_chan_callerpres(ch), "prohib");
+	assert_int_equal(pbx_chan_set_callerpres(ch, "UNAVAILABLE"), 0);
+	assert_string_equal(pbx_chan_callerpres(ch), "unavailable");
+	mbuf_reset(&mb);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
 /* ---- applications ---------------------------------------------------------------------------- */
 
 static void test_apps(void **state)
@@ -1379,6 +1441,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_seed),
+	    cmocka_unit_test(test_callerpres_and_host_funcs),
 	    cmocka_unit_test(test_patterns),
 	    cmocka_unit_test(test_ext_cmp),
 	    cmocka_unit_test(test_lookup_rules),
