@@ -134,8 +134,9 @@ answered() {
 	wait_ok "$name" "$BG"
 	t1=$(date +%s%N)
 	wait_ok "phone-$name" "$phone"
-	echo "# $name: $(((t1 - t0) / 1000000)) ms"
-	check "$name-not-delayed" [ $(((t1 - t0) / 1000000)) -lt 2500 ]
+	LAST_MS=$(((t1 - t0) / 1000000))
+	echo "# $name: $LAST_MS ms"
+	check "$name-not-delayed" [ $LAST_MS -lt 2500 ]
 }
 
 # 2. Allowed: interaction (both ways), an allow-listed number inside the blocked prefix, a
@@ -150,6 +151,7 @@ check "privacy-pres-in-from" grep -q '^From: "prohib_not_screened/interaction/0"
 	"$WORK/sipp-phone-interaction-privacy.msg"
 answered allowlisted "" 0120555555 ntt-east.ne.jp none sip:0120555555@ntt-east.ne.jp
 answered phonebook "" +819022223333 ntt-east.ne.jp none "tel:+81-90-2222-3333"
+WITH_DEAD_MS=$LAST_MS
 check "phonebook-name-in-from" grep -q '^From: "Yamada Taro" <sip:09022223333@' \
 	"$WORK/sipp-phone-phonebook.msg"
 sleep 0.3
@@ -207,9 +209,16 @@ check "notify-none-for-refused" bash -c "! grep -q '0901111111\|0120123456' '$WO
 for _ in $(seq 150); do grep -q "to http://$DEAD:8080/dead failed after 2 attempts" "$DAEMON_LOG" && break; sleep 0.1; done
 check "notify-dead-logged" grep -q "to http://$DEAD:8080/dead failed after 2 attempts" "$DAEMON_LOG"
 
-# 7. The block list survives a restart, and still refuses.
+# 7. The block list survives a restart, and still refuses. The restart drops [notify]: the same
+# call is up as fast as with the dead webhook above.
+check "notify-curl-loaded" grep -q libcurl "/proc/$DAEMON_PID/maps"
 check "stop" stop_daemon
+sed -i '/^\[notify\]/,$d' "$CONF/mikaka.conf"
 daemon_start "$CONF"
+answered no-webhook "" +819022223333 ntt-east.ne.jp none "tel:+81-90-2222-3333"
+echo "# call up: $WITH_DEAD_MS ms with a dead webhook, $LAST_MS ms without [notify]"
+check "dead-webhook-same-time" [ $((WITH_DEAD_MS - LAST_MS)) -lt 300 ]
+check "no-notify-no-curl" bash -c "! grep -q libcurl /proc/$DAEMON_PID/maps"  # not mapped
 out=$(cli block show); echo "$out"
 check "restart-block-kept" grep -q "^0903333333 " <<<"$out"
 check "restart-phonebook-kept" bash -c "'$MIKAKA' -s '$CTL' phonebook show | grep -q 'Yamada Taro'"
