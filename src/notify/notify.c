@@ -39,45 +39,55 @@ void notify_cfg_free(struct notify_cfg *c)
 	free(c);
 }
 
-/* Every ${...} of a template must be one of vars. */
-static int tmpl_check(const struct conf_var *v, struct conf_diags *diags)
+/* Every ${...} of a template should be one of vars: others are reported and expand to nothing. */
+static void tmpl_check(const struct conf_var *v, struct conf_diags *diags)
 {
 	const char *p = v->value;
-	int err = 0;
 
 	while ((p = strstr(p, "${"))) {
 		const char *e = strchr(p + 2, '}');
 		bool known = false;
 
 		if (!e) {
-			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-				      "[notify] template: '${' without '}'");
-			return EINVAL;
+			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+				      "[notify] template: '${' without '}' (sent as written)");
+			return;
 		}
 		for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
 			if (strlen(vars[i]) == (size_t)(e - p - 2) &&
 			    !strncmp(p + 2, vars[i], (size_t)(e - p - 2)))
 				known = true;
 		}
-		if (!known) {
-			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-				      "[notify] template: unknown variable ${%.*s} (known: event, "
-				      "call_id, time, number, name, reason, called, duration)",
+		if (!known)
+			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+				      "[notify] template: unknown variable ${%.*s} expands to "
+				      "nothing (known: event, call_id, time, number, name, reason, "
+				      "called, duration)",
 				      (int)MIN((size_t)(e - p - 2), 40), p + 2);
-			err = EINVAL;
-		}
 		p = e + 1;
 	}
-	return err;
 }
 
+/* A number key: a bad value is reported and the default kept. */
+static void u32_or_default(const struct conf_var *v, uint32_t min, uint32_t max, uint32_t *out,
+			   struct conf_diags *diags)
+{
+	struct conf_diags tmp = {0};
+
+	if (conf_var_u32(v, "notify", min, max, out, &tmp) && tmp.count)
+		conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+			      "%s; the default %u is kept", tmp.items[0].message, *out);
+	conf_diags_reset(&tmp);
+}
+
+/* Notifications are never worth a PBX that does not start: every problem of [notify] is a
+ * warning with its file:line, and what is usable is used (docs/SCREENING.md). */
 int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf, struct conf_diags *diags)
 {
 	const struct conf_section *sec =
 	    mikakaconf ? conf_section_find(mikakaconf, "notify") : NULL;
 	const struct conf_var *tv = NULL, *fv = NULL;
 	struct notify_cfg *c;
-	int err = 0;
 
 	*cp = NULL;
 	if (!sec)
@@ -95,25 +105,22 @@ int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf, struc
 			if (strncasecmp(v->value, "http://", 7) &&
 			    strncasecmp(v->value, "https://", 8)) {
 				conf_diag_add(
-				    diags, CONF_ERROR, v->origin.file, v->origin.line,
-				    "[notify] url: '%s' is not an http:// or https:// URL",
+				    diags, CONF_WARNING, v->origin.file, v->origin.line,
+				    "[notify] url: '%s' is not an http:// or https:// URL; "
+				    "skipped",
 				    v->value);
-				err = EINVAL;
 			} else if (c->nurls == NOTIFY_URLS_MAX) {
-				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
-					      "[notify] url: at most %d URLs", NOTIFY_URLS_MAX);
-				err = EINVAL;
+				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+					      "[notify] url: at most %d URLs; skipped",
+					      NOTIFY_URLS_MAX);
 			} else if (!(c->urls[c->nurls++] = strdup(v->value))) {
-				err = ENOMEM;
-				break;
+				goto nomem;
 			}
 		} else if (!strcasecmp(k, "events")) {
 			char *copy = strdup(v->value), *save = NULL;
 
-			if (!copy) {
-				err = ENOMEM;
-				break;
-			}
+			if (!copy)
+				goto nomem;
 			c->events = 0;
 			for (char *t = strtok_r(copy, ", \t", &save); t;
 			     t = strtok_r(NULL, ", \t", &save)) {
@@ -123,14 +130,12 @@ int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf, struc
 					if (!strcasecmp(t, notify_type_name((enum notify_type)b)))
 						bit = b;
 				}
-				if (!bit) {
+				if (!bit)
 					conf_diag_add(
-					    diags, CONF_ERROR, v->origin.file, v->origin.line,
+					    diags, CONF_WARNING, v->origin.file, v->origin.line,
 					    "[notify] events: '%s' is not ringing, answered, "
-					    "missed, voicemail or rejected",
+					    "missed, voicemail or rejected; ignored",
 					    t);
-					err = EINVAL;
-				}
 				c->events |= bit;
 			}
 			free(copy);
@@ -142,59 +147,51 @@ int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf, struc
 			for (i = 0; i < ARRAY_SIZE(names) && strcasecmp(v->value, names[i]); i++)
 				;
 			if (i == ARRAY_SIZE(names)) {
-				conf_diag_add(
-				    diags, CONF_ERROR, v->origin.file, v->origin.line,
-				    "[notify] format: '%s' is not json, ntfy, slack, discord "
-				    "or template",
-				    v->value);
-				err = EINVAL;
+				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+					      "[notify] format: '%s' is not json, ntfy, slack, "
+					      "discord or template; json is used",
+					      v->value);
+				c->format = NOTIFY_FMT_JSON;
 			} else {
 				c->format = (enum notify_format)i;
 				fv = v;
 			}
 		} else if (!strcasecmp(k, "template")) {
-			if (tmpl_check(v, diags)) {
-				err = EINVAL;
-				continue;
-			}
+			tmpl_check(v, diags);
 			free(c->tmpl);
-			if (!(c->tmpl = strdup(v->value))) {
-				err = ENOMEM;
-				break;
-			}
+			if (!(c->tmpl = strdup(v->value)))
+				goto nomem;
 			tv = v;
 		} else if (!strcasecmp(k, "content_type")) {
 			free(c->ctype);
-			if (!(c->ctype = strdup(v->value))) {
-				err = ENOMEM;
-				break;
-			}
+			if (!(c->ctype = strdup(v->value)))
+				goto nomem;
 		} else if (!strcasecmp(k, "timeout")) {
-			err |= conf_var_u32(v, "notify", 1, 120, &c->timeout_s, diags);
+			u32_or_default(v, 1, 120, &c->timeout_s, diags);
 		} else if (!strcasecmp(k, "retries")) {
-			err |= conf_var_u32(v, "notify", 0, 10, &c->retries, diags);
+			u32_or_default(v, 0, 10, &c->retries, diags);
 		} else {
 			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
 				      "[notify] unknown key '%s' ignored", k);
 		}
 	}
-	if (!err && c->format == NOTIFY_FMT_TEMPLATE && !c->tmpl) {
-		conf_diag_add(diags, CONF_ERROR, fv->origin.file, fv->origin.line,
-			      "[notify] format = template needs a template = line");
-		err = EINVAL;
+	if (c->format == NOTIFY_FMT_TEMPLATE && !c->tmpl) {
+		conf_diag_add(diags, CONF_WARNING, fv->origin.file, fv->origin.line,
+			      "[notify] format = template needs a template = line; json is used");
+		c->format = NOTIFY_FMT_JSON;
 	}
-	if (!err && tv && c->format != NOTIFY_FMT_TEMPLATE)
+	if (tv && c->format != NOTIFY_FMT_TEMPLATE)
 		conf_diag_add(diags, CONF_WARNING, tv->origin.file, tv->origin.line,
 			      "[notify] template is used only with format = template; ignored");
-	if (!err && !c->nurls)
+	if (!c->nurls)
 		conf_diag_add(diags, CONF_WARNING, sec->origin.file, sec->origin.line,
-			      "[notify] has no url: nothing will be sent");
-	if (err) {
-		notify_cfg_free(c);
-		return err == ENOMEM ? ENOMEM : EINVAL;
-	}
+			      "[notify] has no usable url: nothing will be sent");
 	*cp = c;
 	return 0;
+
+nomem:
+	notify_cfg_free(c);
+	return ENOMEM;
 }
 
 /* A JSON string's contents (without the quotes). */

@@ -48,8 +48,10 @@ const char *notify_type_name(enum notify_type t);
 
 /* Reads [notify] of mikakaconf: url (repeatable; http:// or https:// only), events, format,
  * template (with ${event} ${call_id} ${time} ${number} ${name} ${reason} ${called}
- * ${duration}), content_type, timeout (s), retries. *cp NULL when there is no [notify]. Errors
- * with file:line (EINVAL); unknown keys are warnings. */
+ * ${duration}), content_type, timeout (s), retries. *cp NULL when there is no [notify]. Every
+ * problem is a warning with file:line and the rest is used (a bad URL skipped, an unknown
+ * variable expanding to nothing, a bad number keeping its default): notifications never stop
+ * the PBX from starting. 0, or ENOMEM. */
 int notify_cfg_load(struct notify_cfg **cp, const struct conf *mikakaconf,
 		    struct conf_diags *diags);
 void notify_cfg_free(struct notify_cfg *c);

@@ -55,27 +55,55 @@ static void test_cfg_errors(void **state)
 			       "format = xml\n"			  /* 5 */
 			       "template = {\"a\":\"${nope}\"}\n" /* 6 */
 			       "timeout = 0\n"			  /* 7 */
-			       "shape = round\n",		  /* 8: warning */
+			       "shape = round\n",		  /* 8 */
 			       &d);
+	struct notify_event ev = {NOTIFY_RINGING, "1.1", 0, "0901234567", "", "number", "03", 0};
+	struct mbuf body;
+	const char *ct;
 	char *t;
 
-	assert_int_equal(notify_cfg_load(&c, cf, &d), EINVAL);
-	assert_null(c);
+	/* Warnings with file:line; what is usable is used. */
+	assert_int_equal(notify_cfg_load(&c, cf, &d), 0);
+	assert_non_null(c);
+	assert_int_equal(d.errors, 0);
 	t = diag_text(&d);
 	printf("%s", t);
-	assert_non_null(strstr(t, "mikaka.conf:2: error: [notify] url: 'ftp://example.org/x'"));
-	assert_non_null(strstr(t, "mikaka.conf:4: error: [notify] events: 'lunch'"));
-	assert_non_null(strstr(t, "mikaka.conf:5: error: [notify] format: 'xml'"));
+	assert_non_null(strstr(t, "mikaka.conf:2: warning: [notify] url: 'ftp://example.org/x'"));
+	assert_non_null(strstr(t, "mikaka.conf:4: warning: [notify] events: 'lunch'"));
+	assert_non_null(strstr(t, "mikaka.conf:5: warning: [notify] format: 'xml'"));
 	assert_non_null(
-	    strstr(t, "mikaka.conf:6: error: [notify] template: unknown variable ${nope}"));
-	assert_non_null(strstr(t, "mikaka.conf:7: error"));
+	    strstr(t, "mikaka.conf:6: warning: [notify] template: unknown variable ${nope}"));
+	assert_non_null(strstr(t, "mikaka.conf:7: warning: [notify] timeout: '0'"));
 	assert_non_null(strstr(t, "mikaka.conf:8: warning"));
 	free(t);
+	/* One URL kept, ringing only, JSON. */
+	mbuf_init(&body);
+	assert_int_equal(notify_format(c, &ev, &body, &ct, NULL), 0);
+	assert_string_equal(ct, "application/json");
+	mbuf_reset(&body);
+	notify_cfg_free(c);
+	conf_free(cf);
+	conf_diags_reset(&d);
+
+	/* A template with an unknown variable: the rest of it is sent. */
+	cf = load("[notify]\nurl = https://ntfy.sh/x\nformat = template\n"
+		  "template = ${number} ${what} ${name}\n",
+		  &d);
+	assert_int_equal(notify_cfg_load(&c, cf, &d), 0);
+	mbuf_init(&body);
+	ev.name = "Taro";
+	assert_int_equal(notify_format(c, &ev, &body, &ct, NULL), 0);
+	mbuf_write(&body, "", 1);
+	assert_string_equal((char *)body.buf, "0901234567  Taro");
+	mbuf_reset(&body);
+	notify_cfg_free(c);
 	conf_free(cf);
 	conf_diags_reset(&d);
 
 	cf = load("[notify]\nurl = https://ntfy.sh/x\nformat = template\n", &d);
-	assert_int_equal(notify_cfg_load(&c, cf, &d), EINVAL);
+	assert_int_equal(notify_cfg_load(&c, cf, &d), 0);
+	assert_true(d.count == 1);
+	notify_cfg_free(c);
 	conf_free(cf);
 	conf_diags_reset(&d);
 	cf = load("[web]\n", &d);
