@@ -293,6 +293,7 @@ dp_load=$(bench_value bench_dialplan dialplan_load_ms)
 peers_ms=$(bench_value bench_peers peers_load_ms)
 peer_bytes=$(bench_value bench_peers peer_bytes)
 store_rate=$(bench_value bench_store store_reg_puts_per_sec)
+screen_ns=$(bench_value bench_screen screen_decide_ns)
 # The relay bench runs once and prints every rtp_* figure; read them from one run.
 rtp_out=$( [ -x "$BUILD/bench/bench_rtp" ] && timeout 300 "$BUILD/bench/bench_rtp" 2>/dev/null )
 rtp_value() { awk -v k="$1" '$1 == k { print $2; f = 1; exit } END { if (!f) print "n/a" }' <<<"$rtp_out"; }
@@ -373,6 +374,7 @@ row "registrations/s (digest, 10,000 users)" "$(num "$reg_mk")" "$(num "$reg_kam
 	">= 1.5 x peer" "$reg_verdict (ratio $reg_ratio)"
 row "memory per registered contact (bytes)" "$reg_bytes" "n/a" "<= 1,024" "$(verdict "$reg_bytes" "<=" 1024)"
 row "dialplan lookup, 10,000 exts (ns)" "$(num "$dp_ns")" "n/a" "<= 2,000" "$(verdict "$dp_ns" "<=" 2000)"
+row "screening decision, 100,000 blocked (ns)" "$(num "$screen_ns")" "n/a" "<= 2,000" "$(verdict "$screen_ns" "<=" 2000)"
 row "post's extensions.conf load (ms)" "$dp_load" "n/a" "<= 5" "$(verdict "$dp_load" "<=" 5)"
 row "10,000-peer sip.conf load (ms)" "$peers_ms" "n/a" "<= 100" "$(verdict "$peers_ms" "<=" 100)"
 row "memory per peer (bytes)" "$peer_bytes" "n/a" "<= 1,024" "$(verdict "$peer_bytes" "<=" 1024)"
