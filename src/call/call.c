@@ -881,7 +881,15 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	} else if (pl_strcpy(&msg->uri.user, exten, sizeof(exten)) || !exten[0]) {
 		snprintf(exten, sizeof(exten), "s");
 	}
-	call_caller_ident(msg, &id);
+	/* The line's identity rules (reasons, Privacy, +81) are the carrier's; a phone's From is
+	 * taken as it is (its Privacy: id is for the callee, not for us). */
+	if (from_line) {
+		call_caller_ident(msg, &id);
+	} else {
+		memset(&id, 0, sizeof(id));
+		call_caller_id(msg, id.num, sizeof(id.num), id.name, sizeof(id.name));
+		id.pres = screen_callerpres(SCREEN_R_NONE, false);
+	}
 	snprintf(num, sizeof(num), "%s", id.num);
 	snprintf(name, sizeof(name), "%s", id.name);
 	if (!from_line && p && p->cid_num) {
