@@ -27,18 +27,33 @@ static void done_h(int err, void *arg)
 			  strerror(err));
 }
 
+/* A large import fills the store's batch (STORE_BATCH_MAX writes): it is committed then and the
+ * write queued again. */
 static void put(struct screen_db *db, const char *key, const char *value)
 {
 	struct pl v = pl_from_str(value);
+	int err;
 
-	if (db->st && store_kv_set(db->st, key, &v, done_h, NULL))
-		log_error("block list / phonebook: %s not stored", key);
+	if (!db->st)
+		return;
+	err = store_kv_set(db->st, key, &v, done_h, NULL);
+	if (err == ENOBUFS && store_flush(db->st) == 0)
+		err = store_kv_set(db->st, key, &v, done_h, NULL);
+	if (err)
+		log_error("block list / phonebook: %s not stored: %s", key, strerror(err));
 }
 
 static void del(struct screen_db *db, const char *key)
 {
-	if (db->st && store_kv_del(db->st, key, done_h, NULL))
-		log_error("block list / phonebook: %s not removed", key);
+	int err;
+
+	if (!db->st)
+		return;
+	err = store_kv_del(db->st, key, done_h, NULL);
+	if (err == ENOBUFS && store_flush(db->st) == 0)
+		err = store_kv_del(db->st, key, done_h, NULL);
+	if (err)
+		log_error("block list / phonebook: %s not removed: %s", key, strerror(err));
 }
 
 static int load_block(const struct pl *key, const struct pl *value, void *arg)

@@ -73,11 +73,15 @@ struct pb_ctx {
 	struct mbuf *report;
 	long n;
 	int err;
+	unsigned nbad;
 };
+
+/* Reports at most this many bad lines one by one; the rest are counted. */
+#define PB_REPORT_MAX 50
 
 static void bad(struct pb_ctx *x, unsigned line, const char *fmt, const char *what)
 {
-	if (x->report) {
+	if (x->nbad++ < PB_REPORT_MAX && x->report) {
 		mbuf_printf(x->report, "%s:%u: ", x->file, line);
 		mbuf_printf(x->report, fmt, what);
 		mbuf_write_str(x->report, "\n");
@@ -319,7 +323,7 @@ static void parse_vcard(struct pb_ctx *x, const char *buf, size_t len)
 long screen_pb_parse(const char *file, const char *buf, size_t len, screen_pb_h *h, void *arg,
 		     struct mbuf *report)
 {
-	struct pb_ctx x = {file ? file : "phonebook", h, arg, report, 0, 0};
+	struct pb_ctx x = {file ? file : "phonebook", h, arg, report, 0, 0, 0};
 	char *conv = NULL;
 
 	if (!buf || !h) {
@@ -359,6 +363,8 @@ long screen_pb_parse(const char *file, const char *buf, size_t len, screen_pb_h 
 			parse_csv(&x, buf, len);
 	}
 	free(conv);
+	if (x.nbad > PB_REPORT_MAX && report)
+		mbuf_printf(report, "%s: %u more lines skipped\n", x.file, x.nbad - PB_REPORT_MAX);
 	if (x.err) {
 		errno = x.err;
 		return -1;

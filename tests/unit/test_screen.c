@@ -286,6 +286,45 @@ static void test_db_persist(void **state)
 	unlink(num);
 }
 
+/* More entries than one store batch holds (STORE_BATCH_MAX): all of them kept. */
+static void test_db_big_import(void **state)
+{
+	char db_path[] = "/tmp/test_screen_big.XXXXXX";
+	char side[80];
+	struct store *st = NULL;
+	struct screen_db *db = NULL;
+	int fd = mkstemp(db_path);
+	const unsigned n = STORE_BATCH_MAX + 5000;
+
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(db_path);
+	assert_int_equal(store_open(&st, NULL, db_path), 0);
+	assert_int_equal(screen_db_alloc(&db, st), 0);
+	for (unsigned i = 0; i < n; i++) {
+		char num[16];
+
+		snprintf(num, sizeof(num), "03%08u", i);
+		assert_int_equal(screen_db_pb_set(db, num, "Somebody"), 0);
+	}
+	assert_int_equal(store_flush(st), 0);
+	screen_db_free(db);
+	store_close(st);
+	st = NULL;
+	db = NULL;
+	assert_int_equal(store_open(&st, NULL, db_path), 0);
+	assert_int_equal(screen_db_alloc(&db, st), 0);
+	assert_int_equal(screen_db_pb_count(db), n);
+	assert_string_equal(screen_db_name(db, "0300070004"), "Somebody");
+	screen_db_free(db);
+	store_close(st);
+	unlink(db_path);
+	snprintf(side, sizeof(side), "%s-wal", db_path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", db_path);
+	unlink(side);
+}
+
 struct got {
 	char num[16][32];
 	char name[16][80];
@@ -441,9 +480,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_number_norm),	 cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_rules_errors), cmocka_unit_test(test_decide),
-	    cmocka_unit_test(test_db_persist),	 cmocka_unit_test(test_pb_csv),
-	    cmocka_unit_test(test_pb_sjis),	 cmocka_unit_test(test_pb_vcard),
-	    cmocka_unit_test(test_lookup_speed),
+	    cmocka_unit_test(test_db_persist),	 cmocka_unit_test(test_db_big_import),
+	    cmocka_unit_test(test_pb_csv),	 cmocka_unit_test(test_pb_sjis),
+	    cmocka_unit_test(test_pb_vcard),	 cmocka_unit_test(test_lookup_speed),
 	};
 
 	log_set_level(LOG_WARN);
