@@ -1058,10 +1058,10 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	}
 	if (c->refuse_code) {
 		/* Refused before any phone rings (announcements: docs/SCREENING.md). */
-		eng->n_screened[!strcmp(verdict.why, "blocklist")   ? 0
-				: id.reason == SCREEN_R_WITHHELD    ? 1
-				: verdict.action == SCREEN_VOICEMAIL ? 3
-								     : 2]++;
+		eng->n_screened[!strcmp(verdict.why, "blocklist") ? 0
+				: c->refuse_code == 480		  ? 3 /* no voicemail context */
+				: id.reason == SCREEN_R_WITHHELD  ? 1
+								  : 2]++;
 		snprintf(c->lastapp, sizeof(c->lastapp), "Screening");
 		snprintf(c->lastdata, sizeof(c->lastdata), "%s %u", c->screen, c->refuse_code);
 		log_notice("%s: call from %s refused by screening (%s): %u", a->name, num,
