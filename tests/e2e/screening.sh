@@ -6,7 +6,8 @@
 # (file:line); each of the four NGN display names of anonymous@anonymous.invalid, with and
 # without Privacy: id, meets its rule (withheld and payphone refused 433/603 and voicemail sent to
 # its context, while phone 801's SIPp sees no INVITE; interaction rings); a blocklisted number
-# (CLI entry, configured prefix) refused before any phone rings; an allow-listed one inside a
+# (CLI entry, configured prefix) refused before any phone rings; a withheld caller ringing on an
+# additional number whose own rule allows it ([screening:NUMBER]); an allow-listed one inside a
 # blocked prefix rings; the phonebook name (CSV import, +81 number) in the From display name
 # toward the phone and in `cdr show`; CALLERPRES()/SCREEN()/BLACKLIST() in the dialplan; 144 then
 # 4/3/2 from phone 801 after a missed call (the last caller blocked, its next call refused); the
@@ -47,6 +48,8 @@ unavailable = voicemail
 interaction = allow
 block = 0120*
 allow = 0120-555-555
+[screening:0312345679]
+withheld = allow
 [notify]
 url = http://$HOOK:8080/hook
 url = http://$DEAD:8080/dead
@@ -59,18 +62,18 @@ mkdir -p "$WORK/bad" "$WORK/bad2"
 cp "$CONF"/*.conf "$WORK/bad/"
 cp "$CONF"/*.conf "$WORK/bad2/"
 cat >>"$WORK/bad/mikaka.conf" <<'EOT'
-[screening:0312345679]
+[screening:0312345680]
 withheld = refuse
 EOT
 out=$("$MIKAKAD" -C "$WORK/bad" -t 2>&1); rc=$?
 echo "$out" | grep -i error
 check "t-bad-exit-1" [ $rc = 1 ]
-check "t-screening-file-line" grep -q "mikaka.conf:14: error: \[screening:0312345679\] withheld: 'refuse'" <<<"$out"
+check "t-screening-file-line" grep -q "mikaka.conf:16: error: \[screening:0312345680\] withheld: 'refuse'" <<<"$out"
 sed -i 's|^url = http://127.0.8.6:8080/dead|url = gopher://127.0.8.6/dead|' "$WORK/bad2/mikaka.conf"
 out=$("$MIKAKAD" -C "$WORK/bad2" -t 2>&1); rc=$?
 echo "$out" | grep -i warning
 check "t-notify-bad-url-not-fatal" [ $rc = 0 ]
-check "t-notify-url-file-line" grep -q "mikaka.conf:10: warning: \[notify\] url: 'gopher://" <<<"$out"
+check "t-notify-url-file-line" grep -q "mikaka.conf:12: warning: \[notify\] url: 'gopher://" <<<"$out"
 check "t-good" "$MIKAKAD" -C "$CONF" -t
 
 timeout -k 5 600 python3 "$E2E/notify-recv.py" $HOOK 8080 "$WORK/hook.txt" ok >"$WORK/hook.log" 2>&1 &
@@ -130,7 +133,7 @@ answered() {
 	sleep 0.3
 	t0=$(date +%s%N)
 	sipp_bg "$name" scr-carrier-in.xml $CAR 5160 $D:5060 -key dn "$dn" -key user "$user" \
-		-key host "$host" -key privacy "$priv" -key pai "$pai"
+		-key host "$host" -key privacy "$priv" -key pai "$pai" -key called "${CALLED:-0312345678}"
 	wait_ok "$name" "$BG"
 	t1=$(date +%s%N)
 	wait_ok "phone-$name" "$phone"
@@ -149,6 +152,9 @@ answered interaction-privacy "Interaction with other service" anonymous anonymou
 	sip:anonymous@anonymous.invalid
 check "privacy-pres-in-from" grep -q '^From: "prohib_not_screened/interaction/0"' \
 	"$WORK/sipp-phone-interaction-privacy.msg"
+# An additional number with its own rule: withheld callers ring there.
+CALLED=0312345679 answered second-number-withheld Anonymous anonymous anonymous.invalid id \
+	sip:anonymous@anonymous.invalid
 answered allowlisted "" 0120555555 ntt-east.ne.jp none sip:0120555555@ntt-east.ne.jp
 answered phonebook "" +819022223333 ntt-east.ne.jp none "tel:+81-90-2222-3333"
 WITH_DEAD_MS=$LAST_MS
@@ -200,10 +206,11 @@ hook_has() { grep "\"event\":\"$1\"" "$WORK/hook.txt" | grep -q "$2"; }
 check "notify-ringing" hook_has ringing '"number":"09022223333","name":"Yamada Taro","reason":"number","called":"0312345678"'
 check "notify-answered" hook_has answered '"number":"09022223333","name":"Yamada Taro"'
 check "notify-missed" hook_has missed '"number":"0903333333"'
+check "notify-second-number" hook_has ringing '"number":"","name":"Anonymous","reason":"withheld","called":"0312345679"'
 check "notify-withheld-reason" hook_has ringing '"number":"","name":"unavailable/interaction/0","reason":"interaction"'
 check "notify-call-id-time" hook_has ringing '"call_id":"[0-9]*\.[0-9]*","time":"20[0-9-]*T[0-9:]*Z"'
 n=$(grep -c '"event":"ringing"' "$WORK/hook.txt")
-check "notify-one-post-per-event" [ "$n" = 5 ]
+check "notify-one-post-per-event" [ "$n" = 6 ]
 check "notify-none-for-refused" bash -c "! grep -q '0901111111\|0120123456' '$WORK/hook.txt'"
 # The dead webhook: each POST given up after its timeout and one retry, logged, counted.
 for _ in $(seq 150); do grep -q "to http://$DEAD:8080/dead failed after 2 attempts" "$DAEMON_LOG" && break; sleep 0.1; done
