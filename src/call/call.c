@@ -447,9 +447,38 @@ static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args
 	return ENOENT;
 }
 
+/* The prompts of an announcement (docs/SCREENING.md, Announcements): Asterisk's sound names, so
+ * Debian's English set and the Japanese one made by scripts/ja-sounds.sh both have them. */
+struct ann {
+	const char *names[32];
+	char digits[24][12];
+	size_t n, nd;
+};
+
+static void ann_add(struct ann *an, const char *name)
+{
+	if (an->n < ARRAY_SIZE(an->names))
+		an->names[an->n++] = name;
+}
+
+/* A number said digit by digit (digits/0 ... digits/9, digits/star). */
+static void ann_digits(struct ann *an, const char *num)
+{
+	for (const char *d = num; *d && an->nd < ARRAY_SIZE(an->digits); d++) {
+		if (*d >= '0' && *d <= '9')
+			snprintf(an->digits[an->nd], sizeof(an->digits[0]), "digits/%c", *d);
+		else if (*d == '*')
+			snprintf(an->digits[an->nd], sizeof(an->digits[0]), "digits/star");
+		else
+			continue;
+		ann_add(an, an->digits[an->nd++]);
+	}
+}
+
 /* A feature code from a phone (144 then 2, 3, 4 or 9: docs/SCREENING.md). Returns true when
- * exten was one (the call is answered by the engine and hung up a second later). */
-static bool feature_code(struct call_eng *eng, const char *exten, char *note, size_t nsize)
+ * exten was one; note says what was done, an the confirmation to speak. */
+static bool feature_code(struct call_eng *eng, const char *exten, char *note, size_t nsize,
+			 struct ann *an)
 {
 	const char *code = screen_feature_code(eng->cfg->screen);
 	size_t n = strlen(code);
@@ -460,24 +489,41 @@ static bool feature_code(struct call_eng *eng, const char *exten, char *note, si
 	switch (exten[n]) {
 	case '2':
 		snprintf(num, sizeof(num), "%s", screen_db_last(eng->screen));
-		if (!num[0])
+		if (!num[0]) {
 			snprintf(note, nsize, "2 (no caller to block)");
-		else if (screen_db_block_add(eng->screen, num, "last caller (feature code)") == 0)
+			ann_add(an, "privacy-incorrect");
+		} else if (screen_db_block_add(eng->screen, num, "last caller (feature code)") ==
+			   0) {
 			snprintf(note, nsize, "2 blocked %s", num);
-		else
+			ann_add(an, "privacy-to-blacklist-last-caller");
+			ann_digits(an, num);
+			ann_add(an, "num-was-successfully");
+			ann_add(an, "added");
+		} else {
 			snprintf(note, nsize, "2 failed");
+			ann_add(an, "privacy-incorrect");
+		}
 		break;
 	case '3':
-		if (screen_db_block_undo(eng->screen, num, sizeof(num)) == 0)
+		if (screen_db_block_undo(eng->screen, num, sizeof(num)) == 0) {
 			snprintf(note, nsize, "3 unblocked %s", num);
-		else
+			ann_digits(an, num);
+			ann_add(an, "num-was-successfully");
+			ann_add(an, "removed");
+		} else {
 			snprintf(note, nsize, "3 (empty list)");
+			ann_add(an, "privacy-incorrect");
+		}
 		break;
 	case '4':
 		snprintf(note, nsize, "4 count %zu", screen_db_block_count(eng->screen));
+		snprintf(num, sizeof(num), "%zu", screen_db_block_count(eng->screen));
+		ann_add(an, "number");
+		ann_digits(an, num);
 		break;
 	case '9':
 		snprintf(note, nsize, "9 cleared %zu", screen_db_block_clear(eng->screen));
+		ann_add(an, "removed");
 		break;
 	default:
 		return false;
@@ -779,6 +825,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	bool from_line = false;
 	const char *context;
 	char exten[64], num[64], name[80], tmp[64], fnote[64] = "";
+	struct ann fann = {.n = 0};
 	struct call_ident id;
 	struct screen_verdict verdict = {.action = SCREEN_ALLOW};
 	bool feature = false;
@@ -920,7 +967,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 				verdict.code = 480;
 			}
 		}
-	} else if (p && feature_code(eng, exten, fnote, sizeof(fnote))) {
+	} else if (p && feature_code(eng, exten, fnote, sizeof(fnote), &fann)) {
 		feature = true;
 	}
 	/* A display name goes into a quoted string toward the phones: no quotes, backslashes or
@@ -1066,16 +1113,29 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		snprintf(c->lastdata, sizeof(c->lastdata), "%s %u", c->screen, c->refuse_code);
 		log_notice("%s: call from %s refused by screening (%s): %u", a->name, num,
 			   c->screen, c->refuse_code);
+		/* The announcement first when local media can play it (early media), then the
+		 * refusal: a withheld caller is asked to show the number, others are told the
+		 * call is not accepted. */
+		{
+			const char *ann = c->refuse_code == 433 ? "privacy-unident"
+					  : c->refuse_code == 603 ? "cannot-complete-as-dialed"
+								  : NULL;
+
+			if (ann && call_announce(c, &ann, 1, false))
+				return;
+		}
 		call_hangup(c, call_cause_for(c->refuse_code));
 		return;
 	}
 	if (feature) {
-		/* Confirmed by answering, then hanging up a second later (spoken confirmation
-		 * needs local media: docs/SCREENING.md). */
+		/* Without sounds: confirmed by answering, then hanging up a second later. */
 		char *msdp = NULL;
 
 		snprintf(c->lastapp, sizeof(c->lastapp), "BlockCaller");
 		snprintf(c->lastdata, sizeof(c->lastdata), "%s", fnote);
+		c->state = CALL_UP;
+		if (call_announce(c, fann.names, fann.n, true))
+			return; /* BYE once it has been said */
 		c->answered = true;
 		c->answer_ms = call_wall_ms();
 		if (a->ml)

@@ -150,6 +150,7 @@ struct call {
 	uint16_t refuse_code; /* screening refused the call with this response */
 	char screen[48];     /* the screening verdict ("blocklist", "withheld"), "" when none */
 	char called[64];     /* the line's number called */
+	bool announcing;     /* announce.c: a screening message plays; the call ends after it */
 };
 
 struct call_eng {
@@ -278,6 +279,14 @@ void call_lm_hold(struct call_leg *held, bool on);
 
 /* screening (call.c): a notification for call c. */
 void call_notify(struct call *c, unsigned type);
+/* announce.c: plays the sounds names[0..n-1] (in each [screening] language) to the caller, as
+ * early media (183) or after answering (200), then ends the call (the refusal code or BYE).
+ * false when nothing can be played (no relay, no sound found): the caller does the rest. */
+bool call_announce(struct call *c, const char *const *names, size_t n, bool answer);
+/* A media event of the call's legs; true when the announcement took it. */
+bool call_announce_event(struct call *c, struct call_leg *leg, const struct media_event *ev);
+/* The announcement is over (or stopped): the call ends. */
+void call_announce_end(struct call *c);
 
 /* record.c: call records. */
 void call_cdr_write(struct call *call);

@@ -151,7 +151,8 @@ static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void 
 	case MEDIA_EV_REC_ERROR:
 		if (ev->type == MEDIA_EV_REC_ERROR)
 			log_warn("%s: writing a recording failed (disk full?)", leg->name);
-		if (leg->call && leg->call->state != CALL_ENDING)
+		if (leg->call && leg->call->state != CALL_ENDING &&
+		    !call_announce_event(leg->call, leg, ev)) /* screening's messages */
 			call_lm_event(leg->call, leg, ev); /* may end the call */
 		break;
 	}

@@ -21,6 +21,24 @@ PH=127.0.8.3
 HOOK=127.0.8.5
 DEAD=127.0.8.6
 CONF=$WORK/conf
+RTPTONE=$TOOLS/rtptone
+WAVGEN=$TOOLS/wavgen
+WAVTONE=$TOOLS/wavtone
+for t in "$RTPTONE" "$WAVGEN" "$WAVTONE"; do [ -x "$t" ] || { notok "tools-built"; exit 1; }; done
+
+# The announcements' sounds, as tones of known frequencies under the names mikaka plays
+# (docs/SCREENING.md): the withheld message in Japanese (600 Hz) and English (800 Hz), the
+# refusal in English only (900 Hz: a missing language is skipped), the 144 confirmations.
+DATA=$WORK/data
+SOUNDS=$DATA/sounds
+mkdir -p "$SOUNDS/ja" "$SOUNDS/en/digits"
+"$WAVGEN" "$SOUNDS/ja/privacy-unident.wav" 600 500
+"$WAVGEN" "$SOUNDS/en/privacy-unident.wav" 800 500
+"$WAVGEN" "$SOUNDS/en/cannot-complete-as-dialed.wav" 900 400
+for n in privacy-to-blacklist-last-caller num-was-successfully added removed number privacy-incorrect; do
+	"$WAVGEN" "$SOUNDS/en/$n.wav" 500 150
+done
+for d in 0 1 2 3 4 5 6 7 8 9; do "$WAVGEN" "$SOUNDS/en/digits/$d.wav" 1000 80; done
 
 call_sipconf "$CONF" $D 5060 $CAR 5160
 sip_phone "$CONF" 801 pw801 $PH:5161
@@ -41,6 +59,8 @@ exten => _0.,1,Dial(SIP/line/${EXTEN},20)
 exten => _X.,1,Hangup()
 EOT
 cat >"$CONF/mikaka.conf" <<EOT
+[directories]
+astdatadir=$DATA
 [screening]
 withheld = reject
 payphone = reject
@@ -68,12 +88,12 @@ EOT
 out=$("$MIKAKAD" -C "$WORK/bad" -t 2>&1); rc=$?
 echo "$out" | grep -i error
 check "t-bad-exit-1" [ $rc = 1 ]
-check "t-screening-file-line" grep -q "mikaka.conf:16: error: \[screening:0312345680\] withheld: 'refuse'" <<<"$out"
+check "t-screening-file-line" grep -q "mikaka.conf:18: error: \[screening:0312345680\] withheld: 'refuse'" <<<"$out"
 sed -i 's|^url = http://127.0.8.6:8080/dead|url = gopher://127.0.8.6/dead|' "$WORK/bad2/mikaka.conf"
 out=$("$MIKAKAD" -C "$WORK/bad2" -t 2>&1); rc=$?
 echo "$out" | grep -i warning
 check "t-notify-bad-url-not-fatal" [ $rc = 0 ]
-check "t-notify-url-file-line" grep -q "mikaka.conf:12: warning: \[notify\] url: 'gopher://" <<<"$out"
+check "t-notify-url-file-line" grep -q "mikaka.conf:14: warning: \[notify\] url: 'gopher://" <<<"$out"
 check "t-good" "$MIKAKAD" -C "$CONF" -t
 
 timeout -k 5 600 python3 "$E2E/notify-recv.py" $HOOK 8080 "$WORK/hook.txt" ok >"$WORK/hook.log" 2>&1 &
@@ -99,11 +119,34 @@ refused() {
 	wait_ok "$name" "$BG"
 	check "$name-$code" grep -q "^SIP/2.0 $code " "$WORK/sipp-$name.msg"
 	[ "${7:-}" = vm ] ||
-		check "$name-no-ringing" bash -c "! grep -q '^SIP/2.0 18[03] ' '$WORK/sipp-$name.msg'"
+		check "$name-no-ringing" bash -c "! grep -q '^SIP/2.0 180 ' '$WORK/sipp-$name.msg'"
+}
+
+# announced NAME DN USER HOST CODE HZ...: a refusal with its announcement: 183 (early media
+# from the daemon), the sounds heard by the NGN's media (tools/rtptone records them; each HZ
+# found for 300 ms), then CODE.
+announced() {
+	local name=$1 dn=$2 user=$3 host=$4 code=$5 rt hz
+	shift 5
+	RTPTONE_WAV=$WORK/$name.wav timeout 20 "$RTPTONE" $CAR:17100 - silence 4000 \
+		>"$WORK/$name.rt" 2>&1 &
+	rt=$!
+	sleep 0.2
+	sipp_bg "$name" scr-carrier-announce.xml $CAR 5160 $D:5060 -key dn "$dn" -key user "$user" \
+		-key host "$host" -key privacy none -key rtpaddr $CAR -key rtpport 17100
+	wait_ok "$name" "$BG"
+	wait "$rt"
+	check "$name-183-then-$code" awk -v c="^SIP/2.0 $code " \
+		'/^SIP\/2.0 183 / && !e { e = NR } $0 ~ c { f = NR } END { exit !(e && f > e) }' \
+		"$WORK/sipp-$name.msg"
+	check "$name-183-has-sdp" grep -q "^m=audio [0-9]* RTP/AVP 0" "$WORK/sipp-$name.msg"
+	for hz in "$@"; do
+		check "$name-heard-${hz}hz" "$WAVTONE" "$WORK/$name.wav" "$hz" 300
+	done
 }
 
 # 1. Refusals: phone 801 is watched by a SIPp that must see no INVITE meanwhile.
-timeout -k 5 60 sipp -sf "$E2E/sipp/scr-phone-watch.xml" -i $PH -p 5161 -m 1 -timeout 20s \
+timeout -k 5 70 sipp -sf "$E2E/sipp/scr-phone-watch.xml" -i $PH -p 5161 -m 1 -timeout 35s \
 	-nostdin -trace_msg -message_file "$WORK/watch.msg" >"$WORK/watch.log" 2>&1 &
 WATCH=$!
 PIDS+=("$WATCH")
@@ -118,6 +161,11 @@ refused unavailable-vm-privacy Unavailable anonymous anonymous.invalid id 486 vm
 refused blocked-cli "" 0901111111 ntt-east.ne.jp none 603
 refused blocked-prefix "" 0120123456 ntt-east.ne.jp none 603
 refused number-privacy-id "" 0312223333 ntt-east.ne.jp id 433
+# The announcements: Japanese then English for a withheld caller, English only for the block
+# list (no Japanese file: skipped).
+announced announce-withheld Anonymous anonymous anonymous.invalid 433 600 800
+announced announce-blocked "" 0901111111 ntt-east.ne.jp 603 900
+check "announce-blocked-no-ja" bash -c "! '$WAVTONE' '$WORK/announce-blocked.wav' 600 300"
 wait "$WATCH"
 check "phone-saw-no-invite" bash -c "! grep -q '^INVITE ' '$WORK/watch.msg' 2>/dev/null"
 out=$(cli cdr show 20)
@@ -182,6 +230,7 @@ check "code-4-count" grep -q "feature code 1444: 4 count 1" "$DAEMON_LOG"
 code 1442
 out=$(cli block show); echo "$out"
 check "code-2-blocked-last" grep -q "^0903333333 .*last caller (feature code)" <<<"$out"
+check "code-2-spoken" grep -q "announcing privacy-to-blacklist-last-caller (13 sounds)" "$DAEMON_LOG"
 code 1443
 check "code-3-undone" bash -c "! '$MIKAKA' -s '$CTL' block show | grep -q '^0903333333'"
 code 1442
