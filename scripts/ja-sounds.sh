@@ -26,8 +26,9 @@ while getopts d:m:x:n o; do
 	esac
 done
 
-# NAME<TAB>text: the prompts the applications (Record's beep is a tone, made below) and
-# voicemail use, with Asterisk's file names so a dialplan written for the English set works.
+# NAME<TAB>text: the prompts the applications (Record's beep is a tone, made below), voicemail
+# and screening's announcements (docs/SCREENING.md) use, with Asterisk's file names so a
+# dialplan written for the English set works.
 PROMPTS=$(cat <<'EOT'
 digits/0	ゼロ
 digits/1	いち
@@ -95,6 +96,14 @@ vm-rec-busy	発信音の後に、話し中の応答メッセージをお話し�
 vm-review	録音を聞くには2、録音し直すには3、終了はシャープを押してください。
 vm-mailboxfull	このメールボックスはいっぱいです。
 vm-goodbye	ご利用ありがとうございました。
+privacy-unident	こちらは、電話番号を通知されないお電話はお受けしておりません。おそれいりますが、電話番号の前に、いち、はち、ろくを付けて、おかけ直しください。
+cannot-complete-as-dialed	おかけになった電話番号への通話は、お客様のご希望により、おつなぎできません。
+privacy-to-blacklist-last-caller	直前にかかってきた電話番号、
+num-was-successfully	を、
+added	着信拒否に登録しました。
+removed	着信拒否から削除しました。
+number	着信拒否の登録数は、
+privacy-incorrect	登録できる番号がありません。
 EOT
 )
 
