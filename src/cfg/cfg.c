@@ -49,10 +49,11 @@ static int load_file(struct conf **confp, const char *dir, const char *name, boo
 }
 
 /* The contexts calls can enter the dialplan by: [general] context= and every peer's. */
-static int entry_contexts(const struct sipcfg *peers, const char ***listp, size_t *np)
+static int entry_contexts(const struct sipcfg *peers, const struct screen_rules *screen,
+			  const char ***listp, size_t *np)
 {
 	size_t n = sipcfg_peer_count(peers);
-	const char **list = calloc(n + 1, sizeof(*list));
+	const char **list = calloc(n + 2, sizeof(*list));
 	size_t k = 0;
 
 	if (!list)
@@ -64,6 +65,9 @@ static int entry_contexts(const struct sipcfg *peers, const char ***listp, size_
 		if (p->context)
 			list[k++] = p->context;
 	}
+	/* screening: calls enter the voicemail target's context too */
+	if (screen)
+		list[k++] = screen_voicemail_context(screen);
 	*listp = list;
 	*np = k;
 	return 0;
@@ -431,7 +435,7 @@ int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *
 			  diags))
 		err = EINVAL;
 	if (cfg->peers && cfg->dialplan) {
-		if (entry_contexts(cfg->peers, &entries, &nentries)) {
+		if (entry_contexts(cfg->peers, cfg->screen, &entries, &nentries)) {
 			err = ENOMEM;
 			goto out;
 		}

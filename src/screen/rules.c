@@ -354,3 +354,8 @@ const char *screen_language(const struct screen_rules *r)
 {
 	return r ? r->language : "ja,en";
 }
+
+const char *screen_voicemail_context(const struct screen_rules *r)
+{
+	return r ? r->vm_context : "screening-voicemail";
+}

@@ -91,6 +91,8 @@ const char *screen_number_phones(const struct screen_rules *r, const char *calle
 /* Numbers with a [screening:NUMBER] section, for the native form's dialplan (i from 0; NULL
  * past the end). */
 const char *screen_number_at(const struct screen_rules *r, size_t i);
+/* The context screening's voicemail verdict sends calls to (voicemail_context). */
+const char *screen_voicemail_context(const struct screen_rules *r);
 /* The language of announcements ("ja", "en", "ja,en"). */
 const char *screen_language(const struct screen_rules *r);
 
