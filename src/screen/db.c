@@ -236,8 +236,8 @@ void screen_db_block_show(const struct screen_db *db, struct mbuf *out)
 		snprintf(num, sizeof(num), "%s%s", e->num, e->prefix ? "*" : "");
 		mbuf_printf(out, "%-22s %-20s %s\n", num, when, e->note ? e->note : "");
 	}
-	mbuf_printf(out, "%zu blocked number%s\n", numset_count(&db->block),
-		    numset_count(&db->block) == 1 ? "" : "s");
+	mbuf_printf(out, "%zu blocked number%s; last caller: %s\n", numset_count(&db->block),
+		    numset_count(&db->block) == 1 ? "" : "s", db->last[0] ? db->last : "none");
 }
 
 void screen_db_set_last(struct screen_db *db, const char *num)

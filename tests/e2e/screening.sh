@@ -238,7 +238,7 @@ refused blocked-by-code "" 0903333333 ntt-east.ne.jp none 603
 
 # 5. The commands.
 out=$(cli block show)
-check "cli-block-show" grep -q "2 blocked numbers" <<<"$out"
+check "cli-block-show" grep -q "2 blocked numbers; last caller: 0903333333" <<<"$out"
 check "cli-block-del" cli block del 0901111111
 check "cli-block-del-unknown-fails" bash -c "! '$MIKAKA' -s '$CTL' block del 0901111111"
 check "cli-block-add-bad-fails" bash -c "! '$MIKAKA' -s '$CTL' block add 09x1"

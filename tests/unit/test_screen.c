@@ -264,7 +264,7 @@ static void test_db_persist(void **state)
 	printf("%s", (char *)out.buf);
 	assert_non_null(strstr((char *)out.buf, "0901111111"));
 	assert_non_null(strstr((char *)out.buf, "sales"));
-	assert_non_null(strstr((char *)out.buf, "2 blocked numbers"));
+	assert_non_null(strstr((char *)out.buf, "2 blocked numbers; last caller: 0905555555"));
 	mbuf_reset(&out);
 	/* The last entry is the last added, after a restart too. */
 	assert_int_equal(screen_db_block_undo(db, num, sizeof(num)), 0);
