@@ -46,7 +46,7 @@ struct daemon {
 	struct call_settings callset; /* calls: mikaka.conf [calls] */
 	struct web *web;   /* web console */
 	struct screen_db *screen; /* screening: block list and phonebook */
-	struct notify *notify;	  /* notifications: mikaka.conf [notify], read at start */
+	struct notify *notify;	  /* notifications: mikaka.conf [notify] (NULL: none yet) */
 	struct cfg *cfg;   /* the configuration in force (one reference) */
 	struct cfg_secrets *secrets; /* generated phone secrets (STATEDIR/phones.secrets) */
 	const char *confdir;
@@ -167,6 +167,7 @@ static int media_setup(struct daemon *d)
 static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 {
 	struct pbx_vars *vars = line_vars(d);
+	struct notify_cfg *ncfg = NULL; /* notifications */
 	struct cfg *cfg = NULL;
 	int err;
 
@@ -190,14 +191,9 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 			d->regset = rs;
 		}
 	}
-	/* notifications: [notify] is checked with the rest (it is applied at start only) */
-	{
-		struct notify_cfg *nc = NULL;
-
-		if (cfg && notify_cfg_load(&nc, cfg->mikaka, diags))
-			err = EINVAL;
-		notify_cfg_free(nc);
-	}
+	/* notifications: [notify] is checked with the rest; a reload applies it below */
+	if (cfg && notify_cfg_load(&ncfg, cfg->mikaka, diags))
+		err = EINVAL;
 	/* calls: [calls] settings, checked with the rest */
 	{
 		struct call_settings cs;
@@ -221,8 +217,21 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 			err = EINVAL;
 	}
 	if (err || cfg_secrets_pending(d->secrets)) {
+		notify_cfg_free(ncfg);
 		mem_deref(cfg);
 		return err;
+	}
+	/* notifications: at a reload (the loop runs) the sender takes the new [notify]; one is
+	 * started (libcurl loaded) when [notify] appears; at start main() does it. */
+	if (d->loop && d->notify) {
+		notify_set_cfg(d->notify, ncfg);
+	} else if (d->loop && ncfg) {
+		if (notify_alloc(&d->notify, d->loop, ncfg) == 0)
+			call_eng_set_notify(d->calls, d->notify);
+		else
+			notify_cfg_free(ncfg);
+	} else {
+		notify_cfg_free(ncfg);
 	}
 	/* Calls and registrations hold their own references to the old snapshot. */
 	mem_deref(d->cfg);

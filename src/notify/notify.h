@@ -64,6 +64,9 @@ int notify_format(const struct notify_cfg *c, const struct notify_event *ev, str
 /* Starts the sender on loop with cfg (taken over: freed with the sender). Loads libcurl; ENOENT
  * (logged) when it cannot be loaded. */
 int notify_alloc(struct notify **np, struct loop *loop, struct notify_cfg *cfg);
+/* A reload: cfg (taken over; NULL: [notify] removed, nothing more is sent) replaces the
+ * configuration; POSTs in flight finish with their own copy of the URL. */
+void notify_set_cfg(struct notify *n, struct notify_cfg *cfg);
 /* Abandons what is still in flight. NULL is accepted. */
 void notify_free(struct notify *n);
 /* Queues one POST per URL when the event is configured; returns at once (never blocks). NULL n

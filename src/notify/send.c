@@ -77,7 +77,7 @@ struct notify_req {
 	struct notify *n;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	const char *url; /* in n->cfg */
+	char *url; /* a copy: a reload may replace the configuration meanwhile */
 	char *body;
 	char *event;	  /* for the log */
 	unsigned attempt; /* POSTs done */
@@ -106,6 +106,7 @@ static void req_free(struct notify_req *r)
 	list_unlink(&r->le);
 	free(r->body);
 	free(r->event);
+	free(r->url);
 	free(r);
 }
 
@@ -255,6 +256,17 @@ int notify_alloc(struct notify **np, struct loop *loop, struct notify_cfg *cfg)
 	return 0;
 }
 
+void notify_set_cfg(struct notify *n, struct notify_cfg *cfg)
+{
+	if (!n)
+		return;
+	notify_cfg_free(n->cfg);
+	n->cfg = cfg;
+	if (cfg)
+		log_info("notifications to %zu URL%s (reloaded)", cfg->nurls,
+			 cfg->nurls == 1 ? "" : "s");
+}
+
 void notify_free(struct notify *n)
 {
 	if (!n)
@@ -279,7 +291,7 @@ void notify_send(struct notify *n, const struct notify_event *ev)
 	struct mbuf body, hdrs;
 	const char *ctype = "application/json";
 
-	if (!n || !(n->cfg->events & ev->type) || !n->cfg->nurls)
+	if (!n || !n->cfg || !(n->cfg->events & ev->type) || !n->cfg->nurls)
 		return;
 	mbuf_init(&body);
 	mbuf_init(&hdrs);
@@ -301,17 +313,17 @@ void notify_send(struct notify *n, const struct notify_event *ev)
 		r = calloc(1, sizeof(*r));
 		if (!r || !(r->body = strdup((const char *)body.buf)) ||
 		    !(r->event = strdup(notify_type_name(ev->type))) ||
-		    !(r->easy = cl.curl_easy_init())) {
+		    !(r->url = strdup(n->cfg->urls[i])) || !(r->easy = cl.curl_easy_init())) {
 			if (r) {
 				free(r->body);
 				free(r->event);
+				free(r->url);
 				free(r);
 			}
 			n->dropped++;
 			continue;
 		}
 		r->n = n;
-		r->url = n->cfg->urls[i];
 		list_append(&n->reqs, &r->le, r);
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
 		r->hdrs = cl.curl_slist_append(NULL, ct);

@@ -275,6 +275,13 @@ answered no-webhook "" +819022223333 ntt-east.ne.jp none "tel:+81-90-2222-3333"
 echo "# call up: $WITH_DEAD_MS ms with a dead webhook, $LAST_MS ms without [notify]"
 check "dead-webhook-same-time" [ $((WITH_DEAD_MS - LAST_MS)) -lt 300 ]
 check "no-notify-no-curl" bash -c "! grep -q libcurl /proc/$DAEMON_PID/maps"  # not mapped
+# [notify] back by a reload: the sender starts then, and the next call is posted.
+printf '[notify]\nurl = http://%s:8080/hook\ntimeout = 3\n' $HOOK >>"$CONF/mikaka.conf"
+check "reload-with-notify" cli reload
+before=$(grep -c '"event":"ringing"' "$WORK/hook.txt")
+answered after-reload "" +819022223333 ntt-east.ne.jp none "tel:+81-90-2222-3333"
+for _ in $(seq 30); do [ "$(grep -c '"event":"answered"' "$WORK/hook.txt")" -ge 6 ] && break; sleep 0.1; done
+check "reload-notify-posts" [ "$(grep -c '"event":"ringing"' "$WORK/hook.txt")" = $((before + 1)) ]
 out=$(cli block show); echo "$out"
 check "restart-block-kept" grep -q "^0903333333 " <<<"$out"
 check "restart-phonebook-kept" bash -c "'$MIKAKA' -s '$CTL' phonebook show | grep -q 'Yamada Taro'"
