@@ -12,7 +12,8 @@
 # toward the phone and in `cdr show`; CALLERPRES()/SCREEN()/BLACKLIST() in the dialplan; 144 then
 # 4/3/2 from phone 801 after a missed call (the last caller blocked, its next call refused); the
 # block and phonebook commands; the block list across a restart; one POST per event (ringing,
-# answered, missed) with the right JSON; the dead webhook delays no call.
+# answered, missed) with the right JSON; the dead webhook delays no call; [notify] added by a
+# reload starts sending.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.8.1
