@@ -377,3 +377,71 @@ int store_kv_list(struct store *st, const char *prefix, store_kv_h *each, void *
 	sqlite3_clear_bindings(stmt);
 	return err;
 }
+
+/* ---- voicemail index ---------------------------------------------------------------------- */
+
+int store_vm_put(struct store *st, const struct store_vm_msg *m, store_done_h *done, void *arg)
+{
+	sqlite3_stmt *stmt;
+	int err, rc = SQLITE_OK;
+
+	if (!st || !m || !m->context || !m->mailbox || !m->folder)
+		return EINVAL;
+	err = store_write_begin(st, STORE_VM_PUT, &stmt);
+	if (err)
+		return err;
+	if (stmt) {
+		rc = sqlite3_bind_text(stmt, 1, m->context, -1, SQLITE_STATIC);
+		rc = rc ? rc : sqlite3_bind_text(stmt, 2, m->mailbox, -1, SQLITE_STATIC);
+		rc = rc ? rc : sqlite3_bind_text(stmt, 3, m->folder, -1, SQLITE_STATIC);
+		rc = rc ? rc : sqlite3_bind_int64(stmt, 4, m->msgnum);
+		rc = rc ? rc : sqlite3_bind_int64(stmt, 5, m->origtime);
+		rc = rc ? rc : sqlite3_bind_int64(stmt, 6, m->duration);
+		rc = rc ? rc
+			: m->callerid ? sqlite3_bind_text(stmt, 7, m->callerid, -1, SQLITE_STATIC)
+				      : sqlite3_bind_null(stmt, 7);
+		store_bind_failed(st, rc);
+	}
+	store_write_end(st, rc ? NULL : stmt, done, arg);
+	return 0;
+}
+
+int store_vm_clear(struct store *st, const char *context, const char *mailbox, store_done_h *done,
+		   void *arg)
+{
+	sqlite3_stmt *stmt;
+	int err, rc = SQLITE_OK;
+
+	if (!st || !context || !mailbox)
+		return EINVAL;
+	err = store_write_begin(st, STORE_VM_CLEAR, &stmt);
+	if (err)
+		return err;
+	if (stmt) {
+		rc = sqlite3_bind_text(stmt, 1, context, -1, SQLITE_STATIC);
+		rc = rc ? rc : sqlite3_bind_text(stmt, 2, mailbox, -1, SQLITE_STATIC);
+		store_bind_failed(st, rc);
+	}
+	store_write_end(st, rc ? NULL : stmt, done, arg);
+	return 0;
+}
+
+long store_vm_count(struct store *st, const char *context, const char *mailbox,
+		    const char *folder)
+{
+	sqlite3_stmt *stmt;
+	long n = -1;
+	int rc;
+
+	if (!st || !context || !mailbox || !folder)
+		return -1;
+	stmt = st->stmt[STORE_VM_COUNT];
+	rc = sqlite3_bind_text(stmt, 1, context, -1, SQLITE_STATIC);
+	rc = rc ? rc : sqlite3_bind_text(stmt, 2, mailbox, -1, SQLITE_STATIC);
+	rc = rc ? rc : sqlite3_bind_text(stmt, 3, folder, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return n;
+}

@@ -53,6 +53,12 @@ static const struct store_migration store_schema[STORE_SCHEMA_VERSION] = {
     {"ALTER TABLE cdr ADD COLUMN hangupcause INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE cdr ADD COLUMN callid TEXT;"
      "ALTER TABLE cdr ADD COLUMN dstcallid TEXT;"},
+    /* 3: the voicemail index (src/vm; rebuilt from the spool's files at every start). */
+    {"CREATE TABLE vm_msg ("
+     " context TEXT NOT NULL, mailbox TEXT NOT NULL, folder TEXT NOT NULL,"
+     " msgnum INTEGER NOT NULL, origtime INTEGER NOT NULL DEFAULT 0,"
+     " duration INTEGER NOT NULL DEFAULT 0, callerid TEXT,"
+     " PRIMARY KEY (context, mailbox, folder, msgnum));"},
 };
 
 static const char *const store_sql[STORE_STMT_N] = {
@@ -82,6 +88,11 @@ static const char *const store_sql[STORE_STMT_N] = {
     [STORE_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
     [STORE_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
     [STORE_KV_LIST] = "SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY rowid",
+    [STORE_VM_PUT] = "INSERT OR REPLACE INTO vm_msg (context, mailbox, folder, msgnum, origtime,"
+		     " duration, callerid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [STORE_VM_CLEAR] = "DELETE FROM vm_msg WHERE context = ?1 AND mailbox = ?2",
+    [STORE_VM_COUNT] = "SELECT count(*) FROM vm_msg WHERE context = ?1 AND mailbox = ?2"
+		       " AND folder = ?3",
 };
 
 static uint64_t store_now_us(void)

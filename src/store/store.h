@@ -15,7 +15,7 @@ struct store;
 /* Where the database lives when `mikakad -d` is not given. */
 #define STORE_DEFAULT_PATH "/var/lib/mikaka/mikaka.db"
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Most writes one batch (loop turn) may queue; beyond it writes fail with ENOBUFS. */
 #define STORE_BATCH_MAX 65536
 
@@ -172,6 +172,25 @@ int store_kv_get(struct store *st, const char *key, struct mbuf *mb);
  * non-zero return stops it and is returned. */
 typedef int(store_kv_h)(const struct pl *key, const struct pl *value, void *arg);
 int store_kv_list(struct store *st, const char *prefix, store_kv_h *each, void *arg);
+
+/* ---------------------------------------------------------------------------------------------
+ * The voicemail index (src/vm): one row per message file. The spool's files are the truth; the
+ * index is rewritten per box after every change and rebuilt at start.
+ */
+struct store_vm_msg {
+	const char *context, *mailbox, *folder; /* "INBOX", "Old" */
+	uint32_t msgnum;
+	int64_t origtime; /* Unix seconds */
+	uint32_t duration; /* seconds */
+	const char *callerid;
+};
+int store_vm_put(struct store *st, const struct store_vm_msg *m, store_done_h *done, void *arg);
+/* Deletes every row of a box (before its rows are written again). */
+int store_vm_clear(struct store *st, const char *context, const char *mailbox, store_done_h *done,
+		   void *arg);
+/* Rows of one folder of a box (this connection's uncommitted writes included); -1: error. */
+long store_vm_count(struct store *st, const char *context, const char *mailbox,
+		    const char *folder);
 
 /* ---------------------------------------------------------------------------------------------
  * Backup and restore (backup.c). why gets a one-line reason on failure.

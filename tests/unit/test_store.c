@@ -678,7 +678,7 @@ static void test_upgrade_from_v1(void **state)
 	sqlite3_close(db);
 	fx_open(fx);
 	db = raw_open(fx->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_int(db, "SELECT hangupcause FROM cdr WHERE uniqueid = 'old'"), 0);
 	sqlite3_close(db);
 	assert_int_equal(store_cdr_list(fx->st, 0, cdr_collect, &set), 0);
