@@ -572,6 +572,7 @@ void call_hangup(struct call *c, unsigned cause)
 			   sa_fmt(&c->a->dst, a, sizeof(a)), c->src, c->dst, c->dcontext, cause);
 	}
 	loop_timer_cancel(&c->tmr);
+	call_vm_hangup(c); /* a message being recorded is kept */
 	call_lm_hangup(c); /* before the legs (and their recorders) go */
 	c->dial_open = false;
 	call_cancel_pending(
@@ -630,6 +631,7 @@ void call_hangup(struct call *c, unsigned cause)
 static void call_free(struct call *c)
 {
 	loop_timer_cancel(&c->tmr);
+	call_vm_free(c);
 	call_lm_free(c);
 	while (c->legs.head)
 		call_leg_free(c->legs.head->data);
@@ -755,6 +757,10 @@ void call_run(struct call *c)
 		case PBX_ACT_MIXMONITOR:
 		case PBX_ACT_STOPMIXMONITOR:
 			call_lm_start(c, &act);
+			break;
+		case PBX_ACT_VOICEMAIL:
+		case PBX_ACT_VOICEMAILMAIN:
+			call_vm_start(c, &act);
 			break;
 		case PBX_ACT_END:
 		default:

@@ -61,6 +61,10 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
  * than files, directories that do not exist: warnings with file:line; a syntax error: EINVAL). */
 int call_moh_check(const char *confdir, const struct call_settings *set,
 		   struct conf_diags *diags);
+/* The voicemail spool VoiceMail()/VoiceMailMain() use (NULL: they fail). Not owned; it must
+ * outlive every call (set once at start). */
+struct vm;
+void call_eng_set_vm(struct call_eng *eng, struct vm *vm);
 /* Applies new settings (a reload); calls in progress keep running under them. */
 void call_eng_set_settings(struct call_eng *eng, const struct call_settings *set);
 

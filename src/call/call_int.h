@@ -140,6 +140,7 @@ struct call {
 	char src[64], dst[64], dcontext[80], clid[160];
 	char lastapp[32], lastdata[256];
 	struct call_lm *lm; /* local media applications (localmedia.c), made on first use */
+	struct call_vmapp *vmapp; /* VoiceMail/VoiceMailMain (vmapp.c), made on first use */
 	bool dial_moh;	    /* Dial(...,m): music to the caller while it rings */
 	char cid_num[64], cid_name[80];
 	/* screening and notifications (calls from the line) */
@@ -169,6 +170,7 @@ struct call_eng {
 	uint64_t seq;
 	void *nkey; /* digest nonce key (auth.c) */
 	struct media *media; /* NULL: SDP passes unchanged */
+	struct vm *vm;	     /* voicemail (NULL: VoiceMail fails) */
 	uint64_t n_refused;
 	struct screen_db *screen; /* block list and phonebook (NULL: none) */
 	struct notify *notify;	  /* NULL: no notifications */
@@ -255,6 +257,15 @@ void call_stray_h(struct sip_stack *stack, const struct sip_msg *resp, void *arg
 #define CALL_DATA_DIR	"/usr/share/asterisk"	     /* astdatadir: moh/ lives here */
 #define CALL_SOUNDS_DIR "/usr/share/asterisk/sounds" /* astsoundsdir (Debian's packages) */
 struct call_lm;
+/* vmapp.c: VoiceMail() and VoiceMailMain(). Each returns false when the call is not in one
+ * (the caller then hands the digit/event to localmedia.c). */
+struct call_vmapp;
+bool call_vm_start(struct call *c, const struct pbx_action *act);
+bool call_vm_digit(struct call *c, char d);
+bool call_vm_event(struct call *c, struct call_leg *leg, const struct media_event *ev);
+void call_vm_hangup(struct call *c);
+void call_vm_free(struct call *c);
+const char *call_vm_state(const struct call *c);
 /* Performs a PBX_ACT_PLAY .. PBX_ACT_STOPMIXMONITOR; reports with pbx_chan_media_done() and
  * call_run() when it ends (MixMonitor/StopMixMonitor at once: c->rerun). */
 void call_lm_start(struct call *c, const struct pbx_action *act);

@@ -141,7 +141,10 @@ static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void 
 		/* The caller's digits go to the dialplan while no callee is bridged. */
 		if (leg->call && leg == leg->call->a && !leg->call->b &&
 		    leg->call->state == CALL_ROUTING)
-			call_lm_digit(leg->call, ev->digit); /* may end the call */
+		{
+			if (!call_vm_digit(leg->call, ev->digit))
+				call_lm_digit(leg->call, ev->digit); /* may end the call */
+		}
 		break;
 	case MEDIA_EV_LATCHED:
 		log_debug("%s: media from %s", leg->name, sa_fmt(&ev->addr, a, sizeof(a)));
@@ -152,7 +155,8 @@ static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void 
 		if (ev->type == MEDIA_EV_REC_ERROR)
 			log_warn("%s: writing a recording failed (disk full?)", leg->name);
 		if (leg->call && leg->call->state != CALL_ENDING &&
-		    !call_announce_event(leg->call, leg, ev)) /* screening's messages */
+		    !call_announce_event(leg->call, leg, ev) && /* screening's messages */
+		    !call_vm_event(leg->call, leg, ev))	    /* voicemail's prompts */
 			call_lm_event(leg->call, leg, ev); /* may end the call */
 		break;
 	}

@@ -654,7 +654,10 @@ static void info_dtmf(struct call_leg *leg, const struct sip_msg *msg)
 		return;
 	if (!other) {
 		log_info("%s: INFO digit %c for the dialplan", leg->name, digit);
-		call_lm_digit(c, (char)toupper((unsigned char)digit));
+		char d = (char)toupper((unsigned char)digit);
+
+		if (!call_vm_digit(c, d))
+			call_lm_digit(c, d);
 		return;
 	}
 	if (media_leg_send_dtmf(other->ml, (char)toupper((unsigned char)digit), duration))

@@ -28,6 +28,7 @@
 #include "store.h"
 #include "svc.h" /* service: sd_notify, exit codes, backup */
 #include "web.h" /* web console */
+#include "vm.h"  /* voicemail */
 
 #define LOG_MODULE "mikakad"
 #define DEFAULT_CONFDIR "/etc/mikaka"
@@ -40,6 +41,7 @@ struct daemon {
 	struct store *store;
 	struct line *line; /* line discovery */
 	struct call_eng *calls; /* calls */
+	struct vm *vm;		/* voicemail */
 	struct media *media;	/* media */
 	struct reg *reg;	/* registrar */
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
@@ -212,6 +214,9 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 			}
 			d->callset = cs;
 		}
+		/* voicemail: voicemail.conf checked with the rest (applied at start only) */
+		if (vm_check(d->confdir, diags))
+			err = EINVAL;
 		/* localmedia: musiconhold.conf checked with the rest */
 		if (call_moh_check(d->confdir, &cs, diags))
 			err = EINVAL;
@@ -523,6 +528,35 @@ static void signal_handler(enum loop_signal sig, void *arg)
 	loop_stop(d->loop);
 }
 
+/* voicemail: voicemail.conf from the configuration directory (absent: no mailboxes), the
+ * spool beside the state database unless spooldir= says otherwise, its index rebuilt. */
+static int vm_setup(struct daemon *d)
+{
+	char path[PATH_MAX], statedir[PATH_MAX];
+	const char *sl = strrchr(d->dbpath, '/');
+	struct conf_diags diags = {0};
+	struct conf *conf = NULL;
+	int err = 0;
+
+	snprintf(statedir, sizeof(statedir), "%.*s", sl ? (int)(sl - d->dbpath) : 1,
+		 sl ? d->dbpath : ".");
+	snprintf(path, sizeof(path), "%s/voicemail.conf", d->confdir);
+	if (access(path, F_OK) == 0)
+		err = conf_load(&conf, path, &diags);
+	if (!err)
+		err = vm_load(&d->vm, conf, statedir, &diags);
+	conf_free(conf);
+	conf_diags_reset(&diags); /* reported by apply_config already */
+	if (err) {
+		log_error("voicemail.conf: %s", strerror(err));
+		return err;
+	}
+	vm_set_loop(d->vm, d->loop);
+	vm_set_store(d->vm, d->store);
+	call_eng_set_vm(d->calls, d->vm);
+	return vm_ctl_register(d->ctl, d->vm);
+}
+
 static int register_commands(struct daemon *d)
 {
 	const struct ctl_cmd cmds[] = {
@@ -786,6 +820,8 @@ int main(int argc, char **argv)
 	}
 	if (!err) /* media */
 		err = media_setup(&d);
+	if (!err) /* voicemail */
+		err = vm_setup(&d);
 	if (!err) { /* web console: what /metrics and /api/status report on; the config page */
 		const char *check_argv[] = {"/proc/self/exe", "-C", d.confdir, "-d", d.dbpath,
 					    "-t", NULL};
@@ -824,6 +860,7 @@ int main(int argc, char **argv)
 	call_eng_free(d.calls); /* calls */
 	notify_free(d.notify);	/* notifications: after the calls that send them */
 	screen_db_free(d.screen); /* screening */
+	vm_free(d.vm);		/* voicemail: after the calls that use it */
 	media_free(d.media);	/* media: after the calls that hold its legs */
 	line_free(d.line); /* line discovery */
 	reg_free(d.reg);   /* registrar: before the stack and the store it uses */

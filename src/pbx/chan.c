@@ -1206,6 +1206,35 @@ static enum step app_mixmonitor(struct pbx_chan *ch, const char *args, struct pb
 	return STEP_HOST;
 }
 
+/* VoiceMail(box[@context][&...][,options]) and VoiceMailMain([box][@context][,options]). */
+static enum step app_voicemail(struct pbx_chan *ch, enum pbx_app app, const char *args,
+			       struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[2], *amp;
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 2);
+	amp = strchr(argv[0], '&');
+	if (amp)
+		*amp = '\0'; /* one mailbox only (the checker warns) */
+	if (app == PBX_APP_VOICEMAIL && !*argv[0]) {
+		log_warn("%s,%s,%u: VoiceMail: needs a mailbox", ch->context, ch->exten, ch->prio);
+		return pbx_vars_setn(&ch->vars, "VMSTATUS", 8, "FAILED", 6) ? STEP_FAIL : STEP_NEXT;
+	}
+	media_init(ch, act, app == PBX_APP_VOICEMAIL ? PBX_ACT_VOICEMAIL : PBX_ACT_VOICEMAILMAIN,
+		   app);
+	act->media.answer = true;
+	act->media.path = argv[0];
+	for (const char *o = argv[1]; *o; o++) {
+		const char *k = strchr("ubs", *o);
+
+		if (k)
+			act->media.rec_opts |= 1u << (k - "ubs");
+	}
+	return STEP_HOST;
+}
+
 static enum step app_simple_media(struct pbx_chan *ch, enum pbx_app app, const char *args,
 				  struct pbx_action *act)
 {
@@ -1341,6 +1370,11 @@ int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status st, const cha
 			    : st == PBX_MEDIA_SKIP    ? "SKIP"
 			    : st == PBX_MEDIA_FAILED  ? "ERROR"
 						      : "DTMF");
+	case PBX_APP_VOICEMAIL:
+		return setv(ch, "VMSTATUS",
+			    st == PBX_MEDIA_DIGITS   ? "USEREXIT"
+			    : st == PBX_MEDIA_FAILED ? "FAILED"
+						     : "SUCCESS");
 	default:
 		return 0;
 	}
@@ -1375,6 +1409,8 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		case PBX_APP_MILLIWATT:
 		case PBX_APP_MOH:
 		case PBX_APP_MIXMONITOR:
+		case PBX_APP_VOICEMAIL:
+		case PBX_APP_VOICEMAILMAIN:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -1467,6 +1503,9 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		return app_record(ch, args, act);
 	case PBX_APP_MIXMONITOR:
 		return app_mixmonitor(ch, args, act);
+	case PBX_APP_VOICEMAIL:
+	case PBX_APP_VOICEMAILMAIN:
+		return app_voicemail(ch, p->app, args, act);
 	case PBX_APP_ECHO:
 	case PBX_APP_MILLIWATT:
 	case PBX_APP_MOH:

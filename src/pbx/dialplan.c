@@ -46,6 +46,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_MOH] = "MusicOnHold",
     [PBX_APP_MIXMONITOR] = "MixMonitor",
     [PBX_APP_STOPMIXMONITOR] = "StopMixMonitor",
+    [PBX_APP_VOICEMAIL] = "VoiceMail",
+    [PBX_APP_VOICEMAILMAIN] = "VoiceMailMain",
 };
 
 const char *pbx_app_name(enum pbx_app app)
@@ -1803,6 +1805,19 @@ static void check_media_app(struct check *ck, const struct dp_prio *p)
 	}
 	case PBX_APP_MILLIWATT:
 		check_letters(ck, p, app, a0, "o");
+		break;
+	case PBX_APP_VOICEMAIL:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "VoiceMail: needs a mailbox: BOX[@CONTEXT]");
+		else if (strchr(a0, '&'))
+			ck_diag(ck, CONF_WARNING, p,
+				"VoiceMail: several mailboxes are not supported; the first is used");
+		lit_arg(a, 1, a1, sizeof(a1));
+		check_letters(ck, p, app, a1, "ubs");
+		break;
+	case PBX_APP_VOICEMAILMAIN:
+		lit_arg(a, 1, a1, sizeof(a1));
+		check_letters(ck, p, app, a1, "s");
 		break;
 	default:
 		break;

@@ -103,6 +103,11 @@ enum pbx_act_type {
 	PBX_ACT_RECORD,	     /* record the caller to media.path */
 	PBX_ACT_MIXMONITOR,  /* start recording both directions to media.path; no media_done */
 	PBX_ACT_STOPMIXMONITOR, /* stop it; no media_done */
+	PBX_ACT_VOICEMAIL,	/* VoiceMail(): leave a message in media.path (BOX@CONTEXT) with
+				 * media.rec_opts (enum pbx_vm_opt); media_done: OK (stored),
+				 * DIGITS (the caller left with a key), FAILED */
+	PBX_ACT_VOICEMAILMAIN,	/* VoiceMailMain(): the mailbox menu for media.path ("" : ask
+				 * for the box); media_done when the caller leaves */
 };
 
 enum pbx_dial_opt {
@@ -140,6 +145,13 @@ enum pbx_record_opt {
 	PBX_REC_OPT_x = 1 << 5, /* no key ends it (only silence, the limit or hangup) */
 	PBX_REC_OPT_k = 1 << 6, /* keep the file on hangup */
 	PBX_REC_OPT_y = 1 << 7, /* any key ends it */
+};
+
+/* Options of PBX_ACT_VOICEMAIL / PBX_ACT_VOICEMAILMAIN (Asterisk's letters). */
+enum pbx_vm_opt {
+	PBX_VM_OPT_u = 1 << 0, /* the unavailable greeting */
+	PBX_VM_OPT_b = 1 << 1, /* the busy greeting */
+	PBX_VM_OPT_s = 1 << 2, /* skip the instructions (VoiceMail) / the password (Main) */
 };
 
 /* What a local media action asks the host for. Strings live in the channel until its next

@@ -158,4 +158,8 @@ int vm_mail_build(struct mbuf *out, const struct vm_general *g, const struct vm_
 void vm_set_loop(struct vm *vm, struct loop *loop);
 int vm_mail_send(struct vm *vm, const struct mbuf *msg);
 
+/* Registers `voicemail show users`, `voicemail show messages` and `voicemail delete`. */
+struct ctl;
+int vm_ctl_register(struct ctl *ctl, struct vm *vm);
+
 #endif /* MIKAKA_VM_H */
