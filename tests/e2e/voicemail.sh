@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# voicemail.sh: VoiceMail, its spool, e-mail, CLI and VoiceMailMain (issue #14), on 127.0.9.x
+# only: mikakad on 127.0.9.60; a SIPp phone 801 (127.0.9.61) calls extension 800 =
+# VoiceMail(801@default,u) and tools/rtptone sends a 1 kHz tone for ~6 s before the phone hangs
+# up: msg0000.wav (1 kHz, length checked) and msg0000.txt (Asterisk's keys) appear in the spool,
+# the index row in SQLite, the mailcmd (a script writing stdin to a file) gets a MIME mail whose
+# attachment decodes to the WAV; `voicemail show users/messages` list it; VoiceMailMain reached
+# through *97 with RFC 4733 digits logs in (password) and 7 deletes the message; `voicemail
+# delete` deletes a second one. `mikakad -t` reports voicemail.conf errors with file:line.
+. "$(dirname "$0")/lib.sh"
+
+PORT=5290
+RTPTONE=$TOOLS/rtptone
+WAVGEN=$TOOLS/wavgen
+WAVTONE=$TOOLS/wavtone
+CONF=$WORK/conf
+DATA=$WORK/data
+SOUNDS=$DATA/sounds
+SPOOL=$WORK/spool
+call_sipconf "$CONF" 127.0.9.60 $PORT 127.0.9.62 5292
+sip_phone "$CONF" 801 pw801 127.0.9.61:5291 dtmfmode=rfc2833
+rtp_conf "$CONF" 52400 52498
+mkdir -p "$SOUNDS/en/digits" "$SPOOL"
+# Short prompts: the greeting (vm-theperson 8 0 1 vm-isunavail) and the beep.
+"$WAVGEN" "$SOUNDS/en/vm-isunavail.wav" 500 300
+"$WAVGEN" "$SOUNDS/en/beep.wav" 1000 200
+cat >"$CONF/mikaka.conf" <<EOT
+[directories]
+astdatadir=$DATA
+EOT
+cat >"$WORK/mail.sh" <<EOT
+#!/bin/sh
+cat >"$WORK/mail.txt"
+EOT
+chmod +x "$WORK/mail.sh"
+cat >"$CONF/voicemail.conf" <<EOT
+[general]
+spooldir=$SPOOL
+maxsecs=20
+minsecs=1
+mailcmd=$WORK/mail.sh
+emailsubject=New message \${VM_MSGNUM} in \${VM_MAILBOX} from \${VM_CIDNUM}
+[default]
+801 => 1234,Taro Yamada,taro@example.jp
+EOT
+cat >"$CONF/extensions.conf" <<'EOT'
+[from_line]
+exten => _X.,1,Hangup()
+[public]
+exten => _X.,1,Hangup()
+[from_phone]
+exten => 800,1,VoiceMail(801@default,u)
+ same => n,Log(NOTICE,VM800 VMSTATUS=${VMSTATUS})
+ same => n,Hangup()
+exten => *97,1,VoiceMailMain(${CALLERID(num)}@default)
+ same => n,Hangup()
+exten => h,1,Log(NOTICE,VMH VMSTATUS=${VMSTATUS})
+EOT
+
+for t in "$RTPTONE" "$WAVGEN" "$WAVTONE"; do [ -x "$t" ] || { notok "tools-built"; exit 1; }; done
+check "config-check" "$MIKAKAD" -t -C "$CONF"
+cp -r "$CONF" "$WORK/badconf"
+printf '[general]\nmaxmsg=0\n[default]\n801 => 1,Again\n' >>"$WORK/badconf/voicemail.conf"
+printf '[bad]\nexten => s,1,VoiceMail()\n' >>"$WORK/badconf/extensions.conf"
+"$MIKAKAD" -t -C "$WORK/badconf" >"$WORK/badconf.out" 2>&1
+check "config-maxmsg-error-file-line" grep -q "voicemail.conf:10: error: \[general\] maxmsg" "$WORK/badconf.out"
+check "config-duplicate-box-error" grep -q "voicemail.conf:12: error: \[default\] mailbox 801 is defined twice" "$WORK/badconf.out"
+check "config-voicemail-needs-box" grep -q "VoiceMail: needs a mailbox" "$WORK/badconf.out"
+daemon_start "$CONF"
+SIPP_TIMEOUT=25
+
+call() { # EXT HOLD_MS: the SIPp phone calls EXT and hangs up after HOLD_MS
+	rm -f "$WORK/phone.sdp"
+	sipp_bg "c$1" lm-phone-call.xml 127.0.9.61 5291 127.0.9.60:$PORT -mp 41500 -s "$1" \
+		-d "$2" -key rtpaddr 127.0.9.61 -key rtpport 40420; PHONE=$BG
+	local a p
+	for _ in $(seq 50); do [ -s "$WORK/phone.sdp" ] && break; sleep 0.1; done
+	read -r a p _ <"$WORK/phone.sdp" 2>/dev/null; PHONE_SIDE=${a:-127.0.9.60}:${p:-9}
+}
+rt() { # OUT WAV ARGS...: rtptone as the phone, output $WORK/OUT
+	local out=$1 wav=$2; shift 2
+	RTPTONE_WAV=$wav timeout 20 "$RTPTONE" 127.0.9.61:40420 "$PHONE_SIDE" "$@" >"$WORK/$out" 2>&1
+}
+logged() { grep -q "$1" "$DAEMON_LOG"; }
+wait_log() { for _ in $(seq 50); do logged "$1" && return 0; sleep 0.1; done; return 1; }
+wav_secs() { "$WAVTONE" "$1" 1 0 2>/dev/null | sed -n 's/.* channel(s), \([0-9.]*\) s,.*/\1/p'; }
+BOX=$SPOOL/default/801
+
+# 1. A caller leaves a message: greeting, beep, ~6 s of 1 kHz, hang-up (the message is kept).
+call 800 7500
+rt v1.out "$WORK/v1.wav" tone 7000
+wait "$PHONE" && ok "vm-call" || notok "vm-call"
+check "vm-greeting-heard" "$WAVTONE" "$WORK/v1.wav" 500 200
+check "vm-stored-log" wait_log "voicemail: message 0 for 801@default"
+check "vm-wav-in-inbox" test -s "$BOX/INBOX/msg0000.wav"
+check "vm-wav-1khz" "$WAVTONE" "$BOX/INBOX/msg0000.wav" 1000 4000
+len=$(wav_secs "$BOX/INBOX/msg0000.wav")
+echo "  msg0000.wav: ${len:-?} s"
+check "vm-wav-length" awk -v l="${len:-0}" 'BEGIN { exit !(l >= 5.0 && l <= 7.5) }'
+check "vm-txt-message-section" grep -q "^\[message\]" "$BOX/INBOX/msg0000.txt"
+for k in origmailbox=801 context=from_phone exten=800 "callerid=.*801" origtime= duration= callerchan=; do
+	check "vm-txt-$k" grep -q "^$k" "$BOX/INBOX/msg0000.txt"
+done
+dur=$(sed -n 's/^duration=//p' "$BOX/INBOX/msg0000.txt")
+check "vm-txt-duration-matches" awk -v d="${dur:-0}" -v l="${len:-0}" 'BEGIN { exit !(d >= l - 1 && d <= l + 1) }'
+check "vm-vmstatus-h" wait_log "VMH VMSTATUS=SUCCESS"
+rows=$(sqlite3 "$WORK/mikaka.db" "SELECT count(*) FROM vm_msg WHERE context='default' AND mailbox='801' AND folder='INBOX' AND msgnum=0" 2>&1)
+check "vm-index-row" test "$rows" = 1
+
+# 2. The e-mail: mailcmd got a MIME message whose attachment decodes to the WAV.
+for _ in $(seq 50); do [ -s "$WORK/mail.txt" ] && break; sleep 0.1; done
+check "mail-sent" test -s "$WORK/mail.txt"
+check "mail-to" grep -q "^To: \"Taro Yamada\" <taro@example.jp>" "$WORK/mail.txt"
+check "mail-subject-vars" grep -q "^Subject: New message 1 in 801 from 801" "$WORK/mail.txt"
+check "mail-mime" grep -q "^Content-Type: multipart/mixed" "$WORK/mail.txt"
+sed -n '/filename="msg0000.wav"/,/^--/p' "$WORK/mail.txt" | tr -d '\r' | sed '1,2d;/^--/d;/^$/d' |
+	base64 -d >"$WORK/att.wav" 2>/dev/null
+check "mail-attachment-is-the-wav" cmp -s "$WORK/att.wav" "$BOX/INBOX/msg0000.wav"
+check "mail-logged" wait_log "voicemail e-mail sent"
+
+# 3. The CLI lists it.
+out=$(cli voicemail show users)
+check "cli-show-users" grep -q "^default    801   Taro Yamada .* 1$" <<<"$out"
+out=$(cli voicemail show messages 801@default)
+check "cli-show-messages" grep -q "^INBOX  0000 .* 801" <<<"$out"
+
+# 4. A second message, deleted from the CLI: the first stays msg0000.
+call 800 4500
+rt v2.out "" tone 4000
+wait "$PHONE"
+check "vm-second-message" wait_log "voicemail: message 1 for 801@default"
+check "cli-delete" cli voicemail delete 801 INBOX 1
+check "cli-delete-removed" test ! -e "$BOX/INBOX/msg0001.wav"
+check "cli-delete-kept-first" test -e "$BOX/INBOX/msg0000.wav"
+check "cli-delete-bad-folder" bash -c "! '$MIKAKA' -s '$CTL' voicemail delete 801 Junk 0"
+
+# 5. VoiceMailMain by *97 with RFC 4733 digits: password 1234#, then 7 deletes message 0.
+call '*97' 6000
+rt m1.out "" ev:1234#7 5500
+wait "$PHONE"
+check "vmmain-login" wait_log "VoiceMailMain: 801@default logged in"
+check "vmmain-delete" wait_log "VoiceMailMain 801@default: deleted INBOX message 0"
+check "vmmain-inbox-empty" test ! -e "$BOX/INBOX/msg0000.wav"
+rows=$(sqlite3 "$WORK/mikaka.db" "SELECT count(*) FROM vm_msg WHERE mailbox='801'" 2>&1)
+check "vmmain-index-empty" test "$rows" = 0
+
+out=$(cli core show channels)
+check "no-leaked-channel" grep -q "^0 active channels" <<<"$out"
+check "sigterm-clean-exit" stop_daemon
+finish
