@@ -60,6 +60,7 @@ enum key_id {
 	K_TRANSPORT,
 	K_OUTBOUNDPROXY,
 	K_ENCRYPTION,
+	K_MAILBOX,
 };
 
 enum {
@@ -129,6 +130,7 @@ static const struct key_def key_table[] = {
     {"transport", K_TRANSPORT, KW_GEN | KW_PEER},
     {"outboundproxy", K_OUTBOUNDPROXY, KW_GEN | KW_PEER},
     {"encryption", K_ENCRYPTION, KW_GEN | KW_PEER},
+    {"mailbox", K_MAILBOX, KW_PEER},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -210,7 +212,6 @@ static const char *const noimpl_keys[] = {
     "lastms",
     "legacy_useroption_parsing",
     "localnet",
-    "mailbox",
     "match_auth_username",
     "matchexternaddrlocally",
     "matchexterniplocally",
@@ -985,6 +986,14 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 	case K_FROMUSER:
 		p->fromuser = *val ? chunk_strdup(ld, val) : NULL;
 		set_origin(ld, p, PEER_KEY_FROMUSER, v);
+		break;
+	case K_MAILBOX:
+		/* BOX[@CONTEXT][,BOX[@CONTEXT]...]: checked against voicemail.conf by the MWI
+		 * module; here only its shape. */
+		if (strspn(val, " ,") == strlen(val) && *val)
+			return bad_value(ld, v, "BOX[@CONTEXT][,BOX[@CONTEXT]...]");
+		p->mailbox = *val ? chunk_strdup(ld, val) : NULL;
+		set_origin(ld, p, PEER_KEY_MAILBOX, v);
 		break;
 	case K_FROMDOMAIN:
 		p->fromdomain = *val ? chunk_strdup(ld, val) : NULL;

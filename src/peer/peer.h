@@ -82,6 +82,7 @@ enum peer_key {
 	PEER_KEY_ACL, /* the last permit= or deny= */
 	PEER_KEY_TRANSPORT,
 	PEER_KEY_OUTBOUNDPROXY,
+	PEER_KEY_MAILBOX,
 	PEER_KEY_COUNT
 };
 
@@ -107,6 +108,7 @@ struct peer {
 	const char *defaultuser; /* user part when we call it */
 	const char *fromuser;
 	const char *fromdomain;
+	const char *mailbox; /* mailbox=BOX[@CONTEXT][,...]: message waiting (RFC 3842) */
 	/* outboundproxy=[sip:]host[:port][,force] (its own, else [general]'s): requests to the peer
 	 * go there instead of to host= (an IP literal or a name); NULL when not set. */
 	const char *outboundproxy;

@@ -250,6 +250,8 @@ int sipcfg_show_peer(const struct sipcfg *cfg, const char *name, struct mbuf *ou
 		KV("%s", "FromUser", p->fromuser);
 	if (p->fromdomain)
 		KV("%s Port %u", "FromDomain", p->fromdomain, (unsigned)PEER_PORT_DEFAULT);
+	if (p->mailbox)
+		KV("%s", "Mailbox", p->mailbox);
 	if (p->outboundproxy)
 		KV("%s:%u", "Outb. proxy", p->outboundproxy,
 		   (unsigned)(p->outboundproxy_port ? p->outboundproxy_port : PEER_PORT_DEFAULT));
