@@ -86,3 +86,34 @@ enum call_auth call_auth_check(struct call_eng *eng, struct sip_strans *st,
 	}
 	return CALL_AUTH_ANSWERED;
 }
+
+const struct peer *call_eng_authenticate(struct call_eng *eng, struct sip_strans *st,
+					 const struct sip_msg *msg)
+{
+	const struct sipcfg *pc = eng->cfg->peers;
+	const struct peer *p;
+	char user[64];
+
+	if (eng->reg && reg_is_banned(eng->reg, &msg->src)) {
+		sip_strans_reply(st, 403, "Forbidden", NULL, NULL, NULL);
+		return NULL;
+	}
+	p = eng->reg ? reg_peer_by_addr(eng->reg, pc, &msg->src) : NULL;
+	if (!p || p->dynamic) {
+		struct pl u = msg->from.uri.user;
+
+		p = NULL;
+		if (pl_strcpy(&u, user, sizeof(user)) == 0)
+			p = peer_find(pc, user);
+		if (p && p->type == PEER_TYPE_PEER)
+			p = NULL;
+	}
+	/* A peer without a secret is known by its address or name alone, as for calls. */
+	if ((!p || p->secret || p->md5secret) && call_auth_check(eng, st, msg, p) != CALL_AUTH_OK)
+		return NULL;
+	if (!p || !peer_acl_allows(p, &msg->src)) {
+		sip_strans_reply(st, 403, "Forbidden", NULL, NULL, NULL);
+		return NULL;
+	}
+	return p;
+}

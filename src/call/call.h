@@ -61,6 +61,15 @@ int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
  * than files, directories that do not exist: warnings with file:line; a syntax error: EINVAL). */
 int call_moh_check(const char *confdir, const struct call_settings *set,
 		   struct conf_diags *diags);
+/* Identifies and authenticates a request that is not a call (SUBSCRIBE): a fixed peer by its
+ * address, else the phone named by the From user, with the same digest check as an INVITE.
+ * Returns the peer (of the configuration in force; valid during this loop turn) or NULL when
+ * st was answered (401 challenge, 403, 400). */
+struct peer;
+struct sip_strans;
+struct sip_msg;
+const struct peer *call_eng_authenticate(struct call_eng *eng, struct sip_strans *st,
+					 const struct sip_msg *msg);
 /* The voicemail spool VoiceMail()/VoiceMailMain() use (NULL: they fail). Not owned; it must
  * outlive every call (set once at start). */
 struct vm;

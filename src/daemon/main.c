@@ -28,6 +28,7 @@
 #include "store.h"
 #include "svc.h" /* service: sd_notify, exit codes, backup */
 #include "web.h" /* web console */
+#include "mwi.h" /* voicemail: message waiting */
 #include "vm.h"  /* voicemail */
 
 #define LOG_MODULE "mikakad"
@@ -42,6 +43,7 @@ struct daemon {
 	struct line *line; /* line discovery */
 	struct call_eng *calls; /* calls */
 	struct vm *vm;		/* voicemail */
+	struct mwi *mwi;	/* voicemail: message waiting */
 	struct media *media;	/* media */
 	struct reg *reg;	/* registrar */
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
@@ -243,6 +245,7 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 	d->cfg = cfg;
 	d->reloaded = time(NULL);
 	call_eng_set_cfg(d->calls, cfg); /* calls */
+	mwi_set_peers(d->mwi, cfg->peers); /* voicemail: the peers' mailbox= */
 	call_eng_set_settings(d->calls, &d->callset);
 	if (d->reg) /* registrar */
 		reg_reconfigure(d->reg, cfg->peers, &d->regset);
@@ -528,6 +531,18 @@ static void signal_handler(enum loop_signal sig, void *arg)
 	loop_stop(d->loop);
 }
 
+static const struct peer *mwi_auth(struct sip_strans *st, const struct sip_msg *msg, void *arg)
+{
+	return call_eng_authenticate(arg, st, msg);
+}
+
+static int cmd_mwi_show(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	(void)argc;
+	(void)argv;
+	return mwi_show(arg, out);
+}
+
 /* voicemail: voicemail.conf from the configuration directory (absent: no mailboxes), the
  * spool beside the state database unless spooldir= says otherwise, its index rebuilt. */
 static int vm_setup(struct daemon *d)
@@ -554,7 +569,23 @@ static int vm_setup(struct daemon *d)
 	vm_set_loop(d->vm, d->loop);
 	vm_set_store(d->vm, d->store);
 	call_eng_set_vm(d->calls, d->vm);
-	return vm_ctl_register(d->ctl, d->vm);
+	err = vm_ctl_register(d->ctl, d->vm);
+	/* message waiting: SUBSCRIBEs authenticated as calls are; NOTIFYs at every change */
+	if (!err)
+		err = mwi_alloc(&d->mwi, d->loop, server_stack(d->server), d->reg, d->vm,
+				mwi_auth, d->calls);
+	if (!err) {
+		mwi_set_peers(d->mwi, d->cfg->peers);
+		vm_set_change_handler(d->vm, mwi_box_changed, d->mwi);
+		err = server_route(d->server, SIP_METHOD_SUBSCRIBE, mwi_handle_subscribe, d->mwi);
+	}
+	if (!err) {
+		const struct ctl_cmd cmd = {"voicemail show subscriptions",
+					    "message-summary subscriptions (RFC 3842)", cmd_mwi_show,
+					    d->mwi};
+		err = ctl_register(d->ctl, &cmd);
+	}
+	return err;
 }
 
 static int register_commands(struct daemon *d)
@@ -860,6 +891,7 @@ int main(int argc, char **argv)
 	call_eng_free(d.calls); /* calls */
 	notify_free(d.notify);	/* notifications: after the calls that send them */
 	screen_db_free(d.screen); /* screening */
+	mwi_free(d.mwi);	/* voicemail: its NOTIFY transactions, before the stack */
 	vm_free(d.vm);		/* voicemail: after the calls that use it */
 	media_free(d.media);	/* media: after the calls that hold its legs */
 	line_free(d.line); /* line discovery */

@@ -13,7 +13,7 @@
 #define LOG_MODULE "server"
 
 const char server_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, "
-			    "REFER, NOTIFY";
+			    "REFER, NOTIFY, SUBSCRIBE";
 
 /* Option tags this server implements are SIP_SUPPORTED_TAGS (sip.h); a Require naming any other
  * gets 420 (RFC 3261 §8.2.2.3). */
@@ -48,6 +48,7 @@ static bool method_allowed(enum sip_method m)
 	case SIP_METHOD_INFO:
 	case SIP_METHOD_REFER:
 	case SIP_METHOD_NOTIFY:
+	case SIP_METHOD_SUBSCRIBE: /* message-summary (src/mwi); other packages get 489 */
 		return true;
 	default:
 		return false;

@@ -19,6 +19,8 @@ SOUNDS=$DATA/sounds
 SPOOL=$WORK/spool
 call_sipconf "$CONF" 127.0.9.60 $PORT 127.0.9.62 5292
 sip_phone "$CONF" 801 pw801 127.0.9.61:5291 dtmfmode=rfc2833
+printf '[802]\ntype=friend\nhost=127.0.9.63\nport=5293\ncontext=from_phone\nmailbox=801@default\n' \
+	>>"$CONF/sip.conf"
 rtp_conf "$CONF" 52400 52498
 mkdir -p "$SOUNDS/en/digits" "$SPOOL"
 # Short prompts: the greeting (vm-theperson 8 0 1 vm-isunavail) and the beep.
@@ -86,6 +88,10 @@ wait_log() { for _ in $(seq 50); do logged "$1" && return 0; sleep 0.1; done; re
 wav_secs() { "$WAVTONE" "$1" 1 0 2>/dev/null | sed -n 's/.* channel(s), \([0-9.]*\) s,.*/\1/p'; }
 BOX=$SPOOL/default/801
 
+# Peer 802 (fixed address, mailbox=801@default) takes the unsolicited NOTIFYs of every change:
+# 1/0 (message), 2/0 (second message), 1/0 (CLI delete), 0/0 (VoiceMailMain delete).
+STMO=90 SM=4 sipp_bg peer mwi-peer-uas.xml 127.0.9.63 5293; PEER=$BG
+
 # 1. A caller leaves a message: greeting, beep, ~6 s of 1 kHz, hang-up (the message is kept).
 call 800 7500
 rt v1.out "$WORK/v1.wav" tone 7000
@@ -124,6 +130,17 @@ check "cli-show-users" grep -q "^default    801   Taro Yamada .* 1$" <<<"$out"
 out=$(cli voicemail show messages 801@default)
 check "cli-show-messages" grep -q "^INBOX  0000 .* 801" <<<"$out"
 
+# 3b. Phone 801 SUBSCRIBEs to message-summary (digest, from another port): 200 with Expires,
+# an immediate NOTIFY with 1/0; it then follows every change and unsubscribes after four.
+STMO=90 sipp_bg sub mwi-subscribe.xml 127.0.9.61 5295 127.0.9.60:$PORT; SUB=$BG
+for _ in $(seq 50); do [ -s "$WORK/sub-notify.txt" ] && break; sleep 0.1; done
+check "mwi-subscribe-initial-notify" grep -qx "1/0 active" "$WORK/sub-notify.txt"
+check "mwi-body-messages-waiting" grep -q "Messages-Waiting: yes" "$WORK/sipp-sub.msg"
+check "mwi-body-message-account" grep -q "Message-Account: sip:\*97@127.0.9.60" "$WORK/sipp-sub.msg"
+check "mwi-content-type" grep -qi "Content-Type: application/simple-message-summary" "$WORK/sipp-sub.msg"
+out=$(cli voicemail show subscriptions)
+check "cli-show-subscriptions" grep -q "^801 .*801@default" <<<"$out"
+
 # 4. A second message, deleted from the CLI: the first stays msg0000.
 call 800 4500
 rt v2.out "" tone 4000
@@ -143,6 +160,17 @@ check "vmmain-delete" wait_log "VoiceMailMain 801@default: deleted INBOX message
 check "vmmain-inbox-empty" test ! -e "$BOX/INBOX/msg0000.wav"
 rows=$(sqlite3 "$WORK/mikaka.db" "SELECT count(*) FROM vm_msg WHERE mailbox='801'" 2>&1)
 check "vmmain-index-empty" test "$rows" = 0
+
+# 6. The subscriber saw 2/0, 1/0 and 0/0 in order, then Expires: 0 ended it (terminated).
+wait_ok "mwi-subscriber" "$SUB" sub
+check "mwi-subscriber-sequence" test "$(tr '\n' ' ' <"$WORK/sub-notify.txt")" = "1/0 active 2/0 active 1/0 active 0/0 active 0/0 terminated "
+cat "$WORK/sub-notify.txt" | sed 's/^/  sub: /'
+out=$(cli voicemail show subscriptions)
+check "mwi-unsubscribed" grep -q "^0 message-summary subscriptions" <<<"$out"
+# 7. The peer with mailbox= got the same changes unsolicited.
+wait_ok "mwi-unsolicited-peer" "$PEER" peer
+check "mwi-unsolicited-sequence" test "$(tr '\n' ' ' <"$WORK/peer-notify.txt")" = "1/0 2/0 1/0 0/0 "
+cat "$WORK/peer-notify.txt" | sed 's/^/  peer: /'
 
 out=$(cli core show channels)
 check "no-leaked-channel" grep -q "^0 active channels" <<<"$out"
