@@ -278,11 +278,21 @@ static int native_files(const struct cfg *cfg, const struct pbx_vars *line_vars,
 	for (size_t i = 0; i < cfg->nphones; i++) {
 		const char *name = cfg->phones[i].name;
 
-		err |= mbuf_printf(sip, "[%s](phone)\nsecret=%s\ncallerid=\"%s\" <%s>\n", name,
-				   cfg->phones[i].secret, name, name);
+		/* mailbox=: a voicemail.conf box named like the phone gets message waiting. */
+		err |= mbuf_printf(sip,
+				   "[%s](phone)\nsecret=%s\ncallerid=\"%s\" <%s>\n"
+				   "mailbox=%s@default\n",
+				   name, cfg->phones[i].secret, name, name, name);
 		err |= mbuf_printf(ext, "exten => %s,1,Dial(SIP/%s,30)\n same => n,Hangup()\n",
 				   name, name);
 	}
+	/* Voicemail: the caller's own mailbox (voicemail.conf [default] box named like the
+	 * phone), by *97 (Asterisk's custom) and 1417 (the carrier's voicemail number, answered
+	 * here instead). */
+	err |= mbuf_printf(ext, "exten => *97,1,VoiceMailMain(${CALLERID(num)}@default)\n"
+				" same => n,Hangup()\n"
+				"exten => 1417,1,VoiceMailMain(${CALLERID(num)}@default)\n"
+				" same => n,Hangup()\n");
 	/* Toll-fraud guards: international and premium-rate prefixes are refused unless the
 	 * user writes a dialplan of their own (these come before _0. and so win). */
 	err |= mbuf_printf(ext, "exten => _010.,1,Log(WARNING,international call to ${EXTEN} "

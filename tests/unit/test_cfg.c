@@ -311,6 +311,32 @@ static void test_screening_numbers(void **state)
 	pbx_vars_free(vars);
 }
 
+/* The native dialplan reaches the caller's own mailbox by *97 and 1417; phones get mailbox=. */
+static void test_voicemail_codes(void **state)
+{
+	struct fx *fx = *state;
+	struct conf_diags diags = {0};
+	struct cfg *cfg = NULL;
+	const struct conf_section *sec;
+	bool c97 = false, c1417 = false;
+
+	write_conf(fx, "[phones]\n801 = pw\n");
+	assert_int_equal(cfg_load(&cfg, fx->dir, NULL, &diags), 0);
+	sec = conf_section_find(cfg->extensions, "from_phone");
+	assert_non_null(sec);
+	for (const struct conf_var *v = sec->vars; v; v = v->next) {
+		if (!strcmp(v->value, "*97,1,VoiceMailMain(${CALLERID(num)}@default)"))
+			c97 = true;
+		if (!strcmp(v->value, "1417,1,VoiceMailMain(${CALLERID(num)}@default)"))
+			c1417 = true;
+	}
+	assert_true(c97);
+	assert_true(c1417);
+	assert_string_equal(peer_find(cfg->peers, "801")->mailbox, "801@default");
+	mem_deref(cfg);
+	conf_diags_reset(&diags);
+}
+
 /* mikakad -t: no store; a phone without a secret still loads (with one nobody knows). */
 static void test_check_only(void **state)
 {
@@ -423,6 +449,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_range, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_entries, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bind, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_voicemail_codes, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_check_only, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_screening_numbers, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_state_unwritable, fx_setup, fx_teardown),
