@@ -577,6 +577,7 @@ static int vm_setup(struct daemon *d)
 	if (!err) {
 		mwi_set_peers(d->mwi, d->cfg->peers);
 		vm_set_change_handler(d->vm, mwi_box_changed, d->mwi);
+		reg_set_bound_handler(d->reg, mwi_reg_bound, d->mwi);
 		err = server_route(d->server, SIP_METHOD_SUBSCRIBE, mwi_handle_subscribe, d->mwi);
 	}
 	if (!err) {

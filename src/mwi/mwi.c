@@ -579,6 +579,11 @@ void mwi_peer_refresh(struct mwi *m, const char *peer)
 		peer_notify(m, p);
 }
 
+void mwi_reg_bound(const char *peer, void *arg)
+{
+	mwi_peer_refresh(arg, peer);
+}
+
 /* ---- life ----------------------------------------------------------------------------------- */
 
 int mwi_alloc(struct mwi **mp, struct loop *loop, struct sip_stack *stack, struct reg *reg,

@@ -44,6 +44,8 @@ bool mwi_handle_subscribe(struct sip_strans *st, const struct sip_msg *msg, void
 void mwi_box_changed(const struct vm_box *b, unsigned newmsgs, unsigned oldmsgs, void *arg);
 /* Sends the current counts to one peer's contacts (e.g. after it registered). */
 void mwi_peer_refresh(struct mwi *m, const char *peer);
+/* reg_set_bound_handler's handler (arg: the struct mwi): mwi_peer_refresh. */
+void mwi_reg_bound(const char *peer, void *arg);
 
 struct mwi_stats {
 	uint64_t subscriptions; /* alive now */

@@ -105,6 +105,10 @@ struct reg_contact_info {
 };
 /* Called per binding; a non-zero return stops the iteration and is returned. */
 typedef int(reg_contact_h)(const struct reg_contact_info *ci, void *arg);
+/* Called after a REGISTER that added or refreshed bindings of `peer` was answered 200 (voicemail:
+ * the message-waiting state is sent to the new contact, as Asterisk does). */
+typedef void(reg_bound_h)(const char *peer, void *arg);
+void reg_set_bound_handler(struct reg *reg, reg_bound_h *h, void *arg);
 /* Iterates over peer's current bindings (most recently registered first). Returns 0, the
  * handler's non-zero value, or ENOENT when the peer has none. */
 int reg_contacts(struct reg *reg, const char *peer, reg_contact_h *h, void *arg);

@@ -142,6 +142,8 @@ struct reg {
 	struct htab aors; /* struct reg_aor by hash_pl_case(name) */
 	size_t nbindings;
 	struct list pending;
+	reg_bound_h *bound_h; /* after a REGISTER's bindings were stored and answered */
+	void *bound_arg;
 	struct list outs;
 	struct loop_timer purge_tmr;
 	/* Wall clock derived from the loop clock, so a fake clock moves both. */

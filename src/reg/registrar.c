@@ -432,6 +432,8 @@ static void pending_finish(struct reg_pending *p)
 			reply(p->reg, p->st, 500, "Server Internal Error", "Retry-After: 5\r\n");
 		} else {
 			reply_ok_flow(p->reg, p->st, p->aor, p->outbound);
+			if (p->reg->bound_h)
+				p->reg->bound_h(p->aor, p->reg->bound_arg);
 		}
 	}
 	free(p);
@@ -1002,4 +1004,12 @@ size_t reg_contact_count(const struct reg *reg, const char *peer)
 size_t reg_binding_count(const struct reg *reg)
 {
 	return reg ? reg->nbindings : 0;
+}
+
+void reg_set_bound_handler(struct reg *reg, reg_bound_h *h, void *arg)
+{
+	if (!reg)
+		return;
+	reg->bound_h = h;
+	reg->bound_arg = arg;
 }

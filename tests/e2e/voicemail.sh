@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# voicemail.sh: VoiceMail, its spool, e-mail, CLI and VoiceMailMain (issue #14), on 127.0.9.x
+# voicemail.sh: VoiceMail, its spool, e-mail, message waiting, CLI and VoiceMailMain (issue #14), on 127.0.9.x
 # only: mikakad on 127.0.9.60; a SIPp phone 801 (127.0.9.61) calls extension 800 =
 # VoiceMail(801@default,u) and tools/rtptone sends a 1 kHz tone for ~6 s before the phone hangs
 # up: msg0000.wav (1 kHz, length checked) and msg0000.txt (Asterisk's keys) appear in the spool,
 # the index row in SQLite, the mailcmd (a script writing stdin to a file) gets a MIME mail whose
 # attachment decodes to the WAV; `voicemail show users/messages` list it; VoiceMailMain reached
 # through *97 with RFC 4733 digits logs in (password) and 7 deletes the message; `voicemail
-# delete` deletes a second one. `mikakad -t` reports voicemail.conf errors with file:line.
+# delete` deletes a second one; message waiting: phone 803 (mailbox=801) gets a NOTIFY after it
+# registers, a SIPp phone SUBSCRIBEd to message-summary follows every change until it
+# unsubscribes, peer 802 (fixed, mailbox=801@default) gets them unsolicited. `mikakad -t` reports
+# voicemail.conf errors with file:line.
 . "$(dirname "$0")/lib.sh"
 
 PORT=5290
@@ -21,6 +24,7 @@ call_sipconf "$CONF" 127.0.9.60 $PORT 127.0.9.62 5292
 sip_phone "$CONF" 801 pw801 127.0.9.61:5291 dtmfmode=rfc2833
 printf '[802]\ntype=friend\nhost=127.0.9.63\nport=5293\ncontext=from_phone\nmailbox=801@default\n' \
 	>>"$CONF/sip.conf"
+sip_phone "$CONF" 803 pw803 dynamic mailbox=801
 rtp_conf "$CONF" 52400 52498
 mkdir -p "$SOUNDS/en/digits" "$SPOOL"
 # Short prompts: the greeting (vm-theperson 8 0 1 vm-isunavail) and the beep.
@@ -90,7 +94,7 @@ BOX=$SPOOL/default/801
 
 # Peer 802 (fixed address, mailbox=801@default) takes the unsolicited NOTIFYs of every change:
 # 1/0 (message), 2/0 (second message), 1/0 (CLI delete), 0/0 (VoiceMailMain delete).
-STMO=90 SM=4 sipp_bg peer mwi-peer-uas.xml 127.0.9.63 5293; PEER=$BG
+STMO=90 SM=4 sipp_bg peer mwi-peer-uas.xml 127.0.9.63 5293 -key out peer-notify.txt; PEER=$BG
 
 # 1. A caller leaves a message: greeting, beep, ~6 s of 1 kHz, hang-up (the message is kept).
 call 800 7500
@@ -129,6 +133,14 @@ out=$(cli voicemail show users)
 check "cli-show-users" grep -q "^default    801   Taro Yamada .* 1$" <<<"$out"
 out=$(cli voicemail show messages 801@default)
 check "cli-show-messages" grep -q "^INBOX  0000 .* 801" <<<"$out"
+
+# 3a. Phone 803 (dynamic, mailbox=801) registers: the 200 is followed by a NOTIFY with 1/0 to
+# its contact. (A SIPp client cannot take a request of another Call-ID: the registering SIPp
+# ends and a SIPp server on the same address takes the NOTIFY's retransmission.)
+sipp_register 803 pw803 127.0.9.64 5294 127.0.9.60:$PORT
+STMO=15 sipp_bg reg803 mwi-peer-uas.xml 127.0.9.64 5294 -key out reg-notify.txt
+wait_ok "mwi-on-register" "$BG" reg803
+check "mwi-on-register-counts" grep -qx "1/0" "$WORK/reg-notify.txt"
 
 # 3b. Phone 801 SUBSCRIBEs to message-summary (digest, from another port): 200 with Expires,
 # an immediate NOTIFY with 1/0; it then follows every change and unsubscribes after four.
