@@ -74,8 +74,12 @@ int mwi_mailbox_foreach(const char *mailbox, mwi_box_h *each, void *arg)
 		if (bl && bl < sizeof(box)) {
 			memcpy(box, p, bl);
 			box[bl] = '\0';
-			if (at && (size_t)(p + n - at - 1) < sizeof(ctx) && p + n > at + 1)
-				snprintf(ctx, sizeof(ctx), "%.*s", (int)(p + n - at - 1), at + 1);
+			const char *c = at ? at + 1 : NULL;
+
+			while (c && c < p + n && (*c == ' ' || *c == '\t'))
+				c++;
+			if (c && c < p + n && (size_t)(p + n - c) < sizeof(ctx))
+				snprintf(ctx, sizeof(ctx), "%.*s", (int)(p + n - c), c);
 			else
 				snprintf(ctx, sizeof(ctx), "default");
 			for (char *e = ctx + strlen(ctx); e > ctx && (e[-1] == ' ' || e[-1] == '\t');)

@@ -281,6 +281,7 @@ static void test_every_key(void **state)
 			      "md5secret=0123456789abcdef0123456789ABCDEF\n"
 			      "defaultuser=du\n"
 			      "fromuser=fu\n"
+			      "mailbox=801@default,802\n"
 			      "fromdomain=example.net\n"
 			      "context=from_trunk\n"
 			      "directmedia=nonat\n"
@@ -330,6 +331,7 @@ static void test_every_key(void **state)
 	assert_string_equal(p->md5secret, "0123456789abcdef0123456789ABCDEF");
 	assert_string_equal(p->defaultuser, "du");
 	assert_string_equal(p->fromuser, "fu");
+	assert_string_equal(p->mailbox, "801@default,802");
 	assert_string_equal(p->fromdomain, "example.net");
 	assert_string_equal(p->context, "from_trunk");
 	assert_true(p->directmedia);
@@ -344,7 +346,7 @@ static void test_every_key(void **state)
 	assert_int_equal(p->nacl, 2);
 	assert_false(p->acl[0].permit);
 	assert_true(p->acl[1].permit);
-	assert_int_equal(p->acl[1].origin.line, 42);
+	assert_int_equal(p->acl[1].origin.line, 43);
 	assert_int_equal(p->transports, PEER_TP_UDP);
 	assert_int_equal(p->transport, PEER_TP_UDP);
 	assert_codecs(p, "g722,ulaw"); /* from [general] */
