@@ -240,6 +240,8 @@ int call_show_channels(struct call_eng *eng, bool verbose, struct mbuf *out)
 			if (verbose) {
 				call_media_show(leg, out);
 				call_lm_show(leg, out);
+				if (leg == c->a && call_vm_state(c))
+					mbuf_printf(out, "  voicemail: %s\n", call_vm_state(c));
 			} else
 				mbuf_printf(out, "%-28s %-28s %-7s %s\n", leg->name, loc,
 					    leg_state_name(leg), app);

@@ -680,12 +680,22 @@ const char *call_vm_state(const struct call *c)
 		return NULL;
 	switch (v->phase) {
 	case VMP_GREETING:
-		return "voicemail greeting";
+		return "greeting";
+	case VMP_BEEP:
+		return "beep";
 	case VMP_RECORD:
-		return "voicemail recording";
+		return "recording a message";
+	case VMP_ASK_BOX:
+	case VMP_ASK_PASS:
+		return "login";
+	case VMP_MENU:
+		return "menu";
+	case VMP_LISTEN:
+		return "playing a message";
+	case VMP_BYE:
+		return "goodbye";
 	case VMP_IDLE:
-		return NULL;
-	default:
-		return v->type == PBX_ACT_VOICEMAIL ? "voicemail" : "voicemail menu";
+		break;
 	}
+	return NULL;
 }

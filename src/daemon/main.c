@@ -166,6 +166,52 @@ static int media_setup(struct daemon *d)
 	return err;
 }
 
+struct mbox_check {
+	const struct vm *vm;
+	const struct peer *p;
+	struct conf_diags *diags;
+};
+
+static int mbox_check_one(const char *box, const char *ctx, void *arg)
+{
+	struct mbox_check *mc = arg;
+	struct conf_origin o = peer_origin(mc->p, PEER_KEY_MAILBOX);
+
+	if (!vm_box_find(mc->vm, box, ctx))
+		conf_diag_add(mc->diags, CONF_WARNING, o.file, o.line,
+			      "[%s] mailbox=%s@%s is not in voicemail.conf: its lamp stays off",
+			      mc->p->name, box, ctx);
+	return 0;
+}
+
+/* voicemail: voicemail.conf (file:line errors), and the peers' mailbox= against its boxes
+ * (warnings; not for the native form, whose phones all get mailbox=NAME@default). */
+static int vm_conf_check(const char *confdir, const struct cfg *cfg, struct conf_diags *diags)
+{
+	char path[PATH_MAX];
+	struct conf *conf = NULL;
+	struct vm *vm = NULL;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/voicemail.conf", confdir);
+	if (access(path, F_OK) == 0)
+		err = conf_load(&conf, path, diags);
+	if (!err)
+		err = vm_load(&vm, conf, NULL, diags);
+	for (size_t i = 0; !err && cfg && i < sipcfg_peer_count(cfg->peers); i++) {
+		const struct peer *p = sipcfg_peer_at(cfg->peers, i);
+		struct conf_origin o = peer_origin(p, PEER_KEY_MAILBOX);
+		struct mbox_check mc = {vm, p, diags};
+
+		if (!p->mailbox || !o.file || strstr(o.file, "(from mikaka.conf)"))
+			continue;
+		mwi_mailbox_foreach(p->mailbox, mbox_check_one, &mc);
+	}
+	vm_free(vm);
+	conf_free(conf);
+	return err;
+}
+
 /* Loads and checks a new snapshot; problems go to diags. Installs it only when it is clean and
  * no phone is waiting for a generated secret (see apply_config). */
 static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
@@ -217,7 +263,7 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 			d->callset = cs;
 		}
 		/* voicemail: voicemail.conf checked with the rest (applied at start only) */
-		if (vm_check(d->confdir, diags))
+		if (vm_conf_check(d->confdir, cfg, diags))
 			err = EINVAL;
 		/* localmedia: musiconhold.conf checked with the rest */
 		if (call_moh_check(d->confdir, &cs, diags))

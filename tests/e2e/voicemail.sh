@@ -71,6 +71,10 @@ printf '[bad]\nexten => s,1,VoiceMail()\n' >>"$WORK/badconf/extensions.conf"
 "$MIKAKAD" -t -C "$WORK/badconf" >"$WORK/badconf.out" 2>&1
 check "config-maxmsg-error-file-line" grep -q "voicemail.conf:10: error: \[general\] maxmsg" "$WORK/badconf.out"
 check "config-duplicate-box-error" grep -q "voicemail.conf:12: error: \[default\] mailbox 801 is defined twice" "$WORK/badconf.out"
+cp -r "$CONF" "$WORK/warnconf"
+printf '[804]\ntype=friend\nhost=dynamic\nsecret=x\nmailbox=999\n' >>"$WORK/warnconf/sip.conf"
+"$MIKAKAD" -t -C "$WORK/warnconf" >"$WORK/warnconf.out" 2>&1
+check "config-mailbox-unknown-warned" grep -q "sip.conf:[0-9]*: warning: \[804\] mailbox=999@default is not in voicemail.conf" "$WORK/warnconf.out"
 check "config-voicemail-needs-box" grep -q "VoiceMail: needs a mailbox" "$WORK/badconf.out"
 daemon_start "$CONF"
 SIPP_TIMEOUT=25
@@ -98,8 +102,11 @@ STMO=90 SM=4 sipp_bg peer mwi-peer-uas.xml 127.0.9.63 5293 -key out peer-notify.
 
 # 1. A caller leaves a message: greeting, beep, ~6 s of 1 kHz, hang-up (the message is kept).
 call 800 7500
+(sleep 3; cli core show channels verbose >"$WORK/chan800.txt" 2>&1) &
+PIDS+=("$!")
 rt v1.out "$WORK/v1.wav" tone 7000
 wait "$PHONE" && ok "vm-call" || notok "vm-call"
+check "channels-verbose-voicemail" grep -q "voicemail: recording a message" "$WORK/chan800.txt"
 check "vm-greeting-heard" "$WAVTONE" "$WORK/v1.wav" 500 200
 check "vm-stored-log" wait_log "voicemail: message 0 for 801@default"
 check "vm-wav-in-inbox" test -s "$BOX/INBOX/msg0000.wav"
