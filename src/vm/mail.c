@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +252,8 @@ int vm_mail_build(struct mbuf *out, const struct vm_general *g, const struct vm_
 /* ---- the mailcmd child ---------------------------------------------------------------------- */
 
 struct mailjob {
+	struct mailjob *next;
+	struct vm *vm;
 	struct loop *loop;
 	struct loop_timer tmr;
 	uint8_t *buf;
@@ -263,6 +266,12 @@ struct mailjob {
 
 static void job_free(struct mailjob *j)
 {
+	for (struct mailjob **pp = &j->vm->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
 	loop_timer_cancel(&j->tmr);
 	if (j->fd >= 0) {
 		loop_fd_remove(j->loop, j->fd);
@@ -302,13 +311,37 @@ static void job_poll(void *arg)
 	loop_timer_start(j->loop, &j->tmr, MAIL_POLL_MS, job_poll, j);
 }
 
+/* write() to the child's pipe without a SIGPIPE when it has gone (EPIPE instead), whatever the
+ * process's disposition of SIGPIPE: blocked for the call, a pending one taken back. */
+static ssize_t pipe_write(int fd, const void *p, size_t n)
+{
+	sigset_t set, old;
+	ssize_t w;
+	int e;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	w = write(fd, p, n);
+	e = errno;
+	if (w < 0 && e == EPIPE) {
+		struct timespec zero = {0, 0};
+
+		while (sigtimedwait(&set, NULL, &zero) == SIGPIPE)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return w;
+}
+
 static void job_write(int fd, uint32_t events, void *arg)
 {
 	struct mailjob *j = arg;
 
 	(void)events;
 	while (j->off < j->len) {
-		ssize_t w = write(fd, j->buf + j->off, j->len - j->off);
+		ssize_t w = pipe_write(fd, j->buf + j->off, j->len - j->off);
 
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -337,6 +370,7 @@ int vm_mail_send(struct vm *vm, const struct mbuf *msg)
 	if (!j)
 		return ENOMEM;
 	loop_timer_init(&j->tmr);
+	j->vm = vm;
 	j->loop = vm->loop;
 	j->fd = -1;
 	snprintf(j->cmd, sizeof(j->cmd), "%s", vm->g.mailcmd);
@@ -363,6 +397,11 @@ int vm_mail_send(struct vm *vm, const struct mbuf *msg)
 	}
 	if (j->pid == 0) {
 		/* The child: stdin from the pipe, the rest of our descriptors closed by exec. */
+		sigset_t none;
+
+		/* The loop takes its signals through a signalfd, blocked: not for the command. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(pfd[0], 0) < 0)
 			_exit(127);
@@ -370,6 +409,8 @@ int vm_mail_send(struct vm *vm, const struct mbuf *msg)
 		_exit(127);
 	}
 	close(pfd[0]);
+	j->next = vm->jobs;
+	vm->jobs = j;
 	j->fd = pfd[1];
 	fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) | O_NONBLOCK);
 	err = loop_fd_listen(vm->loop, j->fd, LOOP_WRITE, job_write, j);
@@ -400,4 +441,19 @@ void vm_mail_new(struct vm *vm, const struct vm_box *b, const struct vm_msginfo 
 		log_warn("voicemail e-mail to %s for %s@%s: %s", b->email, b->box, b->context,
 			 strerror(err));
 	mbuf_reset(&mb);
+}
+
+void vm_mail_abandon(struct vm *vm)
+{
+	while (vm->jobs) {
+		struct mailjob *j = vm->jobs;
+		int status;
+
+		log_warn("voicemail e-mail: '%s' still running at exit: stopped, the mail is lost "
+			 "(the message stays in the spool)",
+			 j->cmd);
+		kill(j->pid, SIGKILL);
+		waitpid(j->pid, &status, 0);
+		job_free(j);
+	}
 }

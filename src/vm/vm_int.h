@@ -13,9 +13,13 @@ struct vm {
 	struct store *store;
 	struct loop *loop;
 	vm_change_h *change_h;
+	struct mailjob *jobs; /* mailcmd children still running (mail.c) */
 	void *change_arg;
 };
 
+struct mailjob;
+/* Ends the mailcmd children still running (vm_free): killed, their mails lost, logged. */
+void vm_mail_abandon(struct vm *vm);
 /* Rewrites the index rows of one box from its files. */
 int vm_index_box(struct vm *vm, const struct vm_box *b);
 /* Builds and sends the e-mail of a new message when the box has an address. */

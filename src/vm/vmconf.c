@@ -30,6 +30,7 @@ void vm_free(struct vm *vm)
 {
 	if (!vm)
 		return;
+	vm_mail_abandon(vm);
 	for (size_t i = 0; i < vm->nstrs; i++)
 		free(vm->strs[i]);
 	free(vm->strs);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "loop.h"
 #include "store.h"
 #include "vm.h"
 
@@ -449,6 +450,56 @@ static void test_mail_build(void **state)
 	mbuf_reset(&mb);
 }
 
+/* The mailcmd child: a 1 MB mail (far beyond a pipe's buffer) arrives whole through the
+ * non-blocking feed; a failing command and one that never reads are reaped, nothing leaks. */
+static void run_loop(struct loop *loop, unsigned ms)
+{
+	for (unsigned i = 0; i < ms / 10; i++)
+		loop_run_once(loop, 10);
+}
+
+static void test_mail_send(void **state)
+{
+	struct fx *fx = *state;
+	struct conf_diags d = {0};
+	struct loop *loop = NULL;
+	struct vm *vm = NULL;
+	char text[512], out[128];
+	struct mbuf msg;
+	FILE *f;
+	long size = -1;
+
+	snprintf(out, sizeof(out), "%s/mail.out", fx->dir);
+	snprintf(text, sizeof(text), "[general]\nmailcmd=cat >%s\n[default]\n801 => 1\n", out);
+	assert_int_equal(load(&vm, text, &d, fx->dir), 0);
+	conf_diags_reset(&d);
+	assert_int_equal(loop_alloc(&loop), 0);
+	mbuf_init(&msg);
+	assert_int_equal(vm_mail_send(vm, &msg), ENOTCONN); /* no loop: not sent */
+	vm_set_loop(vm, loop);
+	for (int i = 0; i < 1000000 / 10; i++)
+		mbuf_write(&msg, "0123456789", 10);
+	assert_int_equal(vm_mail_send(vm, &msg), 0);
+	run_loop(loop, 3000);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fclose(f);
+	assert_int_equal(size, 1000000);
+	vm_free(vm);
+
+	/* A command that fails at once: the write side sees EPIPE, the child is reaped. */
+	assert_int_equal(load(&vm, "[general]\nmailcmd=exit 3\n", &d, fx->dir), 0);
+	conf_diags_reset(&d);
+	vm_set_loop(vm, loop);
+	assert_int_equal(vm_mail_send(vm, &msg), 0);
+	run_loop(loop, 1500);
+	vm_free(vm);
+	mbuf_reset(&msg);
+	loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_mail_subst),
 	    cmocka_unit_test_setup_teardown(test_mail_build, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_mail_send, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
