@@ -5,8 +5,8 @@
 # up: msg0000.wav (1 kHz, length checked) and msg0000.txt (Asterisk's keys) appear in the spool,
 # the index row in SQLite, the mailcmd (a script writing stdin to a file) gets a MIME mail whose
 # attachment decodes to the WAV; `voicemail show users/messages` list it; VoiceMailMain reached
-# through *97 with RFC 4733 digits logs in (password) and 7 deletes the message; `voicemail
-# delete` deletes a second one; message waiting: phone 803 (mailbox=801) gets a NOTIFY after it
+# through *97 with RFC 4733 digits logs in (password), 1 plays the message back (1 kHz heard) and
+# 7 deletes it; `voicemail delete` deletes a second one; message waiting: phone 803 (mailbox=801) gets a NOTIFY after it
 # registers, a SIPp phone SUBSCRIBEd to message-summary follows every change until it
 # unsubscribes, peer 802 (fixed, mailbox=801@default) gets them unsolicited. `mikakad -t` reports
 # voicemail.conf errors with file:line.
@@ -170,7 +170,13 @@ check "cli-delete-removed" test ! -e "$BOX/INBOX/msg0001.wav"
 check "cli-delete-kept-first" test -e "$BOX/INBOX/msg0000.wav"
 check "cli-delete-bad-folder" bash -c "! '$MIKAKA' -s '$CTL' voicemail delete 801 Junk 0"
 
-# 5. VoiceMailMain by *97 with RFC 4733 digits: password 1234#, then 7 deletes message 0.
+# 5. VoiceMailMain by *97 with RFC 4733 digits: password 1234#, 1 plays message 0 (the caller
+# hears its 1 kHz back); in a second call 7 deletes it.
+call '*97' 6000
+rt m0.out "$WORK/m0.wav" ev:1234#1 5500
+wait "$PHONE"
+check "vmmain-listen-hears-message" "$WAVTONE" "$WORK/m0.wav" 1000 2000
+check "vmmain-listen-logged" wait_log "VoiceMailMain 801@default: playing INBOX message 0"
 call '*97' 6000
 rt m1.out "" ev:1234#7 5500
 wait "$PHONE"
