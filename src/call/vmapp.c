@@ -16,6 +16,7 @@
 #define VMM_TRIES	3     /* login attempts, as Asterisk */
 #define VMM_DIGIT_MS	5000  /* wait for a menu key / a digit of the box or password */
 #define VMM_INPUT_MAX	15
+#define VMM_HEARD_MAX	1024 /* INBOX messages whose hearing is remembered (moved to Old) */
 
 enum vmp {
 	VMP_IDLE,
@@ -46,7 +47,50 @@ struct call_vmapp {
 	enum vm_folder folder;
 	unsigned cur; /* the message the menu is on */
 	bool collecting;
+	bool logged_in;
+	uint8_t heard[VMM_HEARD_MAX / 8]; /* INBOX messages played: to Old when the caller leaves */
 };
+
+static bool heard_get(const struct call_vmapp *v, unsigned i)
+{
+	return i < VMM_HEARD_MAX && (v->heard[i / 8] >> (i % 8) & 1);
+}
+
+static void heard_set(struct call_vmapp *v, unsigned i, bool on)
+{
+	if (i >= VMM_HEARD_MAX)
+		return;
+	if (on)
+		v->heard[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		v->heard[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
+/* INBOX message i left the folder: the later ones were renumbered down by one. */
+static void heard_remove(struct call_vmapp *v, unsigned i)
+{
+	for (unsigned k = i; k + 1 < VMM_HEARD_MAX; k++)
+		heard_set(v, k, heard_get(v, k + 1));
+	heard_set(v, VMM_HEARD_MAX - 1, false);
+}
+
+/* Leaving VoiceMailMain: the INBOX messages heard go to Old (as Asterisk), from the last down so
+ * that the renumbering does not move the ones still to go. */
+static void heard_to_old(struct call *c)
+{
+	struct call_vmapp *v = c->vmapp;
+	unsigned n;
+
+	if (!v->logged_in || !v->b || !c->eng->vm)
+		return;
+	n = vm_folder_count(c->eng->vm, v->b, VM_INBOX);
+	for (unsigned i = n < VMM_HEARD_MAX ? n : VMM_HEARD_MAX; i-- > 0;)
+		if (heard_get(v, i) && !vm_msg_move(c->eng->vm, v->b, VM_INBOX, i, VM_OLD))
+			log_info("VoiceMailMain %s@%s: INBOX message %u heard: saved to Old",
+				 v->box, v->ctx, i);
+	memset(v->heard, 0, sizeof(v->heard));
+	v->logged_in = false;
+}
 
 static const char *sounds_dir(const struct call *c)
 {
@@ -114,6 +158,7 @@ static void finish(struct call *c, enum pbx_media_status st)
 	loop_timer_cancel(&v->tmr);
 	if (c->a && c->a->ml)
 		media_leg_stop(c->a->ml);
+	heard_to_old(c);
 	v->phase = VMP_IDLE;
 	if (c->chan)
 		pbx_chan_media_done(c->chan, st, NULL);
@@ -341,6 +386,8 @@ static void msg_listen(struct call *c)
 	if (media_leg_play(c->a->ml, &s, 1, false))
 		v->phase = VMP_MENU;
 	mem_deref(s);
+	if (v->folder == VM_INBOX)
+		heard_set(v, v->cur, true);
 	log_info("%s: VoiceMailMain %s@%s: playing %s message %u", c->a->name, v->box, v->ctx,
 		 vm_folder_name(v->folder), v->cur);
 }
@@ -376,6 +423,8 @@ static void menu_key(struct call *c, char d)
 		break;
 	case '7':
 		if (n && !vm_msg_delete(c->eng->vm, v->b, v->folder, v->cur)) {
+			if (v->folder == VM_INBOX)
+				heard_remove(v, v->cur);
 			log_info("%s: VoiceMailMain %s@%s: deleted %s message %u", c->a->name,
 				 v->box, v->ctx, vm_folder_name(v->folder), v->cur);
 			n1[0] = "vm-deleted";
@@ -385,10 +434,12 @@ static void menu_key(struct call *c, char d)
 		break;
 	case '9':
 		if (n && v->folder == VM_INBOX &&
-		    !vm_msg_move(c->eng->vm, v->b, VM_INBOX, v->cur, VM_OLD))
+		    !vm_msg_move(c->eng->vm, v->b, VM_INBOX, v->cur, VM_OLD)) {
+			heard_remove(v, v->cur);
 			n1[0] = "vm-savedto";
-		else
+		} else {
 			n1[0] = "vm-nomore";
+		}
 		break;
 	case '#':
 		bye(c, "vm-goodbye", PBX_MEDIA_OK);
@@ -422,6 +473,8 @@ static void input_done(struct call *c)
 		return;
 	}
 	log_info("%s: VoiceMailMain: %s@%s logged in", c->a->name, v->box, v->ctx);
+	v->logged_in = true;
+	memset(v->heard, 0, sizeof(v->heard));
 	v->folder = VM_INBOX;
 	v->cur = 0;
 	menu_prompt(c);
@@ -523,7 +576,10 @@ bool call_vm_start(struct call *c, const struct pbx_action *act)
 		return true;
 	}
 	/* VoiceMailMain: s with a box skips the password (the caller is trusted). */
+	v->logged_in = false;
 	if (v->b && (v->opts & PBX_VM_OPT_s)) {
+		v->logged_in = true;
+		memset(v->heard, 0, sizeof(v->heard));
 		v->folder = VM_INBOX;
 		v->cur = 0;
 		menu_prompt(c);
@@ -652,6 +708,7 @@ void call_vm_hangup(struct call *c)
 	if (!v)
 		return;
 	loop_timer_cancel(&v->tmr);
+	heard_to_old(c);
 	/* A caller who hangs up while recording has left the message (Asterisk keeps it). */
 	if (v->phase == VMP_RECORD && c->a && c->a->ml) {
 		enum pbx_media_status st = rec_end(c, 0);

@@ -97,8 +97,9 @@ wav_secs() { "$WAVTONE" "$1" 1 0 2>/dev/null | sed -n 's/.* channel(s), \([0-9.]
 BOX=$SPOOL/default/801
 
 # Peer 802 (fixed address, mailbox=801@default) takes the unsolicited NOTIFYs of every change:
-# 1/0 (message), 2/0 (second message), 1/0 (CLI delete), 0/0 (VoiceMailMain delete).
-STMO=90 SM=4 sipp_bg peer mwi-peer-uas.xml 127.0.9.63 5293 -key out peer-notify.txt; PEER=$BG
+# 1/0 (message), 2/0 (second message), 1/0 (CLI delete), 0/1 (heard in VoiceMailMain: to Old),
+# 0/0 (VoiceMailMain delete).
+STMO=90 SM=5 sipp_bg peer mwi-peer-uas.xml 127.0.9.63 5293 -key out peer-notify.txt; PEER=$BG
 
 # 1. A caller leaves a message: greeting, beep, ~6 s of 1 kHz, hang-up (the message is kept).
 call 800 7500
@@ -171,30 +172,34 @@ check "cli-delete-kept-first" test -e "$BOX/INBOX/msg0000.wav"
 check "cli-delete-bad-folder" bash -c "! '$MIKAKA' -s '$CTL' voicemail delete 801 Junk 0"
 
 # 5. VoiceMailMain by *97 with RFC 4733 digits: password 1234#, 1 plays message 0 (the caller
-# hears its 1 kHz back); in a second call 7 deletes it.
+# hears its 1 kHz back; heard, it goes to Old at hang-up); in a second call the menu is on Old
+# and 7 deletes it.
 call '*97' 6000
 rt m0.out "$WORK/m0.wav" ev:1234#1 5500
 wait "$PHONE"
 check "vmmain-listen-hears-message" "$WAVTONE" "$WORK/m0.wav" 1000 2000
 check "vmmain-listen-logged" wait_log "VoiceMailMain 801@default: playing INBOX message 0"
+check "vmmain-heard-to-old" wait_log "VoiceMailMain 801@default: INBOX message 0 heard: saved to Old"
+check "vmmain-heard-in-old" test -e "$BOX/Old/msg0000.wav"
 call '*97' 6000
 rt m1.out "" ev:1234#7 5500
 wait "$PHONE"
 check "vmmain-login" wait_log "VoiceMailMain: 801@default logged in"
-check "vmmain-delete" wait_log "VoiceMailMain 801@default: deleted INBOX message 0"
+check "vmmain-delete" wait_log "VoiceMailMain 801@default: deleted Old message 0"
 check "vmmain-inbox-empty" test ! -e "$BOX/INBOX/msg0000.wav"
+check "vmmain-old-empty" test ! -e "$BOX/Old/msg0000.wav"
 rows=$(sqlite3 "$WORK/mikaka.db" "SELECT count(*) FROM vm_msg WHERE mailbox='801'" 2>&1)
 check "vmmain-index-empty" test "$rows" = 0
 
-# 6. The subscriber saw 2/0, 1/0 and 0/0 in order, then Expires: 0 ended it (terminated).
+# 6. The subscriber saw 2/0, 1/0, 0/1 and 0/0 in order, then Expires: 0 ended it (terminated).
 wait_ok "mwi-subscriber" "$SUB" sub
-check "mwi-subscriber-sequence" test "$(tr '\n' ' ' <"$WORK/sub-notify.txt")" = "1/0 active 2/0 active 1/0 active 0/0 active 0/0 terminated "
+check "mwi-subscriber-sequence" test "$(tr '\n' ' ' <"$WORK/sub-notify.txt")" = "1/0 active 2/0 active 1/0 active 0/1 active 0/0 active 0/0 terminated "
 cat "$WORK/sub-notify.txt" | sed 's/^/  sub: /'
 out=$(cli voicemail show subscriptions)
 check "mwi-unsubscribed" grep -q "^0 message-summary subscriptions" <<<"$out"
 # 7. The peer with mailbox= got the same changes unsolicited.
 wait_ok "mwi-unsolicited-peer" "$PEER" peer
-check "mwi-unsolicited-sequence" test "$(tr '\n' ' ' <"$WORK/peer-notify.txt")" = "1/0 2/0 1/0 0/0 "
+check "mwi-unsolicited-sequence" test "$(tr '\n' ' ' <"$WORK/peer-notify.txt")" = "1/0 2/0 1/0 0/1 0/0 "
 cat "$WORK/peer-notify.txt" | sed 's/^/  peer: /'
 
 out=$(cli core show channels)
