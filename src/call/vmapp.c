@@ -29,6 +29,9 @@ enum vmp {
 	VMP_ASK_PASS, /* prompt vm-password */
 	VMP_MENU,     /* prompt the menu, wait for a key */
 	VMP_LISTEN,   /* playing a message; keys act at once */
+	VMP_OPTIONS,  /* mailbox options (0): which greeting to record */
+	VMP_GREET_BEEP, /* "record your greeting after the tone", the beep */
+	VMP_GREET_REC,	/* recording a greeting */
 };
 
 struct call_vmapp {
@@ -48,6 +51,7 @@ struct call_vmapp {
 	unsigned cur; /* the message the menu is on */
 	bool collecting;
 	bool logged_in;
+	const char *greet; /* the greeting being recorded: "unavail", "busy", "temp" */
 	uint8_t heard[VMM_HEARD_MAX / 8]; /* INBOX messages played: to Old when the caller leaves */
 };
 
@@ -392,6 +396,96 @@ static void msg_listen(struct call *c)
 		 vm_folder_name(v->folder), v->cur);
 }
 
+/* ---- mailbox options (0): recording the greetings ---- */
+
+static void options_prompt(struct call *c)
+{
+	struct call_vmapp *v = c->vmapp;
+	const char *n[1] = {"vm-options"};
+
+	v->phase = VMP_OPTIONS;
+	v->collecting = !play(c, n, 1);
+	if (v->collecting)
+		loop_timer_start(c->eng->loop, &v->tmr, VMM_DIGIT_MS, tmr_h, c);
+}
+
+static void greet_rec_begin(struct call *c)
+{
+	struct call_vmapp *v = c->vmapp;
+	const struct vm_general *g = vm_general(c->eng->vm);
+	struct media_rec_opts o = {.silence_ms = g->maxsilence * 1000,
+				   .threshold = g->silencethreshold};
+	int err = vm_tmp_path(c->eng->vm, v->b, v->tmp, sizeof(v->tmp));
+
+	if (!err)
+		err = media_leg_record(c->a->ml, v->tmp, &o);
+	if (err) {
+		log_warn("%s: VoiceMailMain %s@%s: cannot record the greeting: %s", c->a->name,
+			 v->box, v->ctx, strerror(err));
+		options_prompt(c);
+		return;
+	}
+	v->phase = VMP_GREET_REC;
+	if (g->maxsecs)
+		loop_timer_start(c->eng->loop, &v->tmr, (uint64_t)g->maxsecs * 1000, tmr_h, c);
+}
+
+/* Ends a greeting recording: renamed into place (unavail.wav, ...) unless empty. */
+static void greet_rec_end(struct call *c, uint32_t trim_ms)
+{
+	struct call_vmapp *v = c->vmapp;
+	struct media_rec_result res = {0};
+	char path[PATH_MAX];
+	int err;
+
+	loop_timer_cancel(&v->tmr);
+	err = media_leg_record_stop(c->a->ml, trim_ms, &res);
+	v->phase = VMP_IDLE;
+	if (!err && res.samples &&
+	    !vm_greeting_path(c->eng->vm, v->b, v->greet, path, sizeof(path)) &&
+	    rename(v->tmp, path) == 0) {
+		log_info("%s: VoiceMailMain %s@%s: %s greeting recorded (%u ms)", c->a->name,
+			 v->box, v->ctx, v->greet, res.samples / (MEDIA_RATE / 1000));
+		return;
+	}
+	log_warn("%s: VoiceMailMain %s@%s: %s greeting not kept: %s", c->a->name, v->box,
+		 v->ctx, v->greet, err ? strerror(err) : "nothing recorded");
+	unlink(v->tmp);
+}
+
+static void options_key(struct call *c, char d)
+{
+	struct call_vmapp *v = c->vmapp;
+	const char *n[2] = {NULL, "beep"};
+
+	loop_timer_cancel(&v->tmr);
+	media_leg_stop(c->a->ml);
+	switch (d) {
+	case '1':
+		v->greet = "unavail";
+		n[0] = "vm-rec-unv";
+		break;
+	case '2':
+		v->greet = "busy";
+		n[0] = "vm-rec-busy";
+		break;
+	case '4':
+		v->greet = "temp";
+		n[0] = "vm-rec-temp";
+		break;
+	case '*':
+	case '#':
+		menu_prompt(c);
+		return;
+	default:
+		options_prompt(c);
+		return;
+	}
+	v->phase = VMP_GREET_BEEP;
+	if (!play(c, n, 2))
+		greet_rec_begin(c);
+}
+
 static void menu_key(struct call *c, char d)
 {
 	struct call_vmapp *v = c->vmapp;
@@ -443,6 +537,9 @@ static void menu_key(struct call *c, char d)
 		break;
 	case '#':
 		bye(c, "vm-goodbye", PBX_MEDIA_OK);
+		return;
+	case '0':
+		options_prompt(c);
 		return;
 	default:
 		n1[0] = "vm-sorry";
@@ -497,6 +594,13 @@ static void tmr_h(void *arg)
 			input_done(c);
 		else
 			login_failed(c);
+		break;
+	case VMP_OPTIONS:
+		menu_prompt(c);
+		break;
+	case VMP_GREET_REC:
+		greet_rec_end(c, 0);
+		options_prompt(c);
 		break;
 	case VMP_MENU:
 		/* No key: the menu again, as Asterisk repeats it; bounded by the tries. */
@@ -638,6 +742,15 @@ bool call_vm_digit(struct call *c, char d)
 		v->tries = 0;
 		menu_key(c, d);
 		break;
+	case VMP_OPTIONS:
+		options_key(c, d);
+		break;
+	case VMP_GREET_REC:
+		if (d == '#') {
+			greet_rec_end(c, 200);
+			options_prompt(c);
+		}
+		break;
 	default:
 		break;
 	}
@@ -678,19 +791,32 @@ bool call_vm_event(struct call *c, struct call_leg *leg, const struct media_even
 			v->collecting = true;
 			loop_timer_start(c->eng->loop, &v->tmr, VMM_DIGIT_MS, tmr_h, c);
 			break;
+		case VMP_OPTIONS:
+			v->collecting = true;
+			loop_timer_start(c->eng->loop, &v->tmr, VMM_DIGIT_MS, tmr_h, c);
+			break;
+		case VMP_GREET_BEEP:
+			greet_rec_begin(c);
+			break;
 		default:
 			break;
 		}
 		break;
 	case MEDIA_EV_SILENCE:
-		if (v->phase == VMP_RECORD) {
+		if (v->phase == VMP_GREET_REC) {
+			greet_rec_end(c, vm_general(c->eng->vm)->maxsilence * 1000);
+			options_prompt(c);
+		} else if (v->phase == VMP_RECORD) {
 			const struct vm_general *g = vm_general(c->eng->vm);
 
 			bye(c, "vm-goodbye", rec_end(c, g->maxsilence * 1000));
 		}
 		break;
 	case MEDIA_EV_REC_ERROR:
-		if (v->phase == VMP_RECORD) {
+		if (v->phase == VMP_GREET_REC) {
+			greet_rec_end(c, 0);
+			options_prompt(c);
+		} else if (v->phase == VMP_RECORD) {
 			rec_end(c, 0);
 			bye(c, "vm-goodbye", PBX_MEDIA_FAILED);
 		}
@@ -709,6 +835,9 @@ void call_vm_hangup(struct call *c)
 		return;
 	loop_timer_cancel(&v->tmr);
 	heard_to_old(c);
+	/* A greeting cut by the hang-up is kept, as a message is. */
+	if (v->phase == VMP_GREET_REC && c->a && c->a->ml)
+		greet_rec_end(c, 0);
 	/* A caller who hangs up while recording has left the message (Asterisk keeps it). */
 	if (v->phase == VMP_RECORD && c->a && c->a->ml) {
 		enum pbx_media_status st = rec_end(c, 0);
@@ -751,6 +880,11 @@ const char *call_vm_state(const struct call *c)
 		return "playing a message";
 	case VMP_BYE:
 		return "goodbye";
+	case VMP_OPTIONS:
+		return "mailbox options";
+	case VMP_GREET_BEEP:
+	case VMP_GREET_REC:
+		return "recording a greeting";
 	case VMP_IDLE:
 		break;
 	}

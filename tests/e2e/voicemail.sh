@@ -8,7 +8,8 @@
 # through *97 with RFC 4733 digits logs in (password), 1 plays the message back (1 kHz heard) and
 # 7 deletes it; `voicemail delete` deletes a second one; message waiting: phone 803 (mailbox=801) gets a NOTIFY after it
 # registers, a SIPp phone SUBSCRIBEd to message-summary follows every change until it
-# unsubscribes, peer 802 (fixed, mailbox=801@default) gets them unsolicited. `mikakad -t` reports
+# unsubscribes, peer 802 (fixed, mailbox=801@default) gets them unsolicited; VoiceMailMain's
+# options record the unavailable greeting that the next caller hears. `mikakad -t` reports
 # voicemail.conf errors with file:line.
 . "$(dirname "$0")/lib.sh"
 
@@ -201,6 +202,20 @@ check "mwi-unsubscribed" grep -q "^0 message-summary subscriptions" <<<"$out"
 wait_ok "mwi-unsolicited-peer" "$PEER" peer
 check "mwi-unsolicited-sequence" test "$(tr '\n' ' ' <"$WORK/peer-notify.txt")" = "1/0 2/0 1/0 0/1 0/0 "
 cat "$WORK/peer-notify.txt" | sed 's/^/  peer: /'
+
+# 8. Mailbox options: *97, 1234#, 0, 1 (record the unavailable greeting), then the caller's 1 kHz
+# until the hang-up: unavail.wav holds it, and the next VoiceMail caller hears it (1 kHz)
+# instead of the default greeting (500 Hz vm-isunavail).
+call '*97' 6000
+timeout 10 "$RTPTONE" 127.0.9.61:40420 "$PHONE_SIDE" ev:1234#01 2000 >"$WORK/g1.out" 2>&1
+timeout 10 "$RTPTONE" 127.0.9.61:40420 "$PHONE_SIDE" tone 3500 >"$WORK/g2.out" 2>&1
+wait "$PHONE"
+check "greeting-recorded" wait_log "VoiceMailMain 801@default: unavail greeting recorded"
+check "greeting-file-1khz" "$WAVTONE" "$BOX/unavail.wav" 1000 1500
+call 800 4000
+rt v3.out "$WORK/v3.wav" silence 3500
+wait "$PHONE"
+check "greeting-played-to-caller" "$WAVTONE" "$WORK/v3.wav" 1000 1500
 
 out=$(cli core show channels)
 check "no-leaked-channel" grep -q "^0 active channels" <<<"$out"
