@@ -140,11 +140,8 @@ static void media_ev_h(struct media_leg *ml, const struct media_event *ev, void 
 			 ev->inband ? "in-band" : "RFC 4733");
 		/* The caller's digits go to the dialplan while no callee is bridged. */
 		if (leg->call && leg == leg->call->a && !leg->call->b &&
-		    leg->call->state == CALL_ROUTING)
-		{
-			if (!call_vm_digit(leg->call, ev->digit))
-				call_lm_digit(leg->call, ev->digit); /* may end the call */
-		}
+		    leg->call->state == CALL_ROUTING && !call_vm_digit(leg->call, ev->digit))
+			call_lm_digit(leg->call, ev->digit); /* may end the call */
 		break;
 	case MEDIA_EV_LATCHED:
 		log_debug("%s: media from %s", leg->name, sa_fmt(&ev->addr, a, sizeof(a)));

@@ -13,10 +13,10 @@
 
 #define LOG_MODULE "call"
 
-#define VMM_TRIES	3     /* login attempts, as Asterisk */
-#define VMM_DIGIT_MS	5000  /* wait for a menu key / a digit of the box or password */
-#define VMM_INPUT_MAX	15
-#define VMM_HEARD_MAX	1024 /* INBOX messages whose hearing is remembered (moved to Old) */
+#define VMM_TRIES     3	   /* login attempts, as Asterisk */
+#define VMM_DIGIT_MS  5000 /* wait for a menu key / a digit of the box or password */
+#define VMM_INPUT_MAX 15
+#define VMM_HEARD_MAX 1024 /* INBOX messages whose hearing is remembered (moved to Old) */
 
 enum vmp {
 	VMP_IDLE,
@@ -25,11 +25,11 @@ enum vmp {
 	VMP_RECORD,
 	VMP_BYE, /* a last prompt, then the application ends */
 	/* VoiceMailMain */
-	VMP_ASK_BOX,  /* prompt vm-login, collect the box ending with '#' */
-	VMP_ASK_PASS, /* prompt vm-password */
-	VMP_MENU,     /* prompt the menu, wait for a key */
-	VMP_LISTEN,   /* playing a message; keys act at once */
-	VMP_OPTIONS,  /* mailbox options (0): which greeting to record */
+	VMP_ASK_BOX,	/* prompt vm-login, collect the box ending with '#' */
+	VMP_ASK_PASS,	/* prompt vm-password */
+	VMP_MENU,	/* prompt the menu, wait for a key */
+	VMP_LISTEN,	/* playing a message; keys act at once */
+	VMP_OPTIONS,	/* mailbox options (0): which greeting to record */
 	VMP_GREET_BEEP, /* "record your greeting after the tone", the beep */
 	VMP_GREET_REC,	/* recording a greeting */
 };
@@ -67,7 +67,7 @@ static void heard_set(struct call_vmapp *v, unsigned i, bool on)
 	if (on)
 		v->heard[i / 8] |= (uint8_t)(1u << (i % 8));
 	else
-		v->heard[i / 8] &= (uint8_t)~(1u << (i % 8));
+		v->heard[i / 8] &= (uint8_t) ~(1u << (i % 8));
 }
 
 /* INBOX message i left the folder: the later ones were renumbered down by one. */
@@ -109,8 +109,8 @@ static struct media_sound *snd(const struct call *c, const char *name)
 	struct media_sound *s = NULL;
 	int err;
 
-	err = media_sound_find(path, sizeof(path), sounds_dir(c), lang && *lang ? lang : "en",
-			       name);
+	err =
+	    media_sound_find(path, sizeof(path), sounds_dir(c), lang && *lang ? lang : "en", name);
 	if (!err)
 		err = media_sound_load(&s, path);
 	if (err) {
@@ -272,8 +272,8 @@ static void greeting_start(struct call *c)
 	 * "The person at extension 8-0-1 is unavailable / on the phone". */
 	if ((!vm_greeting_path(c->eng->vm, v->b, "temp", path, sizeof(path)) &&
 	     !access(path, R_OK) && !media_sound_load(&s[k], path)) ||
-	    (!vm_greeting_path(c->eng->vm, v->b, kind, path, sizeof(path)) &&
-	     !access(path, R_OK) && !media_sound_load(&s[k], path))) {
+	    (!vm_greeting_path(c->eng->vm, v->b, kind, path, sizeof(path)) && !access(path, R_OK) &&
+	     !media_sound_load(&s[k], path))) {
 		k++;
 	} else {
 		if ((s[k] = snd(c, "vm-theperson")))
@@ -339,8 +339,7 @@ static void login_failed(struct call *c)
 		play(c, n, 1);
 	}
 	v->b = NULL;
-	collect(c, v->box[0] && (v->opts & PBX_VM_OPT_s) ? VMP_ASK_PASS : VMP_ASK_BOX,
-		"vm-login");
+	collect(c, v->box[0] && (v->opts & PBX_VM_OPT_s) ? VMP_ASK_PASS : VMP_ASK_BOX, "vm-login");
 }
 
 /* "You have N new messages" shortened to the digits, then the menu keys. */
@@ -448,8 +447,8 @@ static void greet_rec_end(struct call *c, uint32_t trim_ms)
 			 v->box, v->ctx, v->greet, res.samples / (MEDIA_RATE / 1000));
 		return;
 	}
-	log_warn("%s: VoiceMailMain %s@%s: %s greeting not kept: %s", c->a->name, v->box,
-		 v->ctx, v->greet, err ? strerror(err) : "nothing recorded");
+	log_warn("%s: VoiceMailMain %s@%s: %s greeting not kept: %s", c->a->name, v->box, v->ctx,
+		 v->greet, err ? strerror(err) : "nothing recorded");
 	unlink(v->tmp);
 }
 

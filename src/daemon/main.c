@@ -618,8 +618,8 @@ static int vm_setup(struct daemon *d)
 	err = vm_ctl_register(d->ctl, d->vm);
 	/* message waiting: SUBSCRIBEs authenticated as calls are; NOTIFYs at every change */
 	if (!err)
-		err = mwi_alloc(&d->mwi, d->loop, server_stack(d->server), d->reg, d->vm,
-				mwi_auth, d->calls);
+		err = mwi_alloc(&d->mwi, d->loop, server_stack(d->server), d->reg, d->vm, mwi_auth,
+				d->calls);
 	if (!err) {
 		mwi_set_peers(d->mwi, d->cfg->peers);
 		vm_set_change_handler(d->vm, mwi_box_changed, d->mwi);
@@ -628,8 +628,8 @@ static int vm_setup(struct daemon *d)
 	}
 	if (!err) {
 		const struct ctl_cmd cmd = {"voicemail show subscriptions",
-					    "message-summary subscriptions (RFC 3842)", cmd_mwi_show,
-					    d->mwi};
+					    "message-summary subscriptions (RFC 3842)",
+					    cmd_mwi_show, d->mwi};
 		err = ctl_register(d->ctl, &cmd);
 	}
 	return err;

@@ -22,7 +22,7 @@ struct mwi_sub {
 	char peer[64];
 	char callid[256];
 	char their_tag[128], our_tag[24];
-	char target[512]; /* the subscriber's Contact URI: the NOTIFY's Request-URI */
+	char target[512];    /* the subscriber's Contact URI: the NOTIFY's Request-URI */
 	char their_uri[512]; /* their From URI (our To) */
 	char our_uri[512];   /* the SUBSCRIBE's To URI (our From) */
 	uint32_t cseq;
@@ -82,7 +82,8 @@ int mwi_mailbox_foreach(const char *mailbox, mwi_box_h *each, void *arg)
 				snprintf(ctx, sizeof(ctx), "%.*s", (int)(p + n - c), c);
 			else
 				snprintf(ctx, sizeof(ctx), "default");
-			for (char *e = ctx + strlen(ctx); e > ctx && (e[-1] == ' ' || e[-1] == '\t');)
+			for (char *e = ctx + strlen(ctx);
+			     e > ctx && (e[-1] == ' ' || e[-1] == '\t');)
 				*--e = '\0';
 			r = each(box, ctx, arg);
 			if (r)
@@ -235,7 +236,8 @@ static void sub_notify(struct mwi_sub *s)
 	if (s->terminated)
 		snprintf(state, sizeof(state), "terminated;reason=timeout");
 	else
-		snprintf(state, sizeof(state), "active;expires=%u", (unsigned)((left + 999) / 1000));
+		snprintf(state, sizeof(state), "active;expires=%u",
+			 (unsigned)((left + 999) / 1000));
 	memset(&ns, 0, sizeof(ns));
 	ns.ruri = s->target;
 	ns.from = from;
@@ -267,8 +269,8 @@ static void sub_expire_h(void *arg)
 static struct mwi_sub *sub_find(struct mwi *m, const struct sip_msg *msg)
 {
 	for (struct mwi_sub *s = m->subs; s; s = s->next)
-		if (pl_eq_str(&msg->call_id, s->callid) && pl_eq_str(&msg->from.tag, s->their_tag) &&
-		    pl_eq_str(&msg->to.tag, s->our_tag))
+		if (pl_eq_str(&msg->call_id, s->callid) &&
+		    pl_eq_str(&msg->from.tag, s->their_tag) && pl_eq_str(&msg->to.tag, s->our_tag))
 			return s;
 	return NULL;
 }
@@ -367,7 +369,8 @@ bool mwi_handle_subscribe(struct sip_strans *st, const struct sip_msg *msg, void
 				s->ct = NULL;
 			}
 		} else {
-			loop_timer_start(m->loop, &s->tmr, (uint64_t)expires * 1000, sub_expire_h, s);
+			loop_timer_start(m->loop, &s->tmr, (uint64_t)expires * 1000, sub_expire_h,
+					 s);
 		}
 		sub_notify(s);
 		return true;

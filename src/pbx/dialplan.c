@@ -1811,7 +1811,7 @@ static void check_media_app(struct check *ck, const struct dp_prio *p)
 			ck_diag(ck, CONF_ERROR, p, "VoiceMail: needs a mailbox: BOX[@CONTEXT]");
 		else if (strchr(a0, '&'))
 			ck_diag(ck, CONF_WARNING, p,
-				"VoiceMail: several mailboxes are not supported; the first is used");
+				"VoiceMail: several mailboxes: only the first is used");
 		lit_arg(a, 1, a1, sizeof(a1));
 		check_letters(ck, p, app, a1, "ubs");
 		break;

@@ -397,9 +397,9 @@ int store_vm_put(struct store *st, const struct store_vm_msg *m, store_done_h *d
 		rc = rc ? rc : sqlite3_bind_int64(stmt, 4, m->msgnum);
 		rc = rc ? rc : sqlite3_bind_int64(stmt, 5, m->origtime);
 		rc = rc ? rc : sqlite3_bind_int64(stmt, 6, m->duration);
-		rc = rc ? rc
-			: m->callerid ? sqlite3_bind_text(stmt, 7, m->callerid, -1, SQLITE_STATIC)
-				      : sqlite3_bind_null(stmt, 7);
+		rc = rc		   ? rc
+		     : m->callerid ? sqlite3_bind_text(stmt, 7, m->callerid, -1, SQLITE_STATIC)
+				   : sqlite3_bind_null(stmt, 7);
 		store_bind_failed(st, rc);
 	}
 	store_write_end(st, rc ? NULL : stmt, done, arg);
@@ -426,8 +426,7 @@ int store_vm_clear(struct store *st, const char *context, const char *mailbox, s
 	return 0;
 }
 
-long store_vm_count(struct store *st, const char *context, const char *mailbox,
-		    const char *folder)
+long store_vm_count(struct store *st, const char *context, const char *mailbox, const char *folder)
 {
 	sqlite3_stmt *stmt;
 	long n = -1;

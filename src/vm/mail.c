@@ -18,9 +18,9 @@
 
 #define LOG_MODULE "vm"
 
-#define MAIL_MAX	  (64u << 20) /* refuse to build mails beyond this (a 300 s WAV is 6 MB) */
-#define MAIL_TIMEOUT_MS	  60000
-#define MAIL_POLL_MS	  100
+#define MAIL_MAX	(64u << 20) /* refuse to build mails beyond this (a 300 s WAV is 6 MB) */
+#define MAIL_TIMEOUT_MS 60000
+#define MAIL_POLL_MS	100
 
 int vm_mail_subst(struct mbuf *out, const char *tmpl, const struct vm_mailvars *v)
 {
@@ -211,19 +211,19 @@ int vm_mail_build(struct mbuf *out, const struct vm_general *g, const struct vm_
 				"This is a multi-part message in MIME format.\r\n\r\n"
 				"--%s\r\nContent-Type: text/plain; charset=UTF-8\r\n"
 				"Content-Transfer-Encoding: 8bit\r\n\r\n",
-				date, from, g->serveremail, b->fullname, b->email, subj, bnd,
-				bnd);
+				date, from, g->serveremail, b->fullname, b->email, subj, bnd, bnd);
 	strftime(date, sizeof(date), "%A, %B %d, %Y at %r", &tm);
 	if (!err && g->emailbody && *g->emailbody)
 		err = vm_mail_subst(out, g->emailbody, &v);
 	else if (!err)
-		err = mbuf_printf(out,
-				  "Dear %s:\n\n\tjust wanted to let you know you were just left a "
-				  "%u:%02u long message (number %u)\nin mailbox %s from %s, on %s "
-				  "so you might\nwant to check it when you get a chance.  Thanks!\n\n"
-				  "\t\t\t\t--Asterisk\n",
-				  b->fullname, info->duration / 60, info->duration % 60, msgnum + 1,
-				  b->box, v.callerid, date);
+		err =
+		    mbuf_printf(out,
+				"Dear %s:\n\n\tjust wanted to let you know you were just left a "
+				"%u:%02u long message (number %u)\nin mailbox %s from %s, on %s "
+				"so you might\nwant to check it when you get a chance.  Thanks!\n\n"
+				"\t\t\t\t--Asterisk\n",
+				b->fullname, info->duration / 60, info->duration % 60, msgnum + 1,
+				b->box, v.callerid, date);
 	if (!err)
 		err = mbuf_write_str(out, "\r\n\r\n");
 	if (!err && wav) {
@@ -232,12 +232,13 @@ int vm_mail_build(struct mbuf *out, const struct vm_general *g, const struct vm_
 
 		err = read_file(wav, &data, &len);
 		if (!err)
-			err = mbuf_printf(out,
-					  "--%s\r\nContent-Type: audio/x-wav; name=\"msg%04u.wav\"\r\n"
-					  "Content-Transfer-Encoding: base64\r\n"
-					  "Content-Disposition: attachment; filename=\"msg%04u.wav\"\r\n"
-					  "\r\n",
-					  bnd, msgnum, msgnum);
+			err = mbuf_printf(
+			    out,
+			    "--%s\r\nContent-Type: audio/x-wav; name=\"msg%04u.wav\"\r\n"
+			    "Content-Transfer-Encoding: base64\r\n"
+			    "Content-Disposition: attachment; filename=\"msg%04u.wav\"\r\n"
+			    "\r\n",
+			    bnd, msgnum, msgnum);
 		if (!err)
 			err = base64_lines(out, data, len);
 		if (!err)

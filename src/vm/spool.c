@@ -18,7 +18,8 @@
 
 #define LOG_MODULE "vm"
 
-static int pathf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int pathf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int pathf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
@@ -140,8 +141,8 @@ static int write_txt(const char *path, const struct vm_box *b, const struct vm_m
 		";\n; Message Information file\n;\n[message]\norigmailbox=%s\ncontext=%s\n"
 		"macrocontext=\nexten=%s\nrdnis=unknown\npriority=%u\ncallerchan=%s\n"
 		"callerid=%s\norigdate=%s\norigtime=%lld\ncategory=\nflag=\nduration=%u\n",
-		in->origmailbox[0] ? in->origmailbox : b->box, in->context, in->exten,
-		in->priority, in->callerchan, in->callerid[0] ? in->callerid : "Unknown", date,
+		in->origmailbox[0] ? in->origmailbox : b->box, in->context, in->exten, in->priority,
+		in->callerchan, in->callerid[0] ? in->callerid : "Unknown", date,
 		(long long)in->origtime, in->duration);
 	if (fflush(f) != 0 || ferror(f))
 		err = errno ? errno : EIO;
@@ -241,8 +242,8 @@ void vm_set_store(struct vm *vm, struct store *st)
 }
 
 /* Renames msg `from` (wav and txt) to `to` in folder directories. */
-static int msg_rename(const struct vm *vm, const struct vm_box *b, enum vm_folder ff,
-		      unsigned from, enum vm_folder tf, unsigned to)
+static int msg_rename(const struct vm *vm, const struct vm_box *b, enum vm_folder ff, unsigned from,
+		      enum vm_folder tf, unsigned to)
 {
 	static const char *const exts[] = {"wav", "txt"};
 

@@ -96,7 +96,7 @@ struct vm_msginfo {
 	char context[64]; /* the dialplan context the call was in */
 	char exten[64];
 	unsigned priority;
-	int64_t origtime; /* Unix seconds */
+	int64_t origtime;  /* Unix seconds */
 	unsigned duration; /* seconds */
 	char origmailbox[64];
 };

@@ -215,8 +215,7 @@ static int box_add(struct vm *vm, const char *ctx, const struct conf_var *v,
 	return 0;
 }
 
-int vm_load(struct vm **vp, const struct conf *conf, const char *statedir,
-	    struct conf_diags *diags)
+int vm_load(struct vm **vp, const struct conf *conf, const char *statedir, struct conf_diags *diags)
 {
 	struct vm *vm;
 	char spool[PATH_MAX];

@@ -81,8 +81,8 @@ static int cmd_delete(struct mbuf *out, int argc, char **argv, void *arg)
 			mbuf_printf(out, "No %s message %lu in %s@%s\n", vm_folder_name(f), num,
 				    b->box, b->context);
 		else if (!err)
-			mbuf_printf(out, "Deleted %s message %lu of %s@%s.\n", vm_folder_name(f), num,
-				    b->box, b->context);
+			mbuf_printf(out, "Deleted %s message %lu of %s@%s.\n", vm_folder_name(f),
+				    num, b->box, b->context);
 	}
 	if (err && err != ENOENT)
 		mbuf_printf(out, "Delete failed: %s\n", strerror(err));
@@ -95,8 +95,8 @@ int vm_ctl_register(struct ctl *ctl, struct vm *vm)
 	    {"voicemail show users",
 	     "voicemail show users [for CONTEXT]: the mailboxes and their new messages", cmd_users,
 	     vm},
-	    {"voicemail show messages", "voicemail show messages BOX[@CONTEXT]: a mailbox's messages",
-	     cmd_messages, vm},
+	    {"voicemail show messages",
+	     "voicemail show messages BOX[@CONTEXT]: a mailbox's messages", cmd_messages, vm},
 	    {"voicemail delete",
 	     "voicemail delete BOX[@CONTEXT] INBOX|Old MSGNUM|all: delete messages (the rest are "
 	     "renumbered; phones are notified)",

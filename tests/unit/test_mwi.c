@@ -1,5 +1,6 @@
 /* test_mwi: the mailbox= value's parsing (lists, contexts, blanks) that decides which peers get
- * unsolicited message-waiting NOTIFYs. The SUBSCRIBE/NOTIFY exchange is in tests/e2e/voicemail.sh. */
+ * unsolicited message-waiting NOTIFYs. The SUBSCRIBE/NOTIFY exchange is in tests/e2e/voicemail.sh.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

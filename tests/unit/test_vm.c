@@ -100,12 +100,16 @@ static void test_conf_errors(void **state)
 	    {"[general]\n\nmaxsecs=abc\n", "voicemail.conf:3: error: [general] maxsecs", true},
 	    {"[general]\nattach=maybe\n", "voicemail.conf:2: error", true},
 	    {"[general]\nspooldir=rel/dir\n", "voicemail.conf:2: error: [general] spooldir", true},
-	    {"[default]\n801 => 1\n801 => 2\n", "voicemail.conf:3: error: [default] mailbox 801 is defined twice", true},
+	    {"[default]\n801 => 1\n801 => 2\n",
+	     "voicemail.conf:3: error: [default] mailbox 801 is defined twice", true},
 	    {"[default]\n8/01 => 1\n", "voicemail.conf:2: error: [default] '8/01'", true},
-	    {"[general]\nfoo=1\n", "voicemail.conf:2: warning: [general] foo is not implemented", false},
+	    {"[general]\nfoo=1\n", "voicemail.conf:2: warning: [general] foo is not implemented",
+	     false},
 	    {"[general]\nformat=gsm\n", "voicemail.conf:2: warning: [general] format=gsm", false},
-	    {"[default]\n801 => ,Nobody\n", "voicemail.conf:2: warning: [default] mailbox 801 has no password", false},
-	    {"[default]\n801 => 1,N,,,color=red\n", "voicemail.conf:2: warning: [default] mailbox 801: option color", false},
+	    {"[default]\n801 => ,Nobody\n",
+	     "voicemail.conf:2: warning: [default] mailbox 801 has no password", false},
+	    {"[default]\n801 => 1,N,,,color=red\n",
+	     "voicemail.conf:2: warning: [default] mailbox 801: option color", false},
 	};
 
 	(void)state;
@@ -168,9 +172,8 @@ static int fx_setup(void **state)
 
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_vm.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
-	assert_int_equal(load(&fx->vm, "[general]\nmaxmsg=3\n[default]\n801 => 1234,Taro\n", &d,
-			      fx->dir),
-			 0);
+	assert_int_equal(
+	    load(&fx->vm, "[general]\nmaxmsg=3\n[default]\n801 => 1234,Taro\n", &d, fx->dir), 0);
 	conf_diags_reset(&d);
 	snprintf(db, sizeof(db), "%s/mikaka.db", fx->dir);
 	assert_int_equal(store_open(&fx->st, NULL, db), 0);
