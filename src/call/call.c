@@ -381,10 +381,16 @@ int call_caller_ident(const struct sip_msg *msg, struct call_ident *id)
 
 void call_notify(struct call *c, unsigned type)
 {
+	call_notify_duration(c, type, 0);
+}
+
+void call_notify_duration(struct call *c, unsigned type, unsigned duration)
+{
 	struct notify_event ev = {0};
 	char uid[48];
 
-	if (!c->eng->notify || !c->from_line)
+	/* Calls from the line are the household's business; a message left is, whoever left it. */
+	if (!c->eng->notify || (!c->from_line && type != NOTIFY_VOICEMAIL))
 		return;
 	snprintf(uid, sizeof(uid), "%lld.%llu", (long long)(c->start_ms / 1000),
 		 (unsigned long long)c->id);
@@ -398,6 +404,7 @@ void call_notify(struct call *c, unsigned type)
 			? c->screen
 			: screen_reason_name((enum screen_reason)c->reason);
 	ev.called = c->called;
+	ev.duration = duration;
 	notify_send(c->eng->notify, &ev);
 }
 

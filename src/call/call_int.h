@@ -290,6 +290,8 @@ void call_lm_hold(struct call_leg *held, bool on);
 
 /* screening (call.c): a notification for call c. */
 void call_notify(struct call *c, unsigned type);
+/* The same with the seconds of a voicemail message (NOTIFY_VOICEMAIL). */
+void call_notify_duration(struct call *c, unsigned type, unsigned duration);
 /* announce.c: plays the sounds names[0..n-1] (in each [screening] language) to the caller, as
  * early media (183) or after answering (200), then ends the call (the refusal code or BYE).
  * false when nothing can be played (no relay, no sound found): the caller does the rest. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "call_int.h"
+#include "notify.h"
 #include "vm.h"
 
 #define LOG_MODULE "call"
@@ -257,6 +258,8 @@ static enum pbx_media_status rec_end(struct call *c, uint32_t trim_ms)
 			 strerror(err));
 		return PBX_MEDIA_FAILED;
 	}
+	/* [notify] events = voicemail: a message was left (for a caller from the line). */
+	call_notify_duration(c, NOTIFY_VOICEMAIL, (unsigned)secs);
 	return PBX_MEDIA_OK;
 }
 

@@ -31,9 +31,13 @@ mkdir -p "$SOUNDS/en/digits" "$SPOOL"
 # Short prompts: the greeting (vm-theperson 8 0 1 vm-isunavail) and the beep.
 "$WAVGEN" "$SOUNDS/en/vm-isunavail.wav" 500 300
 "$WAVGEN" "$SOUNDS/en/beep.wav" 1000 200
+# [notify]: the voicemail event (with the message's seconds) goes to a webhook on 127.0.9.65.
 cat >"$CONF/mikaka.conf" <<EOT
 [directories]
 astdatadir=$DATA
+[notify]
+url = http://127.0.9.65:8080/hook
+events = voicemail
 EOT
 cat >"$WORK/mail.sh" <<EOT
 #!/bin/sh
@@ -102,6 +106,9 @@ BOX=$SPOOL/default/801
 # 0/0 (VoiceMailMain delete).
 STMO=90 SM=5 sipp_bg peer mwi-peer-uas.xml 127.0.9.63 5293 -key out peer-notify.txt; PEER=$BG
 
+timeout -k 5 600 python3 "$E2E/notify-recv.py" 127.0.9.65 8080 "$WORK/hook.txt" ok >"$WORK/hook.log" 2>&1 &
+PIDS+=($!)
+
 # 1. A caller leaves a message: greeting, beep, ~6 s of 1 kHz, hang-up (the message is kept).
 call 800 7500
 (sleep 3; cli core show channels verbose >"$WORK/chan800.txt" 2>&1) &
@@ -123,6 +130,9 @@ done
 dur=$(sed -n 's/^duration=//p' "$BOX/INBOX/msg0000.txt")
 check "vm-txt-duration-matches" awk -v d="${dur:-0}" -v l="${len:-0}" 'BEGIN { exit !(d >= l - 1 && d <= l + 1) }'
 check "vm-vmstatus-h" wait_log "VMH VMSTATUS=SUCCESS"
+for _ in $(seq 50); do grep -q '"event":"voicemail"' "$WORK/hook.txt" 2>/dev/null && break; sleep 0.1; done
+check "notify-voicemail" grep -q '"event":"voicemail".*"number":"801"' "$WORK/hook.txt"
+check "notify-voicemail-duration" grep -Eq '"event":"voicemail".*"duration":"?[5-8]"?[,}]' "$WORK/hook.txt"
 rows=$(sqlite3 "$WORK/mikaka.db" "SELECT count(*) FROM vm_msg WHERE context='default' AND mailbox='801' AND folder='INBOX' AND msgnum=0" 2>&1)
 check "vm-index-row" test "$rows" = 1
 
