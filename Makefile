@@ -110,6 +110,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The TLS load tool is a client: it links OpenSSL directly (the daemon dlopens it).
+$(BUILD)/bench/bench_tls: LDLIBS += $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+
 tools: $(TOOL_BINS)
 
 deps:

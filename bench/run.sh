@@ -321,6 +321,17 @@ reg_mk=$(reg_value reg_mk_per_sec)
 reg_kam=$(reg_value reg_kam_per_sec)
 reg_bytes=$(reg_value reg_mk_bytes_per_contact)
 
+# ---- SIP over TLS: handshakes/s, registrations/s over 1,000 connections, memory per connection ----
+tls_out=$(BUILD=$BUILD KAM_BIN=$KAM_BIN KAM_CHILDREN=$KAM_CHILDREN timeout 300 bench/tls.sh)
+tls_value() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; f = 1; exit } END { if (!f) print "n/a" }' <<<"$tls_out"; }
+tls_hs_mk=$(tls_value tls_mk_hs_per_sec)
+tls_hs_kam=$(tls_value tls_kam_hs_per_sec)
+tls_reg_mk=$(tls_value tls_mk_regs_per_sec)
+tls_reg_kam=$(tls_value tls_kam_regs_per_sec)
+tls_conns=$(tls_value tls_mk_conns)
+tls_bytes_mk=$(tls_value tls_mk_bytes_per_conn)
+tls_bytes_kam=$(tls_value tls_kam_bytes_per_conn)
+
 # ---- calls: carrier -> server -> phone, mikakad (B2BUA + relay) and Kamailio (proxy) ----
 # Its progress lines ("calls: ...") go to stderr like ours; knobs CALLS_* pass through.
 calls_out=$(BUILD=$BUILD KAM_BIN=$KAM_BIN KAM_CHILDREN=$KAM_CHILDREN timeout 600 bench/calls.sh)
@@ -372,6 +383,11 @@ if [ "$reg_mk" != n/a ] && [ "$reg_kam" != n/a ] && [ "${reg_kam:-0}" -gt 0 ]; t
 fi
 row "registrations/s (digest, 10,000 users)" "$(num "$reg_mk")" "$(num "$reg_kam")" \
 	">= 1.5 x peer" "$reg_verdict (ratio $reg_ratio)"
+row "TLS registrations/s ($(num "$tls_conns") conns)" "$(num "$tls_reg_mk")" "$(num "$tls_reg_kam")" \
+	">= peer" "$(verdict "$tls_reg_mk" ">=" "${tls_reg_kam/n\/a/0}")"
+row "TLS handshakes/s" "$(num "$tls_hs_mk")" "$(num "$tls_hs_kam")" "-" "-"
+row "memory per idle TLS conn (bytes)" "$(num "$tls_bytes_mk")" "$(num "$tls_bytes_kam") (PSS)" \
+	"<= 49,152" "$(verdict "$tls_bytes_mk" "<=" 49152)"
 row "memory per registered contact (bytes)" "$reg_bytes" "n/a" "<= 1,024" "$(verdict "$reg_bytes" "<=" 1024)"
 row "dialplan lookup, 10,000 exts (ns)" "$(num "$dp_ns")" "n/a" "<= 2,000" "$(verdict "$dp_ns" "<=" 2000)"
 row "screening decision, 100,000 blocked (ns)" "$(num "$screen_ns")" "n/a" "<= 2,000" "$(verdict "$screen_ns" "<=" 2000)"
@@ -408,6 +424,9 @@ echo "OPTIONS: SIPp x$NSIPP over UDP on loopback, $CONC outstanding each, $TX pe
 [ -n "$mk_after" ] && echo "  mikakad RSS right after its last run: $mk_after"
 echo "Registrations: mikakad $(reg_value reg_mk_detail), each committed to SQLite before its 200;" \
 	"Kamailio $(reg_value reg_kam_detail), contacts in memory only (usrloc db_mode 0)."
+echo "TLS (bench/tls.sh, bench_tls): mikakad $(tls_value tls_mk_detail); Kamailio (tls module)" \
+	"$(tls_value tls_kam_detail). Memory per idle connection: mikakad RssAnon growth, Kamailio PSS" \
+	"growth summed over its processes."
 echo "Calls: SIPp carrier -> server -> SIPp phone, INVITE/100/180/200/ACK," \
 	"${CALLS_HOLD_MS:-100} ms, BYE/200; highest rate with < 0.1 % failed calls in" \
 	"${CALLS_SECS:-4} s steps; CPU of the server's processes per completed call at that rate."

@@ -21,8 +21,9 @@ SOUND_PKGS=(asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
 CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
 	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser openssl tcpdump
 	curl prometheus chromium chromium-driver python3-selenium)
-# Benchmarks: Kamailio is the peer measured in the same run.
-BENCH_PKGS=(kamailio sip-tester procps rtpengine-daemon)
+# Benchmarks: Kamailio is the peer measured in the same run (its tls module for the TLS rows;
+# openssl makes its certificate).
+BENCH_PKGS=(kamailio kamailio-tls-modules sip-tester procps rtpengine-daemon openssl)
 
 mode=${1:-run}
 if [ "$mode" = list ]; then
