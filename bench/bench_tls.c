@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,8 @@ int main(int argc, char **argv)
 	}
 	if (!o_n || !o_conc)
 		usage();
+	/* A connection the server closed fails its write; it must not end the run. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Raise the soft open-file limit as far as the hard one allows. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
