@@ -178,6 +178,10 @@ if [ -x "$KAM_BIN" ] && [ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ]
 	if kam_start; then
 		sleep 1
 		run kam "$KAM_ADDR" "$(family "$kam_pid")"
+		if ! kill -0 "$kam_pid" 2>/dev/null || [ "$(val kam tls_conns)" != "$CONNS" ]; then
+			say "kamailio: not all connections made, or it exited; its log:"
+			tail -n 20 "$WORK/kam/log" >&2
+		fi
 		stop_pid "$kam_pid"
 	fi
 else
