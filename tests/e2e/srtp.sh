@@ -12,10 +12,10 @@
 #  2. 801 over TLS offering plain RTP (no mediaenc): 488, the call never rings 802.
 #  3. 803 (encryption=yes) over UDP offering SRTP: 488 (SDES keys only over TLS).
 #  4. No a=crypto key and no "inline:" ever appears in the daemon's log (run with -v).
-#  5. One peer, two devices: 804 registered by SIPp over UDP and by baresip over TLS; `sip show
-#     peer 804` lists both bindings (transport, address, user agent, expiry), `sip show peers`
-#     says TLS,UDP; a call to 804 rings both, baresip answers, SIPp gets CANCEL with
-#     Reason: SIP;cause=200;text="Call completed elsewhere".
+#  5. One peer, three devices: 804 registered by two SIPp phones over UDP (two contacts) and by
+#     baresip over TLS; `sip show peer 804` lists the bindings (transport, address, user agent,
+#     expiry), `sip show peers` says TLS,UDP; a call to 804 rings all three, baresip answers,
+#     both SIPp phones get CANCEL with Reason: SIP;cause=200;text="Call completed elsewhere".
 #  6. transport= as in Asterisk: 801 (transport=tls) registering over UDP with the right
 #     password gets 401 then 403; calling over UDP gets 403.
 # The daemon survives it all with no sanitizer report.
@@ -287,21 +287,24 @@ check "trace-has-keys" test "$(wc -w <<<"$keys")" -ge 2
 check "trace-answer-savp" grep -q "^m=audio [0-9]* RTP/SAVP" "$WORK/b801-out.log"
 check "keys-not-in-log" bash -c 'for k in $2; do grep -qF "$k" "$1" && exit 1; done; exit 0' _ "$DAEMON_LOG" "$keys"
 
-# ---- 5. two bindings of one peer over UDP and TLS ---------------------------------------------------
+# ---- 5. three bindings of one peer over UDP and TLS -------------------------------------------------
 sipp_register 804 pw804 $NET.20 5161 "$ADDR:5060"
+sipp_bg reg-804b reg-phone.xml $NET.24 5161 -inf "$WORK/804.csv" "$ADDR:5060"
+wait_ok "reg-804b" "$BG"
 B4=$WORK/b804
 bs_conf "$B4" $NET.21 700 "<sip:804@$ADDR;transport=tls>;auth_pass=pw804;regint=300;answermode=auto;audio_codecs=PCMU"
 timeout -k 5 40 baresip -f "$B4" -t 30 >"$WORK/b804.log" 2>&1 &
 B4_PID=$!
 PIDS+=("$B4_PID")
-two_bindings() { cli sip show peer 804 | grep -q "Bindings *: 2"; }
-check "804-two-bindings" wait_for 10 two_bindings
+three_bindings() { cli sip show peer 804 | grep -q "Bindings *: 3"; }
+check "804-three-bindings" wait_for 10 three_bindings
 out=$(cli sip show peer 804)
 echo "$out" | sed 's/^/# /'
 check "show-peer-binding-tls" grep -q "^    Transport  : TLS" <<<"$out"
 check "show-peer-binding-udp" grep -q "^    Transport  : UDP" <<<"$out"
 check "show-peer-binding-ua" grep -q "^    Useragent  : baresip" <<<"$out"
 check "show-peer-binding-addr" grep -q "^    Addr->IP   : $NET.20:5161" <<<"$out"
+check "show-peer-binding-addr2" grep -q "^    Addr->IP   : $NET.24:5161" <<<"$out"
 check "show-peer-binding-expiry" grep -q "^    Expires in : [1-9][0-9]* s" <<<"$out"
 check "show-peer-addr-set" bash -c '! grep -q "Addr->IP *: (Unspecified)" <<<"$1"' _ "$out"
 out=$(cli sip show peers)
@@ -309,6 +312,8 @@ echo "$out" | sed 's/^/# /'
 check "show-peers-both-transports" grep -q "^804/804 .* TLS,UDP *$" <<<"$out"
 sipp_bg fork-804 call2-phone-cancelled.xml $NET.20 5161 -s 804
 F_PID=$BG
+sipp_bg fork-804b call2-phone-cancelled.xml $NET.24 5161 -s 804
+F2_PID=$BG
 sleep 0.3
 timeout -k 5 30 baresip -f "$B2b" -t 6 -e "/dial 804" >"$WORK/b802-804.log" 2>&1 &
 C_PID=$!
@@ -316,6 +321,8 @@ PIDS+=("$C_PID")
 check "fork-tls-answers" wait_for 10 calls_up
 wait_ok "fork-udp-cancelled" "$F_PID"
 check "fork-cancel-reason" grep -q '^Reason: SIP;cause=200;text="Call completed elsewhere"' "$WORK/sipp-fork-804.msg"
+wait_ok "fork-udp2-cancelled" "$F2_PID" fork-804b
+check "fork-cancel-reason2" grep -q '^Reason: SIP;cause=200;text="Call completed elsewhere"' "$WORK/sipp-fork-804b.msg"
 check "fork-tls-rang" grep -q "answering call" "$WORK/b804.log"
 wait "$C_PID"
 check "fork-call-ends" no_channels
