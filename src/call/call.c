@@ -695,19 +695,7 @@ void call_run(struct call *c)
 		switch (act.type) {
 		case PBX_ACT_ANSWER:
 			snprintf(c->lastapp, sizeof(c->lastapp), "Answer");
-			if (c->a && c->a->st) {
-				/* No local media endpoint: with the relay our answer carries our
-				 * address (nothing is bridged); without, the offer is echoed. */
-				char *msdp = NULL;
-
-				c->answered = true;
-				c->answer_ms = call_wall_ms();
-				if (c->a->ml)
-					call_media_local_answer(c->a, &msdp);
-				call_a_reply(c->a, &c->a->st, 200, msdp ? msdp : c->a->sdp_remote);
-				free(msdp);
-				c->a->state = LEG_CONFIRMED;
-			}
+			call_answer_local(c);
 			c->rerun = true;
 			break;
 		case PBX_ACT_PROGRESS:

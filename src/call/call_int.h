@@ -283,6 +283,9 @@ const char *call_lm_state(const struct call *c);
 void call_lm_show(const struct call_leg *leg, struct mbuf *out);
 /* Music on hold of musiconhold.conf's class (NULL/"": default) out of leg, looped. */
 int call_lm_moh_start(struct call *c, struct call_leg *leg, const char *class);
+/* Answer(): 200 to the caller with our media address when the relay is on (nothing bridged
+ * yet), else the offer echoed; nothing when already answered. */
+void call_answer_local(struct call *c);
 /* Dial's m music ends (answered, or the Dial is over). */
 void call_lm_dial_moh_stop(struct call *c);
 /* The other phone put `held` on hold (on) or resumed (off): hold music to it. */

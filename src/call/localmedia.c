@@ -85,8 +85,7 @@ static struct media_sound *sound_get(const struct call *c, const char *name, con
 	return s;
 }
 
-/* Answers the caller with our media address (as Answer() does). */
-static void lm_answer(struct call *c)
+void call_answer_local(struct call *c)
 {
 	char *msdp = NULL;
 
@@ -338,7 +337,7 @@ void call_lm_start(struct call *c, const struct pbx_action *act)
 		return;
 	}
 	if (lm->m.answer)
-		lm_answer(c);
+		call_answer_local(c);
 	if (!c->a || !c->a->ml || !c->a->neg.ok) {
 		log_warn("%s: no local media on this call (relay off or not answered)",
 			 c->a ? c->a->name : "?");

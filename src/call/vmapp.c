@@ -140,21 +140,6 @@ static bool play(struct call *c, const char *const *names, size_t n)
 	return err == 0;
 }
 
-static void answer(struct call *c)
-{
-	char *msdp = NULL;
-
-	if (c->answered || !c->a || !c->a->st)
-		return;
-	c->answered = true;
-	c->answer_ms = call_wall_ms();
-	if (c->a->ml)
-		call_media_local_answer(c->a, &msdp);
-	call_a_reply(c->a, &c->a->st, 200, msdp ? msdp : c->a->sdp_remote);
-	free(msdp);
-	c->a->state = LEG_CONFIRMED;
-}
-
 /* Ends the application: reports to the channel and runs the dialplan on. */
 static void finish(struct call *c, enum pbx_media_status st)
 {
@@ -670,7 +655,7 @@ bool call_vm_start(struct call *c, const struct pbx_action *act)
 		finish(c, PBX_MEDIA_FAILED);
 		return true;
 	}
-	answer(c);
+	call_answer_local(c);
 	if (!c->a || !c->a->ml || !c->a->neg.ok) {
 		log_warn("%s: %s: no local media on this call", c->a ? c->a->name : "?",
 			 c->lastapp);
