@@ -884,6 +884,8 @@ int main(int argc, char **argv)
 		err = screen_ctl_register(d.ctl, d.screen);
 	if (!err)
 		call_eng_set_screen(d.calls, d.screen);
+	if (!err)
+		web_set_screen(d.web, d.screen);
 	/* notifications: libcurl is loaded only when [notify] exists */
 	if (!err && d.cfg->mikaka && conf_section_find(d.cfg->mikaka, "notify")) {
 		struct notify_cfg *nc = NULL;

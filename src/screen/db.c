@@ -328,6 +328,28 @@ void screen_db_pb_show(const struct screen_db *db, struct mbuf *out)
 		    numset_count(&db->pb) == 1 ? "y" : "ies");
 }
 
+static void set_foreach(const struct numset *s, screen_ent_h *h, void *arg)
+{
+	LIST_FOREACH(&s->order, le)
+	{
+		const struct numset_ent *e = le->data;
+
+		h(e->num, e->prefix, e->added, e->note ? e->note : "", arg);
+	}
+}
+
+void screen_db_block_foreach(const struct screen_db *db, screen_ent_h *h, void *arg)
+{
+	if (db)
+		set_foreach(&db->block, h, arg);
+}
+
+void screen_db_pb_foreach(const struct screen_db *db, screen_ent_h *h, void *arg)
+{
+	if (db)
+		set_foreach(&db->pb, h, arg);
+}
+
 static int import_h(const char *num, const char *name, void *arg)
 {
 	return screen_db_pb_set(arg, num, name) == ENOMEM ? ENOMEM : 0;

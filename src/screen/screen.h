@@ -131,6 +131,12 @@ int screen_db_pb_del(struct screen_db *db, const char *num);
 size_t screen_db_pb_clear(struct screen_db *db);
 size_t screen_db_pb_count(const struct screen_db *db);
 void screen_db_pb_show(const struct screen_db *db, struct mbuf *out);
+/* Every block-list entry (oldest first; num without the '*' of a prefix, note "" when none) or
+ * every phonebook entry (note: the name; added 0), for the web console's JSON. */
+typedef void(screen_ent_h)(const char *num, bool prefix, int64_t added, const char *note,
+			   void *arg);
+void screen_db_block_foreach(const struct screen_db *db, screen_ent_h *h, void *arg);
+void screen_db_pb_foreach(const struct screen_db *db, screen_ent_h *h, void *arg);
 
 /* Phonebook files: CSV (name,number per line; a header line is skipped; quotes allowed) or vCard
  * 3.0/4.0 (FN and every TEL of a card), detected from the content; UTF-8 or Shift_JIS (converted

@@ -1,5 +1,5 @@
 /* web/pages.c: the console's pages, served from the binary (no build chain, no file system): the
- * login page and the status, history and configuration pages in English and Japanese, one script
+ * login page and the status, history, block list, phonebook and configuration pages in English and Japanese, one script
  * and one style sheet. The status page takes live updates from /api/events (server-sent events);
  * the script never writes HTML from data
  * (textContent only), and nothing is inline, so the Content-Security-Policy needs no exception. */
@@ -43,11 +43,13 @@ static const char login_ja[] = HEAD(
  * one more entry in files[]), the user, the logout button. */
 #define NAV_EN(title)                                                                              \
 	"<header><h1>mikaka</h1><nav><a href=\"/\">Status</a><a href=\"/history\">History</a>"     \
+	"<a href=\"/blocklist\">Block list</a><a href=\"/phonebook\">Phonebook</a>"          \
 	"<a href=\"/config\">Configuration</a></nav><span id=\"who\"></span>"                      \
 	"<button id=\"logout\" type=\"button\">Log out</button></header>\n<main>\n<h2>" title    \
 	"</h2>\n"
 #define NAV_JA(title)                                                                              \
 	"<header><h1>mikaka</h1><nav><a href=\"/\">状態</a><a href=\"/history\">通話履歴</a>"      \
+	"<a href=\"/blocklist\">着信拒否</a><a href=\"/phonebook\">電話帳</a>"                 \
 	"<a href=\"/config\">設定</a></nav><span id=\"who\"></span>"                              \
 	"<button id=\"logout\" type=\"button\">ログアウト</button></header>\n<main>\n<h2>" title \
 	"</h2>\n"
@@ -85,7 +87,7 @@ static const char history_en[] = HEAD(
     "<button id=\"h-search\" type=\"submit\">Search</button>"
     "<a id=\"h-csv\" href=\"/api/history.csv\" download=\"mikaka-history.csv\">CSV</a></form>\n"
     "<table id=\"history\"><thead><tr><th>Start</th><th>From</th><th>To</th><th>Result</th>"
-    "<th>Duration</th></tr></thead><tbody></tbody></table>\n"
+    "<th>Duration</th><th></th></tr></thead><tbody></tbody></table>\n"
     "<p class=\"pager\"><button id=\"h-prev\" type=\"button\">&lt;</button><span id=\"h-page\">"
     "</span><button id=\"h-next\" type=\"button\">&gt;</button></p>\n" TAIL;
 
@@ -101,7 +103,7 @@ static const char history_ja[] = HEAD(
     "<button id=\"h-search\" type=\"submit\">検索</button>"
     "<a id=\"h-csv\" href=\"/api/history.csv\" download=\"mikaka-history.csv\">CSV</a></form>\n"
     "<table id=\"history\"><thead><tr><th>開始</th><th>発信元</th><th>宛先</th><th>結果</th>"
-    "<th>通話時間</th></tr></thead><tbody></tbody></table>\n"
+    "<th>通話時間</th><th></th></tr></thead><tbody></tbody></table>\n"
     "<p class=\"pager\"><button id=\"h-prev\" type=\"button\">&lt;</button><span id=\"h-page\">"
     "</span><button id=\"h-next\" type=\"button\">&gt;</button></p>\n" TAIL;
 
@@ -125,6 +127,48 @@ static const char config_ja[] = HEAD(
     "<h3>mikakad -t の出力</h3><pre id=\"c-output\"></pre>\n"
     "<h3>再読み込み</h3><pre id=\"c-result\"></pre>\n" TAIL;
 
+/* The block list and the phonebook: a form that adds, a table whose rows each have a remove
+ * button (docs/SCREENING.md). */
+static const char blocklist_en[] = HEAD(
+    "en", "mikaka — block list") "<body class=\"blocklist\">\n" NAV_EN("Block list")
+    "<form id=\"b-form\" class=\"filter\"><label>Number or prefix (0120*)"
+    "<input id=\"b-number\" name=\"number\" inputmode=\"tel\" required></label>"
+    "<label>Note<input id=\"b-note\" name=\"note\"></label>"
+    "<button id=\"b-add\" type=\"submit\">Block</button></form>\n"
+    "<p id=\"b-msg\" role=\"alert\"></p>\n"
+    "<table id=\"blocklist\"><thead><tr><th>Number</th><th>Added</th><th>Note</th><th></th>"
+    "</tr></thead><tbody></tbody></table>\n" TAIL;
+
+static const char blocklist_ja[] = HEAD(
+    "ja", "mikaka — 着信拒否") "<body class=\"blocklist\">\n" NAV_JA("着信拒否")
+    "<form id=\"b-form\" class=\"filter\"><label>番号または先頭番号 (0120*)"
+    "<input id=\"b-number\" name=\"number\" inputmode=\"tel\" required></label>"
+    "<label>メモ<input id=\"b-note\" name=\"note\"></label>"
+    "<button id=\"b-add\" type=\"submit\">拒否する</button></form>\n"
+    "<p id=\"b-msg\" role=\"alert\"></p>\n"
+    "<table id=\"blocklist\"><thead><tr><th>番号</th><th>登録日時</th><th>メモ</th><th></th>"
+    "</tr></thead><tbody></tbody></table>\n" TAIL;
+
+static const char phonebook_en[] = HEAD(
+    "en", "mikaka — phonebook") "<body class=\"phonebook\">\n" NAV_EN("Phonebook")
+    "<form id=\"p-form\" class=\"filter\"><label>Number"
+    "<input id=\"p-number\" name=\"number\" inputmode=\"tel\" required></label>"
+    "<label>Name<input id=\"p-name\" name=\"name\" required></label>"
+    "<button id=\"p-add\" type=\"submit\">Add</button></form>\n"
+    "<p id=\"p-msg\" role=\"alert\"></p>\n"
+    "<table id=\"phonebook\"><thead><tr><th>Number</th><th>Name</th><th></th>"
+    "</tr></thead><tbody></tbody></table>\n" TAIL;
+
+static const char phonebook_ja[] = HEAD(
+    "ja", "mikaka — 電話帳") "<body class=\"phonebook\">\n" NAV_JA("電話帳")
+    "<form id=\"p-form\" class=\"filter\"><label>番号"
+    "<input id=\"p-number\" name=\"number\" inputmode=\"tel\" required></label>"
+    "<label>名前<input id=\"p-name\" name=\"name\" required></label>"
+    "<button id=\"p-add\" type=\"submit\">追加</button></form>\n"
+    "<p id=\"p-msg\" role=\"alert\"></p>\n"
+    "<table id=\"phonebook\"><thead><tr><th>番号</th><th>名前</th><th></th>"
+    "</tr></thead><tbody></tbody></table>\n" TAIL;
+
 static const char app_js[] =
     "'use strict';\n"
     "const JA = document.documentElement.lang === 'ja';\n"
@@ -134,14 +178,16 @@ static const char app_js[] =
     "  registered: '登録済み', answered: '通話中', ringing: '呼び出し中', none: 'なし',\n"
     "  updated: '更新: ', live: '(ライブ)', hangup: '切断', of: ' / ', errors: 'エラー',"
     " warnings: '警告', ok: '問題ありません', checking: '検査中…', reloaded: '再読み込みしました',"
-    " refused: '再読み込みは拒否されました',\n"
+    " refused: '再読み込みは拒否されました', remove: '削除', block: '拒否',"
+    " blocked: '拒否しました: ', added: '追加しました: ',\n"
     "  disp: {'ANSWERED': '応答', 'NO ANSWER': '不在', 'BUSY': '話中', 'FAILED': '失敗'},"
     " sev: {error: 'エラー', warning: '警告'}}\n"
     "  : {wrong: 'Wrong user or password', banned: 'Too many failed logins; try later',\n"
     "  busy: 'Try again', error: 'Error', registered: 'Registered', answered: 'Answered',\n"
     "  ringing: 'Ringing', none: 'none', updated: 'Updated: ', live: '(live)', hangup: 'Hang up',"
     " of: ' of ', errors: 'errors', warnings: 'warnings', ok: 'no problems',"
-    " checking: 'checking…', reloaded: 'Reloaded', refused: 'Reload refused',\n"
+    " checking: 'checking…', reloaded: 'Reloaded', refused: 'Reload refused',"
+    " remove: 'Remove', block: 'Block', blocked: 'Blocked: ', added: 'Added: ',\n"
     "  disp: {'ANSWERED': 'answered', 'NO ANSWER': 'no answer', 'BUSY': 'busy',"
     " 'FAILED': 'failed'}, sev: {error: 'error', warning: 'warning'}};\n"
     "const $ = id => document.getElementById(id);\n"
@@ -225,7 +271,8 @@ static const char app_js[] =
     "  const total = Number(r.headers.get('X-Total-Count') || 0);\n"
     "  const rows = await r.json();\n"
     "  fill('history', rows.map(c => [new Date(c.start_ms).toLocaleString(), c.src, c.dst,"
-    " T.disp[c.disposition] || c.disposition, secs(c.billsec)]));\n"
+    " T.disp[c.disposition] || c.disposition, secs(c.billsec),"
+    " /^[0-9]+$/.test(c.src) ? listButton(T.block, '/api/blocklist', c.src) : '']));\n"
     "  $('h-page').textContent = total ? (offset + 1) + '–' + (offset + rows.length) + T.of +"
     " total : '0';\n"
     "  $('h-prev').disabled = offset === 0;\n"
@@ -259,6 +306,46 @@ static const char app_js[] =
     "    $('c-result').className = j.ok ? 'good' : 'bad';\n"
     "    check();\n  });\n"
     "  check();\n}\n"
+    "function listButton(label, path, number, after) {\n"
+    "  const b = document.createElement('button');\n"
+    "  b.type = 'button'; b.textContent = label; b.dataset.number = number;\n"
+    "  b.addEventListener('click', async () => { b.disabled = true;"
+    " await post(path, {number}); if (after) after(); });\n"
+    "  return b;\n}\n"
+    "async function getJson(path) {\n"
+    "  const r = await fetch(path, {credentials: 'same-origin'});\n"
+    "  if (r.status === 401) { location.href = '/login'; return null; }\n"
+    "  return r.ok ? r.json() : null;\n}\n"
+    "async function loadBlocklist() {\n"
+    "  const j = await getJson('/api/blocklist');\n"
+    "  if (!j) return;\n"
+    "  fill('blocklist', j.entries.map(e => [e.number,"
+    " e.added ? new Date(e.added * 1000).toLocaleString() : '', e.note,"
+    " listButton(T.remove, '/api/blocklist/del', e.number, loadBlocklist)]));\n}\n"
+    "async function addTo(path, form, msg, done, reload) {\n"
+    "  const r = await post(path, form);\n"
+    "  const j = await r.json().catch(() => ({}));\n"
+    "  $(msg).textContent = r.ok ? done + j.number : T.error + ' ' + r.status + ': ' +"
+    " (j.error || '');\n"
+    "  $(msg).className = r.ok ? 'good' : 'bad';\n"
+    "  reload();\n  return r.ok;\n}\n"
+    "function blocklistPage() {\n"
+    "  $('b-form').addEventListener('submit', async ev => { ev.preventDefault();\n"
+    "    if (await addTo('/api/blocklist', {number: $('b-number').value, note: $('b-note').value},"
+    " 'b-msg', T.blocked, loadBlocklist)) { $('b-number').value = ''; $('b-note').value = ''; }"
+    " });\n"
+    "  loadBlocklist();\n}\n"
+    "async function loadPhonebook() {\n"
+    "  const j = await getJson('/api/phonebook');\n"
+    "  if (!j) return;\n"
+    "  fill('phonebook', j.entries.map(e => [e.number, e.name,"
+    " listButton(T.remove, '/api/phonebook/del', e.number, loadPhonebook)]));\n}\n"
+    "function phonebookPage() {\n"
+    "  $('p-form').addEventListener('submit', async ev => { ev.preventDefault();\n"
+    "    if (await addTo('/api/phonebook', {number: $('p-number').value, name: $('p-name').value},"
+    " 'p-msg', T.added, loadPhonebook)) { $('p-number').value = ''; $('p-name').value = ''; }"
+    " });\n"
+    "  loadPhonebook();\n}\n"
     "async function start() {\n"
     "  const r = await fetch('/api/session', {credentials: 'same-origin'});\n"
     "  if (r.status === 401) { location.href = '/login'; return; }\n"
@@ -273,7 +360,9 @@ static const char app_js[] =
     "  const cls = document.body.className;\n"
     "  if (cls === 'status') statusPage();\n"
     "  else if (cls === 'history') historyPage();\n"
-    "  else if (cls === 'config') configPage();\n}\n"
+    "  else if (cls === 'config') configPage();\n"
+    "  else if (cls === 'blocklist') blocklistPage();\n"
+    "  else if (cls === 'phonebook') phonebookPage();\n}\n"
     "if (document.body.classList.contains('login'))\n"
     "  $('login-form').addEventListener('submit', login);\n"
     "else\n  start();\n";
@@ -303,6 +392,10 @@ static const struct web_file files[] = {
     {"/", true, "text/html; charset=utf-8", status_ja},
     {"/history", false, "text/html; charset=utf-8", history_en},
     {"/history", true, "text/html; charset=utf-8", history_ja},
+    {"/blocklist", false, "text/html; charset=utf-8", blocklist_en},
+    {"/blocklist", true, "text/html; charset=utf-8", blocklist_ja},
+    {"/phonebook", false, "text/html; charset=utf-8", phonebook_en},
+    {"/phonebook", true, "text/html; charset=utf-8", phonebook_ja},
     {"/config", false, "text/html; charset=utf-8", config_en},
     {"/config", true, "text/html; charset=utf-8", config_ja},
     {"/app.js", false, "text/javascript; charset=utf-8", app_js},

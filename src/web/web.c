@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "loop.h"
 #include "reg.h"
+#include "screen.h"
 #include "sip.h"
 #include "store.h"
 #include "web.h"
@@ -120,6 +121,7 @@ struct web {
 	uint64_t logins_ok, logins_failed, logins_banned;
 	/* what /metrics reports (web_set_sources) */
 	struct call_eng *calls;
+	struct screen_db *screen; /* the block list and phonebook (web_set_screen) */
 	struct reg *reg;
 	struct sip_stack *stack;
 	/* loop lag: a timer every second measures how late it fires */
@@ -1146,6 +1148,169 @@ static int do_hangup(struct web_req *r)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * The block list and the phonebook (docs/SCREENING.md): the same screen_db calls as the
+ * `block ...` and `phonebook ...` commands, so a change here is a change there.
+ */
+
+struct ent_json {
+	struct mbuf *mb;
+	bool first;
+	bool block;
+	int err;
+};
+
+static void ent_json_h(const char *num, bool prefix, int64_t added, const char *note, void *arg)
+{
+	struct ent_json *j = arg;
+	char n[SCREEN_NUM_MAX + 2];
+
+	snprintf(n, sizeof(n), "%s%s", num, prefix ? "*" : "");
+	j->err |= mbuf_write_str(j->mb, j->first ? "{\"number\":" : ",{\"number\":");
+	j->err |= mbuf_write_json(j->mb, n, strlen(n));
+	if (j->block) {
+		j->err |= mbuf_printf(j->mb, ",\"prefix\":%s,\"added\":%lld,\"note\":",
+				      prefix ? "true" : "false", (long long)added);
+	} else {
+		j->err |= mbuf_write_str(j->mb, ",\"name\":");
+	}
+	j->err |= mbuf_write_json(j->mb, note, strlen(note));
+	j->err |= mbuf_write_str(j->mb, "}");
+	j->first = false;
+}
+
+static int screen_list(struct web_req *r, bool block)
+{
+	struct ent_json j = {.first = true, .block = block};
+	struct mbuf mb;
+	int ret;
+
+	if (!r->w->screen)
+		return respond_error(r, 503, "no block list");
+	mbuf_init(&mb);
+	j.mb = &mb;
+	if (block) {
+		j.err |= mbuf_printf(&mb, "{\"count\":%zu,\"last\":",
+				     screen_db_block_count(r->w->screen));
+		j.err |= mbuf_write_json(&mb, screen_db_last(r->w->screen),
+					 strlen(screen_db_last(r->w->screen)));
+		j.err |= mbuf_write_str(&mb, ",\"entries\":[");
+		screen_db_block_foreach(r->w->screen, ent_json_h, &j);
+	} else {
+		j.err |= mbuf_printf(&mb, "{\"count\":%zu,\"entries\":[",
+				     screen_db_pb_count(r->w->screen));
+		screen_db_pb_foreach(r->w->screen, ent_json_h, &j);
+	}
+	j.err |= mbuf_write_str(&mb, "]}\n");
+	if (j.err) {
+		mbuf_reset(&mb);
+		return respond_error(r, 503, "no memory");
+	}
+	ret = respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
+	mbuf_reset(&mb);
+	return ret;
+}
+
+/* The answer to a change: {"number":N}, N as given. */
+static int screen_done(struct web_req *r, const char *num)
+{
+	struct mbuf mb;
+	int ret;
+
+	mbuf_init(&mb);
+	if (mbuf_write_str(&mb, "{\"number\":") || mbuf_write_json(&mb, num, strlen(num)) ||
+	    mbuf_write_str(&mb, "}\n")) {
+		mbuf_reset(&mb);
+		return respond_error(r, 503, "no memory");
+	}
+	ret = respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
+	mbuf_reset(&mb);
+	return ret;
+}
+
+/* GET /api/blocklist, or POST form number=N[&note=TEXT]: what `block add N TEXT` does. */
+static int do_blocklist(struct web_req *r)
+{
+	char num[SCREEN_NUM_MAX + 2], note[200] = "";
+	int err;
+
+	if (r->method == M_GET)
+		return screen_list(r, true);
+	if (!r->w->screen)
+		return respond_error(r, 503, "no block list");
+	if (!form_get(r->body, "number", num, sizeof(num)) || !num[0])
+		return respond_error(r, 400, "expected number (form-encoded)");
+	if (!form_get(r->body, "note", note, sizeof(note)))
+		note[0] = '\0';
+	err = screen_db_block_add(r->w->screen, num, note);
+	if (err == EINVAL)
+		return respond_error(r, 400, "not a number or a prefix like 0120*");
+	if (err)
+		return respond_error(r, 503, "no memory");
+	log_notice("%s blocked %s from the web console",
+		   r->sess ? r->sess->user : "the bearer token", num);
+	return screen_done(r, num);
+}
+
+/* POST /api/blocklist/del, form number=N: what `block del N` does. */
+static int do_blocklist_del(struct web_req *r)
+{
+	char num[SCREEN_NUM_MAX + 2];
+	int err;
+
+	if (!r->w->screen)
+		return respond_error(r, 503, "no block list");
+	if (!form_get(r->body, "number", num, sizeof(num)) || !num[0])
+		return respond_error(r, 400, "expected number (form-encoded)");
+	err = screen_db_block_del(r->w->screen, num);
+	if (err == ENOENT)
+		return respond_error(r, 404, "not in the block list");
+	if (err)
+		return respond_error(r, 400, "not a number");
+	log_notice("%s unblocked %s from the web console",
+		   r->sess ? r->sess->user : "the bearer token", num);
+	return screen_done(r, num);
+}
+
+/* GET /api/phonebook, or POST form number=N&name=NAME: adds or renames one entry. */
+static int do_phonebook(struct web_req *r)
+{
+	char num[SCREEN_NUM_MAX + 2], name[SCREEN_NAME_MAX + 1];
+	int err;
+
+	if (r->method == M_GET)
+		return screen_list(r, false);
+	if (!r->w->screen)
+		return respond_error(r, 503, "no phonebook");
+	if (!form_get(r->body, "number", num, sizeof(num)) || !num[0] ||
+	    !form_get(r->body, "name", name, sizeof(name)) || !name[0])
+		return respond_error(r, 400, "expected number and name (form-encoded)");
+	err = screen_db_pb_set(r->w->screen, num, name);
+	if (err == EINVAL)
+		return respond_error(r, 400, "not a number");
+	if (err)
+		return respond_error(r, 503, "no memory");
+	return screen_done(r, num);
+}
+
+/* POST /api/phonebook/del, form number=N: what `phonebook del N` does. */
+static int do_phonebook_del(struct web_req *r)
+{
+	char num[SCREEN_NUM_MAX + 2];
+	int err;
+
+	if (!r->w->screen)
+		return respond_error(r, 503, "no phonebook");
+	if (!form_get(r->body, "number", num, sizeof(num)) || !num[0])
+		return respond_error(r, 400, "expected number (form-encoded)");
+	err = screen_db_pb_del(r->w->screen, num);
+	if (err == ENOENT)
+		return respond_error(r, 404, "not in the phonebook");
+	if (err)
+		return respond_error(r, 400, "not a number");
+	return screen_done(r, num);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The configuration page: GET /api/config runs `mikakad -t` (check.c) and answers its findings;
  * POST /api/config/reload applies the files as `reload` does.
  */
@@ -1353,7 +1518,15 @@ static int route(struct web_req *r)
 		    {"/api/hangup", true, do_hangup},
 		    {"/api/config", false, do_config_check},
 		    {"/api/config/reload", true, do_config_reload},
+		    {"/api/blocklist/del", true, do_blocklist_del},
+		    {"/api/phonebook/del", true, do_phonebook_del},
 		};
+
+		/* GET lists, POST adds */
+		if (!strcmp(r->uri, "/api/blocklist"))
+			return do_blocklist(r);
+		if (!strcmp(r->uri, "/api/phonebook"))
+			return do_phonebook(r);
 
 		for (size_t i = 0; i < ARRAY_SIZE(api); i++) {
 			if (strcmp(r->uri, api[i].path))
@@ -1533,6 +1706,12 @@ static void lag_h(void *arg)
 	w->lag_due = now + 1000;
 	loop_timer_start(w->loop, &w->lag_tmr, 1000, lag_h, w);
 	sse_tick(w, false); /* live updates: at most once a second */
+}
+
+void web_set_screen(struct web *w, struct screen_db *db)
+{
+	if (w)
+		w->screen = db;
 }
 
 void web_set_sources(struct web *w, struct call_eng *calls, struct reg *reg,

@@ -49,6 +49,10 @@ struct sip_stack;
 /* What /metrics reports on (each may be NULL); w NULL is accepted. */
 void web_set_sources(struct web *w, struct call_eng *calls, struct reg *reg,
 		     struct sip_stack *stack);
+struct screen_db;
+/* The block list and phonebook pages (/api/blocklist, /api/phonebook) change db (may be NULL:
+ * they answer 503). */
+void web_set_screen(struct web *w, struct screen_db *db);
 /* The configuration page: check_argv runs `mikakad -C DIR -t` (copied; argv[0] the executable)
  * for its findings; reload applies the files as the `reload` command does (out: its reply; 0, or
  * an errno value when refused). */

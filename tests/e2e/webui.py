@@ -164,6 +164,27 @@ try:
     d.find_element(By.ID, "c-reload").click()
     check("browser-reload-ok", wait(d, lambda d: text(d, "c-result").startswith("Reloaded"), 20))
     check("browser-config-clean-again", wait(d, lambda d: text(d, "c-summary") == "no problems", 20))
+    # The block list page: block a number; webui.sh then calls from it (refused, 603).
+    d.find_element(By.LINK_TEXT, "Block list").click()
+    check("browser-blocklist-page", wait(d, lambda d: d.current_url.endswith("/blocklist")))
+    check("browser-blocklist-empty", wait(d, lambda d: "none" in text(d, "blocklist")))
+    d.find_element(By.ID, "b-number").send_keys("090-777-7777")
+    d.find_element(By.ID, "b-note").send_keys("sales calls")
+    d.find_element(By.ID, "b-add").click()
+    check("browser-blocklist-added",
+          wait(d, lambda d: "0907777777" in text(d, "blocklist") and "sales calls" in text(d, "blocklist")))
+    print("# blocklist table: " + text(d, "blocklist").replace("\n", " | "))
+    open(os.path.join(work, "blocked"), "w").close()
+    # The phonebook page: add an entry, see it, remove it.
+    d.find_element(By.LINK_TEXT, "Phonebook").click()
+    check("browser-phonebook-page", wait(d, lambda d: d.current_url.endswith("/phonebook")))
+    d.find_element(By.ID, "p-number").send_keys("0312223333")
+    d.find_element(By.ID, "p-name").send_keys("Yamada Taro")
+    d.find_element(By.ID, "p-add").click()
+    check("browser-phonebook-added",
+          wait(d, lambda d: "0312223333" in text(d, "phonebook") and "Yamada Taro" in text(d, "phonebook")))
+    d.find_element(By.CSS_SELECTOR, "#phonebook tbody button").click()
+    check("browser-phonebook-removed", wait(d, lambda d: "Yamada Taro" not in text(d, "phonebook")))
     csp = csp_violations(d)
     check("browser-no-csp-violation-pages", not csp)
     for e in csp:

@@ -10,7 +10,10 @@
 # and ends it with the hang-up button (both SIPp sides wait for mikaka's BYE), filters the history
 # and downloads its CSV, sees a broken extensions.conf's file:line on the configuration page and
 # reloads once it is mended, with no Content-Security-Policy violation; logs out, is banned after
-# repeated failures; the login page is Japanese for a Japanese browser.
+# repeated failures; the login page is Japanese for a Japanese browser. The block list and
+# phonebook API (401, CSRF, add/list/delete, the CLI sees the same list); the browser blocks a
+# number on the block list page and a SIPp call from it is refused (603, no ringing); it adds a
+# phonebook entry on its page, sees it listed and removes it.
 # Loopback 127.0.7.20-23; SIP 15790, HTTPS 18790.
 . "$(dirname "$0")/lib.sh"
 
@@ -30,6 +33,9 @@ CONF=$WORK/conf
 web_pbx_conf "$CONF" $ADDR $SIPPORT 127.0.7.21 15791 127.0.7.23:15793
 # HTTPS with the self-signed certificate mikakad makes in the state directory (no SIP TLS here)
 web_conf "$CONF" $ADDR:$PORT ban_failures=3 tls=yes hsts=yes
+# screening on (docs/SCREENING.md), so that a number blocked on the block list page is refused
+printf '[screening]\ninteraction = allow\n' >>"$CONF/mikaka.conf"
+printf '[screening-voicemail]\nexten => _X.,1,Hangup()\n' >>"$CONF/extensions.conf" # its default target
 daemon_start "$CONF"
 echo "$PW" | cli web passwd alice >/dev/null
 sipp_register 802 pw802 127.0.7.22 15792 $ADDR:$SIPPORT
@@ -179,6 +185,31 @@ check "history-format-csv" bash -c "curl -s -b '$WORK/jar' '$U/api/history?forma
 curl -s -b "$WORK/jar" $U/api/config >"$WORK/cfg.json"
 check "config-ok" jq -e '.ok == true and .errors == 0 and (.findings | type) == "array"' "$WORK/cfg.json" >/dev/null
 
+# ---- the block list and the phonebook (docs/API.md) ----
+for p in /api/blocklist /api/phonebook /blocklist /phonebook; do
+	c=$(code $U$p)
+	check "no-session-$p" test "$c" = 401 -o "$c" = 303
+done
+for p in /api/blocklist /api/blocklist/del /api/phonebook /api/phonebook/del; do
+	check "no-session-post-$p-401" test "$(code -d number=0311112222 -d name=x $U$p)" = 401
+	check "no-csrf-$p-403" test "$(code -b "$WORK/jar" -d number=0311112222 -d name=x $U$p)" = 403
+done
+H=(-b "$WORK/jar" -H "X-CSRF-Token: $csrf")
+check "blocklist-empty" bash -c "curl -s -b '$WORK/jar' $U/api/blocklist | jq -e '.count == 0 and .entries == []' >/dev/null"
+check "blocklist-add-prefix" test "$(code "${H[@]}" -d 'number=0570*' --data-urlencode 'note=navi dial' $U/api/blocklist)" = 200
+check "blocklist-add-bad-400" test "$(code "${H[@]}" -d 'number=abc' $U/api/blocklist)" = 400
+check "blocklist-lists-it" bash -c "curl -s -b '$WORK/jar' $U/api/blocklist | jq -e '.entries[0] | .number == \"0570*\" and .prefix == true and .note == \"navi dial\" and (.added | type) == \"number\"' >/dev/null"
+out=$(cli block show)
+check "blocklist-cli-sees-it" grep -q '^0570\*.*navi dial' <<<"$out"
+check "blocklist-del" test "$(code "${H[@]}" -d 'number=0570*' $U/api/blocklist/del)" = 200
+check "blocklist-del-again-404" test "$(code "${H[@]}" -d 'number=0570*' $U/api/blocklist/del)" = 404
+check "blocklist-add-no-number-400" test "$(code "${H[@]}" -X POST $U/api/blocklist)" = 400
+check "phonebook-add" test "$(code "${H[@]}" -d number=03-1111-2222 --data-urlencode 'name=山田 花子' $U/api/phonebook)" = 200
+check "phonebook-lists-it" bash -c "curl -s -b '$WORK/jar' $U/api/phonebook | jq -e '.count == 1 and .entries[0].number == \"0311112222\" and .entries[0].name == \"山田 花子\"' >/dev/null"
+check "phonebook-no-name-400" test "$(code "${H[@]}" -d number=0311112222 $U/api/phonebook)" = 400
+check "phonebook-del" test "$(code "${H[@]}" -d number=0311112222 $U/api/phonebook/del)" = 200
+check "phonebook-del-again-404" test "$(code "${H[@]}" -d number=0311112222 $U/api/phonebook/del)" = 404
+
 # ---- the browser ----
 cp "$CONF/extensions.conf" "$WORK/extensions.good"
 export WEBUI_CONF=$CONF WEBUI_WORK=$WORK
@@ -190,6 +221,16 @@ timeout 240 $PY "$E2E/webui.py" "$U" alice "$PW" 802 3 2>"$WORK/webui.err" &
 py=$!
 for _ in $(seq 300); do [ -e "$WORK/call-now" ] && break; sleep 0.2; done
 STMO=90 sipp_bg hold-carrier webui-carrier-hold.xml 127.0.7.21 15791 $ADDR:$SIPPORT; hold_car=$BG
+# webui.py blocks 0907777777 on the block list page (the file blocked), then a call from it is
+# refused with 603 before any phone rings
+for _ in $(seq 600); do [ -e "$WORK/blocked" ] || ! kill -0 $py 2>/dev/null && break; sleep 0.2; done
+check "browser-blocked-file" test -e "$WORK/blocked"
+sipp_bg blocked-call scr-carrier-refused.xml 127.0.7.21 15791 $ADDR:$SIPPORT -key dn "" \
+	-key user 0907777777 -key host ntt-east.ne.jp -key privacy none
+wait_ok blocked-call "$BG"
+check "blocked-call-603" grep -q "^SIP/2.0 603 " "$WORK/sipp-blocked-call.msg"
+check "blocked-call-no-ringing" bash -c "! grep -q '^SIP/2.0 180 ' '$WORK/sipp-blocked-call.msg'"
+check "blocked-call-logged" grep -q "refused by screening (blocklist" "$DAEMON_LOG"
 wait $py
 rc=$?
 [ $rc = 0 ] || { notok "webui.py (exit $rc)"; tail -20 "$WORK/webui.err"; }
