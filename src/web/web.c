@@ -1077,7 +1077,10 @@ static int sse_write(struct web_req *r)
 
 	if (r->sse_gen != w->ev_gen && w->ev) {
 		r->sse_gen = w->ev_gen;
-		r->sse_ping = false;
+		/* a due keep-alive still follows: during a call the status changes every second,
+		 * and the keep-alive must not depend on what else is sent (one write per callback) */
+		if (r->sse_ping)
+			lws_callback_on_writable(r->wsi);
 		return lws_write(r->wsi, w->ev + LWS_PRE, w->ev_len, LWS_WRITE_HTTP) < 0 ? -1 : 0;
 	}
 	if (r->sse_ping) {

@@ -116,6 +116,12 @@ try:
     check("browser-history-rows",
           wait(d, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 3))
     check("browser-history-count", wait(d, lambda d: text(d, "h-page") == "1–3 of 3"))
+    # each row's caller can be blocked from here (unblocked again on the block list page)
+    btns = d.find_elements(By.CSS_SELECTOR, "#history tbody button")
+    check("browser-history-block-buttons", len(btns) == 3 and btns[0].text == "Block")
+    if btns:
+        btns[0].click()
+        check("browser-history-block-clicked", wait(d, lambda d: not btns[0].is_enabled()))
     Select(d.find_element(By.ID, "h-disp")).select_by_value("BUSY")
     d.find_element(By.ID, "h-search").click()
     check("browser-history-filter-busy",
@@ -167,7 +173,9 @@ try:
     # The block list page: block a number; webui.sh then calls from it (refused, 603).
     d.find_element(By.LINK_TEXT, "Block list").click()
     check("browser-blocklist-page", wait(d, lambda d: d.current_url.endswith("/blocklist")))
-    check("browser-blocklist-empty", wait(d, lambda d: "none" in text(d, "blocklist")))
+    check("browser-blocklist-from-history", wait(d, lambda d: "0901234567" in text(d, "blocklist")))
+    d.find_element(By.CSS_SELECTOR, "#blocklist tbody button").click()
+    check("browser-blocklist-removed", wait(d, lambda d: "none" in text(d, "blocklist")))
     d.find_element(By.ID, "b-number").send_keys("090-777-7777")
     d.find_element(By.ID, "b-note").send_keys("sales calls")
     d.find_element(By.ID, "b-add").click()
