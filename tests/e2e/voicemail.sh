@@ -9,7 +9,8 @@
 # 7 deletes it; `voicemail delete` deletes a second one; message waiting: phone 803 (mailbox=801) gets a NOTIFY after it
 # registers, a SIPp phone SUBSCRIBEd to message-summary follows every change until it
 # unsubscribes, peer 802 (fixed, mailbox=801@default) gets them unsolicited; VoiceMailMain's
-# options record the unavailable greeting that the next caller hears. `mikakad -t` reports
+# options record the unavailable greeting that the next caller hears; the line (SIPp carrier on
+# 127.0.9.62) calls the home number, 801 rings unanswered and the Dial timeout leads to VoiceMail. `mikakad -t` reports
 # voicemail.conf errors with file:line.
 . "$(dirname "$0")/lib.sh"
 
@@ -56,7 +57,9 @@ emailsubject=New message \${VM_MSGNUM} in \${VM_MAILBOX} from \${VM_CIDNUM}
 EOT
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
-exten => _X.,1,Hangup()
+exten => _X.,1,Dial(SIP/801,3)
+ same => n,VoiceMail(801@default,u)
+ same => n,Hangup()
 [public]
 exten => _X.,1,Hangup()
 [from_phone]
@@ -226,6 +229,24 @@ call 800 4000
 rt v3.out "$WORK/v3.wav" silence 3500
 wait "$PHONE"
 check "greeting-played-to-caller" "$WAVTONE" "$WORK/v3.wav" 1000 1500
+
+# 9. The line calls the home number, 801 rings (a SIPp phone that never answers) and the Dial
+# times out after 3 s: VoiceMail(801@default,u) takes a 1 kHz message with the caller's number.
+ls "$BOX/INBOX"/msg*.txt 2>/dev/null | sort >"$WORK/inbox-before.txt"
+sipp_bg ring801 call2-phone-cancelled.xml 127.0.9.61 5291 -s 801; RING=$BG
+rm -f "$WORK/phone.sdp"
+sipp_bg carrier vm-carrier-call.xml 127.0.9.62 5292 127.0.9.60:$PORT -s 0312345678 \
+	-d 9000 -key rtpaddr 127.0.9.62 -key rtpport 40440; CARRIER=$BG
+for _ in $(seq 100); do [ -s "$WORK/phone.sdp" ] && break; sleep 0.1; done
+read -r a p _ <"$WORK/phone.sdp" 2>/dev/null
+timeout 20 "$RTPTONE" 127.0.9.62:40440 "${a:-127.0.9.60}:${p:-9}" tone 7000 >"$WORK/line.out" 2>&1
+wait_ok "line-call-to-voicemail" "$CARRIER" carrier
+wait_ok "line-call-rang-801-then-cancelled" "$RING" ring801
+check "line-vm-stored-log" wait_log "voicemail: message [0-9]* for 801@default"
+new_txt=$(ls "$BOX/INBOX"/msg*.txt 2>/dev/null | sort | comm -13 "$WORK/inbox-before.txt" - | head -1)
+check "line-vm-new-message" test -n "$new_txt"
+check "line-vm-callerid" grep -q "^callerid=.*09011112222" "${new_txt:-/dev/null}"
+check "line-vm-wav-1khz" "$WAVTONE" "${new_txt%.txt}.wav" 1000 3000
 
 out=$(cli core show channels)
 check "no-leaked-channel" grep -q "^0 active channels" <<<"$out"
