@@ -290,11 +290,25 @@ static uint32_t req_expires(const struct sip_msg *msg)
 	return v;
 }
 
-static void reply_expires(struct sip_strans *st, unsigned expires)
+/* The 200 to a SUBSCRIBE creates the dialog, so it carries our Contact (RFC 6665 §4.2.1.1):
+ * libre's subscriber (baresip's mwi module) closes a subscription whose 200 has none. The
+ * address is the one the SUBSCRIBE arrived on. */
+static void reply_expires(struct mwi *m, struct sip_strans *st, const struct sip_msg *msg,
+			  unsigned expires)
 {
-	char extra[64];
+	char extra[320], host[SA_STRLEN + 2];
+	struct sa local = msg->dst;
+	const char *tp = "";
 
-	snprintf(extra, sizeof(extra), "Expires: %u\r\n", expires);
+	if (!sa_isset(&local) || sa_is_any(&local))
+		sip_transp_local_for(sip_stack_transp(m->stack), &msg->src, &local);
+	host_of(&local, host, sizeof(host));
+	if (msg->tp == SIP_TP_TCP)
+		tp = ";transport=tcp";
+	else if (msg->tp == SIP_TP_TLS)
+		tp = ";transport=tls";
+	snprintf(extra, sizeof(extra), "Expires: %u\r\nContact: <sip:mikaka@%s:%u%s>\r\n", expires,
+		 host, sa_port(&local), tp);
 	sip_strans_reply(st, 200, "OK", extra, NULL, NULL);
 }
 
@@ -359,7 +373,7 @@ bool mwi_handle_subscribe(struct sip_strans *st, const struct sip_msg *msg, void
 		}
 		if (expires > MWI_EXPIRES_MAX)
 			expires = MWI_EXPIRES_MAX;
-		reply_expires(st, expires);
+		reply_expires(m, st, msg, expires);
 		loop_timer_cancel(&s->tmr);
 		if (!expires) {
 			log_info("%s unsubscribed from %s@%s", s->peer, s->box, s->ctx);
@@ -428,7 +442,7 @@ bool mwi_handle_subscribe(struct sip_strans *st, const struct sip_msg *msg, void
 	s->next = m->subs;
 	m->subs = s;
 	m->nsubs++;
-	reply_expires(st, expires);
+	reply_expires(m, st, msg, expires);
 	log_info("%s subscribed to %s@%s for %u s", s->peer, s->box, s->ctx, expires);
 	if (expires)
 		loop_timer_start(m->loop, &s->tmr, (uint64_t)expires * 1000, sub_expire_h, s);
