@@ -22,8 +22,8 @@ COPY --from=build /out/ /tmp/deb/
 # File capabilities stand in for the unit's AmbientCapabilities=: SIP on 5060/5061, raw DHCP and
 # the lease's address and routes on the line interface, while the daemon runs as mikaka.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libcap2-bin libwebsockets17 libuv1 libcurl4 libssl3 libsrtp2-1 \
-      asterisk-core-sounds-en-wav asterisk-moh-opsound-wav /tmp/deb/mikaka_*.deb \
+ && apt-get install -y --no-install-recommends asterisk-core-sounds-en-wav asterisk-moh-opsound-wav \
+ && apt-get install -y --no-install-recommends libcap2-bin libwebsockets17 libuv1 libcurl4 libssl3 libsrtp2-1 /tmp/deb/mikaka_*.deb \
  && setcap cap_net_bind_service,cap_net_raw,cap_net_admin+ep /usr/sbin/mikakad \
  && apt-get purge -y libcap2-bin && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/* /tmp/deb \

@@ -529,10 +529,22 @@ static int sum_box(const char *box, const char *ctx, void *arg)
 	return 0;
 }
 
+static int box_exists(const char *box, const char *ctx, void *arg)
+{
+	struct mwi *m = arg;
+
+	return vm_box_find(m->vm, box, ctx) ? 1 : 0;
+}
+
 static void peer_notify(struct mwi *m, const struct peer *p)
 {
 	struct uns_ctx x = {m, p, 0, 0};
 
+	/* A mailbox= that names no box of voicemail.conf sends nothing (`-t` warns that its lamp
+	 * stays off): the native form gives every phone mailbox=NAME@default, and a phone of a
+	 * household without voicemail.conf gets no NOTIFY it never asked for. */
+	if (!mwi_mailbox_foreach(p->mailbox, box_exists, m))
+		return;
 	mwi_mailbox_foreach(p->mailbox, sum_box, &x);
 	if (m->reg)
 		reg_contacts(m->reg, p->name, uns_contact, &x);
