@@ -41,7 +41,7 @@ struct call_vmapp {
 	unsigned opts;
 	struct loop_timer tmr;
 	char box[64], ctx[64];
-	const struct vm_box *b; /* valid while the engine's struct vm lives (start-only config) */
+	const struct vm_box *b; /* valid while the engine's struct vm lives (a reload retires, never frees, boxes) */
 	char tmp[PATH_MAX];	/* the recording in progress */
 	enum pbx_media_status result;
 	/* VoiceMailMain */

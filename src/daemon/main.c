@@ -186,18 +186,22 @@ static int mbox_check_one(const char *box, const char *ctx, void *arg)
 
 /* voicemail: voicemail.conf (file:line errors), and the peers' mailbox= against its boxes
  * (warnings; not for the native form, whose phones all get mailbox=NAME@default). */
-static int vm_conf_check(const char *confdir, const struct cfg *cfg, struct conf_diags *diags)
+static int vm_conf_check(const struct daemon *d, const struct cfg *cfg, struct vm **vmp,
+			 struct conf_diags *diags)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], statedir[PATH_MAX];
+	const char *sl = strrchr(d->dbpath, '/');
 	struct conf *conf = NULL;
 	struct vm *vm = NULL;
 	int err = 0;
 
-	snprintf(path, sizeof(path), "%s/voicemail.conf", confdir);
+	snprintf(statedir, sizeof(statedir), "%.*s", sl ? (int)(sl - d->dbpath) : 1,
+		 sl ? d->dbpath : ".");
+	snprintf(path, sizeof(path), "%s/voicemail.conf", d->confdir);
 	if (access(path, F_OK) == 0)
 		err = conf_load(&conf, path, diags);
 	if (!err)
-		err = vm_load(&vm, conf, NULL, diags);
+		err = vm_load(&vm, conf, statedir, diags);
 	for (size_t i = 0; !err && cfg && i < sipcfg_peer_count(cfg->peers); i++) {
 		const struct peer *p = sipcfg_peer_at(cfg->peers, i);
 		struct conf_origin o = peer_origin(p, PEER_KEY_MAILBOX);
@@ -207,7 +211,10 @@ static int vm_conf_check(const char *confdir, const struct cfg *cfg, struct conf
 			continue;
 		mwi_mailbox_foreach(p->mailbox, mbox_check_one, &mc);
 	}
-	vm_free(vm);
+	if (!err && vmp)
+		*vmp = vm; /* the caller applies it */
+	else
+		vm_free(vm);
 	conf_free(conf);
 	return err;
 }
@@ -218,6 +225,7 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 {
 	struct pbx_vars *vars = line_vars(d);
 	struct notify_cfg *ncfg = NULL; /* notifications */
+	struct vm *nvm = NULL;		/* voicemail: the new voicemail.conf */
 	struct cfg *cfg = NULL;
 	int err;
 
@@ -262,8 +270,8 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 			}
 			d->callset = cs;
 		}
-		/* voicemail: voicemail.conf checked with the rest (applied at start only) */
-		if (vm_conf_check(d->confdir, cfg, diags))
+		/* voicemail: voicemail.conf checked with the rest; a reload applies it below */
+		if (vm_conf_check(d, cfg, &nvm, diags))
 			err = EINVAL;
 		/* localmedia: musiconhold.conf checked with the rest */
 		if (call_moh_check(d->confdir, &cs, diags))
@@ -271,6 +279,7 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 	}
 	if (err || cfg_secrets_pending(d->secrets)) {
 		notify_cfg_free(ncfg);
+		vm_free(nvm);
 		mem_deref(cfg);
 		return err;
 	}
@@ -292,6 +301,12 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 	d->reloaded = time(NULL);
 	call_eng_set_cfg(d->calls, cfg); /* calls */
 	mwi_set_peers(d->mwi, cfg->peers); /* voicemail: the peers' mailbox= */
+	/* voicemail: at a reload the running boxes take the new file (messages stay, lamps
+	 * follow through the change handler); at start vm_setup loads it. */
+	if (d->vm)
+		vm_reconfigure(d->vm, nvm);
+	else
+		vm_free(nvm);
 	call_eng_set_settings(d->calls, &d->callset);
 	if (d->reg) /* registrar */
 		reg_reconfigure(d->reg, cfg->peers, &d->regset);

@@ -69,6 +69,13 @@ int vm_load(struct vm **vp, const struct conf *conf, const char *statedir,
 int vm_check(const char *confdir, struct conf_diags *diags);
 /* Frees; NULL ok. */
 void vm_free(struct vm *vm);
+/* A reload: vm takes nvm's [general] and boxes (nvm is consumed, freed, in every case). The
+ * spool stays the running one (spooldir= is applied at start only: a change is logged). The
+ * replaced boxes stay readable until vm_free, because calls in progress hold them. The index
+ * is rebuilt from the files (messages are never touched) and the change handler is called for
+ * every box, old and new, so the lamps follow (a removed box reports 0 messages). ENOMEM: vm
+ * keeps its configuration. */
+int vm_reconfigure(struct vm *vm, struct vm *nvm);
 
 const struct vm_general *vm_general(const struct vm *vm);
 /* The box (context NULL or "": "default"), or NULL. */

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "store.h"
 #include "vm_int.h"
 
 #define LOG_MODULE "vm"
@@ -31,6 +32,7 @@ void vm_free(struct vm *vm)
 	if (!vm)
 		return;
 	vm_mail_abandon(vm);
+	vm_free(vm->retired);
 	for (size_t i = 0; i < vm->nstrs; i++)
 		free(vm->strs[i]);
 	free(vm->strs);
@@ -299,6 +301,61 @@ int vm_check(const char *confdir, struct conf_diags *diags)
 	vm_free(vm);
 	conf_free(conf);
 	return err;
+}
+
+int vm_reconfigure(struct vm *vm, struct vm *nvm)
+{
+	struct vm *old;
+	const char *spool;
+
+	if (!vm || !nvm) {
+		vm_free(nvm);
+		return EINVAL;
+	}
+	old = calloc(1, sizeof(*old));
+	if (!old) {
+		vm_free(nvm);
+		return ENOMEM;
+	}
+	/* The old strings and boxes move to `old`, which stays on the retired chain. */
+	old->strs = vm->strs;
+	old->nstrs = vm->nstrs;
+	old->boxes = vm->boxes;
+	old->nboxes = vm->nboxes;
+	old->retired = vm->retired;
+	spool = vm->g.spooldir; /* in old->strs: lives as long as vm */
+	if (strcmp(spool, nvm->g.spooldir))
+		log_warn("voicemail.conf: spooldir=%s is applied at the next start; %s stays in "
+			 "use", nvm->g.spooldir, spool);
+	vm->g = nvm->g;
+	vm->g.spooldir = spool;
+	vm->strs = nvm->strs;
+	vm->nstrs = nvm->nstrs;
+	vm->boxes = nvm->boxes;
+	vm->nboxes = nvm->nboxes;
+	vm->retired = old;
+	nvm->strs = NULL;
+	nvm->nstrs = 0;
+	nvm->boxes = NULL;
+	nvm->nboxes = 0;
+	vm_free(nvm);
+	/* Removed boxes: their index rows go, their lamps go off; their files stay. */
+	for (size_t i = 0; i < old->nboxes; i++) {
+		const struct vm_box *b = &old->boxes[i];
+
+		if (vm_box_find(vm, b->box, b->context))
+			continue;
+		log_info("voicemail: mailbox %s@%s removed (its messages stay in the spool)", b->box,
+			 b->context);
+		if (vm->store)
+			store_vm_clear(vm->store, b->context, b->box, NULL, NULL);
+		if (vm->change_h)
+			vm->change_h(b, 0, 0, vm->change_arg);
+	}
+	vm_index_rebuild(vm);
+	for (size_t i = 0; i < vm->nboxes; i++)
+		vm_changed(vm, &vm->boxes[i]);
+	return 0;
 }
 
 const struct vm_general *vm_general(const struct vm *vm)

@@ -303,6 +303,58 @@ static void test_spool(void **state)
 	assert_int_equal(store_vm_count(fx->st, "default", "801", "INBOX"), 1);
 }
 
+/* A reload: new passwords, boxes and [general] apply, messages stay, the replaced box stays
+ * readable for a call that holds it, a removed box's lamp goes off. */
+static void test_reconfigure(void **state)
+{
+	struct fx *fx = *state;
+	const struct vm_box *b = vm_box_find(fx->vm, "801", NULL), *nb;
+	struct conf_diags d = {0};
+	struct vm *nvm = NULL;
+	unsigned n, o;
+
+	store_one(fx, b, 'a', 0);
+	store_one(fx, b, 'b', 1);
+	assert_int_equal(load(&nvm,
+			      "[general]\nmaxmsg=7\nspooldir=/elsewhere\n[default]\n"
+			      "801 => 9999,Taro\n802 => 1,Hanako\n",
+			      &d, fx->dir),
+			 0);
+	conf_diags_reset(&d);
+	fx->changes = 0;
+	assert_int_equal(vm_reconfigure(fx->vm, nvm), 0);
+	assert_int_equal(vm_general(fx->vm)->maxmsg, 7);
+	/* spooldir is applied at start only */
+	assert_non_null(strstr(vm_general(fx->vm)->spooldir, fx->dir));
+	nb = vm_box_find(fx->vm, "801", NULL);
+	assert_non_null(nb);
+	assert_string_equal(nb->password, "9999");
+	assert_string_equal(b->password, "1234"); /* the retired box is still readable */
+	assert_non_null(vm_box_find(fx->vm, "802", NULL));
+	assert_int_equal(vm_counts(fx->vm, "801", NULL, &n, &o), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_vm_count(fx->st, "default", "801", "INBOX"), 2);
+	assert_int_equal(fx->changes, 2); /* every box's lamp */
+
+	/* 801 removed: its lamp goes off (0, 0), its index rows go, its files stay. */
+	assert_int_equal(load(&nvm, "[default]\n802 => 1,Hanako\n", &d, fx->dir), 0);
+	conf_diags_reset(&d);
+	fx->changes = 0;
+	fx->last_new = 99;
+	assert_int_equal(vm_reconfigure(fx->vm, nvm), 0);
+	assert_null(vm_box_find(fx->vm, "801", NULL));
+	assert_int_equal(fx->changes, 2);
+	assert_int_equal(store_vm_count(fx->st, "default", "801", "INBOX"), 0);
+	assert_int_equal(vm_general(fx->vm)->maxmsg, 100);
+	/* Back again: the messages are there. */
+	assert_int_equal(load(&nvm, "[default]\n801 => 1,Taro\n", &d, fx->dir), 0);
+	conf_diags_reset(&d);
+	assert_int_equal(vm_reconfigure(fx->vm, nvm), 0);
+	assert_int_equal(vm_counts(fx->vm, "801", NULL, &n, &o), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_vm_count(fx->st, "default", "801", "INBOX"), 2);
+}
+
 static void test_cli(void **state)
 {
 	struct fx *fx = *state;
@@ -510,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_box_parse),
 	    cmocka_unit_test_setup_teardown(test_spool, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_reconfigure, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_cli, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_mail_subst),
