@@ -5,7 +5,8 @@
 # load run (15), BENCH_SIPP parallel SIPp clients (3), BENCH_CONC outstanding transactions per
 # client (100), BENCH_REPS load runs per server, best kept (2), KAM_CHILDREN Kamailio UDP workers
 # (2), BUILD tree holding the release binaries (build), BENCH_KEEP=1 keeps the work directory;
-# bench/register.sh and bench/calls.sh take their own (REG_*, CALLS_*: see their headers).
+# bench/register.sh, bench/calls.sh and bench/web.sh take their own (REG_*, CALLS_*, WEB_*: see
+# their headers).
 # Uses only 127.0.0.0/8; every process it starts is stopped by PID before it exits.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -350,6 +351,31 @@ load_mk=$(calls_value calls_mk_load_kib)
 load_kam=$(calls_value calls_kam_load_kib)
 mib_or_na() { case "$1" in '' | n/a*) echo n/a ;; *) mib "$1" ;; esac; }
 
+# ---- the web console: calls quiet and while /api/calls and /metrics are hammered; /metrics with
+# 1,000 registrations and 100 calls (bench/web.sh) ----
+web_out=$( [ -x "$BUILD/bench/bench_webload" ] && BUILD=$BUILD timeout 600 bench/web.sh )
+web_value() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print; f = 1; exit } END { if (!f) print "n/a" }' <<<"$web_out"; }
+web_cps_q=$(web_value web_cps_quiet)
+web_cps_h=$(web_value web_cps_hammer)
+web_s50_q=$(web_value web_setup_p50_quiet_ms)
+web_s50_h=$(web_value web_setup_p50_hammer_ms)
+web_m50=$(web_value web_metrics_p50_ms)
+web_m99=$(web_value web_metrics_p99_ms)
+# "Within noise": the hammered median no worse than the quiet median by more than the margin,
+# the larger of 10 % and the spread the quiet runs showed among themselves (docs/BENCHMARKS.md).
+web_margin()
+{
+	awk -v n="$1" 'BEGIN { m = (n + 0 > 10) ? n + 0 : 10; printf "%.0f", m }'
+}
+web_cps_margin=$(web_margin "$(web_value web_noise_pct)")
+web_s_margin=$(web_margin "$(web_value web_noise_setup_pct)")
+web_cps_verdict=$(awk -v q="$web_cps_q" -v h="$web_cps_h" -v m="$web_cps_margin" 'BEGIN {
+	if (q + 0 <= 0 || h == "n/a") { print "-"; exit }
+	printf "%s (%+.0f %%, margin %d %%)", (h >= q * (1 - m / 100)) ? "ok" : "MISS", 100 * (h - q) / q, m }')
+web_s_verdict=$(awk -v q="$web_s50_q" -v h="$web_s50_h" -v m="$web_s_margin" 'BEGIN {
+	if (q + 0 <= 0 || h == "n/a") { print "-"; exit }
+	printf "%s (%+.0f %%, margin %d %%)", (h <= q * (1 + m / 100)) ? "ok" : "MISS", 100 * (h - q) / q, m }')
+
 # ---- the table ----
 num() { case "$1" in '' | n/a*) echo "${1:-n/a}" ;; *) fmt "$1" ;; esac; }
 # verdict VALUE OP TARGET: ok, MISS, or - when there is no figure.
@@ -419,6 +445,9 @@ row "memory per concurrent call (bytes)" "$(num "$call_bytes")" "n/a" "<= 16,384
 	"$(verdict "$call_bytes" "<=" 16384)"
 row "RSS at 200 calls/s of 2 s" "$(mib_or_na "$load_mk")" "$(mib_or_na "$load_kam") (proxy)" \
 	"<= 16 MiB" "$(verdict "$load_mk" "<=" 16384)"
+row "B2BUA calls/s, quiet / web hammered" "$web_cps_q / $web_cps_h" "n/a" "within noise" "$web_cps_verdict"
+row "call set-up p50 (ms), quiet / hammered" "$web_s50_q / $web_s50_h" "n/a" "within noise" "$web_s_verdict"
+row "/metrics p50 / p99 (ms), 1,000 regs" "$web_m50 / $web_m99" "n/a" "<= 5" "$(verdict "$web_m99" "<=" 5)"
 echo
 echo "OPTIONS: SIPp x$NSIPP over UDP on loopback, $CONC outstanding each, $TX per run, best of $REPS."
 [ -n "$mk_detail" ] && echo "  mikakad best run:  $mk_detail"
@@ -439,4 +468,12 @@ echo "Memory under load: ${CALLS_LOAD_RATE:-200} calls/s of ${CALLS_LOAD_HOLD_MS
 	"${CALLS_LOAD_SECS:-40} s, each server fresh; highest RSS (summed over processes) of the last 8 s."
 echo "  mikakad: $(calls_value calls_mk_load_detail)"
 echo "  kamailio: $(calls_value calls_kam_load_detail)"
+echo "Web console (bench/web.sh): ${WEB_ROUNDS:-3} rounds, quiet and hammered alternating, medians;" \
+	"calls/s: ${WEB_CALLS:-6000} calls, ${WEB_CONC:-50} at once, no hold; set-up: INVITE to 200 at" \
+	"${WEB_RATE:-200} calls/s; failed calls quiet $(web_value web_failed_quiet), hammered" \
+	"$(web_value web_failed_hammer); set-up p99 $(web_value web_setup_p99_quiet_ms) /" \
+	"$(web_value web_setup_p99_hammer_ms) ms; quiet runs' spread: calls/s $(web_value web_noise_pct) %," \
+	"set-up $(web_value web_noise_setup_pct) %."
+echo "  hammer: $(web_value web_hammer_detail); daemon CPU $(web_value web_cpu_per_req_us) us per request"
+echo "  /metrics: $(web_value web_metrics_detail); /api/status p50 $(web_value web_status_p50_ms) ms, p99 $(web_value web_status_p99_ms) ms"
 exit 0
