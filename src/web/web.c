@@ -39,6 +39,7 @@
 #define COOKIE_NAME "mikaka_session"
 #define SID_BYTES   32 /* session id: 256 random bits */
 #define SSE_MAX	    16 /* live-update streams at once */
+#define WEB_HEADS_MAX 64 /* request heads buffered at once (libwebsockets' header pool) */
 #define SSE_PING_MS 15000 /* a comment on an idle stream: a dead client is found */
 #define SECURITY_HEADERS                                                                           \
 	X("content-security-policy:", "default-src 'self'; script-src 'self'; style-src 'self'; "  \
@@ -1829,7 +1830,9 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	if (sa_af(&set->listen) == AF_INET)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.max_http_header_data = 4096; /* a longer header line: the request is refused */
-	info.max_http_header_pool = 16;	  /* requests whose headers are being read at once */
+	/* request heads being read at once: a slow sender holds one until it times out, so there are
+	 * more than a few slow clients take (64 x 4 KiB at worst, allocated only while in use) */
+	info.max_http_header_pool = WEB_HEADS_MAX;
 	info.timeout_secs = set->timeout;
 	info.keepalive_timeout = (int)set->timeout;
 	/* the whole request head must arrive within timeout (a slow sender holds a header buffer)
