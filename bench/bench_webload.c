@@ -132,8 +132,8 @@ static int conn_get(struct conn *c, const char *path, const char *token, int *st
 }
 
 /* A GET that survives one close of the keep-alive connection (the server's idle timeout). */
-static int get(struct conn *c, const char *path, const char *token, int *status,
-	       const char **body, size_t *blen)
+static int get(struct conn *c, const char *path, const char *token, int *status, const char **body,
+	       size_t *blen)
 {
 	int err = conn_get(c, path, token, status, body, blen);
 
@@ -171,7 +171,8 @@ static int hammer(struct conn *c, const char *token, int argc, char **argv)
 			if (due > t)
 				usleep((useconds_t)(due - t));
 		}
-		if (get(c, argv[4 + done % (unsigned long)(argc - 4)], token, &status, &body, &blen) ||
+		if (get(c, argv[4 + done % (unsigned long)(argc - 4)], token, &status, &body,
+			&blen) ||
 		    status != 200)
 			failed++;
 		done++;
@@ -228,8 +229,9 @@ int main(int argc, char **argv)
 
 	if (argc < 6 || (strcmp(argv[4], "hammer") && strcmp(argv[4], "time")) ||
 	    (!strcmp(argv[4], "hammer") && argc < 10) || (!strcmp(argv[4], "time") && argc < 7)) {
-		fprintf(stderr, "usage: %s ADDR PORT TOKEN hammer SECONDS MAXREQ RPS STOPFILE PATH...\n"
-				"       %s ADDR PORT TOKEN time N PATH [BODYFILE]\n",
+		fprintf(stderr,
+			"usage: %s ADDR PORT TOKEN hammer SECONDS MAXREQ RPS STOPFILE PATH...\n"
+			"       %s ADDR PORT TOKEN time N PATH [BODYFILE]\n",
 			argv[0], argv[0]);
 		return 2;
 	}

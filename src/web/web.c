@@ -39,7 +39,7 @@
 #define COOKIE_NAME "mikaka_session"
 #define SID_BYTES   32 /* session id: 256 random bits */
 #define SSE_MAX	    16 /* live-update streams at once */
-#define WEB_HEADS_MAX 64 /* request heads buffered at once (libwebsockets' header pool) */
+#define HEAD_POOL   64 /* request heads buffered at once (libwebsockets' header pool) */
 #define SSE_PING_MS 15000 /* a comment on an idle stream: a dead client is found */
 #define SECURITY_HEADERS                                                                           \
 	X("content-security-policy:", "default-src 'self'; script-src 'self'; style-src 'self'; "  \
@@ -87,6 +87,7 @@ struct web_req {
 	bool too_big;
 	uint64_t deadline; /* loop ms by which the body must be in (0: none) */
 	bool answered;	   /* a response (or a login check) is under way: the rest is ignored */
+	bool close;	   /* the connection is closed once the answer is out (bad framing) */
 	struct sa peer;
 	struct web_session *sess; /* authenticated by cookie */
 	bool bearer;		  /* authenticated by the bearer token */
@@ -1171,6 +1172,44 @@ static int do_hangup(struct web_req *r)
  * `block ...` and `phonebook ...` commands, so a change here is a change there.
  */
 
+/* A number as typed: "０９０－１２３４－５６７８" is 39 bytes for 11 digits (3 bytes a full-width
+ * character); screen_number_norm decides what is a number. */
+#define FORM_NUM_MAX (3 * SCREEN_NUM_MAX + 2)
+
+/* Text a user gave for a name or a note: valid UTF-8 (shortest forms, no surrogates) and no
+ * control characters, which would break the lines `phonebook show` and `block show` print. */
+static bool text_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, k = 9;
+		uint32_t cp;
+
+		if (c < 0x80)
+			k = 0;
+		else if (c >= 0xc2 && c < 0xe0)
+			k = 1;
+		else if (c >= 0xe0 && c < 0xf0)
+			k = 2;
+		else if (c >= 0xf0 && c < 0xf5)
+			k = 3;
+		if (k == 9 || (k == 0 && (c < 0x20 || c == 0x7f)))
+			return false;
+		cp = k ? c & (0x3fu >> k) : c;
+		for (unsigned j = 1; j <= k; j++) {
+			if ((p[j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[j] & 0x3f);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		p += k + 1;
+	}
+	return true;
+}
+
 struct ent_json {
 	struct mbuf *mb;
 	bool first;
@@ -1249,7 +1288,7 @@ static int screen_done(struct web_req *r, const char *num)
 /* GET /api/blocklist, or POST form number=N[&note=TEXT]: what `block add N TEXT` does. */
 static int do_blocklist(struct web_req *r)
 {
-	char num[SCREEN_NUM_MAX + 2], note[200] = "";
+	char num[FORM_NUM_MAX], note[200] = "";
 	int err;
 
 	if (r->method == M_GET)
@@ -1260,6 +1299,8 @@ static int do_blocklist(struct web_req *r)
 		return respond_error(r, 400, "expected number (form-encoded)");
 	if (!form_get(r->body, "note", note, sizeof(note)))
 		note[0] = '\0';
+	if (!text_ok(note))
+		return respond_error(r, 400, "note: not UTF-8 text");
 	err = screen_db_block_add(r->w->screen, num, note);
 	if (err == EINVAL)
 		return respond_error(r, 400, "not a number or a prefix like 0120*");
@@ -1273,7 +1314,7 @@ static int do_blocklist(struct web_req *r)
 /* POST /api/blocklist/del, form number=N: what `block del N` does. */
 static int do_blocklist_del(struct web_req *r)
 {
-	char num[SCREEN_NUM_MAX + 2];
+	char num[FORM_NUM_MAX];
 	int err;
 
 	if (!r->w->screen)
@@ -1293,7 +1334,7 @@ static int do_blocklist_del(struct web_req *r)
 /* GET /api/phonebook, or POST form number=N&name=NAME: adds or renames one entry. */
 static int do_phonebook(struct web_req *r)
 {
-	char num[SCREEN_NUM_MAX + 2], name[SCREEN_NAME_MAX + 1];
+	char num[FORM_NUM_MAX], name[SCREEN_NAME_MAX + 1];
 	int err;
 
 	if (r->method == M_GET)
@@ -1303,6 +1344,8 @@ static int do_phonebook(struct web_req *r)
 	if (!form_get(r->body, "number", num, sizeof(num)) || !num[0] ||
 	    !form_get(r->body, "name", name, sizeof(name)) || !name[0])
 		return respond_error(r, 400, "expected number and name (form-encoded)");
+	if (!text_ok(name))
+		return respond_error(r, 400, "name: not UTF-8 text");
 	err = screen_db_pb_set(r->w->screen, num, name);
 	if (err == EINVAL)
 		return respond_error(r, 400, "not a number");
@@ -1314,7 +1357,7 @@ static int do_phonebook(struct web_req *r)
 /* POST /api/phonebook/del, form number=N: what `phonebook del N` does. */
 static int do_phonebook_del(struct web_req *r)
 {
-	char num[SCREEN_NUM_MAX + 2];
+	char num[FORM_NUM_MAX];
 	int err;
 
 	if (!r->w->screen)
@@ -1600,9 +1643,45 @@ static void req_reset(struct web_req *r)
 	r->too_big = false;
 	r->deadline = 0;
 	r->answered = false;
+	r->close = false;
 	r->sess = NULL;
 	r->bearer = false;
 	r->sse_end = false;
+}
+
+/* Request smuggling: libwebsockets 4.1 reads a body by Content-Length only and refuses two
+ * different ones, but it passes a Transfer-Encoding request on with no body, and the chunks then
+ * parse as a second request on the same connection; a Content-Length like "-1" it takes as a
+ * length. Such a request is answered (400 when both lengths are given, 501 for a transfer coding
+ * alone, 400 for a length that is not digits) and its connection closed: nothing after it is
+ * read. */
+static bool framing_bad(struct web_req *r)
+{
+	static const char both[] = "{\"error\":\"both Content-Length and Transfer-Encoding\"}\n",
+			  te[] = "{\"error\":\"Transfer-Encoding is not accepted; send "
+				 "Content-Length\"}\n",
+			  nan[] = "{\"error\":\"Content-Length is not a number\"}\n";
+	const char *hdrs[] = {"connection:", "close", NULL}, *why = NULL;
+	int cln = lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	char cl[24] = "";
+	unsigned status = 400;
+
+	if (cln > 0 && (cln >= (int)sizeof(cl) ||
+			lws_hdr_copy(r->wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) != cln ||
+			strspn(cl, "0123456789") != (size_t)cln))
+		why = nan;
+	else if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		why = cln > 0 ? both : (status = 501, te);
+	if (!why)
+		return false;
+	r->answered = true;
+	r->close = true;
+	if (respond(r, status, "application/json", why, strlen(why), hdrs)) {
+		free(r->resp); /* nothing to send: the writable callback closes */
+		r->resp = NULL;
+	}
+	lws_callback_on_writable(r->wsi);
+	return true;
 }
 
 static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -1623,6 +1702,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			    : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) ? M_POST
 									    : M_OTHER;
 		peer_addr(wsi, &r->peer);
+		if (framing_bad(r))
+			return 0; /* answered; closed after it */
 		if (r->method == M_POST) {
 			char cl[24];
 
@@ -1667,12 +1748,14 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 		if (r->sse)
 			return sse_write(r) ? -1 : 0;
 		if (!r->resp)
-			return 0;
+			return r->close ? -1 : 0;
 		if (lws_write(wsi, r->resp + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL) !=
 		    (int)r->resp_len)
 			return -1;
 		free(r->resp);
 		r->resp = NULL;
+		if (r->close)
+			return -1;
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (r->login)
@@ -1832,7 +1915,7 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	info.max_http_header_data = 4096; /* a longer header line: the request is refused */
 	/* request heads being read at once: a slow sender holds one until it times out, so there are
 	 * more than a few slow clients take (64 x 4 KiB at worst, allocated only while in use) */
-	info.max_http_header_pool = WEB_HEADS_MAX;
+	info.max_http_header_pool = HEAD_POOL;
 	info.timeout_secs = set->timeout;
 	info.keepalive_timeout = (int)set->timeout;
 	/* the whole request head must arrive within timeout (a slow sender holds a header buffer)
