@@ -369,9 +369,12 @@ web_margin()
 }
 web_cps_margin=$(web_margin "$(web_value web_noise_pct)")
 web_s_margin=$(web_margin "$(web_value web_noise_setup_pct)")
-web_cps_verdict=$(awk -v q="$web_cps_q" -v h="$web_cps_h" -v m="$web_cps_margin" 'BEGIN {
+# Calls that failed while hammered and not while quiet are a miss whatever the rate.
+web_cps_verdict=$(awk -v q="$web_cps_q" -v h="$web_cps_h" -v m="$web_cps_margin" \
+	-v fq="$(web_value web_failed_quiet)" -v fh="$(web_value web_failed_hammer)" 'BEGIN {
 	if (q + 0 <= 0 || h == "n/a") { print "-"; exit }
-	printf "%s (%+.0f %%, margin %d %%)", (h >= q * (1 - m / 100)) ? "ok" : "MISS", 100 * (h - q) / q, m }')
+	ok = h >= q * (1 - m / 100) && fh + 0 <= fq + 0
+	printf "%s (%+.0f %%, margin %d %%)", ok ? "ok" : "MISS", 100 * (h - q) / q, m }')
 web_s_verdict=$(awk -v q="$web_s50_q" -v h="$web_s50_h" -v m="$web_s_margin" 'BEGIN {
 	if (q + 0 <= 0 || h == "n/a") { print "-"; exit }
 	printf "%s (%+.0f %%, margin %d %%)", (h <= q * (1 + m / 100)) ? "ok" : "MISS", 100 * (h - q) / q, m }')
@@ -445,9 +448,9 @@ row "memory per concurrent call (bytes)" "$(num "$call_bytes")" "n/a" "<= 16,384
 	"$(verdict "$call_bytes" "<=" 16384)"
 row "RSS at 200 calls/s of 2 s" "$(mib_or_na "$load_mk")" "$(mib_or_na "$load_kam") (proxy)" \
 	"<= 16 MiB" "$(verdict "$load_mk" "<=" 16384)"
-row "B2BUA calls/s, quiet / web hammered" "$web_cps_q / $web_cps_h" "n/a" "within noise" "$web_cps_verdict"
-row "call set-up p50 (ms), quiet / hammered" "$web_s50_q / $web_s50_h" "n/a" "within noise" "$web_s_verdict"
-row "/metrics p50 / p99 (ms), 1,000 regs" "$web_m50 / $web_m99" "n/a" "<= 5" "$(verdict "$web_m99" "<=" 5)"
+row "calls/s, quiet / web hammered" "$web_cps_q / $web_cps_h" "n/a" "within noise" "$web_cps_verdict"
+row "set-up p50 ms, quiet / hammered" "$web_s50_q / $web_s50_h" "n/a" "within noise" "$web_s_verdict"
+row "/metrics p50 / p99 ms, 1,000 regs" "$web_m50 / $web_m99" "n/a" "<= 5" "$(verdict "$web_m99" "<=" 5)"
 echo
 echo "OPTIONS: SIPp x$NSIPP over UDP on loopback, $CONC outstanding each, $TX per run, best of $REPS."
 [ -n "$mk_detail" ] && echo "  mikakad best run:  $mk_detail"
