@@ -1842,10 +1842,29 @@ static void uvfd_h(int fd, uint32_t events, void *arg)
 	uv_turn(arg);
 }
 
+/* libwebsockets logs a line for each malformed request (an oversize head: "Ran out of header
+ * data space"), so a client could fill the log: at most LWS_LOG_BURST of its lines a minute, and
+ * the number left out is said with the first line of a later minute. */
+#define LWS_LOG_BURST 10
+
 static void lws_log(int level, const char *line)
 {
+	static uint64_t minute;
+	static unsigned lines, left_out;
+	struct timespec ts;
 	size_t n = strlen(line);
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((uint64_t)ts.tv_sec / 60 != minute) {
+		if (left_out)
+			log_msg(LOG_WARN, "web", "libwebsockets: %u more lines left out", left_out);
+		minute = (uint64_t)ts.tv_sec / 60;
+		lines = left_out = 0;
+	}
+	if (lines++ >= LWS_LOG_BURST) {
+		left_out++;
+		return;
+	}
 	/* libwebsockets' own lines end in a newline; they never hold a header's value */
 	log_msg(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "web", "libwebsockets: %.*s",
 		(int)(n && line[n - 1] == '\n' ? n - 1 : n), line);

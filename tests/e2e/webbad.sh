@@ -78,5 +78,9 @@ check "log-no-session-id" bash -c "! grep -qF '$SID' '$DAEMON_LOG'"
 check "log-no-csrf" bash -c "! grep -qF '$CSRF' '$DAEMON_LOG'"
 check "log-no-token" bash -c "! grep -qF '$TOKEN' '$DAEMON_LOG'"
 check "log-no-cookie-header" bash -c "! grep -qi 'mikaka_session=' '$DAEMON_LOG'"
+# libwebsockets logs a line per oversize head (over 150 of them above): at most 10 a minute
+n=$(grep -c "libwebsockets:" "$DAEMON_LOG")
+echo "# daemon log: $(wc -l <"$DAEMON_LOG") lines, $n from libwebsockets"
+check "log-libwebsockets-bounded" test "$n" -le 21
 check "daemon-stops-clean" stop_daemon
 finish
