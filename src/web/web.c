@@ -1176,9 +1176,8 @@ static int do_hangup(struct web_req *r)
  * character); screen_number_norm decides what is a number. */
 #define FORM_NUM_MAX (3 * SCREEN_NUM_MAX + 2)
 
-/* Text a user gave for a name or a note: valid UTF-8 (shortest forms, no surrogates) and no
- * control characters, which would break the lines `phonebook show` and `block show` print. */
-static bool text_ok(const char *s)
+/* Control characters would break the lines `phonebook show` and `block show` print. */
+bool web_text_ok(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -1299,7 +1298,7 @@ static int do_blocklist(struct web_req *r)
 		return respond_error(r, 400, "expected number (form-encoded)");
 	if (!form_get(r->body, "note", note, sizeof(note)))
 		note[0] = '\0';
-	if (!text_ok(note))
+	if (!web_text_ok(note))
 		return respond_error(r, 400, "note: not UTF-8 text");
 	err = screen_db_block_add(r->w->screen, num, note);
 	if (err == EINVAL)
@@ -1344,7 +1343,7 @@ static int do_phonebook(struct web_req *r)
 	if (!form_get(r->body, "number", num, sizeof(num)) || !num[0] ||
 	    !form_get(r->body, "name", name, sizeof(name)) || !name[0])
 		return respond_error(r, 400, "expected number and name (form-encoded)");
-	if (!text_ok(name))
+	if (!web_text_ok(name))
 		return respond_error(r, 400, "name: not UTF-8 text");
 	err = screen_db_pb_set(r->w->screen, num, name);
 	if (err == EINVAL)

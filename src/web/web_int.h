@@ -22,6 +22,10 @@ void web_sha256_hex(const char *s, char out[65]);
 /* 2 * nbytes hex digits of kernel randomness (nbytes at most 64) plus a NUL. */
 void web_random_hex(char *out, size_t nbytes);
 
+/* Text a user gave for a name or a note: valid UTF-8 (shortest forms, no surrogates, at most
+ * U+10FFFF) without control characters (web.c). */
+bool web_text_ok(const char *s);
+
 /* The files served from the binary (pages.c). */
 struct web_file {
 	const char *path; /* "/", "/login", "/app.js", "/app.css" */

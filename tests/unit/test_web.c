@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "sip.h"
 #include "web.h"
+#include "web_int.h"
 
 static void test_hash_roundtrip(void **state)
 {
@@ -180,6 +181,42 @@ static void test_settings_tls(void **state)
 	rmdir(dir);
 }
 
+static void test_text_ok(void **state)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+	    {"", true},
+	    {"Hanako Yamada", true},
+	    {"山田 花子", true},			  /* 3-byte sequences */
+	    {"\xef\xbd\xb6\xef\xbe\x80\xef\xbd\xb6\xef\xbe\x85", true}, /* half-width katakana */
+	    {"\xf0\x9f\x8e\x8c", true},		  /* U+1F38C, 4 bytes */
+	    {"\xf4\x8f\xbf\xbf", true},		  /* U+10FFFF, the last */
+	    {"\"<b>&amp;'", true},
+	    {"\xc3\x28", false},			  /* a lead byte without its continuation */
+	    {"\xc3", false},				  /* cut at the end */
+	    {"\xe5\xb1", false},			  /* cut in a 3-byte sequence */
+	    {"\xc0\xaf", false},			  /* overlong '/' */
+	    {"\xe0\x80\xaf", false},		  /* overlong, 3 bytes */
+	    {"\xf0\x80\x80\xaf", false},		  /* overlong, 4 bytes */
+	    {"\xed\xa0\x80", false},		  /* U+D800, a surrogate */
+	    {"\xf4\x90\x80\x80", false},		  /* above U+10FFFF */
+	    {"\xff\xfe", false},
+	    {"\x80", false},				  /* a continuation byte alone */
+	    {"line\nbreak", false},			  /* control characters */
+	    {"tab\there", false},
+	    {"del\x7f", false},
+	    {"esc\x1b[31m", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (web_text_ok(cases[i].s) != cases[i].ok)
+			fail_msg("case %zu: expected %s", i, cases[i].ok ? "ok" : "refused");
+	}
+}
+
 static void test_json_string(void **state)
 {
 	struct mbuf mb;
@@ -205,6 +242,7 @@ int main(void)
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_settings_tls),
 	    cmocka_unit_test(test_json_string),
+	    cmocka_unit_test(test_text_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
