@@ -5,11 +5,11 @@
 #
 # 1. Calls, quiet and hammered, in the same run: each round measures calls/s (closed loop: SIPp
 #    keeps WEB_CONC calls in flight, WEB_CALLS calls, no hold: the rate the daemon sustains) and
-#    call set-up time (open loop: WEB_RATE calls/s for WEB_SECS s, 100 ms hold; INVITE sent to 200
-#    received at the carrier, from SIPp's message trace, p50/p99), once with nothing else and once while
-#    bench_webload, bounded in time and count, sends GET /api/calls and GET /metrics in turn on
-#    one keep-alive connection with the bearer token of `mikaka web token`, back to back
-#    (WEB_HAMMER_RPS 0) or paced. WEB_ROUNDS rounds, quiet and hammered alternating; the median
+#    call set-up time (open loop: WEB_RATE calls/s for WEB_SECS s, 100 ms hold; INVITE sent to
+#    200 received at the carrier, from SIPp's message trace, p50/p99), once with nothing else and
+#    once while bench_webload, bounded in time and count, sends GET /api/calls and GET /metrics
+#    in turn on one keep-alive connection with the bearer token of `mikaka web token`, back to
+#    back (WEB_HAMMER_RPS 0) or paced. WEB_ROUNDS rounds, quiet and hammered alternating; the median
 #    of each is kept, and the spread of the quiet runs among themselves is the noise.
 # 2. /metrics with WEB_USERS (1,000) registrations and WEB_HELD (100) calls up: WEB_SCRAPES
 #    (1,000) GETs, one after the other, each timed from its first byte sent to its last byte read;
@@ -18,8 +18,9 @@
 # Prints "name value" lines: web_cps_quiet, web_cps_hammer, web_setup_p50_quiet_ms,
 # web_setup_p50_hammer_ms, web_setup_p99_quiet_ms, web_setup_p99_hammer_ms, web_noise_pct and
 # web_noise_setup_pct (the quiet runs' spread, max - min over the median, of calls/s and set-up
-# p50), web_failed_quiet, web_failed_hammer, web_hammer_rps, web_hammer_detail, web_cpu_per_req_us, web_metrics_p50_ms, web_metrics_p99_ms,
-# web_metrics_detail, web_status_p50_ms, web_status_p99_ms.
+# p50), web_failed_quiet, web_failed_hammer, web_hammer_rps, web_hammer_detail,
+# web_cpu_per_req_us, web_metrics_p50_ms, web_metrics_p99_ms, web_metrics_detail,
+# web_status_p50_ms, web_status_p99_ms.
 #
 # Knobs: WEB_ROUNDS (3), WEB_CALLS (6000), WEB_CONC (50), WEB_RATE (200), WEB_SECS (4),
 # WEB_HAMMER_RPS (0: as fast as one connection goes), WEB_USERS (1000), WEB_HELD (100),
@@ -261,11 +262,7 @@ setup()
 for r in $(seq 1 "$ROUNDS"); do
 	for cond in quiet hammer; do
 		tag=$cond-$r
-		c0=""
-		if [ "$cond" = hammer ]; then
-			hammer_start "$r"
-			c0=$(cpu_ticks "$mk_pid")
-		fi
+		[ "$cond" = hammer ] && hammer_start "$r"
 		capacity "$tag"
 		setup "$tag"
 		if [ "$cond" = hammer ]; then
@@ -334,6 +331,7 @@ for _ in $(seq 1 50); do
 	[ "${up:-0}" -ge "$HELD" ] && break
 	sleep 0.2
 done
+[ "${up:-0}" -ge "$HELD" ] || say "only ${up:-0} of $HELD calls up for the scrapes"
 "$LOAD" "$MK_ADDR" "$WEB_PORT" "$TOKEN" time "$SCRAPES" /metrics "$WORK/metrics.txt" >"$WORK/metrics.out"
 "$LOAD" "$MK_ADDR" "$WEB_PORT" "$TOKEN" time "$SCRAPES" /api/status "$WORK/status.json" >"$WORK/status.out"
 nreg=$(grep -c '^mikaka_registrations{' "$WORK/metrics.txt")
