@@ -922,6 +922,7 @@ int main(int argc, char **argv)
 					    "-t", NULL};
 
 		web_set_sources(d.web, d.calls, d.reg, server_stack(d.server));
+		web_set_vm(d.web, d.vm);
 		web_set_admin(d.web, check_argv, web_reload, &d);
 	}
 	/* line discovery: start the DHCP client (or lease-file reader). */

@@ -444,3 +444,34 @@ long store_vm_count(struct store *st, const char *context, const char *mailbox, 
 	sqlite3_clear_bindings(stmt);
 	return n;
 }
+
+int store_vm_list(struct store *st, store_vm_h *each, void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc, err = 0;
+
+	if (!st || !each)
+		return EINVAL;
+	stmt = st->stmt[STORE_VM_LIST];
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_vm_msg m = {
+		    .context = (const char *)sqlite3_column_text(stmt, 0),
+		    .mailbox = (const char *)sqlite3_column_text(stmt, 1),
+		    .folder = (const char *)sqlite3_column_text(stmt, 2),
+		    .msgnum = (uint32_t)sqlite3_column_int64(stmt, 3),
+		    .origtime = sqlite3_column_int64(stmt, 4),
+		    .duration = (uint32_t)sqlite3_column_int64(stmt, 5),
+		    .callerid = (const char *)sqlite3_column_text(stmt, 6),
+		};
+
+		if (!m.context || !m.mailbox || !m.folder)
+			continue;
+		err = each(&m, arg);
+		if (err)
+			break;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = store_sqlite_err(st, rc, "listing voicemail");
+	sqlite3_reset(stmt);
+	return err;
+}

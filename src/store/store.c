@@ -93,6 +93,8 @@ static const char *const store_sql[STORE_STMT_N] = {
     [STORE_VM_CLEAR] = "DELETE FROM vm_msg WHERE context = ?1 AND mailbox = ?2",
     [STORE_VM_COUNT] = "SELECT count(*) FROM vm_msg WHERE context = ?1 AND mailbox = ?2"
 		       " AND folder = ?3",
+    [STORE_VM_LIST] = "SELECT context, mailbox, folder, msgnum, origtime, duration, callerid"
+		      " FROM vm_msg ORDER BY origtime DESC, folder ASC, msgnum DESC",
 };
 
 static uint64_t store_now_us(void)

@@ -191,6 +191,11 @@ int store_vm_clear(struct store *st, const char *context, const char *mailbox, s
 /* Rows of one folder of a box (this connection's uncommitted writes included); -1: error. */
 long store_vm_count(struct store *st, const char *context, const char *mailbox,
 		    const char *folder);
+/* Every row, newest first (origtime, then INBOX before Old, then the higher number); the row's
+ * strings point into SQLite's row and live during the call. A non-zero return stops the walk
+ * and is returned; the callback must not use the store. */
+typedef int(store_vm_h)(const struct store_vm_msg *m, void *arg);
+int store_vm_list(struct store *st, store_vm_h *each, void *arg);
 
 /* ---------------------------------------------------------------------------------------------
  * Backup and restore (backup.c). why gets a one-line reason on failure.

@@ -28,6 +28,7 @@ enum store_stmt {
 	STORE_VM_PUT,
 	STORE_VM_CLEAR,
 	STORE_VM_COUNT,
+	STORE_VM_LIST,
 	STORE_STMT_N,
 };
 

@@ -117,6 +117,7 @@ int vm_counts(const struct vm *vm, const char *box, const char *context, unsigne
 
 void vm_changed(struct vm *vm, const struct vm_box *b)
 {
+	vm->changes++;
 	if (vm->change_h)
 		vm->change_h(b, vm_folder_count(vm, b, VM_INBOX), vm_folder_count(vm, b, VM_OLD),
 			     vm->change_arg);
@@ -374,6 +375,83 @@ int vm_msg_move(struct vm *vm, const struct vm_box *b, enum vm_folder f, unsigne
 	vm_index_box(vm, b);
 	vm_changed(vm, b);
 	return err;
+}
+
+/* ---- the web console's view --------------------------------------------------------------- */
+
+uint64_t vm_changes(const struct vm *vm)
+{
+	return vm ? vm->changes : 0;
+}
+
+struct list_ctx {
+	const struct vm *vm;
+	vm_msg_h *each;
+	void *arg;
+};
+
+static int list_row(const struct store_vm_msg *row, void *arg)
+{
+	struct list_ctx *c = arg;
+	struct vm_msg_entry m = {.msgnum = row->msgnum,
+				 .origtime = row->origtime,
+				 .duration = row->duration,
+				 .callerid = row->callerid ? row->callerid : ""};
+	char path[PATH_MAX];
+	struct stat sb;
+
+	m.box = vm_box_find(c->vm, row->mailbox, row->context);
+	if (!m.box) /* a removed box's rows are cleared; one removed meanwhile is not listed */
+		return 0;
+	if (!strcmp(row->folder, vm_folder_name(VM_INBOX)))
+		m.folder = VM_INBOX;
+	else if (!strcmp(row->folder, vm_folder_name(VM_OLD)))
+		m.folder = VM_OLD;
+	else
+		return 0;
+	if (vm_msg_path(c->vm, m.box, m.folder, m.msgnum, "wav", path, sizeof(path)) ||
+	    stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 0; /* the files are the truth: a row without its WAV is not a message */
+	m.id = (uint64_t)sb.st_ino;
+	return c->each(&m, c->arg);
+}
+
+int vm_msg_list(const struct vm *vm, vm_msg_h *each, void *arg)
+{
+	struct list_ctx c = {vm, each, arg};
+
+	if (!vm || !each)
+		return EINVAL;
+	if (!vm->store)
+		return ENODEV;
+	return store_vm_list(vm->store, list_row, &c);
+}
+
+struct find_ctx {
+	uint64_t id;
+	struct vm_msg_entry *out;
+};
+
+static int find_h(const struct vm_msg_entry *m, void *arg)
+{
+	struct find_ctx *f = arg;
+
+	if (m->id != f->id)
+		return 0;
+	*f->out = *m;
+	f->out->callerid = NULL;
+	return EEXIST; /* found: stops the walk */
+}
+
+int vm_msg_find(const struct vm *vm, uint64_t id, struct vm_msg_entry *out)
+{
+	struct find_ctx f = {id, out};
+	int err;
+
+	if (!id)
+		return ENOENT;
+	err = vm_msg_list(vm, find_h, &f);
+	return err == EEXIST ? 0 : err ? err : ENOENT;
 }
 
 /* ---- CLI ------------------------------------------------------------------------------------ */

@@ -139,6 +139,27 @@ int vm_msg_delete(struct vm *vm, const struct vm_box *b, enum vm_folder f, unsig
 int vm_msg_move(struct vm *vm, const struct vm_box *b, enum vm_folder f, unsigned num,
 		enum vm_folder to);
 
+/* A message as the web console lists it (vm_msg_list). */
+struct vm_msg_entry {
+	const struct vm_box *box;
+	enum vm_folder folder;
+	unsigned msgnum;
+	uint64_t id;	      /* the WAV's inode number: it stays the same while the message is
+			       * renumbered (a delete before it) or moved to Old (a rename), so a
+			       * page's id still names the same message after another change */
+	int64_t origtime;     /* Unix seconds */
+	unsigned duration;    /* seconds */
+	const char *callerid; /* lives during the callback only ("" unknown) */
+};
+typedef int(vm_msg_h)(const struct vm_msg_entry *m, void *arg);
+/* Every message of every configured box from the index, newest first; rows whose WAV is gone
+ * are skipped. A non-zero return stops and is returned. ENODEV without an index (no store). */
+int vm_msg_list(const struct vm *vm, vm_msg_h *each, void *arg);
+/* The message whose id is `id` (out->callerid is NULL). ENOENT. */
+int vm_msg_find(const struct vm *vm, uint64_t id, struct vm_msg_entry *out);
+/* Counts every change of the messages (vm_changed): what the console's live updates compare. */
+uint64_t vm_changes(const struct vm *vm);
+
 /* CLI: `voicemail show users [for CONTEXT]` and `voicemail show messages BOX[@CONTEXT]`, in
  * Asterisk's layout. */
 int vm_show_users(const struct vm *vm, const char *context, struct mbuf *out);

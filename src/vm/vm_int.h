@@ -15,6 +15,7 @@ struct vm {
 	vm_change_h *change_h;
 	struct mailjob *jobs; /* mailcmd children still running (mail.c) */
 	void *change_arg;
+	uint64_t changes; /* vm_changes */
 	struct vm *retired; /* configurations replaced by vm_reconfigure: their boxes and strings
 			     * stay valid for the calls that hold them, freed by vm_free */
 };

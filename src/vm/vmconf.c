@@ -349,6 +349,7 @@ int vm_reconfigure(struct vm *vm, struct vm *nvm)
 			 b->context);
 		if (vm->store)
 			store_vm_clear(vm->store, b->context, b->box, NULL, NULL);
+		vm->changes++;
 		if (vm->change_h)
 			vm->change_h(b, 0, 0, vm->change_arg);
 	}

@@ -1,5 +1,5 @@
 /* web/pages.c: the console's pages, served from the binary (no build chain, no file system): the
- * login page and the status, history, block list, phonebook and configuration pages in English and Japanese, one script
+ * login page and the status, history, voicemail, block list, phonebook and configuration pages in English and Japanese, one script
  * and one style sheet. The status page takes live updates from /api/events (server-sent events);
  * the script never writes HTML from data
  * (textContent only), and nothing is inline, so the Content-Security-Policy needs no exception. */
@@ -43,12 +43,14 @@ static const char login_ja[] = HEAD(
  * one more entry in files[]), the user, the logout button. */
 #define NAV_EN(title)                                                                              \
 	"<header><h1>mikaka</h1><nav><a href=\"/\">Status</a><a href=\"/history\">History</a>"     \
+	"<a href=\"/voicemail\">Voicemail</a>"                                                     \
 	"<a href=\"/blocklist\">Block list</a><a href=\"/phonebook\">Phonebook</a>"          \
 	"<a href=\"/config\">Configuration</a></nav><span id=\"who\"></span>"                      \
 	"<button id=\"logout\" type=\"button\">Log out</button></header>\n<main>\n<h2>" title    \
 	"</h2>\n"
 #define NAV_JA(title)                                                                              \
 	"<header><h1>mikaka</h1><nav><a href=\"/\">状態</a><a href=\"/history\">通話履歴</a>"      \
+	"<a href=\"/voicemail\">留守番電話</a>"                                                   \
 	"<a href=\"/blocklist\">着信拒否</a><a href=\"/phonebook\">電話帳</a>"                 \
 	"<a href=\"/config\">設定</a></nav><span id=\"who\"></span>"                              \
 	"<button id=\"logout\" type=\"button\">ログアウト</button></header>\n<main>\n<h2>" title \
@@ -127,6 +129,19 @@ static const char config_ja[] = HEAD(
     "<h3>mikakad -t の出力</h3><pre id=\"c-output\"></pre>\n"
     "<h3>再読み込み</h3><pre id=\"c-result\"></pre>\n" TAIL;
 
+/* Voicemail: one list item per message (who, when, how long, new or heard), its <audio> player
+ * and the mark-heard and delete buttons; the list follows new messages through the event
+ * stream (the status event's "voicemail" changes). */
+static const char voicemail_en[] = HEAD(
+    "en", "mikaka — voicemail") "<body class=\"voicemail\">\n" NAV_EN("Voicemail")
+    "<p id=\"vm-summary\"></p>\n<ul id=\"vm-list\" class=\"vm\"></ul>\n"
+    "<p id=\"updated\"></p>\n" TAIL;
+
+static const char voicemail_ja[] = HEAD(
+    "ja", "mikaka — 留守番電話") "<body class=\"voicemail\">\n" NAV_JA("留守番電話")
+    "<p id=\"vm-summary\"></p>\n<ul id=\"vm-list\" class=\"vm\"></ul>\n"
+    "<p id=\"updated\"></p>\n" TAIL;
+
 /* The block list and the phonebook: a form that adds, a table whose rows each have a remove
  * button (docs/SCREENING.md). */
 static const char blocklist_en[] = HEAD(
@@ -180,6 +195,9 @@ static const char app_js[] =
     " warnings: '警告', ok: '問題ありません', checking: '検査中…', reloaded: '再読み込みしました',"
     " refused: '再読み込みは拒否されました', remove: '削除', block: '拒否',"
     " blocked: '拒否しました: ', added: '追加しました: ',\n"
+    "  vmNew: '新着', vmHeard: '再生済み', markHeard: '再生済みにする', del: '削除',"
+    " really: 'もう一度押すと削除', unknown: '番号非通知', box: 'ボックス ',"
+    " vmSummary: (n, o) => '新着 ' + n + ' 件、再生済み ' + o + ' 件',\n"
     "  disp: {'ANSWERED': '応答', 'NO ANSWER': '不在', 'BUSY': '話中', 'FAILED': '失敗'},"
     " sev: {error: 'エラー', warning: '警告'}}\n"
     "  : {wrong: 'Wrong user or password', banned: 'Too many failed logins; try later',\n"
@@ -188,6 +206,9 @@ static const char app_js[] =
     " of: ' of ', errors: 'errors', warnings: 'warnings', ok: 'no problems',"
     " checking: 'checking…', reloaded: 'Reloaded', refused: 'Reload refused',"
     " remove: 'Remove', block: 'Block', blocked: 'Blocked: ', added: 'Added: ',\n"
+    "  vmNew: 'new', vmHeard: 'heard', markHeard: 'Mark heard', del: 'Delete',"
+    " really: 'Press again to delete', unknown: 'unknown caller', box: 'box ',"
+    " vmSummary: (n, o) => n + ' new, ' + o + ' heard',\n"
     "  disp: {'ANSWERED': 'answered', 'NO ANSWER': 'no answer', 'BUSY': 'busy',"
     " 'FAILED': 'failed'}, sev: {error: 'error', warning: 'warning'}};\n"
     "const $ = id => document.getElementById(id);\n"
@@ -240,16 +261,16 @@ static const char app_js[] =
     "  if (r.ok) show(await r.json());\n"
     /* live updates: the server pushes the status when it changes (at most once a second);
      * EventSource reconnects by itself; a stream that ends for want of a session goes to /login */
-    "  listen();\n}\n"
+    "  listen(show);\n}\n"
     /* a stream the server refused (503: too many) is not retried by EventSource: try again in
      * 5 s */
-    "function listen() {\n"
+    "function listen(h) {\n"
     "  const es = new EventSource('/api/events');\n"
-    "  es.addEventListener('status', e => { live = true; show(JSON.parse(e.data)); });\n"
+    "  es.addEventListener('status', e => { live = true; h(JSON.parse(e.data)); });\n"
     "  es.onerror = async () => { live = false;\n"
     "    const s = await fetch('/api/session', {credentials: 'same-origin'});\n"
     "    if (s.status === 401) { es.close(); location.href = '/login'; return; }\n"
-    "    if (es.readyState === EventSource.CLOSED) setTimeout(listen, 5000); };\n}\n"
+    "    if (es.readyState === EventSource.CLOSED) setTimeout(() => listen(h), 5000); };\n}\n"
     "const PAGE = 50;\n"
     "let offset = 0;\n"
     "function dayMs(v, next) { if (!v) return ''; const d = new Date(v + 'T00:00:00');"
@@ -346,6 +367,57 @@ static const char app_js[] =
     " 'p-msg', T.added, loadPhonebook)) { $('p-number').value = ''; $('p-name').value = ''; }"
     " });\n"
     "  loadPhonebook();\n}\n"
+    /* the voicemail page: items kept by id across reloads, so a player in use is not replaced
+     * when another message arrives or goes */
+    "let vmChanges = -1;\n"
+    "function el(tag, cls, text) { const e = document.createElement(tag);"
+    " if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }\n"
+    "function vmState(li, m) {\n"
+    "  li.classList.toggle('heard', m.heard); li.classList.toggle('new', !m.heard);\n"
+    "  li.dataset.heard = m.heard ? '1' : '0';\n"
+    "  li.querySelector('.vm-state').textContent = m.heard ? T.vmHeard : T.vmNew;\n"
+    "  li.querySelector('.vm-heard').hidden = m.heard;\n}\n"
+    "function vmItem(m) {\n"
+    "  const li = el('li', 'vm-msg'); li.dataset.id = String(m.id);\n"
+    "  const meta = el('div', 'meta');\n"
+    "  meta.append(el('span', 'vm-state'), el('span', 'vm-date',"
+    " new Date(m.received_ms).toLocaleString()),\n"
+    "    el('span', 'vm-from', m.from ? (m.name ? m.name + ' ' : '') + m.from : T.unknown),\n"
+    "    el('span', 'vm-dur', secs(m.duration)), el('span', 'vm-box', T.box + m.box));\n"
+    "  const a = el('audio', 'vm-audio'); a.controls = true; a.preload = 'metadata';\n"
+    "  a.src = '/api/voicemail/' + m.id + '.wav';\n"
+    /* played to the end: heard, as VoiceMailMain moves a played message to Old */
+    "  a.addEventListener('ended', () => { if (li.dataset.heard === '0') vmPost('heard', m.id); });\n"
+    "  const h = el('button', 'vm-heard', T.markHeard); h.type = 'button';\n"
+    "  h.addEventListener('click', () => { h.disabled = true; vmPost('heard', m.id); });\n"
+    "  const d = el('button', 'vm-delete', T.del); d.type = 'button';\n"
+    /* two presses delete (no dialog: a phone's screen, and nothing to mistap) */
+    "  d.addEventListener('click', () => {\n"
+    "    if (d.dataset.armed !== '1') { d.dataset.armed = '1'; d.textContent = T.really;"
+    " d.className = 'vm-delete bad'; return; }\n"
+    "    d.disabled = true; vmPost('delete', m.id); });\n"
+    "  const btns = el('div', 'buttons'); btns.append(h, d);\n"
+    "  li.append(meta, a, btns);\n  vmState(li, m);\n  return li;\n}\n"
+    "async function vmPost(what, id) {\n"
+    "  await post('/api/voicemail/' + what, {id: String(id)});\n  loadVoicemail();\n}\n"
+    "async function loadVoicemail() {\n"
+    "  const j = await getJson('/api/voicemail');\n"
+    "  if (!j) return;\n"
+    "  vmChanges = j.changes;\n"
+    "  $('vm-summary').textContent = T.vmSummary(j.new, j.old);\n"
+    "  const ul = $('vm-list');\n"
+    "  const had = new Map();\n"
+    "  for (const li of ul.children) if (li.dataset.id) had.set(li.dataset.id, li);\n"
+    "  const items = j.messages.map(m => { const li = had.get(String(m.id));"
+    " if (!li) return vmItem(m); vmState(li, m); return li; });\n"
+    "  if (!items.length) items.push(el('li', 'none', T.none));\n"
+    "  ul.replaceChildren(...items);\n}\n"
+    "function voicemailPage() {\n"
+    "  loadVoicemail();\n"
+    "  listen(s => {\n"
+    "    $('updated').textContent = T.updated + new Date(s.time_ms).toLocaleTimeString() +"
+    " ' ' + T.live;\n"
+    "    if (s.voicemail && s.voicemail.changes !== vmChanges) loadVoicemail(); });\n}\n"
     "async function start() {\n"
     "  const r = await fetch('/api/session', {credentials: 'same-origin'});\n"
     "  if (r.status === 401) { location.href = '/login'; return; }\n"
@@ -362,7 +434,8 @@ static const char app_js[] =
     "  else if (cls === 'history') historyPage();\n"
     "  else if (cls === 'config') configPage();\n"
     "  else if (cls === 'blocklist') blocklistPage();\n"
-    "  else if (cls === 'phonebook') phonebookPage();\n}\n"
+    "  else if (cls === 'phonebook') phonebookPage();\n"
+    "  else if (cls === 'voicemail') voicemailPage();\n}\n"
     "if (document.body.classList.contains('login'))\n"
     "  $('login-form').addEventListener('submit', login);\n"
     "else\n  start();\n";
@@ -383,6 +456,13 @@ static const char app_css[] =
     "#error,.bad,tr.error{color:#b00020}\n#error{min-height:1.5em}\n"
     ".good{color:#1b5e20}\ntr.warning{color:#8a5a00}\n"
     "#updated{color:#666;font-size:.9rem}\n"
+    ".vm{list-style:none;padding:0;margin:0}\n"
+    ".vm li{border-bottom:1px solid #ccc;padding:.6rem 0}\n"
+    ".vm .meta{display:flex;gap:.4rem .9rem;flex-wrap:wrap;align-items:baseline}\n"
+    ".vm li.new .vm-state{font-weight:bold;color:#b00020}\n"
+    ".vm li.heard .vm-state{color:#666}\n"
+    ".vm audio{display:block;width:100%;max-width:30rem;margin:.4rem 0}\n"
+    ".vm .buttons{display:flex;gap:.6rem}\n"
     "@media (max-width:40rem){.status th:nth-child(4),.status td:nth-child(4){display:none}}\n";
 
 static const struct web_file files[] = {
@@ -396,6 +476,8 @@ static const struct web_file files[] = {
     {"/blocklist", true, "text/html; charset=utf-8", blocklist_ja},
     {"/phonebook", false, "text/html; charset=utf-8", phonebook_en},
     {"/phonebook", true, "text/html; charset=utf-8", phonebook_ja},
+    {"/voicemail", false, "text/html; charset=utf-8", voicemail_en},
+    {"/voicemail", true, "text/html; charset=utf-8", voicemail_ja},
     {"/config", false, "text/html; charset=utf-8", config_en},
     {"/config", true, "text/html; charset=utf-8", config_ja},
     {"/app.js", false, "text/javascript; charset=utf-8", app_js},

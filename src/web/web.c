@@ -8,12 +8,14 @@
  * back through an eventfd. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include "screen.h"
 #include "sip.h"
 #include "store.h"
+#include "vm.h"
 #include "web.h"
 #include "web_int.h"
 
@@ -41,6 +44,7 @@
 #define SSE_MAX	    16 /* live-update streams at once */
 #define HEAD_POOL   64 /* request heads buffered at once (libwebsockets' header pool) */
 #define SSE_PING_MS 15000 /* a comment on an idle stream: a dead client is found */
+#define FILE_CHUNK  16384 /* a voicemail WAV is sent in pieces this big, one per writable */
 #define SECURITY_HEADERS                                                                           \
 	X("content-security-policy:", "default-src 'self'; script-src 'self'; style-src 'self'; "  \
 				      "img-src 'self'; connect-src 'self'; frame-ancestors "       \
@@ -96,6 +100,10 @@ struct web_req {
 	/* the response */
 	uint8_t *resp; /* LWS_PRE bytes, then the body */
 	size_t resp_len;
+	/* or a file (a voicemail WAV) sent from fd in pieces: file_left bytes still to send */
+	bool file;
+	int fd;
+	uint64_t file_left;
 	/* a live-update stream (GET /api/events): in web.sse while open */
 	struct le sse_le;
 	bool sse;
@@ -124,6 +132,10 @@ struct web {
 	/* what /metrics reports (web_set_sources) */
 	struct call_eng *calls;
 	struct screen_db *screen; /* the block list and phonebook (web_set_screen) */
+	struct vm *vm;		  /* voicemail (web_set_vm) */
+	uint64_t vm_seen;	  /* vm_changes() when vm_new/vm_old were counted */
+	unsigned vm_new, vm_old;  /* messages in every box's INBOX, Old */
+	bool vm_counted;
 	struct reg *reg;
 	struct sip_stack *stack;
 	/* loop lag: a timer every second measures how late it fires */
@@ -918,6 +930,30 @@ static int do_history(struct web_req *r, bool csv)
 	return err;
 }
 
+static int vm_count_box(const struct vm_box *b, void *arg)
+{
+	struct web *w = arg;
+	unsigned n = 0, o = 0;
+
+	vm_counts(w->vm, b->box, b->context, &n, &o);
+	w->vm_new += n;
+	w->vm_old += o;
+	return 0;
+}
+
+/* The totals of every box, counted again only after a change (vm_changes). */
+static void vm_recount(struct web *w)
+{
+	uint64_t g = vm_changes(w->vm);
+
+	if (w->vm_counted && g == w->vm_seen)
+		return;
+	w->vm_new = w->vm_old = 0;
+	vm_box_foreach(w->vm, NULL, vm_count_box, w);
+	w->vm_seen = g;
+	w->vm_counted = true;
+}
+
 /* The status as JSON: version, the line, the phones' bindings, the calls in progress, then the
  * time. *cmp: the length before the time (what the live updates compare). */
 static int status_build(struct web *w, struct mbuf *mb, size_t *cmp)
@@ -931,6 +967,11 @@ static int status_build(struct web *w, struct mbuf *mb, size_t *cmp)
 		err |= mbuf_write_str(mb, "\"line\":[],\"phones\":[]");
 	err |= mbuf_write_str(mb, ",\"calls\":");
 	err |= w->calls ? call_status_json(w->calls, mb) : mbuf_write_str(mb, "[]");
+	if (w->vm) {
+		vm_recount(w);
+		err |= mbuf_printf(mb, ",\"voicemail\":{\"new\":%u,\"old\":%u,\"changes\":%llu}",
+				   w->vm_new, w->vm_old, (unsigned long long)w->vm_seen);
+	}
 	if (cmp)
 		*cmp = mb->end;
 	err |= mbuf_printf(mb, ",\"time_ms\":%lld}", (long long)time(NULL) * 1000);
@@ -1372,6 +1413,316 @@ static int do_phonebook_del(struct web_req *r)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Voicemail (docs/VOICEMAIL.md): the list comes from the vm module's index, the audio from its
+ * spool, and heard/delete are vm_msg_move/vm_msg_delete, the calls VoiceMailMain and the CLI
+ * make, so the files, the index and the phones' lamps (MWI) follow in the same way. A message's
+ * id is its WAV's inode number (vm.h): the path of the file served is always built by the vm
+ * module from the box and the message number found for that id, never from the URL.
+ */
+
+/* The number in a caller ID: "Name" <0312345678> -> 0312345678; "Unknown" -> "". */
+static struct pl callerid_number(const char *cid)
+{
+	const char *lt = strrchr(cid, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+
+	if (lt && gt)
+		return pl_from(lt + 1, (size_t)(gt - lt - 1));
+	if (!strcasecmp(cid, "Unknown"))
+		return pl_from("", 0);
+	return pl_from(cid, strlen(cid));
+}
+
+/* The name in a caller ID: "Name" <num> -> Name; else "". */
+static struct pl callerid_name(const char *cid)
+{
+	const char *q = cid[0] == '"' ? strchr(cid + 1, '"') : NULL;
+
+	return q ? pl_from(cid + 1, (size_t)(q - cid - 1)) : pl_from("", 0);
+}
+
+struct vm_json {
+	struct mbuf *mb;
+	unsigned n;
+	int err;
+};
+
+static int vm_json_h(const struct vm_msg_entry *m, void *arg)
+{
+	struct vm_json *j = arg;
+	struct pl num = callerid_number(m->callerid), name = callerid_name(m->callerid);
+	struct mbuf *mb = j->mb;
+
+	j->err |= mbuf_printf(mb, "%s{\"id\":%llu,\"box\":", j->n++ ? "," : "",
+			      (unsigned long long)m->id);
+	j->err |= mbuf_write_json(mb, m->box->box, strlen(m->box->box));
+	j->err |= mbuf_write_str(mb, ",\"context\":");
+	j->err |= mbuf_write_json(mb, m->box->context, strlen(m->box->context));
+	j->err |= mbuf_printf(mb, ",\"folder\":\"%s\",\"msgnum\":%u,\"from\":",
+			      vm_folder_name(m->folder), m->msgnum);
+	j->err |= mbuf_write_json(mb, num.p, num.l);
+	j->err |= mbuf_write_str(mb, ",\"name\":");
+	j->err |= mbuf_write_json(mb, name.p, name.l);
+	j->err |= mbuf_write_str(mb, ",\"callerid\":");
+	j->err |= mbuf_write_json(mb, m->callerid, strlen(m->callerid));
+	j->err |= mbuf_printf(mb, ",\"received_ms\":%lld,\"duration\":%u,\"heard\":%s}",
+			      (long long)m->origtime * 1000, m->duration,
+			      m->folder == VM_INBOX ? "false" : "true");
+	return j->err ? ENOMEM : 0;
+}
+
+/* GET /api/voicemail: every message of every box, newest first. */
+static int do_vm_list(struct web_req *r)
+{
+	struct web *w = r->w;
+	struct vm_json j = {0};
+	struct mbuf mb;
+	int err;
+
+	if (!w->vm)
+		return respond_error(r, 503, "no voicemail");
+	vm_recount(w);
+	mbuf_init(&mb);
+	j.mb = &mb;
+	err = mbuf_write_str(&mb, "{\"messages\":[");
+	if (!err)
+		err = vm_msg_list(w->vm, vm_json_h, &j);
+	if (!err)
+		err = mbuf_printf(&mb, "],\"new\":%u,\"old\":%u,\"changes\":%llu}\n", w->vm_new,
+				  w->vm_old, (unsigned long long)w->vm_seen);
+	err = err ? respond_error(r, 503, "cannot read the voicemail index")
+		  : respond(r, 200, "application/json", (const char *)mb.buf, mb.end, NULL);
+	mbuf_reset(&mb);
+	return err;
+}
+
+/* A message id: 1 to 20 digits, nothing else (no sign, no space, no "0x"). */
+static bool vm_id_parse(const char *s, size_t len, uint64_t *id)
+{
+	uint64_t v = 0;
+
+	if (!len || len > 20)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]) || v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*id = v;
+	return v != 0;
+}
+
+/* Range: bytes=A-B, bytes=A- or bytes=-N (one range; RFC 9110 §14). 1: a range within size in
+ * start/len; 0: no usable Range (the whole file is sent, as the RFC allows for several ranges
+ * or other units); -1: not satisfiable (416). */
+static int parse_range(const char *v, uint64_t size, uint64_t *start, uint64_t *len)
+{
+	unsigned long long a = 0, b = 0;
+	const char *p;
+	char *end;
+
+	if (strncasecmp(v, "bytes=", 6) || strchr(v, ','))
+		return 0;
+	p = v + 6;
+	while (*p == ' ')
+		p++;
+	if (*p == '-') { /* the last N bytes */
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
+		errno = 0;
+		b = strtoull(p + 1, &end, 10);
+		if (errno || *end)
+			return 0;
+		if (!b || !size)
+			return -1;
+		if (b > size)
+			b = size;
+		*start = size - b;
+		*len = b;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	errno = 0;
+	a = strtoull(p, &end, 10);
+	if (errno || *end != '-')
+		return 0;
+	p = end + 1;
+	if (!*p) {
+		b = size ? size - 1 : 0;
+	} else {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		b = strtoull(p, &end, 10);
+		if (errno || *end || b < a)
+			return 0;
+		if (b >= size)
+			b = size ? size - 1 : 0;
+	}
+	if (a >= size)
+		return -1;
+	*start = a;
+	*len = b - a + 1;
+	return 1;
+}
+
+/* GET /api/voicemail/ID.wav: the message's WAV, whole or the Range asked for (206), sent from the
+ * file in pieces (a 5-minute message is 4.8 MB: never read whole into memory). */
+static int do_vm_wav(struct web_req *r)
+{
+	static const char pre[] = "/api/voicemail/";
+	struct web *w = r->w;
+	const char *idp = r->uri + sizeof(pre) - 1, *dot = strchr(idp, '.');
+	uint8_t hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+				     *end = hdr + sizeof(hdr) - 1;
+	char path[4096], crange[80], disp[64], rh[128];
+	uint64_t id, from = 0, len;
+	unsigned status = 200;
+	struct vm_msg_entry m;
+	struct stat sb;
+	int fd, err, rng = 0;
+
+	if (r->method != M_GET)
+		return respond_error(r, 405, "method not allowed");
+	if (!dot || strcmp(dot, ".wav") || !vm_id_parse(idp, (size_t)(dot - idp), &id))
+		return respond_error(r, 400, "expected /api/voicemail/ID.wav, ID digits only");
+	if (!w->vm)
+		return respond_error(r, 503, "no voicemail");
+	err = vm_msg_find(w->vm, id, &m);
+	if (err == ENOENT)
+		return respond_error(r, 404, "no such message");
+	if (err || vm_msg_path(w->vm, m.box, m.folder, m.msgnum, "wav", path, sizeof(path)))
+		return respond_error(r, 503, "cannot read the voicemail index");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return respond_error(r, 404, "no such message");
+	/* the file opened is the one listed (not renamed over since the lookup) */
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_ino != id) {
+		close(fd);
+		return respond_error(r, 404, "no such message");
+	}
+	len = (uint64_t)sb.st_size;
+	if (lws_hdr_copy(r->wsi, rh, sizeof(rh), WSI_TOKEN_HTTP_RANGE) > 0)
+		rng = parse_range(rh, (uint64_t)sb.st_size, &from, &len);
+	if (rng < 0) {
+		const char *hdrs[] = {"content-range:", crange, NULL};
+		static const char body[] = "{\"error\":\"range not satisfiable\"}\n";
+
+		close(fd);
+		snprintf(crange, sizeof(crange), "bytes */%llu", (unsigned long long)sb.st_size);
+		return respond(r, 416, "application/json", body, sizeof(body) - 1, hdrs);
+	}
+	if (rng > 0) {
+		status = 206;
+		snprintf(crange, sizeof(crange), "bytes %llu-%llu/%llu", (unsigned long long)from,
+			 (unsigned long long)(from + len - 1), (unsigned long long)sb.st_size);
+	}
+	if (from && lseek(fd, (off_t)from, SEEK_SET) < 0) {
+		close(fd);
+		return respond_error(r, 503, "cannot read the message");
+	}
+	snprintf(disp, sizeof(disp), "inline; filename=\"msg%04u.wav\"", m.msgnum);
+	{
+		const char *hdrs[] = {"accept-ranges:", "bytes", "content-disposition:", disp,
+				      status == 206 ? "content-range:" : NULL, crange, NULL};
+
+		if (lws_add_http_common_headers(r->wsi, status, "audio/wav", len, &p, end) ||
+		    add_headers(r, hdrs, &p, end) ||
+		    lws_finalize_write_http_header(r->wsi, start, &p, end)) {
+			close(fd);
+			return -1;
+		}
+	}
+	r->file = true;
+	r->fd = fd;
+	r->file_left = len;
+	lws_callback_on_writable(r->wsi);
+	return 0;
+}
+
+static void file_close(struct web_req *r)
+{
+	if (!r->file)
+		return;
+	close(r->fd);
+	r->file = false;
+	r->file_left = 0;
+}
+
+/* One piece of the file per writable callback; the last one ends the transaction. */
+static int file_write(struct web_req *r)
+{
+	uint8_t buf[LWS_PRE + FILE_CHUNK];
+	size_t n = r->file_left < FILE_CHUNK ? (size_t)r->file_left : FILE_CHUNK;
+	ssize_t got = n ? read(r->fd, buf + LWS_PRE, n) : 0;
+	bool last;
+
+	if (got < 0 || (size_t)got != n) /* shorter than at the start: truncated under us */
+		return -1;
+	r->file_left -= n;
+	last = !r->file_left;
+	if (lws_write(r->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)n)
+		return -1;
+	if (!last) {
+		lws_callback_on_writable(r->wsi);
+		return 0;
+	}
+	file_close(r);
+	return lws_http_transaction_completed(r->wsi) ? -1 : 0;
+}
+
+/* POST /api/voicemail/heard and /api/voicemail/delete, form id=ID. */
+static int vm_change(struct web_req *r, bool del)
+{
+	struct web *w = r->w;
+	struct vm_msg_entry m;
+	char ids[32], body[96];
+	uint64_t id;
+	int err;
+
+	if (!w->vm)
+		return respond_error(r, 503, "no voicemail");
+	if (!form_get(r->body, "id", ids, sizeof(ids)) || !vm_id_parse(ids, strlen(ids), &id))
+		return respond_error(r, 400, "expected id=ID (form-encoded, digits only)");
+	err = vm_msg_find(w->vm, id, &m);
+	if (err == ENOENT)
+		return respond_error(r, 404, "no such message");
+	if (err)
+		return respond_error(r, 503, "cannot read the voicemail index");
+	if (del)
+		err = vm_msg_delete(w->vm, m.box, m.folder, m.msgnum);
+	else if (m.folder == VM_INBOX)
+		err = vm_msg_move(w->vm, m.box, m.folder, m.msgnum, VM_OLD);
+	if (err == ENOSPC)
+		return respond_error(r, 409, "the Old folder is full (maxmsg)");
+	if (err)
+		return respond_error(r, 503, "the spool could not be changed");
+	log_notice("%s %s voicemail message %s %u of %s@%s from the web console",
+		   r->sess ? r->sess->user : "the bearer token", del ? "deleted" : "marked heard",
+		   vm_folder_name(m.folder), m.msgnum, m.box->box, m.box->context);
+	sse_tick(w, true); /* the other pages open see it at once */
+	snprintf(body, sizeof(body), "{\"id\":%llu,\"%s\":true}\n", (unsigned long long)id,
+		 del ? "deleted" : "heard");
+	return respond_json(r, 200, body);
+}
+
+static int do_vm_heard(struct web_req *r)
+{
+	return vm_change(r, false);
+}
+
+static int do_vm_delete(struct web_req *r)
+{
+	return vm_change(r, true);
+}
+
+void web_set_vm(struct web *w, struct vm *vm)
+{
+	if (w)
+		w->vm = vm;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The configuration page: GET /api/config runs `mikakad -t` (check.c) and answers its findings;
  * POST /api/config/reload applies the files as `reload` does.
  */
@@ -1582,6 +1933,9 @@ static int route(struct web_req *r)
 		    {"/api/config/reload", true, do_config_reload},
 		    {"/api/blocklist/del", true, do_blocklist_del},
 		    {"/api/phonebook/del", true, do_phonebook_del},
+		    {"/api/voicemail", false, do_vm_list},
+		    {"/api/voicemail/heard", true, do_vm_heard},
+		    {"/api/voicemail/delete", true, do_vm_delete},
 		};
 
 		/* GET lists, POST adds */
@@ -1597,6 +1951,9 @@ static int route(struct web_req *r)
 				return respond_error(r, 405, "method not allowed");
 			return api[i].h(r);
 		}
+		/* GET /api/voicemail/ID.wav (anything else under it: 400) */
+		if (!strncmp(r->uri, "/api/voicemail/", 15))
+			return do_vm_wav(r);
 	}
 	if (web_file_find(r->uri, false))
 		return respond_error(r, 405, "method not allowed");
@@ -1635,6 +1992,7 @@ static int route(struct web_req *r)
 
 static void req_reset(struct web_req *r)
 {
+	file_close(r);
 	free(r->resp);
 	r->resp = NULL;
 	r->resp_len = 0;
@@ -1746,6 +2104,8 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 			return -1;
 		if (r->sse)
 			return sse_write(r) ? -1 : 0;
+		if (r->file)
+			return file_write(r);
 		if (!r->resp)
 			return r->close ? -1 : 0;
 		if (lws_write(wsi, r->resp + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL) !=

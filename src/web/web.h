@@ -53,6 +53,11 @@ struct screen_db;
 /* The block list and phonebook pages (/api/blocklist, /api/phonebook) change db (may be NULL:
  * they answer 503). */
 void web_set_screen(struct web *w, struct screen_db *db);
+struct vm;
+/* The voicemail page (/api/voicemail): the messages of vm's boxes, listed from its index, played,
+ * marked heard and deleted through vm's own calls (so the lamps follow as from the CLI). NULL:
+ * the voicemail API answers 503. */
+void web_set_vm(struct web *w, struct vm *vm);
 /* The configuration page: check_argv runs `mikakad -C DIR -t` (copied; argv[0] the executable)
  * for its findings; reload applies the files as the `reload` command does (out: its reply; 0, or
  * an errno value when refused). */
