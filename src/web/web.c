@@ -1511,10 +1511,7 @@ static bool vm_id_parse(const char *s, size_t len, uint64_t *id)
 	return v != 0;
 }
 
-/* Range: bytes=A-B, bytes=A- or bytes=-N (one range; RFC 9110 §14). 1: a range within size in
- * start/len; 0: no usable Range (the whole file is sent, as the RFC allows for several ranges
- * or other units); -1: not satisfiable (416). */
-static int parse_range(const char *v, uint64_t size, uint64_t *start, uint64_t *len)
+int web_range_parse(const char *v, uint64_t size, uint64_t *start, uint64_t *len)
 {
 	unsigned long long a = 0, b = 0;
 	const char *p;
@@ -1602,7 +1599,7 @@ static int do_vm_wav(struct web_req *r)
 	}
 	len = (uint64_t)sb.st_size;
 	if (lws_hdr_copy(r->wsi, rh, sizeof(rh), WSI_TOKEN_HTTP_RANGE) > 0)
-		rng = parse_range(rh, (uint64_t)sb.st_size, &from, &len);
+		rng = web_range_parse(rh, (uint64_t)sb.st_size, &from, &len);
 	if (rng < 0) {
 		const char *hdrs[] = {"content-range:", crange, NULL};
 		static const char body[] = "{\"error\":\"range not satisfiable\"}\n";

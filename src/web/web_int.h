@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 
@@ -25,6 +26,12 @@ void web_random_hex(char *out, size_t nbytes);
 /* Text a user gave for a name or a note: valid UTF-8 (shortest forms, no surrogates, at most
  * U+10FFFF) without control characters (web.c). */
 bool web_text_ok(const char *s);
+
+/* A Range header's value: bytes=A-B, bytes=A- or bytes=-N (one range; RFC 9110 §14) over a file
+ * of size bytes. 1: the range, clipped to the file, in start/len; 0: no usable Range (the whole
+ * file is sent, as the RFC allows for several ranges, other units or a malformed value); -1: not
+ * satisfiable (416). */
+int web_range_parse(const char *v, uint64_t size, uint64_t *start, uint64_t *len);
 
 /* The files served from the binary (pages.c). */
 struct web_file {

@@ -303,6 +303,98 @@ static void test_spool(void **state)
 	assert_int_equal(store_vm_count(fx->st, "default", "801", "INBOX"), 1);
 }
 
+struct listed {
+	size_t n;
+	uint64_t id[8];
+	char tag[8];
+	enum vm_folder folder[8];
+	unsigned msgnum[8];
+	char cid[8][64];
+};
+
+static int list_h(const struct vm_msg_entry *m, void *arg)
+{
+	struct listed *l = arg;
+
+	assert_true(l->n < 8);
+	l->id[l->n] = m->id;
+	l->folder[l->n] = m->folder;
+	l->msgnum[l->n] = m->msgnum;
+	snprintf(l->cid[l->n], sizeof(l->cid[0]), "%s", m->callerid);
+	l->n++;
+	return 0;
+}
+
+static void listed(struct fx *fx, struct listed *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(vm_msg_list(fx->vm, list_h, l), 0);
+}
+
+/* The console's view: newest first from the index, ids (inodes) that stay with a message through
+ * renumbering and the move to Old, found again by id; a change counter for the live updates. */
+static void test_list_ids(void **state)
+{
+	struct fx *fx = *state;
+	const struct vm_box *b = vm_box_find(fx->vm, "801", NULL);
+	struct vm_msg_entry m;
+	struct listed l, l2;
+	uint64_t c0 = vm_changes(fx->vm), ida, idb, idc;
+
+	listed(fx, &l);
+	assert_int_equal(l.n, 0);
+	store_one(fx, b, 'a', 0);
+	store_one(fx, b, 'b', 1);
+	store_one(fx, b, 'c', 2);
+	assert_int_equal(vm_changes(fx->vm), c0 + 3);
+	listed(fx, &l);
+	assert_int_equal(l.n, 3);
+	/* newest first: origtime is 1700000000 + tag */
+	assert_string_equal(l.cid[0], "\"Caller c\" <0312345678>");
+	assert_string_equal(l.cid[2], "\"Caller a\" <0312345678>");
+	assert_int_equal(l.msgnum[0], 2);
+	idc = l.id[0], idb = l.id[1], ida = l.id[2];
+	assert_true(ida && idb && idc && ida != idb && idb != idc);
+	assert_int_equal(vm_msg_find(fx->vm, idb, &m), 0);
+	assert_int_equal(m.msgnum, 1);
+	assert_int_equal(m.folder, VM_INBOX);
+	assert_ptr_equal(m.box, b);
+	assert_null(m.callerid);
+	assert_int_equal(vm_msg_find(fx->vm, 0, &m), ENOENT);
+	assert_int_equal(vm_msg_find(fx->vm, idc + 1000000, &m), ENOENT);
+
+	/* a is deleted: b and c are renumbered down, their ids stay */
+	assert_int_equal(vm_msg_delete(fx->vm, b, VM_INBOX, 0), 0);
+	assert_int_equal(vm_msg_find(fx->vm, ida, &m), ENOENT);
+	assert_int_equal(vm_msg_find(fx->vm, idb, &m), 0);
+	assert_int_equal(m.msgnum, 0);
+	/* c heard: to Old, the same id */
+	assert_int_equal(vm_msg_find(fx->vm, idc, &m), 0);
+	assert_int_equal(m.msgnum, 1);
+	assert_int_equal(vm_msg_move(fx->vm, b, VM_INBOX, 1, VM_OLD), 0);
+	assert_int_equal(vm_msg_find(fx->vm, idc, &m), 0);
+	assert_int_equal(m.folder, VM_OLD);
+	assert_int_equal(m.msgnum, 0);
+	assert_int_equal(vm_changes(fx->vm), c0 + 5);
+	listed(fx, &l2);
+	assert_int_equal(l2.n, 2);
+	assert_int_equal(l2.id[0], idc);
+	assert_int_equal(l2.folder[0], VM_OLD);
+	assert_int_equal(l2.id[1], idb);
+
+	/* a row whose WAV went behind our back is not listed (the files are the truth) */
+	{
+		char path[512];
+
+		assert_int_equal(vm_msg_path(fx->vm, b, VM_INBOX, 0, "wav", path, sizeof(path)), 0);
+		assert_int_equal(unlink(path), 0);
+	}
+	listed(fx, &l2);
+	assert_int_equal(l2.n, 1);
+	assert_int_equal(l2.id[0], idc);
+	assert_int_equal(vm_msg_list(NULL, list_h, &l2), EINVAL);
+}
+
 /* A reload: new passwords, boxes and [general] apply, messages stay, the replaced box stays
  * readable for a call that holds it, a removed box's lamp goes off. */
 static void test_reconfigure(void **state)
@@ -562,6 +654,7 @@ int main(void)
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_box_parse),
 	    cmocka_unit_test_setup_teardown(test_spool, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_list_ids, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_reconfigure, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_cli, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_summary),

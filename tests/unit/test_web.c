@@ -234,6 +234,47 @@ static void test_json_string(void **state)
 	mbuf_reset(&mb);
 }
 
+/* Range headers for the voicemail WAV (GET /api/voicemail/ID.wav). */
+static void test_range(void **state)
+{
+	static const struct {
+		const char *v;
+		uint64_t size;
+		int rc;
+		uint64_t start, len;
+	} t[] = {
+	    {"bytes=0-99", 1000, 1, 0, 100},
+	    {"bytes=100-1099", 2000, 1, 100, 1000},
+	    {"bytes=900-", 1000, 1, 900, 100},
+	    {"bytes=900-5000", 1000, 1, 900, 100}, /* clipped to the file */
+	    {"bytes=-44", 1000, 1, 956, 44},
+	    {"bytes=-5000", 1000, 1, 0, 1000},
+	    {"bytes=999-999", 1000, 1, 999, 1},
+	    {"bytes=1000-", 1000, -1, 0, 0}, /* past the end: 416 */
+	    {"bytes=-0", 1000, -1, 0, 0},
+	    {"bytes=0-", 0, -1, 0, 0},
+	    {"bytes=5-4", 1000, 0, 0, 0}, /* malformed: the whole file */
+	    {"bytes=0-1,5-6", 1000, 0, 0, 0}, /* several: the whole file */
+	    {"items=0-1", 1000, 0, 0, 0},
+	    {"bytes=abc", 1000, 0, 0, 0},
+	    {"bytes=1-2x", 1000, 0, 0, 0},
+	    {"bytes=-", 1000, 0, 0, 0},
+	    {"bytes=99999999999999999999999-", 1000, 0, 0, 0},
+	    {"", 1000, 0, 0, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t s = 7, l = 7;
+		int rc = web_range_parse(t[i].v, t[i].size, &s, &l);
+
+		if (rc != t[i].rc || (rc == 1 && (s != t[i].start || l != t[i].len)))
+			fail_msg("'%s' over %llu: %d %llu+%llu", t[i].v,
+				 (unsigned long long)t[i].size, rc, (unsigned long long)s,
+				 (unsigned long long)l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +284,7 @@ int main(void)
 	    cmocka_unit_test(test_settings_tls),
 	    cmocka_unit_test(test_json_string),
 	    cmocka_unit_test(test_text_ok),
+	    cmocka_unit_test(test_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
