@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# webvm.sh: voicemail in the web console (issue #16 with #14): a SIPp phone (801, 127.0.7.41) calls
+# webvm.sh: voicemail in the web console (issue #16 with #14): a SIPp phone (801, 127.0.7.51) calls
 # extension 800 = VoiceMail(801@default,u) and tools/rtptone plays a 1 kHz tone: a real message in
 # the spool. Then the JSON API (docs/API.md): the list (types, newest first, from the index), the
 # WAV as audio/wav, byte for byte, Range answered 206 with the right Content-Range and bytes (and
@@ -8,15 +8,15 @@
 # opens the voicemail page: the <audio> loads (loadedmetadata) with a duration that matches the
 # WAV; a second message recorded while the page is open appears without a reload (the event
 # stream); the browser marks it heard (the files move INBOX -> Old, the index follows, the API
-# says heard, the lamp of peer 802 (mailbox=801@default, a SIPp UAS on 127.0.7.43) gets the new
+# says heard, the lamp of peer 802 (mailbox=801@default, a SIPp UAS on 127.0.7.53) gets the new
 # counts in a NOTIFY) and deletes both messages (files and rows gone, counts 0/0, the last
 # NOTIFY 0/0): the same NOTIFYs the CLI's `voicemail delete` makes.
-# Loopback 127.0.7.40-43; SIP 15800, HTTP 18800.
+# Loopback 127.0.7.50-53; SIP 15810, HTTP 18810.
 . "$(dirname "$0")/lib.sh"
 
-ADDR=127.0.7.40
-SIPPORT=15800
-PORT=18800
+ADDR=127.0.7.50
+SIPPORT=15810
+PORT=18810
 U=http://$ADDR:$PORT
 PY=/usr/bin/python3 # Debian's, with python3-selenium
 PW='vm-Pass 7'
@@ -33,11 +33,11 @@ CONF=$WORK/conf
 DATA=$WORK/data
 SPOOL=$WORK/spool
 BOX=$SPOOL/default/801
-call_sipconf "$CONF" $ADDR $SIPPORT 127.0.7.42 15802
-sip_phone "$CONF" 801 pw801 127.0.7.41:15801 dtmfmode=rfc2833
-printf '[802]\ntype=friend\nhost=127.0.7.43\nport=15803\ncontext=from_phone\nmailbox=801@default\n' \
+call_sipconf "$CONF" $ADDR $SIPPORT 127.0.7.52 15812
+sip_phone "$CONF" 801 pw801 127.0.7.51:15811 dtmfmode=rfc2833
+printf '[802]\ntype=friend\nhost=127.0.7.53\nport=15813\ncontext=from_phone\nmailbox=801@default\n' \
 	>>"$CONF/sip.conf"
-rtp_conf "$CONF" 52600 52698
+rtp_conf "$CONF" 53800 53898
 mkdir -p "$DATA/sounds/en" "$SPOOL"
 "$WAVGEN" "$DATA/sounds/en/vm-isunavail.wav" 500 300
 "$WAVGEN" "$DATA/sounds/en/beep.wav" 1000 200
@@ -68,18 +68,18 @@ SIPP_TIMEOUT=25
 
 # Peer 802 takes the unsolicited NOTIFYs of every change: 1/0 (message A), 2/0 (message B), 1/1
 # (B heard on the page), 1/0 (B deleted on the page), 0/0 (A deleted on the page).
-STMO=200 SM=5 sipp_bg peer mwi-peer-uas.xml 127.0.7.43 15803 -key out peer-notify.txt; PEER=$BG
+STMO=200 SM=5 sipp_bg peer mwi-peer-uas.xml 127.0.7.53 15813 -key out peer-notify.txt; PEER=$BG
 
 # record MS: phone 801 calls 800 and plays a 1 kHz tone for MS ms, then hangs up.
 record() {
 	local a p
 	rm -f "$WORK/phone.sdp"
-	sipp_bg "c$1" lm-phone-call.xml 127.0.7.41 15801 $ADDR:$SIPPORT -mp 41600 -s 800 \
-		-d $(($1 + 1500)) -key rtpaddr 127.0.7.41 -key rtpport 40620
+	sipp_bg "c$1" lm-phone-call.xml 127.0.7.51 15811 $ADDR:$SIPPORT -mp 41820 -s 800 \
+		-d $(($1 + 1500)) -key rtpaddr 127.0.7.51 -key rtpport 42820
 	local ph=$BG
 	for _ in $(seq 50); do [ -s "$WORK/phone.sdp" ] && break; sleep 0.1; done
 	read -r a p _ <"$WORK/phone.sdp" 2>/dev/null
-	timeout 30 "$RTPTONE" 127.0.7.41:40620 "${a:-$ADDR}:${p:-9}" tone "$1" >"$WORK/rt$1.out" 2>&1
+	timeout 30 "$RTPTONE" 127.0.7.51:42820 "${a:-$ADDR}:${p:-9}" tone "$1" >"$WORK/rt$1.out" 2>&1
 	wait "$ph"
 }
 jqt() { jq -e "$@" >/dev/null; } # a jq test whose output is not the check's
@@ -130,7 +130,7 @@ check "wav-same-bytes" cmp -s "$WORK/a.wav" "$BOX/INBOX/msg0000.wav"
 h=$(curl -s -D - -o "$WORK/r1" -b "$WORK/jar" -H 'Range: bytes=100-1099' $U/api/voicemail/$IDA.wav)
 check "range-206" grep -q '^HTTP/[0-9.]* 206' <<<"$h"
 check "range-content-range" grep -qi "^content-range: bytes 100-1099/$size" <<<"$h"
-check "range-length" grep -qi '^content-length: 1000' <<<"$h"
+check "range-length" grep -qix $'content-length: 1000\r' <<<"$h"
 check "range-bytes" cmp -s "$WORK/r1" <(tail -c +101 "$BOX/INBOX/msg0000.wav" | head -c 1000)
 h=$(curl -s -D - -o "$WORK/r2" -b "$WORK/jar" -H 'Range: bytes=-44' $U/api/voicemail/$IDA.wav)
 check "range-suffix" bash -c "grep -qi '^content-range: bytes $((size - 44))-$((size - 1))/$size' <<<'$h' && cmp -s '$WORK/r2' <(tail -c 44 '$BOX/INBOX/msg0000.wav')"
