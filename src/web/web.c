@@ -1694,12 +1694,14 @@ static int vm_change(struct web_req *r, bool del)
 		return respond_error(r, 409, "the Old folder is full (maxmsg)");
 	if (err)
 		return respond_error(r, 503, "the spool could not be changed");
+	snprintf(body, sizeof(body), "{\"id\":%llu,\"%s\":true}\n", (unsigned long long)id,
+		 del ? "deleted" : "heard");
+	if (!del && m.folder != VM_INBOX) /* already heard: nothing changed */
+		return respond_json(r, 200, body);
 	log_notice("%s %s voicemail message %s %u of %s@%s from the web console",
 		   r->sess ? r->sess->user : "the bearer token", del ? "deleted" : "marked heard",
 		   vm_folder_name(m.folder), m.msgnum, m.box->box, m.box->context);
 	sse_tick(w, true); /* the other pages open see it at once */
-	snprintf(body, sizeof(body), "{\"id\":%llu,\"%s\":true}\n", (unsigned long long)id,
-		 del ? "deleted" : "heard");
 	return respond_json(r, 200, body);
 }
 

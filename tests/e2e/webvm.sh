@@ -201,6 +201,9 @@ if step heard-done; then
 	out=$(cli voicemail show messages 801@default)
 	check "heard-cli-sees-it" grep -q "(1 new, 1 old)" <<<"$out"
 	check "heard-logged" grep -q "alice marked heard voicemail message INBOX 1 of 801@default from the web console" "$DAEMON_LOG"
+	# heard again: nothing changes (200, still in Old/msg0000, no NOTIFY: the sequence below is exact)
+	check "heard-again-200" test "$(code "${H[@]}" -d id=${IDB:-0} $U/api/voicemail/heard)" = 200
+	check "heard-again-unchanged" test "$(stat -c %i "$BOX/Old/msg0000.wav")" = "${IDB:-x}"
 	touch "$WORK/go-delete"
 fi
 wait $py
