@@ -181,6 +181,9 @@ web_conf() {
 	{ printf '[web]\nlisten=%s\n' "$listen"; [ $# = 0 ] || printf '%s\n' "$@"; } >"$dir/mikaka.conf"
 }
 
+# jqt JQ_ARGS...: a jq -e test whose output is dropped (not the check's ok/not ok line).
+jqt() { jq -e "$@" >/dev/null; }
+
 # code CURL_ARGS...: the HTTP status curl gets (000: none), within 5 s.
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
 

@@ -73,9 +73,9 @@ check "login-page-public" test "$(code $U/login)" = 200
 check "script-public" test "$(code $U/app.js)" = 200
 curl -s -c "$WORK/jar" --data-urlencode user=alice --data-urlencode "password=$PW" $U/api/login >/dev/null
 curl -s -b "$WORK/jar" $U/api/status >"$WORK/status.json"
-check "api-status-json" jq -e . "$WORK/status.json" >/dev/null
-check "api-status-phone" jq -e '.phones[] | select(.peer == "802" and .transport == "UDP" and (.expires | type) == "number")' "$WORK/status.json" >/dev/null
-check "api-status-types" jq -e '(.line | type) == "array" and (.calls | type) == "array" and (.version | type) == "string"' "$WORK/status.json" >/dev/null
+check "api-status-json" jqt . "$WORK/status.json"
+check "api-status-phone" jqt '.phones[] | select(.peer == "802" and .transport == "UDP" and (.expires | type) == "number")' "$WORK/status.json"
+check "api-status-types" jqt '(.line | type) == "array" and (.calls | type) == "array" and (.version | type) == "string"' "$WORK/status.json"
 # A call record to read back: the carrier calls in, phone 801 answers, the carrier hangs up.
 sipp_bg phone-answer call-phone-uas.xml 127.0.7.23 15793; phone=$BG
 sleep 0.3
@@ -84,8 +84,8 @@ wait_ok carrier-in "$BG"
 wait_ok phone-answer "$phone"
 sleep 0.5
 curl -s -b "$WORK/jar" "$U/api/history?limit=10" >"$WORK/history.json"
-check "api-history-array" jq -e 'type == "array" and length == 1' "$WORK/history.json" >/dev/null
-check "api-history-record" jq -e '.[0] | .disposition == "ANSWERED" and (.src | type) == "string" and (.start_ms | type) == "number" and (.duration | type) == "number" and (.id | type) == "number"' "$WORK/history.json" >/dev/null
+check "api-history-array" jqt 'type == "array" and length == 1' "$WORK/history.json"
+check "api-history-record" jqt '.[0] | .disposition == "ANSWERED" and (.src | type) == "string" and (.start_ms | type) == "number" and (.duration | type) == "number" and (.id | type) == "number"' "$WORK/history.json"
 jq -c '.[0]' "$WORK/history.json"
 check "api-history-limit-0-400" test "$(code -b "$WORK/jar" "$U/api/history?limit=0")" = 400
 check "api-history-limit-text-400" test "$(code -b "$WORK/jar" "$U/api/history?limit=ten")" = 400
@@ -183,7 +183,7 @@ check "history-csv-busy" grep -q ',BUSY,' "$WORK/h.csv"
 check "history-format-csv" bash -c "curl -s -b '$WORK/jar' '$U/api/history?format=csv' | grep -c ',ANSWERED,' | grep -qx 1"
 # the configuration check: clean now
 curl -s -b "$WORK/jar" $U/api/config >"$WORK/cfg.json"
-check "config-ok" jq -e '.ok == true and .errors == 0 and (.findings | type) == "array"' "$WORK/cfg.json" >/dev/null
+check "config-ok" jqt '.ok == true and .errors == 0 and (.findings | type) == "array"' "$WORK/cfg.json"
 
 # ---- the block list and the phonebook (docs/API.md) ----
 for p in /api/blocklist /api/phonebook /blocklist /phonebook; do

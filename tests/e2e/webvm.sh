@@ -82,7 +82,6 @@ record() {
 	timeout 30 "$RTPTONE" 127.0.7.51:42820 "${a:-$ADDR}:${p:-9}" tone "$1" >"$WORK/rt$1.out" 2>&1
 	wait "$ph"
 }
-jqt() { jq -e "$@" >/dev/null; } # a jq test whose output is not the check's
 logged() { grep -q "$1" "$DAEMON_LOG"; }
 wait_log() { for _ in $(seq 80); do logged "$1" && return 0; sleep 0.1; done; return 1; }
 notifies() { tr '\n' ' ' <"$WORK/peer-notify.txt" 2>/dev/null; }
