@@ -757,6 +757,10 @@ void call_run(struct call *c)
 		case PBX_ACT_VOICEMAILMAIN:
 			call_vm_start(c, &act);
 			break;
+		case PBX_ACT_PICKUP:
+			if (!call_pickup_app(c, &act))
+				c->rerun = true; /* nothing picked up: the dialplan goes on */
+			break;
 		case PBX_ACT_END:
 		default:
 			call_hangup(c, c->best ? call_cause_for(c->best) : 16);
@@ -788,33 +792,42 @@ static size_t eng_ncalls(const struct call_eng *eng)
 	return list_count(&eng->calls);
 }
 
-/* An INVITE with a Replaces header (RFC 3891 §3). Replaces is implemented inside REFER (attended
- * transfer, transfer.c), not as an INVITE that takes over one of our dialogs (call pickup): such
- * an INVITE is refused, never taken as a new call that would ring someone. No such dialog: 481
- * as §3 requires; a dialog we have: 603. */
-static void invite_replaces_refuse(struct call_eng *eng, struct sip_strans *st,
-				   const struct sip_msg *msg)
+/* An INVITE with a Replaces header (RFC 3891 §3). Taking over a dialog is done for one case: the
+ * early dialog of a callee leg we started toward a phone that still rings (§3 allows taking over
+ * an early dialog the UA initiated): that is call pickup (pickup.c), returned in *ringing for a
+ * phone's INVITE. Otherwise no such dialog: 481 as §3 requires; a dialog we have: 603 (the rest
+ * of Replaces is implemented inside REFER, attended transfer, transfer.c). Returns true when st
+ * was answered. */
+static bool invite_replaces(struct call_eng *eng, struct sip_strans *st, const struct sip_msg *msg,
+			    const struct peer *p, bool from_line, struct call_leg **ringing)
 {
 	const struct sip_hdr *h = sip_msg_hdr(msg, SIP_HDR_REPLACES);
 	struct pl v = h->value, cid, params = PL_INIT, totag, fromtag;
 	const char *semi = pl_chr(&v, ';');
-	bool found = false;
+	struct call_leg *leg = NULL;
 
 	cid = pl_from(v.p, semi ? (size_t)(semi - v.p) : v.l);
 	pl_trim(&cid);
 	if (semi)
 		params = pl_from(semi, v.l - (size_t)(semi - v.p));
 	if (cid.l && !sip_param_get(&params, "to-tag", &totag) &&
-	    !sip_param_get(&params, "from-tag", &fromtag))
-		found = call_leg_find(eng, &cid, &totag, &fromtag) ||
-			call_leg_find(eng, &cid, &fromtag, &totag);
-	if (!found) {
+	    !sip_param_get(&params, "from-tag", &fromtag)) {
+		leg = call_leg_find(eng, &cid, &totag, &fromtag);
+		if (!leg)
+			leg = call_leg_find(eng, &cid, &fromtag, &totag);
+	}
+	if (!leg) {
 		call_refused(eng, msg, "INVITE with Replaces: no such dialog");
 		sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
-		return;
+		return true;
 	}
-	call_refused(eng, msg, "INVITE with Replaces: taking over a dialog is not implemented");
+	if (p && !from_line && leg->rtag && call_leg_ringing(leg)) {
+		*ringing = leg;
+		return false;
+	}
+	call_refused(eng, msg, "INVITE with Replaces: only a ringing phone's call can be taken");
 	sip_strans_reply(st, 603, "Decline", NULL, NULL, NULL);
+	return true;
 }
 
 static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct sip_msg *msg)
@@ -829,7 +842,8 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	struct ann fann = {.n = 0};
 	struct call_ident id;
 	struct screen_verdict verdict = {.action = SCREEN_ALLOW};
-	bool feature = false;
+	bool feature = false, pickup = false;
+	struct call_leg *replaced = NULL;
 	struct call *c;
 	struct call_leg *a;
 	uint32_t se;
@@ -894,10 +908,9 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		sip_strans_reply(st, 400, "Missing From Tag", NULL, NULL, NULL);
 		return;
 	}
-	if (sip_msg_hdr(msg, SIP_HDR_REPLACES)) {
-		invite_replaces_refuse(eng, st, msg);
+	if (sip_msg_hdr(msg, SIP_HDR_REPLACES) &&
+	    invite_replaces(eng, st, msg, p, from_line, &replaced))
 		return;
-	}
 	if (eng_ncalls(eng) >= eng->set.max_calls) {
 		char ex[64];
 
@@ -970,6 +983,9 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		}
 	} else if (p && feature_code(eng, exten, fnote, sizeof(fnote), &fann)) {
 		feature = true;
+	} else if (p && eng->cfg->pickupexten[0] && !strcmp(exten, eng->cfg->pickupexten)) {
+		/* As Asterisk: the pickup extension is taken before the dialplan is looked at. */
+		pickup = true;
 	}
 	/* A display name goes into a quoted string toward the phones: no quotes, backslashes or
 	 * control characters. */
@@ -1146,6 +1162,14 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		a->state = LEG_CONFIRMED;
 		c->state = CALL_UP;
 		loop_timer_start(eng->loop, &c->tmr, 1000, feature_bye_h, c);
+		return;
+	}
+	if (replaced) {
+		call_pickup_replaces(c, replaced);
+		return;
+	}
+	if (pickup) {
+		call_pickup_group(c);
 		return;
 	}
 	/* Calls from the line: 180 promptly, whatever the dialplan does (NGN-NOTES §2.5). */

@@ -152,6 +152,7 @@ struct call {
 	char screen[48];     /* the screening verdict ("blocklist", "withheld"), "" when none */
 	char called[64];     /* the line's number called */
 	bool announcing;     /* announce.c: a screening message plays; the call ends after it */
+	bool picked;	     /* pickup.c: its caller leg picked up another call (no record) */
 };
 
 struct call_eng {
@@ -250,6 +251,8 @@ bool call_peer_is_line(struct call_eng *eng, const struct peer *p, char *number,
 		       char *domain, size_t dsize);
 size_t call_peer_active_legs(const struct call_eng *eng, const char *peer);
 void call_do_dial(struct call *c, const struct pbx_dial *dial);
+/* The caller of c gets its 200 (body sdp, NULL: b's) now that b answers for it: c is up. */
+void call_answer_caller(struct call *c, struct call_leg *b, const char *sdp);
 void call_b_resp_h(int err, const struct sip_msg *resp, void *arg);
 void call_stray_h(struct sip_stack *stack, const struct sip_msg *resp, void *arg);
 
@@ -304,6 +307,20 @@ bool call_announce_event(struct call *c, struct call_leg *leg, const struct medi
 /* The announcement is over (or stopped): the call ends. */
 void call_announce_end(struct call *c);
 
+/* pickup.c: call pickup (docs/CALLS.md, Call pickup). */
+/* The callee leg of a call still ringing that a pickup may take (a phone's, not the line's). */
+bool call_leg_ringing(const struct call_leg *leg);
+/* The caller of c (a phone, unanswered) dialled the pickup extension: picks up the oldest call
+ * ringing at a phone whose call groups meet its pickup groups, else ends c with 403 (Asterisk:
+ * CALL_REJECTED). */
+void call_pickup_group(struct call *c);
+/* c's caller sent an INVITE with Replaces naming ringing leg r (RFC 3891 §3: an early dialog
+ * we initiated): it picks that call up when its pickup groups allow it, else c ends (403). */
+void call_pickup_replaces(struct call *c, struct call_leg *r);
+/* Pickup()/PickupChan(): true when a call was picked up (c is over), false: the dialplan goes
+ * on. */
+bool call_pickup_app(struct call *c, const struct pbx_action *act);
+
 /* record.c: call records. */
 void call_cdr_write(struct call *call);
 
@@ -333,6 +350,9 @@ int call_media_dir_offer(struct call_leg *leg, enum sdp_dir dir, bool legacy_hol
 int call_media_offer_answered(struct call_leg *leg, const struct pl *body);
 /* The direction (and whether c=0.0.0.0 was used) of the audio stream an SDP body asks for. */
 int call_media_peer_dir(const struct pl *body, enum sdp_dir *dir, bool *legacy);
+/* Pickup: answers picker p's offer and caller a's (a codec they share, a's earlier answer kept
+ * when it had one) and bridges them. The bodies into *asdp and *psdp. ENOTSUP: nothing shared. */
+int call_media_pickup(struct call_leg *a, struct call_leg *p, char **asdp, char **psdp);
 /* Frees the leg's relay sockets (statistics kept in leg->mst). */
 void call_media_leg_free(struct call_leg *leg);
 /* `core show channels verbose` / CDR: one leg's media line and JSON object. */

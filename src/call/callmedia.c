@@ -356,6 +356,61 @@ int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *b
 	return media_bridge(a->ml, b->ml);
 }
 
+/* The codecs of a leg's agreed session, else of its peer's offer, else of its policy. */
+static unsigned leg_codecs(const struct call_leg *leg, uint8_t *have, unsigned size)
+{
+	unsigned n = 0;
+
+	if (leg->neg.ok) {
+		for (uint8_t i = 0; i < leg->neg.nfmt && n < size; i++)
+			have[n++] = leg->neg.fmt[i].codec;
+		return n;
+	}
+	if (leg->sdp_remote) {
+		struct sdp_session s;
+		struct pl body = pl_from_str(leg->sdp_remote);
+
+		if (!sdp_parse(&s, &body))
+			return sdp_codecs(&s, have, size);
+	}
+	for (uint8_t i = 0; i < leg->pol.ncodecs && n < size; i++)
+		have[n++] = leg->pol.codecs[i];
+	return n;
+}
+
+int call_media_pickup(struct call_leg *a, struct call_leg *p, char **asdp, char **psdp)
+{
+	struct sdp_policy pol;
+	uint8_t have[SDP_CODEC_COUNT];
+	unsigned n;
+	int err;
+
+	if (!a || !p || !a->ml || !p->ml)
+		return ENOENT;
+	/* The picker first, limited to what the caller has (or already agreed in early media),
+	 * then the caller limited to what the picker agreed: one codec end to end when possible. */
+	n = leg_codecs(a, have, ARRAY_SIZE(have));
+	pol = p->pol;
+	sdp_policy_restrict(&pol, have, n);
+	if (!pol.ncodecs)
+		return ENOTSUP;
+	err = answer_a(p, &pol, psdp);
+	if (err)
+		return err;
+	n = leg_codecs(p, have, ARRAY_SIZE(have));
+	pol = a->pol;
+	sdp_policy_restrict(&pol, have, n);
+	if (!pol.ncodecs)
+		pol = a->pol; /* the relay converts PCMU/PCMA */
+	err = answer_a(a, &pol, asdp);
+	if (err) {
+		free(*psdp);
+		*psdp = NULL;
+		return err;
+	}
+	return media_bridge(a->ml, p->ml);
+}
+
 int call_media_local_answer(struct call_leg *a, char **sdp)
 {
 	return answer_a(a, &a->pol, sdp);

@@ -546,7 +546,7 @@ out:
 	free(cid);
 }
 
-static void answer_caller(struct call *c, struct call_leg *b, const char *sdp)
+void call_answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 {
 	struct call_leg *a = c->a;
 
@@ -695,7 +695,7 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		call_cancel_pending(c, leg, "SIP;cause=200;text=\"Call completed elsewhere\"");
 		c->dial_open = false;
 		loop_timer_cancel(&c->tmr);
-		answer_caller(c, leg, msdp);
+		call_answer_caller(c, leg, msdp);
 		free(msdp);
 		return;
 	}

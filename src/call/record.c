@@ -27,8 +27,8 @@ void call_cdr_write(struct call *c)
 	const char *cid_a = c->a ? c->a->call_id : "";
 	const char *cid_b = "";
 
-	if (!c->eng->store)
-		return;
+	if (!c->eng->store || c->picked)
+		return; /* a pickup's own call: its leg is in the record of the call it took */
 	if (c->b) {
 		dchan = c->b->name;
 		cid_b = c->b->call_id;

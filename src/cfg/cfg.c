@@ -48,6 +48,46 @@ static int load_file(struct conf **confp, const char *dir, const char *name, boo
 	return conf_load(confp, path, diags) ? EINVAL : 0;
 }
 
+/* features.conf (optional): [general] pickupexten (default *8, Asterisk's). Its other keys and
+ * sections are Asterisk's in-call features, which mikaka does not have: warnings. */
+static int load_features(struct cfg *cfg, const char *dir, struct conf_diags *diags)
+{
+	struct conf *fc = NULL;
+	int err;
+
+	snprintf(cfg->pickupexten, sizeof(cfg->pickupexten), "*8");
+	err = load_file(&fc, dir, "features.conf", false, diags);
+	if (err || !fc)
+		return err;
+	for (const struct conf_section *s = conf_sections(fc); s; s = s->next) {
+		if (strcasecmp(s->name, "general")) {
+			conf_diag_add(diags, CONF_WARNING, s->origin.file, s->origin.line,
+				      "[%s]: in-call features are not implemented; ignored",
+				      s->name);
+			continue;
+		}
+		for (const struct conf_var *v = s->vars; v; v = v->next) {
+			if (strcasecmp(v->name, "pickupexten")) {
+				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+					      "[general] %s: not implemented; ignored", v->name);
+				continue;
+			}
+			if (strlen(v->value) >= sizeof(cfg->pickupexten) ||
+			    strspn(v->value, "0123456789*#") != strlen(v->value)) {
+				conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+					      "[general] pickupexten: '%s' is not a code of digits, "
+					      "* and # (at most %zu)",
+					      v->value, sizeof(cfg->pickupexten) - 1);
+				err = EINVAL;
+				continue;
+			}
+			snprintf(cfg->pickupexten, sizeof(cfg->pickupexten), "%s", v->value);
+		}
+	}
+	conf_free(fc);
+	return err;
+}
+
 /* The contexts calls can enter the dialplan by: [general] context= and every peer's. */
 static int entry_contexts(const struct sipcfg *peers, const struct screen_rules *screen,
 			  const char ***listp, size_t *np)
@@ -423,6 +463,7 @@ int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *
 		err |= load_file(&cfg->sip, dir, "sip.conf", true, diags);
 		err |= load_file(&cfg->extensions, dir, "extensions.conf", false, diags);
 	}
+	err |= load_features(cfg, dir, diags);
 	if (serr && !err)
 		err = EINVAL;
 	if (err)

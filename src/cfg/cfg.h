@@ -34,9 +34,12 @@ struct cfg {
 	struct cfg_phone *phones;  /* the native form's phones (NULL with a sip.conf) */
 	size_t nphones;
 	struct screen_rules *screen; /* mikaka.conf [screening] (NULL: screening off) */
+	/* features.conf [general] pickupexten: what a phone dials for a group pickup (Asterisk's
+	 * default *8; "" when set empty: none). */
+	char pickupexten[32];
 };
 
-/* Reads DIR/sip.conf, DIR/extensions.conf and DIR/mikaka.conf (each optional; a missing sip.conf
+/* Reads DIR/sip.conf, DIR/extensions.conf, DIR/features.conf (pickupexten) and DIR/mikaka.conf (each optional; a missing sip.conf
  * is a warning), interprets them and runs the checks of `mikakad -t` (Goto targets, unknown
  * applications, peers without host, unreachable contexts). `line_vars` (may be NULL) are the
  * line's values (LINE_NUMBER, ...) given to the dialplan as globals. Every problem is appended

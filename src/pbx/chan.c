@@ -1411,6 +1411,8 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		case PBX_APP_MIXMONITOR:
 		case PBX_APP_VOICEMAIL:
 		case PBX_APP_VOICEMAILMAIN:
+		case PBX_APP_PICKUP:
+		case PBX_APP_PICKUPCHAN:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -1511,6 +1513,21 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 	case PBX_APP_MOH:
 	case PBX_APP_STOPMIXMONITOR:
 		return app_simple_media(ch, p->app, args, act);
+	case PBX_APP_PICKUP:
+	case PBX_APP_PICKUPCHAN: {
+		/* args lives in ch->args until the next run: split in place. */
+		char *comma = p->app == PBX_APP_PICKUPCHAN ? strchr(args, ',') : NULL;
+
+		memset(&act->pickup, 0, sizeof(act->pickup));
+		if (comma) {
+			*comma = '\0';
+			act->pickup.partial = strchr(comma + 1, 'p') != NULL;
+		}
+		act->type = PBX_ACT_PICKUP;
+		act->pickup.targets = args;
+		act->pickup.chan = p->app == PBX_APP_PICKUPCHAN;
+		return STEP_HOST;
+	}
 	case PBX_APP_COUNT:
 		break;
 	}

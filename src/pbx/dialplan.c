@@ -48,6 +48,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_STOPMIXMONITOR] = "StopMixMonitor",
     [PBX_APP_VOICEMAIL] = "VoiceMail",
     [PBX_APP_VOICEMAILMAIN] = "VoiceMailMain",
+    [PBX_APP_PICKUP] = "Pickup",
+    [PBX_APP_PICKUPCHAN] = "PickupChan",
 };
 
 const char *pbx_app_name(enum pbx_app app)
@@ -1818,6 +1820,12 @@ static void check_media_app(struct check *ck, const struct dp_prio *p)
 	case PBX_APP_VOICEMAILMAIN:
 		lit_arg(a, 1, a1, sizeof(a1));
 		check_letters(ck, p, app, a1, "s");
+		break;
+	case PBX_APP_PICKUPCHAN:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "PickupChan: needs a channel: SIP/NAME[&...]");
+		lit_arg(a, 1, a1, sizeof(a1));
+		check_letters(ck, p, app, a1, "p");
 		break;
 	default:
 		break;

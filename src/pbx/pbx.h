@@ -108,6 +108,9 @@ enum pbx_act_type {
 				 * DIGITS (the caller left with a key), FAILED */
 	PBX_ACT_VOICEMAILMAIN,	/* VoiceMailMain(): the mailbox menu for media.path ("" : ask
 				 * for the box); media_done when the caller leaves */
+	PBX_ACT_PICKUP,		/* Pickup()/PickupChan(): see pickup; when the host picked a
+				 * call up this channel is done (the host ends it), else run
+				 * again: the dialplan goes on as in Asterisk */
 };
 
 enum pbx_dial_opt {
@@ -205,6 +208,13 @@ struct pbx_action {
 	unsigned cause;	  /* PBX_ACT_HANGUP: Q.850 cause */
 	struct pbx_dial dial;
 	struct pbx_media media; /* PBX_ACT_PLAY .. PBX_ACT_STOPMIXMONITOR */
+	/* PBX_ACT_PICKUP: Pickup(ext[@context][&...]) (targets "" : the caller's pickup groups)
+	 * or PickupChan(chan[&...][,p]) (chan set; partial: the names are prefixes). The string
+	 * lives in the channel until its next pbx_chan_run() or free. */
+	struct {
+		const char *targets;
+		bool chan, partial;
+	} pickup;
 };
 
 /* Starts a call in `context` at `exten` (NULL or "" is "s"), priority 1, holding a reference to

@@ -61,6 +61,10 @@ enum key_id {
 	K_OUTBOUNDPROXY,
 	K_ENCRYPTION,
 	K_MAILBOX,
+	K_CALLGROUP,
+	K_PICKUPGROUP,
+	K_NAMEDCALLGROUP,
+	K_NAMEDPICKUPGROUP,
 };
 
 enum {
@@ -131,6 +135,10 @@ static const struct key_def key_table[] = {
     {"outboundproxy", K_OUTBOUNDPROXY, KW_GEN | KW_PEER},
     {"encryption", K_ENCRYPTION, KW_GEN | KW_PEER},
     {"mailbox", K_MAILBOX, KW_PEER},
+    {"callgroup", K_CALLGROUP, KW_PEER},
+    {"pickupgroup", K_PICKUPGROUP, KW_PEER},
+    {"namedcallgroup", K_NAMEDCALLGROUP, KW_PEER},
+    {"namedpickupgroup", K_NAMEDPICKUPGROUP, KW_PEER},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -155,7 +163,6 @@ static const char *const noimpl_keys[] = {
     "busylevel",
     "callbackextension",
     "callcounter",
-    "callgroup",
     "callingpres",
     "cid_number",
     "cid_tag",
@@ -224,8 +231,6 @@ static const char *const noimpl_keys[] = {
     "mwi_from",
     "mwiexpirey",
     "mwiexpiry",
-    "namedcallgroup",
-    "namedpickupgroup",
     "notifycid",
     "notifyhold",
     "notifymimetype",
@@ -233,7 +238,6 @@ static const char *const noimpl_keys[] = {
     "outofcall_message_context",
     "parkinglot",
     "pedantic",
-    "pickupgroup",
     "prematuremedia",
     "preferred_codec_only",
     "progressinband",
@@ -565,6 +569,44 @@ static int parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out
 		return EINVAL;
 	*out = v;
 	return 0;
+}
+
+/* One word of callgroup=/pickupgroup=: a group 0-63 or a range 1-3 (Asterisk's syntax). */
+static int group_word(const char *word, void *arg)
+{
+	uint64_t *set = arg;
+	const char *dash = strchr(word, '-');
+	char a[16];
+	uint32_t lo, hi;
+
+	if (!*word)
+		return 0; /* "1,,2" and an empty value: nothing */
+	if (dash) {
+		if ((size_t)(dash - word) >= sizeof(a))
+			return EINVAL;
+		memcpy(a, word, (size_t)(dash - word));
+		a[dash - word] = '\0';
+		if (parse_u32(a, 0, 63, &lo) || parse_u32(dash + 1, 0, 63, &hi) || lo > hi)
+			return EINVAL;
+	} else if (parse_u32(word, 0, 63, &lo)) {
+		return EINVAL;
+	} else {
+		hi = lo;
+	}
+	for (uint32_t g = lo; g <= hi; g++)
+		*set |= (uint64_t)1 << g;
+	return 0;
+}
+
+/* A named group: letters, digits, '-', '_' and '.' (no separators inside). */
+static bool group_name_ok(const char *s)
+{
+	for (; *s; s++) {
+		if (!(((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	}
+	return true;
 }
 
 /* Calls fn for each comma-separated word, trimmed; stops at the first non-zero return. */
@@ -995,6 +1037,58 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 		p->mailbox = *val ? chunk_strdup(ld, val) : NULL;
 		set_origin(ld, p, PEER_KEY_MAILBOX, v);
 		break;
+	case K_CALLGROUP:
+	case K_PICKUPGROUP: {
+		uint64_t set = 0;
+
+		if (each_word(val, group_word, &set))
+			return bad_value(ld, v, "a list of groups 0-63 or ranges (1,3-5)");
+		if (kd->id == K_CALLGROUP)
+			p->callgroup = set;
+		else
+			p->pickupgroup = set;
+		set_origin(ld, p, kd->id == K_CALLGROUP ? PEER_KEY_CALLGROUP : PEER_KEY_PICKUPGROUP,
+			   v);
+		break;
+	}
+	case K_NAMEDCALLGROUP:
+	case K_NAMEDPICKUPGROUP: {
+		/* Kept as ",a,b," so a name is found with one strstr of ",name,". */
+		char buf[512];
+		size_t n = 1;
+		const char *q = val;
+
+		buf[0] = ',';
+		while (*q) {
+			const char *comma = strchr(q, ',');
+			size_t len = comma ? (size_t)(comma - q) : strlen(q);
+			struct pl w = pl_from(q, len);
+			char word[64];
+
+			pl_trim(&w);
+			if (pl_strcpy(&w, word, sizeof(word)) || !group_name_ok(word) ||
+			    n + w.l + 2 > sizeof(buf))
+				return bad_value(ld, v, "a comma-separated list of group names");
+			if (w.l) {
+				memcpy(buf + n, word, w.l);
+				n += w.l;
+				buf[n++] = ',';
+			}
+			if (!comma)
+				break;
+			q = comma + 1;
+		}
+		buf[n] = '\0';
+		if (kd->id == K_NAMEDCALLGROUP)
+			p->namedcallgroup = n > 1 ? chunk_strdup(ld, buf) : NULL;
+		else
+			p->namedpickupgroup = n > 1 ? chunk_strdup(ld, buf) : NULL;
+		set_origin(ld, p,
+			   kd->id == K_NAMEDCALLGROUP ? PEER_KEY_NAMEDCALLGROUP
+						      : PEER_KEY_NAMEDPICKUPGROUP,
+			   v);
+		break;
+	}
 	case K_FROMDOMAIN:
 		p->fromdomain = *val ? chunk_strdup(ld, val) : NULL;
 		set_origin(ld, p, PEER_KEY_FROMDOMAIN, v);
@@ -1883,4 +1977,32 @@ bool peer_acl_allows(const struct peer *peer, const struct sa *addr)
 			allow = r->permit;
 	}
 	return allow;
+}
+
+bool peer_groups_match(const struct peer *picker, const struct peer *ringing)
+{
+	if (!picker || !ringing)
+		return false;
+	if (picker->pickupgroup & ringing->callgroup)
+		return true;
+	if (!picker->namedpickupgroup || !ringing->namedcallgroup)
+		return false;
+	/* Both are ",a,b,": each of the picker's names is looked for with its commas. */
+	for (const char *q = picker->namedpickupgroup; q[0] && q[1];) {
+		const char *e = strchr(q + 1, ',');
+		char name[66];
+		size_t n;
+
+		if (!e)
+			break;
+		n = (size_t)(e - q) + 1;
+		if (n < sizeof(name)) {
+			memcpy(name, q, n);
+			name[n] = '\0';
+			if (strstr(ringing->namedcallgroup, name))
+				return true;
+		}
+		q = e;
+	}
+	return false;
 }

@@ -83,6 +83,10 @@ enum peer_key {
 	PEER_KEY_TRANSPORT,
 	PEER_KEY_OUTBOUNDPROXY,
 	PEER_KEY_MAILBOX,
+	PEER_KEY_CALLGROUP,
+	PEER_KEY_PICKUPGROUP,
+	PEER_KEY_NAMEDCALLGROUP,
+	PEER_KEY_NAMEDPICKUPGROUP,
 	PEER_KEY_COUNT
 };
 
@@ -109,6 +113,11 @@ struct peer {
 	const char *fromuser;
 	const char *fromdomain;
 	const char *mailbox; /* mailbox=BOX[@CONTEXT][,...]: message waiting (RFC 3842) */
+	/* Call pickup (Asterisk's keys): callgroup=/pickupgroup= as bit sets of groups 0-63;
+	 * namedcallgroup=/namedpickupgroup= as ",name1,name2," (NULL: none). A ringing call to
+	 * this peer can be picked up by a phone whose pickup groups meet its call groups. */
+	uint64_t callgroup, pickupgroup;
+	const char *namedcallgroup, *namedpickupgroup;
 	/* outboundproxy=[sip:]host[:port][,force] (its own, else [general]'s): requests to the peer
 	 * go there instead of to host= (an IP literal or a name); NULL when not set. */
 	const char *outboundproxy;
@@ -186,6 +195,9 @@ const struct sipcfg_register *sipcfg_registers(const struct sipcfg *cfg, size_t 
 
 /* The peer with this name (case-insensitive, as Asterisk), or NULL. O(log n). */
 const struct peer *peer_find(const struct sipcfg *cfg, const char *name);
+/* Whether picker's pickup groups (numbered or named) meet ringing's call groups (Asterisk's
+ * rule: no groups on either side, no pickup). */
+bool peer_groups_match(const struct peer *picker, const struct peer *ringing);
 /* Iteration: the peers sorted by name (case-insensitive), i < sipcfg_peer_count(). */
 size_t sipcfg_peer_count(const struct sipcfg *cfg);
 const struct peer *sipcfg_peer_at(const struct sipcfg *cfg, size_t i);

@@ -218,6 +218,28 @@ static void acl_rule_string(const struct peer_acl_rule *r, char *buf, size_t siz
 	snprintf(buf, size, "%-6s %s/%s", r->permit ? "permit" : "deny", a, m);
 }
 
+/* Groups as Asterisk prints them: "1,3,4" (empty when none). */
+static const char *group_list(uint64_t set, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned g = 0; g < 64 && n + 4 < size; g++) {
+		if (set & ((uint64_t)1 << g))
+			n += (size_t)snprintf(buf + n, size - n, "%s%u", n ? "," : "", g);
+	}
+	return buf;
+}
+
+static const char *named_list(const char *names, char *buf, size_t size)
+{
+	size_t n = names ? strlen(names) : 0;
+
+	/* Stored as ",a,b,": shown without the outer commas. */
+	snprintf(buf, size, "%.*s", n > 2 ? (int)(n - 2) : 0, n > 2 ? names + 1 : "");
+	return buf;
+}
+
 int sipcfg_show_peer(const struct sipcfg *cfg, const char *name, struct mbuf *out,
 		     peer_state_h *state_h, void *arg)
 {
@@ -256,6 +278,13 @@ int sipcfg_show_peer(const struct sipcfg *cfg, const char *name, struct mbuf *ou
 		KV("%s:%u", "Outb. proxy", p->outboundproxy,
 		   (unsigned)(p->outboundproxy_port ? p->outboundproxy_port : PEER_PORT_DEFAULT));
 	KV("%u", "Call limit", p->call_limit);
+	if (p->callgroup || p->pickupgroup || p->namedcallgroup || p->namedpickupgroup) {
+		/* Asterisk's rows; left out for a peer without any (most, and older outputs). */
+		KV("%s", "Callgroup", group_list(p->callgroup, buf, sizeof(buf)));
+		KV("%s", "Pickupgroup", group_list(p->pickupgroup, buf, sizeof(buf)));
+		KV("%s", "Named Callgr", named_list(p->namedcallgroup, buf, sizeof(buf)));
+		KV("%s", "Named Pickupgr", named_list(p->namedpickupgroup, buf, sizeof(buf)));
+	}
 	KV("%s", "Dynamic", yesno(p->dynamic));
 	if (p->cid_name && p->cid_num)
 		snprintf(buf, sizeof(buf), "\"%s\" <%s>", p->cid_name, p->cid_num);
