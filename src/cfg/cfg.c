@@ -310,9 +310,11 @@ static int native_files(const struct cfg *cfg, const struct pbx_vars *line_vars,
 		}
 		err |= mbuf_printf(sip, "udpbindaddr=%s\n", v->value);
 	}
+	/* One household: every phone may pick up a call ringing at any other (*8, or **NAME for
+	 * that phone: docs/CALLS.md, Call pickup). */
 	err |= mbuf_printf(sip, "[phone](!)\ntype=friend\nhost=dynamic\ncontext=from_phone\n"
 				"dtmfmode=rfc2833\nnat=force_rport,comedia\nqualify=yes\n"
-				"disallow=all\nallow=ulaw,alaw\n");
+				"disallow=all\nallow=ulaw,alaw\ncallgroup=1\npickupgroup=1\n");
 	err |= mbuf_printf(ext, "; generated from mikaka.conf [phones] and [line]\n"
 				"[from_phone]\n");
 	for (size_t i = 0; i < cfg->nphones; i++) {
@@ -333,6 +335,9 @@ static int native_files(const struct cfg *cfg, const struct pbx_vars *line_vars,
 				" same => n,Hangup()\n"
 				"exten => 1417,1,VoiceMailMain(${CALLERID(num)}@default)\n"
 				" same => n,Hangup()\n");
+	/* Directed pickup: **NAME takes the call ringing at phone NAME (the common code). */
+	err |= mbuf_printf(ext, "exten => _**.,1,PickupChan(SIP/${EXTEN:2},p)\n"
+				" same => n,Hangup(21)\n");
 	/* Toll-fraud guards: international and premium-rate prefixes are refused unless the
 	 * user writes a dialplan of their own (these come before _0. and so win). */
 	err |= mbuf_printf(ext, "exten => _010.,1,Log(WARNING,international call to ${EXTEN} "
