@@ -2672,6 +2672,73 @@ static void test_invite_replaces_refused(void **state)
 	bye_reaches(&fx.ua[UA_LINE], &cd, &fx.ua[UA_801], &bd, 0);
 }
 
+/* Call pickup without the relay (docs/CALLS.md, Call pickup): 803 calls 701 and 801 rings. *8
+ * from 802 is refused with 403 (no groups in this sip.conf: no group pickup) and 801 keeps
+ * ringing; an INVITE with Replaces naming 801's early dialog (neither phone has groups: a
+ * directed pickup is allowed) connects 802 with 803: each gets the other's offer, 801 gets
+ * CANCEL with Reason cause=200, and 802's BYE reaches 803. */
+static void test_invite_replaces_pickup(void **state)
+{
+	struct ua *c = &fx.ua[UA_803], *p2 = &fx.ua[UA_802], *p1 = &fx.ua[UA_801];
+	struct ua *callees[1] = {p1};
+	struct sip_msg *inv, *m;
+	struct dlg cd, d, d8;
+	char ex[512];
+
+	(void)state;
+	phone_call_ringing(c, &cd, "701", NULL, callees, 1, &inv);
+	phone_invite(p2, &d8, "*8", NULL);
+	m = take_resp(p2, 100, "INVITE");
+	mem_deref(m);
+	m = take_resp(p2, 403, "INVITE");
+	{
+		char ruri[64];
+
+		snprintf(ruri, sizeof(ruri), "sip:*8@%s:%u", MK_IP, fx.mk_port);
+		caller_ack_non2xx(p2, &d8, ruri, m);
+	}
+	mem_deref(m);
+	assert_all_quiet(); /* 801 still rings */
+
+	snprintf(ex, sizeof(ex), "Require: replaces\r\nReplaces: %s;to-tag=t801;from-tag=%s\r\n",
+		 hv(inv, SIP_HDR_CALL_ID), pls(&inv->from.tag));
+	phone_invite(p2, &d, "801", ex);
+	m = take_resp(p2, 100, "INVITE");
+	mem_deref(m);
+	m = take_req(p1, "CANCEL");
+	assert_cancel_of(m, inv);
+	assert_non_null(strstr(hv(m, SIP_HDR_REASON), "cause=200"));
+	assert_non_null(strstr(hv(m, SIP_HDR_REASON), "Call completed elsewhere"));
+	ua_reply(p1, m, 200, "OK", "t801", NULL, NULL);
+	mem_deref(m);
+	ua_reply(p1, inv, 487, "Request Terminated", "t801", NULL, NULL);
+	m = take_req(p1, "ACK");
+	mem_deref(m);
+	mem_deref(inv);
+	m = take_resp(p2, 200, "INVITE");
+	assert_string_equal(pls(&m->body), c->sdp);
+	dlg_from_2xx(&d, m);
+	mem_deref(m);
+	ua_request(p2, &d, "ACK", 1, NULL, NULL);
+	m = take_resp(c, 200, "INVITE");
+	assert_string_equal(pls(&m->body), p2->sdp);
+	dlg_from_2xx(&cd, m);
+	mem_deref(m);
+	ua_request(c, &cd, "ACK", 1, NULL, NULL);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
+
+	ua_request(p2, &d, "BYE", 0, NULL, NULL);
+	m = take_resp(p2, 200, "BYE");
+	mem_deref(m);
+	m = take_req(c, "BYE");
+	ua_reply(c, m, 200, "OK", NULL, NULL, NULL);
+	mem_deref(m);
+	advance(40000);
+	assert_all_quiet();
+	assert_call_gone();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2712,6 +2779,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_invite_several_credentials, setup_auth, teardown),
 	    cmocka_unit_test_setup_teardown(test_options_supported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invite_replaces_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invite_replaces_pickup, setup, teardown),
 	};
 
 	if (getenv("FSM_TEST"))

@@ -702,6 +702,10 @@ static void test_errors(void **state)
 	    {"[p]\ntype=peer\ncontext=x\n", 1, "[p] has no host="},
 	    {"[p]\ntype=friend\nhost=dynamic\n", 1, "[p] has no secret="},
 	    {"[p]\ntype=user\n", 1, "anyone could call"},
+	    {"[p]\ntype=peer\nhost=192.0.2.1\ncallgroup=64\n", 4, "callgroup: '64'"},
+	    {"[p]\ntype=peer\nhost=192.0.2.1\npickupgroup=3-1\n", 4, "pickupgroup: '3-1'"},
+	    {"[p]\ntype=peer\nhost=192.0.2.1\npickupgroup=a\n", 4, "pickupgroup: 'a'"},
+	    {"[p]\ntype=peer\nhost=192.0.2.1\nnamedcallgroup=a b\n", 4, "namedcallgroup"},
 	    {"[general]\nallowguest=perhaps\n", 2, "allowguest"},
 	    {"[general]\ntos_sip=cs9\n", 2, "tos_sip"},
 	    {"[general]\nminexpiry=x\n", 2, "minexpiry"},
@@ -735,6 +739,51 @@ static void test_errors(void **state)
 		assert_string_equal(diags.items[0].origin.file, "sip.conf");
 		conf_diags_reset(&diags);
 	}
+}
+
+/* callgroup=/pickupgroup= (0-63, ranges, lists; later lines win, as any key) and the named
+ * groups; peer_groups_match: pickup groups of the picker meet call groups of the ringing phone. */
+static void test_groups(void **state)
+{
+	static const char text[] = "[g](!)\ntype=friend\nhost=dynamic\nsecret=s\n"
+				   "[a](g)\ncallgroup=1,3-5, 63\nnamedcallgroup=kitchen, hall\n"
+				   "[b](g)\npickupgroup=4\n"
+				   "[c](g)\npickupgroup=0,2\nnamedpickupgroup=garden,hall\n"
+				   "[d](g)\npickupgroup=0\nnamedpickupgroup=kitch\n"
+				   "[e](g)\ncallgroup=1\ncallgroup=\n";
+	static const struct {
+		const char *picker, *ringing;
+		bool match;
+	} cases[] = {
+	    {"b", "a", true},  /* 4 in 3-5 */
+	    {"c", "a", true},  /* hall by name */
+	    {"d", "a", false}, /* kitch is not kitchen; 0 is not in a's groups */
+	    {"a", "b", false}, /* a has no pickup groups */
+	    {"b", "e", false}, /* e's callgroup was emptied */
+	    {"e", "e", false}, /* no groups at all: no group pickup */
+	};
+	struct conf_diags diags = {0};
+	struct sipcfg *cfg = NULL;
+	const struct peer *a;
+
+	(void)state;
+	assert_int_equal(load(text, &cfg, &diags), 0);
+	a = peer_find(cfg, "a");
+	assert_non_null(a);
+	assert_true(a->callgroup == ((1ull << 1) | (7ull << 3) | (1ull << 63)));
+	assert_string_equal(a->namedcallgroup, ",kitchen,hall,");
+	assert_null(a->namedpickupgroup);
+	assert_true(peer_find(cfg, "e")->callgroup == 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (peer_groups_match(peer_find(cfg, cases[i].picker),
+				      peer_find(cfg, cases[i].ringing)) != cases[i].match)
+			fail_msg("case %zu: %s picking up %s", i, cases[i].picker,
+				 cases[i].ringing);
+	}
+	assert_false(peer_groups_match(NULL, a));
+	assert_int_equal(diag_count(&diags, CONF_WARNING, 0, "group"), 0);
+	mem_deref(cfg);
+	conf_diags_reset(&diags);
 }
 
 static void test_warnings_only(void **state)
@@ -1107,6 +1156,7 @@ int main(void)
 	    cmocka_unit_test(test_callerid),	  cmocka_unit_test(test_nat_insecure),
 	    cmocka_unit_test(test_register),	  cmocka_unit_test(test_register_expiry_order),
 	    cmocka_unit_test(test_errors),	  cmocka_unit_test(test_warnings_only),
+	    cmocka_unit_test(test_groups),
 	    cmocka_unit_test(test_transport_tls),
 	    cmocka_unit_test(test_outboundproxy), cmocka_unit_test(test_show_peers),
 	    cmocka_unit_test(test_show_peer),	  cmocka_unit_test(test_show_settings_registry),
