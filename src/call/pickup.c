@@ -71,7 +71,9 @@ static int pickup_do(struct call *pc, struct call_leg *r)
 			return err;
 		}
 	}
-	/* The picker's leg moves into the call it took. */
+	/* The picker's leg moves into the call it took (whatever its own call did on it locally
+	 * ends first: that call only reaches its legs through pc->a). */
+	call_lm_hangup(pc);
 	sip_strans_set_cancel_handler(p->st, NULL, NULL);
 	list_unlink(&p->le_call);
 	pc->a = NULL;
@@ -123,6 +125,7 @@ static void pickup_fail(struct call *pc, const char *why)
 {
 	log_notice("%s: pickup failed: %s", pc->a ? pc->a->name : "call", why);
 	snprintf(pc->lastapp, sizeof(pc->lastapp), "Pickup");
+	pc->dialled = true; /* not the dialplan's refusal (call_hangup's toll-fraud notice) */
 	call_hangup(pc, 21);
 }
 

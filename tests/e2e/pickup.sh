@@ -37,6 +37,8 @@ EOT
 out=$("$MIKAKAD" -t -C "$CONF" 2>&1)
 check "config-groups-accepted" test -z "$(grep -i 'group' <<<"$out")"
 daemon_start "$CONF"
+check "show-peer-pickupgroup" sh -c "'$MIKAKA' -s '$CTL' sip show peer 802 | grep -q '^  Pickupgroup  : 1,3,4$'"
+check "show-peer-named-callgroup" sh -c "'$MIKAKA' -s '$CTL' sip show peer 801 | grep -q '^  Named Callgr : kitchen$'"
 SIPP_TIMEOUT=25
 REASON='Reason: SIP;cause=200;text="Call completed elsewhere"'
 
