@@ -8,7 +8,7 @@
 # from the picker heard at the carrier and echoed back), 801 gets CANCEL with Reason cause=200
 # "Call completed elsewhere", the call record says ANSWERED by the picker; *8 with no call ringing
 # in the picker's groups, or a Replaces from a phone outside them, gets 403; a PickupChan() with
-# nothing to take lets the dialplan go on.
+# nothing to take lets the dialplan go on; Pickup() by extension@context and by PICKUPMARK.
 . "$(dirname "$0")/lib.sh"
 
 PORT=5290
@@ -22,12 +22,15 @@ sip_phone "$CONF" 804 pw804 127.0.0.95:5295 namedpickupgroup=hall,kitchen
 rtp_conf "$CONF" 52100 52198
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
-exten => _X.,1,Dial(SIP/801,30)
+exten => _X.,1,Set(PICKUPMARK=home)
+ same => n,Dial(SIP/801,30)
  same => n,Hangup()
 [from_phone]
 exten => _**X.,1,PickupChan(SIP/${EXTEN:2},p)
  same => n,Hangup(21)
 exten => 70,1,Pickup(0312345678@from_line)
+ same => n,Hangup(21)
+exten => 71,1,Pickup(elsewhere@PICKUPMARK&home@PICKUPMARK)
  same => n,Hangup(21)
 [public]
 exten => _X.,1,Hangup()
@@ -130,6 +133,11 @@ check "pickupchan-none-logged" grep -q "PickupChan(SIP/805): no call ringing the
 ring exten
 pick exten 803 127.0.0.94 70
 done_call exten 803
+
+# 6b. Pickup(elsewhere@PICKUPMARK&home@PICKUPMARK): the call whose PICKUPMARK is home.
+ring mark
+pick mark 803 127.0.0.94 71
+done_call mark 803
 
 # 7. INVITE with Replaces naming 801's early dialog: refused for 803 (pickupgroup 2 misses 801's
 # callgroup 1), taken by 802.

@@ -337,6 +337,57 @@ static void test_voicemail_codes(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* Call pickup: the native form's phones share call and pickup group 1 and **NAME is directed
+ * pickup; features.conf pickupexten (default *8; a bad code is an error, other keys warnings). */
+static void test_pickup(void **state)
+{
+	struct fx *fx = *state;
+	struct conf_diags diags = {0};
+	struct cfg *cfg = NULL;
+	const struct conf_section *sec;
+	const struct peer *p;
+	bool directed = false;
+	char path[128];
+	FILE *f;
+
+	write_conf(fx, "[phones]\n801 = pw\n802 = pw2\n");
+	assert_int_equal(cfg_load(&cfg, fx->dir, NULL, &diags), 0);
+	assert_string_equal(cfg->pickupexten, "*8");
+	p = peer_find(cfg->peers, "801");
+	assert_true(peer_groups_match(peer_find(cfg->peers, "802"), p));
+	sec = conf_section_find(cfg->extensions, "from_phone");
+	for (const struct conf_var *v = sec->vars; v; v = v->next)
+		directed |= !strcmp(v->value, "_**.,1,PickupChan(SIP/${EXTEN:2},p)");
+	assert_true(directed);
+	mem_deref(cfg);
+	cfg = NULL;
+	conf_diags_reset(&diags);
+
+	snprintf(path, sizeof(path), "%s/features.conf", fx->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[general]\npickupexten = #9\nparkext = 700\n[featuremap]\nblindxfer = #1\n", f);
+	fclose(f);
+	assert_int_equal(cfg_load(&cfg, fx->dir, NULL, &diags), 0);
+	assert_string_equal(cfg->pickupexten, "#9");
+	assert_true(has_diag(&diags, "parkext: not implemented"));
+	assert_true(has_diag(&diags, "[featuremap]: in-call features are not implemented"));
+	assert_int_equal(diags.errors, 0);
+	mem_deref(cfg);
+	cfg = NULL;
+	conf_diags_reset(&diags);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[general]\npickupexten = pick up\n", f);
+	fclose(f);
+	assert_int_equal(cfg_load(&cfg, fx->dir, NULL, &diags), EINVAL);
+	assert_null(cfg);
+	assert_true(has_diag(&diags, "pickupexten: 'pick up' is not a code"));
+	assert_string_equal(diags.items[diags.count - 1].origin.file, path);
+	conf_diags_reset(&diags);
+}
+
 /* mikakad -t: no store; a phone without a secret still loads (with one nobody knows). */
 static void test_check_only(void **state)
 {
@@ -450,6 +501,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_entries, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_bind, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_voicemail_codes, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_pickup, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_check_only, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_screening_numbers, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_state_unwritable, fx_setup, fx_teardown),
