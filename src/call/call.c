@@ -816,9 +816,16 @@ static bool invite_replaces(struct call_eng *eng, struct sip_strans *st, const s
 		if (!leg)
 			leg = call_leg_find(eng, &cid, &fromtag, &totag);
 	}
-	if (!leg) {
+	if (!leg || (!leg->uac && (leg->state == LEG_CALLING || leg->state == LEG_EARLY))) {
+		/* §3: no such dialog, or an early dialog this UA did not initiate (a caller's). */
 		call_refused(eng, msg, "INVITE with Replaces: no such dialog");
 		sip_strans_reply(st, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL);
+		return true;
+	}
+	if (leg->state == LEG_CONFIRMED && sip_param_exists(&params, "early-only")) {
+		/* §3: early-only and the dialog is answered already. */
+		call_refused(eng, msg, "INVITE with Replaces: early-only, the dialog is confirmed");
+		sip_strans_reply(st, 486, "Busy Here", NULL, NULL, NULL);
 		return true;
 	}
 	if (p && !from_line && leg->rtag && call_leg_ringing(leg)) {

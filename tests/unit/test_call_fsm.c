@@ -2643,9 +2643,10 @@ static void test_options_supported(void **state)
 	assert_all_quiet();
 }
 
-/* An INVITE with Replaces (with Require: replaces, so no 420 now that the tag is supported) is
- * refused, never taken as a new call: 481 when it names no dialog of ours (RFC 3891 §3), 603 when
- * it names one (taking over a dialog is not implemented; Replaces works inside REFER). */
+/* An INVITE with Replaces (with Require: replaces, so no 420 now that the tag is supported) that
+ * names no ringing phone's dialog is refused, never taken as a new call: 481 when it names no
+ * dialog of ours (RFC 3891 §3), 603 when it names an answered one (taking over a call in progress
+ * is not done; Replaces works inside REFER), 486 for early-only and an answered dialog (§3). */
 static void test_invite_replaces_refused(void **state)
 {
 	struct ua *p2 = &fx.ua[UA_802];
@@ -2669,6 +2670,15 @@ static void test_invite_replaces_refused(void **state)
 	mem_deref(m);
 	assert_all_quiet();
 	assert_int_equal(call_count(fx.eng), 1); /* the call goes on */
+	/* RFC 3891 §3: early-only naming a confirmed dialog: 486. */
+	snprintf(ex, sizeof(ex),
+		 "Require: replaces\r\nReplaces: %s;to-tag=%s;from-tag=%s;early-only\r\n",
+		 bd.call_id, tag_of(bd.local), tag_of(bd.remote));
+	phone_invite(p2, &d, "701", ex);
+	m = take_resp(p2, 486, "INVITE");
+	mem_deref(m);
+	assert_all_quiet();
+	assert_int_equal(call_count(fx.eng), 1);
 	bye_reaches(&fx.ua[UA_LINE], &cd, &fx.ua[UA_801], &bd, 0);
 }
 
