@@ -57,20 +57,23 @@ static int pickup_do(struct call *pc, struct call_leg *r)
 
 	if (!a || !a->st || !p || !p->st || p->pend_st || c == pc)
 		return EINVAL;
-	log_info("%s: picks up %s (the call from %s)", p->name, r->name, a->name);
-	/* The ringing phones first: their early media stops being bridged to the caller. */
-	c->dial_open = false;
-	loop_timer_cancel(&c->tmr);
-	call_cancel_pending(c, NULL, PICKUP_REASON);
+	/* Media first: when the picker and the caller have no codec in common nothing has changed
+	 * yet (the call keeps ringing, the picker is refused). */
 	if (c->eng->media && a->ml && p->ml) {
 		err = call_media_pickup(a, p, &asdp, &psdp);
 		if (err) {
-			/* The forks are gone: the caller is told as when nobody answers. */
-			log_notice("%s: no common media with %s: pickup failed", p->name, a->name);
-			call_hangup(c, 58);
+			free(asdp);
+			free(psdp);
+			log_notice("%s: no common media with %s (%s): %s not picked up", p->name,
+				   a->name, strerror(err), r->name);
 			return err;
 		}
 	}
+	log_info("%s: picks up %s (the call from %s)", p->name, r->name, a->name);
+	/* The ringing phones stop (their early media was unbridged by the new bridge). */
+	c->dial_open = false;
+	loop_timer_cancel(&c->tmr);
+	call_cancel_pending(c, NULL, PICKUP_REASON);
 	/* The picker's leg moves into the call it took (whatever its own call did on it locally
 	 * ends first: that call only reaches its legs through pc->a). */
 	call_lm_hangup(pc);
