@@ -641,6 +641,52 @@ static void test_apps(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* Pickup()/PickupChan(): PBX_ACT_PICKUP with the targets substituted, PickupChan's p option;
+ * when the host picks nothing up the dialplan goes on; skipped in h; PickupChan needs a channel
+ * (mikakad -t). */
+static void test_pickup_apps(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	dp = load_ok("[c]\n"
+		     "exten => _**X.,1,PickupChan(SIP/${EXTEN:2}&SIP/9,p)\n"
+		     " same => n,Pickup(801@c&home@PICKUPMARK)\n"
+		     " same => n,Pickup()\n"
+		     " same => n,Hangup(21)\n"
+		     "exten => h,1,Pickup(801)\n"
+		     " same => n,NoOp()\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "**801", "802", NULL), 0);
+	run_expect(ch, PBX_ACT_PICKUP, &act);
+	assert_true(act.pickup.chan);
+	assert_true(act.pickup.partial);
+	assert_string_equal(act.pickup.targets, "SIP/801&SIP/9");
+	run_expect(ch, PBX_ACT_PICKUP, &act);
+	assert_false(act.pickup.chan);
+	assert_false(act.pickup.partial);
+	assert_string_equal(act.pickup.targets, "801@c&home@PICKUPMARK");
+	run_expect(ch, PBX_ACT_PICKUP, &act);
+	assert_string_equal(act.pickup.targets, "");
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 21);
+	assert_int_equal(pbx_chan_hangup(ch), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+
+	assert_int_equal(load_text(&dp, "[c]\nexten => 1,1,PickupChan()\n"
+					 "exten => 2,1,PickupChan(SIP/801,x)\n",
+				   NULL, &diags),
+			 0);
+	assert_true(dialplan_check(dp, (const char *[]){"c"}, 1, &diags) != 0);
+	assert_true(diags_have(&diags, "PickupChan: needs a channel"));
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
 struct dial_case {
 	const char *args;
 	int err;
@@ -1446,7 +1492,7 @@ int main(void)
 	    cmocka_unit_test(test_ext_cmp),
 	    cmocka_unit_test(test_lookup_rules),
 	    cmocka_unit_test(test_eval),
-	    cmocka_unit_test(test_apps),
+	    cmocka_unit_test(test_apps), cmocka_unit_test(test_pickup_apps),
 	    cmocka_unit_test(test_dial_parse),
 	    cmocka_unit_test(test_gosub),
 	    cmocka_unit_test(test_bad_dialplans),
