@@ -8,7 +8,8 @@
 # from the picker heard at the carrier and echoed back), 801 gets CANCEL with Reason cause=200
 # "Call completed elsewhere", the call record says ANSWERED by the picker; *8 with no call ringing
 # in the picker's groups, or a Replaces from a phone outside them, gets 403; a PickupChan() with
-# nothing to take lets the dialplan go on; Pickup() by extension@context and by PICKUPMARK.
+# nothing to take lets the dialplan go on; Pickup() by extension@context and by PICKUPMARK;
+# baresip (a real phone, 1 kHz both ways checked by frequency) picking up with *8.
 . "$(dirname "$0")/lib.sh"
 
 PORT=5290
@@ -147,6 +148,30 @@ echo "# replaces: $dlg"
 refused replaces-outside-groups-403 803 127.0.0.94 801 "Replaces: $dlg"
 pick replaces 802 127.0.0.93 801 "Replaces: $dlg"
 done_call replaces 802
+
+# 8. A real phone: baresip as 802 (ausine 1 kHz, PCMU) dials *8 while 801 rings: the carrier
+# hears the tone and echoes it, baresip's decoded audio holds 1 kHz too; 801 gets the CANCEL.
+if have_baresip; then
+	BS=$WORK/baresip
+	baresip_conf "$BS" 127.0.0.93:5293 1000 \
+		"<sip:802@127.0.0.90:$PORT>;auth_pass=pw802;regint=0;audio_codecs=PCMU" \
+		"net_interface 127.0.0.93" "rtp_ports 40200-40298" "module sndfile.so" \
+		"snd_path $BS" "module menu.so" "ausrc_srate 48000" "ausrc_channels 2"
+	ring baresip
+	baresip_bg "$BS" 20 -t 8 -e "/dial sip:*8@127.0.0.90:$PORT"
+	for _ in $(seq 50); do [ -s "$WORK/carrier.sdp" ] && break; sleep 0.1; done
+	check "baresip-picks-up" test -s "$WORK/carrier.sdp"
+	tool_bg carrier.out 127.0.0.92:40110 - echo 3000 tone min=50; c=$BG
+	tool_check baresip-1khz-at-carrier "$c" carrier.out
+	wait "$BS_PID"
+	dec=$(ls "$BS"/dump-*dec*.wav 2>/dev/null | head -1)
+	check "baresip-hears-1khz-back" "$TOOLS/wavtone" "${dec:-$BS/none.wav}" 1000 1000
+	wait_ok baresip-801-cancelled "$RING" baresip-801
+	check "baresip-cancel-reason" grep -qF "$REASON" "$WORK/sipp-baresip-801.msg"
+	wait_ok baresip-carrier-bye "$CARRIER" baresip-carrier
+else
+	echo "# baresip not installed: skipped"
+fi
 
 check "no-leaked-channel" no_channels
 check "sigterm-clean-exit" stop_daemon
