@@ -20,9 +20,8 @@ bool call_leg_ringing(const struct call_leg *leg)
 	const struct call *c = leg->call;
 
 	return c && leg->uac && leg->ct && !leg->cancelled && !leg->is_line &&
-	       (leg->state == LEG_CALLING || leg->state == LEG_EARLY) &&
-	       c->state == CALL_DIALING && c->dial_open && !c->answered && c->a && c->a->st &&
-	       !c->a->pend_st;
+	       (leg->state == LEG_CALLING || leg->state == LEG_EARLY) && c->state == CALL_DIALING &&
+	       c->dial_open && !c->answered && c->a && c->a->st && !c->a->pend_st;
 }
 
 static const struct peer *leg_peer(const struct call *c, const struct call_leg *leg)
@@ -97,8 +96,7 @@ static int pickup_do(struct call *pc, struct call_leg *r)
 
 /* The oldest ringing leg that `match` accepts (calls are kept in arrival order). A pickup scans
  * the calls once; nothing is kept per ringing call. */
-typedef bool(pickup_match_h)(struct call *pc, struct call *c, struct call_leg *r,
-			      const void *arg);
+typedef bool(pickup_match_h)(struct call *pc, struct call *c, struct call_leg *r, const void *arg);
 
 static struct call_leg *pickup_find(struct call *pc, pickup_match_h *match, const void *arg)
 {
@@ -210,7 +208,8 @@ bool call_pickup_app(struct call *pc, const struct pbx_action *act)
 	struct call_leg *r = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", act->pickup.targets ? act->pickup.targets : "");
-	snprintf(pc->lastapp, sizeof(pc->lastapp), "%s", act->pickup.chan ? "PickupChan" : "Pickup");
+	snprintf(pc->lastapp, sizeof(pc->lastapp), "%s",
+		 act->pickup.chan ? "PickupChan" : "Pickup");
 	snprintf(pc->lastdata, sizeof(pc->lastdata), "%s", buf);
 	if (!pc->a || !pc->a->st || pc->a->pend_st || pc->answered) {
 		/* Taking a call to an answered phone would need a new offer: not done. */
