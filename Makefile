@@ -110,6 +110,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The SRTP tests check ours against libsrtp2, linked to them only (the daemon does not use it).
+$(BUILD)/tests/test_srtp: TEST_LIBS += $(shell pkg-config --libs libsrtp2 2>/dev/null || echo -lsrtp2)
+
 # The TLS load tool is a client: it links OpenSSL directly (the daemon dlopens it).
 $(BUILD)/bench/bench_tls: LDLIBS += $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 

@@ -12,8 +12,8 @@
 #define MEDIA_BATCH   32   /* packets per recvmmsg/sendmmsg */
 #define MEDIA_PKT_MAX 1536 /* bytes kept per received packet (longer ones are truncated: dropped)  \
 			    */
-/* Free bytes after each received packet, for the tag srtp_protect appends in place (libsrtp2
- * asks for SRTP_MAX_TRAILER_LEN, + 4 for the SRTCP index). */
+/* Free bytes after each received packet, for the tag SRTP protection appends in place (16 at
+ * most, + 4 for the SRTCP index; room left for longer tags or an MKI some day). */
 #define MEDIA_SRTP_HEADROOM 160
 #define MEDIA_PKT_STRIDE    (MEDIA_PKT_MAX + MEDIA_SRTP_HEADROOM)
 #define MEDIA_EVQ     256  /* pending events toward the loop */
@@ -317,8 +317,8 @@ struct media_leg {
 	uint32_t te_in_ts;
 	bool te_in_reported;
 
-	/* SRTP (srtp.c): libsrtp2 sessions, NULL on a plain leg. */
-	void *srtp_rx, *srtp_tx;
+	/* SRTP (srtp.c): sessions (mem_zalloc'ed, the leg owns them), NULL on a plain leg. */
+	struct media_srtp *srtp_rx, *srtp_tx;
 
 	struct media_rxstat rs;
 	uint32_t last_clock;
@@ -398,5 +398,26 @@ int media_srtp_unprotect(struct media_leg *leg, uint8_t *buf, size_t *len, bool 
 int media_srtp_protect(struct media_leg *leg, uint8_t *buf, size_t *len, bool rtcp);
 /* Frees the leg's sessions (the leg is out of the relay's reach). */
 void media_srtp_free(struct media_leg *leg);
+
+/* One direction's SRTP/SRTCP session (srtp.c): keys derived and cipher contexts made once in
+ * media_srtp_create (loop thread), then per packet nothing is allocated. key: master key ||
+ * master salt (sdp_suite_key_len bytes); inbound sessions check and decrypt, outbound ones
+ * encrypt. mem_deref frees it (and wipes its keys). ENOTSUP: libcrypto cannot be loaded or
+ * the suite is unknown. */
+int media_srtp_create(struct media_srtp **out, enum sdp_suite suite, const uint8_t *key,
+		      bool inbound);
+/* In place: protect appends the tag (and the SRTCP index), MEDIA_SRTP_HEADROOM free bytes
+ * needed after *len; EINVAL for a packet too short. unprotect: EBADMSG for a packet to drop (bad
+ * tag, replayed or older than the 128-packet window, too short). */
+int media_srtp_rtp_protect(struct media_srtp *s, uint8_t *buf, size_t *len);
+int media_srtp_rtp_unprotect(struct media_srtp *s, uint8_t *buf, size_t *len);
+int media_srtp_rtcp_protect(struct media_srtp *s, uint8_t *buf, size_t *len);
+int media_srtp_rtcp_unprotect(struct media_srtp *s, uint8_t *buf, size_t *len);
+/* Tests: the RFC 3711 §4.3 key derivation (kdr 0) of n <= 64 bytes for label; and a session's
+ * SRTP and SRTCP keys replaced by these session keys (RFC 7714's vectors give those). */
+int media_srtp_kdf(const uint8_t *mkey, size_t mklen, const uint8_t *msalt, size_t mslen,
+		   uint8_t label, uint8_t *out, size_t n);
+int media_srtp_set_session_keys(struct media_srtp *s, const uint8_t *ekey, size_t eklen,
+				const uint8_t *salt, const uint8_t *akey);
 
 #endif /* MIKAKA_MEDIA_INT_H */
