@@ -9,7 +9,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential debhelper dpkg-dev fakeroot pkg-config \
       libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev \
-      libwebsockets-dev libuv1-dev libcrypt-dev libcurl4-openssl-dev libsrtp2-dev \
+      libwebsockets-dev libuv1-dev libcrypt-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src/mikaka
 COPY . .
@@ -23,7 +23,7 @@ COPY --from=build /out/ /tmp/deb/
 # the lease's address and routes on the line interface, while the daemon runs as mikaka.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends asterisk-core-sounds-en-wav asterisk-moh-opsound-wav \
- && apt-get install -y --no-install-recommends libcap2-bin libwebsockets17 libuv1 libcurl4 libssl3 libsrtp2-1 /tmp/deb/mikaka_*.deb \
+ && apt-get install -y --no-install-recommends libcap2-bin libwebsockets17 libuv1 libcurl4 libssl3 /tmp/deb/mikaka_*.deb \
  && setcap cap_net_bind_service,cap_net_raw,cap_net_admin+ep /usr/sbin/mikakad \
  && apt-get purge -y libcap2-bin && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/* /tmp/deb \

@@ -1,7 +1,7 @@
 # mikaka build: `make` builds build/mikakad and build/mikaka; `make check` runs every test;
 # `make run` starts the daemon on the sample configuration; `make bench`, `make fuzz`.
 CC      ?= cc
-PKGS    := sqlite3 libmnl nettle spandsp libwebsockets libuv libcrypt openssl libsrtp2 libcurl
+PKGS    := sqlite3 libmnl nettle spandsp libwebsockets libuv libcrypt openssl libcurl
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 INCS    := $(patsubst %,-I%,$(wildcard src/*))

@@ -249,10 +249,9 @@ struct result {
 	double p99_us, p50_us;
 };
 
-static void ramp(struct eps *e, pid_t relay, const char *name, struct result *res)
+static void ramp_rates(struct eps *e, pid_t relay, const char *name, struct result *res,
+		       const uint64_t *rates, size_t nrates)
 {
-	static const uint64_t rates[] = {20000,	 50000,	 100000, 150000, 200000, 250000,
-					 300000, 350000, 400000, 500000, 600000, 800000};
 	struct step st;
 
 	memset(res, 0, sizeof(*res));
@@ -266,7 +265,7 @@ static void ramp(struct eps *e, pid_t relay, const char *name, struct result *re
 	fprintf(stderr, "# %s: latency at %d pps p50 %.0f us p99 %.0f us, loss %llu/%llu\n", name,
 		NSTREAMS * 50, st.p50_us, st.p99_us, (unsigned long long)(st.sent - st.received),
 		(unsigned long long)st.sent);
-	for (size_t i = 0; i < ARRAY_SIZE(rates); i++) {
+	for (size_t i = 0; i < nrates; i++) {
 		traffic(e, rates[i], BURST, STEP_MS, relay, &st);
 		double loss = st.sent ? 1.0 - (double)st.received / (double)st.sent : 1;
 		double achieved = (double)st.sent / st.secs;
@@ -282,6 +281,23 @@ static void ramp(struct eps *e, pid_t relay, const char *name, struct result *re
 			break;
 		}
 	}
+}
+
+static void ramp(struct eps *e, pid_t relay, const char *name, struct result *res)
+{
+	static const uint64_t rates[] = {20000,	 50000,	 100000, 150000, 200000, 250000,
+					 300000, 350000, 400000, 500000, 600000, 800000};
+	ramp_rates(e, relay, name, res, rates, ARRAY_SIZE(rates));
+}
+
+/* The SRTP chain and its plain twin in steps of 10,000 around where they top out: with the
+ * steps above, a ratio could only come out as 50 %, 67 % or 100 %. */
+static void ramp_chain(struct eps *e, pid_t relay, const char *name, struct result *res)
+{
+	static const uint64_t rates[] = {20000,	 40000,	 60000,	 70000,	 80000,	 90000,
+					 100000, 110000, 120000, 130000, 140000, 150000,
+					 160000, 180000, 200000, 250000, 300000};
+	ramp_rates(e, relay, name, res, rates, ARRAY_SIZE(rates));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -686,19 +702,27 @@ int main(int argc, char **argv)
 		stop(cp);
 	}
 
-	/* SRTP against the same chain in clear (one ramp each; RTP_SRTP=0 skips them). */
+	/* SRTP against the same chain in clear, alternating RTP_REPS times (2) with the
+	 * best run of each kept, as above: one ramp each was mostly a measure of the neighbours'
+	 * load. RTP_SRTP=0 skips them. */
 	struct result rcp, rcs;
 	const char *srtp_env = getenv("RTP_SRTP");
 	bool do_srtp = !(srtp_env && !strcmp(srtp_env, "0")) && !media_srtp_available();
+	int sreps = reps_env && atoi(reps_env) > 0 ? atoi(reps_env) : 2;
 	memset(&rcp, 0, sizeof(rcp));
 	memset(&rcs, 0, sizeof(rcs));
-	if (do_srtp) {
+	for (int rep = 0; do_srtp && rep < sreps; rep++) {
+		struct result r;
 		pid_t cp = start_mikaka_chain(&e, false);
-		ramp(&e, cp, "chain", &rcp);
+		ramp_chain(&e, cp, "chain", &r);
 		stop(cp);
+		if (rep == 0 || r.pps > rcp.pps)
+			rcp = r;
 		cp = start_mikaka_chain(&e, true);
-		ramp(&e, cp, "chain-srtp", &rcs);
+		ramp_chain(&e, cp, "chain-srtp", &r);
 		stop(cp);
+		if (rep == 0 || r.pps > rcs.pps)
+			rcs = r;
 	}
 
 	const char *only = getenv("RTP_ONLY_SRTP");
@@ -728,6 +752,8 @@ int main(int argc, char **argv)
 		printf("rtp_chain_pps %.0f\n", rcp.pps);
 		printf("rtp_srtp_pps %.0f\n", rcs.pps);
 		printf("rtp_srtp_pct %.0f\n", rcp.pps > 0 ? 100.0 * rcs.pps / rcp.pps : 0);
+		printf("rtp_chain_pps_per_core %.0f\n", rcp.pps_per_core);
+		printf("rtp_srtp_pps_per_core %.0f\n", rcs.pps_per_core);
 		printf("rtp_srtp_latency_p99_us %.0f\n", rcs.p99_us);
 	} else {
 		printf("rtp_srtp_pps n/a\n");

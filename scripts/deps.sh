@@ -6,19 +6,19 @@ set -euo pipefail
 # Building the daemon and the client.
 # The web console: libwebsockets and libuv (dlopened when [web] is configured), libcrypt (yescrypt).
 # Notifications: libcurl (its header at build time; libcurl.so.4 dlopened when [notify] exists).
-# SRTP: libsrtp2 (its headers; the library is dlopened on the first encrypted call).
+# SRTP is ours on OpenSSL's libcrypto (libssl-dev's headers; dlopened on the first encrypted call).
 BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev
-	libwebsockets-dev libuv1-dev libcrypt-dev libsrtp2-dev libcurl4-openssl-dev)
+	libwebsockets-dev libuv1-dev libcrypt-dev libcurl4-openssl-dev)
 # Running: the English prompts (8 kHz WAV in /usr/share/asterisk/sounds/en) and the music on hold
 # of the `default` class (/usr/share/asterisk/moh) the dialplan's media applications play.
 SOUND_PKGS=(asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
-# end-to-end scripts.
+# end-to-end scripts. libsrtp2-dev: the reference SRTP that tests/unit/test_srtp.c checks ours against.
 # Packaging and service tests (tests/e2e/install.sh, deb.sh): the .deb build and its checks,
 # systemd-analyze, man pages rendered, the sd_notify listener. curl: the web console's tests;
 # prometheus: promtool and a real scraper for /metrics; chromium, chromium-driver,
 # python3-selenium: a real browser on the console's pages.
-CHECK_PKGS=(libcmocka-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
+CHECK_PKGS=(libcmocka-dev libsrtp2-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
 	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser openssl tcpdump
 	curl prometheus chromium chromium-driver python3-selenium)
 # Benchmarks: Kamailio is the peer measured in the same run (its tls module for the TLS rows;

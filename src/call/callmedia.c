@@ -28,7 +28,7 @@ static const enum sdp_suite srtp_suites[SDP_SUITE_COUNT - 1] = {
 /* SRTP for the leg (docs/MEDIA.md, SRTP): keys are only ever sent over TLS. A peer with
  * encryption=yes must use it (MAND); otherwise a caller over TLS gets SRTP when it offers it
  * (OPT), and everything else stays plain RTP (OFF: an RTP/SAVP offer is refused). Returns
- * ENOTSUP when the leg must be encrypted and cannot be (no TLS, no libsrtp2). */
+ * ENOTSUP when the leg must be encrypted and cannot be (no TLS, no libcrypto). */
 static int leg_srtp_policy(struct call_leg *leg, const struct peer *src, bool caller)
 {
 	bool secure = leg->tp == SIP_TP_TLS && !leg->is_line;
@@ -42,7 +42,7 @@ static int leg_srtp_policy(struct call_leg *leg, const struct peer *src, bool ca
 			   leg->name, sip_transport_name(leg->tp ? leg->tp : SIP_TP_UDP));
 		return ENOTSUP;
 	}
-	/* libsrtp2 is loaded here only for a leg that must be encrypted (refused at once when it
+	/* libcrypto is loaded here only for a leg that must be encrypted (refused at once when it
 	 * cannot be); a TLS caller that may offer SRTP loads it when it does (leg_srtp_apply). */
 	if (want && media_srtp_available())
 		return ENOTSUP;

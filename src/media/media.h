@@ -138,10 +138,11 @@ struct media_srtp_keys {
 	uint8_t rx[SDP_KEY_MAX]; /* what the peer sends is checked and decrypted with this */
 };
 /* Makes the leg an SRTP leg with these keys (replacing any earlier ones: a re-INVITE with new
- * keys), or a plain RTP leg again with NULL. libsrtp2 is loaded on first use: ENOTSUP when it
- * cannot be (or lacks the suite), EINVAL for a key of the wrong length. */
+ * keys), or a plain RTP leg again with NULL. The SRTP is ours (srtp.c) on OpenSSL's libcrypto,
+ * loaded on first use: ENOTSUP when it cannot be (or for an unknown suite), EINVAL for a key of
+ * the wrong length. */
 int media_leg_set_srtp(struct media_leg *leg, const struct media_srtp_keys *keys);
-/* Loads libsrtp2 now: 0, or ENOTSUP (logged) when it cannot be. */
+/* Loads libcrypto for SRTP now: 0, or ENOTSUP (logged) when it cannot be. */
 int media_srtp_available(void);
 
 /* Joins two legs: RTP/RTCP from a's peer goes out of b to b's peer and vice versa, with PT

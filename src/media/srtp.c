@@ -179,7 +179,7 @@ static void keyset_clear(struct srtp_keyset *k)
 {
 	if (k->c)
 		lib.EVP_CIPHER_CTX_free(k->c);
-	memset(k, 0, sizeof(*k));
+	explicit_bzero(k, sizeof(*k));
 }
 
 static int keyset_set(struct media_srtp *s, struct srtp_keyset *k, const uint8_t *ekey,
@@ -209,7 +209,7 @@ static int keyset_set(struct media_srtp *s, struct srtp_keyset *k, const uint8_t
 			pad[i] ^= 0x36 ^ 0x5c;
 		lib.SHA1_Init(&k->opad);
 		lib.SHA1_Update(&k->opad, pad, 64);
-		memset(pad, 0, sizeof(pad));
+		explicit_bzero(pad, sizeof(pad));
 	}
 	return ok ? 0 : EIO;
 }
@@ -227,7 +227,7 @@ static void srtp_destroy(void *arg)
 
 	keyset_clear(&s->rtp);
 	keyset_clear(&s->rtcp);
-	memset(s, 0, sizeof(*s)); /* the replay state says nothing secret; the salts do */
+	explicit_bzero(s, sizeof(*s)); /* the salts and HMAC pads are key material */
 }
 
 int media_srtp_create(struct media_srtp **out, enum sdp_suite suite, const uint8_t *key,
@@ -278,9 +278,9 @@ int media_srtp_create(struct media_srtp **out, enum sdp_suite suite, const uint8
 		if (!err)
 			err = keyset_set(s, i ? &s->rtcp : &s->rtp, ek, eklen, salt, ak);
 	}
-	memset(ek, 0, sizeof(ek));
-	memset(ak, 0, sizeof(ak));
-	memset(salt, 0, sizeof(salt));
+	explicit_bzero(ek, sizeof(ek));
+	explicit_bzero(ak, sizeof(ak));
+	explicit_bzero(salt, sizeof(salt));
 	if (err) {
 		mem_deref(s);
 		return err;

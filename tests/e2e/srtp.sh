@@ -87,7 +87,7 @@ if ! have_baresip || [ ! -e /usr/lib/baresip/modules/srtp.so ] || ! command -v t
 fi
 
 daemon_start "$CONF" -v
-# libsrtp2 (and the NSS libraries Debian builds it on) is loaded with the first SRTP leg only.
+# SRTP is our own on OpenSSL's libcrypto: libsrtp2 (and the NSS libraries under it) is never mapped.
 check "idle-no-libsrtp" bash -c '! grep -q "libsrtp2\|libnss3" "/proc/$1/maps"' _ "$DAEMON_PID"
 CERT=$WORK/tls-cert.pem
 check "self-signed-created" test -s "$CERT"
@@ -134,7 +134,8 @@ check "show-channels-srtp" grep -q "media .* PCMU SRTP AES_CM_128_HMAC_SHA1_\|me
 check "show-channels-one-srtp-leg" test "$(grep -c ' SRTP ' <<<"$out")" = 1
 wait "$B1_PID"
 check "srtp-call-ends" no_channels
-check "libsrtp-loaded-on-use" grep -q "libsrtp2" "/proc/$DAEMON_PID/maps"
+check "srtp-call-no-libsrtp" bash -c '! grep -q "libsrtp2\|libnss3" "/proc/$1/maps"' _ "$DAEMON_PID"
+check "srtp-call-libcrypto" grep -q "libcrypto" "/proc/$DAEMON_PID/maps"
 check "srtp-cdr-answered" grep -q "SIP/801-.*SIP/802-.*ANSWERED" <<<"$(cli cdr show 1)"
 check "srtp-logged-suite" grep -q "SIP/801-[0-9a-f]*: SRTP AES_CM_128_HMAC_SHA1_\|SIP/801-[0-9a-f]*: SRTP AEAD_AES" "$DAEMON_LOG"
 dec1=$(ls "$B1"/dump-*dec*.wav 2>/dev/null | head -1)

@@ -242,7 +242,7 @@ if have_baresip && command -v tcpdump >/dev/null; then
 	check "tls-call-answered" wait_for 10 calls_up
 	wait "$B1_PID"
 	check "tls-hangup-ends-call" no_channels
-	# A TLS call without SRTP does not load libsrtp2 (nor the NSS libraries under it).
+	# libsrtp2 (and the NSS libraries under it) is not the daemon's: never mapped.
 	check "tls-plain-call-no-libsrtp" bash -c '! grep -q "libsrtp2\|libnss3" "/proc/$1/maps"' _ "$DAEMON_PID"
 	check "tls-cdr-answered" grep -q "SIP/801-.*SIP/802-.*ANSWERED" <<<"$(cli cdr show 1)"
 	dec1=$(ls "$B1"/dump-*dec*.wav 2>/dev/null | head -1)

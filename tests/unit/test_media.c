@@ -1176,7 +1176,7 @@ static void test_relay_srtp(void **state)
 	uint16_t seq = 100;
 
 	if (media_srtp_available())
-		skip(); /* libsrtp2-1 not installed: nothing to test against */
+		skip(); /* libcrypto (libssl3) not installed */
 	media_config_init(&cfg);
 	cfg.rtpstart = port_base();
 	cfg.rtpend = (uint16_t)(port_base() + 15);
