@@ -76,47 +76,43 @@ static const struct hdr_info hdr_info[SIP_HDR_COUNT] = {[SIP_HDR_OTHER] = {NULL,
 };
 
 /* Lookup by (length, first letter): the head of a short chain of candidates. Ids fit in a
- * byte (the table has fewer than 255 entries). */
+ * byte (the table has fewer than 255 entries). Used for names given as C strings. */
 #define HDR_MAXLEN 32
 static uint8_t hdr_bucket[HDR_MAXLEN][32];
 static uint8_t hdr_next[SIP_HDR_COUNT];
 static uint8_t hdr_compact[32];
 static char hdr_lname[SIP_HDR_COUNT][HDR_MAXLEN]; /* lower-case names for the comparison */
 
-/* The same names as 64-bit words, for comparing 8 bytes at once: `fold` has 0x20 where the
- * name has a letter (OR-ing it folds the case), `mask` keeps the bytes of the last word. */
-#define HDR_WORDS (HDR_MAXLEN / 8)
-struct hdr_words {
-	uint64_t lw[HDR_WORDS];
-	uint64_t fold[HDR_WORDS];
-	uint64_t mask;
-	unsigned nw;
-};
-static struct hdr_words hdr_words[SIP_HDR_COUNT];
+/* The parser's lookup (sip_hdr_lookup_padded in sip_int.h) compares 64-bit words. */
+struct sip_hdr_key sip_hdr_keys[SIP_HDR_COUNT];
+uint8_t sip_hdr_hash_head[1u << SIP_HDR_HASH_BITS];
+uint8_t sip_hdr_compact[32];
 
 __attribute__((constructor)) static void hdr_table_init(void)
 {
 	for (int id = SIP_HDR_COUNT - 1; id > 0; id--) {
 		const struct hdr_info *h = &hdr_info[id];
 		uint8_t *head = &hdr_bucket[h->len][sip_lower[(unsigned char)h->name[0]] & 31];
+		struct sip_hdr_key *w = &sip_hdr_keys[id];
+		uint64_t w0 = 0;
+		unsigned hh;
 
-		char fold[HDR_MAXLEN] = {0}, mask[8] = {0};
-		struct hdr_words *w = &hdr_words[id];
-
-		for (size_t i = 0; i < h->len; i++) {
+		for (size_t i = 0; i < h->len; i++)
 			hdr_lname[id][i] = (char)sip_lower[(unsigned char)h->name[i]];
-			fold[i] = hdr_lname[id][i] >= 'a' && hdr_lname[id][i] <= 'z' ? 0x20 : 0;
-		}
-		w->nw = (h->len + 7) / 8;
-		memcpy(w->lw, hdr_lname[id], sizeof(w->lw));
-		memcpy(w->fold, fold, sizeof(w->fold));
-		memset(mask, 0xff, h->len % 8 ? h->len % 8 : 8);
-		memcpy(&w->mask, mask, sizeof(w->mask));
+		memcpy(w->w, hdr_lname[id], sizeof(w->w));
+		if (h->len >= 8)
+			memcpy(&w->tail, hdr_lname[id] + h->len - 8, sizeof(w->tail));
+		w->len = h->len;
+		memcpy(&w0, hdr_lname[id], h->len < 8 ? h->len : 8);
+		hh = sip_hdr_hash(w0, h->len);
+		w->next = sip_hdr_hash_head[hh];
+		sip_hdr_hash_head[hh] = (uint8_t)id;
 		hdr_next[id] = *head;
 		*head = (uint8_t)id;
 		if (h->compact)
 			hdr_compact[sip_lower[(unsigned char)h->compact] & 31] = (uint8_t)id;
 	}
+	memcpy(sip_hdr_compact, hdr_compact, sizeof(sip_hdr_compact));
 }
 
 enum sip_hdr_id sip_hdr_lookup_raw(const char *p, size_t l)
@@ -142,35 +138,6 @@ enum sip_hdr_id sip_hdr_lookup_raw(const char *p, size_t l)
 				break;
 		}
 		if (i == l)
-			return (enum sip_hdr_id)id;
-	}
-	return SIP_HDR_OTHER;
-}
-
-enum sip_hdr_id sip_hdr_lookup_padded(const char *p, size_t l)
-{
-	unsigned c;
-
-	if (l < 2 || l >= HDR_MAXLEN)
-		return sip_hdr_lookup_raw(p, l);
-	c = sip_lower[(unsigned char)p[0]];
-	if (c < 'a' || c > 'z')
-		return SIP_HDR_OTHER;
-	for (unsigned id = hdr_bucket[l][c & 31]; id; id = hdr_next[id]) {
-		const struct hdr_words *w = &hdr_words[id];
-		unsigned i = 0;
-
-		for (; i < w->nw; i++) {
-			uint64_t x;
-
-			memcpy(&x, p + 8 * i, sizeof(x));
-			x |= w->fold[i];
-			if (i + 1 == w->nw)
-				x &= w->mask;
-			if (x != w->lw[i])
-				break;
-		}
-		if (i == w->nw)
 			return (enum sip_hdr_id)id;
 	}
 	return SIP_HDR_OTHER;

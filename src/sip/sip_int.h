@@ -68,8 +68,69 @@ static inline bool sip_caseeq(const char *a, const char *b, size_t n)
 
 /* Header id of a name given as bytes (long or compact form, case-insensitive). */
 enum sip_hdr_id sip_hdr_lookup_raw(const char *p, size_t l);
-/* The same, reading whole 64-bit words: p[0 .. l + 7) must be readable. */
-enum sip_hdr_id sip_hdr_lookup_padded(const char *p, size_t l);
+
+/* The parser's lookup, inline (a call's register saves were a third of it). A header name is
+ * a token, and of the token characters only letters give a letter or '-' when OR-ed with 0x20
+ * ('-' stays '-'), so OR-ing 0x20 into every byte folds the case without a per-name mask and
+ * cannot make a non-matching token match. The first word (bytes past the name masked off) and
+ * the length hash to a bucket (chains of one or two names); a candidate is compared by whole
+ * words, the last one read overlapping so that no mask is needed. */
+#define SIP_HDR_HASH_BITS 8
+#define SIP_HDR_FOLD	  0x2020202020202020ULL
+struct sip_hdr_key {
+	uint64_t w[3];	/* the lower-case name's first 24 bytes, zero-padded */
+	uint64_t tail;	/* its last 8 bytes (names of 8 bytes or more) */
+	uint8_t len;
+	uint8_t next;	/* next id in the same hash bucket, 0 at the end */
+};
+extern struct sip_hdr_key sip_hdr_keys[];
+extern uint8_t sip_hdr_hash_head[1u << SIP_HDR_HASH_BITS];
+extern uint8_t sip_hdr_compact[32]; /* id by compact letter & 31 */
+
+static inline unsigned sip_hdr_hash(uint64_t w0, size_t l)
+{
+	return (unsigned)(((w0 ^ l) * 0x9e3779b97f4a7c15ULL) >> (64 - SIP_HDR_HASH_BITS));
+}
+
+static inline uint64_t sip_hdr_word(const char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, sizeof(x));
+	return x | SIP_HDR_FOLD;
+}
+
+/* p[0 .. l) are token characters and p[0 .. l + 7) are readable. */
+static inline enum sip_hdr_id sip_hdr_lookup_padded(const char *p, size_t l)
+{
+	uint64_t w0, tail = 0;
+
+	if (l < 2) {
+		unsigned c = (unsigned char)p[0] | 0x20;
+
+		return c >= 'a' && c <= 'z' ? (enum sip_hdr_id)sip_hdr_compact[c & 31]
+					    : SIP_HDR_OTHER;
+	}
+	if (l > 31)
+		return SIP_HDR_OTHER;
+	w0 = sip_hdr_word(p);
+	if (l < 8)
+		w0 &= (1ULL << (8 * l)) - 1;
+	else
+		tail = sip_hdr_word(p + l - 8);
+	for (unsigned id = sip_hdr_hash_head[sip_hdr_hash(w0, l)]; id;
+	     id = sip_hdr_keys[id].next) {
+		const struct sip_hdr_key *k = &sip_hdr_keys[id];
+
+		if (k->len != l || k->w[0] != w0 || k->tail != tail)
+			continue;
+		if (l > 16 && (k->w[1] != sip_hdr_word(p + 8) ||
+			       (l > 24 && k->w[2] != sip_hdr_word(p + 16))))
+			continue;
+		return (enum sip_hdr_id)id;
+	}
+	return SIP_HDR_OTHER;
+}
 
 /* Takes the next element of a comma-separated list from *rest (commas inside quoted strings
  * and <> do not split), trimmed, into *value; empty elements are skipped. False at the end. */

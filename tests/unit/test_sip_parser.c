@@ -1039,6 +1039,47 @@ static void test_hdr_table(void **state)
 	assert_false(sip_hdr_is_list(SIP_HDR_OTHER));
 }
 
+/* The parser's own lookup (hashed, a word at a time) on every name in mixed case, and on
+ * near misses that share a length, a first word or a last word with a known name. */
+static void test_hdr_table_parsed(void **state)
+{
+	static const char *const miss[] = {"Contacts", "Contacx", "X-Contact", "Call-IDs",
+					   "Subscription-Statf", "Subscription-Xtate",
+					   "Proxy-Authorizatioo", "P-Asserted-Identitx", "Vib",
+					   "Tp", "Content-Lengthh", "Content-Lengtg", "G"};
+	char buf[8192];
+	size_t n = 0, used;
+	struct sip_msg *msg = NULL;
+	int ids = 0;
+
+	(void)state;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "OPTIONS sip:a@b SIP/2.0\r\n");
+	for (int id = 1; id < SIP_HDR_COUNT; id++, ids++) {
+		const char *name = sip_hdr_name((enum sip_hdr_id)id);
+
+		for (size_t i = 0; name[i]; i++) {
+			char c = name[i];
+
+			if (i % 3 == 1 && c >= 'a' && c <= 'z')
+				c = (char)(c - 32);
+			else if (i % 3 == 2 && c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			buf[n++] = c;
+		}
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, ": 1\r\n");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(miss); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s: 1\r\n", miss[i]);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n");
+	assert_int_equal(sip_msg_parse(&msg, buf, n, true, &used, NULL), 0);
+	assert_int_equal(msg->nhdrs, (size_t)ids + ARRAY_SIZE(miss));
+	for (int i = 0; i < ids; i++)
+		assert_int_equal(msg->hdrs[i].id, i + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(miss); i++)
+		assert_int_equal(msg->hdrs[(size_t)ids + i].id, SIP_HDR_OTHER);
+	mem_deref(msg);
+}
+
 static void test_methods_transports(void **state)
 {
 	struct pl p;
@@ -1916,6 +1957,7 @@ int main(void)
 	    cmocka_unit_test(test_rfc4475_stream),
 	    cmocka_unit_test(test_real_world),
 	    cmocka_unit_test(test_hdr_table),
+	    cmocka_unit_test(test_hdr_table_parsed),
 	    cmocka_unit_test(test_methods_transports),
 	    cmocka_unit_test(test_compact_equals_long),
 	    cmocka_unit_test(test_bare_lf),
