@@ -1,6 +1,7 @@
 /* sdp parse: zero-copy SDP reader (RFC 8866 §5) into struct sdp_session, and the accessors that
  * combine session and media level (c=, direction, a=rtcp). */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "sdp.h"
@@ -200,6 +201,7 @@ static int parse_m(struct sdp_media *m, const struct pl *val)
 		}
 		struct sdp_fmt *f = &m->fmt[m->nfmt++];
 		uint32_t pt;
+		*f = (struct sdp_fmt){0};
 		f->id = tok;
 		f->codec = SDP_CODEC_NONE;
 		f->channels = 1;
@@ -303,7 +305,11 @@ int sdp_parse(struct sdp_session *out, const struct pl *body)
 	if (memchr(body->p, '\0', body->l))
 		goto syntax;
 
-	memset(out, 0, sizeof(*out));
+	/* Only what is used gets zeroed: the session's fields here, each m-line's when it starts,
+	 * each format when it is added. The whole structure is about 15 KB (8 m-lines of 24
+	 * formats), and zeroing it on every parse (four per call) cost more than the parse. */
+	memset(out, 0, offsetof(struct sdp_session, media));
+	out->nmedia = 0;
 	out->body = *body;
 	out->dir = SDP_SENDRECV;
 	p = body->p;
@@ -360,6 +366,8 @@ int sdp_parse(struct sdp_session *out, const struct pl *body)
 			else
 				out->attrs.l = (size_t)(lstart - out->attrs.p);
 			cur = &out->media[out->nmedia++];
+			memset(cur, 0, offsetof(struct sdp_media, fmt));
+			memset(&cur->nfmt, 0, sizeof(*cur) - offsetof(struct sdp_media, nfmt));
 			err = parse_m(cur, &val);
 			if (err)
 				goto syntax;
