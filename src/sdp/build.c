@@ -16,19 +16,37 @@ void sdp_origin_init(struct sdp_origin *o)
 	o->version = r[1] & 0xffff;
 }
 
+/* The body is written piece by piece rather than with mbuf_printf: sdp_build runs for every
+ * offer and answer of every call, and vsnprintf was most of its cost (18 calls per call). */
+static int put(struct mbuf *mb, const char *s)
+{
+	return mbuf_write_str(mb, s);
+}
+
+static int put_u(struct mbuf *mb, uint64_t v)
+{
+	return mbuf_write_u64(mb, v);
+}
+
 static int write_fmt_attrs(struct mbuf *mb, const struct sdp_desc_fmt *f)
 {
 	int err = 0;
 	enum sdp_codec c = (enum sdp_codec)f->codec;
 
-	err |= mbuf_printf(mb, "a=rtpmap:%u %s/%u", f->pt, sdp_codec_name(c), sdp_codec_clock(c));
+	err |= put(mb, "a=rtpmap:");
+	err |= put_u(mb, f->pt);
+	err |= put(mb, " ");
+	err |= put(mb, sdp_codec_name(c));
+	err |= put(mb, "/");
+	err |= put_u(mb, sdp_codec_clock(c));
 	if (c == SDP_CODEC_OPUS)
-		err |= mbuf_write_str(mb, "/2");
-	err |= mbuf_write_str(mb, "\r\n");
-	if (c == SDP_CODEC_TE)
-		err |= mbuf_printf(mb, "a=fmtp:%u 0-16\r\n", f->pt);
-	else if (c == SDP_CODEC_G729)
-		err |= mbuf_printf(mb, "a=fmtp:%u annexb=no\r\n", f->pt);
+		err |= put(mb, "/2");
+	err |= put(mb, "\r\n");
+	if (c == SDP_CODEC_TE || c == SDP_CODEC_G729) {
+		err |= put(mb, "a=fmtp:");
+		err |= put_u(mb, f->pt);
+		err |= put(mb, c == SDP_CODEC_TE ? " 0-16\r\n" : " annexb=no\r\n");
+	}
 	return err ? ENOMEM : 0;
 }
 
@@ -38,28 +56,53 @@ static int build_rest(struct mbuf *mb, const struct sdp_desc *d, const char *ipv
 	int err = 0;
 	const char *name = d->local.sess_name ? d->local.sess_name : "mikaka";
 
-	err |= mbuf_printf(mb, "s=%s\r\nc=IN %s %s\r\nt=0 0\r\n", name, ipv, addr);
+	err |= put(mb, "s=");
+	err |= put(mb, name);
+	err |= put(mb, "\r\nc=IN ");
+	err |= put(mb, ipv);
+	err |= put(mb, " ");
+	err |= put(mb, addr);
+	err |= put(mb, "\r\nt=0 0\r\n");
 	for (unsigned i = 0; i < d->nmedia && !err; i++) {
 		const struct sdp_desc_media *m = &d->media[i];
 		if (m->rejected) {
-			err |= mbuf_printf(mb, "m=%s 0 %s %s\r\n", m->type, m->proto,
-					   m->rej_fmt[0] ? m->rej_fmt : "0");
+			err |= put(mb, "m=");
+			err |= put(mb, m->type);
+			err |= put(mb, " 0 ");
+			err |= put(mb, m->proto);
+			err |= put(mb, " ");
+			err |= put(mb, m->rej_fmt[0] ? m->rej_fmt : "0");
+			err |= put(mb, "\r\n");
 			continue;
 		}
-		err |= mbuf_printf(mb, "m=%s %u %s", m->type, sa_port(&d->local.addr), m->proto);
-		for (unsigned k = 0; k < m->nfmt; k++)
-			err |= mbuf_printf(mb, " %u", m->fmt[k].pt);
-		err |= mbuf_write_str(mb, "\r\n");
-		if (d->local.legacy_hold && !(m->dir & SDP_RECVONLY))
-			err |= mbuf_printf(mb, "c=IN %s %s\r\n", ipv,
-					   sa_af(&d->local.addr) == AF_INET6 ? "::" : "0.0.0.0");
+		err |= put(mb, "m=");
+		err |= put(mb, m->type);
+		err |= put(mb, " ");
+		err |= put_u(mb, sa_port(&d->local.addr));
+		err |= put(mb, " ");
+		err |= put(mb, m->proto);
+		for (unsigned k = 0; k < m->nfmt; k++) {
+			err |= put(mb, " ");
+			err |= put_u(mb, m->fmt[k].pt);
+		}
+		err |= put(mb, "\r\n");
+		if (d->local.legacy_hold && !(m->dir & SDP_RECVONLY)) {
+			err |= put(mb, "c=IN ");
+			err |= put(mb, ipv);
+			err |= put(mb, sa_af(&d->local.addr) == AF_INET6 ? " ::\r\n" : " 0.0.0.0\r\n");
+		}
 		for (unsigned k = 0; k < m->nfmt && !err; k++)
 			err |= write_fmt_attrs(mb, &m->fmt[k]);
-		if (m->ptime)
-			err |= mbuf_printf(mb, "a=ptime:%u\r\n", m->ptime);
+		if (m->ptime) {
+			err |= put(mb, "a=ptime:");
+			err |= put_u(mb, m->ptime);
+			err |= put(mb, "\r\n");
+		}
 		for (unsigned k = 0; m->crypto && k < d->ncrypto && !err; k++)
 			err |= sdp_crypto_encode(mb, &d->crypto[k]);
-		err |= mbuf_printf(mb, "a=%s\r\n", sdp_dir_name(m->dir));
+		err |= put(mb, "a=");
+		err |= put(mb, sdp_dir_name(m->dir));
+		err |= put(mb, "\r\n");
 	}
 	return err ? ENOMEM : 0;
 }
@@ -90,8 +133,16 @@ int sdp_build(struct mbuf *out, const struct sdp_desc *desc)
 	uint64_t version = o->version;
 	if (o->built && h != o->last_hash)
 		version++;
-	err = mbuf_printf(out, "v=0\r\no=- %llu %llu IN %s %s\r\n", (unsigned long long)o->sess_id,
-			  (unsigned long long)version, ipv, addr);
+	err = put(out, "v=0\r\no=- ");
+	err |= put_u(out, o->sess_id);
+	err |= put(out, " ");
+	err |= put_u(out, version);
+	err |= put(out, " IN ");
+	err |= put(out, ipv);
+	err |= put(out, " ");
+	err |= put(out, addr);
+	err |= put(out, "\r\n");
+	err = err ? ENOMEM : 0;
 	if (!err)
 		err = mbuf_write(out, rest.buf, rest.end);
 	if (!err) {
