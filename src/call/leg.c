@@ -313,13 +313,19 @@ void call_leg_bye(struct call_leg *leg)
 void call_a_headers(struct call_leg *leg, const struct sip_msg *req, struct mbuf *mb,
 		      uint16_t code)
 {
-	mbuf_printf(mb, "Contact: %s\r\nAllow: " CALL_ALLOW "\r\nSupported: %s\r\n", leg->contact,
-		    CALL_SUPPORTED(leg));
+	/* Written piece by piece: every response to the caller passes here, and printf with
+	 * the long literal cost several thousand instructions a response. */
+	mbuf_write_str(mb, "Contact: ");
+	mbuf_write_str(mb, leg->contact ? leg->contact : "(null)");
+	mbuf_write_str(mb, "\r\nAllow: " CALL_ALLOW "\r\nSupported: ");
+	mbuf_write_str(mb, CALL_SUPPORTED(leg));
+	mbuf_write_str(mb, "\r\n");
 	if (leg->inv)
 		copy_record_route(leg->inv, mb);
 	if (code >= 200 && code < 300 && leg->se) {
-		mbuf_printf(mb, "Session-Expires: %u;refresher=%s\r\n", leg->se,
-			    leg->refresher ? "uas" : "uac");
+		mbuf_write_str(mb, "Session-Expires: ");
+		mbuf_write_u64(mb, leg->se);
+		mbuf_write_str(mb, leg->refresher ? ";refresher=uas\r\n" : ";refresher=uac\r\n");
 		/* RFC 4028 §9: the refresher is the UAC, so its support becomes a requirement;
 		 * on refreshes too, not only on the first 2xx. */
 		if (req && (sip_msg_has_option(req, SIP_HDR_SUPPORTED, "timer") ||
