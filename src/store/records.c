@@ -201,7 +201,9 @@ int store_cdr_add(struct store *st, const struct store_cdr *c, store_done_h *don
 
 	if (!st || !c)
 		return EINVAL;
-	err = store_write_begin(st, STORE_CDR_ADD, &stmt);
+	/* Nobody waits for it: it may share a commit with the next records (store_int.h). */
+	err = done ? store_write_begin(st, STORE_CDR_ADD, &stmt)
+		   : store_write_begin_lazy(st, STORE_CDR_ADD, &stmt);
 	if (err)
 		return err;
 	if (stmt) {

@@ -277,10 +277,25 @@ static int store_check_owner(sqlite3 *db, const char *path)
 	return EINVAL;
 }
 
-/* The after-turn hook: one commit per loop turn (see store.h). */
+static void store_kick(void *arg);
+
+/* The after-turn hook: one commit per loop turn (see store.h), except for a batch of lazy
+ * writes still inside its window: the kick timer brings the turn that commits it. */
 static void store_after(void *arg)
 {
-	store_flush(arg);
+	struct store *st = arg;
+
+	if (st->lazy_only && st->nops && st->nops < STORE_LAZY_MAX && st->loop && !st->batch_err) {
+		uint64_t age = loop_now(st->loop) - st->batch_t0;
+
+		if (age < STORE_LAZY_MS) {
+			if (!loop_timer_active(&st->kick))
+				loop_timer_start(st->loop, &st->kick, STORE_LAZY_MS - age, store_kick,
+						 st);
+			return;
+		}
+	}
+	store_flush(st);
 }
 
 static void store_kick(void *arg)
@@ -495,7 +510,7 @@ static int store_step_reset(sqlite3_stmt *stmt)
 	return rc;
 }
 
-int store_write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp)
+static int write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp, bool lazy)
 {
 	int rc;
 
@@ -519,10 +534,34 @@ int store_write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **st
 		else
 			st->batch_err = store_sqlite_err(st, rc, "begin");
 	}
-	if (st->loop && !loop_timer_active(&st->kick))
-		loop_timer_start(st->loop, &st->kick, 0, store_kick, st);
+	if (st->nops == 0) {
+		st->lazy_only = true;
+		st->batch_t0 = st->loop ? loop_now(st->loop) : 0;
+	}
+	if (st->loop) {
+		if (!lazy && st->lazy_only) {
+			/* A lazy batch's kick may be armed for the end of its window: this write
+			 * must not wait for it. */
+			st->lazy_only = false;
+			loop_timer_start(st->loop, &st->kick, 0, store_kick, st);
+		} else if (!loop_timer_active(&st->kick)) {
+			loop_timer_start(st->loop, &st->kick, st->lazy_only ? STORE_LAZY_MS : 0,
+					 store_kick, st);
+		}
+	}
+	st->lazy_only = st->lazy_only && lazy;
 	*stmtp = st->batch_err ? NULL : st->stmt[which];
 	return 0;
+}
+
+int store_write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp)
+{
+	return write_begin(st, which, stmtp, false);
+}
+
+int store_write_begin_lazy(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp)
+{
+	return write_begin(st, which, stmtp, true);
 }
 
 void store_write_end(struct store *st, sqlite3_stmt *stmt, store_done_h *done, void *arg)

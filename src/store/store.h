@@ -149,7 +149,17 @@ struct store_cdr {
 
 typedef int(store_cdr_h)(const struct store_cdr *c, void *arg);
 
-/* Appends a record (committed at the end of the turn, then done). */
+/* A call record added without a done callback (the call engine's) is lazy: a batch holding only
+ * such records is committed STORE_LAZY_MS after its first one, or at STORE_LAZY_MAX records, not
+ * at the end of the turn, so that at a high call rate many share one commit (a commit per call
+ * was a lock, WAL writes and SQLite's commit path per call). Any other write joins the batch and
+ * commits it at the end of its turn; store_close commits it too. A crash can lose the records of
+ * the last STORE_LAZY_MS; nothing that was reported committed. */
+#define STORE_LAZY_MS  100
+#define STORE_LAZY_MAX 256
+
+/* Appends a record (committed at the end of the turn, then done; without done see
+ * STORE_LAZY_MS). */
 int store_cdr_add(struct store *st, const struct store_cdr *c, store_done_h *done, void *arg);
 /* Calls each for up to limit records (0: all), newest (last added) first. */
 int store_cdr_list(struct store *st, unsigned limit, store_cdr_h *each, void *arg);

@@ -53,6 +53,10 @@ struct store {
 	struct store_op *spare; /* the other array, swapped in while callbacks run */
 	size_t spare_cap;
 	bool flushing; /* running done callbacks */
+	/* Every write of the current batch is lazy (store_write_begin_lazy): it may stay open
+	 * until STORE_LAZY_MS after batch_t0 (loop_now) or STORE_LAZY_MAX writes. */
+	bool lazy_only;
+	uint64_t batch_t0;
 
 	struct store_stats stats;
 	struct histo commit_hist; /* COMMIT durations, seconds (store_metrics) */
@@ -75,6 +79,8 @@ int store_migrate(sqlite3 *db, const struct store_migration *steps, size_t targe
  * Returns ENOBUFS/ENOMEM (nothing queued) or 0; *stmtp is the statement to bind, or NULL when
  * the batch has already failed (the write is only queued, to get EIO). */
 int store_write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp);
+/* The same for a write nobody waits for (store.h, STORE_LAZY_MS). */
+int store_write_begin_lazy(struct store *st, enum store_stmt which, sqlite3_stmt **stmtp);
 /* Steps the bound statement (if any) and queues done. Always "succeeds": a failure marks the
  * batch failed and surfaces through the callbacks. */
 void store_write_end(struct store *st, sqlite3_stmt *stmt, store_done_h *done, void *arg);

@@ -1042,6 +1042,91 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Call records nobody waits for share a commit: held while the batch holds only them, for
+ * STORE_LAZY_MS or STORE_LAZY_MAX records; any other write commits them at the end of its turn;
+ * a record with a done callback commits at the end of its turn as before. */
+static uint64_t lazy_now;
+
+static uint64_t lazy_clock(void *arg)
+{
+	(void)arg;
+	return lazy_now;
+}
+
+static void lazy_cdr(struct fx *fx, int i, store_done_h *done, void *arg)
+{
+	char uid[16];
+	struct store_cdr c = {0};
+
+	snprintf(uid, sizeof(uid), "lz%d", i);
+	c.uniqueid = pl_from(uid, strlen(uid));
+	c.dst = pl_from("100", 3);
+	assert_int_equal(store_cdr_add(fx->st, &c, done, arg), 0);
+}
+
+static void count_done(int err, void *arg)
+{
+	assert_int_equal(err, 0);
+	(*(int *)arg)++;
+}
+
+static void test_cdr_lazy_commit(void **state)
+{
+	struct fx *fx = *state;
+	struct store_reg r = {0};
+	sqlite3 *db;
+	int done = 0;
+
+	lazy_now = 1000;
+	loop_clock_set(fx->loop, lazy_clock, NULL);
+	fx_open(fx);
+	db = raw_open(fx->path);
+
+	lazy_cdr(fx, 1, NULL, NULL);
+	turn(fx);
+	lazy_now += STORE_LAZY_MS - 1;
+	turn(fx);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 0); /* still in its window */
+	lazy_cdr(fx, 2, NULL, NULL);
+	lazy_now += 1;
+	turn(fx); /* the window's end: the kick timer fires, the hook commits both */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 2);
+
+	/* Another write commits a lazy batch at the end of its turn. */
+	lazy_cdr(fx, 3, NULL, NULL);
+	turn(fx);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 2);
+	r.peer = pl_from("p1", 2);
+	r.contact = pl_from("sip:x@192.0.2.1", 15);
+	r.expires = NOW + 600;
+	r.registered_at = NOW;
+	assert_int_equal(store_reg_put(fx->st, &r, count_done, &done), 0);
+	turn(fx);
+	assert_int_equal(done, 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 3);
+
+	/* A record with a done callback is not lazy. */
+	lazy_cdr(fx, 4, count_done, &done);
+	turn(fx);
+	assert_int_equal(done, 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 4);
+
+	/* STORE_LAZY_MAX records commit without waiting for the window. */
+	for (int i = 0; i < STORE_LAZY_MAX; i++)
+		lazy_cdr(fx, 100 + i, NULL, NULL);
+	turn(fx);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 4 + STORE_LAZY_MAX);
+
+	/* Closing commits what is held. */
+	lazy_cdr(fx, 5, NULL, NULL);
+	turn(fx);
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 5 + STORE_LAZY_MAX);
+	sqlite3_close(db);
+	loop_clock_set(fx->loop, NULL, NULL);
+}
+
 /* A few rows of each table, committed. */
 static void fill(struct fx *fx, int n)
 {
@@ -1214,6 +1299,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_creates_and_reopens, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_cdr_lazy_commit, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_open_sync_full_option, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_from_v1, fx_setup, fx_teardown),
