@@ -52,6 +52,9 @@ void pl_trim(struct pl *pl);
 const char *pl_chr(const struct pl *pl, char c);
 /* Copies into dst (size bytes including the NUL); ENOSPC when it does not fit. */
 int pl_strcpy(const struct pl *pl, char *dst, size_t size);
+/* snprintf(dst, size, "%s", src) without printf's cost (call set-up copies a dozen strings):
+ * truncates, always terminates when size > 0; NULL copies "(null)" as glibc's %s does. */
+void str_copy(char *dst, size_t size, const char *src);
 /* Returns a malloc'ed NUL-terminated copy (caller frees with free()), NULL on ENOMEM. */
 char *pl_strdup(const struct pl *pl);
 

@@ -125,3 +125,16 @@ char *pl_strdup(const struct pl *pl)
 	s[pl->l] = '\0';
 	return s;
 }
+
+void str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	if (!dst || !size)
+		return;
+	if (!src)
+		src = "(null)";
+	n = strnlen(src, size - 1);
+	memmove(dst, src, n);
+	dst[n] = '\0';
+}

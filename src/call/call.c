@@ -257,7 +257,7 @@ static int addr_number(const struct pl *value, char *buf, size_t size, char *nam
 		return EPROTONOSUPPORT;
 	if (pl_caseeq_str(&a.uri.host, "anonymous.invalid") ||
 	    pl_caseeq_str(&a.uri.user, "anonymous")) {
-		snprintf(buf, size, "anonymous");
+		str_copy(buf, size, "anonymous");
 		return 0;
 	}
 	for (size_t i = 0; i < a.uri.user.l && n + 1 < size; i++) {
@@ -306,13 +306,13 @@ int call_caller_id(const struct sip_msg *msg, char *num, size_t nsize, char *nam
 
 		if (addr_number(&v, num, nsize, nm, sizeof(nm)) == 0) {
 			if (name && namesize && nm[0])
-				snprintf(name, namesize, "%s", nm);
+				str_copy(name, namesize, nm);
 			return 0;
 		}
 	}
 	if (f && addr_number(&f->value, num, nsize, name, namesize) == 0)
 		return 0;
-	snprintf(num, nsize, "anonymous");
+	str_copy(num, nsize, "anonymous");
 	return 0;
 }
 
@@ -361,14 +361,14 @@ int call_caller_ident(const struct sip_msg *msg, struct call_ident *id)
 		id->reason = screen_reason_from_display(&dn);
 	} else if (id->privacy) {
 		/* A number asked to be hidden is withheld, whoever left it in. */
-		snprintf(id->num, sizeof(id->num), "anonymous");
-		snprintf(id->name, sizeof(id->name), "Anonymous");
+		str_copy(id->num, sizeof(id->num), "anonymous");
+		str_copy(id->name, sizeof(id->name), "Anonymous");
 		id->reason = SCREEN_R_WITHHELD;
 	} else {
 		char n[SCREEN_NUM_MAX];
 
 		if (screen_number_norm(id->num, strlen(id->num), n, sizeof(n)) == 0)
-			snprintf(id->num, sizeof(id->num), "%s", n);
+			str_copy(id->num, sizeof(id->num), n);
 		id->reason = SCREEN_R_NONE;
 	}
 	id->pres = screen_callerpres((enum screen_reason)id->reason, id->privacy);
@@ -475,7 +475,7 @@ static void ann_digits(struct ann *an, const char *num)
 		if (*d >= '0' && *d <= '9')
 			snprintf(an->digits[an->nd], sizeof(an->digits[0]), "digits/%c", *d);
 		else if (*d == '*')
-			snprintf(an->digits[an->nd], sizeof(an->digits[0]), "digits/star");
+			str_copy(an->digits[an->nd], sizeof(an->digits[0]), "digits/star");
 		else
 			continue;
 		ann_add(an, an->digits[an->nd++]);
@@ -495,9 +495,9 @@ static bool feature_code(struct call_eng *eng, const char *exten, char *note, si
 		return false;
 	switch (exten[n]) {
 	case '2':
-		snprintf(num, sizeof(num), "%s", screen_db_last(eng->screen));
+		str_copy(num, sizeof(num), screen_db_last(eng->screen));
 		if (!num[0]) {
-			snprintf(note, nsize, "2 (no caller to block)");
+			str_copy(note, nsize, "2 (no caller to block)");
 			ann_add(an, "privacy-incorrect");
 		} else if (screen_db_block_add(eng->screen, num, "last caller (feature code)") ==
 			   0) {
@@ -507,7 +507,7 @@ static bool feature_code(struct call_eng *eng, const char *exten, char *note, si
 			ann_add(an, "num-was-successfully");
 			ann_add(an, "added");
 		} else {
-			snprintf(note, nsize, "2 failed");
+			str_copy(note, nsize, "2 failed");
 			ann_add(an, "privacy-incorrect");
 		}
 		break;
@@ -518,7 +518,7 @@ static bool feature_code(struct call_eng *eng, const char *exten, char *note, si
 			ann_add(an, "num-was-successfully");
 			ann_add(an, "removed");
 		} else {
-			snprintf(note, nsize, "3 (empty list)");
+			str_copy(note, nsize, "3 (empty list)");
 			ann_add(an, "privacy-incorrect");
 		}
 		break;
@@ -694,7 +694,7 @@ void call_run(struct call *c)
 		}
 		switch (act.type) {
 		case PBX_ACT_ANSWER:
-			snprintf(c->lastapp, sizeof(c->lastapp), "Answer");
+			str_copy(c->lastapp, sizeof(c->lastapp), "Answer");
 			call_answer_local(c);
 			c->rerun = true;
 			break;
@@ -720,22 +720,22 @@ void call_run(struct call *c)
 			c->rerun = true;
 			break;
 		case PBX_ACT_WAIT:
-			snprintf(c->lastapp, sizeof(c->lastapp), "Wait");
+			str_copy(c->lastapp, sizeof(c->lastapp), "Wait");
 			loop_timer_start(c->eng->loop, &c->tmr, act.wait_ms, wait_h, c);
 			break;
 		case PBX_ACT_DIAL:
 			call_do_dial(c, &act.dial);
 			break;
 		case PBX_ACT_BUSY:
-			snprintf(c->lastapp, sizeof(c->lastapp), "Busy");
+			str_copy(c->lastapp, sizeof(c->lastapp), "Busy");
 			call_hangup(c, 17);
 			break;
 		case PBX_ACT_CONGESTION:
-			snprintf(c->lastapp, sizeof(c->lastapp), "Congestion");
+			str_copy(c->lastapp, sizeof(c->lastapp), "Congestion");
 			call_hangup(c, 34);
 			break;
 		case PBX_ACT_HANGUP:
-			snprintf(c->lastapp, sizeof(c->lastapp), "Hangup");
+			str_copy(c->lastapp, sizeof(c->lastapp), "Hangup");
 			/* Hangup() without a cause keeps what the last Dial() ended with (a busy
 			 * phone gives the caller 486, not 480), as Asterisk does. The dialplan
 			 * reports an empty cause as 16, so 16 on an unanswered call is taken
@@ -945,9 +945,9 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	context = p ? p->context : g->context;
 	if (from_line) {
 		if (call_called_number(msg, exten, sizeof(exten)))
-			snprintf(exten, sizeof(exten), "s");
+			str_copy(exten, sizeof(exten), "s");
 	} else if (pl_strcpy(&msg->uri.user, exten, sizeof(exten)) || !exten[0]) {
-		snprintf(exten, sizeof(exten), "s");
+		str_copy(exten, sizeof(exten), "s");
 	}
 	/* The line's identity rules (reasons, Privacy, +81) are the carrier's; a phone's From is
 	 * taken as it is (its Privacy: id is for the callee, not for us). */
@@ -958,12 +958,12 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		call_caller_id(msg, id.num, sizeof(id.num), id.name, sizeof(id.name));
 		id.pres = screen_callerpres(SCREEN_R_NONE, false);
 	}
-	snprintf(num, sizeof(num), "%s", id.num);
-	snprintf(name, sizeof(name), "%s", id.name);
+	str_copy(num, sizeof(num), id.num);
+	str_copy(name, sizeof(name), id.name);
 	if (!from_line && p && p->cid_num) {
-		snprintf(num, sizeof(num), "%s", p->cid_num);
+		str_copy(num, sizeof(num), p->cid_num);
 		if (p->cid_name)
-			snprintf(name, sizeof(name), "%s", p->cid_name);
+			str_copy(name, sizeof(name), p->cid_name);
 	}
 	/* screening: the phonebook's name, the last caller (144 then 2), the rules; a phone's
 	 * feature code. */
@@ -972,7 +972,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 			const char *pb = screen_db_name(eng->screen, num);
 
 			if (pb)
-				snprintf(name, sizeof(name), "%s", pb);
+				str_copy(name, sizeof(name), pb);
 			screen_db_set_last(eng->screen, num);
 		}
 		screen_decide(eng->cfg->screen, eng->screen, exten, id.reason ? "" : num,
@@ -1010,17 +1010,17 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	c->cfg = mem_ref(eng->cfg);
 	c->id = ++eng->seq;
 	c->start_ms = call_wall_ms();
-	snprintf(c->src, sizeof(c->src), "%s", num);
-	snprintf(c->dst, sizeof(c->dst), "%s", exten);
-	snprintf(c->dcontext, sizeof(c->dcontext), "%s", context);
-	snprintf(c->cid_num, sizeof(c->cid_num), "%s", num);
-	snprintf(c->cid_name, sizeof(c->cid_name), "%s", name);
+	str_copy(c->src, sizeof(c->src), num);
+	str_copy(c->dst, sizeof(c->dst), exten);
+	str_copy(c->dcontext, sizeof(c->dcontext), context);
+	str_copy(c->cid_num, sizeof(c->cid_num), num);
+	str_copy(c->cid_name, sizeof(c->cid_name), name);
 	snprintf(c->clid, sizeof(c->clid), "\"%s\" <%s>", name, num);
 	c->from_line = from_line;
 	c->feature = feature;
 	c->reason = id.reason;
 	if (from_line) {
-		snprintf(c->called, sizeof(c->called), "%s", exten);
+		str_copy(c->called, sizeof(c->called), exten);
 		if (verdict.action != SCREEN_ALLOW || strcmp(verdict.why, "allowed"))
 			snprintf(c->screen, sizeof(c->screen), "%s %s", verdict.why,
 				 verdict.action == SCREEN_REJECT      ? "reject"
@@ -1056,7 +1056,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	}
 	c->a = a;
 	a->is_line = from_line;
-	snprintf(a->peer, sizeof(a->peer), "%s", p ? p->name : (from_line ? "line" : "guest"));
+	str_copy(a->peer, sizeof(a->peer), p ? p->name : (from_line ? "line" : "guest"));
 	snprintf(a->name, sizeof(a->name), "SIP/%s-%08llx", a->peer, (unsigned long long)++eng->seq);
 	a->st = st;
 	a->inv = mem_ref((void *)msg);
@@ -1133,7 +1133,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 				: c->refuse_code == 480		  ? 3 /* no voicemail context */
 				: id.reason == SCREEN_R_WITHHELD  ? 1
 								  : 2]++;
-		snprintf(c->lastapp, sizeof(c->lastapp), "Screening");
+		str_copy(c->lastapp, sizeof(c->lastapp), "Screening");
 		snprintf(c->lastdata, sizeof(c->lastdata), "%s %u", c->screen, c->refuse_code);
 		log_notice("%s: call from %s refused by screening (%s): %u", a->name, num,
 			   c->screen, c->refuse_code);
@@ -1155,8 +1155,8 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		/* Without sounds: confirmed by answering, then hanging up a second later. */
 		char *msdp = NULL;
 
-		snprintf(c->lastapp, sizeof(c->lastapp), "BlockCaller");
-		snprintf(c->lastdata, sizeof(c->lastdata), "%s", fnote);
+		str_copy(c->lastapp, sizeof(c->lastapp), "BlockCaller");
+		str_copy(c->lastdata, sizeof(c->lastdata), fnote);
 		c->state = CALL_UP;
 		if (call_announce(c, fann.names, fann.n, true))
 			return; /* BYE once it has been said */

@@ -90,8 +90,8 @@ bool call_peer_is_line(struct call_eng *eng, const struct peer *p, char *number,
 
 	if (!p || p->dynamic || !reg_peer_is_line(eng->reg, p))
 		return false;
-	snprintf(number, nsize, "%s", l->nnumbers ? l->numbers[0] : "");
-	snprintf(domain, dsize, "%s", l->domain[0] ? l->domain : call_str_or(p->fromdomain, ""));
+	str_copy(number, nsize, l->nnumbers ? l->numbers[0] : "");
+	str_copy(domain, dsize, l->domain[0] ? l->domain : call_str_or(p->fromdomain, ""));
 	return true;
 }
 
@@ -141,7 +141,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	leg->dst = *dst;
 	leg->local = *local;
 	sa_ntop(local, host, sizeof(host));
-	snprintf(leg->peer, sizeof(leg->peer), "%s", d->p->name);
+	str_copy(leg->peer, sizeof(leg->peer), d->p->name);
 	snprintf(leg->name, sizeof(leg->name), "SIP/%s-%08llx", d->p->name,
 		 (unsigned long long)++eng->seq);
 	leg->call_id = call_dupf("%s@%s", cid, host);
@@ -321,7 +321,7 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 			else if (number[0])
 				from_user = number;
 			if (!domain[0])
-				snprintf(domain, sizeof(domain), "%s", lh);
+				str_copy(domain, sizeof(domain), lh);
 			if (additional)
 				snprintf(extra, sizeof(extra),
 					 "P-Preferred-Identity: <sip:%s@%s>\r\n", from_user, domain);
@@ -335,7 +335,7 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 				if (p->port && p->port != SIP_PORT_DEFAULT)
 					snprintf(srv, sizeof(srv), "%s:%u", p->host, p->port);
 				else
-					snprintf(srv, sizeof(srv), "%s", p->host);
+					str_copy(srv, sizeof(srv), p->host);
 			}
 			snprintf(ruri, sizeof(ruri), "sip:%s@%s", dialled, srv);
 			snprintf(to, sizeof(to), "<sip:%s@%s>", dialled, srv);
@@ -369,7 +369,7 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	unsigned unavail = 0, busy = 0, started = 0;
 	struct mbuf mb;
 
-	snprintf(c->lastapp, sizeof(c->lastapp), "Dial");
+	str_copy(c->lastapp, sizeof(c->lastapp), "Dial");
 	c->dialled = true;
 	mbuf_init(&mb);
 	for (size_t i = 0; i < dial->ntargets; i++) {
@@ -380,14 +380,14 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	if (dial->timeout_s)
 		mbuf_printf(&mb, ",%u", dial->timeout_s);
 	mbuf_write(&mb, "", 1);
-	snprintf(c->lastdata, sizeof(c->lastdata), "%s", (const char *)mb.buf);
+	str_copy(c->lastdata, sizeof(c->lastdata), (const char *)mb.buf);
 	mbuf_reset(&mb);
 
 	/* The dialplan may have changed the caller ID (Set(CALLERID(num)=...)). */
 	if (pbx_chan_callerid_num(c->chan)[0])
-		snprintf(c->cid_num, sizeof(c->cid_num), "%s", pbx_chan_callerid_num(c->chan));
+		str_copy(c->cid_num, sizeof(c->cid_num), pbx_chan_callerid_num(c->chan));
 	if (pbx_chan_callerid_name(c->chan)[0])
-		snprintf(c->cid_name, sizeof(c->cid_name), "%s", pbx_chan_callerid_name(c->chan));
+		str_copy(c->cid_name, sizeof(c->cid_name), pbx_chan_callerid_name(c->chan));
 	c->best = 0;
 	c->media_code = 0;
 	if (c->from_line && !c->notified_ring) {

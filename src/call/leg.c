@@ -253,7 +253,7 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 	if (leg->uac && leg->rtag)
 		snprintf(to, sizeof(to), "%s;tag=%s", leg->rhdr, leg->rtag);
 	else
-		snprintf(to, sizeof(to), "%s", leg->rhdr);
+		str_copy(to, sizeof(to), leg->rhdr);
 	mbuf_init(&ex);
 	if (leg->routes)
 		mbuf_write_str(&ex, leg->routes);

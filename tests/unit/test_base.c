@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base.h"
@@ -47,6 +48,27 @@ static void test_pl_compare_trim(void **state)
 	assert_int_equal(pl_strcpy(&t, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "x y");
 	assert_int_equal(pl_strcpy(&a, buf, 3), ENOSPC);
+}
+
+/* str_copy writes what snprintf(dst, size, "%s", src) writes. */
+static void test_str_copy(void **state)
+{
+	static const char *const srcs[] = {"", "a", "abc", "abcdefgh", "abcdefghijklmnop", NULL};
+	char a[9], b[9];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		for (size_t size = 1; size <= sizeof(a); size++) {
+			memset(a, 'x', sizeof(a));
+			memset(b, 'x', sizeof(b));
+			str_copy(a, size, srcs[i]);
+			snprintf(b, size, "%s", srcs[i] ? srcs[i] : "(null)");
+			assert_memory_equal(a, b, sizeof(a));
+		}
+	}
+	a[0] = 'x';
+	str_copy(a, 0, "abc"); /* nothing written */
+	assert_int_equal(a[0], 'x');
 }
 
 static void test_mbuf_grows(void **state)
@@ -188,7 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pl_numbers), cmocka_unit_test(test_pl_compare_trim),
-		cmocka_unit_test(test_mbuf_grows), cmocka_unit_test(test_sa),
+		cmocka_unit_test(test_mbuf_grows), cmocka_unit_test(test_str_copy), cmocka_unit_test(test_sa),
 		cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
 		cmocka_unit_test(test_rand_token), cmocka_unit_test(test_histo),
 	};
