@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,27 @@ static void test_str_copy(void **state)
 	a[0] = 'x';
 	str_copy(a, 0, "abc"); /* nothing written */
 	assert_int_equal(a[0], 'x');
+}
+
+/* sa_ntop formats IPv4 itself: the same text as inet_ntop, "?" when it does not fit. */
+static void test_sa_ntop4(void **state)
+{
+	static const char *const addrs[] = {"0.0.0.0", "255.255.255.255", "10.0.0.1",
+					    "192.168.100.9", "1.20.100.200", "127.0.0.10"};
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		struct sa sa;
+		struct in_addr in;
+
+		assert_int_equal(sa_set_str(&sa, addrs[i], 5060), 0);
+		assert_int_equal(inet_pton(AF_INET, addrs[i], &in), 1);
+		assert_non_null(inet_ntop(AF_INET, &in, b, sizeof(b)));
+		assert_string_equal(sa_ntop(&sa, a, sizeof(a)), b);
+		assert_string_equal(sa_ntop(&sa, a, strlen(b) + 1), b);
+		assert_string_equal(sa_ntop(&sa, a, strlen(b)), "?");
+	}
 }
 
 static void test_mbuf_grows(void **state)
@@ -210,7 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pl_numbers), cmocka_unit_test(test_pl_compare_trim),
-		cmocka_unit_test(test_mbuf_grows), cmocka_unit_test(test_str_copy), cmocka_unit_test(test_sa),
+		cmocka_unit_test(test_mbuf_grows), cmocka_unit_test(test_str_copy), cmocka_unit_test(test_sa_ntop4), cmocka_unit_test(test_sa),
 		cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
 		cmocka_unit_test(test_rand_token), cmocka_unit_test(test_histo),
 	};
