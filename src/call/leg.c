@@ -123,6 +123,18 @@ static struct call_leg *leg_other(const struct call_leg *leg)
 	return leg == c->a ? c->b : c->a;
 }
 
+/* snprintf(out, size, "%s;tag=%s", hdr, tag) without printf (every request of a leg). */
+static void with_tag(char *out, size_t size, const char *hdr, const char *tag)
+{
+	size_t n;
+
+	str_copy(out, size, hdr);
+	n = strlen(out);
+	str_copy(out + n, size - n, ";tag=");
+	n += strlen(out + n);
+	str_copy(out + n, size - n, tag);
+}
+
 /* Route set from the Record-Route headers: as written (UAS) or reversed (UAC). */
 char *call_route_set(const struct sip_msg *msg, bool reverse)
 {
@@ -249,9 +261,9 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 	int err;
 
 	sip_branch_new(branch, sizeof(branch));
-	snprintf(from, sizeof(from), "%s;tag=%s", leg->lhdr, leg->ltag);
+	with_tag(from, sizeof(from), leg->lhdr, leg->ltag);
 	if (leg->uac && leg->rtag)
-		snprintf(to, sizeof(to), "%s;tag=%s", leg->rhdr, leg->rtag);
+		with_tag(to, sizeof(to), leg->rhdr, leg->rtag);
 	else
 		str_copy(to, sizeof(to), leg->rhdr);
 	mbuf_init(&ex);
