@@ -595,7 +595,8 @@ void call_media_json(const struct call_leg *leg, struct mbuf *out)
 	mbuf_write_str(out, ",\"rxdrop\":");
 	mbuf_write_u64(out, st.rx_dropped);
 	mbuf_write_str(out, st.rx_lost < 0 ? ",\"lost\":-" : ",\"lost\":");
-	mbuf_write_u64(out, st.rx_lost < 0 ? (uint64_t)(-(int64_t)st.rx_lost) : (uint64_t)st.rx_lost);
+	mbuf_write_u64(out,
+		       st.rx_lost < 0 ? (uint64_t)(-(int64_t)st.rx_lost) : (uint64_t)st.rx_lost);
 	mbuf_write_str(out, ",\"jitter_ms\":");
 	mbuf_write_str(out, jit);
 	mbuf_write_str(out, ",\"rtcp_rx\":");

@@ -89,7 +89,8 @@ static int build_rest(struct mbuf *mb, const struct sdp_desc *d, const char *ipv
 		if (d->local.legacy_hold && !(m->dir & SDP_RECVONLY)) {
 			err |= put(mb, "c=IN ");
 			err |= put(mb, ipv);
-			err |= put(mb, sa_af(&d->local.addr) == AF_INET6 ? " ::\r\n" : " 0.0.0.0\r\n");
+			err |=
+			    put(mb, sa_af(&d->local.addr) == AF_INET6 ? " ::\r\n" : " 0.0.0.0\r\n");
 		}
 		for (unsigned k = 0; k < m->nfmt && !err; k++)
 			err |= write_fmt_attrs(mb, &m->fmt[k]);

@@ -78,10 +78,10 @@ enum sip_hdr_id sip_hdr_lookup_raw(const char *p, size_t l);
 #define SIP_HDR_HASH_BITS 8
 #define SIP_HDR_FOLD	  0x2020202020202020ULL
 struct sip_hdr_key {
-	uint64_t w[3];	/* the lower-case name's first 24 bytes, zero-padded */
-	uint64_t tail;	/* its last 8 bytes (names of 8 bytes or more) */
+	uint64_t w[3]; /* the lower-case name's first 24 bytes, zero-padded */
+	uint64_t tail; /* its last 8 bytes (names of 8 bytes or more) */
 	uint8_t len;
-	uint8_t next;	/* next id in the same hash bucket, 0 at the end */
+	uint8_t next; /* next id in the same hash bucket, 0 at the end */
 };
 extern struct sip_hdr_key sip_hdr_keys[];
 extern uint8_t sip_hdr_hash_head[1u << SIP_HDR_HASH_BITS];
@@ -118,14 +118,13 @@ static inline enum sip_hdr_id sip_hdr_lookup_padded(const char *p, size_t l)
 		w0 &= (1ULL << (8 * l)) - 1;
 	else
 		tail = sip_hdr_word(p + l - 8);
-	for (unsigned id = sip_hdr_hash_head[sip_hdr_hash(w0, l)]; id;
-	     id = sip_hdr_keys[id].next) {
+	for (unsigned id = sip_hdr_hash_head[sip_hdr_hash(w0, l)]; id; id = sip_hdr_keys[id].next) {
 		const struct sip_hdr_key *k = &sip_hdr_keys[id];
 
 		if (k->len != l || k->w[0] != w0 || k->tail != tail)
 			continue;
-		if (l > 16 && (k->w[1] != sip_hdr_word(p + 8) ||
-			       (l > 24 && k->w[2] != sip_hdr_word(p + 16))))
+		if (l > 16 &&
+		    (k->w[1] != sip_hdr_word(p + 8) || (l > 24 && k->w[2] != sip_hdr_word(p + 16))))
 			continue;
 		return (enum sip_hdr_id)id;
 	}

@@ -245,9 +245,10 @@ static int decode_sip(struct sip_uri *u, const char *p, const char *end)
 		const char *s = p;
 
 		/* Four at a time while they last: host names are the longest runs here. */
-		while (end - p >= 4 && (sip_ctype[(unsigned char)p[0]] & sip_ctype[(unsigned char)p[1]] &
-					sip_ctype[(unsigned char)p[2]] & sip_ctype[(unsigned char)p[3]] &
-					SIP_CT_HOST))
+		while (end - p >= 4 &&
+		       (sip_ctype[(unsigned char)p[0]] & sip_ctype[(unsigned char)p[1]] &
+			sip_ctype[(unsigned char)p[2]] & sip_ctype[(unsigned char)p[3]] &
+			SIP_CT_HOST))
 			p += 4;
 		while (p < end && sip_ct(*p, SIP_CT_HOST))
 			p++;

@@ -290,8 +290,8 @@ static void store_after(void *arg)
 
 		if (age < STORE_LAZY_MS) {
 			if (!loop_timer_active(&st->kick))
-				loop_timer_start(st->loop, &st->kick, STORE_LAZY_MS - age, store_kick,
-						 st);
+				loop_timer_start(st->loop, &st->kick, STORE_LAZY_MS - age,
+						 store_kick, st);
 			return;
 		}
 	}

@@ -75,8 +75,8 @@ static void test_str_copy(void **state)
 /* sa_ntop formats IPv4 itself: the same text as inet_ntop, "?" when it does not fit. */
 static void test_sa_ntop4(void **state)
 {
-	static const char *const addrs[] = {"0.0.0.0", "255.255.255.255", "10.0.0.1",
-					    "192.168.100.9", "1.20.100.200", "127.0.0.10"};
+	static const char *const addrs[] = {"0.0.0.0",	     "255.255.255.255", "10.0.0.1",
+					    "192.168.100.9", "1.20.100.200",	"127.0.0.10"};
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
 	(void)state;
@@ -231,10 +231,11 @@ static void test_histo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pl_numbers), cmocka_unit_test(test_pl_compare_trim),
-		cmocka_unit_test(test_mbuf_grows), cmocka_unit_test(test_str_copy), cmocka_unit_test(test_sa_ntop4), cmocka_unit_test(test_sa),
-		cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
-		cmocka_unit_test(test_rand_token), cmocka_unit_test(test_histo),
+	    cmocka_unit_test(test_pl_numbers),	 cmocka_unit_test(test_pl_compare_trim),
+	    cmocka_unit_test(test_mbuf_grows),	 cmocka_unit_test(test_str_copy),
+	    cmocka_unit_test(test_sa_ntop4),	 cmocka_unit_test(test_sa),
+	    cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_rand_token),	 cmocka_unit_test(test_histo),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

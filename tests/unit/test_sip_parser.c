@@ -1043,10 +1043,19 @@ static void test_hdr_table(void **state)
  * near misses that share a length, a first word or a last word with a known name. */
 static void test_hdr_table_parsed(void **state)
 {
-	static const char *const miss[] = {"Contacts", "Contacx", "X-Contact", "Call-IDs",
-					   "Subscription-Statf", "Subscription-Xtate",
-					   "Proxy-Authorizatioo", "P-Asserted-Identitx", "Vib",
-					   "Tp", "Content-Lengthh", "Content-Lengtg", "G"};
+	static const char *const miss[] = {"Contacts",
+					   "Contacx",
+					   "X-Contact",
+					   "Call-IDs",
+					   "Subscription-Statf",
+					   "Subscription-Xtate",
+					   "Proxy-Authorizatioo",
+					   "P-Asserted-Identitx",
+					   "Vib",
+					   "Tp",
+					   "Content-Lengthh",
+					   "Content-Lengtg",
+					   "G"};
 	char buf[8192];
 	size_t n = 0, used;
 	struct sip_msg *msg = NULL;
