@@ -280,18 +280,26 @@ static int store_check_owner(sqlite3 *db, const char *path)
 static void store_kick(void *arg);
 
 /* The after-turn hook: one commit per loop turn (see store.h), except for a batch of lazy
- * writes still inside its window: the kick timer brings the turn that commits it. */
+ * writes less than STORE_LAZY_MS after the previous commit: the kick timer brings the turn that
+ * commits it. At a household's call rate the previous commit is long past and a record commits
+ * at the end of its turn; only under load do records wait and share commits. */
+static uint64_t lazy_wait(const struct store *st)
+{
+	uint64_t since = loop_now(st->loop) - st->last_flush;
+
+	return since < STORE_LAZY_MS ? STORE_LAZY_MS - since : 0;
+}
+
 static void store_after(void *arg)
 {
 	struct store *st = arg;
 
 	if (st->lazy_only && st->nops && st->nops < STORE_LAZY_MAX && st->loop && !st->batch_err) {
-		uint64_t age = loop_now(st->loop) - st->batch_t0;
+		uint64_t wait = lazy_wait(st);
 
-		if (age < STORE_LAZY_MS) {
+		if (wait) {
 			if (!loop_timer_active(&st->kick))
-				loop_timer_start(st->loop, &st->kick, STORE_LAZY_MS - age,
-						 store_kick, st);
+				loop_timer_start(st->loop, &st->kick, wait, store_kick, st);
 			return;
 		}
 	}
@@ -534,10 +542,8 @@ static int write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **s
 		else
 			st->batch_err = store_sqlite_err(st, rc, "begin");
 	}
-	if (st->nops == 0) {
+	if (st->nops == 0)
 		st->lazy_only = true;
-		st->batch_t0 = st->loop ? loop_now(st->loop) : 0;
-	}
 	if (st->loop) {
 		if (!lazy && st->lazy_only) {
 			/* A lazy batch's kick may be armed for the end of its window: this write
@@ -545,8 +551,8 @@ static int write_begin(struct store *st, enum store_stmt which, sqlite3_stmt **s
 			st->lazy_only = false;
 			loop_timer_start(st->loop, &st->kick, 0, store_kick, st);
 		} else if (!loop_timer_active(&st->kick)) {
-			loop_timer_start(st->loop, &st->kick, st->lazy_only ? STORE_LAZY_MS : 0,
-					 store_kick, st);
+			loop_timer_start(st->loop, &st->kick,
+					 st->lazy_only && lazy ? lazy_wait(st) : 0, store_kick, st);
 		}
 	}
 	st->lazy_only = st->lazy_only && lazy;
@@ -618,6 +624,8 @@ int store_flush(struct store *st)
 			store_step_reset(st->stmt[STORE_ROLLBACK]);
 		st->in_txn = false;
 	}
+	if (st->loop)
+		st->last_flush = loop_now(st->loop);
 	if (err) {
 		st->stats.failed++;
 		err = EIO;

@@ -150,11 +150,12 @@ struct store_cdr {
 typedef int(store_cdr_h)(const struct store_cdr *c, void *arg);
 
 /* A call record added without a done callback (the call engine's) is lazy: a batch holding only
- * such records is committed STORE_LAZY_MS after its first one, or at STORE_LAZY_MAX records, not
- * at the end of the turn, so that at a high call rate many share one commit (a commit per call
- * was a lock, WAL writes and SQLite's commit path per call). Any other write joins the batch and
- * commits it at the end of its turn; store_close commits it too. A crash can lose the records of
- * the last STORE_LAZY_MS; nothing that was reported committed. */
+ * such records commits at the end of its turn when the previous commit is STORE_LAZY_MS old or
+ * more (always, at a household's call rate), else when that much time has passed since it, or at
+ * STORE_LAZY_MAX records: at a high call rate many share one commit (a commit per call was a
+ * lock, WAL writes and SQLite's commit path per call). Any other write joins the batch and
+ * commits it at the end of its turn; store_close commits it too. Under load a crash can lose the
+ * records of the last STORE_LAZY_MS; nothing that was reported committed. */
 #define STORE_LAZY_MS  100
 #define STORE_LAZY_MAX 256
 

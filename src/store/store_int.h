@@ -54,9 +54,10 @@ struct store {
 	size_t spare_cap;
 	bool flushing; /* running done callbacks */
 	/* Every write of the current batch is lazy (store_write_begin_lazy): it may stay open
-	 * until STORE_LAZY_MS after batch_t0 (loop_now) or STORE_LAZY_MAX writes. */
+	 * until STORE_LAZY_MS after the last commit (last_flush, loop_now) or STORE_LAZY_MAX
+	 * writes. */
 	bool lazy_only;
-	uint64_t batch_t0;
+	uint64_t last_flush;
 
 	struct store_stats stats;
 	struct histo commit_hist; /* COMMIT durations, seconds (store_metrics) */

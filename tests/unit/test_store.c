@@ -1082,20 +1082,26 @@ static void test_cdr_lazy_commit(void **state)
 	fx_open(fx);
 	db = raw_open(fx->path);
 
+	/* Long after the last commit (none yet): a record commits at the end of its turn. */
 	lazy_cdr(fx, 1, NULL, NULL);
 	turn(fx);
-	lazy_now += STORE_LAZY_MS - 1;
-	turn(fx);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 0); /* still in its window */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 1);
+	/* Within STORE_LAZY_MS of that commit: records wait for the window's end. */
+	lazy_now += 10;
 	lazy_cdr(fx, 2, NULL, NULL);
+	turn(fx);
+	lazy_now += STORE_LAZY_MS - 11;
+	turn(fx);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 1); /* still in its window */
+	lazy_cdr(fx, 3, NULL, NULL);
 	lazy_now += 1;
 	turn(fx); /* the window's end: the kick timer fires, the hook commits both */
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 3);
 
 	/* Another write commits a lazy batch at the end of its turn. */
-	lazy_cdr(fx, 3, NULL, NULL);
+	lazy_cdr(fx, 4, NULL, NULL);
 	turn(fx);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 2);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 3);
 	r.peer = pl_from("p1", 2);
 	r.contact = pl_from("sip:x@192.0.2.1", 15);
 	r.expires = NOW + 600;
@@ -1103,26 +1109,27 @@ static void test_cdr_lazy_commit(void **state)
 	assert_int_equal(store_reg_put(fx->st, &r, count_done, &done), 0);
 	turn(fx);
 	assert_int_equal(done, 1);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 3);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 4);
 
 	/* A record with a done callback is not lazy. */
-	lazy_cdr(fx, 4, count_done, &done);
+	lazy_cdr(fx, 5, count_done, &done);
 	turn(fx);
 	assert_int_equal(done, 2);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 4);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 5);
 
 	/* STORE_LAZY_MAX records commit without waiting for the window. */
 	for (int i = 0; i < STORE_LAZY_MAX; i++)
 		lazy_cdr(fx, 100 + i, NULL, NULL);
 	turn(fx);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 4 + STORE_LAZY_MAX);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 5 + STORE_LAZY_MAX);
 
 	/* Closing commits what is held. */
-	lazy_cdr(fx, 5, NULL, NULL);
+	lazy_cdr(fx, 6, NULL, NULL);
 	turn(fx);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 5 + STORE_LAZY_MAX);
 	store_close(fx->st);
 	fx->st = NULL;
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 5 + STORE_LAZY_MAX);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM cdr"), 6 + STORE_LAZY_MAX);
 	sqlite3_close(db);
 	loop_clock_set(fx->loop, NULL, NULL);
 }
