@@ -4,6 +4,7 @@
  * event digits and the SSRCs seen. Exit 0 when every EXPECT holds.
  * Usage: rtptone LOCALIP:PORT DESTIP:PORT SEND MS [EXPECT...]
  *   SEND: none | silence | tone | tone:HZ[:MS] | echo | dtmf:DIGITS | ev:DIGITS
+ *         | evflood:COUNT:DIGITS (COUNT RFC 4733 events cycling through DIGITS, 10 per tick)
  *         (DEST "-": reply to the source; tone:HZ:MS is silence after MS)
  *   RTPTONE_WAV=FILE: what arrives as PCMU is also written, decoded, to FILE (8 kHz WAV).
  *   EXPECT: tos=N | tone | notone | dtmf=DIGITS | ev=DIGITS | min=N | nossrc=HEX */
@@ -321,6 +322,29 @@ static void rt_tick(struct rt_state *st, const char *mode, unsigned k)
 	if (k >= 20 && di < strlen(digits) && ph < 5)
 		d = digits[di];
 	st->ts += 160;
+	if (!strncmp(mode, "evflood:", 8)) {
+		/* A flood: every event complete (start, then the end three times) in one tick. */
+		unsigned count = (unsigned)atoi(mode + 8);
+		const char *fd = strchr(mode + 8, ':');
+		size_t nd = fd ? strlen(fd + 1) : 0;
+
+		for (unsigned j = 0; nd && k >= 20 && j < 10; j++) {
+			unsigned n = (k - 20) * 10 + j;
+			uint32_t ets = 160 * 20 + n * 160;
+
+			if (n >= count)
+				break;
+			pl[0] = (uint8_t)rt_event_code(fd[1 + n % nd]);
+			pl[1] = 10;
+			pl[2] = 0;
+			pl[3] = 160;
+			rt_send(st, RT_EVPT, 1, ets, pl, 4);
+			pl[1] = 0x80 | 10;
+			for (int r3 = 0; r3 < 3; r3++)
+				rt_send(st, RT_EVPT, 0, ets, pl, 4);
+		}
+		return;
+	}
 	if (!strncmp(mode, "ev:", 3) && d) {
 		int code = rt_event_code(d);
 		uint32_t ets =

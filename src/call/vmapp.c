@@ -697,10 +697,19 @@ bool call_vm_digit(struct call *c, char d)
 			v->phase = VMP_BEEP;
 			if (!play(c, b, 1))
 				rec_begin(c);
-		} else if (d == '*' || d == '0') {
-			/* Asterisk jumps to the a / o extension; here the dialplan goes on with
-			 * VMSTATUS=USEREXIT. */
-			finish(c, PBX_MEDIA_DIGITS);
+		} else if ((d == '*' || d == '0') && c->chan &&
+			   pbx_chan_exten_exists(c->chan, d == '*' ? "a" : "o")) {
+			/* As Asterisk: to extension a (*) or o (0) of the context, VMSTATUS=USEREXIT;
+			 * without that extension the key is ignored. */
+			const char dg[2] = {d, '\0'};
+
+			log_info("%s: VoiceMail %s@%s: '%c' during the greeting: to extension %s",
+				 c->a->name, v->box, v->ctx, d, d == '*' ? "a" : "o");
+			loop_timer_cancel(&v->tmr);
+			media_leg_stop(c->a->ml);
+			v->phase = VMP_IDLE;
+			pbx_chan_media_done(c->chan, PBX_MEDIA_DIGITS, dg);
+			call_run(c);
 		}
 		break;
 	case VMP_RECORD:

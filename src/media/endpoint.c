@@ -445,7 +445,8 @@ static int rec_finish(struct media_rec *r, uint32_t trim, struct media_rec_resul
 	media_wav_header(hdr, r->samples);
 	if (!r->err && pwrite(r->fd, hdr, 44, 0) != 44)
 		r->err = errno ? errno : EIO;
-	if (!r->err && close(r->fd) < 0)
+	/* Closed whatever happened: an unlinked file kept open would hold its disk space. */
+	if (close(r->fd) < 0 && !r->err)
 		r->err = errno;
 	r->fd = -1;
 	if (!r->err && rename(r->tmp, r->path) < 0)

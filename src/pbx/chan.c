@@ -1370,11 +1370,19 @@ int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status st, const cha
 			    : st == PBX_MEDIA_SKIP    ? "SKIP"
 			    : st == PBX_MEDIA_FAILED  ? "ERROR"
 						      : "DTMF");
-	case PBX_APP_VOICEMAIL:
-		return setv(ch, "VMSTATUS",
-			    st == PBX_MEDIA_DIGITS   ? "USEREXIT"
-			    : st == PBX_MEDIA_FAILED ? "FAILED"
-						     : "SUCCESS");
+	case PBX_APP_VOICEMAIL: {
+		int err = setv(ch, "VMSTATUS",
+			       st == PBX_MEDIA_DIGITS   ? "USEREXIT"
+			       : st == PBX_MEDIA_FAILED ? "FAILED"
+							: "SUCCESS");
+		/* As Asterisk: '*' during the greeting leaves to extension a, '0' to o (the
+		 * operator) of the current context, priority 1, when they exist. */
+		const char *to = !strcmp(digits, "*") ? "a" : !strcmp(digits, "0") ? "o" : NULL;
+
+		if (err || st != PBX_MEDIA_DIGITS || !to || ch->in_h || !pbx_chan_exten_exists(ch, to))
+			return err;
+		return set_loc(ch, ch->context, to, 1);
+	}
 	default:
 		return 0;
 	}
@@ -1646,6 +1654,14 @@ int pbx_chan_hangup(struct pbx_chan *ch)
 	ch->in_h = true;
 	ch->done = false;
 	return 0;
+}
+
+bool pbx_chan_exten_exists(const struct pbx_chan *ch, const char *exten)
+{
+	struct dp_want first = {1, NULL};
+
+	return ch && exten && !ch->done &&
+	       dp_find(ch->dp, dp_ctx_find(ch->dp, ch->context), exten, &first, NULL);
 }
 
 int pbx_chan_timeout(struct pbx_chan *ch)

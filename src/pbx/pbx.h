@@ -238,12 +238,15 @@ int pbx_chan_hangup(struct pbx_chan *ch);
 /* A timeout the host tracks (absolute or digit timeout) fired: jumps to the `t` extension of the
  * current context (0), or ENOENT when it has none. */
 int pbx_chan_timeout(struct pbx_chan *ch);
+/* Whether the current context has extension `exten` with a priority 1 (VoiceMail's a and o). */
+bool pbx_chan_exten_exists(const struct pbx_chan *ch, const char *exten);
 /* The host finished the last PBX_ACT_PLAY/TONE/ECHO/MOH/RECORD with status and the digits
  * collected (NULL: none). The channel sets the application's variables (PLAYBACKSTATUS,
  * BACKGROUNDSTATUS, READSTATUS and Read's variable, RECORD_STATUS) and decides where to go on:
  * Background/WaitExten digits collect an extension (matching extensions jump to EXTEN,1, else
  * `i`), a WaitExten timeout goes to `t`. Then call pbx_chan_run(). EINVAL when no media action
- * is pending. */
+ * is pending. VoiceMail ended by the digit "*" or "0" (PBX_MEDIA_DIGITS) jumps to extension a or o,
+ * priority 1, of the current context (VMSTATUS=USEREXIT). */
 int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status status, const char *digits);
 /* The channel's language (CHANNEL(language), ${language}), "" when unset. */
 const char *pbx_chan_language(struct pbx_chan *ch);

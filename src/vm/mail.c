@@ -19,7 +19,6 @@
 #define LOG_MODULE "vm"
 
 #define MAIL_MAX	(64u << 20) /* refuse to build mails beyond this (a 300 s WAV is 6 MB) */
-#define MAIL_TIMEOUT_MS 60000
 #define MAIL_POLL_MS	100
 
 int vm_mail_subst(struct mbuf *out, const char *tmpl, const struct vm_mailvars *v)
@@ -261,7 +260,7 @@ struct mailjob {
 	size_t len, off;
 	int fd;
 	pid_t pid;
-	uint64_t waited_ms;
+	uint64_t waited_ms, timeout_ms;
 	char cmd[256];
 };
 
@@ -282,7 +281,7 @@ static void job_free(struct mailjob *j)
 	free(j);
 }
 
-/* Reaps the child; kills it when it hangs past MAIL_TIMEOUT_MS. */
+/* Reaps the child; kills its process group when it hangs past [general] mailtimeout. */
 static void job_poll(void *arg)
 {
 	struct mailjob *j = arg;
@@ -301,9 +300,12 @@ static void job_poll(void *arg)
 		return;
 	}
 	j->waited_ms += MAIL_POLL_MS;
-	if (j->waited_ms >= MAIL_TIMEOUT_MS) {
-		log_warn("voicemail e-mail: '%s' did not finish in %u s; killed", j->cmd,
-			 MAIL_TIMEOUT_MS / 1000);
+	if (j->waited_ms >= j->timeout_ms) {
+		log_warn("voicemail e-mail: '%s' did not finish in %u s; killed (the message stays "
+			 "in the spool)",
+			 j->cmd, (unsigned)(j->timeout_ms / 1000));
+		/* The whole group: a shell's children (sendmail, a pipeline) go with it. */
+		kill(-j->pid, SIGKILL);
 		kill(j->pid, SIGKILL);
 		waitpid(j->pid, &status, 0);
 		job_free(j);
@@ -375,6 +377,7 @@ int vm_mail_send(struct vm *vm, const struct mbuf *msg)
 	j->loop = vm->loop;
 	j->fd = -1;
 	snprintf(j->cmd, sizeof(j->cmd), "%s", vm->g.mailcmd);
+	j->timeout_ms = (uint64_t)(vm->g.mailtimeout ? vm->g.mailtimeout : 60) * 1000;
 	j->buf = malloc(msg->end ? msg->end : 1);
 	if (!j->buf) {
 		free(j);
@@ -403,12 +406,15 @@ int vm_mail_send(struct vm *vm, const struct mbuf *msg)
 		/* The loop takes its signals through a signalfd, blocked: not for the command. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Its own process group, so that a timeout kills what the shell started too. */
+		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(pfd[0], 0) < 0)
 			_exit(127);
 		execl("/bin/sh", "sh", "-c", j->cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(j->pid, j->pid); /* as the child does: no race with the kill */
 	close(pfd[0]);
 	j->next = vm->jobs;
 	vm->jobs = j;
@@ -453,6 +459,7 @@ void vm_mail_abandon(struct vm *vm)
 		log_warn("voicemail e-mail: '%s' still running at exit: stopped, the mail is lost "
 			 "(the message stays in the spool)",
 			 j->cmd);
+		kill(-j->pid, SIGKILL);
 		kill(j->pid, SIGKILL);
 		waitpid(j->pid, &status, 0);
 		job_free(j);

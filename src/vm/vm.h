@@ -52,6 +52,7 @@ struct vm_general {
 	bool attach;		   /* attach the WAV to the e-mail; default yes */
 	const char *format;	   /* "wav" (the only one written) */
 	const char *mailcmd;	   /* default VM_MAILCMD_DEFAULT */
+	uint32_t mailtimeout;	   /* mikaka's key: s before a hanging mailcmd is killed (60) */
 	const char *serveremail;   /* From: address; default "asterisk" */
 	const char *fromstring;	   /* From: name; default "Voicemail System" */
 	const char *emailsubject;  /* "" : the built-in subject */
@@ -182,7 +183,7 @@ int vm_mail_build(struct mbuf *out, const struct vm_general *g, const struct vm_
 		  const struct vm_msginfo *info, unsigned msgnum, const char *wav,
 		  const char *boundary);
 /* Runs g->mailcmd (through /bin/sh -c) fed with the message from the loop without blocking;
- * it is killed after 60 s; failures are logged. loop NULL: not sent (tests). */
+ * it is killed (its process group) after [general] mailtimeout s; failures are logged. loop NULL: not sent (tests). */
 void vm_set_loop(struct vm *vm, struct loop *loop);
 int vm_mail_send(struct vm *vm, const struct mbuf *msg);
 

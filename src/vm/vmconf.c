@@ -80,6 +80,8 @@ static int general_load(struct vm *vm, const struct conf_section *sec, struct co
 			u = &vm->g.maxsilence, max = 3600;
 		else if (!strcasecmp(k, "silencethreshold"))
 			u = &vm->g.silencethreshold, max = 32767;
+		else if (!strcasecmp(k, "mailtimeout"))
+			u = &vm->g.mailtimeout, min = 1, max = 3600;
 		else if (!strcasecmp(k, "mailcmd"))
 			s = &vm->g.mailcmd;
 		else if (!strcasecmp(k, "serveremail"))
@@ -237,6 +239,7 @@ int vm_load(struct vm **vp, const struct conf *conf, const char *statedir, struc
 	vm->g.spooldir = keep(vm, spool);
 	vm->g.format = keep(vm, "wav");
 	vm->g.mailcmd = keep(vm, VM_MAILCMD_DEFAULT);
+	vm->g.mailtimeout = 60;
 	vm->g.serveremail = keep(vm, "asterisk");
 	vm->g.fromstring = keep(vm, "Voicemail System");
 	vm->g.emailsubject = keep(vm, "");

@@ -1401,6 +1401,51 @@ static void test_media_apps(void **state)
 	dialplan_free(dp);
 }
 
+/* VoiceMail left with '*' / '0' during the greeting: to a / o of the context when they exist
+ * (VMSTATUS=USEREXIT), else on to the next priority. */
+static void test_voicemail_exit(void **state)
+{
+	static const struct {
+		const char *ctx, *digit;
+		enum pbx_media_status st;
+		unsigned cause; /* of the Hangup reached */
+		const char *vmstatus;
+	} cases[] = {
+	    {"ao", "*", PBX_MEDIA_DIGITS, 11, "USEREXIT"}, /* a,1 */
+	    {"ao", "0", PBX_MEDIA_DIGITS, 12, "USEREXIT"}, /* o,1 */
+	    {"ao", NULL, PBX_MEDIA_OK, 10, "SUCCESS"},	   /* n */
+	    {"ao", NULL, PBX_MEDIA_FAILED, 10, "FAILED"},
+	    {"none", "*", PBX_MEDIA_DIGITS, 20, "USEREXIT"}, /* no a: the next priority */
+	    {"none", "0", PBX_MEDIA_DIGITS, 20, "USEREXIT"},
+	};
+	struct dialplan *dp;
+	struct pbx_action act;
+
+	(void)state;
+	dp = load_ok("[ao]\n"
+		     "exten => 800,1,VoiceMail(801@default,u)\n"
+		     " same => n,Hangup(10)\n"
+		     "exten => a,1,Hangup(11)\n"
+		     "exten => o,1,Hangup(12)\n"
+		     "[none]\n"
+		     "exten => 800,1,VoiceMail(801)\n"
+		     " same => n,Hangup(20)\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pbx_chan *ch = NULL;
+
+		assert_int_equal(pbx_chan_alloc(&ch, dp, cases[i].ctx, "800", "801", ""), 0);
+		run_expect(ch, PBX_ACT_VOICEMAIL, &act);
+		assert_true(pbx_chan_exten_exists(ch, "800"));
+		assert_int_equal(pbx_chan_exten_exists(ch, "a"), !strcmp(cases[i].ctx, "ao"));
+		assert_int_equal(pbx_chan_media_done(ch, cases[i].st, cases[i].digit), 0);
+		assert_string_equal(pbx_chan_get_var(ch, "VMSTATUS"), cases[i].vmstatus);
+		run_expect(ch, PBX_ACT_HANGUP, &act);
+		assert_int_equal(act.cause, cases[i].cause);
+		pbx_chan_free(ch);
+	}
+	dialplan_free(dp);
+}
+
 static void test_media_check(void **state)
 {
 	struct conf_diags diags = {0};
@@ -1507,6 +1552,7 @@ int main(void)
 	    cmocka_unit_test(test_split_files),
 	    cmocka_unit_test(test_media_apps),
 	    cmocka_unit_test(test_media_check),
+	    cmocka_unit_test(test_voicemail_exit),
 	    cmocka_unit_test(test_match_more),
 	};
 
