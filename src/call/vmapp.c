@@ -264,9 +264,16 @@ static void greeting_start(struct call *c)
 	     !media_sound_load(&s[k], path))) {
 		k++;
 	} else {
-		if ((s[k] = snd(c, "vm-theperson")))
+		/* The recorded name (greet.wav, options 3) says who, as Asterisk; else
+		 * "the person at extension" and the digits. */
+		bool named = !vm_greeting_path(c->eng->vm, v->b, "greet", path, sizeof(path)) &&
+			     !access(path, R_OK) && !media_sound_load(&s[k], path);
+
+		if (named)
 			k++;
-		for (const char *d = v->box; *d && k < MEDIA_PLAY_MAX - 2; d++) {
+		else if ((s[k] = snd(c, "vm-theperson")))
+			k++;
+		for (const char *d = v->box; !named && *d && k < MEDIA_PLAY_MAX - 2; d++) {
 			char dn[16];
 
 			if (*d < '0' || *d > '9')
@@ -455,6 +462,10 @@ static void options_key(struct call *c, char d)
 	case '2':
 		v->greet = "busy";
 		n[0] = "vm-rec-busy";
+		break;
+	case '3':
+		v->greet = "greet"; /* the name, said in the default greeting */
+		n[0] = "vm-rec-name";
 		break;
 	case '4':
 		v->greet = "temp";

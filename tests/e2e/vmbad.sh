@@ -9,7 +9,8 @@
 # VMSTATUS=FAILED, nothing half-made left or indexed, and the daemon keeps serving (a short
 # message then fits); a flood of 600 RFC 4733 digits in VoiceMailMain's menu: no crash, the
 # message still there and key 1 still plays it; '*' and '0' during VoiceMail's greeting jump to
-# extensions a and o, and are ignored in a context without them.
+# extensions a and o, and are ignored in a context without them; VoiceMailMain's options 3
+# records the name that the default greeting then says.
 if [ "${VMBAD_MNT:-}" != 1 ] && [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	VMBAD_MNT=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
@@ -229,6 +230,19 @@ rt x2.out "" tone 5000
 wait "$PHONE"
 check "greeting-star-ignored-without-a" wait_log "VMNOEXIT VMSTATUS=SUCCESS"
 check "greeting-star-ignored-message-left" test "$(ls "$BOX/INBOX"/msg*.wav "$BOX/Old"/msg*.wav 2>/dev/null | wc -l)" = $((cnt + 1))
+
+# 8. Mailbox options 3 records the name (greet.wav): *97, 1234#, 0, 3, then 1.5 kHz until the
+# hang-up; the next VoiceMail caller hears the name (1.5 kHz) where the digits were.
+call '*97' 6000
+timeout 10 "$RTPTONE" 127.0.15.61:40620 "$PHONE_SIDE" ev:1234#03 2000 >"$WORK/g1.out" 2>&1
+timeout 10 "$RTPTONE" 127.0.15.61:40620 "$PHONE_SIDE" tone:1500:9000 3500 >"$WORK/g2.out" 2>&1
+wait "$PHONE"
+check "name-recorded" wait_log "VoiceMailMain 801@default: greet greeting recorded"
+check "name-file-1500hz" "$WAVTONE" "$BOX/greet.wav" 1500 1000
+call 800 3000
+rt v3.out "$WORK/v3.wav" silence 2500
+wait "$PHONE"
+check "name-played-in-greeting" "$WAVTONE" "$WORK/v3.wav" 1500 1000
 
 check "no-leaked-channel" no_channels
 check "sigterm-clean-exit" stop_daemon

@@ -50,7 +50,7 @@ static void test_conf_ok(void **state)
 	(void)state;
 	assert_int_equal(load(&vm,
 			      "[general]\nmaxmsg=5\nmaxsecs=60\nminsecs=2\nattach=no\n"
-			      "emailsubject=New ${VM_MSGNUM}\nmailcmd=/bin/cat\n"
+			      "emailsubject=New ${VM_MSGNUM}\nmailcmd=/bin/cat\nmailtimeout=5\n"
 			      "spooldir=/tmp/x\n"
 			      "[default]\n801 => 1234,Taro Yamada,taro@example.jp,,attach=yes\n"
 			      "802 => 4321,Hanako\n[other]\n801 => 9,Other\n",
@@ -62,6 +62,7 @@ static void test_conf_ok(void **state)
 	assert_int_equal(vm_general(vm)->minsecs, 2);
 	assert_false(vm_general(vm)->attach);
 	assert_string_equal(vm_general(vm)->mailcmd, "/bin/cat");
+	assert_int_equal(vm_general(vm)->mailtimeout, 5);
 	assert_string_equal(vm_general(vm)->spooldir, "/tmp/x");
 	b = vm_box_find(vm, "801", NULL);
 	assert_non_null(b);
@@ -83,6 +84,7 @@ static void test_conf_ok(void **state)
 	assert_string_equal(vm_general(vm)->spooldir, "/st/voicemail");
 	assert_string_equal(vm_general(vm)->mailcmd, "/usr/sbin/sendmail -t");
 	assert_int_equal(vm_general(vm)->maxmsg, 100);
+	assert_int_equal(vm_general(vm)->mailtimeout, 60);
 	assert_true(vm_general(vm)->attach);
 	vm_free(vm);
 	conf_diags_reset(&d);
@@ -96,6 +98,8 @@ static void test_conf_errors(void **state)
 		bool error;
 	} cases[] = {
 	    {"[general]\nmaxmsg=0\n", "voicemail.conf:2: error: [general] maxmsg", true},
+	    {"[general]\nmailtimeout=0\n", "voicemail.conf:2: error: [general] mailtimeout", true},
+	    {"[general]\nmailtimeout=3601\n", "voicemail.conf:2: error: [general] mailtimeout", true},
 	    {"[general]\nmaxmsg=10000\n", "voicemail.conf:2: error", true},
 	    {"[general]\n\nmaxsecs=abc\n", "voicemail.conf:3: error: [general] maxsecs", true},
 	    {"[general]\nattach=maybe\n", "voicemail.conf:2: error", true},
