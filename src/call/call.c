@@ -1044,6 +1044,9 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	}
 	pbx_chan_set_callerpres(c->chan, id.pres);
 	pbx_chan_set_func_h(c->chan, screen_func_h, c);
+	/* The calling phone's language= picks the sounds its caller hears (as Asterisk). */
+	if (p && !from_line && p->language)
+		pbx_chan_set_var(c->chan, "CHANNEL(language)", p->language);
 	if (from_line)
 		pbx_chan_set_var(c->chan, "SCREEN_REASON",
 				 screen_reason_name((enum screen_reason)id.reason));

@@ -107,6 +107,7 @@ struct call_leg {
 	bool mst_ok;
 
 	bool moh; /* music on hold is played to this leg (the other phone holds it) */
+	char moh_class[64]; /* the class it hears while held (for the CLI) */
 
 	/* Session timer (RFC 4028). */
 	uint32_t se;	 /* interval, s (0: no session timer) */
@@ -292,7 +293,9 @@ void call_answer_local(struct call *c);
 /* Dial's m music ends (answered, or the Dial is over). */
 void call_lm_dial_moh_stop(struct call *c);
 /* The other phone put `held` on hold (on) or resumed (off): hold music to it. */
-void call_lm_hold(struct call_leg *held, bool on);
+/* The other party holds `held` (on) or takes it back: music of the holder's mohsuggest= class
+ * (holder's peer; NULL or none: "default"). */
+void call_lm_hold(struct call_leg *held, bool on, const struct call_leg *holder);
 
 /* screening (call.c): a notification for call c. */
 void call_notify(struct call *c, unsigned type);

@@ -581,7 +581,7 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 					dir = SDP_SENDONLY;
 				call_pass_direction(leg, other, dir, legacy);
 				if (other)
-					call_lm_hold(other, hold);
+					call_lm_hold(other, hold, leg);
 			}
 		}
 		free(ans);

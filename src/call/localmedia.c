@@ -719,15 +719,27 @@ void call_lm_dial_moh_stop(struct call *c)
 		c->lm->what[0] = '\0';
 }
 
-void call_lm_hold(struct call_leg *held, bool on)
+void call_lm_hold(struct call_leg *held, bool on, const struct call_leg *holder)
 {
 	struct call *c = held->call;
+	const struct peer *hp;
+	const char *class = "default";
 
 	if (!c || !held->ml)
 		return;
+	/* The holding phone's mohsuggest= (Asterisk's key) picks the class. */
+	hp = holder && holder->peer[0] && c->eng->cfg ? peer_find(c->eng->cfg->peers, holder->peer)
+						       : NULL;
+	if (hp && hp->mohsuggest)
+		class = hp->mohsuggest;
 	if (on) {
-		if (call_lm_moh_start(c, held, "default") == 0)
+		if (call_lm_moh_start(c, held, class) == 0) {
 			held->moh = true;
+			snprintf(held->moh_class, sizeof(held->moh_class), "%s", class);
+		} else if (strcmp(class, "default") && call_lm_moh_start(c, held, "default") == 0) {
+			held->moh = true;
+			snprintf(held->moh_class, sizeof(held->moh_class), "default");
+		}
 	} else if (held->moh) {
 		media_leg_stop(held->ml);
 		held->moh = false;
@@ -747,8 +759,10 @@ void call_lm_show(const struct call_leg *leg, struct mbuf *out)
 	switch (es.src) {
 	case MEDIA_SRC_PLAY:
 		if (es.loop)
-			mbuf_printf(out, "moh %s", lm && !strncmp(lm->what, "moh ", 4) ? lm->what + 4
-										   : "default");
+			mbuf_printf(out, "moh %s",
+				    lm && !strncmp(lm->what, "moh ", 4) ? lm->what + 4
+				    : leg->moh && leg->moh_class[0]     ? leg->moh_class
+									: "default");
 		else
 			mbuf_printf(out, "%s", lm && !strncmp(lm->what, "playing ", 8) ? lm->what
 										       : "playing");

@@ -33,6 +33,8 @@ enum vmp {
 	VMP_OPTIONS,	/* mailbox options (0): which greeting to record */
 	VMP_GREET_BEEP, /* "record your greeting after the tone", the beep */
 	VMP_GREET_REC,	/* recording a greeting */
+	VMP_NEWPASS1,	/* options 5: the new password, ending with '#' */
+	VMP_NEWPASS2,	/* ... entered again */
 };
 
 struct call_vmapp {
@@ -53,6 +55,7 @@ struct call_vmapp {
 	bool collecting;
 	bool logged_in;
 	const char *greet; /* the greeting being recorded: "unavail", "busy", "temp" */
+	char newpw[VMM_INPUT_MAX + 1]; /* options 5: the first entry */
 	uint8_t heard[VMM_HEARD_MAX / 8]; /* INBOX messages played: to Old when the caller leaves */
 };
 
@@ -392,15 +395,21 @@ static void msg_listen(struct call *c)
 
 /* ---- mailbox options (0): recording the greetings ---- */
 
-static void options_prompt(struct call *c)
+/* The options menu, after `first` (NULL: none) */
+static void options_prompt_after(struct call *c, const char *first)
 {
 	struct call_vmapp *v = c->vmapp;
-	const char *n[1] = {"vm-options"};
+	const char *n[2] = {first, "vm-options"};
 
 	v->phase = VMP_OPTIONS;
-	v->collecting = !play(c, n, 1);
+	v->collecting = first ? !play(c, n, 2) : !play(c, n + 1, 1);
 	if (v->collecting)
 		loop_timer_start(c->eng->loop, &v->tmr, VMM_DIGIT_MS, tmr_h, c);
+}
+
+static void options_prompt(struct call *c)
+{
+	options_prompt_after(c, NULL);
 }
 
 static void greet_rec_begin(struct call *c)
@@ -471,6 +480,11 @@ static void options_key(struct call *c, char d)
 		v->greet = "temp";
 		n[0] = "vm-rec-temp";
 		break;
+	case '5':
+		/* Change the password: entered twice, each ending with '#' (as Asterisk). */
+		v->newpw[0] = '\0';
+		collect(c, VMP_NEWPASS1, "vm-newpassword");
+		return;
 	case '*':
 	case '#':
 		menu_prompt(c);
@@ -555,6 +569,33 @@ static void input_done(struct call *c)
 	struct call_vmapp *v = c->vmapp;
 
 	loop_timer_cancel(&v->tmr);
+	if (v->phase == VMP_NEWPASS1) {
+		if (!v->ninput) {
+			options_prompt(c);
+			return;
+		}
+		snprintf(v->newpw, sizeof(v->newpw), "%s", v->input);
+		collect(c, VMP_NEWPASS2, "vm-reenterpassword");
+		return;
+	}
+	if (v->phase == VMP_NEWPASS2) {
+		bool same = !strcmp(v->newpw, v->input);
+		int err = same ? vm_box_set_password(c->eng->vm, v->b, v->input) : 0;
+
+		memset(v->newpw, 0, sizeof(v->newpw));
+		if (!same || err) {
+			log_notice("%s: VoiceMailMain %s@%s: password not changed: %s", c->a->name,
+				   v->box, v->ctx,
+				   !same	       ? "the two entries differ"
+				   : err == EINVAL ? "not 1 to 15 digits"
+						   : strerror(err));
+			options_prompt_after(c, "vm-mismatch");
+			return;
+		}
+		log_info("%s: VoiceMailMain %s@%s: password changed", c->a->name, v->box, v->ctx);
+		options_prompt_after(c, "vm-passchanged");
+		return;
+	}
 	if (v->phase == VMP_ASK_BOX) {
 		snprintf(v->box, sizeof(v->box), "%s", v->input);
 		v->b = vm_box_find(c->eng->vm, v->box, v->ctx);
@@ -595,6 +636,13 @@ static void tmr_h(void *arg)
 		break;
 	case VMP_OPTIONS:
 		menu_prompt(c);
+		break;
+	case VMP_NEWPASS1:
+	case VMP_NEWPASS2:
+		if (v->ninput)
+			input_done(c);
+		else
+			options_prompt(c);
 		break;
 	case VMP_GREET_REC:
 		greet_rec_end(c, 0);
@@ -729,6 +777,8 @@ bool call_vm_digit(struct call *c, char d)
 		break;
 	case VMP_ASK_BOX:
 	case VMP_ASK_PASS:
+	case VMP_NEWPASS1:
+	case VMP_NEWPASS2:
 		loop_timer_cancel(&v->tmr);
 		if (!v->collecting) {
 			media_leg_stop(c->a->ml);
@@ -789,6 +839,8 @@ bool call_vm_event(struct call *c, struct call_leg *leg, const struct media_even
 			break;
 		case VMP_ASK_BOX:
 		case VMP_ASK_PASS:
+		case VMP_NEWPASS1:
+		case VMP_NEWPASS2:
 		case VMP_MENU:
 			v->collecting = true;
 			loop_timer_start(c->eng->loop, &v->tmr, VMM_DIGIT_MS, tmr_h, c);
@@ -888,6 +940,8 @@ const char *call_vm_state(const struct call *c)
 	case VMP_BYE:
 		return "goodbye";
 	case VMP_OPTIONS:
+	case VMP_NEWPASS1:
+	case VMP_NEWPASS2:
 		return "mailbox options";
 	case VMP_GREET_BEEP:
 	case VMP_GREET_REC:

@@ -65,6 +65,8 @@ enum key_id {
 	K_PICKUPGROUP,
 	K_NAMEDCALLGROUP,
 	K_NAMEDPICKUPGROUP,
+	K_LANGUAGE,
+	K_MOHSUGGEST,
 };
 
 enum {
@@ -139,6 +141,8 @@ static const struct key_def key_table[] = {
     {"pickupgroup", K_PICKUPGROUP, KW_PEER},
     {"namedcallgroup", K_NAMEDCALLGROUP, KW_PEER},
     {"namedpickupgroup", K_NAMEDPICKUPGROUP, KW_PEER},
+    {"language", K_LANGUAGE, KW_GEN | KW_PEER},
+    {"mohsuggest", K_MOHSUGGEST, KW_GEN | KW_PEER},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -215,7 +219,6 @@ static const char *const noimpl_keys[] = {
     "jbresyncthreshold",
     "jbtargetextra",
     "keepalive",
-    "language",
     "lastms",
     "legacy_useroption_parsing",
     "localnet",
@@ -226,7 +229,6 @@ static const char *const noimpl_keys[] = {
     "maxforwards",
     "media_address",
     "mohinterpret",
-    "mohsuggest",
     "mwi",
     "mwi_from",
     "mwiexpirey",
@@ -1089,6 +1091,18 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 			   v);
 		break;
 	}
+	case K_LANGUAGE:
+		/* sounds/LANG/ of this phone's calls: a directory name. */
+		if (strchr(val, '/') || strstr(val, "..") || strlen(val) > 31)
+			return bad_value(ld, v, "a language code such as en or ja");
+		p->language = *val ? chunk_strdup(ld, val) : NULL;
+		break;
+	case K_MOHSUGGEST:
+		/* The musiconhold.conf class the other party hears when this phone holds. */
+		if (strlen(val) > 63)
+			return bad_value(ld, v, "a musiconhold.conf class");
+		p->mohsuggest = *val ? chunk_strdup(ld, val) : NULL;
+		break;
 	case K_FROMDOMAIN:
 		p->fromdomain = *val ? chunk_strdup(ld, val) : NULL;
 		set_origin(ld, p, PEER_KEY_FROMDOMAIN, v);

@@ -118,6 +118,8 @@ struct peer {
 	 * this peer can be picked up by a phone whose pickup groups meet its call groups. */
 	uint64_t callgroup, pickupgroup;
 	const char *namedcallgroup, *namedpickupgroup;
+	const char *language;	/* language=: sounds/LANG/ for its calls (CHANNEL(language)) */
+	const char *mohsuggest; /* mohsuggest=: the class the other party hears on its hold */
 	/* outboundproxy=[sip:]host[:port][,force] (its own, else [general]'s): requests to the peer
 	 * go there instead of to host= (an IP literal or a name); NULL when not set. */
 	const char *outboundproxy;

@@ -81,6 +81,11 @@ int vm_reconfigure(struct vm *vm, struct vm *nvm);
 const struct vm_general *vm_general(const struct vm *vm);
 /* The box (context NULL or "": "default"), or NULL. */
 const struct vm_box *vm_box_find(const struct vm *vm, const char *box, const char *context);
+/* VoiceMailMain's options 5: sets the box's password (1..15 digits, else EINVAL) and writes it
+ * into its `BOX => password,...` line of voicemail.conf (the file it came from, rewritten and
+ * renamed into place), as Asterisk does. ENOENT for a box a reload replaced, ESTALE when that
+ * line is no longer the box's (the file was edited: reload first), errno of the file system. */
+int vm_box_set_password(struct vm *vm, const struct vm_box *b, const char *pw);
 /* Parses "BOX[@CONTEXT]" into the two buffers (context "default" when absent). EINVAL. */
 int vm_box_parse(const char *spec, char *box, size_t bsize, char *ctx, size_t csize);
 /* Calls each for every box (of `context` only unless NULL), in file order; a non-zero return

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -430,4 +431,117 @@ void vm_set_loop(struct vm *vm, struct loop *loop)
 {
 	if (vm)
 		vm->loop = loop;
+}
+
+/* Replaces the password field of the `BOX => password,...` line at `line` in text (len bytes)
+ * with pw into out. ESTALE when that line is no longer the box's. */
+static int pw_line_replace(struct mbuf *out, const char *text, size_t len, unsigned line,
+			   const char *box, const char *pw)
+{
+	const char *p = text, *end = text + len, *ls, *le, *v, *ve;
+	size_t blen = strlen(box);
+	unsigned n = 1;
+
+	while (n < line && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl)
+			return ESTALE;
+		p = nl + 1;
+		n++;
+	}
+	ls = p;
+	le = memchr(ls, '\n', (size_t)(end - ls));
+	if (!le)
+		le = end;
+	while (ls < le && (*ls == ' ' || *ls == '\t'))
+		ls++;
+	if ((size_t)(le - ls) <= blen || memcmp(ls, box, blen))
+		return ESTALE;
+	v = ls + blen;
+	while (v < le && (*v == ' ' || *v == '\t'))
+		v++;
+	if (v >= le || *v != '=')
+		return ESTALE;
+	v++;
+	if (v < le && *v == '>')
+		v++;
+	while (v < le && (*v == ' ' || *v == '\t'))
+		v++;
+	/* The password: up to the first ',' (or a comment, or the end of the line). */
+	for (ve = v; ve < le && *ve != ',' && *ve != ';' && *ve != '\r'; ve++)
+		;
+	while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+		ve--;
+	if (mbuf_write(out, text, (size_t)(v - text)) ||
+	    mbuf_write_str(out, pw) || mbuf_write(out, ve, (size_t)(end - ve)))
+		return ENOMEM;
+	return 0;
+}
+
+int vm_box_set_password(struct vm *vm, const struct vm_box *b, const char *pw)
+{
+	char tmp[PATH_MAX + 8];
+	struct vm_box *nb = NULL;
+	struct mbuf mb;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	const char *np;
+	FILE *f;
+	int err = 0;
+
+	if (!vm || !b || !pw || !*pw || strlen(pw) > 15 || strspn(pw, "0123456789") != strlen(pw))
+		return EINVAL;
+	for (size_t i = 0; i < vm->nboxes; i++)
+		if (&vm->boxes[i] == b)
+			nb = &vm->boxes[i];
+	if (!nb || !b->origin.file || !b->origin.line)
+		return ENOENT; /* a box a reload retired */
+	f = fopen(b->origin.file, "r");
+	if (!f)
+		return errno;
+	if (fstat(fileno(f), &st) < 0 || st.st_size > 1024 * 1024) {
+		fclose(f);
+		return EFBIG;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		fclose(f);
+		return ENOMEM;
+	}
+	len = fread(text, 1, (size_t)st.st_size, f);
+	fclose(f);
+	mbuf_init(&mb);
+	err = pw_line_replace(&mb, text, len, b->origin.line, b->box, pw);
+	free(text);
+	/* Written beside it and renamed: a crash leaves the old file or the new one. */
+	if (!err && snprintf(tmp, sizeof(tmp), "%s.new", b->origin.file) >= (int)sizeof(tmp))
+		err = ENAMETOOLONG;
+	if (!err) {
+		f = fopen(tmp, "w");
+		if (!f) {
+			err = errno;
+		} else {
+			if (fwrite(mb.buf, 1, mb.end, f) != mb.end || fflush(f) != 0)
+				err = errno ? errno : EIO;
+			fchmod(fileno(f), st.st_mode & 07777);
+			if (fclose(f) != 0 && !err)
+				err = errno;
+			if (!err && rename(tmp, b->origin.file) < 0)
+				err = errno;
+			if (err)
+				unlink(tmp);
+		}
+	}
+	mbuf_reset(&mb);
+	if (err)
+		return err;
+	np = keep(vm, pw);
+	if (!np)
+		return ENOMEM;
+	nb->password = np;
+	log_info("voicemail: password of %s@%s changed (%s:%u)", b->box, b->context,
+		 b->origin.file, b->origin.line);
+	return 0;
 }

@@ -8,7 +8,7 @@
 # continuing with PLAYBACKSTATUS=FAILED, early media after Progress(), Echo returns the tone, Milliwatt's 1004 Hz, Record
 # writing the caller's tone with the expected length and RECORD_STATUS (limit, silence, #),
 # Background+WaitExten jumping on an RFC 4733 digit and going to `t` without one, Read into a
-# variable (RFC 4733 and SIP INFO digits), music on hold heard by the party the phone holds,
+# variable (RFC 4733 and SIP INFO digits), music on hold heard by the party the phone holds (its mohsuggest= class),
 # MixMonitor holding both directions, Dial's m option (music while the callee rings), `core show channels verbose`
 # showing the media state.
 . "$(dirname "$0")/lib.sh"
@@ -22,15 +22,16 @@ DATA=$WORK/data
 SOUNDS=$DATA/sounds
 MON=$WORK/monitor
 call_sipconf "$CONF" 127.0.14.60 $PORT 127.0.14.62 5262
-sip_phone "$CONF" 801 pw801 127.0.14.61:5261 dtmfmode=rfc2833
+sip_phone "$CONF" 801 pw801 127.0.14.61:5261 dtmfmode=rfc2833 mohsuggest=suggested
 rtp_conf "$CONF" 52200 52298
-mkdir -p "$SOUNDS/en" "$SOUNDS/ja" "$SOUNDS/digits" "$DATA/moh" "$DATA/holdtest" "$MON"
+mkdir -p "$SOUNDS/en" "$SOUNDS/ja" "$SOUNDS/digits" "$DATA/moh" "$DATA/holdtest" "$DATA/sugg" "$MON"
 "$WAVGEN" "$SOUNDS/en/lmtest.wav" 800 3000
 "$WAVGEN" "$SOUNDS/ja/lmtest.wav" 600 3000
 "$WAVGEN" "$SOUNDS/en/lmstereo.wav" 500 3000 16000 2
 "$WAVGEN" "$SOUNDS/en/beep.wav" 1000 200
 "$WAVGEN" "$DATA/holdtest/a.wav" 700 1500
 "$WAVGEN" "$DATA/holdtest/b.wav" 700 1500
+"$WAVGEN" "$DATA/sugg/a.wav" 900 1500
 cat >"$CONF/mikaka.conf" <<EOT
 [directories]
 astdatadir=$DATA
@@ -40,6 +41,9 @@ cat >"$CONF/musiconhold.conf" <<'EOT'
 [default]
 mode=files
 directory=holdtest
+[suggested]
+mode=files
+directory=sugg
 EOT
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
@@ -108,7 +112,7 @@ cp -r "$CONF" "$WORK/badconf"
 printf '[jazz]\nmode=mp3player\ndirectory=/nonexistent\n' >>"$WORK/badconf/musiconhold.conf"
 printf '[bad]\nexten => s,1,Record(x.gsm)\n' >>"$WORK/badconf/extensions.conf"
 "$MIKAKAD" -t -C "$WORK/badconf" >"$WORK/badconf.out" 2>&1
-check "config-moh-mode-warned" grep -q "musiconhold.conf:5: warning: \[jazz\] mode=mp3player" "$WORK/badconf.out"
+check "config-moh-mode-warned" grep -q "musiconhold.conf:8: warning: \[jazz\] mode=mp3player" "$WORK/badconf.out"
 check "config-moh-dir-warned" grep -q "directory /nonexistent does not exist" "$WORK/badconf.out"
 check "config-record-format-error" grep -q "Record: format 'gsm' is not supported" "$WORK/badconf.out"
 daemon_start "$CONF"
@@ -262,7 +266,7 @@ check "musiconhold-duration" wait_log "LM650 moh done"
 end_call moh-app 650
 
 # 13. Hold music: the phone calls the carrier (MixMonitor on), then holds it for 4 s: the carrier
-# hears the default class (700 Hz). MixMonitor's file holds the phone's 1 kHz and the carrier's
+# hears the class of the phone's mohsuggest= (900 Hz), not the default class (700 Hz). MixMonitor's file holds the phone's 1 kHz and the carrier's
 # 400 Hz.
 rm -f "$WORK/carrier.sdp" "$WORK/phone.sdp"
 sipp_bg hold-carrier hold-carrier-uas.xml 127.0.14.62 5262 -mp 41400 \
@@ -280,9 +284,10 @@ timeout 15 "$RTPTONE" 127.0.14.61:40220 "$PHONE_SIDE" tone 6500 >"$WORK/holder.o
 p=$!; PIDS+=("$p")
 snap chanhold.txt 3.5
 wait "$p"; wait "$c"
-check "hold-music-heard-by-held-party" "$WAVTONE" "$WORK/held.wav" 700 2500
+check "hold-music-heard-by-held-party" "$WAVTONE" "$WORK/held.wav" 900 2500
+check "hold-music-not-default-class" bash -c "! '$WAVTONE' '$WORK/held.wav' 700 500"
 check "before-hold-phone-heard" "$WAVTONE" "$WORK/held.wav" 1000 800
-check "channels-verbose-moh" grep -q "media state: moh default" "$WORK/chanhold.txt"
+check "channels-verbose-moh" grep -q "media state: moh suggested" "$WORK/chanhold.txt"
 check "channels-verbose-relayed-mixmonitor" grep -q "media state: mixmonitor $MON/mix/call.wav, relayed" "$WORK/chanhold.txt"
 wait_ok hold-phone "$PHONE" hold-phone
 wait_ok hold-carrier "$CARRIER" hold-carrier

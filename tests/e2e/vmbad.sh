@@ -10,7 +10,8 @@
 # message then fits); a flood of 600 RFC 4733 digits in VoiceMailMain's menu: no crash, the
 # message still there and key 1 still plays it; '*' and '0' during VoiceMail's greeting jump to
 # extensions a and o, and are ignored in a context without them; VoiceMailMain's options 3
-# records the name that the default greeting then says.
+# records the name that the default greeting then says, options 5 changes the password in
+# voicemail.conf; a phone's language= picks sounds/LANG/.
 if [ "${VMBAD_MNT:-}" != 1 ] && [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	VMBAD_MNT=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
@@ -33,6 +34,8 @@ mkdir -p "$SOUNDS/en/digits" "$SPOOL/full"
 "$WAVGEN" "$SOUNDS/en/vm-isunavail.wav" 500 2000
 "$WAVGEN" "$SOUNDS/en/beep.wav" 1000 200
 "$WAVGEN" "$SOUNDS/en/vm-goodbye.wav" 700 600
+mkdir -p "$SOUNDS/ja"
+"$WAVGEN" "$SOUNDS/ja/vm-isunavail.wav" 900 2000
 printf '[directories]\nastdatadir=%s\n' "$DATA" >"$CONF/mikaka.conf"
 # The mailcmd does what $WORK/mailmode says (ok, fail, hang) and notes every run.
 cat >"$WORK/mail.sh" <<EOT
@@ -243,6 +246,35 @@ call 800 3000
 rt v3.out "$WORK/v3.wav" silence 2500
 wait "$PHONE"
 check "name-played-in-greeting" "$WAVTONE" "$WORK/v3.wav" 1500 1000
+
+# 8a. Mailbox options 5 changes the password (entered twice): voicemail.conf's line for 801 now
+# holds 4321, the rest of the line kept; the next login takes 4321 (and not 1234).
+call '*97' 6500
+rt p.out "" ev:1234#054321#4321# 6000
+wait "$PHONE"
+check "password-changed-logged" wait_log "VoiceMailMain 801@default: password changed"
+check "password-in-voicemail-conf" grep -q "^801 => 4321,Taro Yamada,taro@example.jp$" "$CONF/voicemail.conf"
+check "password-conf-still-valid" "$MIKAKAD" -t -C "$CONF"
+n0=$(grep -c "801@default logged in" "$DAEMON_LOG")
+call '*97' 3000
+rt p2.out "" ev:1234# 2500
+wait "$PHONE"
+check "password-old-refused" wait_log "login to 801@default failed"
+call '*97' 3000
+rt p3.out "" ev:4321# 2500
+wait "$PHONE"
+check "password-new-accepted" test "$(grep -c "801@default logged in" "$DAEMON_LOG")" = $((n0 + 1))
+
+# 9. language=ja on phone 801 (sip.conf, applied by a reload): its calls take sounds/ja/, so
+# the greeting's last word is the 900 Hz Japanese one, not the 500 Hz English one.
+rm -f "$BOX/greet.wav"
+echo "language=ja" >>"$CONF/sip.conf"
+check "language-reload" cli reload
+call 800 3500
+rt l.out "$WORK/l.wav" silence 3000
+wait "$PHONE"
+check "language-ja-greeting-heard" "$WAVTONE" "$WORK/l.wav" 900 1500
+check "language-en-greeting-not-heard" bash -c "! '$WAVTONE' '$WORK/l.wav' 500 300"
 
 check "no-leaked-channel" no_channels
 check "sigterm-clean-exit" stop_daemon

@@ -273,6 +273,7 @@ static void test_every_key(void **state)
 			      "qualify=yes\n"
 			      "disallow=all\n"
 			      "allow=g722,ulaw\n"
+			      "language=en\n"
 			      "[trunk]\n"
 			      "type=peer\n"
 			      "host=192.0.2.10\n"
@@ -282,6 +283,8 @@ static void test_every_key(void **state)
 			      "defaultuser=du\n"
 			      "fromuser=fu\n"
 			      "mailbox=801@default,802\n"
+			      "language=ja\n"
+			      "mohsuggest=jazz\n"
 			      "fromdomain=example.net\n"
 			      "context=from_trunk\n"
 			      "directmedia=nonat\n"
@@ -332,6 +335,11 @@ static void test_every_key(void **state)
 	assert_string_equal(p->defaultuser, "du");
 	assert_string_equal(p->fromuser, "fu");
 	assert_string_equal(p->mailbox, "801@default,802");
+	assert_string_equal(p->language, "ja");
+	assert_string_equal(p->mohsuggest, "jazz");
+	assert_string_equal(g->defaults->language, "en"); /* [general] language=: every peer's */
+	assert_null(g->defaults->mohsuggest);
+	assert_string_equal(peer_find(cfg, "v6")->language, "en");
 	assert_string_equal(p->fromdomain, "example.net");
 	assert_string_equal(p->context, "from_trunk");
 	assert_true(p->directmedia);
@@ -346,7 +354,7 @@ static void test_every_key(void **state)
 	assert_int_equal(p->nacl, 2);
 	assert_false(p->acl[0].permit);
 	assert_true(p->acl[1].permit);
-	assert_int_equal(p->acl[1].origin.line, 43);
+	assert_int_equal(p->acl[1].origin.line, 46);
 	assert_int_equal(p->transports, PEER_TP_UDP);
 	assert_int_equal(p->transport, PEER_TP_UDP);
 	assert_codecs(p, "g722,ulaw"); /* from [general] */
@@ -698,6 +706,8 @@ static void test_errors(void **state)
 	    {"[p]\ntype=peer\nhost=192.0.2.1\ncall-limit=-1\n", 4, "call-limit"},
 	    {"[p]\ntype=peer\nhost=192.0.2.1\nqualifyfreq=0\n", 4, "qualifyfreq"},
 	    {"[p]\ntype=peer\nhost=192.0.2.1\nmd5secret=nothex\n", 4, "md5secret"},
+	    {"[p]\ntype=peer\nhost=192.0.2.1\nlanguage=../en\n", 4, "language"},
+	    {"[general]\nlanguage=a/b\n", 2, "language"},
 	    {"[p]\ntype=peer\nhost=192.0.2.1:5060\n", 3, "the port goes in port="},
 	    {"[p]\ntype=peer\ncontext=x\n", 1, "[p] has no host="},
 	    {"[p]\ntype=friend\nhost=dynamic\n", 1, "[p] has no secret="},

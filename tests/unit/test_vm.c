@@ -479,6 +479,73 @@ static void test_cli(void **state)
 	mbuf_reset(&mb);
 }
 
+static char *slurp(const char *path)
+{
+	static char buf[1024];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* VoiceMailMain's options 5: the password line of voicemail.conf rewritten in place, the rest
+ * of the file (comments, other boxes, the other fields) untouched. */
+static void test_set_password(void **state)
+{
+	static const char text[] = "; my boxes\n[general]\nmaxmsg=3\n[default]\n"
+				   "801 => 1234,Taro,taro@example.jp ; the first\n"
+				   "  802 =>  4321 , Hanako\n803 => ,Nobody\n";
+	static const struct {
+		const char *box, *pw;
+		int err;
+		const char *line; /* the box's line afterwards */
+	} cases[] = {
+	    {"801", "9876", 0, "801 => 9876,Taro,taro@example.jp ; the first\n"},
+	    {"802", "55", 0, "  802 =>  55 , Hanako\n"},
+	    {"803", "1", 0, "803 => 1,Nobody\n"},
+	    {"801", "12a", EINVAL, "801 => 9876,Taro"},
+	    {"801", "", EINVAL, "801 => 9876,Taro"},
+	    {"801", "1234567890123456", EINVAL, "801 => 9876,Taro"},
+	};
+	struct fx *fx = *state;
+	struct conf_diags d = {0};
+	struct conf *c = NULL;
+	struct vm *vm = NULL;
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/voicemail.conf", fx->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(conf_load(&c, path, &d), 0);
+	assert_int_equal(vm_load(&vm, c, fx->dir, &d), 0);
+	conf_free(c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct vm_box *b = vm_box_find(vm, cases[i].box, NULL);
+
+		assert_int_equal(vm_box_set_password(vm, b, cases[i].pw), cases[i].err);
+		assert_non_null(strstr(slurp(path), cases[i].line));
+		if (!cases[i].err)
+			assert_string_equal(b->password, cases[i].pw);
+	}
+	assert_non_null(strstr(slurp(path), "; my boxes\n[general]\nmaxmsg=3\n[default]\n801"));
+	/* The file edited since: the line is not the box's any more. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[default]\n", f);
+	fclose(f);
+	assert_int_equal(vm_box_set_password(vm, vm_box_find(vm, "802", NULL), "1"), ESTALE);
+	assert_int_equal(vm_box_set_password(vm, NULL, "1"), EINVAL);
+	vm_free(vm);
+	conf_diags_reset(&d);
+}
+
 static void test_summary(void **state)
 {
 	struct mbuf mb;
@@ -661,6 +728,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_list_ids, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_reconfigure, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_cli, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_set_password, fx_setup, fx_teardown),
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_mail_subst),
 	    cmocka_unit_test_setup_teardown(test_mail_build, fx_setup, fx_teardown),
