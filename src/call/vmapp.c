@@ -54,7 +54,7 @@ struct call_vmapp {
 	unsigned cur; /* the message the menu is on */
 	bool collecting;
 	bool logged_in;
-	const char *greet; /* the greeting being recorded: "unavail", "busy", "temp" */
+	const char *greet; /* the greeting being recorded: "unavail", "busy", "greet" (name), "temp" */
 	char newpw[VMM_INPUT_MAX + 1]; /* options 5: the first entry */
 	uint8_t heard[VMM_HEARD_MAX / 8]; /* INBOX messages played: to Old when the caller leaves */
 };
