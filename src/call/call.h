@@ -23,6 +23,7 @@ struct call_eng;
 struct media;
 struct screen_db;
 struct notify;
+struct sipcfg;
 
 /* Finds the current bindings of a peer (reg_contacts' contract: calls h per binding, returns 0,
  * h's non-zero value, or ENOENT when there is none). The daemon passes the registrar's; tests
@@ -58,9 +59,10 @@ void call_settings_default(struct call_settings *set);
 int call_settings_load(struct call_settings *set, const struct conf *mikakaconf,
 		       struct conf_diags *diags);
 /* `mikakad -t` and reloads: musiconhold.conf in confdir when present (unknown keys, modes other
- * than files, directories that do not exist: warnings with file:line; a syntax error: EINVAL). */
+ * than files, directories that do not exist: warnings with file:line; a syntax error: EINVAL),
+ * and the peers' mohsuggest= (NULL: none) against its classes (warnings). */
 int call_moh_check(const char *confdir, const struct call_settings *set,
-		   struct conf_diags *diags);
+		   const struct sipcfg *peers, struct conf_diags *diags);
 /* Identifies and authenticates a request that is not a call (SUBSCRIBE): a fixed peer by its
  * address, else the phone named by the From user, with the same digest check as an INVITE.
  * Returns the peer (of the configuration in force; valid during this loop turn) or NULL when

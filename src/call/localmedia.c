@@ -563,8 +563,33 @@ static int moh_class_find(const struct call *c, const char *name, struct moh_cla
 	return err;
 }
 
+/* A peer's mohsuggest= naming a class musiconhold.conf (conf, may be NULL) lacks: a warning. */
+static void moh_suggest_check(const struct sipcfg *peers, const struct conf *conf,
+			      struct conf_diags *diags)
+{
+	for (size_t i = 0; peers && i < sipcfg_peer_count(peers); i++) {
+		const struct peer *p = sipcfg_peer_at(peers, i);
+		bool found = false;
+
+		if (!p->mohsuggest || !strcasecmp(p->mohsuggest, "default"))
+			continue;
+		for (const struct conf_section *sec = conf ? conf_sections(conf) : NULL; sec;
+		     sec = sec->next)
+			if (!sec->is_template && !strcmp(sec->name, p->mohsuggest))
+				found = true;
+		if (!found) {
+			struct conf_origin o = peer_origin(p, PEER_KEY_MOHSUGGEST);
+
+			conf_diag_add(diags, CONF_WARNING, o.file, o.line,
+				      "[%s] mohsuggest=%s is not a class in musiconhold.conf: the "
+				      "default class is played",
+				      p->name, p->mohsuggest);
+		}
+	}
+}
+
 int call_moh_check(const char *confdir, const struct call_settings *set,
-		   struct conf_diags *diags)
+		   const struct sipcfg *peers, struct conf_diags *diags)
 {
 	char path[PATH_MAX];
 	const char *datadir = set && set->data_dir[0] ? set->data_dir : CALL_DATA_DIR;
@@ -574,10 +599,13 @@ int call_moh_check(const char *confdir, const struct call_settings *set,
 	if (!confdir)
 		return 0;
 	snprintf(path, sizeof(path), "%s/musiconhold.conf", confdir);
-	if (access(path, F_OK) != 0)
+	if (access(path, F_OK) != 0) {
+		moh_suggest_check(peers, NULL, diags);
 		return 0;
+	}
 	if (conf_load(&conf, path, diags))
 		return EINVAL;
+	moh_suggest_check(peers, conf, diags);
 	for (const struct conf_section *sec = conf_sections(conf); sec; sec = sec->next) {
 		const char *dir = "moh";
 		const struct conf_var *dv = NULL;

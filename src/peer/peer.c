@@ -1102,6 +1102,7 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 		if (strlen(val) > 63)
 			return bad_value(ld, v, "a musiconhold.conf class");
 		p->mohsuggest = *val ? chunk_strdup(ld, val) : NULL;
+		set_origin(ld, p, PEER_KEY_MOHSUGGEST, v);
 		break;
 	case K_FROMDOMAIN:
 		p->fromdomain = *val ? chunk_strdup(ld, val) : NULL;
