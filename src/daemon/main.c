@@ -274,7 +274,7 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 		if (vm_conf_check(d, cfg, &nvm, diags))
 			err = EINVAL;
 		/* localmedia: musiconhold.conf checked with the rest */
-		if (call_moh_check(d->confdir, &cs, cfg->peers, diags))
+		if (call_moh_check(d->confdir, &cs, cfg ? cfg->peers : NULL, diags))
 			err = EINVAL;
 	}
 	if (err || cfg_secrets_pending(d->secrets)) {
