@@ -212,6 +212,8 @@ def types():
         "/api/blocklist/del": {"number": [1]},
         "/api/phonebook": {"number": None, "name": 5},
         "/api/phonebook/del": {"number": True},
+        "/api/voicemail/heard": {"id": [1]},
+        "/api/voicemail/delete": {"id": {"n": 1}},
     }
     for path, obj in apis.items():
         auth = None if path == "/api/login" else "bearer"
@@ -229,7 +231,9 @@ def types():
                        ("/api/phonebook", "number=x&name=y"),
                        ("/api/phonebook", "number=0311112222&name=" + "a" * 200),
                        ("/api/phonebook", "number=0311112222&name=%FF%FE%FD"),
-                       ("/api/phonebook/del", "number=%E3%81%82"), ("/api/hangup", "channel=")):
+                       ("/api/phonebook/del", "number=%E3%81%82"), ("/api/hangup", "channel="),
+                       ("/api/voicemail/heard", "id=abc"), ("/api/voicemail/heard", "id=-1"),
+                       ("/api/voicemail/delete", "id=1e5"), ("/api/voicemail/delete", "id=..%2F1")):
         st, resp = request("POST", path, form, "application/x-www-form-urlencoded")
         check("types-value-%s-%s" % (path[5:].replace("/", "-"), form[:24]),
               st in (400, 404) and error_of(resp) != "", "%d %r" % (st, resp[:80]))
