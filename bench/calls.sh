@@ -65,39 +65,9 @@ CAR_PORT=5301
 PHONE_PORT=5302
 UAC=$PWD/bench/calls-uac.xml
 UAS=$PWD/bench/calls-uas.xml
-HZ=$(getconf CLK_TCK)
 
-WORK=$(mktemp -d /tmp/mikaka-bench-calls.XXXXXX)
-PIDS=()
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$p" 2>/dev/null
-	done
-	if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "calls: kept $WORK" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "calls: $*" >&2; }
-forget()
-{
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-stop_pid()
-{
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 25); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	forget "$1"
-}
-kib_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-pss_of() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+BENCH_NAME=calls
+. "$(dirname "$0")/lib.sh"
 
 # "RSS PSS" in KiB summed over a process and its children (Kamailio's workers).
 family_mem()
@@ -111,17 +81,6 @@ family_mem()
 		pss=$((pss + ${s:-0}))
 	done
 	echo "$rss $pss"
-}
-
-# CPU ticks (user + system, all threads) of a process and its children (Kamailio's workers).
-cpu_ticks()
-{
-	local p t=0 v
-	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null)
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
 }
 
 mk_start()
@@ -196,14 +155,6 @@ kam_start()
 	done
 	say "kamailio did not start: $(tail -n 5 "$WORK/kam/log")"
 	return 1
-}
-
-# ok_of CSV: SuccessfulCall(C) from the last row of a SIPp statistics file (0 when absent).
-ok_of()
-{
-	local line
-	line=$(tail -n 1 "$1" 2>/dev/null)
-	case "$line" in '' | StartTime*) echo 0 ;; *) echo "$line" | awk -F';' '{ print $16 + 0 }' ;; esac
 }
 
 # step ADDR TAG RATE: RATE calls/s for SECS seconds through the server at ADDR (PID srv_pid).

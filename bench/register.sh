@@ -28,51 +28,10 @@ CLI_ADDR=127.0.0.25
 CLI_PORT0=17000
 SCENARIO=$PWD/tests/e2e/sipp/reg-phone.xml
 
-WORK=$(mktemp -d /tmp/mikaka-bench-reg.XXXXXX)
-PIDS=()
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$p" 2>/dev/null
-	done
-	if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "register: kept $WORK" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "register: $*" >&2; }
-forget()
-{
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-stop_pid()
-{
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 25); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	forget "$1"
-}
-kib_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-# Resident anonymous memory (heap, SQLite's cache, stacks): what contacts cost. VmRSS also
-# counts code pages, which mikakad gives back after start-up and maps again as the
-# registration path first runs (about 1.8 MiB: 180 bytes a contact at 10,000 contacts).
-anon_of() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-HZ=$(getconf CLK_TCK)
-# CPU ticks (user + system, all threads) of a process and its children (Kamailio's workers).
-cpu_ticks()
-{
-	local p t=0 v
-	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null)
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
+BENCH_NAME=register
+. "$(dirname "$0")/lib.sh"
+# Contacts are measured in anon_of (lib.sh): VmRSS also counts code pages, which mikakad maps
+# again as the registration path first runs (about 1.8 MiB: 180 bytes a contact at 10,000).
 
 # The users: 100000 .. 100000+USERS-1, password "pw", as peers and as the SIPp CSV.
 {

@@ -27,56 +27,12 @@ CLI_PORT0=16000
 KAM_BIN=${KAM_BIN:-$(command -v kamailio || echo /usr/sbin/kamailio)}
 SCENARIO=$PWD/bench/options.xml
 
-WORK=$(mktemp -d /tmp/mikaka-bench.XXXXXX)
-PIDS=()
-
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		# Bounded wait, then SIGKILL whatever is left of ours.
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.2
-		done
-		kill -9 "$p" 2>/dev/null
-	done
-	if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "bench: work dir kept: $WORK" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { echo "bench: $*" >&2; }
-
-# Drops a PID from PIDS once the process is known to be gone.
-forget()
-{
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-
-stop_pid()
-{
-	local pid=$1
-	kill "$pid" 2>/dev/null
-	for _ in $(seq 1 25); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	forget "$pid"
-}
+BENCH_NAME=bench
+. "$(dirname "$0")/lib.sh"
 
 # 1234567 -> 1,234,567 (the C locale has no grouping, so no printf "%'d").
 fmt() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
 
-kib_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-pss_of() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.2f MiB", k / 1024 }'; }
 
 # A process and its direct children (Kamailio forks every worker from its main process).

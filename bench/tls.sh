@@ -26,31 +26,8 @@ KAM_ADDR=127.0.0.27
 CLI_ADDR=127.0.0.28
 PORT=5061
 
-WORK=$(mktemp -d /tmp/mikaka-bench-tls.XXXXXX)
-PIDS=()
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$p" 2>/dev/null
-	done
-	if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "tls: kept $WORK" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "tls: $*" >&2; }
-stop_pid()
-{
-	local p keep=()
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 25); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
+BENCH_NAME=tls
+. "$(dirname "$0")/lib.sh"
 # The open-file limit: as high as the hard limit allows (the daemons inherit it).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 nofile=$(ulimit -n)

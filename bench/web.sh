@@ -50,44 +50,9 @@ PHONE_PORT=5402
 REG_PORT=5403
 WEB_PORT=8480
 LOAD=$BUILD/bench/bench_webload
-HZ=$(getconf CLK_TCK)
 
-WORK=$(mktemp -d /tmp/mikaka-bench-web.XXXXXX)
-PIDS=()
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-		kill -9 "$p" 2>/dev/null
-	done
-	if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$WORK"; else echo "web: kept $WORK" >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "web: $*" >&2; }
-forget()
-{
-	local p keep=()
-	for p in "${PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
-	PIDS=("${keep[@]}")
-}
-stop_pid()
-{
-	kill "$1" 2>/dev/null
-	for _ in $(seq 1 25); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	forget "$1"
-}
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null; }
-ok_of()
-{
-	local line
-	line=$(tail -n 1 "$1" 2>/dev/null)
-	case "$line" in '' | StartTime*) echo 0 ;; *) echo "$line" | awk -F';' '{ print $16 + 0 }' ;; esac
-}
+BENCH_NAME=web
+. "$(dirname "$0")/lib.sh"
 value() { awk -v k="$1" '$1 == k { print $2; f = 1; exit } END { if (!f) print "n/a" }' "$2" 2>/dev/null; }
 # median of the numbers on stdin
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
