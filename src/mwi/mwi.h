@@ -23,7 +23,7 @@ struct vm_box;
 struct mwi;
 
 #define MWI_EXPIRES_DEFAULT 3600 /* a SUBSCRIBE without Expires (RFC 3842 §6) */
-#define MWI_EXPIRES_MIN	    60	 /* shorter requests get 423 Interval Too Brief */
+#define MWI_EXPIRES_MIN	    60	 /* EVSUB_EXPIRES_MIN: shorter requests get 423 */
 #define MWI_EXPIRES_MAX	    7200 /* longer ones are cut to this */
 #define MWI_SUBS_MAX	    1024 /* subscriptions kept at most (then 503) */
 
