@@ -727,6 +727,7 @@ static void ext_free(struct dp_ext *e)
 		free(e->prios[i].args);
 	}
 	free(e->prios);
+	free(e->hint);
 	if (e->key != e->name)
 		free(e->key);
 	free(e->name);
@@ -1114,6 +1115,65 @@ static const char *next_comma(const char *start)
 	return strchr(start, ',');
 }
 
+/* Whether a hint device's technology is one we know the state of (PJSIP is chan_pjsip's name
+ * for the same phones). */
+bool dialplan_hint_tech_ok(const char *dev, size_t len)
+{
+	const char *sl = memchr(dev, '/', len);
+	size_t tl = sl ? (size_t)(sl - dev) : 0;
+
+	if (!sl || sl + 1 >= dev + len)
+		return false;
+	return (tl == 3 && !strncasecmp(dev, "SIP", 3)) || (tl == 5 && !strncasecmp(dev, "PJSIP", 5));
+}
+
+/* exten => NAME,hint,DEV[&DEV...][,presence provider]: the devices of a busy lamp (BLF). */
+static void load_hint(struct load *ld, const struct conf_var *v, struct dp_ext *e,
+		      const char *devs)
+{
+	const char *end = strchr(devs, ','), *p;
+	struct pl all;
+
+	if (!e)
+		return;
+	if (e->pattern) {
+		ld_diag(ld, CONF_WARNING, v, "hints on patterns are not supported; line ignored");
+		return;
+	}
+	all = pl_from(devs, end ? (size_t)(end - devs) : strlen(devs));
+	pl_trim(&all);
+	if (end)
+		ld_diag(ld, CONF_WARNING, v, "hint presence provider '%s' is not supported; ignored",
+			end + 1);
+	if (!all.l) {
+		ld_diag(ld, CONF_WARNING, v, "hint with no device; line ignored");
+		return;
+	}
+	for (p = all.p; p < all.p + all.l;) {
+		const char *amp = memchr(p, '&', (size_t)(all.p + all.l - p));
+		struct pl dev = pl_from(p, amp ? (size_t)(amp - p) : (size_t)(all.p + all.l - p));
+
+		pl_trim(&dev);
+		if (!dialplan_hint_tech_ok(dev.p, dev.l))
+			ld_diag(ld, CONF_WARNING, v,
+				"hint device '%.*s': only SIP/NAME (or PJSIP/NAME) devices have a "
+				"state; it counts as unavailable",
+				PL_ARG(dev));
+		p = amp ? amp + 1 : all.p + all.l;
+	}
+	if (e->hint)
+		ld_diag(ld, CONF_WARNING, v, "extension %s already has a hint (%s:%u); replaced",
+			e->name, e->hint_file, e->hint_line);
+	free(e->hint);
+	e->hint = pl_strdup(&all);
+	if (!e->hint) {
+		ld->err = ENOMEM;
+		return;
+	}
+	e->hint_file = intern_file(ld, v->origin.file);
+	e->hint_line = v->origin.line;
+}
+
 /* PRIO,App(args) for the extension e (exten => EXT,... and same => ...). */
 static void load_prio_line(struct load *ld, const struct conf_var *v, struct dp_ext *e,
 			   const char *rest)
@@ -1132,7 +1192,7 @@ static void load_prio_line(struct load *ld, const struct conf_var *v, struct dp_
 	if (parse_prio(ld, v, rest, (size_t)(c - rest), &prio, &label, &hint))
 		return;
 	if (hint) {
-		ld_diag(ld, CONF_WARNING, v, "hints are not supported; line ignored");
+		load_hint(ld, v, e, c + 1);
 		return;
 	}
 	ld->lastpri = prio;
@@ -1451,17 +1511,24 @@ static void show_ctx(struct show *sh, const struct dp_ctx *ctx, bool included)
 		const struct dp_ext *e = ctx->exts[i];
 		char col1[300];
 
-		if (!show_ext_wanted(sh, e) || !e->nprios)
+		if (!show_ext_wanted(sh, e) || (!e->nprios && !e->hint))
 			continue;
 		sh->nexten++;
 		snprintf(col1, sizeof(col1), "'%s' =>", e->name);
+		if (e->hint) { /* Asterisk shows the hint as the extension's first line */
+			char h[300];
+
+			snprintf(h, sizeof(h), "hint: %s", e->hint);
+			mbuf_printf(sh->out, "  %-17s %-45s [%s:%u]\n", col1, h,
+				    base_name(e->hint_file), e->hint_line);
+		}
 		for (size_t k = 0; k < e->nprios; k++) {
 			const struct dp_prio *p = &e->prios[k];
 			char lab[300] = "";
 
 			if (k && p->label)
 				snprintf(lab, sizeof(lab), "   [%s]", p->label);
-			show_prio(sh, k ? lab : col1, p);
+			show_prio(sh, k || e->hint ? lab : col1, p);
 			sh->nprio++;
 		}
 	}
@@ -1983,4 +2050,52 @@ int dialplan_check(const struct dialplan *dp, const char *const *entry_contexts,
 	free(reach);
 	free(queue);
 	return ck.errors ? EINVAL : 0;
+}
+
+/* ---- hints ----------------------------------------------------------------------------------- */
+
+static const char *hint_in(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten,
+			   unsigned depth)
+{
+	if (!ctx || depth > 16)
+		return NULL;
+	for (size_t i = 0; i < ctx->nexts; i++) {
+		const struct dp_ext *e = ctx->exts[i];
+
+		if (!e->pattern && e->hint && !strcmp(e->key, exten))
+			return e->hint;
+	}
+	for (size_t i = 0; i < ctx->nincs; i++) {
+		const char *h = hint_in(dp, ctx->incs[i].ctx, exten, depth + 1);
+
+		if (h)
+			return h;
+	}
+	return NULL;
+}
+
+const char *dialplan_hint(const struct dialplan *dp, const char *context, const char *exten)
+{
+	if (!dp || !context || !exten || !*exten)
+		return NULL;
+	return hint_in(dp, dp_ctx_find(dp, context), exten, 0);
+}
+
+int dialplan_hint_foreach(const struct dialplan *dp, dialplan_hint_h *h, void *arg)
+{
+	for (size_t i = 0; dp && i < dp->nctx; i++) {
+		const struct dp_ctx *ctx = dp->ctxv[i];
+
+		for (size_t j = 0; j < ctx->nexts; j++) {
+			const struct dp_ext *e = ctx->exts[j];
+			int r;
+
+			if (!e->hint)
+				continue;
+			r = h(ctx->name, e->name, e->hint, arg);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
 }

@@ -78,6 +78,16 @@ int dialplan_find(const struct dialplan *dp, const char *context, const char *ex
 		  unsigned priority, const char **namep);
 /* A global variable's value ([globals] and the ones handed to dialplan_load), or NULL. */
 const char *dialplan_global(const struct dialplan *dp, const char *name);
+/* Hints (exten => NAME,hint,SIP/801&SIP/802): the devices as written of EXTEN in CONTEXT (its
+ * own extensions, then its includes), or NULL. Valid while dp is. */
+const char *dialplan_hint(const struct dialplan *dp, const char *context, const char *exten);
+/* Every hint in file order of the contexts; a non-zero return of h stops and is returned. */
+typedef int(dialplan_hint_h)(const char *context, const char *exten, const char *devices,
+			     void *arg);
+int dialplan_hint_foreach(const struct dialplan *dp, dialplan_hint_h *h, void *arg);
+/* Whether a hint device (len bytes) is SIP/NAME or PJSIP/NAME (the ones with a state). */
+bool dialplan_hint_tech_ok(const char *dev, size_t len);
+
 /* Number of contexts. */
 size_t dialplan_context_count(const struct dialplan *dp);
 

@@ -84,6 +84,9 @@ struct dp_ext {
 	size_t cap;
 	const char *file;
 	unsigned line;
+	char *hint; /* exten => NAME,hint,DEVICES: the devices as written, or NULL */
+	const char *hint_file;
+	unsigned hint_line;
 };
 
 /* One pattern position: a literal, a character set (X, Z, N, [...]), '.' or '!'. `weight`

@@ -951,7 +951,12 @@ static const struct load_case load_cases[] = {
     {"[c]\nexten => s,1(),NoOp()\n", EINVAL, "empty priority label"},
     {"[c]\nexten => s,1,NoOp()\nexten => s,1,Answer()\n", 0,
      "t.conf:3: warning: priority 1 of extension 's' already defined at t.conf:2"},
-    {"[c]\nexten => s,hint,SIP/801\n", 0, "t.conf:2: warning: hints are not supported"},
+    {"[c]\nexten => 801,hint,IAX2/801\n", 0, "t.conf:2: warning: hint device 'IAX2/801'"},
+    {"[c]\nexten => 801,hint,SIP/801&DAHDI/1\n", 0, "t.conf:2: warning: hint device 'DAHDI/1'"},
+    {"[c]\nexten => 801,hint,SIP/801\nexten => 801,hint,SIP/802\n", 0,
+     "t.conf:3: warning: extension 801 already has a hint (t.conf:2)"},
+    {"[c]\nexten => _8XX,hint,SIP/801\n", 0, "t.conf:2: warning: hints on patterns"},
+    {"[c]\nexten => 801,hint,\n", 0, "t.conf:2: warning: hint with no device"},
     {"[general]\nstatic=yes\nfoo=bar\n[c]\nexten => s,1,NoOp\n", 0,
      "t.conf:3: warning: 'foo' in [general] is not implemented"},
     {"[c]\ninclude => nosuch\n", 0, "t.conf:2: warning: context 'c' includes 'nosuch'"},
@@ -1502,6 +1507,48 @@ static void test_match_more(void **state)
 /* ---- reload
  * -------------------------------------------------------------------------------------- */
 
+static int hint_each(const char *ctx, const char *exten, const char *devs, void *arg)
+{
+	struct mbuf *mb = arg;
+
+	mbuf_printf(mb, "%s@%s=%s;", exten, ctx, devs);
+	return 0;
+}
+
+/* exten => NAME,hint,DEVICES: found in the context and through includes, listed, shown. */
+static void test_hints(void **state)
+{
+	struct dialplan *dp = load_ok("[phones]\ninclude => blf\nexten => 801,1,Dial(SIP/801)\n"
+				      "[blf]\nexten => 801,hint,SIP/801\n"
+				      "exten => 810,hint,SIP/801&PJSIP/802\nexten => 810,1,NoOp()\n");
+	struct mbuf mb;
+
+	(void)state;
+	assert_string_equal(dialplan_hint(dp, "blf", "801"), "SIP/801");
+	assert_string_equal(dialplan_hint(dp, "phones", "810"), "SIP/801&PJSIP/802");
+	assert_null(dialplan_hint(dp, "phones", "802"));
+	assert_null(dialplan_hint(dp, "nosuch", "801"));
+	assert_null(dialplan_hint(dp, "blf", ""));
+	/* a hint alone makes no priority: 801 still runs phones' Dial */
+	assert_int_equal(dialplan_find(dp, "phones", "801", 1, NULL), 0);
+	mbuf_init(&mb);
+	dialplan_hint_foreach(dp, hint_each, &mb);
+	mbuf_write(&mb, "", 1);
+	assert_string_equal((const char *)mb.buf, "801@blf=SIP/801;810@blf=SIP/801&PJSIP/802;");
+	mbuf_reset(&mb);
+	mbuf_init(&mb);
+	dialplan_show(dp, "blf", &mb);
+	mbuf_write(&mb, "", 1);
+	assert_non_null(strstr((const char *)mb.buf, "'810' =>          hint: SIP/801&PJSIP/802"));
+	assert_non_null(strstr((const char *)mb.buf, "1. NoOp()"));
+	mbuf_reset(&mb);
+	assert_true(dialplan_hint_tech_ok("SIP/801", 7));
+	assert_true(dialplan_hint_tech_ok("pjsip/801", 9));
+	assert_false(dialplan_hint_tech_ok("SIP/", 4));
+	assert_false(dialplan_hint_tech_ok("IAX2/801", 8));
+	dialplan_free(dp);
+}
+
 static void test_reload_refcount(void **state)
 {
 	struct dialplan *dp1, *dp2;
@@ -1548,6 +1595,7 @@ int main(void)
 	    cmocka_unit_test(test_show),
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_reload_refcount),
+	    cmocka_unit_test(test_hints),
 	    cmocka_unit_test(test_say),
 	    cmocka_unit_test(test_split_files),
 	    cmocka_unit_test(test_media_apps),
