@@ -78,7 +78,7 @@ bool call_announce(struct call *c, const char *const *names, size_t n, bool answ
 			c->answered = true;
 			c->answer_ms = call_wall_ms();
 			call_a_reply(c->a, &c->a->st, 200, msdp);
-			c->a->state = LEG_CONFIRMED;
+			call_leg_set_state(c->a, LEG_CONFIRMED);
 		} else {
 			c->a->sent_183 = true;
 			call_a_reply(c->a, &c->a->st, 183, msdp);

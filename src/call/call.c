@@ -598,7 +598,7 @@ void call_hangup(struct call *c, unsigned cause)
 			leg->st = leg->pend_st;
 			leg->pend_st = NULL;
 			leg->pend_code = 0;
-			leg->state = LEG_EARLY;
+			call_leg_set_state(leg, LEG_EARLY);
 		}
 		if (!leg->uac && leg->st)
 			call_a_reply(leg, &leg->st,
@@ -1107,7 +1107,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	} else if (from_line) {
 		a->se = eng->set.line_se;
 	}
-	a->state = LEG_EARLY;
+	call_leg_set_state(a, LEG_EARLY);
 	if (!a->call_id || !a->ltag || !a->rtag || !a->lhdr || !a->rhdr || !a->contact) {
 		c->state = CALL_ENDING;
 		call_free(c);
@@ -1169,7 +1169,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 			call_media_local_answer(a, &msdp);
 		call_a_reply(a, &a->st, 200, msdp ? msdp : a->sdp_remote);
 		free(msdp);
-		a->state = LEG_CONFIRMED;
+		call_leg_set_state(a, LEG_CONFIRMED);
 		c->state = CALL_UP;
 		loop_timer_start(eng->loop, &c->tmr, 1000, feature_bye_h, c);
 		return;

@@ -107,6 +107,19 @@ void call_eng_set_screen(struct call_eng *eng, struct screen_db *db);
 /* Notifications of call events (NULL: none). */
 void call_eng_set_notify(struct call_eng *eng, struct notify *n);
 
+/* The busy lamp of a peer from its calls (bits; 0: idle): a callee leg ringing, a leg in a call
+ * (a caller's leg counts from its INVITE on), held (its last offer was sendonly or inactive). */
+enum call_peer_busy {
+	CALL_PEER_RINGING = 1 << 0,
+	CALL_PEER_INUSE = 1 << 1,
+	CALL_PEER_ONHOLD = 1 << 2,
+};
+unsigned call_eng_peer_busy(const struct call_eng *eng, const char *peer);
+/* Called whenever a leg of peer was created, changed state or went away (the receiver coalesces:
+ * it can be called several times in one loop turn). NULL h: none. */
+typedef void(call_change_h)(const char *peer, void *arg);
+void call_eng_set_change_handler(struct call_eng *eng, call_change_h *h, void *arg);
+
 /* Calls in progress (for tests and the overload check). */
 size_t call_count(const struct call_eng *eng);
 size_t call_leg_count(const struct call_eng *eng);

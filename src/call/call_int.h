@@ -176,6 +176,8 @@ struct call_eng {
 	uint64_t n_refused;
 	struct screen_db *screen; /* block list and phonebook (NULL: none) */
 	struct notify *notify;	  /* NULL: no notifications */
+	call_change_h *change_h;  /* busy-lamp fields: a leg of a peer may have changed */
+	void *change_arg;
 	uint64_t n_screened[4];	  /* refused by screening: blocklist, withheld, other reasons, vm */
 	uint64_t n_disp[4]; /* calls ended, by enum store_cdr_disp (metrics) */
 	/* metrics: set-up time (INVITE to the caller's first 18x or 2xx), and the RTP of the legs
@@ -217,6 +219,16 @@ void call_run(struct call *c);
 
 /* leg.c: legs as dialogs and what is sent and received on them. */
 struct call_leg *call_leg_alloc(struct call_eng *eng, struct call *c, bool uac);
+/* The leg's peer may look different to a busy lamp now (created, answered, held, gone): tells
+ * the engine's change handler, which defers its work. */
+void call_leg_changed(const struct call_leg *leg);
+static inline void call_leg_set_state(struct call_leg *leg, enum leg_state st)
+{
+	if (leg->state != st) {
+		leg->state = st;
+		call_leg_changed(leg);
+	}
+}
 void call_leg_index(struct call_leg *leg);
 void call_leg_free(struct call_leg *leg);
 struct call_leg *call_leg_find(struct call_eng *eng, const struct pl *call_id,

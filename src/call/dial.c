@@ -49,6 +49,7 @@ void call_cancel_pending(struct call *c, struct call_leg *except, const char *re
 		if (leg == except || !leg->uac || !leg->ct || leg->cancelled)
 			continue;
 		leg->cancelled = true;
+		call_leg_changed(leg);
 		call_media_leg_free(leg); /* a loser: its ports go back at once */
 		sip_ctrans_cancel(leg->ct, reason);
 	}
@@ -159,7 +160,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		leg->contact = call_dupf("<sip:%s@%s:%u%s>", from_user, host, sa_port(local),
 					 tp == SIP_TP_TLS ? ";transport=tls" : "");
 	leg->lcseq = (uint32_t)(eng->seq % 1000) + 1;
-	leg->state = LEG_CALLING;
+	call_leg_set_state(leg, LEG_CALLING);
 	if (!leg->call_id || !leg->ltag || !leg->lhdr || !leg->rhdr || !leg->target ||
 	    !leg->contact) {
 		call_leg_free(leg);
@@ -569,7 +570,7 @@ void call_answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 		return;
 	/* With the relay, sdp is our answer to the caller; without, the callee's passes as is. */
 	call_a_reply(a, &a->st, 200, sdp ? sdp : b->sdp_remote);
-	a->state = LEG_CONFIRMED;
+	call_leg_set_state(a, LEG_CONFIRMED);
 	call_se_timer_start(a);
 }
 
@@ -594,7 +595,7 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		if (code == 100 || !c)
 			return;
 		if (pl_isset(&resp->to.tag) && leg->state == LEG_CALLING) {
-			leg->state = LEG_EARLY;
+			call_leg_set_state(leg, LEG_EARLY);
 			call_set_str(&leg->rtag, pl_strdup(&resp->to.tag));
 			call_set_str(&leg->routes, call_route_set(resp, true));
 			{
@@ -664,7 +665,7 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 	if (resp && code < 300) {
 		leg->lcseq = MAX(leg->lcseq, resp->cseq.num);
 		leg_confirm_from(leg, resp);
-		leg->state = LEG_CONFIRMED;
+		call_leg_set_state(leg, LEG_CONFIRMED);
 		call_leg_request(leg, "ACK", NULL, NULL, NULL, NULL, NULL, NULL, resp->cseq.num);
 		if (!c || c->state == CALL_ENDING || (c->b && c->b != leg) || leg->cancelled) {
 			log_info("%s: answer after the call moved on: ACK and BYE", leg->name);
@@ -699,7 +700,7 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		free(msdp);
 		return;
 	}
-	leg->state = LEG_TERMINATED;
+	call_leg_set_state(leg, LEG_TERMINATED);
 	if (err && !resp)
 		log_info("%s: no answer (%s)", leg->name, strerror(err));
 	else

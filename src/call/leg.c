@@ -47,12 +47,61 @@ struct call_leg *call_leg_alloc(struct call_eng *eng, struct call *c, bool uac)
 void call_leg_index(struct call_leg *leg)
 {
 	htab_add(&leg->eng->legs, &leg->le_hash, leg_key(leg->call_id), leg);
+	call_leg_changed(leg);
+}
+
+void call_leg_changed(const struct call_leg *leg)
+{
+	if (leg->eng && leg->eng->change_h && leg->peer[0])
+		leg->eng->change_h(leg->peer, leg->eng->change_arg);
+}
+
+static unsigned leg_busy(const struct call_leg *leg)
+{
+	unsigned b;
+
+	if (leg->state == LEG_TERMINATED)
+		return 0;
+	if (leg->uac && leg->state != LEG_CONFIRMED)
+		return leg->cancelled ? 0 : CALL_PEER_RINGING;
+	b = CALL_PEER_INUSE;
+	if (leg->peer_dir_set && (leg->peer_dir == SDP_SENDONLY || leg->peer_dir == SDP_INACTIVE))
+		b |= CALL_PEER_ONHOLD;
+	return b;
+}
+
+unsigned call_eng_peer_busy(const struct call_eng *eng, const char *peer)
+{
+	unsigned b = 0;
+
+	if (!eng || !peer)
+		return 0;
+	LIST_FOREACH (&eng->calls, le) {
+		const struct call *c = le->data;
+
+		for (struct le *l2 = c->legs.head; l2; l2 = l2->next) {
+			const struct call_leg *leg = l2->data;
+
+			if (!strcasecmp(leg->peer, peer))
+				b |= leg_busy(leg);
+		}
+	}
+	return b;
+}
+
+void call_eng_set_change_handler(struct call_eng *eng, call_change_h *h, void *arg)
+{
+	if (!eng)
+		return;
+	eng->change_h = h;
+	eng->change_arg = arg;
 }
 
 void call_leg_free(struct call_leg *leg)
 {
 	if (!leg)
 		return;
+	call_leg_changed(leg);
 	call_media_leg_free(leg);
 	if (leg->st)
 		sip_strans_reply(leg->st, 500, "Server Internal Error", NULL, NULL, NULL);
@@ -317,7 +366,7 @@ void call_leg_bye(struct call_leg *leg)
 {
 	if (leg->state != LEG_CONFIRMED)
 		return;
-	leg->state = LEG_TERMINATED;
+	call_leg_set_state(leg, LEG_TERMINATED);
 	call_leg_request(leg, "BYE", NULL, NULL, NULL, NULL, NULL, NULL, 0);
 }
 
@@ -574,6 +623,7 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 			    dir != (leg->peer_dir_set ? leg->peer_dir : SDP_SENDRECV)) {
 				leg->peer_dir = dir;
 				leg->peer_dir_set = true;
+				call_leg_changed(leg);
 				/* The held party hears music (Asterisk's default class): the
 				 * offer toward it must let us send. */
 				bool hold = !(dir & SDP_RECVONLY);
@@ -720,7 +770,7 @@ bool call_in_dialog(struct call_eng *eng, struct sip_strans *st, const struct si
 	switch (msg->mid) {
 	case SIP_METHOD_BYE:
 		sip_strans_reply(st, 200, "OK", NULL, NULL, NULL);
-		leg->state = LEG_TERMINATED;
+		call_leg_set_state(leg, LEG_TERMINATED);
 		log_info("%s: BYE", leg->name);
 		if (c)
 			call_hangup(c, 16);

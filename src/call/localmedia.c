@@ -97,7 +97,7 @@ void call_answer_local(struct call *c)
 		call_media_local_answer(c->a, &msdp);
 	call_a_reply(c->a, &c->a->st, 200, msdp ? msdp : c->a->sdp_remote);
 	free(msdp);
-	c->a->state = LEG_CONFIRMED;
+	call_leg_set_state(c->a, LEG_CONFIRMED);
 }
 
 static void lm_finish(struct call *c, enum pbx_media_status st);

@@ -84,7 +84,7 @@ static int pickup_do(struct call *pc, struct call_leg *r)
 	list_append(&c->legs, &p->le_call, p);
 	/* Without the relay each side gets the other's offer as it is (both are audio). */
 	call_a_reply(p, &p->st, 200, psdp ? psdp : a->sdp_remote);
-	p->state = LEG_CONFIRMED;
+	call_leg_set_state(p, LEG_CONFIRMED);
 	call_se_timer_start(p);
 	snprintf(pc->lastapp, sizeof(pc->lastapp), "Pickup");
 	call_answer_caller(c, p, asdp ? asdp : p->sdp_remote);

@@ -42,7 +42,7 @@ static void prov_retx_h(void *arg)
 		if (leg->pend_st) {
 			leg->st = leg->pend_st;
 			leg->pend_st = NULL;
-			leg->state = LEG_EARLY;
+			call_leg_set_state(leg, LEG_EARLY);
 		}
 		leg->pend_code = 0;
 		call_a_reply(leg, &leg->st, 504, NULL);
@@ -223,7 +223,7 @@ int call_leg_retry_422(struct call_leg *leg, const struct sip_msg *resp)
 	leg->n422++;
 	free(leg->rtag);
 	leg->rtag = NULL;
-	leg->state = LEG_CALLING;
+	call_leg_set_state(leg, LEG_CALLING);
 	leg->inv_cseq = leg->lcseq + 1;
 	err = call_leg_request(leg, "INVITE", ex, leg->sdp_local ? "application/sdp" : NULL,
 			       leg->sdp_local, call_b_resp_h, leg, &leg->ct, 0);
