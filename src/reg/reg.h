@@ -109,6 +109,10 @@ typedef int(reg_contact_h)(const struct reg_contact_info *ci, void *arg);
  * the message-waiting state is sent to the new contact, as Asterisk does). */
 typedef void(reg_bound_h)(const char *peer, void *arg);
 void reg_set_bound_handler(struct reg *reg, reg_bound_h *h, void *arg);
+/* Called when a peer's bindings may have changed: a REGISTER answered 200 (added, refreshed or
+ * removed) or a binding gone (expired, replaced); busy lamps follow it. The receiver defers its
+ * work; it can be called several times in a loop turn. NULL h: none. */
+void reg_set_change_handler(struct reg *reg, reg_bound_h *h, void *arg);
 /* Iterates over peer's current bindings (most recently registered first). Returns 0, the
  * handler's non-zero value, or ENOENT when the peer has none. */
 int reg_contacts(struct reg *reg, const char *peer, reg_contact_h *h, void *arg);

@@ -144,6 +144,8 @@ struct reg {
 	struct list pending;
 	reg_bound_h *bound_h; /* after a REGISTER's bindings were stored and answered */
 	void *bound_arg;
+	reg_bound_h *change_h; /* a peer's bindings may have changed */
+	void *change_arg;
 	struct list outs;
 	struct loop_timer purge_tmr;
 	/* Wall clock derived from the loop clock, so a fake clock moves both. */

@@ -77,6 +77,8 @@ static void contact_free(struct reg_contact *c, bool del_store)
 	list_unlink(&c->le);
 	reg->nbindings--;
 	free(c);
+	if (reg->change_h)
+		reg->change_h(aor->name, reg->change_arg);
 }
 
 void reg_aor_free(struct reg_aor *aor, bool del_store)
@@ -434,6 +436,8 @@ static void pending_finish(struct reg_pending *p)
 			reply_ok_flow(p->reg, p->st, p->aor, p->outbound);
 			if (p->reg->bound_h)
 				p->reg->bound_h(p->aor, p->reg->bound_arg);
+			if (p->reg->change_h)
+				p->reg->change_h(p->aor, p->reg->change_arg);
 		}
 	}
 	free(p);
@@ -1004,6 +1008,14 @@ size_t reg_contact_count(const struct reg *reg, const char *peer)
 size_t reg_binding_count(const struct reg *reg)
 {
 	return reg ? reg->nbindings : 0;
+}
+
+void reg_set_change_handler(struct reg *reg, reg_bound_h *h, void *arg)
+{
+	if (!reg)
+		return;
+	reg->change_h = h;
+	reg->change_arg = arg;
 }
 
 void reg_set_bound_handler(struct reg *reg, reg_bound_h *h, void *arg)
