@@ -34,6 +34,7 @@ struct evsub {
 };
 
 struct evsub_set {
+	const char *logmod; /* the package module's log name (static) */
 	struct loop *loop;
 	struct sip_stack *stack;
 	evsub_body_h *body_h;
@@ -130,8 +131,9 @@ static void sub_resp_h(int err, const struct sip_msg *resp, void *arg)
 	s->ct = NULL;
 	if (err || !resp || resp->scode == 481 || resp->scode >= 400 || s->terminated) {
 		if (!s->terminated)
-			log_notice("%s subscription of %s to %s@%s ended: NOTIFY %s", s->event,
-				   s->peer, s->res, s->ctx, err ? strerror(err) : "refused");
+			log_msg(LOG_NOTICE, s->set->logmod,
+				"subscription of %s to %s@%s (%s) ended: NOTIFY %s", s->peer,
+				s->res, s->ctx, s->event, err ? strerror(err) : "refused");
 		sub_free(s);
 		return;
 	}
@@ -182,13 +184,14 @@ void evsub_notify(struct evsub *s)
 	mbuf_reset(&body);
 	if (err) {
 		set->st.notify_failed++;
-		log_warn("NOTIFY %s to %s not sent: %s", s->event, s->target, strerror(err));
+		log_msg(LOG_WARN, set->logmod, "NOTIFY %s to %s not sent: %s", s->event,
+			s->target, strerror(err));
 		if (s->terminated)
 			sub_free(s);
 		return;
 	}
 	set->st.notify_sent++;
-	log_info("NOTIFY %s (%s) to %s", s->event, state, s->target);
+	log_msg(LOG_INFO, set->logmod, "NOTIFY %s (%s) to %s", s->event, state, s->target);
 }
 
 static void sub_end(struct evsub *s, const char *reason)
@@ -207,7 +210,8 @@ static void sub_expire_h(void *arg)
 {
 	struct evsub *s = arg;
 
-	log_info("%s subscription of %s to %s@%s expired", s->event, s->peer, s->res, s->ctx);
+	log_msg(LOG_INFO, s->set->logmod, "subscription of %s to %s@%s (%s) expired", s->peer,
+		s->res, s->ctx, s->event);
 	sub_end(s, "timeout");
 }
 
@@ -299,7 +303,8 @@ void evsub_refresh(struct evsub_set *set, struct sip_strans *st, const struct si
 		return;
 	reply_expires(set, st, msg, expires);
 	if (!expires) {
-		log_info("%s unsubscribed from %s %s@%s", s->peer, s->event, s->res, s->ctx);
+		log_msg(LOG_INFO, set->logmod, "%s unsubscribed from %s@%s (%s)", s->peer, s->res,
+			s->ctx, s->event);
 		sub_end(s, "timeout");
 		return;
 	}
@@ -352,7 +357,8 @@ struct evsub *evsub_accept(struct evsub_set *set, struct sip_strans *st, const s
 	set->subs = s;
 	set->nsubs++;
 	reply_expires(set, st, msg, expires);
-	log_info("%s subscribed to %s %s@%s for %u s", s->peer, s->event, s->res, s->ctx, expires);
+	log_msg(LOG_INFO, set->logmod, "%s subscribed to %s@%s (%s) for %u s", s->peer, s->res,
+		s->ctx, s->event, expires);
 	if (expires)
 		loop_timer_start(set->loop, &s->tmr, (uint64_t)expires * 1000, sub_expire_h, s);
 	else
@@ -474,8 +480,8 @@ void evsub_stats_get(const struct evsub_set *set, struct evsub_stats *out)
 
 /* ---- life ----------------------------------------------------------------------------------- */
 
-int evsub_set_alloc(struct evsub_set **setp, struct loop *loop, struct sip_stack *stack,
-		    evsub_body_h *body_h, void *arg)
+int evsub_set_alloc(struct evsub_set **setp, const char *logmod, struct loop *loop,
+		    struct sip_stack *stack, evsub_body_h *body_h, void *arg)
 {
 	struct evsub_set *set;
 
@@ -484,6 +490,7 @@ int evsub_set_alloc(struct evsub_set **setp, struct loop *loop, struct sip_stack
 	set = calloc(1, sizeof(*set));
 	if (!set)
 		return ENOMEM;
+	set->logmod = logmod ? logmod : LOG_MODULE;
 	set->loop = loop;
 	set->stack = stack;
 	set->body_h = body_h;

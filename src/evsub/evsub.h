@@ -24,9 +24,10 @@ struct evsub;
  * non-zero return sends nothing (a final NOTIFY is then dropped with the subscription). */
 typedef int(evsub_body_h)(struct evsub *s, struct mbuf *body, const char **ctype, void *arg);
 
-/* A set of subscriptions whose NOTIFYs carry body_h's bodies. */
-int evsub_set_alloc(struct evsub_set **setp, struct loop *loop, struct sip_stack *stack,
-		    evsub_body_h *body_h, void *arg);
+/* A set of subscriptions whose NOTIFYs carry body_h's bodies; logmod (a static string: "mwi")
+ * names the package in the log. */
+int evsub_set_alloc(struct evsub_set **setp, const char *logmod, struct loop *loop,
+		    struct sip_stack *stack, evsub_body_h *body_h, void *arg);
 /* Ends the subscriptions (no NOTIFY) and frees; NULL ok. */
 void evsub_set_free(struct evsub_set *set);
 

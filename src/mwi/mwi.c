@@ -109,7 +109,7 @@ static int sub_body_h(struct evsub *s, struct mbuf *body, const char **ctype, vo
 	evsub_host(s, host, sizeof(host));
 	counts(m, evsub_res(s), evsub_ctx(s), &n, &o);
 	*ctype = "application/simple-message-summary";
-	log_info("message-summary %u/%u for %s", n, o, evsub_target(s));
+	log_info("NOTIFY message-summary %u/%u to %s", n, o, evsub_target(s));
 	return summary_body(m, body, host, n, o);
 }
 
@@ -354,7 +354,7 @@ int mwi_alloc(struct mwi **mp, struct loop *loop, struct sip_stack *stack, struc
 	m->vm = vm;
 	m->auth = auth;
 	m->auth_arg = auth_arg;
-	if (evsub_set_alloc(&m->subs, loop, stack, sub_body_h, m)) {
+	if (evsub_set_alloc(&m->subs, LOG_MODULE, loop, stack, sub_body_h, m)) {
 		free(m);
 		return ENOMEM;
 	}
