@@ -67,6 +67,8 @@ enum key_id {
 	K_NAMEDPICKUPGROUP,
 	K_LANGUAGE,
 	K_MOHSUGGEST,
+	K_SUBSCRIBECONTEXT,
+	K_ALLOWSUBSCRIBE,
 };
 
 enum {
@@ -143,6 +145,8 @@ static const struct key_def key_table[] = {
     {"namedpickupgroup", K_NAMEDPICKUPGROUP, KW_PEER},
     {"language", K_LANGUAGE, KW_GEN | KW_PEER},
     {"mohsuggest", K_MOHSUGGEST, KW_GEN | KW_PEER},
+    {"subscribecontext", K_SUBSCRIBECONTEXT, KW_GEN | KW_PEER},
+    {"allowsubscribe", K_ALLOWSUBSCRIBE, KW_GEN | KW_PEER},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -151,7 +155,6 @@ static const char *const noimpl_keys[] = {
     "accountcode",
     "acl",
     "allowexternaldomains",
-    "allowsubscribe",
     "allowtransfer",
     "amaflags",
     "auth",
@@ -292,7 +295,6 @@ static const char *const noimpl_keys[] = {
     "submaxexpirey",
     "submaxexpiry",
     "subscribe_network_change_event",
-    "subscribecontext",
     "subscribemwi",
     "supportpath",
     "t1min",
@@ -1104,6 +1106,17 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 		p->mohsuggest = *val ? chunk_strdup(ld, val) : NULL;
 		set_origin(ld, p, PEER_KEY_MOHSUGGEST, v);
 		break;
+	case K_SUBSCRIBECONTEXT:
+		/* Where the hints of its SUBSCRIBEs (busy lamps) are looked up; else context=. */
+		if (strlen(val) > 79)
+			return bad_value(ld, v, "a context of extensions.conf");
+		p->subscribecontext = *val ? chunk_strdup(ld, val) : NULL;
+		break;
+	case K_ALLOWSUBSCRIBE:
+		if (peer_parse_bool(val, &b))
+			return bad_value(ld, v, "yes or no");
+		p->allowsubscribe = b;
+		break;
 	case K_FROMDOMAIN:
 		p->fromdomain = *val ? chunk_strdup(ld, val) : NULL;
 		set_origin(ld, p, PEER_KEY_FROMDOMAIN, v);
@@ -1640,6 +1653,7 @@ static void peer_defaults_init(struct peer *p)
 	p->type = PEER_TYPE_FRIEND;
 	p->port = PEER_PORT_DEFAULT;
 	p->context = "default";
+	p->allowsubscribe = true;
 	p->codecs[0] = PEER_CODEC_ULAW;
 	p->codecs[1] = PEER_CODEC_ALAW;
 	p->ncodecs = 2;

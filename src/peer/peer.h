@@ -126,6 +126,7 @@ struct peer {
 	const char *outboundproxy;
 	uint16_t outboundproxy_port;	  /* 0: 5060 */
 	const char *context;		  /* where its calls enter the dialplan (never NULL) */
+	const char *subscribecontext;	  /* hints of its SUBSCRIBEs (NULL: context=) */
 	uint8_t codecs[PEER_CODEC_COUNT]; /* enum peer_codec, in preference order */
 	uint8_t ncodecs;
 	bool directmedia; /* recorded only: mikaka always relays media */
@@ -146,6 +147,7 @@ struct peer {
 	enum peer_transport transport;		    /* the primary one */
 	struct conf_origin origin;		    /* the section header */
 	bool type_guessed;			    /* no type= was given: taken as friend */
+	bool allowsubscribe; /* allowsubscribe= (default yes): busy-lamp SUBSCRIBEs accepted */
 	struct conf_origin origins[PEER_KEY_COUNT]; /* file NULL: the built-in default */
 };
 
