@@ -12,10 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blf.h"  /* busy lamps */
 #include "call.h" /* calls */
 #include "cfg.h"
 #include "conf.h"
 #include "ctl.h"
+#include "evsub.h"
 #include "line.h" /* line discovery */
 #include "loop.h"
 #include "media.h" /* media */
@@ -44,6 +46,7 @@ struct daemon {
 	struct call_eng *calls; /* calls */
 	struct vm *vm;		/* voicemail */
 	struct mwi *mwi;	/* voicemail: message waiting */
+	struct blf *blf;	/* busy lamps: hints, dialog/presence subscriptions */
 	struct media *media;	/* media */
 	struct reg *reg;	/* registrar */
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
@@ -300,6 +303,7 @@ static int apply_config_pass(struct daemon *d, struct conf_diags *diags)
 	d->cfg = cfg;
 	d->reloaded = time(NULL);
 	call_eng_set_cfg(d->calls, cfg); /* calls */
+	blf_set_cfg(d->blf, cfg);	 /* busy lamps: the new hints and peers */
 	mwi_set_peers(d->mwi, cfg->peers); /* voicemail: the peers' mailbox= */
 	/* voicemail: at a reload the running boxes take the new file (messages stay, lamps
 	 * follow through the change handler); at start vm_setup loads it. */
@@ -639,7 +643,6 @@ static int vm_setup(struct daemon *d)
 		mwi_set_peers(d->mwi, d->cfg->peers);
 		vm_set_change_handler(d->vm, mwi_box_changed, d->mwi);
 		reg_set_bound_handler(d->reg, mwi_reg_bound, d->mwi);
-		err = server_route(d->server, SIP_METHOD_SUBSCRIBE, mwi_handle_subscribe, d->mwi);
 	}
 	if (!err) {
 		const struct ctl_cmd cmd = {"voicemail show subscriptions",
@@ -647,6 +650,58 @@ static int vm_setup(struct daemon *d)
 					    cmd_mwi_show, d->mwi};
 		err = ctl_register(d->ctl, &cmd);
 	}
+	return err;
+}
+
+/* SUBSCRIBE: dialog and presence to the busy lamps, message-summary to voicemail, 489 for the
+ * rest (with every package served in Allow-Events). */
+static bool subscribe_route(struct sip_strans *st, const struct sip_msg *msg, void *arg)
+{
+	struct daemon *d = arg;
+	struct pl ev;
+
+	if (blf_handle_subscribe(st, msg, d->blf))
+		return true;
+	if (d->mwi && evsub_event(msg, &ev) && pl_caseeq_str(&ev, "message-summary"))
+		return mwi_handle_subscribe(st, msg, d->mwi);
+	sip_strans_reply(st, 489, "Bad Event",
+			 "Allow-Events: message-summary, " BLF_ALLOW_EVENTS "\r\n", NULL, NULL);
+	return true;
+}
+
+static int cmd_show_hints(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	(void)argc;
+	(void)argv;
+	return blf_show_hints(((struct daemon *)arg)->blf, out);
+}
+
+static int cmd_sip_show_subscriptions(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)argc;
+	(void)argv;
+	return blf_show_subscriptions(d->blf, mwi_subscriptions(d->mwi), out);
+}
+
+/* busy lamps: SUBSCRIBEs authenticated as calls are; NOTIFYs at every change of a hint. */
+static int blf_setup(struct daemon *d)
+{
+	const struct ctl_cmd cmds[] = {
+	    {"core show hints", "the dialplan hints: devices, state, watchers", cmd_show_hints, d},
+	    {"sip show subscriptions", "dialog, presence and message-summary subscriptions",
+	     cmd_sip_show_subscriptions, d},
+	};
+	int err = blf_alloc(&d->blf, d->loop, server_stack(d->server), d->reg, d->calls, mwi_auth,
+			    d->calls);
+
+	if (!err) {
+		blf_set_cfg(d->blf, d->cfg);
+		err = server_route(d->server, SIP_METHOD_SUBSCRIBE, subscribe_route, d);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++)
+		err = ctl_register(d->ctl, &cmds[i]);
 	return err;
 }
 
@@ -917,6 +972,8 @@ int main(int argc, char **argv)
 		err = media_setup(&d);
 	if (!err) /* voicemail */
 		err = vm_setup(&d);
+	if (!err) /* busy lamps */
+		err = blf_setup(&d);
 	if (!err) { /* web console: what /metrics and /api/status report on; the config page */
 		const char *check_argv[] = {"/proc/self/exe", "-C", d.confdir, "-d", d.dbpath,
 					    "-t", NULL};
@@ -953,6 +1010,7 @@ int main(int argc, char **argv)
 	loop_timer_cancel(&d.trim_tmr);
 
 	web_free(d.web);	/* web console */
+	blf_free(d.blf);	/* busy lamps: before the calls and the registrar it listens to */
 	call_eng_free(d.calls); /* calls */
 	notify_free(d.notify);	/* notifications: after the calls that send them */
 	screen_db_free(d.screen); /* screening */

@@ -422,6 +422,16 @@ const char *evsub_target(const struct evsub *s)
 	return s->target;
 }
 
+const char *evsub_callid(const struct evsub *s)
+{
+	return s->callid;
+}
+
+const struct sa *evsub_source(const struct evsub *s)
+{
+	return &s->src;
+}
+
 const char *evsub_our_uri(const struct evsub *s)
 {
 	return s->our_uri;

@@ -427,3 +427,8 @@ int mwi_show(const struct mwi *m, struct mbuf *out)
 	mbuf_printf(out, "%zu message-summary subscription%s\n", x.n, x.n == 1 ? "" : "s");
 	return 0;
 }
+
+struct evsub_set *mwi_subscriptions(struct mwi *m)
+{
+	return m ? m->subs : NULL;
+}

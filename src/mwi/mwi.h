@@ -53,6 +53,10 @@ struct mwi_stats {
 };
 void mwi_stats_get(const struct mwi *m, struct mwi_stats *out);
 
+/* Its subscriptions (for `sip show subscriptions`); NULL for NULL. */
+struct evsub_set;
+struct evsub_set *mwi_subscriptions(struct mwi *m);
+
 /* `sip show subscriptions`-like listing for the CLI (`voicemail show subscriptions`). */
 int mwi_show(const struct mwi *m, struct mbuf *out);
 

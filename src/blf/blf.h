@@ -1,0 +1,107 @@
+/* blf: busy-lamp fields as Asterisk users know them: hints of extensions.conf
+ * (exten => 801,hint,SIP/801&SIP/802) give an extension the combined state of its devices
+ * (registration and calls of sip.conf peers), which phones watch by SUBSCRIBE to the dialog
+ * (RFC 4235, application/dialog-info+xml) or presence (RFC 3856, application/pidf+xml) event
+ * package, over the subscription machinery of evsub (RFC 6665); a NOTIFY goes out at every
+ * change. `core show hints` and `sip show subscriptions`. Loop thread only. */
+#ifndef MIKAKA_BLF_H
+#define MIKAKA_BLF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+
+struct loop;
+struct sip_stack;
+struct sip_strans;
+struct sip_msg;
+struct reg;
+struct call_eng;
+struct cfg;
+struct peer;
+struct evsub_set;
+struct blf;
+
+#define BLF_EXPIRES_DEFAULT 3600 /* a SUBSCRIBE without Expires */
+#define BLF_DEVICES_MAX	    16	 /* devices of one hint that count (more are ignored) */
+
+/* A device's state (Asterisk's device states). */
+enum blf_devstate {
+	BLF_DEV_UNKNOWN = 0,
+	BLF_DEV_NOT_INUSE,   /* registered (or a fixed host), no call */
+	BLF_DEV_INUSE,	     /* in a call */
+	BLF_DEV_BUSY,	     /* (kept for Asterisk's list; not produced) */
+	BLF_DEV_INVALID,     /* no such peer, or a technology other than SIP/PJSIP */
+	BLF_DEV_UNAVAILABLE, /* not registered */
+	BLF_DEV_RINGING,     /* a call rings there */
+	BLF_DEV_RINGINUSE,   /* in a call and another rings */
+	BLF_DEV_ONHOLD,	     /* its call is on hold */
+};
+
+/* An extension's state (Asterisk's extension state bits; 0 is Idle). */
+enum blf_extstate {
+	BLF_EXT_NOT_INUSE = 0,
+	BLF_EXT_INUSE = 1 << 0,
+	BLF_EXT_BUSY = 1 << 1,
+	BLF_EXT_UNAVAILABLE = 1 << 2,
+	BLF_EXT_RINGING = 1 << 3,
+	BLF_EXT_ONHOLD = 1 << 4,
+};
+
+/* A peer's device state: known (the peer exists), reachable (registered, or a fixed host) and
+ * its calls (enum call_peer_busy bits). */
+enum blf_devstate blf_device_state(bool known, bool reachable, unsigned busy);
+/* The extension state of a hint over its devices' states, as Asterisk combines them: any in use
+ * and any ringing gives InUse&Ringing, ringing alone Ringing, in use InUse, held Hold, all
+ * unavailable (or none) Unavailable, else Idle. */
+unsigned blf_aggregate(const enum blf_devstate *devs, size_t n);
+/* "Idle", "InUse", "Busy", "Unavailable", "Ringing", "InUse&Ringing", "Hold", "InUse&Hold" (the
+ * words of `core show hints`). */
+const char *blf_extstate_name(unsigned ext);
+/* RFC 4235 dialog state for an extension state: "terminated" (idle, unavailable), "early"
+ * (ringing), "confirmed" (in use, held). */
+const char *blf_dialog_state(unsigned ext);
+
+/* Appends s with XML's five special characters escaped. */
+int blf_xml_escape(struct mbuf *mb, const char *s);
+/* application/dialog-info+xml (RFC 4235): state="full", version, entity, one dialog element
+ * (id: the extension) with its state; a ringing one is direction="recipient". */
+int blf_dialog_body(struct mbuf *mb, const char *entity, const char *exten, uint32_t version,
+		    unsigned ext);
+/* application/pidf+xml (RFC 3863): basic open (closed when unavailable), a note with the state
+ * as a phone shows it ("Ready", "On the phone", "Ringing", "On hold", "Unavailable") and the
+ * RPID on-the-phone activity when busy. */
+int blf_pidf_body(struct mbuf *mb, const char *entity, const char *exten, unsigned ext);
+
+/* ---- the service ---------------------------------------------------------------------------- */
+
+/* Authenticates a SUBSCRIBE: returns the peer, or NULL once it has answered st itself. */
+typedef const struct peer *(blf_auth_h)(struct sip_strans *st, const struct sip_msg *msg,
+					void *arg);
+
+/* reg and calls may be NULL (then every device is unavailable / idle). Installs the registrar's
+ * and the call engine's change handlers. */
+int blf_alloc(struct blf **bp, struct loop *loop, struct sip_stack *stack, struct reg *reg,
+	      struct call_eng *calls, blf_auth_h *auth, void *auth_arg);
+/* Ends the subscriptions (no NOTIFY), removes the handlers, frees; NULL ok. */
+void blf_free(struct blf *b);
+/* The configuration in force (referenced): its hints and peers. At a reload, subscriptions to a
+ * hint that went away end (terminated;reason=noresource); the others get the new state. */
+void blf_set_cfg(struct blf *b, struct cfg *cfg);
+/* The server's SUBSCRIBE route for Event: dialog and presence: false for other events (the next
+ * handler answers them). */
+bool blf_handle_subscribe(struct sip_strans *st, const struct sip_msg *msg, void *arg);
+/* The Allow-Events value of the packages served here. */
+#define BLF_ALLOW_EVENTS "dialog, presence"
+
+/* The current extension state of a hint's devices ("SIP/801&SIP/802"). */
+unsigned blf_hint_state(const struct blf *b, const char *devices);
+/* `core show hints` in Asterisk's layout. */
+int blf_show_hints(const struct blf *b, struct mbuf *out);
+/* `sip show subscriptions` rows of the busy-lamp subscriptions, and of another set (mwi's:
+ * NULL none), in Asterisk's layout. */
+int blf_show_subscriptions(const struct blf *b, struct evsub_set *other, struct mbuf *out);
+
+#endif /* MIKAKA_BLF_H */

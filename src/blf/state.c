@@ -1,0 +1,185 @@
+/* blf: device and extension states and the dialog-info and PIDF bodies that carry them. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "blf.h"
+#include "call.h"
+
+enum blf_devstate blf_device_state(bool known, bool reachable, unsigned busy)
+{
+	bool ringing = busy & CALL_PEER_RINGING, inuse = busy & CALL_PEER_INUSE;
+
+	if (!known)
+		return BLF_DEV_INVALID;
+	if (ringing && inuse)
+		return BLF_DEV_RINGINUSE;
+	if (ringing)
+		return BLF_DEV_RINGING;
+	if (busy & CALL_PEER_ONHOLD)
+		return BLF_DEV_ONHOLD;
+	if (inuse)
+		return BLF_DEV_INUSE;
+	/* A phone in a call counts as in use even while its binding is being renewed; without a
+	 * call, one that is not registered is off. */
+	return reachable ? BLF_DEV_NOT_INUSE : BLF_DEV_UNAVAILABLE;
+}
+
+unsigned blf_aggregate(const enum blf_devstate *devs, size_t n)
+{
+	bool ringing = false, inuse = false, busy = false, held = false, all_unavail = true;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (devs[i]) {
+		case BLF_DEV_INVALID:
+		case BLF_DEV_UNAVAILABLE:
+			continue; /* all_unavail stays as it is */
+		case BLF_DEV_RINGINUSE:
+			ringing = inuse = true;
+			break;
+		case BLF_DEV_RINGING:
+			ringing = true;
+			break;
+		case BLF_DEV_INUSE:
+			inuse = true;
+			break;
+		case BLF_DEV_BUSY:
+			busy = true;
+			break;
+		case BLF_DEV_ONHOLD:
+			held = true;
+			break;
+		case BLF_DEV_UNKNOWN:
+		case BLF_DEV_NOT_INUSE:
+			break;
+		}
+		all_unavail = false;
+	}
+	if (ringing && inuse)
+		return BLF_EXT_INUSE | BLF_EXT_RINGING;
+	if (ringing)
+		return BLF_EXT_RINGING;
+	if (busy)
+		return BLF_EXT_BUSY;
+	if (inuse)
+		return BLF_EXT_INUSE;
+	if (held)
+		return BLF_EXT_ONHOLD;
+	if (all_unavail)
+		return BLF_EXT_UNAVAILABLE;
+	return BLF_EXT_NOT_INUSE;
+}
+
+const char *blf_extstate_name(unsigned ext)
+{
+	switch (ext) {
+	case BLF_EXT_NOT_INUSE:
+		return "Idle";
+	case BLF_EXT_INUSE:
+		return "InUse";
+	case BLF_EXT_BUSY:
+		return "Busy";
+	case BLF_EXT_UNAVAILABLE:
+		return "Unavailable";
+	case BLF_EXT_RINGING:
+		return "Ringing";
+	case BLF_EXT_INUSE | BLF_EXT_RINGING:
+		return "InUse&Ringing";
+	case BLF_EXT_ONHOLD:
+		return "Hold";
+	case BLF_EXT_INUSE | BLF_EXT_ONHOLD:
+		return "InUse&Hold";
+	default:
+		return "Unknown";
+	}
+}
+
+const char *blf_dialog_state(unsigned ext)
+{
+	if (ext & BLF_EXT_RINGING)
+		return (ext & BLF_EXT_INUSE) ? "confirmed" : "early";
+	if (ext & (BLF_EXT_INUSE | BLF_EXT_BUSY | BLF_EXT_ONHOLD))
+		return "confirmed";
+	return "terminated";
+}
+
+int blf_xml_escape(struct mbuf *mb, const char *s)
+{
+	int err = 0;
+
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&':
+			err |= mbuf_write_str(mb, "&amp;");
+			break;
+		case '<':
+			err |= mbuf_write_str(mb, "&lt;");
+			break;
+		case '>':
+			err |= mbuf_write_str(mb, "&gt;");
+			break;
+		case '"':
+			err |= mbuf_write_str(mb, "&quot;");
+			break;
+		case '\'':
+			err |= mbuf_write_str(mb, "&apos;");
+			break;
+		default:
+			/* Control characters have no place in XML 1.0: dropped. */
+			if ((unsigned char)*s >= 0x20 || *s == '\t')
+				err |= mbuf_write(mb, s, 1);
+		}
+	}
+	return err ? ENOMEM : 0;
+}
+
+int blf_dialog_body(struct mbuf *mb, const char *entity, const char *exten, uint32_t version,
+		    unsigned ext)
+{
+	const char *st = blf_dialog_state(ext);
+	int err = 0;
+
+	err |= mbuf_write_str(mb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+			   "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"");
+	err |= mbuf_printf(mb, "%u\" state=\"full\" entity=\"", version);
+	err |= blf_xml_escape(mb, entity);
+	err |= mbuf_write_str(mb, "\">\r\n<dialog id=\"");
+	err |= blf_xml_escape(mb, exten);
+	err |= mbuf_write_str(mb, "\"");
+	if (!strcmp(st, "early"))
+		err |= mbuf_write_str(mb, " direction=\"recipient\"");
+	err |= mbuf_printf(mb, ">\r\n<state>%s</state>\r\n</dialog>\r\n</dialog-info>\r\n", st);
+	return err ? ENOMEM : 0;
+}
+
+int blf_pidf_body(struct mbuf *mb, const char *entity, const char *exten, unsigned ext)
+{
+	const char *note = "Ready";
+	bool busy = false;
+	int err = 0;
+
+	if (ext & BLF_EXT_RINGING)
+		note = "Ringing", busy = true;
+	else if (ext & (BLF_EXT_INUSE | BLF_EXT_BUSY))
+		note = "On the phone", busy = true;
+	else if (ext & BLF_EXT_ONHOLD)
+		note = "On hold", busy = true;
+	else if (ext & BLF_EXT_UNAVAILABLE)
+		note = "Unavailable";
+	err |= mbuf_write_str(mb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+			   "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
+			   "xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\" "
+			   "xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" entity=\"");
+	err |= blf_xml_escape(mb, entity);
+	err |= mbuf_write_str(mb, "\">\r\n<tuple id=\"");
+	err |= blf_xml_escape(mb, exten);
+	err |= mbuf_printf(mb, "\">\r\n<status><basic>%s</basic></status>\r\n<contact priority=\"1\">",
+		    (ext & BLF_EXT_UNAVAILABLE) ? "closed" : "open");
+	err |= blf_xml_escape(mb, entity);
+	err |= mbuf_printf(mb, "</contact>\r\n<note>%s</note>\r\n</tuple>\r\n", note);
+	if (busy)
+		err |= mbuf_write_str(mb, "<dm:person id=\"p1\"><rpid:activities><rpid:on-the-phone/>"
+				   "</rpid:activities></dm:person>\r\n");
+	err |= mbuf_printf(mb, "<note>%s</note>\r\n</presence>\r\n", note);
+	return err ? ENOMEM : 0;
+}
