@@ -88,12 +88,13 @@ static int load_features(struct cfg *cfg, const char *dir, struct conf_diags *di
 	return err;
 }
 
-/* The contexts calls can enter the dialplan by: [general] context= and every peer's. */
+/* The contexts calls can enter the dialplan by: [general] context= and every peer's; and the
+ * subscribecontext= where busy-lamp SUBSCRIBEs find their hints. */
 static int entry_contexts(const struct sipcfg *peers, const struct screen_rules *screen,
 			  const char ***listp, size_t *np)
 {
 	size_t n = sipcfg_peer_count(peers);
-	const char **list = calloc(n + 2, sizeof(*list));
+	const char **list = calloc(2 * n + 2, sizeof(*list));
 	size_t k = 0;
 
 	if (!list)
@@ -104,6 +105,8 @@ static int entry_contexts(const struct sipcfg *peers, const struct screen_rules 
 		const struct peer *p = sipcfg_peer_at(peers, i);
 		if (p->context)
 			list[k++] = p->context;
+		if (p->subscribecontext)
+			list[k++] = p->subscribecontext;
 	}
 	/* screening: calls enter the voicemail target's context too */
 	if (screen)
