@@ -9,7 +9,8 @@
 # terminated (idle), early (802's call rings at 801), confirmed (answered), terminated (BYE),
 # with version 0,1,2,3 and state full, then a refresh and the final NOTIFY; `sip show
 # subscriptions` lists it with its last state; 489, 406, 404 and 403 for what is refused; a
-# reload adds a hint; 801 unregistering turns its lamp Unavailable.
+# reload adds a hint; 801 unregistering turns its lamp Unavailable; Debian's baresip (presence
+# module) shows contact 801 Offline, Online, Busy during a call, Online again.
 . "$(dirname "$0")/lib.sh"
 
 PORT=5490
@@ -104,6 +105,54 @@ csv "$WORK/801.csv" 801 pw801
 sipp_bg unreg reg-unreg.xml 127.0.14.61 5491 -inf "$WORK/801.csv" 127.0.14.60:$PORT
 wait_ok "unregister-801" "$BG" unreg
 check "hints-801-unavailable-again" sh -c "'$MIKAKA' -s '$CTL' core show hints | grep -q '801@blf: SIP/801 .*State:Unavailable'"
+
+# 5. A real phone: Debian's baresip (presence module, 803's account) watches contact 801
+# (;presence=p2p): Offline while 801 is away, Online once it registers, Busy during 802's call.
+if have_baresip && [ -e /usr/lib/baresip/modules/presence.so ]; then
+	BS=$WORK/baresip
+	baresip_conf "$BS" 127.0.14.66:5497 440 "<sip:803@127.0.14.60:$PORT>;auth_pass=pw803;regint=300" \
+		"module_app contact.so" "module_app presence.so" "module cons.so" \
+		"cons_listen 127.0.14.66:5380" "net_interface 127.0.14.66"
+	echo "\"Ext 801\" <sip:801@127.0.14.60:$PORT>;presence=p2p" >"$BS/contacts"
+	baresip_bg "$BS" 40
+	# bs_contact WORD: baresip's contact list (its UDP console's /contacts) shows 801 as WORD
+	# within 5 s.
+	bs_contact() {
+		python3 - "$1" <<-'EOP'
+		import socket, sys, time
+		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		s.settimeout(0.3)
+		end = time.time() + 5
+		while time.time() < end:
+		    s.sendto(b"/contacts\n", ("127.0.14.66", 5380))
+		    out = b""
+		    try:
+		        while True:
+		            out += s.recv(4000)
+		    except OSError:
+		        pass
+		    for line in out.decode(errors="replace").splitlines():
+		        if "Ext 801" in line and sys.argv[1] in line:
+		            print("  baresip:", line.replace("\x1b", "").strip())
+		            sys.exit(0)
+		    time.sleep(0.2)
+		sys.exit(1)
+		EOP
+	}
+	check "baresip-subscribed" wait_log "803 subscribed to 801@blf (presence)"
+	check "baresip-shows-offline" bs_contact Offline
+	sipp_register 801 pw801 127.0.14.61 5491 127.0.14.60:$PORT
+	check "baresip-shows-online" bs_contact Online
+	sipp_bg uas801b blf-phone-uas.xml 127.0.14.61 5491; UAS=$BG
+	sipp_bg call802b blf-call.xml 127.0.14.63 5493 127.0.14.60:$PORT; CALL=$BG
+	check "baresip-shows-busy" bs_contact Busy
+	wait_ok "baresip-call-802-to-801" "$CALL" call802b
+	wait_ok "baresip-call-801-answers" "$UAS" uas801b
+	check "baresip-shows-online-again" bs_contact Online
+	kill "$BS_PID" 2>/dev/null; wait "$BS_PID" 2>/dev/null
+else
+	ok "skipped-no-baresip-presence"
+fi
 
 check "sigterm-clean-exit" stop_daemon
 finish
