@@ -342,7 +342,7 @@ static void show_sub(struct evsub *s, void *arg)
 		if (*evsub_user(s))
 			state = blf_extstate_name(*evsub_user(s) - 1);
 	}
-	mbuf_printf(x->out, "%-15.15s %-15.15s %-15.15s %-15.15s %-13.13s %-15.15s %-10.10s %6u\n",
+	mbuf_printf(x->out, "%-15.15s %-15.15s %-15.15s %-15.15s %-13.13s %-15.15s %-15.15s %6u\n",
 		    addr, evsub_peer(s), evsub_callid(s), ext, state, type, mbox,
 		    evsub_expires_left(s));
 	x->n++;
@@ -352,7 +352,7 @@ int blf_show_subscriptions(const struct blf *b, struct evsub_set *other, struct 
 {
 	struct subs_ctx x = {b, out, 0};
 
-	mbuf_printf(out, "%-15.15s %-15.15s %-15.15s %-15.15s %-13.13s %-15.15s %-10.10s %-6.6s\n",
+	mbuf_printf(out, "%-15.15s %-15.15s %-15.15s %-15.15s %-13.13s %-15.15s %-15.15s %-6.6s\n",
 		    "Peer", "User", "Call ID", "Extension", "Last state", "Type", "Mailbox",
 		    "Expiry");
 	if (b)
