@@ -79,7 +79,7 @@ unsigned *evsub_user(struct evsub *s);
 typedef void(evsub_each_h)(struct evsub *s, void *arg);
 /* Calls h for every live subscription (h must not end any). */
 void evsub_foreach(struct evsub_set *set, evsub_each_h *h, void *arg);
-/* Live subscriptions to res@ctx (NULL: any). */
+/* Live subscriptions to res@ctx; both NULL: every subscription, ending ones included. */
 size_t evsub_count(const struct evsub_set *set, const char *res, const char *ctx);
 
 struct evsub_stats {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# blf.sh: busy-lamp fields (docs/BLF.md) end to end, on 127.0.14.x only: mikakad on 127.0.14.60
+# blf.sh: busy-lamp fields (docs/BLF.md) end to end, on 127.0.21.x only: mikakad on 127.0.21.60
 # with hints 801 (SIP/801) and 810 (SIP/801&PJSIP/802) in [from_phone]; SIPp phones: 801
-# (127.0.14.61, registers, answers), 802 (127.0.14.63, fixed host, calls 801), 803 (the watcher,
-# 127.0.14.64/65), 804 (allowsubscribe=no). Checks: `mikakad -t` warns about a hint of another
+# (127.0.21.61, registers, answers), 802 (127.0.21.63, fixed host, calls 801), 803 (the watcher,
+# 127.0.21.64/65), 804 (allowsubscribe=no). Checks: `mikakad -t` warns about a hint of another
 # technology with file:line; `core show hints` (Unavailable before 801 registers, Idle after);
 # a presence subscription (digest) sees closed/Unavailable, then open/Ready when 801 registers,
 # a refresh and the final NOTIFY terminated after Expires: 0; a dialog subscription sees
@@ -15,9 +15,9 @@
 
 PORT=5490
 CONF=$WORK/conf
-call_sipconf "$CONF" 127.0.14.60 $PORT 127.0.14.62 5492
+call_sipconf "$CONF" 127.0.21.60 $PORT 127.0.21.62 5492
 sip_phone "$CONF" 801 pw801 dynamic
-sip_phone "$CONF" 802 pw802 127.0.14.63:5493
+sip_phone "$CONF" 802 pw802 127.0.21.63:5493
 sip_phone "$CONF" 803 pw803 dynamic subscribecontext=blf
 sip_phone "$CONF" 804 pw804 dynamic allowsubscribe=no
 rtp_conf "$CONF" 54900 54998
@@ -54,37 +54,37 @@ check "hints-count" grep -q "^- 2 hints registered" <<<"$out"
 check "dialplan-show-hint" sh -c "'$MIKAKA' -s '$CTL' dialplan show 801@blf | grep -q \"'801' =>  *hint: SIP/801\""
 
 # 1. Refused: an unknown package, a type the package does not have, no hint, allowsubscribe=no.
-sipp_bg bad blf-bad.xml 127.0.14.65 5495 127.0.14.60:$PORT
+sipp_bg bad blf-bad.xml 127.0.21.65 5495 127.0.21.60:$PORT
 wait_ok "refused-489-406-404-403" "$BG" bad
 
 # 2. Presence before 801 registers: closed/Unavailable; its registration: open/Ready; then
 # the subscriber refreshes and unsubscribes by itself.
-sipp_bg pres blf-presence.xml 127.0.14.64 5494 127.0.14.60:$PORT; PRES=$BG
+sipp_bg pres blf-presence.xml 127.0.21.64 5494 127.0.21.60:$PORT; PRES=$BG
 check "presence-first-notify" wait_file "$WORK/presence.txt" 1
 check "presence-unavailable" grep -qx "closed Unavailable active" "$WORK/presence.txt"
 check "presence-content-type" grep -qi "Content-Type: application/pidf+xml" "$WORK/sipp-pres.msg"
-sipp_register 801 pw801 127.0.14.61 5491 127.0.14.60:$PORT
+sipp_register 801 pw801 127.0.21.61 5491 127.0.21.60:$PORT
 wait_ok "presence-subscriber" "$PRES" pres
 sed 's/^/  presence: /' "$WORK/presence.txt"
 check "presence-sequence" test "$(tr '\n' '|' <"$WORK/presence.txt")" = \
 	"closed Unavailable active|open Ready active|open Ready active refresh|open terminated final|"
-check "presence-entity-escaped" grep -q 'entity="sip:801@127.0.14.60"' "$WORK/sipp-pres.msg"
+check "presence-entity-escaped" grep -q 'entity="sip:801@127.0.21.60"' "$WORK/sipp-pres.msg"
 
 out=$(cli core show hints)
 check "hints-801-idle" grep -q "801@blf: SIP/801 .*State:Idle " <<<"$out"
 
 # 3. Dialog: idle, then 802 calls 801 (rings 1 s, answered, 1.5 s, BYE).
-sipp_bg dlg blf-dialog.xml 127.0.14.64 5496 127.0.14.60:$PORT; DLG=$BG
+sipp_bg dlg blf-dialog.xml 127.0.21.64 5496 127.0.21.60:$PORT; DLG=$BG
 check "dialog-first-notify" wait_file "$WORK/dialog.txt" 1
 check "dialog-content-type" grep -qi "Content-Type: application/dialog-info+xml" "$WORK/sipp-dlg.msg"
 check "dialog-state-full" grep -q 'state="full"' "$WORK/sipp-dlg.msg"
-check "dialog-200-contact" bash -c "grep -A12 'SIP/2.0 200 OK' '$WORK/sipp-dlg.msg' | grep -q '^Contact: <sip:mikaka@127.0.14.60:$PORT>'"
+check "dialog-200-contact" bash -c "grep -A12 'SIP/2.0 200 OK' '$WORK/sipp-dlg.msg' | grep -q '^Contact: <sip:mikaka@127.0.21.60:$PORT>'"
 out=$(cli sip show subscriptions)
 echo "$out" | sed 's/^/  /'
-check "show-subscriptions" grep -q "^127.0.14.64 *803 .*801@blf *Idle *dialog-info+xml" <<<"$out"
+check "show-subscriptions" grep -q "^127.0.21.64 *803 .*801@blf *Idle *dialog-info+xml" <<<"$out"
 check "hints-watchers" sh -c "'$MIKAKA' -s '$CTL' core show hints | grep -q '801@blf: .*Watchers  1'"
-sipp_bg uas801 blf-phone-uas.xml 127.0.14.61 5491; UAS=$BG
-sipp_bg call802 blf-call.xml 127.0.14.63 5493 127.0.14.60:$PORT; CALL=$BG
+sipp_bg uas801 blf-phone-uas.xml 127.0.21.61 5491; UAS=$BG
+sipp_bg call802 blf-call.xml 127.0.21.63 5493 127.0.21.60:$PORT; CALL=$BG
 check "hints-801-ringing" bash -c "for _ in \$(seq 20); do '$MIKAKA' -s '$CTL' core show hints | grep -q '801@blf: .*State:Ringing' && exit 0; sleep 0.1; done; exit 1"
 wait_ok "call-802-to-801" "$CALL" call802
 wait_ok "call-801-answers" "$UAS" uas801
@@ -102,7 +102,7 @@ printf 'exten => 802,hint,SIP/802\n' >>"$CONF/extensions.conf"
 cli reload >/dev/null
 check "reload-hint-added" sh -c "'$MIKAKA' -s '$CTL' core show hints | grep -q '802@blf: SIP/802 .*State:Idle'"
 csv "$WORK/801.csv" 801 pw801
-sipp_bg unreg reg-unreg.xml 127.0.14.61 5491 -inf "$WORK/801.csv" 127.0.14.60:$PORT
+sipp_bg unreg reg-unreg.xml 127.0.21.61 5491 -inf "$WORK/801.csv" 127.0.21.60:$PORT
 wait_ok "unregister-801" "$BG" unreg
 check "hints-801-unavailable-again" sh -c "'$MIKAKA' -s '$CTL' core show hints | grep -q '801@blf: SIP/801 .*State:Unavailable'"
 
@@ -110,10 +110,10 @@ check "hints-801-unavailable-again" sh -c "'$MIKAKA' -s '$CTL' core show hints |
 # (;presence=p2p): Offline while 801 is away, Online once it registers, Busy during 802's call.
 if have_baresip && [ -e /usr/lib/baresip/modules/presence.so ]; then
 	BS=$WORK/baresip
-	baresip_conf "$BS" 127.0.14.66:5497 440 "<sip:803@127.0.14.60:$PORT>;auth_pass=pw803;regint=300" \
+	baresip_conf "$BS" 127.0.21.66:5497 440 "<sip:803@127.0.21.60:$PORT>;auth_pass=pw803;regint=300" \
 		"module_app contact.so" "module_app presence.so" "module cons.so" \
-		"cons_listen 127.0.14.66:5380" "net_interface 127.0.14.66"
-	echo "\"Ext 801\" <sip:801@127.0.14.60:$PORT>;presence=p2p" >"$BS/contacts"
+		"cons_listen 127.0.21.66:5380" "net_interface 127.0.21.66"
+	echo "\"Ext 801\" <sip:801@127.0.21.60:$PORT>;presence=p2p" >"$BS/contacts"
 	baresip_bg "$BS" 40
 	# bs_contact WORD: baresip's contact list (its UDP console's /contacts) shows 801 as WORD
 	# within 5 s.
@@ -124,7 +124,7 @@ if have_baresip && [ -e /usr/lib/baresip/modules/presence.so ]; then
 		s.settimeout(0.3)
 		end = time.time() + 5
 		while time.time() < end:
-		    s.sendto(b"/contacts\n", ("127.0.14.66", 5380))
+		    s.sendto(b"/contacts\n", ("127.0.21.66", 5380))
 		    out = b""
 		    try:
 		        while True:
@@ -141,10 +141,10 @@ if have_baresip && [ -e /usr/lib/baresip/modules/presence.so ]; then
 	}
 	check "baresip-subscribed" wait_log "803 subscribed to 801@blf (presence)"
 	check "baresip-shows-offline" bs_contact Offline
-	sipp_register 801 pw801 127.0.14.61 5491 127.0.14.60:$PORT
+	sipp_register 801 pw801 127.0.21.61 5491 127.0.21.60:$PORT
 	check "baresip-shows-online" bs_contact Online
-	sipp_bg uas801b blf-phone-uas.xml 127.0.14.61 5491; UAS=$BG
-	sipp_bg call802b blf-call.xml 127.0.14.63 5493 127.0.14.60:$PORT; CALL=$BG
+	sipp_bg uas801b blf-phone-uas.xml 127.0.21.61 5491; UAS=$BG
+	sipp_bg call802b blf-call.xml 127.0.21.63 5493 127.0.21.60:$PORT; CALL=$BG
 	check "baresip-shows-busy" bs_contact Busy
 	wait_ok "baresip-call-802-to-801" "$CALL" call802b
 	wait_ok "baresip-call-801-answers" "$UAS" uas801b
