@@ -7,7 +7,8 @@
 # a presence subscription (digest) sees closed/Unavailable, then open/Ready when 801 registers,
 # a refresh and the final NOTIFY terminated after Expires: 0; a dialog subscription sees
 # terminated (idle), early (802's call rings at 801), confirmed (answered), terminated (BYE),
-# with version 0,1,2,3 and state full, then a refresh and the final NOTIFY; `sip show
+# with version 0,1,2,3 and state full, then a refresh and the final NOTIFY; 801 holding a call
+# to the line shows Hold; `sip show
 # subscriptions` lists it with its last state; 489, 406, 404 and 403 for what is refused; a
 # reload adds a hint; 801 unregistering turns its lamp Unavailable; Debian's baresip (presence
 # module) shows contact 801 Offline, Online, Busy during a call, Online again.
@@ -29,6 +30,9 @@ exten => _X.,1,Hangup()
 [from_phone]
 exten => 801,1,Dial(SIP/801,20)
  same => n,Hangup()
+exten => _0X.,1,Set(CALLERID(num)=0312345678)
+ same => n,Dial(SIP/line/${EXTEN},20)
+ same => n,Hangup()
 [blf]
 exten => 801,hint,SIP/801
 exten => 810,hint,SIP/801&PJSIP/802
@@ -38,7 +42,7 @@ SIPP_TIMEOUT=40
 cp -r "$CONF" "$WORK/badconf"
 printf 'exten => 820,hint,IAX2/820\n' >>"$WORK/badconf/extensions.conf"
 "$MIKAKAD" -t -C "$WORK/badconf" >"$WORK/badconf.out" 2>&1
-check "config-hint-tech-warning" grep -q "extensions.conf:11: warning: hint device 'IAX2/820'" "$WORK/badconf.out"
+check "config-hint-tech-warning" grep -q "extensions.conf:14: warning: hint device 'IAX2/820'" "$WORK/badconf.out"
 out=$("$MIKAKAD" -t -C "$CONF" 2>&1)
 check "config-hints-clean" test -z "$(grep -i 'hint' <<<"$out")"
 daemon_start "$CONF"
@@ -96,6 +100,27 @@ check "dialog-early-recipient" grep -q 'direction="recipient"' "$WORK/sipp-dlg.m
 out=$(cli sip show subscriptions)
 check "unsubscribed" grep -q "^0 active SIP subscriptions" <<<"$out"
 check "no-channels-left" no_channels
+
+# 3b. 801 calls the line and puts it on hold (re-INVITE a=sendonly), resumes, hangs up: its lamp
+# goes InUse, Hold, InUse, Idle.
+sipp_bg hold-carrier hold-carrier-uas.xml 127.0.21.62 5492 -mp 41500 \
+	-key rtpaddr 127.0.21.62 -key rtpport 40510; CARRIER=$BG
+sleep 0.3
+sipp_bg hold-801 hold-phone-out.xml 127.0.21.61 5491 127.0.21.60:$PORT -mp 41600 \
+	-key rtpaddr 127.0.21.61 -key rtpport 40520; PHONE=$BG
+hint_state() { # hint_state EXT STATE: core show hints says so within 3 s
+	for _ in $(seq 30); do
+		cli core show hints | grep -q "$1@blf: .*State:$2 " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "hints-801-inuse-calling" hint_state 801 InUse
+check "hints-801-hold" hint_state 801 Hold
+check "hints-801-resumed" hint_state 801 InUse
+wait_ok "hold-801-call" "$PHONE" hold-801
+wait_ok "hold-carrier" "$CARRIER" hold-carrier
+check "hints-801-idle-after-hold" hint_state 801 Idle
 
 # 4. A reload adds a hint; 801 unregistering makes it Unavailable.
 printf 'exten => 802,hint,SIP/802\n' >>"$CONF/extensions.conf"
