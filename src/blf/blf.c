@@ -75,8 +75,7 @@ unsigned blf_hint_state(const struct blf *b, const char *devices)
 /* The state of what s watches now (Unavailable when its hint is gone). */
 static unsigned sub_state(const struct blf *b, const struct evsub *s)
 {
-	const char *h =
-	    b->cfg ? dialplan_hint(b->cfg->dialplan, evsub_ctx(s), evsub_res(s)) : NULL;
+	const char *h = b->cfg ? dialplan_hint(b->cfg->dialplan, evsub_ctx(s), evsub_res(s)) : NULL;
 
 	return h ? blf_hint_state(b, h) : BLF_EXT_UNAVAILABLE;
 }

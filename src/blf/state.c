@@ -139,8 +139,9 @@ int blf_dialog_body(struct mbuf *mb, const char *entity, const char *exten, uint
 	const char *st = blf_dialog_state(ext);
 	int err = 0;
 
-	err |= mbuf_write_str(mb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
-			   "<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"");
+	err |= mbuf_write_str(
+	    mb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+		"<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"");
 	err |= mbuf_printf(mb, "%u\" state=\"full\" entity=\"", version);
 	err |= blf_xml_escape(mb, entity);
 	err |= mbuf_write_str(mb, "\">\r\n<dialog id=\"");
@@ -167,19 +168,21 @@ int blf_pidf_body(struct mbuf *mb, const char *entity, const char *exten, unsign
 	else if (ext & BLF_EXT_UNAVAILABLE)
 		note = "Unavailable";
 	err |= mbuf_write_str(mb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
-			   "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
-			   "xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\" "
-			   "xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" entity=\"");
+				  "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
+				  "xmlns:rpid=\"urn:ietf:params:xml:ns:pidf:rpid\" "
+				  "xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" entity=\"");
 	err |= blf_xml_escape(mb, entity);
 	err |= mbuf_write_str(mb, "\">\r\n<tuple id=\"");
 	err |= blf_xml_escape(mb, exten);
-	err |= mbuf_printf(mb, "\">\r\n<status><basic>%s</basic></status>\r\n<contact priority=\"1\">",
-		    (ext & BLF_EXT_UNAVAILABLE) ? "closed" : "open");
+	err |=
+	    mbuf_printf(mb, "\">\r\n<status><basic>%s</basic></status>\r\n<contact priority=\"1\">",
+			(ext & BLF_EXT_UNAVAILABLE) ? "closed" : "open");
 	err |= blf_xml_escape(mb, entity);
 	err |= mbuf_printf(mb, "</contact>\r\n<note>%s</note>\r\n</tuple>\r\n", note);
 	if (busy)
-		err |= mbuf_write_str(mb, "<dm:person id=\"p1\"><rpid:activities><rpid:on-the-phone/>"
-				   "</rpid:activities></dm:person>\r\n");
+		err |=
+		    mbuf_write_str(mb, "<dm:person id=\"p1\"><rpid:activities><rpid:on-the-phone/>"
+				       "</rpid:activities></dm:person>\r\n");
 	err |= mbuf_printf(mb, "<note>%s</note>\r\n</presence>\r\n", note);
 	return err ? ENOMEM : 0;
 }

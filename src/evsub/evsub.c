@@ -184,8 +184,8 @@ void evsub_notify(struct evsub *s)
 	mbuf_reset(&body);
 	if (err) {
 		set->st.notify_failed++;
-		log_msg(LOG_WARN, set->logmod, "NOTIFY %s to %s not sent: %s", s->event,
-			s->target, strerror(err));
+		log_msg(LOG_WARN, set->logmod, "NOTIFY %s to %s not sent: %s", s->event, s->target,
+			strerror(err));
 		if (s->terminated)
 			sub_free(s);
 		return;
@@ -474,7 +474,8 @@ size_t evsub_count(const struct evsub_set *set, const char *res, const char *ctx
 	size_t n = 0;
 
 	if (set && !res && !ctx)
-		return set->nsubs; /* cheap: asked at every change of a call leg (ending ones count) */
+		return set
+		    ->nsubs; /* cheap: asked at every change of a call leg (ending ones count) */
 
 	for (const struct evsub *s = set ? set->subs : NULL; s; s = s->next)
 		if (!s->terminated && res_match(s, res, ctx))

@@ -62,11 +62,11 @@ const char *evsub_event_name(const struct evsub *s);
 const char *evsub_peer(const struct evsub *s);
 const char *evsub_res(const struct evsub *s);
 const char *evsub_ctx(const struct evsub *s);
-const char *evsub_target(const struct evsub *s);    /* the subscriber's Contact URI */
+const char *evsub_target(const struct evsub *s); /* the subscriber's Contact URI */
 const char *evsub_callid(const struct evsub *s);
 const struct sa *evsub_source(const struct evsub *s); /* where its SUBSCRIBE came from */
-const char *evsub_our_uri(const struct evsub *s);   /* the SUBSCRIBE's To URI (the resource) */
-uint32_t evsub_expires_left(const struct evsub *s); /* seconds */
+const char *evsub_our_uri(const struct evsub *s);     /* the SUBSCRIBE's To URI (the resource) */
+uint32_t evsub_expires_left(const struct evsub *s);   /* seconds */
 /* Our address facing the subscriber, as it goes in a URI. */
 void evsub_host(const struct evsub *s, char *buf, size_t size);
 /* NOTIFY bodies built before this one (0 for the first: RFC 4235's version). */

@@ -65,7 +65,7 @@ static void test_aggregate(void **state)
 	    {{G}, 1, "Ringing"},
 	    {{GI}, 1, "InUse&Ringing"},
 	    {{O}, 1, "Hold"},
-	    {{N, X}, 2, "Idle"},	  /* one phone of two is there */
+	    {{N, X}, 2, "Idle"}, /* one phone of two is there */
 	    {{X, V}, 2, "Unavailable"},
 	    {{I, N}, 2, "InUse"},	  /* any in use */
 	    {{I, G}, 2, "InUse&Ringing"}, /* in use at one, ringing at the other */
@@ -180,7 +180,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_device_state), cmocka_unit_test(test_aggregate),
-	    cmocka_unit_test(test_dialog_body), cmocka_unit_test(test_pidf_body),
+	    cmocka_unit_test(test_dialog_body),	 cmocka_unit_test(test_pidf_body),
 	    cmocka_unit_test(test_xml_escape),
 	};
 

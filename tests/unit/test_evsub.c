@@ -51,8 +51,8 @@ static int body_h(struct evsub *s, struct mbuf *body, const char **ctype, void *
 
 	f->bodies++;
 	*ctype = "text/plain";
-	return mbuf_printf(body, "seq=%u res=%s@%s%s\r\n", evsub_seq(s), evsub_res(s),
-			   evsub_ctx(s), evsub_terminating(s) ? " final" : "");
+	return mbuf_printf(body, "seq=%u res=%s@%s%s\r\n", evsub_seq(s), evsub_res(s), evsub_ctx(s),
+			   evsub_terminating(s) ? " final" : "");
 }
 
 static void on_request(struct sip_stack *stack, struct sip_strans *st, const struct sip_msg *msg,
@@ -146,8 +146,8 @@ static void subscribe(const char *to_tag, uint32_t cseq, int expires)
 		     "Contact: <sip:803@%s:%u>\r\n"
 		     "Event: dialog\r\n%s"
 		     "Content-Length: 0\r\n\r\n",
-		     fx.peer_host, fx.peer_port, cseq, ++branch, to_tag ? ";tag=" : "", to_tag ? to_tag : "",
-		     cseq, fx.peer_host, fx.peer_port, exp);
+		     fx.peer_host, fx.peer_port, cseq, ++branch, to_tag ? ";tag=" : "",
+		     to_tag ? to_tag : "", cseq, fx.peer_host, fx.peer_port, exp);
 	assert_true(n > 0 && (size_t)n < sizeof(buf));
 	peer_send(buf, (size_t)n);
 }
@@ -226,7 +226,8 @@ static void expect_notify(const char *substate, const char *body, uint16_t code)
 	assert_true(pl_eq_str(&m->to.tag, "subtag"));
 	if (code) {
 		mbuf_init(&mb);
-		assert_int_equal(sip_build_response(&mb, m, code, "Peer", NULL, NULL, NULL, NULL), 0);
+		assert_int_equal(sip_build_response(&mb, m, code, "Peer", NULL, NULL, NULL, NULL),
+				 0);
 		peer_send((const char *)mb.buf, mb.end);
 		mbuf_reset(&mb);
 	}
@@ -330,11 +331,12 @@ static void test_helpers(void **state)
 		char buf[512];
 		size_t used;
 		struct pl ev;
-		int n = snprintf(buf, sizeof(buf),
-				 "SUBSCRIBE sip:801@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-				 "From: <sip:a@h>;tag=1\r\nTo: <sip:801@h>\r\nCall-ID: c\r\n"
-				 "CSeq: 1 SUBSCRIBE\r\n%sContent-Length: 0\r\n\r\n",
-				 cases[i].hdrs);
+		int n =
+		    snprintf(buf, sizeof(buf),
+			     "SUBSCRIBE sip:801@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+			     "From: <sip:a@h>;tag=1\r\nTo: <sip:801@h>\r\nCall-ID: c\r\n"
+			     "CSeq: 1 SUBSCRIBE\r\n%sContent-Length: 0\r\n\r\n",
+			     cases[i].hdrs);
 
 		assert_int_equal(sip_msg_parse(&m, buf, (size_t)n, true, &used, &perr), 0);
 		assert_int_equal(evsub_event(m, &ev), cases[i].has);
