@@ -294,7 +294,11 @@ void evsub_refresh(struct evsub_set *set, struct sip_strans *st, const struct si
 {
 	struct evsub *s = sub_find(set, msg);
 	uint32_t expires = evsub_req_expires(msg, 3600);
+	struct pl ev;
 
+	/* The dialog and the event package name the subscription (RFC 6665 §4.1.2.1). */
+	if (s && (!evsub_event(msg, &ev) || !pl_caseeq_str(&ev, s->event)))
+		s = NULL;
 	if (!s || s->terminated) {
 		sip_strans_reply(st, 481, "Subscription Does Not Exist", NULL, NULL, NULL);
 		return;

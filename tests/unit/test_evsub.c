@@ -44,6 +44,7 @@ struct fx {
 };
 
 static struct fx fx;
+static const char *sub_event = "dialog"; /* the Event of subscribe() */
 
 static int body_h(struct evsub *s, struct mbuf *body, const char **ctype, void *arg)
 {
@@ -144,10 +145,10 @@ static void subscribe(const char *to_tag, uint32_t cseq, int expires)
 		     "Call-ID: sub-call@127.0.0.1\r\n"
 		     "CSeq: %u SUBSCRIBE\r\n"
 		     "Contact: <sip:803@%s:%u>\r\n"
-		     "Event: dialog\r\n%s"
+		     "Event: %s\r\n%s"
 		     "Content-Length: 0\r\n\r\n",
 		     fx.peer_host, fx.peer_port, cseq, ++branch, to_tag ? ";tag=" : "",
-		     to_tag ? to_tag : "", cseq, fx.peer_host, fx.peer_port, exp);
+		     to_tag ? to_tag : "", cseq, fx.peer_host, fx.peer_port, sub_event, exp);
 	assert_true(n > 0 && (size_t)n < sizeof(buf));
 	peer_send(buf, (size_t)n);
 }
@@ -269,13 +270,19 @@ static void test_subscribe_refresh_unsubscribe(void **state)
 	subscribe(fx.totag, 3, 10);
 	expect_response(423, NULL);
 	assert_int_equal(evsub_count(fx.set, NULL, NULL), 1);
+	/* the dialog with another event package is not this subscription: 481 */
+	sub_event = "presence";
+	subscribe(fx.totag, 4, 600);
+	sub_event = "dialog";
+	expect_response(481, NULL);
+	assert_int_equal(evsub_count(fx.set, NULL, NULL), 1);
 	/* unsubscribe: 200, then the final NOTIFY; gone once answered */
-	subscribe(fx.totag, 4, 0);
+	subscribe(fx.totag, 5, 0);
 	expect_response(200, "0");
 	expect_notify("terminated", "seq=4 res=801@blf final", 200);
 	assert_int_equal(evsub_count(fx.set, NULL, NULL), 0);
 	/* a refresh of what is gone: 481 */
-	subscribe(fx.totag, 5, 600);
+	subscribe(fx.totag, 6, 600);
 	expect_response(481, NULL);
 }
 
