@@ -21,43 +21,6 @@
  * - Contact is checked at once (regbadct, badinv01): registrars and dialogs depend on it.
  * - A datagram without the empty line after the headers is an error (baddn). */
 
-/* What a first pass over the received bytes learns before anything is allocated. */
-struct frame {
-	size_t start;	   /* first byte of the start line (leading CRLFs skipped) */
-	size_t hend;	   /* first byte after the empty line, or len when there is none */
-	bool terminated;   /* the empty line was seen */
-	size_t lines;	   /* physical lines after the start line (bounds the header count) */
-	size_t cl_line[2]; /* where the first two Content-Length header lines start */
-	size_t ncl;
-};
-
-/* Positions of the first line ends ('\n'), relative to the start line, found by the framing
- * pass so that splitting the headers does not search for them again. */
-#define NL_INDEX_MAX 256
-struct nl_index {
-	uint32_t nl[NL_INDEX_MAX];
-	size_t n;      /* recorded */
-	size_t i;      /* cursor: positions only grow */
-	bool complete; /* every line end of the header section is recorded */
-};
-
-/* The first '\n' at or after pos, or limit when there is none before it. */
-static inline size_t find_nl(const char *b, size_t pos, size_t limit, struct nl_index *x)
-{
-	const char *p;
-
-	if (x) {
-		while (x->i < x->n && x->nl[x->i] < pos)
-			x->i++;
-		if (x->i < x->n)
-			return x->nl[x->i] < limit ? x->nl[x->i] : limit;
-		if (x->complete)
-			return limit;
-	}
-	p = pos < limit ? memchr(b + pos, '\n', limit - pos) : NULL;
-	return p ? (size_t)(p - b) : limit;
-}
-
 static void set_err(struct sip_msg *msg, int err, const char *reason)
 {
 	if (!msg->err_reason) {
@@ -66,138 +29,25 @@ static void set_err(struct sip_msg *msg, int err, const char *reason)
 	}
 }
 
-/* Line at d[p] (not a continuation) names Content-Length ("l" compact)? */
-static bool line_is_clen(const char *d, size_t p, const char *nl)
+/* pl_u32() == 0, for the numbers every message carries (Content-Length, Max-Forwards):
+ * without pl_u64()'s overflow division per digit, as 19 digits cannot overflow 64 bits. */
+static inline bool dec_u32(const struct pl *pl, uint32_t *out)
 {
-	const char *q = d + p, *s = q;
-	unsigned c = sip_lower[(unsigned char)*q];
-	size_t n;
+	uint64_t v = 0;
 
-	if (c != 'c' && c != 'l')
-		return false;
-	/* Most 'C' lines (Call-ID, CSeq, Contact, Content-Type) fail here at once. */
-	if (c == 'c' && (nl - q < 15 || q[7] != '-' || sip_lower[(unsigned char)q[8]] != 'l'))
-		return false;
-	while (s < nl && sip_ct(*s, SIP_CT_TOKEN))
-		s++;
-	n = (size_t)(s - q);
-	if (!(n == 1 && c == 'l') && !(n == 14 && sip_caseeq(q, "content-length", 14)))
-		return false;
-	while (s < nl && (*s == ' ' || *s == '\t'))
-		s++;
-	return s < nl && *s == ':';
-}
+	if (!pl->l || pl->l > 19)
+		return pl_u32(pl, out) == 0;
+	for (size_t i = 0; i < pl->l; i++) {
+		unsigned c = (unsigned char)pl->p[i] - '0';
 
-/* Finds the empty line ending the header section (CRLF or bare LF line ends), counting lines
- * and noting Content-Length lines on the way. One memchr per line: O(n). */
-static void frame_scan(const char *d, size_t len, struct frame *f, struct nl_index *x)
-{
-	size_t p = f->start;
-	bool first = true;
-
-	f->terminated = false;
-	f->lines = 0;
-	f->ncl = 0;
-	x->n = 0;
-	x->i = 0;
-	x->complete = true;
-	for (;;) {
-		const char *nl = memchr(d + p, '\n', len - p);
-		size_t next;
-
-		if (!nl) {
-			f->hend = len;
-			if (p < len)
-				f->lines++; /* an unterminated last line */
-			return;
-		}
-		if (x->n < NL_INDEX_MAX)
-			x->nl[x->n++] = (uint32_t)(nl - d - f->start);
-		else
-			x->complete = false;
-		if (!first) {
-			f->lines++;
-			if (line_is_clen(d, p, nl) && f->ncl++ < 2)
-				f->cl_line[f->ncl - 1] = p;
-		}
-		first = false;
-		next = (size_t)(nl - d) + 1;
-		if (next < len && d[next] == '\n') {
-			f->hend = next + 1;
-			f->terminated = true;
-			return;
-		}
-		if (next + 1 < len && d[next] == '\r' && d[next + 1] == '\n') {
-			f->hend = next + 2;
-			f->terminated = true;
-			return;
-		}
-		p = next;
+		if (c > 9)
+			return false;
+		v = v * 10 + c;
 	}
-}
-
-/* End of the logical header line starting at p: folded continuation lines (line end followed
- * by SP or HTAB) belong to it. Returns the position of its final '\n' (or limit), and the
- * start of the next line in *next. */
-static size_t logical_end(const char *d, size_t p, size_t limit, size_t *next, struct nl_index *x)
-{
-	for (;;) {
-		size_t nl = find_nl(d, p, limit, x), e;
-
-		if (nl >= limit) {
-			*next = limit;
-			return limit;
-		}
-		e = nl + 1;
-		if (e < limit && (d[e] == ' ' || d[e] == '\t')) {
-			p = e;
-			continue;
-		}
-		*next = e;
-		return nl;
-	}
-}
-
-/* logical_end() for the header split: walks the line-end index directly (a cursor and one
- * look at the byte after each line end) rather than searching for each line end again. */
-static inline size_t line_end(const char *d, size_t p, size_t limit, size_t *next,
-			      struct nl_index *x)
-{
-	size_t i = x->i;
-
-	if (!x->complete)
-		return logical_end(d, p, limit, next, x);
-	while (i < x->n && x->nl[i] < p)
-		i++;
-	for (; i < x->n && x->nl[i] < limit; i++) {
-		size_t e = x->nl[i] + 1;
-
-		if (e < limit && (d[e] == ' ' || d[e] == '\t'))
-			continue; /* folded: the next physical line belongs to this one */
-		x->i = i + 1;
-		*next = e;
-		return e - 1;
-	}
-	x->i = i;
-	*next = limit;
-	return limit;
-}
-
-/* The value of a Content-Length line found by frame_scan. */
-static int clen_value(const char *d, size_t p, size_t limit, uint32_t *v)
-{
-	const char *colon = memchr(d + p, ':', limit - p);
-	size_t next, e;
-	struct pl val;
-
-	if (!colon)
-		return EBADMSG;
-	e = logical_end(d, p, limit, &next, NULL);
-	if ((size_t)(colon - d) >= e)
-		return EBADMSG;
-	val = pl_from(colon + 1, e - (size_t)(colon - d) - 1);
-	sip_trim(&val);
-	return pl_u32(&val, v) ? EBADMSG : 0;
+	if (v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
 }
 
 static void msg_destroy(void *data)
@@ -333,64 +183,169 @@ static bool has_bare_nul(const char *p, const char *end)
 	return false;
 }
 
-/* Splits the header lines of b[p..hend) into msg->hdrs (at most cap). `nul` says the header
- * section holds a NUL somewhere, so lines are checked for one (rare: not worth a scan per line
- * otherwise). */
-static void split_headers(struct sip_msg *msg, const char *b, size_t p, size_t hend, size_t cap,
-			  struct keys *k, struct nl_index *x, bool nul)
-{
-	while (p < hend) {
-		const char *s = b + p, *q;
-		size_t next, e;
-		struct sip_hdr *h;
+/* What one pass over the received bytes learns before anything is allocated: where the start
+ * line and the header section end, every header line split and named (pointing into the
+ * received bytes; rebased onto the message's own copy once it exists), the Content-Length
+ * lines, the key headers' positions and the first error of a header line.
+ *
+ * Why one pass: framing first (a memchr and a Content-Length test per physical line, recording
+ * the line ends) and then splitting the copy (walking those line ends again) cost about half of
+ * the whole parse of an INVITE; doing both at once, on the received bytes, halves that. The
+ * message then needs only its exact header count, known before it is allocated. */
+#define SCAN_LOCAL 48 /* header lines kept on the stack; more go to a heap array */
+struct scan {
+	size_t start;	      /* first byte of the start line (leading CRLFs skipped) */
+	const char *sl_nl;    /* the start line's '\n', or NULL when it has none */
+	size_t hend;	      /* first byte after the empty line, or len when there is none */
+	bool terminated;      /* the empty line was seen */
+	bool full;	      /* SIP_HDRS_MAX header fields recorded: the rest is only framed */
+	bool nomem;	      /* the heap array could not grow */
+	struct sip_hdr *hdrs; /* `local`, or a mem_alloc()ed array past SCAN_LOCAL */
+	size_t n, cap;
+	const char *err; /* the first header line error (a 400's reason) */
+	unsigned ncl;	 /* Content-Length header fields */
+	struct pl cl;	 /* the first one's value, trimmed */
+	struct keys k;
+	struct sip_hdr local[SCAN_LOCAL];
+};
 
-		if (*s == '\n' || (*s == '\r' && p + 1 < hend && s[1] == '\n'))
-			break; /* the empty line */
-		if (*s == ' ' || *s == '\t') {
+static void scan_reset(struct scan *s)
+{
+	if (s->hdrs != s->local)
+		mem_deref(s->hdrs);
+	s->hdrs = s->local;
+	s->cap = SCAN_LOCAL;
+	s->n = 0;
+	s->terminated = s->full = s->nomem = false;
+	s->hend = 0;
+	s->err = NULL;
+	s->ncl = 0;
+	s->cl = (struct pl)PL_INIT;
+	s->k = (struct keys){NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, 0, 0, 0, 0, 0};
+}
+
+static void scan_err(struct scan *s, const char *reason)
+{
+	if (!s->err)
+		s->err = reason;
+}
+
+static bool scan_grow(struct scan *s)
+{
+	size_t cap = MIN(s->cap * 2, (size_t)SIP_HDRS_MAX);
+	struct sip_hdr *h = mem_alloc(cap * sizeof(*h), NULL);
+
+	if (!h)
+		return false;
+	memcpy(h, s->hdrs, s->n * sizeof(*h));
+	if (s->hdrs != s->local)
+		mem_deref(s->hdrs);
+	s->hdrs = h;
+	s->cap = cap;
+	return true;
+}
+
+/* The header lines of d[p .. len) up to the empty line (CRLF or bare LF line ends), into *s.
+ * `nul` says the header section holds a NUL somewhere, so every line is checked for a bare one
+ * (rare: not worth a scan per line otherwise; the caller passes again with it set). The rules
+ * are those of RFC 3261 §7.3.1 as the tests pin them: a line beginning with SP or HTAB right
+ * after the start line continues nothing (400), a header name is a token followed by optional
+ * SP/HTAB and ':', and lines after SIP_HDRS_MAX fields still count for framing. */
+static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bool nul)
+{
+	const char *end = d + len, *ls = d + p;
+	/* Kept in locals (the compiler cannot keep s's fields in registers across the stores
+	 * into the header array, which may be s->local itself). */
+	struct sip_hdr *hdrs = s->hdrs;
+	size_t n = s->n;
+
+	for (;;) {
+		const char *nl, *e, *q, *v, *ve;
+		struct pl name;
+		enum sip_hdr_id id;
+
+		if (ls >= end) {
+			s->hend = len;
+			break;
+		}
+		if (*ls == '\n' || (*ls == '\r' && ls + 1 < end && ls[1] == '\n')) {
+			s->hend = (size_t)(ls - d) + (*ls == '\n' ? 1 : 2);
+			s->terminated = true;
+			break;
+		}
+		/* The logical line: a line end followed by SP or HTAB folds the next physical line
+		 * into it. */
+		nl = memchr(ls, '\n', (size_t)(end - ls));
+		while (nl && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t'))
+			nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
+		e = nl ? nl : end;
+		q = ls;
+		ls = nl ? nl + 1 : end; /* the next line */
+		if (*q == ' ' || *q == '\t') {
 			/* Only the start line can be followed by this: nothing to continue. */
-			set_err(msg, EBADMSG, "Malformed header line");
-			logical_end(b, p, hend, &next, x);
-			p = next;
+			scan_err(s, "Malformed header line");
 			continue;
 		}
-		e = line_end(b, p, hend, &next, x);
-		if (e - p > SIP_HDR_LINE_MAX)
-			set_err(msg, EBADMSG, "Header field too long");
-		if (nul && has_bare_nul(s, b + e))
-			set_err(msg, EBADMSG, "NUL byte in header field");
-		/* b[e] is the line's '\n', or the NUL after an unterminated header section: not a
-		 * token character, so the scan needs no bound of its own. */
-		q = s;
-		while (sip_ct(*q, SIP_CT_TOKEN))
+		if (e - q > SIP_HDR_LINE_MAX)
+			scan_err(s, "Header field too long");
+		if (nul && has_bare_nul(q, e))
+			scan_err(s, "NUL byte in header field");
+		name.p = q;
+		if (nl) {
+			while (sip_ct(*q, SIP_CT_TOKEN)) /* the '\n' at e ends it at the latest */
+				q++;
+		} else {
+			while (q < end && sip_ct(*q, SIP_CT_TOKEN))
+				q++;
+		}
+		name.l = (size_t)(q - name.p);
+		if (!name.l) {
+			scan_err(s, "Malformed header line");
+			continue;
+		}
+		if (!s->full && n >= SIP_HDRS_MAX) {
+			scan_err(s, "Too many header fields");
+			s->full = true;
+		}
+		while (q < e && (*q == ' ' || *q == '\t'))
 			q++;
-		if (q == s) {
-			set_err(msg, EBADMSG, "Malformed header line");
-			p = next;
+		if (q >= e || *q != ':') {
+			scan_err(s, "Malformed header line");
 			continue;
 		}
-		h = msg->nhdrs < cap ? &msg->hdrs[msg->nhdrs] : NULL;
-		if (!h) {
-			set_err(msg, EBADMSG, "Too many header fields");
-			return;
-		}
-		h->name = pl_from(s, (size_t)(q - s));
-		while (q < b + e && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q >= b + e || *q != ':') {
-			set_err(msg, EBADMSG, "Malformed header line");
-			p = next;
+		/* The value, trimmed of LWS (sip_trim() on registers); an empty one keeps a
+		 * pointer into the message. */
+		v = ++q;
+		ve = e;
+		while (v < ve && sip_is_lws(*v))
+			v++;
+		while (ve > v && sip_is_lws(ve[-1]))
+			ve--;
+		if (v == ve)
+			v = ve = q;
+		/* The word-at-a-time lookup reads up to 7 bytes past the name: only where they are
+		 * there (near the end of the bytes given, the byte-wise one). */
+		id = (size_t)(end - name.p) >= name.l + 8 ? sip_hdr_lookup_padded(name.p, name.l)
+							  : sip_hdr_lookup_raw(name.p, name.l);
+		if (id == SIP_HDR_CONTENT_LENGTH && s->ncl++ == 0)
+			s->cl = pl_from(v, (size_t)(ve - v));
+		if (s->full || s->nomem)
 			continue;
+		if (n == s->cap) {
+			s->n = n;
+			if (!scan_grow(s)) {
+				s->nomem = true;
+				continue;
+			}
+			hdrs = s->hdrs;
 		}
-		q++;
-		h->value = pl_from(q, (size_t)(b + e - q));
-		sip_trim(&h->value);
-		if (!h->value.l)
-			h->value.p = q; /* keep a pointer into the message for empty values */
-		h->id = sip_hdr_lookup_padded(h->name.p, h->name.l);
-		note_key(k, h->id, msg->nhdrs);
-		msg->nhdrs++;
-		p = next;
+		hdrs[n].id = id;
+		hdrs[n].name = name;
+		hdrs[n].value = pl_from(v, (size_t)(ve - v));
+		note_key(&s->k, id, n);
+		n++;
 	}
+	s->n = n;
 }
 
 static const char *addr_reason(enum sip_hdr_id id, const char *why)
@@ -505,7 +460,7 @@ static void decode_keys(struct sip_msg *msg, const struct keys *k, bool line_ok)
 	if (k->n_maxfwd) {
 		uint32_t mf;
 
-		if (pl_u32(&msg->hdrs[k->maxfwd].value, &mf) == 0 && mf <= 255)
+		if (dec_u32(&msg->hdrs[k->maxfwd].value, &mf) && mf <= 255)
 			msg->max_forwards = (int)mf;
 		else
 			set_err(msg, EBADMSG, "Bad Max-Forwards header");
@@ -550,16 +505,16 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 		  struct sip_parse_error *perr)
 {
 	struct sip_parse_error dummy;
-	const char *d = data;
-	struct frame f;
-	struct nl_index nlx;
+	const char *d = data, *base;
+	struct scan s;
 	struct sip_msg *msg;
-	struct keys k;
 	const char *clerr = NULL;
 	bool has_clen = false, line_ok;
 	uint32_t clen = 0;
-	size_t end, msglen, cap, hoff, boff, le;
+	size_t end, msglen, hoff, boff, le;
+	uintptr_t delta;
 	char *b;
+	int err = EBADMSG;
 
 	if (!perr)
 		perr = &dummy;
@@ -569,10 +524,10 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 		return EINVAL;
 
 	/* RFC 3261 §7.5: line ends before the start line are ignored. */
-	f.start = 0;
-	while (f.start < len && (d[f.start] == '\r' || d[f.start] == '\n'))
-		f.start++;
-	if (f.start == len) {
+	s.start = 0;
+	while (s.start < len && (d[s.start] == '\r' || d[s.start] == '\n'))
+		s.start++;
+	if (s.start == len) {
 		if (!datagram) {
 			perr->reason = "Incomplete message";
 			perr->need_more = true;
@@ -581,118 +536,155 @@ int sip_msg_parse(struct sip_msg **msgp, const void *data, size_t len, bool data
 		perr->reason = "Empty message";
 		return EBADMSG;
 	}
-	if (d[f.start] == ' ' || d[f.start] == '\t') {
+	if (d[s.start] == ' ' || d[s.start] == '\t') {
 		perr->reason = "Bad start line";
 		return EBADMSG;
 	}
-	if (datagram && len - f.start > SIP_MSG_MAX) {
+	if (datagram && len - s.start > SIP_MSG_MAX) {
 		perr->reason = "Message too large";
 		return E2BIG;
 	}
 
-	frame_scan(d, len, &f, &nlx);
-	if (!f.terminated) {
+	s.hdrs = s.local;
+	scan_reset(&s);
+	s.sl_nl = memchr(d + s.start, '\n', len - s.start);
+	scan_headers(d, len, s.sl_nl ? (size_t)(s.sl_nl - d) + 1 : len, &s, false);
+	if (!s.terminated) {
 		if (!datagram) {
-			if (len - f.start > SIP_MSG_MAX) {
+			if (len - s.start > SIP_MSG_MAX) {
 				perr->reason = "Message too large";
-				return E2BIG;
+				err = E2BIG;
+				goto fail;
 			}
 			perr->reason = "Incomplete message";
 			perr->need_more = true;
-			return ENODATA;
+			err = ENODATA;
+			goto fail;
 		}
-		if (!memchr(d + f.start, '\n', len - f.start)) {
+		if (!s.sl_nl) {
 			perr->reason = "Not a SIP message";
-			return EBADMSG;
+			goto fail;
 		}
 	}
-	if (f.hend - f.start > SIP_MSG_MAX) {
+	if (s.hend - s.start > SIP_MSG_MAX) {
 		perr->reason = "Message too large";
-		return E2BIG;
+		err = E2BIG;
+		goto fail;
+	}
+	if (memchr(d + s.start, '\0', s.hend - s.start)) {
+		scan_reset(&s);
+		scan_headers(d, len, (size_t)(s.sl_nl - d) + 1, &s, true);
+	}
+	if (s.nomem) {
+		perr->reason = "Out of memory";
+		err = ENOMEM;
+		goto fail;
 	}
 
 	/* Framing (RFC 3261 §18.3). An unusable Content-Length leaves the body out and the message
 	 * without has_clen: on a stream the transport cannot find the next message then. */
-	if (f.ncl > 1) {
+	if (s.ncl > 1) {
 		clerr = "Duplicate Content-Length header";
-	} else if (f.ncl == 1) {
-		if (clen_value(d, f.cl_line[0], f.hend, &clen))
+	} else if (s.ncl == 1) {
+		if (!dec_u32(&s.cl, &clen))
 			clerr = "Invalid Content-Length";
 		else
 			has_clen = true;
 	} else if (!datagram) {
 		clerr = "Missing Content-Length";
 	}
-	if (!f.terminated && !clerr)
+	if (!s.terminated && !clerr)
 		clerr = "Header section not terminated";
-	end = f.hend;
+	end = s.hend;
 	if (has_clen) {
-		if (clen > len - f.hend) {
+		if (clen > len - s.hend) {
 			if (!datagram) {
-				if (f.hend - f.start + (uint64_t)clen > SIP_MSG_MAX) {
+				if (s.hend - s.start + (uint64_t)clen > SIP_MSG_MAX) {
 					perr->reason = "Message too large";
-					return E2BIG;
+					err = E2BIG;
+					goto fail;
 				}
 				perr->reason = "Incomplete message";
 				perr->need_more = true;
-				return ENODATA;
+				err = ENODATA;
+				goto fail;
 			}
 			clerr = "Content-Length larger than message";
 			end = len;
 		} else {
-			end = f.hend + clen;
+			end = s.hend + clen;
 		}
-		if (end - f.start > SIP_MSG_MAX) {
+		if (end - s.start > SIP_MSG_MAX) {
 			perr->reason = "Message too large";
-			return E2BIG;
+			err = E2BIG;
+			goto fail;
 		}
 	} else if (datagram && !clerr) {
 		end = len; /* no Content-Length on a datagram: the body is the rest of it */
 	}
 
-	/* One allocation: the message, its header array (bounded by the line count) and a
-	 * private copy of the bytes every pl points into. */
-	msglen = end - f.start;
-	cap = MIN(f.lines, (size_t)SIP_HDRS_MAX);
+	/* One allocation: the message, its header array (exactly the fields found) and a private
+	 * copy of the bytes every pl points into. */
+	msglen = end - s.start;
 	hoff =
 	    (sizeof(struct sip_msg) + alignof(struct sip_hdr) - 1) & ~(alignof(struct sip_hdr) - 1);
-	boff = hoff + cap * sizeof(struct sip_hdr);
-	/* NUL-terminated, and padded so that header names can be compared a word at a time. Only
-	 * the structure is zeroed: split_headers() writes every header entry it counts, and the
-	 * bytes are copied over (zeroing the whole block cost 5 % of the parse). */
+	boff = hoff + s.n * sizeof(struct sip_hdr);
+	/* NUL-terminated, and padded so that names can be compared a word at a time. Only the
+	 * structure is zeroed: every header entry is written below and the bytes are copied over
+	 * (zeroing the whole block cost 5 % of the parse). */
 	msg = mem_alloc(boff + msglen + 8, msg_destroy);
 	if (!msg) {
 		perr->reason = "Out of memory";
-		return ENOMEM;
+		err = ENOMEM;
+		goto fail;
 	}
 	memset(msg, 0, sizeof(*msg));
 	msg->hdrs = (struct sip_hdr *)((char *)msg + hoff);
 	b = (char *)msg + boff;
-	memcpy(b, d + f.start, msglen);
+	memcpy(b, d + s.start, msglen);
 	memset(b + msglen, 0, 8);
+	/* The header fields found in the received bytes, moved onto the copy: copied whole, then
+	 * each pointer moved by the distance between the two (as integers: they point into two
+	 * different objects). */
+	base = d + s.start;
+	delta = (uintptr_t)b - (uintptr_t)base;
+	memcpy(msg->hdrs, s.hdrs, s.n * sizeof(struct sip_hdr));
+	for (size_t i = 0; i < s.n; i++) {
+		struct sip_hdr *h = &msg->hdrs[i];
+
+		h->name.p = (const char *)((uintptr_t)h->name.p + delta);
+		h->value.p = (const char *)((uintptr_t)h->value.p + delta);
+	}
+	msg->nhdrs = s.n;
 	msg->raw = pl_from(b, msglen);
 	msg->max_forwards = -1;
 	msg->sock = -1;
 	msg->has_clen = has_clen;
 	msg->clen = clen;
-	msg->body = pl_from(b + (f.hend - f.start), end - f.hend);
+	msg->body = pl_from(b + (s.hend - s.start), end - s.hend);
 	if (clerr)
 		set_err(msg, EBADMSG, clerr);
 
-	le = find_nl(b, 0, msglen, &nlx);
+	/* The start line ends at its '\n' (present: a message without one was refused above). */
+	le = (size_t)(s.sl_nl - base);
 	line_ok = start_line(msg, b, le > 0 && b[le - 1] == '\r' ? le - 1 : le);
 	if (!line_ok)
 		set_err(msg, EBADMSG, msg->is_request ? "Bad request line" : "Bad status line");
-
-	k = (struct keys){NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, NO_HDR, 0, 0, 0, 0, 0};
-	split_headers(msg, b, le < msglen ? le + 1 : msglen, f.hend - f.start, cap, &k, &nlx,
-		      memchr(b, '\0', f.hend - f.start) != NULL);
-	decode_keys(msg, &k, line_ok);
+	if (s.err)
+		set_err(msg, EBADMSG, s.err);
+	decode_keys(msg, &s.k, line_ok);
+	if (s.hdrs != s.local)
+		mem_deref(s.hdrs);
 
 	*msgp = msg;
 	if (used)
 		*used = end;
 	return 0;
+
+fail:
+	if (s.hdrs != s.local)
+		mem_deref(s.hdrs);
+	return err;
 }
 
 /* ---------------------------------------------------------------------------------------------
