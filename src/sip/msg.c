@@ -263,6 +263,7 @@ static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bo
 		const char *nl, *e, *q, *v, *ve;
 		struct pl name;
 		enum sip_hdr_id id;
+		bool ended;
 
 		if (ls >= end) {
 			s->hend = len;
@@ -276,6 +277,7 @@ static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bo
 		/* The logical line: a line end followed by SP or HTAB folds the next physical line
 		 * into it. */
 		nl = memchr(ls, '\n', (size_t)(end - ls));
+		ended = nl != NULL;
 		while (nl && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t'))
 			nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 		e = nl ? nl : end;
@@ -327,7 +329,9 @@ static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bo
 		 * there (near the end of the bytes given, the byte-wise one). */
 		id = (size_t)(end - name.p) >= name.l + 8 ? sip_hdr_lookup_padded(name.p, name.l)
 							  : sip_hdr_lookup_raw(name.p, name.l);
-		if (id == SIP_HDR_CONTENT_LENGTH && s->ncl++ == 0)
+		/* Framing counts a Content-Length line only once its first line end is there (an
+		 * unterminated one is still being received, or cut off). */
+		if (id == SIP_HDR_CONTENT_LENGTH && ended && s->ncl++ == 0)
 			s->cl = pl_from(v, (size_t)(ve - v));
 		if (s->full || s->nomem)
 			continue;
