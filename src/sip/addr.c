@@ -25,7 +25,7 @@ static int addr_params(struct sip_addr *a, const char *p, const char *end, const
 	a->params = pl_from(p, (size_t)(end - p));
 	ps = (struct sip_param_scan){p, end, false};
 	while ((err = sip_param_next(&ps, &n, &v)) == 0) {
-		if (n.l == 3 && sip_caseeq(n.p, "tag", 3) && !a->tag.p) {
+		if (n.l == 3 && sip_letters_eq(n.p, "tag", 3) && !a->tag.p) {
 			if (!v.l || v.p[0] == '"') {
 				*why = "bad tag";
 				return EBADMSG;
@@ -181,12 +181,12 @@ static int via_params(struct sip_via *v, const char *p, const char *end)
 	int err;
 
 	while ((err = sip_param_next(&ps, &n, &val)) == 0) {
-		if (n.l == 6 && sip_caseeq(n.p, "branch", 6)) {
+		if (n.l == 6 && sip_letters_eq(n.p, "branch", 6)) {
 			if (!val.l)
 				return EBADMSG;
 			if (!v->branch.p)
 				v->branch = val;
-		} else if (n.l == 8 && sip_caseeq(n.p, "received", 8)) {
+		} else if (n.l == 8 && sip_letters_eq(n.p, "received", 8)) {
 			if (!val.l)
 				return EBADMSG;
 			/* RFC 5118 §4.5: accept the address with or without brackets. */
@@ -197,12 +197,12 @@ static int via_params(struct sip_via *v, const char *p, const char *end)
 			}
 			if (!v->received.p)
 				v->received = val;
-		} else if (n.l == 5 && sip_caseeq(n.p, "maddr", 5)) {
+		} else if (n.l == 5 && sip_letters_eq(n.p, "maddr", 5)) {
 			if (!val.l)
 				return EBADMSG;
 			if (!v->maddr.p)
 				v->maddr = val;
-		} else if (n.l == 5 && sip_caseeq(n.p, "rport", 5)) {
+		} else if (n.l == 5 && sip_letters_eq(n.p, "rport", 5)) {
 			v->rport = true;
 			if (val.l) {
 				const char *q = val.p;

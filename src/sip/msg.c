@@ -63,7 +63,7 @@ bool sip_version_ok(const struct pl *v)
 {
 	size_t i = 4, d1 = 0, d2 = 0;
 
-	if (v->l < 7 || !sip_caseeq(v->p, "SIP/", 4))
+	if (v->l < 7 || !(sip_letters_eq(v->p, "sip", 3) && v->p[3] == '/'))
 		return false;
 	for (; i < v->l && sip_ct(v->p[i], SIP_CT_DIGIT); i++)
 		d1++;
@@ -80,7 +80,7 @@ static bool start_line(struct sip_msg *msg, const char *p, size_t l)
 {
 	const char *end = p + l, *sp1, *sp2, *s;
 
-	if (l >= 4 && sip_caseeq(p, "SIP/", 4)) {
+	if (l >= 4 && sip_letters_eq(p, "sip", 3) && p[3] == '/') {
 		unsigned code = 0;
 
 		msg->is_request = false;
@@ -278,11 +278,13 @@ static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bo
 		 * into it. */
 		nl = memchr(ls, '\n', (size_t)(end - ls));
 		ended = nl != NULL;
-		while (nl && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t'))
-			nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 		e = nl ? nl : end;
+		while (e + 1 < end && (e[1] == ' ' || e[1] == '\t')) {
+			nl = memchr(e + 1, '\n', (size_t)(end - e - 1));
+			e = nl ? nl : end;
+		}
 		q = ls;
-		ls = nl ? nl + 1 : end; /* the next line */
+		ls = e < end ? e + 1 : end; /* the next line */
 		if (*q == ' ' || *q == '\t') {
 			/* Only the start line can be followed by this: nothing to continue. */
 			scan_err(s, "Malformed header line");
@@ -293,7 +295,7 @@ static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bo
 		if (nul && has_bare_nul(q, e))
 			scan_err(s, "NUL byte in header field");
 		name.p = q;
-		if (nl) {
+		if (e < end) {
 			while (sip_ct(*q, SIP_CT_TOKEN)) /* the '\n' at e ends it at the latest */
 				q++;
 		} else {

@@ -341,11 +341,11 @@ static int uri_decode(struct sip_uri *u, const char *p, size_t l, bool zeroed)
 		return EBADMSG;
 	u->scheme_name = pl_from(s, (size_t)(p - s));
 	p++;
-	if (u->scheme_name.l == 3 && sip_caseeq(s, "sip", 3))
+	if (u->scheme_name.l == 3 && sip_letters_eq(s, "sip", 3))
 		u->scheme = SIP_URI_SIP;
-	else if (u->scheme_name.l == 4 && sip_caseeq(s, "sips", 4))
+	else if (u->scheme_name.l == 4 && sip_letters_eq(s, "sips", 4))
 		u->scheme = SIP_URI_SIPS;
-	else if (u->scheme_name.l == 3 && sip_caseeq(s, "tel", 3))
+	else if (u->scheme_name.l == 3 && sip_letters_eq(s, "tel", 3))
 		u->scheme = SIP_URI_TEL;
 
 	switch (u->scheme) {
