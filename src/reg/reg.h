@@ -273,6 +273,10 @@ int reg_alg_from(const struct pl *name, enum reg_alg *alg);
 /* Stateless nonces: hex(time ms, 8 bytes | random, 4 bytes | HMAC-SHA256(key, both)[0..12]). */
 struct reg_nonce_key {
 	uint8_t key[32];
+	/* The HMAC's state with the key already absorbed (nettle's struct hmac_sha256_ctx, kept
+	 * opaque here): keying costs two SHA-256 blocks, as much as the MAC itself, and every
+	 * challenge and every answer to one would pay it again. */
+	_Alignas(8) unsigned char keyed[384];
 };
 void reg_nonce_key_init(struct reg_nonce_key *k);
 /* Writes a nonce for time `now_ms` into out (REG_NONCE_LEN + 1 bytes). */

@@ -323,8 +323,11 @@ static void server_hdr(const struct reg *reg, struct mbuf *mb)
 {
 	const struct sipcfg_general *g = sipcfg_general(reg->cfg);
 
-	if (g->useragent && *g->useragent)
-		mbuf_printf(mb, "Server: %s\r\n", g->useragent);
+	if (g->useragent && *g->useragent) {
+		mbuf_write_str(mb, "Server: ");
+		mbuf_write_str(mb, g->useragent);
+		mbuf_write_str(mb, "\r\n");
+	}
 }
 
 static void reply(struct reg *reg, struct sip_strans *st, uint16_t code, const char *reason,
