@@ -65,10 +65,20 @@ static const char *const store_sql[STORE_STMT_N] = {
     [STORE_BEGIN] = "BEGIN IMMEDIATE",
     [STORE_COMMIT] = "COMMIT",
     [STORE_ROLLBACK] = "ROLLBACK",
-    [STORE_REG_PUT] = "INSERT OR REPLACE INTO reg (peer, contact, src_ip, src_port, local_ip,"
+    /* An upsert, not INSERT OR REPLACE: a refresh updates the row where it is, while REPLACE
+     * deleted it and inserted it again under a new rowid, touching the primary-key index too
+     * (about twice the pages written per commit). */
+    [STORE_REG_PUT] = "INSERT INTO reg (peer, contact, src_ip, src_port, local_ip,"
 		      " local_port, transport, path, instance, reg_id, user_agent, call_id,"
 		      " cseq, expires, registered_at)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+		      " ON CONFLICT (peer, contact) DO UPDATE SET src_ip = excluded.src_ip,"
+		      " src_port = excluded.src_port, local_ip = excluded.local_ip,"
+		      " local_port = excluded.local_port, transport = excluded.transport,"
+		      " path = excluded.path, instance = excluded.instance,"
+		      " reg_id = excluded.reg_id, user_agent = excluded.user_agent,"
+		      " call_id = excluded.call_id, cseq = excluded.cseq,"
+		      " expires = excluded.expires, registered_at = excluded.registered_at",
     [STORE_REG_DEL] = "DELETE FROM reg WHERE peer = ?1 AND contact = ?2",
     [STORE_REG_DEL_PEER] = "DELETE FROM reg WHERE peer = ?1",
     [STORE_REG_EXPIRE] = "DELETE FROM reg WHERE expires <= ?1",
