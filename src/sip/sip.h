@@ -377,8 +377,9 @@ struct sip_transp_limits {
 	uint32_t frame_timeout_ms; /* a partial message must complete within this; default 32 s */
 	/* Overload (UDP): datagrams waiting longer than overload_delay_ms before we handle them,
 	 * without a break, for overload_hold_ms, the wait grown (every datagram of the last half
-	 * of that span later by 3 x overload_delay_ms than the lowest of it) and a backlog of
-	 * about 75 datagrams mean overload; it ends at the first datagram that waited less than a
+	 * of that span later by 3 x overload_delay_ms than the lowest of it, and by at least
+	 * 300 ms: heading for T1, when clients retransmit) and a backlog of about 75 datagrams
+	 * mean overload; it ends at the first datagram that waited less than a
 	 * quarter of overload_delay_ms, i.e. once the queue has drained. Defaults 20 ms and
 	 * 100 ms; UINT32_MAX as the delay turns the signal off. */
 	uint32_t overload_delay_ms;

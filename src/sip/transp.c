@@ -382,6 +382,7 @@ int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms,
 	int64_t on = (int64_t)delay_ms * NS_PER_MS;
 	int64_t hold = (int64_t)hold_ms * NS_PER_MS;
 	int64_t grown = SIP_QDELAY_GROWTH * on;
+	int64_t deep = SIP_QDELAY_FLOOR_MS * NS_PER_MS;
 	int64_t delay = now - rx;
 
 	if (delay < 0 || now < l->last) {
@@ -413,9 +414,10 @@ int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms,
 			}
 		}
 		/* Late for a whole hold time, and for at least the last half of it every datagram
-		 * later than the best moment of the run by SIP_QDELAY_GROWTH more thresholds: the
-		 * queue grew and stays grown, past what a busy machine's scheduling causes for a
-		 * moment, yet far below the 500 ms after which clients retransmit. One datagram
+		 * later than the best moment of the run by SIP_QDELAY_GROWTH more thresholds and by
+		 * SIP_QDELAY_FLOOR_MS: the queue grew and stays grown, past what a busy machine's
+		 * scheduling causes for a second or two, yet below the 500 ms after which clients
+		 * retransmit. One datagram
 		 * that comes late because the loop was not scheduled for a while is a step, not
 		 * growth: the ones after it find a queue that drains, and a backlog that shrinks by
 		 * itself (a burst, a stall) never keeps a whole half-hold that far above the run's
@@ -426,7 +428,7 @@ int sip_qdelay_sample(struct sip_qdelay *l, uint32_t delay_ms, uint32_t hold_ms,
 		if (!l->over && l->above_n >= SIP_QDELAY_MIN_SAMPLES &&
 		    now - l->above_since >= hold && l->prev_min >= 0 &&
 		    l->prev_min > l->above_min + grown &&
-		    l->win_min > l->above_min + grown &&
+		    l->win_min > l->above_min + grown && l->win_min >= deep &&
 		    (!queued || queued(arg) >= SIP_QDELAY_MIN_QUEUE)) {
 			l->over = true;
 			l->since = now;
