@@ -13,8 +13,8 @@
 # 3. R again for 10 s right after: < 0.1 % of the calls fail or are refused, and the overload
 #    signal is off (it ends once the queue has drained; recovered without a restart). Lost
 #    calls are told apart: refused by the daemon (503) or failed at SIPp (timeouts, unexpected
-#    messages), with the CPU the daemon had and how long it waited for one (schedstat): on a
-#    shared box other processes can leave it less than R needs for seconds.
+#    messages); the CPU the daemon had and how long it waited for one (schedstat) are printed
+#    as information (beside CPU hogs it waits about as long as it runs in passing runs too).
 #
 # Calls run a dialplan loop of OVL_LOOP steps before Dial() (default 300, about 2 ms of CPU
 # under the sanitizers): the per-call work of a real call (dialplan, media relay) then outweighs
@@ -251,7 +251,7 @@ ovl() { # ovl: "ONSETS MS NOW" from sip show settings
 		END { print n + 0, ms + 0, now }'
 }
 # The daemon's CPU time and its time runnable but waiting for a CPU (its main thread, the
-# loop: /proc/PID/schedstat, ns), to tell the daemon's losses from the machine's.
+# loop: /proc/PID/schedstat, ns): how much of the box the daemon had in the phase.
 sched() { cat "/proc/$DAEMON_PID/schedstat" 2>/dev/null || echo 0 0 0; }
 read -r on0 ms0 _ <<<"$(ovl)"
 read -r run0 wait0 _ <<<"$(sched)"
@@ -270,12 +270,6 @@ echo "recovery: the daemon's loop ran $(((run1 - run0) / 1000000)) ms and waited
 	"$(((wait1 - wait0) / 1000000)) ms for a CPU (runnable, others running)"
 if [ $((1000 * bad)) -lt "$INV" ]; then ok "recovery-below-0.1pct"; else
 	notok "recovery-below-0.1pct"
-	# Refusals need a queue heading for T1 (300 ms): the loop had less CPU than R needs for
-	# a while. Waiting for a CPU longer than it ran says other processes took it.
-	if [ "$REFUSED" -gt 0 ] && [ $((wait1 - wait0)) -gt $((run1 - run0)) ]; then
-		echo "recovery: the machine: other processes kept the daemon from a CPU longer than" \
-			"it ran (R measured ${RAMP_SECS}-s steps earlier was not there to have)"
-	fi
 	if [ "$FAILED" -gt 0 ]; then
 		echo "recovery: SIPp counted $FAILED failed calls:" $(awk -F';' '
 			NR == 1 { for (i = 1; i <= NF; i++) h[i] = $i; next }
