@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -70,10 +71,40 @@ struct mbuf {
 void mbuf_init(struct mbuf *mb);
 /* Frees the storage and resets the buffer to empty. */
 void mbuf_reset(struct mbuf *mb);
-int mbuf_reserve(struct mbuf *mb, size_t extra);
-int mbuf_write(struct mbuf *mb, const void *p, size_t n);
-int mbuf_write_str(struct mbuf *mb, const char *s);
-int mbuf_write_pl(struct mbuf *mb, const struct pl *pl);
+/* Makes room for extra more bytes (the slow path of mbuf_reserve and mbuf_write). */
+int mbuf_grow(struct mbuf *mb, size_t extra);
+
+/* The writes are inline: messages are built from dozens of short pieces, and a call per piece
+ * (plus strlen on a literal, which the compiler folds once inlined) was a tenth of the work of
+ * building one. mb->end <= mb->size always holds. */
+static inline int mbuf_reserve(struct mbuf *mb, size_t extra)
+{
+	return extra <= mb->size - mb->end ? 0 : mbuf_grow(mb, extra);
+}
+
+static inline int mbuf_write(struct mbuf *mb, const void *p, size_t n)
+{
+	if (n > mb->size - mb->end) {
+		int err = mbuf_grow(mb, n);
+
+		if (err)
+			return err;
+	}
+	if (n)
+		memcpy(mb->buf + mb->end, p, n);
+	mb->end += n;
+	return 0;
+}
+
+static inline int mbuf_write_str(struct mbuf *mb, const char *s)
+{
+	return mbuf_write(mb, s, strlen(s));
+}
+
+static inline int mbuf_write_pl(struct mbuf *mb, const struct pl *pl)
+{
+	return mbuf_write(mb, pl->p, pl->l);
+}
 /* Decimal digits of v, without printf. */
 int mbuf_write_u64(struct mbuf *mb, uint64_t v);
 int mbuf_printf(struct mbuf *mb, const char *fmt, ...) PRINTF_LIKE(2, 3);

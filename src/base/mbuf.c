@@ -19,7 +19,7 @@ void mbuf_reset(struct mbuf *mb)
 	mbuf_init(mb);
 }
 
-int mbuf_reserve(struct mbuf *mb, size_t extra)
+int mbuf_grow(struct mbuf *mb, size_t extra)
 {
 	size_t need = mb->end + extra;
 	size_t size;
@@ -38,28 +38,6 @@ int mbuf_reserve(struct mbuf *mb, size_t extra)
 	mb->buf = buf;
 	mb->size = size;
 	return 0;
-}
-
-int mbuf_write(struct mbuf *mb, const void *p, size_t n)
-{
-	int err = mbuf_reserve(mb, n);
-
-	if (err)
-		return err;
-	if (n)
-		memcpy(mb->buf + mb->end, p, n);
-	mb->end += n;
-	return 0;
-}
-
-int mbuf_write_str(struct mbuf *mb, const char *s)
-{
-	return mbuf_write(mb, s, strlen(s));
-}
-
-int mbuf_write_pl(struct mbuf *mb, const struct pl *pl)
-{
-	return mbuf_write(mb, pl->p, pl->l);
 }
 
 int mbuf_write_u64(struct mbuf *mb, uint64_t v)
