@@ -56,6 +56,18 @@ int pl_strcpy(const struct pl *pl, char *dst, size_t size);
 /* snprintf(dst, size, "%s", src) without printf's cost (call set-up copies a dozen strings):
  * truncates, always terminates when size > 0; NULL copies "(null)" as glibc's %s does. */
 void str_copy(char *dst, size_t size, const char *src);
+/* Printf-free formatting for hot paths (call set-up builds a dozen strings a call):
+ * str_cat joins the NULL-terminated list of strings after size into dst, truncating and always
+ * terminating (size > 0), as snprintf("%s%s...") would, and returns the untruncated length;
+ * str_dupcat returns a malloc'ed join of first and the NULL-terminated rest (NULL on ENOMEM).
+ * str_u64 and str_x64 (lower-case hex, zero-padded to width digits) write into buf, of at least
+ * STR_U64_LEN bytes, and return where the digits start. */
+#define STR_U64_LEN 21
+size_t str_catv(char *dst, size_t size, va_list ap);
+size_t str_cat(char *dst, size_t size, ...) __attribute__((sentinel));
+char *str_dupcat(const char *first, ...) __attribute__((sentinel));
+const char *str_u64(char *buf, uint64_t v);
+const char *str_x64(char *buf, uint64_t v, unsigned width);
 /* Returns a malloc'ed NUL-terminated copy (caller frees with free()), NULL on ENOMEM. */
 char *pl_strdup(const struct pl *pl);
 

@@ -126,6 +126,84 @@ char *pl_strdup(const struct pl *pl)
 	return s;
 }
 
+size_t str_catv(char *dst, size_t size, va_list ap)
+{
+	size_t n = 0;
+	const char *s;
+	bool full = !dst || !size;
+
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		size_t l = strlen(s);
+
+		if (!full) {
+			size_t k = MIN(l, size - 1 - n);
+
+			memcpy(dst + n, s, k);
+			full = k < l;
+		}
+		n += l;
+	}
+	if (dst && size)
+		dst[MIN(n, size - 1)] = '\0';
+	return n;
+}
+
+size_t str_cat(char *dst, size_t size, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, size);
+	n = str_catv(dst, size, ap);
+	va_end(ap);
+	return n;
+}
+
+char *str_dupcat(const char *first, ...)
+{
+	va_list ap;
+	size_t n;
+	char *s;
+
+	va_start(ap, first);
+	n = strlen(first) + str_catv(NULL, 0, ap);
+	va_end(ap);
+	s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, first, strlen(first) + 1);
+	va_start(ap, first);
+	str_catv(s + strlen(first), n + 1 - strlen(first), ap);
+	va_end(ap);
+	return s;
+}
+
+const char *str_u64(char *buf, uint64_t v)
+{
+	char *p = buf + STR_U64_LEN - 1;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
+const char *str_x64(char *buf, uint64_t v, unsigned width)
+{
+	char *p = buf + STR_U64_LEN - 1;
+	unsigned n = 0;
+
+	*p = '\0';
+	do {
+		*--p = "0123456789abcdef"[v & 15];
+		v >>= 4;
+		n++;
+	} while (v || (n < width && n < STR_U64_LEN - 1));
+	return p;
+}
+
 void str_copy(char *dst, size_t size, const char *src)
 {
 	size_t n;

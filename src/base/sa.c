@@ -182,12 +182,10 @@ const char *sa_ntop(const struct sa *sa, char *buf, size_t size)
 
 const char *sa_fmt(const struct sa *sa, char *buf, size_t size)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], port[STR_U64_LEN];
+	bool v6 = sa_af(sa) == AF_INET6;
 
 	sa_ntop(sa, a, sizeof(a));
-	if (sa_af(sa) == AF_INET6)
-		snprintf(buf, size, "[%s]:%u", a, sa_port(sa));
-	else
-		snprintf(buf, size, "%s:%u", a, sa_port(sa));
+	str_cat(buf, size, v6 ? "[" : "", a, v6 ? "]:" : ":", str_u64(port, sa_port(sa)), NULL);
 	return buf;
 }

@@ -392,8 +392,7 @@ void call_notify_duration(struct call *c, unsigned type, unsigned duration)
 	/* Calls from the line are the household's business; a message left is, whoever left it. */
 	if (!c->eng->notify || (!c->from_line && type != NOTIFY_VOICEMAIL))
 		return;
-	snprintf(uid, sizeof(uid), "%lld.%llu", (long long)(c->start_ms / 1000),
-		 (unsigned long long)c->id);
+	call_uid(c, uid, sizeof(uid));
 	ev.type = (enum notify_type)type;
 	ev.call_id = uid;
 	ev.time_ms = call_wall_ms();
@@ -1015,7 +1014,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	str_copy(c->dcontext, sizeof(c->dcontext), context);
 	str_copy(c->cid_num, sizeof(c->cid_num), num);
 	str_copy(c->cid_name, sizeof(c->cid_name), name);
-	snprintf(c->clid, sizeof(c->clid), "\"%s\" <%s>", name, num);
+	str_cat(c->clid, sizeof(c->clid), "\"", name, "\" <", num, ">", NULL);
 	c->from_line = from_line;
 	c->feature = feature;
 	c->reason = id.reason;
@@ -1060,7 +1059,12 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	c->a = a;
 	a->is_line = from_line;
 	str_copy(a->peer, sizeof(a->peer), p ? p->name : (from_line ? "line" : "guest"));
-	snprintf(a->name, sizeof(a->name), "SIP/%s-%08llx", a->peer, (unsigned long long)++eng->seq);
+	{
+		char seq[STR_U64_LEN];
+
+		str_cat(a->name, sizeof(a->name), "SIP/", a->peer, "-",
+			str_x64(seq, ++eng->seq, 8), NULL);
+	}
 	a->st = st;
 	a->inv = mem_ref((void *)msg);
 	a->rel100 = eng->set.rel100 && (sip_msg_has_option(msg, SIP_HDR_SUPPORTED, "100rel") ||
@@ -1087,18 +1091,15 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	a->sdp_remote = call_body_dup(msg);
 	a->allow_update = sip_msg_has_option(msg, SIP_HDR_ALLOW, "UPDATE");
 	{
-		char host[SA_STRLEN];
+		char host[SA_STRLEN], port[STR_U64_LEN];
 
 		sa_ntop(&a->local, host, sizeof(host));
 		/* tls: in-dialog requests must come back over TLS (RFC 3261 §26.2.2). */
 		const char *tpp = msg->tp == SIP_TP_TLS ? ";transport=tls" : "";
+		bool v6 = sa_af(&a->local) == AF_INET6;
 
-		if (sa_af(&a->local) == AF_INET6)
-			a->contact = call_dupf("<sip:%s@[%s]:%u%s>", exten, host, sa_port(&a->local),
-					       tpp);
-		else
-			a->contact = call_dupf("<sip:%s@%s:%u%s>", exten, host, sa_port(&a->local),
-					       tpp);
+		a->contact = str_dupcat("<sip:", exten, v6 ? "@[" : "@", host, v6 ? "]:" : ":",
+					str_u64(port, sa_port(&a->local)), tpp, ">", NULL);
 	}
 	if (se) {
 		a->se = MAX(se, call_min_se_of(msg));

@@ -211,6 +211,8 @@ int64_t call_wall_ms(void);
 void call_refused(struct call_eng *eng, const struct sip_msg *msg, const char *why);
 void call_hangup(struct call *call, unsigned cause);
 char *call_dupf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* The call's unique id, "START_SECONDS.ID" (the record's uniqueid), into buf. */
+void call_uid(const struct call *c, char *buf, size_t size);
 char *call_dup_value(const struct pl *v);
 void call_set_str(char **dst, char *s);
 const char *call_str_or(const char *s, const char *dflt);

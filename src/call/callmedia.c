@@ -585,9 +585,10 @@ void call_media_json(const struct call_leg *leg, struct mbuf *out)
 	}
 	/* Written piece by piece (two per call, for the call record): one printf of it cost
 	 * about 7,000 instructions; only the jitter keeps printf's exact %.1f rounding. */
-	char jit[32];
+	char jit[32] = "0.0";
 
-	snprintf(jit, sizeof(jit), "%.1f", st.rx_jitter_ms);
+	if (st.rx_jitter_ms != 0.0) /* none measured (no media): no printf */
+		snprintf(jit, sizeof(jit), "%.1f", st.rx_jitter_ms);
 	mbuf_write_str(out, "{\"rx\":");
 	mbuf_write_u64(out, st.rx_packets);
 	mbuf_write_str(out, ",\"tx\":");

@@ -129,6 +129,8 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	struct call_eng *eng = c->eng;
 	struct call_leg *leg = call_leg_alloc(eng, c, true);
 	char tag[32], cid[64], host[SA_STRLEN], ex[1024];
+	char seq[STR_U64_LEN], port[STR_U64_LEN], se[STR_U64_LEN], minse[STR_U64_LEN];
+	const char *tls;
 	const char *sdp = c->a ? c->a->sdp_remote : NULL;
 	char *msdp = NULL;
 	int err;
@@ -143,22 +145,25 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	leg->local = *local;
 	sa_ntop(local, host, sizeof(host));
 	str_copy(leg->peer, sizeof(leg->peer), d->p->name);
-	snprintf(leg->name, sizeof(leg->name), "SIP/%s-%08llx", d->p->name,
-		 (unsigned long long)++eng->seq);
-	leg->call_id = call_dupf("%s@%s", cid, host);
+	/* Joined without printf: every call starts a leg here. */
+	str_cat(leg->name, sizeof(leg->name), "SIP/", d->p->name, "-", str_x64(seq, ++eng->seq, 8),
+		NULL);
+	leg->call_id = str_dupcat(cid, "@", host, NULL);
 	leg->ltag = strdup(tag);
 	if (c->cid_name[0] && !is_line)
-		leg->lhdr = call_dupf("\"%s\" <sip:%s@%s>", c->cid_name, from_user, from_host);
+		leg->lhdr = str_dupcat("\"", c->cid_name, "\" <sip:", from_user, "@", from_host, ">",
+				       NULL);
 	else
-		leg->lhdr = call_dupf("<sip:%s@%s>", from_user, from_host);
+		leg->lhdr = str_dupcat("<sip:", from_user, "@", from_host, ">", NULL);
 	leg->rhdr = strdup(to);
 	leg->target = strdup(ruri);
+	tls = tp == SIP_TP_TLS ? ";transport=tls" : "";
 	if (sa_af(local) == AF_INET6)
-		leg->contact = call_dupf("<sip:%s@[%s]:%u%s>", from_user, host, sa_port(local),
-					 tp == SIP_TP_TLS ? ";transport=tls" : "");
+		leg->contact = str_dupcat("<sip:", from_user, "@[", host, "]:",
+					  str_u64(port, sa_port(local)), tls, ">", NULL);
 	else
-		leg->contact = call_dupf("<sip:%s@%s:%u%s>", from_user, host, sa_port(local),
-					 tp == SIP_TP_TLS ? ";transport=tls" : "");
+		leg->contact = str_dupcat("<sip:", from_user, "@", host, ":",
+					  str_u64(port, sa_port(local)), tls, ">", NULL);
 	leg->lcseq = (uint32_t)(eng->seq % 1000) + 1;
 	call_leg_set_state(leg, LEG_CALLING);
 	if (!leg->call_id || !leg->ltag || !leg->lhdr || !leg->rhdr || !leg->target ||
@@ -167,11 +172,9 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		return ENOMEM;
 	}
 	call_leg_index(leg);
-	snprintf(ex, sizeof(ex),
-		 "Allow: " CALL_ALLOW
-		 "\r\nSupported: %s\r\nSession-Expires: %u\r\nMin-SE: %u\r\n%s",
-		 CALL_SUPPORTED(leg), eng->set.session_expires, eng->set.min_se,
-		 extra_line ? extra_line : "");
+	str_cat(ex, sizeof(ex), "Allow: " CALL_ALLOW "\r\nSupported: ", CALL_SUPPORTED(leg),
+		"\r\nSession-Expires: ", str_u64(se, eng->set.session_expires), "\r\nMin-SE: ",
+		str_u64(minse, eng->set.min_se), "\r\n", extra_line ? extra_line : "", NULL);
 	if (eng->media && c->a && c->a->ml) {
 		/* Our own offer from our address facing the callee (the line's address toward the
 		 * carrier), restricted to what the caller offered. */
@@ -222,7 +225,7 @@ static int dial_contact_h(const struct reg_contact_info *ci, void *arg)
 	    sip_transp_local_for(c->eng->tp, &ci->source, &local))
 		return 0;
 	sa_ntop(&local, host, sizeof(host));
-	snprintf(to, sizeof(to), "<sip:%s@%s>", d->p->name, host);
+	str_cat(to, sizeof(to), "<sip:", d->p->name, "@", host, ">", NULL);
 	leg_start(d, ci->uri, to, call_str_or(c->cid_num, "anonymous"), host, &ci->source, &local,
 		  ci->tp ? ci->tp : SIP_TP_UDP, false, NULL);
 	return 0;
@@ -326,8 +329,8 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 			if (additional)
 				snprintf(extra, sizeof(extra),
 					 "P-Preferred-Identity: <sip:%s@%s>\r\n", from_user, domain);
-			snprintf(ruri, sizeof(ruri), "sip:%s@%s", dialled, srv);
-			snprintf(to, sizeof(to), "<sip:%s@%s>", dialled, srv);
+			str_cat(ruri, sizeof(ruri), "sip:", dialled, "@", srv, NULL);
+			str_cat(to, sizeof(to), "<sip:", dialled, "@", srv, ">", NULL);
 			*started += leg_start(&d, ruri, to, from_user, domain, &dst, &local,
 					      SIP_TP_UDP, true, extra) == 0;
 		} else {
@@ -338,8 +341,8 @@ static void dial_target(struct call *c, const struct pbx_dial_target *t, unsigne
 				else
 					str_copy(srv, sizeof(srv), p->host);
 			}
-			snprintf(ruri, sizeof(ruri), "sip:%s@%s", dialled, srv);
-			snprintf(to, sizeof(to), "<sip:%s@%s>", dialled, srv);
+			str_cat(ruri, sizeof(ruri), "sip:", dialled, "@", srv, NULL);
+			str_cat(to, sizeof(to), "<sip:", dialled, "@", srv, ">", NULL);
 			*started += leg_start(&d, ruri, to, from_user,
 					      p->fromdomain ? p->fromdomain : lh, &dst, &local,
 					      p->transport == PEER_TP_TLS   ? SIP_TP_TLS
@@ -374,12 +377,20 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	c->dialled = true;
 	mbuf_init(&mb);
 	for (size_t i = 0; i < dial->ntargets; i++) {
-		mbuf_printf(&mb, "%s%s/%s%s%s", i ? "&" : "", dial->targets[i].tech,
-			    dial->targets[i].peer, dial->targets[i].number ? "/" : "",
-			    dial->targets[i].number ? dial->targets[i].number : "");
+		if (i)
+			mbuf_write_str(&mb, "&");
+		mbuf_write_str(&mb, dial->targets[i].tech);
+		mbuf_write_str(&mb, "/");
+		mbuf_write_str(&mb, dial->targets[i].peer);
+		if (dial->targets[i].number) {
+			mbuf_write_str(&mb, "/");
+			mbuf_write_str(&mb, dial->targets[i].number);
+		}
 	}
-	if (dial->timeout_s)
-		mbuf_printf(&mb, ",%u", dial->timeout_s);
+	if (dial->timeout_s) {
+		mbuf_write_str(&mb, ",");
+		mbuf_write_u64(&mb, dial->timeout_s);
+	}
 	mbuf_write(&mb, "", 1);
 	str_copy(c->lastdata, sizeof(c->lastdata), (const char *)mb.buf);
 	mbuf_reset(&mb);

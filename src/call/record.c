@@ -17,6 +17,16 @@
 
 #define LOG_MODULE "call"
 
+void call_uid(const struct call *c, char *buf, size_t size)
+{
+	char s[STR_U64_LEN], id[STR_U64_LEN];
+	int64_t secs = c->start_ms / 1000;
+
+	str_cat(buf, size, secs < 0 ? "-" : "",
+		str_u64(s, secs < 0 ? (uint64_t)0 - (uint64_t)secs : (uint64_t)secs), ".",
+		str_u64(id, c->id), NULL);
+}
+
 void call_cdr_write(struct call *c)
 {
 	struct store_cdr r = {0};
@@ -42,8 +52,7 @@ void call_cdr_write(struct call *c)
 			}
 		}
 	}
-	snprintf(uid, sizeof(uid), "%lld.%llu", (long long)(c->start_ms / 1000),
-		 (unsigned long long)c->id);
+	call_uid(c, uid, sizeof(uid));
 	mbuf_init(&media);
 	/* Pieces, not printf: this runs for every call (docs/BENCHMARKS.md). */
 	mbuf_write_str(&media, "{\"hangupcause\":");

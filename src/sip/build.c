@@ -187,7 +187,11 @@ int sip_build_response(struct mbuf *mb, const struct sip_msg *req, uint16_t code
 			return err;
 	}
 	if (ctype && body && body->l) {
-		err = mbuf_printf(mb, "Content-Type: %s\r\n", ctype);
+		err = mbuf_write_str(mb, "Content-Type: ");
+		if (!err)
+			err = mbuf_write_str(mb, ctype);
+		if (!err)
+			err = mbuf_write(mb, "\r\n", 2);
 		if (err)
 			return err;
 	}

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
@@ -70,6 +71,48 @@ static void test_str_copy(void **state)
 	a[0] = 'x';
 	str_copy(a, 0, "abc"); /* nothing written */
 	assert_int_equal(a[0], 'x');
+}
+
+/* str_cat writes what snprintf(dst, size, "%s%s%s", ...) writes and returns its length;
+ * str_dupcat the whole join; str_u64 and str_x64 what %llu and %0*llx write. */
+static void test_str_cat(void **state)
+{
+	static const char *const parts[][3] = {
+	    {"", "", ""}, {"a", "", "bc"}, {"abc", "def", "ghi"}, {"<sip:", "1001", "@host>"},
+	};
+	static const uint64_t nums[] = {0, 1, 9, 10, 255, 4096, 0xffffffffu, UINT64_MAX};
+	char a[9], b[9], n[STR_U64_LEN], m[32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		char *d = str_dupcat(parts[i][0], parts[i][1], parts[i][2], NULL);
+
+		for (size_t size = 1; size <= sizeof(a); size++) {
+			size_t len;
+
+			memset(a, 'x', sizeof(a));
+			memset(b, 'x', sizeof(b));
+			len = str_cat(a, size, parts[i][0], parts[i][1], parts[i][2], NULL);
+			assert_int_equal(len, snprintf(b, size, "%s%s%s", parts[i][0], parts[i][1],
+						       parts[i][2]));
+			assert_memory_equal(a, b, sizeof(a));
+		}
+		assert_non_null(d);
+		snprintf(m, sizeof(m), "%s%s%s", parts[i][0], parts[i][1], parts[i][2]);
+		assert_string_equal(d, m);
+		free(d);
+	}
+	a[0] = 'x';
+	assert_int_equal(str_cat(a, 0, "abc", NULL), 3); /* nothing written */
+	assert_int_equal(a[0], 'x');
+	for (size_t i = 0; i < ARRAY_SIZE(nums); i++) {
+		snprintf(m, sizeof(m), "%llu", (unsigned long long)nums[i]);
+		assert_string_equal(str_u64(n, nums[i]), m);
+		snprintf(m, sizeof(m), "%08llx", (unsigned long long)nums[i]);
+		assert_string_equal(str_x64(n, nums[i], 8), m);
+		snprintf(m, sizeof(m), "%llx", (unsigned long long)nums[i]);
+		assert_string_equal(str_x64(n, nums[i], 0), m);
+	}
 }
 
 /* sa_ntop formats IPv4 itself: the same text as inet_ntop, "?" when it does not fit. */
@@ -233,6 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pl_numbers),	 cmocka_unit_test(test_pl_compare_trim),
 	    cmocka_unit_test(test_mbuf_grows),	 cmocka_unit_test(test_str_copy),
+	    cmocka_unit_test(test_str_cat),
 	    cmocka_unit_test(test_sa_ntop4),	 cmocka_unit_test(test_sa),
 	    cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
 	    cmocka_unit_test(test_rand_token),	 cmocka_unit_test(test_histo),
