@@ -348,8 +348,8 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 			err = sip_transp_send(leg->eng->tp, leg->tp, NULL, &leg->local, &leg->dst,
 					      mb.buf, mb.end);
 		else
-			err = sip_ctrans_request_from(ctp, leg->eng->stack, leg->tp, &leg->local,
-						      &leg->dst, &mb, h, arg);
+			err = sip_ctrans_request_spec(ctp, leg->eng->stack, leg->tp, &leg->local,
+						      &leg->dst, &mb, &s, h, arg);
 		if (!strcmp(method, "ACK") && !err) {
 			mbuf_reset(&leg->ack);
 			mbuf_write(&leg->ack, mb.buf, mb.end);

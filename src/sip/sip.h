@@ -600,6 +600,13 @@ int sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *stack, enum si
 int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 			    enum sip_transport type, const struct sa *src, const struct sa *dst,
 			    const struct mbuf *req, sip_response_h *h, void *arg);
+/* Same for a request built by sip_build_request from spec (the same spec, unchanged): the key
+ * comes from spec, so the request is not parsed again on the way out (only if a CANCEL, the ACK
+ * of a non-2xx or a log line needs its fields). */
+int sip_ctrans_request_spec(struct sip_ctrans **ctp, struct sip_stack *stack,
+			    enum sip_transport type, const struct sa *src, const struct sa *dst,
+			    const struct mbuf *req, const struct sip_request_spec *spec,
+			    sip_response_h *h, void *arg);
 /* Sends CANCEL for an INVITE client transaction (after a provisional response, or as soon as
  * one arrives, RFC 3261 §9.1). */
 int sip_ctrans_cancel(struct sip_ctrans *ct, const char *reason_hdr);

@@ -72,8 +72,10 @@ enum ctrans_state {
  * needs (`lv`: our request, where it goes, timers A/E, the CANCEL's reason), freed once a final
  * response has come; an INVITE's Completed one keeps it for the ACK (without the request). */
 struct ctrans_live {
-	struct sip_msg *req; /* our own request, parsed (raw is what goes on the wire); NULL once
-			      * a final response has come */
+	uint8_t *raw; /* our own request as it goes on the wire; NULL once a final response came */
+	size_t raw_len;
+	struct sip_msg *req; /* raw parsed, only once a CANCEL, an ACK or a log line needs its
+			      * fields (ctrans_req) */
 	enum sip_transport type;
 	union sip_sockaddr dst;
 	union sip_sockaddr src; /* local address to send from (unset: the kernel's choice) */
@@ -708,6 +710,7 @@ static void ctrans_drop_live(struct sip_ctrans *ct)
 		return;
 	loop_timer_cancel(&lv->tmr_retx);
 	mem_deref(lv->req);
+	free(lv->raw);
 	mbuf_reset(&lv->ack);
 	free(lv->cancel_reason);
 	free(lv);
@@ -733,6 +736,8 @@ static void ctrans_compact(struct sip_ctrans *ct)
 		return;
 	if (ct->invite && ct->state == CTRANS_COMPLETED) {
 		ct->lv->req = mem_deref(ct->lv->req);
+		free(ct->lv->raw);
+		ct->lv->raw = NULL;
 		free(ct->lv->cancel_reason);
 		ct->lv->cancel_reason = NULL;
 	} else {
@@ -768,6 +773,37 @@ static int ctrans_send(struct sip_ctrans *ct, const void *data, size_t len, bool
 	    ct->stack->tp, ct->lv->type, NULL, have_src ? &src : NULL, &dst, data, len);
 }
 
+/* Our request, parsed on first use: most transactions only need their key, and parsing our
+ * own INVITE again cost a tenth of a B2BUA call's work. NULL when the bytes are gone (a final
+ * response came) or do not parse. */
+static const struct sip_msg *ctrans_req(struct sip_ctrans *ct)
+{
+	struct sip_parse_error perr = {0};
+	size_t used = 0;
+
+	if (!ct->lv || !ct->lv->raw)
+		return NULL;
+	if (!ct->lv->req &&
+	    sip_msg_parse(&ct->lv->req, ct->lv->raw, ct->lv->raw_len, true, &used, &perr))
+		ct->lv->req = NULL;
+	return ct->lv->req;
+}
+
+/* The method and Request-URI of our request, for log lines. */
+static struct pl ctrans_req_method(struct sip_ctrans *ct)
+{
+	const struct sip_msg *req = ctrans_req(ct);
+
+	return req ? req->method : pl_from_str("request");
+}
+
+static struct pl ctrans_req_ruri(struct sip_ctrans *ct)
+{
+	const struct sip_msg *req = ctrans_req(ct);
+
+	return req ? req->ruri : pl_from_str("?");
+}
+
 static void ctrans_retx_h(void *arg)
 {
 	struct sip_ctrans *ct = arg;
@@ -776,10 +812,12 @@ static void ctrans_retx_h(void *arg)
 
 	if (ct->state != CTRANS_CALLING && !(ct->state == CTRANS_PROCEEDING && !ct->invite))
 		return;
-	err = ctrans_send(ct, ct->lv->req->raw.p, ct->lv->req->raw.l, false);
-	if (err)
-		log_debug("retransmission of %.*s failed: %s", PL_ARG(ct->lv->req->method),
-			  strerror(err));
+	err = ctrans_send(ct, ct->lv->raw, ct->lv->raw_len, false);
+	if (err) {
+		struct pl m = ctrans_req_method(ct);
+
+		log_debug("retransmission of %.*s failed: %s", PL_ARG(m), strerror(err));
+	}
 	if (ct->invite)
 		ct->lv->retx_ival *= 2; /* timer A doubles until B ends it (§17.1.1.2) */
 	else if (ct->state == CTRANS_PROCEEDING)
@@ -795,8 +833,9 @@ static void ctrans_end_h(void *arg)
 
 	if (ct->state == CTRANS_CALLING || ct->state == CTRANS_PROCEEDING) {
 		/* Timer B/F, or no final answer 64*T1 after our CANCEL (§9.1). */
-		log_info("%.*s to %.*s timed out", PL_ARG(ct->lv->req->method),
-			 PL_ARG(ct->lv->req->ruri));
+		struct pl m = ctrans_req_method(ct), ruri = ctrans_req_ruri(ct);
+
+		log_info("%.*s to %.*s timed out", PL_ARG(m), PL_ARG(ruri));
 		loop_timer_cancel(&ct->lv->tmr_retx);
 		ct->state = CTRANS_TERMINATED;
 		ctrans_notify(ct, ETIMEDOUT, NULL);
@@ -819,14 +858,17 @@ static int write_hdr_lines(struct mbuf *mb, const struct sip_msg *msg, enum sip_
 /* ACK (§17.1.1.3) and CANCEL (§9.1) are built from our own request: same Request-URI,
  * Call-ID, From, CSeq number, the top Via only, and its Route set; the To comes from the
  * response for an ACK and from the request for a CANCEL. */
-static int ctrans_build_related(struct mbuf *mb, const struct sip_ctrans *ct, const char *method,
+static int ctrans_build_related(struct mbuf *mb, struct sip_ctrans *ct, const char *method,
 				const struct sip_msg *resp, const char *reason)
 {
-	const struct sip_msg *req = ct->lv->req;
-	const struct sip_hdr *from = sip_msg_hdr(req, SIP_HDR_FROM);
-	const struct sip_hdr *to = sip_msg_hdr(resp ? resp : req, SIP_HDR_TO);
+	const struct sip_msg *req = ctrans_req(ct);
+	const struct sip_hdr *from, *to;
 	int err;
 
+	if (!req)
+		return EINVAL;
+	from = sip_msg_hdr(req, SIP_HDR_FROM);
+	to = sip_msg_hdr(resp ? resp : req, SIP_HDR_TO);
 	if (!from || !to)
 		return EINVAL;
 	err = mbuf_printf(mb, "%s %.*s SIP/2.0\r\nVia: %.*s\r\nMax-Forwards: 70\r\n", method,
@@ -859,8 +901,12 @@ static void ctrans_send_cancel(struct sip_ctrans *ct)
 	if (!err)
 		err = sip_ctrans_request(NULL, stack, ct->lv->type, &dst, &mb, NULL, NULL);
 	mbuf_reset(&mb);
-	if (err)
-		log_warn("CANCEL for %.*s failed: %s", PL_ARG(ct->lv->req->call_id), strerror(err));
+	if (err) {
+		const struct sip_msg *req = ctrans_req(ct);
+
+		log_warn("CANCEL for %.*s failed: %s", PL_ARG(req ? req->call_id : pl_from_str("?")),
+			 strerror(err));
+	}
 	/* §9.1: without a final response 64*T1 after the CANCEL, give the INVITE up. */
 	loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h, ct);
 }
@@ -995,15 +1041,81 @@ int sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *stack, enum si
 	return sip_ctrans_request_from(ctp, stack, type, NULL, dst, req, h, arg);
 }
 
+/* Starts a client transaction keyed by branch and CSeq method (mid; cseq_method when
+ * SIP_METHOD_OTHER). The bytes are copied; they are parsed again only when needed
+ * (ctrans_req). */
+static int ctrans_start(struct sip_ctrans **ctp, struct sip_stack *stack,
+			enum sip_transport type, const struct sa *src, const struct sa *dst,
+			const struct mbuf *req, bool invite,
+			const struct pl *branch, enum sip_method mid,
+			const struct pl *cseq_method, sip_response_h *h, void *arg)
+{
+	struct sip_ctrans *ct;
+	size_t ml = mid == SIP_METHOD_OTHER ? cseq_method->l : 0;
+	uint32_t key;
+	int err;
+
+	ct = mem_zalloc(sizeof(*ct) + branch->l + ml, ctrans_destroy);
+	if (!ct)
+		return ENOMEM;
+	ct->stack = stack;
+	ct->lv = calloc(1, sizeof(*ct->lv));
+	if (!ct->lv || !(ct->lv->raw = malloc(req->end))) {
+		mem_deref(ct);
+		return ENOMEM;
+	}
+	memcpy(ct->lv->raw, req->buf, req->end);
+	ct->lv->raw_len = req->end;
+	memcpy(ct->kb, branch->p, branch->l);
+	if (ml)
+		memcpy(ct->kb + branch->l, cseq_method->p, ml);
+	ct->branch_l = (uint32_t)branch->l;
+	ct->method_l = (uint32_t)ml;
+	ct->k_mid = mid;
+	ct->lv->type = type;
+	sip_sockaddr_set(&ct->lv->dst, dst);
+	if (src && sa_isset(src) && !sa_is_any(src))
+		sip_sockaddr_set(&ct->lv->src, src);
+	ct->invite = invite;
+	ct->reliable = sip_transport_reliable(type);
+	ct->state = CTRANS_CALLING;
+	ct->h = h;
+	ct->arg = arg;
+	mbuf_init(&ct->lv->ack);
+
+	err = ctrans_send(ct, ct->lv->raw, ct->lv->raw_len, true);
+	if (err)
+		goto fail;
+	if (!ct->reliable) {
+		ct->lv->retx_ival = stack->t1;
+		err = loop_timer_start(stack->loop, &ct->lv->tmr_retx, ct->lv->retx_ival,
+				       ctrans_retx_h, ct);
+		if (err)
+			goto fail;
+	}
+	err =
+	    loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h, ct);
+	if (err)
+		goto fail;
+
+	key = hash_pl_case(branch);
+	htab_add(&stack->ctab, &ct->le, key, ct);
+	if (ctp)
+		*ctp = ct;
+	return 0;
+
+fail:
+	mem_deref(ct);
+	return err;
+}
+
 int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 			    enum sip_transport type, const struct sa *src, const struct sa *dst,
 			    const struct mbuf *req, sip_response_h *h, void *arg)
 {
 	struct sip_parse_error perr = {0};
-	struct sip_ctrans *ct;
 	struct sip_msg *msg = NULL;
-	size_t used = 0, ml;
-	uint32_t key;
+	size_t used = 0;
 	int err;
 
 	if (!stack || !dst || !req || !req->buf || !req->end || type == SIP_TP_NONE)
@@ -1020,62 +1132,33 @@ int sip_ctrans_request_from(struct sip_ctrans **ctp, struct sip_stack *stack,
 		mem_deref(msg);
 		return EINVAL;
 	}
-
-	ml = msg->cseq.mid == SIP_METHOD_OTHER ? msg->cseq.method.l : 0;
-	ct = mem_zalloc(sizeof(*ct) + msg->via.branch.l + ml, ctrans_destroy);
-	if (!ct) {
-		mem_deref(msg);
-		return ENOMEM;
-	}
-	ct->stack = stack;
-	ct->lv = calloc(1, sizeof(*ct->lv));
-	if (!ct->lv) {
-		mem_deref(msg);
-		mem_deref(ct);
-		return ENOMEM;
-	}
-	ct->lv->req = msg;
-	memcpy(ct->kb, msg->via.branch.p, msg->via.branch.l);
-	if (ml)
-		memcpy(ct->kb + msg->via.branch.l, msg->cseq.method.p, ml);
-	ct->branch_l = (uint32_t)msg->via.branch.l;
-	ct->method_l = (uint32_t)ml;
-	ct->k_mid = msg->cseq.mid;
-	ct->lv->type = type;
-	sip_sockaddr_set(&ct->lv->dst, dst);
-	if (src && sa_isset(src) && !sa_is_any(src))
-		sip_sockaddr_set(&ct->lv->src, src);
-	ct->invite = msg->mid == SIP_METHOD_INVITE;
-	ct->reliable = sip_transport_reliable(type);
-	ct->state = CTRANS_CALLING;
-	ct->h = h;
-	ct->arg = arg;
-	mbuf_init(&ct->lv->ack);
-
-	err = ctrans_send(ct, msg->raw.p, msg->raw.l, true);
-	if (err)
-		goto fail;
-	if (!ct->reliable) {
-		ct->lv->retx_ival = stack->t1;
-		err = loop_timer_start(stack->loop, &ct->lv->tmr_retx, ct->lv->retx_ival,
-				       ctrans_retx_h, ct);
-		if (err)
-			goto fail;
-	}
-	err =
-	    loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1, ctrans_end_h, ct);
-	if (err)
-		goto fail;
-
-	key = hash_pl_case(&msg->via.branch);
-	htab_add(&stack->ctab, &ct->le, key, ct);
-	if (ctp)
-		*ctp = ct;
-	return 0;
-
-fail:
-	mem_deref(ct);
+	/* Checked, and keyed; parsed again only if a CANCEL, an ACK or a log line needs it. */
+	err = ctrans_start(ctp, stack, type, src, dst, req, msg->mid == SIP_METHOD_INVITE,
+			   &msg->via.branch, msg->cseq.mid, &msg->cseq.method, h, arg);
+	mem_deref(msg);
 	return err;
+}
+
+int sip_ctrans_request_spec(struct sip_ctrans **ctp, struct sip_stack *stack,
+			    enum sip_transport type, const struct sa *src, const struct sa *dst,
+			    const struct mbuf *req, const struct sip_request_spec *spec,
+			    sip_response_h *h, void *arg)
+{
+	struct pl branch, method, cseq_method;
+	enum sip_method mid;
+
+	if (!stack || !dst || !req || !req->buf || !req->end || type == SIP_TP_NONE || !spec ||
+	    !spec->method || !spec->branch)
+		return EINVAL;
+	branch = pl_from_str(spec->branch);
+	method = pl_from_str(spec->method);
+	cseq_method = pl_from_str(spec->cseq_method ? spec->cseq_method : spec->method);
+	mid = sip_method_lookup(&cseq_method);
+	if (!sip_branch_has_cookie(&branch) || sip_method_lookup(&method) == SIP_METHOD_ACK)
+		return EINVAL;
+	return ctrans_start(ctp, stack, type, src, dst, req,
+			    sip_method_lookup(&method) == SIP_METHOD_INVITE, &branch, mid,
+			    &cseq_method, h, arg);
 }
 
 int sip_ctrans_cancel(struct sip_ctrans *ct, const char *reason_hdr)

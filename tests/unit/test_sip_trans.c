@@ -133,8 +133,19 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The same fixture, with stack_request's requests started by their spec
+ * (sip_ctrans_request_spec: keyed without parsing, parsed only for the ACK or CANCEL). */
+static bool by_spec;
+
+static int setup_spec(void **state)
+{
+	by_spec = true;
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
+	by_spec = false;
 	sip_stack_free(fx.stack);
 	assert_int_equal(loop_timer_count(fx.loop), 0);
 	loop_free(fx.loop);
@@ -280,8 +291,15 @@ static void stack_request(const char *method, const char *branch, struct sip_ctr
 	spec.extra = "Route: <sip:proxy1.example.net;lr>\r\nRoute: <sip:proxy2.example.net;lr>\r\n";
 	mbuf_init(&mb);
 	assert_int_equal(sip_build_request(&mb, &spec), 0);
-	assert_int_equal(
-	    sip_ctrans_request(ctp, fx.stack, SIP_TP_UDP, &fx.peer_addr, &mb, on_response, &fx), 0);
+	if (by_spec)
+		assert_int_equal(sip_ctrans_request_spec(ctp, fx.stack, SIP_TP_UDP, NULL,
+							 &fx.peer_addr, &mb, &spec, on_response,
+							 &fx),
+				 0);
+	else
+		assert_int_equal(sip_ctrans_request(ctp, fx.stack, SIP_TP_UDP, &fx.peer_addr, &mb,
+						    on_response, &fx),
+				 0);
 	mbuf_reset(&mb);
 }
 
@@ -656,6 +674,64 @@ static void test_ctrans_bad_input(void **state)
 	assert_null(ct);
 	assert_int_equal(sip_stack_ctrans_count(fx.stack), 0);
 	mbuf_reset(&mb);
+}
+
+/* Started by its spec: the same keys are required (a branch with the cookie; no ACK), and a
+ * response is matched by the branch and CSeq method taken from the spec. */
+static void test_ctrans_spec_keys(void **state)
+{
+	struct sip_request_spec spec = {0};
+	struct sip_ctrans *ct = NULL;
+	struct sip_msg *req;
+	char via_host[SA_STRLEN];
+	struct mbuf mb;
+
+	sa_ntop(&fx.addr, via_host, sizeof(via_host));
+	spec.method = "OPTIONS";
+	spec.ruri = "sip:bob@127.0.0.1";
+	spec.via_host = via_host;
+	spec.via_port = sa_port(&fx.addr);
+	spec.branch = "old";
+	spec.from = "<sip:alice@example.net>;tag=1";
+	spec.to = "<sip:bob@example.net>";
+	spec.call_id = "spec@example.net";
+	spec.cseq = 3;
+	spec.max_forwards = -1;
+	mbuf_init(&mb);
+	assert_int_equal(sip_build_request(&mb, &spec), 0);
+	assert_int_equal(sip_ctrans_request_spec(&ct, fx.stack, SIP_TP_UDP, NULL, &fx.peer_addr,
+						 &mb, &spec, on_response, &fx),
+			 EINVAL);
+	spec.branch = "z9hG4bK-spec";
+	spec.method = "ACK";
+	assert_int_equal(sip_ctrans_request_spec(&ct, fx.stack, SIP_TP_UDP, NULL, &fx.peer_addr,
+						 &mb, &spec, on_response, &fx),
+			 EINVAL);
+	assert_null(ct);
+	assert_int_equal(sip_stack_ctrans_count(fx.stack), 0);
+	spec.method = "OPTIONS";
+	mbuf_reset(&mb);
+	assert_int_equal(sip_build_request(&mb, &spec), 0);
+	assert_int_equal(sip_ctrans_request_spec(&ct, fx.stack, SIP_TP_UDP, NULL, &fx.peer_addr,
+						 &mb, &spec, on_response, &fx),
+			 0);
+	mbuf_reset(&mb);
+	req = expect_request(SIP_METHOD_OPTIONS);
+	assert_true(pl_eq_str(&req->via.branch, "z9hG4bK-spec"));
+	/* Timer E resends the same bytes. */
+	clock_at(500);
+	{
+		struct sip_msg *again = expect_request(SIP_METHOD_OPTIONS);
+
+		assert_true(pl_cmp(&again->raw, &req->raw) == 0);
+		mem_deref(again);
+	}
+	peer_respond(req, 200, "peer-tag");
+	assert_int_equal(fx.nresp, 1);
+	assert_int_equal(fx.codes[0], 200);
+	clock_at(500 + 5000);
+	assert_int_equal(sip_stack_ctrans_count(fx.stack), 0);
+	mem_deref(req);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1365,6 +1441,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ctrans_cancel_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ctrans_bad_input, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_spec_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_invite_timer_a_b, setup_spec, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_invite_non2xx_ack, setup_spec, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_invite_2xx_accepted, setup_spec, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_cancel, setup_spec, teardown),
+	    cmocka_unit_test_setup_teardown(test_ctrans_cancel_timeout, setup_spec, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_noninvite_retransmission, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strans_noninvite_trying_proceeding, setup,
 					    teardown),
