@@ -36,14 +36,31 @@ struct pl {
 #define PL_ARG(x) (int)(x).l, (x).p
 
 static inline struct pl pl_from(const char *p, size_t l) { return (struct pl){p, l}; }
-struct pl pl_from_str(const char *s);
 static inline bool pl_isset(const struct pl *pl) { return pl && pl->p != NULL; }
 /* Exact byte comparison; 0 when equal. */
 int pl_cmp(const struct pl *a, const struct pl *b);
 /* ASCII case-insensitive comparison; 0 when equal. */
 int pl_casecmp(const struct pl *a, const struct pl *b);
-bool pl_eq_str(const struct pl *a, const char *s);
-bool pl_caseeq_str(const struct pl *a, const char *s);
+/* Inline, so that strlen of a literal folds and a length that differs costs no call: SDP and
+ * header names are compared against a hundred literals per call. s NULL is the empty string. */
+static inline struct pl pl_from_str(const char *s)
+{
+	return (struct pl){s, s ? strlen(s) : 0};
+}
+
+static inline bool pl_eq_str(const struct pl *a, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return a->l == n && (n == 0 || memcmp(a->p, s, n) == 0);
+}
+
+static inline bool pl_caseeq_str(const struct pl *a, const char *s)
+{
+	struct pl b = pl_from_str(s);
+
+	return a->l == b.l && pl_casecmp(a, &b) == 0;
+}
 /* Strict unsigned decimal: digits only (leading zeros allowed), ERANGE above max, EINVAL otherwise. */
 int pl_u32(const struct pl *pl, uint32_t *out);
 int pl_u64(const struct pl *pl, uint64_t *out);

@@ -6,11 +6,6 @@
 
 #include "base.h"
 
-struct pl pl_from_str(const char *s)
-{
-	return (struct pl){s, s ? strlen(s) : 0};
-}
-
 int pl_cmp(const struct pl *a, const struct pl *b)
 {
 	if (a->l != b->l)
@@ -31,18 +26,6 @@ int pl_casecmp(const struct pl *a, const struct pl *b)
 			return ca - cb;
 	}
 	return 0;
-}
-
-bool pl_eq_str(const struct pl *a, const char *s)
-{
-	struct pl b = pl_from_str(s);
-	return pl_cmp(a, &b) == 0;
-}
-
-bool pl_caseeq_str(const struct pl *a, const char *s)
-{
-	struct pl b = pl_from_str(s);
-	return pl_casecmp(a, &b) == 0;
 }
 
 int pl_u64(const struct pl *pl, uint64_t *out)
