@@ -353,6 +353,8 @@ struct media {
 	struct loop_timer pool_tmr;
 	struct media_leg **slots;
 	uint32_t nslots;
+	uint32_t *free_slots; /* a stack of the free indices of slots (nslots entries room) */
+	uint32_t nfree;
 	uint32_t gen;
 	uint64_t nlegs;
 

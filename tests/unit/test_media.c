@@ -1134,6 +1134,54 @@ static void test_pair_pool(void **state)
 	ep_close(&e);
 }
 
+/* Legs' slots (the relay's index of live legs) come from a stack of free ones: every live leg
+ * has its own slot, a freed slot is handed out again before the table grows, and the table
+ * grows when none is free. */
+static void test_leg_slots(void **state)
+{
+	struct loop *loop;
+	struct media *m;
+	struct media_config cfg;
+	struct media_leg *legs[40];
+	struct sa la = A("127.0.0.1", 0);
+
+	(void)state;
+	media_config_init(&cfg);
+	cfg.rtpstart = (uint16_t)(port_base() + 100);
+	cfg.rtpend = (uint16_t)(port_base() + 100 + 2 * ARRAY_SIZE(legs) + 8);
+	assert_int_equal(loop_alloc(&loop), 0);
+	assert_int_equal(media_alloc(&m, loop, &cfg), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(legs); i++) {
+		assert_int_equal(media_leg_alloc(&legs[i], m, &la, 0, NULL, NULL), 0);
+		assert_ptr_equal(m->slots[legs[i]->slot], legs[i]);
+		assert_int_equal(legs[i]->slot, i); /* lowest first */
+	}
+	assert_int_equal(m->nslots, 64);
+	assert_int_equal(m->nfree, 64 - ARRAY_SIZE(legs));
+	media_leg_free(legs[3]);
+	media_leg_free(legs[17]);
+	assert_null(m->slots[3]);
+	assert_null(m->slots[17]);
+	for (int k = 0; k < 2; k++) {
+		struct media_leg *l;
+
+		assert_int_equal(media_leg_alloc(&l, m, &la, 0, NULL, NULL), 0);
+		assert_true(l->slot == 3 || l->slot == 17);
+		assert_ptr_equal(m->slots[l->slot], l);
+		legs[l->slot] = l;
+	}
+	assert_int_equal(m->nslots, 64);
+	for (size_t i = 0; i < ARRAY_SIZE(legs); i++) {
+		for (size_t j = i + 1; j < ARRAY_SIZE(legs); j++)
+			assert_int_not_equal(legs[i]->slot, legs[j]->slot);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(legs); i++)
+		media_leg_free(legs[i]);
+	assert_int_equal(m->nfree, 64);
+	media_free(m);
+	loop_free(loop);
+}
+
 static void test_lazy_start(void **state)
 {
 	struct media *m;
@@ -1800,6 +1848,7 @@ int main(void)
 	    cmocka_unit_test(test_rtp_timeout),
 	    cmocka_unit_test(test_ports_exhausted),
 	    cmocka_unit_test(test_pair_pool),
+	    cmocka_unit_test(test_leg_slots),
 	    cmocka_unit_test(test_sound_parse),
 	    cmocka_unit_test(test_wav_header),
 	    cmocka_unit_test(test_sound_parse_garbage),
