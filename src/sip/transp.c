@@ -113,6 +113,8 @@ struct sip_transp {
 	 * once a datagram has been written into it: an idle daemon keeps its RSS small while a
 	 * burst can still be read in one system call. TCP reads use slot 0 (reads never nest). */
 	uint8_t *rx;
+	bool rx_armed; /* every mmsg entry set up for recvmmsg(); after a batch, the n it used
+			* are set up again (the kernel wrote their lengths and flags) */
 	struct mmsghdr mmsg[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage from[UDP_BATCH];
@@ -211,6 +213,7 @@ static int rx_area(struct sip_transp *tp)
 	if (p == MAP_FAILED)
 		return ENOMEM;
 	tp->rx = p;
+	tp->rx_armed = false;
 	return 0;
 }
 
@@ -600,25 +603,35 @@ static void udp_recv_h(int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Sets up receive entry i for recvmmsg(). */
+static void rx_arm(struct sip_transp *tp, size_t i)
+{
+	struct msghdr *mh = &tp->mmsg[i].msg_hdr;
+
+	tp->iov[i].iov_base = tp->rx + i * RX_SLOT;
+	tp->iov[i].iov_len = RX_SLOT;
+	memset(mh, 0, sizeof(*mh));
+	mh->msg_name = &tp->from[i];
+	mh->msg_namelen = sizeof(tp->from[i]);
+	mh->msg_iov = &tp->iov[i];
+	mh->msg_iovlen = 1;
+	mh->msg_control = tp->ctl[i].buf;
+	mh->msg_controllen = sizeof(tp->ctl[i].buf);
+	tp->mmsg[i].msg_len = 0;
+}
+
 /* One recvmmsg() of up to UDP_BATCH datagrams, each delivered; returns how many were read. */
 static int udp_recv_batch(struct transp_sock *s, int fd)
 {
 	struct sip_transp *tp = s->tp;
 	int n;
 
-	for (size_t i = 0; i < UDP_BATCH; i++) {
-		struct msghdr *mh = &tp->mmsg[i].msg_hdr;
-
-		tp->iov[i].iov_base = tp->rx + i * RX_SLOT;
-		tp->iov[i].iov_len = RX_SLOT;
-		memset(mh, 0, sizeof(*mh));
-		mh->msg_name = &tp->from[i];
-		mh->msg_namelen = sizeof(tp->from[i]);
-		mh->msg_iov = &tp->iov[i];
-		mh->msg_iovlen = 1;
-		mh->msg_control = tp->ctl[i].buf;
-		mh->msg_controllen = sizeof(tp->ctl[i].buf);
-		tp->mmsg[i].msg_len = 0;
+	/* All entries once; then only those a batch used (at a low rate a wake-up reads one
+	 * datagram, and setting up all sixteen was most of the receive path's own work). */
+	if (!tp->rx_armed) {
+		for (size_t i = 0; i < UDP_BATCH; i++)
+			rx_arm(tp, i);
+		tp->rx_armed = true;
 	}
 	n = recvmmsg(fd, tp->mmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
@@ -636,9 +649,10 @@ static int udp_recv_batch(struct transp_sock *s, int fd)
 		 * clears a stale verdict). One vDSO clock read per datagram. */
 		if (rx)
 			load_sample(s, rx, realtime_ns());
-		if (tp->mmsg[i].msg_len == 0)
-			continue;
-		udp_deliver(s, &tp->mmsg[i].msg_hdr, tp->mmsg[i].msg_len, tp->iov[i].iov_base);
+		if (tp->mmsg[i].msg_len)
+			udp_deliver(s, &tp->mmsg[i].msg_hdr, tp->mmsg[i].msg_len,
+				    tp->iov[i].iov_base);
+		rx_arm(tp, (size_t)i);
 	}
 	return n;
 }
