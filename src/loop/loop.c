@@ -1,4 +1,5 @@
-/* loop: the single-threaded event loop: epoll for fds, a binary min-heap of timers, signalfd. */
+/* loop: the single-threaded event loop: epoll for fds, timers in a binary min-heap and in FIFO
+ * queues per delay, signalfd. */
 /*
  * One loop turn (loop_run_once), in this order:
  *
@@ -20,6 +21,15 @@
  *
  * loop_run repeats turns until loop_stop(); the stop flag is checked between turns, so the turn
  * in which loop_stop() is called completes (its timers and hooks still run).
+ *
+ * Timers: most are armed with one of a few delays (the transactions' 32 s, T1, T4), and those
+ * with the same delay expire in the order they were armed. So a timer whose delay has a queue
+ * (LOOP_QUEUES of them, taken by the first delays used, an empty one reused for a new delay)
+ * is appended to that queue's ring, O(1), and cancelled by clearing its entry, O(1); the others
+ * go into the binary heap. The next timer is the earliest of the heap's top and the queues'
+ * heads, by (expires, seq) as before. With hundreds of thousands of finished transactions
+ * waiting for their 32 s, the heap's O(log n) walks through cold memory were a few per cent of
+ * a call. A queued timer's heap_idx holds LOOP_QUEUED | queue << LOOP_Q_SHIFT | its position.
  */
 #include "loop.h"
 
@@ -34,6 +44,21 @@
 
 #define LOOP_MAX_WAIT_MS (3600 * 1000)
 #define LOOP_MAX_EVENTS 64
+#define LOOP_QUEUES 8
+#define LOOP_QUEUED ((size_t)1 << 63)
+#define LOOP_Q_SHIFT 59
+#define LOOP_POS_MASK (((size_t)1 << LOOP_Q_SHIFT) - 1)
+
+/* The timers armed with one delay, in arming order: positions head..tail-1 of a ring (absolute
+ * positions, slot = position & (cap - 1)); a cancelled timer leaves a NULL that the head skips. */
+struct loop_tqueue {
+	uint64_t delay;
+	uint64_t last_expires; /* of the last appended: a later one may not expire earlier */
+	struct loop_timer **ring;
+	size_t cap; /* power of two; 0 before the first use */
+	size_t head, tail;
+	size_t live; /* non-NULL entries */
+};
 
 struct loop_fd {
 	loop_fd_h *h; /* NULL: not registered */
@@ -60,6 +85,8 @@ struct loop {
 	size_t heap_len;
 	size_t heap_cap;
 	uint64_t seq;
+	struct loop_tqueue tq[LOOP_QUEUES];
+	size_t ntq; /* queues taken so far: tq[0..ntq) */
 
 	loop_clock_h *clock;
 	void *clock_arg;
@@ -115,6 +142,19 @@ void loop_free(struct loop *loop)
 	for (size_t i = 0; i < loop->heap_len; i++) {
 		loop->heap[i]->heap_idx = 0;
 		loop->heap[i]->loop = NULL;
+	}
+	for (size_t q = 0; q < LOOP_QUEUES; q++) {
+		struct loop_tqueue *tq = &loop->tq[q];
+
+		for (size_t pos = tq->head; pos < tq->tail; pos++) {
+			struct loop_timer *t = tq->ring[pos & (tq->cap - 1)];
+
+			if (t) {
+				t->heap_idx = 0;
+				t->loop = NULL;
+			}
+		}
+		free(tq->ring);
 	}
 	if (loop->sigfd >= 0)
 		close(loop->sigfd);
@@ -310,6 +350,20 @@ void loop_timer_init(struct loop_timer *t)
 		memset(t, 0, sizeof(*t));
 }
 
+/* Drops the cancelled entries at a queue's head, so that its head is a live timer. */
+static void tq_skip(struct loop_tqueue *tq)
+{
+	while (tq->head < tq->tail && !tq->ring[tq->head & (tq->cap - 1)])
+		tq->head++;
+	if (tq->head == tq->tail)
+		tq->head = tq->tail = 0; /* empty: start again at slot 0 */
+}
+
+static struct loop_timer *tq_first(const struct loop_tqueue *tq)
+{
+	return tq->head < tq->tail ? tq->ring[tq->head & (tq->cap - 1)] : NULL;
+}
+
 void loop_timer_cancel(struct loop_timer *t)
 {
 	struct loop *loop;
@@ -318,6 +372,17 @@ void loop_timer_cancel(struct loop_timer *t)
 	if (!t || !t->heap_idx || !t->loop)
 		return;
 	loop = t->loop;
+	if (t->heap_idx & LOOP_QUEUED) {
+		struct loop_tqueue *tq = &loop->tq[(t->heap_idx & ~LOOP_QUEUED) >> LOOP_Q_SHIFT];
+		size_t pos = t->heap_idx & LOOP_POS_MASK;
+
+		t->heap_idx = 0;
+		tq->ring[pos & (tq->cap - 1)] = NULL;
+		tq->live--;
+		if (pos == tq->head)
+			tq_skip(tq);
+		return;
+	}
 	i = t->heap_idx - 1;
 	t->heap_idx = 0;
 	loop->heap_len--;
@@ -331,14 +396,74 @@ void loop_timer_cancel(struct loop_timer *t)
 		loop_heap_down(loop, i);
 }
 
+/* The queue for delay (one of the same delay, else an empty one), or NULL: the heap. */
+static struct loop_tqueue *tq_for(struct loop *loop, uint64_t delay, uint64_t expires)
+{
+	struct loop_tqueue *spare = NULL;
+
+	for (size_t q = 0; q < loop->ntq; q++) {
+		struct loop_tqueue *tq = &loop->tq[q];
+
+		if (tq->delay == delay)
+			return tq->head == tq->tail || tq->last_expires <= expires ? tq : NULL;
+		if (!spare && tq->head == tq->tail)
+			spare = tq;
+	}
+	if (!spare && loop->ntq < LOOP_QUEUES)
+		spare = &loop->tq[loop->ntq++];
+	if (spare)
+		spare->delay = delay;
+	return spare;
+}
+
+/* Appends t (expires and seq set) to tq; ENOMEM when the ring cannot grow. */
+static int tq_append(struct loop *loop, struct loop_tqueue *tq, struct loop_timer *t)
+{
+	if (tq->tail - tq->head == tq->cap) {
+		size_t cap = tq->cap ? tq->cap * 2 : 64;
+		struct loop_timer **ring = malloc(cap * sizeof(*ring));
+
+		if (!ring)
+			return ENOMEM;
+		/* Absolute positions keep their meaning: each entry moves to pos & (cap - 1). */
+		for (size_t pos = tq->head; pos < tq->tail; pos++)
+			ring[pos & (cap - 1)] = tq->ring[pos & (tq->cap - 1)];
+		free(tq->ring);
+		tq->ring = ring;
+		tq->cap = cap;
+	}
+	tq->ring[tq->tail & (tq->cap - 1)] = t;
+	t->heap_idx = LOOP_QUEUED | (size_t)(tq - loop->tq) << LOOP_Q_SHIFT | tq->tail;
+	tq->tail++;
+	tq->live++;
+	tq->last_expires = t->expires;
+	return 0;
+}
+
 int loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms, loop_timer_h *h,
 		     void *arg)
 {
-	uint64_t now;
+	struct loop_tqueue *tq;
+	uint64_t now, expires;
 
 	if (!loop || !t || !h)
 		return EINVAL;
 	loop_timer_cancel(t);
+	now = loop_now(loop);
+	expires = delay_ms > UINT64_MAX - now ? UINT64_MAX : now + delay_ms;
+	tq = tq_for(loop, delay_ms, expires);
+	if (tq) {
+		t->loop = loop;
+		t->expires = expires;
+		t->seq = loop->seq;
+		t->h = h;
+		t->arg = arg;
+		if (!tq_append(loop, tq, t)) {
+			loop->seq++;
+			return 0;
+		}
+		t->heap_idx = 0; /* no room in the ring: the heap, if it has room */
+	}
 	if (loop->heap_len == loop->heap_cap) {
 		size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
 		struct loop_timer **heap = realloc(loop->heap, cap * sizeof(*heap));
@@ -348,9 +473,8 @@ int loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms,
 		loop->heap = heap;
 		loop->heap_cap = cap;
 	}
-	now = loop_now(loop);
 	t->loop = loop;
-	t->expires = delay_ms > UINT64_MAX - now ? UINT64_MAX : now + delay_ms;
+	t->expires = expires;
 	t->seq = loop->seq++;
 	t->h = h;
 	t->arg = arg;
@@ -375,6 +499,20 @@ uint64_t loop_timer_remaining(const struct loop_timer *t)
 	return t->expires > now ? t->expires - now : 0;
 }
 
+/* The timer to fire next: the earliest of the heap's top and the queues' heads. */
+static struct loop_timer *loop_timer_next(const struct loop *loop)
+{
+	struct loop_timer *best = loop->heap_len ? loop->heap[0] : NULL;
+
+	for (size_t q = 0; q < loop->ntq; q++) {
+		struct loop_timer *t = tq_first(&loop->tq[q]);
+
+		if (t && (!best || loop_timer_before(t, best)))
+			best = t;
+	}
+	return best;
+}
+
 unsigned loop_timers_run(struct loop *loop)
 {
 	uint64_t now = loop_now(loop);
@@ -384,10 +522,10 @@ unsigned loop_timers_run(struct loop *loop)
 	uint64_t limit = loop->seq;
 	unsigned n = 0;
 
-	while (loop->heap_len > 0) {
-		struct loop_timer *t = loop->heap[0];
+	for (;;) {
+		struct loop_timer *t = loop_timer_next(loop);
 
-		if (t->expires > now || t->seq >= limit)
+		if (!t || t->expires > now || t->seq >= limit)
 			break;
 		loop_timer_cancel(t);
 		n++;
@@ -399,7 +537,14 @@ unsigned loop_timers_run(struct loop *loop)
 
 size_t loop_timer_count(const struct loop *loop)
 {
-	return loop ? loop->heap_len : 0;
+	size_t n;
+
+	if (!loop)
+		return 0;
+	n = loop->heap_len;
+	for (size_t q = 0; q < loop->ntq; q++)
+		n += loop->tq[q].live;
+	return n;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -508,9 +653,11 @@ static int loop_wait_ms(struct loop *loop, int max_wait_ms)
 {
 	int wait = -1;
 
-	if (loop->heap_len > 0) {
+	const struct loop_timer *next = loop_timer_next(loop);
+
+	if (next) {
 		uint64_t now = loop_now(loop);
-		uint64_t expires = loop->heap[0]->expires;
+		uint64_t expires = next->expires;
 
 		if (expires <= now)
 			wait = 0;

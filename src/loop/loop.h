@@ -1,4 +1,4 @@
-/* loop: the single-threaded event loop: epoll for file descriptors, a timer heap on the
+/* loop: the single-threaded event loop: epoll for file descriptors, timers (FIFO queues per delay and a heap) on the
  * monotonic clock (replaceable, so tests drive timers without sleeping) and signals via signalfd. */
 #ifndef MIKAKA_LOOP_H
 #define MIKAKA_LOOP_H

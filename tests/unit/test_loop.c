@@ -50,7 +50,7 @@ static uint64_t real_ms(void)
  */
 
 struct rec {
-	int order[2048];
+	int order[8192];
 	size_t n;
 };
 
@@ -164,6 +164,98 @@ static void test_timer_random_cancel(void **state)
 		}
 	}
 	loop_free(loop);
+	free(rec);
+	free(nodes);
+}
+
+/* Timers of a few delays (the delay queues) mixed with many delays (the heap): random
+ * cancels and restarts, rings that grow and wrap, a queue freed and taken by another delay,
+ * the clock going back (a timer that would expire before the queue's tail goes to the heap):
+ * every timer fires once, at its time, in (expires, seq) order. */
+static void test_timer_queues(void **state)
+{
+	enum { N = 3000 };
+	static const uint64_t delays[] = {32000, 500, 5000, 200, 64000, 1000, 4000, 2000, 30, 7};
+	struct tnode *nodes = calloc(N, sizeof(*nodes));
+	struct rec *rec = calloc(1, sizeof(*rec));
+	bool *cancelled = calloc(N, sizeof(*cancelled));
+	struct loop *loop = fake_loop();
+	size_t live = 0;
+
+	assert_non_null(nodes);
+	assert_non_null(rec);
+	assert_non_null(cancelled);
+	srand(4712);
+	for (int i = 0; i < N; i++) {
+		uint64_t delay = i % 5 == 4 ? (uint64_t)(rand() % 70000) : delays[rand() % 10];
+
+		nodes[i].rec = rec;
+		nodes[i].id = i;
+		if (i % 100 == 0)
+			fake_now += (uint64_t)(rand() % 50);
+		if (i == N / 2 + 1)
+			fake_now -= 60; /* the clock goes back once */
+		assert_int_equal(loop_timer_start(loop, &nodes[i].t, delay, rec_h, &nodes[i]), 0);
+		live++;
+		if (i > 10 && rand() % 3 == 0) {
+			int k = rand() % i;
+
+			if (!cancelled[k] && loop_timer_active(&nodes[k].t)) {
+				loop_timer_cancel(&nodes[k].t);
+				assert_false(loop_timer_active(&nodes[k].t));
+				cancelled[k] = true;
+				live--;
+			}
+		}
+		if (i > 10 && rand() % 7 == 0) { /* restarted: a new place, maybe a new queue */
+			int k = rand() % i;
+
+			if (!loop_timer_active(&nodes[k].t))
+				live++;
+			cancelled[k] = false;
+			assert_int_equal(loop_timer_start(loop, &nodes[k].t, delays[rand() % 10],
+							  rec_h, &nodes[k]),
+					 0);
+		}
+		assert_int_equal(loop_timer_count(loop), live);
+		if (i % 500 == 499) { /* fire what is due now and then, as the loop would */
+			size_t before = rec->n;
+
+			live -= loop_timers_run(loop);
+			for (size_t k = before; k < rec->n; k++)
+				assert_true(nodes[rec->order[k]].t.expires <= fake_now);
+		}
+	}
+	for (int step = 0; step < 140; step++) {
+		size_t before = rec->n;
+
+		fake_now += 1000;
+		live -= loop_timers_run(loop);
+		for (size_t k = before; k < rec->n; k++) {
+			assert_true(nodes[rec->order[k]].t.expires <= fake_now);
+			if (k > before) {
+				const struct loop_timer *a = &nodes[rec->order[k - 1]].t;
+				const struct loop_timer *b = &nodes[rec->order[k]].t;
+
+				assert_true(a->expires < b->expires ||
+					    (a->expires == b->expires && a->seq < b->seq));
+			}
+		}
+	}
+	assert_int_equal(live, 0);
+	assert_int_equal(loop_timer_count(loop), 0);
+	for (int i = 0; i < N; i++)
+		assert_false(loop_timer_active(&nodes[i].t));
+	/* Armed again after the queues emptied: the queues are reused. */
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(loop_timer_start(loop, &nodes[i].t, 100 + (uint64_t)i, rec_h,
+						  &nodes[i]),
+				 0);
+	assert_int_equal(loop_timer_count(loop), 10);
+	loop_free(loop); /* armed timers are forgotten, and disarmed */
+	for (int i = 0; i < 10; i++)
+		assert_false(loop_timer_active(&nodes[i].t));
+	free(cancelled);
 	free(rec);
 	free(nodes);
 }
@@ -778,6 +870,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_timer_random_cancel),
+	    cmocka_unit_test(test_timer_queues),
 		cmocka_unit_test(test_timer_restart),
 		cmocka_unit_test(test_timer_rearm_in_handler),
 		cmocka_unit_test(test_timer_zero_rearm),
