@@ -1,5 +1,6 @@
-/* loop: the single-threaded event loop: epoll for file descriptors, timers (FIFO queues per delay and a heap) on the
- * monotonic clock (replaceable, so tests drive timers without sleeping) and signals via signalfd. */
+/* loop: the single-threaded event loop: epoll for file descriptors, timers (FIFO queues per
+ * delay and a heap) on the monotonic clock (replaceable, so tests drive timers without sleeping)
+ * and signals via signalfd. */
 #ifndef MIKAKA_LOOP_H
 #define MIKAKA_LOOP_H
 
