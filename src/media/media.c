@@ -362,7 +362,7 @@ static int pair_open(struct media *m, uint32_t pi, const struct sa *local, int t
 	pr->port = port;
 	pr->pool = pi;
 	pthread_mutex_lock(&m->mu);
-	for (idx = 0; idx < m->npairs && m->pairs[idx]; idx++)
+	for (idx = m->pairs_free; idx < m->npairs && m->pairs[idx]; idx++)
 		;
 	if (idx == m->npairs) {
 		uint32_t n = m->npairs ? m->npairs * 2 : 16;
@@ -386,6 +386,7 @@ static int pair_open(struct media *m, uint32_t pi, const struct sa *local, int t
 		if (!err) {
 			m->pairs[idx] = pr;
 			m->pairs_open++;
+			m->pairs_free = idx + 1;
 		}
 	}
 	pthread_mutex_unlock(&m->mu);
@@ -404,6 +405,8 @@ static void pair_close(struct media *m, struct media_pair *pr)
 {
 	pthread_mutex_lock(&m->mu);
 	m->pairs[pr->idx] = NULL; /* an event already taken for it finds nothing */
+	if (pr->idx < m->pairs_free)
+		m->pairs_free = pr->idx;
 	m->pairs_open--;
 	pthread_mutex_unlock(&m->mu);
 	close(pr->fd[0]);

@@ -347,6 +347,7 @@ struct media {
 	struct media_ports ports;
 	struct media_pair **pairs; /* by index; NULL entries are free indices */
 	uint32_t npairs, pairs_open;
+	uint32_t pairs_free; /* no free index below it (a scan from 0 per new pair was O(n)) */
 	struct media_pool *pools;
 	uint32_t npools;
 	uint32_t pooled; /* pairs in the pools */
