@@ -202,6 +202,10 @@ void *mem_ref(void *data);
 /* Always returns NULL, so `p = mem_deref(p);` clears the caller's pointer. NULL is accepted. */
 void *mem_deref(void *data);
 uint32_t mem_nrefs(const void *data);
+/* Keeps freed blocks of 1-4 KiB for reuse, on the calling thread only (the daemon's loop thread;
+ * every SIP message is such a block); false frees what is kept and stops. Blocks may still be
+ * freed on any thread. */
+void mem_cache_enable(bool on);
 
 /* ---------------------------------------------------------------------------------------------
  * Intrusive doubly linked list: embed `struct le` in the object, so linking never allocates.

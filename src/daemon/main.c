@@ -1002,6 +1002,8 @@ int main(int argc, char **argv)
 		if (!err)
 			err = loop_timer_start(d.loop, &d.trim_tmr, STARTUP_TRIM_MS, startup_trim_h,
 					       &d);
+		/* memory: freed messages kept for reuse on this, the loop's, thread (base/mem.c) */
+		mem_cache_enable(true);
 		if (!err)
 			err = loop_run(d.loop);
 	}
@@ -1025,6 +1027,7 @@ int main(int argc, char **argv)
 	loop_free(d.loop);
 	mem_deref(d.cfg);
 	cfg_secrets_free(d.secrets);
+	mem_cache_enable(false); /* what is kept is freed */
 	if (err)
 		log_error("exiting: %s", strerror(err));
 	return err ? status : 0;

@@ -115,6 +115,54 @@ static void test_str_cat(void **state)
 	}
 }
 
+static int cache_destroyed;
+
+static void cache_dh(void *data)
+{
+	(void)data;
+	cache_destroyed++;
+}
+
+/* With the cache on, a freed block of 1-4 KiB is handed out again for the same size class
+ * (zeroed by mem_zalloc), with a fresh count and destructor; other sizes are not kept; a full
+ * class frees; turning it off frees what is kept. */
+static void test_mem_cache(void **state)
+{
+	uint8_t *a, *b, *c, *blocks[12];
+
+	(void)state;
+	mem_cache_enable(true);
+	a = mem_alloc(1500, cache_dh);
+	assert_non_null(a);
+	memset(a, 0xab, 1500);
+	mem_deref(a);
+	assert_int_equal(cache_destroyed, 1);
+	b = mem_zalloc(1400, NULL); /* the same class: the same block, zeroed */
+	assert_ptr_equal(b, a);
+	for (size_t i = 0; i < 1400; i++)
+		assert_int_equal(b[i], 0);
+	assert_int_equal(mem_nrefs(b), 1);
+	mem_ref(b);
+	mem_deref(b);
+	assert_int_equal(mem_nrefs(b), 1);
+	c = mem_alloc(3000, NULL); /* another class: a new block */
+	assert_ptr_not_equal(c, b);
+	mem_deref(b);
+	mem_deref(c);
+	a = mem_alloc(100, NULL); /* small: not the cache's */
+	mem_deref(a);
+	a = mem_alloc(20000, NULL); /* large: not the cache's */
+	mem_deref(a);
+	for (size_t i = 0; i < ARRAY_SIZE(blocks); i++) /* more than a class keeps */
+		blocks[i] = mem_alloc(2000, cache_dh);
+	for (size_t i = 0; i < ARRAY_SIZE(blocks); i++)
+		mem_deref(blocks[i]);
+	assert_int_equal(cache_destroyed, 1 + ARRAY_SIZE(blocks));
+	mem_cache_enable(false);
+	a = mem_alloc(1500, NULL); /* off: plain malloc */
+	mem_deref(a);
+}
+
 /* sa_ntop formats IPv4 itself: the same text as inet_ntop, "?" when it does not fit. */
 static void test_sa_ntop4(void **state)
 {
@@ -277,6 +325,7 @@ int main(void)
 	    cmocka_unit_test(test_pl_numbers),	 cmocka_unit_test(test_pl_compare_trim),
 	    cmocka_unit_test(test_mbuf_grows),	 cmocka_unit_test(test_str_copy),
 	    cmocka_unit_test(test_str_cat),
+	    cmocka_unit_test(test_mem_cache),
 	    cmocka_unit_test(test_sa_ntop4),	 cmocka_unit_test(test_sa),
 	    cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
 	    cmocka_unit_test(test_rand_token),	 cmocka_unit_test(test_histo),
