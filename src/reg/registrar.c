@@ -402,12 +402,21 @@ static void reply_ok_flow(struct reg *reg, struct sip_strans *st, const char *ao
 			uint64_t left =
 			    c->expires_ms > now ? (c->expires_ms - now + 999) / 1000 : 0;
 
-			mbuf_printf(&mb, "Contact: <%s>;expires=%llu", c->uri,
-				    (unsigned long long)left);
-			if (c->instance[0])
-				mbuf_printf(&mb, ";+sip.instance=%s", c->instance);
-			if (c->reg_id)
-				mbuf_printf(&mb, ";reg-id=%u", c->reg_id);
+			char num[STR_U64_LEN];
+
+			/* Joined, not printed: every 200 to a REGISTER lists its bindings. */
+			mbuf_write_str(&mb, "Contact: <");
+			mbuf_write_str(&mb, c->uri);
+			mbuf_write_str(&mb, ">;expires=");
+			mbuf_write_str(&mb, str_u64(num, left));
+			if (c->instance[0]) {
+				mbuf_write_str(&mb, ";+sip.instance=");
+				mbuf_write_str(&mb, c->instance);
+			}
+			if (c->reg_id) {
+				mbuf_write_str(&mb, ";reg-id=");
+				mbuf_write_str(&mb, str_u64(num, c->reg_id));
+			}
 			mbuf_write_str(&mb, "\r\n");
 		}
 	}
