@@ -30,6 +30,9 @@ stop_pid()
 {
 	kill "$1" 2>/dev/null
 	for _ in $(seq 1 25); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+	# A `timeout` wrapper passes the TERM on to SIPp, which ignores it; killing only the
+	# wrapper left SIPp running on its port, and every later step of the run failed.
+	pkill -9 -P "$1" 2>/dev/null
 	kill -9 "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 	forget "$1"
