@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "call_int.h"
+#include "astdb.h"
 #include "media.h"
 #include "cfg.h"
 #include "notify.h"
@@ -407,7 +408,38 @@ void call_notify_duration(struct call *c, unsigned type, unsigned duration)
 	notify_send(c->eng->notify, &ev);
 }
 
-/* BLACKLIST(), PHONEBOOK([number]), SCREEN() for extensions.conf. */
+/* DB(), DB_EXISTS(), DB_DELETE(), DB_KEYS(), DB_KEYCOUNT() on the state store (docs/DIALPLAN.md);
+ * ENOENT for any other name. */
+static int db_func_h(struct call *c, struct pbx_chan *ch, const char *name, const char *args,
+		     struct mbuf *out)
+{
+	struct mbuf result;
+	bool set = false;
+	int err;
+
+	if (!c->eng->store || strncasecmp(name, "DB", 2))
+		return ENOENT;
+	mbuf_init(&result);
+	err = astdb_func_read(c->eng->store, name, args, out, &result, &set);
+	if (!err && set && !mbuf_write(&result, "", 1))
+		err = pbx_chan_set_var(ch, "DB_RESULT", (const char *)result.buf);
+	mbuf_reset(&result);
+	return err;
+}
+
+/* Set(DB(family/key)=value), Set(DB_DELETE(family/key)=), DBdel, DBdeltree. */
+static int db_func_write_h(struct pbx_chan *ch, const char *name, const char *args,
+			   const char *value, size_t vlen, void *arg)
+{
+	struct call *c = arg;
+
+	(void)ch;
+	if (!c->eng->store)
+		return ENOENT;
+	return astdb_func_write(c->eng->store, name, args, value, vlen);
+}
+
+/* BLACKLIST(), PHONEBOOK([number]), SCREEN() for extensions.conf; then the database's. */
 static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args,
 			 struct mbuf *out, void *arg)
 {
@@ -450,7 +482,7 @@ static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args
 					   : v.action == SCREEN_VOICEMAIL ? "voicemail"
 									  : "allow");
 	}
-	return ENOENT;
+	return db_func_h(c, ch, name, args, out);
 }
 
 /* The prompts of an announcement (docs/SCREENING.md, Announcements): Asterisk's sound names, so
@@ -1043,6 +1075,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	}
 	pbx_chan_set_callerpres(c->chan, id.pres);
 	pbx_chan_set_func_h(c->chan, screen_func_h, c);
+	pbx_chan_set_func_write_h(c->chan, db_func_write_h);
 	/* The calling phone's language= picks the sounds its caller hears (as Asterisk). */
 	if (p && !from_line && p->language)
 		pbx_chan_set_var(c->chan, "CHANNEL(language)", p->language);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "astdb.h" /* Asterisk database */
 #include "blf.h"  /* busy lamps */
 #include "call.h" /* calls */
 #include "cfg.h"
@@ -724,6 +725,16 @@ static int register_commands(struct daemon *d)
 		{"line show", "show the discovered line", cmd_line_show, d}, /* line discovery */
 		{"phones show", "the [phones] of mikaka.conf: user names, secrets, where to register",
 		 cmd_phones_show, d},
+		/* Asterisk's database (DB() in the dialplan), in the state store */
+		{"database show", "database show [family [keytree]]: the entries, in key order",
+		 astdb_cmd_show, d->store},
+		{"database showkey", "database showkey KEYTREE: entries of every family with that key",
+		 astdb_cmd_showkey, d->store},
+		{"database get", "database get FAMILY KEY", astdb_cmd_get, d->store},
+		{"database put", "database put FAMILY KEY VALUE", astdb_cmd_put, d->store},
+		{"database del", "database del FAMILY KEY", astdb_cmd_del, d->store},
+		{"database deltree", "database deltree FAMILY [KEYTREE]", astdb_cmd_deltree,
+		 d->store},
 	};
 	int err = 0;
 

@@ -37,6 +37,7 @@ struct pbx_chan {
 	char *cid_name;
 	const char *cid_pres; /* one of pres_words */
 	pbx_func_h *func_h;
+	pbx_func_write_h *func_write_h;
 	void *func_arg;
 	struct pbx_frame *stack;
 	size_t depth;
@@ -227,6 +228,37 @@ void pbx_chan_set_func_h(struct pbx_chan *ch, pbx_func_h *h, void *arg)
 	ch->func_arg = arg;
 }
 
+void pbx_chan_set_func_write_h(struct pbx_chan *ch, pbx_func_write_h *h)
+{
+	ch->func_write_h = h;
+}
+
+/* Set(NAME(ARGS)=value) for a function of the host's; ENOENT when it has none. */
+static int host_func_write(struct pbx_chan *ch, const struct pl *nm, const char *value,
+			   size_t vlen)
+{
+	const char *open = pl_chr(nm, '(');
+	char name[64], *args;
+	size_t n;
+	int err;
+
+	if (!ch->func_write_h || !open || nm->p[nm->l - 1] != ')')
+		return ENOENT;
+	n = (size_t)(open - nm->p);
+	while (n && nm->p[n - 1] == ' ')
+		n--;
+	if (!n || n >= sizeof(name))
+		return ENOENT;
+	memcpy(name, nm->p, n);
+	name[n] = '\0';
+	args = strndup(open + 1, (size_t)(nm->p + nm->l - 1 - open - 1));
+	if (!args)
+		return ENOMEM;
+	err = ch->func_write_h(ch, name, args, value ? value : "", value ? vlen : 0, ch->func_arg);
+	free(args);
+	return err;
+}
+
 int pbx_chan_host_func(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out)
 {
 	if (!ch || !ch->func_h)
@@ -368,8 +400,11 @@ static int set_var_n(struct pbx_chan *ch, const char *name, size_t n, const char
 	}
 	if (nm.l >= 12 && !strncasecmp(nm.p, "CALLERPRES(", 11) && nm.p[nm.l - 1] == ')')
 		return value ? set_pres_n(ch, value, vlen) : EINVAL;
-	if (pl_chr(&nm, '('))
-		return EINVAL; /* a function we cannot write */
+	if (pl_chr(&nm, '(')) {
+		int err = host_func_write(ch, &nm, value, vlen);
+
+		return err == ENOENT ? EINVAL : err; /* ENOENT: a function we cannot write */
+	}
 	if (value && ch->vars.n >= PBX_CHAN_VARS_MAX && !pbx_vars_getn(&ch->vars, nm.p, nm.l))
 		return ENOSPC;
 	return pbx_vars_setn(&ch->vars, nm.p, nm.l, value, vlen);
@@ -702,6 +737,21 @@ static enum step app_set(struct pbx_chan *ch, const char *args)
 		log_warn("%s,%s,%u: Set(%.*s): %s", ch->context, ch->exten, ch->prio,
 			 (int)MIN((size_t)(eq - args), 64), args,
 			 err == ENOSPC ? "too many variables" : "cannot set that");
+	return STEP_NEXT;
+}
+
+/* DBdel(family/key) is DB_DELETE's write; DBdeltree(family[/keytree]) the host's "DBdeltree".
+ * Either goes on when the host has no database or the key is not there, as Asterisk. */
+static enum step app_db_delete(struct pbx_chan *ch, const char *args, bool tree)
+{
+	const char *fn = tree ? "DBdeltree" : "DB_DELETE";
+	int err = ch->func_write_h ? ch->func_write_h(ch, fn, args, "", 0, ch->func_arg) : ENOENT;
+
+	if (err == ENOMEM)
+		return STEP_FAIL;
+	if (err && err != ENOENT)
+		log_warn("%s,%s,%u: %s(%s): %s", ch->context, ch->exten, ch->prio,
+			 tree ? "DBdeltree" : "DBdel", args, strerror(err));
 	return STEP_NEXT;
 }
 
@@ -1536,6 +1586,9 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		act->pickup.chan = p->app == PBX_APP_PICKUPCHAN;
 		return STEP_HOST;
 	}
+	case PBX_APP_DBDEL:
+	case PBX_APP_DBDELTREE:
+		return app_db_delete(ch, args, p->app == PBX_APP_DBDELTREE);
 	case PBX_APP_COUNT:
 		break;
 	}

@@ -50,6 +50,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_VOICEMAILMAIN] = "VoiceMailMain",
     [PBX_APP_PICKUP] = "Pickup",
     [PBX_APP_PICKUPCHAN] = "PickupChan",
+    [PBX_APP_DBDEL] = "DBdel",
+    [PBX_APP_DBDELTREE] = "DBdeltree",
 };
 
 const char *pbx_app_name(enum pbx_app app)

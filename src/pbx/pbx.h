@@ -291,6 +291,12 @@ const char *pbx_chan_callerpres(const struct pbx_chan *ch);
 typedef int(pbx_func_h)(struct pbx_chan *ch, const char *name, const char *args,
 			struct mbuf *out, void *arg);
 void pbx_chan_set_func_h(struct pbx_chan *ch, pbx_func_h *h, void *arg);
+/* Functions the host lets Set() write (Set(DB(family/key)=value)): h stores value for NAME(ARGS)
+ * and returns 0, ENOENT when it has no writable function NAME, or another errno value. It gets
+ * the arg given to pbx_chan_set_func_h. */
+typedef int(pbx_func_write_h)(struct pbx_chan *ch, const char *name, const char *args,
+			      const char *value, size_t vlen, void *arg);
+void pbx_chan_set_func_write_h(struct pbx_chan *ch, pbx_func_write_h *h);
 /* The current Gosub nesting. */
 size_t pbx_chan_gosub_depth(const struct pbx_chan *ch);
 
