@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "astdb.h"
 #include "blf.h"
 #include "call.h"
 #include "cfg.h"
@@ -15,6 +16,7 @@
 #include "peer.h"
 #include "reg.h"
 #include "sip.h"
+#include "store.h"
 
 #define LOG_MODULE "blf"
 
@@ -30,9 +32,32 @@ struct blf {
 	struct cfg *cfg; /* referenced */
 	struct evsub_set *subs;
 	struct loop_timer tmr; /* coalesces changes: one pass per loop turn */
+	struct store *store;   /* custom device states (NULL: none) */
 };
 
 /* ---- states --------------------------------------------------------------------------------- */
+
+#define CUSTOM_PREFIX "Custom:"
+#define CUSTOM_PLEN   (sizeof(CUSTOM_PREFIX) - 1)
+
+/* Custom:NAME's state as last set (UNKNOWN when never set, as Asterisk's). */
+static enum blf_devstate custom_state(const struct blf *b, const char *name, size_t len)
+{
+	enum blf_devstate st = BLF_DEV_UNKNOWN;
+	char nm[ASTDB_KEY_MAX + 1];
+	struct mbuf v;
+
+	if (!b->store || len >= sizeof(nm))
+		return st;
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	mbuf_init(&v);
+	if (astdb_get(b->store, BLF_CUSTOM_FAMILY, nm, &v) == 0 && !mbuf_write(&v, "", 1) &&
+	    blf_devstate_parse((const char *)v.buf, &st))
+		st = BLF_DEV_UNKNOWN;
+	mbuf_reset(&v);
+	return st;
+}
 
 static enum blf_devstate device_state(const struct blf *b, const char *dev, size_t len)
 {
@@ -40,6 +65,9 @@ static enum blf_devstate device_state(const struct blf *b, const char *dev, size
 	const struct peer *p;
 	char name[64];
 	bool reachable;
+
+	if (len > CUSTOM_PLEN && !strncasecmp(dev, CUSTOM_PREFIX, CUSTOM_PLEN))
+		return custom_state(b, dev + CUSTOM_PLEN, len - CUSTOM_PLEN);
 
 	if (!dialplan_hint_tech_ok(dev, len) || !sl)
 		return BLF_DEV_INVALID;
@@ -267,6 +295,7 @@ int blf_alloc(struct blf **bp, struct loop *loop, struct sip_stack *stack, struc
 	}
 	reg_set_change_handler(reg, changed_h, b);
 	call_eng_set_change_handler(calls, changed_h, b);
+	call_eng_set_funcs(calls, blf_func_read, blf_func_write, b);
 	*bp = b;
 	return 0;
 }
@@ -277,10 +306,164 @@ void blf_free(struct blf *b)
 		return;
 	reg_set_change_handler(b->reg, NULL, NULL);
 	call_eng_set_change_handler(b->calls, NULL, NULL);
+	call_eng_set_funcs(b->calls, NULL, NULL, NULL);
 	loop_timer_cancel(&b->tmr);
 	evsub_set_free(b->subs);
 	mem_deref(b->cfg);
 	free(b);
+}
+
+/* ---- custom device states and the dialplan's functions ----------------------------------------
+ */
+
+void blf_set_store(struct blf *b, struct store *st)
+{
+	if (b)
+		b->store = st;
+}
+
+int blf_custom_set(struct blf *b, const char *name, enum blf_devstate st)
+{
+	const char *word = blf_devstate_name(st);
+	int err;
+
+	if (!b || !name)
+		return EINVAL;
+	if (!b->store)
+		return ENODEV;
+	err = astdb_put(b->store, BLF_CUSTOM_FAMILY, name, word, strlen(word));
+	if (!err)
+		changed_h(NULL, b);
+	return err;
+}
+
+/* Asterisk's EXTENSION_STATE() words for an extension state. */
+static const char *extstate_word(unsigned ext)
+{
+	switch (ext) {
+	case BLF_EXT_NOT_INUSE:
+		return "NOT_INUSE";
+	case BLF_EXT_INUSE:
+		return "INUSE";
+	case BLF_EXT_BUSY:
+		return "BUSY";
+	case BLF_EXT_UNAVAILABLE:
+		return "UNAVAILABLE";
+	case BLF_EXT_RINGING:
+		return "RINGING";
+	case BLF_EXT_INUSE | BLF_EXT_RINGING:
+		return "RINGINUSE";
+	case BLF_EXT_INUSE | BLF_EXT_ONHOLD:
+		return "HOLDINUSE";
+	case BLF_EXT_ONHOLD:
+		return "ONHOLD";
+	default:
+		return "UNKNOWN";
+	}
+}
+
+static void trim_copy(char *dst, size_t sz, const char *s, size_t n)
+{
+	while (n && *s == ' ')
+		s++, n--;
+	while (n && s[n - 1] == ' ')
+		n--;
+	snprintf(dst, sz, "%.*s", (int)n, s);
+}
+
+int blf_func_read(const char *context, const char *name, const char *args, struct mbuf *out,
+		  void *arg)
+{
+	const struct blf *b = arg;
+	char a[256];
+
+	trim_copy(a, sizeof(a), args, strlen(args));
+	if (!strcasecmp(name, "DEVICE_STATE"))
+		return mbuf_write_str(out, blf_devstate_name(device_state(b, a, strlen(a))));
+	if (!strcasecmp(name, "EXTENSION_STATE")) {
+		char *at = strchr(a, '@');
+		const char *h;
+
+		if (at)
+			*at = '\0';
+		h = b->cfg ? dialplan_hint(b->cfg->dialplan, at ? at + 1 : context, a) : NULL;
+		return mbuf_write_str(out, h ? extstate_word(blf_hint_state(b, h)) : "UNKNOWN");
+	}
+	return ENOENT;
+}
+
+int blf_func_write(const char *name, const char *args, const char *value, size_t vlen, void *arg)
+{
+	struct blf *b = arg;
+	enum blf_devstate st;
+	char a[256], v[32];
+
+	if (strcasecmp(name, "DEVICE_STATE"))
+		return ENOENT;
+	trim_copy(a, sizeof(a), args, strlen(args));
+	trim_copy(v, sizeof(v), value, vlen);
+	if (strncasecmp(a, CUSTOM_PREFIX, CUSTOM_PLEN) || !a[CUSTOM_PLEN]) {
+		log_warn("DEVICE_STATE(%s): only Custom:NAME devices can be set", a);
+		return EINVAL;
+	}
+	if (blf_devstate_parse(v, &st)) {
+		log_warn("DEVICE_STATE(%s): '%s' is not a device state", a, v);
+		return EINVAL;
+	}
+	return blf_custom_set(b, a + CUSTOM_PLEN, st);
+}
+
+int blf_cmd_devstate_change(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	enum blf_devstate st;
+	int err;
+
+	if (argc != 2 || strncasecmp(argv[0], CUSTOM_PREFIX, CUSTOM_PLEN) ||
+	    !argv[0][CUSTOM_PLEN] || blf_devstate_parse(argv[1], &st)) {
+		mbuf_write_str(out,
+			       "Usage: devstate change <device> <state>\n"
+			       "       device: Custom:NAME; state: UNKNOWN NOT_INUSE INUSE BUSY "
+			       "INVALID UNAVAILABLE RINGING RINGINUSE ONHOLD\n");
+		return EINVAL;
+	}
+	err = blf_custom_set(arg, argv[0] + CUSTOM_PLEN, st);
+	if (err)
+		return err;
+	return mbuf_printf(out, "Changing %s to %s\n", argv[0], blf_devstate_name(st));
+}
+
+struct devlist {
+	struct mbuf *out;
+};
+
+static int devstate_one(const char *key, const struct pl *value, void *arg)
+{
+	struct devlist *d = arg;
+	const char *name = key + sizeof(BLF_CUSTOM_FAMILY) + 1; /* "/CustomDevstate/" */
+
+	return mbuf_printf(d->out, "--- Name: 'Custom:%s'  State: '%.*s'\n---\n", name,
+			   (int)value->l, value->p);
+}
+
+int blf_cmd_devstate_list(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	const struct blf *b = arg;
+	struct devlist d = {out};
+	int err = 0;
+
+	(void)argc;
+	(void)argv;
+	mbuf_write_str(out,
+		       "\n---------------------------------------------------------------------\n"
+		       "--- Custom Device States --------------------------------------------\n"
+		       "---------------------------------------------------------------------\n"
+		       "---\n");
+	if (b->store)
+		err = astdb_list(b->store, "/" BLF_CUSTOM_FAMILY, devstate_one, &d);
+	mbuf_write_str(out,
+		       "---------------------------------------------------------------------\n"
+		       "---------------------------------------------------------------------\n\n");
+	return err;
 }
 
 /* ---- CLI ------------------------------------------------------------------------------------ */

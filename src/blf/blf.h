@@ -23,6 +23,7 @@ struct cfg;
 struct peer;
 struct evsub_set;
 struct blf;
+struct store;
 
 #define BLF_EXPIRES_DEFAULT 3600 /* a SUBSCRIBE without Expires */
 #define BLF_DEVICES_MAX	    16	 /* devices of one hint that count (more are ignored) */
@@ -39,6 +40,14 @@ enum blf_devstate {
 	BLF_DEV_RINGINUSE,   /* in a call and another rings */
 	BLF_DEV_ONHOLD,	     /* its call is on hold */
 };
+
+/* Asterisk's device state words (UNKNOWN, NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING,
+ * RINGINUSE, ONHOLD), and back (case-insensitive); EINVAL for another word. */
+const char *blf_devstate_name(enum blf_devstate st);
+int blf_devstate_parse(const char *s, enum blf_devstate *st);
+/* Custom device states (hint devices Custom:NAME) are kept where Asterisk keeps them: the
+ * database family CustomDevstate (src/astdb). */
+#define BLF_CUSTOM_FAMILY "CustomDevstate"
 
 /* An extension's state (Asterisk's extension state bits; 0 is Idle). */
 enum blf_extstate {
@@ -98,6 +107,21 @@ bool blf_handle_subscribe(struct sip_strans *st, const struct sip_msg *msg, void
 
 /* The current extension state of a hint's devices ("SIP/801&SIP/802"). */
 unsigned blf_hint_state(const struct blf *b, const char *devices);
+/* The state database of custom device states (NULL: none; they are then UNKNOWN and cannot be
+ * set). */
+void blf_set_store(struct blf *b, struct store *st);
+/* Sets Custom:NAME (name without the prefix) and notifies its watchers; EINVAL for a bad name,
+ * ENODEV without a store. */
+int blf_custom_set(struct blf *b, const char *name, enum blf_devstate st);
+/* The dialplan's DEVICE_STATE(device) and EXTENSION_STATE(exten[@context]) (context: the
+ * channel's when not given), and Set(DEVICE_STATE(Custom:NAME)=STATE); call_eng_set_funcs'
+ * handlers (arg: the blf). ENOENT for other names. */
+int blf_func_read(const char *context, const char *name, const char *args, struct mbuf *out,
+		  void *arg);
+int blf_func_write(const char *name, const char *args, const char *value, size_t vlen, void *arg);
+/* `devstate change Custom:NAME STATE` and `devstate list` (arg: the blf). */
+int blf_cmd_devstate_change(struct mbuf *out, int argc, char **argv, void *arg);
+int blf_cmd_devstate_list(struct mbuf *out, int argc, char **argv, void *arg);
 /* `core show hints` in Asterisk's layout. */
 int blf_show_hints(const struct blf *b, struct mbuf *out);
 /* `sip show subscriptions` rows of the busy-lamp subscriptions, and of another set (mwi's:

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "blf.h"
 #include "call.h"
@@ -23,6 +24,31 @@ enum blf_devstate blf_device_state(bool known, bool reachable, unsigned busy)
 	/* A phone in a call counts as in use even while its binding is being renewed; without a
 	 * call, one that is not registered is off. */
 	return reachable ? BLF_DEV_NOT_INUSE : BLF_DEV_UNAVAILABLE;
+}
+
+static const char *const devstate_names[] = {
+    [BLF_DEV_UNKNOWN] = "UNKNOWN", [BLF_DEV_NOT_INUSE] = "NOT_INUSE",
+    [BLF_DEV_INUSE] = "INUSE",	   [BLF_DEV_BUSY] = "BUSY",
+    [BLF_DEV_INVALID] = "INVALID", [BLF_DEV_UNAVAILABLE] = "UNAVAILABLE",
+    [BLF_DEV_RINGING] = "RINGING", [BLF_DEV_RINGINUSE] = "RINGINUSE",
+    [BLF_DEV_ONHOLD] = "ONHOLD",
+};
+
+const char *blf_devstate_name(enum blf_devstate st)
+{
+	return (size_t)st < sizeof(devstate_names) / sizeof(devstate_names[0]) ? devstate_names[st]
+									       : "UNKNOWN";
+}
+
+int blf_devstate_parse(const char *s, enum blf_devstate *st)
+{
+	for (size_t i = 0; i < sizeof(devstate_names) / sizeof(devstate_names[0]); i++) {
+		if (!strcasecmp(s, devstate_names[i])) {
+			*st = (enum blf_devstate)i;
+			return 0;
+		}
+	}
+	return EINVAL;
 }
 
 unsigned blf_aggregate(const enum blf_devstate *devs, size_t n)

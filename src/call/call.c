@@ -408,8 +408,8 @@ void call_notify_duration(struct call *c, unsigned type, unsigned duration)
 	notify_send(c->eng->notify, &ev);
 }
 
-/* DB(), DB_EXISTS(), DB_DELETE(), DB_KEYS(), DB_KEYCOUNT() on the state store (docs/DIALPLAN.md);
- * ENOENT for any other name. */
+/* DB(), DB_EXISTS(), DB_DELETE(), DB_KEYS(), DB_KEYCOUNT() on the state store (docs/DIALPLAN.md),
+ * then the functions of call_eng_set_funcs; ENOENT for any other name. */
 static int db_func_h(struct call *c, struct pbx_chan *ch, const char *name, const char *args,
 		     struct mbuf *out)
 {
@@ -418,7 +418,9 @@ static int db_func_h(struct call *c, struct pbx_chan *ch, const char *name, cons
 	int err;
 
 	if (!c->eng->store || strncasecmp(name, "DB", 2))
-		return ENOENT;
+		return c->eng->func_read_h ? c->eng->func_read_h(pbx_chan_context(ch), name, args,
+								 out, c->eng->func_arg)
+					   : ENOENT;
 	mbuf_init(&result);
 	err = astdb_func_read(c->eng->store, name, args, out, &result, &set);
 	if (!err && set && !mbuf_write(&result, "", 1))
@@ -427,16 +429,18 @@ static int db_func_h(struct call *c, struct pbx_chan *ch, const char *name, cons
 	return err;
 }
 
-/* Set(DB(family/key)=value), Set(DB_DELETE(family/key)=), DBdel, DBdeltree. */
+/* Set(DB(family/key)=value), Set(DB_DELETE(family/key)=), DBdel, DBdeltree; then the functions
+ * of call_eng_set_funcs (Set(DEVICE_STATE(Custom:NAME)=...)). */
 static int db_func_write_h(struct pbx_chan *ch, const char *name, const char *args,
 			   const char *value, size_t vlen, void *arg)
 {
 	struct call *c = arg;
+	int err = c->eng->store ? astdb_func_write(c->eng->store, name, args, value, vlen) : ENOENT;
 
 	(void)ch;
-	if (!c->eng->store)
-		return ENOENT;
-	return astdb_func_write(c->eng->store, name, args, value, vlen);
+	if (err == ENOENT && c->eng->func_write_h)
+		err = c->eng->func_write_h(name, args, value, vlen, c->eng->func_arg);
+	return err;
 }
 
 /* BLACKLIST(), PHONEBOOK([number]), SCREEN() for extensions.conf; then the database's. */

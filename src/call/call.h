@@ -119,6 +119,15 @@ unsigned call_eng_peer_busy(const struct call_eng *eng, const char *peer);
  * it can be called several times in one loop turn). NULL h: none. */
 typedef void(call_change_h)(const char *peer, void *arg);
 void call_eng_set_change_handler(struct call_eng *eng, call_change_h *h, void *arg);
+/* Dialplan functions another module provides (the busy lamps' DEVICE_STATE(),
+ * EXTENSION_STATE()): read writes NAME(ARGS)'s value (context: the channel's) to out, write
+ * stores Set(NAME(ARGS)=value); each returns ENOENT for a name it does not have. NULL: none. */
+typedef int(call_func_read_h)(const char *context, const char *name, const char *args,
+			      struct mbuf *out, void *arg);
+typedef int(call_func_write_h)(const char *name, const char *args, const char *value, size_t vlen,
+			       void *arg);
+void call_eng_set_funcs(struct call_eng *eng, call_func_read_h *read, call_func_write_h *write,
+			void *arg);
 
 /* Calls in progress (for tests and the overload check). */
 size_t call_count(const struct call_eng *eng);

@@ -178,6 +178,9 @@ struct call_eng {
 	struct notify *notify;	  /* NULL: no notifications */
 	call_change_h *change_h;  /* busy-lamp fields: a leg of a peer may have changed */
 	void *change_arg;
+	call_func_read_h *func_read_h; /* call_eng_set_funcs */
+	call_func_write_h *func_write_h;
+	void *func_arg;
 	uint64_t n_screened[4];	  /* refused by screening: blocklist, withheld, other reasons, vm */
 	uint64_t n_disp[4]; /* calls ended, by enum store_cdr_disp (metrics) */
 	/* metrics: set-up time (INVITE to the caller's first 18x or 2xx), and the RTP of the legs

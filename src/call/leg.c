@@ -97,6 +97,16 @@ void call_eng_set_change_handler(struct call_eng *eng, call_change_h *h, void *a
 	eng->change_arg = arg;
 }
 
+void call_eng_set_funcs(struct call_eng *eng, call_func_read_h *read, call_func_write_h *write,
+			void *arg)
+{
+	if (!eng)
+		return;
+	eng->func_read_h = read;
+	eng->func_write_h = write;
+	eng->func_arg = arg;
+}
+
 void call_leg_free(struct call_leg *leg)
 {
 	if (!leg)

@@ -693,16 +693,25 @@ static int blf_setup(struct daemon *d)
 	    {"core show hints", "the dialplan hints: devices, state, watchers", cmd_show_hints, d},
 	    {"sip show subscriptions", "dialog, presence and message-summary subscriptions",
 	     cmd_sip_show_subscriptions, d},
+	    {"devstate change", "devstate change Custom:NAME STATE: set a custom device state",
+	     blf_cmd_devstate_change, NULL},
+	    {"devstate list", "the custom device states", blf_cmd_devstate_list, NULL},
 	};
 	int err = blf_alloc(&d->blf, d->loop, server_stack(d->server), d->reg, d->calls, mwi_auth,
 			    d->calls);
 
 	if (!err) {
 		blf_set_cfg(d->blf, d->cfg);
+		blf_set_store(d->blf, d->store);
 		err = server_route(d->server, SIP_METHOD_SUBSCRIBE, subscribe_route, d);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++)
-		err = ctl_register(d->ctl, &cmds[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++) {
+		struct ctl_cmd c = cmds[i];
+
+		if (!c.arg)
+			c.arg = d->blf; /* known only now */
+		err = ctl_register(d->ctl, &c);
+	}
 	return err;
 }
 

@@ -1124,6 +1124,8 @@ bool dialplan_hint_tech_ok(const char *dev, size_t len)
 	const char *sl = memchr(dev, '/', len);
 	size_t tl = sl ? (size_t)(sl - dev) : 0;
 
+	if (len > 7 && !strncasecmp(dev, "Custom:", 7))
+		return true; /* a custom device state (DEVICE_STATE(), `devstate change`) */
 	if (!sl || sl + 1 >= dev + len)
 		return false;
 	return (tl == 3 && !strncasecmp(dev, "SIP", 3)) || (tl == 5 && !strncasecmp(dev, "PJSIP", 5));
@@ -1158,8 +1160,8 @@ static void load_hint(struct load *ld, const struct conf_var *v, struct dp_ext *
 		pl_trim(&dev);
 		if (!dialplan_hint_tech_ok(dev.p, dev.l))
 			ld_diag(ld, CONF_WARNING, v,
-				"hint device '%.*s': only SIP/NAME (or PJSIP/NAME) devices have a "
-				"state; it counts as unavailable",
+				"hint device '%.*s': only SIP/NAME (or PJSIP/NAME) and Custom:NAME "
+				"devices have a state; it counts as unavailable",
 				PL_ARG(dev));
 		p = amp ? amp + 1 : all.p + all.l;
 	}

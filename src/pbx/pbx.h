@@ -85,7 +85,8 @@ const char *dialplan_hint(const struct dialplan *dp, const char *context, const 
 typedef int(dialplan_hint_h)(const char *context, const char *exten, const char *devices,
 			     void *arg);
 int dialplan_hint_foreach(const struct dialplan *dp, dialplan_hint_h *h, void *arg);
-/* Whether a hint device (len bytes) is SIP/NAME or PJSIP/NAME (the ones with a state). */
+/* Whether a hint device (len bytes) is SIP/NAME, PJSIP/NAME or Custom:NAME (the ones with a
+ * state). */
 bool dialplan_hint_tech_ok(const char *dev, size_t len);
 
 /* Number of contexts. */

@@ -2,14 +2,19 @@
 # astdb.sh: Asterisk's database end to end. SIPp plays the NGN (127.0.8.42) calling mikakad
 # (127.0.8.41); the dialplan writes DB(), routes on DB(), DB_EXISTS()/DB_RESULT and DB_DELETE(),
 # and clears a family with DBdeltree; `mikaka database put|get|del|deltree|show|showkey` read and
-# change the same entries, and they survive a restart of the daemon.
+# change the same entries, and they survive a restart of the daemon. Custom device states (kept
+# in the database, as Asterisk keeps them): a SIPp phone (127.0.8.43) watching a hint on
+# Custom:night sees `devstate change` and the dialplan's Set(DEVICE_STATE(Custom:night)=...);
+# DEVICE_STATE() and EXTENSION_STATE() read them; `devstate list` after a restart.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.8.41
 CAR=127.0.8.42
 CONF=$WORK/conf
 
+PH=127.0.8.43
 call_sipconf "$CONF" $D 5060 $CAR 5160
+sip_phone "$CONF" 801 pw801 dynamic
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
 ; 100: day/night switch and a forward target, set from the dialplan
@@ -40,7 +45,15 @@ exten => 105,1,Set(DB(cf/802)=x)
  same => n,GotoIf($["${DB_KEYS(cf)}" = "801" & ${DB_KEYCOUNT(cf)} = 1]?b)
  same => n,Congestion()
  same => n(b),Busy()
+; 106: the night switch's lamp off from the dialplan
+exten => 106,1,Set(DEVICE_STATE(Custom:night)=NOT_INUSE)
+ same => n,Busy()
+; 107: read it back, and the hint's extension state
+exten => 107,1,GotoIf($["${DEVICE_STATE(Custom:night)}/${EXTENSION_STATE(9000@from_phone)}" = "NOT_INUSE/NOT_INUSE"]?b)
+ same => n,Congestion()
+ same => n(b),Busy()
 [from_phone]
+exten => 9000,hint,Custom:night
 exten => _X.,1,Hangup()
 [public]
 exten => _X.,1,Hangup()
@@ -75,9 +88,36 @@ check "cli-show-lists-both" grep -q "^2 results found" <<<"$out"
 check "cli-show-key-order" bash -c 'grep -n "^/cf/801 " <<<"$1" | grep -q "^1:"' _ "$out"
 check "cli-showkey" grep -q "^/night/mode .*: 0" <<<"$(cli database showkey mode)"
 
+# Custom device states: a BLF key on Custom:night.
+check "devstate-change" grep -qx "Changing Custom:night to NOT_INUSE" <<<"$(cli devstate change Custom:night NOT_INUSE)"
+check "devstate-bad-state-refused" bash -c '! "$1" -s "$2" devstate change Custom:night SLEEPY >/dev/null 2>&1' _ "$MIKAKA" "$CTL"
+check "devstate-only-custom" bash -c '! "$1" -s "$2" devstate change SIP/801 INUSE >/dev/null 2>&1' _ "$MIKAKA" "$CTL"
+rm -f "$WORK/devstate.txt"
+sipp_bg watch devstate-watch.xml $PH 5161 $D:5060 -s 9000 -key user 801
+WATCH=$BG
+# nth_state N STATE: the watcher's Nth NOTIFY carried STATE (waits up to 5 s).
+nth_state() {
+	local i
+	for i in $(seq 50); do
+		[ "$(sed -n "${1}p" "$WORK/devstate.txt" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "watch-first-notify-idle" nth_state 1 terminated
+cli devstate change Custom:night INUSE >/dev/null
+check "watch-sees-cli-inuse" nth_state 2 confirmed
+call "dialplan-sets-devstate" 106 486
+wait_ok "watch-sees-dialplan-not-inuse" "$WATCH" watch
+check "watch-states-in-order" test "$(tr '\n' ' ' <"$WORK/devstate.txt")" = "terminated confirmed terminated "
+call "device-and-extension-state-read" 107 486
+check "hint-shown" grep -q "9000@from_phone.*Custom:night.*State:Idle" <<<"$(cli core show hints)"
+cli devstate change Custom:night BUSY >/dev/null
+
 # Across a restart.
 check "daemon-stops-clean" stop_daemon
 daemon_start "$CONF"
+check "devstate-kept-across-restart" grep -q "Name: 'Custom:night'  State: 'BUSY'" <<<"$(cli devstate list)"
 check "kept-across-restart" grep -qx "Value: 0399998888" <<<"$(cli database get cf 801)"
 call "switch-kept-across-restart" 101 503
 call "db-delete-returns-value" 102 486

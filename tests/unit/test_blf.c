@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include "blf.h"
@@ -73,6 +74,9 @@ static void test_aggregate(void **state)
 	    {{O, I}, 2, "InUse"},
 	    {{O, N}, 2, "Hold"},
 	    {{O, G}, 2, "Ringing"},
+	    {{BLF_DEV_BUSY}, 1, "Busy"}, /* a custom device state */
+	    {{BLF_DEV_BUSY, N}, 2, "Busy"},
+	    {{BLF_DEV_UNKNOWN}, 1, "Idle"}, /* a custom state never set */
 	};
 
 	(void)state;
@@ -90,6 +94,25 @@ static void test_aggregate(void **state)
 	assert_string_equal(blf_dialog_state(BLF_EXT_INUSE), "confirmed");
 	assert_string_equal(blf_dialog_state(BLF_EXT_ONHOLD), "confirmed");
 	assert_string_equal(blf_dialog_state(BLF_EXT_INUSE | BLF_EXT_RINGING), "confirmed");
+}
+
+/* Asterisk's device state words, both ways (devstate change, DEVICE_STATE()). */
+static void test_devstate_words(void **state)
+{
+	static const char *const words[] = {"UNKNOWN", "NOT_INUSE", "INUSE",
+					    "BUSY",    "INVALID",   "UNAVAILABLE",
+					    "RINGING", "RINGINUSE", "ONHOLD"};
+	enum blf_devstate st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		assert_int_equal(blf_devstate_parse(words[i], &st), 0);
+		assert_string_equal(blf_devstate_name(st), words[i]);
+	}
+	assert_int_equal(blf_devstate_parse("inuse", &st), 0);
+	assert_int_equal(st, BLF_DEV_INUSE);
+	assert_int_equal(blf_devstate_parse("SLEEPY", &st), EINVAL);
+	assert_int_equal(blf_devstate_parse("", &st), EINVAL);
 }
 
 static char *body(struct mbuf *mb)
@@ -181,7 +204,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_device_state), cmocka_unit_test(test_aggregate),
 	    cmocka_unit_test(test_dialog_body),	 cmocka_unit_test(test_pidf_body),
-	    cmocka_unit_test(test_xml_escape),
+	    cmocka_unit_test(test_xml_escape),	 cmocka_unit_test(test_devstate_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
