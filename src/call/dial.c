@@ -120,6 +120,33 @@ struct dial_ctx {
 	unsigned started;
 };
 
+/* The dialplan's SIPAddHeader() headers and ALERT_INFO (chan_sip's variable: an Alert-Info
+ * header, e.g. a distinctive ring or auto-answer), appended to extra (a whole header each; one
+ * that does not fit is left out with a warning). */
+static void added_headers(struct call *c, char *extra, size_t size)
+{
+	const char *alert = pbx_chan_get_var(c->chan, "ALERT_INFO");
+	size_t used = strlen(extra);
+	struct mbuf mb;
+
+	mbuf_init(&mb);
+	if (alert && *alert && !strpbrk(alert, "\r\n")) {
+		mbuf_write_str(&mb, "Alert-Info: ");
+		mbuf_write_str(&mb, alert);
+		mbuf_write_str(&mb, "\r\n");
+	}
+	if (pbx_chan_added_headers(c->chan, &mb) == 0 && mb.end) {
+		if (used + mb.end < size) {
+			memcpy(extra + used, mb.buf, mb.end);
+			extra[used + mb.end] = '\0';
+		} else {
+			log_warn("%s: the added headers (%zu bytes) are too long; left out",
+				 c->a ? c->a->name : "call", mb.end);
+		}
+	}
+	mbuf_reset(&mb);
+}
+
 /* Starts one callee leg: ruri, to, from given; dst/local/tp where to send. */
 static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const char *from_user,
 		     const char *from_host, const struct sa *dst, const struct sa *local,
@@ -128,7 +155,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	struct call *c = d->c;
 	struct call_eng *eng = c->eng;
 	struct call_leg *leg = call_leg_alloc(eng, c, true);
-	char tag[32], cid[64], host[SA_STRLEN], ex[1024];
+	char tag[32], cid[64], host[SA_STRLEN], ex[2048], hdrs[1024];
 	char seq[STR_U64_LEN], port[STR_U64_LEN], se[STR_U64_LEN], minse[STR_U64_LEN];
 	const char *tls;
 	const char *sdp = c->a ? c->a->sdp_remote : NULL;
@@ -172,9 +199,11 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		return ENOMEM;
 	}
 	call_leg_index(leg);
+	str_copy(hdrs, sizeof(hdrs), extra_line ? extra_line : "");
+	added_headers(c, hdrs, sizeof(hdrs));
 	str_cat(ex, sizeof(ex), "Allow: " CALL_ALLOW "\r\nSupported: ", CALL_SUPPORTED(leg),
 		"\r\nSession-Expires: ", str_u64(se, eng->set.session_expires), "\r\nMin-SE: ",
-		str_u64(minse, eng->set.min_se), "\r\n", extra_line ? extra_line : "", NULL);
+		str_u64(minse, eng->set.min_se), "\r\n", hdrs, NULL);
 	if (eng->media && c->a && c->a->ml) {
 		/* Our own offer from our address facing the callee (the line's address toward the
 		 * carrier), restricted to what the caller offered. */
@@ -198,7 +227,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		return ENOTSUP;
 	}
 	leg->inv_cseq = leg->lcseq + 1;
-	leg->inv_extra = extra_line ? strdup(extra_line) : NULL;
+	leg->inv_extra = hdrs[0] ? strdup(hdrs) : NULL;
 	err = call_leg_request(leg, "INVITE", ex, "application/sdp", sdp, call_b_resp_h, leg,
 			       &leg->ct, 0);
 	if (err) {

@@ -740,6 +740,160 @@ static enum step app_set(struct pbx_chan *ch, const char *args)
 	return STEP_NEXT;
 }
 
+/* ---- SIPAddHeader -------------------------------------------------------------------------- */
+
+/* Headers the B2BUA writes itself: a dialplan cannot add them (a second Via or Call-ID would
+ * break the dialog; chan_sip would have sent them, and the peer would have refused the call). */
+static const char *const own_headers[] = {
+    "Via",
+    "From",
+    "To",
+    "Call-ID",
+    "CSeq",
+    "Contact",
+    "Max-Forwards",
+    "Content-Type",
+    "Content-Length",
+    "Route",
+    "Record-Route",
+    "Allow",
+    "Supported",
+    "Require",
+    "Session-Expires",
+    "Min-SE",
+    "Proxy-Require",
+    "Authorization",
+    "Proxy-Authorization",
+    "Expires",
+    "v",
+    "f",
+    "t",
+    "i",
+    "m",
+    "l",
+    "c",
+    "k",
+};
+
+static void added_header_name(char *buf, unsigned i)
+{
+	snprintf(buf, 16, "SIPADDHEADER%02u", i);
+}
+
+static bool header_ok(const char *h, const char **why)
+{
+	const char *colon = strchr(h, ':');
+	size_t n;
+
+	if (!colon || colon == h) {
+		*why = "needs 'Name: value'";
+		return false;
+	}
+	n = (size_t)(colon - h);
+	while (n && h[n - 1] == ' ')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+
+		/* RFC 3261 token characters */
+		if (!(isalnum(c) || strchr("-.!%*_+`'~", c))) {
+			*why = "the name is not a SIP token";
+			return false;
+		}
+	}
+	if (strpbrk(h, "\r\n")) {
+		*why = "a header is one line";
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(own_headers) / sizeof(own_headers[0]); i++) {
+		if (strlen(own_headers[i]) == n && !strncasecmp(h, own_headers[i], n)) {
+			*why = "mikaka writes that header itself";
+			return false;
+		}
+	}
+	return true;
+}
+
+static enum step app_sipaddheader(struct pbx_chan *ch, const char *args)
+{
+	char name[16];
+	const char *why = NULL;
+
+	while (*args == ' ')
+		args++;
+	if (!header_ok(args, &why)) {
+		log_warn("%s,%s,%u: SIPAddHeader(%s): %s; not added", ch->context, ch->exten,
+			 ch->prio, args, why);
+		return STEP_NEXT;
+	}
+	for (unsigned i = 1; i <= PBX_SIPADDHEADER_MAX; i++) {
+		added_header_name(name, i);
+		if (!pbx_vars_getn(&ch->vars, name, strlen(name)))
+			return pbx_vars_setn(&ch->vars, name, strlen(name), args, strlen(args))
+				   ? STEP_FAIL
+				   : STEP_NEXT;
+	}
+	log_warn("%s,%s,%u: SIPAddHeader: already %d headers; not added", ch->context, ch->exten,
+		 ch->prio, PBX_SIPADDHEADER_MAX);
+	return STEP_NEXT;
+}
+
+/* SIPRemoveHeader([prefix]): every added header, or those starting with prefix. */
+static enum step app_sipremoveheader(struct pbx_chan *ch, const char *args)
+{
+	size_t n;
+	char name[16];
+
+	while (*args == ' ')
+		args++;
+	n = strlen(args);
+	for (unsigned i = 1; i <= PBX_SIPADDHEADER_MAX; i++) {
+		const char *v;
+
+		added_header_name(name, i);
+		v = pbx_vars_getn(&ch->vars, name, strlen(name));
+		if (v && (!n || !strncasecmp(v, args, n)))
+			pbx_vars_setn(&ch->vars, name, strlen(name), NULL, 0);
+	}
+	return STEP_NEXT;
+}
+
+int pbx_chan_added_headers(struct pbx_chan *ch, struct mbuf *out)
+{
+	const char *by_index[PBX_SIPADDHEADER_MAX + 1] = {NULL};
+	bool any = false;
+	int err = 0;
+
+	if (!ch || !out)
+		return EINVAL;
+	/* One pass over the channel's few variables (every Dial() leg asks, most calls have none).
+	 */
+	for (size_t i = 0; i < ch->vars.n; i++) {
+		const char *nm = ch->vars.v[i].name;
+		unsigned idx;
+
+		if (strlen(nm) != 14 || strncasecmp(nm, "SIPADDHEADER", 12) ||
+		    !isdigit((unsigned char)nm[12]) || !isdigit((unsigned char)nm[13]))
+			continue;
+		idx = (unsigned)(nm[12] - '0') * 10 + (unsigned)(nm[13] - '0');
+		if (idx >= 1 && idx <= PBX_SIPADDHEADER_MAX) {
+			by_index[idx] = ch->vars.v[i].value;
+			any = true;
+		}
+	}
+	for (unsigned i = 1; any && i <= PBX_SIPADDHEADER_MAX && !err; i++) {
+		const char *why;
+
+		/* Set() can write the variable too: checked again. */
+		if (!by_index[i] || !header_ok(by_index[i], &why))
+			continue;
+		err = mbuf_write_str(out, by_index[i]);
+		if (!err)
+			err = mbuf_write_str(out, "\r\n");
+	}
+	return err;
+}
+
 /* DBdel(family/key) is DB_DELETE's write; DBdeltree(family[/keytree]) the host's "DBdeltree".
  * Either goes on when the host has no database or the key is not there, as Asterisk. */
 static enum step app_db_delete(struct pbx_chan *ch, const char *args, bool tree)
@@ -1586,6 +1740,10 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		act->pickup.chan = p->app == PBX_APP_PICKUPCHAN;
 		return STEP_HOST;
 	}
+	case PBX_APP_SIPADDHEADER:
+		return app_sipaddheader(ch, args);
+	case PBX_APP_SIPREMOVEHEADER:
+		return app_sipremoveheader(ch, args);
 	case PBX_APP_DBDEL:
 	case PBX_APP_DBDELTREE:
 		return app_db_delete(ch, args, p->app == PBX_APP_DBDELTREE);

@@ -52,6 +52,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_PICKUPCHAN] = "PickupChan",
     [PBX_APP_DBDEL] = "DBdel",
     [PBX_APP_DBDELTREE] = "DBdeltree",
+    [PBX_APP_SIPADDHEADER] = "SIPAddHeader",
+    [PBX_APP_SIPREMOVEHEADER] = "SIPRemoveHeader",
 };
 
 const char *pbx_app_name(enum pbx_app app)

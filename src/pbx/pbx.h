@@ -298,6 +298,11 @@ void pbx_chan_set_func_h(struct pbx_chan *ch, pbx_func_h *h, void *arg);
 typedef int(pbx_func_write_h)(struct pbx_chan *ch, const char *name, const char *args,
 			      const char *value, size_t vlen, void *arg);
 void pbx_chan_set_func_write_h(struct pbx_chan *ch, pbx_func_write_h *h);
+/* SIPAddHeader(Name: value) keeps each header in the channel variable SIPADDHEADER01 ...
+ * SIPADDHEADER50 (chan_sip's names; SIPRemoveHeader([prefix]) removes them): the headers a
+ * Dial() adds to its INVITEs. Writes "Name: value\r\n" for each into out. */
+#define PBX_SIPADDHEADER_MAX 50
+int pbx_chan_added_headers(struct pbx_chan *ch, struct mbuf *out);
 /* The current Gosub nesting. */
 size_t pbx_chan_gosub_depth(const struct pbx_chan *ch);
 
