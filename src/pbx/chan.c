@@ -46,6 +46,7 @@ struct pbx_chan {
 	bool in_h; /* running the h extension */
 	bool hung; /* pbx_chan_hangup() was called */
 	char prio_buf[16];
+	char epoch_buf[24];
 	struct mbuf args;    /* the current application's substituted arguments */
 	struct mbuf dialbuf; /* the strings of the last PBX_ACT_DIAL */
 	/* Local media applications. */
@@ -290,6 +291,10 @@ const char *pbx_chan_lookup(struct pbx_chan *ch, const char *name, size_t n)
 	if (name_is(name, n, "PRIORITY")) {
 		snprintf(ch->prio_buf, sizeof(ch->prio_buf), "%u", ch->prio);
 		return ch->prio_buf;
+	}
+	if (name_is(name, n, "EPOCH")) { /* before channel variables, as Asterisk */
+		snprintf(ch->epoch_buf, sizeof(ch->epoch_buf), "%lld", (long long)pbx_now());
+		return ch->epoch_buf;
 	}
 	/* Inside a Gosub, ARGn are the frame's own (unset beyond what was passed). */
 	if (ch->depth && n > 3 && n < 8 && !memcmp(name, "ARG", 3)) {
@@ -1592,19 +1597,207 @@ int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status st, const cha
 	}
 }
 
+/* ExecIf/ExecIfTime nesting (ExecIf(1?ExecIf(1?...))). */
+#define PBX_EXEC_DEPTH_MAX 8
+
+static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
+			  struct pbx_action *act, unsigned depth);
+
+/* Runs "App(args)" (or the older "App,args") of ExecIf/ExecIfTime; args are already
+ * substituted and are not substituted again, as in Asterisk. */
+static enum step exec_inner(struct pbx_chan *ch, const char *what, char *s,
+			    struct pbx_action *act, unsigned depth)
+{
+	char *name = trim_inplace(s), *open, *comma, *args = (char *)"";
+	enum pbx_app app;
+
+	open = strchr(name, '(');
+	comma = strchr(name, ',');
+	if (open && (!comma || open < comma)) {
+		char *close = strrchr(open, ')');
+
+		*open = '\0';
+		args = open + 1;
+		if (close)
+			*close = '\0';
+	} else if (comma) {
+		*comma = '\0';
+		args = comma + 1;
+	}
+	name = trim_inplace(name);
+	if (depth >= PBX_EXEC_DEPTH_MAX) {
+		log_error("%s,%s,%u: %s nested too deep; hanging up", ch->context, ch->exten,
+			  ch->prio, what);
+		return STEP_FAIL;
+	}
+	if (pbx_app_lookup(name, strlen(name), &app)) {
+		/* Asterisk hangs up when the application does not exist. */
+		log_error("%s,%s,%u: %s: no application '%s'; hanging up", ch->context, ch->exten,
+			  ch->prio, what, name);
+		return STEP_FAIL;
+	}
+	return exec_app(ch, app, args, act, depth + 1);
+}
+
+/* ExecIf(cond?app1(args)[:app2(args)]) */
+static enum step app_execif(struct pbx_chan *ch, char *args, struct pbx_action *act,
+			    unsigned depth)
+{
+	char *q = (char *)pbx_find_top(args, strlen(args), '?', false), *t, *f;
+
+	if (!q) {
+		log_warn("%s,%s,%u: ExecIf needs 'condition?app(args)[:app(args)]'", ch->context,
+			 ch->exten, ch->prio);
+		return STEP_NEXT;
+	}
+	*q = '\0';
+	t = q + 1;
+	f = (char *)pbx_find_top(t, strlen(t), ':', true);
+	if (f)
+		*f++ = '\0';
+	if (pbx_truth(trim_inplace(args)))
+		return exec_inner(ch, "ExecIf", t, act, depth);
+	if (f && *trim_inplace(f))
+		return exec_inner(ch, "ExecIf", f, act, depth);
+	return STEP_NEXT;
+}
+
+/* The time condition before '?'; a bad specification warns and counts as false. */
+static bool time_cond(struct pbx_chan *ch, const char *what, const char *spec, size_t n)
+{
+	char why[160];
+	bool match = false;
+
+	if (pbx_timing_check(spec, n, &match, why, sizeof(why))) {
+		log_warn("%s,%s,%u: %s: bad time specification '%.*s': %s", ch->context, ch->exten,
+			 ch->prio, what, (int)MIN(n, 128), spec, why);
+		return false;
+	}
+	return match;
+}
+
+/* GotoIfTime(spec?[labeliftrue][:labeliffalse]) and ExecIfTime(spec?app(args)) */
+static enum step app_iftime(struct pbx_chan *ch, enum pbx_app app, char *args,
+			    struct pbx_action *act, unsigned depth)
+{
+	const char *what = pbx_app_name(app);
+	char *q = strchr(args, '?'), *t, *f;
+	bool yes;
+
+	if (!q) {
+		log_warn("%s,%s,%u: %s needs 'times,weekdays,mdays,months[,timezone]?...'",
+			 ch->context, ch->exten, ch->prio, what);
+		return STEP_NEXT;
+	}
+	yes = time_cond(ch, what, args, (size_t)(q - args));
+	t = q + 1;
+	if (app == PBX_APP_EXECIFTIME)
+		return yes ? exec_inner(ch, what, t, act, depth) : STEP_NEXT;
+	f = strchr(t, ':');
+	if (f)
+		*f++ = '\0';
+	{
+		char *label = yes ? t : f;
+
+		if (!label || !*trim_inplace(label))
+			return STEP_NEXT;
+		return app_goto(ch, label, what);
+	}
+}
+
+/* GosubIf(cond?labeliftrue[(args)][:labeliffalse[(args)]]) */
+static enum step app_gosubif(struct pbx_chan *ch, char *args)
+{
+	char *q = (char *)pbx_find_top(args, strlen(args), '?', false), *t, *f, *label;
+
+	if (!q) {
+		log_warn("%s,%s,%u: GosubIf needs 'condition?label1[(args)][:label2[(args)]]'",
+			 ch->context, ch->exten, ch->prio);
+		return STEP_NEXT;
+	}
+	*q = '\0';
+	t = q + 1;
+	f = (char *)pbx_find_top(t, strlen(t), ':', true);
+	if (f)
+		*f++ = '\0';
+	label = pbx_truth(trim_inplace(args)) ? t : f;
+	if (!label || !*(label = trim_inplace(label)))
+		return STEP_NEXT;
+	return app_gosub(ch, label);
+}
+
+/* MSet(name1=value1,name2=value2,...): Asterisk's argument rules: a comma inside "quotes" or
+ * (parentheses) does not separate, quotes are dropped, a backslash keeps the next character. */
+static enum step app_mset(struct pbx_chan *ch, char *args)
+{
+	char *p = args;
+
+	while (*p) {
+		char *out = p, *item = p, *eq, *value;
+		int paren = 0;
+		bool quote = false;
+		int err;
+
+		for (; *p; p++) {
+			if (*p == '\\' && p[1]) {
+				*out++ = *++p;
+				continue;
+			}
+			if (*p == '"') {
+				quote = !quote;
+				continue;
+			}
+			if (!quote && *p == '(')
+				paren++;
+			else if (!quote && *p == ')' && paren)
+				paren--;
+			else if (!quote && !paren && *p == ',')
+				break;
+			*out++ = *p;
+		}
+		if (*p)
+			p++;
+		*out = '\0';
+		item = trim_inplace(item);
+		if (!*item)
+			continue;
+		eq = strchr(item, '=');
+		if (!eq) {
+			log_warn("%s,%s,%u: MSet: '%s' is not name=value", ch->context, ch->exten,
+				 ch->prio, item);
+			continue;
+		}
+		*eq = '\0';
+		value = trim_inplace(eq + 1);
+		err = set_var_n(ch, item, strlen(item), value, strlen(value));
+		if (err == ENOMEM)
+			return STEP_FAIL;
+		if (err)
+			log_warn("%s,%s,%u: MSet(%.*s): %s", ch->context, ch->exten, ch->prio,
+				 (int)MIN(strlen(item), 64), item,
+				 err == ENOSPC ? "too many variables" : "cannot set that");
+	}
+	return STEP_NEXT;
+}
+
 static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct pbx_action *act)
 {
 	struct pbx_env env = {ch, NULL, 0};
-	char *args;
 
 	ch->args.end = 0;
 	if (pbx_subst(&env, p->args, strlen(p->args), &ch->args) || mbuf_write(&ch->args, "", 1))
 		return STEP_FAIL;
-	args = (char *)ch->args.buf;
+	return exec_app(ch, p->app, (char *)ch->args.buf, act, 0);
+}
 
+/* Runs one application with its substituted arguments (which it may change in place; they live
+ * in ch->args until the next run). */
+static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
+			  struct pbx_action *act, unsigned depth)
+{
 	if (ch->in_h) {
 		/* The call is gone: what needs it is skipped; what ends it ends h. */
-		switch (p->app) {
+		switch (app) {
 		case PBX_APP_ANSWER:
 		case PBX_APP_PROGRESS:
 		case PBX_APP_RINGING:
@@ -1636,7 +1829,7 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		}
 	}
 
-	switch (p->app) {
+	switch (app) {
 	case PBX_APP_NOOP:
 		log_debug("%s,%s,%u: NoOp(%s)", ch->context, ch->exten, ch->prio, args);
 		return STEP_NEXT;
@@ -1685,7 +1878,7 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		unsigned bad = 0;
 
 		ch->dialbuf.end = 0;
-		if (mbuf_write(&ch->dialbuf, ch->args.buf, ch->args.end))
+		if (mbuf_write_str(&ch->dialbuf, args) || mbuf_write(&ch->dialbuf, "", 1))
 			return STEP_FAIL;
 		if (pbx_dial_parse((char *)ch->dialbuf.buf, &act->dial, &bad)) {
 			log_warn("%s,%s,%u: Dial(%s): no usable target", ch->context, ch->exten,
@@ -1719,16 +1912,16 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		return app_mixmonitor(ch, args, act);
 	case PBX_APP_VOICEMAIL:
 	case PBX_APP_VOICEMAILMAIN:
-		return app_voicemail(ch, p->app, args, act);
+		return app_voicemail(ch, app, args, act);
 	case PBX_APP_ECHO:
 	case PBX_APP_MILLIWATT:
 	case PBX_APP_MOH:
 	case PBX_APP_STOPMIXMONITOR:
-		return app_simple_media(ch, p->app, args, act);
+		return app_simple_media(ch, app, args, act);
 	case PBX_APP_PICKUP:
 	case PBX_APP_PICKUPCHAN: {
 		/* args lives in ch->args until the next run: split in place. */
-		char *comma = p->app == PBX_APP_PICKUPCHAN ? strchr(args, ',') : NULL;
+		char *comma = app == PBX_APP_PICKUPCHAN ? strchr(args, ',') : NULL;
 
 		memset(&act->pickup, 0, sizeof(act->pickup));
 		if (comma) {
@@ -1737,7 +1930,7 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		}
 		act->type = PBX_ACT_PICKUP;
 		act->pickup.targets = args;
-		act->pickup.chan = p->app == PBX_APP_PICKUPCHAN;
+		act->pickup.chan = app == PBX_APP_PICKUPCHAN;
 		return STEP_HOST;
 	}
 	case PBX_APP_SIPADDHEADER:
@@ -1746,7 +1939,16 @@ static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct 
 		return app_sipremoveheader(ch, args);
 	case PBX_APP_DBDEL:
 	case PBX_APP_DBDELTREE:
-		return app_db_delete(ch, args, p->app == PBX_APP_DBDELTREE);
+		return app_db_delete(ch, args, app == PBX_APP_DBDELTREE);
+	case PBX_APP_GOTOIFTIME:
+	case PBX_APP_EXECIFTIME:
+		return app_iftime(ch, app, args, act, depth);
+	case PBX_APP_EXECIF:
+		return app_execif(ch, args, act, depth);
+	case PBX_APP_GOSUBIF:
+		return app_gosubif(ch, args);
+	case PBX_APP_MSET:
+		return app_mset(ch, args);
 	case PBX_APP_COUNT:
 		break;
 	}

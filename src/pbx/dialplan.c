@@ -54,6 +54,11 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_DBDELTREE] = "DBdeltree",
     [PBX_APP_SIPADDHEADER] = "SIPAddHeader",
     [PBX_APP_SIPREMOVEHEADER] = "SIPRemoveHeader",
+    [PBX_APP_GOTOIFTIME] = "GotoIfTime",
+    [PBX_APP_EXECIFTIME] = "ExecIfTime",
+    [PBX_APP_EXECIF] = "ExecIf",
+    [PBX_APP_GOSUBIF] = "GosubIf",
+    [PBX_APP_MSET] = "MSet",
 };
 
 const char *pbx_app_name(enum pbx_app app)
@@ -61,7 +66,7 @@ const char *pbx_app_name(enum pbx_app app)
 	return app < PBX_APP_COUNT ? app_names[app] : "?";
 }
 
-static int app_lookup(const char *name, size_t n, enum pbx_app *appp)
+int pbx_app_lookup(const char *name, size_t n, enum pbx_app *appp)
 {
 	for (size_t i = 0; i < PBX_APP_COUNT; i++) {
 		if (strlen(app_names[i]) == n && strncasecmp(app_names[i], name, n) == 0) {
@@ -549,6 +554,9 @@ struct dp_search {
 	const char *s;
 	size_t len;
 	const struct dp_want *want;
+	bool any_time; /* count time-restricted includes in whatever the time */
+	bool have_now;
+	time_t now;
 	const struct dp_ctx *seen[DP_INCLUDE_MAX];
 	size_t nseen;
 };
@@ -579,30 +587,57 @@ static const struct dp_prio *ctx_search(const struct dp_ctx *ctx, struct dp_sear
 		return p;
 	}
 	for (size_t i = 0; i < ctx->nincs; i++) {
-		if (!ctx->incs[i].ctx)
+		const struct dp_include *inc = &ctx->incs[i];
+
+		if (!inc->ctx)
 			continue;
-		p = ctx_search(ctx->incs[i].ctx, q, extp);
+		if (inc->timing && !q->any_time) {
+			if (!q->have_now) {
+				q->now = pbx_now();
+				q->have_now = true;
+			}
+			if (!pbx_timing_match(inc->timing, q->now))
+				continue;
+		}
+		p = ctx_search(inc->ctx, q, extp);
 		if (p)
 			return p;
 	}
 	return NULL;
 }
 
-const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ctx,
-			      const char *exten, const struct dp_want *want,
-			      const struct dp_ext **extp)
+static const struct dp_prio *find(const struct dp_ctx *ctx, const char *exten,
+				  const struct dp_want *want, const struct dp_ext **extp,
+				  bool any_time)
 {
 	struct dp_search q;
 	char buf[DP_EXTEN_MAX];
 
-	(void)dp;
 	if (!ctx || !exten || exten_norm(exten, buf, sizeof(buf)))
 		return NULL;
 	q.s = buf;
 	q.len = strlen(buf);
 	q.want = want;
+	q.any_time = any_time;
+	q.have_now = false;
 	q.nseen = 0;
 	return ctx_search(ctx, &q, extp);
+}
+
+const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ctx,
+			      const char *exten, const struct dp_want *want,
+			      const struct dp_ext **extp)
+{
+	(void)dp;
+	return find(ctx, exten, want, extp, false);
+}
+
+const struct dp_prio *dp_find_any_time(const struct dialplan *dp, const struct dp_ctx *ctx,
+				       const char *exten, const struct dp_want *want,
+				       const struct dp_ext **extp)
+{
+	(void)dp;
+	return find(ctx, exten, want, extp, true);
 }
 
 int dialplan_find(const struct dialplan *dp, const char *context, const char *exten,
@@ -696,9 +731,12 @@ static bool can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, 
 	for (size_t i = 0; i < ctx->nexts; i++)
 		if (dp_ext_match_more(ctx->exts[i]->name, exten))
 			return true;
-	for (size_t i = 0; i < ctx->nincs; i++)
+	for (size_t i = 0; i < ctx->nincs; i++) {
+		if (ctx->incs[i].timing && !pbx_timing_match(ctx->incs[i].timing, pbx_now()))
+			continue; /* an include outside its time is not there */
 		if (can_match_more(dp, ctx->incs[i].ctx, exten, depth + 1))
 			return true;
+	}
 	return false;
 }
 
@@ -745,8 +783,11 @@ static void ctx_free(struct dp_ctx *ctx)
 	free(ctx->exts);
 	htab_reset(&ctx->exact);
 	node_free(&ctx->root);
-	for (size_t i = 0; i < ctx->nincs; i++)
+	for (size_t i = 0; i < ctx->nincs; i++) {
 		free(ctx->incs[i].name);
+		free(ctx->incs[i].spec);
+		free(ctx->incs[i].timing);
+	}
 	free(ctx->incs);
 	free(ctx->name);
 	free(ctx);
@@ -1180,6 +1221,131 @@ static void load_hint(struct load *ld, const struct conf_var *v, struct dp_ext *
 	e->hint_line = v->origin.line;
 }
 
+/* The first `c` in s[0..n) outside ${...}, $[...] and (with parens) (...), or NULL. */
+const char *pbx_find_top(const char *s, size_t n, char c, bool parens)
+{
+	int depth = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '$' && i + 1 < n && (s[i + 1] == '{' || s[i + 1] == '[')) {
+			depth++;
+			i++;
+		} else if ((s[i] == '(' && parens) ||
+			   ((s[i] == '{' || s[i] == '[') && depth)) {
+			depth++;
+		} else if ((s[i] == '}' || s[i] == ']' || (s[i] == ')' && parens)) && depth) {
+			depth--;
+		} else if (s[i] == c && !depth) {
+			return s + i;
+		}
+	}
+	return NULL;
+}
+
+/* A literal time specification (no ${...}) of a time condition: an error naming the line when
+ * it does not parse. */
+static void check_spec_literal(struct load *ld, const struct conf_var *v, const char *what,
+			       const char *spec, size_t n)
+{
+	struct pbx_timing t;
+	char why[160];
+	int err;
+
+	if (memchr(spec, '$', n))
+		return;
+	err = pbx_timing_parse(&t, spec, n, why, sizeof(why));
+	if (err == ENOMEM)
+		ld->err = ENOMEM;
+	else if (err)
+		ld_diag(ld, CONF_ERROR, v, "%s: bad time specification '%.*s': %s", what,
+			(int)MIN(n, 128), spec, why);
+}
+
+/* ExecIf/ExecIfTime's application app(args) (or the older app,args): unknown literal names
+ * are errors as on a line of their own. */
+static void check_inner_app(struct load *ld, const struct conf_var *v, const char *what,
+			    const char *s, size_t n)
+{
+	struct pl a = pl_from(s, n);
+	const char *end;
+	enum pbx_app id;
+
+	pl_trim(&a);
+	end = a.p;
+	while (end < a.p + a.l && *end != '(' && *end != ',')
+		end++;
+	a.l = (size_t)(end - a.p);
+	pl_trim(&a);
+	if (!a.l) {
+		ld_diag(ld, CONF_ERROR, v, "%s: missing application", what);
+		return;
+	}
+	if (memchr(a.p, '$', a.l))
+		return;
+	if (pbx_app_lookup(a.p, a.l, &id))
+		ld_diag(ld, CONF_ERROR, v, "%s: unknown application '%.*s'", what, PL_ARG(a));
+}
+
+/* What can be checked of the conditional applications and IFTIME() while loading. */
+static void check_conditionals(struct load *ld, const struct conf_var *v, enum pbx_app id,
+			       const char *args, size_t n)
+{
+	const char *name = pbx_app_name(id), *q;
+
+	switch (id) {
+	case PBX_APP_GOTOIFTIME:
+	case PBX_APP_EXECIFTIME:
+		q = memchr(args, '?', n);
+		if (!q) {
+			ld_diag(ld, CONF_ERROR, v,
+				"%s: expected 'times,weekdays,mdays,months[,timezone]?%s'", name,
+				id == PBX_APP_GOTOIFTIME ? "labeliftrue[:labeliffalse]"
+							 : "app(args)");
+			return;
+		}
+		check_spec_literal(ld, v, name, args, (size_t)(q - args));
+		if (id == PBX_APP_EXECIFTIME)
+			check_inner_app(ld, v, name, q + 1, n - (size_t)(q + 1 - args));
+		break;
+	case PBX_APP_EXECIF:
+	case PBX_APP_GOSUBIF:
+		q = pbx_find_top(args, n, '?', false);
+		if (!q) {
+			ld_diag(ld, CONF_ERROR, v, "%s: expected 'condition?%s'", name,
+				id == PBX_APP_EXECIF ? "app(args)[:app(args)]"
+						     : "labeliftrue[(args)][:labeliffalse[(args)]]");
+			return;
+		}
+		if (id == PBX_APP_EXECIF) {
+			const char *t = q + 1, *e = args + n;
+			const char *c = pbx_find_top(t, (size_t)(e - t), ':', true);
+
+			check_inner_app(ld, v, name, t, (size_t)((c ? c : e) - t));
+			if (c && c + 1 < e)
+				check_inner_app(ld, v, name, c + 1, (size_t)(e - c - 1));
+		}
+		break;
+	default:
+		break;
+	}
+	/* ${IFTIME(spec?a:b)} anywhere in the arguments. */
+	for (const char *p = args; (p = strcasestr(p, "IFTIME(")) && p < args + n; p += 7) {
+		const char *sp = p + 7, *e;
+
+		if (sp > args + n)
+			break;
+		e = memchr(sp, '?', n - (size_t)(sp - args));
+		if (p > args && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		if (!e) {
+			ld_diag(ld, CONF_ERROR, v, "IFTIME: expected 'IFTIME(times,weekdays,mdays,"
+						   "months[,timezone]?true[:false])'");
+			continue;
+		}
+		check_spec_literal(ld, v, "IFTIME", sp, (size_t)(e - sp));
+	}
+}
+
 /* PRIO,App(args) for the extension e (exten => EXT,... and same => ...). */
 static void load_prio_line(struct load *ld, const struct conf_var *v, struct dp_ext *e,
 			   const char *rest)
@@ -1239,11 +1405,12 @@ static void load_prio_line(struct load *ld, const struct conf_var *v, struct dp_
 		free(label);
 		return;
 	}
-	if (app_lookup(app, applen, &id)) {
+	if (pbx_app_lookup(app, applen, &id)) {
 		ld_diag(ld, CONF_ERROR, v, "unknown application '%.*s'", (int)applen, app);
 		free(label);
 		return;
 	}
+	check_conditionals(ld, v, id, args, argslen);
 	ext_add_prio(ld, v, e, prio, label, id, args, argslen);
 }
 
@@ -1268,17 +1435,17 @@ static void load_exten(struct load *ld, const struct conf_var *v)
 	load_prio_line(ld, v, e, c + 1);
 }
 
+/* include => ctx, or the time-restricted include => ctx,times,weekdays,mdays,months[,timezone]
+ * ('|' works in place of ',', as in older Asterisk files). */
 static void load_include(struct load *ld, const struct conf_var *v)
 {
 	struct dp_ctx *ctx = ld->ctx;
 	struct dp_include *inc;
-	char *name;
+	const char *sep = strpbrk(v->value, ",|");
+	struct pbx_timing *timing = NULL;
+	char *name, *spec = NULL;
 
-	if (strchr(v->value, ',') || strchr(v->value, '|')) {
-		ld_diag(ld, CONF_ERROR, v, "time-restricted includes are not supported");
-		return;
-	}
-	name = dup_trim(v->value, strlen(v->value));
+	name = dup_trim(v->value, sep ? (size_t)(sep - v->value) : strlen(v->value));
 	if (!name) {
 		ld->err = ENOMEM;
 		return;
@@ -1288,14 +1455,34 @@ static void load_include(struct load *ld, const struct conf_var *v)
 		free(name);
 		return;
 	}
+	if (sep) {
+		char why[160];
+		int err;
+
+		spec = dup_trim(sep + 1, strlen(sep + 1));
+		timing = malloc(sizeof(*timing));
+		if (!spec || !timing) {
+			ld->err = ENOMEM;
+			goto fail;
+		}
+		err = pbx_timing_parse(timing, spec, strlen(spec), why, sizeof(why));
+		if (err == ENOMEM) {
+			ld->err = ENOMEM;
+			goto fail;
+		}
+		if (err) {
+			ld_diag(ld, CONF_ERROR, v, "include => %s: bad time specification '%s': %s",
+				name, spec, why);
+			goto fail;
+		}
+	}
 	if (ctx->nincs == ctx->incap) {
 		size_t cap = ctx->incap ? ctx->incap * 2 : 4;
 		struct dp_include *ni = realloc(ctx->incs, cap * sizeof(*ni));
 
 		if (!ni) {
-			free(name);
 			ld->err = ENOMEM;
-			return;
+			goto fail;
 		}
 		ctx->incs = ni;
 		ctx->incap = cap;
@@ -1303,8 +1490,16 @@ static void load_include(struct load *ld, const struct conf_var *v)
 	inc = &ctx->incs[ctx->nincs++];
 	inc->name = name;
 	inc->ctx = NULL;
+	inc->spec = spec;
+	inc->timing = timing;
 	inc->file = intern_file(ld, v->origin.file);
 	inc->line = v->origin.line;
+	return;
+
+fail:
+	free(name);
+	free(spec);
+	free(timing);
 }
 
 static void load_context(struct load *ld, const struct conf_section *sec)
@@ -1541,7 +1736,10 @@ static void show_ctx(struct show *sh, const struct dp_ctx *ctx, bool included)
 	for (size_t i = 0; i < ctx->nincs; i++) {
 		char q[300];
 
-		snprintf(q, sizeof(q), "'%s'", ctx->incs[i].name);
+		if (ctx->incs[i].spec) /* Asterisk shows the include as written */
+			snprintf(q, sizeof(q), "'%s,%s'", ctx->incs[i].name, ctx->incs[i].spec);
+		else
+			snprintf(q, sizeof(q), "'%s'", ctx->incs[i].name);
 		mbuf_printf(sh->out, "  Include =>        %-45s [pbx_config]\n", q);
 	}
 	mbuf_write_str(sh->out, "\n");
@@ -1700,7 +1898,7 @@ static void check_target(struct check *ck, const struct dp_ctx *ctx, const struc
 		}
 		return;
 	}
-	if (!dp_find(ck->dp, tctx, ename, &w, NULL)) {
+	if (!dp_find_any_time(ck->dp, tctx, ename, &w, NULL)) {
 		conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
 			      "%s: target %s,%s,%s does not exist", what, tctx->name, ename, pname);
 		ck->errors++;
@@ -1925,37 +2123,36 @@ static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct 
 			check_target(ck, ctx, e, p, "Gosub", a, tl);
 		break;
 	}
-	case PBX_APP_GOTOIF: {
-		/* cond?label1:label2 -- the '?' outside ${...} and $[...]. */
-		int depth = 0;
-		const char *q = NULL, *s;
+	case PBX_APP_GOTOIF:
+	case PBX_APP_GOTOIFTIME:
+	case PBX_APP_GOSUBIF: {
+		/* cond?label1:label2 -- the '?' outside ${...} and $[...] (a time specification
+		 * has none); GosubIf's labels may carry (args). */
+		const char *what = pbx_app_name(p->app);
+		const char *q = p->app == PBX_APP_GOTOIFTIME ? strchr(a, '?')
+							      : pbx_find_top(a, n, '?', false);
+		const char *s;
 
-		for (s = a; *s; s++) {
-			if (*s == '$' && (s[1] == '{' || s[1] == '[')) {
-				depth++;
-				s++;
-			} else if ((*s == '}' || *s == ']') && depth) {
-				depth--;
-			} else if (*s == '?' && !depth) {
-				q = s;
-				break;
-			}
-		}
 		if (!q) {
-			conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
-				      "GotoIf: expected 'condition?label1[:label2]'");
-			ck->errors++;
+			if (p->app == PBX_APP_GOTOIF) { /* the others are load errors */
+				conf_diag_add(ck->diags, CONF_ERROR, p->file, p->line,
+					      "GotoIf: expected 'condition?label1[:label2]'");
+				ck->errors++;
+			}
 			break;
 		}
 		s = q + 1;
 		while (*s) {
-			const char *colon = strchr(s, ':');
+			const char *colon = pbx_find_top(s, strlen(s), ':', true);
 			size_t l = colon ? (size_t)(colon - s) : strlen(s);
 			struct pl lab = pl_from(s, l);
+			const char *open;
 
 			pl_trim(&lab);
+			if (p->app == PBX_APP_GOSUBIF && (open = pl_chr(&lab, '(')))
+				lab.l = (size_t)(open - lab.p);
 			if (lab.l && is_literal(lab.p, lab.l))
-				check_target(ck, ctx, e, p, "GotoIf", lab.p, lab.l);
+				check_target(ck, ctx, e, p, what, lab.p, lab.l);
 			if (!colon)
 				break;
 			s = colon + 1;

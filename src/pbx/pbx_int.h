@@ -3,6 +3,7 @@
 #define MIKAKA_PBX_INT_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "base.h"
 #include "conf.h"
@@ -46,10 +47,57 @@ enum pbx_app {
 	PBX_APP_DBDELTREE,
 	PBX_APP_SIPADDHEADER,
 	PBX_APP_SIPREMOVEHEADER,
+	PBX_APP_GOTOIFTIME,
+	PBX_APP_EXECIFTIME,
+	PBX_APP_EXECIF,
+	PBX_APP_GOSUBIF,
+	PBX_APP_MSET,
 	PBX_APP_COUNT
 };
 
 const char *pbx_app_name(enum pbx_app app);
+/* The first `c` in s[0..n) outside ${...} and $[...] (and, with parens, outside (...)), or
+ * NULL: where conditional applications split their arguments. */
+const char *pbx_find_top(const char *s, size_t n, char c, bool parens);
+/* The application named name[0..n) (case-insensitive); ENOENT when there is none. */
+int pbx_app_lookup(const char *name, size_t n, enum pbx_app *appp);
+
+/* ---- time conditions (timing.c) ----
+ * Asterisk's time specification times,weekdays,mdays,months[,timezone] (',' or '|' between the
+ * fields; missing fields are "*"): each field a '&' list of items or ranges, ranges wrapping
+ * around (22:00-06:00, fri-mon, 25-5, nov-feb), the end minute of a time range included. */
+#define PBX_DAY_MINUTES 1440
+struct pbx_tz;
+struct pbx_timing {
+	uint8_t minutes[PBX_DAY_MINUTES / 8]; /* minute of the day */
+	uint8_t dow;			      /* bit 0: Sunday */
+	uint8_t mdays[4];		      /* bit 0: the 1st */
+	uint8_t months[2];		      /* bit 0: January */
+	const struct pbx_tz *tz;	      /* NULL: the daemon's local time */
+};
+/* Parses spec[0..len). EINVAL with the reason in why (a bad field, an unknown time zone). */
+int pbx_timing_parse(struct pbx_timing *t, const char *spec, size_t len, char *why,
+		     size_t whysize);
+/* Whether the time `now` is inside the specification (in its time zone). */
+bool pbx_timing_match(const struct pbx_timing *t, time_t now);
+/* Parses and matches against pbx_now() in one go; EINVAL as pbx_timing_parse. */
+int pbx_timing_check(const char *spec, size_t len, bool *match, char *why, size_t whysize);
+
+/* The clock time conditions, STRFTIME() and ${EPOCH} read: time(NULL) unless a test set one. */
+typedef time_t(pbx_clock_h)(void);
+void pbx_set_clock(pbx_clock_h *h);
+time_t pbx_now(void);
+
+/* IANA time zones, read once from TZif files in $TZDIR or /usr/share/zoneinfo (tests point
+ * pbx_tz_set_dir() at copies in the repository) and kept for the process. ENOENT for an
+ * unknown or malformed zone. */
+int pbx_tz_get(const char *name, size_t len, const struct pbx_tz **tzp);
+const char *pbx_tz_name(const struct pbx_tz *tz);
+/* t as local time in tz (NULL: the process's local time), with tm_gmtoff and tm_zone set. */
+int pbx_tz_localtime(const struct pbx_tz *tz, time_t t, struct tm *tm);
+void pbx_tz_set_dir(const char *dir);
+/* Frees the zones read so far (tests; no pbx_timing may refer to them afterwards). */
+void pbx_tz_cache_clear(void);
 
 struct pbx_var {
 	char *name;
@@ -128,6 +176,8 @@ struct dp_node {
 struct dp_include {
 	char *name;
 	struct dp_ctx *ctx; /* NULL when no such context */
+	char *spec;		   /* a time-restricted include's specification as written, or NULL */
+	struct pbx_timing *timing; /* its parsed form, or NULL (always included) */
 	const char *file;
 	unsigned line;
 };
@@ -169,6 +219,11 @@ const struct dp_ctx *dp_ctx_find(const struct dialplan *dp, const char *name);
 const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ctx,
 			      const char *exten, const struct dp_want *want,
 			      const struct dp_ext **extp);
+/* The same with every time-restricted include counted in, whatever the time (the checks of
+ * mikakad -t must not depend on when they run). */
+const struct dp_prio *dp_find_any_time(const struct dialplan *dp, const struct dp_ctx *ctx,
+				       const char *exten, const struct dp_want *want,
+				       const struct dp_ext **extp);
 /* Asterisk's extension order (exact < pattern; patterns position by position); <0, 0, >0. */
 int dp_ext_cmp(const char *a, const char *b);
 /* Whether `exten` matches the extension name (exact or "_pattern"). */

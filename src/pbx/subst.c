@@ -1,6 +1,7 @@
 /* subst: variable substitution as the dialplan does it: ${VAR}, ${VAR:offset:length}, nested
- * ${${X}}, the functions CALLERID(), LEN() and IF(), and $[ ] expressions; inner parts are
- * substituted first, results are bounded by PBX_VALUE_MAX. */
+ * ${${X}}, the functions (CALLERID(), LEN(), IF(), IFTIME(), STRFTIME(), ISNULL(), EXISTS(),
+ * SET(), ...) and $[ ] expressions; inner parts are substituted first, results are bounded by
+ * PBX_VALUE_MAX. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -111,6 +112,133 @@ static void callerid_all(struct pbx_chan *ch, struct mbuf *mb)
 		mbuf_write_str(mb, num);
 }
 
+/* STRFTIME([epoch][,timezone[,format]]): the format may hold commas (it is the rest); %q and
+ * %1q..%6q are Asterisk's fractions of a second. */
+static int func_strftime(const char *args, size_t alen, struct mbuf *mb)
+{
+	const char *c1 = memchr(args, ',', alen), *c2 = NULL;
+	struct pl ep = pl_from(args, c1 ? (size_t)(c1 - args) : alen), zone = PL_INIT;
+	struct pl fmt = pl_from("%c", 2);
+	const struct pbx_tz *tz = NULL;
+	char num[64], f[512], out[1024];
+	double secs = 0, frac = 0;
+	time_t t;
+	struct tm tm;
+	size_t n = 0, len;
+
+	if (c1) {
+		const char *rest = c1 + 1, *end = args + alen;
+
+		c2 = memchr(rest, ',', (size_t)(end - rest));
+		zone = pl_from(rest, (size_t)((c2 ? c2 : end) - rest));
+		if (c2 && c2 + 1 < end)
+			fmt = pl_from(c2 + 1, (size_t)(end - c2 - 1));
+	}
+	pl_trim(&ep);
+	pl_trim(&zone);
+	t = pbx_now();
+	if (ep.l) {
+		char *end;
+
+		pl_strcpy(&ep, num, sizeof(num));
+		secs = strtod(num, &end);
+		if (end == num || *end || !(secs > -1e12 && secs < 1e12)) {
+			log_warn("STRFTIME(): '%s' is not an epoch; using now", num);
+		} else {
+			t = (time_t)secs;
+			frac = secs - (double)t;
+			if (frac < 0)
+				frac = 0;
+		}
+	}
+	if (zone.l && pbx_tz_get(zone.p, zone.l, &tz)) {
+		log_warn("STRFTIME(): unknown time zone '%.*s'; using local time",
+			 (int)MIN(zone.l, 64), zone.p);
+		tz = NULL;
+	}
+	if (pbx_tz_localtime(tz, t, &tm))
+		return 0;
+	/* Fractions first (strftime does not know them). */
+	for (size_t i = 0; i < fmt.l && n + 8 < sizeof(f); i++) {
+		char c = fmt.p[i];
+
+		if (c == '%' && i + 1 < fmt.l && fmt.p[i + 1] == '%') {
+			f[n++] = '%';
+			f[n++] = '%';
+			i++;
+		} else if (c == '%' && i + 1 < fmt.l &&
+			   (fmt.p[i + 1] == 'q' ||
+			    (fmt.p[i + 1] >= '1' && fmt.p[i + 1] <= '6' && i + 2 < fmt.l &&
+			     fmt.p[i + 2] == 'q'))) {
+			int digits = fmt.p[i + 1] == 'q' ? 3 : fmt.p[i + 1] - '0';
+			long v = (long)(frac * 1e6);
+
+			for (int d = 6; d > digits; d--)
+				v /= 10;
+			n += (size_t)snprintf(f + n, sizeof(f) - n, "%0*ld", digits, v);
+			i += fmt.p[i + 1] == 'q' ? 1 : 2;
+		} else {
+			f[n++] = c;
+		}
+	}
+	f[n] = '\0';
+	len = f[0] ? strftime(out, sizeof(out), f, &tm) : 0;
+	return mbuf_write(mb, out, len);
+}
+
+/* IFTIME(times,weekdays,mdays,months[,timezone]?[true][:false]) */
+static int func_iftime(const char *args, size_t alen, struct mbuf *mb)
+{
+	const char *q = memchr(args, '?', alen), *t, *c;
+	char why[160];
+	bool yes = false;
+
+	if (!q) {
+		log_warn("IFTIME(): expected 'timespec?true[:false]'");
+		return 0;
+	}
+	if (pbx_timing_check(args, (size_t)(q - args), &yes, why, sizeof(why))) {
+		log_warn("IFTIME(): bad time specification '%.*s': %s", (int)MIN(q - args, 128),
+			 args, why);
+		yes = false;
+	}
+	t = q + 1;
+	c = memchr(t, ':', alen - (size_t)(t - args));
+	if (yes)
+		return mbuf_write(mb, t, c ? (size_t)(c - t) : alen - (size_t)(t - args));
+	return c ? mbuf_write(mb, c + 1, alen - (size_t)(c + 1 - args)) : 0;
+}
+
+/* SET(name=value): sets a channel variable (or a writable function) and gives the value. */
+static int func_set(struct pbx_env *env, const char *args, size_t alen, struct mbuf *mb)
+{
+	const char *eq = memchr(args, '=', alen);
+	char *name, *value;
+	int err;
+
+	if (!eq) {
+		log_warn("SET(): expected 'name=value'");
+		return 0;
+	}
+	if (!env->ch)
+		return 0;
+	name = strndup(args, (size_t)(eq - args));
+	value = strndup(eq + 1, alen - (size_t)(eq + 1 - args));
+	if (!name || !value) {
+		free(name);
+		free(value);
+		return ENOMEM;
+	}
+	err = pbx_chan_set_var(env->ch, name, value);
+	if (err && err != ENOMEM)
+		log_warn("SET(%s): cannot set that", name);
+	if (err != ENOMEM)
+		err = mbuf_write_str(mb, value);
+	free(name);
+	free(value);
+	return err;
+}
+
 /* Runs a function; its value goes to mb. */
 static int call_func(struct pbx_env *env, const char *name, size_t nlen, const char *args,
 		     size_t alen, struct mbuf *mb)
@@ -136,6 +264,16 @@ static int call_func(struct pbx_env *env, const char *name, size_t nlen, const c
 		log_warn("CALLERID(%.*s): unknown data type", (int)MIN(a.l, 64), a.p);
 		return 0;
 	}
+	if (pl_caseeq_str(&fn, "ISNULL"))
+		return mbuf_write_str(mb, alen ? "0" : "1");
+	if (pl_caseeq_str(&fn, "EXISTS"))
+		return mbuf_write_str(mb, alen ? "1" : "0");
+	if (pl_caseeq_str(&fn, "IFTIME"))
+		return func_iftime(args, alen, mb);
+	if (pl_caseeq_str(&fn, "STRFTIME"))
+		return func_strftime(args, alen, mb);
+	if (pl_caseeq_str(&fn, "SET"))
+		return func_set(env, args, alen, mb);
 	if (pl_caseeq_str(&fn, "CALLERPRES")) {
 		return env->ch ? mbuf_write_str(mb, pbx_chan_callerpres(env->ch)) : 0;
 	}

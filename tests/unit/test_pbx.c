@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "conf.h"
@@ -947,7 +949,24 @@ static const struct load_case load_cases[] = {
     {"[c]\nexten => s\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
     {"[c]\nexten => s,1\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
     {"[c]\nexten => s,1,\n", EINVAL, "t.conf:2: error: missing application"},
-    {"[c]\ninclude => a,9:00-17:00,*,*,*\n", EINVAL, "time-restricted includes"},
+    {"[c]\ninclude => a,25:00-26:00,*,*,*\n", EINVAL,
+     "t.conf:2: error: include => a: bad time specification '25:00-26:00,*,*,*': invalid time range"},
+    {"[c]\ninclude => a|*|funday|*|*\n", EINVAL, "t.conf:2: error: include => a: bad time "
+						  "specification '*|funday|*|*': invalid weekday"},
+    {"[c]\ninclude => a,*,*,*,*,No/Such_Zone\n", EINVAL, "unknown time zone 'No/Such_Zone'"},
+    {"[c]\nexten => s,1,GotoIfTime(8-9,*,*,*?1)\n", EINVAL,
+     "t.conf:2: error: GotoIfTime: bad time specification '8-9,*,*,*'"},
+    {"[c]\nexten => s,1,GotoIfTime(*,*,*,*)\n", EINVAL,
+     "t.conf:2: error: GotoIfTime: expected 'times,weekdays,mdays,months[,timezone]?"},
+    {"[c]\nexten => s,1,ExecIfTime(*,*,32,*?NoOp())\n", EINVAL, "invalid day of month '32'"},
+    {"[c]\nexten => s,1,ExecIfTime(*,*,*,*?Frob(1))\n", EINVAL,
+     "t.conf:2: error: ExecIfTime: unknown application 'Frob'"},
+    {"[c]\nexten => s,1,ExecIf(1?NoOp():Frob(1))\n", EINVAL,
+     "t.conf:2: error: ExecIf: unknown application 'Frob'"},
+    {"[c]\nexten => s,1,ExecIf(1)\n", EINVAL, "ExecIf: expected 'condition?app(args)"},
+    {"[c]\nexten => s,1,Set(A=${IFTIME(*,*,*,smarch?a:b)})\n", EINVAL,
+     "t.conf:2: error: IFTIME: bad time specification '*,*,*,smarch': invalid month"},
+    {"[c]\nexten => s,1,Set(A=${IFTIME(*,*,*,*,a,b?a:b)})\n", EINVAL, "too many fields"},
     {"[c]\nexten => s,1(),NoOp()\n", EINVAL, "empty priority label"},
     {"[c]\nexten => s,1,NoOp()\nexten => s,1,Answer()\n", 0,
      "t.conf:3: warning: priority 1 of extension 's' already defined at t.conf:2"},
@@ -1575,6 +1594,457 @@ static void test_reload_refcount(void **state)
 	dialplan_free(dp2);
 }
 
+/* ---- time conditions ------------------------------------------------------------------------- */
+
+#define TZ_DATA "tests/unit/data/zoneinfo"
+
+static time_t fake_now;
+
+static time_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* UTC date and time to an epoch. */
+static time_t utc(int y, int mo, int d, int h, int mi, int sec)
+{
+	struct tm tm = {0};
+
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return timegm(&tm);
+}
+
+struct time_case {
+	const char *spec;
+	int y, mo, d, h, mi, s; /* UTC (the tests' local time is UTC too) */
+	bool match;
+};
+
+/* 2026-12-04 is a Friday. */
+static const struct time_case time_cases[] = {
+    /* minute edges; the end minute is included */
+    {"08:00-18:00,*,*,*", 2026, 12, 4, 7, 59, 59, false},
+    {"08:00-18:00,*,*,*", 2026, 12, 4, 8, 0, 0, true},
+    {"08:00-18:00,*,*,*", 2026, 12, 4, 18, 0, 59, true},
+    {"08:00-18:00,*,*,*", 2026, 12, 4, 18, 1, 0, false},
+    {"8:00-9:5", 2026, 12, 4, 9, 5, 30, true},
+    {"12:30", 2026, 12, 4, 12, 29, 59, false},
+    {"12:30", 2026, 12, 4, 12, 30, 0, true},
+    {"12:30", 2026, 12, 4, 12, 31, 0, false},
+    {"08:00-09:00&17:00-18:00,*,*,*", 2026, 12, 4, 12, 0, 0, false},
+    {"08:00-09:00&17:00-18:00,*,*,*", 2026, 12, 4, 17, 30, 0, true},
+    /* midnight wrap */
+    {"22:00-06:00,*,*,*", 2026, 12, 4, 21, 59, 59, false},
+    {"22:00-06:00,*,*,*", 2026, 12, 4, 22, 0, 0, true},
+    {"22:00-06:00,*,*,*", 2026, 12, 4, 23, 59, 59, true},
+    {"22:00-06:00,*,*,*", 2026, 12, 5, 0, 0, 0, true},
+    {"22:00-06:00,*,*,*", 2026, 12, 5, 6, 0, 59, true},
+    {"22:00-06:00,*,*,*", 2026, 12, 5, 6, 1, 0, false},
+    /* weekdays, wrapping, lists, numbers (1 = Sunday), case */
+    {"*,fri-mon,*,*", 2026, 12, 3, 23, 59, 59, false},
+    {"*,fri-mon,*,*", 2026, 12, 4, 0, 0, 0, true},
+    {"*,fri-mon,*,*", 2026, 12, 6, 12, 0, 0, true},
+    {"*,fri-mon,*,*", 2026, 12, 7, 23, 59, 59, true},
+    {"*,fri-mon,*,*", 2026, 12, 8, 0, 0, 0, false},
+    {"*,mon&wed&fri,*,*", 2026, 12, 2, 10, 0, 0, true},
+    {"*,mon&wed&fri,*,*", 2026, 12, 1, 10, 0, 0, false},
+    {"*,2-6,*,*", 2026, 12, 1, 10, 0, 0, true},
+    {"*,2-6,*,*", 2026, 12, 6, 10, 0, 0, false},
+    {"*,SAT-Sun,*,*", 2026, 12, 5, 10, 0, 0, true},
+    {"*,SAT-Sun,*,*", 2026, 12, 4, 10, 0, 0, false},
+    /* days of the month, wrapping over the month's end */
+    {"*,*,25-5,*", 2026, 12, 24, 23, 59, 59, false},
+    {"*,*,25-5,*", 2026, 12, 25, 0, 0, 0, true},
+    {"*,*,25-5,*", 2026, 12, 31, 12, 0, 0, true},
+    {"*,*,25-5,*", 2027, 1, 1, 0, 0, 0, true},
+    {"*,*,25-5,*", 2027, 1, 5, 23, 59, 59, true},
+    {"*,*,25-5,*", 2027, 1, 6, 0, 0, 0, false},
+    {"*,*,1&15,*", 2027, 1, 15, 0, 0, 0, true},
+    /* months, wrapping over the year's end */
+    {"*,*,*,nov-feb", 2026, 10, 31, 23, 59, 59, false},
+    {"*,*,*,nov-feb", 2026, 11, 1, 0, 0, 0, true},
+    {"*,*,*,nov-feb", 2027, 2, 28, 23, 59, 59, true},
+    {"*,*,*,nov-feb", 2027, 3, 1, 0, 0, 0, false},
+    {"*,*,*,jan-mar", 2027, 3, 31, 0, 0, 0, true},
+    {"*,*,*,12", 2026, 12, 4, 0, 0, 0, true},
+    /* the older '|' separator, fewer fields, empty fields */
+    {"08:00-18:00|mon-fri|*|*", 2026, 12, 4, 9, 0, 0, true},
+    {"08:00-18:00|mon-fri|*|*", 2026, 12, 5, 9, 0, 0, false},
+    {"08:00-18:00", 2026, 12, 5, 9, 0, 0, true},
+    {",sat", 2026, 12, 5, 9, 0, 0, true},
+    {" 08:00 - 18:00 , mon - fri , * , * ", 2026, 12, 4, 9, 0, 0, true},
+    /* Asia/Tokyo (UTC+9, no DST): hours, the day and the year turn before UTC's */
+    {"09:00-17:00,*,*,*,Asia/Tokyo", 2026, 12, 4, 0, 0, 0, true},
+    {"09:00-17:00,*,*,*,Asia/Tokyo", 2026, 12, 3, 23, 59, 59, false},
+    {"09:00-17:00,*,*,*,Asia/Tokyo", 2026, 12, 4, 8, 0, 59, true},
+    {"09:00-17:00,*,*,*,Asia/Tokyo", 2026, 12, 4, 8, 1, 0, false},
+    {"*,sat,*,*,Asia/Tokyo", 2026, 12, 4, 14, 59, 59, false},
+    {"*,sat,*,*,Asia/Tokyo", 2026, 12, 4, 15, 0, 0, true},
+    {"*,*,1,jan,Asia/Tokyo", 2026, 12, 31, 14, 59, 59, false},
+    {"*,*,1,jan,Asia/Tokyo", 2026, 12, 31, 15, 0, 0, true},
+    {"*,*,1,jan|Asia/Tokyo", 2026, 12, 31, 15, 0, 0, true},
+    /* America/New_York: EST (UTC-5) and EDT (UTC-4); 2026-03-08 02:00 EST becomes 03:00 EDT,
+     * 2026-11-01 02:00 EDT becomes 01:00 EST */
+    {"09:00-09:00,*,*,*,America/New_York", 2026, 1, 15, 14, 0, 0, true},
+    {"09:00-09:00,*,*,*,America/New_York", 2026, 7, 15, 13, 0, 0, true},
+    {"09:00-09:00,*,*,*,America/New_York", 2026, 7, 15, 14, 0, 0, false},
+    {"01:59,*,*,*,America/New_York", 2026, 3, 8, 6, 59, 59, true},
+    {"03:00,*,*,*,America/New_York", 2026, 3, 8, 7, 0, 0, true},
+    {"02:00-02:59,*,*,*,America/New_York", 2026, 3, 8, 7, 0, 0, false},
+    {"01:00-01:59,*,*,*,America/New_York", 2026, 11, 1, 5, 30, 0, true},
+    {"01:00-01:59,*,*,*,America/New_York", 2026, 11, 1, 6, 30, 0, true},
+    {"01:00-01:59,*,*,*,America/New_York", 2026, 11, 1, 7, 0, 0, false},
+    /* past the file's transitions (2037): its POSIX rule EST5EDT,M3.2.0,M11.1.0 */
+    {"09:00,*,*,*,America/New_York", 2040, 7, 4, 13, 0, 0, true},
+    {"08:00,*,*,*,America/New_York", 2040, 1, 4, 13, 0, 0, true},
+    {"03:00,*,*,*,America/New_York", 2045, 3, 12, 7, 0, 0, true},
+    {"01:00,*,*,*,America/New_York", 2045, 11, 5, 6, 0, 0, true},
+};
+
+static const char *const bad_specs[] = {
+    "24:00-25:00,*,*,*", "8-9,*,*,*", "08:60,*,*,*", "08:00-,*,*,*", "08:00-18:00,funday,*,*",
+    "*,mon-,*,*", "*,*,0,*", "*,*,32,*", "*,*,1-,*", "*,*,*,smarch", "*,*,*,13",
+    "*,*,*,*,No/Such_Zone", "*,*,*,*,../../etc/passwd", "*,*,*,*,/etc/localtime",
+    "a,b,c,d,e,f", "*,*,*,*,Asia/Tokyo,x", "123:00,*,*,*",
+};
+
+static void test_timing(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(time_cases); i++) {
+		const struct time_case *c = &time_cases[i];
+		struct pbx_timing t;
+		char why[160];
+		time_t now = utc(c->y, c->mo, c->d, c->h, c->mi, c->s);
+		int err = pbx_timing_parse(&t, c->spec, strlen(c->spec), why, sizeof(why));
+
+		if (err)
+			fail_msg("case %zu '%s': %s", i, c->spec, why);
+		if (pbx_timing_match(&t, now) != c->match)
+			fail_msg("case %zu '%s' at %04d-%02d-%02d %02d:%02d:%02d UTC: want %s", i,
+				 c->spec, c->y, c->mo, c->d, c->h, c->mi, c->s,
+				 c->match ? "match" : "no match");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad_specs); i++) {
+		struct pbx_timing t;
+		char why[160] = "";
+
+		if (pbx_timing_parse(&t, bad_specs[i], strlen(bad_specs[i]), why, sizeof(why)) !=
+			EINVAL ||
+		    !why[0])
+			fail_msg("bad spec '%s' accepted", bad_specs[i]);
+	}
+}
+
+/* Our TZif reading against glibc's reading the same file, every 7 hours and 13 minutes from
+ * 1900 to 2100 (transitions, the rule after them, and before the first one). */
+static void test_tz_vs_libc(void **state)
+{
+	static const char *const zones[] = {"Asia/Tokyo", "America/New_York"};
+
+	(void)state;
+	for (size_t z = 0; z < ARRAY_SIZE(zones); z++) {
+		const struct pbx_tz *tz = NULL;
+		char env[512], cwd[256];
+
+		assert_int_equal(pbx_tz_get(zones[z], strlen(zones[z]), &tz), 0);
+		assert_string_equal(pbx_tz_name(tz), zones[z]);
+		assert_non_null(getcwd(cwd, sizeof(cwd)));
+		snprintf(env, sizeof(env), ":%s/%s/%s", cwd, TZ_DATA, zones[z]);
+		setenv("TZ", env, 1);
+		tzset();
+		for (time_t t = utc(1900, 1, 1, 0, 0, 0); t < utc(2100, 1, 1, 0, 0, 0);
+		     t += 7 * 3600 + 13 * 60) {
+			struct tm a, b;
+
+			assert_int_equal(pbx_tz_localtime(tz, t, &a), 0);
+			assert_non_null(localtime_r(&t, &b));
+			if (a.tm_hour != b.tm_hour || a.tm_min != b.tm_min || a.tm_mday != b.tm_mday ||
+			    a.tm_gmtoff != b.tm_gmtoff || a.tm_isdst != b.tm_isdst ||
+			    strcmp(a.tm_zone, b.tm_zone))
+				fail_msg("%s at %lld: %02d:%02d %s (%ld) vs libc %02d:%02d %s (%ld)",
+					 zones[z], (long long)t, a.tm_hour, a.tm_min, a.tm_zone,
+					 a.tm_gmtoff, b.tm_hour, b.tm_min, b.tm_zone, b.tm_gmtoff);
+		}
+	}
+	setenv("TZ", "UTC0", 1);
+	tzset();
+}
+
+static const char time_dialplan[] =
+    "[in]\n"
+    "include => day,08:00-17:59,mon-fri,*,*\n"
+    "include => tokyo|09:00-09:59|*|*|*|Asia/Tokyo\n"
+    "include => night\n"
+    "[day]\n"
+    "exten => 100,1,Dial(SIP/801,20)\n"
+    "[tokyo]\n"
+    "exten => 100,1,Playback(tokyo)\n"
+    "[night]\n"
+    "exten => 100,1,VoiceMail(801@default,u)\n"
+    "exten => 200,1,GotoIfTime(22:00-06:00,*,*,*?closed,1:open,1)\n"
+    "exten => 201,1,GotoIfTime(22:00-06:00,*,*,*?closed,1)\n"
+    " same => n,Goto(open,1)\n"
+    "exten => 202,1,GotoIfTime(09:00-17:00,mon-fri,*,*,Asia/Tokyo?:closed,1)\n"
+    " same => n,Goto(open,1)\n"
+    "exten => 203,1,ExecIfTime(22:00-06:00,*,*,*?Set(NIGHT=yes))\n"
+    " same => n,ExecIfTime(*,*,*,*?Dial(SIP/802,15,r))\n"
+    "exten => 204,1,Set(W=${IFTIME(22:00-06:00,*,*,*?night:day)}"
+    "${IFTIME(*,sat-sun,*,*?-weekend)})\n"
+    " same => n,Set(S=25:00,*,*,*)\n"
+    " same => n,GotoIfTime(${S}?closed,1)\n"
+    " same => n,Set(B=${IFTIME(${S}?yes:no)})\n"
+    " same => n,Hangup(21)\n"
+    "exten => closed,1,Hangup(17)\n"
+    "exten => open,1,Hangup(16)\n";
+
+/* Which application runs first for 100@in at `now`. */
+static enum pbx_act_type first_act(struct dialplan *dp, const char *exten, time_t now)
+{
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	fake_now = now;
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "in", exten, "0312345678", ""), 0);
+	assert_int_equal(pbx_chan_run(ch, &act), 0);
+	pbx_chan_free(ch);
+	return act.type;
+}
+
+static unsigned hangup_cause(struct dialplan *dp, const char *exten, time_t now)
+{
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	fake_now = now;
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "in", exten, "0312345678", ""), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	pbx_chan_free(ch);
+	return act.cause;
+}
+
+static void test_time_dialplan(void **state)
+{
+	struct dialplan *dp = load_ok(time_dialplan);
+	const char *entries[] = {"in"};
+	struct conf_diags diags = {0};
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+	struct mbuf mb;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	/* The time-restricted include: Friday office hours dial, the Tokyo hour plays, else
+	 * voicemail; an include outside its time is passed over. */
+	assert_int_equal(first_act(dp, "100", utc(2026, 12, 4, 7, 59, 59)), PBX_ACT_VOICEMAIL);
+	assert_int_equal(first_act(dp, "100", utc(2026, 12, 4, 8, 0, 0)), PBX_ACT_DIAL);
+	assert_int_equal(first_act(dp, "100", utc(2026, 12, 4, 17, 59, 59)), PBX_ACT_DIAL);
+	assert_int_equal(first_act(dp, "100", utc(2026, 12, 4, 18, 0, 0)), PBX_ACT_VOICEMAIL);
+	assert_int_equal(first_act(dp, "100", utc(2026, 12, 5, 12, 0, 0)), PBX_ACT_VOICEMAIL);
+	assert_int_equal(first_act(dp, "100", utc(2026, 12, 5, 0, 30, 0)), PBX_ACT_PLAY);
+	assert_int_equal(first_act(dp, "100", utc(2026, 12, 5, 1, 0, 0)), PBX_ACT_VOICEMAIL);
+	fake_now = utc(2026, 12, 5, 12, 0, 0);
+	assert_int_equal(dialplan_find(dp, "in", "100", 1, NULL), 0);
+	/* The checks do not depend on the time; show lists the include as written. */
+	assert_int_equal(dialplan_check(dp, entries, 1, &diags), 0);
+	conf_diags_reset(&diags);
+	mbuf_init(&mb);
+	assert_int_equal(dialplan_show(dp, "in", &mb), 0);
+	mbuf_write(&mb, "", 1);
+	assert_non_null(strstr((char *)mb.buf, "Include =>        'day,08:00-17:59,mon-fri,*,*'"));
+	assert_non_null(strstr((char *)mb.buf, "'tokyo,09:00-09:59|*|*|*|Asia/Tokyo'"));
+	mbuf_reset(&mb);
+
+	/* GotoIfTime: both labels, only the true one, only the false one (Tokyo hours). */
+	assert_int_equal(hangup_cause(dp, "200", utc(2026, 12, 4, 21, 59, 59)), 16);
+	assert_int_equal(hangup_cause(dp, "200", utc(2026, 12, 4, 22, 0, 0)), 17);
+	assert_int_equal(hangup_cause(dp, "201", utc(2026, 12, 5, 6, 0, 0)), 17);
+	assert_int_equal(hangup_cause(dp, "201", utc(2026, 12, 5, 6, 1, 0)), 16);
+	assert_int_equal(hangup_cause(dp, "202", utc(2026, 12, 4, 0, 0, 0)), 16);  /* Fri 09:00 JST */
+	assert_int_equal(hangup_cause(dp, "202", utc(2026, 12, 4, 8, 1, 0)), 17);  /* Fri 17:01 JST */
+	assert_int_equal(hangup_cause(dp, "202", utc(2026, 12, 5, 0, 0, 0)), 17);  /* Sat */
+
+	/* ExecIfTime runs the application (with commas in its arguments) or goes on. */
+	fake_now = utc(2026, 12, 4, 23, 0, 0);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "in", "203", "", ""), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "NIGHT"), "yes");
+	assert_string_equal(act.dial.targets[0].peer, "802");
+	assert_int_equal(act.dial.timeout_s, 15);
+	assert_int_equal(act.dial.opts, PBX_DIAL_OPT_r);
+	pbx_chan_free(ch);
+	fake_now = utc(2026, 12, 4, 12, 0, 0);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "in", "203", "", ""), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_null(pbx_chan_get_var(ch, "NIGHT"));
+	pbx_chan_free(ch);
+
+	/* IFTIME; a bad specification at run time warns, counts as false and the call goes on. */
+	fake_now = utc(2026, 12, 5, 23, 0, 0);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "in", "204", "", ""), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 21);
+	assert_string_equal(pbx_chan_get_var(ch, "W"), "night-weekend");
+	assert_string_equal(pbx_chan_get_var(ch, "B"), "no");
+	pbx_chan_free(ch);
+	fake_now = utc(2026, 12, 4, 12, 0, 0);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "in", "204", "", ""), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "W"), "day");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+}
+
+static void test_conditional_apps(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[c]\n"
+		     "exten => s,1,ExecIf($[1 = 1]?Set(A=1):Set(A=2))\n"
+		     " same => n,ExecIf($[1 = 2]?Set(B=1):Set(B=2))\n"
+		     " same => n,ExecIf(0?Set(C=1))\n"
+		     " same => n,ExecIf(${IF(1?1:0)}?Set(D=${IF(0?x:y)}))\n"
+		     " same => n,MSet(E=1,F=\"a,b\",G=f(x,y),H=a\\,b, I = two words )\n"
+		     " same => n,GosubIf($[${A} = 1]?sub,s,1(p1,p2):sub,s,2)\n"
+		     " same => n,Set(R1=${GOSUB_RETVAL})\n"
+		     " same => n,GosubIf(0?sub,s,1)\n"
+		     " same => n,GosubIf(0?sub,s,1:sub,s,3(q))\n"
+		     " same => n,Set(R2=${GOSUB_RETVAL})\n"
+		     " same => n,ExecIf(1?ExecIf(1?Goto(t,1)))\n"
+		     " same => n,Hangup(1)\n"
+		     "exten => t,1,ExecIf(1?Dial(SIP/801&SIP/802,25,t))\n"
+		     " same => n,ExecIf(${X}?Wait(2):Ringing())\n"
+		     " same => n,ExecIf(1?${APP}(1))\n"
+		     " same => n,Hangup(2)\n"
+		     "exten => h,1,ExecIf(1?Dial(SIP/801))\n"
+		     " same => n,ExecIf(1?Set(HSEEN=1))\n"
+		     "[sub]\n"
+		     "exten => s,1,Return(${ARG1}-${ARG2})\n"
+		     " same => n,Return(two)\n"
+		     " same => n,Return(three-${ARG1})\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+	pbx_chan_set_var(ch, "APP", "NoSuchApp");
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "A"), "1");
+	assert_string_equal(pbx_chan_get_var(ch, "B"), "2");
+	assert_null(pbx_chan_get_var(ch, "C"));
+	assert_string_equal(pbx_chan_get_var(ch, "D"), "y");
+	assert_string_equal(pbx_chan_get_var(ch, "E"), "1");
+	assert_string_equal(pbx_chan_get_var(ch, "F"), "a,b");
+	assert_string_equal(pbx_chan_get_var(ch, "G"), "f(x,y)");
+	assert_string_equal(pbx_chan_get_var(ch, "H"), "a,b");
+	assert_string_equal(pbx_chan_get_var(ch, "I"), "two words");
+	assert_string_equal(pbx_chan_get_var(ch, "R1"), "p1-p2");
+	assert_string_equal(pbx_chan_get_var(ch, "R2"), "three-q");
+	assert_int_equal(act.dial.ntargets, 2);
+	assert_int_equal(act.dial.timeout_s, 25);
+	assert_int_equal(act.dial.opts, PBX_DIAL_OPT_t);
+	run_expect(ch, PBX_ACT_RINGING, &act);
+	/* An application that does not exist hangs up, as Asterisk. */
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+	/* In h, what needs the call is skipped inside ExecIf too. */
+	assert_int_equal(pbx_chan_hangup(ch), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "HSEEN"), "1");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+
+	/* ExecIf nested without end is bounded. */
+	dp = load_ok("[c]\nexten => s,1,ExecIf(1?ExecIf(1?ExecIf(1?ExecIf(1?ExecIf(1?ExecIf(1?ExecIf(1?"
+		     "ExecIf(1?ExecIf(1?ExecIf(1?NoOp()))))))))))\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+}
+
+static void test_time_funcs(void **state)
+{
+	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
+	struct pbx_chan *ch = NULL;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"${EPOCH}", "1796428800"},
+	    {"${STRFTIME(0,Asia/Tokyo,%Y-%m-%d %H:%M:%S %Z)}", "1970-01-01 09:00:00 JST"},
+	    {"${STRFTIME(,Asia/Tokyo,%a %H:%M, %d %b)}", "Sat 09:00, 05 Dec"},
+	    {"${STRFTIME(,,%H:%M %Z)}", "00:00 UTC"},
+	    {"${STRFTIME(${EPOCH},America/New_York,%H:%M %Z %z)}", "19:00 EST -0500"},
+	    {"${STRFTIME(1783000000,America/New_York,%H:%M %Z)}", "09:46 EDT"},
+	    {"${STRFTIME(1.25,Asia/Tokyo,%S.%q|%1q|%6q|%%q)}", "01.250|2|250000|%q"},
+	    {"${STRFTIME(x,Nowhere/Zone,%Y)}", "2026"},
+	    {"${STRFTIME(0)}", "Thu Jan  1 00:00:00 1970"},
+	    {"${ISNULL()}${ISNULL(x)}${EXISTS()}${EXISTS(${EPOCH})}", "1001"},
+	    {"${SET(V=a b)}/${V}", "a b/a b"},
+	    {"${SET(CALLERID(num)=0399)}${CALLERID(num)}", "03990399"},
+	    {"${IFTIME(*,sat,*,*,Asia/Tokyo?tokyo-saturday:no)}", "tokyo-saturday"},
+	    {"${IFTIME(*,sat,*,*?utc-saturday)}", "utc-saturday"},
+	    {"${IFTIME(*,fri,*,*?yes)}", ""},
+	    {"${IFTIME(*,fri,*,*?:not-friday)}", "not-friday"},
+	    {"${IFTIME(nonsense?a:b)}", "b"},
+	    {"${IFTIME(*,*,*,*)}", ""},
+	};
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	fake_now = utc(2026, 12, 5, 0, 0, 0); /* Saturday 00:00 UTC, 09:00 JST */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct mbuf mb;
+
+		mbuf_init(&mb);
+		assert_int_equal(pbx_chan_eval(ch, cases[i].in, &mb), 0);
+		mbuf_write(&mb, "", 1);
+		if (strcmp((char *)mb.buf, cases[i].out))
+			fail_msg("%s: '%s', want '%s'", cases[i].in, (char *)mb.buf, cases[i].out);
+		mbuf_reset(&mb);
+	}
+	/* A channel variable named EPOCH does not hide the time (as Asterisk). */
+	pbx_chan_set_var(ch, "EPOCH", "5");
+	assert_string_equal(pbx_chan_get_var(ch, "EPOCH"), "1796428800");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+}
+
+/* A lookup through contexts without time-restricted includes never reads the clock. */
+static unsigned clock_reads;
+static time_t counting_clock(void)
+{
+	clock_reads++;
+	return fake_now;
+}
+
+static void test_time_lookup_cost(void **state)
+{
+	struct dialplan *dp = load_ok("[a]\ninclude => b\ninclude => c,08:00-09:00\n"
+				      "[b]\nexten => 1,1,NoOp()\n[c]\nexten => 2,1,NoOp()\n");
+
+	(void)state;
+	pbx_set_clock(counting_clock);
+	fake_now = utc(2026, 12, 4, 8, 30, 0);
+	clock_reads = 0;
+	assert_int_equal(dialplan_find(dp, "b", "1", 1, NULL), 0);
+	assert_int_equal(dialplan_find(dp, "a", "1", 1, NULL), 0);
+	assert_int_equal(clock_reads, 0);
+	assert_int_equal(dialplan_find(dp, "a", "2", 1, NULL), 0);
+	assert_int_equal(clock_reads, 1);
+	fake_now = utc(2026, 12, 4, 9, 1, 0);
+	assert_int_equal(dialplan_find(dp, "a", "2", 1, NULL), ENOENT);
+	pbx_set_clock(fake_clock);
+	dialplan_free(dp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1602,7 +2072,22 @@ int main(void)
 	    cmocka_unit_test(test_media_check),
 	    cmocka_unit_test(test_voicemail_exit),
 	    cmocka_unit_test(test_match_more),
+	    cmocka_unit_test(test_timing),
+	    cmocka_unit_test(test_tz_vs_libc),
+	    cmocka_unit_test(test_time_dialplan),
+	    cmocka_unit_test(test_conditional_apps),
+	    cmocka_unit_test(test_time_funcs),
+	    cmocka_unit_test(test_time_lookup_cost),
 	};
+	int rc;
 
-	return cmocka_run_group_tests_name("pbx", tests, NULL, NULL);
+	/* Time conditions without a zone use the local time: UTC here; zones come from copies
+	 * in the repository; the clock is the tests'. */
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	pbx_tz_set_dir(TZ_DATA);
+	pbx_set_clock(fake_clock);
+	rc = cmocka_run_group_tests_name("pbx", tests, NULL, NULL);
+	pbx_tz_cache_clear();
+	return rc;
 }
