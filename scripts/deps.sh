@@ -10,8 +10,9 @@ set -euo pipefail
 BUILD_PKGS=(gcc make pkg-config libsqlite3-dev libmnl-dev nettle-dev libspandsp-dev libssl-dev
 	libwebsockets-dev libuv1-dev libcrypt-dev libcurl4-openssl-dev)
 # Running: the English prompts (8 kHz WAV in /usr/share/asterisk/sounds/en) and the music on hold
-# of the `default` class (/usr/share/asterisk/moh) the dialplan's media applications play.
-SOUND_PKGS=(asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
+# of the `default` class (/usr/share/asterisk/moh) the dialplan's media applications play; the
+# IANA time zones the dialplan's time conditions may name (/usr/share/zoneinfo).
+SOUND_PKGS=(asterisk-core-sounds-en-wav asterisk-moh-opsound-wav tzdata)
 # Tests: unit tests (cmocka), fuzzing (clang's libFuzzer), the SIP peer (SIPp), tools used by the
 # end-to-end scripts. libsrtp2-dev: the reference SRTP that tests/unit/test_srtp.c checks ours against.
 # Packaging and service tests (tests/e2e/install.sh, deb.sh): the .deb build and its checks,
