@@ -159,12 +159,16 @@ static int func_strftime(const char *args, size_t alen, struct mbuf *mb)
 	if (pbx_tz_localtime(tz, t, &tm))
 		return 0;
 	/* Fractions first (strftime does not know them). */
-	for (size_t i = 0; i < fmt.l && n + 8 < sizeof(f); i++) {
+	for (size_t i = 0; i < fmt.l && n + 24 < sizeof(f); i++) {
 		char c = fmt.p[i];
 
 		if (c == '%' && i + 1 < fmt.l && fmt.p[i + 1] == '%') {
 			f[n++] = '%';
 			f[n++] = '%';
+			i++;
+		} else if (c == '%' && i + 1 < fmt.l && fmt.p[i + 1] == 's') {
+			/* strftime's %s reads tm as local time: wrong in another zone */
+			n += (size_t)snprintf(f + n, sizeof(f) - n, "%lld", (long long)t);
 			i++;
 		} else if (c == '%' && i + 1 < fmt.l &&
 			   (fmt.p[i + 1] == 'q' ||

@@ -1985,6 +1985,7 @@ static void test_time_funcs(void **state)
 	    {"${STRFTIME(1.25,Asia/Tokyo,%S.%q|%1q|%6q|%%q)}", "01.250|2|250000|%q"},
 	    {"${STRFTIME(x,Nowhere/Zone,%Y)}", "2026"},
 	    {"${STRFTIME(0)}", "Thu Jan  1 00:00:00 1970"},
+	    {"${STRFTIME(1783000000,America/New_York,%s %H)}", "1783000000 09"},
 	    {"${ISNULL()}${ISNULL(x)}${EXISTS()}${EXISTS(${EPOCH})}", "1001"},
 	    {"${SET(V=a b)}/${V}", "a b/a b"},
 	    {"${SET(CALLERID(num)=0399)}${CALLERID(num)}", "03990399"},
