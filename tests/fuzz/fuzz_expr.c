@@ -1,5 +1,5 @@
 /* fuzz_expr: libFuzzer target for the dialplan's variable substitution (${...}, substrings,
- * CALLERID/LEN/IF) and its $[ ] expression evaluator; an input starting with '[' is instead read
+ * CALLERID/LEN/IF/IFTIME/STRFTIME/...) and its $[ ] expression evaluator; an input starting with '[' is instead read
  * as an extensions.conf, loaded, checked, shown and run for a few turns. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +23,8 @@ static int setup(void)
 	int err;
 
 	log_set_level(LOG_NONE);
+	/* Time zones from the repository's copies (no reading outside it). */
+	pbx_tz_set_dir("tests/unit/data/zoneinfo");
 	if (conf_load_string(&conf, "fuzz.conf", "[c]\nexten => _X.,1,NoOp()\n", NULL))
 		return -1;
 	if (pbx_vars_alloc(&g) || pbx_vars_set(g, "LINE_NUMBER", "0312345678")) {
