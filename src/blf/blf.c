@@ -108,10 +108,19 @@ static unsigned sub_state(const struct blf *b, const struct evsub *s)
 	return h ? blf_hint_state(b, h) : BLF_EXT_UNAVAILABLE;
 }
 
+/* What watchers are told (notifyringing=, notifyhold=); `core show hints` shows the state
+ * itself. */
+static unsigned sent_state(const struct blf *b, unsigned st)
+{
+	const struct sipcfg_general *g = b->cfg ? sipcfg_general(b->cfg->peers) : NULL;
+
+	return g ? blf_notified_state(st, g->notifyringing, g->notifyhold) : st;
+}
+
 static int body_h(struct evsub *s, struct mbuf *body, const char **ctype, void *arg)
 {
 	struct blf *b = arg;
-	unsigned st = sub_state(b, s);
+	unsigned st = sent_state(b, sub_state(b, s));
 
 	*evsub_user(s) = st + 1;
 	if (!strcmp(evsub_event_name(s), "presence")) {
@@ -126,7 +135,7 @@ static void check_one(struct evsub *s, void *arg)
 {
 	struct blf *b = arg;
 
-	if (*evsub_user(s) != sub_state(b, s) + 1)
+	if (*evsub_user(s) != sent_state(b, sub_state(b, s)) + 1)
 		evsub_notify(s);
 }
 

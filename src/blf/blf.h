@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "peer.h" /* enum peer_notifyringing */
 
 struct loop;
 struct sip_stack;
@@ -66,6 +67,10 @@ enum blf_devstate blf_device_state(bool known, bool reachable, unsigned busy);
  * and any ringing gives InUse&Ringing, ringing alone Ringing, in use InUse, held Hold, all
  * unavailable (or none) Unavailable, else Idle. */
 unsigned blf_aggregate(const enum blf_devstate *devs, size_t n);
+/* The state a watcher is sent, as chan_sip's [general] notifyringing= (yes: as it is; no:
+ * never ringing; notinuse: not ringing while also in use) and notifyhold= (no, the default:
+ * held counts as in use) decide. */
+unsigned blf_notified_state(unsigned ext, enum peer_notifyringing ringing, bool hold);
 /* "Idle", "InUse", "Busy", "Unavailable", "Ringing", "InUse&Ringing", "Hold", "InUse&Hold" (the
  * words of `core show hints`). */
 const char *blf_extstate_name(unsigned ext);

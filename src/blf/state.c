@@ -6,6 +6,7 @@
 
 #include "blf.h"
 #include "call.h"
+#include "peer.h"
 
 enum blf_devstate blf_device_state(bool known, bool reachable, unsigned busy)
 {
@@ -94,6 +95,17 @@ unsigned blf_aggregate(const enum blf_devstate *devs, size_t n)
 	if (all_unavail)
 		return BLF_EXT_UNAVAILABLE;
 	return BLF_EXT_NOT_INUSE;
+}
+
+unsigned blf_notified_state(unsigned ext, enum peer_notifyringing ringing, bool hold)
+{
+	if ((ext & BLF_EXT_ONHOLD) && !hold)
+		ext = (ext & ~(unsigned)BLF_EXT_ONHOLD) | BLF_EXT_INUSE;
+	if ((ext & BLF_EXT_RINGING) &&
+	    (ringing == PEER_NOTIFYRINGING_NO ||
+	     (ringing == PEER_NOTIFYRINGING_NOTINUSE && (ext & BLF_EXT_INUSE))))
+		ext &= ~(unsigned)BLF_EXT_RINGING;
+	return ext;
 }
 
 const char *blf_extstate_name(unsigned ext)

@@ -69,6 +69,8 @@ enum key_id {
 	K_MOHSUGGEST,
 	K_SUBSCRIBECONTEXT,
 	K_ALLOWSUBSCRIBE,
+	K_NOTIFYRINGING,
+	K_NOTIFYHOLD,
 };
 
 enum {
@@ -147,6 +149,8 @@ static const struct key_def key_table[] = {
     {"mohsuggest", K_MOHSUGGEST, KW_GEN | KW_PEER},
     {"subscribecontext", K_SUBSCRIBECONTEXT, KW_GEN | KW_PEER},
     {"allowsubscribe", K_ALLOWSUBSCRIBE, KW_GEN | KW_PEER},
+    {"notifyringing", K_NOTIFYRINGING, KW_GEN},
+    {"notifyhold", K_NOTIFYHOLD, KW_GEN},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -237,9 +241,7 @@ static const char *const noimpl_keys[] = {
     "mwiexpirey",
     "mwiexpiry",
     "notifycid",
-    "notifyhold",
     "notifymimetype",
-    "notifyringing",
     "outofcall_message_context",
     "parkinglot",
     "pedantic",
@@ -1556,6 +1558,19 @@ static void general_apply(struct loader *ld, const struct key_def *kd, const str
 		if (peer_parse_bool(val, &b))
 			return bad_value(ld, v, "yes or no");
 		g->srvlookup = b;
+		break;
+	case K_NOTIFYRINGING:
+		if (!strcasecmp(val, "notinuse"))
+			g->notifyringing = PEER_NOTIFYRINGING_NOTINUSE;
+		else if (peer_parse_bool(val, &b))
+			return bad_value(ld, v, "yes, no or notinuse");
+		else
+			g->notifyringing = b ? PEER_NOTIFYRINGING_YES : PEER_NOTIFYRINGING_NO;
+		break;
+	case K_NOTIFYHOLD:
+		if (peer_parse_bool(val, &b))
+			return bad_value(ld, v, "yes or no");
+		g->notifyhold = b;
 		break;
 	case K_REALM:
 		if (!*val)

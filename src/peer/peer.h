@@ -182,6 +182,12 @@ struct sipcfg_general {
 	int tos_audio;
 	uint32_t minexpiry, maxexpiry, defaultexpiry; /* registrations, seconds: 60, 3600, 120 */
 	bool srvlookup;
+	/* Busy lamps (chan_sip's): whether a ringing extension is sent as ringing (yes, default),
+	 * never (no), or only while it is not also in use (notinuse); whether a held call is sent
+	 * as held (default no: as in use). */
+	enum peer_notifyringing { PEER_NOTIFYRINGING_YES = 0, PEER_NOTIFYRINGING_NO,
+				  PEER_NOTIFYRINGING_NOTINUSE } notifyringing;
+	bool notifyhold;
 	const struct peer *defaults; /* what peers start from: general's context, allow, nat... */
 };
 

@@ -5,7 +5,8 @@
 # change the same entries, and they survive a restart of the daemon. Custom device states (kept
 # in the database, as Asterisk keeps them): a SIPp phone (127.0.8.43) watching a hint on
 # Custom:night sees `devstate change` and the dialplan's Set(DEVICE_STATE(Custom:night)=...);
-# DEVICE_STATE() and EXTENSION_STATE() read them; `devstate list` after a restart.
+# DEVICE_STATE() and EXTENSION_STATE() read them; [general] notifyringing=no hides a ringing
+# lamp from watchers; `devstate list` after a restart.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.8.41
@@ -112,6 +113,19 @@ wait_ok "watch-sees-dialplan-not-inuse" "$WATCH" watch
 check "watch-states-in-order" test "$(tr '\n' ' ' <"$WORK/devstate.txt")" = "terminated confirmed terminated "
 call "device-and-extension-state-read" 107 486
 check "hint-shown" grep -q "9000@from_phone.*Custom:night.*State:Idle" <<<"$(cli core show hints)"
+# notifyringing=no: a ringing lamp is sent as idle; `core show hints` still says Ringing.
+sed -i 's/^\[general\]$/[general]\nnotifyringing=no/' "$CONF/sip.conf"
+check "reload-notifyringing-no" cli reload
+cli devstate change Custom:night RINGING >/dev/null
+check "hint-shows-ringing" grep -q "9000@from_phone.*State:Ringing" <<<"$(cli core show hints)"
+rm -f "$WORK/devstate.txt"
+sipp_bg watch2 devstate-watch.xml $PH 5161 $D:5060 -s 9000 -key user 801
+WATCH=$BG
+check "notifyringing-no-sends-idle" nth_state 1 terminated
+cli devstate change Custom:night INUSE >/dev/null
+check "watch2-sees-inuse" nth_state 2 confirmed
+cli devstate change Custom:night NOT_INUSE >/dev/null
+wait_ok "watch2-done" "$WATCH" watch2
 cli devstate change Custom:night BUSY >/dev/null
 
 # Across a restart.

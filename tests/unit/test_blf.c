@@ -96,6 +96,37 @@ static void test_aggregate(void **state)
 	assert_string_equal(blf_dialog_state(BLF_EXT_INUSE | BLF_EXT_RINGING), "confirmed");
 }
 
+/* notifyringing= and notifyhold= on what a watcher is sent. */
+static void test_notified_state(void **state)
+{
+	static const struct {
+		unsigned ext;
+		enum peer_notifyringing ringing;
+		bool hold;
+		const char *want;
+	} cases[] = {
+	    {0, PEER_NOTIFYRINGING_YES, false, "Idle"},
+	    {BLF_EXT_RINGING, PEER_NOTIFYRINGING_YES, false, "Ringing"},
+	    {BLF_EXT_RINGING, PEER_NOTIFYRINGING_NO, false, "Idle"},
+	    {BLF_EXT_RINGING, PEER_NOTIFYRINGING_NOTINUSE, false, "Ringing"},
+	    {BLF_EXT_INUSE | BLF_EXT_RINGING, PEER_NOTIFYRINGING_YES, false, "InUse&Ringing"},
+	    {BLF_EXT_INUSE | BLF_EXT_RINGING, PEER_NOTIFYRINGING_NO, false, "InUse"},
+	    {BLF_EXT_INUSE | BLF_EXT_RINGING, PEER_NOTIFYRINGING_NOTINUSE, false, "InUse"},
+	    {BLF_EXT_ONHOLD, PEER_NOTIFYRINGING_YES, false, "InUse"}, /* chan_sip's default */
+	    {BLF_EXT_ONHOLD, PEER_NOTIFYRINGING_YES, true, "Hold"},
+	    {BLF_EXT_UNAVAILABLE, PEER_NOTIFYRINGING_NO, false, "Unavailable"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = blf_extstate_name(
+		    blf_notified_state(cases[i].ext, cases[i].ringing, cases[i].hold));
+
+		if (strcmp(got, cases[i].want))
+			fail_msg("case %zu: %s, want %s", i, got, cases[i].want);
+	}
+}
+
 /* Asterisk's device state words, both ways (devstate change, DEVICE_STATE()). */
 static void test_devstate_words(void **state)
 {
@@ -205,6 +236,7 @@ int main(void)
 	    cmocka_unit_test(test_device_state), cmocka_unit_test(test_aggregate),
 	    cmocka_unit_test(test_dialog_body),	 cmocka_unit_test(test_pidf_body),
 	    cmocka_unit_test(test_xml_escape),	 cmocka_unit_test(test_devstate_words),
+	    cmocka_unit_test(test_notified_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1156,6 +1156,45 @@ static void test_show_settings_registry(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* notifyringing= and notifyhold= (chan_sip's busy-lamp settings) in [general]. */
+static void test_notify_settings(void **state)
+{
+	static const struct {
+		const char *text;
+		int ringing; /* enum peer_notifyringing, -1: an error */
+		bool hold;
+	} cases[] = {
+	    {"[general]\n", PEER_NOTIFYRINGING_YES, false},
+	    {"[general]\nnotifyringing=no\nnotifyhold=yes\n", PEER_NOTIFYRINGING_NO, true},
+	    {"[general]\nnotifyringing=notinuse\n", PEER_NOTIFYRINGING_NOTINUSE, false},
+	    {"[general]\nnotifyringing=yes\nnotifyhold=no\n", PEER_NOTIFYRINGING_YES, false},
+	    {"[general]\nnotifyringing=sometimes\n", -1, false},
+	    {"[general]\nnotifyhold=maybe\n", -1, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf_diags diags = {0};
+		struct sipcfg *cfg = NULL;
+		int err = load(cases[i].text, &cfg, &diags);
+
+		if (cases[i].ringing < 0) {
+			assert_int_equal(err, EINVAL);
+			assert_int_equal(diag_count(&diags, CONF_ERROR, 2, "notify"), 1);
+		} else {
+			if (err)
+				dump_diags(&diags);
+			assert_int_equal(err, 0);
+			assert_int_equal(sipcfg_general(cfg)->notifyringing, cases[i].ringing);
+			assert_int_equal(sipcfg_general(cfg)->notifyhold, cases[i].hold);
+			/* Known keys now: no "not implemented" warning. */
+			assert_int_equal(diag_count(&diags, CONF_WARNING, 0, "notify"), 0);
+		}
+		mem_deref(cfg);
+		conf_diags_reset(&diags);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1170,6 +1209,7 @@ int main(void)
 	    cmocka_unit_test(test_transport_tls),
 	    cmocka_unit_test(test_outboundproxy), cmocka_unit_test(test_show_peers),
 	    cmocka_unit_test(test_show_peer),	  cmocka_unit_test(test_show_settings_registry),
+	    cmocka_unit_test(test_notify_settings),
 	};
 
 	return cmocka_run_group_tests_name("peer", tests, NULL, NULL);
