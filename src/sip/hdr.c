@@ -188,16 +188,56 @@ static const char *const method_names[] = {
 static const uint8_t method_len[] = {0, 6, 3, 3, 6, 7, 8, 5, 6, 4, 5, 6, 9, 7, 7};
 _Static_assert(ARRAY_SIZE(method_len) == ARRAY_SIZE(method_names), "one length per method");
 
+/* Candidates by name length (3 to 9), the common ones first, 0-terminated. */
+static const uint8_t method_by_len[10][5] = {
+    [3] = {SIP_METHOD_ACK, SIP_METHOD_BYE},
+    [4] = {SIP_METHOD_INFO},
+    [5] = {SIP_METHOD_PRACK, SIP_METHOD_REFER},
+    [6] = {SIP_METHOD_INVITE, SIP_METHOD_CANCEL, SIP_METHOD_UPDATE, SIP_METHOD_NOTIFY},
+    [7] = {SIP_METHOD_OPTIONS, SIP_METHOD_MESSAGE, SIP_METHOD_PUBLISH},
+    [8] = {SIP_METHOD_REGISTER},
+    [9] = {SIP_METHOD_SUBSCRIBE},
+};
+
+/* A name of 3 to 9 bytes as one word: its first and last four bytes (all of it up to 8; the
+ * ninth byte's name, SUBSCRIBE, is also compared in the middle). Fixed-size loads, so no
+ * memcmp() or memcpy() call. */
+static inline uint64_t method_key(const char *p, size_t l)
+{
+	uint32_t a, b;
+
+	if (l < 4) {
+		uint16_t h;
+
+		memcpy(&h, p, 2);
+		return h | (uint64_t)(unsigned char)p[2] << 16;
+	}
+	memcpy(&a, p, 4);
+	memcpy(&b, p + l - 4, 4);
+	return a | (uint64_t)b << 32;
+}
+
+static uint64_t method_keys[ARRAY_SIZE(method_names)];
+
+__attribute__((constructor)) static void method_table_init(void)
+{
+	for (size_t m = 1; m < ARRAY_SIZE(method_names); m++)
+		method_keys[m] = method_key(method_names[m], method_len[m]);
+}
+
+/* Every message names a method twice (start line, CSeq). */
 enum sip_method sip_method_lookup(const struct pl *name)
 {
+	uint64_t w;
+	size_t l;
+
 	if (!name || !name->p || name->l < 3 || name->l > 9)
 		return SIP_METHOD_OTHER;
-	for (size_t m = 1; m < ARRAY_SIZE(method_names); m++) {
-		const char *s = method_names[m];
-
-		if (method_len[m] == name->l && s[0] == name->p[0] &&
-		    memcmp(s, name->p, name->l) == 0)
-			return (enum sip_method)m;
+	l = name->l;
+	w = method_key(name->p, l);
+	for (const uint8_t *m = method_by_len[l]; *m; m++) {
+		if (method_keys[*m] == w && (l < 9 || method_names[*m][4] == name->p[4]))
+			return (enum sip_method)*m;
 	}
 	return SIP_METHOD_OTHER;
 }
