@@ -261,8 +261,7 @@ static int via_decode(struct sip_via *v, struct pl t, bool zeroed)
 	} else {
 		const char *s = p;
 
-		while (p < end && sip_ct(*p, SIP_CT_HOST))
-			p++;
+		p = sip_span_host(p, end);
 		if (p == s)
 			return EBADMSG;
 		v->host = pl_from(s, (size_t)(p - s));

@@ -4,9 +4,6 @@
 #include <errno.h>
 #include <stdalign.h>
 #include <string.h>
-#if defined(__SSE2__) && !defined(SIP_NO_SIMD)
-#include <emmintrin.h>
-#endif
 
 #include "sip_int.h"
 
@@ -261,7 +258,7 @@ struct lf_cursor {
 	uint64_t mask;	  /* '\n' positions in blk[0 .. 64) not handed out yet */
 };
 
-#if defined(__SSE2__) && !defined(SIP_NO_SIMD)
+#ifdef SIP_SIMD
 /* '\n' bits of p[0 .. min(64, end - p)), bit i for p[i]. */
 static inline uint64_t lf_block(const char *p, const char *end)
 {

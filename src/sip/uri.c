@@ -244,14 +244,7 @@ static int decode_sip(struct sip_uri *u, const char *p, const char *end)
 	} else {
 		const char *s = p;
 
-		/* Four at a time while they last: host names are the longest runs here. */
-		while (end - p >= 4 &&
-		       (sip_ctype[(unsigned char)p[0]] & sip_ctype[(unsigned char)p[1]] &
-			sip_ctype[(unsigned char)p[2]] & sip_ctype[(unsigned char)p[3]] &
-			SIP_CT_HOST))
-			p += 4;
-		while (p < end && sip_ct(*p, SIP_CT_HOST))
-			p++;
+		p = sip_span_host(p, end);
 		if (p == s)
 			return EBADMSG;
 		u->host = pl_from(s, (size_t)(p - s));
