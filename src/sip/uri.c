@@ -326,6 +326,12 @@ static int uri_decode(struct sip_uri *u, const char *p, size_t l, bool zeroed)
 	if (!zeroed)
 		*u = zero_uri;
 	u->raw = pl_from(p, l);
+	/* "sip:" (nearly every URI) without the scheme scan, which would stop at the same ':'. */
+	if (l > 4 && sip_letters_eq(p, "sip", 3) && p[3] == ':') {
+		u->scheme_name = pl_from(s, 3);
+		u->scheme = SIP_URI_SIP;
+		return decode_sip(u, p + 4, end);
+	}
 	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 		return EBADMSG;
 	while (p < end && sip_ct(*p, SIP_CT_SCHEME))
