@@ -401,11 +401,13 @@ static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bo
 			scan_err(s, "Too many header fields");
 			s->full = true;
 		}
-		while (q < e && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q >= e || *q != ':') {
-			scan_err(s, "Malformed header line");
-			continue;
+		if (!(q < e && *q == ':')) { /* SP or HTAB before the colon (rare) */
+			while (q < e && (*q == ' ' || *q == '\t'))
+				q++;
+			if (q >= e || *q != ':') {
+				scan_err(s, "Malformed header line");
+				continue;
+			}
 		}
 		/* The value, trimmed of LWS (sip_trim() on registers); an empty one keeps a
 		 * pointer into the message. */
