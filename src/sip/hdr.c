@@ -276,6 +276,13 @@ enum sip_transport sip_transport_lookup(const struct pl *name)
 {
 	if (!name || !name->p || name->l == 0)
 		return SIP_TP_NONE;
+	/* Every Via names one: the common ones a word at a time (the loop's answer too). */
+	if (name->l == 3) {
+		if (sip_letters_eq(name->p, "udp", 3))
+			return SIP_TP_UDP;
+		if (sip_letters_eq(name->p, "tcp", 3))
+			return SIP_TP_TCP;
+	}
 	for (size_t t = SIP_TP_UDP; t <= SIP_TP_WSS; t++) {
 		if (tp_len[t] == name->l && sip_caseeq(tp_names[t], name->p, name->l))
 			return (enum sip_transport)t;
