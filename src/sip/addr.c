@@ -24,7 +24,7 @@ static int addr_params(struct sip_addr *a, const char *p, const char *end, const
 	}
 	a->params = pl_from(p, (size_t)(end - p));
 	ps = (struct sip_param_scan){p, end, false};
-	while ((err = sip_param_next(&ps, &n, &v)) == 0) {
+	while ((err = sip_hparam_next(&ps, &n, &v)) == 0) {
 		if (n.l == 3 && sip_letters_eq(n.p, "tag", 3) && !a->tag.p) {
 			if (!v.l || v.p[0] == '"') {
 				*why = "bad tag";
@@ -180,7 +180,7 @@ static int via_params(struct sip_via *v, const char *p, const char *end)
 	struct pl n, val;
 	int err;
 
-	while ((err = sip_param_next(&ps, &n, &val)) == 0) {
+	while ((err = sip_hparam_next(&ps, &n, &val)) == 0) {
 		if (n.l == 6 && sip_letters_eq(n.p, "branch", 6)) {
 			if (!val.l)
 				return EBADMSG;

@@ -3,6 +3,9 @@
 #ifndef MIKAKA_SIP_SIP_INT_H
 #define MIKAKA_SIP_SIP_INT_H
 
+#include <errno.h>
+#include <string.h>
+
 #include "sip.h"
 
 #if defined(__SSE2__) && !defined(SIP_NO_SIMD)
@@ -199,12 +202,70 @@ struct sip_param_scan {
  * their quotes), ENOENT at the end, EBADMSG on a grammar violation. */
 int sip_param_next(struct sip_param_scan *ps, struct pl *name, struct pl *value);
 
+/* Scans a quoted-string starting at p (which points at '"'); returns the position of the closing
+ * quote, or NULL when it is not terminated before end. quoted-pairs are skipped. */
+static inline const char *sip_quoted_end(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\') {
+			if (++p >= end)
+				return NULL;
+		} else if (*p == '"') {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* sip_param_next() of a header parameter list (ps->uri false), inline for the parser's keys
+ * (the Via's branch and rport, the From tag): a call per parameter and its results passed
+ * through memory were a fifth of it. */
+static inline int sip_hparam_next(struct sip_param_scan *ps, struct pl *name, struct pl *value)
+{
+	const char *p = sip_skip_lws(ps->p, ps->end), *end = ps->end, *s;
+
+	if (p >= end) {
+		ps->p = end;
+		return ENOENT;
+	}
+	if (*p != ';')
+		return EBADMSG;
+	p = sip_skip_lws(p + 1, end);
+	s = p;
+	while (p < end && sip_ct(*p, SIP_CT_GENVAL) && *p != '=')
+		p++;
+	if (p == s)
+		return EBADMSG;
+	*name = pl_from(s, (size_t)(p - s));
+	*value = (struct pl)PL_INIT;
+
+	s = sip_skip_lws(p, end);
+	if (s < end && *s == '=') {
+		const char *v;
+
+		s = sip_skip_lws(s + 1, end);
+		v = s;
+		if (s < end && *s == '"') {
+			s = sip_quoted_end(s, end);
+			if (!s)
+				return EBADMSG;
+			s++;
+		} else {
+			while (s < end && sip_ct(*s, SIP_CT_GENVAL))
+				s++;
+		}
+		if (s == v)
+			return EBADMSG;
+		*value = pl_from(v, (size_t)(s - v));
+		p = s;
+	}
+	ps->p = p;
+	return 0;
+}
+
 /* Whole parameter list valid? */
 int sip_params_check(const struct pl *params, bool uri);
 
-/* Scans a quoted-string starting at p (which points at '"'); returns the position of the closing
- * quote, or NULL when it is not terminated before end. quoted-pairs are skipped. */
-const char *sip_quoted_end(const char *p, const char *end);
 
 /* Port digits at *pp (1 to 65535, or 0 written as such); advances *pp. */
 int sip_port_decode(const char **pp, const char *end, uint16_t *port);

@@ -37,19 +37,6 @@ static const char *scan_esc(const char *p, const char *end, uint16_t cls, bool *
 	return p;
 }
 
-const char *sip_quoted_end(const char *p, const char *end)
-{
-	for (p++; p < end; p++) {
-		if (*p == '\\') {
-			if (++p >= end)
-				return NULL;
-		} else if (*p == '"') {
-			return p;
-		}
-	}
-	return NULL;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Parameters.
  */
@@ -59,7 +46,7 @@ int sip_param_next(struct sip_param_scan *ps, struct pl *name, struct pl *value)
 	bool bad = false;
 
 	if (!ps->uri)
-		p = sip_skip_lws(p, end);
+		return sip_hparam_next(ps, name, value);
 	if (p >= end) {
 		ps->p = end;
 		return ENOENT;
@@ -67,39 +54,20 @@ int sip_param_next(struct sip_param_scan *ps, struct pl *name, struct pl *value)
 	if (*p != ';')
 		return EBADMSG;
 	p++;
-	if (!ps->uri)
-		p = sip_skip_lws(p, end);
 	s = p;
-	if (ps->uri) {
-		p = scan_esc(p, end, SIP_CT_PARAM, &bad);
-	} else {
-		while (p < end && sip_ct(*p, SIP_CT_GENVAL) && *p != '=')
-			p++;
-	}
+	p = scan_esc(p, end, SIP_CT_PARAM, &bad);
 	if (p == s || bad)
 		return EBADMSG;
 	*name = pl_from(s, (size_t)(p - s));
 	*value = (struct pl)PL_INIT;
 
-	s = ps->uri ? p : sip_skip_lws(p, end);
+	s = p;
 	if (s < end && *s == '=') {
 		const char *v;
 
 		s++;
-		if (!ps->uri)
-			s = sip_skip_lws(s, end);
 		v = s;
-		if (ps->uri) {
-			s = scan_esc(s, end, SIP_CT_PARAM, &bad);
-		} else if (s < end && *s == '"') {
-			s = sip_quoted_end(s, end);
-			if (!s)
-				return EBADMSG;
-			s++;
-		} else {
-			while (s < end && sip_ct(*s, SIP_CT_GENVAL))
-				s++;
-		}
+		s = scan_esc(s, end, SIP_CT_PARAM, &bad);
 		if (s == v || bad)
 			return EBADMSG;
 		*value = pl_from(v, (size_t)(s - v));
