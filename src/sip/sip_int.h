@@ -251,6 +251,30 @@ static inline int sip_hparam_next(struct sip_param_scan *ps, struct pl *name, st
 				return EBADMSG;
 			s++;
 		} else {
+#ifdef SIP_SIMD
+			/* Values (branch, tag) are the long runs: 16 at a time while there are
+			 * 16 bytes left. GENVAL is 0x21..0x7e but ; , " < > (bytes of 0x80 and
+			 * up compare negative). */
+			while (end - s >= 16) {
+				__m128i x = _mm_loadu_si128((const __m128i *)s);
+				__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(0x20)),
+							   _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f)));
+				__m128i no = _mm_or_si128(
+				    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(';')),
+						 _mm_cmpeq_epi8(x, _mm_set1_epi8(','))),
+				    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+						 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('<')),
+							      _mm_cmpeq_epi8(x, _mm_set1_epi8('>')))));
+				unsigned bad =
+				    ~(unsigned)_mm_movemask_epi8(_mm_andnot_si128(no, ok)) & 0xffff;
+
+				if (bad) {
+					s += __builtin_ctz(bad);
+					break;
+				}
+				s += 16;
+			}
+#endif
 			while (s < end && sip_ct(*s, SIP_CT_GENVAL))
 				s++;
 		}
