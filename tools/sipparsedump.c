@@ -219,8 +219,9 @@ static uint64_t rnd(void)
 }
 
 static const char edit_bytes[] = "\r\n \t:\0\"<>[];,=@\\";
-static const char *case_words[] = {"branch", "rport", "tag", "sip:", "SIP/2.0", "Via", "Contact",
-				   "Content-Length", "received", "transport", "maddr"};
+static const char *case_words[] = {
+    "branch",  "rport",		 "tag",	     "sip:",	  "SIP/2.0", "Via",
+    "Contact", "Content-Length", "received", "transport", "maddr"};
 
 static void file_cases(const char *name, const char *d, size_t len, unsigned cut_step,
 		       unsigned edits)
@@ -263,14 +264,15 @@ static void file_cases(const char *name, const char *d, size_t len, unsigned cut
 			} else {
 				/* A word's case flipped wherever it occurs first after pos. */
 				const char *w = case_words[rnd() % (sizeof(case_words) /
-								   sizeof(case_words[0]))];
+								    sizeof(case_words[0]))];
 				size_t wl = strlen(w);
 
 				for (size_t i = pos; i + wl <= n; i++) {
 					if (strncasecmp(buf + i, w, wl) == 0) {
 						for (size_t x = 0; x < wl; x++) {
 							if ((buf[i + x] | 0x20) >= 'a' &&
-							    (buf[i + x] | 0x20) <= 'z' && (rnd() & 1))
+							    (buf[i + x] | 0x20) <= 'z' &&
+							    (rnd() & 1))
 								buf[i + x] ^= 0x20;
 						}
 						break;
@@ -329,8 +331,9 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i >= argc || !cut_step) {
-		fprintf(stderr, "usage: sipparsedump [-v] [-c CUTSTEP] [-e EDITS] FILE...\n"
-				"  prints a hash of every parsed field per case (-v: the fields)\n");
+		fprintf(stderr,
+			"usage: sipparsedump [-v] [-c CUTSTEP] [-e EDITS] FILE...\n"
+			"  prints a hash of every parsed field per case (-v: the fields)\n");
 		return 2;
 	}
 	for (; i < argc; i++) {

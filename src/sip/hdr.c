@@ -237,7 +237,7 @@ enum sip_method sip_method_lookup(const struct pl *name)
 	w = method_key(name->p, l);
 	for (const uint8_t *m = method_by_len[l]; *m; m++) {
 		if (method_keys[*m] == w && (l < 9 || method_names[*m][4] == name->p[4]))
-			return (enum sip_method)*m;
+			return (enum sip_method) * m;
 	}
 	return SIP_METHOD_OTHER;
 }

@@ -391,10 +391,10 @@ static void scan_headers(const char *d, size_t len, size_t p, struct scan *s, bo
 		if (end - q >= 16) {
 			__m128i x = _mm_loadu_si128((const __m128i *)q);
 			__m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
-			__m128i ok = _mm_or_si128(
-			    _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
-					  _mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1))),
-			    _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+			__m128i ok =
+			    _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
+						       _mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1))),
+					 _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
 
 			q += __builtin_ctz(~(unsigned)_mm_movemask_epi8(ok)); /* at most 16 */
 		}

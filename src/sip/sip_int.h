@@ -78,11 +78,12 @@ static inline const char *sip_span_host(const char *p, const char *end)
 		__m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
 					      _mm_cmplt_epi8(lc, _mm_set1_epi8('z' + 1)));
 		/* '-' '.' '/' and the digits are 0x2d..0x39: all but the '/'. */
-		__m128i dig = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('/')),
-					       _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('-' - 1)),
-							     _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1))));
-		__m128i ok = _mm_or_si128(_mm_or_si128(alpha, dig),
-					  _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+		__m128i dig =
+		    _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('/')),
+				     _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('-' - 1)),
+						   _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1))));
+		__m128i ok =
+		    _mm_or_si128(_mm_or_si128(alpha, dig), _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
 		unsigned bad = ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
 
 		if (bad)
@@ -262,9 +263,10 @@ static inline int sip_hparam_next(struct sip_param_scan *ps, struct pl *name, st
 				__m128i no = _mm_or_si128(
 				    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(';')),
 						 _mm_cmpeq_epi8(x, _mm_set1_epi8(','))),
-				    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-						 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('<')),
-							      _mm_cmpeq_epi8(x, _mm_set1_epi8('>')))));
+				    _mm_or_si128(
+					_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+					_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('<')),
+						     _mm_cmpeq_epi8(x, _mm_set1_epi8('>')))));
 				unsigned bad =
 				    ~(unsigned)_mm_movemask_epi8(_mm_andnot_si128(no, ok)) & 0xffff;
 
@@ -289,7 +291,6 @@ static inline int sip_hparam_next(struct sip_param_scan *ps, struct pl *name, st
 
 /* Whole parameter list valid? */
 int sip_params_check(const struct pl *params, bool uri);
-
 
 /* Port digits at *pp (1 to 65535, or 0 written as such); advances *pp. */
 int sip_port_decode(const char **pp, const char *end, uint16_t *port);
