@@ -108,6 +108,37 @@ static unsigned sub_state(const struct blf *b, const struct evsub *s)
 	return h ? blf_hint_state(b, h) : BLF_EXT_UNAVAILABLE;
 }
 
+/* The ringing dialog at one of a hint's SIP/PJSIP devices (notifycid=). */
+static bool hint_ringing(const struct blf *b, const char *devices, struct blf_ringing *r)
+{
+	for (const char *p = devices; p && *p;) {
+		size_t len = strcspn(p, "&");
+		struct pl dev = pl_from(p, len);
+		const char *sl;
+
+		pl_trim(&dev);
+		sl = pl_chr(&dev, '/');
+		if (sl && dialplan_hint_tech_ok(dev.p, dev.l)) {
+			char name[64];
+			struct call_ringing cr;
+
+			snprintf(name, sizeof(name), "%.*s", (int)(dev.p + dev.l - sl - 1), sl + 1);
+			if (call_eng_peer_ringing(b->calls, name, &cr)) {
+				r->call_id = cr.call_id;
+				r->local_tag = cr.local_tag;
+				r->remote_tag = cr.remote_tag;
+				r->caller_num = cr.caller_num;
+				r->caller_name = cr.caller_name;
+				return true;
+			}
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return false;
+}
+
 /* What watchers are told (notifyringing=, notifyhold=); `core show hints` shows the state
  * itself. */
 static unsigned sent_state(const struct blf *b, unsigned st)
@@ -117,25 +148,49 @@ static unsigned sent_state(const struct blf *b, unsigned st)
 	return g ? blf_notified_state(st, g->notifyringing, g->notifyhold) : st;
 }
 
+/* What s is to be told now: the state (and, for a ringing dialog watcher under notifycid=, the
+ * ringing dialog in *r), and a key that changes whenever the NOTIFY would (the dialog's tags
+ * arrive with the phone's 180, after the lamp went ringing). */
+#define KEY_CID 0x100u
+static unsigned view_of(const struct blf *b, struct evsub *s, unsigned *st, struct blf_ringing *r,
+			bool *has_r)
+{
+	*st = sent_state(b, sub_state(b, s));
+	*has_r = false;
+	if ((*st & BLF_EXT_RINGING) && b->cfg && sipcfg_general(b->cfg->peers)->notifycid &&
+	    strcmp(evsub_event_name(s), "presence")) {
+		const char *h = dialplan_hint(b->cfg->dialplan, evsub_ctx(s), evsub_res(s));
+
+		*has_r = h && hint_ringing(b, h, r);
+	}
+	return (*st | (*has_r ? KEY_CID : 0)) + 1;
+}
+
 static int body_h(struct evsub *s, struct mbuf *body, const char **ctype, void *arg)
 {
 	struct blf *b = arg;
-	unsigned st = sent_state(b, sub_state(b, s));
+	struct blf_ringing r;
+	unsigned st;
+	bool has_r;
 
-	*evsub_user(s) = st + 1;
+	*evsub_user(s) = view_of(b, s, &st, &r, &has_r);
 	if (!strcmp(evsub_event_name(s), "presence")) {
 		*ctype = "application/pidf+xml";
 		return blf_pidf_body(body, evsub_our_uri(s), evsub_res(s), st);
 	}
 	*ctype = "application/dialog-info+xml";
-	return blf_dialog_body(body, evsub_our_uri(s), evsub_res(s), evsub_seq(s), st);
+	return blf_dialog_body_cid(body, evsub_our_uri(s), evsub_res(s), evsub_seq(s), st,
+				   has_r ? &r : NULL);
 }
 
 static void check_one(struct evsub *s, void *arg)
 {
 	struct blf *b = arg;
+	struct blf_ringing r;
+	unsigned st;
+	bool has_r;
 
-	if (*evsub_user(s) != sent_state(b, sub_state(b, s)) + 1)
+	if (*evsub_user(s) != view_of(b, s, &st, &r, &has_r))
 		evsub_notify(s);
 }
 
@@ -531,7 +586,7 @@ static void show_sub(struct evsub *s, void *arg)
 		type = !strcmp(ev, "presence") ? "pidf+xml" : "dialog-info+xml";
 		snprintf(ext, sizeof(ext), "%s@%s", evsub_res(s), evsub_ctx(s));
 		if (*evsub_user(s))
-			state = blf_extstate_name(*evsub_user(s) - 1);
+			state = blf_extstate_name((*evsub_user(s) - 1) & ~KEY_CID);
 	}
 	mbuf_printf(x->out, "%-15.15s %-15.15s %-15.15s %-15.15s %-13.13s %-15.15s %-15.15s %6u\n",
 		    addr, evsub_peer(s), evsub_callid(s), ext, state, type, mbox,

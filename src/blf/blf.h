@@ -84,6 +84,16 @@ int blf_xml_escape(struct mbuf *mb, const char *s);
  * (id: the extension) with its state; a ringing one is direction="recipient". */
 int blf_dialog_body(struct mbuf *mb, const char *entity, const char *exten, uint32_t version,
 		    unsigned ext);
+/* The caller and the ringing dialog a ringing lamp names with notifycid=yes. */
+struct blf_ringing {
+	const char *call_id, *local_tag, *remote_tag; /* tags as the ringing phone sees them */
+	const char *caller_num, *caller_name;	      /* "" when unknown */
+};
+/* blf_dialog_body, and when r is given and the state is early: call-id, local-tag and
+ * remote-tag on the dialog, <local> (the extension) and <remote> (the caller) identities and
+ * targets (RFC 4235 §4.1.6), as chan_sip's notifycid=yes sends them. */
+int blf_dialog_body_cid(struct mbuf *mb, const char *entity, const char *exten, uint32_t version,
+			unsigned ext, const struct blf_ringing *r);
 /* application/pidf+xml (RFC 3863): basic open (closed when unavailable), a note with the state
  * as a phone shows it ("Ready", "On the phone", "Ringing", "On hold", "Unavailable") and the
  * RPID on-the-phone activity when busy. */

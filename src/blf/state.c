@@ -174,9 +174,32 @@ int blf_xml_escape(struct mbuf *mb, const char *s)
 int blf_dialog_body(struct mbuf *mb, const char *entity, const char *exten, uint32_t version,
 		    unsigned ext)
 {
-	const char *st = blf_dialog_state(ext);
+	return blf_dialog_body_cid(mb, entity, exten, version, ext, NULL);
+}
+
+/* "sip:USER@HOST" for user and the host of entity (its part after '@', or all of it). */
+static int sip_uri(struct mbuf *mb, const char *user, const char *entity)
+{
+	const char *at = strchr(entity, '@');
+	const char *host = at ? at + 1 : (strncmp(entity, "sip:", 4) ? entity : entity + 4);
 	int err = 0;
 
+	err |= mbuf_write_str(mb, "sip:");
+	err |= blf_xml_escape(mb, user);
+	err |= mbuf_write_str(mb, "@");
+	err |= blf_xml_escape(mb, host);
+	return err;
+}
+
+int blf_dialog_body_cid(struct mbuf *mb, const char *entity, const char *exten, uint32_t version,
+			unsigned ext, const struct blf_ringing *r)
+{
+	const char *st = blf_dialog_state(ext);
+	bool early = !strcmp(st, "early");
+	int err = 0;
+
+	if (!early || (r && !r->call_id))
+		r = NULL;
 	err |= mbuf_write_str(
 	    mb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
 		"<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"");
@@ -185,9 +208,39 @@ int blf_dialog_body(struct mbuf *mb, const char *entity, const char *exten, uint
 	err |= mbuf_write_str(mb, "\">\r\n<dialog id=\"");
 	err |= blf_xml_escape(mb, exten);
 	err |= mbuf_write_str(mb, "\"");
-	if (!strcmp(st, "early"))
+	if (r) {
+		err |= mbuf_write_str(mb, " call-id=\"");
+		err |= blf_xml_escape(mb, r->call_id);
+		err |= mbuf_write_str(mb, "\" local-tag=\"");
+		err |= blf_xml_escape(mb, r->local_tag ? r->local_tag : "");
+		err |= mbuf_write_str(mb, "\" remote-tag=\"");
+		err |= blf_xml_escape(mb, r->remote_tag ? r->remote_tag : "");
+		err |= mbuf_write_str(mb, "\"");
+	}
+	if (early)
 		err |= mbuf_write_str(mb, " direction=\"recipient\"");
-	err |= mbuf_printf(mb, ">\r\n<state>%s</state>\r\n</dialog>\r\n</dialog-info>\r\n", st);
+	err |= mbuf_printf(mb, ">\r\n<state>%s</state>\r\n", st);
+	if (r) {
+		const char *num = r->caller_num && *r->caller_num ? r->caller_num : "anonymous";
+
+		/* RFC 4235's order: state, local, remote. */
+		err |= mbuf_write_str(mb, "<local>\r\n<identity>");
+		err |= sip_uri(mb, exten, entity);
+		err |= mbuf_write_str(mb, "</identity>\r\n<target uri=\"");
+		err |= sip_uri(mb, exten, entity);
+		err |= mbuf_write_str(mb, "\"/>\r\n</local>\r\n<remote>\r\n<identity");
+		if (r->caller_name && *r->caller_name) {
+			err |= mbuf_write_str(mb, " display=\"");
+			err |= blf_xml_escape(mb, r->caller_name);
+			err |= mbuf_write_str(mb, "\"");
+		}
+		err |= mbuf_write_str(mb, ">");
+		err |= sip_uri(mb, num, entity);
+		err |= mbuf_write_str(mb, "</identity>\r\n<target uri=\"");
+		err |= sip_uri(mb, num, entity);
+		err |= mbuf_write_str(mb, "\"/>\r\n</remote>\r\n");
+	}
+	err |= mbuf_write_str(mb, "</dialog>\r\n</dialog-info>\r\n");
 	return err ? ENOMEM : 0;
 }
 

@@ -115,6 +115,14 @@ enum call_peer_busy {
 	CALL_PEER_ONHOLD = 1 << 2,
 };
 unsigned call_eng_peer_busy(const struct call_eng *eng, const char *peer);
+/* The early dialog of a call ringing at peer (busy lamps' notifycid=): our callee leg's Call-ID,
+ * the phone's tag (local to the phone) and ours, and the caller's number and name. false when
+ * none rings there. The strings point into the call: use them before the loop turn ends. */
+struct call_ringing {
+	const char *call_id, *local_tag, *remote_tag;
+	const char *caller_num, *caller_name;
+};
+bool call_eng_peer_ringing(const struct call_eng *eng, const char *peer, struct call_ringing *r);
 /* Called whenever a leg of peer was created, changed state or went away (the receiver coalesces:
  * it can be called several times in one loop turn). NULL h: none. */
 typedef void(call_change_h)(const char *peer, void *arg);

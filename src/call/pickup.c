@@ -24,6 +24,29 @@ bool call_leg_ringing(const struct call_leg *leg)
 	       c->dial_open && !c->answered && c->a && c->a->st && !c->a->pend_st;
 }
 
+bool call_eng_peer_ringing(const struct call_eng *eng, const char *peer, struct call_ringing *r)
+{
+	if (!eng || !peer || !r)
+		return false;
+	LIST_FOREACH (&eng->calls, le) {
+		const struct call *c = le->data;
+
+		for (struct le *l2 = c->legs.head; l2; l2 = l2->next) {
+			const struct call_leg *leg = l2->data;
+
+			if (strcasecmp(leg->peer, peer) || !leg->rtag || !call_leg_ringing(leg))
+				continue;
+			r->call_id = leg->call_id;
+			r->local_tag = leg->rtag;
+			r->remote_tag = leg->ltag;
+			r->caller_num = c->cid_num;
+			r->caller_name = c->cid_name;
+			return true;
+		}
+	}
+	return false;
+}
+
 static const struct peer *leg_peer(const struct call *c, const struct call_leg *leg)
 {
 	return c->cfg && c->cfg->peers ? peer_find(c->cfg->peers, leg->peer) : NULL;

@@ -71,6 +71,7 @@ enum key_id {
 	K_ALLOWSUBSCRIBE,
 	K_NOTIFYRINGING,
 	K_NOTIFYHOLD,
+	K_NOTIFYCID,
 };
 
 enum {
@@ -151,6 +152,7 @@ static const struct key_def key_table[] = {
     {"allowsubscribe", K_ALLOWSUBSCRIBE, KW_GEN | KW_PEER},
     {"notifyringing", K_NOTIFYRINGING, KW_GEN},
     {"notifyhold", K_NOTIFYHOLD, KW_GEN},
+    {"notifycid", K_NOTIFYCID, KW_GEN},
 };
 
 /* chan_sip keys (Asterisk 13) that mikaka knows by name but does not implement. */
@@ -240,7 +242,6 @@ static const char *const noimpl_keys[] = {
     "mwi_from",
     "mwiexpirey",
     "mwiexpiry",
-    "notifycid",
     "notifymimetype",
     "outofcall_message_context",
     "parkinglot",
@@ -1571,6 +1572,16 @@ static void general_apply(struct loader *ld, const struct key_def *kd, const str
 		if (peer_parse_bool(val, &b))
 			return bad_value(ld, v, "yes or no");
 		g->notifyhold = b;
+		break;
+	case K_NOTIFYCID:
+		/* ignore-context: chan_sip's way of allowing pickup from any context; here a picker
+		 * is checked by its pickup groups anyway. */
+		if (!strcasecmp(val, "ignore-context"))
+			g->notifycid = true;
+		else if (peer_parse_bool(val, &b))
+			return bad_value(ld, v, "yes, no or ignore-context");
+		else
+			g->notifycid = b;
 		break;
 	case K_REALM:
 		if (!*val)

@@ -188,6 +188,10 @@ struct sipcfg_general {
 	enum peer_notifyringing { PEER_NOTIFYRINGING_YES = 0, PEER_NOTIFYRINGING_NO,
 				  PEER_NOTIFYRINGING_NOTINUSE } notifyringing;
 	bool notifyhold;
+	/* notifycid= (yes or ignore-context): a ringing lamp's NOTIFY names the caller and the
+	 * ringing dialog (Call-ID and tags), so a phone can show who calls and take the call with
+	 * an INVITE with Replaces. Default no, as chan_sip. */
+	bool notifycid;
 	const struct peer *defaults; /* what peers start from: general's context, allow, nat... */
 };
 

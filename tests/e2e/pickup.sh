@@ -9,13 +9,16 @@
 # "Call completed elsewhere", the call record says ANSWERED by the picker; *8 with no call ringing
 # in the picker's groups, or a Replaces from a phone outside them, gets 403; a PickupChan() with
 # nothing to take lets the dialplan go on; Pickup() by extension@context and by PICKUPMARK;
-# baresip (a real phone, 1 kHz both ways checked by frequency) picking up with *8.
+# baresip (a real phone, 1 kHz both ways checked by frequency) picking up with *8; a busy lamp
+# (notifycid=yes): 802 watching 801 gets the ringing dialog and the caller in the early NOTIFY and
+# takes the call with an INVITE with Replaces built from it.
 . "$(dirname "$0")/lib.sh"
 
 PORT=5290
 RTPTONE=$TOOLS/rtptone
 CONF=$WORK/conf
 call_sipconf "$CONF" 127.0.0.90 $PORT 127.0.0.92 5292
+sed -i 's/^\[general\]$/[general]\nnotifycid=yes/' "$CONF/sip.conf"
 sip_phone "$CONF" 801 pw801 127.0.0.91:5291 callgroup=1 namedcallgroup=kitchen
 sip_phone "$CONF" 802 pw802 127.0.0.93:5293 pickupgroup=1,3-4
 sip_phone "$CONF" 803 pw803 127.0.0.94:5294 pickupgroup=2
@@ -27,6 +30,7 @@ exten => _X.,1,Set(PICKUPMARK=home)
  same => n,Dial(SIP/801,30)
  same => n,Hangup()
 [from_phone]
+exten => 801,hint,SIP/801
 exten => _**X.,1,PickupChan(SIP/${EXTEN:2},p)
  same => n,Hangup(21)
 exten => 70,1,Pickup(0312345678@from_line)
@@ -148,6 +152,25 @@ echo "# replaces: $dlg"
 refused replaces-outside-groups-403 803 127.0.0.94 801 "Replaces: $dlg"
 pick replaces 802 127.0.0.93 801 "Replaces: $dlg"
 done_call replaces 802
+
+# 7b. A busy lamp's pickup (notifycid=yes): 802 watches 801; the early NOTIFY names the ringing
+# dialog (801's Call-ID, its tag, ours) and the caller; 802's INVITE with Replaces built from it
+# takes the call.
+rm -f "$WORK/cid.txt"
+sipp_bg blf-watch blf-cid-watch.xml 127.0.0.93 5393 127.0.0.90:$PORT; WATCH=$BG
+for _ in $(seq 50); do [ -s "$WORK/cid.txt" ] && break; sleep 0.1; done
+ring blfcid
+# The lamp goes early at our INVITE to 801, and names the dialog once 801's 180 gave its tag.
+for _ in $(seq 50); do grep -q "^early [^-]" "$WORK/cid.txt" 2>/dev/null && break; sleep 0.1; done
+sed 's/^/# cid: /' "$WORK/cid.txt" 2>/dev/null
+read -r st cid lt rt ident < <(grep "^early [^-]" "$WORK/cid.txt" 2>/dev/null | head -n 1)
+dlg=$(cat "$WORK/ring.dlg" 2>/dev/null)
+check "blf-idle-without-dialog" test "$(sed -n 1p "$WORK/cid.txt" 2>/dev/null)" = "terminated - - - -"
+check "blf-early-names-dialog" test "$st" = early -a "$cid;to-tag=$lt;from-tag=$rt" = "$dlg"
+check "blf-early-names-caller" test "$ident" = "sip:0901234567@127.0.0.90"
+pick blfcid 802 127.0.0.93 801 "Replaces: $cid;to-tag=$lt;from-tag=$rt"
+done_call blfcid 802
+# The watcher answers NOTIFYs until its SIPP_TIMEOUT ends it (nothing waits for it).
 
 # 8. A real phone: baresip as 802 (ausine 1 kHz, PCMU) dials *8 while 801 rings: the carrier
 # hears the tone and echoes it, baresip's decoded audio holds 1 kHz too; 801 gets the CANCEL.

@@ -180,6 +180,44 @@ static void test_dialog_body(void **state)
 	mbuf_reset(&mb);
 }
 
+/* notifycid=yes: a ringing lamp names the dialog and the caller (RFC 4235 order: state, local,
+ * remote); a lamp that does not ring does not, even when given one. */
+static void test_dialog_body_cid(void **state)
+{
+	const struct blf_ringing r = {"abc@192.0.2.1", "phone-tag", "our-tag", "0901234567",
+				      "A & B"};
+	const struct blf_ringing anon = {"c@h", "t1", "t2", "", ""};
+	struct mbuf mb;
+	char *s;
+
+	(void)state;
+	mbuf_init(&mb);
+	assert_int_equal(
+	    blf_dialog_body_cid(&mb, "sip:801@192.0.2.1", "801", 3, BLF_EXT_RINGING, &r), 0);
+	s = body(&mb);
+	assert_non_null(strstr(s, "<dialog id=\"801\" call-id=\"abc@192.0.2.1\" "
+				  "local-tag=\"phone-tag\" remote-tag=\"our-tag\" "
+				  "direction=\"recipient\">\r\n<state>early</state>\r\n"
+				  "<local>\r\n<identity>sip:801@192.0.2.1</identity>\r\n"
+				  "<target uri=\"sip:801@192.0.2.1\"/>\r\n</local>\r\n"
+				  "<remote>\r\n<identity display=\"A &amp; B\">"
+				  "sip:0901234567@192.0.2.1</identity>\r\n"
+				  "<target uri=\"sip:0901234567@192.0.2.1\"/>\r\n</remote>\r\n"
+				  "</dialog>\r\n</dialog-info>\r\n"));
+	mbuf_reset(&mb);
+	mbuf_init(&mb);
+	blf_dialog_body_cid(&mb, "sip:801@x", "801", 4, BLF_EXT_INUSE, &r);
+	s = body(&mb);
+	assert_null(strstr(s, "call-id"));
+	assert_null(strstr(s, "<remote>"));
+	mbuf_reset(&mb);
+	mbuf_init(&mb);
+	blf_dialog_body_cid(&mb, "sip:801@x", "801", 5, BLF_EXT_RINGING, &anon);
+	s = body(&mb);
+	assert_non_null(strstr(s, "<identity>sip:anonymous@x</identity>"));
+	mbuf_reset(&mb);
+}
+
 static void test_pidf_body(void **state)
 {
 	static const struct {
@@ -237,6 +275,7 @@ int main(void)
 	    cmocka_unit_test(test_dialog_body),	 cmocka_unit_test(test_pidf_body),
 	    cmocka_unit_test(test_xml_escape),	 cmocka_unit_test(test_devstate_words),
 	    cmocka_unit_test(test_notified_state),
+	    cmocka_unit_test(test_dialog_body_cid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

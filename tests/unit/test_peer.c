@@ -1170,6 +1170,7 @@ static void test_notify_settings(void **state)
 	    {"[general]\nnotifyringing=yes\nnotifyhold=no\n", PEER_NOTIFYRINGING_YES, false},
 	    {"[general]\nnotifyringing=sometimes\n", -1, false},
 	    {"[general]\nnotifyhold=maybe\n", -1, false},
+	    {"[general]\nnotifycid=often\n", -1, false},
 	};
 
 	(void)state;
@@ -1187,9 +1188,22 @@ static void test_notify_settings(void **state)
 			assert_int_equal(err, 0);
 			assert_int_equal(sipcfg_general(cfg)->notifyringing, cases[i].ringing);
 			assert_int_equal(sipcfg_general(cfg)->notifyhold, cases[i].hold);
+			assert_false(sipcfg_general(cfg)->notifycid);
 			/* Known keys now: no "not implemented" warning. */
 			assert_int_equal(diag_count(&diags, CONF_WARNING, 0, "notify"), 0);
 		}
+		mem_deref(cfg);
+		conf_diags_reset(&diags);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const on[] = {"yes", "ignore-context", "no"};
+		struct conf_diags diags = {0};
+		struct sipcfg *cfg = NULL;
+		char text[64];
+
+		snprintf(text, sizeof(text), "[general]\nnotifycid=%s\n", on[i]);
+		assert_int_equal(load(text, &cfg, &diags), 0);
+		assert_int_equal(sipcfg_general(cfg)->notifycid, i < 2);
 		mem_deref(cfg);
 		conf_diags_reset(&diags);
 	}
