@@ -38,7 +38,7 @@ static int sock_at(const char *ip, struct sa *addr)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	int big = 1 << 20;
-	socklen_t l = sizeof(addr->u.ss);
+	socklen_t l = sizeof(addr->u);
 
 	sa_set_str(addr, ip, 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));

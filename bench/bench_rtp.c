@@ -64,7 +64,7 @@ static int udp_sock(const char *ip, uint16_t port, struct sa *bound)
 		perror("bind");
 		exit(1);
 	}
-	socklen_t l = sizeof(a.u.ss);
+	socklen_t l = sizeof(a.u);
 	getsockname(fd, &a.u.sa, &l);
 	a.len = l;
 	if (bound)

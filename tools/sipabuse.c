@@ -236,7 +236,7 @@ static int udp_open(const struct sa *target, struct sa *local, int *fdp)
 {
 	int fd;
 	struct sa l;
-	socklen_t sl = sizeof(l.u.ss);
+	socklen_t sl = sizeof(l.u);
 
 	fd = socket(sa_af(target), SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -511,7 +511,7 @@ struct tcp {
 
 static int tcp_open(struct tcp *c, const struct sa *target, int ms)
 {
-	socklen_t sl = sizeof(c->local.u.ss);
+	socklen_t sl = sizeof(c->local.u);
 	struct sa l;
 	int one = 1, soerr = 0, err;
 
@@ -540,7 +540,7 @@ static int tcp_open(struct tcp *c, const struct sa *target, int ms)
 			goto fail;
 		}
 	}
-	sl = sizeof(c->local.u.ss);
+	sl = sizeof(c->local.u);
 	if (getsockname(c->fd, &c->local.u.sa, &sl) < 0)
 		goto fail;
 	c->local.len = sl;

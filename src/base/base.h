@@ -158,12 +158,13 @@ int histo_write(struct mbuf *out, const char *name, const char *help, const stru
 /* ---------------------------------------------------------------------------------------------
  * Socket addresses (IPv4 and IPv6).
  */
+/* IPv4 and IPv6 only: no sockaddr_storage (128 bytes) in the union, so an address is 32 bytes,
+ * not 136 (a call in progress holds about twenty: its legs, relay legs, SDP results). */
 struct sa {
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
-		struct sockaddr_storage ss;
 	} u;
 	socklen_t len;
 };

@@ -234,9 +234,9 @@ static void src_of(struct rx_batch *b, unsigned i, struct sa *src)
 {
 	socklen_t l = b->msgs[i].msg_hdr.msg_namelen;
 
-	if (l > sizeof(src->u.ss))
-		l = sizeof(src->u.ss);
-	memcpy(&src->u.ss, &b->names[i], l);
+	if (l > sizeof(src->u))
+		l = sizeof(src->u);
+	memcpy(&src->u, &b->names[i], l);
 	src->len = l;
 }
 

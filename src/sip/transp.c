@@ -153,9 +153,9 @@ static bool sa_is_bcast(const struct sa *sa)
 static void sa_from_sockaddr(struct sa *sa, const void *ss, socklen_t len)
 {
 	memset(sa, 0, sizeof(*sa));
-	if (len > sizeof(sa->u.ss))
-		len = sizeof(sa->u.ss);
-	memcpy(&sa->u.ss, ss, len);
+	if (len > sizeof(sa->u))
+		len = sizeof(sa->u);
+	memcpy(&sa->u, ss, len);
 	sa->len = len;
 }
 

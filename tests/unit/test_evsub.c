@@ -90,7 +90,7 @@ static int setup(void **state)
 	assert_true(fx.peer >= 0);
 	assert_int_equal(bind(fx.peer, &any.u.sa, any.len), 0);
 	pa = any;
-	len = sizeof(pa.u.ss);
+	len = sizeof(pa.u);
 	assert_int_equal(getsockname(fx.peer, &pa.u.sa, &len), 0);
 	pa.len = len;
 	fx.peer_port = sa_port(&pa);

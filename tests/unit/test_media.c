@@ -409,9 +409,9 @@ static void ep_open(struct ep *e, const char *ip)
 	assert_int_equal(bind(e->fd, &e->addr.u.sa, e->addr.len), 0);
 	e->raddr = e->addr;
 	assert_int_equal(bind(e->rfd, &e->raddr.u.sa, e->raddr.len), 0);
-	socklen_t l = sizeof(e->addr.u.ss);
+	socklen_t l = sizeof(e->addr.u);
 	getsockname(e->fd, &e->addr.u.sa, &l);
-	l = sizeof(e->raddr.u.ss);
+	l = sizeof(e->raddr.u);
 	getsockname(e->rfd, &e->raddr.u.sa, &l);
 }
 

@@ -124,7 +124,7 @@ static int setup(void **state)
 	assert_true(fx.peer >= 0);
 	assert_int_equal(bind(fx.peer, &any.u.sa, any.len), 0);
 	fx.peer_addr = any;
-	len = sizeof(fx.peer_addr.u.ss);
+	len = sizeof(fx.peer_addr.u);
 	assert_int_equal(getsockname(fx.peer, &fx.peer_addr.u.sa, &len), 0);
 	fx.peer_addr.len = len;
 	fx.peer_port = sa_port(&fx.peer_addr);
@@ -354,7 +354,7 @@ static void test_ctrans_from_source_address(void **state)
 		if (round == 1)
 			clock_at(SIP_T1_DEFAULT); /* timer E: the retransmission */
 		assert_int_equal(poll(&pfd, 1, 1000), 1);
-		len = sizeof(from.u.ss);
+		len = sizeof(from.u);
 		assert_true(recvfrom(fx.peer, buf, sizeof(buf), 0, &from.u.sa, &len) > 0);
 		from.len = len;
 		assert_true(sa_eq(&from, &a63));

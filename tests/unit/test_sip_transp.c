@@ -193,7 +193,7 @@ static int udp_client(const char *addr, struct sa *bound)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, &a.u.sa, a.len), 0);
 	if (bound) {
-		bound->len = sizeof(bound->u.ss);
+		bound->len = sizeof(bound->u);
 		assert_int_equal(getsockname(fd, &bound->u.sa, &bound->len), 0);
 	}
 	return fd;
@@ -217,7 +217,7 @@ static uint16_t sock_port(int fd)
 {
 	struct sa a;
 
-	a.len = sizeof(a.u.ss);
+	a.len = sizeof(a.u);
 	assert_int_equal(getsockname(fd, &a.u.sa, &a.len), 0);
 	return sa_port(&a);
 }
@@ -305,7 +305,7 @@ static void test_udp_reply_from_arrival_address(void **state)
 		ssize_t r;
 
 		loop_run_once(e->loop, 2);
-		from.len = sizeof(from.u.ss);
+		from.len = sizeof(from.u);
 		r = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, &from.u.sa, &from.len);
 		if (r > 0) {
 			assert_int_equal(r, strlen(resp_200));
@@ -405,7 +405,7 @@ static void test_udp_v6(void **state)
 		ssize_t r;
 
 		loop_run_once(e->loop, 2);
-		from.len = sizeof(from.u.ss);
+		from.len = sizeof(from.u);
 		r = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, &from.u.sa, &from.len);
 		if (r > 0) {
 			assert_int_equal(r, strlen(resp_200));
@@ -443,7 +443,7 @@ static void test_udp_send_source(void **state)
 		assert_int_equal(sa_set_str(&src, cases[i].addr, cases[i].port), 0);
 		assert_int_equal(sa_set_str(&exp, cases[i].exp_addr, cases[i].exp_port), 0);
 		assert_int_equal(sip_transp_send(e->tp, SIP_TP_UDP, NULL, &src, &cli, "x", 1), 0);
-		from.len = sizeof(from.u.ss);
+		from.len = sizeof(from.u);
 		assert_int_equal(recvfrom(fd, buf, sizeof(buf), 0, &from.u.sa, &from.len), 1);
 		assert_true(sa_eq(&from, &exp));
 	}
@@ -539,7 +539,7 @@ static void batch_expect(struct batch *b, const char *txt, const char *from_addr
 	struct sa from, exp;
 	ssize_t n;
 
-	from.len = sizeof(from.u.ss);
+	from.len = sizeof(from.u);
 	n = recvfrom(b->fd, buf, sizeof(buf), MSG_DONTWAIT, &from.u.sa, &from.len);
 	assert_int_equal(n, (ssize_t)strlen(txt));
 	assert_memory_equal(buf, txt, (size_t)n);
@@ -680,7 +680,7 @@ static void test_tcp_several_in_one_write(void **state)
 	size_t len = 0;
 	struct sa cli;
 
-	cli.len = sizeof(cli.u.ss);
+	cli.len = sizeof(cli.u);
 	assert_int_equal(getsockname(fd, &cli.u.sa, &cli.len), 0);
 	len += build_options(buf + len, sizeof(buf) - len, "TCP", "127.0.0.1", 5060, 1, "one");
 	len += build_options(buf + len, sizeof(buf) - len, "TCP", "127.0.0.1", 5060, 2, "");
@@ -1651,7 +1651,7 @@ static void test_tls_request_response(void **state)
 	srv = listen_on(e, SIP_TP_TLS, "127.0.0.1", 0);
 	ssl = tls_client(e, &ctx, &srv, 0, &fd);
 	assert_non_null(ssl);
-	cli.len = sizeof(cli.u.ss);
+	cli.len = sizeof(cli.u);
 	assert_int_equal(getsockname(fd, &cli.u.sa, &cli.len), 0);
 	e->reply = true;
 	len = build_options(req, sizeof(req), "TLS", "127.0.0.1", 5061, 1, "body");
