@@ -183,7 +183,7 @@ struct loop *sip_stack_loop(struct sip_stack *stack)
 
 size_t sip_stack_strans_count(const struct sip_stack *stack)
 {
-	return stack ? stack->stab.count : 0;
+	return stack ? stack->stab.count + stack->tomb_n : 0;
 }
 
 size_t sip_stack_ctrans_count(const struct sip_stack *stack)

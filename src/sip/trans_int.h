@@ -22,6 +22,13 @@ struct sip_stack {
 	struct htab stab; /* server transactions by branch or Call-ID hash */
 	struct htab ctab; /* client transactions by branch hash */
 	uint64_t n_shed;  /* new INVITEs answered 503 statelessly under overload */
+	/* Finished server transactions reduced to their key and last response (trans.c, "tombs",
+	 * docs/TRANSACTIONS.md): a table of singly linked chains (made on the first one), and a
+	 * FIFO in expiry order with one timer for its head. */
+	struct strans_tomb **tombs;
+	size_t tomb_nb, tomb_n;
+	struct strans_tomb *tomb_head, *tomb_tail;
+	struct loop_timer tomb_tmr;
 };
 
 /* The RFC 3261 magic cookie that marks a branch as globally unique (§8.1.1.7). */
