@@ -54,6 +54,13 @@ int media_dtmf_alloc_rx(struct media_leg *leg)
 	return 0;
 }
 
+void media_dtmf_free_rx(struct media_leg *leg)
+{
+	if (leg->dtmf_rx)
+		dtmf_rx_free(leg->dtmf_rx);
+	leg->dtmf_rx = NULL;
+}
+
 void media_dtmf_free(struct media_leg *leg)
 {
 	if (leg->dtmf_tx)

@@ -693,6 +693,7 @@ void media_leg_recompute(struct media_leg *in)
 {
 	struct media_leg *out = in->peer;
 	const struct media_format *f = &in->fmt;
+	bool detect = false;
 
 	memset(in->xl_idx, 0, sizeof(in->xl_idx));
 	in->nxl = 0;
@@ -724,10 +725,16 @@ void media_leg_recompute(struct media_leg *in)
 			 * source of its own), so in-band digits are detected here too. */
 			x.detect = 1;
 		}
+		detect |= x.detect;
 		xl_set(in, f->fmt[i].pt_rx, &x, &idx);
 		/* Peers sometimes send with their own numbers: accept those too. */
 		xl_set(in, f->fmt[i].pt_tx, &x, &idx);
 	}
+	/* The detector a leg got while unbridged (about 440 bytes of spandsp state) goes once it
+	 * is bridged to a peer that takes no events: nothing reads it then, and a relayed call
+	 * would keep two for its whole length. Kept while a digit is being detected. */
+	if (!detect && in->dtmf_rx && !in->det_digit)
+		media_dtmf_free_rx(in);
 	if (f->te_pt_rx >= 0) {
 		struct media_xlate x = {MEDIA_ACT_TE_ABSORB, 0, SDP_CODEC_TE, 0, 8000};
 		int idx = -1;

@@ -388,6 +388,8 @@ void media_dtmf_detect(struct media *m, struct media_leg *in, const uint8_t *pay
 int media_dtmf_alloc_tx(struct media_leg *leg);
 int media_dtmf_alloc_rx(struct media_leg *leg);
 void media_dtmf_free(struct media_leg *leg);
+/* Frees the tone detector alone (media_leg_recompute, when nothing detects on the leg). */
+void media_dtmf_free_rx(struct media_leg *leg);
 /* Starts sending `digit` out of leg: tones or events; `ended` with a known duration. */
 void media_dtmf_start(struct media_leg *leg, char digit, bool tones, uint32_t samples, bool ended,
 		      uint64_t now);
