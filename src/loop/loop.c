@@ -416,9 +416,35 @@ static struct loop_tqueue *tq_for(struct loop *loop, uint64_t delay, uint64_t ex
 	return spare;
 }
 
-/* Appends t (expires and seq set) to tq; ENOMEM when the ring cannot grow. */
+/* Closes the holes cancelled timers left between head and tail: live entries move towards the
+ * head, keeping their order, and learn their new positions. */
+static void tq_compact(struct loop *loop, struct loop_tqueue *tq)
+{
+	size_t q = tq->head, mask = tq->cap - 1, qi = (size_t)(tq - loop->tq);
+
+	for (size_t pos = tq->head; pos < tq->tail; pos++) {
+		struct loop_timer *t = tq->ring[pos & mask];
+
+		if (!t)
+			continue;
+		if (q != pos) {
+			tq->ring[q & mask] = t;
+			tq->ring[pos & mask] = NULL;
+			t->heap_idx = LOOP_QUEUED | qi << LOOP_Q_SHIFT | q;
+		}
+		q++;
+	}
+	tq->tail = q;
+}
+
+/* Appends t (expires and seq set) to tq; ENOMEM when the ring cannot grow. A full ring at most
+ * half live is compacted rather than doubled: timers cancelled long before their expiry (timer
+ * B/F at the response, a finished transaction's timer when it becomes a tomb) would otherwise
+ * make the 32-s ring four times the size of its live timers. */
 static int tq_append(struct loop *loop, struct loop_tqueue *tq, struct loop_timer *t)
 {
+	if (tq->cap && tq->tail - tq->head == tq->cap && tq->live <= tq->cap / 2)
+		tq_compact(loop, tq);
 	if (tq->tail - tq->head == tq->cap) {
 		size_t cap = tq->cap ? tq->cap * 2 : 64;
 		struct loop_timer **ring = malloc(cap * sizeof(*ring));

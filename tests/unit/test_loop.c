@@ -168,6 +168,55 @@ static void test_timer_random_cancel(void **state)
 	free(nodes);
 }
 
+/* A full ring at most half live is compacted instead of doubled: the live timers keep their
+ * order and can still be cancelled at their new places. 64 timers fill the first ring; every
+ * other one is cancelled (timer B/F at the response, a transaction made a tomb), then 40 more
+ * are armed, the first of which compacts. */
+static void test_timer_queue_compaction(void **state)
+{
+	struct tnode *nodes = calloc(104, sizeof(*nodes));
+	struct rec *rec = calloc(1, sizeof(*rec));
+	struct loop *loop = fake_loop();
+	int expect[104], ne = 0;
+
+	assert_non_null(nodes);
+	assert_non_null(rec);
+	for (int i = 0; i < 104; i++) {
+		nodes[i].rec = rec;
+		nodes[i].id = i;
+	}
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(loop_timer_start(loop, &nodes[i].t, 1000, rec_h, &nodes[i]), 0);
+	for (int i = 1; i < 64; i += 2) /* the head (0) stays: holes in the middle */
+		loop_timer_cancel(&nodes[i].t);
+	for (int i = 64; i < 104; i++)
+		assert_int_equal(loop_timer_start(loop, &nodes[i].t, 1000, rec_h, &nodes[i]), 0);
+	/* Moved by the compaction, cancelled at the new place; and one appended after it. */
+	loop_timer_cancel(&nodes[34].t);
+	loop_timer_cancel(&nodes[62].t);
+	loop_timer_cancel(&nodes[80].t);
+	assert_false(loop_timer_active(&nodes[34].t));
+	assert_true(loop_timer_active(&nodes[36].t));
+	for (int i = 0; i < 104; i++) {
+		if ((i < 64 && i % 2 == 1) || i == 34 || i == 62 || i == 80)
+			continue;
+		expect[ne++] = i;
+	}
+	assert_int_equal(loop_timer_count(loop), (size_t)ne);
+	fake_now += 999;
+	assert_int_equal(loop_timers_run(loop), 0);
+	fake_now += 1;
+	assert_int_equal(loop_timers_run(loop), (unsigned)ne);
+	assert_int_equal(rec->n, (size_t)ne);
+	for (int k = 0; k < ne; k++)
+		assert_int_equal(rec->order[k], expect[k]);
+	assert_int_equal(loop_timer_count(loop), 0);
+	loop_free(loop);
+	free(rec);
+	free(nodes);
+	(void)state;
+}
+
 /* Timers of a few delays (the delay queues) mixed with many delays (the heap): random
  * cancels and restarts, rings that grow and wrap, a queue freed and taken by another delay,
  * the clock going back (a timer that would expire before the queue's tail goes to the heap):
@@ -870,6 +919,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_timer_random_cancel),
+	    cmocka_unit_test(test_timer_queue_compaction),
 	    cmocka_unit_test(test_timer_queues),
 		cmocka_unit_test(test_timer_restart),
 		cmocka_unit_test(test_timer_rearm_in_handler),
