@@ -92,7 +92,8 @@ struct call_leg {
 	struct media_leg *ml;
 	struct sdp_origin origin; /* our o= line on this leg */
 	struct sdp_policy pol;	  /* what this peer may use */
-	struct sdp_desc desc;	  /* our last offer (callee legs) */
+	struct sdp_desc *desc;	  /* our last offer (callee legs), made by the first (leg_desc):
+				   * a caller leg that is only answered never needs its 1 KB */
 	struct sdp_neg neg;	  /* the agreed result (neg.ok once set) */
 	/* Our SDES keys toward this peer, one per suite (pol.keys points here); never logged,
 	 * wiped with the media leg. */

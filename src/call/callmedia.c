@@ -185,6 +185,24 @@ static void leg_sdp_local(const struct call_leg *leg, struct sdp_local *loc)
 	loc->origin = (struct sdp_origin *)&leg->origin;
 }
 
+/* The leg's offer, made on first use (calloc'ed, freed with the leg): only a leg we send an offer
+ * to needs one. */
+static struct sdp_desc *leg_desc(struct call_leg *leg)
+{
+	if (!leg->desc)
+		leg->desc = calloc(1, sizeof(*leg->desc));
+	return leg->desc;
+}
+
+/* Our offer to apply an answer to: a leg that never made one compares with an empty one (the
+ * answer's m-lines cannot match it), as the zeroed one it held before. */
+static const struct sdp_desc *leg_offer(const struct call_leg *leg)
+{
+	static const struct sdp_desc none;
+
+	return leg->desc ? leg->desc : &none;
+}
+
 static int build_str(const struct sdp_desc *d, char **out)
 {
 	struct mbuf mb;
@@ -279,9 +297,9 @@ int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const 
 	if (err)
 		return err;
 	leg_sdp_local(b, &loc);
-	err = sdp_offer(&b->desc, &b->pol, &loc);
+	err = leg_desc(b) ? sdp_offer(b->desc, &b->pol, &loc) : ENOMEM;
 	if (!err)
-		err = build_str(&b->desc, sdp);
+		err = build_str(b->desc, sdp);
 	if (err)
 		call_media_leg_free(b);
 	return err;
@@ -303,8 +321,8 @@ static int answer_a(struct call_leg *a, const struct sdp_policy *pol, char **sdp
 		/* Late offer: our 2xx offers (the caller answers in its ACK, see
 		 * call_media_offer_answered). */
 		leg_sdp_local(a, &loc);
-		err = sdp_offer(&a->desc, pol, &loc);
-		return err ? err : build_str(&a->desc, sdp);
+		err = leg_desc(a) ? sdp_offer(a->desc, pol, &loc) : ENOMEM;
+		return err ? err : build_str(a->desc, sdp);
 	}
 	body = pl_from_str(a->sdp_remote);
 	if (sdp_parse(&s, &body))
@@ -335,7 +353,7 @@ int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *b
 
 		if (sdp_parse(&s, body))
 			return EBADMSG;
-		err = sdp_answer_apply(&neg, &s, &b->desc);
+		err = sdp_answer_apply(&neg, &s, leg_offer(b));
 		if (!err)
 			err = leg_set_neg(b, &neg);
 		memset(&neg, 0, sizeof(neg));
@@ -475,9 +493,9 @@ int call_media_dir_offer(struct call_leg *leg, enum sdp_dir dir, bool legacy_hol
 	leg_sdp_local(leg, &loc);
 	loc.dir = dir;
 	loc.legacy_hold = legacy_hold && dir != SDP_SENDRECV && dir != SDP_RECVONLY;
-	err = sdp_offer(&leg->desc, &pol, &loc);
+	err = leg_desc(leg) ? sdp_offer(leg->desc, &pol, &loc) : ENOMEM;
 	if (!err)
-		err = build_str(&leg->desc, sdp);
+		err = build_str(leg->desc, sdp);
 	return err;
 }
 
@@ -491,7 +509,7 @@ int call_media_offer_answered(struct call_leg *leg, const struct pl *body)
 		return ENOENT;
 	if (sdp_parse(&s, body))
 		return EBADMSG;
-	err = sdp_answer_apply(&neg, &s, &leg->desc);
+	err = sdp_answer_apply(&neg, &s, leg_offer(leg));
 	if (!err)
 		err = leg_set_neg(leg, &neg);
 	memset(&neg, 0, sizeof(neg));
@@ -525,7 +543,8 @@ void call_media_leg_free(struct call_leg *leg)
 	leg->ml = NULL;
 	/* Key material goes with the media. */
 	memset(leg->srtp_keys, 0, sizeof(leg->srtp_keys));
-	memset(leg->desc.crypto, 0, sizeof(leg->desc.crypto));
+	if (leg->desc)
+		memset(leg->desc->crypto, 0, sizeof(leg->desc->crypto));
 	memset(&leg->neg.rx, 0, sizeof(leg->neg.rx));
 	memset(&leg->neg.tx, 0, sizeof(leg->neg.tx));
 }

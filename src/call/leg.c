@@ -152,6 +152,7 @@ void call_leg_free(struct call_leg *leg)
 	free(leg->sdp_remote);
 	free(leg->sdp_local);
 	free(leg->inv_extra);
+	free(leg->desc); /* its keys were wiped with the media (call_media_leg_free) */
 	free(leg);
 }
 
