@@ -429,8 +429,8 @@ static void strans_bury(struct sip_strans *st)
 		stack->tomb_tail->qnext = tb;
 	} else {
 		stack->tomb_head = tb;
-		if (loop_timer_start(stack->loop, &stack->tomb_tmr,
-				     expires - loop_now(stack->loop), tomb_expire_h, stack))
+		if (loop_timer_start(stack->loop, &stack->tomb_tmr, expires - loop_now(stack->loop),
+				     tomb_expire_h, stack))
 			loop_timer_start(stack->loop, &stack->tomb_tmr, 0, tomb_expire_h, stack);
 	}
 	stack->tomb_tail = tb;
@@ -881,8 +881,7 @@ void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
 		/* Accepted: absorbed; Completed: the final again. */
 		if (tb->state == STRANS_COMPLETED && tb->rs &&
 		    (err = resend_rs(stack, tb->rs, tb->plain_ok, tomb_totag(tb), req)))
-			log_debug("response %u retransmission failed: %s", tb->code,
-				  strerror(err));
+			log_debug("response %u retransmission failed: %s", tb->code, strerror(err));
 		return;
 	}
 
@@ -901,8 +900,7 @@ void sip_strans_recv_request(struct sip_stack *stack, struct sip_msg *req)
 		if (!ist)
 			tb = tomb_find(stack, req, MATCH_CANCEL);
 	}
-	err = strans_alloc(&st, stack, req,
-			   ist ? strans_totag(ist) : tb ? tomb_totag(tb) : NULL);
+	err = strans_alloc(&st, stack, req, ist ? strans_totag(ist) : tb ? tomb_totag(tb) : NULL);
 	if (err) {
 		/* Dropped: the client retransmits, and memory may be back by then. */
 		log_warn("no server transaction for %.*s: %s", PL_ARG(req->method), strerror(err));
