@@ -85,7 +85,14 @@ struct call_leg {
 	uint8_t n422;	 /* INVITEs resent after 422 Session Interval Too Small */
 
 	/* SDP. */
-	char *sdp_remote; /* last SDP from this peer */
+	char *sdp_remote; /* last SDP from this peer (set it with call_leg_set_sdp_remote) */
+	/* sdp_remote parsed, while the caller's offer is answered during set-up (callmedia.c):
+	 * parsed once for the refusal check, the callee's offer and the answer (it cost a third of
+	 * the SDP work of a call). Only the m-lines used are kept (mem block of about 2 KB);
+	 * dropped with sdp_remote, when the caller is answered, and with the leg. */
+	struct sdp_session *offer;
+	uint8_t offer_codecs[SDP_CODEC_COUNT]; /* sdp_codecs() of offer */
+	uint8_t offer_ncodecs;
 	char *sdp_local;  /* last SDP sent to this peer */
 
 	/* Media (callmedia.c): the relay leg facing this peer and its offer/answer state. */
@@ -354,7 +361,7 @@ void call_refer(struct call_leg *x, struct sip_strans *st, const struct sip_msg 
 uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const struct peer *p);
 /* Our offer toward a callee leg (a media leg on `local`), restricted to what the caller
  * offered: the body into *sdp (malloc'ed). ENOTSUP (no common codec), EADDRINUSE (ports). */
-int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const struct peer *p,
+int call_media_callee_offer(struct call_leg *b, struct call_leg *a, const struct peer *p,
 			    const struct sa *local, char **sdp);
 /* The callee answered (18x/2xx body, NULL: reuse the earlier one): applies it on b, answers the
  * caller's offer on a, bridges. The caller's answer body into *sdp. */
@@ -376,6 +383,10 @@ int call_media_peer_dir(const struct pl *body, enum sdp_dir *dir, bool *legacy);
 int call_media_pickup(struct call_leg *a, struct call_leg *p, char **asdp, char **psdp);
 /* Frees the leg's relay sockets (statistics kept in leg->mst). */
 void call_media_leg_free(struct call_leg *leg);
+/* Replaces leg->sdp_remote with sdp (owned; NULL clears it) and drops its parsed copy. */
+void call_leg_set_sdp_remote(struct call_leg *leg, char *sdp);
+/* Drops the parsed copy of leg->sdp_remote (kept only while the caller is being answered). */
+void call_media_offer_drop(struct call_leg *leg);
 /* `core show channels verbose` / CDR: one leg's media line and JSON object. */
 void call_media_show(const struct call_leg *leg, struct mbuf *out);
 void call_media_json(const struct call_leg *leg, struct mbuf *out);

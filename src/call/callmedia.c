@@ -2,6 +2,7 @@
  * faces that peer, per-leg offer/answer (each peer sees only our address and its own codecs),
  * bridging, RTP timeouts and statistics. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,7 @@ static struct sdp_desc *leg_desc(struct call_leg *leg)
 
 /* Our offer to apply an answer to: a leg that never made one compares with an empty one (the
  * answer's m-lines cannot match it), as the zeroed one it held before. */
-static const struct sdp_desc *leg_offer(const struct call_leg *leg)
+static const struct sdp_desc *leg_our_offer(const struct call_leg *leg)
 {
 	static const struct sdp_desc none;
 
@@ -208,22 +209,66 @@ static int build_str(const struct sdp_desc *d, char **out)
 	struct mbuf mb;
 	int err;
 
+	/* Built straight into the string handed out (a body is 200-400 bytes): no copy. */
 	mbuf_init(&mb);
-	err = sdp_build(&mb, d);
+	err = mbuf_reserve(&mb, 512);
+	if (!err)
+		err = sdp_build(&mb, d);
 	if (!err)
 		err = mbuf_write(&mb, "", 1);
-	if (!err) {
-		*out = strdup((const char *)mb.buf);
-		if (!*out)
-			err = ENOMEM;
+	if (err) {
+		mbuf_reset(&mb);
+		return err;
 	}
-	mbuf_reset(&mb);
-	return err;
+	*out = (char *)mb.buf; /* malloc'd: the caller frees it */
+	return 0;
+}
+
+void call_media_offer_drop(struct call_leg *leg)
+{
+	leg->offer = mem_deref(leg->offer);
+	leg->offer_ncodecs = 0;
+}
+
+void call_leg_set_sdp_remote(struct call_leg *leg, char *sdp)
+{
+	call_media_offer_drop(leg);
+	free(leg->sdp_remote);
+	leg->sdp_remote = sdp;
+}
+
+/* leg->sdp_remote parsed: the kept copy, else parsed now into *tmp (and kept when keep is
+ * set). NULL when there is none or it is unreadable. */
+static const struct sdp_session *leg_offer(struct call_leg *leg, struct sdp_session *tmp,
+					   bool keep)
+{
+	struct pl body;
+
+	if (leg->offer)
+		return leg->offer;
+	if (!leg->sdp_remote)
+		return NULL;
+	body = pl_from_str(leg->sdp_remote);
+	if (sdp_parse(tmp, &body))
+		return NULL;
+	leg->offer_ncodecs = (uint8_t)sdp_codecs(tmp, leg->offer_codecs, SDP_CODEC_COUNT);
+	if (keep) {
+		/* Only the m-lines the body has: about 2 KB for one, not the 15 KB of the whole
+		 * structure. Every pl still points into sdp_remote. */
+		size_t size = offsetof(struct sdp_session, media) +
+			      tmp->nmedia * sizeof(struct sdp_media);
+
+		leg->offer = mem_alloc(size, NULL);
+		if (leg->offer)
+			memcpy(leg->offer, tmp, size);
+	}
+	return tmp;
 }
 
 uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const struct peer *p)
 {
 	struct sdp_session s;
+	const struct sdp_session *os;
 	struct sdp_neg neg;
 	struct sdp_desc d;
 	struct sdp_local loc = {.addr = a->local, .dir = SDP_SENDRECV, .origin = &a->origin};
@@ -240,12 +285,16 @@ uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const 
 	}
 	if (leg_policy(a, p, true))
 		return 488;
-	if (sdp_parse(&s, &inv->body)) {
+	/* a->sdp_remote is the INVITE's body: parsed once, kept for the callee's offer and the
+	 * answer (leg_offer). */
+	call_media_offer_drop(a);
+	if (!a->sdp_remote || !pl_eq_str(&inv->body, a->sdp_remote) ||
+	    !(os = leg_offer(a, &s, true))) {
 		log_notice("%s: unreadable SDP offer", a->name);
 		return 488;
 	}
 	/* Refused before anything rings when no codec of the caller's could ever be used. */
-	if (sdp_answer(&neg, &d, &s, &a->pol, &loc)) {
+	if (sdp_answer(&neg, &d, os, &a->pol, &loc)) {
 		log_notice("%s: no acceptable audio stream in the offer%s", a->name,
 			   a->pol.srtp == SDP_SRTP_MAND ? " (encryption=yes: SDES keys required)"
 			   : a->pol.srtp == SDP_SRTP_OFF ? " (RTP/SAVP is answered only over TLS)"
@@ -262,7 +311,7 @@ uint16_t call_media_caller(struct call_leg *a, const struct sip_msg *inv, const 
 	return 0;
 }
 
-int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const struct peer *p,
+int call_media_callee_offer(struct call_leg *b, struct call_leg *a, const struct peer *p,
 			    const struct sa *local, char **sdp)
 {
 	struct sdp_session s;
@@ -276,11 +325,10 @@ int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const 
 	if (leg_policy(b, p, false))
 		return ENOTSUP;
 	if (a->sdp_remote) {
-		struct pl body = pl_from_str(a->sdp_remote);
-
-		if (sdp_parse(&s, &body))
+		if (!a->offer && !leg_offer(a, &s, false))
 			return ENOTSUP;
-		n = sdp_codecs(&s, have, ARRAY_SIZE(have));
+		n = a->offer_ncodecs;
+		memcpy(have, a->offer_codecs, n);
 	} else {
 		/* Late offer: what the caller's peer settings allow stands in for its offer. */
 		n = 0;
@@ -309,10 +357,10 @@ int call_media_callee_offer(struct call_leg *b, const struct call_leg *a, const 
 static int answer_a(struct call_leg *a, const struct sdp_policy *pol, char **sdp)
 {
 	struct sdp_session s;
+	const struct sdp_session *os;
 	struct sdp_neg neg;
 	struct sdp_desc d;
 	struct sdp_local loc;
-	struct pl body;
 	int err;
 
 	if (!a->ml)
@@ -324,11 +372,11 @@ static int answer_a(struct call_leg *a, const struct sdp_policy *pol, char **sdp
 		err = leg_desc(a) ? sdp_offer(a->desc, pol, &loc) : ENOMEM;
 		return err ? err : build_str(a->desc, sdp);
 	}
-	body = pl_from_str(a->sdp_remote);
-	if (sdp_parse(&s, &body))
+	os = leg_offer(a, &s, false);
+	if (!os)
 		return EBADMSG;
 	leg_sdp_local(a, &loc);
-	err = sdp_answer(&neg, &d, &s, pol, &loc);
+	err = sdp_answer(&neg, &d, os, pol, &loc);
 	if (!err)
 		err = leg_set_neg(a, &neg);
 	if (!err)
@@ -353,7 +401,7 @@ int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *b
 
 		if (sdp_parse(&s, body))
 			return EBADMSG;
-		err = sdp_answer_apply(&neg, &s, leg_offer(b));
+		err = sdp_answer_apply(&neg, &s, leg_our_offer(b));
 		if (!err)
 			err = leg_set_neg(b, &neg);
 		memset(&neg, 0, sizeof(neg));
@@ -371,11 +419,12 @@ int call_media_answer(struct call_leg *a, struct call_leg *b, const struct pl *b
 	err = answer_a(a, &pol, sdp);
 	if (err)
 		return err;
+	call_media_offer_drop(a); /* the caller is answered now */
 	return media_bridge(a->ml, b->ml);
 }
 
 /* The codecs of a leg's agreed session, else of its peer's offer, else of its policy. */
-static unsigned leg_codecs(const struct call_leg *leg, uint8_t *have, unsigned size)
+static unsigned leg_codecs(struct call_leg *leg, uint8_t *have, unsigned size)
 {
 	unsigned n = 0;
 
@@ -386,10 +435,12 @@ static unsigned leg_codecs(const struct call_leg *leg, uint8_t *have, unsigned s
 	}
 	if (leg->sdp_remote) {
 		struct sdp_session s;
-		struct pl body = pl_from_str(leg->sdp_remote);
 
-		if (!sdp_parse(&s, &body))
-			return sdp_codecs(&s, have, size);
+		if (leg->offer || leg_offer(leg, &s, false)) {
+			for (; n < leg->offer_ncodecs && n < size; n++)
+				have[n] = leg->offer_codecs[n];
+			return n;
+		}
 	}
 	for (uint8_t i = 0; i < leg->pol.ncodecs && n < size; i++)
 		have[n++] = leg->pol.codecs[i];
@@ -426,6 +477,8 @@ int call_media_pickup(struct call_leg *a, struct call_leg *p, char **asdp, char 
 		*psdp = NULL;
 		return err;
 	}
+	call_media_offer_drop(a);
+	call_media_offer_drop(p);
 	return media_bridge(a->ml, p->ml);
 }
 
@@ -509,7 +562,7 @@ int call_media_offer_answered(struct call_leg *leg, const struct pl *body)
 		return ENOENT;
 	if (sdp_parse(&s, body))
 		return EBADMSG;
-	err = sdp_answer_apply(&neg, &s, leg_offer(leg));
+	err = sdp_answer_apply(&neg, &s, leg_our_offer(leg));
 	if (!err)
 		err = leg_set_neg(leg, &neg);
 	memset(&neg, 0, sizeof(neg));

@@ -529,7 +529,7 @@ static void leg_confirm_from(struct call_leg *leg, const struct sip_msg *resp)
 			call_set_str(&leg->target, t);
 	}
 	if (resp->body.l)
-		call_set_str(&leg->sdp_remote, call_body_dup(resp));
+		call_leg_set_sdp_remote(leg, call_body_dup(resp));
 	leg->allow_update = sip_msg_has_option(resp, SIP_HDR_ALLOW, "UPDATE");
 	se = call_session_expires(resp, &refresher);
 	if (se) {
@@ -675,7 +675,7 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 			}
 		}
 		if (resp->body.l)
-			call_set_str(&leg->sdp_remote, call_body_dup(resp));
+			call_leg_set_sdp_remote(leg, call_body_dup(resp));
 		relay_provisional(c, leg, resp);
 		return;
 	}

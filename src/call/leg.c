@@ -149,7 +149,7 @@ void call_leg_free(struct call_leg *leg)
 	free(leg->target);
 	free(leg->routes);
 	free(leg->contact);
-	free(leg->sdp_remote);
+	call_leg_set_sdp_remote(leg, NULL);
 	free(leg->sdp_local);
 	free(leg->inv_extra);
 	free(leg->desc); /* its keys were wiped with the media (call_media_leg_free) */
@@ -519,7 +519,7 @@ static void relay_resp_h(int err, const struct sip_msg *resp, void *arg)
 	leg->rct = NULL;
 	if (resp && code < 300) {
 		if (resp->body.l)
-			call_set_str(&leg->sdp_remote, call_body_dup(resp));
+			call_leg_set_sdp_remote(leg, call_body_dup(resp));
 		if (resp->cseq.mid == SIP_METHOD_INVITE)
 			call_leg_request(leg, "ACK", NULL, NULL, NULL, NULL, NULL, NULL,
 					 resp->cseq.num);
@@ -557,7 +557,7 @@ static void dir_resp_h(int err, const struct sip_msg *resp, void *arg)
 	if (resp && code < 300) {
 		call_leg_request(leg, "ACK", NULL, NULL, NULL, NULL, NULL, NULL, resp->cseq.num);
 		if (resp->body.l) {
-			call_set_str(&leg->sdp_remote, call_body_dup(resp));
+			call_leg_set_sdp_remote(leg, call_body_dup(resp));
 			if (call_media_offer_answered(leg, &resp->body))
 				log_notice("%s: unusable answer to our new offer", leg->name);
 		}
@@ -624,7 +624,7 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 		enum sdp_dir dir;
 		bool legacy = false;
 
-		call_set_str(&leg->sdp_remote, call_body_dup(msg));
+		call_leg_set_sdp_remote(leg, call_body_dup(msg));
 		if (err) {
 			log_notice("%s: new offer refused: %s", leg->name, strerror(err));
 			sip_strans_reply(st, 488, "Not Acceptable Here", NULL, NULL, NULL);
@@ -652,7 +652,7 @@ static void in_dialog_offer(struct call_leg *leg, struct sip_strans *st, const s
 		char *sdp = call_body_dup(msg);
 		int err;
 
-		call_set_str(&leg->sdp_remote, sdp ? strdup(sdp) : NULL);
+		call_leg_set_sdp_remote(leg, sdp ? strdup(sdp) : NULL);
 		/* TODO(media): rewrite through the relay. */
 		leg->rst = st;
 		err = call_leg_request(other, msg->mid == SIP_METHOD_INVITE ? "INVITE" : "UPDATE", NULL,
@@ -760,7 +760,7 @@ bool call_in_dialog(struct call_eng *eng, struct sip_strans *st, const struct si
 		if (leg->inv && msg->cseq.num == leg->inv->cseq.num) {
 			if (msg->body.l && leg->ml && !leg->sdp_remote && leg->sdp_local) {
 				/* The answer to the offer of our 2xx (late offer). */
-				call_set_str(&leg->sdp_remote, call_body_dup(msg));
+				call_leg_set_sdp_remote(leg, call_body_dup(msg));
 				if (call_media_offer_answered(leg, &msg->body))
 					log_notice("%s: unusable answer in the ACK", leg->name);
 			}

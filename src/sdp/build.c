@@ -112,8 +112,10 @@ int sdp_build(struct mbuf *out, const struct sdp_desc *desc)
 {
 	struct sdp_origin *o = desc->local.origin;
 	struct sdp_origin tmp;
-	struct mbuf rest;
 	char addr[SA_STRLEN];
+	/* "v=0\r\no=- ID VERSION IN IP4 ADDR\r\n" */
+	char head[32 + 2 * STR_U64_LEN + SA_STRLEN];
+	size_t start = out->end, hlen = 0, rlen;
 	const char *ipv;
 	int err;
 
@@ -126,32 +128,40 @@ int sdp_build(struct mbuf *out, const struct sdp_desc *desc)
 	ipv = sa_af(&desc->local.addr) == AF_INET6 ? "IP6" : "IP4";
 	sa_ntop(&desc->local.addr, addr, sizeof(addr));
 
-	mbuf_init(&rest);
-	err = build_rest(&rest, desc, ipv, addr);
-	if (err)
-		goto out;
-	uint32_t h = hash_bytes(rest.buf, rest.end);
+	/* Everything after o= is written first, in place: the o= version depends on whether it
+	 * changed, and the line is then put in front of it (no second buffer, no copy of it). */
+	err = build_rest(out, desc, ipv, addr);
+	if (err) {
+		out->end = start;
+		return err;
+	}
+	rlen = out->end - start;
+	uint32_t h = hash_bytes(out->buf + start, rlen);
 	uint64_t version = o->version;
 	if (o->built && h != o->last_hash)
 		version++;
-	err = put(out, "v=0\r\no=- ");
-	err |= put_u(out, o->sess_id);
-	err |= put(out, " ");
-	err |= put_u(out, version);
-	err |= put(out, " IN ");
-	err |= put(out, ipv);
-	err |= put(out, " ");
-	err |= put(out, addr);
-	err |= put(out, "\r\n");
-	err = err ? ENOMEM : 0;
-	if (!err)
-		err = mbuf_write(out, rest.buf, rest.end);
-	if (!err) {
-		o->version = version;
-		o->last_hash = h;
-		o->built = true;
+	{
+		char num[STR_U64_LEN], ver[STR_U64_LEN];
+		const char *parts[] = {"v=0\r\no=- ", str_u64(num, o->sess_id), " ",
+				       str_u64(ver, version),	" IN ", ipv, " ", addr, "\r\n"};
+
+		for (unsigned i = 0; i < ARRAY_SIZE(parts); i++) {
+			size_t n = strlen(parts[i]);
+
+			memcpy(head + hlen, parts[i], n);
+			hlen += n;
+		}
 	}
-out:
-	mbuf_reset(&rest);
-	return err;
+	err = mbuf_reserve(out, hlen);
+	if (err) {
+		out->end = start;
+		return err;
+	}
+	memmove(out->buf + start + hlen, out->buf + start, rlen);
+	memcpy(out->buf + start, head, hlen);
+	out->end += hlen;
+	o->version = version;
+	o->last_hash = h;
+	o->built = true;
+	return 0;
 }

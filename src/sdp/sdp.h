@@ -123,8 +123,9 @@ struct sdp_session {
 	struct sdp_conn conn;			     /* session-level c= */
 	enum sdp_dir dir; /* session-level direction (SENDRECV default) */
 	struct pl attrs;  /* session-level raw lines (up to the first m=) */
-	struct sdp_media media[SDP_MAX_MEDIA];
 	unsigned nmedia;
+	/* Last, so a copy of the first nmedia m-lines is a valid session (call/callmedia.c). */
+	struct sdp_media media[SDP_MAX_MEDIA];
 };
 
 /* Parses an SDP body without copying: every pl in *out points into body. Accepts LF or CRLF line
