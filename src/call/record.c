@@ -54,6 +54,7 @@ void call_cdr_write(struct call *c)
 	}
 	call_uid(c, uid, sizeof(uid));
 	mbuf_init(&media);
+	mbuf_reserve(&media, 1024); /* the JSON is 400-700 bytes: one allocation */
 	/* Pieces, not printf: this runs for every call (docs/BENCHMARKS.md). */
 	mbuf_write_str(&media, "{\"hangupcause\":");
 	mbuf_write_u64(&media, c->cause);
