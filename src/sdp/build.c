@@ -50,6 +50,25 @@ static int write_fmt_attrs(struct mbuf *mb, const struct sdp_desc_fmt *f)
 	return err ? ENOMEM : 0;
 }
 
+/* FNV-1a over 8-byte words (then the tail): the body after o= is hashed for every offer and
+ * answer built, and hash_bytes' byte loop was a quarter of sdp_build. Only compared with the
+ * previous hash of the same leg, never stored. */
+static uint32_t body_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 14695981039346656037u;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ w) * 1099511628211u;
+	}
+	for (; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211u;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
 /* Everything after the o= line. */
 static int build_rest(struct mbuf *mb, const struct sdp_desc *d, const char *ipv, const char *addr)
 {
@@ -136,7 +155,7 @@ int sdp_build(struct mbuf *out, const struct sdp_desc *desc)
 		return err;
 	}
 	rlen = out->end - start;
-	uint32_t h = hash_bytes(out->buf + start, rlen);
+	uint32_t h = body_hash(out->buf + start, rlen);
 	uint64_t version = o->version;
 	if (o->built && h != o->last_hash)
 		version++;

@@ -173,8 +173,15 @@ static int neg_addrs(struct sdp_neg *neg, const struct sdp_session *s, const str
 
 	if (err)
 		return err;
-	if (sdp_media_rtcp_addr(s, m, &neg->remote_rtcp))
+	if (!m->rtcp_port) {
+		/* No a=rtcp: the RTP address with the next port (sdp_media_rtcp_addr), without
+		 * reading the address text a second time. */
 		neg->remote_rtcp = neg->remote;
+		if (m->port != 65535)
+			sa_set_port(&neg->remote_rtcp, (uint16_t)(m->port + 1));
+	} else if (sdp_media_rtcp_addr(s, m, &neg->remote_rtcp)) {
+		neg->remote_rtcp = neg->remote;
+	}
 	return 0;
 }
 
