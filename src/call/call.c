@@ -237,32 +237,30 @@ const char *call_reason_for(uint16_t code)
  */
 
 /* User part (sip:) or number (tel:) of a name-addr, without visual separators. */
-static int addr_number(const struct pl *value, char *buf, size_t size, char *name, size_t nsize)
+static int addr_number_of(const struct sip_addr *a, char *buf, size_t size, char *name,
+			  size_t nsize)
 {
-	struct sip_addr a;
 	size_t n = 0;
 
-	if (sip_addr_decode(&a, value))
-		return EBADMSG;
 	if (name && nsize) {
 		name[0] = '\0';
-		if (pl_isset(&a.dname))
+		if (pl_isset(&a->dname))
 		{
-			struct pl dn = pl_from(a.dname.p, MIN(a.dname.l, nsize - 1));
+			struct pl dn = pl_from(a->dname.p, MIN(a->dname.l, nsize - 1));
 
 			pl_strcpy(&dn, name, nsize);
 		}
 	}
-	if (a.uri.scheme != SIP_URI_SIP && a.uri.scheme != SIP_URI_SIPS &&
-	    a.uri.scheme != SIP_URI_TEL)
+	if (a->uri.scheme != SIP_URI_SIP && a->uri.scheme != SIP_URI_SIPS &&
+	    a->uri.scheme != SIP_URI_TEL)
 		return EPROTONOSUPPORT;
-	if (pl_caseeq_str(&a.uri.host, "anonymous.invalid") ||
-	    pl_caseeq_str(&a.uri.user, "anonymous")) {
+	if (pl_caseeq_str(&a->uri.host, "anonymous.invalid") ||
+	    pl_caseeq_str(&a->uri.user, "anonymous")) {
 		str_copy(buf, size, "anonymous");
 		return 0;
 	}
-	for (size_t i = 0; i < a.uri.user.l && n + 1 < size; i++) {
-		char c = a.uri.user.p[i];
+	for (size_t i = 0; i < a->uri.user.l && n + 1 < size; i++) {
+		char c = a->uri.user.p[i];
 
 		if (c == '-' || c == '.' || c == '(' || c == ')')
 			continue;
@@ -270,6 +268,31 @@ static int addr_number(const struct pl *value, char *buf, size_t size, char *nam
 	}
 	buf[n] = '\0';
 	return n ? 0 : ENOENT;
+}
+
+static int addr_number(const struct pl *value, char *buf, size_t size, char *name, size_t nsize)
+{
+	struct sip_addr a;
+
+	if (sip_addr_decode(&a, value))
+		return EBADMSG;
+	return addr_number_of(&a, buf, size, name, nsize);
+}
+
+/* The number of the first From or To header: the parser decoded it already (msg->from, msg->to
+ * are that header's value decoded the same way), so it is not decoded again. */
+static int msg_addr_number(const struct sip_msg *msg, enum sip_hdr_id id, char *buf, size_t size,
+			   char *name, size_t nsize)
+{
+	const struct sip_hdr *h = sip_msg_hdr(msg, id);
+
+	if (!h)
+		return ENOENT;
+	if (id == SIP_HDR_FROM && msg->from_ok)
+		return addr_number_of(&msg->from, buf, size, name, nsize);
+	if (id == SIP_HDR_TO && msg->to_ok)
+		return addr_number_of(&msg->to, buf, size, name, nsize);
+	return addr_number(&h->value, buf, size, name, nsize);
 }
 
 int call_called_number(const struct sip_msg *msg, char *buf, size_t size)
@@ -280,25 +303,20 @@ int call_called_number(const struct sip_msg *msg, char *buf, size_t size)
 		return EINVAL;
 	if (h && addr_number(&h->value, buf, size, NULL, 0) == 0)
 		return 0;
-	if (msg->to_ok) {
-		const struct sip_hdr *t = sip_msg_hdr(msg, SIP_HDR_TO);
-
-		if (t && addr_number(&t->value, buf, size, NULL, 0) == 0)
-			return 0;
-	}
+	if (msg->to_ok && msg_addr_number(msg, SIP_HDR_TO, buf, size, NULL, 0) == 0)
+		return 0;
 	return ENOENT;
 }
 
 int call_caller_id(const struct sip_msg *msg, char *num, size_t nsize, char *name,
 		   size_t namesize)
 {
-	const struct sip_hdr *f = sip_msg_hdr(msg, SIP_HDR_FROM);
 	struct sip_hdr_iter it;
 	struct pl v;
 
 	if (!num || nsize < 2)
 		return EINVAL;
-	if (f && addr_number(&f->value, num, nsize, name, namesize) == 0 &&
+	if (msg_addr_number(msg, SIP_HDR_FROM, num, nsize, name, namesize) == 0 &&
 	    strcmp(num, "anonymous") == 0)
 		return 0; /* withheld: PAI is stripped anyway; never trust one that is left */
 	sip_hdr_iter_init(&it, msg, SIP_HDR_P_ASSERTED_IDENTITY, NULL);
@@ -311,7 +329,7 @@ int call_caller_id(const struct sip_msg *msg, char *num, size_t nsize, char *nam
 			return 0;
 		}
 	}
-	if (f && addr_number(&f->value, num, nsize, name, namesize) == 0)
+	if (msg_addr_number(msg, SIP_HDR_FROM, num, nsize, name, namesize) == 0)
 		return 0;
 	str_copy(num, nsize, "anonymous");
 	return 0;
