@@ -45,34 +45,31 @@ char *call_dupf(const char *fmt, ...)
 	return s;
 }
 
-/* A header value copied for reuse in a header line: folded line ends become spaces. */
-char *call_dup_value(const struct pl *v)
+size_t call_fix_value(char *s, bool strip_tag)
 {
-	char *s = pl_strdup(v);
+	char *t;
 
-	for (char *p = s; p && *p; p++) {
+	for (char *p = s; *p; p++) {
 		if (*p == '\r' || *p == '\n')
 			*p = ' ';
 	}
-	return s;
-}
-
-/* The value of a header with the tag parameter removed (the other parameters kept). */
-static char *dup_without_tag(const struct pl *v)
-{
-	char *s = call_dup_value(v);
-	char *t;
-
-	if (!s)
-		return NULL;
-	t = strcasestr(s, ";tag=");
-	if (t) {
+	if (strip_tag && (t = strcasestr(s, ";tag="))) {
 		char *e = t + 5;
 
 		while (*e && *e != ';')
 			e++;
 		memmove(t, e, strlen(e) + 1);
 	}
+	return strlen(s);
+}
+
+/* A header value copied for reuse in a header line: folded line ends become spaces. */
+char *call_dup_value(const struct pl *v)
+{
+	char *s = pl_strdup(v);
+
+	if (s)
+		call_fix_value(s, false);
 	return s;
 }
 
@@ -1129,15 +1126,43 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	if (msg->via_ok && !msg->via.rport && msg->via.port && !sip_transport_reliable(msg->tp))
 		sa_set_port(&a->dst, msg->via.port);
 	a->local = msg->dst;
-	a->call_id = pl_strdup(&msg->call_id);
-	a->ltag = strdup(sip_strans_totag(st));
 	a->rtag = pl_strdup(&msg->from.tag);
 	{
+		/* The fixed strings in one allocation (call_leg_ids_alloc), each written in place:
+		 * Call-ID, our tag, To value without its tag, From value, Contact. */
 		const struct sip_hdr *th = sip_msg_hdr(msg, SIP_HDR_TO);
 		const struct sip_hdr *fh = sip_msg_hdr(msg, SIP_HDR_FROM);
+		const char *totag = sip_strans_totag(st);
+		char host[SA_STRLEN], port[STR_U64_LEN];
+		/* tls: in-dialog requests must come back over TLS (RFC 3261 §26.2.2). */
+		const char *tpp = msg->tp == SIP_TP_TLS ? ";transport=tls" : "";
+		bool v6 = sa_af(&a->local) == AF_INET6;
+		const char *pn = str_u64(port, sa_port(&a->local));
+		size_t lct, ltag = totag ? strlen(totag) : 0;
+		char *b;
 
-		a->lhdr = th ? dup_without_tag(&th->value) : NULL;
-		a->rhdr = fh ? call_dup_value(&fh->value) : NULL;
+		sa_ntop(&a->local, host, sizeof(host));
+		lct = str_cat(NULL, 0, "<sip:", exten, v6 ? "@[" : "@", host, v6 ? "]:" : ":", pn,
+			      tpp, ">", NULL);
+		b = th && fh && totag
+			? call_leg_ids_alloc(a, msg->call_id.l + ltag + th->value.l + fh->value.l +
+							lct + 5)
+			: NULL;
+		if (b) {
+			a->call_id = b;
+			b = call_leg_put(b, msg->call_id.p, msg->call_id.l);
+			a->ltag = b;
+			b = call_leg_put(b, totag, ltag);
+			a->lhdr = b;
+			call_leg_put(b, th->value.p, th->value.l);
+			b += call_fix_value(b, true) + 1;
+			a->rhdr = b;
+			call_leg_put(b, fh->value.p, fh->value.l);
+			b += call_fix_value(b, false) + 1;
+			a->contact = b;
+			str_cat(b, lct + 1, "<sip:", exten, v6 ? "@[" : "@", host, v6 ? "]:" : ":",
+				pn, tpp, ">", NULL);
+		}
 	}
 	a->target = call_contact_uri(msg);
 	a->routes = call_route_set(msg, false);
@@ -1145,17 +1170,6 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	a->lcseq = 1;
 	a->sdp_remote = call_body_dup(msg);
 	a->allow_update = sip_msg_has_option(msg, SIP_HDR_ALLOW, "UPDATE");
-	{
-		char host[SA_STRLEN], port[STR_U64_LEN];
-
-		sa_ntop(&a->local, host, sizeof(host));
-		/* tls: in-dialog requests must come back over TLS (RFC 3261 §26.2.2). */
-		const char *tpp = msg->tp == SIP_TP_TLS ? ";transport=tls" : "";
-		bool v6 = sa_af(&a->local) == AF_INET6;
-
-		a->contact = str_dupcat("<sip:", exten, v6 ? "@[" : "@", host, v6 ? "]:" : ":",
-					str_u64(port, sa_port(&a->local)), tpp, ">", NULL);
-	}
 	if (se) {
 		a->se = MAX(se, call_min_se_of(msg));
 		/* NGN-NOTES §2.5: echo refresher=uac (the carrier refreshes). */
@@ -1164,7 +1178,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		a->se = eng->set.line_se;
 	}
 	call_leg_set_state(a, LEG_EARLY);
-	if (!a->call_id || !a->ltag || !a->rtag || !a->lhdr || !a->rhdr || !a->contact) {
+	if (!a->ids || !a->rtag) {
 		c->state = CALL_ENDING;
 		call_free(c);
 		return;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base.h"
 #include "call.h"
@@ -36,7 +37,9 @@ struct call_leg {
 	enum leg_state state;
 	uint16_t final; /* final response code of the INVITE (0: none yet) */
 
-	/* Dialog state. */
+	/* Dialog state. call_id, ltag, lhdr, rhdr and contact never change once the leg is set
+	 * up: they live in one allocation, ids (call_leg_ids_alloc), freed with the leg. */
+	char *ids;
 	char *call_id;
 	char *ltag, *rtag;
 	char *lhdr;  /* our side's From/To value without the tag parameter */
@@ -225,6 +228,9 @@ char *call_dupf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* The call's unique id, "START_SECONDS.ID" (the record's uniqueid), into buf. */
 void call_uid(const struct call *c, char *buf, size_t size);
 char *call_dup_value(const struct pl *v);
+/* In place: CR and LF become spaces (a folded header value), and with strip_tag the ;tag=
+ * parameter is removed (the others kept). Returns the new length. */
+size_t call_fix_value(char *s, bool strip_tag);
 void call_set_str(char **dst, char *s);
 const char *call_str_or(const char *s, const char *dflt);
 const char *call_reason_for(uint16_t code);
@@ -383,6 +389,16 @@ int call_media_peer_dir(const struct pl *body, enum sdp_dir *dir, bool *legacy);
 int call_media_pickup(struct call_leg *a, struct call_leg *p, char **asdp, char **psdp);
 /* Frees the leg's relay sockets (statistics kept in leg->mst). */
 void call_media_leg_free(struct call_leg *leg);
+/* The block of a leg's fixed strings (size bytes, kept in leg->ids); NULL on ENOMEM.
+ * call_leg_put() copies n bytes of s into it at dst with a NUL and returns what follows. */
+char *call_leg_ids_alloc(struct call_leg *leg, size_t size);
+static inline char *call_leg_put(char *dst, const char *s, size_t n)
+{
+	if (n)
+		memcpy(dst, s, n);
+	dst[n] = '\0';
+	return dst + n + 1;
+}
 /* Replaces leg->sdp_remote with sdp (owned; NULL clears it) and drops its parsed copy. */
 void call_leg_set_sdp_remote(struct call_leg *leg, char *sdp);
 /* Drops the parsed copy of leg->sdp_remote (kept only while the caller is being answered). */

@@ -175,26 +175,40 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	/* Joined without printf: every call starts a leg here. */
 	str_cat(leg->name, sizeof(leg->name), "SIP/", d->p->name, "-", str_x64(seq, ++eng->seq, 8),
 		NULL);
-	leg->call_id = str_dupcat(cid, "@", host, NULL);
-	leg->ltag = strdup(tag);
-	if (c->cid_name[0] && !is_line)
-		leg->lhdr = str_dupcat("\"", c->cid_name, "\" <sip:", from_user, "@", from_host, ">",
-				       NULL);
-	else
-		leg->lhdr = str_dupcat("<sip:", from_user, "@", from_host, ">", NULL);
-	leg->rhdr = strdup(to);
+	{
+		/* The fixed strings in one allocation (call_leg_ids_alloc), each written in place:
+		 * Call-ID, tag, From value, To value, Contact. */
+		bool named = c->cid_name[0] && !is_line, v6 = sa_af(local) == AF_INET6;
+		const char *dq = named ? "\"" : "", *nm = named ? c->cid_name : "",
+			   *dq2 = named ? "\" " : "";
+		size_t lcid = strlen(cid) + 1 + strlen(host), ltag = strlen(tag), lto = strlen(to);
+		size_t lfrom, lct;
+		char *b;
+
+		tls = tp == SIP_TP_TLS ? ";transport=tls" : "";
+		lfrom = str_cat(NULL, 0, dq, nm, dq2, "<sip:", from_user, "@", from_host, ">", NULL);
+		lct = str_cat(NULL, 0, "<sip:", from_user, v6 ? "@[" : "@", host, v6 ? "]:" : ":",
+			      str_u64(port, sa_port(local)), tls, ">", NULL);
+		b = call_leg_ids_alloc(leg, lcid + ltag + lfrom + lto + lct + 5);
+		if (b) {
+			leg->call_id = b;
+			b += str_cat(b, lcid + 1, cid, "@", host, NULL) + 1;
+			leg->ltag = b;
+			b = call_leg_put(b, tag, ltag);
+			leg->lhdr = b;
+			b += str_cat(b, lfrom + 1, dq, nm, dq2, "<sip:", from_user, "@", from_host,
+				     ">", NULL) + 1;
+			leg->rhdr = b;
+			b = call_leg_put(b, to, lto);
+			leg->contact = b;
+			str_cat(b, lct + 1, "<sip:", from_user, v6 ? "@[" : "@", host,
+				v6 ? "]:" : ":", str_u64(port, sa_port(local)), tls, ">", NULL);
+		}
+	}
 	leg->target = strdup(ruri);
-	tls = tp == SIP_TP_TLS ? ";transport=tls" : "";
-	if (sa_af(local) == AF_INET6)
-		leg->contact = str_dupcat("<sip:", from_user, "@[", host, "]:",
-					  str_u64(port, sa_port(local)), tls, ">", NULL);
-	else
-		leg->contact = str_dupcat("<sip:", from_user, "@", host, ":",
-					  str_u64(port, sa_port(local)), tls, ">", NULL);
 	leg->lcseq = (uint32_t)(eng->seq % 1000) + 1;
 	call_leg_set_state(leg, LEG_CALLING);
-	if (!leg->call_id || !leg->ltag || !leg->lhdr || !leg->rhdr || !leg->target ||
-	    !leg->contact) {
+	if (!leg->ids || !leg->target) {
 		call_leg_free(leg);
 		return ENOMEM;
 	}

@@ -44,6 +44,13 @@ struct call_leg *call_leg_alloc(struct call_eng *eng, struct call *c, bool uac)
 	return leg;
 }
 
+char *call_leg_ids_alloc(struct call_leg *leg, size_t size)
+{
+	free(leg->ids);
+	leg->ids = malloc(size);
+	return leg->ids;
+}
+
 void call_leg_index(struct call_leg *leg)
 {
 	htab_add(&leg->eng->legs, &leg->le_hash, leg_key(leg->call_id), leg);
@@ -141,14 +148,10 @@ void call_leg_free(struct call_leg *leg)
 	mem_deref(leg->inv);
 	mbuf_reset(&leg->ok);
 	mbuf_reset(&leg->ack);
-	free(leg->call_id);
-	free(leg->ltag);
+	free(leg->ids); /* call_id, ltag, lhdr, rhdr, contact */
 	free(leg->rtag);
-	free(leg->lhdr);
-	free(leg->rhdr);
 	free(leg->target);
 	free(leg->routes);
-	free(leg->contact);
 	call_leg_set_sdp_remote(leg, NULL);
 	free(leg->sdp_local);
 	free(leg->inv_extra);
