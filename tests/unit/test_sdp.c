@@ -492,6 +492,65 @@ static void test_multi_mline_answer(void **state)
 	mbuf_reset(&mb);
 }
 
+/* A copy of only the m-lines a body has (call/callmedia.c keeps the caller's offer so during
+ * set-up) answers exactly as the whole structure does; the RTCP address is the next port unless
+ * a=rtcp names one. */
+static void test_compact_copy_rtcp(void **state)
+{
+	static const struct {
+		const char *sdp;
+		const char *rtcp; /* expected neg.remote_rtcp */
+	} rows[] = {
+	    {"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0 8\r\n", "10.0.0.1:4001"},
+	    {"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:4100\r\n",
+	     "10.0.0.1:4100"},
+	    {"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n"
+	     "a=rtcp:4100 IN IP4 10.0.0.7\r\n",
+	     "10.0.0.7:4100"},
+	    {"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 65535 RTP/AVP 0\r\n", "10.0.0.1:65535"},
+	    {"v=0\r\nc=IN IP6 2001:db8::1\r\nm=audio 4000 RTP/AVP 0\r\n", "[2001:db8::1]:4001"},
+	    {"v=0\r\nc=IN IP4 10.0.0.1\r\nm=video 5000 RTP/AVP 96\r\n"
+	     "m=audio 4000 RTP/AVP 0\r\nm=audio 4002 RTP/AVP 0\r\n",
+	     "10.0.0.1:4001"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct sdp_session s;
+		struct sdp_neg n1, n2;
+		struct sdp_desc d1, d2;
+		struct sdp_origin o1, o2;
+		struct sdp_policy p = phone_pol();
+		struct mbuf m1, m2;
+		char a[SA_STRLEN];
+		struct pl b = P(rows[i].sdp);
+
+		assert_int_equal(sdp_parse(&s, &b), 0);
+		size_t size = offsetof(struct sdp_session, media) + s.nmedia * sizeof(s.media[0]);
+		struct sdp_session *c = malloc(size); /* ASan: nothing past the m-lines is read */
+		assert_non_null(c);
+		memcpy(c, &s, size);
+		sdp_origin_init(&o1);
+		o2 = o1;
+		struct sdp_local l1 = local_of("10.0.0.9", 50000, &o1);
+		struct sdp_local l2 = local_of("10.0.0.9", 50000, &o2);
+		assert_int_equal(sdp_answer(&n1, &d1, &s, &p, &l1), 0);
+		assert_int_equal(sdp_answer(&n2, &d2, c, &p, &l2), 0);
+		assert_string_equal(sa_fmt(&n2.remote_rtcp, a, sizeof(a)), rows[i].rtcp);
+		assert_true(sa_eq(&n1.remote_rtcp, &n2.remote_rtcp));
+		assert_true(sa_eq(&n1.remote, &n2.remote));
+		mbuf_init(&m1);
+		mbuf_init(&m2);
+		assert_int_equal(sdp_build(&m1, &d1), 0);
+		assert_int_equal(sdp_build(&m2, &d2), 0);
+		assert_int_equal(m1.end, m2.end);
+		assert_memory_equal(m1.buf, m2.buf, m1.end);
+		mbuf_reset(&m1);
+		mbuf_reset(&m2);
+		free(c);
+	}
+}
+
 static void test_codec_enum_matches_peer(void **state)
 {
 	assert_int_equal((int)SDP_CODEC_PCMU, (int)PEER_CODEC_ULAW);
@@ -821,6 +880,7 @@ int main(void)
 	    cmocka_unit_test(test_answer_apply_errors),
 	    cmocka_unit_test(test_origin_version),
 	    cmocka_unit_test(test_multi_mline_answer),
+	    cmocka_unit_test(test_compact_copy_rtcp),
 	    cmocka_unit_test(test_codec_enum_matches_peer),
 	    cmocka_unit_test(test_ngn_corpus),
 	    cmocka_unit_test(test_crypto_decode_table),
