@@ -241,8 +241,7 @@ static int addr_number_of(const struct sip_addr *a, char *buf, size_t size, char
 
 	if (name && nsize) {
 		name[0] = '\0';
-		if (pl_isset(&a->dname))
-		{
+		if (pl_isset(&a->dname)) {
 			struct pl dn = pl_from(a->dname.p, MIN(a->dname.l, nsize - 1));
 
 			pl_strcpy(&dn, name, nsize);
@@ -1144,10 +1143,9 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		sa_ntop(&a->local, host, sizeof(host));
 		lct = str_cat(NULL, 0, "<sip:", exten, v6 ? "@[" : "@", host, v6 ? "]:" : ":", pn,
 			      tpp, ">", NULL);
-		b = th && fh && totag
-			? call_leg_ids_alloc(a, msg->call_id.l + ltag + th->value.l + fh->value.l +
-							lct + 5)
-			: NULL;
+		b = th && fh && totag ? call_leg_ids_alloc(a, msg->call_id.l + ltag + th->value.l +
+								  fh->value.l + lct + 5)
+				      : NULL;
 		if (b) {
 			a->call_id = b;
 			b = call_leg_put(b, msg->call_id.p, msg->call_id.l);

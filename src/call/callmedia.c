@@ -239,8 +239,7 @@ void call_leg_set_sdp_remote(struct call_leg *leg, char *sdp)
 
 /* leg->sdp_remote parsed: the kept copy, else parsed now into *tmp (and kept when keep is
  * set). NULL when there is none or it is unreadable. */
-static const struct sdp_session *leg_offer(struct call_leg *leg, struct sdp_session *tmp,
-					   bool keep)
+static const struct sdp_session *leg_offer(struct call_leg *leg, struct sdp_session *tmp, bool keep)
 {
 	struct pl body;
 
@@ -255,8 +254,8 @@ static const struct sdp_session *leg_offer(struct call_leg *leg, struct sdp_sess
 	if (keep) {
 		/* Only the m-lines the body has: about 2 KB for one, not the 15 KB of the whole
 		 * structure. Every pl still points into sdp_remote. */
-		size_t size = offsetof(struct sdp_session, media) +
-			      tmp->nmedia * sizeof(struct sdp_media);
+		size_t size =
+		    offsetof(struct sdp_session, media) + tmp->nmedia * sizeof(struct sdp_media);
 
 		leg->offer = mem_alloc(size, NULL);
 		if (leg->offer)

@@ -186,7 +186,8 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		char *b;
 
 		tls = tp == SIP_TP_TLS ? ";transport=tls" : "";
-		lfrom = str_cat(NULL, 0, dq, nm, dq2, "<sip:", from_user, "@", from_host, ">", NULL);
+		lfrom =
+		    str_cat(NULL, 0, dq, nm, dq2, "<sip:", from_user, "@", from_host, ">", NULL);
 		lct = str_cat(NULL, 0, "<sip:", from_user, v6 ? "@[" : "@", host, v6 ? "]:" : ":",
 			      str_u64(port, sa_port(local)), tls, ">", NULL);
 		b = call_leg_ids_alloc(leg, lcid + ltag + lfrom + lto + lct + 5);
@@ -197,7 +198,8 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 			b = call_leg_put(b, tag, ltag);
 			leg->lhdr = b;
 			b += str_cat(b, lfrom + 1, dq, nm, dq2, "<sip:", from_user, "@", from_host,
-				     ">", NULL) + 1;
+				     ">", NULL) +
+			     1;
 			leg->rhdr = b;
 			b = call_leg_put(b, to, lto);
 			leg->contact = b;

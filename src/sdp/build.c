@@ -161,8 +161,11 @@ int sdp_build(struct mbuf *out, const struct sdp_desc *desc)
 		version++;
 	{
 		char num[STR_U64_LEN], ver[STR_U64_LEN];
-		const char *parts[] = {"v=0\r\no=- ", str_u64(num, o->sess_id), " ",
-				       str_u64(ver, version),	" IN ", ipv, " ", addr, "\r\n"};
+		const char *parts[] = {"v=0\r\no=- ", str_u64(num, o->sess_id),
+				       " ",	      str_u64(ver, version),
+				       " IN ",	      ipv,
+				       " ",	      addr,
+				       "\r\n"};
 
 		for (unsigned i = 0; i < ARRAY_SIZE(parts); i++) {
 			size_t n = strlen(parts[i]);
