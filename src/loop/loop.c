@@ -17,7 +17,9 @@
  *     Timers run after fds so that work triggered by I/O (a retransmission answered, a timer
  *     cancelled by the response that just arrived) is seen before the timer would fire.
  *  5. Run the after-turn hooks in registration order (batching: e.g. one store transaction per
- *     turn covers everything the fd and timer handlers changed).
+ *     turn covers everything the fd and timer handlers changed), then the hooks added with
+ *     loop_after_add_last() (the transport's UDP send queue, which the store's done callbacks
+ *     fill with the turn's 200s).
  *
  * loop_run repeats turns until loop_stop(); the stop flag is checked between turns, so the turn
  * in which loop_stop() is called completes (its timers and hooks still run).
@@ -70,6 +72,7 @@ struct loop_fd {
 struct loop_after {
 	loop_after_h *h;
 	void *arg;
+	bool last; /* loop_after_add_last(): runs after every ordinary hook */
 };
 
 struct loop {
@@ -94,7 +97,7 @@ struct loop {
 	struct loop_after *after;
 	size_t after_len;
 	bool after_dirty; /* a hook was removed: compact after the hooks have run */
-	bool in_turn;	  /* dispatching fds or timers of a turn; the after-turn hooks follow */
+	bool in_turn;	  /* dispatching fds, timers or ordinary hooks; the last hooks follow */
 
 	loop_signal_h *sig_h;
 	void *sig_arg;
@@ -632,7 +635,7 @@ int loop_signals_listen(struct loop *loop, loop_signal_h *h, void *arg)
  * Running
  */
 
-int loop_after_add(struct loop *loop, loop_after_h *h, void *arg)
+static int loop_after_push(struct loop *loop, loop_after_h *h, void *arg, bool last)
 {
 	struct loop_after *after;
 
@@ -643,9 +646,20 @@ int loop_after_add(struct loop *loop, loop_after_h *h, void *arg)
 		return ENOMEM;
 	after[loop->after_len].h = h;
 	after[loop->after_len].arg = arg;
+	after[loop->after_len].last = last;
 	loop->after = after;
 	loop->after_len++;
 	return 0;
+}
+
+int loop_after_add(struct loop *loop, loop_after_h *h, void *arg)
+{
+	return loop_after_push(loop, h, arg, false);
+}
+
+int loop_after_add_last(struct loop *loop, loop_after_h *h, void *arg)
+{
+	return loop_after_push(loop, h, arg, true);
 }
 
 int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg)
@@ -716,10 +730,17 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 	for (int i = 0; i < n; i++)
 		loop_fd_dispatch(loop, &evs[i]);
 	loop_timers_run(loop);
-	loop->in_turn = was_in_turn;
-	/* Hooks may be added while running; the array may move, so index it afresh each time. */
+	/* Hooks may be added while running; the array may move, so index it afresh each time.
+	 * The ordinary hooks still count as the turn: what they send (the store's commit sends
+	 * the turn's 200s from its done callbacks) is queued, and the last hooks (the transport's
+	 * send queue) send it together. */
 	for (size_t i = 0; i < loop->after_len; i++) {
-		if (loop->after[i].h)
+		if (loop->after[i].h && !loop->after[i].last)
+			loop->after[i].h(loop->after[i].arg);
+	}
+	loop->in_turn = was_in_turn;
+	for (size_t i = 0; i < loop->after_len; i++) {
+		if (loop->after[i].h && loop->after[i].last)
 			loop->after[i].h(loop->after[i].arg);
 	}
 	if (loop->after_dirty)

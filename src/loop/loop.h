@@ -85,11 +85,14 @@ size_t loop_timer_count(const struct loop *loop);
 /* A hook run at the end of every loop turn (batching: one store transaction per turn). */
 typedef void(loop_after_h)(void *arg);
 int loop_after_add(struct loop *loop, loop_after_h *h, void *arg);
+/* A hook run after every ordinary hook of the turn: for a queue the others fill (the SIP
+ * transport's UDP sends). */
+int loop_after_add_last(struct loop *loop, loop_after_h *h, void *arg);
 /* Removes a hook added with the same h and arg (safe from inside any hook); ENOENT if absent. */
 int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg);
-/* True while a turn of loop_run_once() dispatches fds or fires timers, i.e. when the after-turn
- * hooks are still to run in this turn (work deferred to a hook will be done shortly); false in
- * the hooks themselves and outside the loop. */
+/* True while a turn of loop_run_once() dispatches fds, fires timers or runs its ordinary
+ * after-turn hooks, i.e. when the last hooks are still to run in this turn (work deferred to
+ * them will be done shortly); false in the last hooks and outside the loop. */
 bool loop_in_turn(const struct loop *loop);
 
 #endif /* MIKAKA_LOOP_H */

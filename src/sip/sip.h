@@ -404,12 +404,13 @@ int sip_transp_bound(const struct sip_transp *tp, enum sip_transport type, size_
  * the connection until it is established). Returns 0 or an errno value. */
 int sip_transp_send(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,
 		    const struct sa *src, const struct sa *dst, const void *data, size_t len);
-/* UDP datagrams sent while the loop dispatches a turn (loop_in_turn()) are copied and queued;
- * the transport's after-turn hook sends them all, in order, one sendmmsg() per run of
+/* UDP datagrams sent while the loop dispatches a turn or runs its ordinary after-turn hooks
+ * (loop_in_turn(); the store's commit hook sends the registrar's 200s) are copied and queued;
+ * the transport's last after-turn hook sends them all, in order, one sendmmsg() per run of
  * datagrams from the same socket. Then sip_transp_send() and the response senders return 0
  * for a datagram that passed the checks, and an error the kernel gives at the flush is logged
- * (a transaction retransmits or times out as for a lost datagram). Outside a turn (the hooks,
- * tests, start and stop) a datagram leaves at once, behind whatever is queued.
+ * (a transaction retransmits or times out as for a lost datagram). Outside a turn (tests,
+ * start and stop) a datagram leaves at once, behind whatever is queued.
  * sip_transp_send_now() always does that and returns the kernel's verdict on this datagram:
  * for a new request, whose caller acts on a send error (RFC 3261 §8.1.3.1). */
 int sip_transp_send_now(struct sip_transp *tp, enum sip_transport type, struct sip_conn *conn,

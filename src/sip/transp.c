@@ -242,7 +242,7 @@ int sip_transp_alloc(struct sip_transp **tpp, struct loop *loop, sip_transp_recv
 	tp->arg = arg;
 	sip_transp_set_limits(tp, NULL);
 	/* Without the hook (no memory) datagrams simply leave one by one. */
-	tp->tx_hook = loop_after_add(loop, tx_after_h, tp) == 0;
+	tp->tx_hook = loop_after_add_last(loop, tx_after_h, tp) == 0;
 	*tpp = tp;
 	return 0;
 }

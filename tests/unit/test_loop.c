@@ -877,6 +877,9 @@ struct in_turn_rec {
 	struct loop *loop;
 	int in_timer;
 	int in_hook;
+	int in_last;
+	char order[4];
+	size_t n;
 };
 
 static void in_turn_tmr_h(void *arg)
@@ -891,26 +894,48 @@ static void in_turn_after_h(void *arg)
 	struct in_turn_rec *r = arg;
 
 	r->in_hook = loop_in_turn(r->loop);
+	if (r->n < sizeof(r->order))
+		r->order[r->n++] = 'h';
 }
 
-/* loop_in_turn(): true in the handlers and timers of a turn, false in the after-turn hooks and
- * outside the loop (the SIP transport queues UDP datagrams only while it is true). */
+static void in_turn_last_h(void *arg)
+{
+	struct in_turn_rec *r = arg;
+
+	r->in_last = loop_in_turn(r->loop);
+	if (r->n < sizeof(r->order))
+		r->order[r->n++] = 'L';
+}
+
+/* loop_in_turn(): true in the handlers, timers and ordinary after-turn hooks of a turn, false in
+ * the last hooks and outside the loop (the SIP transport queues UDP datagrams only while it is
+ * true, and sends them from a last hook). A last hook runs after every ordinary hook, even
+ * those added after it. */
 static void test_in_turn(void **state)
 {
-	struct in_turn_rec r = {NULL, -1, -1};
+	struct in_turn_rec r = {NULL, -1, -1, -1, {0}, 0};
 	struct loop_timer t;
 
 	(void)state;
 	assert_int_equal(loop_alloc(&r.loop), 0);
 	assert_false(loop_in_turn(r.loop));
 	assert_false(loop_in_turn(NULL));
+	assert_int_equal(loop_after_add_last(r.loop, in_turn_last_h, &r), 0);
 	assert_int_equal(loop_after_add(r.loop, in_turn_after_h, &r), 0);
+	assert_int_equal(loop_after_add_last(r.loop, NULL, NULL), EINVAL);
 	loop_timer_init(&t);
 	assert_int_equal(loop_timer_start(r.loop, &t, 0, in_turn_tmr_h, &r), 0);
 	assert_int_equal(loop_run_once(r.loop, 100), 0);
 	assert_int_equal(r.in_timer, 1);
-	assert_int_equal(r.in_hook, 0);
+	assert_int_equal(r.in_hook, 1);
+	assert_int_equal(r.in_last, 0);
+	assert_int_equal(r.n, 2);
+	assert_memory_equal(r.order, "hL", 2);
 	assert_false(loop_in_turn(r.loop));
+	assert_int_equal(loop_after_remove(r.loop, in_turn_last_h, &r), 0);
+	assert_int_equal(loop_run_once(r.loop, 0), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.order[2], 'h');
 	loop_free(r.loop);
 }
 
