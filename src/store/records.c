@@ -40,6 +40,27 @@ static void store_bind_failed(struct store *st, int rc)
  * Registrations
  */
 
+/* Binds a registration to STORE_REG_PUT or STORE_REG_UPDATE (the same parameters). */
+static int store_reg_bind(sqlite3_stmt *stmt, const struct store_reg *r, char *src, char *local)
+{
+	int rc;
+
+	rc = store_bind_pl(stmt, 1, &r->peer);
+	rc = rc ? rc : store_bind_pl(stmt, 2, &r->contact);
+	rc = rc ? rc : store_bind_sa(stmt, 3, &r->source, src, SA_STRLEN);
+	rc = rc ? rc : store_bind_sa(stmt, 5, &r->local, local, SA_STRLEN);
+	rc = rc ? rc : store_bind_pl(stmt, 7, &r->transport);
+	rc = rc ? rc : store_bind_pl(stmt, 8, &r->path);
+	rc = rc ? rc : store_bind_pl(stmt, 9, &r->instance);
+	rc = rc ? rc : sqlite3_bind_int64(stmt, 10, r->reg_id);
+	rc = rc ? rc : store_bind_pl(stmt, 11, &r->user_agent);
+	rc = rc ? rc : store_bind_pl(stmt, 12, &r->call_id);
+	rc = rc ? rc : sqlite3_bind_int64(stmt, 13, r->cseq);
+	rc = rc ? rc : sqlite3_bind_int64(stmt, 14, r->expires);
+	rc = rc ? rc : sqlite3_bind_int64(stmt, 15, r->registered_at);
+	return rc;
+}
+
 int store_reg_put(struct store *st, const struct store_reg *r, store_done_h *done, void *arg)
 {
 	char src[SA_STRLEN], local[SA_STRLEN];
@@ -48,24 +69,31 @@ int store_reg_put(struct store *st, const struct store_reg *r, store_done_h *don
 
 	if (!st || !r || !pl_isset(&r->peer) || !pl_isset(&r->contact))
 		return EINVAL;
-	err = store_write_begin(st, STORE_REG_PUT, &stmt);
+	err = store_write_begin(st, STORE_REG_UPDATE, &stmt);
 	if (err)
 		return err;
 	if (stmt) {
-		rc = store_bind_pl(stmt, 1, &r->peer);
-		rc = rc ? rc : store_bind_pl(stmt, 2, &r->contact);
-		rc = rc ? rc : store_bind_sa(stmt, 3, &r->source, src, sizeof(src));
-		rc = rc ? rc : store_bind_sa(stmt, 5, &r->local, local, sizeof(local));
-		rc = rc ? rc : store_bind_pl(stmt, 7, &r->transport);
-		rc = rc ? rc : store_bind_pl(stmt, 8, &r->path);
-		rc = rc ? rc : store_bind_pl(stmt, 9, &r->instance);
-		rc = rc ? rc : sqlite3_bind_int64(stmt, 10, r->reg_id);
-		rc = rc ? rc : store_bind_pl(stmt, 11, &r->user_agent);
-		rc = rc ? rc : store_bind_pl(stmt, 12, &r->call_id);
-		rc = rc ? rc : sqlite3_bind_int64(stmt, 13, r->cseq);
-		rc = rc ? rc : sqlite3_bind_int64(stmt, 14, r->expires);
-		rc = rc ? rc : sqlite3_bind_int64(stmt, 15, r->registered_at);
-		store_bind_failed(st, rc);
+		/* A refresh (the row exists) is this one UPDATE; a new binding finds no row and is
+		 * inserted by the upsert, stepped by store_write_end like any write. */
+		rc = store_reg_bind(stmt, r, src, local);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(stmt);
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			if (rc != SQLITE_DONE) {
+				if (!st->batch_err)
+					st->batch_err = store_sqlite_err(st, rc, "write");
+			} else if (sqlite3_changes(st->db) == 0) {
+				stmt = st->stmt[STORE_REG_PUT];
+				rc = store_reg_bind(stmt, r, src, local);
+				store_bind_failed(st, rc);
+			} else {
+				rc = SQLITE_OK;
+				stmt = NULL; /* done: store_write_end only records the op */
+			}
+		} else {
+			store_bind_failed(st, rc);
+		}
 	}
 	store_write_end(st, rc ? NULL : stmt, done, arg);
 	return 0;

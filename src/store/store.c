@@ -59,15 +59,37 @@ static const struct store_migration store_schema[STORE_SCHEMA_VERSION] = {
      " msgnum INTEGER NOT NULL, origtime INTEGER NOT NULL DEFAULT 0,"
      " duration INTEGER NOT NULL DEFAULT 0, callerid TEXT,"
      " PRIMARY KEY (context, mailbox, folder, msgnum));"},
+    /* 4: reg as one b-tree keyed by (peer, contact) (WITHOUT ROWID), without the expires
+     * index. Every refresh is an upsert by that key: with a rowid table it searched the
+     * primary-key index, then the table, and moved the row's entry in reg_expires (the
+     * expiry changes at each refresh), three b-trees and their pages in the commit; now one.
+     * reg_expires served only the start-up purge, which reads the whole table anyway. Every
+     * row is copied. */
+    {"CREATE TABLE reg_new ("
+     " peer TEXT NOT NULL,"
+     " contact TEXT NOT NULL,"
+     " src_ip TEXT, src_port INTEGER,"
+     " local_ip TEXT, local_port INTEGER,"
+     " transport TEXT, path TEXT, instance TEXT, reg_id INTEGER NOT NULL DEFAULT 0,"
+     " user_agent TEXT, call_id TEXT, cseq INTEGER NOT NULL DEFAULT 0,"
+     " expires INTEGER NOT NULL, registered_at INTEGER NOT NULL,"
+     " PRIMARY KEY (peer, contact)) WITHOUT ROWID;"
+     "INSERT INTO reg_new (peer, contact, src_ip, src_port, local_ip, local_port, transport,"
+     " path, instance, reg_id, user_agent, call_id, cseq, expires, registered_at)"
+     " SELECT peer, contact, src_ip, src_port, local_ip, local_port, transport, path,"
+     " instance, reg_id, user_agent, call_id, cseq, expires, registered_at FROM reg;"
+     "DROP TABLE reg;"
+     "ALTER TABLE reg_new RENAME TO reg;"},
 };
 
 static const char *const store_sql[STORE_STMT_N] = {
     [STORE_BEGIN] = "BEGIN IMMEDIATE",
     [STORE_COMMIT] = "COMMIT",
     [STORE_ROLLBACK] = "ROLLBACK",
-    /* An upsert, not INSERT OR REPLACE: a refresh updates the row where it is, while REPLACE
-     * deleted it and inserted it again under a new rowid, touching the primary-key index too
-     * (about twice the pages written per commit). */
+    /* store_reg_put: STORE_REG_UPDATE first (a refresh, nearly every registration: one search
+     * of reg's b-tree), this upsert only when no row had the key (a new binding). Not INSERT
+     * OR REPLACE: that deletes the row and inserts it again (about twice the pages written per
+     * commit). */
     [STORE_REG_PUT] = "INSERT INTO reg (peer, contact, src_ip, src_port, local_ip,"
 		      " local_port, transport, path, instance, reg_id, user_agent, call_id,"
 		      " cseq, expires, registered_at)"
@@ -79,6 +101,10 @@ static const char *const store_sql[STORE_STMT_N] = {
 		      " reg_id = excluded.reg_id, user_agent = excluded.user_agent,"
 		      " call_id = excluded.call_id, cseq = excluded.cseq,"
 		      " expires = excluded.expires, registered_at = excluded.registered_at",
+    [STORE_REG_UPDATE] = "UPDATE reg SET src_ip = ?3, src_port = ?4, local_ip = ?5,"
+			 " local_port = ?6, transport = ?7, path = ?8, instance = ?9, reg_id = ?10,"
+			 " user_agent = ?11, call_id = ?12, cseq = ?13, expires = ?14,"
+			 " registered_at = ?15 WHERE peer = ?1 AND contact = ?2",
     [STORE_REG_DEL] = "DELETE FROM reg WHERE peer = ?1 AND contact = ?2",
     [STORE_REG_DEL_PEER] = "DELETE FROM reg WHERE peer = ?1",
     [STORE_REG_EXPIRE] = "DELETE FROM reg WHERE expires <= ?1",

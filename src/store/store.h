@@ -15,7 +15,7 @@ struct store;
 /* Where the database lives when `mikakad -d` is not given. */
 #define STORE_DEFAULT_PATH "/var/lib/mikaka/mikaka.db"
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* Most writes one batch (loop turn) may queue; beyond it writes fail with ENOBUFS. */
 #define STORE_BATCH_MAX 65536
 

@@ -687,6 +687,103 @@ static void test_upgrade_from_v1(void **state)
 	assert_int_equal(set.cause[0], 0);
 }
 
+/* A version-3 file (reg a rowid table with its expires index) is rebuilt as one b-tree keyed by
+ * (peer, contact), every binding kept with every field; then a refresh (the UPDATE path) changes
+ * every field of its row, and a new binding (no row: the insert) is added beside it. */
+static void test_upgrade_from_v3_keeps_bindings(void **state)
+{
+	struct fx *fx = *state;
+	struct store_reg r = reg_make("801", "sip:801@10.0.0.1", "10.0.0.1:5062", NOW + 900, 9);
+	struct store_reg n = reg_make("803", "sip:803@10.0.0.9", "10.0.0.9", NOW + 60, 1);
+	int counts[2] = {0, 0};
+	struct reg_set set;
+	sqlite3 *db;
+
+	db = raw_open(fx->path);
+	raw_exec(db, "PRAGMA application_id = 1296780097;"
+		     "CREATE TABLE reg (peer TEXT NOT NULL, contact TEXT NOT NULL, src_ip TEXT,"
+		     " src_port INTEGER, local_ip TEXT, local_port INTEGER, transport TEXT, path TEXT,"
+		     " instance TEXT, reg_id INTEGER NOT NULL DEFAULT 0, user_agent TEXT,"
+		     " call_id TEXT, cseq INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL,"
+		     " registered_at INTEGER NOT NULL, PRIMARY KEY (peer, contact));"
+		     "CREATE INDEX reg_expires ON reg (expires);"
+		     "CREATE TABLE cdr (id INTEGER PRIMARY KEY, uniqueid TEXT, src TEXT, dst TEXT,"
+		     " dcontext TEXT, clid TEXT, channel TEXT, dstchannel TEXT, lastapp TEXT,"
+		     " lastdata TEXT, start_ms INTEGER NOT NULL DEFAULT 0,"
+		     " answer_ms INTEGER NOT NULL DEFAULT 0, end_ms INTEGER NOT NULL DEFAULT 0,"
+		     " duration INTEGER NOT NULL DEFAULT 0, billsec INTEGER NOT NULL DEFAULT 0,"
+		     " disposition TEXT NOT NULL, media TEXT, hangupcause INTEGER NOT NULL"
+		     " DEFAULT 0, callid TEXT, dstcallid TEXT);"
+		     "CREATE TABLE kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+		     "CREATE TABLE vm_msg (context TEXT NOT NULL, mailbox TEXT NOT NULL,"
+		     " folder TEXT NOT NULL, msgnum INTEGER NOT NULL, origtime INTEGER NOT NULL"
+		     " DEFAULT 0, duration INTEGER NOT NULL DEFAULT 0, callerid TEXT,"
+		     " PRIMARY KEY (context, mailbox, folder, msgnum));"
+		     "INSERT INTO reg VALUES ('801', 'sip:801@10.0.0.1', '10.0.0.1', 5060,"
+		     " '127.0.0.1', 5060, 'udp', '<sip:p;lr>', '\"<urn:x>\"', 3, 'Old/1', 'c1@h',"
+		     " 4, 1700000100, 1699999000);"
+		     "INSERT INTO reg VALUES ('802', 'sip:802@[2001:db8::2]', NULL, NULL, NULL,"
+		     " NULL, 'tcp', NULL, NULL, 0, NULL, 'c2@h', 1, 1700000200, 1699999100);"
+		     "INSERT INTO kv VALUES ('k', 'v');"
+		     "PRAGMA user_version = 3;");
+	sqlite3_close(db);
+
+	fx_open(fx);
+	db = raw_open(fx->path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+				     "'reg_expires'"),
+			 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'reg' AND "
+				     "sql LIKE '%WITHOUT ROWID'"),
+			 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM kv"), 1);
+	sqlite3_close(db);
+	load(fx, NOW, &set);
+	assert_int_equal(set.n, 2);
+	assert_string_equal(set.r[0].peer, "801");
+	assert_string_equal(set.r[0].contact, "sip:801@10.0.0.1");
+	assert_string_equal(set.r[0].src, "10.0.0.1:5060");
+	assert_string_equal(set.r[0].local, "127.0.0.1:5060");
+	assert_string_equal(set.r[0].transport, "udp");
+	assert_string_equal(set.r[0].path, "<sip:p;lr>");
+	assert_string_equal(set.r[0].instance, "\"<urn:x>\"");
+	assert_int_equal(set.r[0].reg_id, 3);
+	assert_string_equal(set.r[0].ua, "Old/1");
+	assert_string_equal(set.r[0].call_id, "c1@h");
+	assert_int_equal(set.r[0].cseq, 4);
+	assert_int_equal(set.r[0].expires, 1700000100);
+	assert_int_equal(set.r[0].registered_at, 1699999000);
+	assert_string_equal(set.r[1].contact, "sip:802@[2001:db8::2]");
+	assert_string_equal(set.r[1].src, "-");
+	assert_string_equal(set.r[1].transport, "tcp");
+	assert_int_equal(set.r[1].expires, 1700000200);
+
+	/* The refresh rewrites every field of 801's row (NULLs included); 803 is new. */
+	assert_int_equal(store_reg_put(fx->st, &r, done_count, counts), 0);
+	assert_int_equal(store_reg_put(fx->st, &n, done_count, counts), 0);
+	turn(fx);
+	assert_int_equal(counts[0], 2);
+	assert_int_equal(counts[1], 0);
+	assert_int_equal(committed(fx, "SELECT count(*) FROM reg"), 3);
+	fx_reopen(fx);
+	load(fx, NOW, &set);
+	assert_int_equal(set.n, 3);
+	assert_string_equal(set.r[0].src, "10.0.0.1:5062");
+	assert_string_equal(set.r[0].local, "-");
+	assert_string_equal(set.r[0].path, "(null)");
+	assert_string_equal(set.r[0].instance, "(null)");
+	assert_int_equal(set.r[0].reg_id, 0);
+	assert_string_equal(set.r[0].ua, "Linphone/5.2");
+	assert_string_equal(set.r[0].call_id, "abc@host");
+	assert_int_equal(set.r[0].cseq, 9);
+	assert_int_equal(set.r[0].expires, NOW + 900);
+	assert_int_equal(set.r[0].registered_at, NOW);
+	assert_string_equal(set.r[1].peer, "802");
+	assert_string_equal(set.r[2].peer, "803");
+	assert_string_equal(set.r[2].src, "10.0.0.9:5060");
+}
+
 static void test_kv(void **state)
 {
 	struct fx *fx = *state;
@@ -1310,6 +1407,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_sync_full_option, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_upgrade_from_v1, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_upgrade_from_v3_keeps_bindings, fx_setup,
+					    fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_foreign_files_refused, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_steps, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_reg_put_load_fields, fx_setup, fx_teardown),
