@@ -696,9 +696,14 @@ static void test_upgrade_from_v3_keeps_bindings(void **state)
 	struct store_reg r = reg_make("801", "sip:801@10.0.0.1", "10.0.0.1:5062", NOW + 900, 9);
 	struct store_reg n = reg_make("803", "sip:803@10.0.0.9", "10.0.0.9", NOW + 60, 1);
 	int counts[2] = {0, 0};
+	char dir[sizeof(fx->dir) + 8];
 	struct reg_set set;
 	sqlite3 *db;
 
+	snprintf(dir, sizeof(dir), "%s/a", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/a/b", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
 	db = raw_open(fx->path);
 	raw_exec(db, "PRAGMA application_id = 1296780097;"
 		     "CREATE TABLE reg (peer TEXT NOT NULL, contact TEXT NOT NULL, src_ip TEXT,"
