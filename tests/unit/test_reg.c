@@ -111,6 +111,31 @@ static void test_auth_parse_ok(void **state)
 	assert_false(pl_isset(&a.stale));
 }
 
+/* Every parameter name, in any case, lands in its own slot; names of the same length that are
+ * not ours (or one letter off) are skipped. */
+static void test_auth_parse_every_name(void **state)
+{
+	struct pl v = PL("Digest NC=1, URI=2, Qop=3, realM=4, Nonce=5, stalE=6, CNONCE=7, "
+			 "opaque=8, Domain=9, UserName=10, RESPONSE=11, Algorithm=12, ur=x, "
+			 "urj=x, nonc=x, nonces=x, usernamex=x, algorithms=x, n=x, xc=x, qo=x");
+	struct reg_auth a;
+
+	(void)state;
+	assert_int_equal(reg_auth_parse(&a, &v), 0);
+	assert_true(pl_eq_str(&a.nc, "1"));
+	assert_true(pl_eq_str(&a.uri, "2"));
+	assert_true(pl_eq_str(&a.qop, "3"));
+	assert_true(pl_eq_str(&a.realm, "4"));
+	assert_true(pl_eq_str(&a.nonce, "5"));
+	assert_true(pl_eq_str(&a.stale, "6"));
+	assert_true(pl_eq_str(&a.cnonce, "7"));
+	assert_true(pl_eq_str(&a.opaque, "8"));
+	assert_true(pl_eq_str(&a.domain, "9"));
+	assert_true(pl_eq_str(&a.username, "10"));
+	assert_true(pl_eq_str(&a.response, "11"));
+	assert_true(pl_eq_str(&a.algorithm, "12"));
+}
+
 static void test_auth_parse_bad(void **state)
 {
 	static const struct {
@@ -897,6 +922,7 @@ int main(void)
 	    cmocka_unit_test(test_digest_vectors),
 	    cmocka_unit_test(test_digest_rfc2069),
 	    cmocka_unit_test(test_auth_parse_ok),
+	    cmocka_unit_test(test_auth_parse_every_name),
 	    cmocka_unit_test(test_auth_parse_bad),
 	    cmocka_unit_test(test_nonce),
 	    cmocka_unit_test(test_backoff_schedule),
