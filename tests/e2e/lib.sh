@@ -198,7 +198,7 @@ sipp_bg() {
 	local name=$1 sf=$2 ip=$3 port=$4 tmo=${STMO:-${SIPP_TIMEOUT:-30}}
 	shift 4
 	[ -f "$sf" ] || sf=$E2E/sipp/$sf
-	timeout $((tmo + 10)) sipp -sf "$sf" -i "$ip" -p "$port" -m "${SM:-1}" \
+	timeout -k 5 $((tmo + 10)) sipp -sf "$sf" -i "$ip" -p "$port" -m "${SM:-1}" \
 		-timeout "${tmo}s" -timeout_error \
 		-nostdin -trace_err -trace_msg -message_file "$WORK/sipp-$name.msg" \
 		-error_file "$WORK/sipp-$name.err" -key workdir "$WORK" "$@" \
