@@ -538,48 +538,6 @@ static int range_item(const struct pl *s, const char *const *names, unsigned max
 	return v >= 1 && v <= max ? (int)v - 1 : -1;
 }
 
-/* "*", "" or a&b-c&...; ranges wrap around (fri-mon, 25-5, nov-feb). */
-static int parse_range(const struct pl *f, const char *const *names, unsigned max, uint8_t *mask,
-		       const char *what, char *why, size_t whysize)
-{
-	const char *p = f->p, *end = f->p + f->l;
-
-	if (!f->l || pl_eq_str(f, "*")) {
-		for (unsigned i = 0; i < max; i++)
-			set_bit(mask, i);
-		return 0;
-	}
-	while (p <= end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		struct pl part = pl_from(p, amp ? (size_t)(amp - p) : (size_t)(end - p)), a, b;
-		const char *dash;
-		int lo, hi;
-
-		pl_trim(&part);
-		dash = pl_chr(&part, '-');
-		a = pl_from(part.p, dash ? (size_t)(dash - part.p) : part.l);
-		b = dash ? pl_from(dash + 1, (size_t)(part.p + part.l - dash - 1)) : a;
-		pl_trim(&a);
-		pl_trim(&b);
-		lo = range_item(&a, names, max);
-		hi = range_item(&b, names, max);
-		if (lo < 0 || hi < 0) {
-			snprintf(why, whysize, "invalid %s '%.*s'", what, (int)MIN(part.l, 32),
-				 part.p);
-			return EINVAL;
-		}
-		for (int i = lo;; i = (i + 1) % (int)max) {
-			set_bit(mask, (unsigned)i);
-			if (i == hi)
-				break;
-		}
-		if (!amp)
-			break;
-		p = amp + 1;
-	}
-	return 0;
-}
-
 /* H:MM or HH:MM -> minute of the day; -1 when malformed. */
 static int parse_hhmm(const struct pl *s)
 {
@@ -606,13 +564,28 @@ static int parse_hhmm(const struct pl *s)
 	return h <= 23 && m <= 59 ? (int)(h * 60 + m) : -1;
 }
 
-/* "*", "" or HH:MM-HH:MM&...; the end minute is included; 22:00-06:00 wraps past midnight. */
-static int parse_times(const struct pl *f, uint8_t *mask, char *why, size_t whysize)
+/* parse_hhmm as a range item. */
+static int hhmm_item(const struct pl *s, const char *const *names, unsigned max)
+{
+	(void)names;
+	(void)max;
+	return parse_hhmm(s);
+}
+
+/* A field's item: its index (0 .. max-1), -1 when malformed. */
+typedef int(range_item_h)(const struct pl *s, const char *const *names, unsigned max);
+
+/* "*", "" or a&b-c&...: the items from range_item or hhmm_item; ranges wrap around (fri-mon,
+ * 25-5, nov-feb, 22:00-06:00 past midnight), the end is included. */
+static int parse_ranges(const struct pl *f, range_item_h *item, const char *const *names,
+			unsigned max, uint8_t *mask, const char *what, const char *hint, char *why,
+			size_t whysize)
 {
 	const char *p = f->p, *end = f->p + f->l;
 
 	if (!f->l || pl_eq_str(f, "*")) {
-		memset(mask, 0xff, PBX_DAY_MINUTES / 8);
+		for (unsigned i = 0; i < max; i++)
+			set_bit(mask, i);
 		return 0;
 	}
 	while (p <= end) {
@@ -627,15 +600,14 @@ static int parse_times(const struct pl *f, uint8_t *mask, char *why, size_t whys
 		b = dash ? pl_from(dash + 1, (size_t)(part.p + part.l - dash - 1)) : a;
 		pl_trim(&a);
 		pl_trim(&b);
-		lo = parse_hhmm(&a);
-		hi = parse_hhmm(&b);
+		lo = item(&a, names, max);
+		hi = item(&b, names, max);
 		if (lo < 0 || hi < 0) {
-			snprintf(why, whysize,
-				 "invalid time range '%.*s' (HH:MM-HH:MM, 00:00 to 23:59)",
-				 (int)MIN(part.l, 32), part.p);
+			snprintf(why, whysize, "invalid %s '%.*s'%s", what, (int)MIN(part.l, 32),
+				 part.p, hint);
 			return EINVAL;
 		}
-		for (int i = lo;; i = (i + 1) % PBX_DAY_MINUTES) {
+		for (int i = lo;; i = (i + 1) % (int)max) {
 			set_bit(mask, (unsigned)i);
 			if (i == hi)
 				break;
@@ -680,13 +652,17 @@ int pbx_timing_parse(struct pbx_timing *t, const char *spec, size_t len, char *w
 	/* Missing fields mean "any", as Asterisk. */
 	for (size_t i = nf; i < 4; i++)
 		f[i] = pl_from("*", 1);
-	err = parse_times(&f[0], t->minutes, why, whysize);
+	err = parse_ranges(&f[0], hhmm_item, NULL, PBX_DAY_MINUTES, t->minutes, "time range",
+			   " (HH:MM-HH:MM, 00:00 to 23:59)", why, whysize);
 	if (!err)
-		err = parse_range(&f[1], dow_names, 7, &t->dow, "weekday", why, whysize);
+		err = parse_ranges(&f[1], range_item, dow_names, 7, &t->dow, "weekday", "", why,
+				   whysize);
 	if (!err)
-		err = parse_range(&f[2], NULL, 31, t->mdays, "day of month", why, whysize);
+		err = parse_ranges(&f[2], range_item, NULL, 31, t->mdays, "day of month", "", why,
+				   whysize);
 	if (!err)
-		err = parse_range(&f[3], month_names, 12, t->months, "month", why, whysize);
+		err = parse_ranges(&f[3], range_item, month_names, 12, t->months, "month", "", why,
+				   whysize);
 	if (!err && nf == 5 && f[4].l) {
 		err = pbx_tz_get(f[4].p, f[4].l, &t->tz);
 		if (err) {
