@@ -406,7 +406,18 @@ static int set_var_n(struct pbx_chan *ch, const char *name, size_t n, const char
 	if (nm.l >= 12 && !strncasecmp(nm.p, "CALLERPRES(", 11) && nm.p[nm.l - 1] == ')')
 		return value ? set_pres_n(ch, value, vlen) : EINVAL;
 	if (pl_chr(&nm, '(')) {
-		int err = host_func_write(ch, &nm, value, vlen);
+		const char *open = pl_chr(&nm, '(');
+		struct pl fn = pl_from(nm.p, (size_t)(open - nm.p));
+		int err = ENOENT;
+
+		pl_trim(&fn);
+		if (nm.p[nm.l - 1] == ')')
+			err = pbx_func_string_write(ch, &fn, open + 1,
+						    (size_t)(nm.p + nm.l - 1 - open - 1),
+						    value ? value : "", value ? vlen : 0);
+		if (err != ENOENT)
+			return err;
+		err = host_func_write(ch, &nm, value, vlen);
 
 		return err == ENOENT ? EINVAL : err; /* ENOENT: a function we cannot write */
 	}
@@ -1780,6 +1791,60 @@ static enum step app_mset(struct pbx_chan *ch, char *args)
 	return STEP_NEXT;
 }
 
+/* While(cond), EndWhile, ExitWhile, ContinueWhile: the loop's ends found by position in the
+ * running extension (dp_while_partner). */
+static enum step app_while(struct pbx_chan *ch, enum pbx_app app, const char *cond)
+{
+	struct dp_want w = {ch->prio, NULL};
+	const struct dp_ext *e = NULL;
+	const char *what = pbx_app_name(app);
+	long i, at = -1;
+
+	if (!dp_find(ch->dp, dp_ctx_find(ch->dp, ch->context), ch->exten, &w, &e) || !e)
+		return STEP_FAIL;
+	for (i = 0; i < (long)e->nprios; i++) {
+		if (e->prios[i].prio == ch->prio)
+			break;
+	}
+	if (i == (long)e->nprios)
+		return STEP_FAIL;
+	switch (app) {
+	case PBX_APP_WHILE:
+		if (pbx_truth(cond))
+			return STEP_NEXT;
+		at = dp_while_partner(e, (size_t)i); /* out: after the EndWhile */
+		break;
+	case PBX_APP_ENDWHILE:
+	case PBX_APP_CONTINUEWHILE:
+		at = dp_while_enclosing(e, (size_t)i); /* back to the While, which tests again */
+		if (at >= 0) {
+			ch->prio = e->prios[at].prio;
+			return STEP_JUMP;
+		}
+		break;
+	case PBX_APP_EXITWHILE:
+		at = dp_while_enclosing(e, (size_t)i);
+		if (at >= 0)
+			at = dp_while_partner(e, (size_t)at);
+		break;
+	default:
+		return STEP_FAIL;
+	}
+	if (at < 0) {
+		if (app == PBX_APP_WHILE) {
+			/* Asterisk hangs up too: nothing says where the loop ends. */
+			log_error("%s,%s,%u: While: no EndWhile after it; hanging up", ch->context,
+				  ch->exten, ch->prio);
+			return STEP_FAIL;
+		}
+		log_warn("%s,%s,%u: %s: not inside a While loop", ch->context, ch->exten,
+			 ch->prio, what);
+		return STEP_NEXT;
+	}
+	ch->prio = e->prios[at].prio + 1;
+	return STEP_JUMP;
+}
+
 static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct pbx_action *act)
 {
 	struct pbx_env env = {ch, NULL, 0};
@@ -1949,6 +2014,13 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return app_gosubif(ch, args);
 	case PBX_APP_MSET:
 		return app_mset(ch, args);
+	case PBX_APP_WHILE:
+	case PBX_APP_ENDWHILE:
+	case PBX_APP_EXITWHILE:
+	case PBX_APP_CONTINUEWHILE:
+		return app_while(ch, app, trim_inplace(args));
+	case PBX_APP_EXEC:
+		return exec_inner(ch, "Exec", args, act, depth);
 	case PBX_APP_COUNT:
 		break;
 	}

@@ -59,7 +59,45 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_EXECIF] = "ExecIf",
     [PBX_APP_GOSUBIF] = "GosubIf",
     [PBX_APP_MSET] = "MSet",
+    [PBX_APP_WHILE] = "While",
+    [PBX_APP_ENDWHILE] = "EndWhile",
+    [PBX_APP_EXITWHILE] = "ExitWhile",
+    [PBX_APP_CONTINUEWHILE] = "ContinueWhile",
+    [PBX_APP_EXEC] = "Exec",
 };
+
+/* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames
+ * or lose on a Goto out of the loop. */
+long dp_while_partner(const struct dp_ext *e, size_t i)
+{
+	unsigned depth = 0;
+
+	if (e->prios[i].app == PBX_APP_WHILE) {
+		for (size_t j = i + 1; j < e->nprios; j++) {
+			if (e->prios[j].app == PBX_APP_WHILE)
+				depth++;
+			else if (e->prios[j].app == PBX_APP_ENDWHILE && !depth--)
+				return (long)j;
+		}
+		return -1;
+	}
+	if (e->prios[i].app == PBX_APP_ENDWHILE)
+		return dp_while_enclosing(e, i);
+	return -1;
+}
+
+long dp_while_enclosing(const struct dp_ext *e, size_t i)
+{
+	unsigned depth = 0;
+
+	for (size_t j = i; j-- > 0;) {
+		if (e->prios[j].app == PBX_APP_ENDWHILE)
+			depth++;
+		else if (e->prios[j].app == PBX_APP_WHILE && !depth--)
+			return (long)j;
+	}
+	return -1;
+}
 
 const char *pbx_app_name(enum pbx_app app)
 {
@@ -2161,6 +2199,22 @@ static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct 
 	}
 	case PBX_APP_DIAL:
 		check_dial(ck, p);
+		break;
+	case PBX_APP_WHILE:
+	case PBX_APP_ENDWHILE:
+		if (dp_while_partner(e, (size_t)(p - e->prios)) < 0) {
+			ck_diag(ck, CONF_WARNING, p,
+				p->app == PBX_APP_WHILE
+				    ? "While: no EndWhile after it in extension '%s'"
+				    : "EndWhile: no While before it in extension '%s'",
+				e->name);
+		}
+		break;
+	case PBX_APP_EXITWHILE:
+	case PBX_APP_CONTINUEWHILE:
+		if (dp_while_enclosing(e, (size_t)(p - e->prios)) < 0)
+			ck_diag(ck, CONF_WARNING, p, "%s: not inside a While loop",
+				pbx_app_name(p->app));
 		break;
 	default:
 		break;

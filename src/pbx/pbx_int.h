@@ -52,6 +52,11 @@ enum pbx_app {
 	PBX_APP_EXECIF,
 	PBX_APP_GOSUBIF,
 	PBX_APP_MSET,
+	PBX_APP_WHILE,
+	PBX_APP_ENDWHILE,
+	PBX_APP_EXITWHILE,
+	PBX_APP_CONTINUEWHILE,
+	PBX_APP_EXEC,
 	PBX_APP_COUNT
 };
 
@@ -224,6 +229,12 @@ const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ct
 const struct dp_prio *dp_find_any_time(const struct dialplan *dp, const struct dp_ctx *ctx,
 				       const char *exten, const struct dp_want *want,
 				       const struct dp_ext **extp);
+/* The loop partner of the While or EndWhile at index i of e's priorities (the matching EndWhile
+ * of a While, the While of an EndWhile, nesting counted), or -1 when it has none. */
+long dp_while_partner(const struct dp_ext *e, size_t i);
+/* The index of the While whose loop holds index i (not i itself), or -1. */
+long dp_while_enclosing(const struct dp_ext *e, size_t i);
+
 /* Asterisk's extension order (exact < pattern; patterns position by position); <0, 0, >0. */
 int dp_ext_cmp(const char *a, const char *b);
 /* Whether `exten` matches the extension name (exact or "_pattern"). */
@@ -242,6 +253,18 @@ int pbx_subst(struct pbx_env *env, const char *in, size_t len, struct mbuf *out)
 int pbx_expr_eval(const char *expr, size_t len, struct mbuf *out);
 /* Asterisk's truth of a condition: empty is false, a leading integer is its value, else true. */
 bool pbx_truth(const char *s);
+
+/* A variable as ${name} reads it: the channel's (built-ins, Gosub arguments, its variables),
+ * then the globals; NULL when unset. */
+const char *pbx_env_lookup(struct pbx_env *env, const char *name, size_t n);
+/* Asterisk's string and list functions (funcs.c: CUT, FIELDQTY, FIELDNUM, LISTFILTER, FILTER,
+ * REPLACE, STRREPLACE, REGEX, TOUPPER, TOLOWER, QUOTE, CSV_QUOTE, RAND, SHIFT, POP, INC, DEC,
+ * SPRINTF): appends the value, or ENOENT when fn is none of them. */
+int pbx_func_string(struct pbx_env *env, const struct pl *fn, const char *args, size_t alen,
+		    struct mbuf *mb);
+/* Set(PUSH(list[,delim])=value) and Set(UNSHIFT(...)=value); ENOENT for other names. */
+int pbx_func_string_write(struct pbx_chan *ch, const struct pl *fn, const char *args,
+			  size_t alen, const char *value, size_t vlen);
 
 /* Channel side of a lookup (built-ins, Gosub arguments, channel variables); NULL when unset. */
 const char *pbx_chan_lookup(struct pbx_chan *ch, const char *name, size_t nlen);

@@ -1,6 +1,6 @@
 /* subst: variable substitution as the dialplan does it: ${VAR}, ${VAR:offset:length}, nested
  * ${${X}}, the functions (CALLERID(), LEN(), IF(), IFTIME(), STRFTIME(), ISNULL(), EXISTS(),
- * SET(), ...) and $[ ] expressions; inner parts are substituted first, results are bounded by
+ * SET(), ...; the string and list ones in funcs.c) and $[ ] expressions; inner parts are substituted first, results are bounded by
  * PBX_VALUE_MAX. */
 #include <ctype.h>
 #include <errno.h>
@@ -44,7 +44,7 @@ static size_t find_close(const char *in, size_t len, size_t i)
 	return len;
 }
 
-static const char *lookup(struct pbx_env *env, const char *name, size_t n)
+const char *pbx_env_lookup(struct pbx_env *env, const char *name, size_t n)
 {
 	const char *v = NULL;
 
@@ -312,6 +312,12 @@ static int call_func(struct pbx_env *env, const char *name, size_t nlen, const c
 			return mbuf_write(mb, t, tl);
 		return c ? mbuf_write(mb, c + 1, fl) : 0;
 	}
+	{
+		int err = pbx_func_string(env, &fn, args, alen, mb);
+
+		if (err != ENOENT)
+			return err;
+	}
 	if (env->ch) {
 		int err = pbx_chan_func_read(env->ch, &fn, &a, mb);
 
@@ -390,7 +396,7 @@ static int resolve(struct pbx_env *env, const char *s, size_t n, struct mbuf *ou
 		val = fv.buf ? (const char *)fv.buf : "";
 		vlen = fv.end;
 	} else {
-		val = lookup(env, s, name_end);
+		val = pbx_env_lookup(env, s, name_end);
 		vlen = val ? strlen(val) : 0;
 	}
 	if (val && has_sub)

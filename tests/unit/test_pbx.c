@@ -1969,6 +1969,169 @@ static void test_conditional_apps(void **state)
 	dialplan_free(dp);
 }
 
+/* Asterisk's string and list functions, each against what Asterisk gives for the same input. */
+static const struct eval_case str_cases[] = {
+    {"${CUT(LIST,\\,,2)}", "802"},
+    {"${CUT(LIST,\\,,2-3)}", "802,803"},
+    {"${CUT(LIST,\\,,3-)}", "803,804"},
+    {"${CUT(LIST,\\,,-2)}", "801,802"},
+    {"${CUT(LIST,\\,,1&4)}", "801,804"},
+    {"${CUT(LIST,\\,,9)}", ""},
+    {"${CUT(DATE,,2)}", "12"},
+    {"${CUT(DATE,-,3)}", "05"},
+    {"${CUT(LIST,\\,,x)}", ""},
+    {"${CUT(UNSET,\\,,1)}", ""},
+    {"${FIELDQTY(LIST,\\,)}", "4"},
+    {"${FIELDQTY(DATE,-)}", "3"},
+    {"${FIELDQTY(UNSET,\\,)}", "0"},
+    {"${FIELDQTY(DATE,)}", "3"},
+    {"${FIELDNUM(LIST,\\,,803)}", "3"},
+    {"${FIELDNUM(LIST,\\,,899)}", "0"},
+    {"${LISTFILTER(LIST,\\,,802)}", "801,803,804"},
+    {"${LISTFILTER(LIST,\\,,801)}", "802,803,804"},
+    {"${TOUPPER(abc-Def1)}", "ABC-DEF1"},
+    {"${TOLOWER(ABC-Def1)}", "abc-def1"},
+    {"${FILTER(0-9,+81-3-1234-5678)}", "81312345678"},
+    {"${FILTER(0-9*#,*86#x)}", "*86#"},
+    {"${FILTER(0-9\\,,1,2;3)}", "1,23"},
+    {"${REPLACE(DATE,-)}", "20261205"},
+    {"${REPLACE(DATE,-,/)}", "2026/12/05"},
+    {"${STRREPLACE(PHRASE,o,0)}", "f00 b00"},
+    {"${STRREPLACE(PHRASE,o,0,1)}", "f0o boo"},
+    {"${STRREPLACE(PHRASE,oo)}", "f b"},
+    {"${REGEX(\"^0[5-9]0\" 09012345678)}", "1"},
+    {"${REGEX(\"^0[5-9]0\" 0312345678)}", "0"},
+    {"${REGEX(\"^[0-9]+$\" ${CALLERID(num)})}", "1"},
+    {"${REGEX(\"(\" x)}", ""},
+    {"${QUOTE(say \"hi\" \\ there)}", "\"say \\\"hi\\\" \\\\ there\""},
+    {"${CSV_QUOTE(a\"b)}", "\"a\"\"b\""},
+    {"${RAND(7,7)}", "7"},
+    {"${RAND(9,9)}", "9"},
+    {"${SPRINTF(%05d,42)}", "00042"},
+    {"${SPRINTF(%s-%s,a,b)}", "a-b"},
+    {"${SPRINTF(%.2f%%,12.345)}", "12.35%"},
+    {"${SPRINTF(%x/%c,255,Zed)}", "ff/Z"},
+    {"${SPRINTF(%-4s|,ab)}", "ab  |"},
+    {"${SPRINTF(%n,1)}", ""},
+};
+
+static void test_string_funcs(void **state)
+{
+	struct dialplan *dp = eval_dp();
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+	struct mbuf mb;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "t", "0312345678", "801", "Alice"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "LIST", "801,802,803,804"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "DATE", "2026-12-05"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "PHRASE", "foo boo"), 0);
+	mbuf_init(&mb);
+	for (size_t i = 0; i < ARRAY_SIZE(str_cases); i++) {
+		mb.end = 0;
+		assert_int_equal(pbx_chan_eval(ch, str_cases[i].in, &mb), 0);
+		if (mb.end != strlen(str_cases[i].want) || memcmp(mb.buf, str_cases[i].want, mb.end))
+			fail_msg("eval(%s) = '%.*s', want '%s'", str_cases[i].in, (int)mb.end,
+				 mb.buf ? (char *)mb.buf : "", str_cases[i].want);
+	}
+	/* RAND stays in its bounds and is not constant. */
+	{
+		bool seen[4] = {false};
+
+		for (int i = 0; i < 200; i++) {
+			mb.end = 0;
+			assert_int_equal(pbx_chan_eval(ch, "${RAND(1,3)}", &mb), 0);
+			assert_int_equal(mb.end, 1);
+			assert_true(mb.buf[0] >= '1' && mb.buf[0] <= '3');
+			seen[mb.buf[0] - '0'] = true;
+		}
+		assert_true(seen[1] && seen[2] && seen[3]);
+	}
+	/* SHIFT and POP take items off the variable; PUSH and UNSHIFT put them on. */
+	mb.end = 0;
+	assert_int_equal(pbx_chan_eval(ch, "${SHIFT(LIST)}/${POP(LIST)}", &mb), 0);
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_string_equal((char *)mb.buf, "801/804");
+	assert_string_equal(pbx_chan_get_var(ch, "LIST"), "802,803");
+	assert_int_equal(pbx_chan_set_var(ch, "PUSH(LIST)", "805"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "UNSHIFT(LIST)", "800"), 0);
+	assert_string_equal(pbx_chan_get_var(ch, "LIST"), "800,802,803,805");
+	assert_int_equal(pbx_chan_set_var(ch, "PUSH(NEW,-)", "a"), 0);
+	assert_int_equal(pbx_chan_set_var(ch, "PUSH(NEW,-)", "b"), 0);
+	assert_string_equal(pbx_chan_get_var(ch, "NEW"), "a-b");
+	mb.end = 0;
+	assert_int_equal(pbx_chan_eval(ch, "${SHIFT(NEW,-)}${SHIFT(NEW,-)}${SHIFT(NEW,-)}|", &mb), 0);
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_string_equal((char *)mb.buf, "ab|");
+	assert_string_equal(pbx_chan_get_var(ch, "NEW"), "");
+	mb.end = 0;
+	assert_int_equal(pbx_chan_eval(ch, "${INC(N)},${INC(N)},${DEC(N)}", &mb), 0);
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_string_equal((char *)mb.buf, "1,2,1");
+	mbuf_reset(&mb);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+
+	/* The loop apps with the list functions: ring each number of a list in turn. */
+	dp = load_ok("[c]\n"
+		     "exten => s,1,Set(L=801&802&803)\n"
+		     " same => n,Set(I=0)\n"
+		     " same => n,While($[${I} < ${FIELDQTY(L,&)}])\n"
+		     " same => n,Set(I=$[${I} + 1])\n"
+		     " same => n,ExecIf($[${I} = 2]?ContinueWhile())\n"
+		     " same => n,Set(J=0)\n"
+		     " same => n,While(1)\n"
+		     " same => n,Set(J=$[${J} + 1])\n"
+		     " same => n,ExecIf($[${J} >= 3]?ExitWhile())\n"
+		     " same => n,EndWhile()\n"
+		     " same => n,Set(SEEN=${SEEN}${CUT(L,&,${I})}x${J}.)\n"
+		     " same => n,EndWhile()\n"
+		     " same => n,Exec(Dial(SIP/${CUT(L,&,3)},20))\n"
+		     " same => n,While(0)\n"
+		     " same => n,Set(NEVER=1)\n"
+		     " same => n,EndWhile\n"
+		     " same => n,Hangup()\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "SEEN"), "801x3.803x3.");
+	assert_int_equal(act.dial.ntargets, 1);
+	assert_int_equal(act.dial.timeout_s, 20);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_null(pbx_chan_get_var(ch, "NEVER"));
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+
+	/* A While without its EndWhile hangs up when it ends; the check names both. */
+	{
+		struct conf_diags diags = {0};
+		const char *entries[] = {"c"};
+
+		dp = load_ok("[c]\n"
+			     "exten => s,1,While(0)\n"
+			     " same => n,Hangup()\n"
+			     "exten => t,1,EndWhile()\n"
+			     " same => n,ExitWhile()\n"
+			     " same => n,Hangup(17)\n");
+		assert_int_equal(dialplan_check(dp, entries, 1, &diags), 0);
+		assert_true(diags_have(&diags, "t.conf:2: warning: While: no EndWhile after it"));
+		assert_true(diags_have(&diags, "t.conf:4: warning: EndWhile: no While before it"));
+		assert_true(diags_have(&diags, "t.conf:5: warning: ExitWhile: not inside a While"));
+		conf_diags_reset(&diags);
+		assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+		run_expect(ch, PBX_ACT_HANGUP, &act);
+		assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+		pbx_chan_free(ch);
+		assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "t", "", ""), 0);
+		run_expect(ch, PBX_ACT_HANGUP, &act);
+		assert_int_equal(act.cause, 17);
+		pbx_chan_free(ch);
+		dialplan_free(dp);
+	}
+	log_set_level(LOG_INFO);
+}
+
 static void test_time_funcs(void **state)
 {
 	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
@@ -2055,6 +2218,7 @@ int main(void)
 	    cmocka_unit_test(test_ext_cmp),
 	    cmocka_unit_test(test_lookup_rules),
 	    cmocka_unit_test(test_eval),
+	    cmocka_unit_test(test_string_funcs),
 	    cmocka_unit_test(test_apps), cmocka_unit_test(test_pickup_apps),
 	    cmocka_unit_test(test_dial_parse),
 	    cmocka_unit_test(test_gosub),

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# dpfuncs.sh: Asterisk's loops and string functions in a real call. SIPp plays the NGN
+# (127.0.8.62) calling 200 with a caller id; the dialplan walks a ring list with While/SHIFT,
+# skips the entries FILTER finds no digits in (ContinueWhile), Dial()s phone 801 (a SIPp phone
+# at 127.0.8.63 that answers 486) through Exec(), and keeps what it computed (CUT, FIELDQTY,
+# REGEX, SPRINTF, STRREPLACE, TOUPPER, INC) in the database, read back with `mikaka database get`;
+# the carrier gets the Busy() the loop ends in. `mikakad -t` accepts the file.
+. "$(dirname "$0")/lib.sh"
+
+D=127.0.8.61
+CAR=127.0.8.62
+PH=127.0.8.63
+CONF=$WORK/conf
+
+call_sipconf "$CONF" $D 5060 $CAR 5160
+sip_phone "$CONF" 801 pw801 $PH:5161
+cat >"$CONF/extensions.conf" <<'EOT'
+[from_line]
+exten => 200,1,Set(LIST=nobody&801&-)
+ same => n,Set(N=${FIELDQTY(LIST,&)})
+ same => n,While($[${LEN(${LIST})} > 0])
+ same => n,Set(T=${SHIFT(LIST,&)})
+ same => n,Set(ROUNDS=${INC(ROUNDS)})
+ same => n,ExecIf($[${LEN(${FILTER(0-9,${T})})} = 0]?ContinueWhile())
+ same => n,Set(TRIED=${TRIED}${T}/)
+ same => n,Exec(Dial(SIP/${T},5))
+ same => n,Set(TRIED=${TRIED}${DIALSTATUS}/)
+ same => n,EndWhile()
+ same => n,Set(DB(e2e/tried)=${TRIED})
+ same => n,Set(DB(e2e/counts)=${N}-${ROUNDS})
+ same => n,Set(NUM=${CALLERID(num)})
+ same => n,Set(DB(e2e/area)=${CUT(NUM,9,1)}|${REGEX("^0[1-9]" ${NUM})}|${SPRINTF(%05d,${CUT(NUM,8,2)})})
+ same => n,Set(DB(e2e/text)=${TOUPPER(${STRREPLACE(TRIED,/,-)})})
+ same => n,Busy()
+[from_phone]
+exten => _X.,1,Hangup()
+[public]
+exten => _X.,1,Hangup()
+EOT
+
+check "config-check-ok" "$MIKAKAD" -C "$CONF" -t
+daemon_start "$CONF"
+sipp_bg phone call2-phone-busy.xml $PH 5161
+PHONE=$BG
+sipp_bg carrier db-carrier-in.xml $CAR 5160 $D:5060 -s 200
+wait_ok "carrier-call-done" "$BG" carrier
+wait_ok "phone-got-one-invite" "$PHONE" phone
+check "carrier-got-busy" grep -q "^SIP/2.0 486 " "$WORK/sipp-carrier.msg"
+check "phone-rung-once" test "$(grep -c '^INVITE ' "$WORK/sipp-phone.msg")" = 1
+# The caller is 0399998888: cut at the 9s, the prefix test, the field after the 8s padded.
+check "loop-tried-only-801" grep -qx "Value: 801/BUSY/" <<<"$(cli database get e2e tried)"
+check "loop-counted-three" grep -qx "Value: 3-3" <<<"$(cli database get e2e counts)"
+check "cut-regex-sprintf" grep -qx "Value: 03|1|00000" <<<"$(cli database get e2e area)"
+check "strreplace-toupper" grep -qx "Value: 801-BUSY-" <<<"$(cli database get e2e text)"
+check "no-unsupported-function" bash -c '! grep -q "is not supported" "$1"' _ "$DAEMON_LOG"
+check "alive" daemon_alive
+check "daemon-stops-clean" stop_daemon
+finish
