@@ -242,7 +242,7 @@ static bool v_false(const char *s)
  * (exponential matching), and repetition that glibc expands when compiling: `x+` becomes `xx*`
  * and `x{m,n}` n copies, so nested ones multiply. Their product (counted as if all were nested)
  * stays under EXPR_RE_GROWTH. */
-static bool re_safe(const char *re)
+bool pbx_re_safe(const char *re)
 {
 	size_t n = strlen(re);
 	unsigned long growth = 1;
@@ -286,7 +286,7 @@ static char *op_regex(struct xp *x, const char *a, const char *b, bool anchored)
 	char *r;
 	int rc;
 
-	if (!re_safe(b) || regcomp(&re, b, REG_EXTENDED)) {
+	if (!pbx_re_safe(b) || regcomp(&re, b, REG_EXTENDED)) {
 		log_warn("$[ ]: unusable regular expression '%.64s'", b);
 		x->err = EINVAL;
 		return NULL;

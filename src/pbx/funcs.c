@@ -377,6 +377,12 @@ static int func_regex(const char *a, size_t n, struct mbuf *mb)
 		free(str);
 		return ENOMEM;
 	}
+	if (!pbx_re_safe(re)) {
+		log_warn("REGEX(): regular expression '%.64s' is over the dialplan's bounds", re);
+		free(re);
+		free(str);
+		return 0;
+	}
 	rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
 		char why[128];

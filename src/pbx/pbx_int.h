@@ -251,6 +251,9 @@ struct pbx_env {
 int pbx_subst(struct pbx_env *env, const char *in, size_t len, struct mbuf *out);
 /* Evaluates an already substituted $[ ] expression and appends the result ("" on an error). */
 int pbx_expr_eval(const char *expr, size_t len, struct mbuf *out);
+/* Whether a regular expression is within the bounds the dialplan allows (length, no
+ * back-references, limited repetition: docs/DIALPLAN.md, Bounds); REGEX() shares them. */
+bool pbx_re_safe(const char *re);
 /* Asterisk's truth of a condition: empty is false, a leading integer is its value, else true. */
 bool pbx_truth(const char *s);
 

@@ -1,7 +1,7 @@
 /* subst: variable substitution as the dialplan does it: ${VAR}, ${VAR:offset:length}, nested
  * ${${X}}, the functions (CALLERID(), LEN(), IF(), IFTIME(), STRFTIME(), ISNULL(), EXISTS(),
- * SET(), ...; the string and list ones in funcs.c) and $[ ] expressions; inner parts are substituted first, results are bounded by
- * PBX_VALUE_MAX. */
+ * SET(), ...; the string and list ones are in funcs.c) and $[ ] expressions; inner parts are
+ * substituted first, results are bounded by PBX_VALUE_MAX. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

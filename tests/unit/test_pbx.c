@@ -2003,6 +2003,8 @@ static const struct eval_case str_cases[] = {
     {"${REGEX(\"^0[5-9]0\" 0312345678)}", "0"},
     {"${REGEX(\"^[0-9]+$\" ${CALLERID(num)})}", "1"},
     {"${REGEX(\"(\" x)}", ""},
+    {"${REGEX(\"(a)\\1\" aa)}", ""},
+    {"${REGEX(\"((a+)+)+b\" aaaa)}", "0"},
     {"${QUOTE(say \"hi\" \\ there)}", "\"say \\\"hi\\\" \\\\ there\""},
     {"${CSV_QUOTE(a\"b)}", "\"a\"\"b\""},
     {"${RAND(7,7)}", "7"},
