@@ -457,6 +457,71 @@ static int db_func_write_h(struct pbx_chan *ch, const char *name, const char *ar
 	return err;
 }
 
+/* SIP_HEADER(name[,n]) and PJSIP_HEADER(read,name[,n|*]): the n-th (default first) header of
+ * that name (long or compact form) in the caller's INVITE; '*' joins them all with ','. */
+static int sip_header_read(struct call *c, const char *args, bool pjsip, struct mbuf *out)
+{
+	const struct sip_msg *inv = c->init_req ? c->init_req : (c->a ? c->a->inv : NULL);
+	char buf[256];
+	char *f[3] = {NULL, NULL, NULL};
+	size_t nf = 0;
+	struct pl name;
+	enum sip_hdr_id id;
+	long want = 1;
+	bool all = false;
+	long k = 0;
+
+	snprintf(buf, sizeof(buf), "%s", args);
+	for (char *p = buf, *save = NULL; nf < 3 && (p = strtok_r(p, ",", &save)); p = NULL)
+		f[nf++] = p;
+	if (pjsip) {
+		struct pl act = pl_from_str(f[0] ? f[0] : "");
+
+		pl_trim(&act);
+		if (!pl_caseeq_str(&act, "read")) {
+			log_warn("PJSIP_HEADER(%s): only 'read' is a read; 'add', 'update' and "
+				 "'remove' are written with Set()", args);
+			return 0;
+		}
+		memmove(f, f + 1, 2 * sizeof(*f));
+		f[2] = NULL;
+	}
+	name = pl_from_str(f[0] ? f[0] : "");
+	pl_trim(&name);
+	if (!name.l) {
+		log_warn("%s(): needs a header name", pjsip ? "PJSIP_HEADER" : "SIP_HEADER");
+		return 0;
+	}
+	if (f[1]) {
+		struct pl n = pl_from_str(f[1]);
+
+		pl_trim(&n);
+		all = pjsip && pl_eq_str(&n, "*");
+		want = all ? 0 : (n.l ? strtol(n.p, NULL, 10) : 1);
+		if (!all && want < 1)
+			return 0;
+	}
+	if (!inv)
+		return 0;
+	id = sip_hdr_lookup(&name);
+	for (size_t i = 0; i < inv->nhdrs; i++) {
+		const struct sip_hdr *h = &inv->hdrs[i];
+		bool match = id != SIP_HDR_OTHER ? h->id == id
+						 : h->name.l == name.l && !pl_casecmp(&h->name, &name);
+
+		if (!match)
+			continue;
+		k++;
+		if (all) {
+			if ((k > 1 && mbuf_write(out, ",", 1)) || mbuf_write_pl(out, &h->value))
+				return ENOMEM;
+		} else if (k == want) {
+			return mbuf_write_pl(out, &h->value);
+		}
+	}
+	return 0;
+}
+
 /* BLACKLIST(), PHONEBOOK([number]), SCREEN() for extensions.conf; then the database's. */
 static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args,
 			 struct mbuf *out, void *arg)
@@ -464,6 +529,8 @@ static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args
 	struct call *c = arg;
 	const char *num = pbx_chan_callerid_num(ch);
 
+	if (!strcasecmp(name, "SIP_HEADER") || !strcasecmp(name, "PJSIP_HEADER"))
+		return sip_header_read(c, args, name[0] == 'P' || name[0] == 'p', out);
 	if (!strcasecmp(name, "BLACKLIST")) {
 		/* Asterisk's: 1 when the caller's number is in the block list. */
 		struct screen_verdict v;
@@ -701,6 +768,7 @@ static void call_free(struct call *c)
 	}
 	list_unlink(&c->le);
 	pbx_chan_free(c->chan);
+	mem_deref(c->init_req);
 	mem_deref(c->cfg);
 	free(c);
 }
@@ -1118,6 +1186,8 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	}
 	a->st = st;
 	a->inv = mem_ref((void *)msg);
+	if (dialplan_reads_sip_headers(c->cfg->dialplan))
+		c->init_req = mem_ref((void *)msg);
 	a->rel100 = eng->set.rel100 && (sip_msg_has_option(msg, SIP_HDR_SUPPORTED, "100rel") ||
 					sip_msg_has_option(msg, SIP_HDR_REQUIRE, "100rel"));
 	a->tp = msg->tp;

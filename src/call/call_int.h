@@ -133,6 +133,8 @@ struct call {
 	struct call_eng *eng;
 	struct cfg *cfg; /* referenced */
 	struct pbx_chan *chan;
+	struct sip_msg *init_req; /* the caller's INVITE, referenced, when the dialplan reads its
+				   * headers (SIP_HEADER()); else NULL */
 	enum call_state state;
 	struct call_leg *a; /* the caller */
 	struct call_leg *b; /* the answered callee */

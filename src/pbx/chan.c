@@ -343,6 +343,9 @@ static int set_callerid_all(struct pbx_chan *ch, const char *v, size_t n)
 	return 0;
 }
 
+static int pjsip_header_write(struct pbx_chan *ch, struct pl args, const char *value,
+			      size_t vlen);
+
 static int set_var_n(struct pbx_chan *ch, const char *name, size_t n, const char *value,
 		     size_t vlen)
 {
@@ -403,6 +406,8 @@ static int set_var_n(struct pbx_chan *ch, const char *name, size_t n, const char
 			return EINVAL;
 		return 0; /* TIMEOUT(absolute) is accepted and not enforced */
 	}
+	if (nm.l > 13 && !strncasecmp(nm.p, "PJSIP_HEADER(", 13) && nm.p[nm.l - 1] == ')')
+		return pjsip_header_write(ch, pl_from(nm.p + 13, nm.l - 14), value, vlen);
 	if (nm.l >= 12 && !strncasecmp(nm.p, "CALLERPRES(", 11) && nm.p[nm.l - 1] == ')')
 		return value ? set_pres_n(ch, value, vlen) : EINVAL;
 	if (pl_chr(&nm, '(')) {
@@ -830,48 +835,101 @@ static bool header_ok(const char *h, const char **why)
 	return true;
 }
 
-static enum step app_sipaddheader(struct pbx_chan *ch, const char *args)
+/* Keeps header line h for the next Dial()s; EINVAL (warned) when it is refused. */
+static int add_header(struct pbx_chan *ch, const char *what, const char *h)
 {
 	char name[16];
 	const char *why = NULL;
 
-	while (*args == ' ')
-		args++;
-	if (!header_ok(args, &why)) {
-		log_warn("%s,%s,%u: SIPAddHeader(%s): %s; not added", ch->context, ch->exten,
-			 ch->prio, args, why);
-		return STEP_NEXT;
+	if (!header_ok(h, &why)) {
+		log_warn("%s,%s,%u: %s(%s): %s; not added", ch->context, ch->exten, ch->prio, what,
+			 h, why);
+		return EINVAL;
 	}
 	for (unsigned i = 1; i <= PBX_SIPADDHEADER_MAX; i++) {
 		added_header_name(name, i);
 		if (!pbx_vars_getn(&ch->vars, name, strlen(name)))
-			return pbx_vars_setn(&ch->vars, name, strlen(name), args, strlen(args))
-				   ? STEP_FAIL
-				   : STEP_NEXT;
+			return pbx_vars_setn(&ch->vars, name, strlen(name), h, strlen(h));
 	}
-	log_warn("%s,%s,%u: SIPAddHeader: already %d headers; not added", ch->context, ch->exten,
-		 ch->prio, PBX_SIPADDHEADER_MAX);
-	return STEP_NEXT;
+	log_warn("%s,%s,%u: %s: already %d headers; not added", ch->context, ch->exten, ch->prio,
+		 what, PBX_SIPADDHEADER_MAX);
+	return ENOSPC;
+}
+
+/* Drops the added headers starting with prefix (all when it is empty); with `whole_name`, those
+ * whose name is exactly prefix (blanks before the colon ignored). */
+static void remove_headers(struct pbx_chan *ch, const char *prefix, bool whole_name)
+{
+	size_t n = strlen(prefix);
+	char name[16];
+
+	for (unsigned i = 1; i <= PBX_SIPADDHEADER_MAX; i++) {
+		const char *v, *colon;
+		size_t vl;
+
+		added_header_name(name, i);
+		v = pbx_vars_getn(&ch->vars, name, strlen(name));
+		if (!v || (n && strncasecmp(v, prefix, n)))
+			continue;
+		if (whole_name && n) {
+			colon = strchr(v, ':');
+			vl = colon ? (size_t)(colon - v) : strlen(v);
+			while (vl && v[vl - 1] == ' ')
+				vl--;
+			if (vl != n)
+				continue;
+		}
+		pbx_vars_setn(&ch->vars, name, strlen(name), NULL, 0);
+	}
+}
+
+static enum step app_sipaddheader(struct pbx_chan *ch, const char *args)
+{
+	while (*args == ' ')
+		args++;
+	return add_header(ch, "SIPAddHeader", args) == ENOMEM ? STEP_FAIL : STEP_NEXT;
 }
 
 /* SIPRemoveHeader([prefix]): every added header, or those starting with prefix. */
 static enum step app_sipremoveheader(struct pbx_chan *ch, const char *args)
 {
-	size_t n;
-	char name[16];
-
 	while (*args == ' ')
 		args++;
-	n = strlen(args);
-	for (unsigned i = 1; i <= PBX_SIPADDHEADER_MAX; i++) {
-		const char *v;
-
-		added_header_name(name, i);
-		v = pbx_vars_getn(&ch->vars, name, strlen(name));
-		if (v && (!n || !strncasecmp(v, args, n)))
-			pbx_vars_setn(&ch->vars, name, strlen(name), NULL, 0);
-	}
+	remove_headers(ch, args, false);
 	return STEP_NEXT;
+}
+
+/* Set(PJSIP_HEADER(add|update,Name)=value) and Set(PJSIP_HEADER(remove,Name|*)=): chan_pjsip's
+ * way of writing SIPAddHeader()/SIPRemoveHeader(), kept in the same variables. */
+static int pjsip_header_write(struct pbx_chan *ch, struct pl args, const char *value, size_t vlen)
+{
+	const char *comma = pl_chr(&args, ',');
+	struct pl action, name;
+	char hdr[1024];
+
+	if (!comma)
+		return EINVAL;
+	action = pl_from(args.p, (size_t)(comma - args.p));
+	name = pl_from(comma + 1, (size_t)(args.p + args.l - comma - 1));
+	pl_trim(&action);
+	pl_trim(&name);
+	if (!name.l || name.l > 128)
+		return EINVAL;
+	if (pl_caseeq_str(&action, "remove")) {
+		snprintf(hdr, sizeof(hdr), "%.*s", (int)name.l, name.p);
+		remove_headers(ch, strcmp(hdr, "*") ? hdr : "", true);
+		return 0;
+	}
+	if (!pl_caseeq_str(&action, "add") && !pl_caseeq_str(&action, "update"))
+		return EINVAL;
+	if (pl_caseeq_str(&action, "update")) {
+		snprintf(hdr, sizeof(hdr), "%.*s", (int)name.l, name.p);
+		remove_headers(ch, hdr, true);
+	}
+	if (snprintf(hdr, sizeof(hdr), "%.*s: %.*s", (int)name.l, name.p, (int)vlen,
+		     value ? value : "") >= (int)sizeof(hdr))
+		return EINVAL;
+	return add_header(ch, "PJSIP_HEADER", hdr) == ENOMEM ? ENOMEM : 0;
 }
 
 int pbx_chan_added_headers(struct pbx_chan *ch, struct mbuf *out)

@@ -783,6 +783,11 @@ bool dp_can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, cons
 	return can_match_more(dp, ctx, exten, 0);
 }
 
+bool dialplan_reads_sip_headers(const struct dialplan *dp)
+{
+	return dp && dp->reads_sip_headers;
+}
+
 bool dialplan_has_context(const struct dialplan *dp, const char *context)
 {
 	return dp_ctx_find(dp, context) != NULL;
@@ -1152,6 +1157,10 @@ static int ext_add_prio(struct load *ld, const struct conf_var *v, struct dp_ext
 		goto nomem;
 	memcpy(copy, args, argslen);
 	copy[argslen] = '\0';
+	/* ${SIP_HEADER()} and ${PJSIP_HEADER(read,...)} read the caller's INVITE: calls keep it
+	 * only when the dialplan may ask (call.c); Set(PJSIP_HEADER(add,...)) does not need it. */
+	if (strcasestr(copy, "{SIP_HEADER(") || strcasestr(copy, "{PJSIP_HEADER("))
+		ld->dp->reads_sip_headers = true;
 	if (e->nprios == e->cap) {
 		size_t cap = e->cap ? e->cap * 2 : 1;
 		struct dp_prio *np = realloc(e->prios, cap * sizeof(*np));

@@ -69,6 +69,8 @@ int dialplan_check(const struct dialplan *dp, const char *const *entry_contexts,
  * ENOENT (with Asterisk's "There is no existence of ..." line written) when nothing matched. */
 int dialplan_show(const struct dialplan *dp, const char *arg, struct mbuf *out);
 
+/* Whether some priority calls SIP_HEADER() or PJSIP_HEADER(): then a call keeps its INVITE. */
+bool dialplan_reads_sip_headers(const struct dialplan *dp);
 /* Whether the context exists. */
 bool dialplan_has_context(const struct dialplan *dp, const char *context);
 /* Finds what runs for `exten` at `priority` in `context` (its own extensions, exact ones first,

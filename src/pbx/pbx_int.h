@@ -210,6 +210,7 @@ struct dialplan {
 	struct pbx_vars globals;
 	char **files;
 	size_t nfiles;
+	bool reads_sip_headers; /* some priority reads ${SIP_HEADER(} or ${PJSIP_HEADER(} */
 };
 
 /* What to look for: a priority number, a label, or (prio 0, no label) any priority. */

@@ -2134,6 +2134,53 @@ static void test_string_funcs(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* Set(PJSIP_HEADER(add|update|remove,...)) keeps headers as SIPAddHeader does; a dialplan that
+ * reads headers says so (the call then keeps its INVITE). */
+static void test_pjsip_header(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+	struct mbuf mb;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[c]\n"
+		     "exten => s,1,SIPAddHeader(X-A: 1)\n"
+		     " same => n,Set(PJSIP_HEADER(add,X-B)=2)\n"
+		     " same => n,Set(PJSIP_HEADER(add,X-C)=3)\n"
+		     " same => n,Set(PJSIP_HEADER(update,X-B)=4)\n"
+		     " same => n,Set(PJSIP_HEADER(remove,X-A)=)\n"
+		     " same => n,Set(PJSIP_HEADER(add,Via)=forged)\n"
+		     " same => n,Set(PJSIP_HEADER(bogus,X-D)=5)\n"
+		     " same => n,Dial(SIP/801)\n"
+		     " same => n,Set(PJSIP_HEADER(remove,*)=)\n"
+		     " same => n,Dial(SIP/801)\n");
+	assert_false(dialplan_reads_sip_headers(dp));
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+	mbuf_init(&mb);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_int_equal(pbx_chan_added_headers(ch, &mb), 0);
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_string_equal((char *)mb.buf, "X-B: 4\r\nX-C: 3\r\n");
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	mb.end = 0;
+	assert_int_equal(pbx_chan_added_headers(ch, &mb), 0);
+	assert_int_equal(mb.end, 0);
+	mbuf_reset(&mb);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+
+	dp = load_ok("[c]\nexten => s,1,Set(X=${PJSIP_HEADER(read,X-Foo)})\n");
+	assert_true(dialplan_reads_sip_headers(dp));
+	dialplan_free(dp);
+	dp = load_ok("[c]\nexten => s,1,GotoIf($[\"${sip_header(X-Foo)}\" = \"\"]?2)\n"
+		     " same => n,NoOp()\n");
+	assert_true(dialplan_reads_sip_headers(dp));
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
 static void test_time_funcs(void **state)
 {
 	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
@@ -2221,6 +2268,7 @@ int main(void)
 	    cmocka_unit_test(test_lookup_rules),
 	    cmocka_unit_test(test_eval),
 	    cmocka_unit_test(test_string_funcs),
+	    cmocka_unit_test(test_pjsip_header),
 	    cmocka_unit_test(test_apps), cmocka_unit_test(test_pickup_apps),
 	    cmocka_unit_test(test_dial_parse),
 	    cmocka_unit_test(test_gosub),
