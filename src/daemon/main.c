@@ -63,6 +63,7 @@ struct daemon {
 	time_t started;
 	time_t reloaded;
 	struct loop_timer trim_tmr; /* svc_release_startup() once start-up is over */
+	enum log_level verbosity;   /* the log level set at start (-v, -q) */
 };
 
 /* How long after the loop starts the start-up pages are given back: the first turns (READY=1,
@@ -518,6 +519,114 @@ static int cmd_sip_show_peer(struct mbuf *out, int argc, char **argv, void *arg)
 	return sipcfg_show_peer(d->cfg->peers, argv[0], out, reg_peer_state, d->reg);
 }
 
+/* `sip set debug peer NAME`: the peer's fixed host, or where one of its bindings registered
+ * from (asked per message, so a phone that moves stays traced). */
+struct peer_at {
+	const struct sa *addr;
+};
+
+static int binding_at_h(const struct reg_contact_info *ci, void *arg)
+{
+	const struct peer_at *pa = arg;
+
+	return sa_eq(&ci->source, pa->addr) ? 1 : 0;
+}
+
+static bool peer_match_h(const char *name, const struct sa *addr, void *arg)
+{
+	struct daemon *d = arg;
+	const struct peer *p = d->cfg ? peer_find(d->cfg->peers, name) : NULL;
+	struct peer_at pa = {addr};
+
+	if (p && sa_isset(&p->addr) && sa_eq_addr(&p->addr, addr))
+		return true;
+	return d->reg && reg_contacts(d->reg, name, binding_at_h, &pa) == 1;
+}
+
+/* sip set debug on|off|ip ADDR[:PORT]|peer NAME, with Asterisk's replies. */
+static int cmd_sip_set_debug(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct daemon *d = arg;
+	struct sa ip;
+	int err;
+
+	if (argc == 1 && (!strcasecmp(argv[0], "on") || !strcasecmp(argv[0], "off"))) {
+		bool on = !strcasecmp(argv[0], "on");
+
+		err = server_debug_set(d->server, on ? SERVER_DEBUG_ALL : SERVER_DEBUG_OFF, NULL,
+				       NULL);
+		return err ? err
+			   : mbuf_printf(out, "SIP Debugging %s\n", on ? "enabled" : "Disabled");
+	}
+	if (argc == 2 && !strcasecmp(argv[0], "ip")) {
+		char buf[64];
+
+		if (sa_decode(&ip, argv[1], 0)) {
+			mbuf_printf(out, "sip set debug ip: '%s' is not an address\n", argv[1]);
+			return EINVAL;
+		}
+		err = server_debug_set(d->server, SERVER_DEBUG_IP, &ip, NULL);
+		return err ? err
+			   : mbuf_printf(out, "SIP Debugging Enabled for IP: %s\n",
+					 sa_port(&ip) ? sa_fmt(&ip, buf, sizeof(buf))
+						      : sa_ntop(&ip, buf, sizeof(buf)));
+	}
+	if (argc == 2 && !strcasecmp(argv[0], "peer")) {
+		if (!d->cfg || !peer_find(d->cfg->peers, argv[1])) {
+			mbuf_printf(out, "No such peer '%s'\n", argv[1]);
+			return ENOENT;
+		}
+		err = server_debug_set(d->server, SERVER_DEBUG_PEER, NULL, argv[1]);
+		return err ? err
+			   : mbuf_printf(out, "SIP Debugging Enabled for peer %s (its host and "
+					      "registrations)\n",
+					 argv[1]);
+	}
+	mbuf_printf(out, "usage: sip set debug on|off|ip ADDR[:PORT]|peer NAME\n");
+	return EINVAL;
+}
+
+/* core set debug on|off|N, core set verbose N: the daemon's log level at run time (Asterisk's
+ * levels are finer; here any debug level means every debug line, verbose 0 hides info). */
+static int cmd_core_set(struct mbuf *out, int argc, char **argv, void *arg, bool debug)
+{
+	struct daemon *d = arg;
+	enum log_level lvl;
+	char *end = NULL;
+	long n;
+
+	if (argc != 1)
+		goto usage;
+	if (!strcasecmp(argv[0], "on"))
+		n = 1;
+	else if (!strcasecmp(argv[0], "off"))
+		n = 0;
+	else if ((n = strtol(argv[0], &end, 10)) < 0 || !end || *end)
+		goto usage;
+	if (debug)
+		lvl = n > 0 ? LOG_DEBUG : (d->verbosity < LOG_INFO ? LOG_INFO : d->verbosity);
+	else
+		lvl = n > 0 ? LOG_INFO : LOG_NOTICE;
+	if (!debug && log_get_level() == LOG_DEBUG && n > 0)
+		lvl = LOG_DEBUG; /* verbose does not turn debugging off */
+	log_set_level(lvl);
+	return mbuf_printf(out, "Core %s is now %s.\n", debug ? "debug" : "verbose",
+			   n > 0 ? "on" : "OFF");
+usage:
+	mbuf_printf(out, "usage: core set %s on|off|LEVEL\n", debug ? "debug" : "verbose");
+	return EINVAL;
+}
+
+static int cmd_core_set_debug(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	return cmd_core_set(out, argc, argv, arg, true);
+}
+
+static int cmd_core_set_verbose(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	return cmd_core_set(out, argc, argv, arg, false);
+}
+
 static int cmd_sip_show_settings(struct mbuf *out, int argc, char **argv, void *arg)
 {
 	struct daemon *d = arg;
@@ -529,6 +638,20 @@ static int cmd_sip_show_settings(struct mbuf *out, int argc, char **argv, void *
 		return err;
 	stack = server_stack(d->server);
 	sip_transp_load(sip_stack_transp(stack), &ld);
+	{
+		struct sa ip;
+		const char *peer = "";
+		char buf[64];
+		enum server_debug_mode m = server_debug_get(d->server, &ip, &peer);
+
+		err = mbuf_printf(out, "\n  %-24s%s%s%s\n", "SIP Debugging:",
+				  m == SERVER_DEBUG_OFF ? "Disabled" : "Enabled",
+				  m == SERVER_DEBUG_IP ? " for IP " : m == SERVER_DEBUG_PEER ? " for peer " : "",
+				  m == SERVER_DEBUG_IP ? sa_fmt(&ip, buf, sizeof(buf))
+				  : m == SERVER_DEBUG_PEER ? peer : "");
+		if (err)
+			return err;
+	}
 	return mbuf_printf(out,
 			   "\nOverload:\n---------\n  %-24s%s\n  %-24s%u.%03u ms\n"
 			   "  %-24s%llu (%llu ms in all)\n  %-24s%llu\n",
@@ -731,6 +854,16 @@ static int register_commands(struct daemon *d)
 		{"sip show peer", "sip show peer NAME: one peer in detail", cmd_sip_show_peer, d},
 		{"sip show settings", "the [general] settings", cmd_sip_show_settings, d},
 		{"sip show registry", "outbound registrations", cmd_sip_show_registry, d},
+		{"sip set debug", "sip set debug on|off|ip ADDR[:PORT]|peer NAME: log SIP messages",
+		 cmd_sip_set_debug, d},
+		{"core set debug", "core set debug on|off|LEVEL: debug lines in the log",
+		 cmd_core_set_debug, d},
+		{"core set verbose", "core set verbose LEVEL: 0 hides the info lines",
+		 cmd_core_set_verbose, d},
+		{"sip reload", "as reload", cmd_reload, d},
+		{"dialplan reload", "as reload", cmd_reload, d},
+		{"core reload", "as reload", cmd_reload, d},
+		{"module reload", "as reload", cmd_reload, d},
 		{"line show", "show the discovered line", cmd_line_show, d}, /* line discovery */
 		{"phones show", "the [phones] of mikaka.conf: user names, secrets, where to register",
 		 cmd_phones_show, d},
@@ -812,6 +945,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level((enum log_level)verbosity);
+	d.verbosity = (enum log_level)verbosity;
 	if (restore) /* service: before any configuration is read */
 		return svc_restore_main(restore, d.dbpath);
 	if (svc_check_confdir(d.confdir)) /* service: a missing /etc/mikaka is an error */
@@ -910,6 +1044,8 @@ int main(int argc, char **argv)
 	if (!err) {
 		server_set_state_dir(d.dbpath); /* tls: the self-signed certificate lives there */
 		err = server_alloc(&d.server, d.loop, &d.cfg->server);
+		if (!err)
+			server_debug_set_peer_match(d.server, peer_match_h, &d);
 	}
 	if (!err) {
 		err = ctl_alloc(&d.ctl, d.loop, ctlpath);

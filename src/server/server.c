@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 
 #include "loop.h"
-#include "server.h"
+#include "server_int.h"
 
 #define LOG_MODULE "server"
 
@@ -32,7 +32,15 @@ struct server {
 	char hdr_plain[160];	/* Server */
 	char hdr_allow[400];	/* Server, Allow */
 	char hdr_options[600];	/* Server, Allow, Accept, Accept-Encoding, ... */
+	struct server_debug *debug; /* sip set debug (debug.c); NULL until first used */
 };
+
+struct server_debug *server_debug_state(struct server *srv)
+{
+	if (srv && !srv->debug)
+		srv->debug = server_debug_alloc();
+	return srv ? srv->debug : NULL;
+}
 
 static bool method_allowed(enum sip_method m)
 {
@@ -281,6 +289,7 @@ void server_free(struct server *srv)
 		return;
 	if (srv->stack)
 		sip_stack_free(srv->stack);
+	free(srv->debug);
 	free(srv);
 }
 

@@ -61,6 +61,23 @@ typedef bool(server_method_h)(struct sip_strans *st, const struct sip_msg *msg, 
 
 int server_route(struct server *srv, enum sip_method method, server_method_h *h, void *arg);
 
+/* `sip set debug` (Asterisk's): every SIP message to or from the chosen side is logged (at
+ * notice level) as it is sent or read, SDES keys hidden. Off by default. */
+enum server_debug_mode {
+	SERVER_DEBUG_OFF,
+	SERVER_DEBUG_ALL,  /* sip set debug on */
+	SERVER_DEBUG_IP,   /* sip set debug ip ADDR[:PORT] (no port: any) */
+	SERVER_DEBUG_PEER, /* sip set debug peer NAME: the peer's host and its bindings */
+};
+/* Whether addr is where peer is (its fixed host or one of its registrations' sources). */
+typedef bool(server_peer_match_h)(const char *peer, const struct sa *addr, void *arg);
+void server_debug_set_peer_match(struct server *srv, server_peer_match_h *h, void *arg);
+/* EINVAL: IP without an address, PEER without a name; ENOMEM. */
+int server_debug_set(struct server *srv, enum server_debug_mode mode, const struct sa *ip,
+		     const char *peer);
+/* The mode in force and its address or peer name (valid until the next set). */
+enum server_debug_mode server_debug_get(struct server *srv, struct sa *ip, const char **peer);
+
 /* The Allow header value this server advertises. */
 extern const char server_allow[];
 

@@ -389,6 +389,12 @@ struct sip_transp_limits {
 
 int sip_transp_alloc(struct sip_transp **tpp, struct loop *loop, sip_transp_recv_h *h, void *arg);
 void sip_transp_free(struct sip_transp *tp);
+/* Sees every SIP message as it goes out (sent) or comes in (framed, parsed or not), with the
+ * other side's address: `sip set debug`. Plain text, before TLS encrypts or after it decrypts;
+ * keep-alives are not shown. NULL h: none (the default, one test of a pointer per message). */
+typedef void(sip_transp_trace_h)(bool sent, enum sip_transport type, const struct sa *peer,
+				 const char *data, size_t len, void *arg);
+void sip_transp_set_trace(struct sip_transp *tp, sip_transp_trace_h *h, void *arg);
 void sip_transp_set_limits(struct sip_transp *tp, const struct sip_transp_limits *limits);
 /* Opens a listening socket (UDP or TCP) on laddr (port 0: pick one; read it back with
  * sip_transp_bound). tos: DSCP<<2 byte for IP_TOS / IPV6_TCLASS, 0 for none. */

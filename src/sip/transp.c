@@ -106,6 +106,8 @@ struct sip_transp {
 	SSL_CTX *tls_ctx;    /* sip_transp_tls(): TLS listeners and connections */
 	sip_transp_close_h *close_h; /* a connection closed (the registrar's flows) */
 	void *close_arg;
+	sip_transp_trace_h *trace; /* sip set debug */
+	void *trace_arg;
 	size_t n_over;	     /* UDP sockets whose load says overloaded */
 	int64_t over_logged; /* when overload was last logged */
 
@@ -557,6 +559,8 @@ static void udp_deliver(struct transp_sock *s, struct msghdr *mh, size_t len, co
 				dst.u.in6.sin6_scope_id = pi.ipi6_ifindex;
 		}
 	}
+	if (tp->trace)
+		tp->trace(false, SIP_TP_UDP, &src, (const char *)data, len, tp->trace_arg);
 	err = sip_msg_parse(&msg, data, len, true, &used, &perr);
 	if (err) {
 		log_debug("udp: datagram from %s dropped: %s", sa_fmt(&src, buf, sizeof(buf)),
@@ -897,6 +901,8 @@ static int udp_send(struct sip_transp *tp, int prefer_fd, const struct sa *src,
 	s = udp_pick(tp, prefer_fd, src, dst);
 	if (!s)
 		return EAFNOSUPPORT;
+	if (tp->trace)
+		tp->trace(true, SIP_TP_UDP, dst, data, len, tp->trace_arg);
 	if (len > TX_AREA)
 		return udp_send_direct(tp, s, src, dst, data, len);
 	i = tx_queue(tp, s, src, dst, data, len);
@@ -1174,6 +1180,9 @@ static int conn_write(struct sip_conn *conn, const void *data, size_t len)
 
 	if (!sip_conn_is_open(conn))
 		return ENOTCONN;
+	/* CRLF pongs are keep-alives, not messages. */
+	if (conn->tp->trace && len > 2)
+		conn->tp->trace(true, conn->type, &conn->peer, data, len, conn->tp->trace_arg);
 	if (!conn->ssl && !conn->connecting && conn->out_off == conn->out.end) {
 		ssize_t n = send(conn->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -1256,6 +1265,8 @@ static int conn_frame_one(struct sip_conn *conn, const uint8_t *p, size_t len, s
 	msg->dst = conn->local;
 	msg->conn = mem_ref(conn);
 	msg->sock = -1;
+	if (tp->trace)
+		tp->trace(false, conn->type, &conn->peer, msg->raw.p, msg->raw.l, tp->trace_arg);
 	/* Without a valid Content-Length the end of this message, and so the start of the next,
 	 * is a guess (RFC 3261 §18.3): answer this one, then give up on the stream. */
 	broken = !msg->has_clen;
@@ -1660,6 +1671,14 @@ int sip_transp_tls(struct sip_transp *tp, const struct sip_tls_opts *o, char *wh
 	SSL_CTX_free(tp->tls_ctx);
 	tp->tls_ctx = ctx;
 	return 0;
+}
+
+void sip_transp_set_trace(struct sip_transp *tp, sip_transp_trace_h *h, void *arg)
+{
+	if (!tp)
+		return;
+	tp->trace = h;
+	tp->trace_arg = arg;
 }
 
 int sip_transp_bound(const struct sip_transp *tp, enum sip_transport type, size_t n,
