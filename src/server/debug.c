@@ -44,7 +44,8 @@ static void copy_hiding_keys(struct mbuf *mb, const char *p, size_t n)
 		    !strncasecmp(p + i, tag, sizeof(tag) - 1)) {
 			mbuf_write(mb, "inline:<hidden>", 15);
 			i += sizeof(tag) - 1;
-			/* the key ends at '|' (lifetime, MKI follow), a blank, ';' or the line end */
+			/* the key ends at '|' (lifetime, MKI follow), a blank, ';' or the line end
+			 */
 			while (i < n && p[i] != '|' && p[i] != ' ' && p[i] != ';' && p[i] != '\r' &&
 			       p[i] != '\n')
 				i++;
