@@ -87,6 +87,8 @@ if ! have_baresip || [ ! -e /usr/lib/baresip/modules/srtp.so ] || ! command -v t
 fi
 
 daemon_start "$CONF" -v
+# Every SIP message traced (`sip set debug on`): the keys must stay out of the log all the same.
+check "sip-debug-on" grep -q "SIP Debugging enabled" <<<"$(cli sip set debug on)"
 # SRTP is our own on OpenSSL's libcrypto: libsrtp2 (and the NSS libraries under it) is never mapped.
 check "idle-no-libsrtp" bash -c '! grep -q "libsrtp2\|libnss3" "/proc/$1/maps"' _ "$DAEMON_PID"
 CERT=$WORK/tls-cert.pem
@@ -279,7 +281,9 @@ kill "$P_PID" 2>/dev/null
 wait "$P_PID" 2>/dev/null
 
 # ---- 4. keys never logged ---------------------------------------------------------------------------
-check "log-has-no-keys" bash -c '! grep -q "inline:\|a=crypto" "$1"' _ "$DAEMON_LOG"
+check "tls-traced" grep -q "sip: <--- SIP read from TLS:" "$DAEMON_LOG"
+check "trace-hides-keys" grep -q "sip: a=crypto:[0-9]* [A-Z_0-9]* inline:<hidden>" "$DAEMON_LOG"
+check "log-has-no-keys" bash -c '! grep -q "inline:[^<]" "$1"' _ "$DAEMON_LOG"
 # baresip's SIP trace (-s) of the first call holds both sides' keys (its offer, our answer over
 # TLS): none of them is anywhere in the daemon's log.
 keys=$(grep -o 'inline:[A-Za-z0-9+/=]*' "$WORK/b801-out.log" | cut -d: -f2 | sort -u)
