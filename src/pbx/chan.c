@@ -59,6 +59,11 @@ struct pbx_chan {
 	unsigned read_left;	 /* Read() attempts left after this one */
 	bool read_retry;	 /* Read() runs again: keep read_left */
 	char *bg_context;	 /* Background()'s context argument, else NULL */
+	/* Authenticate() between its prompts: what it asks for and how far it got. */
+	enum { AUTH_NONE, AUTH_ASK, AUTH_THANKS, AUTH_BYE } auth_phase;
+	unsigned auth_tries;	 /* wrong answers so far */
+	char *auth_pw;		 /* the password, or /file, or with 'd' a database key */
+	char auth_opts[8];	 /* its options (d, r, m) */
 	char coll[PBX_DIGITS_MAX + 1]; /* extension being collected (Background, WaitExten) */
 	bool coll_more;		 /* next run: collect one more digit */
 	bool hangup_next;	 /* next run: hang up (WaitExten timed out, no `t`) */
@@ -162,6 +167,7 @@ void pbx_chan_free(struct pbx_chan *ch)
 	free(ch->language);
 	free(ch->read_var);
 	free(ch->bg_context);
+	free(ch->auth_pw);
 	mem_deref(ch->dp);
 	free(ch);
 }
@@ -1425,6 +1431,139 @@ static bool split_format(char *file, const char **fmt)
 	return true;
 }
 
+/* Asterisk's number of tries before Authenticate() says goodbye and hangs up. */
+#define AUTH_TRIES 3
+
+/* Whether `digits` is one of the passwords of a file: a password a line, or with 'm'
+ * ACCOUNT:PASSWORD lines. */
+static bool auth_file_has(const char *path, const char *digits, bool account)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	bool found = false;
+
+	if (!f) {
+		log_warn("Authenticate: cannot read %s: %s", path, strerror(errno));
+		return false;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *pw;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		pw = account ? strchr(line, ':') : line;
+
+		if (!pw)
+			continue;
+		pw = trim_inplace(pw + (account ? 1 : 0));
+		found = *pw && !strcmp(pw, digits);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Whether the digits entered are the password (a literal, a file, or with 'd' the database). */
+static bool auth_check(struct pbx_chan *ch, const char *digits)
+{
+	const char *pw = ch->auth_pw ? ch->auth_pw : "";
+
+	if (!*digits)
+		return false;
+	if (strchr(ch->auth_opts, 'd')) {
+		struct mbuf v;
+		bool ok;
+
+		mbuf_init(&v);
+		ok = pbx_chan_host_func(ch, "DB", pw[0] == '/' ? pw + 1 : pw, &v) == 0 &&
+		     v.end == strlen(digits) && !memcmp(v.buf, digits, v.end);
+		mbuf_reset(&v);
+		if (ok && strchr(ch->auth_opts, 'r')) {
+			mbuf_init(&v);
+			pbx_chan_host_func(ch, "DB_DELETE", pw[0] == '/' ? pw + 1 : pw, &v);
+			mbuf_reset(&v);
+		}
+		return ok;
+	}
+	if (pw[0] == '/')
+		return auth_file_has(pw, digits, strchr(ch->auth_opts, 'm') != NULL);
+	return !strcmp(pw, digits);
+}
+
+/* Authenticate(password[,options[,maxdigits[,prompt]]]): asks for the password (ending with #),
+ * up to three times ("auth-incorrect" before each retry), then "auth-thankyou" and the next
+ * priority, or "vm-goodbye" and a hang-up. Each prompt is a media action; media_done moves it
+ * on and runs this priority again for the next one. */
+static enum step app_authenticate(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *a = media_args(ch, args), *argv[4];
+	unsigned long maxd;
+
+	if (!a)
+		return STEP_FAIL;
+	split_args(a, argv, 4);
+	if (ch->auth_phase == AUTH_NONE) {
+		if (!*argv[0]) {
+			log_warn("%s,%s,%u: Authenticate requires a password", ch->context,
+				 ch->exten, ch->prio);
+			return STEP_FAIL;
+		}
+		free(ch->auth_pw);
+		ch->auth_pw = strdup(argv[0]);
+		if (!ch->auth_pw)
+			return STEP_FAIL;
+		snprintf(ch->auth_opts, sizeof(ch->auth_opts), "%s", argv[1]);
+		ch->auth_tries = 0;
+		ch->auth_phase = AUTH_ASK;
+	}
+	media_init(ch, act, PBX_ACT_PLAY, PBX_APP_AUTHENTICATE);
+	act->media.answer = true;
+	act->media.nfiles = 1;
+	switch (ch->auth_phase) {
+	case AUTH_THANKS:
+		act->media.files[0] = "auth-thankyou";
+		return STEP_HOST;
+	case AUTH_BYE:
+		act->media.files[0] = "vm-goodbye";
+		return STEP_HOST;
+	default:
+		break;
+	}
+	act->media.files[0] = ch->auth_tries ? "auth-incorrect" : *argv[3] ? argv[3] : "agent-pass";
+	maxd = strtoul(argv[2], NULL, 10);
+	act->media.max_digits = maxd == 0 || maxd > PBX_DIGITS_MAX ? PBX_DIGITS_MAX : (unsigned)maxd;
+	act->media.stop_digits = "0123456789*#";
+	act->media.term_digits = "#";
+	act->media.timeout_ms = ch->to_response_ms;
+	act->media.digit_timeout_ms = ch->to_digit_ms;
+	return STEP_HOST;
+}
+
+/* The answer to one of Authenticate()'s prompts. */
+static int auth_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits)
+{
+	switch (ch->auth_phase) {
+	case AUTH_ASK:
+		if (auth_check(ch, digits)) {
+			ch->auth_phase = AUTH_THANKS;
+		} else if (++ch->auth_tries >= AUTH_TRIES) {
+			log_notice("%s,%s,%u: Authenticate: %u wrong passwords; hanging up",
+				   ch->context, ch->exten, ch->prio - 1, ch->auth_tries);
+			ch->auth_phase = AUTH_BYE;
+		}
+		(void)st;
+		ch->prio--; /* the same priority, for the next prompt */
+		return 0;
+	case AUTH_THANKS:
+		ch->auth_phase = AUTH_NONE;
+		return 0;
+	case AUTH_BYE:
+		ch->auth_phase = AUTH_NONE;
+		ch->hangup_next = true;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 static enum step app_record(struct pbx_chan *ch, const char *args, struct pbx_action *act)
 {
 	char *a = media_args(ch, args), *argv[4];
@@ -1641,6 +1780,8 @@ int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status st, const cha
 									  : "OK");
 		return err;
 	}
+	case PBX_APP_AUTHENTICATE:
+		return auth_media_done(ch, st, digits);
 	case PBX_APP_RECORD:
 		return setv(ch, "RECORD_STATUS",
 			    st == PBX_MEDIA_SILENCE   ? "SILENCE"
@@ -1941,6 +2082,7 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_VOICEMAILMAIN:
 		case PBX_APP_PICKUP:
 		case PBX_APP_PICKUPCHAN:
+		case PBX_APP_AUTHENTICATE:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -2079,6 +2221,8 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return app_while(ch, app, trim_inplace(args));
 	case PBX_APP_EXEC:
 		return exec_inner(ch, "Exec", args, act, depth);
+	case PBX_APP_AUTHENTICATE:
+		return app_authenticate(ch, args, act);
 	case PBX_APP_COUNT:
 		break;
 	}
@@ -2120,6 +2264,8 @@ int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act)
 	if (!ch || !act)
 		return EINVAL;
 	memset(act, 0, sizeof(*act));
+	if (ch->pending == PBX_APP_AUTHENTICATE)
+		ch->auth_phase = AUTH_NONE; /* its prompt was abandoned: start afresh next time */
 	ch->pending = PBX_APP_COUNT; /* a media action the host never finished is abandoned */
 	if (ch->done) {
 		act->type = PBX_ACT_END;

@@ -64,6 +64,7 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_EXITWHILE] = "ExitWhile",
     [PBX_APP_CONTINUEWHILE] = "ContinueWhile",
     [PBX_APP_EXEC] = "Exec",
+    [PBX_APP_AUTHENTICATE] = "Authenticate",
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames

@@ -8,7 +8,7 @@
 # continuing with PLAYBACKSTATUS=FAILED, early media after Progress(), Echo returns the tone, Milliwatt's 1004 Hz, Record
 # writing the caller's tone with the expected length and RECORD_STATUS (limit, silence, #),
 # Background+WaitExten jumping on an RFC 4733 digit and going to `t` without one, Read into a
-# variable (RFC 4733 and SIP INFO digits), music on hold heard by the party the phone holds (its mohsuggest= class),
+# variable (RFC 4733 and SIP INFO digits), Authenticate (a wrong then the right password), music on hold heard by the party the phone holds (its mohsuggest= class),
 # MixMonitor holding both directions, Dial's m option (music while the callee rings), `core show channels verbose`
 # showing the media state.
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +29,10 @@ mkdir -p "$SOUNDS/en" "$SOUNDS/ja" "$SOUNDS/digits" "$DATA/moh" "$DATA/holdtest"
 "$WAVGEN" "$SOUNDS/ja/lmtest.wav" 600 3000
 "$WAVGEN" "$SOUNDS/en/lmstereo.wav" 500 3000 16000 2
 "$WAVGEN" "$SOUNDS/en/beep.wav" 1000 200
+# Authenticate()'s prompts, each its own tone.
+"$WAVGEN" "$SOUNDS/en/agent-pass.wav" 300 800
+"$WAVGEN" "$SOUNDS/en/auth-incorrect.wav" 500 800
+"$WAVGEN" "$SOUNDS/en/auth-thankyou.wav" 1200 800
 "$WAVGEN" "$DATA/holdtest/a.wav" 700 1500
 "$WAVGEN" "$DATA/holdtest/b.wav" 700 1500
 "$WAVGEN" "$DATA/sugg/a.wav" 900 1500
@@ -92,6 +96,9 @@ exten => 631,1,Answer()
  same => n,WaitExten(2)
 exten => 640,1,Read(DIGITS,lmtest,3)
  same => n,Log(NOTICE,LM640 READ=${DIGITS} READSTATUS=${READSTATUS})
+ same => n,Wait(30)
+exten => 660,1,Authenticate(4321)
+ same => n,Log(NOTICE,LM660 authenticated)
  same => n,Wait(30)
 exten => 650,1,MusicOnHold(default,2)
  same => n,Log(NOTICE,LM650 moh done)
@@ -263,6 +270,18 @@ sipp_bg info lm-phone-info.xml 127.0.14.61 5261 127.0.14.60:$PORT -mp 41300 -s 6
 wait_ok info-call "$PHONE" info
 n=$(grep -c "LM640 READ=123 READSTATUS=OK" "$DAEMON_LOG")
 check "read-digits-info" test "$n" -gt "$before"
+
+# 11c. Authenticate(4321): "1111#" is wrong (auth-incorrect, 500 Hz, asks again), "4321#" is
+# right (auth-thankyou, 1200 Hz), then the dialplan goes on.
+call 660 9000
+rt a660a.out "$WORK/a660a.wav" ev:1111# 2600
+rt a660b.out "$WORK/a660b.wav" ev:4321# 3000
+check "authenticate-prompt" "$WAVTONE" "$WORK/a660a.wav" 300 400
+check "authenticate-incorrect" "$WAVTONE" "$WORK/a660a.wav" 500 400
+check "authenticate-thankyou" "$WAVTONE" "$WORK/a660b.wav" 1200 400
+check "authenticate-goes-on" wait_log "LM660 authenticated"
+check "authenticate-once" test "$(grep -c 'LM660 authenticated' "$DAEMON_LOG")" = 1
+end_call authenticate 660
 
 # 12. MusicOnHold(default,2): the class's 700 Hz files, then the dialplan goes on.
 call 650 4000

@@ -2181,6 +2181,127 @@ static void test_pjsip_header(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* The database's DB() for Authenticate's 'd' option, through the host's functions. */
+static char auth_db_value[32] = "2468";
+static bool auth_db_deleted;
+
+static int auth_host_h(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out,
+		       void *arg)
+{
+	(void)ch;
+	(void)arg;
+	if (!strcmp(name, "DB") && !strcmp(args, "pin/801"))
+		return auth_db_deleted ? 0 : mbuf_write_str(out, auth_db_value);
+	if (!strcmp(name, "DB_DELETE") && !strcmp(args, "pin/801")) {
+		auth_db_deleted = true;
+		return 0;
+	}
+	return ENOENT;
+}
+
+/* Authenticate(): the prompts in order, three tries, the password from the text, a file or the
+ * database. */
+static void test_authenticate(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch;
+	struct pbx_action act;
+	char path[] = "/tmp/mikaka-auth-XXXXXX";
+	int fd = mkstemp(path);
+	char text[1024];
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "1111\n2222\n", 10), 10);
+	close(fd);
+	snprintf(text, sizeof(text),
+		 "[m]\n"
+		 "exten => 1,1,Authenticate(4321)\n"
+		 " same => n,Dial(SIP/801)\n"
+		 "exten => 2,1,Authenticate(%s,,4,enter-pin)\n"
+		 " same => n,Dial(SIP/802)\n"
+		 "exten => 3,1,Authenticate(/pin/801,dr)\n"
+		 " same => n,Dial(SIP/803)\n"
+		 "exten => 4,1,Authenticate()\n",
+		 path);
+	dp = load_ok(text);
+
+	/* Wrong, wrong, right: agent-pass, auth-incorrect twice, auth-thankyou, then Dial. */
+	ch = chan_at(dp, "1");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "agent-pass");
+	assert_true(act.media.answer);
+	assert_string_equal(act.media.term_digits, "#");
+	assert_int_equal(act.media.max_digits, PBX_DIGITS_MAX);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "1234"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "auth-incorrect");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, ""), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "auth-incorrect");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "4321"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "auth-thankyou");
+	assert_int_equal(act.media.max_digits, 0);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(act.dial.targets[0].peer, "801");
+	pbx_chan_free(ch);
+
+	/* Three wrong: vm-goodbye, then a hang-up; nothing dialled. */
+	ch = chan_at(dp, "1");
+	for (int i = 0; i < 3; i++) {
+		run_expect(ch, PBX_ACT_PLAY, &act);
+		assert_string_equal(act.media.files[0], i ? "auth-incorrect" : "agent-pass");
+		assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "9"), 0);
+	}
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "vm-goodbye");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	pbx_chan_free(ch);
+
+	/* A password file, its own prompt and at most 4 digits. */
+	ch = chan_at(dp, "2");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "enter-pin");
+	assert_int_equal(act.media.max_digits, 4);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "2222"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "auth-thankyou");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	pbx_chan_free(ch);
+
+	/* The database (d), removed once used (r): a second call cannot use it again. */
+	for (int round = 0; round < 2; round++) {
+		ch = chan_at(dp, "3");
+		pbx_chan_set_func_h(ch, auth_host_h, NULL);
+		run_expect(ch, PBX_ACT_PLAY, &act);
+		assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "2468"), 0);
+		run_expect(ch, PBX_ACT_PLAY, &act);
+		assert_string_equal(act.media.files[0], round ? "auth-incorrect" : "auth-thankyou");
+		assert_int_equal(auth_db_deleted, true);
+		pbx_chan_free(ch);
+	}
+
+	/* An abandoned prompt (the caller hung up) does not carry over. */
+	ch = chan_at(dp, "1");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(pbx_chan_hangup(ch), ENOENT); /* no h: the channel is done */
+	pbx_chan_free(ch);
+
+	/* No password: the call fails. */
+	ch = chan_at(dp, "4");
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	unlink(path);
+	log_set_level(LOG_INFO);
+}
+
 static void test_time_funcs(void **state)
 {
 	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
@@ -2284,6 +2405,7 @@ int main(void)
 	    cmocka_unit_test(test_say),
 	    cmocka_unit_test(test_split_files),
 	    cmocka_unit_test(test_media_apps),
+	    cmocka_unit_test(test_authenticate),
 	    cmocka_unit_test(test_media_check),
 	    cmocka_unit_test(test_voicemail_exit),
 	    cmocka_unit_test(test_match_more),
