@@ -19,10 +19,11 @@ SOUND_PKGS=(asterisk-core-sounds-en-wav asterisk-moh-opsound-wav tzdata)
 # systemd-analyze, man pages rendered, the sd_notify listener. curl: the web console's tests;
 # prometheus: promtool and a real scraper for /metrics; chromium, chromium-driver,
 # python3-selenium: a real browser on the console's pages. msmtp: a real sendmail-style mail
-# client as voicemail's mailcmd (tests/e2e/vmmail.sh).
+# client as voicemail's mailcmd (tests/e2e/vmmail.sh). iptables: the home router's NAT in
+# tests/e2e/nat.sh (externaddr=, localnet=).
 CHECK_PKGS=(libcmocka-dev libsrtp2-dev clang libclang-rt-14-dev sip-tester xz-utils tar iproute2 procps psmisc dnsmasq-base sqlite3 kea-dhcp4-server jq baresip-core twinkle-console linphone-cli
 	debhelper dpkg-dev fakeroot lintian systemd man-db groff-base python3 adduser openssl tcpdump
-	curl prometheus chromium chromium-driver python3-selenium msmtp)
+	curl prometheus chromium chromium-driver python3-selenium msmtp iptables)
 # Benchmarks: Kamailio is the peer measured in the same run (its tls module for the TLS rows;
 # openssl makes its certificate).
 BENCH_PKGS=(kamailio kamailio-tls-modules sip-tester procps rtpengine-daemon openssl)

@@ -183,6 +183,19 @@ bool sa_is_any(const struct sa *sa);
 bool sa_eq(const struct sa *a, const struct sa *b);
 /* Address only. */
 bool sa_eq_addr(const struct sa *a, const struct sa *b);
+/* An address block, IPv4 or IPv6: sip.conf's permit=, deny= and localnet=. An IPv4 block also
+ * holds the IPv4-mapped IPv6 addresses (::ffff:a.b.c.d); an IPv6 block no IPv4 address. */
+struct sa_net {
+	uint8_t af; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint8_t mask[16];
+};
+/* ADDR, ADDR/PREFIX or ADDR/MASK ([V6] brackets allowed). Host bits outside the mask are
+ * dropped; *hostbits says whether there were any. EINVAL when it is none of these. */
+int sa_net_parse(struct sa_net *n, const char *text, bool *hostbits);
+bool sa_net_match(const struct sa_net *n, const struct sa *addr);
+/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+bool sa_is_loopback(const struct sa *sa);
 /* "1.2.3.4" or "2001:db8::1" (no brackets) into buf; returns buf. */
 const char *sa_ntop(const struct sa *sa, char *buf, size_t size);
 /* "1.2.3.4:5060" or "[2001:db8::1]:5060" into buf; returns buf. */

@@ -189,3 +189,102 @@ const char *sa_fmt(const struct sa *sa, char *buf, size_t size)
 	str_cat(buf, size, v6 ? "[" : "", a, v6 ? "]:" : ":", str_u64(port, sa_port(sa)), NULL);
 	return buf;
 }
+
+int sa_net_parse(struct sa_net *n, const char *text, bool *hostbits)
+{
+	char addr[INET6_ADDRSTRLEN + 2];
+	const char *slash = strchr(text, '/'), *mask = slash ? slash + 1 : NULL;
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text), len;
+
+	if (alen + 1 > sizeof(addr))
+		return EINVAL;
+	memcpy(addr, text, alen);
+	addr[alen] = '\0';
+	if (addr[0] == '[' && alen > 2 && addr[alen - 1] == ']') {
+		memmove(addr, addr + 1, alen - 2);
+		addr[alen - 2] = '\0';
+	}
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, addr, n->addr) == 1)
+		n->af = AF_INET;
+	else if (inet_pton(AF_INET6, addr, n->addr) == 1)
+		n->af = AF_INET6;
+	else
+		return EINVAL;
+	len = n->af == AF_INET ? 4 : 16;
+	if (!mask) {
+		memset(n->mask, 0xff, len);
+	} else if (strchr(mask, '.') || strchr(mask, ':')) {
+		if (inet_pton(n->af, mask, n->mask) != 1)
+			return EINVAL;
+	} else {
+		char *end;
+		unsigned long prefix;
+
+		if (!*mask || *mask == '-' || *mask == '+')
+			return EINVAL;
+		prefix = strtoul(mask, &end, 10);
+		if (*end || prefix > len * 8)
+			return EINVAL;
+		for (size_t i = 0; i < len; i++) {
+			unsigned long bits = prefix > 8 ? 8 : prefix;
+
+			n->mask[i] = (uint8_t)(0xff00u >> bits);
+			prefix -= bits;
+		}
+	}
+	*hostbits = false;
+	for (size_t i = 0; i < len; i++) {
+		if (n->addr[i] & ~n->mask[i])
+			*hostbits = true;
+		n->addr[i] &= n->mask[i];
+	}
+	return 0;
+}
+
+bool sa_net_match(const struct sa_net *n, const struct sa *addr)
+{
+	const uint8_t *a;
+	size_t len = n->af == AF_INET ? 4 : 16;
+	int af = sa_af(addr);
+
+	if (af == AF_INET && n->af == AF_INET) {
+		a = (const uint8_t *)&addr->u.in.sin_addr;
+	} else if (af == AF_INET6) {
+		a = (const uint8_t *)&addr->u.in6.sin6_addr;
+		if (n->af == AF_INET) {
+			/* an IPv4 block holds the IPv4-mapped addresses */
+			if (!IN6_IS_ADDR_V4MAPPED(&addr->u.in6.sin6_addr))
+				return false;
+			a += 12;
+		}
+	} else if (af == AF_INET && n->af == AF_INET6) {
+		/* an IPv4 sender is ::ffff:a.b.c.d to an IPv6 block */
+		uint8_t m[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+		memcpy(m + 12, &addr->u.in.sin_addr, 4);
+		for (size_t j = 0; j < 16; j++) {
+			if ((m[j] & n->mask[j]) != n->addr[j])
+				return false;
+		}
+		return true;
+	} else {
+		return false;
+	}
+	for (size_t j = 0; j < len; j++) {
+		if ((a[j] & n->mask[j]) != n->addr[j])
+			return false;
+	}
+	return true;
+}
+
+bool sa_is_loopback(const struct sa *sa)
+{
+	if (sa_af(sa) == AF_INET)
+		return (ntohl(sa->u.in.sin_addr.s_addr) >> 24) == 127;
+	if (sa_af(sa) != AF_INET6)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&sa->u.in6.sin6_addr))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&sa->u.in6.sin6_addr) && sa->u.in6.sin6_addr.s6_addr[12] == 127;
+}

@@ -1195,6 +1195,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 	if (msg->via_ok && !msg->via.rport && msg->via.port && !sip_transport_reliable(msg->tp))
 		sa_set_port(&a->dst, msg->via.port);
 	a->local = msg->dst;
+	a->nat = call_leg_nat(c, &msg->src, from_line);
 	a->rtag = pl_strdup(&msg->from.tag);
 	{
 		/* The fixed strings in one allocation (call_leg_ids_alloc), each written in place:
@@ -1205,12 +1206,16 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 		char host[SA_STRLEN], port[STR_U64_LEN];
 		/* tls: in-dialog requests must come back over TLS (RFC 3261 §26.2.2). */
 		const char *tpp = msg->tp == SIP_TP_TLS ? ";transport=tls" : "";
-		bool v6 = sa_af(&a->local) == AF_INET6;
-		const char *pn = str_u64(port, sa_port(&a->local));
+		struct sa adv;
+		bool v6;
+		const char *pn;
 		size_t lct, ltag = totag ? strlen(totag) : 0;
 		char *b;
 
-		sa_ntop(&a->local, host, sizeof(host));
+		call_leg_adv(a, &adv); /* externaddr for a phone outside the NAT */
+		v6 = sa_af(&adv) == AF_INET6;
+		pn = str_u64(port, sa_port(&adv));
+		sa_ntop(&adv, host, sizeof(host));
 		lct = str_cat(NULL, 0, "<sip:", exten, v6 ? "@[" : "@", host, v6 ? "]:" : ":", pn,
 			      tpp, ">", NULL);
 		b = th && fh && totag ? call_leg_ids_alloc(a, msg->call_id.l + ltag + th->value.l +

@@ -32,6 +32,7 @@ struct call_leg {
 	struct call *call; /* NULL: orphan, waiting for its INVITE's final response */
 	bool uac;	   /* we sent the INVITE (a callee leg) */
 	bool is_line;	   /* toward/from the carrier line (NGN rules: no rport, timer) */
+	bool nat;	   /* the peer is outside the NAT: told externaddr (call_leg_adv) */
 	char name[96];	   /* channel name, SIP/801-00000001 */
 	char peer[64];
 	enum leg_state state;
@@ -263,6 +264,11 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 		       const char *ctype, const char *body, sip_response_h *h, void *arg,
 		       struct sip_ctrans **ctp, uint32_t cseq_override);
 void call_leg_bye(struct call_leg *leg);
+/* Our address as this leg's peer is to see it (Contact, Via, SDP): leg->local, or externaddr
+ * when the peer is outside the NAT (sip.conf externaddr=, localnet=). */
+void call_leg_adv(const struct call_leg *leg, struct sa *out);
+/* Whether a leg toward `peer` is outside the NAT (never the line's). */
+bool call_leg_nat(const struct call *c, const struct sa *peer, bool is_line);
 void call_a_headers(struct call_leg *leg, const struct sip_msg *req, struct mbuf *mb,
 		      uint16_t code);
 void call_a_reply(struct call_leg *leg, struct sip_strans **stp, uint16_t code,

@@ -182,6 +182,16 @@ static void leg_sdp_local(const struct call_leg *leg, struct sdp_local *loc)
 {
 	memset(loc, 0, sizeof(*loc));
 	media_leg_local(leg->ml, &loc->addr);
+	if (leg->nat) {
+		/* Outside the NAT: externaddr with the relay's own port (the router forwards the
+		 * rtp.conf range to us unchanged). */
+		struct sa adv;
+		uint16_t port = sa_port(&loc->addr);
+
+		call_leg_adv(leg, &adv);
+		loc->addr = adv;
+		sa_set_port(&loc->addr, port);
+	}
 	loc->dir = SDP_SENDRECV;
 	loc->origin = (struct sdp_origin *)&leg->origin;
 }

@@ -157,6 +157,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	struct call_leg *leg = call_leg_alloc(eng, c, true);
 	char tag[32], cid[64], host[SA_STRLEN], ex[2048], hdrs[1024];
 	char seq[STR_U64_LEN], port[STR_U64_LEN], se[STR_U64_LEN], minse[STR_U64_LEN];
+	struct sa adv;
 	const char *tls;
 	const char *sdp = c->a ? c->a->sdp_remote : NULL;
 	char *msdp = NULL;
@@ -170,7 +171,9 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	leg->tp = tp;
 	leg->dst = *dst;
 	leg->local = *local;
-	sa_ntop(local, host, sizeof(host));
+	leg->nat = call_leg_nat(c, dst, is_line);
+	call_leg_adv(leg, &adv); /* externaddr for a phone outside the NAT */
+	sa_ntop(&adv, host, sizeof(host));
 	str_copy(leg->peer, sizeof(leg->peer), d->p->name);
 	/* Joined without printf: every call starts a leg here. */
 	str_cat(leg->name, sizeof(leg->name), "SIP/", d->p->name, "-", str_x64(seq, ++eng->seq, 8),
@@ -178,7 +181,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 	{
 		/* The fixed strings in one allocation (call_leg_ids_alloc), each written in place:
 		 * Call-ID, tag, From value, To value, Contact. */
-		bool named = c->cid_name[0] && !is_line, v6 = sa_af(local) == AF_INET6;
+		bool named = c->cid_name[0] && !is_line, v6 = sa_af(&adv) == AF_INET6;
 		const char *dq = named ? "\"" : "", *nm = named ? c->cid_name : "",
 			   *dq2 = named ? "\" " : "";
 		size_t lcid = strlen(cid) + 1 + strlen(host), ltag = strlen(tag), lto = strlen(to);
@@ -189,7 +192,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 		lfrom =
 		    str_cat(NULL, 0, dq, nm, dq2, "<sip:", from_user, "@", from_host, ">", NULL);
 		lct = str_cat(NULL, 0, "<sip:", from_user, v6 ? "@[" : "@", host, v6 ? "]:" : ":",
-			      str_u64(port, sa_port(local)), tls, ">", NULL);
+			      str_u64(port, sa_port(&adv)), tls, ">", NULL);
 		b = call_leg_ids_alloc(leg, lcid + ltag + lfrom + lto + lct + 5);
 		if (b) {
 			leg->call_id = b;
@@ -204,7 +207,7 @@ static int leg_start(struct dial_ctx *d, const char *ruri, const char *to, const
 			b = call_leg_put(b, to, lto);
 			leg->contact = b;
 			str_cat(b, lct + 1, "<sip:", from_user, v6 ? "@[" : "@", host,
-				v6 ? "]:" : ":", str_u64(port, sa_port(local)), tls, ">", NULL);
+				v6 ? "]:" : ":", str_u64(port, sa_port(&adv)), tls, ">", NULL);
 		}
 	}
 	leg->target = strdup(ruri);

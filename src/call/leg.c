@@ -28,6 +28,21 @@ static uint32_t leg_key(const char *call_id)
 	return hash_bytes(p.p, p.l);
 }
 
+bool call_leg_nat(const struct call *c, const struct sa *peer, bool is_line)
+{
+	struct sa ext;
+
+	return !is_line && c && c->cfg && server_nat_extern(&c->cfg->server, peer, &ext);
+}
+
+void call_leg_adv(const struct call_leg *leg, struct sa *out)
+{
+	if (leg->nat && leg->call && leg->call->cfg)
+		server_nat_advertise(&leg->call->cfg->server, &leg->local, &leg->dst, out);
+	else
+		*out = leg->local;
+}
+
 struct call_leg *call_leg_alloc(struct call_eng *eng, struct call *c, bool uac)
 {
 	struct call_leg *leg = calloc(1, sizeof(*leg));
@@ -317,6 +332,7 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 		       const char *ctype, const char *body, sip_response_h *h, void *arg,
 		       struct sip_ctrans **ctp, uint32_t cseq_override)
 {
+	struct sa adv;
 	struct sip_request_spec s = {0};
 	char branch[40], host[SA_STRLEN], from[1024], to[1024];
 	struct pl bpl = body ? pl_from_str(body) : (struct pl)PL_INIT;
@@ -352,8 +368,9 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 	s.method = method;
 	s.ruri = leg->target;
 	s.tp = leg->tp;
-	s.via_host = sa_ntop(&leg->local, host, sizeof(host));
-	s.via_port = sa_port(&leg->local);
+	call_leg_adv(leg, &adv);
+	s.via_host = sa_ntop(&adv, host, sizeof(host));
+	s.via_port = sa_port(&adv);
 	s.branch = branch;
 	s.rport = !leg->is_line;
 	s.from = from;

@@ -1,5 +1,6 @@
 /* mikakad: the daemon's entry point: options, the configuration snapshot and its reload, the
  * modules wired together, and the event loop. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -543,6 +544,18 @@ static bool peer_match_h(const char *name, const struct sa *addr, void *arg)
 	return d->reg && reg_contacts(d->reg, name, binding_at_h, &pa) == 1;
 }
 
+/* evsub's NOTIFYs and 200s to SUBSCRIBEs: externaddr for a phone outside the NAT, read from
+ * the configuration in force (it changes on reload). */
+static void nat_adv_h(const struct sa *local, const struct sa *peer, struct sa *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->cfg)
+		server_nat_advertise(&d->cfg->server, local, peer, out);
+	else
+		*out = *local;
+}
+
 /* sip set debug on|off|ip ADDR[:PORT]|peer NAME, with Asterisk's replies. */
 static int cmd_sip_set_debug(struct mbuf *out, int argc, char **argv, void *arg)
 {
@@ -644,6 +657,20 @@ static int cmd_sip_show_settings(struct mbuf *out, int argc, char **argv, void *
 		char buf[64];
 		enum server_debug_mode m = server_debug_get(d->server, &ip, &peer);
 
+		const struct server_settings *ss = &d->cfg->server;
+
+		if (sa_isset(&ss->extern_addr))
+			mbuf_printf(out, "\n  %-24s%s", "Externaddr:",
+				    sa_port(&ss->extern_addr)
+					? sa_fmt(&ss->extern_addr, buf, sizeof(buf))
+					: sa_ntop(&ss->extern_addr, buf, sizeof(buf)));
+		for (size_t i = 0; i < ss->nlocalnet; i++) {
+			char a[64], mk[64];
+
+			inet_ntop(ss->localnet[i].af, ss->localnet[i].addr, a, sizeof(a));
+			inet_ntop(ss->localnet[i].af, ss->localnet[i].mask, mk, sizeof(mk));
+			mbuf_printf(out, "\n  %-24s%s/%s", "Localnet:", a, mk);
+		}
 		err = mbuf_printf(out, "\n  %-24s%s%s%s\n", "SIP Debugging:",
 				  m == SERVER_DEBUG_OFF ? "Disabled" : "Enabled",
 				  m == SERVER_DEBUG_IP ? " for IP " : m == SERVER_DEBUG_PEER ? " for peer " : "",
@@ -1046,6 +1073,7 @@ int main(int argc, char **argv)
 		err = server_alloc(&d.server, d.loop, &d.cfg->server);
 		if (!err)
 			server_debug_set_peer_match(d.server, peer_match_h, &d);
+		evsub_set_nat(nat_adv_h, &d);
 	}
 	if (!err) {
 		err = ctl_alloc(&d.ctl, d.loop, ctlpath);

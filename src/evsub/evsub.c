@@ -46,6 +46,15 @@ struct evsub_set {
 
 /* ---- NOTIFY --------------------------------------------------------------------------------- */
 
+static evsub_nat_h *nat_h;
+static void *nat_arg;
+
+void evsub_set_nat(evsub_nat_h *h, void *arg)
+{
+	nat_h = h;
+	nat_arg = arg;
+}
+
 void evsub_local_host(struct sip_stack *stack, const struct sa *local, const struct sa *dst,
 		      char *buf, size_t size, uint16_t *port)
 {
@@ -54,6 +63,12 @@ void evsub_local_host(struct sip_stack *stack, const struct sa *local, const str
 
 	if (!sa_isset(&l) || sa_is_any(&l))
 		sip_transp_local_for(sip_stack_transp(stack), dst, &l);
+	if (nat_h) {
+		struct sa adv;
+
+		nat_h(&l, dst, &adv, nat_arg);
+		l = adv;
+	}
 	sa_ntop(&l, h, sizeof(h));
 	snprintf(buf, size, "%s%s%s", sa_af(&l) == AF_INET6 ? "[" : "", h,
 		 sa_af(&l) == AF_INET6 ? "]" : "");
@@ -67,23 +82,24 @@ int evsub_send_notify(struct sip_stack *stack, const struct evsub_notify_spec *n
 	char branch[40], host[SA_STRLEN + 2], extra[320], contact[160];
 	struct sip_request_spec s;
 	struct sa local = ns->local;
+	uint16_t adv_port = 0;
 	struct mbuf mb;
 	int err;
 
 	if (!sa_isset(&local) || sa_is_any(&local))
 		sip_transp_local_for(sip_stack_transp(stack), &ns->dst, &local);
-	evsub_local_host(stack, &local, &ns->dst, host, sizeof(host), NULL);
+	evsub_local_host(stack, &local, &ns->dst, host, sizeof(host), &adv_port);
 	snprintf(extra, sizeof(extra), "Event: %s\r\n%s%s%s", ns->event,
 		 ns->substate ? "Subscription-State: " : "", ns->substate ? ns->substate : "",
 		 ns->substate ? "\r\n" : "");
-	snprintf(contact, sizeof(contact), "<sip:mikaka@%s:%u>", host, sa_port(&local));
+	snprintf(contact, sizeof(contact), "<sip:mikaka@%s:%u>", host, adv_port);
 	sip_branch_new(branch, sizeof(branch));
 	memset(&s, 0, sizeof(s));
 	s.method = "NOTIFY";
 	s.ruri = ns->ruri;
 	s.tp = ns->tp;
 	s.via_host = host;
-	s.via_port = sa_port(&local);
+	s.via_port = adv_port;
 	s.branch = branch;
 	s.rport = true;
 	s.from = ns->from;

@@ -88,6 +88,12 @@ struct evsub_stats {
 };
 void evsub_stats_get(const struct evsub_set *set, struct evsub_stats *out);
 
+/* Behind a NAT: the address a party at `peer` is to see instead of `local` (sip.conf
+ * externaddr=, localnet=; the daemon sets it). NULL: our own address. */
+typedef void(evsub_nat_h)(const struct sa *local, const struct sa *peer, struct sa *out,
+			  void *arg);
+void evsub_set_nat(evsub_nat_h *h, void *arg);
+
 /* One NOTIFY, inside a subscription or not (mwi's unsolicited ones). */
 struct evsub_notify_spec {
 	const char *ruri, *from, *to, *callid;

@@ -914,59 +914,6 @@ static void callerid_parse(struct loader *ld, struct peer *p, const char *value)
 		p->cid_name = dup_field(ld, pl.p, pl.l);
 }
 
-/* permit=/deny= value: ADDR, ADDR/PREFIX or ADDR/MASK, IPv4 or IPv6. */
-static int acl_parse(const char *value, struct peer_acl_rule *r, bool *hostbits)
-{
-	char addr[INET6_ADDRSTRLEN + 2], *slash;
-	const char *mask = NULL;
-	size_t alen;
-	uint32_t prefix;
-
-	slash = strchr(value, '/');
-	alen = slash ? (size_t)(slash - value) : strlen(value);
-	if (alen + 1 > sizeof(addr))
-		return EINVAL;
-	memcpy(addr, value, alen);
-	addr[alen] = '\0';
-	if (slash)
-		mask = slash + 1;
-	if (addr[0] == '[' && alen > 2 && addr[alen - 1] == ']') {
-		memmove(addr, addr + 1, alen - 2);
-		addr[alen - 2] = '\0';
-	}
-	memset(r->addr, 0, sizeof(r->addr));
-	memset(r->mask, 0, sizeof(r->mask));
-	if (inet_pton(AF_INET, addr, r->addr) == 1)
-		r->af = AF_INET;
-	else if (inet_pton(AF_INET6, addr, r->addr) == 1)
-		r->af = AF_INET6;
-	else
-		return EINVAL;
-
-	size_t n = r->af == AF_INET ? 4 : 16;
-	if (!mask) {
-		memset(r->mask, 0xff, n);
-	} else if (strchr(mask, '.') || strchr(mask, ':')) {
-		if (inet_pton(r->af, mask, r->mask) != 1)
-			return EINVAL;
-	} else {
-		if (parse_u32(mask, 0, (uint32_t)n * 8, &prefix))
-			return EINVAL;
-		for (size_t i = 0; i < n; i++) {
-			uint32_t bits = prefix > 8 ? 8 : prefix;
-			r->mask[i] = (uint8_t)(0xff00u >> bits);
-			prefix -= bits;
-		}
-	}
-	*hostbits = false;
-	for (size_t i = 0; i < n; i++) {
-		if (r->addr[i] & ~r->mask[i])
-			*hostbits = true;
-		r->addr[i] &= r->mask[i];
-	}
-	return 0;
-}
-
 static void set_origin(struct loader *ld, struct peer *p, enum peer_key k, const struct conf_var *v)
 {
 	p->origins[k] = origin_copy(ld, &v->origin);
@@ -1243,7 +1190,7 @@ static void peer_apply(struct loader *ld, struct peer *p, const struct key_def *
 		struct peer_acl_rule *r = (struct peer_acl_rule *)&p->acl[*nacl];
 		bool hostbits;
 
-		if (acl_parse(val, r, &hostbits))
+		if (sa_net_parse(&r->net, val, &hostbits))
 			return bad_value(ld, v,
 					 "an address with an optional /prefix or /mask (IPv4 or "
 					 "IPv6)");
@@ -1998,38 +1945,15 @@ bool peer_transport_allows(const struct peer *peer, const char *tp_name)
 
 bool peer_acl_allows(const struct peer *peer, const struct sa *addr)
 {
-	uint8_t a4[4], a6[16];
-	bool have4 = false, allow = true;
+	bool allow = true;
 	int af = sa_af(addr);
 
-	if (af == AF_INET) {
-		memcpy(a4, &addr->u.in.sin_addr, 4);
-		have4 = true;
-		memset(a6, 0, 10);
-		a6[10] = a6[11] = 0xff;
-		memcpy(a6 + 12, a4, 4);
-	} else if (af == AF_INET6) {
-		memcpy(a6, &addr->u.in6.sin6_addr, 16);
-		if (IN6_IS_ADDR_V4MAPPED(&addr->u.in6.sin6_addr)) {
-			memcpy(a4, a6 + 12, 4);
-			have4 = true;
-		}
-	} else {
+	if (af != AF_INET && af != AF_INET6)
 		return peer->nacl == 0;
-	}
+	/* Every rule that matches decides in turn: the last one wins. */
 	for (size_t i = 0; i < peer->nacl; i++) {
-		const struct peer_acl_rule *r = &peer->acl[i];
-		const uint8_t *a = r->af == AF_INET ? a4 : a6;
-		size_t n = r->af == AF_INET ? 4 : 16;
-		bool match = true;
-
-		/* An IPv4 rule does not apply to a (non-mapped) IPv6 address. */
-		if (r->af == AF_INET && !have4)
-			continue;
-		for (size_t j = 0; j < n && match; j++)
-			match = (a[j] & r->mask[j]) == r->addr[j];
-		if (match)
-			allow = r->permit;
+		if (sa_net_match(&peer->acl[i].net, addr))
+			allow = peer->acl[i].permit;
 	}
 	return allow;
 }

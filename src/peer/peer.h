@@ -95,9 +95,7 @@ enum peer_key {
  * an IPv6 rule to IPv6 ones (an IPv4 address is compared as ::ffff:a.b.c.d). */
 struct peer_acl_rule {
 	bool permit;
-	uint8_t af; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	uint8_t mask[16];
+	struct sa_net net;
 	struct conf_origin origin;
 };
 

@@ -213,8 +213,8 @@ static void acl_rule_string(const struct peer_acl_rule *r, char *buf, size_t siz
 {
 	char a[INET6_ADDRSTRLEN], m[INET6_ADDRSTRLEN];
 
-	inet_ntop(r->af, r->addr, a, sizeof(a));
-	inet_ntop(r->af, r->mask, m, sizeof(m));
+	inet_ntop(r->net.af, r->net.addr, a, sizeof(a));
+	inet_ntop(r->net.af, r->net.mask, m, sizeof(m));
 	snprintf(buf, size, "%-6s %s/%s", r->permit ? "permit" : "deny", a, m);
 }
 

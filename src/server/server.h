@@ -11,6 +11,7 @@
 #include "sip.h"
 
 #define SERVER_LISTEN_MAX 8
+#define SERVER_LOCALNET_MAX 16
 
 struct server_listen {
 	enum sip_transport tp;
@@ -29,6 +30,11 @@ struct server_settings {
 	 * a self-signed one in the state directory, see server_set_state_dir). */
 	bool tls;
 	char tls_cert[256], tls_key[256], tls_ca[256], tls_ciphers[256];
+	/* Behind a NAT (sip.conf externaddr=, externip=, externhost=, localnet=): the public
+	 * address told to the phones outside localnet (its port: 0 = ours); unset: none. */
+	struct sa extern_addr;
+	struct sa_net localnet[SERVER_LOCALNET_MAX];
+	size_t nlocalnet;
 };
 
 /* Where the self-signed TLS certificate is kept: the directory of dbpath (the daemon's -d). */
@@ -40,6 +46,15 @@ const char *server_state_dir(void);
  * with the file:line of the offending value; returns EINVAL when any is an error. */
 int server_settings_load(struct server_settings *set, const struct conf *sipconf,
 			 const struct conf *mikakaconf, struct conf_diags *diags);
+
+/* Whether a party at `peer` is outside the NAT (externaddr set, peer not in a localnet, not
+ * loopback, of externaddr's family): then *ext is what to tell it instead of our own address
+ * (its port 0: keep ours). The line is never asked: it is reached on its own interface. */
+bool server_nat_extern(const struct server_settings *set, const struct sa *peer, struct sa *ext);
+/* Our address as told to `peer`: `local`, or externaddr (with local's port unless externaddr
+ * names one) when the peer is outside the NAT. */
+void server_nat_advertise(const struct server_settings *set, const struct sa *local,
+			  const struct sa *peer, struct sa *out);
 
 /* Parses an Asterisk tos value: a number is the TOS byte itself; a name (cs0-cs7, af11-af43, ef)
  * is a DSCP code point, shifted into the TOS byte. */

@@ -1,11 +1,13 @@
-/* settings: reads the SIP listening addresses, DSCP and timers from sip.conf [general] (Asterisk
- * keys udpbindaddr, bindport, tcpenable, tcpbindaddr, tlsenable, tlsbindaddr, tlscertfile,
- * tlsprivatekey, tlscafile, tlscipher, tlsclientmethod, tos_sip, timert1) and mikaka.conf [sip]. */
+/* settings: reads the SIP listening addresses, DSCP, timers and NAT from sip.conf [general]
+ * (Asterisk keys udpbindaddr, bindport, tcpenable, tcpbindaddr, tlsenable, tlsbindaddr,
+ * tlscertfile, tlsprivatekey, tlscafile, tlscipher, tlsclientmethod, tos_sip, timert1,
+ * externaddr, externip, externhost, localnet) and mikaka.conf [sip]. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
 #include <unistd.h>
 
 #include "server.h"
@@ -203,6 +205,102 @@ static void diag_bad(struct conf_diags *diags, const struct conf_var *v, const c
 		      v->name, v->value, what);
 }
 
+/* externaddr=/externip= ADDR[:PORT], externhost= NAME[:PORT] (resolved now: at start and at
+ * each reload), localnet= ADDR/PREFIX or ADDR/MASK, repeated. A name that does not resolve is a
+ * warning: the daemon serves without NAT rewriting rather than not at all. */
+static int load_nat(struct server_settings *set, const struct conf_section *gen,
+		    struct conf_diags *diags)
+{
+	const struct conf_var *v;
+	int err = 0;
+
+	for (v = gen->vars; v; v = v->next) {
+		bool hostbits;
+
+		if (strcasecmp(v->name, "localnet"))
+			continue;
+		if (set->nlocalnet >= SERVER_LOCALNET_MAX) {
+			conf_diag_add(diags, CONF_ERROR, v->origin.file, v->origin.line,
+				      "too many localnet lines (at most %d)", SERVER_LOCALNET_MAX);
+			err = EINVAL;
+		} else if (sa_net_parse(&set->localnet[set->nlocalnet], v->value, &hostbits)) {
+			diag_bad(diags, v, "ADDR/PREFIX or ADDR/MASK (e.g. 192.168.1.0/24)");
+			err = EINVAL;
+		} else {
+			if (hostbits)
+				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+					      "localnet: '%s' has host bits outside its mask; they "
+					      "are ignored",
+					      v->value);
+			set->nlocalnet++;
+		}
+	}
+	if ((v = conf_var_find(gen, "externaddr")) || (v = conf_var_find(gen, "externip"))) {
+		if (sa_decode(&set->extern_addr, v->value, 0) == 0)
+			return err;
+		/* Asterisk's externaddr takes a host name too. */
+	} else if (!(v = conf_var_find(gen, "externhost"))) {
+		return err;
+	}
+	{
+		char host[256];
+		const char *colon = strrchr(v->value, ':');
+		unsigned long port = 0;
+		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
+		int rc;
+
+		snprintf(host, sizeof(host), "%s", v->value);
+		if (colon && !strchr(colon + 1, ']') && strchr(v->value, ':') == colon) {
+			host[colon - v->value] = '\0';
+			port = strtoul(colon + 1, NULL, 10);
+			if (!port || port > 65535) {
+				diag_bad(diags, v, "HOST or HOST:PORT");
+				return EINVAL;
+			}
+		}
+		rc = getaddrinfo(host, NULL, &hints, &res);
+		if (rc || !res) {
+			conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
+				      "%s: '%s' does not resolve (%s); phones outside localnet get "
+				      "our own address",
+				      v->name, host, rc ? gai_strerror(rc) : "no address");
+			return err;
+		}
+		memset(&set->extern_addr, 0, sizeof(set->extern_addr));
+		memcpy(&set->extern_addr.u, res->ai_addr, res->ai_addrlen);
+		set->extern_addr.len = (socklen_t)res->ai_addrlen;
+		sa_set_port(&set->extern_addr, (uint16_t)port);
+		freeaddrinfo(res);
+	}
+	return err;
+}
+
+bool server_nat_extern(const struct server_settings *set, const struct sa *peer, struct sa *ext)
+{
+	if (!set || !sa_isset(&set->extern_addr) || !peer || !sa_isset(peer) ||
+	    sa_af(peer) != sa_af(&set->extern_addr) || sa_is_loopback(peer))
+		return false;
+	for (size_t i = 0; i < set->nlocalnet; i++) {
+		if (sa_net_match(&set->localnet[i], peer))
+			return false;
+	}
+	*ext = set->extern_addr;
+	return true;
+}
+
+void server_nat_advertise(const struct server_settings *set, const struct sa *local,
+			  const struct sa *peer, struct sa *out)
+{
+	struct sa ext;
+
+	*out = *local;
+	if (!server_nat_extern(set, peer, &ext))
+		return;
+	if (!sa_port(&ext))
+		sa_set_port(&ext, sa_port(local));
+	*out = ext;
+}
+
 int server_settings_load(struct server_settings *set, const struct conf *sipconf,
 			 const struct conf *mikakaconf, struct conf_diags *diags)
 {
@@ -296,6 +394,8 @@ int server_settings_load(struct server_settings *set, const struct conf *sipconf
 		}
 	}
 
+	if (gen && load_nat(set, gen, diags))
+		err = EINVAL;
 	err |= load_addrs(set, gen, "udpbindaddr", SIP_TP_UDP, (uint16_t)port, diags);
 	if (tcp)
 		err |= load_addrs(set, gen, "tcpbindaddr", SIP_TP_TCP, (uint16_t)port, diags);

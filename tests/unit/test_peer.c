@@ -485,7 +485,7 @@ static void test_acl_hostbits(void **state)
 	    load("[p]\ntype=peer\nhost=192.0.2.1\npermit=192.168.1.5/24\n", &cfg, &diags), 0);
 	assert_int_equal(diag_count(&diags, CONF_WARNING, 4, "bits set outside its mask"), 1);
 	p = peer_find(cfg, "p");
-	inet_ntop(AF_INET, p->acl[0].addr, a, sizeof(a));
+	inet_ntop(AF_INET, p->acl[0].net.addr, a, sizeof(a));
 	assert_string_equal(a, "192.168.1.0");
 	mem_deref(cfg);
 	conf_diags_reset(&diags);
