@@ -41,13 +41,17 @@ ip netns add "$NS_L" && ip netns add "$NS_R" && ip netns add "$NS_W" &&
 	ip -n "$NS_R" addr add 192.168.77.1/24 dev rl$$ &&
 	ip -n "$NS_R" addr add 203.0.113.1/24 dev rw$$ &&
 	ip -n "$NS_W" addr add 203.0.113.2/24 dev nw$$ &&
-	ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1 &&
-	ip netns exec "$NS_R" iptables -t nat -A PREROUTING -i rw$$ -p udp --dport 5060 \
-		-j DNAT --to-destination 192.168.77.10 &&
+	ip netns exec "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+check "nat-netns-setup" test $? = 0
+# The router's NAT needs the kernel's netfilter NAT; a kernel without it skips the rest.
+if ! { ip netns exec "$NS_R" iptables -t nat -A PREROUTING -i rw$$ -p udp --dport 5060 \
+	-j DNAT --to-destination 192.168.77.10 &&
 	ip netns exec "$NS_R" iptables -t nat -A PREROUTING -i rw$$ -p udp --dport 30000:30099 \
 		-j DNAT --to-destination 192.168.77.10 &&
-	ip netns exec "$NS_R" iptables -t nat -A POSTROUTING -o rw$$ -j MASQUERADE
-check "nat-netns-setup" test $? = 0
+	ip netns exec "$NS_R" iptables -t nat -A POSTROUTING -o rw$$ -j MASQUERADE; }; then
+	echo "# iptables NAT not available in this kernel: skipped"
+	exit 0
+fi
 
 CONF=$WORK/conf
 mkdir -p "$CONF"
