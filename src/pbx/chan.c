@@ -77,6 +77,14 @@ enum step {
 	STEP_FAIL, /* an error was logged: hang up */
 };
 
+/* What runs for exten in ctx for this channel's caller (exten => NAME/CID first). */
+static const struct dp_prio *chan_find(const struct pbx_chan *ch, const struct dp_ctx *ctx,
+				       const char *exten, const struct dp_want *want,
+				       const struct dp_ext **extp)
+{
+	return dp_find_cid(ch->dp, ctx, exten, ch->cid_num, want, extp);
+}
+
 static void frame_free(struct pbx_frame *f)
 {
 	free(f->context);
@@ -605,7 +613,7 @@ static int resolve_target(struct pbx_chan *ch, char *s, char **ctxp, char **extp
 		*priop = (unsigned)v;
 	} else {
 		struct dp_want w = {0, p};
-		const struct dp_prio *pr = dp_find(ch->dp, dp_ctx_find(ch->dp, ctx), ext, &w, NULL);
+		const struct dp_prio *pr = chan_find(ch, dp_ctx_find(ch->dp, ctx), ext, &w, NULL);
 
 		if (!pr)
 			return ENOENT;
@@ -706,7 +714,7 @@ static enum step app_gosub(struct pbx_chan *ch, char *args)
 	if (!err) {
 		struct dp_want w = {prio, NULL};
 
-		if (!dp_find(ch->dp, dp_ctx_find(ch->dp, ctx), ext, &w, NULL))
+		if (!chan_find(ch, dp_ctx_find(ch->dp, ctx), ext, &w, NULL))
 			err = ENOENT;
 	}
 	if (err) {
@@ -1700,9 +1708,9 @@ static int coll_finish(struct pbx_chan *ch)
 	ch->coll[0] = '\0';
 	free(ch->bg_context);
 	ch->bg_context = NULL;
-	if (ctx && dp_find(ch->dp, ctx, coll, &first, NULL))
+	if (ctx && chan_find(ch, ctx, coll, &first, NULL))
 		return set_loc(ch, ctxcopy, coll, 1);
-	if (ctx && dp_find(ch->dp, ctx, "i", &first, NULL)) {
+	if (ctx && chan_find(ch, ctx, "i", &first, NULL)) {
 		err = pbx_vars_setn(&ch->vars, "INVALID_EXTEN", 13, coll, strlen(coll));
 		return err ? err : set_loc(ch, ctxcopy, "i", 1);
 	}
@@ -1999,7 +2007,7 @@ static enum step app_while(struct pbx_chan *ch, enum pbx_app app, const char *co
 	const char *what = pbx_app_name(app);
 	long i, at = -1;
 
-	if (!dp_find(ch->dp, dp_ctx_find(ch->dp, ch->context), ch->exten, &w, &e) || !e)
+	if (!chan_find(ch, dp_ctx_find(ch->dp, ch->context), ch->exten, &w, &e) || !e)
 		return STEP_FAIL;
 	for (i = 0; i < (long)e->nprios; i++) {
 		if (e->prios[i].prio == ch->prio)
@@ -2242,11 +2250,11 @@ static enum step missing(struct pbx_chan *ch, const struct dp_ctx *ctx, struct p
 {
 	struct dp_want any = {0, NULL}, first = {1, NULL};
 
-	if (ch->in_h || dp_find(ch->dp, ctx, ch->exten, &any, NULL)) {
+	if (ch->in_h || chan_find(ch, ctx, ch->exten, &any, NULL)) {
 		act->type = PBX_ACT_END;
 		return STEP_STOP;
 	}
-	if (strcmp(ch->exten, "i") && dp_find(ch->dp, ctx, "i", &first, NULL)) {
+	if (strcmp(ch->exten, "i") && chan_find(ch, ctx, "i", &first, NULL)) {
 		if (pbx_vars_setn(&ch->vars, "INVALID_EXTEN", 13, ch->exten, strlen(ch->exten)) ||
 		    set_loc(ch, ch->context, "i", 1))
 			return STEP_FAIL;
@@ -2307,7 +2315,7 @@ int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act)
 			fail(ch, act);
 			return 0;
 		}
-		p = dp_find(ch->dp, ctx, ch->exten, &w, NULL);
+		p = chan_find(ch, ctx, ch->exten, &w, NULL);
 		st = p ? exec_prio(ch, p, act) : missing(ch, ctx, act);
 		switch (st) {
 		case STEP_NEXT:
@@ -2335,7 +2343,7 @@ int pbx_chan_hangup(struct pbx_chan *ch)
 	if (!ch || ch->hung)
 		return ENOENT;
 	ch->hung = true;
-	if (!dp_find(ch->dp, dp_ctx_find(ch->dp, ch->context), "h", &first, NULL) ||
+	if (!chan_find(ch, dp_ctx_find(ch->dp, ch->context), "h", &first, NULL) ||
 	    set_loc(ch, ch->context, "h", 1)) {
 		ch->done = true;
 		return ENOENT;
@@ -2350,7 +2358,7 @@ bool pbx_chan_exten_exists(const struct pbx_chan *ch, const char *exten)
 	struct dp_want first = {1, NULL};
 
 	return ch && exten && !ch->done &&
-	       dp_find(ch->dp, dp_ctx_find(ch->dp, ch->context), exten, &first, NULL);
+	       chan_find(ch, dp_ctx_find(ch->dp, ch->context), exten, &first, NULL);
 }
 
 int pbx_chan_timeout(struct pbx_chan *ch)
@@ -2359,7 +2367,7 @@ int pbx_chan_timeout(struct pbx_chan *ch)
 
 	if (!ch || ch->done || ch->in_h)
 		return ENOENT;
-	if (!dp_find(ch->dp, dp_ctx_find(ch->dp, ch->context), "t", &first, NULL))
+	if (!chan_find(ch, dp_ctx_find(ch->dp, ch->context), "t", &first, NULL))
 		return ENOENT;
 	return set_loc(ch, ch->context, "t", 1);
 }

@@ -592,6 +592,8 @@ static struct dp_ext *exact_find(const struct dp_ctx *ctx, const char *key, size
 struct dp_search {
 	const char *s;
 	size_t len;
+	const char *cid; /* the caller's number, or NULL */
+	bool any_cid;	 /* an extension for any caller ID counts (checks) */
 	const struct dp_want *want;
 	bool any_time; /* count time-restricted includes in whatever the time */
 	bool have_now;
@@ -614,6 +616,19 @@ static const struct dp_prio *ctx_search(const struct dp_ctx *ctx, struct dp_sear
 		return NULL;
 	q->seen[q->nseen++] = ctx;
 
+	/* exten => NAME/CID first, as Asterisk prefers the extension for that caller. */
+	for (size_t i = 0; i < ctx->ncid && (q->any_cid || (q->cid && *q->cid)); i++) {
+		e = ctx->cidexts[i];
+		if (!(e->pattern ? dp_ext_match(e->name, q->s) : !strcmp(e->key, q->s)) ||
+		    !(q->any_cid || dp_ext_match(e->cid, q->cid)))
+			continue;
+		p = ext_prio(e, q->want);
+		if (p) {
+			if (extp)
+				*extp = e;
+			return p;
+		}
+	}
 	e = exact_find(ctx, q->s, q->len);
 	p = ext_prio(e, q->want);
 	if (!p) {
@@ -645,17 +660,19 @@ static const struct dp_prio *ctx_search(const struct dp_ctx *ctx, struct dp_sear
 	return NULL;
 }
 
-static const struct dp_prio *find(const struct dp_ctx *ctx, const char *exten,
+static const struct dp_prio *find(const struct dp_ctx *ctx, const char *exten, const char *cid,
 				  const struct dp_want *want, const struct dp_ext **extp,
-				  bool any_time)
+				  bool any_time, bool any_cid)
 {
 	struct dp_search q;
-	char buf[DP_EXTEN_MAX];
+	char buf[DP_EXTEN_MAX], cbuf[DP_EXTEN_MAX];
 
 	if (!ctx || !exten || exten_norm(exten, buf, sizeof(buf)))
 		return NULL;
 	q.s = buf;
 	q.len = strlen(buf);
+	q.cid = cid && !exten_norm(cid, cbuf, sizeof(cbuf)) ? cbuf : NULL;
+	q.any_cid = any_cid;
 	q.want = want;
 	q.any_time = any_time;
 	q.have_now = false;
@@ -668,7 +685,15 @@ const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ct
 			      const struct dp_ext **extp)
 {
 	(void)dp;
-	return find(ctx, exten, want, extp, false);
+	return find(ctx, exten, NULL, want, extp, false, false);
+}
+
+const struct dp_prio *dp_find_cid(const struct dialplan *dp, const struct dp_ctx *ctx,
+				  const char *exten, const char *cid, const struct dp_want *want,
+				  const struct dp_ext **extp)
+{
+	(void)dp;
+	return find(ctx, exten, cid, want, extp, false, false);
 }
 
 const struct dp_prio *dp_find_any_time(const struct dialplan *dp, const struct dp_ctx *ctx,
@@ -676,7 +701,7 @@ const struct dp_prio *dp_find_any_time(const struct dialplan *dp, const struct d
 				       const struct dp_ext **extp)
 {
 	(void)dp;
-	return find(ctx, exten, want, extp, true);
+	return find(ctx, exten, NULL, want, extp, true, true);
 }
 
 int dialplan_find(const struct dialplan *dp, const char *context, const char *exten,
@@ -685,7 +710,8 @@ int dialplan_find(const struct dialplan *dp, const char *context, const char *ex
 	struct dp_want w = {priority, NULL};
 	const struct dp_ext *e = NULL;
 
-	if (!dp_find(dp, dp_ctx_find(dp, context), exten, &w, &e))
+	/* An extension for some caller ID counts too. */
+	if (!find(dp_ctx_find(dp, context), exten, NULL, &w, &e, false, true))
 		return ENOENT;
 	if (namep)
 		*namep = e->name;
@@ -814,6 +840,7 @@ static void ext_free(struct dp_ext *e)
 	}
 	free(e->prios);
 	free(e->hint);
+	free(e->cid);
 	if (e->key != e->name)
 		free(e->key);
 	free(e->name);
@@ -825,6 +852,7 @@ static void ctx_free(struct dp_ctx *ctx)
 	for (size_t i = 0; i < ctx->nexts; i++)
 		ext_free(ctx->exts[i]);
 	free(ctx->exts);
+	free(ctx->cidexts);
 	htab_reset(&ctx->exact);
 	node_free(&ctx->root);
 	for (size_t i = 0; i < ctx->nincs; i++) {
@@ -970,6 +998,74 @@ static int ctx_push_ext(struct dp_ctx *ctx, struct dp_ext *e)
 	return 0;
 }
 
+/* exten => NAME/CID: the extension for callers whose number is CID (a number, or a _pattern),
+ * created when new; kept out of the exact table and the trie, and looked at first. */
+static struct dp_ext *cid_ext_get(struct load *ld, const struct conf_var *v, const char *name)
+{
+	const char *slash = strchr(name, '/');
+	struct pat_el els[DP_EXTEN_MAX];
+	char key[DP_EXTEN_MAX], cid[DP_EXTEN_MAX];
+	struct dp_ctx *ctx = ld->ctx;
+	struct dp_ext *e;
+	size_t n, nl = (size_t)(slash - name);
+	char *ext = strndup(name, nl);
+
+	if (!ext) {
+		ld->err = ENOMEM;
+		return NULL;
+	}
+	if (!nl || !slash[1] || strchr(slash + 1, '/') ||
+	    (ext[0] == '_' ? pat_compile(ext + 1, els, DP_EXTEN_MAX, &n) != 0
+			   : exten_norm(ext, key, sizeof(key)) || !key[0]) ||
+	    (slash[1] == '_' ? pat_compile(slash + 2, els, DP_EXTEN_MAX, &n) != 0
+			     : exten_norm(slash + 1, cid, sizeof(cid)) || !cid[0])) {
+		ld_diag(ld, CONF_ERROR, v, "invalid extension '%s' (NAME/CALLERID)", name);
+		free(ext);
+		return NULL;
+	}
+	if (slash[1] == '_')
+		snprintf(cid, sizeof(cid), "%s", slash + 1);
+	for (size_t i = 0; i < ctx->ncid; i++) {
+		e = ctx->cidexts[i];
+		if (!strcmp(e->name, ext) && !strcmp(e->cid, cid)) {
+			free(ext);
+			return e;
+		}
+	}
+	if (ctx->ncid == ctx->cidcap) {
+		size_t cap = ctx->cidcap ? ctx->cidcap * 2 : 4;
+		struct dp_ext **nv = realloc(ctx->cidexts, cap * sizeof(*nv));
+
+		if (!nv)
+			goto nomem;
+		ctx->cidexts = nv;
+		ctx->cidcap = cap;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		goto nomem;
+	e->name = ext;
+	e->pattern = ext[0] == '_';
+	e->key = e->pattern ? NULL : strdup(key);
+	e->cid = strdup(cid);
+	if ((!e->pattern && !e->key) || !e->cid || ctx_push_ext(ctx, e)) {
+		free(e->key);
+		free(e->cid);
+		free(e);
+		ld->err = ENOMEM;
+		return NULL;
+	}
+	e->file = intern_file(ld, v->origin.file);
+	e->line = v->origin.line;
+	ctx->cidexts[ctx->ncid++] = e;
+	return e;
+
+nomem:
+	free(ext);
+	ld->err = ENOMEM;
+	return NULL;
+}
+
 /* The extension named `name` in the context, created when new; NULL with a diagnostic. */
 static struct dp_ext *ext_get(struct load *ld, const struct conf_var *v, const char *name)
 {
@@ -985,10 +1081,8 @@ static struct dp_ext *ext_get(struct load *ld, const struct conf_var *v, const c
 		ld_diag(ld, CONF_ERROR, v, "empty extension");
 		return NULL;
 	}
-	if (strchr(name, '/')) {
-		ld_diag(ld, CONF_ERROR, v, "caller ID matching ('%s') is not supported", name);
-		return NULL;
-	}
+	if (strchr(name, '/'))
+		return cid_ext_get(ld, v, name);
 	if (name[0] == '_') {
 		err = pat_compile(name + 1, els, DP_EXTEN_MAX, &n);
 		if (err) {
@@ -1617,6 +1711,19 @@ static void load_globals(struct load *ld, const struct conf_section *sec)
 	mbuf_reset(&mb);
 }
 
+static int cid_ext_cmp(const void *a, const void *b)
+{
+	const struct dp_ext *x = *(const struct dp_ext *const *)a;
+	const struct dp_ext *y = *(const struct dp_ext *const *)b;
+	int c = dp_ext_cmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if ((x->cid[0] == '_') != (y->cid[0] == '_'))
+		return x->cid[0] == '_' ? 1 : -1;
+	return x->cid[0] == '_' ? dp_ext_cmp(x->cid, y->cid) : strcmp(x->cid, y->cid);
+}
+
 static int ext_key_cmp(const void *a, const void *b)
 {
 	const struct dp_ext *x = *(const struct dp_ext *const *)a;
@@ -1640,13 +1747,19 @@ static void ctx_finish(struct load *ld, struct dp_ctx *ctx)
 				      inc->name);
 	}
 	for (size_t i = 0; i < ctx->nexts; i++) {
-		if (!ctx->exts[i]->pattern)
+		if (!ctx->exts[i]->pattern && !ctx->exts[i]->cid)
 			ctx->exts[nexact++] = ctx->exts[i];
 	}
 	if (nexact > 1)
 		qsort(ctx->exts, nexact, sizeof(*ctx->exts), ext_key_cmp);
 	npat = nexact;
 	trie_finish(&ctx->root, ctx->exts, &npat);
+	/* Those with a caller ID last (and, for matching, in Asterisk's order of their names, a
+	 * literal caller ID before a pattern). */
+	if (ctx->ncid > 1)
+		qsort(ctx->cidexts, ctx->ncid, sizeof(*ctx->cidexts), cid_ext_cmp);
+	for (size_t i = 0; i < ctx->ncid; i++)
+		ctx->exts[npat++] = ctx->cidexts[i];
 }
 
 int dialplan_load(struct dialplan **dpp, const struct conf *extensions,
@@ -1763,7 +1876,10 @@ static void show_ctx(struct show *sh, const struct dp_ctx *ctx, bool included)
 		if (!show_ext_wanted(sh, e) || (!e->nprios && !e->hint))
 			continue;
 		sh->nexten++;
-		snprintf(col1, sizeof(col1), "'%s' =>", e->name);
+		if (e->cid)
+			snprintf(col1, sizeof(col1), "'%s/%s' =>", e->name, e->cid);
+		else
+			snprintf(col1, sizeof(col1), "'%s' =>", e->name);
 		if (e->hint) { /* Asterisk shows the hint as the extension's first line */
 			char h[300];
 

@@ -143,6 +143,7 @@ struct dp_ext {
 	const char *file;
 	unsigned line;
 	char *hint; /* exten => NAME,hint,DEVICES: the devices as written, or NULL */
+	char *cid;  /* exten => NAME/CID: the caller ID (number or _pattern) it is for, or NULL */
 	const char *hint_file;
 	unsigned hint_line;
 };
@@ -195,7 +196,11 @@ struct dp_ctx {
 	unsigned line;
 	struct htab exact;
 	struct dp_node root;
-	struct dp_ext **exts; /* after loading: exact ones (sorted), then patterns in order */
+	struct dp_ext **exts; /* after loading: exact ones (sorted), then patterns in order, then
+			       * those with a caller ID */
+	struct dp_ext **cidexts; /* exten => NAME/CID ones (also in exts), in matching order */
+	size_t ncid;
+	size_t cidcap;
 	size_t nexts;
 	size_t cap;
 	struct dp_include *incs;
@@ -226,8 +231,13 @@ const struct dp_ctx *dp_ctx_find(const struct dialplan *dp, const char *name);
 const struct dp_prio *dp_find(const struct dialplan *dp, const struct dp_ctx *ctx,
 			      const char *exten, const struct dp_want *want,
 			      const struct dp_ext **extp);
+/* The same for a caller: an extension written NAME/CID (caller ID matching) is found first
+ * when its CID matches the caller's number (cid NULL or "": no caller ID, only plain ones). */
+const struct dp_prio *dp_find_cid(const struct dialplan *dp, const struct dp_ctx *ctx,
+				  const char *exten, const char *cid, const struct dp_want *want,
+				  const struct dp_ext **extp);
 /* The same with every time-restricted include counted in, whatever the time (the checks of
- * mikakad -t must not depend on when they run). */
+ * mikakad -t must not depend on when they run), and an extension for any caller ID counted. */
 const struct dp_prio *dp_find_any_time(const struct dialplan *dp, const struct dp_ctx *ctx,
 				       const char *exten, const struct dp_want *want,
 				       const struct dp_ext **extp);

@@ -4,7 +4,9 @@
 # skips the entries FILTER finds no digits in (ContinueWhile), Dial()s phone 801 (a SIPp phone
 # at 127.0.8.63 that answers 486) through Exec(), and keeps what it computed (CUT, FIELDQTY,
 # REGEX, SPRINTF, STRREPLACE, TOUPPER, INC) in the database, read back with `mikaka database get`;
-# the carrier gets the Busy() the loop ends in. `mikakad -t` accepts the file.
+# the carrier gets the Busy() the loop ends in. Caller ID matching (exten => 201/0399998888 and
+# 202/_0120.): the same caller gets the extension written for its number (486) and not the one
+# for another number (503). `mikakad -t` accepts the file.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.8.61
@@ -32,6 +34,10 @@ exten => 200,1,Set(LIST=nobody&801&-)
  same => n,Set(DB(e2e/area)=${CUT(NUM,9,1)}|${REGEX("^0[1-9]" ${NUM})}|${SPRINTF(%05d,${CUT(NUM,8,2)})})
  same => n,Set(DB(e2e/text)=${TOUPPER(${STRREPLACE(TRIED,/,-)})})
  same => n,Busy()
+exten => 201/0399998888,1,Busy()
+exten => 201,1,Congestion()
+exten => 202/_0120.,1,Busy()
+exten => 202,1,Congestion()
 [from_phone]
 exten => _X.,1,Hangup()
 [public]
@@ -52,6 +58,14 @@ check "loop-tried-only-801" grep -qx "Value: 801/BUSY/" <<<"$(cli database get e
 check "loop-counted-three" grep -qx "Value: 3-3" <<<"$(cli database get e2e counts)"
 check "cut-regex-sprintf" grep -qx "Value: 03|1|00000" <<<"$(cli database get e2e area)"
 check "strreplace-toupper" grep -qx "Value: 801-BUSY-" <<<"$(cli database get e2e text)"
+# Caller ID matching: the carrier calls from 0399998888.
+sipp_bg cid1 db-carrier-in.xml $CAR 5162 $D:5060 -s 201
+wait_ok "cid-call-1" "$BG" cid1
+check "cid-match-wins" grep -q "^SIP/2.0 486 " "$WORK/sipp-cid1.msg"
+sipp_bg cid2 db-carrier-in.xml $CAR 5163 $D:5060 -s 202
+wait_ok "cid-call-2" "$BG" cid2
+check "cid-other-number-plain" grep -q "^SIP/2.0 503 " "$WORK/sipp-cid2.msg"
+check "cid-shown" grep -q "'201/0399998888' =>" <<<"$(cli dialplan show from_line)"
 check "no-unsupported-function" bash -c '! grep -q "is not supported" "$1"' _ "$DAEMON_LOG"
 check "alive" daemon_alive
 check "daemon-stops-clean" stop_daemon

@@ -945,7 +945,7 @@ static const struct load_case load_cases[] = {
     {"[c]\nswitch => Realtime\n", EINVAL, "t.conf:2: error: switch => is not supported"},
     {"[c]\nexten => _[12,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_[12'"},
     {"[c]\nexten => _,1,NoOp()\n", EINVAL, "t.conf:2: error: invalid pattern '_'"},
-    {"[c]\nexten => 1/801,1,NoOp()\n", EINVAL, "caller ID matching"},
+    {"[c]\nexten => 1/,1,NoOp()\n", EINVAL, "invalid extension '1/' (NAME/CALLERID)"},
     {"[c]\nexten => s\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
     {"[c]\nexten => s,1\n", EINVAL, "t.conf:2: error: expected 'EXTEN,PRIORITY"},
     {"[c]\nexten => s,1,\n", EINVAL, "t.conf:2: error: missing application"},
@@ -2302,6 +2302,77 @@ static void test_authenticate(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* exten => NAME/CID: caller ID matching, the extension for that caller found first. */
+static void test_callerid_match(void **state)
+{
+	static const struct {
+		const char *exten, *cid;
+		enum pbx_act_type type;
+		unsigned cause;
+	} cases[] = {
+	    {"100", "0399998888", PBX_ACT_BUSY, 0},	   {"100", "03-9999-8888", PBX_ACT_BUSY, 0},
+	    {"100", "0120123456", PBX_ACT_HANGUP, 21},	   {"100", "0311112222", PBX_ACT_CONGESTION, 0},
+	    {"100", "", PBX_ACT_CONGESTION, 0},	   {"555", "0990000000", PBX_ACT_HANGUP, 17},
+	    {"100", "0990000000", PBX_ACT_HANGUP, 17}, {"555", "0311112222", PBX_ACT_HANGUP, 18},
+	    {"200", "801", PBX_ACT_HANGUP, 19},	   {"200", "802", PBX_ACT_HANGUP, 20},
+	};
+	struct conf_diags diags = {0};
+	const char *entries[] = {"c"};
+	struct dialplan *dp;
+	struct pbx_action act;
+	struct mbuf mb;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[c]\n"
+		     "exten => 100/0399998888,1,Busy()\n"
+		     "exten => 100/_0120.,1,Hangup(21)\n"
+		     "exten => 100,1,Congestion()\n"
+		     "exten => _X./_0990.,1,Hangup(17)\n"
+		     "exten => _X.,1,Hangup(18)\n"
+		     "exten => 200,1,Goto(target,1)\n"
+		     "exten => target/801,1,Hangup(19)\n"
+		     "exten => target,1,Hangup(20)\n"
+		     "exten => 300,1,Goto(only-cid,1)\n"
+		     "exten => only-cid/801,1,Hangup()\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct pbx_chan *ch = NULL;
+
+		assert_int_equal(pbx_chan_alloc(&ch, dp, "c", cases[i].exten, cases[i].cid, ""), 0);
+		assert_int_equal(pbx_chan_run(ch, &act), 0);
+		if (act.type != cases[i].type || (cases[i].cause && act.cause != cases[i].cause))
+			fail_msg("%s from '%s': action %d cause %u, want %d cause %u",
+				 cases[i].exten, cases[i].cid, act.type, act.cause, cases[i].type,
+				 cases[i].cause);
+		pbx_chan_free(ch);
+	}
+	/* The checks count an extension for some caller ID as there. */
+	assert_int_equal(dialplan_check(dp, entries, 1, &diags), 0);
+	assert_false(diags_have(&diags, "does not exist"));
+	conf_diags_reset(&diags);
+	mbuf_init(&mb);
+	assert_int_equal(dialplan_show(dp, "c", &mb), 0);
+	assert_int_equal(mbuf_write(&mb, "", 1), 0);
+	assert_non_null(strstr((char *)mb.buf, "'100/0399998888' =>"));
+	assert_non_null(strstr((char *)mb.buf, "'_X./_0990.' =>"));
+	mbuf_reset(&mb);
+	dialplan_free(dp);
+
+	/* Malformed: file:line. */
+	dp = NULL;
+	assert_int_equal(load_text(&dp, "[c]\nexten => 100/,1,NoOp()\nexten => /801,1,NoOp()\n"
+				   "exten => 100/_[,1,NoOp()\nexten => 1/2/3,1,NoOp()\n",
+				   NULL, &diags),
+			 EINVAL);
+	assert_true(diags_have(&diags, "t.conf:2: error: invalid extension '100/'"));
+	assert_true(diags_have(&diags, "t.conf:3: error: invalid extension '/801'"));
+	assert_true(diags_have(&diags, "t.conf:4: error: invalid extension '100/_['"));
+	assert_true(diags_have(&diags, "t.conf:5: error: invalid extension '1/2/3'"));
+	conf_diags_reset(&diags);
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
 static void test_time_funcs(void **state)
 {
 	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
@@ -2390,6 +2461,7 @@ int main(void)
 	    cmocka_unit_test(test_eval),
 	    cmocka_unit_test(test_string_funcs),
 	    cmocka_unit_test(test_pjsip_header),
+	    cmocka_unit_test(test_callerid_match),
 	    cmocka_unit_test(test_apps), cmocka_unit_test(test_pickup_apps),
 	    cmocka_unit_test(test_dial_parse),
 	    cmocka_unit_test(test_gosub),
