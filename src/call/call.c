@@ -529,6 +529,8 @@ static int screen_func_h(struct pbx_chan *ch, const char *name, const char *args
 	struct call *c = arg;
 	const char *num = pbx_chan_callerid_num(ch);
 
+	if (!strcasecmp(name, "CONFBRIDGE_INFO"))
+		return call_conf_info(c->eng, args, out);
 	if (!strcasecmp(name, "SIP_HEADER") || !strcasecmp(name, "PJSIP_HEADER"))
 		return sip_header_read(c, args, name[0] == 'P' || name[0] == 'p', out);
 	if (!strcasecmp(name, "BLACKLIST")) {
@@ -865,6 +867,7 @@ void call_run(struct call *c)
 		case PBX_ACT_TONE:
 		case PBX_ACT_ECHO:
 		case PBX_ACT_MOH:
+		case PBX_ACT_CONF:
 		case PBX_ACT_RECORD:
 		case PBX_ACT_MIXMONITOR:
 		case PBX_ACT_STOPMIXMONITOR:

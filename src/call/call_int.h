@@ -264,6 +264,11 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 		       const char *ctype, const char *body, sip_response_h *h, void *arg,
 		       struct sip_ctrans **ctp, uint32_t cseq_override);
 void call_leg_bye(struct call_leg *leg);
+/* The conference room the call's caller is in (ConfBridge/MeetMe), or NULL. */
+const char *call_lm_conf_room(const struct call *c);
+/* CONFBRIDGE_INFO(parties|locked|muted,ROOM): Asterisk's; here parties counts, the others
+ * are 0. */
+int call_conf_info(struct call_eng *eng, const char *args, struct mbuf *out);
 /* Our address as this leg's peer is to see it (Contact, Via, SDP): leg->local, or externaddr
  * when the peer is outside the NAT (sip.conf externaddr=, localnet=). */
 void call_leg_adv(const struct call_leg *leg, struct sa *out);

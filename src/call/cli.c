@@ -162,6 +162,57 @@ static int cmd_cdr_export(struct mbuf *out, int argc, char **argv, void *arg)
 	return call_cdr_export_csv(x->store, out);
 }
 
+/* confbridge list [ROOM]: the rooms with their party counts, or one room's parties
+ * (Asterisk's columns, trimmed to what mikaka has). */
+static int cmd_confbridge_list(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+	const char *rooms[64];
+	unsigned counts[64];
+	size_t nrooms = 0;
+	unsigned parties = 0;
+
+	if (argc > 1)
+		return EINVAL;
+	if (argc == 1)
+		mbuf_printf(out, "%-30s %-20s\n", "Channel", "CallerID");
+	LIST_FOREACH (&x->eng->calls, le) {
+		const struct call *c = le->data;
+		const char *room = call_lm_conf_room(c);
+		size_t i;
+
+		if (!room)
+			continue;
+		if (argc == 1) {
+			if (strcmp(room, argv[0]))
+				continue;
+			mbuf_printf(out, "%-30s %-20s\n", c->a ? c->a->name : "?", c->src);
+			parties++;
+			continue;
+		}
+		for (i = 0; i < nrooms && strcmp(rooms[i], room); i++)
+			;
+		if (i == nrooms && nrooms < ARRAY_SIZE(rooms)) {
+			rooms[nrooms] = room;
+			counts[nrooms++] = 0;
+		}
+		if (i < nrooms)
+			counts[i]++;
+	}
+	if (argc == 1) {
+		if (!parties) {
+			mbuf_printf(out, "No conference bridge named '%s' is currently active.\n",
+				    argv[0]);
+			return ENOENT;
+		}
+		return mbuf_printf(out, "%u active part%s\n", parties, parties == 1 ? "y" : "ies");
+	}
+	mbuf_printf(out, "%-30s %-8s\n", "Conference Bridge Name", "Users");
+	for (size_t i = 0; i < nrooms; i++)
+		mbuf_printf(out, "%-30s %-8u\n", rooms[i], counts[i]);
+	return 0;
+}
+
 int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store)
 {
 	struct cli_ctx *x = &cli_ctx_static; /* one engine per daemon */
@@ -178,6 +229,8 @@ int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store
 		{"cdr show", "cdr show [N]: the last N call records", cmd_cdr_show, x},
 		{"cdr export", "cdr export --csv: every call record as Master.csv", cmd_cdr_export,
 		 x},
+		{"confbridge list", "confbridge list [ROOM]: conference rooms, or one room's parties",
+		 cmd_confbridge_list, x},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++)

@@ -302,6 +302,8 @@ void call_lm_start(struct call *c, const struct pbx_action *act)
 			 act->media.format);
 	} else if (act->type == PBX_ACT_MOH) {
 		snprintf(c->lastdata, sizeof(c->lastdata), "%.200s", act->media.moh_class);
+	} else if (act->type == PBX_ACT_CONF) {
+		snprintf(c->lastdata, sizeof(c->lastdata), "%.200s", act->media.path);
 	} else if (act->type == PBX_ACT_TONE) {
 		snprintf(c->lastdata, sizeof(c->lastdata), "%.200s", act->media.tone);
 	}
@@ -370,6 +372,12 @@ void call_lm_start(struct call *c, const struct pbx_action *act)
 		break;
 	case PBX_ACT_MOH:
 		err = call_lm_moh_start(c, c->a, lm->m.moh_class);
+		break;
+	case PBX_ACT_CONF:
+		snprintf(lm->what, sizeof(lm->what), "conference %.63s", lm->m.path);
+		err = media_leg_conf(c->a->ml, lm->m.path);
+		if (!err)
+			log_info("%s: joined conference %s", c->a->name, lm->m.path);
 		break;
 	case PBX_ACT_RECORD:
 		err = rec_path(c, lm->m.path, "wav", lm->rec_path, sizeof(lm->rec_path));
@@ -804,6 +812,11 @@ void call_lm_show(const struct call_leg *leg, struct mbuf *out)
 		mbuf_write_str(out, "echo");
 		sep = ", ";
 		break;
+	case MEDIA_SRC_CONF:
+		mbuf_printf(out, "%s", lm && !strncmp(lm->what, "conference ", 11) ? lm->what
+										      : "conference");
+		sep = ", ";
+		break;
 	case MEDIA_SRC_NONE:
 		break;
 	}
@@ -820,4 +833,34 @@ void call_lm_show(const struct call_leg *leg, struct mbuf *out)
 	else if (es.bridged && es.src == MEDIA_SRC_NONE)
 		mbuf_write_str(out, ", relayed");
 	mbuf_write_str(out, "\n");
+}
+
+const char *call_lm_conf_room(const struct call *c)
+{
+	const struct call_lm *lm = c ? c->lm : NULL;
+
+	if (!lm || lm->type != PBX_ACT_CONF || lm->phase != LM_RUN ||
+	    strncmp(lm->what, "conference ", 11))
+		return NULL;
+	return lm->what + 11;
+}
+
+int call_conf_info(struct call_eng *eng, const char *args, struct mbuf *out)
+{
+	const char *comma = strchr(args, ',');
+	unsigned n = 0;
+
+	if (!comma) {
+		log_warn("CONFBRIDGE_INFO(): expected 'parties,ROOM'");
+		return 0;
+	}
+	if ((size_t)(comma - args) == 7 && !strncasecmp(args, "parties", 7)) {
+		LIST_FOREACH (&eng->calls, le) {
+			const char *room = call_lm_conf_room(le->data);
+
+			if (room && !strcmp(room, comma + 1))
+				n++;
+		}
+	}
+	return mbuf_printf(out, "%u", n);
 }

@@ -1,5 +1,5 @@
-/* endpoint: mikaka as the far end of a leg: sources (sound players, spandsp tones, echo) paced
- * by the relay's 20 ms timerfd, the recorder and the mixing monitor. State is made on the loop
+/* endpoint: mikaka as the far end of a leg: sources (sound players, spandsp tones, echo, the
+ * conference mixer) paced by the relay's 20 ms timerfd, the recorder and the mixing monitor. State is made on the loop
  * thread when an endpoint starts; the relay thread only reads and writes it under the lock. */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,9 +98,35 @@ struct src_old {
 	void *tg;
 };
 
+/* Under the lock: the member leaves its room; the room goes with its last member. */
+static void conf_leave(struct media_ep *ep)
+{
+	struct media_conf *cf = ep->conf;
+
+	if (!cf)
+		return;
+	for (size_t i = 0; i < cf->n; i++) {
+		if (cf->member[i] == ep) {
+			cf->member[i] = cf->member[--cf->n];
+			break;
+		}
+	}
+	ep->conf = NULL;
+	if (!cf->n) {
+		for (struct media_conf **pp = &cf->m->confs; *pp; pp = &(*pp)->next) {
+			if (*pp == cf) {
+				*pp = cf->next;
+				break;
+			}
+		}
+		free(cf);
+	}
+}
+
 /* Under the lock: detaches the source; its resources go to old (released after unlock). */
 static void src_take(struct media_ep *ep, struct src_old *old)
 {
+	conf_leave(ep);
 	memcpy(old->sounds, ep->sounds, sizeof(old->sounds));
 	old->nsounds = ep->nsounds;
 	memcpy(old->parts, ep->parts, sizeof(old->parts));
@@ -270,6 +296,47 @@ int media_leg_echo(struct media_leg *leg)
 	unlock(leg);
 	src_release(&old);
 	return 0;
+}
+
+int media_leg_conf(struct media_leg *leg, const char *name)
+{
+	struct media_conf *cf, *fresh;
+	struct media_ep *ep;
+	struct src_old old;
+	int err;
+
+	if (!leg || !name || !*name || strlen(name) >= sizeof(cf->name))
+		return EINVAL;
+	err = ep_get(leg, &ep);
+	if (err)
+		return err;
+	fresh = calloc(1, sizeof(*fresh)); /* made outside the lock; freed when not needed */
+	if (!fresh)
+		return ENOMEM;
+	lock(leg);
+	src_take(ep, &old);
+	for (cf = leg->m->confs; cf && strcmp(cf->name, name); cf = cf->next)
+		;
+	if (!cf) {
+		cf = fresh;
+		fresh = NULL;
+		cf->m = leg->m;
+		strcpy(cf->name, name);
+		cf->next = leg->m->confs;
+		leg->m->confs = cf;
+	}
+	if (cf->n == MEDIA_CONF_MAX) {
+		err = EBUSY;
+	} else {
+		cf->member[cf->n++] = ep;
+		ep->conf = cf;
+		ep->conf_age = UINT8_MAX; /* nothing heard from it yet */
+		ep->src = MEDIA_SRC_CONF;
+	}
+	unlock(leg);
+	free(fresh);
+	src_release(&old);
+	return err;
 }
 
 void media_leg_stop(struct media_leg *leg)
@@ -661,6 +728,14 @@ void media_ep_rx(struct media *m, struct media_leg *leg, const uint8_t *pl, size
 
 	if (!ep || len > ARRAY_SIZE(s) || (codec != SDP_CODEC_PCMU && codec != SDP_CODEC_PCMA))
 		return;
+	if (ep->src == MEDIA_SRC_CONF) {
+		/* The member's latest 20 ms, for the others' mix (longer packets: the first 20 ms). */
+		size_t n = MIN(len, (size_t)MEDIA_FRAME);
+
+		decode_g711(ep->conf_in, pl, n, codec);
+		memset(ep->conf_in + n, 0, (MEDIA_FRAME - n) * sizeof(*ep->conf_in));
+		ep->conf_age = 0;
+	}
 	if (ep->src == MEDIA_SRC_ECHO && codec_ok(leg)) {
 		uint8_t out[256];
 		enum sdp_codec oc = (enum sdp_codec)leg->fmt.fmt[0].codec;
@@ -710,6 +785,25 @@ void media_ep_rx(struct media *m, struct media_leg *leg, const uint8_t *pl, size
 			media_ev_push(m, leg, &ev);
 		}
 	}
+}
+
+/* What a conference member hears: the others who sent within the last 3 ticks, summed and
+ * clipped (a late packet is heard twice rather than leaving a gap). */
+static void conf_frame(const struct media_ep *ep, int16_t *fr)
+{
+	int32_t acc[MEDIA_FRAME] = {0};
+	const struct media_conf *cf = ep->conf;
+
+	for (size_t k = 0; cf && k < cf->n; k++) {
+		const struct media_ep *o = cf->member[k];
+
+		if (o == ep || o->conf_age >= 3)
+			continue;
+		for (size_t i = 0; i < MEDIA_FRAME; i++)
+			acc[i] += o->conf_in[i];
+	}
+	for (size_t i = 0; i < MEDIA_FRAME; i++)
+		fr[i] = (int16_t)(acc[i] > 32767 ? 32767 : acc[i] < -32768 ? -32768 : acc[i]);
 }
 
 /* The next frame of a player; false when it has ended. */
@@ -810,11 +904,17 @@ void media_ep_tick(struct media *m, struct media_leg *leg)
 
 	if (ep->mon)
 		mon_tick(m, leg, ep->mon);
-	if (ep->src != MEDIA_SRC_PLAY && ep->src != MEDIA_SRC_TONE)
+	if (ep->src != MEDIA_SRC_PLAY && ep->src != MEDIA_SRC_TONE && ep->src != MEDIA_SRC_CONF)
 		return;
 	if (!codec_ok(leg))
 		return;
-	more = ep->src == MEDIA_SRC_PLAY ? play_frame(ep, fr) : tone_frame(ep, fr);
+	if (ep->src == MEDIA_SRC_CONF) {
+		conf_frame(ep, fr);
+		if (ep->conf_age < UINT8_MAX)
+			ep->conf_age++;
+	} else {
+		more = ep->src == MEDIA_SRC_PLAY ? play_frame(ep, fr) : tone_frame(ep, fr);
+	}
 	if (!more) {
 		struct media_event ev = {.type = MEDIA_EV_PLAY_DONE};
 

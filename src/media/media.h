@@ -266,7 +266,13 @@ int media_leg_play(struct media_leg *leg, struct media_sound *const *sounds, siz
 int media_leg_tone(struct media_leg *leg, const char *spec);
 /* Sends back what the leg's peer sends (Echo()), RTP payload as received. */
 int media_leg_echo(struct media_leg *leg);
-/* Ends the source (play, tone, echo). Safe when there is none. */
+/* Conference (ConfBridge): the leg joins room `name` (made when its first member joins, gone
+ * with its last): it hears the others' audio mixed, 20 ms at a time, and they hear it. G.711
+ * legs only. EBUSY when the room has MEDIA_CONF_MAX members. media_leg_stop (or another
+ * source) leaves the room. */
+#define MEDIA_CONF_MAX 16
+int media_leg_conf(struct media_leg *leg, const char *name);
+/* Ends the source (play, tone, echo, conference). Safe when there is none. */
 void media_leg_stop(struct media_leg *leg);
 
 /* What the leg does as an endpoint now (for `core show channels verbose`). */
@@ -275,6 +281,7 @@ enum media_src_type {
 	MEDIA_SRC_PLAY,
 	MEDIA_SRC_TONE,
 	MEDIA_SRC_ECHO,
+	MEDIA_SRC_CONF,
 };
 struct media_ep_state {
 	enum media_src_type src;

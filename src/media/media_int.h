@@ -250,9 +250,24 @@ struct media_tone_part {
 	bool once;
 };
 
+/* A conference room: its members (relay thread: read under the lock; loop thread: changed
+ * under it). Freed when its last member leaves. */
+struct media_conf {
+	struct media_conf *next; /* in media.confs */
+	struct media *m;
+	char name[64];
+	struct media_ep *member[MEDIA_CONF_MAX];
+	size_t n;
+};
+
 struct media_ep {
 	enum media_src_type src;
 	bool src_started; /* first packet (marker) sent */
+	/* MEDIA_SRC_CONF: the room, and the last 20 ms this member sent (decoded) with how many
+	 * ticks ago it came (a member that stopped sending drops out of the mix). */
+	struct media_conf *conf;
+	uint8_t conf_age;
+	int16_t conf_in[MEDIA_FRAME];
 	/* MEDIA_SRC_PLAY */
 	struct media_sound *sounds[MEDIA_PLAY_MAX]; /* references (released on the loop thread) */
 	size_t nsounds, cur, pos;
@@ -338,6 +353,7 @@ struct media {
 	bool started;
 
 	pthread_mutex_t mu; /* held by the relay thread per batch, by the loop thread per change */
+	struct media_conf *confs; /* conference rooms with members (under mu) */
 	pthread_t thread;
 	bool stopping;
 	int epfd;

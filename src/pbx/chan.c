@@ -1685,6 +1685,14 @@ static enum step app_simple_media(struct pbx_chan *ch, enum pbx_app app, const c
 		act->media.moh_class = *argv[0] ? argv[0] : "default";
 		act->media.duration_ms = secs_ms(argv[1], 0);
 		break;
+	case PBX_APP_CONFBRIDGE:
+	case PBX_APP_MEETME:
+		/* ConfBridge(room[,bridge profile[,user profile[,menu]]]), MeetMe(room[,opts]):
+		 * the profiles and options are Asterisk's; one room each, by name. */
+		media_init(ch, act, PBX_ACT_CONF, app);
+		act->media.answer = true;
+		act->media.path = *argv[0] ? argv[0] : ch->exten;
+		break;
 	default:
 		media_init(ch, act, PBX_ACT_STOPMIXMONITOR, PBX_APP_COUNT);
 		act->media.app = "StopMixMonitor";
@@ -2091,6 +2099,8 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_PICKUP:
 		case PBX_APP_PICKUPCHAN:
 		case PBX_APP_AUTHENTICATE:
+		case PBX_APP_CONFBRIDGE:
+		case PBX_APP_MEETME:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -2190,6 +2200,8 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	case PBX_APP_MILLIWATT:
 	case PBX_APP_MOH:
 	case PBX_APP_STOPMIXMONITOR:
+	case PBX_APP_CONFBRIDGE:
+	case PBX_APP_MEETME:
 		return app_simple_media(ch, app, args, act);
 	case PBX_APP_PICKUP:
 	case PBX_APP_PICKUPCHAN: {

@@ -65,6 +65,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_CONTINUEWHILE] = "ContinueWhile",
     [PBX_APP_EXEC] = "Exec",
     [PBX_APP_AUTHENTICATE] = "Authenticate",
+    [PBX_APP_CONFBRIDGE] = "ConfBridge",
+    [PBX_APP_MEETME] = "MeetMe",
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames

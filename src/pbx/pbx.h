@@ -113,6 +113,8 @@ enum pbx_act_type {
 	PBX_ACT_TONE,	     /* play media.tone for media.duration_ms (0: until hangup) */
 	PBX_ACT_ECHO,	     /* echo the caller's audio until '#' or hangup */
 	PBX_ACT_MOH,	     /* music on hold of media.moh_class for media.duration_ms (0: ever) */
+	PBX_ACT_CONF,	     /* ConfBridge/MeetMe: the caller joins conference media.path until it
+			      * hangs up */
 	PBX_ACT_RECORD,	     /* record the caller to media.path */
 	PBX_ACT_MIXMONITOR,  /* start recording both directions to media.path; no media_done */
 	PBX_ACT_STOPMIXMONITOR, /* stop it; no media_done */

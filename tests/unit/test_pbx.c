@@ -2373,6 +2373,37 @@ static void test_callerid_match(void **state)
 	log_set_level(LOG_INFO);
 }
 
+/* ConfBridge(room) and MeetMe([room]): the host joins the caller to the room. */
+static void test_conference_apps(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch;
+	struct pbx_action act;
+
+	(void)state;
+	dp = load_ok("[m]\n"
+		     "exten => 1,1,ConfBridge(family,default_bridge,default_user)\n"
+		     "exten => 77,1,MeetMe()\n"
+		     "exten => h,1,ConfBridge(never)\n"
+		     " same => n,Set(HRAN=1)\n");
+	ch = chan_at(dp, "1");
+	run_expect(ch, PBX_ACT_CONF, &act);
+	assert_string_equal(act.media.path, "family");
+	assert_true(act.media.answer);
+	assert_string_equal(act.media.app, "ConfBridge");
+	pbx_chan_free(ch);
+	ch = chan_at(dp, "77");
+	run_expect(ch, PBX_ACT_CONF, &act);
+	assert_string_equal(act.media.path, "77");
+	assert_string_equal(act.media.app, "MeetMe");
+	/* In h, nothing can join: skipped. */
+	assert_int_equal(pbx_chan_hangup(ch), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "HRAN"), "1");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+}
+
 static void test_time_funcs(void **state)
 {
 	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
@@ -2478,6 +2509,7 @@ int main(void)
 	    cmocka_unit_test(test_split_files),
 	    cmocka_unit_test(test_media_apps),
 	    cmocka_unit_test(test_authenticate),
+	    cmocka_unit_test(test_conference_apps),
 	    cmocka_unit_test(test_media_check),
 	    cmocka_unit_test(test_voicemail_exit),
 	    cmocka_unit_test(test_match_more),
