@@ -25,6 +25,10 @@ struct pbx_frame {
 	unsigned prio;
 	char **args; /* ARG1..ARGn */
 	size_t nargs;
+	/* Macro(): it returns when its extension ends or at MacroExit(); the caller's MACRO_*
+	 * variables are put back then (NULL: were unset). */
+	bool macro;
+	char *saved[3];
 };
 
 struct pbx_chan {
@@ -87,6 +91,8 @@ static const struct dp_prio *chan_find(const struct pbx_chan *ch, const struct d
 
 static void frame_free(struct pbx_frame *f)
 {
+	for (size_t i = 0; i < 3; i++)
+		free(f->saved[i]);
 	free(f->context);
 	free(f->exten);
 	for (size_t i = 0; i < f->nargs; i++)
@@ -737,6 +743,118 @@ static enum step app_gosub(struct pbx_chan *ch, char *args)
 nomem:
 	frame_free(f);
 	return STEP_FAIL;
+}
+
+static const char *const macro_vars[3] = {"MACRO_CONTEXT", "MACRO_EXTEN", "MACRO_PRIORITY"};
+
+/* Macro(name[,arg1[,arg2...]]) (deprecated in Asterisk, common in older dialplans): a Gosub to
+ * macro-name,s,1 with ARGn, MACRO_CONTEXT, MACRO_EXTEN and MACRO_PRIORITY set, which returns
+ * when the macro's extension has no next priority. */
+static enum step app_macro(struct pbx_chan *ch, char *args)
+{
+	char *comma = (char *)pbx_find_top(args, strlen(args), ',', true);
+	char *name = args, prio[16], *call = NULL;
+	const char *cur[3];
+	struct pbx_frame *f;
+	size_t depth = ch->depth;
+	enum step st;
+	int n;
+
+	if (comma)
+		*comma = '\0';
+	name = trim_inplace(name);
+	if (!*name) {
+		log_warn("%s,%s,%u: Macro needs a macro name", ch->context, ch->exten, ch->prio);
+		return STEP_FAIL;
+	}
+	/* Gosub(macro-name,s,1(args)) does the frame, its arguments and the checks. */
+	n = asprintf(&call, "macro-%s,s,1(%s)", name, comma ? comma + 1 : "");
+	if (n < 0)
+		return STEP_FAIL;
+	snprintf(prio, sizeof(prio), "%u", ch->prio);
+	cur[0] = ch->context;
+	cur[1] = ch->exten;
+	cur[2] = prio;
+	{
+		/* The caller's place, before the jump changes it. */
+		char *c0 = strdup(cur[0]), *c1 = strdup(cur[1]);
+
+		st = c0 && c1 ? app_gosub(ch, call) : STEP_FAIL;
+		free(call);
+		if (st != STEP_JUMP || ch->depth != depth + 1) {
+			free(c0);
+			free(c1);
+			return st;
+		}
+		f = &ch->stack[depth];
+		f->macro = true;
+		cur[0] = c0;
+		cur[1] = c1;
+		for (size_t i = 0; i < 3; i++) {
+			const char *old = pbx_vars_getn(&ch->vars, macro_vars[i],
+							strlen(macro_vars[i]));
+
+			f->saved[i] = old ? strdup(old) : NULL;
+			if (pbx_vars_setn(&ch->vars, macro_vars[i], strlen(macro_vars[i]), cur[i],
+					  strlen(cur[i]))) {
+				free(c0);
+				free(c1);
+				return STEP_FAIL;
+			}
+		}
+		free(c0);
+		free(c1);
+	}
+	return STEP_JUMP;
+}
+
+/* The innermost Macro() ends: back after it, its caller's MACRO_* variables restored, and a
+ * MACRO_RESULT of GOTO:context^exten^priority followed as in Asterisk. */
+static enum step macro_return(struct pbx_chan *ch)
+{
+	struct pbx_frame *f;
+	const char *res;
+	int err = 0;
+
+	while (ch->depth && !ch->stack[ch->depth - 1].macro)
+		frame_free(&ch->stack[--ch->depth]); /* Gosubs inside the macro end with it */
+	if (!ch->depth)
+		return STEP_FAIL;
+	f = &ch->stack[--ch->depth];
+	for (size_t i = 0; i < 3 && !err; i++)
+		err = pbx_vars_setn(&ch->vars, macro_vars[i], strlen(macro_vars[i]), f->saved[i],
+				    f->saved[i] ? strlen(f->saved[i]) : 0);
+	if (!err)
+		err = set_loc(ch, f->context, f->exten, f->prio);
+	frame_free(f);
+	res = pbx_vars_getn(&ch->vars, "MACRO_RESULT", 12);
+	if (!err && res && !strncasecmp(res, "GOTO:", 5)) {
+		char *t = strdup(res + 5);
+
+		for (char *q = t; q && *q; q++) {
+			if (*q == '^')
+				*q = ',';
+		}
+		pbx_vars_setn(&ch->vars, "MACRO_RESULT", 12, NULL, 0);
+		if (!t)
+			return STEP_FAIL;
+		{
+			enum step st = app_goto(ch, t, "Macro");
+
+			free(t);
+			return st;
+		}
+	}
+	return err ? STEP_FAIL : STEP_JUMP;
+}
+
+static bool in_macro(const struct pbx_chan *ch)
+{
+	for (size_t i = ch->depth; i > 0; i--) {
+		if (ch->stack[i - 1].macro)
+			return true;
+	}
+	return false;
 }
 
 static enum step app_return(struct pbx_chan *ch, const char *value)
@@ -2241,6 +2359,15 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return app_while(ch, app, trim_inplace(args));
 	case PBX_APP_EXEC:
 		return exec_inner(ch, "Exec", args, act, depth);
+	case PBX_APP_MACRO:
+		return app_macro(ch, args);
+	case PBX_APP_MACROEXIT:
+		if (!in_macro(ch)) {
+			log_warn("%s,%s,%u: MacroExit outside a Macro", ch->context, ch->exten,
+				 ch->prio);
+			return STEP_NEXT;
+		}
+		return macro_return(ch);
 	case PBX_APP_AUTHENTICATE:
 		return app_authenticate(ch, args, act);
 	case PBX_APP_COUNT:
@@ -2261,6 +2388,10 @@ static void fail(struct pbx_chan *ch, struct pbx_action *act)
 static enum step missing(struct pbx_chan *ch, const struct dp_ctx *ctx, struct pbx_action *act)
 {
 	struct dp_want any = {0, NULL}, first = {1, NULL};
+
+	/* Off the end of a macro's extension: the macro returns. */
+	if (!ch->in_h && in_macro(ch))
+		return macro_return(ch);
 
 	if (ch->in_h || chan_find(ch, ctx, ch->exten, &any, NULL)) {
 		act->type = PBX_ACT_END;

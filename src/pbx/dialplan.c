@@ -67,6 +67,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_AUTHENTICATE] = "Authenticate",
     [PBX_APP_CONFBRIDGE] = "ConfBridge",
     [PBX_APP_MEETME] = "MeetMe",
+    [PBX_APP_MACRO] = "Macro",
+    [PBX_APP_MACROEXIT] = "MacroExit",
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames
@@ -2287,6 +2289,24 @@ static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct 
 
 		if (is_literal(a, tl))
 			check_target(ck, ctx, e, p, "Gosub", a, tl);
+		break;
+	}
+	case PBX_APP_MACRO: {
+		/* Macro(name,...) runs macro-name,s,1: a literal name must have it, and makes the
+		 * context reachable. */
+		const char *comma = strchr(a, ',');
+		size_t nl = comma ? (size_t)(comma - a) : n;
+		char target[DP_EXTEN_MAX + 16];
+
+		if (!nl) {
+			ck_diag(ck, CONF_ERROR, p, "Macro: needs a macro name");
+			break;
+		}
+		if (nl < DP_EXTEN_MAX && is_literal(a, nl)) {
+			int tl = snprintf(target, sizeof(target), "macro-%.*s,s,1", (int)nl, a);
+
+			check_target(ck, ctx, e, p, "Macro", target, (size_t)tl);
+		}
 		break;
 	}
 	case PBX_APP_GOTOIF:

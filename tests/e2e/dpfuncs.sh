@@ -6,7 +6,8 @@
 # REGEX, SPRINTF, STRREPLACE, TOUPPER, INC) in the database, read back with `mikaka database get`;
 # the carrier gets the Busy() the loop ends in. Caller ID matching (exten => 201/0399998888 and
 # 202/_0120.): the same caller gets the extension written for its number (486) and not the one
-# for another number (503). `mikakad -t` accepts the file.
+# for another number (503). Macro(): 203 runs macro-busy with an argument, which keeps
+# ${ARG1}${MACRO_EXTEN} and answers Busy (486). `mikakad -t` accepts the file.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.8.61
@@ -38,6 +39,11 @@ exten => 201/0399998888,1,Busy()
 exten => 201,1,Congestion()
 exten => 202/_0120.,1,Busy()
 exten => 202,1,Congestion()
+exten => 203,1,Macro(busy,x)
+ same => n,Congestion()
+[macro-busy]
+exten => s,1,Set(DB(e2e/macro)=${ARG1}${MACRO_EXTEN})
+ same => n,Busy()
 [from_phone]
 exten => _X.,1,Hangup()
 [public]
@@ -65,6 +71,10 @@ check "cid-match-wins" grep -q "^SIP/2.0 486 " "$WORK/sipp-cid1.msg"
 sipp_bg cid2 db-carrier-in.xml $CAR 5163 $D:5060 -s 202
 wait_ok "cid-call-2" "$BG" cid2
 check "cid-other-number-plain" grep -q "^SIP/2.0 503 " "$WORK/sipp-cid2.msg"
+sipp_bg mac db-carrier-in.xml $CAR 5164 $D:5060 -s 203
+wait_ok "macro-call" "$BG" mac
+check "macro-busy" grep -q "^SIP/2.0 486 " "$WORK/sipp-mac.msg"
+check "macro-args" grep -qx "Value: x203" <<<"$(cli database get e2e macro)"
 check "cid-shown" grep -q "'201/0399998888' =>" <<<"$(cli dialplan show from_line)"
 check "no-unsupported-function" bash -c '! grep -q "is not supported" "$1"' _ "$DAEMON_LOG"
 check "alive" daemon_alive

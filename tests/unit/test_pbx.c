@@ -2404,6 +2404,88 @@ static void test_conference_apps(void **state)
 	dialplan_free(dp);
 }
 
+/* Macro(): the older form of Gosub, as Asterisk's sample stdexten uses it. */
+static void test_macro(void **state)
+{
+	struct conf_diags diags = {0};
+	const char *entries[] = {"c"};
+	struct dialplan *dp;
+	struct pbx_chan *ch;
+	struct pbx_action act;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[macro-stdexten]\n"
+		     "exten => s,1,Set(SEEN=${MACRO_EXTEN}@${MACRO_CONTEXT}:${MACRO_PRIORITY}"
+		     "/${EXTEN}/${ARG1}/${ARG2})\n"
+		     " same => n,Dial(${ARG2},20)\n"
+		     " same => n,Goto(s-${DIALSTATUS},1)\n"
+		     "exten => s-BUSY,1,VoiceMail(${ARG1},b)\n"
+		     "exten => _s-.,1,Set(OTHER=1)\n"
+		     " same => n,MacroExit()\n"
+		     " same => n,Set(NEVER=1)\n"
+		     "[macro-jump]\n"
+		     "exten => s,1,Set(MACRO_RESULT=GOTO:c^done^1)\n"
+		     "[macro-inner]\n"
+		     "exten => s,1,Set(INNER=${MACRO_EXTEN})\n"
+		     "[macro-outer]\n"
+		     "exten => s,1,Macro(inner)\n"
+		     " same => n,Set(OUTER_AFTER=${MACRO_EXTEN})\n"
+		     "[c]\n"
+		     "exten => 801,1,Macro(stdexten,801,SIP/801)\n"
+		     " same => n,Set(AFTER=${MACRO_EXTEN}x${EXTEN})\n"
+		     " same => n,Hangup(16)\n"
+		     "exten => 802,1,Macro(jump)\n"
+		     " same => n,Hangup(1)\n"
+		     "exten => done,1,Hangup(17)\n"
+		     "exten => 803,1,Macro(outer)\n"
+		     " same => n,Hangup(18)\n"
+		     "exten => 804,1,Macro(nosuch)\n");
+	/* Busy: the macro's voicemail, then back after the Macro line. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "801", "802", ""), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "SEEN"), "801@c:1/s/801/SIP/801");
+	assert_int_equal(act.dial.timeout_s, 20);
+	assert_int_equal(pbx_chan_set_var(ch, "DIALSTATUS", "BUSY"), 0);
+	run_expect(ch, PBX_ACT_VOICEMAIL, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 16);
+	assert_string_equal(pbx_chan_get_var(ch, "AFTER"), "x801");
+	pbx_chan_free(ch);
+	/* No answer: MacroExit() leaves at once. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "801", "802", ""), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_int_equal(pbx_chan_set_var(ch, "DIALSTATUS", "NOANSWER"), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "OTHER"), "1");
+	assert_null(pbx_chan_get_var(ch, "NEVER"));
+	pbx_chan_free(ch);
+	/* MACRO_RESULT=GOTO:context^exten^priority. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "802", "", ""), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 17);
+	pbx_chan_free(ch);
+	/* Nested: the inner one sees the outer's place; the outer's own comes back after. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "803", "", ""), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 18);
+	assert_string_equal(pbx_chan_get_var(ch, "INNER"), "s");
+	assert_string_equal(pbx_chan_get_var(ch, "OUTER_AFTER"), "803");
+	pbx_chan_free(ch);
+	/* A macro that does not exist: the call fails; -t says so. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "804", "", ""), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+	pbx_chan_free(ch);
+	assert_int_equal(dialplan_check(dp, entries, 1, &diags), EINVAL);
+	assert_true(diags_have(&diags, "Macro: context 'macro-nosuch' does not exist"));
+	assert_false(diags_have(&diags, "unreachable"));
+	conf_diags_reset(&diags);
+	dialplan_free(dp);
+	log_set_level(LOG_INFO);
+}
+
 static void test_time_funcs(void **state)
 {
 	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
@@ -2510,6 +2592,7 @@ int main(void)
 	    cmocka_unit_test(test_media_apps),
 	    cmocka_unit_test(test_authenticate),
 	    cmocka_unit_test(test_conference_apps),
+	    cmocka_unit_test(test_macro),
 	    cmocka_unit_test(test_media_check),
 	    cmocka_unit_test(test_voicemail_exit),
 	    cmocka_unit_test(test_match_more),
