@@ -140,7 +140,8 @@ struct call {
 	struct call_leg *a; /* the caller */
 	struct call_leg *b; /* the answered callee */
 	struct list legs;   /* every leg, the caller's first */
-	struct loop_timer tmr; /* Wait(), Dial() timeout */
+	struct loop_timer tmr; /* Wait(), Dial() timeout; Dial's S()/L() limit once answered */
+	uint32_t limit_ms;     /* Dial's S()/L(): how long the answered call may last (0: ever) */
 	bool running;	    /* inside run(): no recursion */
 	bool rerun;
 	bool answered; /* caller got a 2xx */

@@ -467,6 +467,7 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	}
 	c->dial_open = true;
 	c->state = CALL_DIALING;
+	c->limit_ms = dial->limit_ms;
 	if ((dial->opts & PBX_DIAL_OPT_m) && c->a && c->a->ml && c->a->st && !c->answered) {
 		/* m: the caller hears music instead of ringing: early media from our own
 		 * address (183 with our answer), the music until a callee answers. */
@@ -484,6 +485,16 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	if (dial->timeout_s)
 		loop_timer_start(c->eng->loop, &c->tmr, (uint64_t)dial->timeout_s * 1000,
 				 dial_timeout_h, c);
+}
+
+/* Dial's S()/L(): the answered call has lasted as long as it may; both sides get a BYE. */
+static void limit_h(void *arg)
+{
+	struct call *c = arg;
+
+	log_info("%s: Dial's time limit of %u ms reached: hanging up", c->a ? c->a->name : "call",
+		 c->limit_ms);
+	call_hangup(c, 16);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -757,6 +768,8 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		loop_timer_cancel(&c->tmr);
 		call_answer_caller(c, leg, msdp);
 		free(msdp);
+		if (c->limit_ms)
+			loop_timer_start(c->eng->loop, &c->tmr, c->limit_ms, limit_h, c);
 		return;
 	}
 	call_leg_set_state(leg, LEG_TERMINATED);

@@ -569,6 +569,19 @@ int pbx_dial_parse(char *args, struct pbx_dial *dial, unsigned *bad)
 				o = close;
 			}
 			break;
+		case 'S':
+		case 'L':
+			/* S(seconds): hang up that long after the answer; L(ms[:warn[:repeat]]): the
+			 * same in milliseconds (its warnings are not played). */
+			if (o[1] == '(' && (close = strchr(o + 2, ')'))) {
+				double v = strtod(o + 2, NULL);
+
+				if (v > 0 && v <= (*o == 'S' ? 86400.0 : 86400000.0))
+					dial->limit_ms =
+					    (uint32_t)(*o == 'S' ? v * 1000 + 0.5 : v + 0.5);
+				o = close;
+			}
+			break;
 		default:
 			/* Options of Asterisk's we do not do; their (args) are skipped. */
 			if (o[1] == '(' && (close = strchr(o + 2, ')')))

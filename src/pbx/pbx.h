@@ -148,6 +148,8 @@ struct pbx_dial {
 	unsigned timeout_s;    /* 0: none */
 	unsigned opts;	       /* enum pbx_dial_opt */
 	const char *moh_class; /* m(class), else NULL */
+	uint32_t limit_ms;     /* S(seconds) or L(ms[:warn[:repeat]]): the answered call ends after
+				* this long (0: no limit); L's warnings are not played */
 };
 
 #define PBX_MEDIA_FILES_MAX 32 /* sounds in one Playback/Background (the rest are dropped) */

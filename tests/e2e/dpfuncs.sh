@@ -7,7 +7,8 @@
 # the carrier gets the Busy() the loop ends in. Caller ID matching (exten => 201/0399998888 and
 # 202/_0120.): the same caller gets the extension written for its number (486) and not the one
 # for another number (503). Macro(): 203 runs macro-busy with an argument, which keeps
-# ${ARG1}${MACRO_EXTEN} and answers Busy (486). `mikakad -t` accepts the file.
+# ${ARG1}${MACRO_EXTEN} and answers Busy (486). Dial's S(2): the answered call (a SIPp phone
+# that answers) gets a BYE on both sides 2 s after the answer. `mikakad -t` accepts the file.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.8.61
@@ -39,6 +40,7 @@ exten => 201/0399998888,1,Busy()
 exten => 201,1,Congestion()
 exten => 202/_0120.,1,Busy()
 exten => 202,1,Congestion()
+exten => 204,1,Dial(SIP/801,10,S(2))
 exten => 203,1,Macro(busy,x)
  same => n,Congestion()
 [macro-busy]
@@ -75,6 +77,17 @@ sipp_bg mac db-carrier-in.xml $CAR 5164 $D:5060 -s 203
 wait_ok "macro-call" "$BG" mac
 check "macro-busy" grep -q "^SIP/2.0 486 " "$WORK/sipp-mac.msg"
 check "macro-args" grep -qx "Value: x203" <<<"$(cli database get e2e macro)"
+# Dial(SIP/801,10,S(2)): both sides get a BYE about 2 s after the answer.
+sipp_bg phone2 call2-phone-answer.xml $PH 5161
+PHONE2=$BG
+t0=$(date +%s%N)
+sipp_bg lim hdr-carrier-in.xml $CAR 5165 $D:5060 -s 204
+wait_ok "limit-carrier-bye" "$BG" lim
+wait_ok "limit-phone-bye" "$PHONE2" phone2
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# the limited call took $ms ms from the INVITE"
+check "limit-about-2s" test "$ms" -ge 2500 -a "$ms" -lt 8000
+check "limit-logged" grep -q "Dial's time limit of 2000 ms reached" "$DAEMON_LOG"
 check "cid-shown" grep -q "'201/0399998888' =>" <<<"$(cli dialplan show from_line)"
 check "no-unsupported-function" bash -c '! grep -q "is not supported" "$1"' _ "$DAEMON_LOG"
 check "alive" daemon_alive

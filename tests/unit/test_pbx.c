@@ -695,20 +695,24 @@ struct dial_case {
 	size_t ntargets;
 	const char *peer0, *number0;
 	unsigned timeout, opts, bad;
+	uint32_t limit_ms;
 };
 
 static const struct dial_case dial_cases[] = {
-    {"SIP/801&SIP/802,30,tT", 0, 2, "801", NULL, 30, PBX_DIAL_OPT_t | PBX_DIAL_OPT_T, 0},
-    {"SIP/mikaka-gw/0312345678", 0, 1, "mikaka-gw", "0312345678", 0, 0, 0},
-    {"SIP/801,30,r", 0, 1, "801", NULL, 30, PBX_DIAL_OPT_r, 0},
-    {"SIP/0312@gw", 0, 1, "gw", "0312", 0, 0, 0},
-    {"sip/801 & SIP/802 ,20,m", 0, 2, "801", NULL, 20, PBX_DIAL_OPT_m, 0},
-    {"IAX2/foo&SIP/801", 0, 1, "801", NULL, 0, 0, 1},
-    {"SIP/801,abc,L(1000)r", 0, 1, "801", NULL, 0, PBX_DIAL_OPT_r, 0},
-    {"IAX2/x", EINVAL, 0, NULL, NULL, 0, 0, 1},
-    {"SIP/", EINVAL, 0, NULL, NULL, 0, 0, 1},
-    {"801", EINVAL, 0, NULL, NULL, 0, 0, 1},
-    {"", EINVAL, 0, NULL, NULL, 0, 0, 0},
+    {"SIP/801&SIP/802,30,tT", 0, 2, "801", NULL, 30, PBX_DIAL_OPT_t | PBX_DIAL_OPT_T, 0, 0},
+    {"SIP/mikaka-gw/0312345678", 0, 1, "mikaka-gw", "0312345678", 0, 0, 0, 0},
+    {"SIP/801,30,r", 0, 1, "801", NULL, 30, PBX_DIAL_OPT_r, 0, 0},
+    {"SIP/0312@gw", 0, 1, "gw", "0312", 0, 0, 0, 0},
+    {"sip/801 & SIP/802 ,20,m", 0, 2, "801", NULL, 20, PBX_DIAL_OPT_m, 0, 0},
+    {"IAX2/foo&SIP/801", 0, 1, "801", NULL, 0, 0, 1, 0},
+    {"SIP/801,abc,L(1000)r", 0, 1, "801", NULL, 0, PBX_DIAL_OPT_r, 0, 1000},
+    {"SIP/801,20,S(90)t", 0, 1, "801", NULL, 20, PBX_DIAL_OPT_t, 0, 90000},
+    {"SIP/801,20,L(60000:10000:5000)", 0, 1, "801", NULL, 20, 0, 0, 60000},
+    {"SIP/801,20,S(0)S(x)L(-5)", 0, 1, "801", NULL, 20, 0, 0, 0},
+    {"IAX2/x", EINVAL, 0, NULL, NULL, 0, 0, 1, 0},
+    {"SIP/", EINVAL, 0, NULL, NULL, 0, 0, 1, 0},
+    {"801", EINVAL, 0, NULL, NULL, 0, 0, 1, 0},
+    {"", EINVAL, 0, NULL, NULL, 0, 0, 0, 0},
 };
 
 static void test_dial_parse(void **state)
@@ -732,6 +736,7 @@ static void test_dial_parse(void **state)
 				assert_null(d.targets[0].number);
 			assert_int_equal(d.timeout_s, dc->timeout);
 			assert_int_equal(d.opts, dc->opts);
+			assert_int_equal(d.limit_ms, dc->limit_ms);
 		}
 		free(a);
 	}
