@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "evsub.h"
+#include "im.h"
 #include "line.h" /* line discovery */
 #include "loop.h"
 #include "media.h" /* media */
@@ -49,6 +50,7 @@ struct daemon {
 	struct vm *vm;		/* voicemail */
 	struct mwi *mwi;	/* voicemail: message waiting */
 	struct blf *blf;	/* busy lamps: hints, dialog/presence subscriptions */
+	struct im *im;		/* MESSAGE between phones */
 	struct media *media;	/* media */
 	struct reg *reg;	/* registrar */
 	struct reg_settings regset; /* registrar: mikaka.conf [registrar] */
@@ -865,6 +867,23 @@ static int blf_setup(struct daemon *d)
 	return err;
 }
 
+/* MESSAGE between phones: authenticated as calls are, relayed to the named phone. */
+static bool im_peer_exists(const char *name, void *arg)
+{
+	struct daemon *d = arg;
+
+	return d->cfg && peer_find(d->cfg->peers, name);
+}
+
+static int im_setup(struct daemon *d)
+{
+	int err = im_alloc(&d->im, server_stack(d->server), d->reg, mwi_auth, d->calls);
+
+	if (!err)
+		im_set_peer_exists(d->im, im_peer_exists, d);
+	return err ? err : server_route(d->server, SIP_METHOD_MESSAGE, im_handle, d->im);
+}
+
 static int register_commands(struct daemon *d)
 {
 	const struct ctl_cmd cmds[] = {
@@ -1158,6 +1177,8 @@ int main(int argc, char **argv)
 		err = vm_setup(&d);
 	if (!err) /* busy lamps */
 		err = blf_setup(&d);
+	if (!err)
+		err = im_setup(&d);
 	if (!err) { /* web console: what /metrics and /api/status report on; the config page */
 		const char *check_argv[] = {"/proc/self/exe", "-C", d.confdir, "-d", d.dbpath,
 					    "-t", NULL};
@@ -1197,6 +1218,7 @@ int main(int argc, char **argv)
 
 	web_free(d.web);	/* web console */
 	blf_free(d.blf);	/* busy lamps: before the calls and the registrar it listens to */
+	im_free(d.im);		/* messages: before the stack that carries them */
 	call_eng_free(d.calls); /* calls */
 	notify_free(d.notify);	/* notifications: after the calls that send them */
 	screen_db_free(d.screen); /* screening */

@@ -13,7 +13,7 @@
 #define LOG_MODULE "server"
 
 const char server_allow[] = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, "
-			    "REFER, NOTIFY, SUBSCRIBE";
+			    "REFER, NOTIFY, SUBSCRIBE, MESSAGE";
 
 /* Option tags this server implements are SIP_SUPPORTED_TAGS (sip.h); a Require naming any other
  * gets 420 (RFC 3261 §8.2.2.3). */
@@ -57,6 +57,7 @@ static bool method_allowed(enum sip_method m)
 	case SIP_METHOD_REFER:
 	case SIP_METHOD_NOTIFY:
 	case SIP_METHOD_SUBSCRIBE: /* message-summary (src/mwi); other packages get 489 */
+	case SIP_METHOD_MESSAGE:   /* between phones (src/im) */
 		return true;
 	default:
 		return false;
