@@ -756,6 +756,7 @@ void call_hangup(struct call *c, unsigned cause)
 static void call_free(struct call *c)
 {
 	loop_timer_cancel(&c->tmr);
+	call_dtmf_free(c);
 	call_vm_free(c);
 	call_lm_free(c);
 	while (c->legs.head)
@@ -844,6 +845,16 @@ void call_run(struct call *c)
 			break;
 		case PBX_ACT_DIAL:
 			call_do_dial(c, &act.dial);
+			break;
+		case PBX_ACT_SENDDTMF:
+			str_copy(c->lastapp, sizeof(c->lastapp), "SendDTMF");
+			if (!c->a || !c->a->ml ||
+			    call_dtmf_prepare(c, NULL, act.dtmf.digits, act.dtmf.duration_ms,
+					      act.dtmf.gap_ms, true)) {
+				c->rerun = true; /* nothing to send it on: the dialplan goes on */
+				break;
+			}
+			call_dtmf_start(c);
 			break;
 		case PBX_ACT_BUSY:
 			str_copy(c->lastapp, sizeof(c->lastapp), "Busy");

@@ -142,6 +142,7 @@ struct call {
 	struct list legs;   /* every leg, the caller's first */
 	struct loop_timer tmr; /* Wait(), Dial() timeout; Dial's S()/L() limit once answered */
 	uint32_t limit_ms;     /* Dial's S()/L(): how long the answered call may last (0: ever) */
+	struct call_dtmf *dtmf; /* digits to send (SendDTMF, Dial's D()); NULL: none */
 	bool running;	    /* inside run(): no recursion */
 	bool rerun;
 	bool answered; /* caller got a 2xx */
@@ -265,6 +266,14 @@ int call_leg_request(struct call_leg *leg, const char *method, const char *extra
 		       const char *ctype, const char *body, sip_response_h *h, void *arg,
 		       struct sip_ctrans **ctp, uint32_t cseq_override);
 void call_leg_bye(struct call_leg *leg);
+/* senddtmf.c: digits to send to the callee (to_b) and the caller (to_a), each a string of
+ * 0-9 * # A-D and w (half a second's pause); sent from call_dtmf_start, one digit a side every
+ * duration + gap ms (0: 100 and 150). With rerun, the dialplan goes on when they are out.
+ * EINVAL for another character. */
+int call_dtmf_prepare(struct call *c, const char *to_b, const char *to_a, uint32_t duration_ms,
+		      uint32_t gap_ms, bool rerun);
+void call_dtmf_start(struct call *c);
+void call_dtmf_free(struct call *c);
 /* The conference room the call's caller is in (ConfBridge/MeetMe), or NULL. */
 const char *call_lm_conf_room(const struct call *c);
 /* CONFBRIDGE_INFO(parties|locked|muted,ROOM): Asterisk's; here parties counts, the others

@@ -468,6 +468,14 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	c->dial_open = true;
 	c->state = CALL_DIALING;
 	c->limit_ms = dial->limit_ms;
+	/* D(called:calling): kept until the answer (the strings live in the channel until its next
+	 * run, which may come first on a transfer). */
+	if (!dial->dtmf_called && !dial->dtmf_calling)
+		call_dtmf_free(c); /* a previous Dial's D() is not this one's */
+	else if (call_dtmf_prepare(c, dial->dtmf_called, dial->dtmf_calling, 0, 0, false))
+		log_warn("Dial: D(%s:%s): not digits; ignored",
+			 dial->dtmf_called ? dial->dtmf_called : "",
+			 dial->dtmf_calling ? dial->dtmf_calling : "");
 	if ((dial->opts & PBX_DIAL_OPT_m) && c->a && c->a->ml && c->a->st && !c->answered) {
 		/* m: the caller hears music instead of ringing: early media from our own
 		 * address (183 with our answer), the music until a callee answers. */
@@ -770,6 +778,7 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		free(msdp);
 		if (c->limit_ms)
 			loop_timer_start(c->eng->loop, &c->tmr, c->limit_ms, limit_h, c);
+		call_dtmf_start(c); /* Dial's D() */
 		return;
 	}
 	call_leg_set_state(leg, LEG_TERMINATED);

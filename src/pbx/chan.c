@@ -569,6 +569,20 @@ int pbx_dial_parse(char *args, struct pbx_dial *dial, unsigned *bad)
 				o = close;
 			}
 			break;
+		case 'D':
+			/* D([called][:calling]): digits for each side once the callee answers. */
+			if (o[1] == '(' && (close = strchr(o + 2, ')'))) {
+				char *colon;
+
+				*close = '\0';
+				colon = strchr(o + 2, ':');
+				if (colon)
+					*colon = '\0';
+				dial->dtmf_called = o[2] ? o + 2 : NULL;
+				dial->dtmf_calling = colon && colon[1] ? colon + 1 : NULL;
+				o = close;
+			}
+			break;
 		case 'S':
 		case 'L':
 			/* S(seconds): hang up that long after the answer; L(ms[:warn[:repeat]]): the
@@ -2232,6 +2246,7 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_AUTHENTICATE:
 		case PBX_APP_CONFBRIDGE:
 		case PBX_APP_MEETME:
+		case PBX_APP_SENDDTMF:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -2374,6 +2389,22 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return exec_inner(ch, "Exec", args, act, depth);
 	case PBX_APP_MACRO:
 		return app_macro(ch, args);
+	case PBX_APP_SENDDTMF: {
+		/* SendDTMF(digits[,timeout_ms[,duration_ms]]): args live in ch->args until the
+		 * next run. */
+		char *argv[3];
+
+		split_args(args, argv, 3);
+		if (!*argv[0]) {
+			log_warn("%s,%s,%u: SendDTMF needs digits", ch->context, ch->exten, ch->prio);
+			return STEP_NEXT;
+		}
+		act->type = PBX_ACT_SENDDTMF;
+		act->dtmf.digits = argv[0];
+		act->dtmf.gap_ms = (uint32_t)strtoul(argv[1], NULL, 10);
+		act->dtmf.duration_ms = (uint32_t)strtoul(argv[2], NULL, 10);
+		return STEP_HOST;
+	}
 	case PBX_APP_MACROEXIT:
 		if (!in_macro(ch)) {
 			log_warn("%s,%s,%u: MacroExit outside a Macro", ch->context, ch->exten,

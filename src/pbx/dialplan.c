@@ -69,6 +69,7 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_MEETME] = "MeetMe",
     [PBX_APP_MACRO] = "Macro",
     [PBX_APP_MACROEXIT] = "MacroExit",
+    [PBX_APP_SENDDTMF] = "SendDTMF",
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames
@@ -2118,7 +2119,7 @@ static void check_dial(struct check *ck, const struct dp_prio *p)
 		if (!strchr(dial_known_opts, *o)) {
 			conf_diag_add(ck->diags, CONF_WARNING, p->file, p->line,
 				      "Dial: unknown option '%c'", *o);
-		} else if (!strchr("tTrmSL", *o)) {
+		} else if (!strchr("tTrmSLD", *o)) {
 			conf_diag_add(ck->diags, CONF_WARNING, p->file, p->line,
 				      "Dial: option '%c' is not implemented; ignored", *o);
 		}

@@ -113,6 +113,7 @@ enum pbx_act_type {
 	PBX_ACT_TONE,	     /* play media.tone for media.duration_ms (0: until hangup) */
 	PBX_ACT_ECHO,	     /* echo the caller's audio until '#' or hangup */
 	PBX_ACT_MOH,	     /* music on hold of media.moh_class for media.duration_ms (0: ever) */
+	PBX_ACT_SENDDTMF,    /* SendDTMF(): send dtmf.digits to the caller, then run again */
 	PBX_ACT_CONF,	     /* ConfBridge/MeetMe: the caller joins conference media.path until it
 			      * hangs up */
 	PBX_ACT_RECORD,	     /* record the caller to media.path */
@@ -148,6 +149,8 @@ struct pbx_dial {
 	unsigned timeout_s;    /* 0: none */
 	unsigned opts;	       /* enum pbx_dial_opt */
 	const char *moh_class; /* m(class), else NULL */
+	const char *dtmf_called;  /* D(called[:calling]): digits sent to the callee once it */
+	const char *dtmf_calling; /* answers, and to the caller; NULL: none */
 	uint32_t limit_ms;     /* S(seconds) or L(ms[:warn[:repeat]]): the answered call ends after
 				* this long (0: no limit); L's warnings are not played */
 };
@@ -232,6 +235,12 @@ struct pbx_action {
 		const char *targets;
 		bool chan, partial;
 	} pickup;
+	/* PBX_ACT_SENDDTMF: SendDTMF(digits[,gap_ms[,duration_ms]]) (0: the defaults); the
+	 * string lives in the channel until its next run. */
+	struct {
+		const char *digits;
+		uint32_t gap_ms, duration_ms;
+	} dtmf;
 };
 
 /* Starts a call in `context` at `exten` (NULL or "" is "s"), priority 1, holding a reference to

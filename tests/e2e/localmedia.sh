@@ -9,7 +9,8 @@
 # writing the caller's tone with the expected length and RECORD_STATUS (limit, silence, #),
 # Background+WaitExten jumping on an RFC 4733 digit and going to `t` without one, Read into a
 # variable (RFC 4733 and SIP INFO digits), Authenticate (a wrong then the right password), music on hold heard by the party the phone holds (its mohsuggest= class),
-# MixMonitor holding both directions, Dial's m option (music while the callee rings), `core show channels verbose`
+# MixMonitor holding both directions, Dial's m option (music while the callee rings), Dial's D()
+# and SendDTMF() (RFC 4733 digits to each side), `core show channels verbose`
 # showing the media state.
 . "$(dirname "$0")/lib.sh"
 
@@ -102,6 +103,12 @@ exten => 660,1,Authenticate(4321)
  same => n,Wait(30)
 exten => 650,1,MusicOnHold(default,2)
  same => n,Log(NOTICE,LM650 moh done)
+ same => n,Wait(30)
+exten => _06.,1,Set(CALLERID(num)=0312345678)
+ same => n,Dial(SIP/line/${EXTEN},20,D(123:45))
+exten => 670,1,Answer()
+ same => n,SendDTMF(7w8,100,120)
+ same => n,Log(NOTICE,LM670 sent)
  same => n,Wait(30)
 exten => _05.,1,Set(CALLERID(num)=0312345678)
  same => n,Dial(SIP/line/${EXTEN},20,m)
@@ -340,6 +347,32 @@ check "dial-m-music-while-ringing" "$WAVTONE" "$WORK/ring.wav" 700 2000
 check "dial-m-callee-after-answer" "$WAVTONE" "$WORK/ring.wav" 400 1500
 end_call dial-m 0512345678
 wait_ok ring-carrier "$CARRIER" ring-carrier
+
+# 15. Dial(...,D(123:45)): once the carrier answers, it gets 1, 2, 3 (in-band: its answer has no
+# telephone-event) and the phone 4, 5 (RFC 4733).
+rm -f "$WORK/carrier.sdp"
+sipp_bg dtmf-carrier lm-carrier-ring.xml 127.0.14.62 5262 -mp 41400 \
+	-key rtpaddr 127.0.14.62 -key rtpport 40230; CARRIER=$BG
+sleep 0.3
+call 0612345678 6500
+for _ in $(seq 50); do [ -s "$WORK/carrier.sdp" ] && break; sleep 0.1; done
+read -r a p _ <"$WORK/carrier.sdp" 2>/dev/null; LINE=${a:-127.0.14.60}:${p:-9}
+timeout 15 "$RTPTONE" 127.0.14.62:40230 "$LINE" silence 6000 dtmf=123 >"$WORK/dtmf-carrier.out" 2>&1 &
+c=$!; PIDS+=("$c")
+rt dtmf-phone.out "" silence 6000 ev=45
+check "dial-d-caller-gets-45" test $? = 0
+wait "$c"
+check "dial-d-callee-gets-123" test $? = 0
+sed 's/^/# /' "$WORK/dtmf-carrier.out" "$WORK/dtmf-phone.out" | grep rtptone
+end_call dial-d 0612345678
+wait_ok dtmf-carrier "$CARRIER" dtmf-carrier
+
+# 16. SendDTMF(7w8,100,120): the phone gets 7, then 8 after a pause; the dialplan goes on.
+call 670 4000
+rt s670.out "" silence 3500 ev=78
+check "senddtmf-phone-gets-78" test $? = 0
+check "senddtmf-goes-on" wait_log "LM670 sent"
+end_call senddtmf 670
 
 out=$(cli core show channels)
 check "no-leaked-channel" grep -q "^0 active channels" <<<"$out"

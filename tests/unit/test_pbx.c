@@ -740,6 +740,24 @@ static void test_dial_parse(void **state)
 		}
 		free(a);
 	}
+	/* D(called:calling) */
+	{
+		char a[] = "SIP/801,20,D(123w4:56)t";
+		struct pbx_dial d;
+
+		assert_int_equal(pbx_dial_parse(a, &d, NULL), 0);
+		assert_string_equal(d.dtmf_called, "123w4");
+		assert_string_equal(d.dtmf_calling, "56");
+		assert_int_equal(d.opts, PBX_DIAL_OPT_t);
+	}
+	{
+		char a[] = "SIP/801,20,D(:9)";
+		struct pbx_dial d;
+
+		assert_int_equal(pbx_dial_parse(a, &d, NULL), 0);
+		assert_null(d.dtmf_called);
+		assert_string_equal(d.dtmf_calling, "9");
+	}
 }
 
 static void test_gosub(void **state)
@@ -2078,6 +2096,19 @@ static void test_string_funcs(void **state)
 	assert_int_equal(mbuf_write(&mb, "", 1), 0);
 	assert_string_equal((char *)mb.buf, "1,2,1");
 	mbuf_reset(&mb);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+
+	/* SendDTMF(digits,gap,duration) hands the digits to the host; empty: nothing. */
+	dp = load_ok("[c]\nexten => s,1,SendDTMF(12w#,200,80)\n same => n,SendDTMF()\n"
+		     " same => n,Hangup(3)\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+	run_expect(ch, PBX_ACT_SENDDTMF, &act);
+	assert_string_equal(act.dtmf.digits, "12w#");
+	assert_int_equal(act.dtmf.gap_ms, 200);
+	assert_int_equal(act.dtmf.duration_ms, 80);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 3);
 	pbx_chan_free(ch);
 	dialplan_free(dp);
 
