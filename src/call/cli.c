@@ -213,6 +213,21 @@ static int cmd_confbridge_list(struct mbuf *out, int argc, char **argv, void *ar
 	return 0;
 }
 
+/* core show calls: Asterisk's two lines (calls in progress, calls ended since the start). */
+static int cmd_calls(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+	size_t active = call_count(x->eng);
+	unsigned long long done = 0;
+
+	if (argc > 1 || (argc == 1 && strcasecmp(argv[0], "uptime")))
+		return EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(x->eng->n_disp); i++)
+		done += x->eng->n_disp[i];
+	return mbuf_printf(out, "%zu active call%s\n%llu call%s processed\n", active,
+			   active == 1 ? "" : "s", done, done == 1 ? "" : "s");
+}
+
 int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store)
 {
 	struct cli_ctx *x = &cli_ctx_static; /* one engine per daemon */
@@ -224,6 +239,8 @@ int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store
 		{"core show channels", "core show channels [verbose]: calls in progress",
 		 cmd_channels, x},
 		{"sip show channels", "SIP dialogs in progress", cmd_sip_channels, x},
+		{"core show calls", "core show calls: calls in progress and calls ended so far",
+		 cmd_calls, x},
 		{"channel request hangup", "channel request hangup NAME|all: end calls", cmd_hangup,
 		 x},
 		{"cdr show", "cdr show [N]: the last N call records", cmd_cdr_show, x},

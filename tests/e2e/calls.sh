@@ -112,5 +112,9 @@ check "cdr-export-csv" grep -q '"ANSWERED"' "$WORK/cdr.csv"
 n=$(sqlite3 "$WORK/mikaka.db" "SELECT count(*) FROM cdr WHERE disposition = 'ANSWERED' AND
 	hangupcause = 16 AND length(callid) > 0 AND length(dstcallid) > 0 AND callid <> dstcallid")
 check "cdr-cause-and-callids" [ "${n:-0}" -ge 1 ]
+out=$(cli core show calls)
+echo "$out" | sed 's/^/# /'
+check "core-show-calls-idle" grep -qx "0 active calls" <<<"$out"
+check "core-show-calls-processed" grep -q "^[1-9][0-9]* calls\? processed$" <<<"$out"
 check "sigterm-clean-exit" stop_daemon
 finish
