@@ -2205,6 +2205,64 @@ static enum step app_while(struct pbx_chan *ch, enum pbx_app app, const char *co
 	return STEP_JUMP;
 }
 
+/* ChanIsAvail(DEV[&DEV...][,options]) (Asterisk's): the devices' states from DEVICE_STATE()
+ * (the host's); a device is available unless it is unavailable or invalid, with 's' only when
+ * not in use. AVAILORIGCHAN gets the first available (with 'a' all, '&'-joined), AVAILCHAN the
+ * same, AVAILSTATUS its state as Asterisk's number (AVAILCAUSECODE too); none: all empty. */
+static enum step app_chanisavail(struct pbx_chan *ch, char *args)
+{
+	static const char *const words[] = {"UNKNOWN", "NOT_INUSE", "INUSE",	 "BUSY",  "INVALID",
+					     "UNAVAILABLE", "RINGING",	"RINGINUSE", "ONHOLD"};
+	char *comma = strchr(args, ','), *save = NULL, *dev;
+	const char *opts = comma ? comma + 1 : "";
+	bool all = strchr(opts, 'a') != NULL, strict = strchr(opts, 's') != NULL;
+	struct mbuf found, st;
+	unsigned first_status = 0;
+	bool any = false;
+	int err = 0;
+
+	if (comma)
+		*comma = '\0';
+	mbuf_init(&found);
+	mbuf_init(&st);
+	for (dev = strtok_r(args, "&", &save); dev && !err; dev = strtok_r(NULL, "&", &save)) {
+		unsigned status = 0;
+
+		dev = trim_inplace(dev);
+		if (!*dev)
+			continue;
+		st.end = 0;
+		if (pbx_chan_host_func(ch, "DEVICE_STATE", dev, &st) || mbuf_write(&st, "", 1))
+			continue;
+		for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+			if (!strcmp((const char *)st.buf, words[i]))
+				status = i;
+		}
+		if (status == 4 || status == 5 || (strict && status != 1 && status != 0))
+			continue;
+		if (!any)
+			first_status = status;
+		err = (any && mbuf_write(&found, "&", 1)) || mbuf_write_str(&found, dev);
+		any = true;
+		if (!all)
+			break;
+	}
+	if (!err)
+		err = mbuf_write(&found, "", 1);
+	if (!err) {
+		char num[8];
+
+		snprintf(num, sizeof(num), "%u", first_status);
+		err = setv(ch, "AVAILORIGCHAN", any ? (const char *)found.buf : "") ||
+		      setv(ch, "AVAILCHAN", any ? (const char *)found.buf : "") ||
+		      setv(ch, "AVAILSTATUS", any ? num : "") ||
+		      setv(ch, "AVAILCAUSECODE", any ? "0" : "");
+	}
+	mbuf_reset(&found);
+	mbuf_reset(&st);
+	return err ? STEP_FAIL : STEP_NEXT;
+}
+
 static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct pbx_action *act)
 {
 	struct pbx_env env = {ch, NULL, 0};
@@ -2405,6 +2463,8 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		act->dtmf.duration_ms = (uint32_t)strtoul(argv[2], NULL, 10);
 		return STEP_HOST;
 	}
+	case PBX_APP_CHANISAVAIL:
+		return app_chanisavail(ch, args);
 	case PBX_APP_MACROEXIT:
 		if (!in_macro(ch)) {
 			log_warn("%s,%s,%u: MacroExit outside a Macro", ch->context, ch->exten,

@@ -70,6 +70,7 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_MACRO] = "Macro",
     [PBX_APP_MACROEXIT] = "MacroExit",
     [PBX_APP_SENDDTMF] = "SendDTMF",
+    [PBX_APP_CHANISAVAIL] = "ChanIsAvail",
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames

@@ -53,6 +53,16 @@ exten => 106,1,Set(DEVICE_STATE(Custom:night)=NOT_INUSE)
 exten => 107,1,GotoIf($["${DEVICE_STATE(Custom:night)}/${EXTENSION_STATE(9000@from_phone)}" = "NOT_INUSE/NOT_INUSE"]?b)
  same => n,Congestion()
  same => n(b),Busy()
+; 108: ChanIsAvail(..., s): Custom:night is in use, Custom:day free: the second is chosen
+exten => 108,1,ChanIsAvail(Custom:night&Custom:day,s)
+ same => n,GotoIf($["${AVAILORIGCHAN}/${AVAILSTATUS}" = "Custom:day/1"]?b)
+ same => n,Congestion()
+ same => n(b),Busy()
+; 109: nothing free
+exten => 109,1,ChanIsAvail(Custom:night,s)
+ same => n,GotoIf($["${AVAILORIGCHAN}" = ""]?b)
+ same => n,Congestion()
+ same => n(b),Busy()
 [from_phone]
 exten => 9000,hint,Custom:night
 exten => _X.,1,Hangup()
@@ -112,6 +122,11 @@ call "dialplan-sets-devstate" 106 486
 wait_ok "watch-sees-dialplan-not-inuse" "$WATCH" watch
 check "watch-states-in-order" test "$(tr '\n' ' ' <"$WORK/devstate.txt")" = "terminated confirmed terminated "
 call "device-and-extension-state-read" 107 486
+cli devstate change Custom:night INUSE >/dev/null
+cli devstate change Custom:day NOT_INUSE >/dev/null
+call "chanisavail-picks-free" 108 486
+call "chanisavail-none-free" 109 486
+cli devstate change Custom:night NOT_INUSE >/dev/null
 check "hint-shown" grep -q "9000@from_phone.*Custom:night.*State:Idle" <<<"$(cli core show hints)"
 # notifyringing=no: a ringing lamp is sent as idle; `core show hints` still says Ringing.
 sed -i 's/^\[general\]$/[general]\nnotifyringing=no/' "$CONF/sip.conf"

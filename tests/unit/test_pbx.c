@@ -2522,6 +2522,53 @@ static void test_macro(void **state)
 	log_set_level(LOG_INFO);
 }
 
+static int avail_host_h(struct pbx_chan *ch, const char *name, const char *args,
+			struct mbuf *out, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	if (strcmp(name, "DEVICE_STATE"))
+		return ENOENT;
+	return mbuf_write_str(out, !strcmp(args, "SIP/801")   ? "UNAVAILABLE"
+				   : !strcmp(args, "SIP/802") ? "INUSE"
+				   : !strcmp(args, "SIP/803") ? "NOT_INUSE"
+							      : "INVALID");
+}
+
+/* ChanIsAvail(): the first device that can take a call, by the host's device states. */
+static void test_chanisavail(void **state)
+{
+	static const struct {
+		const char *args, *orig, *status;
+	} cases[] = {
+	    {"SIP/801&SIP/802&SIP/803", "SIP/802", "2"},
+	    {"SIP/801&SIP/802&SIP/803,s", "SIP/803", "1"},
+	    {"SIP/801&SIP/802&SIP/803,as", "SIP/803", "1"},
+	    {"SIP/801&SIP/802&SIP/803,a", "SIP/802&SIP/803", "2"},
+	    {"SIP/801&SIP/999", "", ""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char text[256];
+		struct dialplan *dp;
+		struct pbx_chan *ch = NULL;
+		struct pbx_action act;
+
+		snprintf(text, sizeof(text), "[c]\nexten => s,1,ChanIsAvail(%s)\n same => n,Busy()\n",
+			 cases[i].args);
+		dp = load_ok(text);
+		assert_int_equal(pbx_chan_alloc(&ch, dp, "c", NULL, "", ""), 0);
+		pbx_chan_set_func_h(ch, avail_host_h, NULL);
+		run_expect(ch, PBX_ACT_BUSY, &act);
+		assert_string_equal(pbx_chan_get_var(ch, "AVAILORIGCHAN"), cases[i].orig);
+		assert_string_equal(pbx_chan_get_var(ch, "AVAILCHAN"), cases[i].orig);
+		assert_string_equal(pbx_chan_get_var(ch, "AVAILSTATUS"), cases[i].status);
+		pbx_chan_free(ch);
+		dialplan_free(dp);
+	}
+}
+
 static void test_time_funcs(void **state)
 {
 	struct dialplan *dp = load_ok("[c]\nexten => s,1,NoOp()\n");
@@ -2629,6 +2676,7 @@ int main(void)
 	    cmocka_unit_test(test_authenticate),
 	    cmocka_unit_test(test_conference_apps),
 	    cmocka_unit_test(test_macro),
+	    cmocka_unit_test(test_chanisavail),
 	    cmocka_unit_test(test_media_check),
 	    cmocka_unit_test(test_voicemail_exit),
 	    cmocka_unit_test(test_match_more),
