@@ -307,6 +307,22 @@ void call_lm_start(struct call *c, const struct pbx_action *act)
 	} else if (act->type == PBX_ACT_TONE) {
 		snprintf(c->lastdata, sizeof(c->lastdata), "%.200s", act->media.tone);
 	}
+	if (act->media.background) {
+		/* Playtones/StopPlaytones: the tone goes on (or stops) while the dialplan does. */
+		c->rerun = true;
+		if (!c->a || !c->a->ml || !c->a->neg.ok) {
+			log_notice("%s: %s: no media on this call yet (Answer or Progress first)",
+				   c->a ? c->a->name : "?", c->lastapp);
+			return;
+		}
+		if (!*act->media.tone) {
+			media_leg_stop(c->a->ml);
+			return;
+		}
+		if (media_leg_tone(c->a->ml, act->media.tone))
+			log_warn("%s: Playtones(%s): not a tone list", c->a->name, act->media.tone);
+		return;
+	}
 	lm->type = act->type;
 	lm->m = act->media;
 	lm->failed = false;

@@ -105,8 +105,11 @@ int call_dtmf_prepare(struct call *c, const char *to_b, const char *to_a, uint32
 
 void call_dtmf_start(struct call *c)
 {
+	/* One step's time first: the media of a leg just answered is set up on the relay
+	 * thread in the meantime, so the first digit is not cut. */
 	if (c->dtmf)
-		loop_timer_start(c->eng->loop, &c->dtmf->tmr, 0, tick_h, c);
+		loop_timer_start(c->eng->loop, &c->dtmf->tmr,
+				 c->dtmf->duration_ms + c->dtmf->gap_ms, tick_h, c);
 }
 
 void call_dtmf_free(struct call *c)

@@ -2263,6 +2263,50 @@ static enum step app_chanisavail(struct pbx_chan *ch, char *args)
 	return err ? STEP_FAIL : STEP_NEXT;
 }
 
+/* Playtones(NAME|SPEC) and StopPlaytones(): tone names as in Asterisk's indications.conf for
+ * Japan (the line's country; NTT's tones), anything else an indications tone list. */
+static const struct {
+	const char *name, *spec;
+} jp_tones[] = {
+    {"dial", "400"},
+    {"busy", "400/500,0/500"},
+    {"ring", "400+15/1000,0/2000"},
+    {"callwaiting", "400+16/500,0/8000"},
+    {"congestion", "400/500,0/500"},
+    {"dialrecall", "!400/200,!0/200,!400/200,!0/200,!400/200,!0/200,400"},
+    {"record", "1400/500,0/15000"},
+    {"info", "!950/330,!1400/330,!1800/330,0"},
+    {"stutter", "!400/100,!0/100,!400/100,!0/100,!400/100,!0/100,400"},
+};
+
+static enum step app_playtones(struct pbx_chan *ch, enum pbx_app app, const char *args,
+			       struct pbx_action *act)
+{
+	char *a = media_args(ch, args);
+
+	if (!a)
+		return STEP_FAIL;
+	a = trim_inplace(a);
+	media_init(ch, act, PBX_ACT_TONE, app);
+	ch->pending = PBX_APP_COUNT; /* nothing to wait for */
+	act->media.background = true;
+	act->media.tone = "";
+	if (app == PBX_APP_STOPPLAYTONES)
+		return STEP_HOST;
+	if (!*a) {
+		log_warn("%s,%s,%u: Playtones needs a tone name or list", ch->context, ch->exten,
+			 ch->prio);
+		return STEP_NEXT;
+	}
+	act->media.tone = a;
+	for (size_t i = 0; i < sizeof(jp_tones) / sizeof(jp_tones[0]); i++) {
+		if (!strcasecmp(a, jp_tones[i].name) ||
+		    (!strcasecmp(a, "call-waiting") && !strcmp(jp_tones[i].name, "callwaiting")))
+			act->media.tone = jp_tones[i].spec;
+	}
+	return STEP_HOST;
+}
+
 static enum step exec_prio(struct pbx_chan *ch, const struct dp_prio *p, struct pbx_action *act)
 {
 	struct pbx_env env = {ch, NULL, 0};
@@ -2305,6 +2349,8 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_CONFBRIDGE:
 		case PBX_APP_MEETME:
 		case PBX_APP_SENDDTMF:
+		case PBX_APP_PLAYTONES:
+		case PBX_APP_STOPPLAYTONES:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -2465,6 +2511,9 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	}
 	case PBX_APP_CHANISAVAIL:
 		return app_chanisavail(ch, args);
+	case PBX_APP_PLAYTONES:
+	case PBX_APP_STOPPLAYTONES:
+		return app_playtones(ch, app, args, act);
 	case PBX_APP_MACROEXIT:
 		if (!in_macro(ch)) {
 			log_warn("%s,%s,%u: MacroExit outside a Macro", ch->context, ch->exten,

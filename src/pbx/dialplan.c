@@ -71,6 +71,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_MACROEXIT] = "MacroExit",
     [PBX_APP_SENDDTMF] = "SendDTMF",
     [PBX_APP_CHANISAVAIL] = "ChanIsAvail",
+    [PBX_APP_PLAYTONES] = "Playtones",
+    [PBX_APP_STOPPLAYTONES] = "StopPlaytones",
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames

@@ -209,6 +209,8 @@ struct pbx_media {
 	unsigned rec_opts;	   /* enum pbx_record_opt */
 	const char *end_digits;	   /* keys that end the recording or Echo ("#", "*", "") */
 	bool skip_unanswered;	   /* do nothing (status SKIP / success) when not answered */
+	bool background;	   /* Playtones/StopPlaytones: the tone (or, "", none) from now
+				    * on while the dialplan goes on; no media_done */
 	const char *app;	   /* the application's name ("Read"), for the CLI and records */
 };
 

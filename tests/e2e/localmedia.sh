@@ -101,6 +101,13 @@ exten => 640,1,Read(DIGITS,lmtest,3)
 exten => 660,1,Authenticate(4321)
  same => n,Log(NOTICE,LM660 authenticated)
  same => n,Wait(30)
+exten => 680,1,Answer()
+ same => n,Playtones(busy)
+ same => n,Log(NOTICE,LM680 playing)
+ same => n,Wait(2)
+ same => n,StopPlaytones()
+ same => n,Log(NOTICE,LM680 stopped)
+ same => n,Wait(30)
 exten => 650,1,MusicOnHold(default,2)
  same => n,Log(NOTICE,LM650 moh done)
  same => n,Wait(30)
@@ -289,6 +296,16 @@ check "authenticate-thankyou" "$WAVTONE" "$WORK/a660b.wav" 1200 400
 check "authenticate-goes-on" wait_log "LM660 authenticated"
 check "authenticate-once" test "$(grep -c 'LM660 authenticated' "$DAEMON_LOG")" = 1
 end_call authenticate 660
+
+# 11d. Playtones(busy): Japan's busy tone (400 Hz, 0.5 s on and off) while the dialplan goes on
+# (Wait), then StopPlaytones: silence.
+call 680 4500
+rt p680.out "$WORK/p680.wav" silence 4000
+check "playtones-busy-400hz" "$WAVTONE" "$WORK/p680.wav" 400 700
+check "playtones-cadence" bash -c '! "$1" "$2" 400 1800' _ "$WAVTONE" "$WORK/p680.wav"
+check "playtones-dialplan-goes-on" wait_log "LM680 playing"
+check "stopplaytones" wait_log "LM680 stopped"
+end_call playtones 680
 
 # 12. MusicOnHold(default,2): the class's 700 Hz files, then the dialplan goes on.
 call 650 4000
