@@ -2197,6 +2197,23 @@ static void check_media_app(struct check *ck, const struct dp_prio *p)
 	if (!lit_arg(a, 0, a0, sizeof(a0)))
 		return;
 	switch (p->app) {
+	case PBX_APP_AUTHENTICATE:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "Authenticate: needs a password");
+		lit_arg(a, 1, a1, sizeof(a1));
+		check_letters(ck, p, app, a1, "dmr");
+		break;
+	case PBX_APP_CHANISAVAIL:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "ChanIsAvail: needs a device (SIP/NAME[&...])");
+		break;
+	case PBX_APP_SENDDTMF:
+		if (!a0[0])
+			ck_diag(ck, CONF_ERROR, p, "SendDTMF: needs digits");
+		else if (a0[strspn(a0, "0123456789*#ABCDabcdwW")])
+			ck_diag(ck, CONF_WARNING, p,
+				"SendDTMF: '%s' holds characters other than 0-9 * # A-D w", a0);
+		break;
 	case PBX_APP_PLAYBACK:
 		if (!a0[0])
 			ck_diag(ck, CONF_ERROR, p, "Playback: needs a file name");

@@ -1510,7 +1510,12 @@ static void test_media_check(void **state)
 		     " same => n,SayNumber(12x)\n"
 		     " same => n,MixMonitor(${F}.wav)\n"
 		     " same => n,WaitExten(abc)\n"
-		     " same => n,Record(ok.wav,2,10,qk)\n");
+		     " same => n,Record(ok.wav,2,10,qk)\n"
+		     " same => n,Authenticate()\n"
+		     " same => n,Authenticate(1234,dx)\n"
+		     " same => n,ChanIsAvail()\n"
+		     " same => n,SendDTMF(12x)\n"
+		     " same => n,SendDTMF(12w#)\n");
 	assert_int_equal(dialplan_check(dp, entries, 1, &diags), EINVAL);
 	if (getenv("PBX_TEST_VERBOSE"))
 		conf_diags_print(&diags);
@@ -1522,8 +1527,12 @@ static void test_media_check(void **state)
 	assert_true(diags_have(&diags, "t.conf:7: warning: Playback: unknown option 'loud'"));
 	assert_true(diags_have(&diags, "t.conf:8: error: SayNumber: '12x' is not a number"));
 	assert_true(diags_have(&diags, "t.conf:10: error: WaitExten: 'abc' is not a number"));
-	assert_int_equal(diags_count(&diags, CONF_ERROR), 6);
-	assert_int_equal(diags_count(&diags, CONF_WARNING), 2);
+	assert_true(diags_have(&diags, "t.conf:12: error: Authenticate: needs a password"));
+	assert_true(diags_have(&diags, "t.conf:13: warning: Authenticate: unknown or unsupported option 'x'"));
+	assert_true(diags_have(&diags, "t.conf:14: error: ChanIsAvail: needs a device"));
+	assert_true(diags_have(&diags, "t.conf:15: warning: SendDTMF: '12x' holds"));
+	assert_int_equal(diags_count(&diags, CONF_ERROR), 8);
+	assert_int_equal(diags_count(&diags, CONF_WARNING), 4);
 	conf_diags_reset(&diags);
 	dialplan_free(dp);
 }
