@@ -2250,7 +2250,7 @@ static enum step app_chanisavail(struct pbx_chan *ch, char *args)
 	if (!err)
 		err = mbuf_write(&found, "", 1);
 	if (!err) {
-		char num[8];
+		char num[16];
 
 		snprintf(num, sizeof(num), "%u", first_status);
 		err = setv(ch, "AVAILORIGCHAN", any ? (const char *)found.buf : "") ||
