@@ -84,6 +84,9 @@ size_t str_catv(char *dst, size_t size, va_list ap);
 size_t str_cat(char *dst, size_t size, ...) __attribute__((sentinel));
 char *str_dupcat(const char *first, ...) __attribute__((sentinel));
 const char *str_u64(char *buf, uint64_t v);
+/* The decimal digits of v written backwards so they end just before end; returns where they
+ * start (at most 20 bytes before end). */
+char *str_u64_end(char *end, uint64_t v);
 const char *str_x64(char *buf, uint64_t v, unsigned width);
 /* Returns a malloc'ed NUL-terminated copy (caller frees with free()), NULL on ENOMEM. */
 char *pl_strdup(const struct pl *pl);

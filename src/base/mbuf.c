@@ -43,13 +43,9 @@ int mbuf_grow(struct mbuf *mb, size_t extra)
 int mbuf_write_u64(struct mbuf *mb, uint64_t v)
 {
 	char digits[20];
-	size_t n = 0;
+	const char *p = str_u64_end(digits + sizeof(digits), v);
 
-	do {
-		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return mbuf_write(mb, digits + sizeof(digits) - n, n);
+	return mbuf_write(mb, p, (size_t)(digits + sizeof(digits) - p));
 }
 
 int mbuf_vprintf(struct mbuf *mb, const char *fmt, va_list ap)

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,10 @@ static void test_str_cat(void **state)
 	static const char *const parts[][3] = {
 	    {"", "", ""}, {"a", "", "bc"}, {"abc", "def", "ghi"}, {"<sip:", "1001", "@host>"},
 	};
-	static const uint64_t nums[] = {0, 1, 9, 10, 255, 4096, 0xffffffffu, UINT64_MAX};
+	static const uint64_t nums[] = {0,	    1,		 9,	       10,	   11,
+					99,	    100,	 101,	       255,	   999,
+					1000,	    4096,	 10009,	       65535,	   123456789,
+					0xffffffffu, 9999999999u, 10000000000000000000u, UINT64_MAX};
 	char a[9], b[9], n[STR_U64_LEN], m[32];
 
 	(void)state;
@@ -108,6 +112,15 @@ static void test_str_cat(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(nums); i++) {
 		snprintf(m, sizeof(m), "%llu", (unsigned long long)nums[i]);
 		assert_string_equal(str_u64(n, nums[i]), m);
+		{
+			struct mbuf mb;
+
+			mbuf_init(&mb);
+			assert_int_equal(mbuf_write_u64(&mb, nums[i]), 0);
+			assert_int_equal(mb.end, strlen(m));
+			assert_memory_equal(mb.buf, m, mb.end);
+			mbuf_reset(&mb);
+		}
 		snprintf(m, sizeof(m), "%08llx", (unsigned long long)nums[i]);
 		assert_string_equal(str_x64(n, nums[i], 8), m);
 		snprintf(m, sizeof(m), "%llx", (unsigned long long)nums[i]);
@@ -283,6 +296,71 @@ static void test_rand_token(void **state)
 		assert_non_null(strchr("0123456789abcdefghijklmnopqrstuvwxyz", a[i]));
 }
 
+/* The word-at-a-time hashes and pl_casecmp against byte-by-byte references: random strings of
+ * every length up to 40 over all byte values and the letters' neighbours ('@', '[', '`', '{'),
+ * compared with themselves in mixed case and with a copy one byte changed. hash_pl_case(s) is
+ * hash_bytes of s with A-Z lowered, and the low bits (tables index by them) spread keys that
+ * differ in one character as branches do. */
+static uint32_t xs_next(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static int ref_casecmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ca = tolower((unsigned char)a[i]), cb = tolower((unsigned char)b[i]);
+		if (ca != cb)
+			return ca - cb;
+	}
+	return 0;
+}
+
+static void test_hash_casecmp(void **state)
+{
+	static const char edge[] = "@AZ[`az{09-._~%";
+	uint32_t x = 2463534242u;
+	char a[41], b[41], lo[41];
+	static unsigned buckets[1024];
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = xs_next(&x) % 41;
+		struct pl pa = {a, n}, pb = {b, n};
+		int r, want;
+
+		for (size_t i = 0; i < n; i++) {
+			uint32_t v = xs_next(&x);
+			a[i] = v & 1 ? edge[(v >> 1) % (sizeof(edge) - 1)] : (char)((v >> 8) & 0xff);
+			lo[i] = (char)tolower((unsigned char)a[i]);
+			b[i] = xs_next(&x) & 1 ? (char)toupper((unsigned char)a[i]) : lo[i];
+		}
+		assert_int_equal(pl_casecmp(&pa, &pb), 0);
+		assert_int_equal(hash_pl_case(&pa), hash_pl_case(&pb));
+		assert_int_equal(hash_pl_case(&pa), hash_bytes(lo, n));
+		if (!n)
+			continue;
+		/* One byte changed: the same sign as the reference, and (nearly always) another hash. */
+		b[xs_next(&x) % n] = (char)(xs_next(&x) & 0xff);
+		r = pl_casecmp(&pa, &pb);
+		want = ref_casecmp(a, b, n);
+		assert_true((r < 0) == (want < 0) && (r > 0) == (want > 0));
+	}
+	for (unsigned i = 0; i < 8192; i++) {
+		char key[40];
+		struct pl k;
+
+		snprintf(key, sizeof(key), "z9hG4bK%08uabcdef", i * 7919u);
+		k = pl_from_str(key);
+		buckets[hash_pl_case(&k) & 1023]++;
+	}
+	for (unsigned i = 0; i < 1024; i++)
+		assert_true(buckets[i] <= 24); /* 8 expected per bucket */
+}
+
 /* A histogram: each value in its bucket (a bound is inclusive), written cumulative, +Inf last. */
 static void test_histo(void **state)
 {
@@ -329,6 +407,7 @@ int main(void)
 	    cmocka_unit_test(test_sa_ntop4),	 cmocka_unit_test(test_sa),
 	    cmocka_unit_test(test_mem_refcount), cmocka_unit_test(test_list),
 	    cmocka_unit_test(test_rand_token),	 cmocka_unit_test(test_histo),
+	    cmocka_unit_test(test_hash_casecmp),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
