@@ -64,11 +64,21 @@ void list_unlink(struct le *le)
 #define HASH_K1 0x9e3779b97f4a7c15ull
 #define HASH_K2 0xbf58476d1ce4e5b9ull
 
-static inline uint64_t hash_load(const uint8_t *p, size_t n)
+static inline uint64_t hash_load(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+/* The last 1-7 bytes, as a little-endian load of them would give (no call to memcpy). */
+static inline uint64_t hash_tail(const uint8_t *p, size_t n)
 {
 	uint64_t w = 0;
 
-	memcpy(&w, p, n);
+	while (n--)
+		w = w << 8 | p[n];
 	return w;
 }
 
@@ -104,9 +114,9 @@ uint32_t hash_bytes(const void *p, size_t n)
 	uint64_t h = HASH_K2 ^ n;
 
 	for (; n >= 8; b += 8, n -= 8)
-		h = hash_step(h, hash_load(b, 8));
+		h = hash_step(h, hash_load(b));
 	if (n)
-		h = hash_step(h, hash_load(b, n));
+		h = hash_step(h, hash_tail(b, n));
 	return hash_final(h);
 }
 
@@ -117,8 +127,8 @@ uint32_t hash_pl_case(const struct pl *pl)
 	uint64_t h = HASH_K2 ^ n;
 
 	for (; n >= 8; b += 8, n -= 8)
-		h = hash_step(h, hash_fold(hash_load(b, 8)));
+		h = hash_step(h, hash_fold(hash_load(b)));
 	if (n)
-		h = hash_step(h, hash_fold(hash_load(b, n)));
+		h = hash_step(h, hash_fold(hash_tail(b, n)));
 	return hash_final(h);
 }

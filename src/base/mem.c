@@ -90,9 +90,12 @@ static struct mem_hdr *mem_get(size_t size, bool zero)
 		if (zero)
 			memset(m, 0, total);
 	} else if (cls) {
-		m = zero ? calloc(1, mem_cls_size(cls)) : malloc(mem_cls_size(cls));
+		/* Only the bytes asked for are zeroed, as from the cache above. */
+		m = malloc(mem_cls_size(cls));
+		if (m && zero)
+			memset(m, 0, total);
 	} else {
-		m = zero ? calloc(1, total) : malloc(total);
+		m = zero ? mem_zmalloc(total) : malloc(total);
 	}
 	if (!m)
 		return NULL;

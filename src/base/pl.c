@@ -28,7 +28,7 @@ static inline uint64_t fold8(uint64_t w)
 
 static inline int lower1(unsigned char c)
 {
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+	return (unsigned)(c - 'A') < 26u ? c + 32 : c;
 }
 
 int pl_casecmp(const struct pl *a, const struct pl *b)
@@ -48,9 +48,10 @@ int pl_casecmp(const struct pl *a, const struct pl *b)
 			break;
 	}
 	for (; i < a->l; i++) {
-		int ca = lower1((unsigned char)a->p[i]);
-		int cb = lower1((unsigned char)b->p[i]);
-		if (ca != cb)
+		int ca = (unsigned char)a->p[i], cb = (unsigned char)b->p[i];
+
+		/* Most bytes compared are equal as they are ("UDP", "SIP/2.0", "IN"). */
+		if (ca != cb && (ca = lower1((unsigned char)ca)) != (cb = lower1((unsigned char)cb)))
 			return ca - cb;
 	}
 	return 0;

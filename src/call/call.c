@@ -1132,7 +1132,7 @@ static void new_invite(struct call_eng *eng, struct sip_strans *st, const struct
 			*q = ' ';
 	}
 
-	c = calloc(1, sizeof(*c));
+	c = mem_zmalloc(sizeof(*c));
 	if (!c) {
 		sip_strans_reply(st, 500, "Server Internal Error", NULL, NULL, NULL);
 		return;

@@ -201,7 +201,7 @@ static void leg_sdp_local(const struct call_leg *leg, struct sdp_local *loc)
 static struct sdp_desc *leg_desc(struct call_leg *leg)
 {
 	if (!leg->desc)
-		leg->desc = calloc(1, sizeof(*leg->desc));
+		leg->desc = mem_zmalloc(sizeof(*leg->desc));
 	return leg->desc;
 }
 

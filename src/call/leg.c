@@ -45,7 +45,7 @@ void call_leg_adv(const struct call_leg *leg, struct sa *out)
 
 struct call_leg *call_leg_alloc(struct call_eng *eng, struct call *c, bool uac)
 {
-	struct call_leg *leg = calloc(1, sizeof(*leg));
+	struct call_leg *leg = mem_zmalloc(sizeof(*leg));
 
 	if (!leg)
 		return NULL;

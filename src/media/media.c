@@ -521,7 +521,7 @@ int media_leg_alloc(struct media_leg **legp, struct media *m, const struct sa *l
 	err = media_start(m);
 	if (err)
 		return err;
-	leg = calloc(1, sizeof(*leg));
+	leg = mem_zmalloc(sizeof(*leg));
 	if (!leg)
 		return ENOMEM;
 	err = pair_take(m, local, tos, &pr);

@@ -135,7 +135,7 @@ int pbx_chan_alloc(struct pbx_chan **chp, struct dialplan *dp, const char *conte
 		return ENOENT;
 	if (!exten || !*exten)
 		exten = "s";
-	ch = calloc(1, sizeof(*ch));
+	ch = mem_zmalloc(sizeof(*ch));
 	if (!ch)
 		return ENOMEM;
 	ch->context = strdup(context);

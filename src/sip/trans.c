@@ -599,7 +599,7 @@ static int strans_alloc(struct sip_strans **stp, struct sip_stack *stack, struct
 	if (!st)
 		return ENOMEM;
 	st->stack = stack;
-	st->lv = calloc(1, sizeof(*st->lv));
+	st->lv = mem_zmalloc(sizeof(*st->lv));
 	if (!st->lv) {
 		mem_deref(st);
 		return ENOMEM;
@@ -1279,7 +1279,7 @@ static int ctrans_start(struct sip_ctrans **ctp, struct sip_stack *stack,
 	if (!ct)
 		return ENOMEM;
 	ct->stack = stack;
-	ct->lv = calloc(1, sizeof(*ct->lv));
+	ct->lv = mem_zmalloc(sizeof(*ct->lv));
 	if (!ct->lv || !(ct->lv->raw = malloc(req->end))) {
 		mem_deref(ct);
 		return ENOMEM;
