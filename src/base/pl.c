@@ -144,16 +144,19 @@ size_t str_catv(char *dst, size_t size, va_list ap)
 	const char *s;
 	bool full = !dst || !size;
 
+	/* Copied byte by byte: the pieces are short ("<sip:", "@", a number, a host), and a
+	 * strlen plus a memcpy call per piece cost more than the copy (call set-up joins about
+	 * ninety a call). Only what no longer fits is measured. */
 	while ((s = va_arg(ap, const char *)) != NULL) {
-		size_t l = strlen(s);
-
 		if (!full) {
-			size_t k = MIN(l, size - 1 - n);
+			size_t lim = size - 1;
 
-			memcpy(dst + n, s, k);
-			full = k < l;
+			while (*s && n < lim)
+				dst[n++] = *s++;
+			full = *s != '\0';
 		}
-		n += l;
+		if (full)
+			n += strlen(s);
 	}
 	if (dst && size)
 		dst[MIN(n, size - 1)] = '\0';
