@@ -562,7 +562,9 @@ int media_leg_alloc(struct media_leg **legp, struct media *m, const struct sa *l
 	return 0;
 }
 
-static void unbridge_locked(struct media_leg *leg)
+/* self: recompute leg too (not when it is being freed: unbridged, it would get a DTMF detector
+ * only to free it at once, a spandsp allocation and set-up per call hung up). */
+static void unbridge_locked(struct media_leg *leg, bool self)
 {
 	struct media_leg *p = leg->peer;
 
@@ -571,7 +573,8 @@ static void unbridge_locked(struct media_leg *leg)
 	p->peer = NULL;
 	leg->peer = NULL;
 	media_leg_recompute(p);
-	media_leg_recompute(leg);
+	if (self)
+		media_leg_recompute(leg);
 }
 
 void media_leg_free(struct media_leg *leg)
@@ -584,7 +587,7 @@ void media_leg_free(struct media_leg *leg)
 	media_ep_free(leg); /* finishes its recordings (also when the engine went first) */
 	if (m) {
 		pthread_mutex_lock(&m->mu);
-		unbridge_locked(leg);
+		unbridge_locked(leg, false);
 		leg->pair->leg = NULL;	    /* from now on its packets are dropped */
 		m->slots[leg->slot] = NULL; /* pending events now miss it (slot/gen lookup) */
 		m->free_slots[m->nfree++] = leg->slot;
@@ -790,8 +793,8 @@ int media_bridge(struct media_leg *a, struct media_leg *b)
 		return EINVAL;
 	lock(a);
 	if (a->peer != b) {
-		unbridge_locked(a);
-		unbridge_locked(b);
+		unbridge_locked(a, true);
+		unbridge_locked(b, true);
 		a->peer = b;
 		b->peer = a;
 	}
@@ -806,7 +809,7 @@ void media_unbridge(struct media_leg *leg)
 	if (!leg || !leg->m)
 		return;
 	lock(leg);
-	unbridge_locked(leg);
+	unbridge_locked(leg, true);
 	unlock(leg);
 }
 
