@@ -331,11 +331,15 @@ static void store_after(void *arg)
 	struct store *st = arg;
 
 	if (st->lazy_only && st->nops && st->nops < STORE_LAZY_MAX && st->loop && !st->batch_err) {
-		uint64_t wait = lazy_wait(st);
+		uint64_t wait;
 
+		/* Armed and not fired yet: still waiting, and its turn commits (no clock read: this
+		 * runs every turn while records wait, several times a call under load). */
+		if (loop_timer_active(&st->kick))
+			return;
+		wait = lazy_wait(st);
 		if (wait) {
-			if (!loop_timer_active(&st->kick))
-				loop_timer_start(st->loop, &st->kick, wait, store_kick, st);
+			loop_timer_start(st->loop, &st->kick, wait, store_kick, st);
 			return;
 		}
 	}
