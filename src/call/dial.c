@@ -733,8 +733,8 @@ void call_b_resp_h(int err, const struct sip_msg *resp, void *arg)
 	}
 	if (resp && code < 300 && leg->ct) {
 		leg->acc_ct = mem_ref(leg->ct); /* ours for 64*T1: see above */
-		loop_timer_start(leg->eng->loop, &leg->acc_tmr, 64 * SIP_T1_DEFAULT, acc_done_h,
-				 leg);
+		loop_timer_start_lazy(leg->eng->loop, &leg->acc_tmr, 64 * SIP_T1_DEFAULT,
+				      acc_done_h, leg);
 	} else {
 		sip_ctrans_abandon(leg->ct);
 	}

@@ -5,7 +5,8 @@
  *
  *  1. Compute the wait: 0 when a timer is already due, otherwise the time to the nearest timer
  *     (capped at LOOP_MAX_WAIT_MS so a clock jump cannot park us for days), -1 when no timer is
- *     armed; the caller's max_wait_ms bounds it further.
+ *     armed; the caller's max_wait_ms bounds it further. A lazy timer (loop_timer_start_lazy)
+ *     counts as due LOOP_LAZY_MS after its time: the loop does not wake up for it alone before.
  *  2. epoll_wait(). EINTR counts as "no events", not as an error.
  *  3. Dispatch every fd event of the batch, in the order epoll returned them. A handler may remove
  *     (and close) any fd, including ones later in the same batch: each registration carries a
@@ -28,7 +29,9 @@
  * with the same delay expire in the order they were armed. So a timer whose delay has a queue
  * (LOOP_QUEUES of them, taken by the first delays used, an empty one reused for a new delay)
  * is appended to that queue's ring, O(1), and cancelled by clearing its entry, O(1); the others
- * go into the binary heap. The next timer is the earliest of the heap's top and the queues'
+ * go into the binary heap. Lazy timers have queues of their own (a queue is lazy or not), so the
+ * wait is the earliest of the heap's top, the plain queues' heads and the lazy queues' heads plus
+ * LOOP_LAZY_MS; a lazy timer that finds no queue goes into the heap and fires on time. The next timer is the earliest of the heap's top and the queues'
  * heads, by (expires, seq) as before. With hundreds of thousands of finished transactions
  * waiting for their 32 s, the heap's O(log n) walks through cold memory were a few per cent of
  * a call. A queued timer's heap_idx holds LOOP_QUEUED | queue << LOOP_Q_SHIFT | its position.
@@ -46,7 +49,7 @@
 
 #define LOOP_MAX_WAIT_MS (3600 * 1000)
 #define LOOP_MAX_EVENTS 64
-#define LOOP_QUEUES 8
+#define LOOP_QUEUES 12
 #define LOOP_QUEUED ((size_t)1 << 63)
 #define LOOP_Q_SHIFT 59
 #define LOOP_POS_MASK (((size_t)1 << LOOP_Q_SHIFT) - 1)
@@ -55,6 +58,7 @@
  * positions, slot = position & (cap - 1)); a cancelled timer leaves a NULL that the head skips. */
 struct loop_tqueue {
 	uint64_t delay;
+	bool lazy; /* holds lazy timers only (loop_timer_start_lazy) */
 	uint64_t last_expires; /* of the last appended: a later one may not expire earlier */
 	struct loop_timer **ring;
 	size_t cap; /* power of two; 0 before the first use */
@@ -399,23 +403,25 @@ void loop_timer_cancel(struct loop_timer *t)
 		loop_heap_down(loop, i);
 }
 
-/* The queue for delay (one of the same delay, else an empty one), or NULL: the heap. */
-static struct loop_tqueue *tq_for(struct loop *loop, uint64_t delay, uint64_t expires)
+/* The queue for delay and laziness (one of the same, else an empty one), or NULL: the heap. */
+static struct loop_tqueue *tq_for(struct loop *loop, uint64_t delay, uint64_t expires, bool lazy)
 {
 	struct loop_tqueue *spare = NULL;
 
 	for (size_t q = 0; q < loop->ntq; q++) {
 		struct loop_tqueue *tq = &loop->tq[q];
 
-		if (tq->delay == delay)
+		if (tq->delay == delay && tq->lazy == lazy)
 			return tq->head == tq->tail || tq->last_expires <= expires ? tq : NULL;
 		if (!spare && tq->head == tq->tail)
 			spare = tq;
 	}
 	if (!spare && loop->ntq < LOOP_QUEUES)
 		spare = &loop->tq[loop->ntq++];
-	if (spare)
+	if (spare) {
 		spare->delay = delay;
+		spare->lazy = lazy;
+	}
 	return spare;
 }
 
@@ -469,8 +475,8 @@ static int tq_append(struct loop *loop, struct loop_tqueue *tq, struct loop_time
 	return 0;
 }
 
-int loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms, loop_timer_h *h,
-		     void *arg)
+static int timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms, loop_timer_h *h,
+		       void *arg, bool lazy)
 {
 	struct loop_tqueue *tq;
 	uint64_t now, expires;
@@ -480,7 +486,7 @@ int loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms,
 	loop_timer_cancel(t);
 	now = loop_now(loop);
 	expires = delay_ms > UINT64_MAX - now ? UINT64_MAX : now + delay_ms;
-	tq = tq_for(loop, delay_ms, expires);
+	tq = tq_for(loop, delay_ms, expires, lazy);
 	if (tq) {
 		t->loop = loop;
 		t->expires = expires;
@@ -511,6 +517,18 @@ int loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms,
 	loop_heap_set(loop, loop->heap_len - 1, t);
 	loop_heap_up(loop, loop->heap_len - 1);
 	return 0;
+}
+
+int loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t delay_ms, loop_timer_h *h,
+		     void *arg)
+{
+	return timer_start(loop, t, delay_ms, h, arg, false);
+}
+
+int loop_timer_start_lazy(struct loop *loop, struct loop_timer *t, uint64_t delay_ms,
+			  loop_timer_h *h, void *arg)
+{
+	return timer_start(loop, t, delay_ms, h, arg, true);
 }
 
 bool loop_timer_active(const struct loop_timer *t)
@@ -689,23 +707,46 @@ static void loop_after_compact(struct loop *loop)
 	loop->after_dirty = false;
 }
 
+/* When the loop must wake up for its timers: the earliest of the heap's top, the plain queues'
+ * heads and the lazy queues' heads plus LOOP_LAZY_MS; false when no timer is armed. */
+static bool loop_wake_at(const struct loop *loop, uint64_t *at)
+{
+	bool any = loop->heap_len > 0;
+
+	*at = any ? loop->heap[0]->expires : UINT64_MAX;
+	for (size_t q = 0; q < loop->ntq; q++) {
+		const struct loop_tqueue *tq = &loop->tq[q];
+		const struct loop_timer *t = tq_first(tq);
+		uint64_t e;
+
+		if (!t)
+			continue;
+		e = t->expires;
+		if (tq->lazy)
+			e = e > UINT64_MAX - LOOP_LAZY_MS ? UINT64_MAX : e + LOOP_LAZY_MS;
+		if (!any || e < *at)
+			*at = e;
+		any = true;
+	}
+	return any;
+}
+
+int loop_timer_wait(struct loop *loop)
+{
+	uint64_t at, now;
+
+	if (!loop || !loop_wake_at(loop, &at))
+		return -1;
+	now = loop_now(loop);
+	if (at <= now)
+		return 0;
+	return at - now > LOOP_MAX_WAIT_MS ? LOOP_MAX_WAIT_MS : (int)(at - now);
+}
+
 static int loop_wait_ms(struct loop *loop, int max_wait_ms)
 {
-	int wait = -1;
+	int wait = loop_timer_wait(loop);
 
-	const struct loop_timer *next = loop_timer_next(loop);
-
-	if (next) {
-		uint64_t now = loop_now(loop);
-		uint64_t expires = next->expires;
-
-		if (expires <= now)
-			wait = 0;
-		else if (expires - now > LOOP_MAX_WAIT_MS)
-			wait = LOOP_MAX_WAIT_MS;
-		else
-			wait = (int)(expires - now);
-	}
 	if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms))
 		wait = max_wait_ms;
 	return wait;

@@ -377,8 +377,8 @@ static void tomb_expire_h(void *arg)
 		stack->tomb_n--;
 		tomb_free(tb);
 	}
-	if (tb && loop_timer_start(stack->loop, &stack->tomb_tmr, tb->expires - now, tomb_expire_h,
-				   stack))
+	if (tb && loop_timer_start_lazy(stack->loop, &stack->tomb_tmr, tb->expires - now,
+					tomb_expire_h, stack))
 		loop_timer_start(stack->loop, &stack->tomb_tmr, 0, tomb_expire_h, stack);
 }
 
@@ -429,8 +429,8 @@ static void strans_bury(struct sip_strans *st)
 		stack->tomb_tail->qnext = tb;
 	} else {
 		stack->tomb_head = tb;
-		if (loop_timer_start(stack->loop, &stack->tomb_tmr, expires - loop_now(stack->loop),
-				     tomb_expire_h, stack))
+		if (loop_timer_start_lazy(stack->loop, &stack->tomb_tmr,
+					  expires - loop_now(stack->loop), tomb_expire_h, stack))
 			loop_timer_start(stack->loop, &stack->tomb_tmr, 0, tomb_expire_h, stack);
 	}
 	stack->tomb_tail = tb;
@@ -676,8 +676,8 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 		/* RFC 6026 §7.1: the TU retransmits the 2xx; we absorb INVITE retransmissions
 		 * for timer L. */
 		st->state = STRANS_ACCEPTED;
-		err = loop_timer_start(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
-				       strans_end_h, st);
+		err = loop_timer_start_lazy(stack->loop, &st->tmr_end, 64 * (uint64_t)stack->t1,
+					    strans_end_h, st);
 		loop_timer_start(stack->loop, &lv->tmr_retx, 0, strans_compact_h, st);
 	} else if (st->invite) {
 		st->state = STRANS_COMPLETED;
@@ -693,9 +693,10 @@ static int strans_send(struct sip_strans *st, uint16_t code, struct mbuf *mb)
 					       strans_end_h, st);
 	} else {
 		st->state = STRANS_COMPLETED;
-		err =
-		    loop_timer_start(stack->loop, &st->tmr_end,
-				     st->reliable ? 0 : 64 * (uint64_t)stack->t1, strans_end_h, st);
+		err = st->reliable ? loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st)
+				   : loop_timer_start_lazy(stack->loop, &st->tmr_end,
+							   64 * (uint64_t)stack->t1, strans_end_h,
+							   st);
 		if (!st->reliable && !st->stateless)
 			loop_timer_start(stack->loop, &lv->tmr_retx, 0, strans_compact_h, st);
 	}
@@ -804,8 +805,9 @@ static void strans_ack(struct sip_strans *st, struct sip_msg *ack)
 			strans_drop_live(st);
 			strans_drop_resend(st);
 		}
-		if (loop_timer_start(stack->loop, &st->tmr_end, st->reliable ? 0 : stack->t4,
-				     strans_end_h, st))
+		if (st->reliable ? loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st)
+				 : loop_timer_start_lazy(stack->loop, &st->tmr_end, stack->t4,
+							 strans_end_h, st))
 			loop_timer_start(stack->loop, &st->tmr_end, 0, strans_end_h, st);
 		break;
 	case STRANS_ACCEPTED:
@@ -1155,8 +1157,8 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 		ct->cancel_pending = false;
 		if (code < 300) {
 			ct->state = CTRANS_ACCEPTED;
-			err = loop_timer_start(stack->loop, &ct->tmr_end, 64 * (uint64_t)stack->t1,
-					       ctrans_end_h, ct);
+			err = loop_timer_start_lazy(stack->loop, &ct->tmr_end,
+						    64 * (uint64_t)stack->t1, ctrans_end_h, ct);
 		} else {
 			ct->state = CTRANS_COMPLETED;
 			err = ctrans_build_related(&ct->lv->ack, ct, "ACK", resp, NULL);
@@ -1165,10 +1167,11 @@ static void ctrans_recv_invite(struct sip_ctrans *ct, const struct sip_msg *resp
 			if (err)
 				log_info("ACK for %u failed: %s", code, strerror(err));
 			/* Timer D: at least 32 s for unreliable transports (§17.1.1.2). */
-			err = loop_timer_start(stack->loop, &ct->tmr_end,
-					       ct->reliable ? 0
-							    : MAX(32000, 64 * (uint64_t)stack->t1),
-					       ctrans_end_h, ct);
+			err = ct->reliable
+				  ? loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct)
+				  : loop_timer_start_lazy(stack->loop, &ct->tmr_end,
+							  MAX(32000, 64 * (uint64_t)stack->t1),
+							  ctrans_end_h, ct);
 		}
 		if (err)
 			loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct);
@@ -1207,8 +1210,9 @@ static void ctrans_recv_noninvite(struct sip_ctrans *ct, const struct sip_msg *r
 	}
 	ct->state = CTRANS_COMPLETED;
 	loop_timer_cancel(&ct->lv->tmr_retx);
-	if (loop_timer_start(stack->loop, &ct->tmr_end, ct->reliable ? 0 : stack->t4, ctrans_end_h,
-			     ct))
+	if (ct->reliable ? loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct)
+			 : loop_timer_start_lazy(stack->loop, &ct->tmr_end, stack->t4, ctrans_end_h,
+						 ct))
 		loop_timer_start(stack->loop, &ct->tmr_end, 0, ctrans_end_h, ct);
 	ctrans_compact(ct);
 	ctrans_notify(ct, 0, resp);

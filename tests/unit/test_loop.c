@@ -244,7 +244,10 @@ static void test_timer_queues(void **state)
 			fake_now += (uint64_t)(rand() % 50);
 		if (i == N / 2 + 1)
 			fake_now -= 60; /* the clock goes back once */
-		assert_int_equal(loop_timer_start(loop, &nodes[i].t, delay, rec_h, &nodes[i]), 0);
+		/* A third lazy: their own queues, the same firing order. */
+		assert_int_equal((i % 3 ? loop_timer_start : loop_timer_start_lazy)(
+				     loop, &nodes[i].t, delay, rec_h, &nodes[i]),
+				 0);
 		live++;
 		if (i > 10 && rand() % 3 == 0) {
 			int k = rand() % i;
@@ -307,6 +310,51 @@ static void test_timer_queues(void **state)
 	free(cancelled);
 	free(rec);
 	free(nodes);
+}
+
+/* A lazy timer fires when due in any turn the loop takes, but the loop waits for it alone only
+ * until LOOP_LAZY_MS after its time; plain timers keep their exact wait. */
+static void test_timer_lazy(void **state)
+{
+	static struct rec rec;
+	struct loop *loop = fake_loop(); /* now 1000 */
+	struct tnode a = {.rec = &rec, .id = 1}, b = {.rec = &rec, .id = 2}, c = {.rec = &rec, .id = 3};
+
+	(void)state;
+	rec.n = 0;
+	assert_int_equal(loop_timer_wait(loop), -1);
+	assert_int_equal(loop_timer_start_lazy(loop, &a.t, 5000, rec_h, &a), 0); /* due 6000 */
+	assert_int_equal(loop_timer_wait(loop), 5000 + LOOP_LAZY_MS);
+	assert_int_equal(loop_timer_start(loop, &b.t, 7000, rec_h, &b), 0); /* due 8000 */
+	assert_int_equal(loop_timer_wait(loop), 5000 + LOOP_LAZY_MS);
+	assert_int_equal(loop_timer_start(loop, &c.t, 3000, rec_h, &c), 0); /* due 4000 */
+	assert_int_equal(loop_timer_wait(loop), 3000);
+	fake_now = 4000;
+	assert_int_equal(loop_timer_wait(loop), 0);
+	assert_int_equal(loop_timers_run(loop), 1);
+	assert_int_equal(rec.order[0], 3);
+	assert_int_equal(loop_timer_wait(loop), 3000); /* a's 6000 + 1000 before b's 8000 */
+	/* Due but lazy: no wake-up for it yet; a turn taken anyway (a datagram) runs it. */
+	fake_now = 6500;
+	assert_int_equal(loop_timer_wait(loop), 500);
+	assert_int_equal(loop_timers_run(loop), 1);
+	assert_int_equal(rec.order[1], 1);
+	assert_int_equal(loop_timer_wait(loop), 1500);
+	/* Past its slack: the loop wakes up for it at once. */
+	assert_int_equal(loop_timer_start_lazy(loop, &a.t, 100, rec_h, &a), 0); /* due 6600 */
+	assert_int_equal(loop_timer_wait(loop), 1100);
+	fake_now = 7600;
+	assert_int_equal(loop_timer_wait(loop), 0);
+	/* The same delay lazy and plain: each in its own queue, fired in expiry order. */
+	assert_int_equal(loop_timer_start(loop, &c.t, 100, rec_h, &c), 0); /* due 7700 */
+	fake_now = 8000;
+	assert_int_equal(loop_timers_run(loop), 3);
+	assert_int_equal(rec.order[2], 1);
+	assert_int_equal(rec.order[3], 3);
+	assert_int_equal(rec.order[4], 2);
+	assert_int_equal(loop_timer_wait(loop), -1);
+	assert_int_equal(loop_timer_count(loop), 0);
+	loop_free(loop);
 }
 
 static void test_timer_restart(void **state)
@@ -947,6 +995,7 @@ int main(void)
 	    cmocka_unit_test(test_timer_queue_compaction),
 	    cmocka_unit_test(test_timer_queues),
 		cmocka_unit_test(test_timer_restart),
+		cmocka_unit_test(test_timer_lazy),
 		cmocka_unit_test(test_timer_rearm_in_handler),
 		cmocka_unit_test(test_timer_zero_rearm),
 		cmocka_unit_test(test_timer_remaining),
