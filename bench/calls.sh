@@ -40,8 +40,14 @@ CONC_RATE=${CALLS_CONC_RATE:-1000}
 # The calls the held step aims at: CONC, or what the open-file hard limit leaves room for
 # (mikakad raises its soft limit to the hard one; its default [calls] maxcalls keeps 1280 for
 # everything else and 4 relay sockets per call).
+# Root with CAP_SYS_RESOURCE may raise the hard limit for this shell and what it starts (mikakad
+# itself asks for 65,536); elsewhere this fails quietly and the cap below applies.
 WANT=$CONC CAPPED=""
 NOFILE=$(ulimit -Hn)
+if [ "$NOFILE" != unlimited ] && [ $((4 * CONC + 1280)) -gt "$NOFILE" ]; then
+	ulimit -Hn $((4 * CONC + 1280 > 65536 ? 4 * CONC + 1280 : 65536)) 2>/dev/null
+	NOFILE=$(ulimit -Hn)
+fi
 if [ "$NOFILE" != unlimited ] && [ $((4 * CONC + 1280)) -gt "$NOFILE" ]; then
 	WANT=$(((NOFILE - 1280) / 4))
 	CAPPED="capped at $WANT by the open-file hard limit of $NOFILE (4 relay sockets per call)"

@@ -82,16 +82,30 @@ static void startup_trim_h(void *arg)
 
 /* Every call holds four relay sockets (RTP and RTCP on both legs) and each TCP connection one
  * descriptor: take all the kernel allows this process (the soft limit is often 1024 while the
- * hard one is far higher; systemd: LimitNOFILE=). Done before the configuration is read, since
- * the default [calls] maxcalls follows from it. Says what it got. */
+ * hard one is far higher; systemd: LimitNOFILE=). A hard limit below FD_LIMIT_WANT (room for
+ * 10,000 calls and 1,280 others is 41,280) is raised to it when the process may (root with
+ * CAP_SYS_RESOURCE, e.g. started by hand or from a container whose default is low); otherwise
+ * the soft limit goes up to the hard one. Done before the configuration is read, since the
+ * default [calls] maxcalls follows from it. Says what it got. */
+#define FD_LIMIT_WANT 65536
 static void raise_fd_limit(bool quiet)
 {
 	struct rlimit rl;
-	rlim_t was;
+	rlim_t was, hard_was;
+	bool hard_refused = false;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
 	was = rl.rlim_cur;
+	hard_was = rl.rlim_max;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < FD_LIMIT_WANT) {
+		struct rlimit want = {FD_LIMIT_WANT, FD_LIMIT_WANT};
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl = want;
+		else
+			hard_refused = true; /* EPERM without CAP_SYS_RESOURCE: the soft one, below */
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
@@ -104,12 +118,19 @@ static void raise_fd_limit(bool quiet)
 			getrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	if (!quiet)
-		log_notice("open files: limit %lu (was %lu, hard limit %lu): room for about %lu "
-			   "calls with the relay, 4 sockets each",
-			   (unsigned long)rl.rlim_cur, (unsigned long)was,
-			   (unsigned long)rl.rlim_max,
-			   rl.rlim_cur > 1280 ? (unsigned long)(rl.rlim_cur - 1280) / 4 : 0ul);
+	if (quiet)
+		return;
+	if (rl.rlim_max != hard_was)
+		log_notice("open files: hard limit raised from %lu to %lu", (unsigned long)hard_was,
+			   (unsigned long)rl.rlim_max);
+	log_notice("open files: limit %lu (was %lu, hard limit %lu): room for about %lu "
+		   "calls with the relay, 4 sockets each",
+		   (unsigned long)rl.rlim_cur, (unsigned long)was, (unsigned long)rl.rlim_max,
+		   rl.rlim_cur > 1280 ? (unsigned long)(rl.rlim_cur - 1280) / 4 : 0ul);
+	if (hard_refused)
+		log_notice("open files: the hard limit %lu could not be raised to %d (needs "
+			   "CAP_SYS_RESOURCE; systemd: LimitNOFILE=%d, or ulimit -Hn before start)",
+			   (unsigned long)hard_was, FD_LIMIT_WANT, FD_LIMIT_WANT);
 }
 
 static void usage(FILE *f)

@@ -23,6 +23,22 @@ printf '[sip]\ntcp_idle_timeout=4\ntcp_frame_timeout=6\n' >"$CONF/mikaka.conf"
 [ -x "$AB" ] || { notok "sipabuse-built ($AB missing)"; exit 1; }
 daemon_start "$CONF"
 
+# The open-file limit at start: soft raised to hard, and a hard limit below 65,536 raised to it
+# where the process may (CAP_SYS_RESOURCE), else the log says why and what a deployment needs.
+H0=$(ulimit -Hn)
+lim=$(awk '/^Max open files/ {print $4 " " $5}' "/proc/$DAEMON_PID/limits")
+soft=${lim% *} hard=${lim#* }
+check fd-limit-soft-is-hard test "$soft" = "$hard"
+if [ "$H0" != unlimited ] && [ "$H0" -lt 65536 ]; then
+	if [ "$hard" = 65536 ]; then
+		check fd-limit-hard-raised grep -q "hard limit raised from $H0 to 65536" "$DAEMON_LOG"
+	else
+		check fd-limit-hard-kept test "$hard" = "$H0"
+		check fd-limit-hard-refusal-logged grep -q \
+			"hard limit $H0 could not be raised to 65536 (needs CAP_SYS_RESOURCE" "$DAEMON_LOG"
+	fi
+fi
+
 alive() { # alive NAME: the liveness probe that follows every case
 	check "$1-then-udp-alive" "$AB" probe "$T" udp
 }
