@@ -142,6 +142,10 @@ struct call {
 	struct list legs;   /* every leg, the caller's first */
 	struct loop_timer tmr; /* Wait(), Dial() timeout; Dial's S()/L() limit once answered */
 	uint32_t limit_ms;     /* Dial's S()/L(): how long the answered call may last (0: ever) */
+	bool dial_cont;	       /* Dial's g/F: the caller goes on when the callee hangs up */
+	char cont_target[128]; /* F(context^exten^priority); "": the next priority */
+	char done_b[96];       /* a callee that hung up while the caller went on (g/F): its */
+	char done_b_cid[128];  /* channel name and Call-ID, for the record */
 	struct call_dtmf *dtmf; /* digits to send (SendDTMF, Dial's D()); NULL: none */
 	bool running;	    /* inside run(): no recursion */
 	bool rerun;
@@ -274,6 +278,7 @@ int call_dtmf_prepare(struct call *c, const char *to_b, const char *to_a, uint32
 		      uint32_t gap_ms, bool rerun);
 void call_dtmf_start(struct call *c);
 void call_dtmf_free(struct call *c);
+void call_dial_continue(struct call *c);
 /* The conference room the call's caller is in (ConfBridge/MeetMe), or NULL. */
 const char *call_lm_conf_room(const struct call *c);
 /* CONFBRIDGE_INFO(parties|locked|muted,ROOM): Asterisk's; here parties counts, the others

@@ -468,6 +468,9 @@ void call_do_dial(struct call *c, const struct pbx_dial *dial)
 	c->dial_open = true;
 	c->state = CALL_DIALING;
 	c->limit_ms = dial->limit_ms;
+	c->dial_cont = (dial->opts & PBX_DIAL_OPT_g) != 0;
+	str_copy(c->cont_target, sizeof(c->cont_target),
+		 dial->cont_target ? dial->cont_target : "");
 	/* D(called:calling): kept until the answer (the strings live in the channel until its next
 	 * run, which may come first on a transfer). */
 	if (!dial->dtmf_called && !dial->dtmf_calling)
@@ -650,6 +653,36 @@ void call_answer_caller(struct call *c, struct call_leg *b, const char *sdp)
 	call_a_reply(a, &a->st, 200, sdp ? sdp : b->sdp_remote);
 	call_leg_set_state(a, LEG_CONFIRMED);
 	call_se_timer_start(a);
+}
+
+/* Dial's g and F: the answered callee hung up (its BYE was answered) and the caller, still up,
+ * goes on in the dialplan at the next priority (or F's target) with DIALSTATUS ANSWER, as in
+ * Asterisk; its media leg is left unbridged for whatever runs next (Playback, another Dial). */
+void call_dial_continue(struct call *c)
+{
+	struct call_leg *b = c->b;
+	char secs[24];
+
+	log_info("%s: hung up; %s goes on in the dialplan (Dial %s)", b->name, c->a->name,
+		 c->cont_target[0] ? "F" : "g");
+	loop_timer_cancel(&c->tmr); /* S()/L() */
+	call_dtmf_free(c);	    /* D() digits still to send */
+	str_copy(c->done_b, sizeof(c->done_b), b->name);
+	str_copy(c->done_b_cid, sizeof(c->done_b_cid), b->call_id ? b->call_id : "");
+	if (c->eng->media)
+		call_media_account(c->eng, b);
+	call_leg_free(b); /* clears c->b; the caller's media leg is unbridged */
+	pbx_chan_set_var(c->chan, "ANSWEREDTIME",
+			 str_u64(secs, (uint64_t)(c->answer_ms ? (call_wall_ms() - c->answer_ms) / 1000
+							       : 0)));
+	pbx_chan_set_var(c->chan, "DIALSTATUS", "ANSWER");
+	if (c->cont_target[0] && pbx_chan_goto(c->chan, c->cont_target))
+		log_warn("Dial: F(%s): no such priority; going on at the next one", c->cont_target);
+	c->dial_cont = false;
+	c->dial_open = false;
+	c->limit_ms = 0;
+	c->state = CALL_ROUTING;
+	call_run(c);
 }
 
 /* The answered INVITE's transaction has ended (no more 2xx retransmissions can come): its memory

@@ -822,7 +822,10 @@ bool call_in_dialog(struct call_eng *eng, struct sip_strans *st, const struct si
 		sip_strans_reply(st, 200, "OK", NULL, NULL, NULL);
 		call_leg_set_state(leg, LEG_TERMINATED);
 		log_info("%s: BYE", leg->name);
-		if (c)
+		if (c && leg->uac && leg == c->b && c->dial_cont && c->state == CALL_UP && c->a &&
+		    c->a->state == LEG_CONFIRMED && c->a->ml)
+			call_dial_continue(c);
+		else if (c)
 			call_hangup(c, 16);
 		return true;
 	case SIP_METHOD_INVITE:

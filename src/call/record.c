@@ -42,6 +42,9 @@ void call_cdr_write(struct call *c)
 	if (c->b) {
 		dchan = c->b->name;
 		cid_b = c->b->call_id;
+	} else if (c->done_b[0]) {
+		dchan = c->done_b; /* Dial g/F: the callee that hung up first */
+		cid_b = c->done_b_cid;
 	} else {
 		LIST_FOREACH (&c->legs, le) {
 			const struct call_leg *leg = le->data;

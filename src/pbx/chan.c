@@ -583,6 +583,18 @@ int pbx_dial_parse(char *args, struct pbx_dial *dial, unsigned *bad)
 				o = close;
 			}
 			break;
+		case 'g':
+			dial->opts |= PBX_DIAL_OPT_g;
+			break;
+		case 'F':
+			/* F(context^exten^priority), or F alone: the next priority, as g. */
+			dial->opts |= PBX_DIAL_OPT_g;
+			if (o[1] == '(' && (close = strchr(o + 2, ')'))) {
+				*close = '\0';
+				dial->cont_target = o[2] ? o + 2 : NULL;
+				o = close;
+			}
+			break;
 		case 'S':
 		case 'L':
 			/* S(seconds): hang up that long after the answer; L(ms[:warn[:repeat]]): the
@@ -669,6 +681,27 @@ static enum step app_goto(struct pbx_chan *ch, char *target, const char *what)
 		return STEP_FAIL;
 	}
 	return set_loc(ch, ctx, ext, prio) ? STEP_FAIL : STEP_JUMP;
+}
+
+int pbx_chan_goto(struct pbx_chan *ch, const char *target)
+{
+	char buf[256], *ctx, *ext;
+	unsigned prio;
+	int err;
+
+	if (!ch || !target || strlen(target) >= sizeof(buf))
+		return EINVAL;
+	str_copy(buf, sizeof(buf), target);
+	for (char *q = buf; *q; q++) {
+		if (*q == '^')
+			*q = ',';
+	}
+	err = resolve_target(ch, buf, &ctx, &ext, &prio);
+	if (err)
+		return err;
+	if (!chan_find(ch, dp_ctx_find(ch->dp, ctx), ext, &(struct dp_want){prio, NULL}, NULL))
+		return ENOENT;
+	return set_loc(ch, ctx, ext, prio);
 }
 
 static enum step app_gotoif(struct pbx_chan *ch, char *args)

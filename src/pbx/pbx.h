@@ -134,6 +134,7 @@ enum pbx_dial_opt {
 	PBX_DIAL_OPT_T = 1 << 1, /* the calling party may transfer */
 	PBX_DIAL_OPT_r = 1 << 2, /* indicate ringing to the caller */
 	PBX_DIAL_OPT_m = 1 << 3, /* music on hold instead of ringing */
+	PBX_DIAL_OPT_g = 1 << 4, /* the caller goes on in the dialplan when the callee hangs up */
 };
 
 struct pbx_dial_target {
@@ -153,6 +154,9 @@ struct pbx_dial {
 	const char *dtmf_calling; /* answers, and to the caller; NULL: none */
 	uint32_t limit_ms;     /* S(seconds) or L(ms[:warn[:repeat]]): the answered call ends after
 				* this long (0: no limit); L's warnings are not played */
+	const char *cont_target; /* F(context^exten^priority): where the caller goes on when the
+				  * callee hangs up (with PBX_DIAL_OPT_g set); NULL: the next
+				  * priority (g, or F alone) */
 };
 
 #define PBX_MEDIA_FILES_MAX 32 /* sounds in one Playback/Background (the rest are dropped) */
@@ -266,6 +270,9 @@ int pbx_chan_hangup(struct pbx_chan *ch);
 /* A timeout the host tracks (absolute or digit timeout) fired: jumps to the `t` extension of the
  * current context (0), or ENOENT when it has none. */
 int pbx_chan_timeout(struct pbx_chan *ch);
+/* The next pbx_chan_run() starts at target, "[[context^]exten^]priority" (priority a number or a
+ * label; Dial's F()); 0, or EINVAL/ENOENT (nothing changed) when it names no priority. */
+int pbx_chan_goto(struct pbx_chan *ch, const char *target);
 /* Whether the current context has extension `exten` with a priority 1 (VoiceMail's a and o). */
 bool pbx_chan_exten_exists(const struct pbx_chan *ch, const char *exten);
 /* The host finished the last PBX_ACT_PLAY/TONE/ECHO/MOH/RECORD with status and the digits

@@ -8,7 +8,9 @@
 # 202/_0120.): the same caller gets the extension written for its number (486) and not the one
 # for another number (503). Macro(): 203 runs macro-busy with an argument, which keeps
 # ${ARG1}${MACRO_EXTEN} and answers Busy (486). Dial's S(2): the answered call (a SIPp phone
-# that answers) gets a BYE on both sides 2 s after the answer. `mikakad -t` accepts the file.
+# that answers) gets a BYE on both sides 2 s after the answer. Dial's g and F(context^exten^prio):
+# the phone answers and hangs up after 1.5 s, and the carrier's call goes on in the dialplan (the
+# next priority, or F's target) until a Wait and Hangup() end it. `mikakad -t` accepts the file.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.8.61
@@ -41,6 +43,16 @@ exten => 201,1,Congestion()
 exten => 202/_0120.,1,Busy()
 exten => 202,1,Congestion()
 exten => 204,1,Dial(SIP/801,10,S(2))
+exten => 205,1,Dial(SIP/801,10,g)
+ same => n,Set(DB(e2e/g)=${DIALSTATUS}-${ANSWEREDTIME})
+ same => n,Wait(1)
+ same => n,Hangup()
+exten => 206,1,Dial(SIP/801,10,F(from_line^after^1))
+ same => n,Set(DB(e2e/f)=next-priority)
+ same => n,Hangup()
+exten => after,1,Set(DB(e2e/f)=jumped-${DIALSTATUS})
+ same => n,Wait(1)
+ same => n,Hangup()
 exten => 203,1,Macro(busy,x)
  same => n,Congestion()
 [macro-busy]
@@ -88,6 +100,23 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "# the limited call took $ms ms from the INVITE"
 check "limit-about-2s" test "$ms" -ge 2500 -a "$ms" -lt 8000
 check "limit-logged" grep -q "Dial's time limit of 2000 ms reached" "$DAEMON_LOG"
+# Dial(SIP/801,10,g): the phone hangs up 1.5 s after its answer; the carrier's call goes on
+# (DIALSTATUS ANSWER, ANSWEREDTIME 1) and ends a second later with the dialplan's Hangup().
+for opt in g f; do
+	sipp_bg "ph$opt" xfer-target-uas.xml $PH 5161
+	PH_OPT=$BG
+	t0=$(date +%s%N)
+	sipp_bg "car$opt" hdr-carrier-in.xml $CAR 5166 $D:5060 -s $([ $opt = g ] && echo 205 || echo 206)
+	wait_ok "dial-$opt-phone-hung-up" "$PH_OPT" "ph$opt"
+	t1=$(date +%s%N)
+	wait_ok "dial-$opt-carrier-bye" "$BG" "car$opt"
+	ms=$(( ($(date +%s%N) - t1) / 1000000 ))
+	echo "# Dial $opt: the carrier's BYE came $ms ms after the phone's BYE was answered"
+	check "dial-$opt-caller-went-on" test "$ms" -ge 600
+done
+check "dial-g-next-priority" grep -qx "Value: ANSWER-1" <<<"$(cli database get e2e g)"
+check "dial-f-jumped" grep -qx "Value: jumped-ANSWER" <<<"$(cli database get e2e f)"
+check "dial-g-logged" grep -q "goes on in the dialplan (Dial g)" "$DAEMON_LOG"
 check "cid-shown" grep -q "'201/0399998888' =>" <<<"$(cli dialplan show from_line)"
 check "no-unsupported-function" bash -c '! grep -q "is not supported" "$1"' _ "$DAEMON_LOG"
 check "alive" daemon_alive

@@ -631,6 +631,20 @@ static void test_apps(void **state)
 	run_expect(ch, PBX_ACT_HANGUP, &act);
 	assert_int_equal(act.cause, PBX_CAUSE_NORMAL);
 	pbx_chan_free(ch);
+	/* pbx_chan_goto (Dial's F): context^exten^priority, a label, or nothing changed. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
+	assert_int_equal(pbx_chan_goto(ch, "other^7^1"), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, 17);
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
+	assert_int_equal(pbx_chan_goto(ch, "nowhere^1^1"), ENOENT);
+	assert_int_equal(pbx_chan_goto(ch, "s^99"), ENOENT);
+	assert_int_equal(pbx_chan_goto(ch, "s^nolabel"), ENOENT);
+	assert_string_equal(pbx_chan_context(ch), "c");
+	assert_int_equal(pbx_chan_goto(ch, "busy"), 0);
+	run_expect(ch, PBX_ACT_BUSY, &act);
+	pbx_chan_free(ch);
 	assert_int_equal(pbx_chan_alloc(&ch, dp, "other", "7", NULL, NULL), 0);
 	run_expect(ch, PBX_ACT_HANGUP, &act);
 	assert_int_equal(act.cause, 17);
@@ -749,6 +763,31 @@ static void test_dial_parse(void **state)
 		assert_string_equal(d.dtmf_called, "123w4");
 		assert_string_equal(d.dtmf_calling, "56");
 		assert_int_equal(d.opts, PBX_DIAL_OPT_t);
+	}
+	/* g, F(context^exten^priority), F alone */
+	{
+		char a[] = "SIP/801,20,gt";
+		struct pbx_dial d;
+
+		assert_int_equal(pbx_dial_parse(a, &d, NULL), 0);
+		assert_int_equal(d.opts, PBX_DIAL_OPT_g | PBX_DIAL_OPT_t);
+		assert_null(d.cont_target);
+	}
+	{
+		char a[] = "SIP/801,20,F(ctx^100^2)r";
+		struct pbx_dial d;
+
+		assert_int_equal(pbx_dial_parse(a, &d, NULL), 0);
+		assert_int_equal(d.opts, PBX_DIAL_OPT_g | PBX_DIAL_OPT_r);
+		assert_string_equal(d.cont_target, "ctx^100^2");
+	}
+	{
+		char a[] = "SIP/801,20,F";
+		struct pbx_dial d;
+
+		assert_int_equal(pbx_dial_parse(a, &d, NULL), 0);
+		assert_int_equal(d.opts, PBX_DIAL_OPT_g);
+		assert_null(d.cont_target);
 	}
 	{
 		char a[] = "SIP/801,20,D(:9)";
