@@ -696,6 +696,7 @@ void call_hangup(struct call *c, unsigned cause)
 		log_notice("refused call from %s (%s -> %s@%s): dialplan ended it with cause %u",
 			   sa_fmt(&c->a->dst, a, sizeof(a)), c->src, c->dst, c->dcontext, cause);
 	}
+	call_park_leave(c);
 	loop_timer_cancel(&c->tmr);
 	call_vm_hangup(c); /* a message being recorded is kept */
 	call_lm_hangup(c); /* before the legs (and their recorders) go */
@@ -755,6 +756,7 @@ void call_hangup(struct call *c, unsigned cause)
 
 static void call_free(struct call *c)
 {
+	call_park_leave(c);
 	loop_timer_cancel(&c->tmr);
 	call_dtmf_free(c);
 	call_vm_free(c);
@@ -887,6 +889,12 @@ void call_run(struct call *c)
 		case PBX_ACT_VOICEMAIL:
 		case PBX_ACT_VOICEMAILMAIN:
 			call_vm_start(c, &act);
+			break;
+		case PBX_ACT_PARK:
+			call_park(c, &act);
+			break;
+		case PBX_ACT_PARKEDCALL:
+			call_parked_call(c, &act);
 			break;
 		case PBX_ACT_PICKUP:
 			if (!call_pickup_app(c, &act))

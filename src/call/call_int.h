@@ -146,6 +146,13 @@ struct call {
 	char cont_target[128]; /* F(context^exten^priority); "": the next priority */
 	char done_b[96];       /* a callee that hung up while the caller went on (g/F): its */
 	char done_b_cid[128];  /* channel name and Call-ID, for the record */
+	char done_a[96];       /* a caller taken into another call (ParkedCall), for the record */
+	/* parking (park.c) */
+	unsigned park_space;   /* the space it waits in (0: not parked) */
+	struct le le_park;     /* in eng->parked while parked */
+	int64_t park_until_ms; /* wall clock: when its time is up */
+	bool park_moh;	       /* the music is playing to it */
+	char parker[64];       /* the phone that parked it by a blind transfer ("" : none) */
 	struct call_dtmf *dtmf; /* digits to send (SendDTMF, Dial's D()); NULL: none */
 	bool running;	    /* inside run(): no recursion */
 	bool rerun;
@@ -188,6 +195,7 @@ struct call_eng {
 	void *locate_arg;
 	struct list calls;
 	struct list orphans;
+	struct list parked; /* parked calls, oldest first (park.c) */
 	struct htab legs;
 	uint64_t seq;
 	void *nkey; /* digest nonce key (auth.c) */
@@ -279,6 +287,12 @@ int call_dtmf_prepare(struct call *c, const char *to_b, const char *to_a, uint32
 void call_dtmf_start(struct call *c);
 void call_dtmf_free(struct call *c);
 void call_dial_continue(struct call *c);
+/* park.c: Park() and ParkedCall() for call_run; call_park_leave when a parked call ends or is
+ * taken; `parkedcalls show`. */
+void call_park(struct call *c, const struct pbx_action *act);
+void call_parked_call(struct call *c, const struct pbx_action *act);
+void call_park_leave(struct call *c);
+int call_park_show(const struct call_eng *eng, struct mbuf *out);
 /* The conference room the call's caller is in (ConfBridge/MeetMe), or NULL. */
 const char *call_lm_conf_room(const struct call *c);
 /* CONFBRIDGE_INFO(parties|locked|muted,ROOM): Asterisk's; here parties counts, the others

@@ -228,6 +228,17 @@ static int cmd_calls(struct mbuf *out, int argc, char **argv, void *arg)
 			   active == 1 ? "" : "s", done, done == 1 ? "" : "s");
 }
 
+/* parkedcalls show (Asterisk 1.8) / parking show (Asterisk 12): the parked calls. */
+static int cmd_parked(struct mbuf *out, int argc, char **argv, void *arg)
+{
+	struct cli_ctx *x = arg;
+
+	(void)argv;
+	if (argc > 1)
+		return EINVAL;
+	return call_park_show(x->eng, out);
+}
+
 int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store)
 {
 	struct cli_ctx *x = &cli_ctx_static; /* one engine per daemon */
@@ -248,6 +259,10 @@ int call_ctl_register(struct ctl *ctl, struct call_eng *eng, struct store *store
 		 x},
 		{"confbridge list", "confbridge list [ROOM]: conference rooms, or one room's parties",
 		 cmd_confbridge_list, x},
+		{"parkedcalls show", "parkedcalls show: calls waiting in a parking space",
+		 cmd_parked, x},
+		{"parking show", "parking show: calls waiting in a parking space (as parkedcalls "
+		 "show)", cmd_parked, x},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cmds) && !err; i++)

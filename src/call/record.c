@@ -32,7 +32,7 @@ void call_cdr_write(struct call *c)
 	struct store_cdr r = {0};
 	char uid[48];
 	struct mbuf media;
-	const char *chan = c->a ? c->a->name : "";
+	const char *chan = c->a ? c->a->name : c->done_a;
 	const char *dchan = "";
 	const char *cid_a = c->a ? c->a->call_id : "";
 	const char *cid_b = "";

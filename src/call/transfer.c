@@ -178,6 +178,7 @@ void call_refer(struct call_leg *x, struct sip_strans *st, const struct sip_msg 
 	refer_notify(x, "SIP/2.0 100 Trying\r\n", false);
 	refer_notify(x, "SIP/2.0 200 OK\r\n", true);
 	log_info("%s: blind transfer of %s to %s@%s", x->name, y->name, target, p->context);
+	str_copy(c->parker, sizeof(c->parker), x->peer); /* a Park() there calls it back */
 	call_leg_bye(x);
 	call_leg_free(x); /* clears c->a or c->b */
 	c->a = y;

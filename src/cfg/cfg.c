@@ -48,14 +48,71 @@ static int load_file(struct conf **confp, const char *dir, const char *name, boo
 	return conf_load(confp, path, diags) ? EINVAL : 0;
 }
 
-/* features.conf (optional): [general] pickupexten (default *8, Asterisk's). Its other keys and
- * sections are Asterisk's in-call features, which mikaka does not have: warnings. */
+/* features.conf (optional): [general] pickupexten (default *8, Asterisk's) and the parking
+ * keys (struct cfg_park). Its other keys and sections are Asterisk's in-call features, which
+ * mikaka does not have: warnings. */
+static bool features_code_ok(const char *v, size_t size)
+{
+	return *v && strlen(v) < size && strspn(v, "0123456789*#") == strlen(v);
+}
+
+static int load_park_key(struct cfg *cfg, const struct conf_var *v, struct conf_diags *diags)
+{
+	struct cfg_park *pk = &cfg->park;
+	const char *file = v->origin.file;
+	unsigned line = v->origin.line;
+
+	if (!strcasecmp(v->name, "parkext")) {
+		if (*v->value && !features_code_ok(v->value, sizeof(pk->ext))) {
+			conf_diag_add(diags, CONF_ERROR, file, line,
+				      "[general] parkext: '%s' is not a code of digits, * and #",
+				      v->value);
+			return EINVAL;
+		}
+		snprintf(pk->ext, sizeof(pk->ext), "%s", v->value);
+	} else if (!strcasecmp(v->name, "parkpos")) {
+		unsigned a, b;
+		int n = 0;
+
+		if (sscanf(v->value, "%u-%u%n", &a, &b, &n) != 2 || v->value[n] || a == 0 ||
+		    b < a || b - a >= CFG_PARK_SPACES_MAX || b > 99999999) {
+			conf_diag_add(diags, CONF_ERROR, file, line,
+				      "[general] parkpos: '%s' is not FIRST-LAST (at most %u spaces)",
+				      v->value, CFG_PARK_SPACES_MAX);
+			return EINVAL;
+		}
+		pk->first = a;
+		pk->last = b;
+	} else if (!strcasecmp(v->name, "parkingtime")) {
+		uint32_t t;
+
+		if (conf_var_u32(v, "general", 1, 86400, &t, diags))
+			return EINVAL;
+		pk->time_s = t;
+	} else if (!strcasecmp(v->name, "context") || !strcasecmp(v->name, "parkingcontext")) {
+		if (!*v->value || strlen(v->value) >= sizeof(pk->context) ||
+		    strpbrk(v->value, " \t,[]")) {
+			conf_diag_add(diags, CONF_ERROR, file, line,
+				      "[general] %s: '%s' is not a context name", v->name, v->value);
+			return EINVAL;
+		}
+		snprintf(pk->context, sizeof(pk->context), "%s", v->value);
+	} else if (!strcasecmp(v->name, "comebacktoorigin")) {
+		if (conf_var_bool(v, "general", &pk->comeback, diags))
+			return EINVAL;
+	} else {
+		return ENOENT;
+	}
+	return 0;
+}
+
 static int load_features(struct cfg *cfg, const char *dir, struct conf_diags *diags)
 {
 	struct conf *fc = NULL;
 	int err;
 
 	snprintf(cfg->pickupexten, sizeof(cfg->pickupexten), "*8");
+	cfg->park = (struct cfg_park){"700", 701, 720, 45, "parkedcalls", true};
 	err = load_file(&fc, dir, "features.conf", false, diags);
 	if (err || !fc)
 		return err;
@@ -67,6 +124,12 @@ static int load_features(struct cfg *cfg, const char *dir, struct conf_diags *di
 			continue;
 		}
 		for (const struct conf_var *v = s->vars; v; v = v->next) {
+			int perr = load_park_key(cfg, v, diags);
+
+			if (perr != ENOENT) {
+				err |= perr;
+				continue;
+			}
 			if (strcasecmp(v->name, "pickupexten")) {
 				conf_diag_add(diags, CONF_WARNING, v->origin.file, v->origin.line,
 					      "[general] %s: not implemented; ignored", v->name);
@@ -85,6 +148,26 @@ static int load_features(struct cfg *cfg, const char *dir, struct conf_diags *di
 		}
 	}
 	conf_free(fc);
+	return err;
+}
+
+/* The parking lot's context as Asterisk makes it (extensions.conf includes it): parkext runs
+ * Park(), each space ParkedCall(space). */
+static int park_context(const struct cfg *cfg, struct conf **confp, struct conf_diags *diags)
+{
+	const struct cfg_park *pk = &cfg->park;
+	struct mbuf mb;
+	int err;
+
+	mbuf_init(&mb);
+	mbuf_printf(&mb, "[%s]\n", pk->context);
+	if (pk->ext[0])
+		mbuf_printf(&mb, "exten => %s,1,Park()\n", pk->ext);
+	for (unsigned s = pk->first; s && s <= pk->last; s++)
+		mbuf_printf(&mb, "exten => %u,1,ParkedCall(%u)\n", s, s);
+	mbuf_write(&mb, "", 1);
+	err = conf_load_string(confp, "features.conf", (const char *)mb.buf, diags);
+	mbuf_reset(&mb);
 	return err;
 }
 
@@ -407,7 +490,7 @@ int cfg_load(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_var
 int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *line_vars,
 		     struct cfg_secrets *secrets, struct conf_diags *diags)
 {
-	struct conf *empty_sip = NULL, *empty_ext = NULL;
+	struct conf *empty_sip = NULL, *empty_ext = NULL, *parkctx = NULL;
 	const char **entries = NULL;
 	size_t nentries = 0;
 	struct cfg *cfg;
@@ -490,8 +573,12 @@ int cfg_load_secrets(struct cfg **cfgp, const char *dir, const struct pbx_vars *
 		err = ENOMEM;
 		goto out;
 	}
-	if (dialplan_load(&cfg->dialplan, cfg->extensions ? cfg->extensions : empty_ext, line_vars,
-			  diags))
+	if (park_context(cfg, &parkctx, diags)) {
+		err = ENOMEM;
+		goto out;
+	}
+	if (dialplan_load_builtin(&cfg->dialplan, cfg->extensions ? cfg->extensions : empty_ext,
+				  parkctx, line_vars, diags))
 		err = EINVAL;
 	if (cfg->peers && cfg->dialplan) {
 		if (entry_contexts(cfg->peers, cfg->screen, &entries, &nentries)) {
@@ -506,6 +593,7 @@ out:
 	free(entries);
 	conf_free(empty_sip);
 	conf_free(empty_ext);
+	conf_free(parkctx);
 	if (err) {
 		mem_deref(cfg);
 		return err == ENOMEM || err == EIO ? err : EINVAL;

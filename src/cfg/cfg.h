@@ -37,6 +37,19 @@ struct cfg {
 	/* features.conf [general] pickupexten: what a phone dials for a group pickup (Asterisk's
 	 * default *8; "" when set empty: none). */
 	char pickupexten[32];
+	/* features.conf [general] parking (Asterisk's keys and defaults): parkext 700 (dialled
+	 * in a context that includes `context`: Park()), parkpos 701-720 (the spaces; dialled:
+	 * ParkedCall()), parkingtime 45 s, context parkedcalls (made unless extensions.conf has
+	 * it), comebacktoorigin yes (a call parked by a transfer rings the transferring phone
+	 * again when its time is up). */
+#define CFG_PARK_SPACES_MAX 100
+	struct cfg_park {
+		char ext[16];
+		unsigned first, last;
+		unsigned time_s;
+		char context[80];
+		bool comeback;
+	} park;
 };
 
 /* Reads DIR/sip.conf, DIR/extensions.conf, DIR/features.conf (pickupexten) and DIR/mikaka.conf (each optional; a missing sip.conf

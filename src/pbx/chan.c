@@ -2384,6 +2384,8 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_SENDDTMF:
 		case PBX_APP_PLAYTONES:
 		case PBX_APP_STOPPLAYTONES:
+		case PBX_APP_PARK:
+		case PBX_APP_PARKEDCALL:
 			return STEP_NEXT;
 		case PBX_APP_HANGUP:
 		case PBX_APP_BUSY:
@@ -2544,6 +2546,28 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	}
 	case PBX_APP_CHANISAVAIL:
 		return app_chanisavail(ch, args);
+	case PBX_APP_PARK:
+	case PBX_APP_PARKEDCALL: {
+		/* args lives in ch->args until the next run: split in place. */
+		char *comma = strchr(args, ',');
+
+		memset(&act->park, 0, sizeof(act->park));
+		if (app == PBX_APP_PARK) {
+			if (comma)
+				*comma = '\0';
+			args = trim_inplace(args);
+			if (*args && strspn(args, "0123456789") == strlen(args))
+				act->park.timeout_ms = (uint32_t)strtoul(args, NULL, 10);
+			act->type = PBX_ACT_PARK;
+		} else {
+			/* ParkedCall(lot,space) (Asterisk 12) or ParkedCall(space) (1.8). */
+			char *space = comma ? comma + 1 : args;
+
+			act->park.space = trim_inplace(space);
+			act->type = PBX_ACT_PARKEDCALL;
+		}
+		return STEP_HOST;
+	}
 	case PBX_APP_PLAYTONES:
 	case PBX_APP_STOPPLAYTONES:
 		return app_playtones(ch, app, args, act);

@@ -73,6 +73,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_CHANISAVAIL] = "ChanIsAvail",
     [PBX_APP_PLAYTONES] = "Playtones",
     [PBX_APP_STOPPLAYTONES] = "StopPlaytones",
+    [PBX_APP_PARK] = "Park",
+    [PBX_APP_PARKEDCALL] = "ParkedCall",
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames
@@ -1773,6 +1775,13 @@ static void ctx_finish(struct load *ld, struct dp_ctx *ctx)
 int dialplan_load(struct dialplan **dpp, const struct conf *extensions,
 		  const struct pbx_vars *globals, struct conf_diags *diags)
 {
+	return dialplan_load_builtin(dpp, extensions, NULL, globals, diags);
+}
+
+int dialplan_load_builtin(struct dialplan **dpp, const struct conf *extensions,
+			  const struct conf *builtin, const struct pbx_vars *globals,
+			  struct conf_diags *diags)
+{
 	struct load ld = {0};
 	struct dialplan *dp;
 
@@ -1800,6 +1809,13 @@ int dialplan_load(struct dialplan **dpp, const struct conf *extensions,
 			load_globals(&ld, s);
 		else
 			load_context(&ld, s);
+	}
+	for (const struct conf_section *s = conf_sections(builtin); s && !ld.err; s = s->next) {
+		if (dp_ctx_find(dp, s->name))
+			continue; /* the user's own context of that name wins */
+		load_context(&ld, s);
+		if (ld.ctx)
+			ld.ctx->builtin = true;
 	}
 	for (size_t i = 0; i < dp->nctx && !ld.err; i++)
 		ctx_finish(&ld, dp->ctxv[i]);
@@ -2467,7 +2483,7 @@ int dialplan_check(const struct dialplan *dp, const char *const *entry_contexts,
 		free(before);
 	}
 	for (size_t i = 0; i < dp->nctx; i++) {
-		if (!reach[i])
+		if (!reach[i] && !dp->ctxv[i]->builtin)
 			conf_diag_add(diags, CONF_WARNING, dp->ctxv[i]->file, dp->ctxv[i]->line,
 				      "context '%s' is unreachable (no peer's context=, no include "
 				      "=> or Goto leads to it)",

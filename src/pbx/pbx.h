@@ -51,6 +51,12 @@ const char *pbx_vars_get(const struct pbx_vars *vars, const char *name);
  * Returns 0 and sets *dpp (one reference), EINVAL when there was any error, ENOMEM. */
 int dialplan_load(struct dialplan **dpp, const struct conf *extensions,
 		  const struct pbx_vars *globals, struct conf_diags *diags);
+/* As dialplan_load, with `builtin` (may be NULL): contexts the configuration makes itself
+ * (features.conf's parking lot, Asterisk's "parkedcalls"), each loaded only when extensions.conf
+ * has no context of that name, and never reported unreachable. */
+int dialplan_load_builtin(struct dialplan **dpp, const struct conf *extensions,
+			  const struct conf *builtin, const struct pbx_vars *globals,
+			  struct conf_diags *diags);
 /* Drops the caller's reference (the same as mem_deref); NULL is accepted. Channels hold their
  * own reference, so the dialplan lives until the last call using it ends. */
 void dialplan_free(struct dialplan *dp);
@@ -127,6 +133,11 @@ enum pbx_act_type {
 	PBX_ACT_PICKUP,		/* Pickup()/PickupChan(): see pickup; when the host picked a
 				 * call up this channel is done (the host ends it), else run
 				 * again: the dialplan goes on as in Asterisk */
+	PBX_ACT_PARK,		/* Park(): see park; the host holds the call in a parking space
+				 * (music on hold) until ParkedCall() takes it or its time is up,
+				 * then runs the channel again */
+	PBX_ACT_PARKEDCALL,	/* ParkedCall(): see park; the host joins this caller to the
+				 * call parked there, or runs again when there is none */
 };
 
 enum pbx_dial_opt {
@@ -241,6 +252,14 @@ struct pbx_action {
 		const char *targets;
 		bool chan, partial;
 	} pickup;
+	/* PBX_ACT_PARK: Park([timeout_ms]) (Asterisk 1.8's first argument; 0: the configured
+	 * parkingtime; a parking-lot name is taken as the default lot). PBX_ACT_PARKEDCALL:
+	 * ParkedCall([lot,]space) or ParkedCall(space) ("" : the longest-parked call). The string
+	 * lives in the channel until its next run. */
+	struct {
+		uint32_t timeout_ms;
+		const char *space;
+	} park;
 	/* PBX_ACT_SENDDTMF: SendDTMF(digits[,gap_ms[,duration_ms]]) (0: the defaults); the
 	 * string lives in the channel until its next run. */
 	struct {

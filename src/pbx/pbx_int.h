@@ -66,6 +66,8 @@ enum pbx_app {
 	PBX_APP_CHANISAVAIL,
 	PBX_APP_PLAYTONES,
 	PBX_APP_STOPPLAYTONES,
+	PBX_APP_PARK,
+	PBX_APP_PARKEDCALL,
 	PBX_APP_COUNT
 };
 
@@ -214,6 +216,7 @@ struct dp_ctx {
 	struct dp_include *incs;
 	size_t nincs;
 	size_t incap;
+	bool builtin; /* made by the configuration (features.conf's parkedcalls), not a file */
 };
 
 struct dialplan {

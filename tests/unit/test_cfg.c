@@ -353,6 +353,14 @@ static void test_pickup(void **state)
 	write_conf(fx, "[phones]\n801 = pw\n802 = pw2\n");
 	assert_int_equal(cfg_load(&cfg, fx->dir, NULL, &diags), 0);
 	assert_string_equal(cfg->pickupexten, "*8");
+	/* Parking at Asterisk's defaults: 700, spaces 701-720, 45 s, context parkedcalls. */
+	assert_string_equal(cfg->park.ext, "700");
+	assert_int_equal(cfg->park.first, 701);
+	assert_int_equal(cfg->park.last, 720);
+	assert_int_equal(cfg->park.time_s, 45);
+	assert_true(cfg->park.comeback);
+	assert_int_equal(dialplan_find(cfg->dialplan, "parkedcalls", "720", 1, NULL), 0);
+	assert_false(has_diag(&diags, "unreachable"));
 	p = peer_find(cfg->peers, "801");
 	assert_true(peer_groups_match(peer_find(cfg->peers, "802"), p));
 	sec = conf_section_find(cfg->extensions, "from_phone");
@@ -366,11 +374,21 @@ static void test_pickup(void **state)
 	snprintf(path, sizeof(path), "%s/features.conf", fx->dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fputs("[general]\npickupexten = #9\nparkext = 700\n[featuremap]\nblindxfer = #1\n", f);
+	fputs("[general]\npickupexten = #9\nparkext = 900\nparkpos => 901-903\nparkingtime = 60\n"
+	      "context = lot\ncomebacktoorigin = no\nparkedmusicclass = x\n"
+	      "[featuremap]\nblindxfer = #1\n", f);
 	fclose(f);
 	assert_int_equal(cfg_load(&cfg, fx->dir, NULL, &diags), 0);
 	assert_string_equal(cfg->pickupexten, "#9");
-	assert_true(has_diag(&diags, "parkext: not implemented"));
+	assert_string_equal(cfg->park.ext, "900");
+	assert_int_equal(cfg->park.first, 901);
+	assert_int_equal(cfg->park.last, 903);
+	assert_int_equal(cfg->park.time_s, 60);
+	assert_false(cfg->park.comeback);
+	assert_int_equal(dialplan_find(cfg->dialplan, "lot", "900", 1, NULL), 0);
+	assert_int_equal(dialplan_find(cfg->dialplan, "lot", "903", 1, NULL), 0);
+	assert_int_not_equal(dialplan_find(cfg->dialplan, "lot", "904", 1, NULL), 0);
+	assert_true(has_diag(&diags, "parkedmusicclass: not implemented"));
 	assert_true(has_diag(&diags, "[featuremap]: in-call features are not implemented"));
 	assert_int_equal(diags.errors, 0);
 	mem_deref(cfg);
@@ -385,6 +403,15 @@ static void test_pickup(void **state)
 	assert_null(cfg);
 	assert_true(has_diag(&diags, "pickupexten: 'pick up' is not a code"));
 	assert_string_equal(diags.items[diags.count - 1].origin.file, path);
+	conf_diags_reset(&diags);
+
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[general]\nparkpos = 720-701\n", f);
+	fclose(f);
+	assert_int_equal(cfg_load(&cfg, fx->dir, NULL, &diags), EINVAL);
+	assert_true(has_diag(&diags, "parkpos: '720-701' is not FIRST-LAST"));
+	assert_int_equal(diags.items[diags.count - 1].origin.line, 2);
 	conf_diags_reset(&diags);
 }
 

@@ -703,6 +703,69 @@ static void test_pickup_apps(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* Park() and ParkedCall(), and the parking lot's context made by the configuration: loaded
+ * when extensions.conf has none of that name (never "unreachable"), the user's own wins. */
+static void test_park(void **state)
+{
+	struct conf_diags diags = {0};
+	struct conf *ext = NULL, *lot = NULL;
+	struct dialplan *dp = NULL;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+	const char *entry[] = {"p"};
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	assert_int_equal(conf_load_string(&lot, "features.conf",
+					  "[parkedcalls]\nexten => 700,1,Park()\n"
+					  "exten => 701,1,ParkedCall(701)\n",
+					  &diags),
+			 0);
+	assert_int_equal(conf_load_string(&ext, "e.conf",
+					  "[p]\ninclude => parkedcalls\n"
+					  "exten => 9,1,Park(5000,x,y,1)\n"
+					  "exten => 8,1,ParkedCall(default,702)\n",
+					  &diags),
+			 0);
+	assert_int_equal(dialplan_load_builtin(&dp, ext, lot, NULL, &diags), 0);
+	assert_int_equal(dialplan_check(dp, entry, 1, &diags), 0);
+	assert_int_equal(diags.count, 0);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "p", "700", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_PARK, &act);
+	assert_int_equal(act.park.timeout_ms, 0);
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "p", "701", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_PARKEDCALL, &act);
+	assert_string_equal(act.park.space, "701");
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "p", "9", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_PARK, &act);
+	assert_int_equal(act.park.timeout_ms, 5000);
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "p", "8", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_PARKEDCALL, &act);
+	assert_string_equal(act.park.space, "702");
+	pbx_chan_free(ch);
+	mem_deref(dp);
+	dp = NULL;
+	conf_free(ext);
+	/* extensions.conf's own [parkedcalls] wins. */
+	assert_int_equal(conf_load_string(&ext, "e.conf",
+					  "[p]\ninclude => parkedcalls\n[parkedcalls]\n"
+					  "exten => 700,1,Busy()\n",
+					  &diags),
+			 0);
+	assert_int_equal(dialplan_load_builtin(&dp, ext, lot, NULL, &diags), 0);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "p", "700", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_BUSY, &act);
+	pbx_chan_free(ch);
+	assert_int_not_equal(dialplan_find(dp, "p", "701", 1, NULL), 0);
+	mem_deref(dp);
+	conf_free(ext);
+	conf_free(lot);
+	conf_diags_reset(&diags);
+}
+
 struct dial_case {
 	const char *args;
 	int err;
@@ -2708,6 +2771,7 @@ int main(void)
 	    cmocka_unit_test(test_callerid_match),
 	    cmocka_unit_test(test_apps), cmocka_unit_test(test_pickup_apps),
 	    cmocka_unit_test(test_dial_parse),
+	    cmocka_unit_test(test_park),
 	    cmocka_unit_test(test_gosub),
 	    cmocka_unit_test(test_bad_dialplans),
 	    cmocka_unit_test(test_special_extens),
