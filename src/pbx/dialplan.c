@@ -798,10 +798,30 @@ bool dp_ext_match_more(const char *name, const char *exten)
 	return *p != '\0';
 }
 
-static bool can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten,
-			   unsigned depth)
+/* Contexts a search through includes has looked at: each once, so that contexts including each
+ * other (or themselves) several times cost their number, not a power of it (a fuzzed dialplan
+ * with a context including itself four times took minutes). */
+struct dp_visit {
+	const struct dp_ctx *ctx[DP_INCLUDE_MAX];
+	size_t n;
+};
+
+static bool dp_visit_first(struct dp_visit *v, const struct dp_ctx *ctx)
 {
-	if (!ctx || depth > 32)
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->ctx[i] == ctx)
+			return false;
+	}
+	if (v->n == DP_INCLUDE_MAX)
+		return false; /* as deep as an include chain is followed anywhere */
+	v->ctx[v->n++] = ctx;
+	return true;
+}
+
+static bool can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten,
+			   unsigned depth, struct dp_visit *v)
+{
+	if (!ctx || depth > 32 || !dp_visit_first(v, ctx))
 		return false;
 	for (size_t i = 0; i < ctx->nexts; i++)
 		if (dp_ext_match_more(ctx->exts[i]->name, exten))
@@ -809,7 +829,7 @@ static bool can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, 
 	for (size_t i = 0; i < ctx->nincs; i++) {
 		if (ctx->incs[i].timing && !pbx_timing_match(ctx->incs[i].timing, pbx_now()))
 			continue; /* an include outside its time is not there */
-		if (can_match_more(dp, ctx->incs[i].ctx, exten, depth + 1))
+		if (can_match_more(dp, ctx->incs[i].ctx, exten, depth + 1, v))
 			return true;
 	}
 	return false;
@@ -817,7 +837,10 @@ static bool can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, 
 
 bool dp_can_match_more(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten)
 {
-	return can_match_more(dp, ctx, exten, 0);
+	struct dp_visit v;
+
+	v.n = 0;
+	return can_match_more(dp, ctx, exten, 0, &v);
 }
 
 bool dialplan_reads_sip_headers(const struct dialplan *dp)
@@ -1861,9 +1884,10 @@ static bool show_ext_wanted(const struct show *sh, const struct dp_ext *e)
 }
 
 /* Whether ctx (or, with a filter, a context it includes) has something to show. */
-static bool show_has_match(const struct show *sh, const struct dp_ctx *ctx, unsigned depth)
+static bool show_has_match_v(const struct show *sh, const struct dp_ctx *ctx, unsigned depth,
+			     struct dp_visit *v)
 {
-	if (depth > 16)
+	if (depth > 16 || !dp_visit_first(v, ctx))
 		return false;
 	for (size_t i = 0; i < ctx->nexts; i++) {
 		if (show_ext_wanted(sh, ctx->exts[i]))
@@ -1872,10 +1896,18 @@ static bool show_has_match(const struct show *sh, const struct dp_ctx *ctx, unsi
 	if (!sh->exten)
 		return false;
 	for (size_t i = 0; i < ctx->nincs; i++) {
-		if (ctx->incs[i].ctx && show_has_match(sh, ctx->incs[i].ctx, depth + 1))
+		if (ctx->incs[i].ctx && show_has_match_v(sh, ctx->incs[i].ctx, depth + 1, v))
 			return true;
 	}
 	return false;
+}
+
+static bool show_has_match(const struct show *sh, const struct dp_ctx *ctx, unsigned depth)
+{
+	struct dp_visit v;
+
+	v.n = 0;
+	return show_has_match_v(sh, ctx, depth, &v);
 }
 
 static void show_ctx(struct show *sh, const struct dp_ctx *ctx, bool included)
@@ -2497,9 +2529,9 @@ int dialplan_check(const struct dialplan *dp, const char *const *entry_contexts,
 /* ---- hints ----------------------------------------------------------------------------------- */
 
 static const char *hint_in(const struct dialplan *dp, const struct dp_ctx *ctx, const char *exten,
-			   unsigned depth)
+			   unsigned depth, struct dp_visit *v)
 {
-	if (!ctx || depth > 16)
+	if (!ctx || depth > 16 || !dp_visit_first(v, ctx))
 		return NULL;
 	for (size_t i = 0; i < ctx->nexts; i++) {
 		const struct dp_ext *e = ctx->exts[i];
@@ -2508,7 +2540,7 @@ static const char *hint_in(const struct dialplan *dp, const struct dp_ctx *ctx, 
 			return e->hint;
 	}
 	for (size_t i = 0; i < ctx->nincs; i++) {
-		const char *h = hint_in(dp, ctx->incs[i].ctx, exten, depth + 1);
+		const char *h = hint_in(dp, ctx->incs[i].ctx, exten, depth + 1, v);
 
 		if (h)
 			return h;
@@ -2518,9 +2550,12 @@ static const char *hint_in(const struct dialplan *dp, const struct dp_ctx *ctx, 
 
 const char *dialplan_hint(const struct dialplan *dp, const char *context, const char *exten)
 {
+	struct dp_visit v;
+
 	if (!dp || !context || !exten || !*exten)
 		return NULL;
-	return hint_in(dp, dp_ctx_find(dp, context), exten, 0);
+	v.n = 0;
+	return hint_in(dp, dp_ctx_find(dp, context), exten, 0, &v);
 }
 
 int dialplan_hint_foreach(const struct dialplan *dp, dialplan_hint_h *h, void *arg)

@@ -703,6 +703,44 @@ static void test_pickup_apps(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* Contexts that include themselves and each other many times: every search through includes
+ * (dialplan show with a filter, hints, "could more digits match") looks at each context once.
+ * Before, each followed every include to a depth of 16-32: 6 includes a context took 6^16 steps
+ * (found by fuzz_expr as a timeout). */
+static void test_include_loops(void **state)
+{
+	struct dialplan *dp;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+	struct mbuf out;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	dp = load_ok("[a]\ninclude => a\ninclude => b\ninclude => a\ninclude => b\n"
+		     "include => a\ninclude => b\nexten => 5,1,Busy()\n"
+		     "exten => s,1,Background(hello)\nexten => 12,1,Congestion()\n"
+		     "[b]\ninclude => a\ninclude => b\ninclude => a\ninclude => b\n"
+		     "include => a\ninclude => b\n");
+	mbuf_init(&out);
+	(void)dialplan_show(dp, "100@b", &out); /* no such extension: every context searched */
+	mbuf_reset(&out);
+	assert_int_equal(dialplan_show(dp, "5@b", &out), 0);
+	assert_non_null(strstr((const char *)out.buf, "Busy"));
+	mbuf_reset(&out);
+	assert_null(dialplan_hint(dp, "b", "100"));
+	/* Background + WaitExten asks whether "1" could grow into an extension. */
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "b", "5", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_BUSY, &act);
+	pbx_chan_free(ch);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "b", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "1"), 0);
+	assert_int_equal(pbx_chan_run(ch, &act), 0); /* "1" may grow into 12: more digits */
+	assert_int_equal(act.type, PBX_ACT_PLAY);
+	pbx_chan_free(ch);
+	mem_deref(dp);
+}
+
 /* Park() and ParkedCall(), and the parking lot's context made by the configuration: loaded
  * when extensions.conf has none of that name (never "unreachable"), the user's own wins. */
 static void test_park(void **state)
@@ -2772,6 +2810,7 @@ int main(void)
 	    cmocka_unit_test(test_apps), cmocka_unit_test(test_pickup_apps),
 	    cmocka_unit_test(test_dial_parse),
 	    cmocka_unit_test(test_park),
+	    cmocka_unit_test(test_include_loops),
 	    cmocka_unit_test(test_gosub),
 	    cmocka_unit_test(test_bad_dialplans),
 	    cmocka_unit_test(test_special_extens),
