@@ -287,6 +287,27 @@ int call_dtmf_prepare(struct call *c, const char *to_b, const char *to_a, uint32
 void call_dtmf_start(struct call *c);
 void call_dtmf_free(struct call *c);
 void call_dial_continue(struct call *c);
+
+/* funcs.c: the dialplan functions a call answers (pbx_chan_set_func_h/_write_h; arg: the call). */
+int call_dp_func_read(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out,
+		      void *arg);
+int call_dp_func_write(struct pbx_chan *ch, const char *name, const char *args, const char *value,
+		       size_t vlen, void *arg);
+
+/* features.c: the prompts of an announcement (docs/SCREENING.md, Announcements): Asterisk's
+ * sound names, so Debian's English set and the Japanese one made by scripts/ja-sounds.sh both
+ * have them. */
+struct call_ann {
+	const char *names[32];
+	char digits[24][12];
+	size_t n, nd;
+};
+/* A feature code from a phone (144 then 2, 3, 4 or 9: docs/SCREENING.md). Returns true when
+ * exten was one; note says what was done, an the confirmation to speak. */
+bool call_feature_code(struct call_eng *eng, const char *exten, char *note, size_t nsize,
+		       struct call_ann *an);
+/* A timer handler: hangs up the call (arg) a feature code answered. */
+void call_feature_bye_h(void *arg);
 /* park.c: Park() and ParkedCall() for call_run; call_park_leave when a parked call ends or is
  * taken; `parkedcalls show`. */
 void call_park(struct call *c, const struct pbx_action *act);
