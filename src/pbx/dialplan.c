@@ -2170,7 +2170,7 @@ static void check_dial(struct check *ck, const struct dp_prio *p)
 		if (!strchr(dial_known_opts, *o)) {
 			conf_diag_add(ck->diags, CONF_WARNING, p->file, p->line,
 				      "Dial: unknown option '%c'", *o);
-		} else if (!strchr("tTrmSLD", *o)) {
+		} else if (!strchr("tTrmSLDgF", *o)) {
 			conf_diag_add(ck->diags, CONF_WARNING, p->file, p->line,
 				      "Dial: option '%c' is not implemented; ignored", *o);
 		}

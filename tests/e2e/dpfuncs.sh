@@ -65,6 +65,7 @@ exten => _X.,1,Hangup()
 EOT
 
 check "config-check-ok" "$MIKAKAD" -C "$CONF" -t
+check "config-check-knows-g-and-F" bash -c '! "$1" -C "$2" -t 2>&1 | grep -q "not implemented"' _ "$MIKAKAD" "$CONF"
 daemon_start "$CONF"
 sipp_bg phone call2-phone-busy.xml $PH 5161
 PHONE=$BG
