@@ -236,6 +236,47 @@ struct dp_want {
 	const char *label;
 };
 
+/* Longest extension (pattern positions, or digits looked up). */
+#define DP_EXTEN_MAX 256
+/* Contexts visited through include => in one lookup (also ends include loops). */
+#define DP_INCLUDE_MAX 128
+#define DP_PRIO_MAX 1000000000u
+
+/* A pattern position while compiling, with its set inline. */
+struct pat_el {
+	uint32_t weight;
+	uint8_t kind;
+	uint8_t c;
+	uint8_t set[32];
+};
+/* Compiles the text after '_' into positions. EINVAL for an empty pattern, an unclosed or empty
+ * [...] set; E2BIG when it is too long. */
+int dp_pat_compile(const char *p, struct pat_el *els, size_t max, size_t *np);
+/* Strips '-' and ' ' (Asterisk ignores them in extensions and dialled numbers). */
+int dp_exten_norm(const char *s, char *buf, size_t size);
+/* The node reached by the positions, created as needed. */
+int dp_trie_insert(struct dp_node *n, const struct pat_el *els, size_t nels, struct dp_node **nodep);
+/* Sets `first` in every node, and appends the patterns in order to list (when not NULL). */
+struct dp_ext *dp_trie_finish(struct dp_node *n, struct dp_ext **list, size_t *count);
+/* The exact (non-pattern) extension key[0..len) of ctx, or NULL. */
+struct dp_ext *dp_exact_find(const struct dp_ctx *ctx, const char *key, size_t len);
+/* mem_zalloc destructor of a dialplan. */
+void dp_destroy(void *arg);
+/* The priority of e that w asks for (a number or a label), or NULL. */
+const struct dp_prio *dp_ext_prio(const struct dp_ext *e, const struct dp_want *w);
+/* s[0..n) as a decimal number of at most max; false when it is not one. */
+bool dp_parse_uint(const char *s, size_t n, unsigned max, unsigned *out);
+
+/* Contexts a search through includes has looked at: each once, so that contexts including each
+ * other (or themselves) several times cost their number, not a power of it (a fuzzed dialplan
+ * with a context including itself four times took minutes). */
+struct dp_visit {
+	const struct dp_ctx *ctx[DP_INCLUDE_MAX];
+	size_t n;
+};
+/* true the first time ctx is offered to v (and there is room to note it), false after. */
+bool dp_visit_first(struct dp_visit *v, const struct dp_ctx *ctx);
+
 const struct dp_ctx *dp_ctx_find(const struct dialplan *dp, const char *name);
 /* Finds the first extension (own exact, own patterns, then includes in order) matching exten that
  * has the wanted priority. Sets *extp (may be NULL). */
