@@ -2580,6 +2580,10 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return macro_return(ch);
 	case PBX_APP_AUTHENTICATE:
 		return app_authenticate(ch, args, act);
+	case PBX_APP_UNSUPPORTED:
+		log_error("%s,%s,%u: %s: an Asterisk application mikaka does not have; hanging up",
+			  ch->context, ch->exten, ch->prio, args);
+		return STEP_FAIL;
 	case PBX_APP_COUNT:
 		break;
 	}

@@ -70,6 +70,7 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_STOPPLAYTONES] = "StopPlaytones",
     [PBX_APP_PARK] = "Park",
     [PBX_APP_PARKEDCALL] = "ParkedCall",
+    [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
 /* Loops are found by position, as Asterisk finds them: no state to keep across Gosub frames
@@ -113,12 +114,50 @@ const char *pbx_app_name(enum pbx_app app)
 int pbx_app_lookup(const char *name, size_t n, enum pbx_app *appp)
 {
 	for (size_t i = 0; i < PBX_APP_COUNT; i++) {
-		if (strlen(app_names[i]) == n && strncasecmp(app_names[i], name, n) == 0) {
+		if (n && strlen(app_names[i]) == n && strncasecmp(app_names[i], name, n) == 0) {
 			*appp = (enum pbx_app)i;
 			return 0;
 		}
 	}
 	return ENOENT;
+}
+
+/* Asterisk's applications (Asterisk 13-20, `core show applications`) that mikaka does not have. */
+static const char *const asterisk_only_apps[] = {
+    "AddQueueMember", "ADSIProg", "AELSub", "AGI", "AlarmReceiver", "AMD", "AttendedTransfer",
+    "AudioSocket", "BackgroundDetect", "BlindTransfer", "Bridge", "BridgeAdd", "BridgeWait",
+    "CallCompletionCancel", "CallCompletionRequest", "CELGenUserEvent", "ChangeMonitor",
+    "ChanSpy", "ClearHash", "ConfKick", "ControlPlayback", "DAHDIRAS", "DAHDIScan", "DateTime",
+    "DeadAGI", "Dictate", "Directory", "DISA", "DumpChan", "EAGI", "ExtenSpy", "ExternalIVR",
+    "Festival", "Flash", "FollowMe", "ForkCDR", "GetCPEID", "IAX2Provision", "ICES", "ImportVar",
+    "JabberSend", "JabberStatus", "JACK", "MacroExclusive", "MacroIf", "MailboxExists",
+    "MeetMeAdmin", "MeetMeChannelAdmin", "MeetMeCount", "MessageSend", "MinivmAccMess",
+    "MinivmDelete", "MinivmGreet", "MinivmMWI", "MinivmNotify", "MinivmRecord", "Monitor",
+    "Morsecode", "MP3Player", "NBScat", "NoCDR", "ODBC_Commit", "ODBC_Rollback", "ODBCFinish",
+    "Originate", "Page", "ParkAndAnnounce", "PauseMonitor", "PauseQueueMember", "PrivacyManager",
+    "Proceeding", "Queue", "QueueLog", "QueueUpdate", "RaiseException", "ReadExten",
+    "ReceiveFAX", "ReceiveMF", "ReceiveSMS", "ReceiveText", "Reload", "RemoveQueueMember",
+    "ResetCDR", "RetryDial", "SayAlpha", "SayAlphaCase", "SayCountedAdj", "SayCountedNoun",
+    "SayMoney", "SayOrdinal", "SayPhonetic", "SayUnixTime", "SendFAX", "SendImage", "SendMF",
+    "SendSMS", "SendText", "SendURL", "SetAMAFlags", "SetCallerPres", "SIPDtmfMode", "SLAStation",
+    "SLATrunk", "SMS", "SoftHangup", "SpeechActivateGrammar", "SpeechBackground",
+    "SpeechCreate", "SpeechDeactivateGrammar", "SpeechDestroy", "SpeechLoadGrammar",
+    "SpeechProcessingSound", "SpeechStart", "SpeechUnloadGrammar", "StackPop",
+    "StartMusicOnHold", "Stasis", "StasisWait", "StopMonitor", "StopMusicOnHold", "StreamEcho",
+    "System", "TestClient", "TestServer", "Transfer", "TryExec", "TrySystem", "UnpauseMonitor",
+    "UnpauseQueueMember", "UserEvent", "VMAuthenticate", "VMSayName", "VoiceMailPlayMsg",
+    "WaitDigit", "WaitForCondition", "WaitForNoise", "WaitForRing", "WaitForSilence",
+    "WaitForTone", "WaitMusicOnHold", "WaitUntil", "Zapateller",
+};
+
+bool pbx_app_asterisk_only(const char *name, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(asterisk_only_apps); i++) {
+		if (strlen(asterisk_only_apps[i]) == n &&
+		    strncasecmp(asterisk_only_apps[i], name, n) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* ---- patterns -------------------------------------------------------------------------------- */

@@ -544,7 +544,14 @@ static void check_inner_app(struct load *ld, const struct conf_var *v, const cha
 	}
 	if (memchr(a.p, '$', a.l))
 		return;
-	if (pbx_app_lookup(a.p, a.l, &id))
+	if (pbx_app_lookup(a.p, a.l, &id) == 0)
+		return;
+	if (pbx_app_asterisk_only(a.p, a.l))
+		ld_diag(ld, CONF_WARNING, v,
+			"%s: '%.*s' is an Asterisk application mikaka does not have: a call "
+			"reaching it hangs up",
+			what, PL_ARG(a));
+	else
 		ld_diag(ld, CONF_ERROR, v, "%s: unknown application '%.*s'", what, PL_ARG(a));
 }
 
@@ -667,7 +674,16 @@ static void load_prio_line(struct load *ld, const struct conf_var *v, struct dp_
 		free(label);
 		return;
 	}
-	if (pbx_app_lookup(app, applen, &id)) {
+	if (pbx_app_lookup(app, applen, &id) && pbx_app_asterisk_only(app, applen)) {
+		/* Kept as written (App(args)), for the log and dialplan show. */
+		ld_diag(ld, CONF_WARNING, v,
+			"'%.*s' is an Asterisk application mikaka does not have: a call reaching "
+			"it hangs up",
+			(int)applen, app);
+		id = PBX_APP_UNSUPPORTED;
+		args = app;
+		argslen = strlen(app);
+	} else if (pbx_app_lookup(app, applen, &id)) {
 		ld_diag(ld, CONF_ERROR, v, "unknown application '%.*s'", (int)applen, app);
 		free(label);
 		return;

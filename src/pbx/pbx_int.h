@@ -68,10 +68,16 @@ enum pbx_app {
 	PBX_APP_STOPPLAYTONES,
 	PBX_APP_PARK,
 	PBX_APP_PARKEDCALL,
+	PBX_APP_UNSUPPORTED, /* an Asterisk application mikaka does not have: args holds it as
+			      * written; a call reaching it hangs up (as Asterisk does when an
+			      * application's module is not loaded) */
 	PBX_APP_COUNT
 };
 
 const char *pbx_app_name(enum pbx_app app);
+/* Whether name[0..n) is one of Asterisk's applications that mikaka does not have (a file
+ * written for Asterisk loads with a warning; a typo is still an error). */
+bool pbx_app_asterisk_only(const char *name, size_t n);
 /* The first `c` in s[0..n) outside ${...} and $[...] (and, with parens, outside (...)), or
  * NULL: where conditional applications split their arguments. */
 const char *pbx_find_top(const char *s, size_t n, char c, bool parens);

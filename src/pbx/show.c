@@ -29,7 +29,10 @@ static void show_prio(struct show *sh, const char *col1, const struct dp_prio *p
 	struct mbuf tmp;
 
 	mbuf_init(&tmp);
-	mbuf_printf(&tmp, "%u. %s(%s)", p->prio, pbx_app_name(p->app), p->args);
+	if (p->app == PBX_APP_UNSUPPORTED) /* as written */
+		mbuf_printf(&tmp, "%u. %s", p->prio, p->args);
+	else
+		mbuf_printf(&tmp, "%u. %s(%s)", p->prio, pbx_app_name(p->app), p->args);
 	mbuf_printf(sh->out, "  %-17s %-45.*s [%s:%u]\n", col1, (int)tmp.end,
 		    tmp.buf ? (const char *)tmp.buf : "", base_name(p->file), p->line);
 	mbuf_reset(&tmp);

@@ -741,6 +741,37 @@ static void test_include_loops(void **state)
 	mem_deref(dp);
 }
 
+/* An Asterisk application mikaka does not have: shown as written, and a call reaching it hangs
+ * up (as Asterisk does without the application's module) instead of skipping it. */
+static void test_asterisk_only_app(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = NULL;
+	struct pbx_chan *ch = NULL;
+	struct pbx_action act;
+	struct mbuf out;
+
+	(void)state;
+	log_set_level(LOG_NONE);
+	assert_int_equal(load_text(&dp,
+				   "[c]\nexten => s,1,Set(A=1)\n same => n,System(curl x ${A})\n"
+				   " same => n,Busy()\n",
+				   NULL, &diags),
+			 0);
+	assert_int_equal(diags.errors, 0);
+	assert_int_equal(diags.count, 1);
+	mbuf_init(&out);
+	assert_int_equal(dialplan_show(dp, "c", &out), 0);
+	assert_non_null(strstr((const char *)out.buf, "2. System(curl x ${A})"));
+	mbuf_reset(&out);
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+	pbx_chan_free(ch);
+	mem_deref(dp);
+	conf_diags_reset(&diags);
+}
+
 /* Park() and ParkedCall(), and the parking lot's context made by the configuration: loaded
  * when extensions.conf has none of that name (never "unreachable"), the user's own wins. */
 static void test_park(void **state)
@@ -1144,6 +1175,13 @@ static const struct load_case load_cases[] = {
     {"[c]\ninclude => nosuch\n", 0, "t.conf:2: warning: context 'c' includes 'nosuch'"},
     {"[c]\nexten => s,1,NoOp(\n", 0, "t.conf:2: warning: no closing parenthesis"},
     {"[c]\nignorepat => 9\n", 0, "t.conf:2: warning: ignorepat is not supported"},
+    {"[c]\nexten => s,1,System(echo hi)\n", 0,
+     "t.conf:2: warning: 'System' is an Asterisk application mikaka does not have: a call "
+     "reaching it hangs up"},
+    {"[c]\nexten => s,1,ExecIf(1?TrySystem(x))\n", 0,
+     "t.conf:2: warning: ExecIf: 'TrySystem' is an Asterisk application mikaka does not have"},
+    {"[c]\nexten => s,1,Unsupported(x)\n", EINVAL, "unknown application 'Unsupported'"},
+    {"[c]\nexten => s,1,(x)\n", EINVAL, "missing application"},
 };
 
 static void test_load_errors(void **state)
@@ -2811,6 +2849,7 @@ int main(void)
 	    cmocka_unit_test(test_dial_parse),
 	    cmocka_unit_test(test_park),
 	    cmocka_unit_test(test_include_loops),
+	    cmocka_unit_test(test_asterisk_only_app),
 	    cmocka_unit_test(test_gosub),
 	    cmocka_unit_test(test_bad_dialplans),
 	    cmocka_unit_test(test_special_extens),
