@@ -23,6 +23,8 @@ enum leg_state {
 
 struct call;
 
+#define CALL_GROUPS_MAX 4 /* GROUP() categories one call can be in */
+
 /* One leg: one dialog (RFC 3261 §12) between mikaka and one peer. */
 struct call_leg {
 	struct le le_call; /* in call->legs */
@@ -153,6 +155,8 @@ struct call {
 	int64_t park_until_ms; /* wall clock: when its time is up */
 	bool park_moh;	       /* the music is playing to it */
 	char parker[64];       /* the phone that parked it by a blind transfer ("" : none) */
+	/* Set(GROUP([category])=name): "name@category" ("name@" for none), one per category */
+	char groups[CALL_GROUPS_MAX][96];
 	struct call_dtmf *dtmf; /* digits to send (SendDTMF, Dial's D()); NULL: none */
 	bool running;	    /* inside run(): no recursion */
 	bool rerun;

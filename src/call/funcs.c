@@ -33,11 +33,97 @@ static int db_func_h(struct call *c, struct pbx_chan *ch, const char *name, cons
 
 /* Set(DB(family/key)=value), Set(DB_DELETE(family/key)=), DBdel, DBdeltree; then the functions
  * of call_eng_set_funcs (Set(DEVICE_STATE(Custom:NAME)=...)). */
+/* ---- GROUP(), GROUP_COUNT(): Asterisk's call counting by group (e.g. at most two calls out at
+ * once: Set(GROUP()=out), then GotoIf($[${GROUP_COUNT(out)} > 2]?busy)). A call is in at most
+ * one group per category (CALL_GROUPS_MAX categories); a call that ended counts no more. */
+
+/* The call's slot for category (""), or NULL. */
+static char *group_slot(struct call *c, const char *cat, bool make)
+{
+	size_t cl = strlen(cat);
+
+	for (size_t i = 0; i < CALL_GROUPS_MAX; i++) {
+		const char *at = strrchr(c->groups[i], '@');
+
+		if (at && strlen(at + 1) == cl && !strcasecmp(at + 1, cat))
+			return c->groups[i];
+	}
+	if (!make)
+		return NULL;
+	for (size_t i = 0; i < CALL_GROUPS_MAX; i++) {
+		if (!c->groups[i][0])
+			return c->groups[i];
+	}
+	return NULL;
+}
+
+static int group_write(struct call *c, const char *cat, const char *value, size_t vlen)
+{
+	char *slot = group_slot(c, cat, vlen > 0);
+	size_t cl = strlen(cat);
+
+	if (!vlen) { /* Set(GROUP()=): out of the group */
+		if (slot)
+			slot[0] = '\0';
+		return 0;
+	}
+	if (!slot) {
+		log_warn("GROUP(%s): a call is in at most %d groups; ignored", cat, CALL_GROUPS_MAX);
+		return 0;
+	}
+	if (vlen + 1 + cl >= sizeof(c->groups[0]) || memchr(value, '@', vlen)) {
+		log_warn("GROUP(%s): bad group name '%.*s'; ignored", cat, (int)vlen, value);
+		return 0;
+	}
+	memcpy(slot, value, vlen);
+	slot[vlen] = '@';
+	memcpy(slot + vlen + 1, cat, cl + 1);
+	return 0;
+}
+
+/* GROUP_COUNT([name][@category]): calls in progress in that group (no name: the call's own
+ * group of that category). */
+static int group_count(struct call *c, const char *args, struct mbuf *out)
+{
+	char want[96];
+	const char *at = strchr(args, '@');
+	size_t n = 0;
+
+	if (at == args || !*args) { /* the call's own group of that category */
+		const char *own = group_slot(c, at ? at + 1 : "", false);
+
+		if (!own)
+			return mbuf_write_str(out, "0");
+		str_copy(want, sizeof(want), own);
+	} else if (at) {
+		str_copy(want, sizeof(want), args);
+	} else {
+		str_cat(want, sizeof(want), args, "@", NULL);
+	}
+	LIST_FOREACH (&c->eng->calls, le) {
+		const struct call *x = le->data;
+
+		if (x->state == CALL_ENDING)
+			continue;
+		for (size_t i = 0; i < CALL_GROUPS_MAX; i++) {
+			if (x->groups[i][0] && !strcasecmp(x->groups[i], want)) {
+				n++;
+				break;
+			}
+		}
+	}
+	return mbuf_write_u64(out, n);
+}
+
 int call_dp_func_write(struct pbx_chan *ch, const char *name, const char *args, const char *value,
 		       size_t vlen, void *arg)
 {
 	struct call *c = arg;
-	int err = c->eng->store ? astdb_func_write(c->eng->store, name, args, value, vlen) : ENOENT;
+	int err;
+
+	if (!strcasecmp(name, "GROUP"))
+		return group_write(c, args, value, vlen);
+	err = c->eng->store ? astdb_func_write(c->eng->store, name, args, value, vlen) : ENOENT;
 
 	(void)ch;
 	if (err == ENOENT && c->eng->func_write_h)
@@ -119,6 +205,13 @@ int call_dp_func_read(struct pbx_chan *ch, const char *name, const char *args, s
 
 	if (!strcasecmp(name, "CONFBRIDGE_INFO"))
 		return call_conf_info(c->eng, args, out);
+	if (!strcasecmp(name, "GROUP")) {
+		const char *g = group_slot(c, args, false);
+
+		return g ? mbuf_write(out, g, (size_t)(strrchr(g, '@') - g)) : 0;
+	}
+	if (!strcasecmp(name, "GROUP_COUNT"))
+		return group_count(c, args, out);
 	if (!strcasecmp(name, "SIP_HEADER") || !strcasecmp(name, "PJSIP_HEADER"))
 		return sip_header_read(c, args, name[0] == 'P' || name[0] == 'p', out);
 	if (!strcasecmp(name, "BLACKLIST")) {

@@ -53,6 +53,12 @@ exten => 206,1,Dial(SIP/801,10,F(from_line^after^1))
 exten => after,1,Set(DB(e2e/f)=jumped-${DIALSTATUS})
  same => n,Wait(1)
  same => n,Hangup()
+exten => 207,1,Set(GROUP()=out)
+ same => n,Set(GROUP(lines)=ngn)
+ same => n,Set(DB(e2e/group)=${GROUP_COUNT(out)}-${GROUP()}-${GROUP(lines)}-${GROUP_COUNT(ngn@lines)}-${GROUP_COUNT(none)})
+ same => n,Dial(SIP/801,10,S(3))
+exten => 208,1,Set(DB(e2e/group2)=${GROUP_COUNT(out)}-${GROUP_COUNT()})
+ same => n,Busy()
 exten => 203,1,Macro(busy,x)
  same => n,Congestion()
 [macro-busy]
@@ -117,6 +123,22 @@ for opt in g f; do
 done
 check "dial-g-next-priority" grep -qx "Value: ANSWER-1" <<<"$(cli database get e2e g)"
 check "dial-f-jumped" grep -qx "Value: jumped-ANSWER" <<<"$(cli database get e2e f)"
+# GROUP()/GROUP_COUNT(): 207 puts its call in group "out" (and "ngn" of category "lines") and
+# stays up 3 s; a call to 208 meanwhile counts it, and after it ended no more.
+sipp_bg phgrp call2-phone-answer.xml $PH 5161
+PH_G=$BG
+sipp_bg grp1 hdr-carrier-in.xml $CAR 5167 $D:5060 -s 207
+G1=$BG
+sleep 2
+sipp_bg grp2 db-carrier-in.xml $CAR 5168 $D:5060 -s 208
+wait_ok "group-count-call" "$BG" grp2
+check "group-count-during" grep -qx "Value: 1-0" <<<"$(cli database get e2e group2)"
+wait_ok "group-call-ended" "$G1" grp1
+wait_ok "group-phone" "$PH_G" phgrp
+check "group-read-back" grep -qx "Value: 1-out-ngn-1-0" <<<"$(cli database get e2e group)"
+sipp_bg grp3 db-carrier-in.xml $CAR 5169 $D:5060 -s 208
+wait_ok "group-count-call-after" "$BG" grp3
+check "group-count-after" grep -qx "Value: 0-0" <<<"$(cli database get e2e group2)"
 check "dial-g-logged" grep -q "goes on in the dialplan (Dial g)" "$DAEMON_LOG"
 check "cid-shown" grep -q "'201/0399998888' =>" <<<"$(cli dialplan show from_line)"
 check "no-unsupported-function" bash -c '! grep -q "is not supported" "$1"' _ "$DAEMON_LOG"
