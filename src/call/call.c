@@ -130,6 +130,7 @@ void call_hangup(struct call *c, unsigned cause)
 			   sa_fmt(&c->a->dst, a, sizeof(a)), c->src, c->dst, c->dcontext, cause);
 	}
 	call_park_leave(c);
+	call_system_leave(c);
 	loop_timer_cancel(&c->tmr);
 	call_vm_hangup(c); /* a message being recorded is kept */
 	call_lm_hangup(c); /* before the legs (and their recorders) go */
@@ -180,8 +181,12 @@ void call_hangup(struct call *c, unsigned cause)
 		struct pbx_action act;
 		int n = 0;
 
-		while (n++ < 100 && pbx_chan_run(c->chan, &act) == 0 && act.type != PBX_ACT_END)
-			;
+		/* The h extension: nothing waits any more; a System() there still runs (a common
+		 * way to tell something else that a call ended). */
+		while (n++ < 100 && pbx_chan_run(c->chan, &act) == 0 && act.type != PBX_ACT_END) {
+			if (act.type == PBX_ACT_SYSTEM)
+				call_system_detached(c->eng, &act);
+		}
 	}
 	call_cdr_write(c);
 	call_maybe_free(c);
@@ -190,6 +195,7 @@ void call_hangup(struct call *c, unsigned cause)
 static void call_free(struct call *c)
 {
 	call_park_leave(c);
+	call_system_leave(c);
 	loop_timer_cancel(&c->tmr);
 	call_dtmf_free(c);
 	call_vm_free(c);
@@ -325,6 +331,9 @@ void call_run(struct call *c)
 			break;
 		case PBX_ACT_PARK:
 			call_park(c, &act);
+			break;
+		case PBX_ACT_SYSTEM:
+			call_system(c, &act);
 			break;
 		case PBX_ACT_PARKEDCALL:
 			call_parked_call(c, &act);
@@ -880,6 +889,7 @@ void call_eng_free(struct call_eng *eng)
 		call_hangup(eng->calls.head->data, 16);
 	while (eng->orphans.head)
 		call_leg_free(eng->orphans.head->data);
+	call_system_free_all(eng);
 	sip_stack_set_stray_response_handler(eng->stack, NULL, NULL);
 	htab_reset(&eng->legs);
 	call_auth_free(eng);

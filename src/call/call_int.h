@@ -157,6 +157,7 @@ struct call {
 	char parker[64];       /* the phone that parked it by a blind transfer ("" : none) */
 	/* Set(GROUP([category])=name): "name@category" ("name@" for none), one per category */
 	char groups[CALL_GROUPS_MAX][96];
+	struct call_sys *sys; /* the System() command it waits for (system.c), or NULL */
 	struct call_dtmf *dtmf; /* digits to send (SendDTMF, Dial's D()); NULL: none */
 	bool running;	    /* inside run(): no recursion */
 	bool rerun;
@@ -200,6 +201,7 @@ struct call_eng {
 	struct list calls;
 	struct list orphans;
 	struct list parked; /* parked calls, oldest first (park.c) */
+	struct list sys;    /* System() commands running (system.c) */
 	struct htab legs;
 	uint64_t seq;
 	void *nkey; /* digest nonce key (auth.c) */
@@ -314,6 +316,12 @@ bool call_feature_code(struct call_eng *eng, const char *exten, char *note, size
 void call_feature_bye_h(void *arg);
 /* park.c: Park() and ParkedCall() for call_run; call_park_leave when a parked call ends or is
  * taken; `parkedcalls show`. */
+/* system.c: System()/TrySystem() for call_run (the call waits for the command); in the h
+ * extension, without waiting; call_system_leave when the call ends first. */
+void call_system(struct call *c, const struct pbx_action *act);
+void call_system_detached(struct call_eng *eng, const struct pbx_action *act);
+void call_system_leave(struct call *c);
+void call_system_free_all(struct call_eng *eng);
 void call_park(struct call *c, const struct pbx_action *act);
 void call_parked_call(struct call *c, const struct pbx_action *act);
 void call_park_leave(struct call *c);

@@ -2546,6 +2546,19 @@ static enum step exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	}
 	case PBX_APP_CHANISAVAIL:
 		return app_chanisavail(ch, args);
+	case PBX_APP_SYSTEM:
+	case PBX_APP_TRYSYSTEM:
+		memset(&act->system, 0, sizeof(act->system));
+		act->type = PBX_ACT_SYSTEM;
+		act->system.cmd = trim_inplace(args);
+		act->system.try = app == PBX_APP_TRYSYSTEM;
+		if (!*act->system.cmd) {
+			pbx_chan_set_var(ch, "SYSTEMSTATUS", "FAILURE");
+			log_warn("%s,%s,%u: %s without a command", ch->context, ch->exten, ch->prio,
+				 pbx_app_name(app));
+			return app == PBX_APP_SYSTEM ? STEP_FAIL : STEP_NEXT;
+		}
+		return STEP_HOST;
 	case PBX_APP_PARK:
 	case PBX_APP_PARKEDCALL: {
 		/* args lives in ch->args until the next run: split in place. */

@@ -70,6 +70,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_STOPPLAYTONES] = "StopPlaytones",
     [PBX_APP_PARK] = "Park",
     [PBX_APP_PARKEDCALL] = "ParkedCall",
+    [PBX_APP_SYSTEM] = "System",
+    [PBX_APP_TRYSYSTEM] = "TrySystem",
     [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
@@ -144,7 +146,7 @@ static const char *const asterisk_only_apps[] = {
     "SpeechCreate", "SpeechDeactivateGrammar", "SpeechDestroy", "SpeechLoadGrammar",
     "SpeechProcessingSound", "SpeechStart", "SpeechUnloadGrammar", "StackPop",
     "StartMusicOnHold", "Stasis", "StasisWait", "StopMonitor", "StopMusicOnHold", "StreamEcho",
-    "System", "TestClient", "TestServer", "Transfer", "TryExec", "TrySystem", "UnpauseMonitor",
+    "TestClient", "TestServer", "Transfer", "TryExec", "UnpauseMonitor",
     "UnpauseQueueMember", "UserEvent", "VMAuthenticate", "VMSayName", "VoiceMailPlayMsg",
     "WaitDigit", "WaitForCondition", "WaitForNoise", "WaitForRing", "WaitForSilence",
     "WaitForTone", "WaitMusicOnHold", "WaitUntil", "Zapateller",

@@ -136,6 +136,9 @@ enum pbx_act_type {
 	PBX_ACT_PARK,		/* Park(): see park; the host holds the call in a parking space
 				 * (music on hold) until ParkedCall() takes it or its time is up,
 				 * then runs the channel again */
+	PBX_ACT_SYSTEM,		/* System()/TrySystem(): see system; the host runs the command
+				 * and, once it exited, sets SYSTEMSTATUS and runs again (System
+				 * hangs up when the command could not run) */
 	PBX_ACT_PARKEDCALL,	/* ParkedCall(): see park; the host joins this caller to the
 				 * call parked there, or runs again when there is none */
 };
@@ -252,6 +255,12 @@ struct pbx_action {
 		const char *targets;
 		bool chan, partial;
 	} pickup;
+	/* PBX_ACT_SYSTEM: the command line for /bin/sh -c, ${...} substituted; `try` for
+	 * TrySystem (never hangs up). Lives in the channel until its next run. */
+	struct {
+		const char *cmd;
+		bool try;
+	} system;
 	/* PBX_ACT_PARK: Park([timeout_ms]) (Asterisk 1.8's first argument; 0: the configured
 	 * parkingtime; a parking-lot name is taken as the default lot). PBX_ACT_PARKEDCALL:
 	 * ParkedCall([lot,]space) or ParkedCall(space) ("" : the longest-parked call). The string

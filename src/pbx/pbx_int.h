@@ -68,6 +68,8 @@ enum pbx_app {
 	PBX_APP_STOPPLAYTONES,
 	PBX_APP_PARK,
 	PBX_APP_PARKEDCALL,
+	PBX_APP_SYSTEM,
+	PBX_APP_TRYSYSTEM,
 	PBX_APP_UNSUPPORTED, /* an Asterisk application mikaka does not have: args holds it as
 			      * written; a call reaching it hangs up (as Asterisk does when an
 			      * application's module is not loaded) */

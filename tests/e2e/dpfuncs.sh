@@ -59,6 +59,18 @@ exten => 207,1,Set(GROUP()=out)
  same => n,Dial(SIP/801,10,S(3))
 exten => 208,1,Set(DB(e2e/group2)=${GROUP_COUNT(out)}-${GROUP_COUNT()})
  same => n,Busy()
+exten => 209,1,System(echo "${CALLERID(num)}" > ${SYSOUT} \; sleep 1)
+ same => n,Set(DB(e2e/sys)=${SYSTEMSTATUS})
+ same => n,TrySystem(exit 3)
+ same => n,Set(DB(e2e/sys)=${DB(e2e/sys)}-${SYSTEMSTATUS})
+ same => n,TrySystem(/nonexistent/command)
+ same => n,Set(DB(e2e/sys)=${DB(e2e/sys)}-${SYSTEMSTATUS})
+ same => n,System(/nonexistent/command)
+ same => n,Set(DB(e2e/sys)=${DB(e2e/sys)}-not-reached)
+ same => n,Busy()
+exten => h,1,GotoIf($["${EXTEN}" != "h"]?end)
+ same => n,ExecIf($[${ISNULL(${SYSOUT})}]?NoOp():System(echo h >> ${SYSOUT}.h))
+ same => n(end),NoOp()
 exten => 203,1,Macro(busy,x)
  same => n,Congestion()
 [macro-busy]
@@ -70,6 +82,7 @@ exten => _X.,1,Hangup()
 exten => _X.,1,Hangup()
 EOT
 
+printf '[globals]\nSYSOUT=%s\n' "$WORK/sys.out" >>"$CONF/extensions.conf"
 check "config-check-ok" "$MIKAKAD" -C "$CONF" -t
 check "config-check-knows-g-and-F" bash -c '! "$1" -C "$2" -t 2>&1 | grep -q "not implemented"' _ "$MIKAKAD" "$CONF"
 daemon_start "$CONF"
@@ -139,6 +152,23 @@ check "group-read-back" grep -qx "Value: 1-out-ngn-1-0" <<<"$(cli database get e
 sipp_bg grp3 db-carrier-in.xml $CAR 5169 $D:5060 -s 208
 wait_ok "group-count-call-after" "$BG" grp3
 check "group-count-after" grep -qx "Value: 0-0" <<<"$(cli database get e2e group2)"
+# System()/TrySystem(): the command runs with the caller's number, the call waits for it (1 s)
+# while the daemon goes on answering; SYSTEMSTATUS SUCCESS, APPERROR (exit 3), FAILURE (no such
+# command: TrySystem goes on, System hangs up); the h extension's System() runs too.
+t0=$(date +%s%N)
+sipp_bg sys db-carrier-in.xml $CAR 5170 $D:5060 -s 209
+SYS=$BG
+sleep 0.5
+check "system-loop-not-blocked" cli core show version
+wait "$SYS" 2>/dev/null
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "# the System() call took $ms ms"
+check "system-waited" test "$ms" -ge 1000
+check "system-ran-with-cid" grep -qx 0399998888 "$WORK/sys.out"
+check "system-statuses" grep -qx "Value: SUCCESS-APPERROR-FAILURE" <<<"$(cli database get e2e sys)"
+check "system-failure-hangs-up" bash -c '! grep -q "^SIP/2.0 486 " "$1" && grep -q "^SIP/2.0 [45][0-9][0-9] " "$1"' _ "$WORK/sipp-sys.msg"
+for _ in $(seq 20); do [ -s "$WORK/sys.out.h" ] && break; sleep 0.1; done
+check "system-in-h" grep -q "^h$" "$WORK/sys.out.h"
 check "dial-g-logged" grep -q "goes on in the dialplan (Dial g)" "$DAEMON_LOG"
 check "cid-shown" grep -q "'201/0399998888' =>" <<<"$(cli dialplan show from_line)"
 check "no-unsupported-function" bash -c '! grep -q "is not supported" "$1"' _ "$DAEMON_LOG"

@@ -754,7 +754,7 @@ static void test_asterisk_only_app(void **state)
 	(void)state;
 	log_set_level(LOG_NONE);
 	assert_int_equal(load_text(&dp,
-				   "[c]\nexten => s,1,Set(A=1)\n same => n,System(curl x ${A})\n"
+				   "[c]\nexten => s,1,Set(A=1)\n same => n,Queue(support,t,,,${A})\n"
 				   " same => n,Busy()\n",
 				   NULL, &diags),
 			 0);
@@ -762,11 +762,26 @@ static void test_asterisk_only_app(void **state)
 	assert_int_equal(diags.count, 1);
 	mbuf_init(&out);
 	assert_int_equal(dialplan_show(dp, "c", &out), 0);
-	assert_non_null(strstr((const char *)out.buf, "2. System(curl x ${A})"));
+	assert_non_null(strstr((const char *)out.buf, "2. Queue(support,t,,,${A})"));
 	mbuf_reset(&out);
 	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
 	run_expect(ch, PBX_ACT_HANGUP, &act);
 	assert_int_equal(act.cause, PBX_CAUSE_FAILURE);
+	pbx_chan_free(ch);
+	mem_deref(dp);
+	/* System() and TrySystem() are the host's: the command substituted, try set. */
+	dp = load_ok("[c]\nexten => s,1,Set(N=5)\n same => n,System(echo ${N} \\; true)\n"
+		     " same => n,TrySystem( exit ${N} )\n same => n,TrySystem()\n"
+		     " same => n,Set(R=${SYSTEMSTATUS})\n same => n,System()\n");
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "c", "s", NULL, NULL), 0);
+	run_expect(ch, PBX_ACT_SYSTEM, &act);
+	assert_string_equal(act.system.cmd, "echo 5 ; true");
+	assert_false(act.system.try);
+	run_expect(ch, PBX_ACT_SYSTEM, &act);
+	assert_string_equal(act.system.cmd, "exit 5");
+	assert_true(act.system.try);
+	run_expect(ch, PBX_ACT_HANGUP, &act); /* System() without a command: FAILURE, hang up */
+	assert_string_equal(pbx_chan_get_var(ch, "R"), "FAILURE");
 	pbx_chan_free(ch);
 	mem_deref(dp);
 	conf_diags_reset(&diags);
@@ -1175,11 +1190,11 @@ static const struct load_case load_cases[] = {
     {"[c]\ninclude => nosuch\n", 0, "t.conf:2: warning: context 'c' includes 'nosuch'"},
     {"[c]\nexten => s,1,NoOp(\n", 0, "t.conf:2: warning: no closing parenthesis"},
     {"[c]\nignorepat => 9\n", 0, "t.conf:2: warning: ignorepat is not supported"},
-    {"[c]\nexten => s,1,System(echo hi)\n", 0,
-     "t.conf:2: warning: 'System' is an Asterisk application mikaka does not have: a call "
+    {"[c]\nexten => s,1,Zapateller(answer)\n", 0,
+     "t.conf:2: warning: 'Zapateller' is an Asterisk application mikaka does not have: a call "
      "reaching it hangs up"},
-    {"[c]\nexten => s,1,ExecIf(1?TrySystem(x))\n", 0,
-     "t.conf:2: warning: ExecIf: 'TrySystem' is an Asterisk application mikaka does not have"},
+    {"[c]\nexten => s,1,ExecIf(1?Morsecode(x))\n", 0,
+     "t.conf:2: warning: ExecIf: 'Morsecode' is an Asterisk application mikaka does not have"},
     {"[c]\nexten => s,1,Unsupported(x)\n", EINVAL, "unknown application 'Unsupported'"},
     {"[c]\nexten => s,1,(x)\n", EINVAL, "missing application"},
 };
