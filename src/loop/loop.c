@@ -21,6 +21,9 @@
  *     turn covers everything the fd and timer handlers changed), then the hooks added with
  *     loop_after_add_last() (the transport's UDP send queue, which the store's done callbacks
  *     fill with the turn's 200s).
+ *  6. When background hooks are registered (loop_after_add_background(): the web console's
+ *     libuv turn), run them, then the ordinary and last hooks once more. Work that must not
+ *     delay signalling thus starts only after the turn's datagrams have been sent.
  *
  * loop_run repeats turns until loop_stop(); the stop flag is checked between turns, so the turn
  * in which loop_stop() is called completes (its timers and hooks still run).
@@ -73,10 +76,16 @@ struct loop_fd {
 	uint32_t gen;
 };
 
+enum loop_after_kind {
+	LOOP_AFTER_ORDINARY,
+	LOOP_AFTER_LAST,       /* loop_after_add_last(): runs after every ordinary hook */
+	LOOP_AFTER_BACKGROUND, /* loop_after_add_background(): after the last hooks */
+};
+
 struct loop_after {
 	loop_after_h *h;
 	void *arg;
-	bool last; /* loop_after_add_last(): runs after every ordinary hook */
+	enum loop_after_kind kind;
 };
 
 struct loop {
@@ -102,6 +111,7 @@ struct loop {
 	size_t after_len;
 	bool after_dirty; /* a hook was removed: compact after the hooks have run */
 	bool in_turn;	  /* dispatching fds, timers or ordinary hooks; the last hooks follow */
+	size_t nbackground; /* background hooks registered */
 
 	loop_signal_h *sig_h;
 	void *sig_arg;
@@ -653,7 +663,7 @@ int loop_signals_listen(struct loop *loop, loop_signal_h *h, void *arg)
  * Running
  */
 
-static int loop_after_push(struct loop *loop, loop_after_h *h, void *arg, bool last)
+static int loop_after_push(struct loop *loop, loop_after_h *h, void *arg, enum loop_after_kind kind)
 {
 	struct loop_after *after;
 
@@ -664,7 +674,9 @@ static int loop_after_push(struct loop *loop, loop_after_h *h, void *arg, bool l
 		return ENOMEM;
 	after[loop->after_len].h = h;
 	after[loop->after_len].arg = arg;
-	after[loop->after_len].last = last;
+	after[loop->after_len].kind = kind;
+	if (kind == LOOP_AFTER_BACKGROUND)
+		loop->nbackground++;
 	loop->after = after;
 	loop->after_len++;
 	return 0;
@@ -672,12 +684,17 @@ static int loop_after_push(struct loop *loop, loop_after_h *h, void *arg, bool l
 
 int loop_after_add(struct loop *loop, loop_after_h *h, void *arg)
 {
-	return loop_after_push(loop, h, arg, false);
+	return loop_after_push(loop, h, arg, LOOP_AFTER_ORDINARY);
 }
 
 int loop_after_add_last(struct loop *loop, loop_after_h *h, void *arg)
 {
-	return loop_after_push(loop, h, arg, true);
+	return loop_after_push(loop, h, arg, LOOP_AFTER_LAST);
+}
+
+int loop_after_add_background(struct loop *loop, loop_after_h *h, void *arg)
+{
+	return loop_after_push(loop, h, arg, LOOP_AFTER_BACKGROUND);
 }
 
 int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg)
@@ -688,6 +705,8 @@ int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg)
 		if (loop->after[i].h == h && loop->after[i].arg == arg) {
 			/* Compacted after the hooks have run, so an index in use stays valid. */
 			loop->after[i].h = NULL;
+			if (loop->after[i].kind == LOOP_AFTER_BACKGROUND)
+				loop->nbackground--;
 			loop->after_dirty = true;
 			return 0;
 		}
@@ -699,9 +718,13 @@ static void loop_after_compact(struct loop *loop)
 {
 	size_t k = 0;
 
+	loop->nbackground = 0;
 	for (size_t i = 0; i < loop->after_len; i++) {
-		if (loop->after[i].h)
-			loop->after[k++] = loop->after[i];
+		if (!loop->after[i].h)
+			continue;
+		if (loop->after[i].kind == LOOP_AFTER_BACKGROUND)
+			loop->nbackground++;
+		loop->after[k++] = loop->after[i];
 	}
 	loop->after_len = k;
 	loop->after_dirty = false;
@@ -752,6 +775,23 @@ static int loop_wait_ms(struct loop *loop, int max_wait_ms)
 	return wait;
 }
 
+/* The ordinary after-turn hooks, then the last ones. Hooks may be added while running; the array
+ * may move, so it is indexed afresh each time. The ordinary hooks still count as the turn: what
+ * they send (the store's commit sends the turn's 200s from its done callbacks) is queued, and the
+ * last hooks (the transport's send queue) send it together. */
+static void loop_hooks_run(struct loop *loop, bool was_in_turn)
+{
+	for (size_t i = 0; i < loop->after_len; i++) {
+		if (loop->after[i].h && loop->after[i].kind == LOOP_AFTER_ORDINARY)
+			loop->after[i].h(loop->after[i].arg);
+	}
+	loop->in_turn = was_in_turn;
+	for (size_t i = 0; i < loop->after_len; i++) {
+		if (loop->after[i].h && loop->after[i].kind == LOOP_AFTER_LAST)
+			loop->after[i].h(loop->after[i].arg);
+	}
+}
+
 int loop_run_once(struct loop *loop, int max_wait_ms)
 {
 	struct epoll_event evs[LOOP_MAX_EVENTS];
@@ -771,18 +811,17 @@ int loop_run_once(struct loop *loop, int max_wait_ms)
 	for (int i = 0; i < n; i++)
 		loop_fd_dispatch(loop, &evs[i]);
 	loop_timers_run(loop);
-	/* Hooks may be added while running; the array may move, so index it afresh each time.
-	 * The ordinary hooks still count as the turn: what they send (the store's commit sends
-	 * the turn's 200s from its done callbacks) is queued, and the last hooks (the transport's
-	 * send queue) send it together. */
-	for (size_t i = 0; i < loop->after_len; i++) {
-		if (loop->after[i].h && !loop->after[i].last)
-			loop->after[i].h(loop->after[i].arg);
-	}
-	loop->in_turn = was_in_turn;
-	for (size_t i = 0; i < loop->after_len; i++) {
-		if (loop->after[i].h && loop->after[i].last)
-			loop->after[i].h(loop->after[i].arg);
+	loop_hooks_run(loop, was_in_turn);
+	/* Background work (the web console) after the turn's messages have been sent, so an HTTP
+	 * request that became ready beside a SIP datagram never delays what the datagram caused;
+	 * what the background work queues itself goes out with a second pass of the hooks. */
+	if (loop->nbackground) {
+		loop->in_turn = true;
+		for (size_t i = 0; i < loop->after_len; i++) {
+			if (loop->after[i].h && loop->after[i].kind == LOOP_AFTER_BACKGROUND)
+				loop->after[i].h(loop->after[i].arg);
+		}
+		loop_hooks_run(loop, was_in_turn);
 	}
 	if (loop->after_dirty)
 		loop_after_compact(loop);

@@ -98,6 +98,10 @@ int loop_after_add(struct loop *loop, loop_after_h *h, void *arg);
 /* A hook run after every ordinary hook of the turn: for a queue the others fill (the SIP
  * transport's UDP sends). */
 int loop_after_add_last(struct loop *loop, loop_after_h *h, void *arg);
+/* A hook run after the last hooks of every turn, the ordinary and last hooks then running again:
+ * for work that must not delay what the turn sends (the web console's HTTP, which would otherwise
+ * hold back the SIP a datagram of the same turn caused). */
+int loop_after_add_background(struct loop *loop, loop_after_h *h, void *arg);
 /* Removes a hook added with the same h and arg (safe from inside any hook); ENOENT if absent. */
 int loop_after_remove(struct loop *loop, loop_after_h *h, void *arg);
 /* True while a turn of loop_run_once() dispatches fds, fires timers or runs its ordinary

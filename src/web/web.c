@@ -119,6 +119,8 @@ struct web {
 	struct web_settings set;
 	uv_loop_t uv;
 	bool uv_ok;
+	bool uv_due; /* libuv has work: run it in the turn's background hook (bg_h) */
+	bool bg_hook;
 	struct lws_context *ctx;
 	int uvfd;
 	struct loop_timer tmr;
@@ -2157,6 +2159,19 @@ static void tmr_h(void *arg)
 	struct web *w = arg;
 
 	reg_bans_purge(&w->bans, loop_now(w->loop));
+	w->uv_due = true;
+}
+
+/* libuv runs after the turn's SIP has been sent (loop_after_add_background): a request that
+ * became ready in the same turn as an INVITE would otherwise hold the INVITE's forward back by
+ * the time it takes to build (62 KB of /metrics), measured as slower call set-up under load. */
+static void bg_h(void *arg)
+{
+	struct web *w = arg;
+
+	if (!w->uv_due)
+		return;
+	w->uv_due = false;
 	uv_turn(w);
 }
 
@@ -2197,7 +2212,9 @@ static void kick(struct web *w, uint64_t delay_ms)
 
 static void uvfd_h(int fd, uint32_t events, void *arg)
 {
-	uv_turn(arg);
+	struct web *w = arg;
+
+	w->uv_due = true;
 }
 
 /* libwebsockets logs a line for each malformed request (an oversize head: "Ran out of header
@@ -2321,6 +2338,10 @@ int web_alloc(struct web **wp, struct loop *loop, struct store *st, const struct
 	err = loop_fd_listen(loop, w->uvfd, LOOP_READ, uvfd_h, w);
 	if (!err)
 		err = loop_fd_listen(loop, w->efd, LOOP_READ, efd_h, w);
+	if (!err) {
+		err = loop_after_add_background(loop, bg_h, w);
+		w->bg_hook = !err;
+	}
 	if (err)
 		goto out;
 	kick(w, 0);
@@ -2357,6 +2378,8 @@ void web_free(struct web *w)
 	}
 	loop_timer_cancel(&w->tmr);
 	loop_timer_cancel(&w->lag_tmr);
+	if (w->bg_hook)
+		loop_after_remove(w->loop, bg_h, w);
 	if (w->uvfd >= 0)
 		loop_fd_remove(w->loop, w->uvfd);
 	if (w->efd >= 0) {

@@ -926,7 +926,7 @@ struct in_turn_rec {
 	int in_timer;
 	int in_hook;
 	int in_last;
-	char order[4];
+	char order[16];
 	size_t n;
 };
 
@@ -987,6 +987,45 @@ static void test_in_turn(void **state)
 	loop_free(r.loop);
 }
 
+static void bg_h(void *arg)
+{
+	struct in_turn_rec *r = arg;
+
+	r->in_timer = loop_in_turn(r->loop);
+	if (r->n < sizeof(r->order))
+		r->order[r->n++] = 'B';
+}
+
+/* A background hook (the web console) runs after the last hooks, so what the turn's fds and
+ * timers queued is sent before it; then the ordinary and last hooks run again, sending what the
+ * background work queued in the same turn. It counts as in the turn (its sends are queued). A
+ * removed background hook no longer runs, nor do the hooks a second time. */
+static void test_background_hook(void **state)
+{
+	struct in_turn_rec r = {NULL, -1, -1, -1, {0}, 0};
+
+	(void)state;
+	assert_int_equal(loop_alloc(&r.loop), 0);
+	assert_int_equal(loop_after_add_background(r.loop, bg_h, &r), 0);
+	assert_int_equal(loop_after_add_last(r.loop, in_turn_last_h, &r), 0);
+	assert_int_equal(loop_after_add(r.loop, in_turn_after_h, &r), 0);
+	assert_int_equal(loop_after_add_background(r.loop, NULL, NULL), EINVAL);
+	assert_int_equal(loop_run_once(r.loop, 0), 0);
+	assert_int_equal(r.n, 5);
+	assert_memory_equal(r.order, "hLBhL", 5);
+	assert_int_equal(r.in_timer, 1);
+	assert_int_equal(r.in_last, 0);
+	assert_false(loop_in_turn(r.loop));
+	assert_int_equal(loop_after_remove(r.loop, bg_h, &r), 0);
+	assert_int_equal(loop_run_once(r.loop, 0), 0);
+	assert_int_equal(r.n, 7);
+	assert_memory_equal(r.order + 5, "hL", 2);
+	assert_int_equal(loop_run_once(r.loop, 0), 0);
+	assert_int_equal(r.n, 9);
+	assert_memory_equal(r.order + 7, "hL", 2);
+	loop_free(r.loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1014,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_run_stop),
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_in_turn),
+		cmocka_unit_test(test_background_hook),
 	};
 
 	/* A broken loop must fail, not hang the test run. */
