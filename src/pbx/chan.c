@@ -513,6 +513,10 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_PICKUP:
 		case PBX_APP_PICKUPCHAN:
 		case PBX_APP_AUTHENTICATE:
+		case PBX_APP_PRIVACYMANAGER:
+		case PBX_APP_ZAPATELLER:
+		case PBX_APP_SAYALPHA:
+		case PBX_APP_SAYPHONETIC:
 		case PBX_APP_CONFBRIDGE:
 		case PBX_APP_MEETME:
 		case PBX_APP_SENDDTMF:
@@ -605,9 +609,14 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	case PBX_APP_READ:
 		return chan_app_read(ch, args, act);
 	case PBX_APP_SAYDIGITS:
-		return chan_app_say(ch, args, act, false);
 	case PBX_APP_SAYNUMBER:
-		return chan_app_say(ch, args, act, true);
+	case PBX_APP_SAYALPHA:
+	case PBX_APP_SAYPHONETIC:
+		return chan_app_say(ch, app, args, act);
+	case PBX_APP_PRIVACYMANAGER:
+		return chan_app_privacy(ch, args, act);
+	case PBX_APP_ZAPATELLER:
+		return chan_app_zapateller(ch, args, act);
 	case PBX_APP_RECORD:
 		return chan_app_record(ch, args, act);
 	case PBX_APP_MIXMONITOR:
@@ -778,6 +787,8 @@ int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act)
 	memset(act, 0, sizeof(*act));
 	if (ch->pending == PBX_APP_AUTHENTICATE)
 		ch->auth_phase = AUTH_NONE; /* its prompt was abandoned: start afresh next time */
+	if (ch->pending == PBX_APP_PRIVACYMANAGER)
+		ch->priv_phase = PRIV_NONE;
 	ch->pending = PBX_APP_COUNT; /* a media action the host never finished is abandoned */
 	if (ch->done) {
 		act->type = PBX_ACT_END;

@@ -63,6 +63,10 @@ struct pbx_chan {
 	unsigned auth_tries;	       /* wrong answers so far */
 	char *auth_pw;		       /* the password, or /file, or with 'd' a database key */
 	char auth_opts[8];	       /* its options (d, r, m) */
+	/* PrivacyManager() between its prompts. */
+	enum { PRIV_NONE, PRIV_UNIDENT, PRIV_RETRY, PRIV_THANKS, PRIV_FAILED } priv_phase;
+	unsigned priv_tries; /* numbers refused so far */
+	char priv_phone[32]; /* the number accepted, until "privacy-thankyou" has played */
 	char coll[PBX_DIGITS_MAX + 1]; /* extension being collected (Background, WaitExten) */
 	bool coll_more;		       /* next run: collect one more digit */
 	bool hangup_next;	       /* next run: hang up (WaitExten timed out, no `t`) */
@@ -91,7 +95,11 @@ enum step chan_app_playback(struct pbx_chan *ch, const char *args, struct pbx_ac
 enum step chan_app_background(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_waitexten(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_read(struct pbx_chan *ch, const char *args, struct pbx_action *act);
-enum step chan_app_say(struct pbx_chan *ch, const char *args, struct pbx_action *act, bool number);
+enum step chan_app_say(struct pbx_chan *ch, enum pbx_app app, const char *args,
+			 struct pbx_action *act);
+enum step chan_app_privacy(struct pbx_chan *ch, const char *args, struct pbx_action *act);
+int chan_privacy_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits);
+enum step chan_app_zapateller(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_authenticate(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_record(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_mixmonitor(struct pbx_chan *ch, const char *args, struct pbx_action *act);

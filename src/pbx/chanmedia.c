@@ -102,6 +102,53 @@ int pbx_say_digits(const char *digits, struct mbuf *out)
 	return 0;
 }
 
+/* The signs the core sounds have a word for (letters/); others are letters/asciiN. */
+static const char *sign_name(char c)
+{
+	switch (c) {
+	case '*': return "asterisk";
+	case '@': return "at";
+	case '-': return "dash";
+	case '$': return "dollar";
+	case '.': return "dot";
+	case '=': return "equals";
+	case '!': return "exclaimation-point"; /* the core sounds spell it so */
+	case '+': return "plus";
+	case '/': return "slash";
+	case ' ': return "space";
+	default: return NULL;
+	}
+}
+
+int pbx_say_alpha(const char *s, bool phonetic, struct mbuf *out)
+{
+	char name[32];
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		const char *sign = sign_name((char)c);
+
+		if (isalpha(c) && c < 0x80)
+			snprintf(name, sizeof(name), phonetic ? "phonetic/%c_p" : "letters/%c",
+				 tolower(c));
+		else if (c == '9' && phonetic)
+			snprintf(name, sizeof(name), "phonetic/9_p"); /* "niner" */
+		else if (isdigit(c))
+			snprintf(name, sizeof(name), "digits/%c", c);
+		else if (c == '#')
+			snprintf(name, sizeof(name), "digits/pound");
+		else if (sign)
+			snprintf(name, sizeof(name), "letters/%s", sign);
+		else if (c > ' ' && c < 0x7f)
+			snprintf(name, sizeof(name), "letters/ascii%u", c);
+		else
+			continue; /* control characters and bytes of UTF-8: nothing to say */
+		if (add_file(out, name))
+			return ENOMEM;
+	}
+	return 0;
+}
+
 /* 0..999 */
 static int say_hundreds(unsigned v, struct mbuf *out)
 {
@@ -353,9 +400,10 @@ enum step chan_app_read(struct pbx_chan *ch, const char *args, struct pbx_action
 	return STEP_HOST;
 }
 
-enum step chan_app_say(struct pbx_chan *ch, const char *args, struct pbx_action *act,
-			 bool number)
+enum step chan_app_say(struct pbx_chan *ch, enum pbx_app app, const char *args,
+			 struct pbx_action *act)
 {
+	bool number = app == PBX_APP_SAYNUMBER;
 	char *argv[2], *a;
 	int err;
 
@@ -364,7 +412,12 @@ enum step chan_app_say(struct pbx_chan *ch, const char *args, struct pbx_action 
 		return STEP_FAIL;
 	chan_split_args((char *)ch->dialbuf.buf, argv, 2);
 	ch->mediabuf.end = 0;
-	err = number ? pbx_say_number(argv[0], &ch->mediabuf) : pbx_say_digits(argv[0], &ch->mediabuf);
+	if (number)
+		err = pbx_say_number(argv[0], &ch->mediabuf);
+	else if (app == PBX_APP_SAYALPHA || app == PBX_APP_SAYPHONETIC)
+		err = pbx_say_alpha(argv[0], app == PBX_APP_SAYPHONETIC, &ch->mediabuf);
+	else
+		err = pbx_say_digits(argv[0], &ch->mediabuf);
 	if (err == EINVAL) {
 		log_warn("%s,%s,%u: SayNumber: '%s' is not a number", ch->context, ch->exten,
 			 ch->prio, argv[0]);
@@ -373,7 +426,7 @@ enum step chan_app_say(struct pbx_chan *ch, const char *args, struct pbx_action 
 	if (err || mbuf_write(&ch->mediabuf, "", 1))
 		return STEP_FAIL;
 	a = (char *)ch->mediabuf.buf;
-	chan_media_init(ch, act, PBX_ACT_PLAY, number ? PBX_APP_SAYNUMBER : PBX_APP_SAYDIGITS);
+	chan_media_init(ch, act, PBX_ACT_PLAY, app);
 	act->media.nfiles = pbx_split_files(a, act->media.files, PBX_MEDIA_FILES_MAX);
 	if (!act->media.nfiles) {
 		ch->pending = PBX_APP_COUNT;
@@ -753,6 +806,8 @@ int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status st, const cha
 	}
 	case PBX_APP_AUTHENTICATE:
 		return auth_media_done(ch, st, digits);
+	case PBX_APP_PRIVACYMANAGER:
+		return chan_privacy_media_done(ch, st, digits);
 	case PBX_APP_RECORD:
 		return chan_setv(ch, "RECORD_STATUS",
 			    st == PBX_MEDIA_SILENCE   ? "SILENCE"

@@ -240,6 +240,22 @@ static void check_media_app(struct check *ck, const struct dp_prio *p)
 		lit_arg(a, 1, a1, sizeof(a1));
 		check_letters(ck, p, app, a1, "dmr");
 		break;
+	case PBX_APP_PRIVACYMANAGER:
+		lit_arg(a, 1, a1, sizeof(a1));
+		if (a0[strspn(a0, "0123456789")] || a1[strspn(a1, "0123456789")])
+			ck_diag(ck, CONF_WARNING, p,
+				"PrivacyManager: tries and minimum length are numbers (default 3, 10)");
+		break;
+	case PBX_APP_ZAPATELLER: {
+		char opts[256];
+
+		snprintf(opts, sizeof(opts), "%s", a);
+		for (char *save = NULL, *t = strtok_r(opts, "|,", &save); t;
+		     t = strtok_r(NULL, "|,", &save))
+			if (strcasecmp(t, "answer") && strcasecmp(t, "nocallerid"))
+				ck_diag(ck, CONF_WARNING, p, "Zapateller: unknown option '%s'", t);
+		break;
+	}
 	case PBX_APP_CHANISAVAIL:
 		if (!a0[0])
 			ck_diag(ck, CONF_ERROR, p, "ChanIsAvail: needs a device (SIP/NAME[&...])");

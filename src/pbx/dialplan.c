@@ -72,6 +72,10 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_PARKEDCALL] = "ParkedCall",
     [PBX_APP_SYSTEM] = "System",
     [PBX_APP_TRYSYSTEM] = "TrySystem",
+    [PBX_APP_PRIVACYMANAGER] = "PrivacyManager",
+    [PBX_APP_ZAPATELLER] = "Zapateller",
+    [PBX_APP_SAYALPHA] = "SayAlpha",
+    [PBX_APP_SAYPHONETIC] = "SayPhonetic",
     [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
@@ -136,11 +140,11 @@ static const char *const asterisk_only_apps[] = {
     "MeetMeAdmin", "MeetMeChannelAdmin", "MeetMeCount", "MessageSend", "MinivmAccMess",
     "MinivmDelete", "MinivmGreet", "MinivmMWI", "MinivmNotify", "MinivmRecord", "Monitor",
     "Morsecode", "MP3Player", "NBScat", "NoCDR", "ODBC_Commit", "ODBC_Rollback", "ODBCFinish",
-    "Originate", "Page", "ParkAndAnnounce", "PauseMonitor", "PauseQueueMember", "PrivacyManager",
+    "Originate", "Page", "ParkAndAnnounce", "PauseMonitor", "PauseQueueMember",
     "Proceeding", "Queue", "QueueLog", "QueueUpdate", "RaiseException", "ReadExten",
     "ReceiveFAX", "ReceiveMF", "ReceiveSMS", "ReceiveText", "Reload", "RemoveQueueMember",
-    "ResetCDR", "RetryDial", "SayAlpha", "SayAlphaCase", "SayCountedAdj", "SayCountedNoun",
-    "SayMoney", "SayOrdinal", "SayPhonetic", "SayUnixTime", "SendFAX", "SendImage", "SendMF",
+    "ResetCDR", "RetryDial", "SayAlphaCase", "SayCountedAdj", "SayCountedNoun",
+    "SayMoney", "SayOrdinal", "SayUnixTime", "SendFAX", "SendImage", "SendMF",
     "SendSMS", "SendText", "SendURL", "SetAMAFlags", "SetCallerPres", "SIPDtmfMode", "SLAStation",
     "SLATrunk", "SMS", "SoftHangup", "SpeechActivateGrammar", "SpeechBackground",
     "SpeechCreate", "SpeechDeactivateGrammar", "SpeechDestroy", "SpeechLoadGrammar",
@@ -149,7 +153,7 @@ static const char *const asterisk_only_apps[] = {
     "TestClient", "TestServer", "Transfer", "TryExec", "UnpauseMonitor",
     "UnpauseQueueMember", "UserEvent", "VMAuthenticate", "VMSayName", "VoiceMailPlayMsg",
     "WaitDigit", "WaitForCondition", "WaitForNoise", "WaitForRing", "WaitForSilence",
-    "WaitForTone", "WaitMusicOnHold", "WaitUntil", "Zapateller",
+    "WaitForTone", "WaitMusicOnHold", "WaitUntil",
 };
 
 bool pbx_app_asterisk_only(const char *name, size_t n)

@@ -70,6 +70,10 @@ enum pbx_app {
 	PBX_APP_PARKEDCALL,
 	PBX_APP_SYSTEM,
 	PBX_APP_TRYSYSTEM,
+	PBX_APP_PRIVACYMANAGER,
+	PBX_APP_ZAPATELLER,
+	PBX_APP_SAYALPHA,
+	PBX_APP_SAYPHONETIC,
 	PBX_APP_UNSUPPORTED, /* an Asterisk application mikaka does not have: args holds it as
 			      * written; a call reaching it hangs up (as Asterisk does when an
 			      * application's module is not loaded) */
@@ -367,6 +371,10 @@ size_t pbx_split_files(char *list, const char **files, size_t max);
 int pbx_say_number(const char *num, struct mbuf *out);
 /* SayDigits(d) likewise ("digits/1&digits/star&letters/a"). */
 int pbx_say_digits(const char *digits, struct mbuf *out);
+/* SayAlpha()/SayPhonetic(): a string letter by letter ("letters/a", or with `phonetic`
+ * "phonetic/a_p" as in alpha, bravo), digits as digits, the signs the core sounds name
+ * ("letters/dot", "letters/at" ...), other printable characters as "letters/asciiN". */
+int pbx_say_alpha(const char *s, bool phonetic, struct mbuf *out);
 
 /* Parses Dial() arguments (already substituted; modified in place) into dial. Unknown
  * technologies are skipped; *bad (may be NULL) counts them. EINVAL when no target remains. */

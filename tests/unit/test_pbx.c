@@ -1190,8 +1190,8 @@ static const struct load_case load_cases[] = {
     {"[c]\ninclude => nosuch\n", 0, "t.conf:2: warning: context 'c' includes 'nosuch'"},
     {"[c]\nexten => s,1,NoOp(\n", 0, "t.conf:2: warning: no closing parenthesis"},
     {"[c]\nignorepat => 9\n", 0, "t.conf:2: warning: ignorepat is not supported"},
-    {"[c]\nexten => s,1,Zapateller(answer)\n", 0,
-     "t.conf:2: warning: 'Zapateller' is an Asterisk application mikaka does not have: a call "
+    {"[c]\nexten => s,1,Morsecode(answer)\n", 0,
+     "t.conf:2: warning: 'Morsecode' is an Asterisk application mikaka does not have: a call "
      "reaching it hangs up"},
     {"[c]\nexten => s,1,ExecIf(1?Morsecode(x))\n", 0,
      "t.conf:2: warning: ExecIf: 'Morsecode' is an Asterisk application mikaka does not have"},

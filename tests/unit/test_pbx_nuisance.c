@@ -1,0 +1,283 @@
+/* test_pbx_nuisance: PrivacyManager(), Zapateller(), SayAlpha() and SayPhonetic() in the dialplan
+ * interpreter, the host's media actions played by hand. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "base.h"
+#include "conf.h"
+#include "pbx.h"
+#include "pbx_int.h"
+
+static struct dialplan *load_ok(const char *text, struct conf_diags *diags)
+{
+	struct conf *conf = NULL;
+	struct dialplan *dp = NULL;
+
+	assert_int_equal(conf_load_string(&conf, "t.conf", text, diags), 0);
+	assert_int_equal(dialplan_load(&dp, conf, NULL, diags), 0);
+	conf_free(conf);
+	return dp;
+}
+
+static bool diags_have(const struct conf_diags *diags, const char *needle)
+{
+	char buf[512];
+
+	for (size_t i = 0; i < diags->count; i++) {
+		conf_diag_format(&diags->items[i], buf, sizeof(buf));
+		if (strstr(buf, needle))
+			return true;
+	}
+	return false;
+}
+
+static void run_expect(struct pbx_chan *ch, enum pbx_act_type type, struct pbx_action *act)
+{
+	assert_int_equal(pbx_chan_run(ch, act), 0);
+	assert_int_equal(act->type, type);
+}
+
+static const char dialplan_text[] =
+    "[m]\n"
+    "exten => 1,1,PrivacyManager()\n"
+    " same => n,Set(R=${PRIVACYMGRSTATUS}|${CALLERID(num)}|${CALLERID(name)})\n"
+    " same => n,Dial(SIP/801)\n"
+    "exten => 2,1,PrivacyManager(2,4,,known)\n"
+    " same => n,Set(R=${PRIVACYMGRSTATUS}|${CALLERID(num)})\n"
+    " same => n,Dial(SIP/802)\n"
+    "exten => 3,1,Zapateller(answer|nocallerid)\n"
+    " same => n,Dial(SIP/803)\n"
+    "exten => 4,1,Zapateller()\n"
+    " same => n,SayAlpha(Ab9.z)\n"
+    " same => n,SayPhonetic(Ab9)\n"
+    " same => n,Hangup()\n"
+    "[known]\n"
+    "exten => _0X.,1,NoOp()\n";
+
+static struct pbx_chan *chan(struct dialplan *dp, const char *exten, const char *cid)
+{
+	struct pbx_chan *ch = NULL;
+
+	assert_int_equal(pbx_chan_alloc(&ch, dp, "m", exten, cid, ""), 0);
+	return ch;
+}
+
+/* A caller with a number goes straight on, nothing asked and nothing set (as Asterisk). */
+static void test_privacy_number_present(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok(dialplan_text, &diags);
+	struct pbx_chan *ch = chan(dp, "1", "0312345678");
+	struct pbx_action act;
+
+	(void)state;
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "R"), "|0312345678|");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
+/* Withheld ("anonymous", as a SIP From says it) or empty: unident + prompt, a short number
+ * refused (incorrect + prompt), a good one thanked; the number becomes the caller ID. */
+static void test_privacy_asks(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok(dialplan_text, &diags);
+	const char *cids[] = {"anonymous", ""};
+	struct pbx_action act;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct pbx_chan *ch = chan(dp, "1", cids[i]);
+
+		run_expect(ch, PBX_ACT_PLAY, &act);
+		assert_true(act.media.answer);
+		assert_int_equal(act.media.nfiles, 2);
+		assert_string_equal(act.media.files[0], "privacy-unident");
+		assert_string_equal(act.media.files[1], "privacy-prompt");
+		assert_string_equal(act.media.term_digits, "#");
+		assert_true(act.media.max_digits >= 20);
+		assert_int_equal(act.media.timeout_ms, 5000);
+		assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "12345"), 0);
+		run_expect(ch, PBX_ACT_PLAY, &act);
+		assert_string_equal(act.media.files[0], "privacy-incorrect");
+		assert_string_equal(act.media.files[1], "privacy-prompt");
+		assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "0312345678"), 0);
+		run_expect(ch, PBX_ACT_PLAY, &act);
+		assert_int_equal(act.media.nfiles, 1);
+		assert_string_equal(act.media.files[0], "privacy-thankyou");
+		assert_int_equal(act.media.max_digits, 0);
+		assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+		run_expect(ch, PBX_ACT_DIAL, &act);
+		assert_string_equal(pbx_chan_get_var(ch, "R"), "SUCCESS|0312345678|Privacy Manager");
+		assert_string_equal(pbx_chan_callerid_num(ch), "0312345678");
+		pbx_chan_free(ch);
+	}
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
+/* Two tries, four digits at least, and the number must be an extension of [known]: a number
+ * that is long enough but not there counts as a miss; after the last miss "privacy-incorrect"
+ * plays once more, FAILED is set and the dialplan goes on with the caller ID unchanged. */
+static void test_privacy_fails(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok(dialplan_text, &diags);
+	struct pbx_chan *ch = chan(dp, "2", "anonymous");
+	struct pbx_action act;
+
+	(void)state;
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "privacy-unident");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "9999"), 0); /* not in [known] */
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "privacy-incorrect");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, ""), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(act.media.nfiles, 1);
+	assert_string_equal(act.media.files[0], "privacy-incorrect");
+	assert_int_equal(act.media.max_digits, 0);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "R"), "FAILED|anonymous");
+	pbx_chan_free(ch);
+
+	/* A number of [known] on the first try. */
+	ch = chan(dp, "2", "");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "0452"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_string_equal(act.media.files[0], "privacy-thankyou");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "R"), "SUCCESS|0452");
+	pbx_chan_free(ch);
+
+	/* A prompt abandoned (the caller hung up) does not carry over to the next run. */
+	ch = chan(dp, "2", "");
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(pbx_chan_hangup(ch), ENOENT);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
+/* Zapateller: the three SIT tones and a second of silence, answered with 'answer'; with
+ * 'nocallerid' a caller with a number hears nothing. Then SayAlpha/SayPhonetic's files. */
+static void test_zapateller_and_say(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok(dialplan_text, &diags);
+	struct pbx_chan *ch = chan(dp, "3", "0312345678");
+	struct pbx_action act;
+
+	(void)state;
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	pbx_chan_free(ch);
+
+	ch = chan(dp, "3", "anonymous");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_true(act.media.answer);
+	assert_string_equal(act.media.tone, "!950/330,!1400/330,!1800/330,!0/1000");
+	assert_int_equal(act.media.duration_ms, 1990);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_DIAL, &act);
+	pbx_chan_free(ch);
+
+	ch = chan(dp, "4", "0312345678");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_false(act.media.answer);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(act.media.nfiles, 5);
+	assert_string_equal(act.media.files[0], "letters/a");
+	assert_string_equal(act.media.files[1], "letters/b");
+	assert_string_equal(act.media.files[2], "digits/9");
+	assert_string_equal(act.media.files[3], "letters/dot");
+	assert_string_equal(act.media.files[4], "letters/z");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(act.media.nfiles, 3);
+	assert_string_equal(act.media.files[0], "phonetic/a_p");
+	assert_string_equal(act.media.files[1], "phonetic/b_p");
+	assert_string_equal(act.media.files[2], "phonetic/9_p");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
+static void test_say_alpha_files(void **state)
+{
+	static const struct {
+		const char *in;
+		bool phonetic;
+		const char *files;
+	} cases[] = {
+	    {"Hi-5", false, "letters/h&letters/i&letters/dash&digits/5"},
+	    {"a@b.c", false, "letters/a&letters/at&letters/b&letters/dot&letters/c"},
+	    {"#* !", false, "digits/pound&letters/asterisk&letters/space&letters/exclaimation-point"},
+	    {"?", false, "letters/ascii63"},
+	    {"x\x01\xe3\x81\x82", false, "letters/x"},
+	    {"Zulu 19", true, "phonetic/z_p&phonetic/u_p&phonetic/l_p&phonetic/u_p&letters/space&"
+			      "digits/1&phonetic/9_p"},
+	    {"", true, ""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct mbuf mb;
+
+		mbuf_init(&mb);
+		assert_int_equal(pbx_say_alpha(cases[i].in, cases[i].phonetic, &mb), 0);
+		assert_int_equal(mbuf_write(&mb, "", 1), 0);
+		assert_string_equal((char *)mb.buf, cases[i].files);
+		mbuf_reset(&mb);
+	}
+}
+
+/* The applications load without a warning now (they were Asterisk-only before), and their
+ * arguments are checked. */
+static void test_check(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok("[m]\n"
+				      "exten => 1,1,PrivacyManager(x,10)\n"
+				      " same => n,Zapateller(answer|loud)\n"
+				      " same => n,SayAlpha(abc)\n",
+				      &diags);
+	struct conf_diags ck = {0};
+
+	(void)state;
+	assert_int_equal(diags.count, 0);
+	dialplan_check(dp, (const char *[]){"m"}, 1, &ck);
+	assert_true(diags_have(&ck, "t.conf:2: warning: PrivacyManager: tries and minimum length"));
+	assert_true(diags_have(&ck, "t.conf:3: warning: Zapateller: unknown option 'loud'"));
+	assert_false(diags_have(&ck, "SayAlpha"));
+	conf_diags_reset(&ck);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_privacy_number_present),
+	    cmocka_unit_test(test_privacy_asks),
+	    cmocka_unit_test(test_privacy_fails),
+	    cmocka_unit_test(test_zapateller_and_say),
+	    cmocka_unit_test(test_say_alpha_files),
+	    cmocka_unit_test(test_check),
+	};
+
+	log_set_level(LOG_NONE);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
