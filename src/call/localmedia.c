@@ -189,7 +189,9 @@ static void tmr_h(void *arg)
 		record_end(c, PBX_MEDIA_TIMEOUT, 0);
 		break;
 	case LM_RUN:
-		lm_finish(c, PBX_MEDIA_OK);
+		/* A tone that waits for digits (DISA's dial tone) timed out waiting. */
+		lm_finish(c, lm->type == PBX_ACT_TONE && lm->m.max_digits ? PBX_MEDIA_TIMEOUT
+									   : PBX_MEDIA_OK);
 		break;
 	default:
 		break;
@@ -362,8 +364,9 @@ void call_lm_start(struct call *c, const struct pbx_action *act)
 		lm_finish(c, PBX_MEDIA_FAILED);
 		return;
 	}
-	/* Digits pressed before: the first one that may stop a prompt counts. */
-	if (act->type == PBX_ACT_PLAY && lm->ndq) {
+	/* Digits pressed before: the first one that may stop a prompt (or DISA's dial tone)
+	 * counts. */
+	if ((act->type == PBX_ACT_PLAY || act->type == PBX_ACT_TONE) && lm->ndq) {
 		char d = lm->dq[0];
 
 		memmove(lm->dq, lm->dq + 1, --lm->ndq);
@@ -457,6 +460,14 @@ void call_lm_digit(struct call *c, char d)
 	case LM_RUN:
 		if (lm->type == PBX_ACT_ECHO && lm->m.end_digits && strchr(lm->m.end_digits, d))
 			lm_finish(c, PBX_MEDIA_OK);
+		/* A tone that waits for digits: the first one stops it (a dial tone). */
+		if (lm->type == PBX_ACT_TONE && lm->m.max_digits && lm->m.stop_digits &&
+		    strchr(lm->m.stop_digits, d)) {
+			loop_timer_cancel(&lm->tmr);
+			media_leg_stop(c->a->ml);
+			lm->phase = LM_COLLECT;
+			collect_digit(c, d);
+		}
 		break;
 	case LM_BEEP:
 		break;

@@ -113,6 +113,7 @@ void pbx_chan_free(struct pbx_chan *ch)
 	free(ch->read_var);
 	free(ch->bg_context);
 	free(ch->auth_pw);
+	chan_disa_free(ch);
 	mem_deref(ch->dp);
 	free(ch);
 }
@@ -517,6 +518,7 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_ZAPATELLER:
 		case PBX_APP_SAYALPHA:
 		case PBX_APP_SAYPHONETIC:
+		case PBX_APP_DISA:
 		case PBX_APP_CONFBRIDGE:
 		case PBX_APP_MEETME:
 		case PBX_APP_SENDDTMF:
@@ -617,6 +619,8 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return chan_app_privacy(ch, args, act);
 	case PBX_APP_ZAPATELLER:
 		return chan_app_zapateller(ch, args, act);
+	case PBX_APP_DISA:
+		return chan_app_disa(ch, args, act);
 	case PBX_APP_RECORD:
 		return chan_app_record(ch, args, act);
 	case PBX_APP_MIXMONITOR:
@@ -789,6 +793,8 @@ int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act)
 		ch->auth_phase = AUTH_NONE; /* its prompt was abandoned: start afresh next time */
 	if (ch->pending == PBX_APP_PRIVACYMANAGER)
 		ch->priv_phase = PRIV_NONE;
+	if (ch->pending == PBX_APP_DISA)
+		chan_disa_free(ch);
 	ch->pending = PBX_APP_COUNT; /* a media action the host never finished is abandoned */
 	if (ch->done) {
 		act->type = PBX_ACT_END;

@@ -357,6 +357,29 @@ static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct 
 		if (is_literal(a, n))
 			check_target(ck, ctx, e, p, "Goto", a, n);
 		break;
+	case PBX_APP_DISA: {
+		/* DISA(passcode[,context]): the context it dials in (default "disa") is reached
+		 * through it; a passcode file may name others, which are not followed. */
+		char pass[256], cname[DP_EXTEN_MAX];
+		const struct dp_ctx *tctx;
+
+		if (!lit_arg(a, 0, pass, sizeof(pass)))
+			break;
+		if (!pass[0]) {
+			ck_diag(ck, CONF_ERROR, p,
+				"DISA: needs a passcode, no-password or a passcode file");
+			break;
+		}
+		if (!lit_arg(a, 1, cname, sizeof(cname)))
+			break;
+		tctx = dp_ctx_find(ck->dp, cname[0] ? cname : "disa");
+		if (!tctx)
+			ck_diag(ck, CONF_WARNING, p, "DISA: context '%s' does not exist",
+				cname[0] ? cname : "disa");
+		else if (ck->reach)
+			ck->reach[ctx_index(ck->dp, tctx)] = true;
+		break;
+	}
 	case PBX_APP_GOSUB: {
 		const char *open = strchr(a, '(');
 		size_t tl = open ? (size_t)(open - a) : n;

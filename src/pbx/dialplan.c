@@ -76,6 +76,7 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_ZAPATELLER] = "Zapateller",
     [PBX_APP_SAYALPHA] = "SayAlpha",
     [PBX_APP_SAYPHONETIC] = "SayPhonetic",
+    [PBX_APP_DISA] = "DISA",
     [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
@@ -134,7 +135,7 @@ static const char *const asterisk_only_apps[] = {
     "AudioSocket", "BackgroundDetect", "BlindTransfer", "Bridge", "BridgeAdd", "BridgeWait",
     "CallCompletionCancel", "CallCompletionRequest", "CELGenUserEvent", "ChangeMonitor",
     "ChanSpy", "ClearHash", "ConfKick", "ControlPlayback", "DAHDIRAS", "DAHDIScan", "DateTime",
-    "DeadAGI", "Dictate", "Directory", "DISA", "DumpChan", "EAGI", "ExtenSpy", "ExternalIVR",
+    "DeadAGI", "Dictate", "Directory", "DumpChan", "EAGI", "ExtenSpy", "ExternalIVR",
     "Festival", "Flash", "FollowMe", "ForkCDR", "GetCPEID", "IAX2Provision", "ICES", "ImportVar",
     "JabberSend", "JabberStatus", "JACK", "MacroExclusive", "MacroIf", "MailboxExists",
     "MeetMeAdmin", "MeetMeChannelAdmin", "MeetMeCount", "MessageSend", "MinivmAccMess",

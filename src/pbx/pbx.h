@@ -116,7 +116,10 @@ enum pbx_act_type {
 	/* Local media (see struct pbx_media): the host does it, then calls
 	 * pbx_chan_media_done() with the outcome and runs again. */
 	PBX_ACT_PLAY,	     /* play media.files, then collect digits as media says */
-	PBX_ACT_TONE,	     /* play media.tone for media.duration_ms (0: until hangup) */
+	PBX_ACT_TONE,	     /* play media.tone for media.duration_ms (0: until hangup); with
+			      * media.max_digits a digit of stop_digits stops it and digits are
+			      * collected as for PBX_ACT_PLAY (DISA's dial tone); duration_ms is
+			      * then the wait for the first, ending with PBX_MEDIA_TIMEOUT */
 	PBX_ACT_ECHO,	     /* echo the caller's audio until '#' or hangup */
 	PBX_ACT_MOH,	     /* music on hold of media.moh_class for media.duration_ms (0: ever) */
 	PBX_ACT_SENDDTMF,    /* SendDTMF(): send dtmf.digits to the caller, then run again */

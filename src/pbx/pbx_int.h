@@ -74,6 +74,7 @@ enum pbx_app {
 	PBX_APP_ZAPATELLER,
 	PBX_APP_SAYALPHA,
 	PBX_APP_SAYPHONETIC,
+	PBX_APP_DISA,
 	PBX_APP_UNSUPPORTED, /* an Asterisk application mikaka does not have: args holds it as
 			      * written; a call reaching it hangs up (as Asterisk does when an
 			      * application's module is not loaded) */

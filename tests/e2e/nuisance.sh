@@ -8,7 +8,10 @@
 # takes a good one (privacy-thankyou) which becomes CALLERID(num) with CALLERID(name) "Privacy
 # Manager" and PRIVACYMGRSTATUS=SUCCESS; two misses with maxretries 2 set FAILED; a caller with a
 # number is not asked; Zapateller(answer) plays the special information tone (950, 1400, 1800 Hz);
-# SayAlpha() spells with letters/; `mikakad -t` takes them all without a warning.
+# SayAlpha() spells with letters/; DISA() (the household calling in from a mobile): the dial
+# tone, a wrong passcode gets the reorder tone and a hang-up, the right one the dial tone again,
+# the digits keyed reach the extension with DISA's caller ID; `mikakad -t` takes them all
+# without a warning.
 . "$(dirname "$0")/lib.sh"
 
 D=127.0.18.1
@@ -39,7 +42,8 @@ astdatadir=$DATA
 EOT
 cat >"$CONF/extensions.conf" <<'EOT'
 [from_line]
-exten => 0312345678,1,GotoIf($["${CALLERID(num)}" = "0901234567"]?zap)
+exten => 0312345678,1,GotoIf($["${CALLERID(num)}" = "09055556666"]?disa)
+ same => n,GotoIf($["${CALLERID(num)}" = "0901234567"]?zap)
  same => n,PrivacyManager(2,10)
  same => n,Log(NOTICE,NZ PRIVACYMGRSTATUS=${PRIVACYMGRSTATUS} CID=${CALLERID(num)} NAME=${CALLERID(name)})
  same => n,GotoIf($["${PRIVACYMGRSTATUS}" = "FAILED"]?bye)
@@ -53,6 +57,12 @@ exten => 0312345678,1,GotoIf($["${CALLERID(num)}" = "0901234567"]?zap)
  same => n,Log(NOTICE,NZ zapateller played)
  same => n,SayAlpha(ab)
  same => n,Hangup()
+ same => n(disa),DISA(2468,disa-out,"Home" <0312345678>)
+[disa-out]
+exten => 117,1,Log(NOTICE,NZ DISA reached ${EXTEN} CID=${CALLERID(num)} NAME=${CALLERID(name)})
+ same => n,Playback(nz-through)
+ same => n,Hangup()
+exten => 1170,1,Hangup()
 [from_phone]
 exten => _X.,1,Hangup()
 [public]
@@ -131,6 +141,24 @@ check "zapateller-goes-on" wait_log "NZ zapateller played"
 check "sayalpha-a" heard p4 600 400
 check "sayalpha-b" heard p4 1100 400
 wait_ok zapateller-call "$CALLER" zap
+
+# 5. DISA: a wrong passcode gets the reorder tone (400 Hz, 0.5 s on and off) and a hang-up; the
+# right one the dial tone again (400 Hz, steady) until the first digit; 117 then # (1170 could
+# follow) reaches disa-out,117 with DISA's caller ID, which plays nz-through (700 Hz).
+incall disa-bad 09055556666
+rt p5a silence 1500
+check "disa-dial-tone" heard p5a 400 1000
+rt p5b ev:1111# 3000
+check "disa-wrong-reorder" heard p5b 400 600
+check "disa-wrong-logged" wait_log "DISA: wrong passcode"
+wait_ok disa-bad-call "$CALLER" disa-bad
+incall disa-ok 09055556666
+rt p6a ev:2468# 2500
+check "disa-dial-tone-again" heard p6a 400 600
+rt p6b ev:117# 3000
+check "disa-reached-extension" wait_log "NZ DISA reached 117 CID=0312345678 NAME=Home"
+check "disa-call-goes-on" heard p6b 700 400
+wait_ok disa-ok-call "$CALLER" disa-ok
 
 check "no-leaked-channel" no_channels
 check "daemon-stop" stop_daemon

@@ -1,12 +1,15 @@
-/* test_pbx_nuisance: PrivacyManager(), Zapateller(), SayAlpha() and SayPhonetic() in the dialplan
- * interpreter, the host's media actions played by hand. */
+/* test_pbx_apps: PrivacyManager(), Zapateller(), SayAlpha(), SayPhonetic() and DISA() in the
+ * dialplan interpreter, the host's media actions played by hand. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "conf.h"
@@ -267,6 +270,157 @@ static void test_check(void **state)
 	conf_diags_reset(&diags);
 }
 
+static const char disa_text[] =
+    "[m]\n"
+    "exten => 1,1,DISA(1234,out,\"Home\" <0312345678>)\n"
+    " same => n,Hangup()\n"
+    "exten => 2,1,DISA(no-password,out)\n"
+    "exten => 3,1,DISA(%s)\n"
+    "[out]\n"
+    "exten => 117,1,NoOp()\n"
+    "exten => 1170,1,NoOp()\n"
+    "exten => _0X.,1,NoOp()\n"
+    "[disa]\n"
+    "exten => 5,1,NoOp()\n"
+    "[other]\n"
+    "exten => 9,1,NoOp()\n";
+
+/* DISA: the dial tone answers and waits 20 s for the passcode (collected up to '#'); right: the
+ * dial tone again until the first digit, then digit by digit without a tone until no longer
+ * extension can match ('#' or a pause end it too); the call goes on there with the caller ID. */
+static void test_disa(void **state)
+{
+	char text[1024], path[] = "/tmp/mikaka-disa-XXXXXX";
+	int fd = mkstemp(path);
+	struct conf_diags diags = {0};
+	struct dialplan *dp;
+	struct pbx_chan *ch;
+	struct pbx_action act;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "# codes\n4321,other\n5555\n", 24), 24);
+	close(fd);
+	snprintf(text, sizeof(text), disa_text, path);
+	dp = load_ok(text, &diags);
+
+	ch = chan(dp, "1", "09011112222");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_true(act.media.answer);
+	assert_string_equal(act.media.tone, "400");
+	assert_int_equal(act.media.duration_ms, 20000);
+	assert_string_equal(act.media.term_digits, "#");
+	assert_true(act.media.max_digits >= 10);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "1234"), 0);
+	run_expect(ch, PBX_ACT_TONE, &act); /* the dial tone again, until the first digit */
+	assert_string_equal(act.media.tone, "400");
+	assert_int_equal(act.media.max_digits, 1);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "1"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act); /* no tone now */
+	assert_int_equal(act.media.nfiles, 0);
+	assert_int_equal(act.media.max_digits, 1);
+	assert_int_equal(act.media.timeout_ms, 10000);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "1"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "7"), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act); /* 1170 may follow */
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "0"), 0);
+	/* 1170 exists and nothing longer can match: the call goes on there */
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_string_equal(pbx_chan_context(ch), "out");
+	assert_string_equal(pbx_chan_exten(ch), "1170");
+	assert_string_equal(pbx_chan_callerid_num(ch), "0312345678");
+	assert_string_equal(pbx_chan_callerid_name(ch), "Home");
+	pbx_chan_free(ch);
+
+	/* A pause after 117 (which 1170 could extend): 117 it is. */
+	ch = chan(dp, "2", "");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	for (const char *d = "117"; *d; d++) {
+		char one[2] = {*d, 0};
+
+		assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, one), 0);
+		assert_int_equal(pbx_chan_run(ch, &act), 0);
+		assert_int_equal(act.type, PBX_ACT_PLAY);
+	}
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, ""), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_string_equal(pbx_chan_exten(ch), "117");
+	pbx_chan_free(ch);
+
+	/* A wrong passcode, and a number of no extension: the reorder tone, then a hang-up. */
+	ch = chan(dp, "1", "");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "9999"), 0);
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_string_equal(act.media.tone, "400/500,0/500");
+	assert_int_equal(act.media.max_digits, 0);
+	assert_int_equal(act.media.duration_ms, 10000);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	pbx_chan_free(ch);
+	ch = chan(dp, "2", "");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "8"), 0);
+	run_expect(ch, PBX_ACT_TONE, &act); /* no extension starts with 8 */
+	assert_string_equal(act.media.tone, "400/500,0/500");
+	pbx_chan_free(ch);
+
+	/* A passcode file: its line's context applies; the default context is disa. */
+	ch = chan(dp, "3", "");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "4321"), 0);
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "9"), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_string_equal(pbx_chan_context(ch), "other");
+	pbx_chan_free(ch);
+	ch = chan(dp, "3", "");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, "5555"), 0);
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, "5"), 0);
+	run_expect(ch, PBX_ACT_END, &act);
+	assert_string_equal(pbx_chan_context(ch), "disa");
+	pbx_chan_free(ch);
+
+	/* Nothing keyed in 20 s: reorder. An abandoned wait leaves nothing behind. */
+	ch = chan(dp, "1", "");
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, ""), 0);
+	run_expect(ch, PBX_ACT_TONE, &act);
+	assert_string_equal(act.media.tone, "400/500,0/500");
+	assert_int_equal(pbx_chan_hangup(ch), ENOENT);
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+	unlink(path);
+}
+
+/* -t: a missing passcode is an error, a missing context a warning, and the DISA context counts
+ * as reached. */
+static void test_disa_check(void **state)
+{
+	struct conf_diags diags = {0}, ck = {0};
+	struct dialplan *dp = load_ok("[m]\n"
+				      "exten => 1,1,DISA()\n"
+				      " same => n,DISA(1234,nosuch)\n"
+				      " same => n,DISA(1234,out)\n"
+				      "[out]\n"
+				      "exten => 1,1,NoOp()\n",
+				      &diags);
+
+	(void)state;
+	assert_int_equal(diags.count, 0);
+	dialplan_check(dp, (const char *[]){"m"}, 1, &ck);
+	assert_true(diags_have(&ck, "t.conf:2: error: DISA: needs a passcode"));
+	assert_true(diags_have(&ck, "t.conf:3: warning: DISA: context 'nosuch' does not exist"));
+	assert_false(diags_have(&ck, "'out' is unreachable"));
+	conf_diags_reset(&ck);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +430,8 @@ int main(void)
 	    cmocka_unit_test(test_zapateller_and_say),
 	    cmocka_unit_test(test_say_alpha_files),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_disa),
+	    cmocka_unit_test(test_disa_check),
 	};
 
 	log_set_level(LOG_NONE);
