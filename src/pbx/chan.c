@@ -519,6 +519,8 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_SAYALPHA:
 		case PBX_APP_SAYPHONETIC:
 		case PBX_APP_DISA:
+		case PBX_APP_SAYUNIXTIME:
+		case PBX_APP_DATETIME:
 		case PBX_APP_CONFBRIDGE:
 		case PBX_APP_MEETME:
 		case PBX_APP_SENDDTMF:
@@ -614,6 +616,8 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	case PBX_APP_SAYNUMBER:
 	case PBX_APP_SAYALPHA:
 	case PBX_APP_SAYPHONETIC:
+	case PBX_APP_SAYUNIXTIME:
+	case PBX_APP_DATETIME:
 		return chan_app_say(ch, app, args, act);
 	case PBX_APP_PRIVACYMANAGER:
 		return chan_app_privacy(ch, args, act);

@@ -400,19 +400,47 @@ enum step chan_app_read(struct pbx_chan *ch, const char *args, struct pbx_action
 	return STEP_HOST;
 }
 
+/* SayUnixTime([unixtime[,timezone[,format]]]) into ch->mediabuf: now when the time is empty, local
+ * time when the zone is (an unknown one is warned about and local time used, as STRFTIME()). */
+static int chan_say_time(struct pbx_chan *ch, char **argv)
+{
+	const struct pbx_tz *tz = NULL;
+	const char *ep = chan_trim(argv[0]), *zone = chan_trim(argv[1]);
+	char *end;
+	long long v;
+	time_t t = pbx_now();
+
+	if (*ep) {
+		v = strtoll(ep, &end, 10);
+		if (*end)
+			log_warn("%s,%s,%u: SayUnixTime: '%s' is not an epoch; saying now",
+				 ch->context, ch->exten, ch->prio, ep);
+		else
+			t = (time_t)v;
+	}
+	if (*zone && pbx_tz_get(zone, strlen(zone), &tz)) {
+		log_warn("%s,%s,%u: SayUnixTime: unknown time zone '%s'; using local time",
+			 ch->context, ch->exten, ch->prio, zone);
+		tz = NULL;
+	}
+	return pbx_say_time(t, tz, chan_trim(argv[2]), &ch->mediabuf);
+}
+
 enum step chan_app_say(struct pbx_chan *ch, enum pbx_app app, const char *args,
 			 struct pbx_action *act)
 {
 	bool number = app == PBX_APP_SAYNUMBER;
-	char *argv[2], *a;
+	char *argv[3], *a;
 	int err;
 
 	ch->dialbuf.end = 0;
 	if (mbuf_write_str(&ch->dialbuf, args) || mbuf_write(&ch->dialbuf, "", 1))
 		return STEP_FAIL;
-	chan_split_args((char *)ch->dialbuf.buf, argv, 2);
+	chan_split_args((char *)ch->dialbuf.buf, argv, 3);
 	ch->mediabuf.end = 0;
-	if (number)
+	if (app == PBX_APP_SAYUNIXTIME || app == PBX_APP_DATETIME)
+		err = chan_say_time(ch, argv);
+	else if (number)
 		err = pbx_say_number(argv[0], &ch->mediabuf);
 	else if (app == PBX_APP_SAYALPHA || app == PBX_APP_SAYPHONETIC)
 		err = pbx_say_alpha(argv[0], app == PBX_APP_SAYPHONETIC, &ch->mediabuf);

@@ -77,6 +77,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_SAYALPHA] = "SayAlpha",
     [PBX_APP_SAYPHONETIC] = "SayPhonetic",
     [PBX_APP_DISA] = "DISA",
+    [PBX_APP_SAYUNIXTIME] = "SayUnixTime",
+    [PBX_APP_DATETIME] = "DateTime",
     [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
@@ -134,7 +136,7 @@ static const char *const asterisk_only_apps[] = {
     "AddQueueMember", "ADSIProg", "AELSub", "AGI", "AlarmReceiver", "AMD", "AttendedTransfer",
     "AudioSocket", "BackgroundDetect", "BlindTransfer", "Bridge", "BridgeAdd", "BridgeWait",
     "CallCompletionCancel", "CallCompletionRequest", "CELGenUserEvent", "ChangeMonitor",
-    "ChanSpy", "ClearHash", "ConfKick", "ControlPlayback", "DAHDIRAS", "DAHDIScan", "DateTime",
+    "ChanSpy", "ClearHash", "ConfKick", "ControlPlayback", "DAHDIRAS", "DAHDIScan",
     "DeadAGI", "Dictate", "Directory", "DumpChan", "EAGI", "ExtenSpy", "ExternalIVR",
     "Festival", "Flash", "FollowMe", "ForkCDR", "GetCPEID", "IAX2Provision", "ICES", "ImportVar",
     "JabberSend", "JabberStatus", "JACK", "MacroExclusive", "MacroIf", "MailboxExists",
@@ -145,7 +147,7 @@ static const char *const asterisk_only_apps[] = {
     "Proceeding", "Queue", "QueueLog", "QueueUpdate", "RaiseException", "ReadExten",
     "ReceiveFAX", "ReceiveMF", "ReceiveSMS", "ReceiveText", "Reload", "RemoveQueueMember",
     "ResetCDR", "RetryDial", "SayAlphaCase", "SayCountedAdj", "SayCountedNoun",
-    "SayMoney", "SayOrdinal", "SayUnixTime", "SendFAX", "SendImage", "SendMF",
+    "SayMoney", "SayOrdinal", "SendFAX", "SendImage", "SendMF",
     "SendSMS", "SendText", "SendURL", "SetAMAFlags", "SetCallerPres", "SIPDtmfMode", "SLAStation",
     "SLATrunk", "SMS", "SoftHangup", "SpeechActivateGrammar", "SpeechBackground",
     "SpeechCreate", "SpeechDeactivateGrammar", "SpeechDestroy", "SpeechLoadGrammar",

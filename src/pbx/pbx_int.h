@@ -75,6 +75,8 @@ enum pbx_app {
 	PBX_APP_SAYALPHA,
 	PBX_APP_SAYPHONETIC,
 	PBX_APP_DISA,
+	PBX_APP_SAYUNIXTIME,
+	PBX_APP_DATETIME,
 	PBX_APP_UNSUPPORTED, /* an Asterisk application mikaka does not have: args holds it as
 			      * written; a call reaching it hangs up (as Asterisk does when an
 			      * application's module is not loaded) */
@@ -376,6 +378,11 @@ int pbx_say_digits(const char *digits, struct mbuf *out);
  * "phonetic/a_p" as in alpha, bravo), digits as digits, the signs the core sounds name
  * ("letters/dot", "letters/at" ...), other printable characters as "letters/asciiN". */
 int pbx_say_alpha(const char *s, bool phonetic, struct mbuf *out);
+/* SayUnixTime(): the moment t in zone tz (NULL: local time) as English sound names, in
+ * Asterisk's format letters (A weekday, B month, d ordinal day, Y year, I/H/k hour, M minute,
+ * p a.m./p.m., Q/q today/yesterday/the date, R, T, 'file'); "" or NULL: "ABdY 'digits/at' IMp". */
+struct pbx_tz;
+int pbx_say_time(time_t t, const struct pbx_tz *tz, const char *format, struct mbuf *out);
 
 /* Parses Dial() arguments (already substituted; modified in place) into dial. Unknown
  * technologies are skipped; *bad (may be NULL) counts them. EINVAL when no target remains. */

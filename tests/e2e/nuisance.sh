@@ -8,7 +8,7 @@
 # takes a good one (privacy-thankyou) which becomes CALLERID(num) with CALLERID(name) "Privacy
 # Manager" and PRIVACYMGRSTATUS=SUCCESS; two misses with maxretries 2 set FAILED; a caller with a
 # number is not asked; Zapateller(answer) plays the special information tone (950, 1400, 1800 Hz);
-# SayAlpha() spells with letters/; DISA() (the household calling in from a mobile): the dial
+# SayAlpha() spells with letters/; SayUnixTime() says a time in a zone; DISA() (the household calling in from a mobile): the dial
 # tone, a wrong passcode gets the reorder tone and a hang-up, the right one the dial tone again,
 # the digits keyed reach the extension with DISA's caller ID; `mikakad -t` takes them all
 # without a warning.
@@ -27,7 +27,7 @@ DATA=$WORK/data
 SOUNDS=$DATA/sounds/en
 call_sipconf "$CONF" $D $PORT $CAR $CAR_PORT
 rtp_conf "$CONF" 58100 58198
-mkdir -p "$SOUNDS/letters"
+mkdir -p "$SOUNDS/letters" "$SOUNDS/digits"
 "$WAVGEN" "$SOUNDS/privacy-unident.wav" 300 800
 "$WAVGEN" "$SOUNDS/privacy-prompt.wav" 400 800
 "$WAVGEN" "$SOUNDS/privacy-incorrect.wav" 500 800
@@ -36,6 +36,8 @@ mkdir -p "$SOUNDS/letters"
 "$WAVGEN" "$SOUNDS/nz-goodbye.wav" 900 1000
 "$WAVGEN" "$SOUNDS/letters/a.wav" 600 600
 "$WAVGEN" "$SOUNDS/letters/b.wav" 1100 600
+"$WAVGEN" "$SOUNDS/digits/9.wav" 650 600
+"$WAVGEN" "$SOUNDS/digits/oclock.wav" 850 600
 cat >"$CONF/mikaka.conf" <<EOT
 [directories]
 astdatadir=$DATA
@@ -56,6 +58,7 @@ exten => 0312345678,1,GotoIf($["${CALLERID(num)}" = "09055556666"]?disa)
  same => n,Zapateller(answer)
  same => n,Log(NOTICE,NZ zapateller played)
  same => n,SayAlpha(ab)
+ same => n,SayUnixTime(1796428800,Asia/Tokyo,IM)
  same => n,Hangup()
  same => n(disa),DISA(2468,disa-out,"Home" <0312345678>)
 [disa-out]
@@ -130,9 +133,10 @@ check "privacy-number-nothing-set" wait_log "NZ PRIVACYMGRSTATUS= CID=0801111111
 wait_ok privacy-call-skip "$CALLER" priv-skip
 
 # 4. Zapateller: skipped for a number with nocallerid, then played: 950, 1400, 1800 Hz; then
-# SayAlpha(ab) spells a (600 Hz), b (1100 Hz).
+# SayAlpha(ab) spells a (600 Hz), b (1100 Hz); SayUnixTime(09:00 in Tokyo,Asia/Tokyo,IM) says
+# "nine" (650 Hz) "o'clock" (850 Hz).
 incall zap 0901234567
-rt p4 silence 4000
+rt p4 silence 5500
 check "zapateller-nocallerid-skips" wait_log "NZ zapateller skipped for a number"
 check "zapateller-950hz" heard p4 950 200
 check "zapateller-1400hz" heard p4 1400 200
@@ -140,6 +144,8 @@ check "zapateller-1800hz" heard p4 1800 200
 check "zapateller-goes-on" wait_log "NZ zapateller played"
 check "sayalpha-a" heard p4 600 400
 check "sayalpha-b" heard p4 1100 400
+check "sayunixtime-nine" heard p4 650 400
+check "sayunixtime-oclock" heard p4 850 400
 wait_ok zapateller-call "$CALLER" zap
 
 # 5. DISA: a wrong passcode gets the reorder tone (400 Hz, 0.5 s on and off) and a hang-up; the

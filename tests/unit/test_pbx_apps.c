@@ -1,4 +1,4 @@
-/* test_pbx_apps: PrivacyManager(), Zapateller(), SayAlpha(), SayPhonetic() and DISA() in the
+/* test_pbx_apps: PrivacyManager(), Zapateller(), SayAlpha(), SayPhonetic(), DISA() and SayUnixTime() in the
  * dialplan interpreter, the host's media actions played by hand. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -421,6 +422,84 @@ static void test_disa_check(void **state)
 	conf_diags_reset(&diags);
 }
 
+static time_t fake_now;
+
+static time_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* SayUnixTime: Asterisk's English default, format letters, today/yesterday. The moment:
+ * Saturday 2026-12-05 09:17:09 in Tokyo. */
+static void test_say_time(void **state)
+{
+	static const struct {
+		const char *zone, *format;
+		time_t t;
+		const char *files;
+	} cases[] = {
+	    {"Asia/Tokyo", "", 1796429829,
+	     "digits/day-6&digits/mon-11&digits/h-5&digits/2&digits/thousand&digits/20&digits/6&"
+	     "digits/at&digits/9&digits/17&digits/a-m"},
+	    {"Asia/Tokyo", "IMp", 1796429829 - 9 * 3600, "digits/12&digits/17&digits/a-m"},
+	    {"Asia/Tokyo", "HM", 1796429829 - 9 * 3600, "digits/oh&digits/0&digits/17"},
+	    {"Asia/Tokyo", "IMP", 1796429829 + 6 * 3600 - 17 * 60 - 9, "digits/3&digits/oclock&digits/p-m"},
+	    {"Asia/Tokyo", "R 'beep&beep'", 1796429829 - 9 * 3600 - 12 * 60,
+	     "digits/oh&digits/0&digits/oh&digits/5&beep&beep"},
+	    {"Asia/Tokyo", "d", 1796429829 + 16 * 86400, "digits/20&digits/h-1"},
+	    {"Asia/Tokyo", "Q", 1796429829, "digits/today"},
+	    {"Asia/Tokyo", "Q", 1796429829 - 86400, "digits/yesterday"},
+	    {"Asia/Tokyo", "q", 1796429829, ""},
+	    {"Asia/Tokyo", "q", 1796429829 - 3 * 86400, "digits/day-3"},
+	    {"Asia/Tokyo", "Bd Y", 549514800, "digits/mon-5&digits/h-1&digits/19&digits/80&digits/7"},
+	};
+	const struct pbx_tz *tz;
+
+	(void)state;
+	pbx_tz_set_dir("tests/unit/data/zoneinfo");
+	pbx_set_clock(fake_clock);
+	fake_now = 1796429829;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct mbuf mb;
+
+		assert_int_equal(pbx_tz_get(cases[i].zone, strlen(cases[i].zone), &tz), 0);
+		mbuf_init(&mb);
+		assert_int_equal(pbx_say_time(cases[i].t, tz, cases[i].format, &mb), 0);
+		assert_int_equal(mbuf_write(&mb, "", 1), 0);
+		assert_string_equal((char *)mb.buf, cases[i].files);
+		mbuf_reset(&mb);
+	}
+	pbx_set_clock(NULL);
+}
+
+/* The applications: SayUnixTime(epoch,zone,format) plays the files; DateTime is the same. */
+static void test_say_time_app(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok("[m]\n"
+				      "exten => 1,1,SayUnixTime(1796429829,Asia/Tokyo,IMp)\n"
+				      " same => n,DateTime(1796429829,Asia/Tokyo,A)\n",
+				      &diags);
+	struct pbx_chan *ch = chan(dp, "1", "");
+	struct pbx_action act;
+
+	(void)state;
+	pbx_tz_set_dir("tests/unit/data/zoneinfo");
+	assert_int_equal(diags.count, 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(act.media.nfiles, 3);
+	assert_string_equal(act.media.files[0], "digits/9");
+	assert_string_equal(act.media.files[1], "digits/17");
+	assert_string_equal(act.media.files[2], "digits/a-m");
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_PLAY, &act);
+	assert_int_equal(act.media.nfiles, 1);
+	assert_string_equal(act.media.files[0], "digits/day-6");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +511,8 @@ int main(void)
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_disa),
 	    cmocka_unit_test(test_disa_check),
+	    cmocka_unit_test(test_say_time),
+	    cmocka_unit_test(test_say_time_app),
 	};
 
 	log_set_level(LOG_NONE);
