@@ -7,6 +7,7 @@
 #include "astdb.h"
 #include "cfg.h"
 #include "screen.h"
+#include "vm.h"
 
 #define LOG_MODULE "call"
 
@@ -196,6 +197,63 @@ static int sip_header_read(struct call *c, const char *args, bool pjsip, struct 
 	return 0;
 }
 
+/* VM_INFO(mailbox[@context],attribute[,folder]) as Asterisk 13+: exists (1/0), count (messages
+ * in folder, default INBOX), fullname, email, pager, password; language, locale and tz are not
+ * kept per box here and read "". MAILBOX_EXISTS(mailbox[@context]) is the older spelling of
+ * exists. An unknown box reads "" (count 0, exists 0). */
+static int vm_info_read(struct call *c, const char *args, bool exists_only, struct mbuf *out)
+{
+	char spec[160], box[80], ctx[80];
+	const char *attr = "exists", *folder = "";
+	char *comma;
+	const struct vm_box *b = NULL;
+
+	snprintf(spec, sizeof(spec), "%s", args);
+	if ((comma = strchr(spec, ','))) {
+		*comma = '\0';
+		attr = comma + 1;
+		if ((comma = strchr(comma + 1, ','))) {
+			*comma = '\0';
+			folder = comma + 1;
+		}
+	}
+	while (*attr == ' ')
+		attr++;
+	if (exists_only)
+		attr = "exists";
+	if (c->eng->vm && vm_box_parse(spec, box, sizeof(box), ctx, sizeof(ctx)) == 0)
+		b = vm_box_find(c->eng->vm, box, ctx);
+	if (!strcasecmp(attr, "exists"))
+		return mbuf_write_str(out, b ? "1" : "0");
+	if (!strcasecmp(attr, "count")) {
+		enum vm_folder f = VM_INBOX;
+		char n[16];
+
+		if (*folder && !strcasecmp(folder, vm_folder_name(VM_OLD)))
+			f = VM_OLD;
+		else if (*folder && strcasecmp(folder, vm_folder_name(VM_INBOX))) {
+			log_warn("VM_INFO: folder '%s' is not kept (INBOX and Old are); counting 0",
+				 folder);
+			return mbuf_write_str(out, "0");
+		}
+		snprintf(n, sizeof(n), "%u", b ? vm_folder_count(c->eng->vm, b, f) : 0);
+		return mbuf_write_str(out, n);
+	}
+	if (!b)
+		return 0;
+	if (!strcasecmp(attr, "fullname"))
+		return mbuf_write_str(out, b->fullname ? b->fullname : "");
+	if (!strcasecmp(attr, "email"))
+		return mbuf_write_str(out, b->email ? b->email : "");
+	if (!strcasecmp(attr, "pager"))
+		return mbuf_write_str(out, b->pager ? b->pager : "");
+	if (!strcasecmp(attr, "password"))
+		return mbuf_write_str(out, b->password ? b->password : "");
+	if (strcasecmp(attr, "language") && strcasecmp(attr, "locale") && strcasecmp(attr, "tz"))
+		log_warn("VM_INFO: unknown attribute '%s'", attr);
+	return 0;
+}
+
 /* BLACKLIST(), PHONEBOOK([number]), SCREEN() for extensions.conf; then the database's. */
 int call_dp_func_read(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out,
 		      void *arg)
@@ -205,6 +263,8 @@ int call_dp_func_read(struct pbx_chan *ch, const char *name, const char *args, s
 
 	if (!strcasecmp(name, "CONFBRIDGE_INFO"))
 		return call_conf_info(c->eng, args, out);
+	if (!strcasecmp(name, "VM_INFO") || !strcasecmp(name, "MAILBOX_EXISTS"))
+		return vm_info_read(c, args, name[0] == 'M' || name[0] == 'm', out);
 	if (!strcasecmp(name, "GROUP")) {
 		const char *g = group_slot(c, args, false);
 

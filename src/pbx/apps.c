@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chan_int.h"
 
@@ -679,5 +680,53 @@ enum step chan_app_playtones(struct pbx_chan *ch, enum pbx_app app, const char *
 		    (!strcasecmp(a, "call-waiting") && !strcmp(jp_tones[i].name, "callwaiting")))
 			act->media.tone = jp_tones[i].spec;
 	}
+	return STEP_HOST;
+}
+
+/* MailboxExists(mailbox[@context][,options]): VMBOXEXISTSSTATUS SUCCESS or FAILED, asking the
+ * host (the call engine knows voicemail.conf) through MAILBOX_EXISTS(). */
+enum step chan_app_mailboxexists(struct pbx_chan *ch, const char *args)
+{
+	struct mbuf out;
+	char box[160];
+	const char *comma = strchr(args, ',');
+	int err;
+
+	snprintf(box, sizeof(box), "%.*s", (int)(comma ? (size_t)(comma - args) : strlen(args)),
+		 args);
+	mbuf_init(&out);
+	err = pbx_chan_host_func(ch, "MAILBOX_EXISTS", chan_trim(box), &out);
+	if (!err)
+		err = mbuf_write(&out, "", 1);
+	err = chan_setv(ch, "VMBOXEXISTSSTATUS",
+			!err && !strcmp((const char *)out.buf, "1") ? "SUCCESS" : "FAILED");
+	mbuf_reset(&out);
+	return err ? STEP_FAIL : STEP_NEXT;
+}
+
+/* WaitUntil(epoch): waits until that moment (fractions allowed). WAITUNTILSTATUS: OK, PAST
+ * (already gone: no wait), FAILURE (not a number). */
+enum step chan_app_waituntil(struct pbx_chan *ch, const char *args, struct pbx_action *act)
+{
+	char *end;
+	double at = strtod(args, &end), wait;
+	struct timespec ts;
+
+	while (*end == ' ')
+		end++;
+	if (end == args || *end) {
+		log_warn("%s,%s,%u: WaitUntil: '%s' is not an epoch", ch->context, ch->exten,
+			 ch->prio, args);
+		return chan_setv(ch, "WAITUNTILSTATUS", "FAILURE") ? STEP_FAIL : STEP_NEXT;
+	}
+	/* the wall clock to the millisecond: pbx_now() counts whole seconds */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wait = (at - (double)ts.tv_sec - (double)ts.tv_nsec / 1e9) * 1000.0;
+	if (wait < 1)
+		return chan_setv(ch, "WAITUNTILSTATUS", "PAST") ? STEP_FAIL : STEP_NEXT;
+	if (chan_setv(ch, "WAITUNTILSTATUS", "OK"))
+		return STEP_FAIL;
+	act->type = PBX_ACT_WAIT;
+	act->wait_ms = wait > 86400000.0 * 30 ? 86400000u * 30 : (unsigned)wait;
 	return STEP_HOST;
 }

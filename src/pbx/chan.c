@@ -508,6 +508,8 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_RECORD:
 		case PBX_APP_MILLIWATT:
 		case PBX_APP_MOH:
+		case PBX_APP_WAITMOH:
+		case PBX_APP_WAITUNTIL:
 		case PBX_APP_MIXMONITOR:
 		case PBX_APP_VOICEMAIL:
 		case PBX_APP_VOICEMAILMAIN:
@@ -635,6 +637,7 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	case PBX_APP_ECHO:
 	case PBX_APP_MILLIWATT:
 	case PBX_APP_MOH:
+	case PBX_APP_WAITMOH:
 	case PBX_APP_STOPMIXMONITOR:
 	case PBX_APP_CONFBRIDGE:
 	case PBX_APP_MEETME:
@@ -661,6 +664,10 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 	case PBX_APP_DBDEL:
 	case PBX_APP_DBDELTREE:
 		return app_db_delete(ch, args, app == PBX_APP_DBDELTREE);
+	case PBX_APP_MAILBOXEXISTS:
+		return chan_app_mailboxexists(ch, args);
+	case PBX_APP_WAITUNTIL:
+		return chan_app_waituntil(ch, args, act);
 	case PBX_APP_GOTOIFTIME:
 	case PBX_APP_EXECIFTIME:
 		return chan_app_iftime(ch, app, args, act, depth);

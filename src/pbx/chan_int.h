@@ -102,6 +102,8 @@ enum step chan_app_privacy(struct pbx_chan *ch, const char *args, struct pbx_act
 int chan_privacy_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits);
 enum step chan_app_zapateller(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_disa(struct pbx_chan *ch, const char *args, struct pbx_action *act);
+enum step chan_app_mailboxexists(struct pbx_chan *ch, const char *args);
+enum step chan_app_waituntil(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 int chan_disa_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits);
 void chan_disa_free(struct pbx_chan *ch);
 enum step chan_app_authenticate(struct pbx_chan *ch, const char *args, struct pbx_action *act);

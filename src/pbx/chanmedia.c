@@ -721,6 +721,17 @@ enum step chan_app_simple_media(struct pbx_chan *ch, enum pbx_app app, const cha
 		act->media.moh_class = *argv[0] ? argv[0] : "default";
 		act->media.duration_ms = secs_ms(argv[1], 0);
 		break;
+	case PBX_APP_WAITMOH:
+		/* WaitMusicOnHold(seconds): MusicOnHold(default,seconds), as Asterisk 13 maps it */
+		chan_media_init(ch, act, PBX_ACT_MOH, app);
+		act->media.answer = true;
+		act->media.moh_class = "default";
+		act->media.duration_ms = secs_ms(argv[0], 0);
+		if (!act->media.duration_ms) {
+			ch->pending = PBX_APP_COUNT;
+			return STEP_NEXT;
+		}
+		break;
 	case PBX_APP_CONFBRIDGE:
 	case PBX_APP_MEETME:
 		/* ConfBridge(room[,bridge profile[,user profile[,menu]]]), MeetMe(room[,opts]):

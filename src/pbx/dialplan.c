@@ -79,6 +79,9 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_DISA] = "DISA",
     [PBX_APP_SAYUNIXTIME] = "SayUnixTime",
     [PBX_APP_DATETIME] = "DateTime",
+    [PBX_APP_MAILBOXEXISTS] = "MailboxExists",
+    [PBX_APP_WAITUNTIL] = "WaitUntil",
+    [PBX_APP_WAITMOH] = "WaitMusicOnHold",
     [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
@@ -139,7 +142,7 @@ static const char *const asterisk_only_apps[] = {
     "ChanSpy", "ClearHash", "ConfKick", "ControlPlayback", "DAHDIRAS", "DAHDIScan",
     "DeadAGI", "Dictate", "Directory", "DumpChan", "EAGI", "ExtenSpy", "ExternalIVR",
     "Festival", "Flash", "FollowMe", "ForkCDR", "GetCPEID", "IAX2Provision", "ICES", "ImportVar",
-    "JabberSend", "JabberStatus", "JACK", "MacroExclusive", "MacroIf", "MailboxExists",
+    "JabberSend", "JabberStatus", "JACK", "MacroExclusive", "MacroIf",
     "MeetMeAdmin", "MeetMeChannelAdmin", "MeetMeCount", "MessageSend", "MinivmAccMess",
     "MinivmDelete", "MinivmGreet", "MinivmMWI", "MinivmNotify", "MinivmRecord", "Monitor",
     "Morsecode", "MP3Player", "NBScat", "NoCDR", "ODBC_Commit", "ODBC_Rollback", "ODBCFinish",
@@ -156,7 +159,7 @@ static const char *const asterisk_only_apps[] = {
     "TestClient", "TestServer", "Transfer", "TryExec", "UnpauseMonitor",
     "UnpauseQueueMember", "UserEvent", "VMAuthenticate", "VMSayName", "VoiceMailPlayMsg",
     "WaitDigit", "WaitForCondition", "WaitForNoise", "WaitForRing", "WaitForSilence",
-    "WaitForTone", "WaitMusicOnHold", "WaitUntil",
+    "WaitForTone",
 };
 
 bool pbx_app_asterisk_only(const char *name, size_t n)

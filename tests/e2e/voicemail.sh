@@ -11,7 +11,8 @@
 # unsubscribes, peer 802 (fixed, mailbox=801@default) gets them unsolicited; VoiceMailMain's
 # options record the unavailable greeting that the next caller hears; the line (SIPp carrier on
 # 127.0.9.62) calls the home number, 801 rings unanswered and the Dial timeout leads to VoiceMail. `mikakad -t` reports
-# voicemail.conf errors with file:line.
+# voicemail.conf errors with file:line; MailboxExists() and VM_INFO() (exists, count, fullname,
+# email) before VoiceMailMain.
 . "$(dirname "$0")/lib.sh"
 
 PORT=5290
@@ -66,7 +67,9 @@ exten => _X.,1,Hangup()
 exten => 800,1,VoiceMail(801@default,u)
  same => n,Log(NOTICE,VM800 VMSTATUS=${VMSTATUS})
  same => n,Hangup()
-exten => *97,1,VoiceMailMain(${CALLERID(num)}@default)
+exten => *97,1,MailboxExists(${CALLERID(num)}@default)
+ same => n,Log(NOTICE,VM97 INFO ${VMBOXEXISTSSTATUS} count=${VM_INFO(${CALLERID(num)}@default,count)} exists=${VM_INFO(801,exists)} name=${VM_INFO(801,fullname)} email=${VM_INFO(801@default,email)} other=${VM_INFO(999,exists)} old=${MAILBOX_EXISTS(801)})
+ same => n,VoiceMailMain(${CALLERID(num)}@default)
  same => n,Hangup()
 exten => h,1,Log(NOTICE,VMH VMSTATUS=${VMSTATUS})
 EOT
@@ -193,6 +196,8 @@ rt m0.out "$WORK/m0.wav" ev:1234#1 5500
 wait "$PHONE"
 check "vmmain-listen-hears-message" "$WAVTONE" "$WORK/m0.wav" 1000 2000
 check "vmmain-listen-logged" wait_log "VoiceMailMain 801@default: playing INBOX message 0"
+check "vm-info-and-mailboxexists" \
+	wait_log "VM97 INFO SUCCESS count=[1-9][0-9]* exists=1 name=Taro Yamada email=taro@example.jp other=0 old=1"
 check "vmmain-heard-to-old" wait_log "VoiceMailMain 801@default: INBOX message 0 heard: saved to Old"
 check "vmmain-heard-in-old" test -e "$BOX/Old/msg0000.wav"
 call '*97' 6000

@@ -500,6 +500,65 @@ static void test_say_time_app(void **state)
 	conf_diags_reset(&diags);
 }
 
+static int vm_stub(struct pbx_chan *ch, const char *name, const char *args, struct mbuf *out,
+		   void *arg)
+{
+	(void)ch;
+	(void)arg;
+	if (strcmp(name, "MAILBOX_EXISTS"))
+		return ENOENT;
+	return mbuf_write_str(out, !strcmp(args, "801@home") ? "1" : "0");
+}
+
+/* MailboxExists asks the host; WaitUntil waits to the moment (PAST, FAILURE otherwise);
+ * WaitMusicOnHold is MusicOnHold(default,seconds). */
+static void test_small_apps(void **state)
+{
+	char text[512];
+	struct conf_diags diags = {0};
+	struct dialplan *dp;
+	struct pbx_chan *ch;
+	struct pbx_action act;
+	time_t now = time(NULL);
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[m]\n"
+		 "exten => 1,1,MailboxExists(801@home)\n"
+		 " same => n,Set(A=${VMBOXEXISTSSTATUS})\n"
+		 " same => n,MailboxExists(802@home,x)\n"
+		 " same => n,Set(B=${VMBOXEXISTSSTATUS})\n"
+		 " same => n,WaitUntil(1000)\n"
+		 " same => n,Set(C=${WAITUNTILSTATUS})\n"
+		 " same => n,WaitUntil(soon)\n"
+		 " same => n,Set(D=${WAITUNTILSTATUS})\n"
+		 " same => n,WaitUntil(%lld.5)\n"
+		 " same => n,Set(E=${WAITUNTILSTATUS})\n"
+		 " same => n,WaitMusicOnHold(5)\n"
+		 " same => n,WaitMusicOnHold()\n"
+		 " same => n,Hangup()\n",
+		 (long long)now + 100);
+	dp = load_ok(text, &diags);
+	assert_int_equal(diags.count, 0);
+	ch = chan(dp, "1", "");
+	pbx_chan_set_func_h(ch, vm_stub, NULL);
+	run_expect(ch, PBX_ACT_WAIT, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "A"), "SUCCESS");
+	assert_string_equal(pbx_chan_get_var(ch, "B"), "FAILED");
+	assert_string_equal(pbx_chan_get_var(ch, "C"), "PAST");
+	assert_string_equal(pbx_chan_get_var(ch, "D"), "FAILURE");
+	assert_true(act.wait_ms > 98000 && act.wait_ms < 101500);
+	run_expect(ch, PBX_ACT_MOH, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "E"), "OK");
+	assert_string_equal(act.media.moh_class, "default");
+	assert_int_equal(act.media.duration_ms, 5000);
+	assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, NULL), 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act); /* WaitMusicOnHold() of nothing: no wait */
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(test_disa_check),
 	    cmocka_unit_test(test_say_time),
 	    cmocka_unit_test(test_say_time_app),
+	    cmocka_unit_test(test_small_apps),
 	};
 
 	log_set_level(LOG_NONE);
