@@ -666,6 +666,18 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return app_db_delete(ch, args, app == PBX_APP_DBDELTREE);
 	case PBX_APP_MAILBOXEXISTS:
 		return chan_app_mailboxexists(ch, args);
+	case PBX_APP_SETCALLERPRES: {
+		/* SetCallerPres(presentation): Set(CALLERPRES()=...) in Asterisk 1.x's spelling */
+		const char *v = chan_trim(args);
+
+		if (set_pres_n(ch, v, strlen(v)))
+			log_warn("%s,%s,%u: SetCallerPres: unknown presentation '%s'", ch->context,
+				 ch->exten, ch->prio, v);
+		return STEP_NEXT;
+	}
+	case PBX_APP_PROCEEDING:
+		/* "the call is proceeding": a SIP caller has had its 100 Trying already */
+		return STEP_NEXT;
 	case PBX_APP_WAITUNTIL:
 		return chan_app_waituntil(ch, args, act);
 	case PBX_APP_GOTOIFTIME:

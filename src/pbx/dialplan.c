@@ -82,6 +82,8 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_MAILBOXEXISTS] = "MailboxExists",
     [PBX_APP_WAITUNTIL] = "WaitUntil",
     [PBX_APP_WAITMOH] = "WaitMusicOnHold",
+    [PBX_APP_SETCALLERPRES] = "SetCallerPres",
+    [PBX_APP_PROCEEDING] = "Proceeding",
     [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
@@ -147,11 +149,11 @@ static const char *const asterisk_only_apps[] = {
     "MinivmDelete", "MinivmGreet", "MinivmMWI", "MinivmNotify", "MinivmRecord", "Monitor",
     "Morsecode", "MP3Player", "NBScat", "NoCDR", "ODBC_Commit", "ODBC_Rollback", "ODBCFinish",
     "Originate", "Page", "ParkAndAnnounce", "PauseMonitor", "PauseQueueMember",
-    "Proceeding", "Queue", "QueueLog", "QueueUpdate", "RaiseException", "ReadExten",
+    "Queue", "QueueLog", "QueueUpdate", "RaiseException", "ReadExten",
     "ReceiveFAX", "ReceiveMF", "ReceiveSMS", "ReceiveText", "Reload", "RemoveQueueMember",
     "ResetCDR", "RetryDial", "SayAlphaCase", "SayCountedAdj", "SayCountedNoun",
     "SayMoney", "SayOrdinal", "SendFAX", "SendImage", "SendMF",
-    "SendSMS", "SendText", "SendURL", "SetAMAFlags", "SetCallerPres", "SIPDtmfMode", "SLAStation",
+    "SendSMS", "SendText", "SendURL", "SetAMAFlags", "SIPDtmfMode", "SLAStation",
     "SLATrunk", "SMS", "SoftHangup", "SpeechActivateGrammar", "SpeechBackground",
     "SpeechCreate", "SpeechDeactivateGrammar", "SpeechDestroy", "SpeechLoadGrammar",
     "SpeechProcessingSound", "SpeechStart", "SpeechUnloadGrammar", "StackPop",

@@ -559,6 +559,32 @@ static void test_small_apps(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* SetCallerPres() sets what CALLERPRES() reads; an unknown word changes nothing; Proceeding()
+ * goes on. */
+static void test_setcallerpres(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok("[m]\n"
+				      "exten => 1,1,Proceeding()\n"
+				      " same => n,SetCallerPres(prohib_passed_screen)\n"
+				      " same => n,Set(A=${CALLERPRES()})\n"
+				      " same => n,SetCallerPres(nonsense)\n"
+				      " same => n,Set(B=${CALLERPRES()})\n"
+				      " same => n,Hangup()\n",
+				      &diags);
+	struct pbx_chan *ch = chan(dp, "1", "0312345678");
+	struct pbx_action act;
+
+	(void)state;
+	assert_int_equal(diags.count, 0);
+	run_expect(ch, PBX_ACT_HANGUP, &act);
+	assert_string_equal(pbx_chan_get_var(ch, "A"), "prohib_passed_screen");
+	assert_string_equal(pbx_chan_get_var(ch, "B"), "prohib_passed_screen");
+	pbx_chan_free(ch);
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_say_time),
 	    cmocka_unit_test(test_say_time_app),
 	    cmocka_unit_test(test_small_apps),
+	    cmocka_unit_test(test_setcallerpres),
 	};
 
 	log_set_level(LOG_NONE);
