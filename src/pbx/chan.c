@@ -114,6 +114,7 @@ void pbx_chan_free(struct pbx_chan *ch)
 	free(ch->bg_context);
 	free(ch->auth_pw);
 	chan_disa_free(ch);
+	chan_readexten_free(ch);
 	mem_deref(ch->dp);
 	free(ch);
 }
@@ -521,6 +522,7 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		case PBX_APP_SAYALPHA:
 		case PBX_APP_SAYPHONETIC:
 		case PBX_APP_DISA:
+		case PBX_APP_READEXTEN:
 		case PBX_APP_SAYUNIXTIME:
 		case PBX_APP_DATETIME:
 		case PBX_APP_CONFBRIDGE:
@@ -627,6 +629,8 @@ enum step chan_exec_app(struct pbx_chan *ch, enum pbx_app app, char *args,
 		return chan_app_zapateller(ch, args, act);
 	case PBX_APP_DISA:
 		return chan_app_disa(ch, args, act);
+	case PBX_APP_READEXTEN:
+		return chan_app_readexten(ch, args, act);
 	case PBX_APP_RECORD:
 		return chan_app_record(ch, args, act);
 	case PBX_APP_MIXMONITOR:
@@ -818,6 +822,8 @@ int pbx_chan_run(struct pbx_chan *ch, struct pbx_action *act)
 		ch->priv_phase = PRIV_NONE;
 	if (ch->pending == PBX_APP_DISA)
 		chan_disa_free(ch);
+	if (ch->pending == PBX_APP_READEXTEN)
+		chan_readexten_free(ch);
 	ch->pending = PBX_APP_COUNT; /* a media action the host never finished is abandoned */
 	if (ch->done) {
 		act->type = PBX_ACT_END;

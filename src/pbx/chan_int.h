@@ -64,6 +64,7 @@ struct pbx_chan {
 	char *auth_pw;		       /* the password, or /file, or with 'd' a database key */
 	char auth_opts[8];	       /* its options (d, r, m) */
 	struct chan_disa *disa; /* DISA() between its waits (disa.c), else NULL */
+	struct chan_readexten *readexten; /* ReadExten() between its digits (readexten.c) */
 	/* PrivacyManager() between its prompts. */
 	enum { PRIV_NONE, PRIV_UNIDENT, PRIV_RETRY, PRIV_THANKS, PRIV_FAILED } priv_phase;
 	unsigned priv_tries; /* numbers refused so far */
@@ -106,6 +107,9 @@ enum step chan_app_mailboxexists(struct pbx_chan *ch, const char *args);
 enum step chan_app_waituntil(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 int chan_disa_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits);
 void chan_disa_free(struct pbx_chan *ch);
+enum step chan_app_readexten(struct pbx_chan *ch, const char *args, struct pbx_action *act);
+int chan_readexten_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits);
+void chan_readexten_free(struct pbx_chan *ch);
 enum step chan_app_authenticate(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_record(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 enum step chan_app_mixmonitor(struct pbx_chan *ch, const char *args, struct pbx_action *act);

@@ -849,6 +849,8 @@ int pbx_chan_media_done(struct pbx_chan *ch, enum pbx_media_status st, const cha
 		return chan_privacy_media_done(ch, st, digits);
 	case PBX_APP_DISA:
 		return chan_disa_media_done(ch, st, digits);
+	case PBX_APP_READEXTEN:
+		return chan_readexten_media_done(ch, st, digits);
 	case PBX_APP_RECORD:
 		return chan_setv(ch, "RECORD_STATUS",
 			    st == PBX_MEDIA_SILENCE   ? "SILENCE"

@@ -380,6 +380,22 @@ static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct 
 			ck->reach[ctx_index(ck->dp, tctx)] = true;
 		break;
 	}
+	case PBX_APP_READEXTEN: {
+		/* ReadExten(var,prompt,context): the context it matches in is reached through it */
+		char var[128], cname[DP_EXTEN_MAX];
+		const struct dp_ctx *tctx;
+
+		if (lit_arg(a, 0, var, sizeof(var)) && !var[0])
+			ck_diag(ck, CONF_ERROR, p, "ReadExten: needs a variable name");
+		if (!lit_arg(a, 2, cname, sizeof(cname)) || !cname[0])
+			break;
+		tctx = dp_ctx_find(ck->dp, cname);
+		if (!tctx)
+			ck_diag(ck, CONF_WARNING, p, "ReadExten: context '%s' does not exist", cname);
+		else if (ck->reach)
+			ck->reach[ctx_index(ck->dp, tctx)] = true;
+		break;
+	}
 	case PBX_APP_GOSUB: {
 		const char *open = strchr(a, '(');
 		size_t tl = open ? (size_t)(open - a) : n;

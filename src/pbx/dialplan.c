@@ -84,6 +84,7 @@ static const char *const app_names[PBX_APP_COUNT] = {
     [PBX_APP_WAITMOH] = "WaitMusicOnHold",
     [PBX_APP_SETCALLERPRES] = "SetCallerPres",
     [PBX_APP_PROCEEDING] = "Proceeding",
+    [PBX_APP_READEXTEN] = "ReadExten",
     [PBX_APP_UNSUPPORTED] = "", /* never looked up by name */
 };
 
@@ -149,7 +150,7 @@ static const char *const asterisk_only_apps[] = {
     "MinivmDelete", "MinivmGreet", "MinivmMWI", "MinivmNotify", "MinivmRecord", "Monitor",
     "Morsecode", "MP3Player", "NBScat", "NoCDR", "ODBC_Commit", "ODBC_Rollback", "ODBCFinish",
     "Originate", "Page", "ParkAndAnnounce", "PauseMonitor", "PauseQueueMember",
-    "Queue", "QueueLog", "QueueUpdate", "RaiseException", "ReadExten",
+    "Queue", "QueueLog", "QueueUpdate", "RaiseException",
     "ReceiveFAX", "ReceiveMF", "ReceiveSMS", "ReceiveText", "Reload", "RemoveQueueMember",
     "ResetCDR", "RetryDial", "SayAlphaCase", "SayCountedAdj", "SayCountedNoun",
     "SayMoney", "SayOrdinal", "SendFAX", "SendImage", "SendMF",

@@ -82,6 +82,7 @@ enum pbx_app {
 	PBX_APP_WAITMOH,
 	PBX_APP_SETCALLERPRES,
 	PBX_APP_PROCEEDING,
+	PBX_APP_READEXTEN,
 	PBX_APP_UNSUPPORTED, /* an Asterisk application mikaka does not have: args holds it as
 			      * written; a call reaching it hangs up (as Asterisk does when an
 			      * application's module is not loaded) */

@@ -98,6 +98,9 @@ exten => 631,1,Answer()
 exten => 640,1,Read(DIGITS,lmtest,3)
  same => n,Log(NOTICE,LM640 READ=${DIGITS} READSTATUS=${READSTATUS})
  same => n,Wait(30)
+exten => 642,1,ReadExten(RX,lmtest,lmrx)
+ same => n,Log(NOTICE,LM642 RX=${RX} READEXTENSTATUS=${READEXTENSTATUS})
+ same => n,Wait(30)
 exten => 660,1,Authenticate(4321)
  same => n,Log(NOTICE,LM660 authenticated)
  same => n,Wait(30)
@@ -124,6 +127,9 @@ exten => _0.,1,Set(CALLERID(num)=0312345678)
  same => n,MixMonitor(mix/call.wav)
  same => n,Dial(SIP/line/${EXTEN},20)
  same => n,Hangup()
+[lmrx]
+exten => 12,1,NoOp()
+exten => 123,1,NoOp()
 EOT
 
 for t in "$RTPTONE" "$WAVGEN" "$WAVTONE"; do [ -x "$t" ] || { notok "tools-built"; exit 1; }; done
@@ -284,6 +290,13 @@ sipp_bg info lm-phone-info.xml 127.0.14.61 5261 127.0.14.60:$PORT -mp 41300 -s 6
 wait_ok info-call "$PHONE" info
 n=$(grep -c "LM640 READ=123 READSTATUS=OK" "$DAEMON_LOG")
 check "read-digits-info" test "$n" -gt "$before"
+
+# 11b'. ReadExten(RX,lmtest,lmrx): 1, 2, 3 keyed during the prompt; 12 could grow into 123,
+# 123 cannot grow: OK at once (no '#', no pause).
+call 642 5000
+rt r642.out "" ev:123 2500
+check "readexten-extension" wait_log "LM642 RX=123 READEXTENSTATUS=OK"
+end_call readexten 642
 
 # 11c. Authenticate(4321): "1111#" is wrong (auth-incorrect, 500 Hz, asks again), "4321#" is
 # right (auth-thankyou, 1200 Hz), then the dialplan goes on.

@@ -585,6 +585,73 @@ static void test_setcallerpres(void **state)
 	conf_diags_reset(&diags);
 }
 
+/* ReadExten: the prompt once, then a digit at a time until no longer extension can match; OK
+ * with the extension, INVALID, TIMEOUT; the context argument. */
+static void test_readexten(void **state)
+{
+	struct conf_diags diags = {0};
+	struct dialplan *dp = load_ok("[m]\n"
+				      "exten => 1,1,ReadExten(X,menu,ivr)\n"
+				      " same => n,Set(R=${READEXTENSTATUS}|${X})\n"
+				      " same => n,Hangup()\n"
+				      "exten => 2,1,ReadExten(X,,,n,3)\n"
+				      " same => n,Set(R=${READEXTENSTATUS}|${X})\n"
+				      " same => n,Hangup()\n"
+				      "[ivr]\n"
+				      "exten => 12,1,NoOp()\n"
+				      "exten => 123,1,NoOp()\n"
+				      "exten => 5,1,NoOp()\n",
+				      &diags);
+	struct pbx_chan *ch;
+	struct pbx_action act;
+	static const struct {
+		const char *exten, *keys, *result;
+	} cases[] = {
+	    {"1", "5", "OK|5"},		/* nothing longer: at once */
+	    {"1", "123", "OK|123"},	/* 12 could grow; 123 cannot */
+	    {"1", "12.", "OK|12"},	/* a pause after 12 */
+	    {"1", "9", "INVALID|9"},	/* nothing in ivr starts with 9 */
+	    {"1", "1#", "INVALID|1"},	/* '#' after 1 */
+	    {"1", ".", "TIMEOUT|"},	/* nothing keyed */
+	    {"2", "2", "OK|2"},		/* the current context; no prompt; n: not answered */
+	};
+
+	(void)state;
+	assert_int_equal(diags.count, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ch = chan(dp, cases[i].exten, "");
+		run_expect(ch, PBX_ACT_PLAY, &act);
+		if (cases[i].exten[0] == '1') {
+			assert_int_equal(act.media.nfiles, 1);
+			assert_string_equal(act.media.files[0], "menu");
+			assert_true(act.media.answer);
+		} else {
+			assert_int_equal(act.media.nfiles, 0);
+			assert_false(act.media.answer);
+			assert_int_equal(act.media.timeout_ms, 3000);
+		}
+		for (const char *k = cases[i].keys; *k; k++) {
+			char one[2] = {*k, 0};
+
+			if (k != cases[i].keys) {
+				run_expect(ch, PBX_ACT_PLAY, &act);
+				assert_int_equal(act.media.nfiles, 0); /* the prompt only once */
+			}
+			if (*k == '.')
+				assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_TIMEOUT, ""), 0);
+			else if (*k == '#')
+				assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_OK, ""), 0);
+			else
+				assert_int_equal(pbx_chan_media_done(ch, PBX_MEDIA_DIGITS, one), 0);
+		}
+		run_expect(ch, PBX_ACT_HANGUP, &act);
+		assert_string_equal(pbx_chan_get_var(ch, "R"), cases[i].result);
+		pbx_chan_free(ch);
+	}
+	dialplan_free(dp);
+	conf_diags_reset(&diags);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +667,7 @@ int main(void)
 	    cmocka_unit_test(test_say_time_app),
 	    cmocka_unit_test(test_small_apps),
 	    cmocka_unit_test(test_setcallerpres),
+	    cmocka_unit_test(test_readexten),
 	};
 
 	log_set_level(LOG_NONE);
