@@ -107,6 +107,10 @@ enum step chan_app_mailboxexists(struct pbx_chan *ch, const char *args);
 enum step chan_app_waituntil(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 int chan_disa_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits);
 void chan_disa_free(struct pbx_chan *ch);
+/* Appends digits to the number being keyed (num, size bytes); whether a longer extension of
+ * context ctxname could still match it (Background/WaitExten, DISA and ReadExten keep reading). */
+bool chan_digits_grow(const struct pbx_chan *ch, char *num, size_t size, const char *ctxname,
+		      const char *digits);
 enum step chan_app_readexten(struct pbx_chan *ch, const char *args, struct pbx_action *act);
 int chan_readexten_media_done(struct pbx_chan *ch, enum pbx_media_status st, const char *digits);
 void chan_readexten_free(struct pbx_chan *ch);

@@ -447,8 +447,8 @@ enum step chan_app_say(struct pbx_chan *ch, enum pbx_app app, const char *args,
 	else
 		err = pbx_say_digits(argv[0], &ch->mediabuf);
 	if (err == EINVAL) {
-		log_warn("%s,%s,%u: SayNumber: '%s' is not a number", ch->context, ch->exten,
-			 ch->prio, argv[0]);
+		log_warn("%s,%s,%u: %s: '%s' cannot be said", ch->context, ch->exten, ch->prio,
+			 pbx_app_name(app), argv[0]);
 		return STEP_NEXT;
 	}
 	if (err || mbuf_write(&ch->mediabuf, "", 1))
@@ -775,14 +775,20 @@ static int coll_finish(struct pbx_chan *ch)
 	return 0;
 }
 
+bool chan_digits_grow(const struct pbx_chan *ch, char *num, size_t size, const char *ctxname,
+		      const char *digits)
+{
+	size_t have = strlen(num);
+
+	snprintf(num + have, size - have, "%s", digits);
+	return strlen(num) < MIN(size - 1, (size_t)PBX_DIGITS_MAX) &&
+	       dp_can_match_more(ch->dp, dp_ctx_find(ch->dp, ctxname), num);
+}
+
 static int coll_add(struct pbx_chan *ch, const char *digits)
 {
-	size_t have = strlen(ch->coll);
-	const char *ctxname = ch->bg_context ? ch->bg_context : ch->context;
-
-	snprintf(ch->coll + have, sizeof(ch->coll) - have, "%s", digits);
-	if (strlen(ch->coll) < PBX_DIGITS_MAX &&
-	    dp_can_match_more(ch->dp, dp_ctx_find(ch->dp, ctxname), ch->coll)) {
+	if (chan_digits_grow(ch, ch->coll, sizeof(ch->coll),
+			     ch->bg_context ? ch->bg_context : ch->context, digits)) {
 		ch->coll_more = true;
 		return 0;
 	}

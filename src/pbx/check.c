@@ -250,8 +250,8 @@ static void check_media_app(struct check *ck, const struct dp_prio *p)
 		char opts[256];
 
 		snprintf(opts, sizeof(opts), "%s", a);
-		for (char *save = NULL, *t = strtok_r(opts, "|,", &save); t;
-		     t = strtok_r(NULL, "|,", &save))
+		for (char *save = NULL, *t = strtok_r(opts, "|, ", &save); t;
+		     t = strtok_r(NULL, "|, ", &save))
 			if (strcasecmp(t, "answer") && strcasecmp(t, "nocallerid"))
 				ck_diag(ck, CONF_WARNING, p, "Zapateller: unknown option '%s'", t);
 		break;
@@ -345,6 +345,19 @@ static void check_media_app(struct check *ck, const struct dp_prio *p)
 	}
 }
 
+/* A context an application reads digits in or goes to (DISA, ReadExten): a warning when it does
+ * not exist, else it counts as reached through the application. */
+static void check_ctx_arg(struct check *ck, const struct dp_prio *p, const char *app,
+			  const char *cname)
+{
+	const struct dp_ctx *tctx = dp_ctx_find(ck->dp, cname);
+
+	if (!tctx)
+		ck_diag(ck, CONF_WARNING, p, "%s: context '%s' does not exist", app, cname);
+	else if (ck->reach)
+		ck->reach[ctx_index(ck->dp, tctx)] = true;
+}
+
 static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct dp_ext *e,
 		       const struct dp_prio *p)
 {
@@ -358,10 +371,9 @@ static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct 
 			check_target(ck, ctx, e, p, "Goto", a, n);
 		break;
 	case PBX_APP_DISA: {
-		/* DISA(passcode[,context]): the context it dials in (default "disa") is reached
-		 * through it; a passcode file may name others, which are not followed. */
+		/* DISA(passcode[,context]): a passcode file may name other contexts, which are
+		 * not followed. */
 		char pass[256], cname[DP_EXTEN_MAX];
-		const struct dp_ctx *tctx;
 
 		if (!lit_arg(a, 0, pass, sizeof(pass)))
 			break;
@@ -370,30 +382,17 @@ static void check_prio(struct check *ck, const struct dp_ctx *ctx, const struct 
 				"DISA: needs a passcode, no-password or a passcode file");
 			break;
 		}
-		if (!lit_arg(a, 1, cname, sizeof(cname)))
-			break;
-		tctx = dp_ctx_find(ck->dp, cname[0] ? cname : "disa");
-		if (!tctx)
-			ck_diag(ck, CONF_WARNING, p, "DISA: context '%s' does not exist",
-				cname[0] ? cname : "disa");
-		else if (ck->reach)
-			ck->reach[ctx_index(ck->dp, tctx)] = true;
+		if (lit_arg(a, 1, cname, sizeof(cname)))
+			check_ctx_arg(ck, p, "DISA", cname[0] ? cname : "disa");
 		break;
 	}
 	case PBX_APP_READEXTEN: {
-		/* ReadExten(var,prompt,context): the context it matches in is reached through it */
 		char var[128], cname[DP_EXTEN_MAX];
-		const struct dp_ctx *tctx;
 
 		if (lit_arg(a, 0, var, sizeof(var)) && !var[0])
 			ck_diag(ck, CONF_ERROR, p, "ReadExten: needs a variable name");
-		if (!lit_arg(a, 2, cname, sizeof(cname)) || !cname[0])
-			break;
-		tctx = dp_ctx_find(ck->dp, cname);
-		if (!tctx)
-			ck_diag(ck, CONF_WARNING, p, "ReadExten: context '%s' does not exist", cname);
-		else if (ck->reach)
-			ck->reach[ctx_index(ck->dp, tctx)] = true;
+		if (lit_arg(a, 2, cname, sizeof(cname)) && cname[0])
+			check_ctx_arg(ck, p, "ReadExten", cname);
 		break;
 	}
 	case PBX_APP_GOSUB: {

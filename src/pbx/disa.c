@@ -166,7 +166,6 @@ int chan_disa_media_done(struct pbx_chan *ch, enum pbx_media_status st, const ch
 {
 	struct chan_disa *d = ch->disa;
 	char *a, *argv[5];
-	size_t have;
 
 	if (!d)
 		return 0;
@@ -189,10 +188,7 @@ int chan_disa_media_done(struct pbx_chan *ch, enum pbx_media_status st, const ch
 	case DISA_NEXT:
 		if (!*digits || st == PBX_MEDIA_FAILED) /* '#', a pause or nothing playable */
 			return disa_route(ch, d);
-		have = strlen(d->num);
-		snprintf(d->num + have, sizeof(d->num) - have, "%s", digits);
-		if (strlen(d->num) < PBX_DIGITS_MAX &&
-		    dp_can_match_more(ch->dp, dp_ctx_find(ch->dp, d->context), d->num)) {
+		if (chan_digits_grow(ch, d->num, sizeof(d->num), d->context, digits)) {
 			d->phase = DISA_NEXT;
 			ch->prio--;
 			return 0;

@@ -78,22 +78,20 @@ int chan_readexten_media_done(struct pbx_chan *ch, enum pbx_media_status st, con
 	struct chan_readexten *r = ch->readexten;
 	struct dp_want first = {1, NULL};
 	const struct dp_ctx *ctx;
-	const char *status;
+	const char *status, *ctxname;
 	char *argv[5];
-	size_t have;
 	int err;
 
 	if (!r)
 		return 0;
 	if (!rx_args(ch, (const char *)ch->args.buf, argv))
 		return ENOMEM;
-	ctx = dp_ctx_find(ch->dp, *argv[2] ? argv[2] : ch->context);
+	ctxname = *argv[2] ? argv[2] : ch->context;
+	ctx = dp_ctx_find(ch->dp, ctxname);
 	if (st == PBX_MEDIA_SKIP) {
 		status = "SKIP";
 	} else if (*digits && st != PBX_MEDIA_FAILED) {
-		have = strlen(r->num);
-		snprintf(r->num + have, sizeof(r->num) - have, "%s", digits);
-		if (strlen(r->num) < PBX_DIGITS_MAX && dp_can_match_more(ch->dp, ctx, r->num)) {
+		if (chan_digits_grow(ch, r->num, sizeof(r->num), ctxname, digits)) {
 			r->more = true;
 			ch->prio--; /* the same priority reads the next digit */
 			return 0;

@@ -256,7 +256,8 @@ static void test_check(void **state)
 	struct dialplan *dp = load_ok("[m]\n"
 				      "exten => 1,1,PrivacyManager(x,10)\n"
 				      " same => n,Zapateller(answer|loud)\n"
-				      " same => n,SayAlpha(abc)\n",
+				      " same => n,SayAlpha(abc)\n"
+				      " same => n,Zapateller(answer, nocallerid)\n",
 				      &diags);
 	struct conf_diags ck = {0};
 
@@ -266,6 +267,7 @@ static void test_check(void **state)
 	assert_true(diags_have(&ck, "t.conf:2: warning: PrivacyManager: tries and minimum length"));
 	assert_true(diags_have(&ck, "t.conf:3: warning: Zapateller: unknown option 'loud'"));
 	assert_false(diags_have(&ck, "SayAlpha"));
+	assert_false(diags_have(&ck, "t.conf:5:")); /* a space after the comma is fine */
 	conf_diags_reset(&ck);
 	dialplan_free(dp);
 	conf_diags_reset(&diags);
